@@ -1,0 +1,63 @@
+# Test and code-generation helpers shared by every folder.
+
+# rg_add_test(NAME name SOURCES ... [LIBS ...] [LABELS ...] [ARGS ...])
+# A plain unit test: an executable run once.
+function(rg_add_test)
+  cmake_parse_arguments(T "" "NAME;TIMEOUT" "SOURCES;LIBS;LABELS;ARGS;ENV" ${ARGN})
+  add_executable(${T_NAME} ${T_SOURCES})
+  target_include_directories(${T_NAME} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
+  target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} Threads::Threads)
+  set_target_properties(${T_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+  add_test(NAME ${T_NAME} COMMAND ${T_NAME} ${T_ARGS})
+  set_tests_properties(${T_NAME} PROPERTIES SKIP_RETURN_CODE 77 LABELS "${T_LABELS}")
+  if(T_TIMEOUT)
+    set_tests_properties(${T_NAME} PROPERTIES TIMEOUT ${T_TIMEOUT})
+  endif()
+  if(T_ENV)
+    set_tests_properties(${T_NAME} PROPERTIES ENVIRONMENT "${T_ENV}")
+  endif()
+endfunction()
+
+# The backends the driver-API suite runs against. Each entry: name and the
+# LD_LIBRARY_PATH that selects its libcuda.so.1. The remoting work adds the
+# client shim over rgpud (tcp, ucx) here; the tests themselves do not change.
+set(RG_DRIVER_BACKENDS "simgpu" CACHE INTERNAL "")
+set(RG_BACKEND_simgpu_LIBPATH ${CMAKE_BINARY_DIR}/lib/simgpu CACHE INTERNAL "")
+
+# rg_driver_test(NAME name SOURCES ... [LABELS ...])
+# A test written against the public cuda.h only; linked to "libcuda.so.1" by
+# soname without an rpath and run once per backend as name.<backend>.
+function(rg_driver_test)
+  cmake_parse_arguments(T "" "NAME;TIMEOUT" "SOURCES;LABELS;ENV" ${ARGN})
+  add_executable(${T_NAME} ${T_SOURCES})
+  target_include_directories(${T_NAME} PRIVATE ${PROJECT_SOURCE_DIR}/tests ${CUDA_INCLUDE_DIR})
+  target_link_libraries(${T_NAME} PRIVATE ${CUDA_STUB_LIB} Threads::Threads m)
+  set_target_properties(${T_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests
+                        SKIP_BUILD_RPATH ON)
+  add_dependencies(${T_NAME} simgpu)
+  foreach(b ${RG_DRIVER_BACKENDS})
+    add_test(NAME ${T_NAME}.${b} COMMAND ${T_NAME})
+    set_tests_properties(${T_NAME}.${b} PROPERTIES SKIP_RETURN_CODE 77
+      LABELS "driver;${b};${T_LABELS}"
+      ENVIRONMENT "LD_LIBRARY_PATH=${RG_BACKEND_${b}_LIBPATH};RG_TEST_DATA=${PROJECT_SOURCE_DIR}/tests/data;${T_ENV}")
+    if(T_TIMEOUT)
+      set_tests_properties(${T_NAME}.${b} PROPERTIES TIMEOUT ${T_TIMEOUT})
+    endif()
+  endforeach()
+endfunction()
+
+# rg_driver_exports(target)
+# Generates, into the build tree, <target>_exports.c: a weak definition of every
+# symbol the toolkit's stub libcuda.so exports (returning CUDA_ERROR_NOT_SUPPORTED
+# and logging the name once; the driver's own definitions override them) and
+# the version/flag table behind cuGetProcAddress, built from cudaTypedefs.h.
+function(rg_driver_exports target)
+  set(out ${CMAKE_CURRENT_BINARY_DIR}/${target}_exports.c)
+  add_custom_command(OUTPUT ${out}
+    COMMAND ${Python3_EXECUTABLE} ${RG_GEN_EXPORTS}
+            --stub ${CUDA_STUB_LIB} --typedefs ${CUDA_INCLUDE_DIR}/cudaTypedefs.h
+            --cuda-h ${CUDA_INCLUDE_DIR}/cuda.h --out ${out}
+    DEPENDS ${RG_GEN_EXPORTS} ${CUDA_STUB_LIB}
+    COMMENT "Generating driver exports and cuGetProcAddress table for ${target}")
+  target_sources(${target} PRIVATE ${out})
+endfunction()

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages rgpu needs to build and test, only those missing.
+# Called by `make deps` (and so by `make run` / `make test`); needs root for apt-get.
+set -euo pipefail
+
+PKGS=(
+  build-essential cmake pkg-config python3
+  libzstd-dev liblz4-dev    # fatbin entries are LZ4-block or Zstandard compressed
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "deps: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+  command -v sudo >/dev/null || { echo "deps: need root to install ${missing[*]}" >&2; exit 1; }
+  SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
