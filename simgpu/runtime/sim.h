@@ -1,0 +1,222 @@
+/* sim.h — simgpu runtime internals shared by the files of simgpu/runtime/.
+ * Every public entry point is defined under its exported name (cuda.h is read
+ * with __CUDA_API_VERSION_INTERNAL, so cuMemAlloc_v2 is spelled out) and
+ * follows the same shape: check init, resolve handles through the registry,
+ * check pointer ranges, then act. Nothing the application passes is
+ * dereferenced before it has been validated. */
+#ifndef SIMGPU_SIM_H
+#define SIMGPU_SIM_H
+
+#include <cuda.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "darkapi.h" /* rg_log */
+#include "ptx.h"
+
+#define SIM_DRIVER_VERSION 13000
+#define SIM_CC_MAJOR 12
+#define SIM_CC_MINOR 0
+#define SIM_ARCH 120 /* newest PTX target simgpu accepts */
+
+/* ---- logging ---------------------------------------------------------------
+ * rg_log from darkapi: silent unless RGPU_LOG (or SIMGPU_LOG) asks; prefix "simgpu". */
+#define sim_err(...) rg_log(RG_LOG_ERROR, __VA_ARGS__)
+#define sim_warn(...) rg_log(RG_LOG_WARN, __VA_ARGS__)
+#define sim_info(...) rg_log(RG_LOG_INFO, __VA_ARGS__)
+#define sim_debug(...) rg_log(RG_LOG_DEBUG, __VA_ARGS__)
+
+/* ---- init (init.c) ------------------------------------------------------- */
+
+/* CUDA_ERROR_NOT_INITIALIZED before cuInit succeeded, else CUDA_SUCCESS. */
+CUresult sim_check_init(void);
+#define SIM_INIT_OR_RETURN()                                                                       \
+    do {                                                                                           \
+        CUresult sim_r_ = sim_check_init();                                                        \
+        if (sim_r_ != CUDA_SUCCESS) return sim_r_;                                                 \
+    } while (0)
+
+/* Parse a size such as "4G", "512M", "1048576"; returns 0 on error. */
+size_t sim_parse_size(const char *s);
+
+/* ---- handles (handles.c) --------------------------------------------------
+ * Every object handed to the application starts with struct sim_obj and is in
+ * the registry while alive. A handle is valid only if the registry holds it
+ * with the expected kind: stale and bogus values are never dereferenced. */
+enum sim_kind {
+    SIM_KIND_CTX = 1,
+    SIM_KIND_STREAM,
+    SIM_KIND_EVENT,
+    SIM_KIND_MODULE,
+    SIM_KIND_FUNC,
+    SIM_KIND_LIBRARY,
+    SIM_KIND_KERNEL,
+    SIM_KIND_LINK,
+    SIM_KIND_GRAPH,
+    SIM_KIND_GRAPH_NODE,
+    SIM_KIND_GRAPH_EXEC,
+    SIM_KIND_MEMPOOL,
+    SIM_KIND_MEM_HANDLE, /* CUmemGenericAllocationHandle (VMM) */
+    SIM_KIND_USER_OBJECT,
+    SIM_KIND_COUNT
+};
+
+struct sim_obj {
+    uint32_t kind; /* enum sim_kind */
+    uint32_t alive;
+};
+
+void sim_handle_add(struct sim_obj *o, enum sim_kind kind);
+void sim_handle_remove(struct sim_obj *o);
+/* True if h is a live object of that kind. Never dereferences an unknown h. */
+bool sim_handle_ok(const void *h, enum sim_kind kind);
+/* Kind of a live handle, 0 if unknown. */
+enum sim_kind sim_handle_kind(const void *h);
+
+/* ---- devices (device.c) -------------------------------------------------- */
+
+struct sim_ctx;
+
+struct sim_device {
+    int ordinal;          /* as the application sees it (after CUDA_VISIBLE_DEVICES) */
+    int physical;         /* index before CUDA_VISIBLE_DEVICES */
+    CUuuid uuid;
+    char name[256];
+    size_t total_mem;     /* SIMGPU_MEMORY */
+    _Atomic size_t used;  /* bytes charged against total_mem */
+    int pci_domain, pci_bus, pci_device;
+    struct sim_ctx *primary; /* the primary context: one stable handle, always registered */
+    pthread_mutex_t lock;
+};
+
+int sim_device_count(void);
+/* NULL if ordinal is not a valid device. */
+struct sim_device *sim_device(CUdevice ordinal);
+/* Charge / release device memory against the device's capacity. Returns false
+ * (nothing charged) when the device would exceed SIMGPU_MEMORY. */
+bool sim_device_charge(struct sim_device *d, size_t bytes);
+void sim_device_uncharge(struct sim_device *d, size_t bytes);
+int sim_device_attribute(struct sim_device *d, CUdevice_attribute a, int *out); /* 0 ok */
+
+/* ---- contexts (context.c) ------------------------------------------------ */
+
+struct sim_stream;
+
+struct sim_ctx {
+    struct sim_obj obj;
+    struct sim_device *dev;
+    unsigned flags;
+    bool is_primary;
+    bool active;           /* primary: retained at least once since last reset */
+    int primary_refs;      /* primary: retain count */
+    unsigned long long id; /* cuCtxGetId */
+    struct sim_stream *legacy; /* the NULL / CU_STREAM_LEGACY stream */
+    size_t limits[16];     /* CUlimit values */
+    CUfunc_cache cache_config;
+    CUsharedconfig smem_config;
+    _Atomic int sticky;    /* sticky CUresult after a fault, 0 if none */
+    pthread_mutex_t lock;
+};
+
+/* Context on top of the calling thread's stack, NULL if none. */
+struct sim_ctx *sim_ctx_current(void);
+/* Resolve a context argument: NULL means current. INVALID_CONTEXT if neither a
+ * live context nor a current one exists; the sticky error if the ctx has one. */
+CUresult sim_ctx_resolve(CUcontext h, struct sim_ctx **out);
+/* The current context, activated (a primary context set current by handle
+ * before it was retained is activated here, as cudart relies on). */
+CUresult sim_ctx_get(struct sim_ctx **out);
+/* Record an execution error as the context's sticky error. */
+void sim_ctx_set_sticky(struct sim_ctx *c, CUresult r);
+/* Wait until all work of every stream of the context is done; returns the
+ * sticky/async error if any. */
+CUresult sim_ctx_synchronize(struct sim_ctx *c);
+
+/* ---- device memory and host memory registry (memory.c) --------------------
+ * Device memory is host memory inside one reserved virtual region per process
+ * (placed at SIMGPU_VA_BASE when given, so a remoting session can agree the
+ * window), so a device pointer is recognisable by range. All live ranges
+ * kernels may touch are in one table; launches take an immutable snapshot. */
+enum sim_mem_kind {
+    SIM_MEM_DEVICE = 1,   /* cuMemAlloc, pitch, async pools, module variables */
+    SIM_MEM_HOST = 2,     /* cuMemAllocHost / cuMemHostAlloc */
+    SIM_MEM_REGISTERED = 4, /* cuMemHostRegister */
+    SIM_MEM_MANAGED = 8,  /* cuMemAllocManaged */
+    SIM_MEM_VMM = 16,     /* mapped through cuMemMap */
+};
+
+struct sim_alloc {
+    uintptr_t base;
+    size_t size;
+    enum sim_mem_kind kind;
+    struct sim_device *dev;
+    struct sim_ctx *ctx;   /* owning context (NULL for module variables) */
+    unsigned flags;        /* cuMemHostAlloc / attach flags */
+    unsigned long long buffer_id;
+    bool internal;         /* module variable: not freeable by cuMemFree */
+};
+
+/* Allocate device memory in the region, charged to dev. OUT_OF_MEMORY when the
+ * device capacity or the region is exhausted. Zero-filled. */
+CUresult sim_mem_alloc_device(struct sim_ctx *c, size_t size, bool internal, uintptr_t *out);
+CUresult sim_mem_free_device(uintptr_t base);
+/* The allocation containing p (any kind), copied to *out; false if none. */
+bool sim_mem_lookup(uintptr_t p, struct sim_alloc *out);
+/* CUDA_SUCCESS if [p, p+n) lies inside one live allocation whose kind is in
+ * `kinds` (a mask); CUDA_ERROR_INVALID_VALUE otherwise. n == 0 is fine for any p. */
+CUresult sim_mem_check(uintptr_t p, size_t n, unsigned kinds);
+/* Snapshot of every range kernels may touch. The returned map stays valid
+ * until released; it is rebuilt only when the table has changed. */
+const ptx_mem_map *sim_mem_snapshot_acquire(void);
+void sim_mem_snapshot_release(const ptx_mem_map *m);
+
+/* ---- streams and events (stream.c, event.c) ------------------------------
+ * Each stream runs its operations in order on a worker thread while the caller
+ * goes on. The legacy NULL stream synchronises with blocking streams of its
+ * context as the real driver does. An op that fails with an execution error
+ * makes the context's error sticky. */
+typedef CUresult (*sim_op_fn)(void *payload);
+
+struct sim_stream; /* defined in stream.c */
+
+/* Resolve a stream argument in context c (NULL = current). `per_thread` is true
+ * for _ptsz/_ptds entry points: then NULL means the calling thread's
+ * per-thread default stream. CU_STREAM_LEGACY and CU_STREAM_PER_THREAD keep
+ * their meaning. INVALID_HANDLE for an unknown stream. *ctx_out gets the
+ * stream's context. */
+CUresult sim_stream_resolve(CUstream h, bool per_thread, struct sim_stream **out,
+                            struct sim_ctx **ctx_out);
+/* Queue fn(payload copy) on s; returns at once. payload is copied (len bytes). */
+CUresult sim_stream_enqueue(struct sim_stream *s, sim_op_fn fn, const void *payload, size_t len);
+/* Block until everything queued so far on s has run. Returns the sticky error. */
+CUresult sim_stream_synchronize(struct sim_stream *s);
+struct sim_ctx *sim_stream_ctx(struct sim_stream *s);
+
+/* ---- copies (memcpy.c) ---------------------------------------------------
+ * One place that validates a byte range on either side of a copy: device
+ * pointers must be inside a live allocation; host pointers are the caller's
+ * (pageable) or registered/pinned memory. */
+CUresult sim_copy_check(uintptr_t dst, uintptr_t src, size_t n);
+
+/* ---- modules, functions, launch (module.c, library.c, launch.c) ---------- */
+
+struct sim_module;
+struct sim_func;
+
+/* Launch fn with packed params on stream s; checks dims and shared memory like
+ * the driver. Used by cuLaunchKernel*, graphs and cooperative launches. */
+CUresult sim_launch(struct sim_func *f, struct sim_stream *s, const unsigned grid[3],
+                    const unsigned block[3], unsigned dyn_smem, void **kernel_params,
+                    void **extra);
+
+/* Device printf output produced by kernels, held until the next synchronising
+ * call of the host, then written to stdout in order. */
+void sim_printf_flush(void);
+
+/* Translate interpreter status to the driver's code. */
+CUresult sim_ptx_status_to_cu(enum ptx_status s);
+
+#endif
