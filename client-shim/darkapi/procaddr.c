@@ -48,7 +48,8 @@ CUresult rg_procaddr_lookup(const char *symbol, void **pfn, int cuda_version, cu
                             CUdriverProcAddressQueryResult *status)
 {
     if (!pfn) return CUDA_ERROR_INVALID_VALUE;
-    if (flags > CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM) {
+    if (flags & ~(cuuint64_t)(CU_GET_PROC_ADDRESS_LEGACY_STREAM |
+                              CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM)) {
         *pfn = NULL;
         return CUDA_ERROR_INVALID_VALUE;
     }
@@ -62,7 +63,7 @@ CUresult rg_procaddr_lookup(const char *symbol, void **pfn, int cuda_version, cu
     /* DEFAULT (0) means "as the caller was compiled"; a driver cannot know, and
      * the real driver answers 0 like LEGACY_STREAM (1). */
     const struct rg_procaddr_entry *pick = newest(first, 0, cuda_version);
-    if (flags == CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM) {
+    if (flags & CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM) {
         const struct rg_procaddr_entry *pt = newest(first, 1, cuda_version);
         if (pt && (!pick || pt->version >= pick->version)) pick = pt;
     }
