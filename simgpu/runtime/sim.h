@@ -119,6 +119,11 @@ struct sim_ctx {
     CUsharedconfig smem_config;
     _Atomic int sticky;    /* sticky CUresult after a fault, 0 if none */
     pthread_mutex_t lock;
+    /* -- appended by the runtime core; guarded by lock -- */
+    struct sim_stream *streams; /* every stream of the context (incl. legacy, per-thread) */
+    struct sim_event *events;   /* every event of the context */
+    unsigned api_version;       /* cuCtxGetApiVersion */
+    bool dead;                  /* destroyed / reset: no longer registered */
 };
 
 /* Context on top of the calling thread's stack, NULL if none. */
@@ -157,6 +162,7 @@ struct sim_alloc {
     unsigned flags;        /* cuMemHostAlloc / attach flags */
     unsigned long long buffer_id;
     bool internal;         /* module variable: not freeable by cuMemFree */
+    void *pool;            /* struct sim_mempool * for stream-ordered allocations */
 };
 
 /* Allocate device memory in the region, charged to dev. OUT_OF_MEMORY when the
@@ -200,6 +206,50 @@ struct sim_ctx *sim_stream_ctx(struct sim_stream *s);
  * pointers must be inside a live allocation; host pointers are the caller's
  * (pageable) or registered/pinned memory. */
 CUresult sim_copy_check(uintptr_t dst, uintptr_t src, size_t n);
+
+/* ---- runtime-core extensions (appended; others may use them) ------------- */
+
+/* Hooks run when a context dies (destroy, primary reset, last primary
+ * release), after its streams are drained and before its memory is released,
+ * without runtime locks held. Modules and graphs register one (e.g. from a
+ * constructor); at most 8. */
+typedef void (*sim_ctx_hook)(struct sim_ctx *c);
+void sim_ctx_add_destroy_hook(sim_ctx_hook fn);
+/* Optional darkapi glue: called once from the first cuInit (weak; may be absent). */
+void sim_darkglue_init(void) __attribute__((weak));
+
+/* Sticky-class execution errors (ILLEGAL_ADDRESS, ASSERT, LAUNCH_FAILED, ...). */
+bool sim_error_is_sticky(CUresult r);
+
+/* Stream-ordered op whose payload needs no cleanup: the payload lives in the
+ * stream's ring (up to SIM_OP_INLINE bytes) or on the heap; fn sees a pointer
+ * valid only during the call. sim_stream_enqueue never blocks except when the
+ * ring is full, never allocates for payloads <= SIM_OP_INLINE. */
+#define SIM_OP_INLINE 232
+/* Stream capture: when set on a stream, sim_stream_enqueue hands the op to
+ * the hook (the graph/capture code records it) instead of running it. */
+typedef CUresult (*sim_capture_fn)(struct sim_stream *s, void *capture, sim_op_fn fn,
+                                   const void *payload, size_t len);
+void sim_stream_set_capture_hook(sim_capture_fn fn);
+void sim_stream_set_capture(struct sim_stream *s, void *capture); /* NULL ends */
+void *sim_stream_get_capture(struct sim_stream *s);
+CUstream sim_stream_handle(struct sim_stream *s); /* the CUstream the app sees */
+/* Non-zero CUresult if the stream's position has not been reached yet. */
+CUresult sim_stream_query(struct sim_stream *s);
+
+/* Events (event.c). */
+struct sim_event;
+CUresult sim_event_resolve(CUevent h, struct sim_event **out);
+CUresult sim_event_record(struct sim_event *e, struct sim_stream *s);
+CUresult sim_stream_wait_event(struct sim_stream *s, struct sim_event *e);
+
+/* Do a host-side copy of n bytes once both ranges are validated (memcpy.c);
+ * used by copy ops of graphs. */
+CUresult sim_memcpy_async(struct sim_stream *s, uintptr_t dst, uintptr_t src, size_t n);
+
+/* Memory pools (mempool.c). */
+struct sim_mempool;
+struct sim_mempool *sim_device_default_pool(struct sim_device *d);
 
 /* ---- modules, functions, launch (module.c, library.c, launch.c) ---------- */
 

@@ -1,0 +1,456 @@
+/* memory.c — the device address region, the table of every live allocation,
+ * device/managed allocation and the interpreter's memory snapshot.
+ * The region is one PROT_NONE reservation; allocations make their pages
+ * read-write and hand them back to the OS on free (madvise + PROT_NONE). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "core.h"
+
+#define PAGE 4096ul
+#define BIG_ALIGN (2ul << 20)
+
+/* ---- the region and its free extents ------------------------------------ */
+
+struct extent {
+    uintptr_t lo, hi;
+};
+
+static uintptr_t va_base;
+static size_t va_size;
+static struct extent *ext;
+static size_t next, ext_cap;
+static pthread_mutex_t va_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static uintptr_t align_up(uintptr_t v, size_t a)
+{
+    return (v + a - 1) & ~(uintptr_t)(a - 1);
+}
+
+static size_t region_size(void)
+{
+    size_t sz = sim_parse_size(getenv("SIMGPU_VA_SIZE"));
+    if (sz) return align_up(sz, BIG_ALIGN);
+    size_t need = 64ull << 30;
+    for (int i = 0; i < sim_device_count(); i++) {
+        size_t m = sim_device(i)->total_mem;
+        need += m > (1ull << 40) ? (1ull << 40) : 2 * m;
+    }
+    return need;
+}
+
+CUresult sim_mem_init(void)
+{
+    size_t size = region_size();
+    uintptr_t want = 0;
+    const char *e = getenv("SIMGPU_VA_BASE");
+    if (e && *e) want = (uintptr_t)strtoull(e, NULL, 0);
+    int fl = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+    if (want) fl |= MAP_FIXED_NOREPLACE;
+    void *p = mmap((void *)want, size, PROT_NONE, fl, -1, 0);
+    if (p == MAP_FAILED || (want && (uintptr_t)p != want)) {
+        sim_err("cannot reserve %zu bytes of device address space%s: %s", size,
+                want ? " at SIMGPU_VA_BASE" : "", strerror(errno));
+        if (p != MAP_FAILED) munmap(p, size);
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    }
+    /* Keep 2 MiB alignment for the allocator; NULL-adjacent pages stay unused. */
+    va_base = align_up((uintptr_t)p, BIG_ALIGN);
+    va_size = size - (va_base - (uintptr_t)p);
+    ext = malloc(64 * sizeof *ext);
+    if (!ext) return CUDA_ERROR_OUT_OF_MEMORY;
+    ext_cap = 64;
+    ext[0] = (struct extent){va_base + BIG_ALIGN, va_base + va_size};
+    next = 1;
+    return CUDA_SUCCESS;
+}
+
+uintptr_t sim_va_base(void) { return va_base; }
+size_t sim_va_size(void) { return va_size; }
+
+bool sim_va_contains(uintptr_t p, size_t n)
+{
+    return p >= va_base && p - va_base < va_size && n <= va_size - (p - va_base);
+}
+
+static bool ext_insert(size_t at, struct extent e)
+{
+    if (next == ext_cap) {
+        struct extent *ne = realloc(ext, ext_cap * 2 * sizeof *ne);
+        if (!ne) return false;
+        ext = ne;
+        ext_cap *= 2;
+    }
+    memmove(&ext[at + 1], &ext[at], (next - at) * sizeof *ext);
+    ext[at] = e;
+    next++;
+    return true;
+}
+
+static void ext_erase(size_t at)
+{
+    memmove(&ext[at], &ext[at + 1], (next - at - 1) * sizeof *ext);
+    next--;
+}
+
+/* Cut [lo, lo+size) out of extent i (which contains it). */
+static bool ext_cut(size_t i, uintptr_t lo, size_t size)
+{
+    struct extent e = ext[i];
+    uintptr_t hi = lo + size;
+    if (e.lo == lo && e.hi == hi) ext_erase(i);
+    else if (e.lo == lo) ext[i].lo = hi;
+    else if (e.hi == hi) ext[i].hi = lo;
+    else {
+        if (!ext_insert(i + 1, (struct extent){hi, e.hi})) return false;
+        ext[i].hi = lo;
+    }
+    return true;
+}
+
+bool sim_va_take(size_t size, size_t align, uintptr_t fixed, uintptr_t *out)
+{
+    if (!size || size > va_size) return false;
+    bool ok = false;
+    pthread_mutex_lock(&va_lock);
+    for (size_t i = 0; i < next && !ok; i++) {
+        uintptr_t lo = fixed ? fixed : align_up(ext[i].lo, align);
+        if (lo < ext[i].lo || lo >= ext[i].hi || ext[i].hi - lo < size) continue;
+        if ((ok = ext_cut(i, lo, size))) *out = lo;
+    }
+    pthread_mutex_unlock(&va_lock);
+    return ok;
+}
+
+void sim_va_give(uintptr_t lo, size_t size)
+{
+    uintptr_t hi = lo + size;
+    pthread_mutex_lock(&va_lock);
+    size_t i = 0;
+    while (i < next && ext[i].lo < lo) i++;
+    bool merge_prev = i > 0 && ext[i - 1].hi == lo;
+    bool merge_next = i < next && ext[i].lo == hi;
+    if (merge_prev && merge_next) {
+        ext[i - 1].hi = ext[i].hi;
+        ext_erase(i);
+    } else if (merge_prev) ext[i - 1].hi = hi;
+    else if (merge_next) ext[i].lo = lo;
+    else if (!ext_insert(i, (struct extent){lo, hi})) sim_err("leaking %zu bytes of VA", size);
+    pthread_mutex_unlock(&va_lock);
+}
+
+/* ---- the allocation table ----------------------------------------------- */
+
+static struct sim_alloc *tab;
+static size_t ntab, tab_cap;
+static pthread_rwlock_t tab_lock = PTHREAD_RWLOCK_INITIALIZER;
+static _Atomic uint64_t tab_gen = 1;
+static _Atomic unsigned long long next_buffer_id = 1;
+
+/* Index of the last entry with base <= p, or -1. Caller holds tab_lock. */
+static long tab_floor(uintptr_t p)
+{
+    long lo = 0, hi = (long)ntab - 1, ans = -1;
+    while (lo <= hi) {
+        long mid = (lo + hi) / 2;
+        if (tab[mid].base <= p) {
+            ans = mid;
+            lo = mid + 1;
+        } else hi = mid - 1;
+    }
+    return ans;
+}
+
+bool sim_table_insert(const struct sim_alloc *a)
+{
+    bool ok = false;
+    pthread_rwlock_wrlock(&tab_lock);
+    long i = tab_floor(a->base);
+    if (i >= 0 && tab[i].base + tab[i].size > a->base) goto out;
+    if ((size_t)(i + 1) < ntab && tab[i + 1].base < a->base + a->size) goto out;
+    if (ntab == tab_cap) {
+        size_t nc = tab_cap ? tab_cap * 2 : 256;
+        struct sim_alloc *nt = realloc(tab, nc * sizeof *nt);
+        if (!nt) goto out;
+        tab = nt;
+        tab_cap = nc;
+    }
+    memmove(&tab[i + 2], &tab[i + 1], (ntab - (size_t)(i + 1)) * sizeof *tab);
+    tab[i + 1] = *a;
+    if (!tab[i + 1].buffer_id) tab[i + 1].buffer_id = atomic_fetch_add(&next_buffer_id, 1);
+    ntab++;
+    atomic_fetch_add(&tab_gen, 1);
+    ok = true;
+out:
+    pthread_rwlock_unlock(&tab_lock);
+    return ok;
+}
+
+bool sim_table_remove(uintptr_t base, struct sim_alloc *out)
+{
+    bool ok = false;
+    pthread_rwlock_wrlock(&tab_lock);
+    long i = tab_floor(base);
+    if (i >= 0 && tab[i].base == base) {
+        if (out) *out = tab[i];
+        memmove(&tab[i], &tab[i + 1], (ntab - (size_t)i - 1) * sizeof *tab);
+        ntab--;
+        atomic_fetch_add(&tab_gen, 1);
+        ok = true;
+    }
+    pthread_rwlock_unlock(&tab_lock);
+    return ok;
+}
+
+size_t sim_table_take_ctx(struct sim_ctx *c, struct sim_alloc **out)
+{
+    pthread_rwlock_wrlock(&tab_lock);
+    size_t n = 0, k = 0;
+    for (size_t i = 0; i < ntab; i++) n += tab[i].ctx == c && tab[i].kind != SIM_MEM_VMM;
+    struct sim_alloc *v = n ? malloc(n * sizeof *v) : NULL;
+    if (v) {
+        size_t w = 0;
+        for (size_t i = 0; i < ntab; i++) {
+            if (tab[i].ctx == c && tab[i].kind != SIM_MEM_VMM) v[k++] = tab[i];
+            else tab[w++] = tab[i];
+        }
+        ntab = w;
+        atomic_fetch_add(&tab_gen, 1);
+    }
+    pthread_rwlock_unlock(&tab_lock);
+    *out = v;
+    return k;
+}
+
+bool sim_mem_lookup(uintptr_t p, struct sim_alloc *out)
+{
+    bool ok = false;
+    pthread_rwlock_rdlock(&tab_lock);
+    long i = tab_floor(p);
+    if (i >= 0 && p - tab[i].base < tab[i].size) {
+        if (out) *out = tab[i];
+        ok = true;
+    }
+    pthread_rwlock_unlock(&tab_lock);
+    return ok;
+}
+
+CUresult sim_mem_check(uintptr_t p, size_t n, unsigned kinds)
+{
+    if (n == 0) return CUDA_SUCCESS;
+    struct sim_alloc a;
+    if (!sim_mem_lookup(p, &a)) return CUDA_ERROR_INVALID_VALUE;
+    if (!(a.kind & kinds)) return CUDA_ERROR_INVALID_VALUE;
+    if (n > a.size - (p - a.base)) return CUDA_ERROR_INVALID_VALUE;
+    return CUDA_SUCCESS;
+}
+
+/* ---- device and managed allocations ------------------------------------- */
+
+static size_t page_round(size_t n)
+{
+    return n > SIZE_MAX - PAGE ? 0 : (n + PAGE - 1) & ~(PAGE - 1);
+}
+
+CUresult sim_mem_alloc_kind(struct sim_ctx *c, size_t size, enum sim_mem_kind kind,
+                            unsigned flags, void *pool, uintptr_t *out)
+{
+    size_t sz = page_round(size);
+    if (!size || !sz) return size ? CUDA_ERROR_OUT_OF_MEMORY : CUDA_ERROR_INVALID_VALUE;
+    struct sim_device *d = c->dev;
+    if (!sim_device_charge(d, sz)) return CUDA_ERROR_OUT_OF_MEMORY;
+    uintptr_t base;
+    if (!sim_va_take(sz, sz >= BIG_ALIGN ? BIG_ALIGN : PAGE, 0, &base)) goto fail_charge;
+    if (mprotect((void *)base, sz, PROT_READ | PROT_WRITE) != 0) goto fail_va;
+    struct sim_alloc a = {.base = base, .size = sz, .kind = kind, .dev = d, .ctx = c,
+                          .flags = flags, .pool = pool};
+    if (!sim_table_insert(&a)) goto fail_prot;
+    *out = base;
+    return CUDA_SUCCESS;
+fail_prot:
+    mprotect((void *)base, sz, PROT_NONE);
+fail_va:
+    sim_va_give(base, sz);
+fail_charge:
+    sim_device_uncharge(d, sz);
+    return CUDA_ERROR_OUT_OF_MEMORY;
+}
+
+CUresult sim_mem_alloc_device(struct sim_ctx *c, size_t size, bool internal, uintptr_t *out)
+{
+    CUresult r = sim_mem_alloc_kind(c, size, SIM_MEM_DEVICE, 0, NULL, out);
+    if (r == CUDA_SUCCESS && internal) {
+        pthread_rwlock_wrlock(&tab_lock);
+        long i = tab_floor(*out);
+        if (i >= 0 && tab[i].base == *out) tab[i].internal = true;
+        pthread_rwlock_unlock(&tab_lock);
+    }
+    return r;
+}
+
+void sim_mem_release(const struct sim_alloc *a)
+{
+    switch (a->kind) {
+    case SIM_MEM_DEVICE:
+    case SIM_MEM_MANAGED:
+        madvise((void *)a->base, a->size, MADV_DONTNEED);
+        mprotect((void *)a->base, a->size, PROT_NONE);
+        sim_va_give(a->base, a->size);
+        sim_device_uncharge(a->dev, a->size);
+        if (a->pool) sim_mempool_note_free(a->pool, a->size);
+        break;
+    case SIM_MEM_HOST:
+        munmap((void *)a->base, a->size);
+        break;
+    default: /* registered memory is the application's; VMM ranges are vmm.c's */
+        break;
+    }
+}
+
+CUresult sim_mem_free_device(uintptr_t base)
+{
+    struct sim_alloc a;
+    if (!sim_mem_lookup(base, &a) || a.base != base || a.internal ||
+        !(a.kind & (SIM_MEM_DEVICE | SIM_MEM_MANAGED)))
+        return CUDA_ERROR_INVALID_VALUE;
+    /* Like the driver, a free waits for work that may still use the memory. */
+    if (a.ctx && sim_handle_ok(a.ctx, SIM_KIND_CTX) && a.ctx->active) sim_ctx_synchronize(a.ctx);
+    if (!sim_table_remove(base, &a)) return CUDA_ERROR_INVALID_VALUE;
+    sim_mem_release(&a);
+    return CUDA_SUCCESS;
+}
+
+/* ---- snapshot for the interpreter ---------------------------------------- */
+
+struct snapshot {
+    ptx_mem_map map; /* first: the interpreter sees only this */
+    _Atomic int refs;
+    uint64_t gen;
+    ptx_mem_range ranges[];
+};
+
+static struct snapshot *snap_cur;
+static pthread_mutex_t snap_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct snapshot *snap_build(void)
+{
+    pthread_rwlock_rdlock(&tab_lock);
+    struct snapshot *s = malloc(sizeof *s + (ntab ? ntab : 1) * sizeof(ptx_mem_range));
+    if (s) {
+        for (size_t i = 0; i < ntab; i++)
+            s->ranges[i] = (ptx_mem_range){tab[i].base, tab[i].base + tab[i].size};
+        s->map.ranges = s->ranges;
+        s->map.count = ntab;
+        s->gen = atomic_load(&tab_gen);
+        atomic_store(&s->refs, 1); /* the cache's reference */
+    }
+    pthread_rwlock_unlock(&tab_lock);
+    return s;
+}
+
+const ptx_mem_map *sim_mem_snapshot_acquire(void)
+{
+    static const ptx_mem_map empty = {NULL, 0};
+    pthread_mutex_lock(&snap_lock);
+    if (!snap_cur || snap_cur->gen != atomic_load(&tab_gen)) {
+        struct snapshot *s = snap_build();
+        if (s) {
+            if (snap_cur && atomic_fetch_sub(&snap_cur->refs, 1) == 1) free(snap_cur);
+            snap_cur = s;
+        }
+    }
+    struct snapshot *s = snap_cur;
+    if (s) atomic_fetch_add(&s->refs, 1);
+    pthread_mutex_unlock(&snap_lock);
+    return s ? &s->map : &empty;
+}
+
+void sim_mem_snapshot_release(const ptx_mem_map *m)
+{
+    if (!m || !m->ranges) return;
+    struct snapshot *s = (struct snapshot *)((char *)m - offsetof(struct snapshot, map));
+    if (atomic_fetch_sub(&s->refs, 1) == 1) free(s);
+}
+
+/* ---- public entry points ------------------------------------------------- */
+
+CUresult cuMemAlloc_v2(CUdeviceptr *dptr, size_t bytesize)
+{
+    struct sim_ctx *c;
+    CUresult r = sim_ctx_get(&c);
+    if (r) return r;
+    if (!dptr || !bytesize) return CUDA_ERROR_INVALID_VALUE;
+    uintptr_t p;
+    if ((r = sim_mem_alloc_device(c, bytesize, false, &p))) return r;
+    *dptr = (CUdeviceptr)p;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuMemFree_v2(CUdeviceptr dptr)
+{
+    struct sim_ctx *c;
+    CUresult r = sim_ctx_get(&c);
+    if (r) return r;
+    if (!dptr) return CUDA_SUCCESS; /* like free(NULL) */
+    return sim_mem_free_device((uintptr_t)dptr);
+}
+
+CUresult cuMemAllocPitch_v2(CUdeviceptr *dptr, size_t *pPitch, size_t WidthInBytes, size_t Height,
+                            unsigned int ElementSizeBytes)
+{
+    struct sim_ctx *c;
+    CUresult r = sim_ctx_get(&c);
+    if (r) return r;
+    if (!dptr || !pPitch || !WidthInBytes || !Height) return CUDA_ERROR_INVALID_VALUE;
+    if (ElementSizeBytes != 4 && ElementSizeBytes != 8 && ElementSizeBytes != 16)
+        return CUDA_ERROR_INVALID_VALUE;
+    size_t pitch = align_up(WidthInBytes, 512);
+    if (pitch < WidthInBytes || Height > SIZE_MAX / pitch) return CUDA_ERROR_OUT_OF_MEMORY;
+    uintptr_t p;
+    if ((r = sim_mem_alloc_device(c, pitch * Height, false, &p))) return r;
+    *dptr = (CUdeviceptr)p;
+    *pPitch = pitch;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuMemGetInfo_v2(size_t *free, size_t *total)
+{
+    struct sim_ctx *c;
+    CUresult r = sim_ctx_get(&c);
+    if (r) return r;
+    if (!free || !total) return CUDA_ERROR_INVALID_VALUE;
+    size_t used = atomic_load(&c->dev->used);
+    *total = c->dev->total_mem;
+    *free = used < *total ? *total - used : 0;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuMemGetAddressRange_v2(CUdeviceptr *pbase, size_t *psize, CUdeviceptr dptr)
+{
+    struct sim_ctx *c;
+    CUresult r = sim_ctx_get(&c);
+    if (r) return r;
+    struct sim_alloc a;
+    if (!sim_mem_lookup((uintptr_t)dptr, &a) || a.kind == SIM_MEM_REGISTERED ||
+        a.kind == SIM_MEM_HOST)
+        return CUDA_ERROR_NOT_FOUND;
+    if (pbase) *pbase = (CUdeviceptr)a.base;
+    if (psize) *psize = a.size;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuMemAllocManaged(CUdeviceptr *dptr, size_t bytesize, unsigned int flags)
+{
+    struct sim_ctx *c;
+    CUresult r = sim_ctx_get(&c);
+    if (r) return r;
+    if (!dptr || !bytesize) return CUDA_ERROR_INVALID_VALUE;
+    if (flags != CU_MEM_ATTACH_GLOBAL && flags != CU_MEM_ATTACH_HOST)
+        return CUDA_ERROR_INVALID_VALUE;
+    uintptr_t p;
+    if ((r = sim_mem_alloc_kind(c, bytesize, SIM_MEM_MANAGED, flags, NULL, &p))) return r;
+    *dptr = (CUdeviceptr)p;
+    return CUDA_SUCCESS;
+}

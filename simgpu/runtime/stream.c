@@ -1,0 +1,788 @@
+/* stream.c — streams: a ring of fixed-size ops per stream, run in order by the
+ * stream's worker thread while the caller goes on. Enqueue takes an
+ * uncontended lock, copies the payload into the slot and wakes the worker only
+ * if it sleeps; the worker spins briefly before sleeping. Cross-stream order
+ * (legacy NULL stream, events) is a "wait until stream X has run N ops" op. */
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+
+#define RING 512 /* slots, power of two */
+#define SPIN_WORKER 4000
+#define SPIN_WAITER 2000
+
+struct sim_op {
+    sim_op_fn fn;
+    void *heap; /* payload when it does not fit inline (owned by the op) */
+    size_t len;
+    unsigned char data[SIM_OP_INLINE];
+};
+
+struct sim_stream {
+    struct sim_obj obj;
+    struct sim_ctx *ctx;
+    unsigned flags;
+    int priority;
+    bool legacy, per_thread;
+    unsigned long long id;
+    _Atomic int refs;
+    void *capture;
+    CUstreamAttrValue attrs[8]; /* by small CUstreamAttrID */
+
+    pthread_mutex_t plock; /* producers */
+    _Atomic uint64_t tail; /* ops queued */
+    _Atomic uint64_t done; /* ops finished */
+    struct sim_op *ring;
+    bool started;
+    pthread_t thread;
+    _Atomic bool stop;
+
+    pthread_mutex_t wlock; /* sleeping worker and waiters */
+    pthread_cond_t wcond, dcond;
+    _Atomic int sleeping, waiters;
+
+    struct sim_stream *next; /* in ctx->streams */
+};
+
+static _Atomic unsigned long long next_stream_id = 1;
+static sim_capture_fn capture_hook;
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/* ---- lifetime ------------------------------------------------------------ */
+
+struct sim_stream *sim_stream_new(struct sim_ctx *c, unsigned flags, int priority, bool legacy,
+                                  bool per_thread)
+{
+    struct sim_stream *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->ring = malloc(RING * sizeof *s->ring);
+    if (!s->ring) {
+        free(s);
+        return NULL;
+    }
+    s->ctx = c;
+    s->flags = flags;
+    s->priority = priority;
+    s->legacy = legacy;
+    s->per_thread = per_thread;
+    s->id = atomic_fetch_add(&next_stream_id, 1);
+    atomic_store(&s->refs, 1);
+    pthread_mutex_init(&s->plock, NULL);
+    pthread_mutex_init(&s->wlock, NULL);
+    pthread_cond_init(&s->wcond, NULL);
+    pthread_cond_init(&s->dcond, NULL);
+    if (!legacy) sim_handle_add(&s->obj, SIM_KIND_STREAM);
+    /* Caller may hold c->lock (legacy creation): link without taking it then. */
+    if (legacy) {
+        s->next = c->streams;
+        c->streams = s;
+    } else {
+        pthread_mutex_lock(&c->lock);
+        s->next = c->streams;
+        c->streams = s;
+        pthread_mutex_unlock(&c->lock);
+    }
+    return s;
+}
+
+void sim_stream_ref(struct sim_stream *s)
+{
+    atomic_fetch_add(&s->refs, 1);
+}
+
+void sim_stream_unref(struct sim_stream *s)
+{
+    if (atomic_fetch_sub(&s->refs, 1) != 1) return;
+    pthread_mutex_destroy(&s->plock);
+    pthread_mutex_destroy(&s->wlock);
+    pthread_cond_destroy(&s->wcond);
+    pthread_cond_destroy(&s->dcond);
+    free(s->ring);
+    free(s);
+}
+
+static void wake_worker(struct sim_stream *s)
+{
+    pthread_mutex_lock(&s->wlock);
+    pthread_cond_signal(&s->wcond);
+    pthread_mutex_unlock(&s->wlock);
+}
+
+/* Unlink from the context, stop the worker once it has drained, drop the
+ * application's reference. Pending work still completes. */
+void sim_stream_destroy(struct sim_stream *s)
+{
+    struct sim_ctx *c = s->ctx;
+    sim_handle_remove(&s->obj);
+    pthread_mutex_lock(&c->lock);
+    for (struct sim_stream **pp = &c->streams; *pp; pp = &(*pp)->next)
+        if (*pp == s) {
+            *pp = s->next;
+            break;
+        }
+    pthread_mutex_unlock(&c->lock);
+    pthread_mutex_lock(&s->plock);
+    atomic_store(&s->stop, true);
+    bool started = s->started;
+    pthread_mutex_unlock(&s->plock);
+    if (started) wake_worker(s);
+    sim_stream_unref(s);
+}
+
+/* ---- the worker ---------------------------------------------------------- */
+
+static void run_op(struct sim_stream *s, struct sim_op *op)
+{
+    CUresult r = op->fn(op->heap ? op->heap : (void *)op->data);
+    free(op->heap);
+    if (r != CUDA_SUCCESS) {
+        if (sim_error_is_sticky(r)) sim_ctx_set_sticky(s->ctx, r);
+        else sim_debug("stream op failed with %d", (int)r);
+    }
+}
+
+static void op_done(struct sim_stream *s, uint64_t d)
+{
+    atomic_store(&s->done, d + 1);
+    if (atomic_load(&s->waiters)) {
+        pthread_mutex_lock(&s->wlock);
+        pthread_cond_broadcast(&s->dcond);
+        pthread_mutex_unlock(&s->wlock);
+    }
+}
+
+/* Spin, then sleep until there is work or the stream stops. */
+static bool worker_wait(struct sim_stream *s, uint64_t d)
+{
+    for (int i = 0; i < SPIN_WORKER; i++) {
+        if (atomic_load_explicit(&s->tail, memory_order_acquire) != d) return true;
+        cpu_relax();
+    }
+    pthread_mutex_lock(&s->wlock);
+    atomic_store(&s->sleeping, 1);
+    while (atomic_load(&s->tail) == d && !atomic_load(&s->stop))
+        pthread_cond_wait(&s->wcond, &s->wlock);
+    atomic_store(&s->sleeping, 0);
+    pthread_mutex_unlock(&s->wlock);
+    return atomic_load(&s->tail) != d;
+}
+
+static void *worker_main(void *arg)
+{
+    struct sim_stream *s = arg;
+    uint64_t d = atomic_load(&s->done);
+    for (;;) {
+        if (atomic_load_explicit(&s->tail, memory_order_acquire) != d) {
+            run_op(s, &s->ring[d & (RING - 1)]);
+            op_done(s, d);
+            d++;
+            continue;
+        }
+        if (!worker_wait(s, d) && atomic_load(&s->stop)) break;
+    }
+    sim_stream_unref(s);
+    return NULL;
+}
+
+static bool worker_start(struct sim_stream *s)
+{
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    sim_stream_ref(s);
+    int e = pthread_create(&s->thread, &at, worker_main, s);
+    pthread_attr_destroy(&at);
+    if (e) {
+        atomic_fetch_sub(&s->refs, 1);
+        return false;
+    }
+    s->started = true;
+    return true;
+}
+
+/* ---- positions and waiting ---------------------------------------------- */
+
+uint64_t sim_stream_tail(struct sim_stream *s)
+{
+    return atomic_load(&s->tail);
+}
+
+bool sim_stream_reached(struct sim_stream *s, uint64_t pos)
+{
+    return atomic_load(&s->done) >= pos;
+}
+
+void sim_stream_wait_pos(struct sim_stream *s, uint64_t pos)
+{
+    for (int i = 0; i < SPIN_WAITER; i++) {
+        if (atomic_load(&s->done) >= pos) return;
+        cpu_relax();
+    }
+    while (atomic_load(&s->done) < pos) {
+        pthread_mutex_lock(&s->wlock);
+        atomic_fetch_add(&s->waiters, 1);
+        while (atomic_load(&s->done) < pos) pthread_cond_wait(&s->dcond, &s->wlock);
+        atomic_fetch_sub(&s->waiters, 1);
+        pthread_mutex_unlock(&s->wlock);
+    }
+}
+
+/* ---- enqueue ------------------------------------------------------------- */
+
+/* Put one op in the ring. Called with plock held. */
+static CUresult push_locked(struct sim_stream *s, sim_op_fn fn, const void *payload, size_t len)
+{
+    uint64_t t = atomic_load_explicit(&s->tail, memory_order_relaxed);
+    if (t - atomic_load(&s->done) >= RING) sim_stream_wait_pos(s, t - RING + 1);
+    struct sim_op *op = &s->ring[t & (RING - 1)];
+    op->fn = fn;
+    op->len = len;
+    op->heap = NULL;
+    if (len > SIM_OP_INLINE) {
+        op->heap = malloc(len);
+        if (!op->heap) return CUDA_ERROR_OUT_OF_MEMORY;
+        memcpy(op->heap, payload, len);
+    } else if (len) {
+        memcpy(op->data, payload, len);
+    }
+    if (!s->started && !worker_start(s)) return CUDA_ERROR_OUT_OF_MEMORY;
+    atomic_store(&s->tail, t + 1);
+    return CUDA_SUCCESS;
+}
+
+struct wait_op {
+    struct sim_stream *other;
+    uint64_t pos;
+};
+
+static CUresult op_wait(void *p)
+{
+    struct wait_op *w = p;
+    sim_stream_wait_pos(w->other, w->pos);
+    sim_stream_unref(w->other);
+    return CUDA_SUCCESS;
+}
+
+static CUresult push_wait_locked(struct sim_stream *s, struct sim_stream *other, uint64_t pos)
+{
+    sim_stream_ref(other);
+    struct wait_op w = {other, pos};
+    CUresult r = push_locked(s, op_wait, &w, sizeof w);
+    if (r) sim_stream_unref(other);
+    return r;
+}
+
+static bool is_blocking(const struct sim_stream *s)
+{
+    return !s->legacy && !(s->flags & CU_STREAM_NON_BLOCKING);
+}
+
+/* Legacy stream: first wait for the pending work of every blocking stream. */
+static CUresult legacy_deps_locked(struct sim_stream *s)
+{
+    struct sim_ctx *c = s->ctx;
+    CUresult r = CUDA_SUCCESS;
+    pthread_mutex_lock(&c->lock);
+    for (struct sim_stream *o = c->streams; o && !r; o = o->next) {
+        if (!is_blocking(o)) continue;
+        uint64_t t = atomic_load(&o->tail);
+        if (atomic_load(&o->done) < t) r = push_wait_locked(s, o, t);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return r;
+}
+
+static CUresult implicit_deps_locked(struct sim_stream *s)
+{
+    if (s->legacy) return legacy_deps_locked(s);
+    if (!is_blocking(s)) return CUDA_SUCCESS;
+    struct sim_stream *l = s->ctx->legacy;
+    if (!l) return CUDA_SUCCESS;
+    uint64_t t = atomic_load(&l->tail);
+    if (atomic_load(&l->done) >= t) return CUDA_SUCCESS;
+    return push_wait_locked(s, l, t);
+}
+
+CUresult sim_stream_enqueue(struct sim_stream *s, sim_op_fn fn, const void *payload, size_t len)
+{
+    if (s->capture && capture_hook) return capture_hook(s, s->capture, fn, payload, len);
+    pthread_mutex_lock(&s->plock);
+    CUresult r = implicit_deps_locked(s);
+    if (!r) r = push_locked(s, fn, payload, len);
+    pthread_mutex_unlock(&s->plock);
+    if (!r && atomic_load(&s->sleeping)) wake_worker(s);
+    return r;
+}
+
+CUresult sim_stream_enqueue_wait(struct sim_stream *s, struct sim_stream *other, uint64_t pos)
+{
+    if (other == s || atomic_load(&other->done) >= pos) return CUDA_SUCCESS;
+    pthread_mutex_lock(&s->plock);
+    CUresult r = push_wait_locked(s, other, pos);
+    pthread_mutex_unlock(&s->plock);
+    if (!r && atomic_load(&s->sleeping)) wake_worker(s);
+    return r;
+}
+
+/* Wait for everything queued on s, including the implicit legacy dependencies. */
+CUresult sim_stream_synchronize(struct sim_stream *s)
+{
+    sim_stream_wait_pos(s, atomic_load(&s->tail));
+    sim_printf_flush();
+    return (CUresult)atomic_load(&s->ctx->sticky);
+}
+
+CUresult sim_stream_query(struct sim_stream *s)
+{
+    if (atomic_load(&s->done) < atomic_load(&s->tail)) return CUDA_ERROR_NOT_READY;
+    return (CUresult)atomic_load(&s->ctx->sticky);
+}
+
+struct sim_ctx *sim_stream_ctx(struct sim_stream *s)
+{
+    return s->ctx;
+}
+
+void sim_stream_set_capture_hook(sim_capture_fn fn)
+{
+    capture_hook = fn;
+}
+
+void sim_stream_set_capture(struct sim_stream *s, void *capture)
+{
+    s->capture = capture;
+}
+
+void *sim_stream_get_capture(struct sim_stream *s)
+{
+    return s->capture;
+}
+
+CUstream sim_stream_handle(struct sim_stream *s)
+{
+    if (s->legacy) return NULL;
+    return (CUstream)s;
+}
+
+/* ---- per-context bookkeeping --------------------------------------------- */
+
+struct sim_stream **sim_ctx_stream_list(struct sim_ctx *c)
+{
+    pthread_mutex_lock(&c->lock);
+    size_t n = 0;
+    for (struct sim_stream *s = c->streams; s; s = s->next) n++;
+    struct sim_stream **v = malloc((n + 1) * sizeof *v);
+    if (v) {
+        n = 0;
+        for (struct sim_stream *s = c->streams; s; s = s->next) {
+            sim_stream_ref(s);
+            v[n++] = s;
+        }
+        v[n] = NULL;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return v;
+}
+
+void sim_ctx_destroy_streams(struct sim_ctx *c)
+{
+    struct sim_stream **v = sim_ctx_stream_list(c);
+    if (!v) return;
+    for (size_t i = 0; v[i]; i++) sim_stream_synchronize(v[i]);
+    for (size_t i = 0; v[i]; i++) {
+        if (v[i]->legacy) sim_handle_remove(&v[i]->obj);
+        sim_stream_destroy(v[i]);
+        sim_stream_unref(v[i]);
+    }
+    free(v);
+}
+
+/* ---- resolution of CUstream arguments ----------------------------------- */
+
+#define PTS_SLOTS 8
+static __thread struct {
+    struct sim_ctx *ctx;
+    struct sim_stream *s;
+} pts[PTS_SLOTS];
+
+struct sim_stream *sim_stream_per_thread(struct sim_ctx *c)
+{
+    int free_slot = -1;
+    for (int i = 0; i < PTS_SLOTS; i++) {
+        if (pts[i].ctx == c && sim_handle_ok(pts[i].s, SIM_KIND_STREAM) && pts[i].s->ctx == c)
+            return pts[i].s;
+        if (free_slot < 0 && (!pts[i].ctx || !sim_handle_ok(pts[i].s, SIM_KIND_STREAM)))
+            free_slot = i;
+    }
+    struct sim_stream *s = sim_stream_new(c, 0, 0, false, true);
+    if (!s) return NULL;
+    if (free_slot < 0) free_slot = 0;
+    pts[free_slot].ctx = c;
+    pts[free_slot].s = s;
+    return s;
+}
+
+CUresult sim_stream_resolve(CUstream h, bool per_thread, struct sim_stream **out,
+                            struct sim_ctx **ctx_out)
+{
+    struct sim_ctx *c;
+    CUresult r;
+    if (h == NULL || h == CU_STREAM_LEGACY || h == CU_STREAM_PER_THREAD) {
+        if ((r = sim_ctx_get(&c))) return r;
+        bool pt = h == CU_STREAM_PER_THREAD || (h == NULL && per_thread);
+        struct sim_stream *s = pt ? sim_stream_per_thread(c) : c->legacy;
+        if (!s) return CUDA_ERROR_OUT_OF_MEMORY;
+        *out = s;
+    } else {
+        SIM_INIT_OR_RETURN();
+        if (!sim_handle_ok(h, SIM_KIND_STREAM)) return CUDA_ERROR_INVALID_HANDLE;
+        struct sim_stream *s = (struct sim_stream *)h;
+        c = s->ctx;
+        int st = atomic_load(&c->sticky);
+        if (st) return (CUresult)st;
+        *out = s;
+    }
+    if (ctx_out) *ctx_out = c;
+    return CUDA_SUCCESS;
+}
+
+/* ---- public API ---------------------------------------------------------- */
+
+CUresult cuStreamCreate(CUstream *phStream, unsigned int Flags)
+{
+    return cuStreamCreateWithPriority(phStream, Flags, 0);
+}
+
+CUresult cuStreamCreateWithPriority(CUstream *phStream, unsigned int flags, int priority)
+{
+    struct sim_ctx *c;
+    CUresult r = sim_ctx_get(&c);
+    if (r) return r;
+    if (!phStream) return CUDA_ERROR_INVALID_VALUE;
+    if (flags & ~(unsigned)CU_STREAM_NON_BLOCKING) return CUDA_ERROR_INVALID_VALUE;
+    if (priority > 0) priority = 0; /* clamped like the driver */
+    if (priority < -5) priority = -5;
+    struct sim_stream *s = sim_stream_new(c, flags, priority, false, false);
+    if (!s) return CUDA_ERROR_OUT_OF_MEMORY;
+    *phStream = (CUstream)s;
+    return CUDA_SUCCESS;
+}
+
+static CUresult stream_arg(CUstream h, bool pt, struct sim_stream **s)
+{
+    return sim_stream_resolve(h, pt, s, NULL);
+}
+
+CUresult cuStreamDestroy_v2(CUstream hStream)
+{
+    SIM_INIT_OR_RETURN();
+    if (!hStream || hStream == CU_STREAM_LEGACY || hStream == CU_STREAM_PER_THREAD)
+        return CUDA_ERROR_INVALID_HANDLE;
+    if (!sim_handle_ok(hStream, SIM_KIND_STREAM)) return CUDA_ERROR_INVALID_HANDLE;
+    struct sim_stream *s = (struct sim_stream *)hStream;
+    if (s->per_thread) return CUDA_ERROR_INVALID_HANDLE;
+    sim_stream_destroy(s);
+    return CUDA_SUCCESS;
+}
+
+CUresult cuStreamDestroy(CUstream hStream)
+{
+    return cuStreamDestroy_v2(hStream);
+}
+
+static CUresult stream_query(CUstream h, bool pt)
+{
+    struct sim_stream *s;
+    CUresult r = stream_arg(h, pt, &s);
+    if (r) return r;
+    if (s->legacy) { /* the NULL stream is idle only when blocking streams are too */
+        struct sim_stream **v = sim_ctx_stream_list(s->ctx);
+        for (size_t i = 0; v && v[i]; i++) {
+            if (r == CUDA_SUCCESS && is_blocking(v[i])) r = sim_stream_query(v[i]);
+            sim_stream_unref(v[i]);
+        }
+        free(v);
+        if (r) return r;
+    }
+    return sim_stream_query(s);
+}
+
+CUresult cuStreamQuery(CUstream h) { return stream_query(h, false); }
+CUresult cuStreamQuery_ptsz(CUstream h) { return stream_query(h, true); }
+
+static CUresult stream_sync(CUstream h, bool pt)
+{
+    struct sim_stream *s;
+    CUresult r = stream_arg(h, pt, &s);
+    if (r) return r;
+    if (s->legacy) { /* the NULL stream also waits for blocking streams */
+        struct sim_stream **v = sim_ctx_stream_list(s->ctx);
+        for (size_t i = 0; v && v[i]; i++) {
+            if (is_blocking(v[i])) sim_stream_synchronize(v[i]);
+            sim_stream_unref(v[i]);
+        }
+        free(v);
+    }
+    return sim_stream_synchronize(s);
+}
+
+CUresult cuStreamSynchronize(CUstream h) { return stream_sync(h, false); }
+CUresult cuStreamSynchronize_ptsz(CUstream h) { return stream_sync(h, true); }
+
+static CUresult stream_get_priority(CUstream h, int *priority, bool pt)
+{
+    struct sim_stream *s;
+    CUresult r = stream_arg(h, pt, &s);
+    if (r) return r;
+    if (!priority) return CUDA_ERROR_INVALID_VALUE;
+    *priority = s->priority;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuStreamGetPriority(CUstream h, int *p) { return stream_get_priority(h, p, false); }
+CUresult cuStreamGetPriority_ptsz(CUstream h, int *p) { return stream_get_priority(h, p, true); }
+
+static CUresult stream_get_flags(CUstream h, unsigned int *flags, bool pt)
+{
+    struct sim_stream *s;
+    CUresult r = stream_arg(h, pt, &s);
+    if (r) return r;
+    if (!flags) return CUDA_ERROR_INVALID_VALUE;
+    *flags = s->flags;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuStreamGetFlags(CUstream h, unsigned int *f) { return stream_get_flags(h, f, false); }
+CUresult cuStreamGetFlags_ptsz(CUstream h, unsigned int *f) { return stream_get_flags(h, f, true); }
+
+static CUresult stream_get_ctx(CUstream h, CUcontext *pctx, bool pt)
+{
+    struct sim_stream *s;
+    CUresult r = stream_arg(h, pt, &s);
+    if (r) return r;
+    if (!pctx) return CUDA_ERROR_INVALID_VALUE;
+    *pctx = (CUcontext)s->ctx;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuStreamGetCtx(CUstream h, CUcontext *c) { return stream_get_ctx(h, c, false); }
+CUresult cuStreamGetCtx_ptsz(CUstream h, CUcontext *c) { return stream_get_ctx(h, c, true); }
+
+static CUresult stream_get_ctx2(CUstream h, CUcontext *pctx, CUgreenCtx *pg, bool pt)
+{
+    if (!pctx || !pg) return CUDA_ERROR_INVALID_VALUE;
+    CUresult r = stream_get_ctx(h, pctx, pt);
+    if (!r) *pg = NULL;
+    return r;
+}
+
+CUresult cuStreamGetCtx_v2(CUstream h, CUcontext *c, CUgreenCtx *g)
+{
+    return stream_get_ctx2(h, c, g, false);
+}
+CUresult cuStreamGetCtx_v2_ptsz(CUstream h, CUcontext *c, CUgreenCtx *g)
+{
+    return stream_get_ctx2(h, c, g, true);
+}
+
+static CUresult stream_get_id(CUstream h, unsigned long long *id, bool pt)
+{
+    struct sim_stream *s;
+    CUresult r = stream_arg(h, pt, &s);
+    if (r) return r;
+    if (!id) return CUDA_ERROR_INVALID_VALUE;
+    *id = s->id;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuStreamGetId(CUstream h, unsigned long long *id) { return stream_get_id(h, id, false); }
+CUresult cuStreamGetId_ptsz(CUstream h, unsigned long long *id)
+{
+    return stream_get_id(h, id, true);
+}
+
+static CUresult stream_get_device(CUstream h, CUdevice *dev, bool pt)
+{
+    struct sim_stream *s;
+    CUresult r = stream_arg(h, pt, &s);
+    if (r) return r;
+    if (!dev) return CUDA_ERROR_INVALID_VALUE;
+    *dev = s->ctx->dev->ordinal;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuStreamGetDevice(CUstream h, CUdevice *d) { return stream_get_device(h, d, false); }
+CUresult cuStreamGetDevice_ptsz(CUstream h, CUdevice *d) { return stream_get_device(h, d, true); }
+
+/* ---- host functions and callbacks ---------------------------------------- */
+
+struct host_fn_op {
+    CUhostFn fn;
+    void *data;
+};
+
+static CUresult op_host_fn(void *p)
+{
+    struct host_fn_op *o = p;
+    o->fn(o->data);
+    return CUDA_SUCCESS;
+}
+
+static CUresult launch_host_fn(CUstream h, CUhostFn fn, void *userData, bool pt)
+{
+    struct sim_stream *s;
+    CUresult r = stream_arg(h, pt, &s);
+    if (r) return r;
+    if (!fn) return CUDA_ERROR_INVALID_VALUE;
+    struct host_fn_op o = {fn, userData};
+    return sim_stream_enqueue(s, op_host_fn, &o, sizeof o);
+}
+
+CUresult cuLaunchHostFunc(CUstream h, CUhostFn fn, void *u) { return launch_host_fn(h, fn, u, false); }
+CUresult cuLaunchHostFunc_ptsz(CUstream h, CUhostFn fn, void *u)
+{
+    return launch_host_fn(h, fn, u, true);
+}
+
+struct callback_op {
+    CUstreamCallback cb;
+    CUstream h;
+    struct sim_ctx *ctx;
+    void *data;
+};
+
+static CUresult op_callback(void *p)
+{
+    struct callback_op *o = p;
+    o->cb(o->h, (CUresult)atomic_load(&o->ctx->sticky), o->data);
+    return CUDA_SUCCESS;
+}
+
+static CUresult add_callback(CUstream h, CUstreamCallback cb, void *userData, unsigned flags,
+                             bool pt)
+{
+    struct sim_stream *s;
+    CUresult r = stream_arg(h, pt, &s);
+    if (r) return r;
+    if (!cb || flags != 0) return CUDA_ERROR_INVALID_VALUE;
+    struct callback_op o = {cb, h, s->ctx, userData};
+    return sim_stream_enqueue(s, op_callback, &o, sizeof o);
+}
+
+CUresult cuStreamAddCallback(CUstream h, CUstreamCallback cb, void *u, unsigned int f)
+{
+    return add_callback(h, cb, u, f, false);
+}
+CUresult cuStreamAddCallback_ptsz(CUstream h, CUstreamCallback cb, void *u, unsigned int f)
+{
+    return add_callback(h, cb, u, f, true);
+}
+
+static CUresult attach_mem(CUstream h, CUdeviceptr dptr, size_t length, unsigned flags, bool pt)
+{
+    struct sim_stream *s;
+    CUresult r = stream_arg(h, pt, &s);
+    if (r) return r;
+    if (flags != CU_MEM_ATTACH_GLOBAL && flags != CU_MEM_ATTACH_HOST &&
+        flags != CU_MEM_ATTACH_SINGLE)
+        return CUDA_ERROR_INVALID_VALUE;
+    struct sim_alloc a;
+    if (!sim_mem_lookup((uintptr_t)dptr, &a) || a.kind != SIM_MEM_MANAGED)
+        return CUDA_ERROR_INVALID_VALUE;
+    if (length && (a.base != dptr || length != a.size)) return CUDA_ERROR_INVALID_VALUE;
+    return CUDA_SUCCESS; /* memory is always host and device coherent here */
+}
+
+CUresult cuStreamAttachMemAsync(CUstream h, CUdeviceptr p, size_t n, unsigned int f)
+{
+    return attach_mem(h, p, n, f, false);
+}
+CUresult cuStreamAttachMemAsync_ptsz(CUstream h, CUdeviceptr p, size_t n, unsigned int f)
+{
+    return attach_mem(h, p, n, f, true);
+}
+
+/* ---- attributes ---------------------------------------------------------- */
+
+static CUresult stream_get_attr(CUstream h, CUstreamAttrID id, CUstreamAttrValue *v, bool pt)
+{
+    struct sim_stream *s;
+    CUresult r = stream_arg(h, pt, &s);
+    if (r) return r;
+    if (!v) return CUDA_ERROR_INVALID_VALUE;
+    switch (id) {
+    case CU_LAUNCH_ATTRIBUTE_ACCESS_POLICY_WINDOW:
+    case CU_LAUNCH_ATTRIBUTE_SYNCHRONIZATION_POLICY:
+    case CU_LAUNCH_ATTRIBUTE_MEM_SYNC_DOMAIN_MAP:
+    case CU_LAUNCH_ATTRIBUTE_MEM_SYNC_DOMAIN:
+        *v = s->attrs[id & 7];
+        return CUDA_SUCCESS;
+    case CU_LAUNCH_ATTRIBUTE_PRIORITY:
+        memset(v, 0, sizeof *v);
+        v->priority = s->priority;
+        return CUDA_SUCCESS;
+    default: return CUDA_ERROR_INVALID_VALUE;
+    }
+}
+
+static CUresult stream_set_attr(CUstream h, CUstreamAttrID id, const CUstreamAttrValue *v, bool pt)
+{
+    struct sim_stream *s;
+    CUresult r = stream_arg(h, pt, &s);
+    if (r) return r;
+    if (!v) return CUDA_ERROR_INVALID_VALUE;
+    switch (id) {
+    case CU_LAUNCH_ATTRIBUTE_ACCESS_POLICY_WINDOW:
+    case CU_LAUNCH_ATTRIBUTE_SYNCHRONIZATION_POLICY:
+    case CU_LAUNCH_ATTRIBUTE_MEM_SYNC_DOMAIN_MAP:
+    case CU_LAUNCH_ATTRIBUTE_MEM_SYNC_DOMAIN:
+        s->attrs[id & 7] = *v;
+        return CUDA_SUCCESS;
+    case CU_LAUNCH_ATTRIBUTE_PRIORITY:
+        s->priority = v->priority > 0 ? 0 : v->priority < -5 ? -5 : v->priority;
+        return CUDA_SUCCESS;
+    default: return CUDA_ERROR_INVALID_VALUE;
+    }
+}
+
+CUresult cuStreamGetAttribute(CUstream h, CUstreamAttrID a, CUstreamAttrValue *v)
+{
+    return stream_get_attr(h, a, v, false);
+}
+CUresult cuStreamGetAttribute_ptsz(CUstream h, CUstreamAttrID a, CUstreamAttrValue *v)
+{
+    return stream_get_attr(h, a, v, true);
+}
+CUresult cuStreamSetAttribute(CUstream h, CUstreamAttrID a, const CUstreamAttrValue *v)
+{
+    return stream_set_attr(h, a, v, false);
+}
+CUresult cuStreamSetAttribute_ptsz(CUstream h, CUstreamAttrID a, const CUstreamAttrValue *v)
+{
+    return stream_set_attr(h, a, v, true);
+}
+
+static CUresult copy_attrs(CUstream dst, CUstream src, bool pt)
+{
+    struct sim_stream *d, *s;
+    CUresult r = stream_arg(dst, pt, &d);
+    if (r) return r;
+    if ((r = stream_arg(src, pt, &s))) return r;
+    memcpy(d->attrs, s->attrs, sizeof d->attrs);
+    d->priority = s->priority;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuStreamCopyAttributes(CUstream dst, CUstream src) { return copy_attrs(dst, src, false); }
+CUresult cuStreamCopyAttributes_ptsz(CUstream dst, CUstream src)
+{
+    return copy_attrs(dst, src, true);
+}
