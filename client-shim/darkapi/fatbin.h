@@ -75,4 +75,8 @@ void rg_fatbin_free_ptx(char **ptx, size_t count);
  * section ends; PTX: strlen+1). 0 if unknown or malformed. */
 size_t rg_image_size(const void *image);
 
+/* rg_image_size for an image of which only `avail` bytes may be read: 0 when
+ * the image's own description (ELF tables, container size) runs past them. */
+size_t rg_image_size_avail(const void *image, size_t avail);
+
 #endif
