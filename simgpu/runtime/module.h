@@ -117,7 +117,7 @@ void sim_library_forget_locked(struct sim_library *l, struct sim_module *m);
 /* ---- func.c ---- */
 /* Resolve a CUfunction, or a CUkernel cast to one, for use in context c (NULL:
  * current). INVALID_HANDLE if neither. */
-CUresult sim_func_resolve(CUfunction h, struct sim_ctx *c, struct sim_func **out);
+/* sim_func_resolve: see sim.h */
 void sim_fattrs_init(struct sim_fattrs *a);
 unsigned sim_func_regs(const ptx_kernel_info *info);
 unsigned sim_func_max_threads(const ptx_kernel_info *info);

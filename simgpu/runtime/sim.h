@@ -266,6 +266,16 @@ CUresult sim_launch(struct sim_func *f, struct sim_stream *s, const unsigned gri
  * call of the host, then written to stdout in order. */
 void sim_printf_flush(void);
 
+/* Resolve a CUfunction, or a CUkernel cast to one (instantiated lazily in c),
+ * for use in context c (NULL: current). INVALID_HANDLE if neither. */
+CUresult sim_func_resolve(CUfunction h, struct sim_ctx *c, struct sim_func **out);
+/* Bytes of f's parameter buffer, and packing like cuLaunchKernel (kernelParams
+ * or the extra buffer; INVALID_VALUE on a bad combination) into buf. Graph
+ * kernel nodes pack once, then launch with CU_LAUNCH_PARAM_BUFFER_POINTER. */
+size_t sim_func_params_size(const struct sim_func *f);
+CUresult sim_func_pack_params(const struct sim_func *f, void **kernel_params, void **extra,
+                              void *buf);
+
 /* Translate interpreter status to the driver's code. */
 CUresult sim_ptx_status_to_cu(enum ptx_status s);
 
