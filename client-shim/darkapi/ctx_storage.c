@@ -104,8 +104,8 @@ void rg_darkapi_ctx_destroyed(CUcontext ctx)
     while (dead) {
         struct cls_entry *e = dead;
         dead = e->next;
-        rg_log(RG_LOG_DEBUG, "ctx storage: ctx %p destroyed, destructor for key %p",
-               (void *)ctx, e->key);
+        rg_log(RG_LOG_DEBUG, "ctx storage: ctx %p destroyed, destructor for key %p", (void *)ctx,
+               e->key);
         if (e->dtor) e->dtor(e->ctx, e->key, e->value);
         free(e);
     }

@@ -24,9 +24,7 @@ static CUresult stub_success(void)
     return CUDA_SUCCESS;
 }
 
-static void stub_void(void)
-{
-}
+static void stub_void(void) {}
 
 /* ---- CUDART_INTERFACE 6bd5fb6c ------------------------------------------ */
 

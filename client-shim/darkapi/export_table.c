@@ -25,6 +25,7 @@ struct known_table {
     const rg_slot *table; /* NULL: known but deliberately refused */
 };
 
+/* clang-format off */
 static const struct known_table known[] = {
     {{0x6b, 0xd5, 0xfb, 0x6c, 0x5b, 0xf4, 0xe7, 0x4a, 0x89, 0x87, 0xd9, 0x39, 0x12, 0xfd, 0x9d, 0xf9},
      "CUDART_INTERFACE", rg_tbl_cudart_interface},
@@ -42,6 +43,7 @@ static const struct known_table known[] = {
     {{0xf8, 0xcf, 0xf9, 0x51, 0x21, 0x46, 0x8b, 0x4e, 0xb9, 0xe2, 0xfb, 0x46, 0x9e, 0x7c, 0x0d, 0xd9},
      "f8cff951 (unimplemented)", NULL},
 };
+/* clang-format on */
 
 /* Raw byte order with dashes after bytes 4, 6, 8 and 10, as in the ref doc. */
 static void uuid_text(const uint8_t *b, char out[37])

@@ -19,7 +19,8 @@
 static uint64_t rd(const uint8_t *p, int bytes)
 {
     uint64_t v = 0;
-    for (int i = bytes - 1; i >= 0; i--) v = (v << 8) | p[i];
+    for (int i = bytes - 1; i >= 0; i--)
+        v = (v << 8) | p[i];
     return v;
 }
 
@@ -112,7 +113,8 @@ enum rg_fatbin_status rg_fatbin_entry_data(const rg_fatbin_entry *e, char **out,
     enum rg_fatbin_status st = inflate(e, &buf, &n);
     if (st != RG_FATBIN_OK) return st;
     if (e->kind == RG_ENTRY_PTX) {
-        while (n > 0 && buf[n - 1] == '\0') n--;
+        while (n > 0 && buf[n - 1] == '\0')
+            n--;
     }
     buf[n] = '\0';
     *out = (char *)buf;

@@ -24,7 +24,11 @@ static enum rg_image_kind image_kind(const uint8_t *p, size_t avail)
     if (!p || avail == 0 || !p[0]) return RG_IMAGE_UNKNOWN;
     if (has_prefix(p, avail, "\xb1\x43\x62\x46", 4)) return RG_IMAGE_WRAPPER;
     if (has_prefix(p, avail, "\x50\xed\x55\xba", 4)) return RG_IMAGE_CONTAINER;
-    if (has_prefix(p, avail, "\x7f" "ELF", 4)) return RG_IMAGE_ELF;
+    if (has_prefix(p, avail,
+                   "\x7f"
+                   "ELF",
+                   4))
+        return RG_IMAGE_ELF;
     if (has_prefix(p, avail, "!<arch>\n", 8)) return RG_IMAGE_ARCHIVE;
     return RG_IMAGE_PTX;
 }
@@ -37,7 +41,8 @@ enum rg_image_kind rg_image_kind(const void *image)
 static uint64_t rd(const uint8_t *p, int bytes)
 {
     uint64_t v = 0;
-    for (int i = bytes - 1; i >= 0; i--) v = (v << 8) | p[i];
+    for (int i = bytes - 1; i >= 0; i--)
+        v = (v << 8) | p[i];
     return v;
 }
 
@@ -70,10 +75,16 @@ size_t rg_image_size_avail(const void *image, size_t avail)
     size_t n;
     if (!image || avail == 0) return 0;
     switch (image_kind(image, avail)) {
-    case RG_IMAGE_CONTAINER: return rg_fatbin_container_size(image, avail);
-    case RG_IMAGE_ELF: n = elf_size(image, avail); break;
-    case RG_IMAGE_PTX: n = (avail == SIZE_MAX ? strlen(image) : strnlen(image, avail)) + 1; break;
-    default: return 0;
+    case RG_IMAGE_CONTAINER:
+        return rg_fatbin_container_size(image, avail);
+    case RG_IMAGE_ELF:
+        n = elf_size(image, avail);
+        break;
+    case RG_IMAGE_PTX:
+        n = (avail == SIZE_MAX ? strlen(image) : strnlen(image, avail)) + 1;
+        break;
+    default:
+        return 0;
     }
     return n <= avail ? n : 0;
 }
@@ -177,14 +188,21 @@ static enum rg_fatbin_status from_image(const void *image, unsigned max_arch, st
 {
     char *text;
     switch (rg_image_kind(image)) {
-    case RG_IMAGE_WRAPPER: return from_wrapper(image, max_arch, l);
-    case RG_IMAGE_CONTAINER: return from_container(image, max_arch, l);
+    case RG_IMAGE_WRAPPER:
+        return from_wrapper(image, max_arch, l);
+    case RG_IMAGE_CONTAINER:
+        return from_container(image, max_arch, l);
     case RG_IMAGE_PTX:
         if (!(text = strdup(image))) return RG_FATBIN_NOMEM;
         return list_push(l, text);
-    case RG_IMAGE_ELF: why_add(l, " ELF cubin"); return RG_FATBIN_OK;
-    case RG_IMAGE_ARCHIVE: why_add(l, " device library archive"); return RG_FATBIN_OK;
-    default: return RG_FATBIN_MALFORMED;
+    case RG_IMAGE_ELF:
+        why_add(l, " ELF cubin");
+        return RG_FATBIN_OK;
+    case RG_IMAGE_ARCHIVE:
+        why_add(l, " device library archive");
+        return RG_FATBIN_OK;
+    default:
+        return RG_FATBIN_MALFORMED;
     }
 }
 
@@ -201,9 +219,10 @@ enum rg_fatbin_status rg_image_extract_ptx(const void *image, unsigned max_arch,
     if (st == RG_FATBIN_OK && l.n == 0) st = RG_FATBIN_NO_PTX;
     if (st != RG_FATBIN_OK) {
         if (why && why_size && st != RG_FATBIN_NO_PTX)
-            snprintf(why, why_size, "%s", st == RG_FATBIN_DECOMPRESS ? "decompression failed"
-                                          : st == RG_FATBIN_NOMEM    ? "out of memory"
-                                                                     : "malformed image");
+            snprintf(why, why_size, "%s",
+                     st == RG_FATBIN_DECOMPRESS ? "decompression failed"
+                     : st == RG_FATBIN_NOMEM    ? "out of memory"
+                                                : "malformed image");
         rg_fatbin_free_ptx(l.v, l.n);
         return st;
     }
@@ -215,6 +234,7 @@ enum rg_fatbin_status rg_image_extract_ptx(const void *image, unsigned max_arch,
 
 void rg_fatbin_free_ptx(char **ptx, size_t count)
 {
-    for (size_t i = 0; ptx && i < count; i++) free(ptx[i]);
+    for (size_t i = 0; ptx && i < count; i++)
+        free(ptx[i]);
     free(ptx);
 }

@@ -14,12 +14,14 @@ static const uint8_t integrity_key[16] = {0x14, 0x6a, 0xdd, 0xae, 0x53, 0xa9, 0x
 
 static void put32(uint8_t *p, uint32_t v)
 {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
 }
 
 static void put64(uint8_t *p, uint64_t v)
 {
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
 }
 
 /* The 48-byte header record. */
@@ -55,7 +57,8 @@ static void store_digest(const uint8_t d[16], uint64_t result[2])
 {
     for (int w = 0; w < 2; w++) {
         uint64_t v = 0;
-        for (int i = 7; i >= 0; i--) v = (v << 8) | d[8 * w + i];
+        for (int i = 7; i >= 0; i--)
+            v = (v << 8) | d[8 * w + i];
         result[w] = v;
     }
 }

@@ -5,6 +5,7 @@
 
 #include "md2.h"
 
+/* clang-format off */
 static const uint8_t md2_s[256] = {
     41,  46,  67,  201, 162, 216, 124, 1,   61,  54,  84,  161, 236, 240, 6,   19,
     98,  167, 5,   243, 192, 199, 115, 140, 152, 147, 43,  217, 188, 76,  130, 202,
@@ -23,6 +24,7 @@ static const uint8_t md2_s[256] = {
     242, 239, 183, 14,  102, 88,  208, 228, 166, 119, 114, 248, 235, 117, 75,  10,
     49,  68,  80,  180, 143, 237, 31,  26,  219, 153, 141, 51,  159, 17,  131, 20,
 };
+/* clang-format on */
 
 /* One 16-byte block: fold it into the running checksum and the state. */
 static void md2_block(rg_md2_ctx *m, const uint8_t *blk)
@@ -38,7 +40,8 @@ static void md2_block(rg_md2_ctx *m, const uint8_t *blk)
     }
     unsigned t = 0;
     for (unsigned round = 0; round < 18; round++) {
-        for (int k = 0; k < 48; k++) t = m->x[k] ^= md2_s[t];
+        for (int k = 0; k < 48; k++)
+            t = m->x[k] ^= md2_s[t];
         t = (t + round) & 0xff;
     }
 }
@@ -90,12 +93,14 @@ void rg_hmac_md2(const uint8_t key[RG_MD2_BLOCK], const void *msg, size_t len,
 {
     uint8_t pad[RG_MD2_BLOCK], inner[RG_MD2_DIGEST];
     rg_md2_ctx m;
-    for (int i = 0; i < RG_MD2_BLOCK; i++) pad[i] = key[i] ^ 0x36;
+    for (int i = 0; i < RG_MD2_BLOCK; i++)
+        pad[i] = key[i] ^ 0x36;
     rg_md2_init(&m);
     rg_md2_update(&m, pad, sizeof pad);
     rg_md2_update(&m, msg, len);
     rg_md2_final(&m, inner);
-    for (int i = 0; i < RG_MD2_BLOCK; i++) pad[i] = key[i] ^ 0x5c;
+    for (int i = 0; i < RG_MD2_BLOCK; i++)
+        pad[i] = key[i] ^ 0x5c;
     rg_md2_init(&m);
     rg_md2_update(&m, pad, sizeof pad);
     rg_md2_update(&m, inner, sizeof inner);

@@ -11,10 +11,10 @@
 #define RG_MD2_DIGEST 16
 
 typedef struct rg_md2 {
-    uint8_t x[48];              /* the 48-byte state */
+    uint8_t x[48]; /* the 48-byte state */
     uint8_t checksum[RG_MD2_BLOCK];
-    uint8_t buf[RG_MD2_BLOCK];  /* pending partial block */
-    size_t n;                   /* bytes in buf */
+    uint8_t buf[RG_MD2_BLOCK]; /* pending partial block */
+    size_t n;                  /* bytes in buf */
 } rg_md2_ctx;
 
 void rg_md2_init(rg_md2_ctx *m);

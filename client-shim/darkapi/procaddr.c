@@ -24,8 +24,8 @@ static const struct rg_procaddr_entry *find_first(const char *symbol)
 }
 
 /* Newest row of class `per_thread` introduced at or before `version`. */
-static const struct rg_procaddr_entry *newest(const struct rg_procaddr_entry *first,
-                                              int per_thread, int version)
+static const struct rg_procaddr_entry *newest(const struct rg_procaddr_entry *first, int per_thread,
+                                              int version)
 {
     const struct rg_procaddr_entry *best = NULL;
     const struct rg_procaddr_entry *end = rg_procaddr_table + rg_procaddr_table_len;

@@ -13,10 +13,10 @@ typedef void (*rg_proc_fn)(void);
 /* One exported variant of a driver entry point. The table is sorted by
  * (name, per_thread, version) so lookups can binary-search by name. */
 struct rg_procaddr_entry {
-    const char *name;   /* base name, as passed to cuGetProcAddress */
-    rg_proc_fn fn;      /* the variant's address in the library linked into */
-    int version;        /* CUDA version that introduced the variant */
-    int per_thread;     /* 1 for _ptds/_ptsz variants */
+    const char *name; /* base name, as passed to cuGetProcAddress */
+    rg_proc_fn fn;    /* the variant's address in the library linked into */
+    int version;      /* CUDA version that introduced the variant */
+    int per_thread;   /* 1 for _ptds/_ptsz variants */
 };
 
 extern RG_HIDDEN const struct rg_procaddr_entry rg_procaddr_table[];

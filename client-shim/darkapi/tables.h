@@ -25,7 +25,6 @@ extern RG_HIDDEN const rg_slot rg_tbl_ctx_checks[4];
 extern RG_HIDDEN const rg_slot rg_tbl_integrity[3];
 
 /* The integrity check's slot 1 (exposed for tests). */
-RG_HIDDEN CUresult rg_integrity_hash(unsigned version, uint64_t unix_seconds,
-                                     uint64_t result[2]);
+RG_HIDDEN CUresult rg_integrity_hash(unsigned version, uint64_t unix_seconds, uint64_t result[2]);
 
 #endif

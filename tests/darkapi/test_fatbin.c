@@ -45,7 +45,8 @@ static char *normalise(const char *s)
     int space = 1;
     for (; *s; s++) {
         if (s[0] == '/' && s[1] == '/') {
-            while (*s && *s != '\n') s++;
+            while (*s && *s != '\n')
+                s++;
             if (!*s) break;
         }
         if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') {
@@ -101,7 +102,10 @@ RG_TEST(ptx_from_every_compression_mode_matches_nvcc_ptx)
     free(ref);
 }
 
-struct seen { unsigned flags_or; int ptx, elf; };
+struct seen {
+    unsigned flags_or;
+    int ptx, elf;
+};
 static int note(const rg_fatbin_entry *e, void *arg)
 {
     struct seen *s = arg;
@@ -114,9 +118,13 @@ static int note(const rg_fatbin_entry *e, void *arg)
 /* The compression the images actually use, so the modes above cover both codecs. */
 RG_TEST(compression_flags_and_elf_payloads)
 {
-    static const struct { const char *name; unsigned flag; } t[] = {
-        {"ptx120_size.fatbin", 0x8000}, {"ptx120_speed.fatbin", 0x2000},
-        {"sass90_lz4.fatbin", 0x2000}, {"sass90_zstd.fatbin", 0x8000}};
+    static const struct {
+        const char *name;
+        unsigned flag;
+    } t[] = {{"ptx120_size.fatbin", 0x8000},
+             {"ptx120_speed.fatbin", 0x2000},
+             {"sass90_lz4.fatbin", 0x2000},
+             {"sass90_zstd.fatbin", 0x8000}};
     for (size_t i = 0; i < 4; i++) {
         LOAD(fb, t[i].name);
         struct seen s = {0};
@@ -145,7 +153,10 @@ RG_TEST(compressed_cubins_decompress_to_elf)
         char *data;
         size_t n;
         CHECK(rg_fatbin_entry_data(&first_elf, &data, &n) == RG_FATBIN_OK);
-        CHECK(n > 64 && memcmp(data, "\x7f" "ELF", 4) == 0);
+        CHECK(n > 64 && memcmp(data,
+                               "\x7f"
+                               "ELF",
+                               4) == 0);
         CHECK(rg_image_kind(data) == RG_IMAGE_ELF);
         CHECK(rg_image_size_avail(data, n) > 64 && rg_image_size_avail(data, n) <= n);
         free(data);
@@ -191,7 +202,11 @@ RG_TEST(sass_only_reports_the_architectures)
 }
 
 /* __fatBinC_Wrapper_t as nvcc lays it out on LP64. */
-struct wrapper { int32_t magic, version; const void *data; const void *const *linked; };
+struct wrapper {
+    int32_t magic, version;
+    const void *data;
+    const void *const *linked;
+};
 
 RG_TEST(wrappers_v1_and_v2)
 {
@@ -260,8 +275,10 @@ static int decode_all(const rg_fatbin_entry *e, void *arg)
 {
     char *data;
     size_t n;
-    if (rg_fatbin_entry_data(e, &data, &n) == RG_FATBIN_OK) free(data);
-    else (*(int *)arg)++;
+    if (rg_fatbin_entry_data(e, &data, &n) == RG_FATBIN_OK)
+        free(data);
+    else
+        (*(int *)arg)++;
     return 0;
 }
 
@@ -299,7 +316,8 @@ RG_TEST(corrupted_containers_never_crash)
 RG_TEST(garbage_is_malformed)
 {
     uint8_t g[256];
-    for (int i = 0; i < 256; i++) g[i] = (uint8_t)(i * 37 + 11);
+    for (int i = 0; i < 256; i++)
+        g[i] = (uint8_t)(i * 37 + 11);
     memcpy(g, "\x50\xed\x55\xba\x01\x00\x10\x00", 8);
     CHECK(rg_fatbin_foreach(g, sizeof g, NULL, NULL) == RG_FATBIN_MALFORMED);
     memset(g + 8, 0, 8);

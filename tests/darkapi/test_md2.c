@@ -10,7 +10,8 @@ static const unsigned char integrity_key[16] = {0x14, 0x6a, 0xdd, 0xae, 0x53, 0x
 
 static void hex(const unsigned char *d, char out[33])
 {
-    for (int i = 0; i < 16; i++) sprintf(out + 2 * i, "%02x", d[i]);
+    for (int i = 0; i < 16; i++)
+        sprintf(out + 2 * i, "%02x", d[i]);
 }
 
 RG_TEST(md2_rfc1319_vectors)
@@ -40,7 +41,8 @@ RG_TEST(md2_rfc1319_vectors)
 RG_TEST(md2_incremental)
 {
     unsigned char msg[100], once[16], parts[16];
-    for (int i = 0; i < 100; i++) msg[i] = (unsigned char)(i * 7);
+    for (int i = 0; i < 100; i++)
+        msg[i] = (unsigned char)(i * 7);
     rg_md2(msg, sizeof msg, once);
     for (size_t step = 1; step <= 33; step++) {
         rg_md2_ctx m;
@@ -55,7 +57,8 @@ RG_TEST(md2_incremental)
 RG_TEST(hmac_md2_matches_python_reference)
 {
     unsigned char msg[100], d[16];
-    for (int i = 0; i < 100; i++) msg[i] = (unsigned char)i;
+    for (int i = 0; i < 100; i++)
+        msg[i] = (unsigned char)i;
     rg_hmac_md2(integrity_key, "", 0, d);
     CHECK(memcmp(d, hmac_empty, 16) == 0);
     rg_hmac_md2(integrity_key, msg, sizeof msg, d);

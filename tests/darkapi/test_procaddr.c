@@ -34,8 +34,8 @@ static int check_item(const char *base, const char *item, int *bad)
     }
     void *want = dlsym(RTLD_DEFAULT, sym);
     if (r != CUDA_SUCCESS || st != CU_GET_PROC_ADDRESS_SUCCESS || !want || fn != want) {
-        fprintf(stderr, "  %s @%d%s: got %p (r=%d), want %s = %p\n", base, version, pt, fn,
-                (int)r, sym, want);
+        fprintf(stderr, "  %s @%d%s: got %p (r=%d), want %s = %p\n", base, version, pt, fn, (int)r,
+                sym, want);
         (*bad)++;
     }
     return 0;
@@ -81,7 +81,8 @@ static void *expect(const char *base, int version, cuuint64_t flags, CUresult wa
 
 RG_TEST(edge_cases)
 {
-    void *v2 = dlsym(RTLD_DEFAULT, "cuCtxGetDevice_v2"), *v1 = dlsym(RTLD_DEFAULT, "cuCtxGetDevice");
+    void *v2 = dlsym(RTLD_DEFAULT, "cuCtxGetDevice_v2"),
+         *v1 = dlsym(RTLD_DEFAULT, "cuCtxGetDevice");
     CHECK(v1 && v2);
     /* empty probe, unknown names, NULL symbol */
     CHECK(expect("", 0, 0, CUDA_ERROR_NOT_FOUND, CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND) == NULL);
@@ -89,7 +90,8 @@ RG_TEST(edge_cases)
                  CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND) == NULL);
     CHECK(expect("cuMemAlloc_v2", 13000, 0, CUDA_ERROR_NOT_FOUND,
                  CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND) == NULL);
-    CHECK(expect(NULL, 13000, 0, CUDA_ERROR_NOT_FOUND, CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND) == NULL);
+    CHECK(expect(NULL, 13000, 0, CUDA_ERROR_NOT_FOUND, CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND) ==
+          NULL);
     /* only newer variants exist */
     CHECK(expect("cuLibraryLoadData", 11080, 0, CUDA_ERROR_NOT_FOUND,
                  CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT) == NULL);

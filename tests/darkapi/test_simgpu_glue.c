@@ -12,7 +12,8 @@
 
 #include "rgtest.h"
 
-typedef CUresult (*gpa_fn)(const char *, void **, int, cuuint64_t, CUdriverProcAddressQueryResult *);
+typedef CUresult (*gpa_fn)(const char *, void **, int, cuuint64_t,
+                           CUdriverProcAddressQueryResult *);
 static void *lib;
 static gpa_fn gpa;
 
@@ -56,8 +57,8 @@ RG_TEST(lookups_return_simgpu_exports)
             CUresult r = gpa(base, &fn, version, pt[0] ? 2 : 0, &st);
             checked++;
             if (want ? (r != CUDA_SUCCESS || fn != want) : (r != CUDA_ERROR_NOT_FOUND || fn)) {
-                fprintf(stderr, "  %s@%d%s -> %p (%d), want %s=%p\n", base, version, pt, fn,
-                        (int)r, sym, want);
+                fprintf(stderr, "  %s@%d%s -> %p (%d), want %s=%p\n", base, version, pt, fn, (int)r,
+                        sym, want);
                 bad++;
             }
         }
@@ -82,7 +83,8 @@ static const void *const *table(const unsigned char id[16])
 
 static void put_le(unsigned char *p, uint64_t v, int n)
 {
-    for (int i = 0; i < n; i++) p[i] = (unsigned char)(v >> (8 * i));
+    for (int i = 0; i < n; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
 }
 
 /* ref §5's message from what simgpu reports through the public API. */
@@ -124,7 +126,8 @@ static int python_hmac(const unsigned char *msg, size_t len, char out[33])
     char cmd[4096];
     if (!py || !script) return -1;
     int n = snprintf(cmd, sizeof cmd, "'%s' '%s' 146addae53a9a752aa0841360bf55a9f ", py, script);
-    for (size_t i = 0; i < len; i++) n += snprintf(cmd + n, sizeof cmd - (size_t)n, "%02x", msg[i]);
+    for (size_t i = 0; i < len; i++)
+        n += snprintf(cmd + n, sizeof cmd - (size_t)n, "%02x", msg[i]);
     FILE *p = popen(cmd, "r");
     if (!p) return -1;
     int ok = fscanf(p, "%32s", out) == 1;
@@ -162,7 +165,8 @@ RG_TEST(tables_against_simgpu_devices)
     if (python_hmac(msg, len, want) != 0) RG_SKIP("python reference not available");
     put_le(got, res[0], 8);
     put_le(got + 8, res[1], 8);
-    for (int i = 0; i < 16; i++) sprintf(have + 2 * i, "%02x", got[i]);
+    for (int i = 0; i < 16; i++)
+        sprintf(have + 2 * i, "%02x", got[i]);
     CHECK_STR(have, want);
 }
 

@@ -10,10 +10,16 @@
 #include "darkapi.h"
 #include "rgtest.h"
 
-static struct { int dummy; } fake_ctx[3]; /* [0],[1] primaries, [2] current */
+static struct {
+    int dummy;
+} fake_ctx[3]; /* [0],[1] primaries, [2] current */
 static CUcontext current;
 
-static CUresult f_current(CUcontext *out) { *out = current; return CUDA_SUCCESS; }
+static CUresult f_current(CUcontext *out)
+{
+    *out = current;
+    return CUDA_SUCCESS;
+}
 static CUresult f_primary(CUcontext *out, CUdevice d)
 {
     if (d < 0 || d > 1) return CUDA_ERROR_INVALID_DEVICE;
@@ -27,10 +33,15 @@ static CUresult f_module(CUmodule *out, const void *image)
     *out = (CUmodule)0x1234;
     return CUDA_SUCCESS;
 }
-static CUresult f_count(int *n) { *n = 2; return CUDA_SUCCESS; }
+static CUresult f_count(int *n)
+{
+    *n = 2;
+    return CUDA_SUCCESS;
+}
 static CUresult f_uuid(CUuuid *u, CUdevice d)
 {
-    for (int i = 0; i < 16; i++) u->bytes[i] = (char)(0xa0 + 16 * d + i);
+    for (int i = 0; i < 16; i++)
+        u->bytes[i] = (char)(0xa0 + 16 * d + i);
     return CUDA_SUCCESS;
 }
 static CUresult f_pci(int *dom, int *bus, int *dev, CUdevice d)
@@ -45,7 +56,8 @@ static const rg_darkapi_host host = {13000, f_current, f_primary, f_module, f_co
 static const void *const *table(const char *hex)
 {
     CUuuid id;
-    for (int i = 0; i < 16; i++) sscanf(hex + 2 * i, "%2hhx", (unsigned char *)&id.bytes[i]);
+    for (int i = 0; i < 16; i++)
+        sscanf(hex + 2 * i, "%2hhx", (unsigned char *)&id.bytes[i]);
     const void *t = (void *)1;
     rg_darkapi_set_host(&host);
     CUresult r = rg_darkapi_export_table(&t, &id);
@@ -60,13 +72,16 @@ static const void *const *table(const char *hex)
 
 RG_TEST(known_tables_have_size_and_no_null_slots)
 {
-    static const struct { const char *id; size_t slots; } t[] = {
-        {CUDART, 13}, {HOOKS, 7}, {TLS, 4}, {CHECKS, 4}, {INTEGRITY, 3}};
+    static const struct {
+        const char *id;
+        size_t slots;
+    } t[] = {{CUDART, 13}, {HOOKS, 7}, {TLS, 4}, {CHECKS, 4}, {INTEGRITY, 3}};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         const void *const *tb = table(t[i].id);
         CHECK(tb != NULL);
         CHECK_EQ_U64((uintptr_t)tb[0], t[i].slots * sizeof(void *));
-        for (size_t s = 1; s < t[i].slots; s++) CHECK(tb[s] != NULL);
+        for (size_t s = 1; s < t[i].slots; s++)
+            CHECK(tb[s] != NULL);
     }
     const void *const *cls = table(CLS);
     CHECK(cls && cls[0] && cls[1] && cls[2] && !cls[3]);
@@ -120,10 +135,12 @@ RG_TEST(callback_hooks_buffers_are_zero_and_large_enough)
     size_t n = 0;
     ((void (*)(void **, size_t *))t[2])(&buf, &n);
     CHECK(buf != NULL && n >= 523);
-    for (size_t i = 0; i < 8192; i++) CHECK(((unsigned char *)buf)[i] == 0);
+    for (size_t i = 0; i < 8192; i++)
+        CHECK(((unsigned char *)buf)[i] == 0);
     ((void (*)(void **, size_t *))t[6])(&buf, &n);
     CHECK(buf != NULL && n >= 14);
-    for (size_t i = 0; i < n; i++) CHECK(((unsigned char *)buf)[i] == 0);
+    for (size_t i = 0; i < n; i++)
+        CHECK(((unsigned char *)buf)[i] == 0);
     uint64_t out = 99;
     CHECK_CU(((CUresult(*)(const void *, uint64_t *))t[4])(NULL, &out));
     CHECK_EQ_U64(out, 0);
@@ -199,7 +216,8 @@ RG_TEST(context_local_storage)
 
 static void put_le(unsigned char *p, uint64_t v, int n)
 {
-    for (int i = 0; i < n; i++) p[i] = (unsigned char)(v >> (8 * i));
+    for (int i = 0; i < n; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
 }
 
 /* The message of ref §5, assembled here from the document's table. */
@@ -216,7 +234,8 @@ static size_t reference_message(unsigned char *m, unsigned version, uint64_t now
     put_le(m + 40, now, 8);
     for (int d = 0; d < 2; d++) {
         unsigned char *r = m + 48 + 28 * d;
-        for (int i = 0; i < 16; i++) r[i] = (unsigned char)(0xa0 + 16 * d + i);
+        for (int i = 0; i < 16; i++)
+            r[i] = (unsigned char)(0xa0 + 16 * d + i);
         put_le(r + 16, 0x10 + d, 4);
         put_le(r + 20, 0x20 + d, 4);
         put_le(r + 24, 0x30 + d, 4);
@@ -230,7 +249,8 @@ static int python_hmac(const unsigned char *msg, size_t len, char out[33])
     if (!py || !script) return -1;
     char cmd[4096];
     int n = snprintf(cmd, sizeof cmd, "'%s' '%s' 146addae53a9a752aa0841360bf55a9f ", py, script);
-    for (size_t i = 0; i < len; i++) n += snprintf(cmd + n, sizeof cmd - (size_t)n, "%02x", msg[i]);
+    for (size_t i = 0; i < len; i++)
+        n += snprintf(cmd + n, sizeof cmd - (size_t)n, "%02x", msg[i]);
     FILE *p = popen(cmd, "r");
     if (!p) return -1;
     int ok = fscanf(p, "%32s", out) == 1;
@@ -254,7 +274,8 @@ RG_TEST(integrity_check)
     if (python_hmac(msg, len, want) != 0) RG_SKIP("python reference not available");
     put_le(got, r[0], 8);
     put_le(got + 8, r[1], 8);
-    for (int i = 0; i < 16; i++) sprintf(have + 2 * i, "%02x", got[i]);
+    for (int i = 0; i < 16; i++)
+        sprintf(have + 2 * i, "%02x", got[i]);
     CHECK_STR(have, want);
 }
 
