@@ -22,6 +22,8 @@ void sim_va_give(uintptr_t base, size_t size);
 /* Table of live allocations: insert fails (false) on overlap or no memory. */
 bool sim_table_insert(const struct sim_alloc *a);
 bool sim_table_remove(uintptr_t base, struct sim_alloc *out);
+/* Mark a pool allocation as being freed; false if unknown or already marked. */
+bool sim_table_mark_freeing(uintptr_t base);
 /* Remove and return every allocation owned by ctx (caller frees). */
 size_t sim_table_take_ctx(struct sim_ctx *c, struct sim_alloc **out);
 /* Free a table entry's backing by kind (device/managed pages, host pages). */

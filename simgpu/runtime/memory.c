@@ -204,6 +204,19 @@ bool sim_table_remove(uintptr_t base, struct sim_alloc *out)
     return ok;
 }
 
+bool sim_table_mark_freeing(uintptr_t base)
+{
+    bool ok = false;
+    pthread_rwlock_wrlock(&tab_lock);
+    long i = tab_floor(base);
+    if (i >= 0 && tab[i].base == base && tab[i].pool && !tab[i].freeing) {
+        tab[i].freeing = true;
+        ok = true;
+    }
+    pthread_rwlock_unlock(&tab_lock);
+    return ok;
+}
+
 size_t sim_table_take_ctx(struct sim_ctx *c, struct sim_alloc **out)
 {
     pthread_rwlock_wrlock(&tab_lock);
@@ -312,7 +325,7 @@ void sim_mem_release(const struct sim_alloc *a)
 CUresult sim_mem_free_device(uintptr_t base)
 {
     struct sim_alloc a;
-    if (!sim_mem_lookup(base, &a) || a.base != base || a.internal ||
+    if (!sim_mem_lookup(base, &a) || a.base != base || a.internal || a.freeing ||
         !(a.kind & (SIM_MEM_DEVICE | SIM_MEM_MANAGED)))
         return CUDA_ERROR_INVALID_VALUE;
     /* Like the driver, a free waits for work that may still use the memory. */

@@ -69,3 +69,220 @@ CUresult sim_mempool_alloc(struct sim_mempool *p, struct sim_ctx *c, size_t size
     }
     return CUDA_SUCCESS;
 }
+
+/* ---- pools of devices ------------------------------------------------------ */
+
+static CUresult pool_get(CUmemoryPool h, struct sim_mempool **out)
+{
+    SIM_INIT_OR_RETURN();
+    if (!h || !sim_handle_ok(h, SIM_KIND_MEMPOOL)) return CUDA_ERROR_INVALID_VALUE;
+    *out = (struct sim_mempool *)h;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuDeviceGetDefaultMemPool(CUmemoryPool *pool_out, CUdevice dev)
+{
+    SIM_INIT_OR_RETURN();
+    if (!pool_out) return CUDA_ERROR_INVALID_VALUE;
+    struct sim_device *d = sim_device(dev);
+    if (!d) return CUDA_ERROR_INVALID_DEVICE;
+    *pool_out = (CUmemoryPool)sim_device_default_pool(d);
+    return CUDA_SUCCESS;
+}
+
+CUresult cuDeviceGetMemPool(CUmemoryPool *pool, CUdevice dev)
+{
+    SIM_INIT_OR_RETURN();
+    if (!pool) return CUDA_ERROR_INVALID_VALUE;
+    if (!sim_device(dev)) return CUDA_ERROR_INVALID_DEVICE;
+    *pool = (CUmemoryPool)current_pools[dev];
+    return CUDA_SUCCESS;
+}
+
+CUresult cuDeviceSetMemPool(CUdevice dev, CUmemoryPool pool)
+{
+    struct sim_mempool *p;
+    CUresult r = pool_get(pool, &p);
+    if (r) return r;
+    if (!sim_device(dev)) return CUDA_ERROR_INVALID_DEVICE;
+    if (p->dev->ordinal != dev) return CUDA_ERROR_INVALID_VALUE;
+    current_pools[dev] = p;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuMemPoolCreate(CUmemoryPool *pool, const CUmemPoolProps *poolProps)
+{
+    SIM_INIT_OR_RETURN();
+    if (!pool || !poolProps) return CUDA_ERROR_INVALID_VALUE;
+    if (poolProps->allocType != CU_MEM_ALLOCATION_TYPE_PINNED) return CUDA_ERROR_INVALID_VALUE;
+    if (poolProps->location.type != CU_MEM_LOCATION_TYPE_DEVICE) {
+        sim_warn("cuMemPoolCreate: only device pools are supported");
+        return CUDA_ERROR_NOT_SUPPORTED;
+    }
+    struct sim_device *d = sim_device(poolProps->location.id);
+    if (!d) return CUDA_ERROR_INVALID_DEVICE;
+    struct sim_mempool *p = pool_new(d, poolProps, false);
+    if (!p) return CUDA_ERROR_OUT_OF_MEMORY;
+    *pool = (CUmemoryPool)p;
+    return CUDA_SUCCESS;
+}
+
+/* Pool structs are never freed: allocations still name their pool. */
+CUresult cuMemPoolDestroy(CUmemoryPool pool)
+{
+    struct sim_mempool *p;
+    CUresult r = pool_get(pool, &p);
+    if (r) return r;
+    if (p->is_default) return CUDA_ERROR_INVALID_VALUE;
+    if (current_pools[p->dev->ordinal] == p) current_pools[p->dev->ordinal] = default_pools[p->dev->ordinal];
+    sim_handle_remove(&p->obj);
+    return CUDA_SUCCESS;
+}
+
+CUresult cuMemPoolSetAttribute(CUmemoryPool pool, CUmemPool_attribute attr, void *value)
+{
+    struct sim_mempool *p;
+    CUresult r = pool_get(pool, &p);
+    if (r) return r;
+    if (!value) return CUDA_ERROR_INVALID_VALUE;
+    switch (attr) {
+    case CU_MEMPOOL_ATTR_REUSE_FOLLOW_EVENT_DEPENDENCIES: p->reuse_follow_event = *(int *)value; break;
+    case CU_MEMPOOL_ATTR_REUSE_ALLOW_OPPORTUNISTIC: p->reuse_opportunistic = *(int *)value; break;
+    case CU_MEMPOOL_ATTR_REUSE_ALLOW_INTERNAL_DEPENDENCIES: p->reuse_internal_deps = *(int *)value; break;
+    case CU_MEMPOOL_ATTR_RELEASE_THRESHOLD: p->release_threshold = *(cuuint64_t *)value; break;
+    case CU_MEMPOOL_ATTR_RESERVED_MEM_HIGH:
+        if (*(cuuint64_t *)value) return CUDA_ERROR_INVALID_VALUE;
+        atomic_store(&p->reserved_high, atomic_load(&p->used));
+        break;
+    case CU_MEMPOOL_ATTR_USED_MEM_HIGH:
+        if (*(cuuint64_t *)value) return CUDA_ERROR_INVALID_VALUE;
+        atomic_store(&p->used_high, atomic_load(&p->used));
+        break;
+    default: return CUDA_ERROR_INVALID_VALUE;
+    }
+    return CUDA_SUCCESS;
+}
+
+CUresult cuMemPoolGetAttribute(CUmemoryPool pool, CUmemPool_attribute attr, void *value)
+{
+    struct sim_mempool *p;
+    CUresult r = pool_get(pool, &p);
+    if (r) return r;
+    if (!value) return CUDA_ERROR_INVALID_VALUE;
+    switch (attr) {
+    case CU_MEMPOOL_ATTR_REUSE_FOLLOW_EVENT_DEPENDENCIES: *(int *)value = p->reuse_follow_event; break;
+    case CU_MEMPOOL_ATTR_REUSE_ALLOW_OPPORTUNISTIC: *(int *)value = p->reuse_opportunistic; break;
+    case CU_MEMPOOL_ATTR_REUSE_ALLOW_INTERNAL_DEPENDENCIES: *(int *)value = p->reuse_internal_deps; break;
+    case CU_MEMPOOL_ATTR_RELEASE_THRESHOLD: *(cuuint64_t *)value = p->release_threshold; break;
+    case CU_MEMPOOL_ATTR_RESERVED_MEM_CURRENT:
+    case CU_MEMPOOL_ATTR_USED_MEM_CURRENT: *(cuuint64_t *)value = atomic_load(&p->used); break;
+    case CU_MEMPOOL_ATTR_RESERVED_MEM_HIGH: *(cuuint64_t *)value = atomic_load(&p->reserved_high); break;
+    case CU_MEMPOOL_ATTR_USED_MEM_HIGH: *(cuuint64_t *)value = atomic_load(&p->used_high); break;
+    default: return CUDA_ERROR_INVALID_VALUE;
+    }
+    return CUDA_SUCCESS;
+}
+
+CUresult cuMemPoolTrimTo(CUmemoryPool pool, size_t minBytesToKeep)
+{
+    struct sim_mempool *p;
+    return pool_get(pool, &p); /* freed blocks go back to the OS at once */
+}
+
+CUresult cuMemPoolSetAccess(CUmemoryPool pool, const CUmemAccessDesc *map, size_t count)
+{
+    struct sim_mempool *p;
+    CUresult r = pool_get(pool, &p);
+    if (r) return r;
+    if (!map && count) return CUDA_ERROR_INVALID_VALUE;
+    for (size_t i = 0; i < count; i++) {
+        if (map[i].location.type != CU_MEM_LOCATION_TYPE_DEVICE) return CUDA_ERROR_INVALID_VALUE;
+        if (!sim_device(map[i].location.id)) return CUDA_ERROR_INVALID_DEVICE;
+        if ((unsigned)map[i].flags > CU_MEM_ACCESS_FLAGS_PROT_READWRITE) return CUDA_ERROR_INVALID_VALUE;
+        /* the owning device always has read-write access */
+        if (map[i].location.id == p->dev->ordinal &&
+            map[i].flags != CU_MEM_ACCESS_FLAGS_PROT_READWRITE)
+            return CUDA_ERROR_INVALID_DEVICE;
+    }
+    for (size_t i = 0; i < count; i++)
+        if (map[i].location.id < 64) p->peer_access[map[i].location.id] = map[i].flags;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuMemPoolGetAccess(CUmemAccess_flags *flags, CUmemoryPool memPool, CUmemLocation *location)
+{
+    struct sim_mempool *p;
+    CUresult r = pool_get(memPool, &p);
+    if (r) return r;
+    if (!flags || !location || location->type != CU_MEM_LOCATION_TYPE_DEVICE)
+        return CUDA_ERROR_INVALID_VALUE;
+    if (!sim_device(location->id)) return CUDA_ERROR_INVALID_DEVICE;
+    *flags = location->id == p->dev->ordinal ? CU_MEM_ACCESS_FLAGS_PROT_READWRITE
+                                             : p->peer_access[location->id];
+    return CUDA_SUCCESS;
+}
+
+/* ---- stream-ordered allocation ------------------------------------------- */
+
+static CUresult alloc_async(CUdeviceptr *dptr, size_t size, struct sim_mempool *p, CUstream h,
+                            bool pt)
+{
+    struct sim_stream *s;
+    struct sim_ctx *c;
+    CUresult r = sim_stream_resolve(h, pt, &s, &c);
+    if (r) return r;
+    if (!dptr || !size) return CUDA_ERROR_INVALID_VALUE;
+    if (!p) p = current_pools[c->dev->ordinal];
+    uintptr_t out;
+    /* Memory exists from now on: earlier than stream order, which is harmless. */
+    if ((r = sim_mempool_alloc(p, c, size, &out))) return r;
+    *dptr = (CUdeviceptr)out;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuMemAllocAsync(CUdeviceptr *dptr, size_t size, CUstream h)
+{
+    return alloc_async(dptr, size, NULL, h, false);
+}
+CUresult cuMemAllocAsync_ptsz(CUdeviceptr *dptr, size_t size, CUstream h)
+{
+    return alloc_async(dptr, size, NULL, h, true);
+}
+
+static CUresult alloc_from_pool(CUdeviceptr *dptr, size_t size, CUmemoryPool pool, CUstream h,
+                                bool pt)
+{
+    struct sim_mempool *p;
+    CUresult r = pool_get(pool, &p);
+    if (r) return r;
+    return alloc_async(dptr, size, p, h, pt);
+}
+
+CUresult cuMemAllocFromPoolAsync(CUdeviceptr *dptr, size_t size, CUmemoryPool pool, CUstream h)
+{
+    return alloc_from_pool(dptr, size, pool, h, false);
+}
+CUresult cuMemAllocFromPoolAsync_ptsz(CUdeviceptr *dptr, size_t size, CUmemoryPool pool, CUstream h)
+{
+    return alloc_from_pool(dptr, size, pool, h, true);
+}
+
+static CUresult op_free(void *p)
+{
+    struct sim_alloc a;
+    if (sim_table_remove(*(uintptr_t *)p, &a)) sim_mem_release(&a);
+    return CUDA_SUCCESS;
+}
+
+static CUresult free_async(CUdeviceptr dptr, CUstream h, bool pt)
+{
+    struct sim_stream *s;
+    CUresult r = sim_stream_resolve(h, pt, &s, NULL);
+    if (r) return r;
+    uintptr_t base = (uintptr_t)dptr;
+    if (!sim_table_mark_freeing(base)) return CUDA_ERROR_INVALID_VALUE;
+    return sim_stream_enqueue(s, op_free, &base, sizeof base);
+}
+
+CUresult cuMemFreeAsync(CUdeviceptr dptr, CUstream h) { return free_async(dptr, h, false); }
+CUresult cuMemFreeAsync_ptsz(CUdeviceptr dptr, CUstream h) { return free_async(dptr, h, true); }

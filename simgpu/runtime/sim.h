@@ -163,6 +163,7 @@ struct sim_alloc {
     unsigned long long buffer_id;
     bool internal;         /* module variable: not freeable by cuMemFree */
     void *pool;            /* struct sim_mempool * for stream-ordered allocations */
+    bool freeing;          /* cuMemFreeAsync queued: a second free is an error */
 };
 
 /* Allocate device memory in the region, charged to dev. OUT_OF_MEMORY when the
