@@ -3,7 +3,6 @@
  * kernel's PTX layout into the op's payload (inline in the stream's ring: no
  * allocation for ordinary sizes) and queues it; the op runs the interpreter
  * and turns a fault into the context's sticky error. */
-#include <stdalign.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +15,7 @@ struct launch_op {
     uint32_t grid[3], block[3];
     uint32_t dyn_smem;
     uint32_t params_size;
-    alignas(16) unsigned char params[];
+    unsigned char params[]; /* offset 48: 8-aligned like the stream ring slots */
 };
 
 #define LAUNCH_STACK_PARAMS 4096 /* larger parameter buffers are packed on the heap */
@@ -186,7 +185,7 @@ static CUresult launch_ex(struct sim_func *f, struct sim_stream *s, struct sim_c
         unsigned char bytes[sizeof(struct launch_op) + LAUNCH_STACK_PARAMS];
     } stack;
     struct launch_op *op = &stack.op;
-    if (ps > LAUNCH_STACK_PARAMS && !(op = aligned_alloc(16, (sizeof *op + ps + 15) & ~15ul)))
+    if (ps > LAUNCH_STACK_PARAMS && !(op = malloc(sizeof *op + ps)))
         return CUDA_ERROR_OUT_OF_MEMORY;
     r = sim_func_pack_params(f, kp, extra, op->params);
     if (r == CUDA_SUCCESS) {

@@ -206,13 +206,26 @@ static CUresult code_from_fatbin(const void *image, enum rg_image_kind kind,
     return r;
 }
 
+/* Binary junk is a bad image, not bad PTX: the head of PTX is text. */
+static bool looks_like_text(const unsigned char *p, size_t avail)
+{
+    for (size_t i = 0; i < 256 && i < avail && p[i]; i++)
+        if (p[i] < 0x20 && p[i] != '\n' && p[i] != '\r' && p[i] != '\t' && p[i] != '\f' &&
+            p[i] != '\v')
+            return false;
+    return true;
+}
+
 CUresult sim_code_from_image(const void *image, size_t avail, struct sim_jit_opts *o,
                              struct sim_code **out)
 {
     if (!image) return CUDA_ERROR_INVALID_VALUE;
     enum rg_image_kind kind = rg_image_kind(image);
     switch (kind) {
-    case RG_IMAGE_PTX: return code_from_ptx(image, strnlen(image, avail), o, out);
+    case RG_IMAGE_PTX:
+        if (!looks_like_text(image, avail))
+            return extract_error(RG_FATBIN_MALFORMED, image, RG_IMAGE_UNKNOWN, "not text", o);
+        return code_from_ptx(image, strnlen(image, avail), o, out);
     case RG_IMAGE_CONTAINER:
         if (avail != SIZE_MAX && rg_fatbin_container_size(image, avail) == 0)
             return extract_error(RG_FATBIN_MALFORMED, image, kind, "truncated", o);
