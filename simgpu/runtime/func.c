@@ -27,7 +27,8 @@ void sim_fattrs_init(struct sim_fattrs *a)
     atomic_init(&a->max_dyn_smem, -1); /* -1: the default, 48 KiB minus static */
     atomic_init(&a->carveout, -1);
     atomic_init(&a->cache_config, CU_FUNC_CACHE_PREFER_NONE);
-    for (int i = 0; i < 3; i++) atomic_init(&a->cluster_dims[i], 0);
+    for (int i = 0; i < 3; i++)
+        atomic_init(&a->cluster_dims[i], 0);
     atomic_init(&a->non_portable_cluster, 0);
     atomic_init(&a->cluster_sched, 0);
 }
@@ -59,33 +60,63 @@ unsigned sim_func_max_dyn_smem(const ptx_kernel_info *info, const struct sim_fat
 {
     int v = atomic_load_explicit(&a->max_dyn_smem, memory_order_relaxed);
     if (v >= 0) return (unsigned)v;
-    return info->static_smem >= SIM_SMEM_PER_BLOCK ? 0
-                                                   : SIM_SMEM_PER_BLOCK - (unsigned)info->static_smem;
+    return info->static_smem >= SIM_SMEM_PER_BLOCK
+               ? 0
+               : SIM_SMEM_PER_BLOCK - (unsigned)info->static_smem;
 }
 
 CUresult sim_func_get_attr(int *pi, CUfunction_attribute a, const ptx_kernel_info *info,
                            const struct sim_code *code, const struct sim_fattrs *at)
 {
     switch (a) {
-    case CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK: *pi = (int)sim_func_max_threads(info); break;
-    case CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES: *pi = (int)info->static_smem; break;
-    case CU_FUNC_ATTRIBUTE_CONST_SIZE_BYTES: *pi = (int)code->const_bytes; break;
-    case CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES: *pi = (int)info->local_bytes; break;
-    case CU_FUNC_ATTRIBUTE_NUM_REGS: *pi = (int)sim_func_regs(info); break;
+    case CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK:
+        *pi = (int)sim_func_max_threads(info);
+        break;
+    case CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES:
+        *pi = (int)info->static_smem;
+        break;
+    case CU_FUNC_ATTRIBUTE_CONST_SIZE_BYTES:
+        *pi = (int)code->const_bytes;
+        break;
+    case CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES:
+        *pi = (int)info->local_bytes;
+        break;
+    case CU_FUNC_ATTRIBUTE_NUM_REGS:
+        *pi = (int)sim_func_regs(info);
+        break;
     case CU_FUNC_ATTRIBUTE_PTX_VERSION:
-    case CU_FUNC_ATTRIBUTE_BINARY_VERSION: *pi = (int)code->target; break;
-    case CU_FUNC_ATTRIBUTE_CACHE_MODE_CA: *pi = 0; break;
+    case CU_FUNC_ATTRIBUTE_BINARY_VERSION:
+        *pi = (int)code->target;
+        break;
+    case CU_FUNC_ATTRIBUTE_CACHE_MODE_CA:
+        *pi = 0;
+        break;
     case CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES:
         *pi = (int)sim_func_max_dyn_smem(info, at);
         break;
-    case CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT: *pi = at->carveout; break;
-    case CU_FUNC_ATTRIBUTE_CLUSTER_SIZE_MUST_BE_SET: *pi = 0; break;
-    case CU_FUNC_ATTRIBUTE_REQUIRED_CLUSTER_WIDTH: *pi = at->cluster_dims[0]; break;
-    case CU_FUNC_ATTRIBUTE_REQUIRED_CLUSTER_HEIGHT: *pi = at->cluster_dims[1]; break;
-    case CU_FUNC_ATTRIBUTE_REQUIRED_CLUSTER_DEPTH: *pi = at->cluster_dims[2]; break;
-    case CU_FUNC_ATTRIBUTE_NON_PORTABLE_CLUSTER_SIZE_ALLOWED: *pi = at->non_portable_cluster; break;
-    case CU_FUNC_ATTRIBUTE_CLUSTER_SCHEDULING_POLICY_PREFERENCE: *pi = at->cluster_sched; break;
-    default: return CUDA_ERROR_INVALID_VALUE;
+    case CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT:
+        *pi = at->carveout;
+        break;
+    case CU_FUNC_ATTRIBUTE_CLUSTER_SIZE_MUST_BE_SET:
+        *pi = 0;
+        break;
+    case CU_FUNC_ATTRIBUTE_REQUIRED_CLUSTER_WIDTH:
+        *pi = at->cluster_dims[0];
+        break;
+    case CU_FUNC_ATTRIBUTE_REQUIRED_CLUSTER_HEIGHT:
+        *pi = at->cluster_dims[1];
+        break;
+    case CU_FUNC_ATTRIBUTE_REQUIRED_CLUSTER_DEPTH:
+        *pi = at->cluster_dims[2];
+        break;
+    case CU_FUNC_ATTRIBUTE_NON_PORTABLE_CLUSTER_SIZE_ALLOWED:
+        *pi = at->non_portable_cluster;
+        break;
+    case CU_FUNC_ATTRIBUTE_CLUSTER_SCHEDULING_POLICY_PREFERENCE:
+        *pi = at->cluster_sched;
+        break;
+    default:
+        return CUDA_ERROR_INVALID_VALUE;
     }
     return CUDA_SUCCESS;
 }
@@ -118,7 +149,8 @@ CUresult sim_func_set_attr(CUfunction_attribute a, int v, const ptx_kernel_info 
             return CUDA_ERROR_INVALID_VALUE;
         atomic_store(&at->cluster_sched, v);
         return CUDA_SUCCESS;
-    default: return CUDA_ERROR_INVALID_VALUE; /* read-only or unknown */
+    default:
+        return CUDA_ERROR_INVALID_VALUE; /* read-only or unknown */
     }
 }
 
@@ -174,7 +206,7 @@ CUresult CUDAAPI cuFuncSetSharedMemConfig(CUfunction hfunc, CUsharedconfig confi
     CUresult r = func_arg(hfunc, &f);
     if (r != CUDA_SUCCESS) return r;
     return (unsigned)config > CU_SHARED_MEM_CONFIG_EIGHT_BYTE_BANK_SIZE ? CUDA_ERROR_INVALID_VALUE
-                                                                         : CUDA_SUCCESS;
+                                                                        : CUDA_SUCCESS;
 }
 
 CUresult CUDAAPI cuFuncGetModule(CUmodule *hmod, CUfunction hfunc)

@@ -25,24 +25,34 @@ static _Atomic uint64_t g_launch_id;
 CUresult sim_ptx_status_to_cu(enum ptx_status s)
 {
     switch (s) {
-    case PTX_OK: return CUDA_SUCCESS;
-    case PTX_ERR_PARSE: return CUDA_ERROR_INVALID_PTX;
-    case PTX_ERR_NOMEM: return CUDA_ERROR_OUT_OF_MEMORY;
-    case PTX_ERR_ILLEGAL_ADDRESS: return CUDA_ERROR_ILLEGAL_ADDRESS;
-    case PTX_ERR_MISALIGNED: return CUDA_ERROR_MISALIGNED_ADDRESS;
-    case PTX_ERR_ASSERT: return CUDA_ERROR_ASSERT;
-    case PTX_ERR_TRAP: return CUDA_ERROR_LAUNCH_FAILED;
-    case PTX_ERR_ILLEGAL_INSTR: return CUDA_ERROR_ILLEGAL_INSTRUCTION;
-    case PTX_ERR_LAUNCH_RESOURCES: return CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES;
-    case PTX_ERR_INVALID_VALUE: return CUDA_ERROR_INVALID_VALUE;
-    default: return CUDA_ERROR_LAUNCH_FAILED;
+    case PTX_OK:
+        return CUDA_SUCCESS;
+    case PTX_ERR_PARSE:
+        return CUDA_ERROR_INVALID_PTX;
+    case PTX_ERR_NOMEM:
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    case PTX_ERR_ILLEGAL_ADDRESS:
+        return CUDA_ERROR_ILLEGAL_ADDRESS;
+    case PTX_ERR_MISALIGNED:
+        return CUDA_ERROR_MISALIGNED_ADDRESS;
+    case PTX_ERR_ASSERT:
+        return CUDA_ERROR_ASSERT;
+    case PTX_ERR_TRAP:
+        return CUDA_ERROR_LAUNCH_FAILED;
+    case PTX_ERR_ILLEGAL_INSTR:
+        return CUDA_ERROR_ILLEGAL_INSTRUCTION;
+    case PTX_ERR_LAUNCH_RESOURCES:
+        return CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES;
+    case PTX_ERR_INVALID_VALUE:
+        return CUDA_ERROR_INVALID_VALUE;
+    default:
+        return CUDA_ERROR_LAUNCH_FAILED;
     }
 }
 
 /* ---- the stream op ---------------------------------------------------------- */
 
-static CUresult launch_failed(const struct launch_op *op, enum ptx_status s,
-                              const ptx_fault *ft)
+static CUresult launch_failed(const struct launch_op *op, enum ptx_status s, const ptx_fault *ft)
 {
     CUresult r = sim_ptx_status_to_cu(s);
     const char *name = op->f->info->name;
@@ -111,9 +121,12 @@ static CUresult pack_extra(const ptx_kernel_info *in, void **extra, void *buf)
     size_t *sizep = NULL;
     for (size_t i = 0; extra[i] != CU_LAUNCH_PARAM_END; i += 2) {
         if (i >= 64) return CUDA_ERROR_INVALID_VALUE; /* unterminated */
-        if (extra[i] == CU_LAUNCH_PARAM_BUFFER_POINTER) ptr = extra[i + 1];
-        else if (extra[i] == CU_LAUNCH_PARAM_BUFFER_SIZE) sizep = extra[i + 1];
-        else return CUDA_ERROR_INVALID_VALUE;
+        if (extra[i] == CU_LAUNCH_PARAM_BUFFER_POINTER)
+            ptr = extra[i + 1];
+        else if (extra[i] == CU_LAUNCH_PARAM_BUFFER_SIZE)
+            sizep = extra[i + 1];
+        else
+            return CUDA_ERROR_INVALID_VALUE;
     }
     size_t need = in->params_size, a = params_align(in);
     if (need == 0) return CUDA_SUCCESS;
@@ -147,8 +160,8 @@ static CUresult check_block(const ptx_kernel_info *in, const unsigned b[3])
     if (b[0] > 1024 || b[1] > 1024 || b[2] > 64) return CUDA_ERROR_INVALID_VALUE;
     unsigned long long threads = (unsigned long long)b[0] * b[1] * b[2];
     if (threads > sim_func_max_threads(in)) return CUDA_ERROR_INVALID_VALUE;
-    if (in->reqntid[0] && (b[0] != in->reqntid[0] || b[1] != (in->reqntid[1] ?: 1) ||
-                           b[2] != (in->reqntid[2] ?: 1)))
+    if (in->reqntid[0] &&
+        (b[0] != in->reqntid[0] || b[1] != (in->reqntid[1] ?: 1) || b[2] != (in->reqntid[2] ?: 1)))
         return CUDA_ERROR_INVALID_VALUE;
     if (threads * sim_func_regs(in) > SIM_REGS_PER_SM) return CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES;
     return CUDA_SUCCESS;
@@ -202,8 +215,7 @@ static CUresult launch_ex(struct sim_func *f, struct sim_stream *s, struct sim_c
 }
 
 CUresult sim_launch(struct sim_func *f, struct sim_stream *s, const unsigned grid[3],
-                    const unsigned block[3], unsigned dyn_smem, void **kernel_params,
-                    void **extra)
+                    const unsigned block[3], unsigned dyn_smem, void **kernel_params, void **extra)
 {
     return launch_ex(f, s, sim_stream_ctx(s), grid, block, dyn_smem, kernel_params, extra, false);
 }
@@ -238,8 +250,8 @@ static CUresult launch_entry(CUfunction h, unsigned gx, unsigned gy, unsigned gz
 CUresult CUDAAPI cuLaunchKernel(CUfunction f, unsigned int gridDimX, unsigned int gridDimY,
                                 unsigned int gridDimZ, unsigned int blockDimX,
                                 unsigned int blockDimY, unsigned int blockDimZ,
-                                unsigned int sharedMemBytes, CUstream hStream,
-                                void **kernelParams, void **extra)
+                                unsigned int sharedMemBytes, CUstream hStream, void **kernelParams,
+                                void **extra)
 {
     return launch_entry(f, gridDimX, gridDimY, gridDimZ, blockDimX, blockDimY, blockDimZ,
                         sharedMemBytes, hStream, kernelParams, extra, false, false);
@@ -262,17 +274,15 @@ CUresult CUDAAPI cuLaunchCooperativeKernel(CUfunction f, unsigned int gridDimX,
                         sharedMemBytes, hStream, kernelParams, NULL, false, true);
 }
 
-CUresult CUDAAPI cuLaunchCooperativeKernel_ptsz(CUfunction f, unsigned gx, unsigned gy,
-                                                unsigned gz, unsigned bx, unsigned by,
-                                                unsigned bz, unsigned smem, CUstream s,
-                                                void **params)
+CUresult CUDAAPI cuLaunchCooperativeKernel_ptsz(CUfunction f, unsigned gx, unsigned gy, unsigned gz,
+                                                unsigned bx, unsigned by, unsigned bz,
+                                                unsigned smem, CUstream s, void **params)
 {
     return launch_entry(f, gx, gy, gz, bx, by, bz, smem, s, params, NULL, true, true);
 }
 
 CUresult CUDAAPI cuLaunchCooperativeKernelMultiDevice(CUDA_LAUNCH_PARAMS *launchParamsList,
-                                                      unsigned int numDevices,
-                                                      unsigned int flags)
+                                                      unsigned int numDevices, unsigned int flags)
 {
     SIM_INIT_OR_RETURN();
     return CUDA_ERROR_NOT_SUPPORTED;
@@ -293,7 +303,9 @@ static CUresult parse_attrs(const CUlaunchConfig *cfg, struct ex_attrs *a)
     for (unsigned i = 0; i < cfg->numAttrs; i++) {
         const CUlaunchAttribute *at = &cfg->attrs[i];
         switch (at->id) {
-        case CU_LAUNCH_ATTRIBUTE_COOPERATIVE: a->coop = at->value.cooperative != 0; break;
+        case CU_LAUNCH_ATTRIBUTE_COOPERATIVE:
+            a->coop = at->value.cooperative != 0;
+            break;
         case CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION:
             a->cluster[0] = at->value.clusterDim.x;
             a->cluster[1] = at->value.clusterDim.y;
@@ -362,8 +374,8 @@ CUresult CUDAAPI cuLaunchKernelEx(const CUlaunchConfig *config, CUfunction f, vo
     return launch_ex_entry(config, f, kernelParams, extra, false);
 }
 
-CUresult CUDAAPI cuLaunchKernelEx_ptsz(const CUlaunchConfig *config, CUfunction f,
-                                       void **params, void **extra)
+CUresult CUDAAPI cuLaunchKernelEx_ptsz(const CUlaunchConfig *config, CUfunction f, void **params,
+                                       void **extra)
 {
     return launch_ex_entry(config, f, params, extra, true);
 }

@@ -92,8 +92,8 @@ static CUresult check_lib_options(unsigned n, CUlibraryOption *opt, void **val, 
 }
 
 static CUresult library_load(CUlibrary *library, const void *code, size_t avail, unsigned njit,
-                             CUjit_option *jopt, void **jval, unsigned nlib,
-                             CUlibraryOption *lopt, void **lval, bool from_file)
+                             CUjit_option *jopt, void **jval, unsigned nlib, CUlibraryOption *lopt,
+                             void **lval, bool from_file)
 {
     struct sim_jit_opts o;
     struct sim_code *c = NULL;
@@ -148,12 +148,14 @@ CUresult CUDAAPI cuLibraryUnload(CUlibrary library)
         return CUDA_ERROR_INVALID_HANDLE;
     }
     sim_handle_remove(&l->obj);
-    for (size_t i = 0; i < l->code->nkernels; i++) sim_handle_remove(&l->kernels[i].obj);
+    for (size_t i = 0; i < l->code->nkernels; i++)
+        sim_handle_remove(&l->kernels[i].obj);
     pthread_mutex_unlock(&sim_module_lock);
     for (;;) {
         pthread_mutex_lock(&sim_module_lock);
         struct sim_module *m = sim_module_list_locked();
-        while (m && m->lib != l) m = m->next;
+        while (m && m->lib != l)
+            m = m->next;
         pthread_mutex_unlock(&sim_module_lock);
         if (!m) break;
         sim_ctx_synchronize(m->ctx);
@@ -217,8 +219,7 @@ CUresult CUDAAPI cuLibraryEnumerateKernels(CUkernel *kernels, unsigned int numKe
 }
 
 /* The library's instance in the calling thread's current context. */
-static CUresult current_instance(CUlibrary library, struct sim_library **l,
-                                 struct sim_module **m)
+static CUresult current_instance(CUlibrary library, struct sim_library **l, struct sim_module **m)
 {
     struct sim_ctx *c;
     CUresult r = lib_arg(library, l);

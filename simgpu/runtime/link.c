@@ -33,7 +33,8 @@ static struct tok next_tok(const char *t, size_t len, size_t pos)
         while (pos < len && (t[pos] == ' ' || t[pos] == '\t' || t[pos] == '\n' || t[pos] == '\r'))
             pos++;
         if (pos + 1 < len && t[pos] == '/' && t[pos + 1] == '/') {
-            while (pos < len && t[pos] != '\n') pos++;
+            while (pos < len && t[pos] != '\n')
+                pos++;
         } else if (pos + 1 < len && t[pos] == '/' && t[pos + 1] == '*') {
             const char *end = strstr(t + pos + 2, "*/");
             pos = end && (size_t)(end - t) < len ? (size_t)(end - t) + 2 : len;
@@ -46,12 +47,14 @@ static struct tok next_tok(const char *t, size_t len, size_t pos)
     char c = t[pos];
     if (c == '"') {
         k.e = pos + 1;
-        while (k.e < len && t[k.e] != '"' && t[k.e] != '\n') k.e += t[k.e] == '\\' ? 2 : 1;
+        while (k.e < len && t[k.e] != '"' && t[k.e] != '\n')
+            k.e += t[k.e] == '\\' ? 2 : 1;
         if (k.e < len) k.e++;
         if (k.e > len) k.e = len;
     } else if (c == '.' || is_idc(c)) {
         k.e = pos + 1;
-        while (k.e < len && (is_idc(t[k.e]) || (c == '.' && t[k.e] == '.'))) k.e++;
+        while (k.e < len && (is_idc(t[k.e]) || (c == '.' && t[k.e] == '.')))
+            k.e++;
     } else {
         k.e = pos + 1;
     }
@@ -95,11 +98,16 @@ struct unit {
 
 static bool line_directive(const char *t, struct tok k, enum skind *kind)
 {
-    if (tok_is(t, k, ".version")) *kind = SK_VERSION;
-    else if (tok_is(t, k, ".target")) *kind = SK_TARGET;
-    else if (tok_is(t, k, ".address_size")) *kind = SK_ADDRSIZE;
-    else if (tok_is(t, k, ".file")) *kind = SK_FILE;
-    else return false;
+    if (tok_is(t, k, ".version"))
+        *kind = SK_VERSION;
+    else if (tok_is(t, k, ".target"))
+        *kind = SK_TARGET;
+    else if (tok_is(t, k, ".address_size"))
+        *kind = SK_ADDRSIZE;
+    else if (tok_is(t, k, ".file"))
+        *kind = SK_FILE;
+    else
+        return false;
     return true;
 }
 
@@ -120,10 +128,14 @@ static void classify(const char *t, struct stmt *s)
             continue;
         }
         if (depth > 0 || in_params) continue;
-        if (tok_is(t, k, ".extern")) s->link = LK_EXTERN, s->decl = true, s->ext = k;
-        else if (tok_is(t, k, ".visible")) s->link = LK_VISIBLE;
-        else if (tok_is(t, k, ".weak")) s->link = LK_WEAK;
-        else if (tok_is(t, k, ".common")) s->link = LK_COMMON;
+        if (tok_is(t, k, ".extern"))
+            s->link = LK_EXTERN, s->decl = true, s->ext = k;
+        else if (tok_is(t, k, ".visible"))
+            s->link = LK_VISIBLE;
+        else if (tok_is(t, k, ".weak"))
+            s->link = LK_WEAK;
+        else if (tok_is(t, k, ".common"))
+            s->link = LK_COMMON;
         else if (tok_is(t, k, ".func") || tok_is(t, k, ".entry")) {
             s->kind = SK_FUNC, after_func = true;
             if (tok_is(t, k, ".entry") && s->link == LK_LOCAL) s->link = LK_VISIBLE;
@@ -165,10 +177,14 @@ static size_t stmt_end(const char *t, size_t len, struct tok k, enum skind *kind
     bool init = false;
     for (; k.b < len; k = next_tok(t, len, k.e)) {
         char c = t[k.b];
-        if (c == '=' && depth == 0) init = true;
-        else if (c == '{') depth++;
-        else if (c == '}' && --depth <= 0 && !init) return k.e;
-        else if (c == ';' && depth == 0) return k.e;
+        if (c == '=' && depth == 0)
+            init = true;
+        else if (c == '{')
+            depth++;
+        else if (c == '}' && --depth <= 0 && !init)
+            return k.e;
+        else if (c == ';' && depth == 0)
+            return k.e;
     }
     return len;
 }
@@ -307,7 +323,8 @@ static int order_units(const struct linker *l, size_t *order)
             if (ready) pick = i;
         }
         if (pick == l->n) /* a cycle: take the first left, extern decls become prototypes */
-            for (pick = 0; done[pick]; pick++) {}
+            for (pick = 0; done[pick]; pick++) {
+            }
         done[pick] = true;
         order[k++] = pick;
     }
@@ -337,7 +354,8 @@ static int plan_locals(struct linker *l, struct unit *u)
         for (size_t i = 0; i < l->n && !clash; i++) {
             struct unit *v = &l->u[i];
             if (v == u) continue;
-            if (v->emitted ? unit_defines(v, u, s->name) : find_global_def(l, u, s->name, NULL) == (long)i)
+            if (v->emitted ? unit_defines(v, u, s->name)
+                           : find_global_def(l, u, s->name, NULL) == (long)i)
                 clash = true;
         }
         if (clash && add_rename(u, s->name)) return -1;
@@ -353,7 +371,8 @@ static bool extern_seen(struct linker *l, struct unit *u, size_t upto, struct to
         if (!v->emitted && v != u) continue;
         size_t lim = v == u ? upto : v->n;
         for (size_t j = 0; j < lim; j++)
-            if (!v->st[j].drop && v->st[j].decl && same_name(v, v->st[j].name, u, name)) return true;
+            if (!v->st[j].drop && v->st[j].decl && same_name(v, v->st[j].name, u, name))
+                return true;
     }
     return false;
 }
@@ -365,7 +384,8 @@ static bool emitted_def(const struct linker *l, const struct unit *u, struct tok
         const struct unit *v = &l->u[i];
         if (v == u || !v->emitted) continue;
         for (size_t j = 0; j < v->n; j++)
-            if (is_def(&v->st[j]) && v->st[j].link != LK_LOCAL && same_name(v, v->st[j].name, u, name))
+            if (is_def(&v->st[j]) && v->st[j].link != LK_LOCAL &&
+                same_name(v, v->st[j].name, u, name))
                 return true;
     }
     return false;
@@ -413,7 +433,8 @@ static void put(struct out *o, const char *s, size_t n)
     if (o->oom) return;
     if (o->n + n + 1 > o->cap) {
         size_t cap = o->cap ? o->cap : 65536;
-        while (cap < o->n + n + 1) cap *= 2;
+        while (cap < o->n + n + 1)
+            cap *= 2;
         char *nb = realloc(o->b, cap);
         if (!nb) {
             o->oom = true;
@@ -481,7 +502,8 @@ static void emit_header(struct out *o, const struct linker *l)
 static void free_units(struct linker *l)
 {
     for (size_t i = 0; i < l->n; i++) {
-        for (size_t j = 0; j < l->u[i].nrenames; j++) free(l->u[i].renames[j]);
+        for (size_t j = 0; j < l->u[i].nrenames; j++)
+            free(l->u[i].renames[j]);
         free(l->u[i].renames);
         free(l->u[i].st);
     }
@@ -494,7 +516,8 @@ static CUresult emit_all(struct linker *l, const size_t *order, struct out *o)
     for (size_t k = 0; k < l->n; k++) {
         struct unit *u = &l->u[order[k]];
         if (plan_locals(l, u)) return CUDA_ERROR_OUT_OF_MEMORY;
-        for (size_t j = 0; j < u->n; j++) plan_stmt(l, u, j, k == 0);
+        for (size_t j = 0; j < u->n; j++)
+            plan_stmt(l, u, j, k == 0);
         for (size_t j = 0; j < u->n; j++)
             if (!u->st[j].drop) emit_stmt(o, u, &u->st[j], order[k]);
         u->emitted = true;
@@ -587,14 +610,16 @@ static CUresult add_fatbin(struct sim_link *k, const void *data, const char *nam
     if (st != RG_FATBIN_OK) {
         sim_jit_log(&k->o, true, "link: input '%s': %s\n", name ? name : "?",
                     st == RG_FATBIN_NO_PTX ? "no PTX for sm_120" : "malformed fatbin");
-        return st == RG_FATBIN_NO_PTX ? CUDA_ERROR_NO_BINARY_FOR_GPU
+        return st == RG_FATBIN_NO_PTX  ? CUDA_ERROR_NO_BINARY_FOR_GPU
                : st == RG_FATBIN_NOMEM ? CUDA_ERROR_OUT_OF_MEMORY
                                        : CUDA_ERROR_INVALID_IMAGE;
     }
     CUresult r = CUDA_SUCCESS;
     for (size_t i = 0; i < n; i++) {
-        if (r == CUDA_SUCCESS) r = link_push(k, texts[i]);
-        else free(texts[i]);
+        if (r == CUDA_SUCCESS)
+            r = link_push(k, texts[i]);
+        else
+            free(texts[i]);
         texts[i] = NULL;
     }
     rg_fatbin_free_ptx(texts, n);
@@ -609,7 +634,8 @@ static CUresult link_add(struct sim_link *k, CUjitInputType type, const void *da
         char *t = strndup(data, size);
         return t ? link_push(k, t) : CUDA_ERROR_OUT_OF_MEMORY;
     }
-    case CU_JIT_INPUT_FATBINARY: return add_fatbin(k, data, name);
+    case CU_JIT_INPUT_FATBINARY:
+        return add_fatbin(k, data, name);
     case CU_JIT_INPUT_LIBRARY: /* e.g. libcudadevrt.a: device-runtime calls are unsupported */
         sim_warn("link: library input '%s' ignored (no PTX)", name ? name : "?");
         return CUDA_SUCCESS;
@@ -618,14 +644,16 @@ static CUresult link_add(struct sim_link *k, CUjitInputType type, const void *da
         sim_jit_log(&k->o, true, "link: input '%s' is SASS; simgpu links PTX only\n",
                     name ? name : "?");
         return CUDA_ERROR_NO_BINARY_FOR_GPU;
-    case CU_JIT_INPUT_NVVM: return CUDA_ERROR_NOT_SUPPORTED;
-    default: return CUDA_ERROR_INVALID_VALUE;
+    case CU_JIT_INPUT_NVVM:
+        return CUDA_ERROR_NOT_SUPPORTED;
+    default:
+        return CUDA_ERROR_INVALID_VALUE;
     }
 }
 
 CUresult CUDAAPI cuLinkAddData_v2(CUlinkState state, CUjitInputType type, void *data, size_t size,
-                                  const char *name, unsigned int numOptions,
-                                  CUjit_option *options, void **optionValues)
+                                  const char *name, unsigned int numOptions, CUjit_option *options,
+                                  void **optionValues)
 {
     SIM_INIT_OR_RETURN();
     struct sim_link *k;
@@ -689,7 +717,8 @@ CUresult CUDAAPI cuLinkDestroy(CUlinkState state)
     CUresult r = link_arg(state, &k);
     if (r != CUDA_SUCCESS) return r;
     sim_handle_remove(&k->obj);
-    for (size_t i = 0; i < k->n; i++) free(k->texts[i]);
+    for (size_t i = 0; i < k->n; i++)
+        free(k->texts[i]);
     free(k->texts);
     free(k->image);
     free(k);

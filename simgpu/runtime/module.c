@@ -30,11 +30,20 @@ CUresult sim_jit_opts_parse(struct sim_jit_opts *o, unsigned n, CUjit_option *op
     for (unsigned i = 0; i < n; i++) {
         if ((unsigned)opt[i] >= CU_JIT_NUM_OPTIONS) return CUDA_ERROR_INVALID_VALUE;
         switch (opt[i]) {
-        case CU_JIT_ERROR_LOG_BUFFER: o->err_buf = val[i]; break;
-        case CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES: o->err_size = (uintptr_t)val[i]; break;
-        case CU_JIT_INFO_LOG_BUFFER: o->info_buf = val[i]; break;
-        case CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES: o->info_size = (uintptr_t)val[i]; break;
-        default: break; /* optimisation levels, targets, ...: accepted, no effect */
+        case CU_JIT_ERROR_LOG_BUFFER:
+            o->err_buf = val[i];
+            break;
+        case CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES:
+            o->err_size = (uintptr_t)val[i];
+            break;
+        case CU_JIT_INFO_LOG_BUFFER:
+            o->info_buf = val[i];
+            break;
+        case CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES:
+            o->info_size = (uintptr_t)val[i];
+            break;
+        default:
+            break; /* optimisation levels, targets, ...: accepted, no effect */
         }
     }
     if (!o->err_buf) o->err_size = 0;
@@ -65,8 +74,10 @@ void sim_jit_log(struct sim_jit_opts *o, bool error, const char *fmt, ...)
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     if (!o) return;
-    if (error) log_append(o->err_buf, o->err_size, &o->err_len, line);
-    else log_append(o->info_buf, o->info_size, &o->info_len, line);
+    if (error)
+        log_append(o->err_buf, o->err_size, &o->err_len, line);
+    else
+        log_append(o->info_buf, o->info_size, &o->info_len, line);
 }
 
 /* Sizes go back into the caller's option array: bytes used, NUL included. */
@@ -119,7 +130,8 @@ static CUresult code_from_ptx(const char *text, size_t len, struct sim_jit_opts 
     ptx_module *m = NULL;
     enum ptx_status s = ptx_parse(text, len, &m, log, 8192);
     CUresult r = CUDA_SUCCESS;
-    if (s == PTX_ERR_NOMEM) r = CUDA_ERROR_OUT_OF_MEMORY;
+    if (s == PTX_ERR_NOMEM)
+        r = CUDA_ERROR_OUT_OF_MEMORY;
     else if (s != PTX_OK) {
         char l1[256];
         first_line(log, l1, sizeof l1);
@@ -159,33 +171,38 @@ static CUresult code_from_ptx(const char *text, size_t len, struct sim_jit_opts 
 static const char *kind_name(enum rg_image_kind k)
 {
     switch (k) {
-    case RG_IMAGE_WRAPPER: return "fatbin wrapper";
-    case RG_IMAGE_CONTAINER: return "fatbin container";
-    case RG_IMAGE_ELF: return "cubin";
-    case RG_IMAGE_ARCHIVE: return "device library archive";
-    case RG_IMAGE_PTX: return "PTX";
-    default: return "unknown image";
+    case RG_IMAGE_WRAPPER:
+        return "fatbin wrapper";
+    case RG_IMAGE_CONTAINER:
+        return "fatbin container";
+    case RG_IMAGE_ELF:
+        return "cubin";
+    case RG_IMAGE_ARCHIVE:
+        return "device library archive";
+    case RG_IMAGE_PTX:
+        return "PTX";
+    default:
+        return "unknown image";
     }
 }
 
-static CUresult extract_error(enum rg_fatbin_status st, const void *image,
-                              enum rg_image_kind kind, const char *why, struct sim_jit_opts *o)
+static CUresult extract_error(enum rg_fatbin_status st, const void *image, enum rg_image_kind kind,
+                              const char *why, struct sim_jit_opts *o)
 {
     CUresult r = st == RG_FATBIN_NOMEM    ? CUDA_ERROR_OUT_OF_MEMORY
                  : st == RG_FATBIN_NO_PTX ? CUDA_ERROR_NO_BINARY_FOR_GPU
                                           : CUDA_ERROR_INVALID_IMAGE;
-    const char *what = st == RG_FATBIN_NO_PTX ? "no PTX for sm_120 (simgpu runs PTX only)"
+    const char *what = st == RG_FATBIN_NO_PTX       ? "no PTX for sm_120 (simgpu runs PTX only)"
                        : st == RG_FATBIN_DECOMPRESS ? "entry failed to decompress"
                                                     : "malformed";
-    sim_err("module: image %p (%s): %s%s%s", image, kind_name(kind), what, why[0] ? ": " : "",
-            why);
+    sim_err("module: image %p (%s): %s%s%s", image, kind_name(kind), what, why[0] ? ": " : "", why);
     sim_jit_log(o, true, "image %p (%s): %s%s%s\n", image, kind_name(kind), what,
                 why[0] ? ": " : "", why);
     return r;
 }
 
-static CUresult code_from_fatbin(const void *image, enum rg_image_kind kind,
-                                 struct sim_jit_opts *o, struct sim_code **out)
+static CUresult code_from_fatbin(const void *image, enum rg_image_kind kind, struct sim_jit_opts *o,
+                                 struct sim_code **out)
 {
     char why[512] = "";
     char **texts = NULL;
@@ -230,18 +247,21 @@ CUresult sim_code_from_image(const void *image, size_t avail, struct sim_jit_opt
         if (avail != SIZE_MAX && rg_fatbin_container_size(image, avail) == 0)
             return extract_error(RG_FATBIN_MALFORMED, image, kind, "truncated", o);
         return code_from_fatbin(image, kind, o, out);
-    case RG_IMAGE_WRAPPER: return code_from_fatbin(image, kind, o, out);
+    case RG_IMAGE_WRAPPER:
+        return code_from_fatbin(image, kind, o, out);
     case RG_IMAGE_ELF:
         return extract_error(RG_FATBIN_NO_PTX, image, kind, "SASS cannot run on simgpu", o);
-    default: return extract_error(RG_FATBIN_MALFORMED, image, kind, "", o);
+    default:
+        return extract_error(RG_FATBIN_MALFORMED, image, kind, "", o);
     }
 }
 
 CUresult sim_read_file(const char *path, char **out, size_t *size)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) return errno == ENOENT || errno == ENOTDIR ? CUDA_ERROR_FILE_NOT_FOUND
-                                                      : CUDA_ERROR_INVALID_VALUE;
+    if (!f)
+        return errno == ENOENT || errno == ENOTDIR ? CUDA_ERROR_FILE_NOT_FOUND
+                                                   : CUDA_ERROR_INVALID_VALUE;
     char *buf = NULL;
     size_t len = 0, cap = 0, got;
     CUresult r = CUDA_SUCCESS;
@@ -283,7 +303,8 @@ static CUresult place_vars(struct sim_module *m)
         m->var_addrs[i] = (void *)a;
         if (v->init) memcpy((void *)a, v->init, v->size);
     }
-    for (size_t i = 0; i < nv; i++) ptx_module_relocate(p, i, m->var_addrs[i], m->var_addrs);
+    for (size_t i = 0; i < nv; i++)
+        ptx_module_relocate(p, i, m->var_addrs[i], m->var_addrs);
     return CUDA_SUCCESS;
 }
 
@@ -360,7 +381,8 @@ static void module_detach_locked(struct sim_module *m)
         }
     }
     if (m->lib) sim_library_forget_locked(m->lib, m);
-    for (size_t i = 0; i < m->code->nkernels; i++) sim_handle_remove(&m->funcs[i].obj);
+    for (size_t i = 0; i < m->code->nkernels; i++)
+        sim_handle_remove(&m->funcs[i].obj);
     sim_handle_remove(&m->obj);
 }
 

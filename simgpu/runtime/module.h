@@ -11,8 +11,8 @@
 #define SIM_MAX_THREADS_PER_SM 2048
 #define SIM_MAX_BLOCKS_PER_SM 32
 #define SIM_SMEM_PER_SM (228u * 1024u)
-#define SIM_SMEM_PER_BLOCK (48u * 1024u)        /* without opt-in */
-#define SIM_SMEM_PER_BLOCK_OPTIN (99u * 1024u)  /* cuFuncSetAttribute ceiling */
+#define SIM_SMEM_PER_BLOCK (48u * 1024u)       /* without opt-in */
+#define SIM_SMEM_PER_BLOCK_OPTIN (99u * 1024u) /* cuFuncSetAttribute ceiling */
 #define SIM_SMEM_RESERVED_PER_BLOCK 1024u
 #define SIM_REGS_PER_SM 65536
 #define SIM_REGS_REPORTED_MAX 64 /* see sim_func_regs() */
@@ -32,8 +32,8 @@ struct sim_fattrs {
  * are linked into one text first). Owned by a module or a library. */
 struct sim_code {
     ptx_module *ptx;
-    unsigned target;     /* .target sm_XX -> XX, for PTX_VERSION / BINARY_VERSION */
-    size_t const_bytes;  /* bytes of user .const variables (CONST_SIZE_BYTES) */
+    unsigned target;    /* .target sm_XX -> XX, for PTX_VERSION / BINARY_VERSION */
+    size_t const_bytes; /* bytes of user .const variables (CONST_SIZE_BYTES) */
     size_t nkernels;
 };
 
@@ -52,12 +52,12 @@ struct sim_module {
     struct sim_obj obj;
     struct sim_ctx *ctx;
     struct sim_code *code;
-    bool owns_code;           /* false for a library's per-context instance */
-    struct sim_library *lib;  /* non-NULL for a library instance */
-    void **var_addrs;         /* one per PTX variable, by index */
-    struct sim_func *funcs;   /* one per kernel, by ptx kernel index */
+    bool owns_code;          /* false for a library's per-context instance */
+    struct sim_library *lib; /* non-NULL for a library instance */
+    void **var_addrs;        /* one per PTX variable, by index */
+    struct sim_func *funcs;  /* one per kernel, by ptx kernel index */
     unsigned sm_count;
-    struct sim_module *next;  /* global list (module.c), for context teardown */
+    struct sim_module *next; /* global list (module.c), for context teardown */
 };
 
 struct sim_kernel {
@@ -146,11 +146,10 @@ void sim_printf_sink(void *arg, const char *text, size_t len);
 CUresult CUDAAPI cuLaunchKernel_ptsz(CUfunction f, unsigned gx, unsigned gy, unsigned gz,
                                      unsigned bx, unsigned by, unsigned bz, unsigned smem,
                                      CUstream s, void **params, void **extra);
-CUresult CUDAAPI cuLaunchKernelEx_ptsz(const CUlaunchConfig *config, CUfunction f,
-                                       void **params, void **extra);
-CUresult CUDAAPI cuLaunchCooperativeKernel_ptsz(CUfunction f, unsigned gx, unsigned gy,
-                                                unsigned gz, unsigned bx, unsigned by,
-                                                unsigned bz, unsigned smem, CUstream s,
-                                                void **params);
+CUresult CUDAAPI cuLaunchKernelEx_ptsz(const CUlaunchConfig *config, CUfunction f, void **params,
+                                       void **extra);
+CUresult CUDAAPI cuLaunchCooperativeKernel_ptsz(CUfunction f, unsigned gx, unsigned gy, unsigned gz,
+                                                unsigned bx, unsigned by, unsigned bz,
+                                                unsigned smem, CUstream s, void **params);
 
 #endif

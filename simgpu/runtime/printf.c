@@ -26,7 +26,8 @@ static bool reserve(size_t need)
 {
     if (need <= g_cap) return true;
     size_t cap = g_cap ? g_cap : 4096;
-    while (cap < need) cap *= 2;
+    while (cap < need)
+        cap *= 2;
     char *nb = realloc(g_buf, cap);
     if (!nb) return false;
     g_buf = nb;

@@ -34,7 +34,8 @@ RG_TEST(add_with_kernel_params)
     MT_CTX();
     CUfunction f = fn("add_k");
     CHECK(f);
-    for (int i = 0; i < N; i++) h[i] = (uint32_t)i;
+    for (int i = 0; i < N; i++)
+        h[i] = (uint32_t)i;
     CHECK_CU(cuMemAlloc(&d, sizeof h));
     CHECK_CU(cuMemcpyHtoD(d, h, sizeof h));
     uint32_t n = N;
@@ -91,7 +92,8 @@ RG_TEST(nvcc_vadd_on_a_stream)
     MT_CTX();
     CUfunction f = nvfn("vadd");
     CHECK(f);
-    for (int i = 0; i < N; i++) a[i] = (float)i, b[i] = 0.5f * (float)i;
+    for (int i = 0; i < N; i++)
+        a[i] = (float)i, b[i] = 0.5f * (float)i;
     CHECK_CU(cuMemAlloc(&da, sizeof a));
     CHECK_CU(cuMemAlloc(&db, sizeof b));
     CHECK_CU(cuMemAlloc(&dc, sizeof c));
@@ -131,11 +133,16 @@ RG_TEST(launch_configuration_errors)
     MT_CTX();
     CUfunction f = fn("nop");
     CHECK(f);
-    CHECK_CU_IS(cuLaunchKernel(f, 1, 1, 1, 1025, 1, 1, 0, NULL, NULL, NULL), CUDA_ERROR_INVALID_VALUE);
-    CHECK_CU_IS(cuLaunchKernel(f, 1, 1, 1, 1, 1, 65, 0, NULL, NULL, NULL), CUDA_ERROR_INVALID_VALUE);
-    CHECK_CU_IS(cuLaunchKernel(f, 1, 1, 1, 32, 32, 2, 0, NULL, NULL, NULL), CUDA_ERROR_INVALID_VALUE);
-    CHECK_CU_IS(cuLaunchKernel(f, 0, 1, 1, 32, 1, 1, 0, NULL, NULL, NULL), CUDA_ERROR_INVALID_VALUE);
-    CHECK_CU_IS(cuLaunchKernel(f, 1, 1, 1, 32, 0, 1, 0, NULL, NULL, NULL), CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU_IS(cuLaunchKernel(f, 1, 1, 1, 1025, 1, 1, 0, NULL, NULL, NULL),
+                CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU_IS(cuLaunchKernel(f, 1, 1, 1, 1, 1, 65, 0, NULL, NULL, NULL),
+                CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU_IS(cuLaunchKernel(f, 1, 1, 1, 32, 32, 2, 0, NULL, NULL, NULL),
+                CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU_IS(cuLaunchKernel(f, 0, 1, 1, 32, 1, 1, 0, NULL, NULL, NULL),
+                CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU_IS(cuLaunchKernel(f, 1, 1, 1, 32, 0, 1, 0, NULL, NULL, NULL),
+                CUDA_ERROR_INVALID_VALUE);
     CHECK_CU_IS(cuLaunchKernel(f, 1, 65536, 1, 32, 1, 1, 0, NULL, NULL, NULL),
                 CUDA_ERROR_INVALID_VALUE);
     CHECK_CU_IS(cuLaunchKernel(f, 1, 1, 65536, 32, 1, 1, 0, NULL, NULL, NULL),
@@ -166,7 +173,8 @@ RG_TEST(nvcc_bounds_and_shared_memory)
     CHECK(b && s);
     CHECK_CU(cuMemAlloc(&d, sizeof out));
     void *args[] = {&d};
-    CHECK_CU_IS(cuLaunchKernel(b, 1, 1, 1, 256, 1, 1, 0, NULL, args, NULL), CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU_IS(cuLaunchKernel(b, 1, 1, 1, 256, 1, 1, 0, NULL, args, NULL),
+                CUDA_ERROR_INVALID_VALUE);
     CHECK_CU(cuLaunchKernel(b, 1, 1, 1, 128, 1, 1, 0, NULL, args, NULL));
     /* 4 KiB static + 48 KiB dynamic needs the opt-in attribute */
     CHECK_CU_IS(cuLaunchKernel(s, 1, 1, 1, 256, 1, 1, 48 * 1024, NULL, args, NULL),

@@ -137,11 +137,11 @@ RG_TEST(library_from_file_and_options)
     void *val = (void *)(uintptr_t)1;
     MT_NEED_NVCC();
     MT_CTX();
-    CHECK_CU_IS(cuLibraryLoadFromFile(&lib, mt_path("kernels_ptx.fatbin"), NULL, NULL, 0, &opt,
-                                      &val, 1),
-                CUDA_ERROR_INVALID_VALUE);
-    CHECK_CU(cuLibraryLoadFromFile(&lib, mt_path("kernels_ptx.fatbin"), NULL, NULL, 0, NULL, NULL,
-                                   0));
+    CHECK_CU_IS(
+        cuLibraryLoadFromFile(&lib, mt_path("kernels_ptx.fatbin"), NULL, NULL, 0, &opt, &val, 1),
+        CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU(
+        cuLibraryLoadFromFile(&lib, mt_path("kernels_ptx.fatbin"), NULL, NULL, 0, NULL, NULL, 0));
     CHECK_CU(cuLibraryGetKernel(&k, lib, "scale"));
     CHECK_CU(cuLibraryUnload(lib));
     CHECK_CU_IS(cuLibraryLoadFromFile(&lib, "/nonexistent.fatbin", NULL, NULL, 0, NULL, NULL, 0),

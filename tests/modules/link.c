@@ -31,10 +31,10 @@ RG_TEST(link_ptx_texts)
     CUmodule m;
     MT_CTX();
     CHECK_CU(cuLinkCreate(0, NULL, NULL, &ls));
-    CHECK_CU(cuLinkAddData(ls, CU_JIT_INPUT_PTX, (void *)mt_ptx_link_x, strlen(mt_ptx_link_x) + 1, "x",
+    CHECK_CU(cuLinkAddData(ls, CU_JIT_INPUT_PTX, (void *)mt_ptx_link_x, strlen(mt_ptx_link_x) + 1,
+                           "x", 0, NULL, NULL));
+    CHECK_CU(cuLinkAddData(ls, CU_JIT_INPUT_PTX, (void *)mt_ptx_link_y, strlen(mt_ptx_link_y), "y",
                            0, NULL, NULL));
-    CHECK_CU(cuLinkAddData(ls, CU_JIT_INPUT_PTX, (void *)mt_ptx_link_y,
-                           strlen(mt_ptx_link_y), "y", 0, NULL, NULL));
     CHECK_CU(cuLinkComplete(ls, &img, &size));
     CHECK(size > 0);
     CHECK_CU(cuModuleLoadData(&m, img));
@@ -57,8 +57,8 @@ RG_TEST(link_errors)
     MT_CTX();
     CHECK_CU(cuLinkCreate(2, opt, val, &ls));
     CHECK_CU_IS(cuLinkComplete(ls, &img, &size), CUDA_ERROR_INVALID_VALUE); /* nothing added */
-    CHECK_CU(cuLinkAddData(ls, CU_JIT_INPUT_PTX, (void *)bad, strlen(bad) + 1, "bad", 0, NULL,
-                           NULL));
+    CHECK_CU(
+        cuLinkAddData(ls, CU_JIT_INPUT_PTX, (void *)bad, strlen(bad) + 1, "bad", 0, NULL, NULL));
     CHECK_CU_IS(cuLinkComplete(ls, &img, &size), CUDA_ERROR_INVALID_PTX);
     CHECK(strlen(err) > 0);
     CHECK_CU_IS(cuLinkAddData(ls, CU_JIT_INPUT_PTX, NULL, 10, "x", 0, NULL, NULL),
@@ -70,10 +70,10 @@ RG_TEST(link_errors)
                 CUDA_ERROR_INVALID_HANDLE);
     /* two strong definitions of one symbol */
     CHECK_CU(cuLinkCreate(0, NULL, NULL, &ls));
-    CHECK_CU(cuLinkAddData(ls, CU_JIT_INPUT_PTX, (void *)mt_ptx_link_y, strlen(mt_ptx_link_y),
-                           "y1", 0, NULL, NULL));
-    CHECK_CU(cuLinkAddData(ls, CU_JIT_INPUT_PTX, (void *)mt_ptx_link_y, strlen(mt_ptx_link_y),
-                           "y2", 0, NULL, NULL));
+    CHECK_CU(cuLinkAddData(ls, CU_JIT_INPUT_PTX, (void *)mt_ptx_link_y, strlen(mt_ptx_link_y), "y1",
+                           0, NULL, NULL));
+    CHECK_CU(cuLinkAddData(ls, CU_JIT_INPUT_PTX, (void *)mt_ptx_link_y, strlen(mt_ptx_link_y), "y2",
+                           0, NULL, NULL));
     CHECK(cuLinkComplete(ls, &img, &size) != CUDA_SUCCESS);
     CHECK_CU(cuLinkDestroy(ls));
 }
@@ -106,9 +106,9 @@ RG_TEST(link_nvcc_rdc_files)
     CHECK_CU(cuModuleUnload(m));
     /* SASS cannot be linked */
     CHECK_CU(cuLinkCreate(0, NULL, NULL, &ls));
-    CHECK_CU_IS(cuLinkAddFile(ls, CU_JIT_INPUT_FATBINARY, mt_path("kernels_sass.fatbin"), 0, NULL,
-                              NULL),
-                CUDA_ERROR_NO_BINARY_FOR_GPU);
+    CHECK_CU_IS(
+        cuLinkAddFile(ls, CU_JIT_INPUT_FATBINARY, mt_path("kernels_sass.fatbin"), 0, NULL, NULL),
+        CUDA_ERROR_NO_BINARY_FOR_GPU);
     CHECK_CU(cuLinkDestroy(ls));
 }
 

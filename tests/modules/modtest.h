@@ -20,12 +20,12 @@ char *mt_capture_stdout(void (*fn)(void *), void *arg);
 
 #define MT_NEED_NVCC()                                                                             \
     do {                                                                                           \
-        if (!MOD_HAVE_NVCC) RG_SKIP("nvcc was not available when the tests were built");         \
+        if (!MOD_HAVE_NVCC) RG_SKIP("nvcc was not available when the tests were built");           \
     } while (0)
 
 #define MT_CTX()                                                                                   \
     do {                                                                                           \
-        if (!mt_ctx()) RG_FAIL("no context on device 0");                                         \
+        if (!mt_ctx()) RG_FAIL("no context on device 0");                                          \
     } while (0)
 
 /* Hand-written PTX: add_k(u32 *p, u32 n) adds the constant c_k (5) to p[i];

@@ -46,7 +46,7 @@ RG_TEST(garbage_images)
     static const unsigned char junk[32] = {0x01, 0x02, 0x03, 0x04, 0xff, 0xfe, 0x10, 0x11};
     /* a container header whose only entry claims more bytes than the container */
     static const uint32_t trunc[24] = {0xBA55ED50u, 0x00100001u, 64 + 16, 0,
-                                     0x01010001u, 64, 100000, 0};
+                                       0x01010001u, 64,          100000,  0};
     MT_CTX();
     CHECK_CU_IS(cuModuleLoadData(&m, junk), CUDA_ERROR_INVALID_IMAGE);
     CHECK_CU_IS(cuModuleLoadData(&m, trunc), CUDA_ERROR_INVALID_IMAGE);
@@ -262,8 +262,8 @@ RG_TEST(nvcc_function_attributes)
     CHECK_EQ_INT(v, 48 * 1024 - 4096);
     CHECK_CU_IS(cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, 99 * 1024),
                 CUDA_ERROR_INVALID_VALUE);
-    CHECK_CU(cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                                99 * 1024 - 4096));
+    CHECK_CU(
+        cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, 99 * 1024 - 4096));
     CHECK_CU(cuModuleGetFunction(&f, m, "scale"));
     CHECK_CU(cuFuncGetAttribute(&v, CU_FUNC_ATTRIBUTE_CONST_SIZE_BYTES, f));
     CHECK_EQ_INT(v, 16);
