@@ -52,17 +52,28 @@ CUresult sim_ptx_status_to_cu(enum ptx_status s)
 
 /* ---- the stream op ---------------------------------------------------------- */
 
+/* The device runtime's line: "file:line: function: block: [x,y,z], thread:
+ * [x,y,z] Assertion `expr` failed." (the interpreter gives it without the
+ * block and thread). */
+static void print_assert(const char *kernel, const ptx_fault *ft)
+{
+    const char *msg = ft->message, *cut = strstr(msg, " Assertion `");
+    sim_printf_flush(); /* what the kernel printed before the assert comes first */
+    if (cut)
+        fprintf(stderr, "%.*s block: [%u,%u,%u], thread: [%u,%u,%u]%s\n", (int)(cut - msg), msg,
+                ft->block[0], ft->block[1], ft->block[2], ft->thread[0], ft->thread[1],
+                ft->thread[2], cut);
+    else
+        fprintf(stderr, "%s: block: [%u,%u,%u], thread: [%u,%u,%u] %s\n", kernel, ft->block[0],
+                ft->block[1], ft->block[2], ft->thread[0], ft->thread[1], ft->thread[2], msg);
+    fflush(stderr);
+}
+
 static CUresult launch_failed(const struct launch_op *op, enum ptx_status s, const ptx_fault *ft)
 {
     CUresult r = sim_ptx_status_to_cu(s);
     const char *name = op->f->info->name;
-    if (s == PTX_ERR_ASSERT) {
-        sim_printf_flush(); /* what the kernel printed before the assert comes first */
-        fprintf(stderr, "%s: block: [%u,%u,%u], thread: [%u,%u,%u] %s\n", name, ft->block[0],
-                ft->block[1], ft->block[2], ft->thread[0], ft->thread[1], ft->thread[2],
-                ft->message);
-        fflush(stderr);
-    }
+    if (s == PTX_ERR_ASSERT) print_assert(name, ft);
     sim_err("kernel %s: %s (%d) at address %#lx, block (%u,%u,%u) thread (%u,%u,%u): %s", name,
             ptx_status_name(s), (int)r, (unsigned long)ft->address, ft->block[0], ft->block[1],
             ft->block[2], ft->thread[0], ft->thread[1], ft->thread[2], ft->message);
