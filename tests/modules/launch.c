@@ -297,15 +297,32 @@ static CUresult sticky_case(const char *kernel, void **args, CUresult *after)
     return r;
 }
 
+struct sticky_run {
+    const char *kernel;
+    void **args;
+    CUresult r, after;
+};
+
+static void run_sticky(void *arg)
+{
+    struct sticky_run *s = arg;
+    s->r = sticky_case(s->kernel, s->args, &s->after);
+}
+
 RG_TEST(assert_is_sticky)
 {
-    CUresult after;
     int zero = 0;
     void *args[] = {&zero};
+    struct sticky_run s = {"check_nonzero", args, 0, 0};
     MT_NEED_NVCC();
     MT_CTX();
-    CHECK_CU_IS(sticky_case("check_nonzero", args, &after), CUDA_ERROR_ASSERT);
-    CHECK_CU_IS(after, CUDA_ERROR_ASSERT);
+    char *err = mt_capture(2, run_sticky, &s);
+    CHECK_CU_IS(s.r, CUDA_ERROR_ASSERT);
+    CHECK_CU_IS(s.after, CUDA_ERROR_ASSERT);
+    if (!err || !strstr(err, "block: [0,0,0], thread: [") ||
+        !strstr(err, "Assertion `v != 0` failed."))
+        RG_FAIL("stderr was \"%s\"", err ? err : "");
+    free(err);
     /* the primary context is untouched */
     CHECK_CU(cuCtxSynchronize());
 }
@@ -323,6 +340,54 @@ RG_TEST(out_of_bounds_is_sticky)
     CHECK_CU_IS(after, CUDA_ERROR_ILLEGAL_ADDRESS);
     CHECK_CU(cuCtxSynchronize());
     CHECK_CU(cuMemFree(p));
+}
+
+RG_TEST(unload_with_launches_in_flight)
+{
+    CUmodule m;
+    CUfunction f;
+    CUdeviceptr d;
+    uint32_t h[256] = {0}, n = 256;
+    MT_CTX();
+    CHECK_CU(cuModuleLoadData(&m, mt_ptx_basic));
+    CHECK_CU(cuModuleGetFunction(&f, m, "add_k"));
+    CHECK_CU(cuMemAlloc(&d, sizeof h));
+    CHECK_CU(cuMemcpyHtoD(d, h, sizeof h));
+    void *args[] = {&d, &n};
+    for (int i = 0; i < 100; i++)
+        CHECK_CU(cuLaunchKernel(f, 2, 1, 1, 128, 1, 1, 0, NULL, args, NULL));
+    CHECK_CU(cuModuleUnload(m)); /* the queued launches still see the module */
+    CHECK_CU(cuCtxSynchronize());
+    CHECK_CU(cuMemcpyDtoH(h, d, sizeof h));
+    CHECK_EQ_INT(h[0], 500);
+    CHECK_EQ_INT(h[255], 500);
+    CHECK_CU_IS(cuLaunchKernel(f, 1, 1, 1, 1, 1, 1, 0, NULL, args, NULL),
+                CUDA_ERROR_INVALID_HANDLE);
+    CHECK_CU(cuMemFree(d));
+}
+
+RG_TEST(extra_with_unknown_key)
+{
+    uint64_t buf[2] = {0, 0};
+    size_t size = 12;
+    MT_CTX();
+    CUfunction f = fn("add_k");
+    CHECK(f);
+    void *extra[] = {(void *)(uintptr_t)0x77,
+                     NULL,
+                     CU_LAUNCH_PARAM_BUFFER_POINTER,
+                     buf,
+                     CU_LAUNCH_PARAM_BUFFER_SIZE,
+                     &size,
+                     CU_LAUNCH_PARAM_END};
+    CHECK_CU_IS(cuLaunchKernel(f, 1, 1, 1, 1, 1, 1, 0, NULL, NULL, extra),
+                CUDA_ERROR_INVALID_VALUE);
+    void *noptr[] = {CU_LAUNCH_PARAM_BUFFER_SIZE, &size, CU_LAUNCH_PARAM_END};
+    CHECK_CU_IS(cuLaunchKernel(f, 1, 1, 1, 1, 1, 1, 0, NULL, NULL, noptr),
+                CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU(cuLaunchKernelEx(&(CUlaunchConfig){1, 1, 1, 1, 1, 1, 0, NULL, NULL, 0}, fn("nop"),
+                              NULL, NULL));
+    CHECK_CU(cuCtxSynchronize());
 }
 
 RG_TEST_MAIN()

@@ -43,18 +43,19 @@ char *mt_read(const char *name, size_t *size)
     return buf;
 }
 
-char *mt_capture_stdout(void (*fn)(void *), void *arg)
+char *mt_capture(int which, void (*fn)(void *), void *arg)
 {
     char tmpl[] = "/tmp/rgpu-modtest-XXXXXX";
+    FILE *stream = which == 1 ? stdout : stderr;
     int fd = mkstemp(tmpl);
     if (fd < 0) return NULL;
     unlink(tmpl);
-    fflush(stdout);
-    int saved = dup(1);
-    dup2(fd, 1);
+    fflush(stream);
+    int saved = dup(which);
+    dup2(fd, which);
     fn(arg);
-    fflush(stdout);
-    dup2(saved, 1);
+    fflush(stream);
+    dup2(saved, which);
     close(saved);
     off_t n = lseek(fd, 0, SEEK_END);
     char *out = calloc(1, (size_t)n + 1);

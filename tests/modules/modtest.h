@@ -15,8 +15,10 @@ CUcontext mt_ctx(void);
 char *mt_read(const char *name, size_t *size);
 /* Full path of a test data file (static buffer). */
 const char *mt_path(const char *name);
-/* Run fn(arg) with stdout redirected; returns what was written (malloc'd). */
-char *mt_capture_stdout(void (*fn)(void *), void *arg);
+/* Run fn(arg) with stdout (fd 1) or stderr (fd 2) redirected; returns what
+ * was written (malloc'd). */
+char *mt_capture(int fd, void (*fn)(void *), void *arg);
+#define mt_capture_stdout(fn, arg) mt_capture(1, fn, arg)
 
 #define MT_NEED_NVCC()                                                                             \
     do {                                                                                           \
