@@ -156,10 +156,11 @@ CUresult CUDAAPI cuLibraryUnload(CUlibrary library)
         struct sim_module *m = sim_module_list_locked();
         while (m && m->lib != l)
             m = m->next;
+        if (m) sim_module_detach_locked(m);
         pthread_mutex_unlock(&sim_module_lock);
         if (!m) break;
-        sim_ctx_synchronize(m->ctx);
-        sim_module_destroy(m);
+        sim_ctx_synchronize(m->ctx); /* launches in flight use the instance */
+        sim_module_free(m);
     }
     library_free(l);
     return CUDA_SUCCESS;

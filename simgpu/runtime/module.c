@@ -328,7 +328,7 @@ static void make_funcs(struct sim_module *m)
     }
 }
 
-static void module_free(struct sim_module *m)
+void sim_module_free(struct sim_module *m)
 {
     if (!m) return;
     free_vars(m);
@@ -351,7 +351,7 @@ CUresult sim_module_create(struct sim_ctx *c, struct sim_code *code, bool owns_c
     m->funcs = calloc(code->nkernels + 1, sizeof *m->funcs);
     CUresult r = (m->var_addrs && m->funcs) ? place_vars(m) : CUDA_ERROR_OUT_OF_MEMORY;
     if (r != CUDA_SUCCESS) {
-        module_free(m); /* code stays the caller's on failure */
+        sim_module_free(m); /* code stays the caller's on failure */
         return r;
     }
     m->owns_code = owns_code;
@@ -372,7 +372,7 @@ CUresult sim_module_create(struct sim_ctx *c, struct sim_code *code, bool owns_c
 
 /* Unregister m and take it off the list; caller holds sim_module_lock. After
  * this no lookup can reach m, so only the caller frees it. */
-static void module_detach_locked(struct sim_module *m)
+void sim_module_detach_locked(struct sim_module *m)
 {
     for (struct sim_module **pp = &g_modules; *pp; pp = &(*pp)->next) {
         if (*pp == m) {
@@ -386,14 +386,6 @@ static void module_detach_locked(struct sim_module *m)
     sim_handle_remove(&m->obj);
 }
 
-void sim_module_destroy(struct sim_module *m)
-{
-    pthread_mutex_lock(&sim_module_lock);
-    module_detach_locked(m);
-    pthread_mutex_unlock(&sim_module_lock);
-    module_free(m);
-}
-
 /* Context teardown hook: the context's streams are drained. */
 static void modules_ctx_destroyed(struct sim_ctx *c)
 {
@@ -403,7 +395,7 @@ static void modules_ctx_destroyed(struct sim_ctx *c)
     while (m) {
         struct sim_module *next = m->next;
         if (m->ctx == c) {
-            module_detach_locked(m);
+            sim_module_detach_locked(m);
             m->next = dead;
             dead = m;
         }
@@ -412,7 +404,7 @@ static void modules_ctx_destroyed(struct sim_ctx *c)
     pthread_mutex_unlock(&sim_module_lock);
     while (dead) {
         struct sim_module *next = dead->next;
-        module_free(dead);
+        sim_module_free(dead);
         dead = next;
     }
 }
@@ -496,10 +488,10 @@ CUresult CUDAAPI cuModuleUnload(CUmodule hmod)
         pthread_mutex_unlock(&sim_module_lock);
         return CUDA_ERROR_NOT_PERMITTED;
     }
-    module_detach_locked(m);
+    sim_module_detach_locked(m);
     pthread_mutex_unlock(&sim_module_lock);
     sim_ctx_synchronize(m->ctx); /* kernels in flight still use its variables */
-    module_free(m);
+    sim_module_free(m);
     return CUDA_SUCCESS;
 }
 

@@ -101,8 +101,11 @@ void sim_code_free(struct sim_code *c);
  * function object per kernel. Registered and linked into the global list. */
 CUresult sim_module_create(struct sim_ctx *c, struct sim_code *code, bool owns_code,
                            struct sim_library *lib, struct sim_module **out);
-/* Wait for c's work, free variables, unregister. Caller holds no locks. */
-void sim_module_destroy(struct sim_module *m);
+/* Unregister m and take it off the list (caller holds sim_module_lock); after
+ * that no lookup reaches m and the caller frees it with sim_module_free, once
+ * no queued launch can use it any more. */
+void sim_module_detach_locked(struct sim_module *m);
+void sim_module_free(struct sim_module *m);
 /* Read a whole file into a NUL-terminated malloc'd buffer. */
 CUresult sim_read_file(const char *path, char **out, size_t *size);
 extern pthread_mutex_t sim_module_lock; /* module list and library instances */
@@ -111,7 +114,7 @@ struct sim_module *sim_module_list_locked(void);
 /* ---- library.c ---- */
 /* The library's instance in context c, created on first use. */
 CUresult sim_library_instance(struct sim_library *l, struct sim_ctx *c, struct sim_module **out);
-/* Forget an instance (called by sim_module_destroy with sim_module_lock held). */
+/* Forget an instance (called by sim_module_detach_locked). */
 void sim_library_forget_locked(struct sim_library *l, struct sim_module *m);
 
 /* ---- func.c ---- */
