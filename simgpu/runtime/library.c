@@ -257,7 +257,8 @@ CUresult CUDAAPI cuLibraryGetGlobal(CUdeviceptr *dptr, size_t *bytes, CUlibrary 
     return CUDA_SUCCESS;
 }
 
-/* ptx.h does not mark .managed variables; none is ever found. */
+/* Managed variables are ordinary module variables in simgpu (device memory
+ * is host-accessible); only names declared .attribute(.managed) are found. */
 CUresult CUDAAPI cuLibraryGetManaged(CUdeviceptr *dptr, size_t *bytes, CUlibrary library,
                                      const char *name)
 {
@@ -265,7 +266,9 @@ CUresult CUDAAPI cuLibraryGetManaged(CUdeviceptr *dptr, size_t *bytes, CUlibrary
     struct sim_library *l;
     if (!name) return CUDA_ERROR_INVALID_VALUE;
     CUresult r = lib_arg(library, &l);
-    return r != CUDA_SUCCESS ? r : CUDA_ERROR_NOT_FOUND;
+    if (r != CUDA_SUCCESS) return r;
+    if (!sim_code_is_managed(l->code, name)) return CUDA_ERROR_NOT_FOUND;
+    return cuLibraryGetGlobal(dptr, bytes, library, name);
 }
 
 CUresult CUDAAPI cuLibraryGetUnifiedFunction(void **fptr, CUlibrary library, const char *symbol)

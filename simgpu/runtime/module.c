@@ -2,6 +2,7 @@
  * image (PTX, fatbin container, __fatBinC_Wrapper_t v1/v2) into parsed PTX, and
  * instantiating it in a context (variables placed in device memory, one
  * function object per kernel). Shared by the library API and cuLink*. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -101,7 +102,55 @@ void sim_code_free(struct sim_code *c)
 {
     if (!c) return;
     ptx_module_free(c->ptx);
+    for (size_t i = 0; i < c->nmanaged; i++)
+        free(c->managed[i]);
+    free(c->managed);
     free(c);
+}
+
+bool sim_code_is_managed(const struct sim_code *c, const char *name)
+{
+    for (size_t i = 0; i < c->nmanaged; i++)
+        if (!strcmp(c->managed[i], name)) return true;
+    return false;
+}
+
+/* The declared name after `.attribute(.managed)`: the last identifier before
+ * ';', '[' or '='. ptx.h does not say which variables are managed. */
+static char *managed_name(const char *p, const char *end)
+{
+    const char *name = NULL;
+    size_t n = 0;
+    while (p < end && *p != ';' && *p != '[' && *p != '=') {
+        bool id0 = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' || *p == '$';
+        const char *q = p;
+        while (q < end && (isalnum((unsigned char)*q) || *q == '_' || *q == '$' || *q == '.'))
+            q++;
+        if (q == p)
+            q++;
+        else if (id0)
+            name = p, n = (size_t)(q - p);
+        p = q;
+    }
+    return name ? strndup(name, n) : NULL;
+}
+
+static void find_managed(struct sim_code *c, const char *text, size_t len)
+{
+    static const char key[] = ".attribute(.managed)";
+    const char *end = text + len;
+    for (const char *p = memmem(text, len, key, sizeof key - 1); p;
+         p = memmem(p, (size_t)(end - p), key, sizeof key - 1)) {
+        p += sizeof key - 1;
+        char *name = managed_name(p, end);
+        char **nm = name ? realloc(c->managed, (c->nmanaged + 1) * sizeof *nm) : NULL;
+        if (!nm) {
+            free(name);
+            continue;
+        }
+        c->managed = nm;
+        nm[c->nmanaged++] = name;
+    }
 }
 
 static size_t const_bytes(const ptx_module *m)
@@ -164,6 +213,7 @@ static CUresult code_from_ptx(const char *text, size_t len, struct sim_jit_opts 
     c->target = ptx_module_target(m);
     c->const_bytes = const_bytes(m);
     c->nkernels = ptx_module_num_kernels(m);
+    find_managed(c, text, len);
     *out = c;
     return CUDA_SUCCESS;
 }

@@ -35,6 +35,8 @@ struct sim_code {
     unsigned target;    /* .target sm_XX -> XX, for PTX_VERSION / BINARY_VERSION */
     size_t const_bytes; /* bytes of user .const variables (CONST_SIZE_BYTES) */
     size_t nkernels;
+    char **managed; /* names of .attribute(.managed) variables */
+    size_t nmanaged;
 };
 
 struct sim_library;
@@ -97,6 +99,7 @@ void sim_jit_opts_finish(struct sim_jit_opts *o);
 CUresult sim_code_from_image(const void *image, size_t avail, struct sim_jit_opts *o,
                              struct sim_code **out);
 void sim_code_free(struct sim_code *c);
+bool sim_code_is_managed(const struct sim_code *c, const char *name);
 /* Instantiate code in context c: variables allocated and initialised, one
  * function object per kernel. Registered and linked into the global list. */
 CUresult sim_module_create(struct sim_ctx *c, struct sim_code *code, bool owns_code,

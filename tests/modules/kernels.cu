@@ -6,6 +6,7 @@
 __device__ int dev_counter = 42;
 __device__ int *dev_ptr = &dev_counter; // initialiser with an address: relocated at load
 __constant__ float cscale[4] = {1.f, 2.f, 3.f, 4.f};
+__managed__ int managed_total;
 
 struct Big {
     double d[6]; // 48 bytes
@@ -26,6 +27,7 @@ extern "C" __global__ void scale(float *x, int n)
 extern "C" __global__ void bump(void)
 {
     atomicAdd(dev_ptr, 1);
+    atomicAdd(&managed_total, 2);
 }
 
 extern "C" __global__ void params(float *out, const float *in, int n, double d, Big b, char c)

@@ -80,6 +80,10 @@ RG_TEST(library_like_cudart)
     CHECK_EQ_INT(counter, 42);
     CHECK_CU_IS(cuLibraryGetGlobal(&p, &size, lib, "nope"), CUDA_ERROR_NOT_FOUND);
     CHECK_CU_IS(cuLibraryGetManaged(&p, &size, lib, "nope"), CUDA_ERROR_NOT_FOUND);
+    CHECK_CU_IS(cuLibraryGetManaged(&p, &size, lib, "dev_counter"), CUDA_ERROR_NOT_FOUND);
+    CUdeviceptr managed;
+    CHECK_CU(cuLibraryGetManaged(&managed, &size, lib, "managed_total"));
+    CHECK_EQ_INT(size, 4);
     void *fp;
     CHECK_CU_IS(cuLibraryGetUnifiedFunction(&fp, lib, "vadd"), CUDA_ERROR_NOT_SUPPORTED);
 
@@ -91,6 +95,8 @@ RG_TEST(library_like_cudart)
     CHECK_CU(cuCtxSynchronize());
     CHECK_CU(cuMemcpyDtoH(&counter, p, 4));
     CHECK_EQ_INT(counter, 42 + 64 + 8);
+    CHECK_CU(cuMemcpyDtoH(&counter, managed, 4));
+    CHECK_EQ_INT(counter, 2 * (64 + 8));
 
     CHECK_CU(cuLibraryUnload(lib));
     CHECK_CU_IS(cuLibraryUnload(lib), CUDA_ERROR_INVALID_HANDLE);
