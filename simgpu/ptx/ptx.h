@@ -137,4 +137,8 @@ unsigned ptx_worker_count(void);
 
 const char *ptx_status_name(enum ptx_status s);
 
+/* Thread-instructions (instructions times active lanes) executed by every
+ * launch so far in this process: for benchmarks and rgpu-bench. */
+uint64_t ptx_stats_thread_instructions(void);
+
 #endif
