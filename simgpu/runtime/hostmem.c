@@ -22,7 +22,7 @@ CUresult cuMemHostAlloc(void **pp, size_t bytesize, unsigned int Flags)
     size_t sz = (bytesize + PAGE - 1) & ~(PAGE - 1);
     void *p = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) return CUDA_ERROR_OUT_OF_MEMORY;
-    struct sim_alloc a = {.base = (uintptr_t)p, .size = sz, .kind = SIM_MEM_HOST, .dev = c->dev,
+    struct sim_alloc a = {.base = (uintptr_t)p, .size = bytesize, .kind = SIM_MEM_HOST, .dev = c->dev,
                           .ctx = c, .flags = Flags | CU_MEMHOSTALLOC_DEVICEMAP};
     if (!sim_table_insert(&a)) {
         munmap(p, sz);

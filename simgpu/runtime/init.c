@@ -25,7 +25,8 @@ static void init_all(void)
     return;
 fail:
     init_result = r;
-    sim_err("cuInit failed: %d", (int)r);
+    if (r == CUDA_ERROR_NO_DEVICE) sim_info("cuInit: no visible device");
+    else sim_err("cuInit failed: %d", (int)r);
 }
 
 CUresult cuInit(unsigned int flags)

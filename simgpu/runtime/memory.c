@@ -12,6 +12,11 @@
 #define PAGE 4096ul
 #define BIG_ALIGN (2ul << 20)
 
+static size_t page_round(size_t n)
+{
+    return n > SIZE_MAX - PAGE ? 0 : (n + PAGE - 1) & ~(PAGE - 1);
+}
+
 /* ---- the region and its free extents ------------------------------------ */
 
 struct extent {
@@ -262,11 +267,6 @@ CUresult sim_mem_check(uintptr_t p, size_t n, unsigned kinds)
 
 /* ---- device and managed allocations ------------------------------------- */
 
-static size_t page_round(size_t n)
-{
-    return n > SIZE_MAX - PAGE ? 0 : (n + PAGE - 1) & ~(PAGE - 1);
-}
-
 CUresult sim_mem_alloc_kind(struct sim_ctx *c, size_t size, enum sim_mem_kind kind,
                             unsigned flags, void *pool, uintptr_t *out)
 {
@@ -277,7 +277,8 @@ CUresult sim_mem_alloc_kind(struct sim_ctx *c, size_t size, enum sim_mem_kind ki
     uintptr_t base;
     if (!sim_va_take(sz, sz >= BIG_ALIGN ? BIG_ALIGN : PAGE, 0, &base)) goto fail_charge;
     if (mprotect((void *)base, sz, PROT_READ | PROT_WRITE) != 0) goto fail_va;
-    struct sim_alloc a = {.base = base, .size = sz, .kind = kind, .dev = d, .ctx = c,
+    /* The table keeps the requested size: ranges are checked against it. */
+    struct sim_alloc a = {.base = base, .size = size, .kind = kind, .dev = d, .ctx = c,
                           .flags = flags, .pool = pool};
     if (!sim_table_insert(&a)) goto fail_prot;
     *out = base;
@@ -307,13 +308,15 @@ void sim_mem_release(const struct sim_alloc *a)
 {
     switch (a->kind) {
     case SIM_MEM_DEVICE:
-    case SIM_MEM_MANAGED:
-        madvise((void *)a->base, a->size, MADV_DONTNEED);
-        mprotect((void *)a->base, a->size, PROT_NONE);
-        sim_va_give(a->base, a->size);
-        sim_device_uncharge(a->dev, a->size);
-        if (a->pool) sim_mempool_note_free(a->pool, a->size);
+    case SIM_MEM_MANAGED: {
+        size_t sz = page_round(a->size);
+        madvise((void *)a->base, sz, MADV_DONTNEED);
+        mprotect((void *)a->base, sz, PROT_NONE);
+        sim_va_give(a->base, sz);
+        sim_device_uncharge(a->dev, sz);
+        if (a->pool) sim_mempool_note_free(a->pool, sz);
         break;
+    }
     case SIM_MEM_HOST:
         munmap((void *)a->base, a->size);
         break;

@@ -58,8 +58,7 @@ CUresult sim_mempool_alloc(struct sim_mempool *p, struct sim_ctx *c, size_t size
 {
     CUresult r = sim_mem_alloc_kind(c, size, SIM_MEM_DEVICE, 0, p, out);
     if (r) return r;
-    struct sim_alloc a;
-    size_t sz = sim_mem_lookup(*out, &a) ? a.size : size;
+    size_t sz = (size + 4095) & ~(size_t)4095; /* as charged */
     size_t u = atomic_fetch_add(&p->used, sz) + sz;
     size_t h = atomic_load(&p->used_high);
     while (u > h && !atomic_compare_exchange_weak(&p->used_high, &h, u)) {

@@ -1,0 +1,182 @@
+/* memory.c — device, pitched, managed, pinned and registered memory:
+ * allocation, accounting (run with SIMGPU_MEMORY=64M), address ranges,
+ * double frees, bogus pointers and out-of-memory. */
+#include <cuda.h>
+#include <stdint.h>
+#include <sys/mman.h>
+
+#include "rgtest.h"
+
+static CUcontext ctx;
+
+static void setup(void)
+{
+    if (ctx) return;
+    if (cuInit(0) || cuDevicePrimaryCtxRetain(&ctx, 0) || cuCtxSetCurrent(ctx)) abort();
+}
+
+RG_TEST(alloc_free)
+{
+    setup();
+    CUdeviceptr a, b;
+    CHECK_CU(cuMemAlloc(&a, 1000));
+    CHECK_CU(cuMemAlloc(&b, 1));
+    CHECK(a != 0 && b != 0 && a != b);
+    CHECK_EQ_INT(a % 256, 0);
+    CHECK_EQ_INT(b % 256, 0);
+    CUdeviceptr base;
+    size_t size;
+    CHECK_CU(cuMemGetAddressRange(&base, &size, a + 500));
+    CHECK_EQ_U64(base, a);
+    CHECK(size >= 1000);
+    CHECK_CU(cuMemFree(a));
+    CHECK_CU_IS(cuMemFree(a), CUDA_ERROR_INVALID_VALUE); /* double free */
+    CHECK_CU_IS(cuMemFree(b + 1), CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU_IS(cuMemGetAddressRange(&base, &size, a), CUDA_ERROR_NOT_FOUND);
+    CHECK_CU(cuMemFree(b));
+    CHECK_CU_IS(cuMemAlloc(&a, 0), CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU_IS(cuMemAlloc(NULL, 16), CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU_IS(cuMemFree((CUdeviceptr)0x1234), CUDA_ERROR_INVALID_VALUE);
+    int host;
+    CHECK_CU_IS(cuMemFree((CUdeviceptr)(uintptr_t)&host), CUDA_ERROR_INVALID_VALUE);
+}
+
+RG_TEST(info_and_oom)
+{
+    setup();
+    size_t free0, total, free1;
+    CHECK_CU(cuMemGetInfo(&free0, &total));
+    CHECK_EQ_U64(total, 64ull << 20); /* SIMGPU_MEMORY=64M */
+    CHECK(free0 <= total);
+    CUdeviceptr p;
+    CHECK_CU(cuMemAlloc(&p, 16 << 20));
+    CHECK_CU(cuMemGetInfo(&free1, &total));
+    CHECK(free0 - free1 >= (16u << 20));
+    CUdeviceptr q;
+    CHECK_CU_IS(cuMemAlloc(&q, 60 << 20), CUDA_ERROR_OUT_OF_MEMORY);
+    CHECK_CU_IS(cuMemAlloc(&q, (size_t)1 << 50), CUDA_ERROR_OUT_OF_MEMORY);
+    CHECK_CU_IS(cuMemAlloc(&q, SIZE_MAX), CUDA_ERROR_OUT_OF_MEMORY);
+    CHECK_CU(cuMemFree(p));
+    CHECK_CU(cuMemGetInfo(&free1, &total));
+    CHECK_EQ_U64(free1, free0);
+    /* fill the device in pieces, then everything is usable again after freeing */
+    CUdeviceptr v[64];
+    int n = 0;
+    while (n < 64 && cuMemAlloc(&v[n], 4 << 20) == CUDA_SUCCESS) n++;
+    CHECK(n >= 14 && n <= 16);
+    while (n > 0) CHECK_CU(cuMemFree(v[--n]));
+    CHECK_CU(cuMemAlloc(&p, 32 << 20));
+    CHECK_CU(cuMemFree(p));
+}
+
+RG_TEST(memory_is_zero_and_reusable)
+{
+    setup();
+    CUdeviceptr p;
+    unsigned char buf[4096];
+    for (int round = 0; round < 3; round++) {
+        CHECK_CU(cuMemAlloc(&p, sizeof buf));
+        memset(buf, 0xab, sizeof buf);
+        CHECK_CU(cuMemcpyDtoH(buf, p, sizeof buf));
+        for (size_t i = 0; i < sizeof buf; i++)
+            if (buf[i] != 0) RG_FAIL("byte %zu = %d", i, buf[i]);
+        CHECK_CU(cuMemsetD8(p, 0x5a, sizeof buf));
+        CHECK_CU(cuMemFree(p));
+    }
+}
+
+RG_TEST(pitch)
+{
+    setup();
+    CUdeviceptr p;
+    size_t pitch = 0;
+    CHECK_CU(cuMemAllocPitch(&p, &pitch, 100, 10, 4));
+    CHECK(pitch >= 100);
+    CHECK_EQ_INT(pitch % 256, 0);
+    CUdeviceptr base;
+    size_t size;
+    CHECK_CU(cuMemGetAddressRange(&base, &size, p));
+    CHECK(size >= pitch * 10);
+    CHECK_CU(cuMemFree(p));
+    CHECK_CU_IS(cuMemAllocPitch(&p, &pitch, 100, 10, 3), CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU_IS(cuMemAllocPitch(&p, &pitch, 0, 10, 4), CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU_IS(cuMemAllocPitch(&p, NULL, 100, 10, 4), CUDA_ERROR_INVALID_VALUE);
+}
+
+RG_TEST(managed)
+{
+    setup();
+    CUdeviceptr p;
+    CHECK_CU(cuMemAllocManaged(&p, 1 << 16, CU_MEM_ATTACH_GLOBAL));
+    int *h = (int *)(uintptr_t)p;
+    for (int i = 0; i < 1 << 14; i++) h[i] = i; /* host accessible */
+    int out[4];
+    CHECK_CU(cuMemcpyDtoH(out, p + 4 * 100, sizeof out));
+    CHECK_EQ_INT(out[0], 100);
+    CHECK_EQ_INT(out[3], 103);
+    CHECK_CU(cuMemsetD32(p, 7, 1 << 14));
+    CHECK_CU(cuCtxSynchronize());
+    CHECK_EQ_INT(h[1000], 7);
+    CHECK_CU(cuMemFree(p));
+    CHECK_CU_IS(cuMemAllocManaged(&p, 16, 0x77), CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU_IS(cuMemAllocManaged(&p, 0, CU_MEM_ATTACH_GLOBAL), CUDA_ERROR_INVALID_VALUE);
+}
+
+RG_TEST(pinned_host)
+{
+    setup();
+    void *h;
+    CHECK_CU(cuMemAllocHost(&h, 10000));
+    memset(h, 1, 10000);
+    CUdeviceptr d;
+    CHECK_CU(cuMemHostGetDevicePointer(&d, h, 0));
+    CHECK_EQ_U64(d, (uintptr_t)h);
+    CHECK_CU_IS(cuMemHostGetDevicePointer(&d, h, 1), CUDA_ERROR_INVALID_VALUE);
+    unsigned flags = 99;
+    CHECK_CU(cuMemHostGetFlags(&flags, h));
+    CHECK_CU(cuMemFreeHost(h));
+    CHECK_CU_IS(cuMemFreeHost(h), CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU(cuMemHostAlloc(&h, 4096, CU_MEMHOSTALLOC_DEVICEMAP | CU_MEMHOSTALLOC_PORTABLE));
+    CHECK_CU(cuMemHostGetFlags(&flags, h));
+    CHECK(flags & CU_MEMHOSTALLOC_DEVICEMAP);
+    CHECK_CU(cuMemFreeHost(h));
+    CHECK_CU_IS(cuMemHostAlloc(&h, 4096, 0x100), CUDA_ERROR_INVALID_VALUE);
+    int local;
+    CHECK_CU_IS(cuMemFreeHost(&local), CUDA_ERROR_INVALID_VALUE);
+}
+
+RG_TEST(registered_host)
+{
+    setup();
+    size_t n = 1 << 16;
+    char *buf = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(buf != MAP_FAILED);
+    CHECK_CU(cuMemHostRegister(buf, n, CU_MEMHOSTREGISTER_DEVICEMAP));
+    CHECK_CU_IS(cuMemHostRegister(buf + 4096, 4096, 0), CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED);
+    CUdeviceptr d;
+    CHECK_CU(cuMemHostGetDevicePointer(&d, buf + 10, 0));
+    CHECK_EQ_U64(d, (uintptr_t)(buf + 10));
+    CHECK_CU_IS(cuMemHostUnregister(buf + 1), CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED);
+    CHECK_CU(cuMemHostUnregister(buf));
+    CHECK_CU_IS(cuMemHostUnregister(buf), CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED);
+    CHECK_CU_IS(cuMemHostRegister(NULL, 16, 0), CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU_IS(cuMemHostRegister(buf, 0, 0), CUDA_ERROR_INVALID_VALUE);
+    munmap(buf, n);
+    CHECK_CU_IS(cuMemHostRegister(buf, n, 0), CUDA_ERROR_INVALID_VALUE); /* unmapped */
+}
+
+RG_TEST(freed_with_context)
+{
+    setup();
+    CUcontext c;
+    CUdeviceptr p;
+    size_t free0, free1, total;
+    CHECK_CU(cuMemGetInfo(&free0, &total));
+    CHECK_CU(cuCtxCreate(&c, NULL, 0, 0));
+    CHECK_CU(cuMemAlloc(&p, 8 << 20));
+    CHECK_CU(cuCtxDestroy(c));
+    CHECK_CU(cuMemGetInfo(&free1, &total));
+    CHECK_EQ_U64(free1, free0);
+}
+
+RG_TEST_MAIN()
