@@ -155,7 +155,10 @@ RG_TEST(nvcc_ptx_file_and_fatbins)
     }
     CHECK_CU(cuModuleLoad(&m, mt_path("kernels_ptx.fatbin")));
     CHECK_CU(cuModuleUnload(m));
-    CHECK_CU(cuModuleLoadFatBinary(&m, mt_read("kernels_ptx.fatbin", NULL)));
+    char *fb = mt_read("kernels_ptx.fatbin", NULL);
+    CUresult r = cuModuleLoadFatBinary(&m, fb);
+    free(fb);
+    CHECK_CU(r);
     CHECK_CU(cuModuleUnload(m));
 }
 
