@@ -223,20 +223,25 @@ static void parse_attrs(parser *p, decl_attr *a)
     memset(a, 0, sizeof *a);
     a->type = -1;
     a->vec = 1;
+    int ptr = 0;
     for (const ptx_token *t = &p->lx.tok; t->kind == TK_DOT; t = &p->lx.tok) {
         int ty = pp_type_of(t);
         if (ty >= 0) {
             a->type = ty;
             pp_next(p);
         } else if (ptx_tok_is(t, "align")) {
+            ptx_token at = *t;
             pp_next(p);
-            a->align = (uint32_t)expect_int(p);
-            if (a->align == 0 || (a->align & (a->align - 1)) || a->align > 4096)
-                pp_error(p, t, "bad alignment");
+            uint32_t al = (uint32_t)expect_int(p);
+            if (al == 0 || (al & (al - 1)) || al > 4096) pp_error(p, &at, "bad alignment");
+            if (!ptr) a->align = al; /* after .ptr it is the pointee's alignment */
         } else if (ptx_tok_is(t, "v2") || ptx_tok_is(t, "v4") || ptx_tok_is(t, "v8")) {
             a->vec = t->text[1] - '0';
             pp_next(p);
-        } else if (ptx_tok_is(t, "ptr") || ptx_tok_is(t, "global") || ptx_tok_is(t, "shared") ||
+        } else if (ptx_tok_is(t, "ptr")) {
+            ptr = 1;
+            pp_next(p);
+        } else if (ptx_tok_is(t, "global") || ptx_tok_is(t, "shared") ||
                    ptx_tok_is(t, "const") || ptx_tok_is(t, "local")) {
             pp_next(p); /* pointer annotations on kernel params */
         } else if (ptx_tok_is(t, "attribute")) {

@@ -1,0 +1,238 @@
+// kernels.cu — CUDA C kernels compiled to PTX by nvcc at build time and run
+// through simgpu's PTX interpreter by test_kernels.c against CPU references.
+#include <cassert>
+#include <cstdio>
+#include <cuda_fp16.h>
+
+extern "C" __global__ void reduce_smem(const float *in, float *out, int n)
+{
+    __shared__ float s[256];
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    s[threadIdx.x] = i < n ? in[i] : 0.0f;
+    __syncthreads();
+    for (int k = blockDim.x / 2; k > 0; k >>= 1) {
+        if (threadIdx.x < k) s[threadIdx.x] += s[threadIdx.x + k];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) out[blockIdx.x] = s[0];
+}
+
+extern "C" __global__ void warp_reduce(const int *in, int *out, int n)
+{
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    int v = i < n ? in[i] : 0;
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
+    if ((threadIdx.x & 31) == 0) atomicAdd(out, v);
+    unsigned b = __ballot_sync(0xffffffffu, v > 0);
+    if ((threadIdx.x & 31) == 0 && b == 0) atomicAdd(out + 1, 1);
+}
+
+#define TILE 16
+extern "C" __global__ void matmul_tiled(const float *A, const float *B, float *C, int N)
+{
+    __shared__ float As[TILE][TILE], Bs[TILE][TILE];
+    int row = blockIdx.y * TILE + threadIdx.y, col = blockIdx.x * TILE + threadIdx.x;
+    float acc = 0;
+    for (int t = 0; t < (N + TILE - 1) / TILE; t++) {
+        int ac = t * TILE + threadIdx.x, br = t * TILE + threadIdx.y;
+        As[threadIdx.y][threadIdx.x] = (row < N && ac < N) ? A[row * N + ac] : 0;
+        Bs[threadIdx.y][threadIdx.x] = (br < N && col < N) ? B[br * N + col] : 0;
+        __syncthreads();
+        for (int k = 0; k < TILE; k++) acc += As[threadIdx.y][k] * Bs[k][threadIdx.x];
+        __syncthreads();
+    }
+    if (row < N && col < N) C[row * N + col] = acc;
+}
+
+extern "C" __global__ void histogram(const unsigned char *in, int n, unsigned *hist)
+{
+    __shared__ unsigned h[256];
+    for (int i = threadIdx.x; i < 256; i += blockDim.x) h[i] = 0;
+    __syncthreads();
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) atomicAdd(&h[in[i]], 1u);
+    __syncthreads();
+    for (int i = threadIdx.x; i < 256; i += blockDim.x) atomicAdd(&hist[i], h[i]);
+}
+
+// Inclusive scan of 512 elements per block (Hillis-Steele, double buffered).
+extern "C" __global__ void scan_block(const int *in, int *out)
+{
+    __shared__ int buf[2][512];
+    int t = threadIdx.x, base = blockIdx.x * 512, p = 0;
+    buf[0][t] = in[base + t];
+    __syncthreads();
+    for (int off = 1; off < 512; off <<= 1) {
+        buf[1 - p][t] = buf[p][t] + (t >= off ? buf[p][t - off] : 0);
+        p = 1 - p;
+        __syncthreads();
+    }
+    out[base + t] = buf[p][t];
+}
+
+extern "C" __global__ void bitonic_sort(int *data)
+{
+    extern __shared__ int s[];
+    unsigned t = threadIdx.x, n = blockDim.x * 2;
+    s[t] = data[t];
+    s[t + blockDim.x] = data[t + blockDim.x];
+    __syncthreads();
+    for (unsigned k = 2; k <= n; k <<= 1)
+        for (unsigned j = k >> 1; j > 0; j >>= 1) {
+            for (unsigned i = t; i < n; i += blockDim.x) {
+                unsigned ixj = i ^ j;
+                if (ixj > i) {
+                    bool up = (i & k) == 0;
+                    if ((s[i] > s[ixj]) == up) {
+                        int x = s[i];
+                        s[i] = s[ixj];
+                        s[ixj] = x;
+                    }
+                }
+            }
+            __syncthreads();
+        }
+    data[t] = s[t];
+    data[t + blockDim.x] = s[t + blockDim.x];
+}
+
+extern "C" __global__ void half_math(const float *a, const float *b, float *out, int n)
+{
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    __half2 x = __floats2half2_rn(a[i], b[i]);
+    __half2 y = __hmul2(__hadd2(x, x), x);
+    __half z = __hfma(__low2half(y), __high2half(y), __float2half(1.0f));
+    out[2 * i] = __half2float(z);
+    out[2 * i + 1] = __half2float(hsqrt(__habs(__float2half(a[i]))));
+}
+
+extern "C" __global__ void f64_math(const double *in, double *out, int n)
+{
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    double x = in[i];
+    out[8 * i + 0] = sin(x);
+    out[8 * i + 1] = cos(x);
+    out[8 * i + 2] = exp(x);
+    out[8 * i + 3] = log(fabs(x) + 1.0);
+    out[8 * i + 4] = sqrt(fabs(x));
+    out[8 * i + 5] = pow(fabs(x), 1.5);
+    out[8 * i + 6] = atan2(x, 2.0);
+    out[8 * i + 7] = tanh(x);
+}
+
+extern "C" __global__ void f32_math(const float *in, float *out, int n)
+{
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    float x = in[i];
+    out[6 * i + 0] = sinf(x);
+    out[6 * i + 1] = expf(x);
+    out[6 * i + 2] = logf(fabsf(x) + 1.0f);
+    out[6 * i + 3] = x / 3.0f;
+    out[6 * i + 4] = rsqrtf(fabsf(x) + 1.0f);
+    out[6 * i + 5] = (float)(int)(x * 100.0f);
+}
+
+extern "C" __global__ void device_printf(int base)
+{
+    if (threadIdx.x < 3)
+        printf("thread %d: %d %u 0x%x %.2f %s %c %lld|\n", threadIdx.x, base + (int)threadIdx.x, 7u, 255,
+               1.5 * threadIdx.x, "str", 'A' + (int)threadIdx.x, -1234567890123ll);
+}
+
+// Every lane of a warp takes the same lock: needs independent thread scheduling.
+extern "C" __global__ void warp_spinlock(int *lock, int *counter)
+{
+    bool done = false;
+    while (!done) {
+        if (atomicCAS(lock, 0, 1) == 0) {
+            int v = *(volatile int *)counter;
+            *(volatile int *)counter = v + 1;
+            __threadfence();
+            atomicExch(lock, 0);
+            done = true;
+        }
+    }
+}
+
+extern "C" __global__ void divergent_syncwarp(int *out)
+{
+    __shared__ int s[32];
+    int lane = threadIdx.x & 31;
+    if (lane < 16) {
+        s[lane] = lane;
+        __syncwarp();
+        out[lane] = s[lane + 16];
+    } else {
+        s[lane] = lane * 10;
+        __syncwarp();
+        out[lane] = s[lane - 16];
+    }
+}
+
+__device__ __noinline__ int fib(int n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
+
+extern "C" __global__ void recursion(int *out)
+{
+    out[threadIdx.x] = fib(threadIdx.x % 12);
+}
+
+extern "C" __global__ void assert_kernel(int v)
+{
+    assert(v == 42);
+}
+
+// Chained scan: block b waits for block b-1's prefix (decoupled look-back style).
+extern "C" __global__ void chained_sum(const int *in, volatile int *prefix, volatile int *flags, int *out)
+{
+    __shared__ int total;
+    int b = blockIdx.x;
+    if (threadIdx.x == 0) total = 0;
+    __syncthreads();
+    atomicAdd(&total, in[b * blockDim.x + threadIdx.x]);
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        int before = 0;
+        if (b > 0) {
+            while (flags[b - 1] == 0) {}
+            before = prefix[b - 1];
+        }
+        prefix[b] = before + total;
+        __threadfence();
+        flags[b] = 1;
+        out[b] = before + total;
+    }
+}
+
+__device__ int g_counter;
+__device__ int *g_ptr = &g_counter;
+__constant__ int c_table[4] = {10, 20, 30, 40};
+
+extern "C" __global__ void globals(int *out)
+{
+    atomicAdd(g_ptr, c_table[threadIdx.x & 3]);
+    __syncthreads();
+    if (threadIdx.x == 0) out[0] = *g_ptr;
+}
+
+extern "C" __global__ void local_array(const int *in, int *out)
+{
+    int a[32];
+    for (int i = 0; i < 32; i++) a[i] = in[i] * (int)threadIdx.x;
+    out[threadIdx.x] = a[(threadIdx.x * 7) & 31];
+}
+
+extern "C" __global__ void empty_kernel() {}
+
+extern "C" __global__ void arith_loop(float *out, int iters)
+{
+    float a = threadIdx.x, b = 1.0f;
+    unsigned x = threadIdx.x;
+    for (int i = 0; i < iters; i++) {
+        a = a * 0.999f + b;
+        x = x * 1664525u + 1013904223u;
+        b = b + (float)(x >> 28);
+    }
+    out[blockIdx.x * blockDim.x + threadIdx.x] = a + b;
+}
