@@ -194,6 +194,7 @@ static void primary_deactivate(struct sim_ctx *c)
     c->active = false;
     c->primary_refs = 0;
     c->legacy = NULL;
+    c->npeers = 0;
     atomic_store(&c->sticky, 0);
     limits_default(c);
     pthread_mutex_unlock(&c->lock);
@@ -492,6 +493,47 @@ CUresult cuCtxResetPersistingL2Cache(void)
 {
     struct sim_ctx *c;
     return sim_ctx_get(&c);
+}
+
+/* ---- peer access ---------------------------------------------------------- */
+
+static int peer_index(struct sim_ctx *c, struct sim_ctx *peer)
+{
+    for (int i = 0; i < c->npeers; i++)
+        if (c->peers[i] == peer) return i;
+    return -1;
+}
+
+CUresult cuCtxEnablePeerAccess(CUcontext peerContext, unsigned int Flags)
+{
+    struct sim_ctx *c;
+    CUresult r = sim_ctx_get(&c);
+    if (r) return r;
+    if (Flags) return CUDA_ERROR_INVALID_VALUE;
+    struct sim_ctx *p = (struct sim_ctx *)peerContext;
+    if (!p || !sim_handle_ok(p, SIM_KIND_CTX)) return CUDA_ERROR_INVALID_CONTEXT;
+    if (p->dev == c->dev) return CUDA_ERROR_INVALID_DEVICE;
+    pthread_mutex_lock(&c->lock);
+    if (peer_index(c, p) >= 0) r = CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED;
+    else if (c->npeers == 64) r = CUDA_ERROR_TOO_MANY_PEERS;
+    else c->peers[c->npeers++] = p;
+    pthread_mutex_unlock(&c->lock);
+    return r;
+}
+
+CUresult cuCtxDisablePeerAccess(CUcontext peerContext)
+{
+    struct sim_ctx *c;
+    CUresult r = sim_ctx_get(&c);
+    if (r) return r;
+    struct sim_ctx *p = (struct sim_ctx *)peerContext;
+    if (!p || !sim_handle_ok(p, SIM_KIND_CTX)) return CUDA_ERROR_INVALID_CONTEXT;
+    pthread_mutex_lock(&c->lock);
+    int i = peer_index(c, p);
+    if (i < 0) r = CUDA_ERROR_PEER_ACCESS_NOT_ENABLED;
+    else c->peers[i] = c->peers[--c->npeers];
+    pthread_mutex_unlock(&c->lock);
+    return r;
 }
 
 /* ---- primary contexts ---------------------------------------------------- */

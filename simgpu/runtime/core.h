@@ -55,6 +55,9 @@ struct sim_stream **sim_ctx_stream_list(struct sim_ctx *c);
 /* The calling thread's per-thread default stream in c (created on demand). */
 struct sim_stream *sim_stream_per_thread(struct sim_ctx *c);
 
+/* managed.c: drop the hints of a freed managed allocation. */
+void sim_managed_forget(uintptr_t base);
+
 /* mempool.c */
 void sim_mempool_note_free(void *pool, size_t size);
 CUresult sim_mempool_alloc(struct sim_mempool *p, struct sim_ctx *c, size_t size,

@@ -88,3 +88,70 @@ VALUE_API(cuStreamWriteValue64, cuuint64_t, true, false, false)
 VALUE_API(cuStreamWriteValue64_ptsz, cuuint64_t, true, false, true)
 VALUE_API(cuStreamWriteValue64_v2, cuuint64_t, true, false, false)
 VALUE_API(cuStreamWriteValue64_v2_ptsz, cuuint64_t, true, false, true)
+
+/* ---- batches --------------------------------------------------------------- */
+
+static CUresult batch_one(CUstream h, const CUstreamBatchMemOpParams *p, bool pt)
+{
+    switch (p->operation) {
+    case CU_STREAM_MEM_OP_WAIT_VALUE_32:
+        return value_op(h, p->waitValue.address, p->waitValue.value, p->waitValue.flags, false,
+                        true, pt);
+    case CU_STREAM_MEM_OP_WAIT_VALUE_64:
+        return value_op(h, p->waitValue.address, p->waitValue.value64, p->waitValue.flags, true,
+                        true, pt);
+    case CU_STREAM_MEM_OP_WRITE_VALUE_32:
+        return value_op(h, p->writeValue.address, p->writeValue.value, p->writeValue.flags, false,
+                        false, pt);
+    case CU_STREAM_MEM_OP_WRITE_VALUE_64:
+        return value_op(h, p->writeValue.address, p->writeValue.value64, p->writeValue.flags,
+                        true, false, pt);
+    case CU_STREAM_MEM_OP_FLUSH_REMOTE_WRITES:
+    case CU_STREAM_MEM_OP_BARRIER: return CUDA_SUCCESS; /* ops run in order on the host */
+    default: return CUDA_ERROR_INVALID_VALUE;
+    }
+}
+
+/* Every entry is validated before any is queued, so a bad batch queues nothing. */
+static CUresult batch(CUstream h, unsigned count, CUstreamBatchMemOpParams *params, unsigned flags,
+                      bool pt)
+{
+    struct sim_stream *s;
+    CUresult r = sim_stream_resolve(h, pt, &s, NULL);
+    if (r) return r;
+    if (flags || (count && !params) || count > 256) return CUDA_ERROR_INVALID_VALUE;
+    for (unsigned i = 0; i < count; i++) {
+        const CUstreamBatchMemOpParams *p = &params[i];
+        bool wide = p->operation == CU_STREAM_MEM_OP_WAIT_VALUE_64 ||
+                    p->operation == CU_STREAM_MEM_OP_WRITE_VALUE_64;
+        bool val = wide || p->operation == CU_STREAM_MEM_OP_WAIT_VALUE_32 ||
+                   p->operation == CU_STREAM_MEM_OP_WRITE_VALUE_32;
+        if (!val) continue;
+        CUdeviceptr a = p->waitValue.address; /* same offset in both forms */
+        if (a % (wide ? 8 : 4) || sim_mem_check((uintptr_t)a, wide ? 8 : 4, ANY_DEV))
+            return CUDA_ERROR_INVALID_VALUE;
+    }
+    for (unsigned i = 0; i < count; i++)
+        if ((r = batch_one(h, &params[i], pt))) return r;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuStreamBatchMemOp(CUstream s, unsigned int n, CUstreamBatchMemOpParams *p, unsigned int f)
+{
+    return batch(s, n, p, f, false);
+}
+CUresult cuStreamBatchMemOp_ptsz(CUstream s, unsigned int n, CUstreamBatchMemOpParams *p,
+                                 unsigned int f)
+{
+    return batch(s, n, p, f, true);
+}
+CUresult cuStreamBatchMemOp_v2(CUstream s, unsigned int n, CUstreamBatchMemOpParams *p,
+                               unsigned int f)
+{
+    return batch(s, n, p, f, false);
+}
+CUresult cuStreamBatchMemOp_v2_ptsz(CUstream s, unsigned int n, CUstreamBatchMemOpParams *p,
+                                    unsigned int f)
+{
+    return batch(s, n, p, f, true);
+}

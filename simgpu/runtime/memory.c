@@ -315,6 +315,7 @@ void sim_mem_release(const struct sim_alloc *a)
         sim_va_give(a->base, sz);
         sim_device_uncharge(a->dev, sz);
         if (a->pool) sim_mempool_note_free(a->pool, sz);
+        if (a->kind == SIM_MEM_MANAGED) sim_managed_forget(a->base);
         break;
     }
     case SIM_MEM_HOST:

@@ -124,6 +124,8 @@ struct sim_ctx {
     struct sim_event *events;   /* every event of the context */
     unsigned api_version;       /* cuCtxGetApiVersion */
     bool dead;                  /* destroyed / reset: no longer registered */
+    struct sim_ctx *peers[64];  /* cuCtxEnablePeerAccess targets */
+    int npeers;
 };
 
 /* Context on top of the calling thread's stack, NULL if none. */

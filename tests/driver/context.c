@@ -251,4 +251,35 @@ RG_TEST(destroy_invalidates_children)
     CHECK_CU(cuCtxDestroy(c));
 }
 
+RG_TEST(peer_access)
+{
+    init();
+    int n = 0;
+    CHECK_CU(cuDeviceGetCount(&n));
+    if (n < 2) RG_SKIP("needs two devices (SIMGPU_DEVICES=2)");
+    int can = 0;
+    CHECK_CU(cuDeviceCanAccessPeer(&can, 0, 1));
+    CHECK_EQ_INT(can, 1);
+    CUcontext a, b, a2;
+    CHECK_CU(cuCtxCreate(&b, NULL, 0, 1));
+    CHECK_CU(cuCtxCreate(&a2, NULL, 0, 0));
+    CHECK_CU(cuCtxCreate(&a, NULL, 0, 0));
+    CHECK_CU(cuCtxEnablePeerAccess(b, 0));
+    CHECK_CU_IS(cuCtxEnablePeerAccess(b, 0), CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED);
+    CHECK_CU_IS(cuCtxEnablePeerAccess(a2, 0), CUDA_ERROR_INVALID_DEVICE);
+    CHECK_CU_IS(cuCtxEnablePeerAccess(b, 1), CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU_IS(cuCtxEnablePeerAccess((CUcontext)0x42, 0), CUDA_ERROR_INVALID_CONTEXT);
+    CHECK_CU(cuCtxDisablePeerAccess(b));
+    CHECK_CU_IS(cuCtxDisablePeerAccess(b), CUDA_ERROR_PEER_ACCESS_NOT_ENABLED);
+    int v;
+    CHECK_CU(cuDeviceGetP2PAttribute(&v, CU_DEVICE_P2P_ATTRIBUTE_ACCESS_SUPPORTED, 0, 1));
+    CHECK_EQ_INT(v, 1);
+    CUdevice d;
+    CHECK_CU(cuCtxGetDevice_v2(&d, b));
+    CHECK_EQ_INT(d, 1);
+    CHECK_CU(cuCtxDestroy(a));
+    CHECK_CU(cuCtxDestroy(a2));
+    CHECK_CU(cuCtxDestroy(b));
+}
+
 RG_TEST_MAIN()

@@ -122,6 +122,33 @@ RG_TEST(managed)
     CHECK_CU_IS(cuMemAllocManaged(&p, 0, CU_MEM_ATTACH_GLOBAL), CUDA_ERROR_INVALID_VALUE);
 }
 
+RG_TEST(managed_hints)
+{
+    setup();
+    CUdeviceptr p, d;
+    CHECK_CU(cuMemAllocManaged(&p, 1 << 16, CU_MEM_ATTACH_GLOBAL));
+    CUmemLocation dev0 = {CU_MEM_LOCATION_TYPE_DEVICE, 0};
+    CUmemLocation host = {CU_MEM_LOCATION_TYPE_HOST, 0};
+    CHECK_CU(cuMemPrefetchAsync(p, 1 << 16, dev0, 0, NULL));
+    int loc = -5;
+    CHECK_CU(cuMemRangeGetAttribute(&loc, 4, CU_MEM_RANGE_ATTRIBUTE_LAST_PREFETCH_LOCATION, p,
+                                    1 << 16));
+    CHECK_EQ_INT(loc, 0);
+    CHECK_CU(cuMemAdvise(p, 4096, CU_MEM_ADVISE_SET_READ_MOSTLY, dev0));
+    int rm = 0;
+    CHECK_CU(cuMemRangeGetAttribute(&rm, 4, CU_MEM_RANGE_ATTRIBUTE_READ_MOSTLY, p, 4096));
+    CHECK_EQ_INT(rm, 1);
+    CHECK_CU(cuMemAdvise(p, 4096, CU_MEM_ADVISE_SET_PREFERRED_LOCATION, host));
+    CHECK_CU(cuMemRangeGetAttribute(&loc, 4, CU_MEM_RANGE_ATTRIBUTE_PREFERRED_LOCATION, p, 4096));
+    CHECK_EQ_INT(loc, CU_DEVICE_CPU);
+    CHECK_CU_IS(cuMemPrefetchAsync(p, (1 << 16) + 1, dev0, 0, NULL), CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU(cuMemAlloc(&d, 4096));
+    CHECK_CU_IS(cuMemPrefetchAsync(d, 4096, dev0, 0, NULL), CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU_IS(cuMemAdvise(d, 4096, CU_MEM_ADVISE_SET_READ_MOSTLY, dev0), CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU(cuMemFree(d));
+    CHECK_CU(cuMemFree(p));
+}
+
 RG_TEST(pinned_host)
 {
     setup();
