@@ -7,6 +7,8 @@
 
 #include "module.h"
 
+static CUresult managed_locked(struct sim_library *l);
+
 /* Instances are found through the global module list: few libraries have more
  * than a handful of contexts, and the launch path uses last_inst first. */
 static struct sim_module *find_instance_locked(struct sim_library *l, struct sim_ctx *c)
@@ -33,13 +35,76 @@ CUresult sim_library_instance(struct sim_library *l, struct sim_ctx *c, struct s
         pthread_mutex_lock(&sim_module_lock);
         m = find_instance_locked(l, c);
         pthread_mutex_unlock(&sim_module_lock);
-        if (!m) r = sim_module_create(c, l->code, false, l, &m);
+        if (!m) r = managed_locked(l);
+        if (!m && r == CUDA_SUCCESS) r = sim_module_create(c, l->code, false, l, &m);
         pthread_mutex_unlock(&l->create_lock);
     }
     if (r != CUDA_SUCCESS) return r;
     atomic_store_explicit(&l->last_inst, m, memory_order_release);
     *out = m;
     return CUDA_SUCCESS;
+}
+
+static struct sim_library *g_libraries; /* under sim_module_lock */
+
+static CUresult place_managed(struct sim_library *l)
+{
+    const ptx_module *p = l->code->ptx;
+    struct sim_device *d = sim_device(0);
+    if (!d || !d->primary) return CUDA_ERROR_NO_DEVICE;
+    for (size_t i = 0; i < ptx_module_num_vars(p); i++) {
+        const ptx_var_info *v = ptx_module_var(p, i);
+        uintptr_t a;
+        if (!sim_code_is_managed(l->code, v->name)) continue;
+        CUresult r = sim_mem_alloc_device(d->primary, v->size ? v->size : 1, true, &a);
+        if (r != CUDA_SUCCESS) return r;
+        if (v->init) memcpy((void *)a, v->init, v->size);
+        l->managed_addrs[i] = (void *)a;
+    }
+    l->managed_ctx = d->primary;
+    return CUDA_SUCCESS;
+}
+
+static void free_managed(struct sim_library *l)
+{
+    for (size_t i = 0; l->managed_addrs && i < ptx_module_num_vars(l->code->ptx); i++) {
+        if (l->managed_addrs[i]) sim_mem_free_device((uintptr_t)l->managed_addrs[i]);
+        l->managed_addrs[i] = NULL;
+    }
+    l->managed_ctx = NULL;
+}
+
+/* Caller holds create_lock. */
+static CUresult managed_locked(struct sim_library *l)
+{
+    if (!l->code->nmanaged || l->managed_ctx) return CUDA_SUCCESS;
+    if (!l->managed_addrs) {
+        l->managed_addrs = calloc(ptx_module_num_vars(l->code->ptx) + 1, sizeof(void *));
+        if (!l->managed_addrs) return CUDA_ERROR_OUT_OF_MEMORY;
+    }
+    CUresult r = place_managed(l);
+    if (r != CUDA_SUCCESS) free_managed(l);
+    return r;
+}
+
+CUresult sim_library_managed(struct sim_library *l, void ***out)
+{
+    pthread_mutex_lock(&l->create_lock);
+    CUresult r = managed_locked(l);
+    *out = l->managed_addrs;
+    pthread_mutex_unlock(&l->create_lock);
+    return r;
+}
+
+void sim_libraries_ctx_destroyed(struct sim_ctx *c)
+{
+    pthread_mutex_lock(&sim_module_lock);
+    for (struct sim_library *l = g_libraries; l; l = l->next) {
+        pthread_mutex_lock(&l->create_lock);
+        if (l->managed_ctx == c) free_managed(l);
+        pthread_mutex_unlock(&l->create_lock);
+    }
+    pthread_mutex_unlock(&sim_module_lock);
 }
 
 void sim_library_forget_locked(struct sim_library *l, struct sim_module *m)
@@ -52,6 +117,7 @@ static void library_free(struct sim_library *l)
 {
     if (!l) return;
     free(l->kernels);
+    free(l->managed_addrs);
     sim_code_free(l->code);
     pthread_mutex_destroy(&l->create_lock);
     free(l);
@@ -77,6 +143,10 @@ static CUresult library_create(struct sim_code *code, struct sim_library **out)
         sim_handle_add(&k->obj, SIM_KIND_KERNEL);
     }
     sim_handle_add(&l->obj, SIM_KIND_LIBRARY);
+    pthread_mutex_lock(&sim_module_lock);
+    l->next = g_libraries;
+    g_libraries = l;
+    pthread_mutex_unlock(&sim_module_lock);
     *out = l;
     return CUDA_SUCCESS;
 }
@@ -150,6 +220,12 @@ CUresult CUDAAPI cuLibraryUnload(CUlibrary library)
     sim_handle_remove(&l->obj);
     for (size_t i = 0; i < l->code->nkernels; i++)
         sim_handle_remove(&l->kernels[i].obj);
+    for (struct sim_library **pp = &g_libraries; *pp; pp = &(*pp)->next) {
+        if (*pp == l) {
+            *pp = l->next;
+            break;
+        }
+    }
     pthread_mutex_unlock(&sim_module_lock);
     for (;;) {
         pthread_mutex_lock(&sim_module_lock);
@@ -162,6 +238,7 @@ CUresult CUDAAPI cuLibraryUnload(CUlibrary library)
         sim_ctx_synchronize(m->ctx); /* launches in flight use the instance */
         sim_module_free(m);
     }
+    free_managed(l);
     library_free(l);
     return CUDA_SUCCESS;
 }
@@ -257,18 +334,23 @@ CUresult CUDAAPI cuLibraryGetGlobal(CUdeviceptr *dptr, size_t *bytes, CUlibrary 
     return CUDA_SUCCESS;
 }
 
-/* Managed variables are ordinary module variables in simgpu (device memory
- * is host-accessible); only names declared .attribute(.managed) are found. */
+/* Managed variables need no context: cudart asks for them right after an
+ * eager load, before any context exists. */
 CUresult CUDAAPI cuLibraryGetManaged(CUdeviceptr *dptr, size_t *bytes, CUlibrary library,
                                      const char *name)
 {
     SIM_INIT_OR_RETURN();
     struct sim_library *l;
+    void **addrs;
     if (!name) return CUDA_ERROR_INVALID_VALUE;
     CUresult r = lib_arg(library, &l);
     if (r != CUDA_SUCCESS) return r;
-    if (!sim_code_is_managed(l->code, name)) return CUDA_ERROR_NOT_FOUND;
-    return cuLibraryGetGlobal(dptr, bytes, library, name);
+    long i = ptx_module_find_var(l->code->ptx, name);
+    if (i < 0 || !sim_code_is_managed(l->code, name)) return CUDA_ERROR_NOT_FOUND;
+    if ((r = sim_library_managed(l, &addrs)) != CUDA_SUCCESS) return r;
+    if (dptr) *dptr = (CUdeviceptr)(uintptr_t)addrs[i];
+    if (bytes) *bytes = ptx_module_var(l->code->ptx, (size_t)i)->size;
+    return CUDA_SUCCESS;
 }
 
 CUresult CUDAAPI cuLibraryGetUnifiedFunction(void **fptr, CUlibrary library, const char *symbol)

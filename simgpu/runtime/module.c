@@ -341,6 +341,12 @@ CUresult sim_read_file(const char *path, char **out, size_t *size)
 
 /* ---- instances -------------------------------------------------------------- */
 
+/* A library's managed variable, shared by all its instances, or NULL. */
+static void *shared_var(const struct sim_module *m, size_t i)
+{
+    return m->lib && m->lib->managed_addrs ? m->lib->managed_addrs[i] : NULL;
+}
+
 static CUresult place_vars(struct sim_module *m)
 {
     const ptx_module *p = m->code->ptx;
@@ -348,13 +354,14 @@ static CUresult place_vars(struct sim_module *m)
     for (size_t i = 0; i < nv; i++) {
         const ptx_var_info *v = ptx_module_var(p, i);
         uintptr_t a = 0;
+        if ((m->var_addrs[i] = shared_var(m, i))) continue;
         CUresult r = sim_mem_alloc_device(m->ctx, v->size ? v->size : 1, true, &a);
         if (r != CUDA_SUCCESS) return r;
         m->var_addrs[i] = (void *)a;
         if (v->init) memcpy((void *)a, v->init, v->size);
     }
     for (size_t i = 0; i < nv; i++)
-        ptx_module_relocate(p, i, m->var_addrs[i], m->var_addrs);
+        if (!shared_var(m, i)) ptx_module_relocate(p, i, m->var_addrs[i], m->var_addrs);
     return CUDA_SUCCESS;
 }
 
@@ -362,7 +369,8 @@ static void free_vars(struct sim_module *m)
 {
     size_t nv = ptx_module_num_vars(m->code->ptx);
     for (size_t i = 0; i < nv && m->var_addrs; i++)
-        if (m->var_addrs[i]) sim_mem_free_device((uintptr_t)m->var_addrs[i]);
+        if (m->var_addrs[i] && m->var_addrs[i] != shared_var(m, i))
+            sim_mem_free_device((uintptr_t)m->var_addrs[i]);
 }
 
 static void make_funcs(struct sim_module *m)
@@ -452,6 +460,7 @@ static void modules_ctx_destroyed(struct sim_ctx *c)
         m = next;
     }
     pthread_mutex_unlock(&sim_module_lock);
+    sim_libraries_ctx_destroyed(c);
     while (dead) {
         struct sim_module *next = dead->next;
         sim_module_free(dead);

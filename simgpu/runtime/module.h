@@ -75,7 +75,12 @@ struct sim_library {
     struct sim_code *code;
     struct sim_kernel *kernels;
     struct sim_module *_Atomic last_inst; /* launch fast path: last instance used */
-    pthread_mutex_t create_lock;          /* one instance per context */
+    pthread_mutex_t create_lock;          /* one instance per context; managed_* */
+    /* Managed variables exist once per library, without a context (cudart asks
+     * for them before one exists): placed in device 0's primary context. */
+    void **managed_addrs; /* by variable index; NULL for ordinary variables */
+    struct sim_ctx *managed_ctx;
+    struct sim_library *next; /* all libraries, under sim_module_lock */
 };
 
 /* JIT options of cuModuleLoadDataEx / cuLinkCreate / cuLibraryLoadData: where
@@ -119,6 +124,10 @@ struct sim_module *sim_module_list_locked(void);
 CUresult sim_library_instance(struct sim_library *l, struct sim_ctx *c, struct sim_module **out);
 /* Forget an instance (called by sim_module_detach_locked). */
 void sim_library_forget_locked(struct sim_library *l, struct sim_module *m);
+/* The managed variables' shared addresses (allocated on first use). */
+CUresult sim_library_managed(struct sim_library *l, void ***out);
+/* Context teardown: managed variables placed in c are released. */
+void sim_libraries_ctx_destroyed(struct sim_ctx *c);
 
 /* ---- func.c ---- */
 /* Resolve a CUfunction, or a CUkernel cast to one, for use in context c (NULL:

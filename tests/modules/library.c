@@ -62,6 +62,11 @@ RG_TEST(library_like_cudart)
     CHECK_CU_IS(cuKernelGetAttribute(&v, CU_FUNC_ATTRIBUTE_PTX_VERSION, k, 99),
                 CUDA_ERROR_INVALID_DEVICE);
 
+    /* managed variables exist before any context (cudart's eager loading) */
+    CUdeviceptr managed;
+    CHECK_CU(cuLibraryGetManaged(&managed, &size, lib, "managed_total"));
+    CHECK_EQ_INT(size, 4);
+
     /* now in a context: instances, globals, launches through the CUkernel */
     MT_CTX();
     CHECK_CU(cuLibraryGetModule(&mod, lib));
@@ -81,9 +86,9 @@ RG_TEST(library_like_cudart)
     CHECK_CU_IS(cuLibraryGetGlobal(&p, &size, lib, "nope"), CUDA_ERROR_NOT_FOUND);
     CHECK_CU_IS(cuLibraryGetManaged(&p, &size, lib, "nope"), CUDA_ERROR_NOT_FOUND);
     CHECK_CU_IS(cuLibraryGetManaged(&p, &size, lib, "dev_counter"), CUDA_ERROR_NOT_FOUND);
-    CUdeviceptr managed;
-    CHECK_CU(cuLibraryGetManaged(&managed, &size, lib, "managed_total"));
-    CHECK_EQ_INT(size, 4);
+    CUdeviceptr managed2;
+    CHECK_CU(cuLibraryGetManaged(&managed2, &size, lib, "managed_total"));
+    CHECK(managed2 == managed);
     void *fp;
     CHECK_CU_IS(cuLibraryGetUnifiedFunction(&fp, lib, "vadd"), CUDA_ERROR_NOT_SUPPORTED);
 
