@@ -3,6 +3,7 @@
  * against the allocation table, host sides against the mapped address space.
  * A copy is an op on the stream; synchronous forms wait for it. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -97,9 +98,8 @@ static CUresult copy_submit(struct sim_stream *s, struct copy_op *o, bool sync, 
         o->staged = o->w;
         memcpy(buf, o, sizeof *o);
         memcpy(buf + sizeof *o, (const void *)o->src, o->w);
-        r = sim_stream_enqueue(s, op_copy, buf, len);
-        if (buf != stack) free(buf);
-        return r;
+        if (buf == stack) return sim_stream_enqueue(s, op_copy, buf, len);
+        return sim_stream_enqueue_owned(s, op_copy, buf, len);
     }
     (void)src_extent;
     if ((r = sim_stream_enqueue(s, op_copy, o, sizeof *o))) return r;

@@ -126,6 +126,7 @@ struct sim_ctx {
     bool dead;                  /* destroyed / reset: no longer registered */
     struct sim_ctx *peers[64];  /* cuCtxEnablePeerAccess targets */
     int npeers;
+    _Atomic uint64_t blocking_gen; /* bumped by every op queued on a blocking stream */
 };
 
 /* Context on top of the calling thread's stack, NULL if none. */

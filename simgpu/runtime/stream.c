@@ -3,7 +3,9 @@
  * uncontended lock, copies the payload into the slot and wakes the worker only
  * if it sleeps; the worker spins briefly before sleeping. Cross-stream order
  * (legacy NULL stream, events) is a "wait until stream X has run N ops" op. */
+#include <errno.h>
 #include <sched.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +14,7 @@
 #define RING 512 /* slots, power of two */
 #define SPIN_WORKER 4000
 #define SPIN_WAITER 2000
+#define SIM_IDLE_SECONDS 2
 
 struct sim_op {
     sim_op_fn fn;
@@ -44,9 +47,11 @@ struct sim_stream {
     _Atomic int sleeping, waiters;
 
     struct sim_stream *next; /* in ctx->streams */
+    uint64_t legacy_seen;    /* legacy: ctx->blocking_gen at the last dependency scan */
 };
 
 static _Atomic unsigned long long next_stream_id = 1;
+static void prune_locked(struct sim_ctx *c);
 static sim_capture_fn capture_hook;
 
 static inline void cpu_relax(void)
@@ -86,6 +91,7 @@ struct sim_stream *sim_stream_new(struct sim_ctx *c, unsigned flags, int priorit
         c->streams = s;
     } else {
         pthread_mutex_lock(&c->lock);
+        prune_locked(c);
         s->next = c->streams;
         c->streams = s;
         pthread_mutex_unlock(&c->lock);
@@ -116,25 +122,22 @@ static void wake_worker(struct sim_stream *s)
     pthread_mutex_unlock(&s->wlock);
 }
 
-/* Unlink from the context, stop the worker once it has drained, drop the
- * application's reference. Pending work still completes. */
-void sim_stream_destroy(struct sim_stream *s)
+/* Invalidate the handle and let the worker leave once it has drained. The
+ * context's list keeps its reference until the work is done, so context
+ * synchronisation still waits for it. */
+static void stream_stop(struct sim_stream *s)
 {
-    struct sim_ctx *c = s->ctx;
     sim_handle_remove(&s->obj);
-    pthread_mutex_lock(&c->lock);
-    for (struct sim_stream **pp = &c->streams; *pp; pp = &(*pp)->next)
-        if (*pp == s) {
-            *pp = s->next;
-            break;
-        }
-    pthread_mutex_unlock(&c->lock);
     pthread_mutex_lock(&s->plock);
     atomic_store(&s->stop, true);
     bool started = s->started;
     pthread_mutex_unlock(&s->plock);
     if (started) wake_worker(s);
-    sim_stream_unref(s);
+}
+
+void sim_stream_destroy(struct sim_stream *s)
+{
+    stream_stop(s);
 }
 
 /* ---- the worker ---------------------------------------------------------- */
@@ -159,20 +162,39 @@ static void op_done(struct sim_stream *s, uint64_t d)
     }
 }
 
-/* Spin, then sleep until there is work or the stream stops. */
-static bool worker_wait(struct sim_stream *s, uint64_t d)
+enum wake { WAKE_WORK, WAKE_STOP, WAKE_IDLE };
+
+/* Spin, then sleep until there is work, the stream stops, or it has been idle
+ * for SIM_IDLE_SECONDS (then the worker may exit; the next op starts another). */
+static enum wake worker_wait(struct sim_stream *s, uint64_t d)
 {
     for (int i = 0; i < SPIN_WORKER; i++) {
-        if (atomic_load_explicit(&s->tail, memory_order_acquire) != d) return true;
+        if (atomic_load_explicit(&s->tail, memory_order_acquire) != d) return WAKE_WORK;
         cpu_relax();
     }
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += SIM_IDLE_SECONDS;
+    bool timed_out = false;
     pthread_mutex_lock(&s->wlock);
     atomic_store(&s->sleeping, 1);
-    while (atomic_load(&s->tail) == d && !atomic_load(&s->stop))
-        pthread_cond_wait(&s->wcond, &s->wlock);
+    while (atomic_load(&s->tail) == d && !atomic_load(&s->stop) && !timed_out)
+        timed_out = pthread_cond_timedwait(&s->wcond, &s->wlock, &until) == ETIMEDOUT;
     atomic_store(&s->sleeping, 0);
     pthread_mutex_unlock(&s->wlock);
-    return atomic_load(&s->tail) != d;
+    if (atomic_load(&s->tail) != d) return WAKE_WORK;
+    return atomic_load(&s->stop) ? WAKE_STOP : WAKE_IDLE;
+}
+
+/* An idle worker leaves only if no op arrived meanwhile (decided under plock,
+ * where producers check `started`). */
+static bool worker_retire(struct sim_stream *s, uint64_t d)
+{
+    pthread_mutex_lock(&s->plock);
+    bool go = atomic_load(&s->tail) == d;
+    if (go) s->started = false;
+    pthread_mutex_unlock(&s->plock);
+    return go;
 }
 
 static void *worker_main(void *arg)
@@ -186,7 +208,8 @@ static void *worker_main(void *arg)
             d++;
             continue;
         }
-        if (!worker_wait(s, d) && atomic_load(&s->stop)) break;
+        enum wake w = worker_wait(s, d);
+        if (w == WAKE_STOP || (w == WAKE_IDLE && worker_retire(s, d))) break;
     }
     sim_stream_unref(s);
     return NULL;
@@ -237,8 +260,10 @@ void sim_stream_wait_pos(struct sim_stream *s, uint64_t pos)
 
 /* ---- enqueue ------------------------------------------------------------- */
 
-/* Put one op in the ring. Called with plock held. */
-static CUresult push_locked(struct sim_stream *s, sim_op_fn fn, const void *payload, size_t len)
+/* Put one op in the ring. Called with plock held. `owned`: payload is a
+ * heap buffer the op takes over (no copy). */
+static CUresult push_any_locked(struct sim_stream *s, sim_op_fn fn, const void *payload, size_t len,
+                                bool owned)
 {
     uint64_t t = atomic_load_explicit(&s->tail, memory_order_relaxed);
     if (t - atomic_load(&s->done) >= RING) sim_stream_wait_pos(s, t - RING + 1);
@@ -246,7 +271,9 @@ static CUresult push_locked(struct sim_stream *s, sim_op_fn fn, const void *payl
     op->fn = fn;
     op->len = len;
     op->heap = NULL;
-    if (len > SIM_OP_INLINE) {
+    if (owned) {
+        op->heap = (void *)payload;
+    } else if (len > SIM_OP_INLINE) {
         op->heap = malloc(len);
         if (!op->heap) return CUDA_ERROR_OUT_OF_MEMORY;
         memcpy(op->heap, payload, len);
@@ -256,6 +283,11 @@ static CUresult push_locked(struct sim_stream *s, sim_op_fn fn, const void *payl
     if (!s->started && !worker_start(s)) return CUDA_ERROR_OUT_OF_MEMORY;
     atomic_store(&s->tail, t + 1);
     return CUDA_SUCCESS;
+}
+
+static CUresult push_locked(struct sim_stream *s, sim_op_fn fn, const void *payload, size_t len)
+{
+    return push_any_locked(s, fn, payload, len, false);
 }
 
 struct wait_op {
@@ -286,17 +318,25 @@ static bool is_blocking(const struct sim_stream *s)
 }
 
 /* Legacy stream: first wait for the pending work of every blocking stream. */
+/* Legacy stream: first wait for the pending work of every blocking stream.
+ * Skipped when no blocking stream queued anything since the last scan: the
+ * waits queued then already cover everything older. */
 static CUresult legacy_deps_locked(struct sim_stream *s)
 {
     struct sim_ctx *c = s->ctx;
+    uint64_t gen = atomic_load(&c->blocking_gen);
+    if (gen == s->legacy_seen) return CUDA_SUCCESS;
+    struct sim_stream **v = sim_ctx_stream_list(c);
+    if (!v) return CUDA_ERROR_OUT_OF_MEMORY;
     CUresult r = CUDA_SUCCESS;
-    pthread_mutex_lock(&c->lock);
-    for (struct sim_stream *o = c->streams; o && !r; o = o->next) {
-        if (!is_blocking(o)) continue;
-        uint64_t t = atomic_load(&o->tail);
-        if (atomic_load(&o->done) < t) r = push_wait_locked(s, o, t);
+    for (size_t i = 0; v[i]; i++) {
+        uint64_t t = atomic_load(&v[i]->tail);
+        if (!r && is_blocking(v[i]) && atomic_load(&v[i]->done) < t)
+            r = push_wait_locked(s, v[i], t);
+        sim_stream_unref(v[i]);
     }
-    pthread_mutex_unlock(&c->lock);
+    free(v);
+    if (!r) s->legacy_seen = gen;
     return r;
 }
 
@@ -311,14 +351,33 @@ static CUresult implicit_deps_locked(struct sim_stream *s)
     return push_wait_locked(s, l, t);
 }
 
+static CUresult enqueue(struct sim_stream *s, sim_op_fn fn, const void *payload, size_t len,
+                        bool owned)
+{
+    pthread_mutex_lock(&s->plock);
+    CUresult r = implicit_deps_locked(s);
+    if (!r) r = push_any_locked(s, fn, payload, len, owned);
+    pthread_mutex_unlock(&s->plock);
+    if (!r && is_blocking(s)) atomic_fetch_add(&s->ctx->blocking_gen, 1);
+    if (!r && atomic_load(&s->sleeping)) wake_worker(s);
+    return r;
+}
+
 CUresult sim_stream_enqueue(struct sim_stream *s, sim_op_fn fn, const void *payload, size_t len)
 {
     if (s->capture && capture_hook) return capture_hook(s, s->capture, fn, payload, len);
-    pthread_mutex_lock(&s->plock);
-    CUresult r = implicit_deps_locked(s);
-    if (!r) r = push_locked(s, fn, payload, len);
-    pthread_mutex_unlock(&s->plock);
-    if (!r && atomic_load(&s->sleeping)) wake_worker(s);
+    return enqueue(s, fn, payload, len, false);
+}
+
+CUresult sim_stream_enqueue_owned(struct sim_stream *s, sim_op_fn fn, void *payload, size_t len)
+{
+    if (s->capture && capture_hook) {
+        CUresult r = capture_hook(s, s->capture, fn, payload, len);
+        free(payload);
+        return r;
+    }
+    CUresult r = enqueue(s, fn, payload, len, true);
+    if (r) free(payload);
     return r;
 }
 
@@ -328,6 +387,7 @@ CUresult sim_stream_enqueue_wait(struct sim_stream *s, struct sim_stream *other,
     pthread_mutex_lock(&s->plock);
     CUresult r = push_wait_locked(s, other, pos);
     pthread_mutex_unlock(&s->plock);
+    if (!r && is_blocking(s)) atomic_fetch_add(&s->ctx->blocking_gen, 1);
     if (!r && atomic_load(&s->sleeping)) wake_worker(s);
     return r;
 }
@@ -374,9 +434,24 @@ CUstream sim_stream_handle(struct sim_stream *s)
 
 /* ---- per-context bookkeeping --------------------------------------------- */
 
+/* Drop stopped streams whose work is done from c's list; c->lock held. */
+static void prune_locked(struct sim_ctx *c)
+{
+    for (struct sim_stream **pp = &c->streams; *pp;) {
+        struct sim_stream *s = *pp;
+        if (atomic_load(&s->stop) && atomic_load(&s->done) == atomic_load(&s->tail)) {
+            *pp = s->next;
+            sim_stream_unref(s);
+        } else {
+            pp = &s->next;
+        }
+    }
+}
+
 struct sim_stream **sim_ctx_stream_list(struct sim_ctx *c)
 {
     pthread_mutex_lock(&c->lock);
+    prune_locked(c);
     size_t n = 0;
     for (struct sim_stream *s = c->streams; s; s = s->next) n++;
     struct sim_stream **v = malloc((n + 1) * sizeof *v);
@@ -394,15 +469,17 @@ struct sim_stream **sim_ctx_stream_list(struct sim_ctx *c)
 
 void sim_ctx_destroy_streams(struct sim_ctx *c)
 {
-    struct sim_stream **v = sim_ctx_stream_list(c);
-    if (!v) return;
-    for (size_t i = 0; v[i]; i++) sim_stream_synchronize(v[i]);
-    for (size_t i = 0; v[i]; i++) {
-        if (v[i]->legacy) sim_handle_remove(&v[i]->obj);
-        sim_stream_destroy(v[i]);
-        sim_stream_unref(v[i]);
+    pthread_mutex_lock(&c->lock);
+    struct sim_stream *s = c->streams;
+    c->streams = NULL;
+    pthread_mutex_unlock(&c->lock);
+    for (struct sim_stream *t = s; t; t = t->next) sim_stream_synchronize(t);
+    while (s) {
+        struct sim_stream *next = s->next;
+        if (!atomic_load(&s->stop)) stream_stop(s);
+        sim_stream_unref(s); /* the list's reference */
+        s = next;
     }
-    free(v);
 }
 
 /* ---- resolution of CUstream arguments ----------------------------------- */
@@ -412,6 +489,25 @@ static __thread struct {
     struct sim_ctx *ctx;
     struct sim_stream *s;
 } pts[PTS_SLOTS];
+
+static pthread_key_t pts_key;
+static pthread_once_t pts_once = PTHREAD_ONCE_INIT;
+
+/* Thread exit: its per-thread default streams finish their work and go. */
+static void pts_exit(void *unused)
+{
+    for (int i = 0; i < PTS_SLOTS; i++) {
+        if (pts[i].s && sim_handle_ok(pts[i].s, SIM_KIND_STREAM) && pts[i].s->per_thread)
+            sim_stream_destroy(pts[i].s);
+        pts[i].ctx = NULL;
+        pts[i].s = NULL;
+    }
+}
+
+static void pts_key_init(void)
+{
+    pthread_key_create(&pts_key, pts_exit);
+}
 
 struct sim_stream *sim_stream_per_thread(struct sim_ctx *c)
 {
@@ -424,6 +520,8 @@ struct sim_stream *sim_stream_per_thread(struct sim_ctx *c)
     }
     struct sim_stream *s = sim_stream_new(c, 0, 0, false, true);
     if (!s) return NULL;
+    pthread_once(&pts_once, pts_key_init);
+    pthread_setspecific(pts_key, (void *)1);
     if (free_slot < 0) free_slot = 0;
     pts[free_slot].ctx = c;
     pts[free_slot].s = s;

@@ -317,4 +317,42 @@ RG_TEST(many_streams_many_threads)
     for (int i = 0; i < NS; i++) CHECK_CU(cuStreamDestroy(s[i]));
 }
 
+/* A stream idle long enough to retire its worker still runs later work. */
+RG_TEST(idle_stream_wakes_again)
+{
+    setup();
+    reset_log();
+    CUstream s;
+    CHECK_CU(cuStreamCreate(&s, 0));
+    CHECK_CU(cuLaunchHostFunc(s, record_fn, (void *)1));
+    CHECK_CU(cuStreamSynchronize(s));
+    usleep(2600000);
+    CHECK_CU(cuLaunchHostFunc(s, record_fn, (void *)2));
+    CHECK_CU(cuStreamSynchronize(s));
+    CHECK_EQ_INT(atomic_load(&seq), 2);
+    CHECK_EQ_INT(order[1], 2);
+    CHECK_CU(cuStreamDestroy(s));
+}
+
+static void *pt_exit_thread(void *arg)
+{
+    cuCtxSetCurrent(ctx);
+    cuLaunchHostFunc(CU_STREAM_PER_THREAD, gate_fn, NULL);
+    cuLaunchHostFunc(CU_STREAM_PER_THREAD, record_fn, (void *)5);
+    return NULL; /* exits with work pending */
+}
+
+RG_TEST(per_thread_stream_outlives_thread)
+{
+    setup();
+    reset_log();
+    pthread_t t;
+    pthread_create(&t, NULL, pt_exit_thread, NULL);
+    pthread_join(t, NULL);
+    atomic_store(&gate, 1);
+    CHECK_CU(cuCtxSynchronize());
+    CHECK_EQ_INT(atomic_load(&seq), 1);
+    CHECK_EQ_INT(order[0], 5);
+}
+
 RG_TEST_MAIN()
