@@ -50,6 +50,10 @@ typedef struct parser {
     /* konst dedup: open addressing on value */
     uint32_t *khash;
     size_t khash_cap;
+    /* arrays being built when an error may longjmp out (freed on error) */
+#define PP_MAXOWNED 8
+    void *owned[PP_MAXOWNED];
+    int nowned;
     /* current function */
     int32_t cur;
     uint32_t nregs, frame, frame_max;
@@ -65,6 +69,10 @@ psym *pp_lookup(psymtab *s, const char *name, size_t len);
 psym *pp_define(parser *p, psymtab *s, const ptx_token *t, enum sym_kind kind);
 int pp_type_of(const ptx_token *t); /* enum ir_type for a TK_DOT, or -1 */
 uint32_t pp_konst(parser *p, uint64_t v);
+/* Reserve a slot in p->owned for an array under construction; release it once
+ * the array has an owner. */
+int pp_own(parser *p);
+void pp_disown(parser *p, int slot);
 
 /* parse_insn.c: one instruction (current token is its opcode). */
 void pp_instruction(parser *p, int32_t guard, int guard_neg, uint32_t line);

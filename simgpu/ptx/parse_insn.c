@@ -240,7 +240,7 @@ static void parse_imm(parser *p, ir_operand *o, int type, int neg)
     uint64_t v = t->ival;
     int fty = ir_type_kind((unsigned)type) == K_FLOAT && type != T_BF16 && type != T_BF16X2 && type != T_F16X2;
     if (t->kind == TK_INT) {
-        v = neg ? (uint64_t)(-(int64_t)v) : v;
+        v = neg ? 0 - v : v;
         if (fty && type != T_F16) v = f2bits(neg ? -(double)t->ival : (double)t->ival, type);
     } else if (t->kind == TK_F32) {
         float f;
@@ -390,6 +390,8 @@ static void parse_operand(parser *p, ir_insn *in, ir_operand *o, int type, uint3
         } else if (symbol_operand(p, o, t)) {
             pp_next(p);
             if (o->kind == O_SYM) o->val += parse_offset(p);
+        } else if (t->text[0] == '%') {
+            pp_error(p, t, "unknown register '%.*s'", (int)t->len, t->text);
         } else if (slot < IR_MAXOPS) {
             o->kind = O_LABEL;
             add_fixup(p, (uint32_t)p->m->ncode, slot, t, 0);
@@ -409,10 +411,12 @@ static ir_pslot *call_list(parser *p, ir_insn *in, uint32_t *n)
     ir_pslot *v = NULL;
     size_t cap = 0;
     *n = 0;
+    int slot = pp_own(p);
     pp_next(p); /* '(' */
     while (!pp_is_punct(&p->lx.tok, ')')) {
         const ptx_token t = p->lx.tok;
         v = pp_grow(p, v, &cap, *n + 1, sizeof *v);
+        p->owned[slot] = v;
         ir_pslot *s = &v[*n];
         psym *sym = t.kind == TK_ID ? pp_lookup(&p->syms, t.text, t.len) : NULL;
         parse_operand(p, in, &s->where, T_B64, 99);
@@ -425,6 +429,7 @@ static ir_pslot *call_list(parser *p, ir_insn *in, uint32_t *n)
         pp_next(p);
     }
     pp_expect_punct(p, ')');
+    pp_disown(p, slot);
     return v;
 }
 

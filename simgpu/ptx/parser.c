@@ -287,7 +287,7 @@ static void store_scalar(uint8_t *dst, uint32_t size, int type, const ptx_token 
 {
     uint64_t bits = t->ival;
     int isf = ir_type_kind((unsigned)type) == K_FLOAT;
-    if (t->kind == TK_INT && neg) bits = (uint64_t)(-(int64_t)bits);
+    if (t->kind == TK_INT && neg) bits = 0 - bits;
     if (isf) {
         double d = t->kind == TK_INT ? (neg ? -(double)t->ival : (double)t->ival)
                    : t->kind == TK_F32 ? (double)({ float f; uint32_t u = (uint32_t)t->ival; memcpy(&f, &u, 4); f; })
@@ -493,10 +493,24 @@ static void parse_reg_decl(parser *p)
 
 /* ---- functions ---- */
 
+int pp_own(parser *p)
+{
+    if (p->nowned >= PP_MAXOWNED) pp_error(p, &p->lx.tok, "declarations nested too deeply");
+    p->owned[p->nowned] = NULL;
+    return p->nowned++;
+}
+
+void pp_disown(parser *p, int slot)
+{
+    p->owned[slot] = NULL;
+    while (p->nowned > 0 && !p->owned[p->nowned - 1]) p->nowned--;
+}
+
 static ir_pslot *param_list(parser *p, uint32_t *count, int is_entry, int is_ret)
 {
     ir_pslot *v = NULL;
     size_t cap = 0, n = 0;
+    int slot = pp_own(p);
     pp_expect_punct(p, '(');
     while (!pp_is_punct(&p->lx.tok, ')')) {
         const ptx_token *t = &p->lx.tok;
@@ -515,6 +529,7 @@ static ir_pslot *param_list(parser *p, uint32_t *count, int is_entry, int is_ret
         uint32_t align = a.align ? a.align : elem_size(&a) / (uint32_t)a.vec;
         if (!align) align = 1;
         v = pp_grow(p, v, &cap, n + 1, sizeof *v);
+        p->owned[slot] = v;
         psym *s = pp_define(p, &p->syms, &name, is_entry ? SYM_KPARAM : SYM_LOCAL);
         s->off = align_up(p->frame, align);
         s->size = (uint32_t)size;
@@ -532,6 +547,7 @@ static ir_pslot *param_list(parser *p, uint32_t *count, int is_entry, int is_ret
     pp_expect_punct(p, ')');
     (void)is_ret;
     *count = (uint32_t)n;
+    pp_disown(p, slot);
     return v;
 }
 
@@ -664,11 +680,14 @@ static void parse_func_header(parser *p, int is_extern, bool visible)
     uint32_t nrets = 0, nparams = 0;
     p->frame = 0;
     ir_pslot *rets = pp_is_punct(&p->lx.tok, '(') ? param_list(p, &nrets, 0, 1) : NULL;
+    int rslot = pp_own(p);
+    p->owned[rslot] = rets;
     const ptx_token name = p->lx.tok;
     if (name.kind != TK_ID) pp_error(p, &name, "expected a function name");
     int32_t fi = find_or_add_func(p, &name);
     pp_next(p);
     ir_pslot *params = pp_is_punct(&p->lx.tok, '(') ? param_list(p, &nparams, 0, 0) : NULL;
+    pp_disown(p, rslot);
     ir_func *f = &m->funcs[fi];
     if (f->start != f->end && pp_is_punct(&p->lx.tok, '{'))
         pp_error(p, &name, "function '%s' defined twice", f->name);
@@ -890,6 +909,7 @@ enum ptx_status ptx_parse(const char *text, size_t len, ptx_module **out, char *
         *out = m;
     } else {
         st = PTX_ERR_PARSE;
+        for (int i = 0; i < p->nowned; i++) free(p->owned[i]);
         ptx_module_free(m);
     }
     free(p->syms.e);

@@ -26,7 +26,7 @@ typedef struct pu_env {
     uint64_t launch_id;
 } pu_env;
 
-static void pu_print(void *arg, const char *text, size_t len)
+static inline void pu_print(void *arg, const char *text, size_t len)
 {
     pu_env *e = arg;
     if (e->outlen + len < sizeof e->out) {
@@ -36,7 +36,7 @@ static void pu_print(void *arg, const char *text, size_t len)
     }
 }
 
-static void pu_add_range(pu_env *e, const void *p, size_t n)
+static inline void pu_add_range(pu_env *e, const void *p, size_t n)
 {
     if (e->nranges == PU_MAXBUF || !n) return;
     ptx_mem_range r = {(uintptr_t)p, (uintptr_t)p + n};
@@ -51,7 +51,7 @@ static void pu_add_range(pu_env *e, const void *p, size_t n)
 }
 
 /* Device buffer: zeroed host memory registered in the map. */
-static void *pu_alloc(pu_env *e, size_t n)
+static inline void *pu_alloc(pu_env *e, size_t n)
 {
     void *p = aligned_alloc(256, (n + 255) / 256 * 256);
     memset(p, 0, (n + 255) / 256 * 256);
@@ -59,7 +59,7 @@ static void *pu_alloc(pu_env *e, size_t n)
     return p;
 }
 
-static enum ptx_status pu_load(pu_env *e, const char *src)
+static inline enum ptx_status pu_load(pu_env *e, const char *src)
 {
     memset(e, 0, sizeof *e);
     enum ptx_status s = ptx_parse(src, strlen(src), &e->m, e->log, sizeof e->log);
@@ -77,7 +77,7 @@ static enum ptx_status pu_load(pu_env *e, const char *src)
     return s;
 }
 
-static enum ptx_status pu_run3(pu_env *e, const char *kernel, const unsigned grid[3], const unsigned block[3],
+static inline enum ptx_status pu_run3(pu_env *e, const char *kernel, const unsigned grid[3], const unsigned block[3],
                                size_t dyn, const void *params, size_t psize)
 {
     const ptx_kernel *k = ptx_module_find_kernel(e->m, kernel);
@@ -98,14 +98,14 @@ static enum ptx_status pu_run3(pu_env *e, const char *kernel, const unsigned gri
     return ptx_run(&l, &e->fault);
 }
 
-static enum ptx_status pu_run(pu_env *e, const char *kernel, unsigned grid, unsigned block, size_t dyn,
+static inline enum ptx_status pu_run(pu_env *e, const char *kernel, unsigned grid, unsigned block, size_t dyn,
                               const void *params, size_t psize)
 {
     unsigned g[3] = {grid, 1, 1}, b[3] = {block, 1, 1};
     return pu_run3(e, kernel, g, b, dyn, params, psize);
 }
 
-static void pu_free(pu_env *e)
+static inline void pu_free(pu_env *e)
 {
     for (size_t i = 0; i < e->nranges; i++) free((void *)e->ranges[i].lo);
     ptx_module_free(e->m);
