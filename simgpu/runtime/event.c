@@ -119,6 +119,8 @@ static CUresult op_record(void *p)
 
 CUresult sim_event_record(struct sim_event *e, struct sim_stream *s)
 {
+    const struct sim_capture_ops *cap = sim_stream_capture_ops(s);
+    if (cap && cap->record_event) return cap->record_event(s, sim_stream_get_capture(s), e);
     pthread_mutex_lock(&e->lock);
     uint64_t gen = atomic_fetch_add(&e->rec_gen, 1) + 1;
     atomic_fetch_add(&e->refs, 1);
@@ -195,6 +197,8 @@ CUresult cuEventSynchronize(CUevent hEvent)
 
 CUresult sim_stream_wait_event(struct sim_stream *s, struct sim_event *e)
 {
+    const struct sim_capture_ops *cap = sim_stream_capture_ops(s);
+    if (cap && cap->wait_event) return cap->wait_event(s, sim_stream_get_capture(s), e);
     pthread_mutex_lock(&e->lock);
     struct sim_stream *o = e->stream;
     uint64_t pos = e->pos;

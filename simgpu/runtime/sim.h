@@ -191,6 +191,7 @@ void sim_mem_snapshot_release(const ptx_mem_map *m);
 typedef CUresult (*sim_op_fn)(void *payload);
 
 struct sim_stream; /* defined in stream.c */
+struct sim_event;  /* defined in event.c */
 
 /* Resolve a stream argument in context c (NULL = current). `per_thread` is true
  * for _ptsz/_ptds entry points: then NULL means the calling thread's
@@ -234,7 +235,19 @@ bool sim_error_is_sticky(CUresult r);
  * the hook (the graph/capture code records it) instead of running it. */
 typedef CUresult (*sim_capture_fn)(struct sim_stream *s, void *capture, sim_op_fn fn,
                                    const void *payload, size_t len);
-void sim_stream_set_capture_hook(sim_capture_fn fn);
+void sim_stream_set_capture_hook(sim_capture_fn fn); /* = ops with only .enqueue */
+/* The full set of capture callbacks; any may be NULL. record_event and
+ * wait_event replace cuEventRecord / cuStreamWaitEvent on a capturing stream;
+ * sync_check answers cuStreamSynchronize / cuStreamQuery on it (when NULL,
+ * those return CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED). The struct must
+ * outlive the process. */
+struct sim_capture_ops {
+    sim_capture_fn enqueue;
+    CUresult (*record_event)(struct sim_stream *s, void *capture, struct sim_event *e);
+    CUresult (*wait_event)(struct sim_stream *s, void *capture, struct sim_event *e);
+    CUresult (*sync_check)(struct sim_stream *s, void *capture);
+};
+void sim_stream_set_capture_ops(const struct sim_capture_ops *ops);
 void sim_stream_set_capture(struct sim_stream *s, void *capture); /* NULL ends */
 void *sim_stream_get_capture(struct sim_stream *s);
 CUstream sim_stream_handle(struct sim_stream *s); /* the CUstream the app sees */
@@ -242,7 +255,6 @@ CUstream sim_stream_handle(struct sim_stream *s); /* the CUstream the app sees *
 CUresult sim_stream_query(struct sim_stream *s);
 
 /* Events (event.c). */
-struct sim_event;
 CUresult sim_event_resolve(CUevent h, struct sim_event **out);
 CUresult sim_event_record(struct sim_event *e, struct sim_stream *s);
 CUresult sim_stream_wait_event(struct sim_stream *s, struct sim_event *e);

@@ -52,7 +52,8 @@ struct sim_stream {
 
 static _Atomic unsigned long long next_stream_id = 1;
 static void prune_locked(struct sim_ctx *c);
-static sim_capture_fn capture_hook;
+static struct sim_capture_ops enqueue_only;
+static const struct sim_capture_ops *capture_ops = &enqueue_only;
 
 static inline void cpu_relax(void)
 {
@@ -365,14 +366,15 @@ static CUresult enqueue(struct sim_stream *s, sim_op_fn fn, const void *payload,
 
 CUresult sim_stream_enqueue(struct sim_stream *s, sim_op_fn fn, const void *payload, size_t len)
 {
-    if (s->capture && capture_hook) return capture_hook(s, s->capture, fn, payload, len);
+    if (s->capture && capture_ops->enqueue)
+        return capture_ops->enqueue(s, s->capture, fn, payload, len);
     return enqueue(s, fn, payload, len, false);
 }
 
 CUresult sim_stream_enqueue_owned(struct sim_stream *s, sim_op_fn fn, void *payload, size_t len)
 {
-    if (s->capture && capture_hook) {
-        CUresult r = capture_hook(s, s->capture, fn, payload, len);
+    if (s->capture && capture_ops->enqueue) {
+        CUresult r = capture_ops->enqueue(s, s->capture, fn, payload, len);
         free(payload);
         return r;
     }
@@ -413,7 +415,27 @@ struct sim_ctx *sim_stream_ctx(struct sim_stream *s)
 
 void sim_stream_set_capture_hook(sim_capture_fn fn)
 {
-    capture_hook = fn;
+    enqueue_only.enqueue = fn;
+    capture_ops = &enqueue_only;
+}
+
+void sim_stream_set_capture_ops(const struct sim_capture_ops *ops)
+{
+    capture_ops = ops ? ops : &enqueue_only;
+}
+
+/* Hooks for event.c: NULL when s is not capturing or no hook is installed. */
+const struct sim_capture_ops *sim_stream_capture_ops(struct sim_stream *s)
+{
+    return s->capture ? capture_ops : NULL;
+}
+
+/* Synchronising or querying a capturing stream. */
+static CUresult capture_sync_check(struct sim_stream *s)
+{
+    if (!s->capture) return CUDA_SUCCESS;
+    if (capture_ops->sync_check) return capture_ops->sync_check(s, s->capture);
+    return CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED;
 }
 
 void sim_stream_set_capture(struct sim_stream *s, void *capture)
@@ -600,7 +622,7 @@ static CUresult stream_query(CUstream h, bool pt)
 {
     struct sim_stream *s;
     CUresult r = stream_arg(h, pt, &s);
-    if (r) return r;
+    if (r || (r = capture_sync_check(s))) return r;
     if (s->legacy) { /* the NULL stream is idle only when blocking streams are too */
         struct sim_stream **v = sim_ctx_stream_list(s->ctx);
         for (size_t i = 0; v && v[i]; i++) {
@@ -620,7 +642,7 @@ static CUresult stream_sync(CUstream h, bool pt)
 {
     struct sim_stream *s;
     CUresult r = stream_arg(h, pt, &s);
-    if (r) return r;
+    if (r || (r = capture_sync_check(s))) return r;
     if (s->legacy) { /* the NULL stream also waits for blocking streams */
         struct sim_stream **v = sim_ctx_stream_list(s->ctx);
         for (size_t i = 0; v && v[i]; i++) {
