@@ -295,7 +295,10 @@ CUresult CUDAAPI cuLaunchCooperativeKernel_ptsz(CUfunction f, unsigned gx, unsig
 CUresult CUDAAPI cuLaunchCooperativeKernelMultiDevice(CUDA_LAUNCH_PARAMS *launchParamsList,
                                                       unsigned int numDevices, unsigned int flags)
 {
+    static atomic_flag logged = ATOMIC_FLAG_INIT;
     SIM_INIT_OR_RETURN();
+    if (!atomic_flag_test_and_set(&logged))
+        sim_warn("cuLaunchCooperativeKernelMultiDevice: not supported");
     return CUDA_ERROR_NOT_SUPPORTED;
 }
 

@@ -618,12 +618,17 @@ CUresult CUDAAPI cuModuleGetLoadingMode(CUmoduleLoadingMode *mode)
     return CUDA_SUCCESS;
 }
 
+/* Texture and surface references (removed from the runtime in CUDA 12). */
 CUresult CUDAAPI cuModuleGetTexRef(CUtexref *pTexRef, CUmodule hmod, const char *name)
 {
+    static atomic_flag logged = ATOMIC_FLAG_INIT;
+    if (!atomic_flag_test_and_set(&logged)) sim_warn("cuModuleGetTexRef: not supported");
     return CUDA_ERROR_NOT_SUPPORTED;
 }
 
 CUresult CUDAAPI cuModuleGetSurfRef(CUsurfref *pSurfRef, CUmodule hmod, const char *name)
 {
+    static atomic_flag logged = ATOMIC_FLAG_INIT;
+    if (!atomic_flag_test_and_set(&logged)) sim_warn("cuModuleGetSurfRef: not supported");
     return CUDA_ERROR_NOT_SUPPORTED;
 }
