@@ -11,6 +11,14 @@ static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static CUresult init_result = CUDA_ERROR_NOT_INITIALIZED;
 static _Atomic int init_done;
 
+/* A forked child shares no worker threads with its parent: like the real
+ * driver, CUDA is unusable there (every call: NOT_INITIALIZED). */
+static void in_child(void)
+{
+    atomic_store(&init_done, 0);
+    init_result = CUDA_ERROR_NOT_INITIALIZED;
+}
+
 static void init_all(void)
 {
     CUresult r;
@@ -20,6 +28,7 @@ static void init_all(void)
     if ((r = sim_mempools_init()) != CUDA_SUCCESS) goto fail;
     if (sim_darkglue_init) sim_darkglue_init();
     init_result = CUDA_SUCCESS;
+    pthread_atfork(NULL, NULL, in_child);
     atomic_store(&init_done, 1);
     sim_info("simgpu initialised: %d device(s)", sim_device_count());
     return;

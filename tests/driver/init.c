@@ -1,6 +1,8 @@
 /* init.c — cuInit, driver version, device enumeration and attributes, error
  * names. Runs in one process: the first test checks calls before cuInit. */
 #include <cuda.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "rgtest.h"
 
@@ -145,6 +147,22 @@ RG_TEST(error_names)
         CHECK_CU(cuGetErrorName((CUresult)codes[i], &s));
         CHECK_CU(cuGetErrorString((CUresult)codes[i], &s));
     }
+}
+
+/* After fork the child cannot use the parent's driver state. */
+RG_TEST(fork_child)
+{
+    CHECK_CU(cuInit(0));
+    pid_t pid = fork();
+    if (pid == 0) {
+        int n;
+        _exit(cuDeviceGetCount(&n) == CUDA_SUCCESS ? 1 : 0);
+    }
+    int st = 0;
+    CHECK(waitpid(pid, &st, 0) == pid);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    int n = 0;
+    CHECK_CU(cuDeviceGetCount(&n)); /* the parent goes on */
 }
 
 RG_TEST_MAIN()
