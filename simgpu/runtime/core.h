@@ -48,6 +48,9 @@ bool sim_stream_reached(struct sim_stream *s, uint64_t pos);
 /* sim_stream_enqueue for a malloc'd payload the op takes over (freed after
  * it ran, or on failure). */
 CUresult sim_stream_enqueue_owned(struct sim_stream *s, sim_op_fn fn, void *payload, size_t len);
+/* True if s and everything it implicitly waits for are idle (a synchronous
+ * operation may then run on the calling thread). */
+bool sim_stream_idle_for_sync(struct sim_stream *s);
 /* Queue a wait on another stream's position (holds a reference to it). */
 CUresult sim_stream_enqueue_wait(struct sim_stream *s, struct sim_stream *other, uint64_t pos);
 /* Destroy every stream and event of c (after draining). */

@@ -102,6 +102,10 @@ static CUresult copy_submit(struct sim_stream *s, struct copy_op *o, bool sync, 
         return sim_stream_enqueue_owned(s, op_copy, buf, len);
     }
     (void)src_extent;
+    if ((sync || src_pageable || dst_pageable) && sim_stream_idle_for_sync(s)) {
+        copy_run(o, NULL); /* nothing to wait for: copy on the calling thread */
+        return (CUresult)atomic_load(&sim_stream_ctx(s)->sticky);
+    }
     if ((r = sim_stream_enqueue(s, op_copy, o, sizeof *o))) return r;
     if (sync || src_pageable || dst_pageable) return sim_stream_synchronize(s);
     return CUDA_SUCCESS;

@@ -281,7 +281,10 @@ static CUresult push_any_locked(struct sim_stream *s, sim_op_fn fn, const void *
     } else if (len) {
         memcpy(op->data, payload, len);
     }
-    if (!s->started && !worker_start(s)) return CUDA_ERROR_OUT_OF_MEMORY;
+    if (!s->started && !worker_start(s)) {
+        if (!owned) free(op->heap);
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    }
     atomic_store(&s->tail, t + 1);
     return CUDA_SUCCESS;
 }
@@ -381,6 +384,18 @@ CUresult sim_stream_enqueue_owned(struct sim_stream *s, sim_op_fn fn, void *payl
     CUresult r = enqueue(s, fn, payload, len, true);
     if (r) free(payload);
     return r;
+}
+
+/* True if work submitted to s now would start at once: s is idle and so is
+ * everything it implicitly waits for. Synchronous calls then run inline. */
+bool sim_stream_idle_for_sync(struct sim_stream *s)
+{
+    if (s->capture) return false;
+    if (atomic_load(&s->done) != atomic_load(&s->tail)) return false;
+    if (s->legacy) return atomic_load(&s->ctx->blocking_gen) == s->legacy_seen;
+    if (!is_blocking(s)) return true;
+    struct sim_stream *l = s->ctx->legacy;
+    return !l || atomic_load(&l->done) == atomic_load(&l->tail);
 }
 
 CUresult sim_stream_enqueue_wait(struct sim_stream *s, struct sim_stream *other, uint64_t pos)

@@ -1,7 +1,10 @@
 /* memcpy.c — every copy direction and shape against a CPU reference, with
  * bogus pointers and out-of-range copies that must fail without crashing. */
 #include <cuda.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include "rgtest.h"
 
@@ -211,6 +214,55 @@ RG_TEST(peer)
     CHECK(memcmp(v, w, sizeof v) == 0);
     CHECK_CU(cuCtxDestroy(other));
     CHECK_CU(cuMemFree(a));
+}
+
+static _Atomic int gate, opened;
+
+static void CUDA_CB gate_fn(void *arg)
+{
+    for (int i = 0; i < 3000 && !atomic_load(&gate); i++) usleep(1000);
+}
+
+static void *opener(void *arg)
+{
+    usleep(50000);
+    atomic_store(&opened, 1);
+    atomic_store(&gate, 1);
+    return NULL;
+}
+
+/* A synchronous copy is ordered after earlier work of blocking streams
+ * (it runs on the legacy stream) but not after non-blocking streams. */
+static void sync_copy_order(unsigned flags, int expect_waited)
+{
+    CUstream s;
+    CUdeviceptr d;
+    int v = 3;
+    pthread_t t;
+    if (cuStreamCreate(&s, flags) || cuMemAlloc(&d, 64)) RG_FAIL("setup");
+    atomic_store(&gate, 0);
+    atomic_store(&opened, 0);
+    CHECK_CU(cuLaunchHostFunc(s, gate_fn, NULL));
+    pthread_create(&t, NULL, opener, NULL);
+    CHECK_CU(cuMemcpyHtoD(d, &v, sizeof v));
+    int waited = atomic_load(&opened);
+    pthread_join(t, NULL);
+    CHECK_EQ_INT(waited, expect_waited);
+    CHECK_CU(cuStreamSynchronize(s));
+    CHECK_CU(cuStreamDestroy(s));
+    CHECK_CU(cuMemFree(d));
+}
+
+RG_TEST(sync_copy_after_blocking_stream)
+{
+    setup();
+    sync_copy_order(0, 1);
+}
+
+RG_TEST(sync_copy_ignores_non_blocking_stream)
+{
+    setup();
+    sync_copy_order(CU_STREAM_NON_BLOCKING, 0);
 }
 
 RG_TEST_MAIN()
