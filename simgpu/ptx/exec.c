@@ -166,7 +166,7 @@ static int exec_one(ex_warp *w, const ir_insn *in, uint32_t act)
     case OP_MOV: return ex_mov(w, in, act);
     case OP_SETP: case OP_SET: case OP_SELP: case OP_SLCT: return ex_setp(w, in, act);
     case OP_CVT: return ex_cvt(w, in, act);
-    case OP_LD: case OP_LDU: case OP_ST: case OP_CVTA: case OP_ISSPACEP: return ex_mem(w, in, act);
+    case OP_LD: case OP_LDU: case OP_ST: case OP_CVTA: case OP_ISSPACEP: case OP_CP: return ex_mem(w, in, act);
     case OP_ATOM: case OP_RED: return ex_atom(w, in, act);
     case OP_SHFL: case OP_VOTE: case OP_MATCH: case OP_REDUX: case OP_ACTIVEMASK: case OP_ELECT:
         return ex_warpop(w, in, act);

@@ -271,6 +271,24 @@ static int bitops(ex_warp *w, const ir_insn *in, const iops *o, uint32_t act)
     case OP_LOP3: FOR_LANES(act, d[l] = lop3(a[l], b[l], c[l], (unsigned)in->o[4].val) & wm); return 0;
     case OP_DP4A: FOR_LANES(act, d[l] = dp(a[l], b[l], c[l], in, 1)); return 0;
     case OP_DP2A: FOR_LANES(act, d[l] = dp(a[l], b[l], c[l], in, 0)); return 0;
+    case OP_BMSK:
+        FOR_LANES(act, {
+            uint64_t pos = a[l] & 0xffffffffu, wid = b[l] & 0xffffffffu;
+            if (in->flags & F_WRAP) pos &= 31, wid &= 31;
+            else pos = pos > 32 ? 32 : pos, wid = wid > 32 ? 32 : wid;
+            d[l] = (uint32_t)(((1ull << wid) - 1) << pos);
+        });
+        return 0;
+    case OP_SZEXT:
+        FOR_LANES(act, {
+            uint64_t pos = b[l] & 0xffffffffu;
+            pos = (in->flags & F_WRAP) ? pos & 31 : (pos > 32 ? 32 : pos);
+            uint64_t v = a[l] & 0xffffffffu;
+            if (pos == 0) d[l] = 0;
+            else if (pos >= 32) d[l] = v;
+            else d[l] = (o->sgn ? (uint64_t)ex_sext(v, (unsigned)pos) : v & ((1ull << pos) - 1)) & 0xffffffffu;
+        });
+        return 0;
     case OP_FNS:
         FOR_LANES(act, {
             uint32_t m = (uint32_t)a[l], base = (uint32_t)b[l] & 31;

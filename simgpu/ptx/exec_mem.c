@@ -54,7 +54,8 @@ void *ex_translate(ex_warp *w, int space, uint64_t addr, unsigned size, int lane
     }
     switch (space) {
     case S_SHARED:
-        if (in_win(addr, IR_WIN_SHARED)) addr -= IR_WIN_SHARED;
+        /* shared addresses are 32-bit: [%r+off] wraps like the hardware's */
+        addr = in_win(addr, IR_WIN_SHARED) ? addr - IR_WIN_SHARED : (uint32_t)addr;
         if (addr >= b->smem_size || size > b->smem_size - addr) return bad(w, lane, addr, size, "shared", write);
         return b->smem + addr;
     case S_PARAM:
@@ -67,7 +68,7 @@ void *ex_translate(ex_warp *w, int space, uint64_t addr, unsigned size, int lane
         /* .func parameters live in the frame */
         /* fall through */
     case S_LOCAL:
-        if (in_win(addr, IR_WIN_LOCAL)) addr -= IR_WIN_LOCAL;
+        addr = in_win(addr, IR_WIN_LOCAL) ? addr - IR_WIN_LOCAL : (uint32_t)addr;
         if (addr >= b->lsize || size > b->lsize - addr) return bad(w, lane, addr, size, "local", write);
         return b->local + (size_t)(w->id * 32 + (unsigned)lane) * b->lsize + addr;
     default:
@@ -198,9 +199,31 @@ static int do_isspacep(ex_warp *w, const ir_insn *in, uint32_t act)
     return 0;
 }
 
+/* cp.async: performed at once, so commit/wait groups have nothing to wait for. */
+static int do_cp(ex_warp *w, const ir_insn *in, uint32_t act)
+{
+    if (in->nops < 3) return 0;
+    uint64_t *R = ex_regs(w, in);
+    const uint64_t *sz = ex_src(w, R, &in->o[2], 2, act);
+    const uint64_t *srcsz = in->nops > 3 && in->o[3].kind != O_NONE ? ex_src(w, R, &in->o[3], 3, act) : sz;
+    for (uint32_t m = act; m; m &= m - 1) {
+        int l = __builtin_ctz(m);
+        unsigned n = (unsigned)(sz[l] & 0xff), k = (unsigned)(srcsz[l] & 0xff);
+        if (k > n) k = n;
+        uint8_t *d = ex_translate(w, in->space ? in->space : S_SHARED, addr_of(w, R, &in->o[0], l), n, l, 1);
+        const uint8_t *s = k ? ex_translate(w, in->type2 ? in->type2 : S_GLOBAL, addr_of(w, R, &in->o[1], l), k, l, 0)
+                             : d;
+        if (!d || !s) return 1;
+        memmove(d, s, k);
+        memset(d + k, 0, n - k);
+    }
+    return 0;
+}
+
 int ex_mem(ex_warp *w, const ir_insn *in, uint32_t act)
 {
     switch (in->op) {
+    case OP_CP: return do_cp(w, in, act);
     case OP_LD: case OP_LDU: return do_ld(w, in, act);
     case OP_ST: return do_st(w, in, act);
     case OP_CVTA: return do_cvta(w, in, act);
@@ -241,6 +264,9 @@ static uint64_t atom_new(const ir_insn *in, uint64_t old, uint64_t b, uint64_t c
         }
         if (in->type == T_F16) return ex_f2h(ex_h2f((uint16_t)old) + ex_h2f((uint16_t)b), R_RN);
         if (in->type == T_BF16) return ex_f2bf(ex_bf2f((uint16_t)old) + ex_bf2f((uint16_t)b), R_RN);
+        if (in->type == T_BF16X2)
+            return (uint64_t)ex_f2bf(ex_bf2f((uint16_t)(old >> 16)) + ex_bf2f((uint16_t)(b >> 16)), R_RN) << 16 |
+                   ex_f2bf(ex_bf2f((uint16_t)old) + ex_bf2f((uint16_t)b), R_RN);
         if (in->type == T_F16X2)
             return (uint64_t)ex_f2h(ex_h2f((uint16_t)(old >> 16)) + ex_h2f((uint16_t)(b >> 16)), R_RN) << 16 |
                    ex_f2h(ex_h2f((uint16_t)old) + ex_h2f((uint16_t)b), R_RN);

@@ -29,8 +29,8 @@ static const opdesc optab[] = {
     {"cos", OP_COS, 2, 2, 0}, {"lg2", OP_LG2, 2, 2, 0}, {"ex2", OP_EX2, 2, 2, 0},
     {"tanh", OP_TANH, 2, 2, 0}, {"fma", OP_FMA, 4, 4, 0}, {"setp", OP_SETP, 4, 5, 1},
     {"set", OP_SET, 3, 4, 0}, {"selp", OP_SELP, 4, 4, 0}, {"slct", OP_SLCT, 4, 4, 0},
-    {"mov", OP_MOV, 2, 2, 0}, {"ld", OP_LD, 2, 2, 0}, {"ldu", OP_LDU, 2, 2, 0},
-    {"st", OP_ST, 2, 2, 0}, {"cvta", OP_CVTA, 2, 2, 0}, {"cvt", OP_CVT, 2, 3, 0},
+    {"mov", OP_MOV, 2, 2, 0}, {"ld", OP_LD, 2, 3, 0}, {"ldu", OP_LDU, 2, 3, 0},
+    {"st", OP_ST, 2, 3, 0}, {"cvta", OP_CVTA, 2, 2, 0}, {"cvt", OP_CVT, 2, 3, 0},
     {"isspacep", OP_ISSPACEP, 2, 2, 0}, {"atom", OP_ATOM, 3, 4, 0}, {"red", OP_RED, 2, 3, 0},
     {"bar", OP_BAR, 0, 4, 0}, {"barrier", OP_BARRIER, 0, 4, 0}, {"membar", OP_MEMBAR, 0, 0, 0},
     {"fence", OP_FENCE, 0, 1, 0}, {"bra", OP_BRA, 1, 1, 0}, {"brx", OP_BRX, 2, 2, 0},
@@ -41,7 +41,8 @@ static const opdesc optab[] = {
     {"prefetch", OP_PREFETCH, 1, 1, 0}, {"prefetchu", OP_PREFETCHU, 1, 1, 0},
     {"elect", OP_ELECT, 3, 3, 1}, {"pmevent", OP_PMEVENT, 1, 1, 0}, {"discard", OP_DISCARD, 1, 2, 0},
     {"applypriority", OP_APPLYPRIORITY, 1, 2, 0}, {"griddepcontrol", OP_GRIDDEP, 0, 0, 0},
-    {"call", OP_CALL, 0, 0, 0},
+    {"call", OP_CALL, 0, 0, 0}, {"bmsk", OP_BMSK, 3, 3, 0}, {"szext", OP_SZEXT, 3, 3, 0},
+    {"cp", OP_CP, 0, 4, 0},
 };
 
 const char *ir_op_name(unsigned op)
@@ -96,7 +97,8 @@ static const word words[] = {
     {"cv", W_IGNORE, 0}, {"wb", W_IGNORE, 0}, {"wt", W_IGNORE, 0}, {"uni", W_IGNORE, 0},
     {"proxy", W_IGNORE, 0}, {"alias", W_IGNORE, 0}, {"async", W_IGNORE, 0}, {"noftz", W_IGNORE, 0},
     {"wait", W_IGNORE, 0}, {"launch_dependents", W_IGNORE, 0}, {"unified", W_IGNORE, 0},
-    {"L1", W_IGNORE, 0}, {"L2", W_IGNORE, 0}, {"level", W_IGNORE, 0},
+    {"L1", W_IGNORE, 0}, {"L2", W_IGNORE, 0}, {"level", W_IGNORE, 0}, {"L2::cache_hint", W_IGNORE, 0},
+    {"commit_group", W_IGNORE, 0}, {"wait_group", W_IGNORE, 0}, {"wait_all", W_IGNORE, 0},
     {"pred", W_TYPE, T_PRED}, {"b8", W_TYPE, T_B8}, {"b16", W_TYPE, T_B16}, {"b32", W_TYPE, T_B32},
     {"b64", W_TYPE, T_B64}, {"b128", W_TYPE, T_B128}, {"u8", W_TYPE, T_U8}, {"u16", W_TYPE, T_U16},
     {"u32", W_TYPE, T_U32}, {"u64", W_TYPE, T_U64}, {"s8", W_TYPE, T_S8}, {"s16", W_TYPE, T_S16},
@@ -111,8 +113,7 @@ static const word *find_word(const ptx_token *t)
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (ptx_tok_is(t, words[i].w)) return &words[i];
     /* cache-eviction hints such as L1::evict_last, L2::256B */
-    if (t->len > 4 && (memcmp(t->text, "L1::", 4) == 0 || memcmp(t->text, "L2::", 4) == 0) &&
-        !ptx_tok_is(t, "L2::cache_hint"))
+    if (t->len > 4 && (memcmp(t->text, "L1::", 4) == 0 || memcmp(t->text, "L2::", 4) == 0))
         return &ignore_word;
     return NULL;
 }
@@ -128,7 +129,10 @@ static void apply_word(parser *p, ir_insn *in, const ptx_token *t, int *ntypes)
         else in->type2 = (uint8_t)w->val;
         (*ntypes)++;
         break;
-    case W_SPACE: in->space = (uint8_t)w->val; break;
+    case W_SPACE:
+        if (in->op == OP_CP && in->space) in->type2 = (uint8_t)w->val; /* cp.async.shared.global */
+        else in->space = (uint8_t)w->val;
+        break;
     case W_RND: in->rnd = (uint8_t)w->val; break;
     case W_VEC: in->vec = (uint8_t)w->val; break;
     case W_FLAG: in->flags |= w->val; break;
@@ -565,6 +569,11 @@ static void check_operands(parser *p, const ir_insn *in, const ptx_token *at)
               in->op == OP_RED || in->op == OP_PREFETCH || in->op == OP_PREFETCHU;
     unsigned ai = (in->op == OP_ST || in->op == OP_RED || in->op == OP_PREFETCH || in->op == OP_PREFETCHU) ? 0 : 1;
     if (mem && in->o[ai].kind != O_ADDR) pp_error(p, at, "%s needs an [address] operand", ir_op_name(in->op));
+    if (in->op == OP_CP) {
+        if (in->nops == 2 || (in->nops >= 3 && (in->o[0].kind != O_ADDR || in->o[1].kind != O_ADDR)))
+            pp_error(p, at, "cp.async needs [dst], [src], size");
+        return;
+    }
     if (in->op == OP_BRA && in->o[0].kind != O_LABEL) pp_error(p, at, "bra needs a label");
     for (unsigned i = 0; i < in->nops; i++) {
         if (in->o[i].kind == O_ADDR && !(mem && i == ai))

@@ -3,6 +3,11 @@
 #include <cassert>
 #include <cstdio>
 #include <cuda_fp16.h>
+#include <cuda_pipeline.h>
+#include <cub/block/block_radix_sort.cuh>
+#include <cub/block/block_reduce.cuh>
+#include <cub/block/block_scan.cuh>
+#include <cub/warp/warp_reduce.cuh>
 
 extern "C" __global__ void reduce_smem(const float *in, float *out, int n)
 {
@@ -235,4 +240,43 @@ extern "C" __global__ void arith_loop(float *out, int iters)
         b = b + (float)(x >> 28);
     }
     out[blockIdx.x * blockDim.x + threadIdx.x] = a + b;
+}
+
+// CUB block-level primitives: 128 threads x 4 items.
+extern "C" __global__ void cub_block_sort(int *data)
+{
+    typedef cub::BlockRadixSort<int, 128, 4> Sort;
+    __shared__ typename Sort::TempStorage tmp;
+    int items[4];
+    for (int i = 0; i < 4; i++) items[i] = data[blockIdx.x * 512 + threadIdx.x * 4 + i];
+    Sort(tmp).Sort(items);
+    for (int i = 0; i < 4; i++) data[blockIdx.x * 512 + threadIdx.x * 4 + i] = items[i];
+}
+
+extern "C" __global__ void cub_block_scan_reduce(const int *in, int *scan, int *sums, float *wsum)
+{
+    typedef cub::BlockScan<int, 128> Scan;
+    typedef cub::BlockReduce<int, 128> Reduce;
+    typedef cub::WarpReduce<float> WarpRed;
+    __shared__ typename Scan::TempStorage ts;
+    __shared__ typename Reduce::TempStorage tr;
+    __shared__ typename WarpRed::TempStorage tw[4];
+    int v = in[blockIdx.x * 128 + threadIdx.x], out;
+    Scan(ts).ExclusiveSum(v, out);
+    scan[blockIdx.x * 128 + threadIdx.x] = out;
+    int total = Reduce(tr).Reduce(v, ::cuda::maximum<>());
+    if (threadIdx.x == 0) sums[blockIdx.x] = total;
+    float w = WarpRed(tw[threadIdx.x / 32]).Sum((float)v * 0.5f);
+    if ((threadIdx.x & 31) == 0) wsum[blockIdx.x * 4 + threadIdx.x / 32] = w;
+}
+
+extern "C" __global__ void cp_async_copy(const int4 *in, int *out)
+{
+    __shared__ int4 s[64];
+    __pipeline_memcpy_async(&s[threadIdx.x], &in[blockIdx.x * 64 + threadIdx.x], sizeof(int4));
+    __pipeline_commit();
+    __pipeline_wait_prior(0);
+    __syncthreads();
+    int4 v = s[63 - threadIdx.x];
+    out[blockIdx.x * 64 + threadIdx.x] = v.x + v.y + v.z + v.w;
 }

@@ -138,6 +138,26 @@ RG_TEST(int_bits)
     CHECK_EQ_INT(out[11], 20);
 }
 
+RG_TEST(int_bmsk_szext_sad_mul24)
+{
+    uint32_t out[7];
+    CHECK_EQ_INT(run_body("bmsk.clamp.b32 %r1, 4, 8; st.global.u32 [%rd1], %r1;\n"
+                          "bmsk.clamp.b32 %r2, 30, 8; st.global.u32 [%rd1+4], %r2;\n"
+                          "bmsk.wrap.b32 %r3, 33, 33; st.global.u32 [%rd1+8], %r3;\n"
+                          "szext.clamp.s32 %r4, 0x80, 8; st.global.u32 [%rd1+12], %r4;\n"
+                          "szext.wrap.u32 %r5, 0x1ff, 8; st.global.u32 [%rd1+16], %r5;\n"
+                          "sad.u32 %r6, 3, 10, 100; st.global.u32 [%rd1+20], %r6;\n"
+                          "mul24.lo.s32 %r7, 0x00ffffff, 2; st.global.u32 [%rd1+24], %r7;",
+                          NULL, 0, out, sizeof out), 0);
+    CHECK_EQ_U64(out[0], 0xff0);
+    CHECK_EQ_U64(out[1], 0xc0000000u);
+    CHECK_EQ_U64(out[2], 0x2);
+    CHECK_EQ_U64(out[3], 0xffffff80u);
+    CHECK_EQ_U64(out[4], 0xff);
+    CHECK_EQ_INT(out[5], 107);
+    CHECK_EQ_U64(out[6], 0xfffffffeu); /* -1 * 2 */
+}
+
 RG_TEST(int_min_max_abs_sat)
 {
     int32_t out[6];

@@ -325,4 +325,68 @@ RG_TEST(arith_loop)
     TEARDOWN();
 }
 
+RG_TEST(cub_block_radix_sort)
+{
+    SETUP();
+    int nb = 3, *d = pu_alloc(e, nb * 512 * 4), ref[512];
+    for (int i = 0; i < nb * 512; i++) d[i] = (int)((i * 2654435761u) >> 7) - (1 << 24);
+    struct { int *d; } p = {d};
+    int *copy = malloc(nb * 512 * 4);
+    memcpy(copy, d, nb * 512 * 4);
+    RUN_OK("cub_block_sort", nb, 128, 0, &p, sizeof p);
+    for (int b = 0; b < nb; b++) {
+        memcpy(ref, copy + b * 512, sizeof ref);
+        qsort(ref, 512, 4, cmp_int);
+        for (int i = 0; i < 512; i++)
+            if (d[b * 512 + i] != ref[i]) {
+                free(copy);
+                TEARDOWN();
+                RG_FAIL("block %d item %d: %d != %d", b, i, d[b * 512 + i], ref[i]);
+            }
+    }
+    free(copy);
+    TEARDOWN();
+}
+
+RG_TEST(cub_block_scan_reduce)
+{
+    SETUP();
+    int nb = 4;
+    int *in = pu_alloc(e, nb * 128 * 4), *scan = pu_alloc(e, nb * 128 * 4), *sums = pu_alloc(e, nb * 4);
+    float *ws = pu_alloc(e, nb * 4 * 4);
+    for (int i = 0; i < nb * 128; i++) in[i] = (i * 37) % 101 - 50;
+    struct { int *in, *scan, *sums; float *ws; } p = {in, scan, sums, ws};
+    RUN_OK("cub_block_scan_reduce", nb, 128, 0, &p, sizeof p);
+    for (int b = 0; b < nb; b++) {
+        int acc = 0, mx = -1000;
+        for (int t = 0; t < 128; t++) {
+            CHECK_EQ_INT(scan[b * 128 + t], acc);
+            acc += in[b * 128 + t];
+            if (in[b * 128 + t] > mx) mx = in[b * 128 + t];
+        }
+        CHECK_EQ_INT(sums[b], mx);
+        for (int w = 0; w < 4; w++) {
+            float s = 0;
+            for (int t = 0; t < 32; t++) s += in[b * 128 + w * 32 + t] * 0.5f;
+            CHECK(ws[b * 4 + w] == s);
+        }
+    }
+    TEARDOWN();
+}
+
+RG_TEST(cp_async)
+{
+    SETUP();
+    int *in = pu_alloc(e, 2 * 64 * 16), *out = pu_alloc(e, 2 * 64 * 4);
+    for (int i = 0; i < 2 * 64 * 4; i++) in[i] = i;
+    struct { int *in, *out; } p = {in, out};
+    RUN_OK("cp_async_copy", 2, 64, 0, &p, sizeof p);
+    for (int b = 0; b < 2; b++)
+        for (int t = 0; t < 64; t++) {
+            int s = b * 64 + 63 - t;
+            CHECK_EQ_INT(out[b * 64 + t], in[4 * s] + in[4 * s + 1] + in[4 * s + 2] + in[4 * s + 3]);
+        }
+    TEARDOWN();
+}
+
 RG_TEST_MAIN()
