@@ -16,6 +16,10 @@ static _Atomic unsigned long long next_ctx_id = 1;
 
 static __thread struct sim_ctx **stack;
 static __thread int depth, stack_cap;
+static pthread_key_t stack_key;
+static pthread_once_t stack_once = PTHREAD_ONCE_INIT;
+static struct sim_ctx *graveyard;
+static pthread_mutex_t graveyard_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void sim_ctx_add_destroy_hook(sim_ctx_hook fn)
 {
@@ -31,9 +35,24 @@ struct sim_ctx *sim_ctx_current(void)
     return depth ? stack[depth - 1] : NULL;
 }
 
+/* Thread exit: its stack goes (the contexts stay). */
+static void stack_free(void *unused)
+{
+    free(stack);
+    stack = NULL;
+    depth = stack_cap = 0;
+}
+
+static void stack_key_init(void)
+{
+    pthread_key_create(&stack_key, stack_free);
+}
+
 static bool stack_push(struct sim_ctx *c)
 {
     if (depth == stack_cap) {
+        pthread_once(&stack_once, stack_key_init);
+        pthread_setspecific(stack_key, (void *)1);
         int nc = stack_cap ? stack_cap * 2 : 8;
         struct sim_ctx **ns = realloc(stack, (size_t)nc * sizeof *ns);
         if (!ns) return false;
@@ -221,6 +240,7 @@ static CUresult ctx_create(CUcontext *pctx, unsigned flags, CUdevice dev)
     CUresult r = sim_ctx_activate(c);
     if (r) {
         sim_handle_remove(&c->obj);
+        free(c); /* never handed out */
         return r;
     }
     if (!stack_push(c)) return CUDA_ERROR_OUT_OF_MEMORY;
@@ -272,6 +292,10 @@ CUresult cuCtxDestroy_v2(CUcontext ctx)
     c->dead = true;
     pthread_mutex_unlock(&c->lock);
     sim_handle_remove(&c->obj);
+    pthread_mutex_lock(&graveyard_lock);
+    c->grave_next = graveyard;
+    graveyard = c;
+    pthread_mutex_unlock(&graveyard_lock);
     if (depth && stack[depth - 1] == c) depth--;
     return CUDA_SUCCESS;
 }

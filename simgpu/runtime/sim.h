@@ -127,6 +127,7 @@ struct sim_ctx {
     struct sim_ctx *peers[64];  /* cuCtxEnablePeerAccess targets */
     int npeers;
     _Atomic uint64_t blocking_gen; /* bumped by every op queued on a blocking stream */
+    struct sim_ctx *grave_next; /* destroyed contexts stay reachable, never freed */
 };
 
 /* Context on top of the calling thread's stack, NULL if none. */

@@ -1,5 +1,6 @@
 /* context.c — primary contexts, created contexts, the per-thread context
  * stack, limits and configurations, bogus and destroyed handles. */
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations" /* they are tested too */
 #include <cuda.h>
 #include <pthread.h>
 

@@ -1,5 +1,6 @@
 /* init.c — cuInit, driver version, device enumeration and attributes, error
  * names. Runs in one process: the first test checks calls before cuInit. */
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations" /* they are tested too */
 #include <cuda.h>
 #include <sys/wait.h>
 #include <unistd.h>

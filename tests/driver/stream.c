@@ -279,6 +279,7 @@ RG_TEST(wait_and_write_value)
     CUdeviceptr flag;
     CHECK_CU(cuMemAlloc(&flag, 64));
     CHECK_CU(cuMemsetD32(flag, 0, 16));
+    CHECK_CU(cuCtxSynchronize()); /* the non-blocking streams below do not wait for it */
     CUstream waiter, writer;
     CHECK_CU(cuStreamCreate(&waiter, CU_STREAM_NON_BLOCKING));
     CHECK_CU(cuStreamCreate(&writer, CU_STREAM_NON_BLOCKING));
