@@ -2,6 +2,7 @@
  * allocation, accounting (run with SIMGPU_MEMORY=64M), address ranges,
  * double frees, bogus pointers and out-of-memory. */
 #include <cuda.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/mman.h>
 
@@ -202,6 +203,37 @@ RG_TEST(freed_with_context)
     CHECK_CU(cuCtxCreate(&c, NULL, 0, 0));
     CHECK_CU(cuMemAlloc(&p, 8 << 20));
     CHECK_CU(cuCtxDestroy(c));
+    CHECK_CU(cuMemGetInfo(&free1, &total));
+    CHECK_EQ_U64(free1, free0);
+}
+
+static int thread_errors;
+
+static void *alloc_thread(void *arg)
+{
+    cuCtxSetCurrent(ctx);
+    unsigned seed = (unsigned)(uintptr_t)arg;
+    for (int i = 0; i < 300; i++) {
+        CUdeviceptr p;
+        size_t n = 1 + (rand_r(&seed) % 100000);
+        if (cuMemAlloc(&p, n)) { __atomic_add_fetch(&thread_errors, 1, __ATOMIC_RELAXED); continue; }
+        unsigned char v = (unsigned char)i, back = 0;
+        if (cuMemsetD8(p + n - 1, v, 1) || cuMemcpyDtoH(&back, p + n - 1, 1) || back != v)
+            __atomic_add_fetch(&thread_errors, 1, __ATOMIC_RELAXED);
+        if (cuMemFree(p)) __atomic_add_fetch(&thread_errors, 1, __ATOMIC_RELAXED);
+    }
+    return NULL;
+}
+
+RG_TEST(threads_alloc_free)
+{
+    setup();
+    size_t free0, free1, total;
+    CHECK_CU(cuMemGetInfo(&free0, &total));
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, alloc_thread, (void *)(uintptr_t)(i + 1));
+    for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+    CHECK_EQ_INT(thread_errors, 0);
     CHECK_CU(cuMemGetInfo(&free1, &total));
     CHECK_EQ_U64(free1, free0);
 }

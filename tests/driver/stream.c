@@ -318,6 +318,35 @@ RG_TEST(many_streams_many_threads)
     for (int i = 0; i < NS; i++) CHECK_CU(cuStreamDestroy(s[i]));
 }
 
+static CUstream shared_stream;
+static _Atomic int counter;
+
+static void CUDA_CB count_fn(void *arg)
+{
+    atomic_fetch_add(&counter, 1);
+}
+
+static void *enqueue_thread(void *arg)
+{
+    cuCtxSetCurrent(ctx);
+    for (int i = 0; i < 5000; i++) cuLaunchHostFunc(shared_stream, count_fn, NULL);
+    return NULL;
+}
+
+/* Several threads feeding one stream (more than the ring holds). */
+RG_TEST(many_threads_one_stream)
+{
+    setup();
+    atomic_store(&counter, 0);
+    CHECK_CU(cuStreamCreate(&shared_stream, CU_STREAM_NON_BLOCKING));
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, enqueue_thread, NULL);
+    for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+    CHECK_CU(cuStreamSynchronize(shared_stream));
+    CHECK_EQ_INT(atomic_load(&counter), 20000);
+    CHECK_CU(cuStreamDestroy(shared_stream));
+}
+
 /* A stream idle long enough to retire its worker still runs later work. */
 RG_TEST(idle_stream_wakes_again)
 {
