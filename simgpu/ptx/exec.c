@@ -26,8 +26,11 @@ void ex_fault(ex_warp *w, int lane, int status, uintptr_t addr, const char *fmt,
     f->thread[2] = t / (b->ntid[0] * b->ntid[1]);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(f->message, sizeof f->message, fmt, ap);
+    int n = vsnprintf(f->message, sizeof f->message, fmt, ap);
     va_end(ap);
+    if (b->cur && n >= 0 && (size_t)n < sizeof f->message)
+        snprintf(f->message + n, sizeof f->message - (size_t)n, " (PTX line %u: %s in %s)", b->cur->line,
+                 ir_op_name(b->cur->op), b->m->funcs[b->cur->func].name);
     pthread_mutex_unlock(&j->fault_lock);
 }
 
@@ -113,6 +116,14 @@ const uint64_t *ex_src_slow(ex_warp *w, uint64_t *R, const ir_operand *o, unsign
     }
 }
 
+/* Warp-synchronous instructions: the rotation below must not run them early
+ * for a subset of the lanes that would reach them under lowest-PC order. */
+static int is_collective(unsigned op)
+{
+    return op == OP_SHFL || op == OP_VOTE || op == OP_MATCH || op == OP_REDUX || op == OP_ELECT ||
+           op == OP_BAR || op == OP_BARRIER;
+}
+
 /* Lowest PC among runnable lanes; every 16th diverged step, rotate instead so
  * a lane spinning on a lock held by a higher-PC lane cannot starve it. */
 static uint32_t pick(ex_warp *w, uint32_t run, uint32_t *pcout)
@@ -131,7 +142,9 @@ static uint32_t pick(ex_warp *w, uint32_t run, uint32_t *pcout)
             int l = __builtin_ctz(m);
             if (w->pc[l] == best) mask |= 1u << l;
         }
-    } else {
+        if (is_collective(w->b->m->code[best].op)) best = UINT32_MAX, mask = 0;
+    }
+    if (best == UINT32_MAX) {
         for (uint32_t m = run; m; m &= m - 1) {
             int l = __builtin_ctz(m);
             uint32_t p = w->pc[l];
@@ -196,6 +209,7 @@ int ex_warp_run(ex_warp *w, int budget)
         if (w->uniform) pc = w->upc, mask = run;
         else mask = pick(w, run, &pc);
         const ir_insn *in = &code[pc];
+        b->cur = in;
         uint32_t act = in->guard >= 0 ? guard_mask(w, in, mask) : mask;
         b->steps += (unsigned)__builtin_popcount(act);
         if (is_control(in->op)) {

@@ -55,6 +55,7 @@ struct ex_block {
     uint64_t steps;          /* thread-instructions executed */
     uintptr_t hit_lo, hit_hi; /* last mem-map range hit */
     int status;              /* enum ptx_status */
+    const ir_insn *cur;      /* instruction being executed (for fault messages) */
     uint64_t sink[32];       /* writes to "_" */
     uint64_t scratch[8][32]; /* materialised operands */
 };

@@ -91,6 +91,7 @@ static void init_block(ex_block *b, ex_job *j, uint64_t idx)
     b->steps = 0;
     b->hit_lo = b->hit_hi = 0;
     b->status = 0;
+    b->cur = NULL;
 }
 
 static void init_warps(ex_block *b, uint64_t *regs)

@@ -280,3 +280,27 @@ extern "C" __global__ void cp_async_copy(const int4 *in, int *out)
     int4 v = s[63 - threadIdx.x];
     out[blockIdx.x * 64 + threadIdx.x] = v.x + v.y + v.z + v.w;
 }
+
+// Warp-aggregated ranking (as in CUB's radix rank): the leader of each group of
+// equal keys does the atomic, the others skip ahead to the shuffle that must
+// wait for it. Regression test for running a .sync collective early.
+extern "C" __global__ void warp_rank(const int *keys, int *rank, int iters)
+{
+    __shared__ int cnt[16];
+    unsigned lane = threadIdx.x;
+    if (lane < 16) cnt[lane] = 0;
+    __syncwarp();
+    for (int it = 0; it < iters; it++) {
+        int k = keys[it * 32 + lane] & 15;
+        unsigned peers = 0xffffffffu;
+        for (int bit = 0; bit < 4; bit++) {
+            unsigned b = __ballot_sync(0xffffffffu, (k >> bit) & 1);
+            peers &= ((k >> bit) & 1) ? b : ~b;
+        }
+        int leader = 31 - __clz(peers);
+        int base = 0;
+        if ((int)lane == leader) base = atomicAdd(&cnt[k], __popc(peers));
+        base = __shfl_sync(0xffffffffu, base, leader);
+        rank[it * 32 + lane] = base + __popc(peers & ((1u << lane) - 1));
+    }
+}

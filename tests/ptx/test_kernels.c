@@ -389,4 +389,20 @@ RG_TEST(cp_async)
     TEARDOWN();
 }
 
+RG_TEST(warp_rank_leader_shuffle)
+{
+    SETUP();
+    int iters = 200, cnt[16] = {0};
+    int *keys = pu_alloc(e, iters * 32 * 4), *rank = pu_alloc(e, iters * 32 * 4);
+    for (int i = 0; i < iters * 32; i++) keys[i] = (int)((i * 2654435761u) >> 13);
+    struct { int *k, *r; int iters; } p = {keys, rank, iters};
+    RUN_OK("warp_rank", 1, 32, 0, &p, sizeof p);
+    for (int i = 0; i < iters * 32; i++)
+        if (rank[i] != cnt[keys[i] & 15]++) {
+            TEARDOWN();
+            RG_FAIL("item %d: rank %d", i, rank[i]);
+        }
+    TEARDOWN();
+}
+
 RG_TEST_MAIN()
