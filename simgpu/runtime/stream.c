@@ -201,6 +201,7 @@ static bool worker_retire(struct sim_stream *s, uint64_t d)
 static void *worker_main(void *arg)
 {
     struct sim_stream *s = arg;
+    pthread_setname_np(pthread_self(), s->legacy ? "simgpu-null" : "simgpu-stream");
     uint64_t d = atomic_load(&s->done);
     for (;;) {
         if (atomic_load_explicit(&s->tail, memory_order_acquire) != d) {

@@ -121,6 +121,22 @@ RG_TEST(properties_and_peers)
                 CUDA_ERROR_INVALID_DEVICE);
 }
 
+RG_TEST(atomic_capabilities)
+{
+    CHECK_CU(cuInit(0));
+    CUatomicOperation ops[] = {CU_ATOMIC_OPERATION_INTEGER_ADD, CU_ATOMIC_OPERATION_CAS,
+                               CU_ATOMIC_OPERATION_FLOAT_ADD};
+    unsigned caps[3] = {0};
+    CHECK_CU(cuDeviceGetHostAtomicCapabilities(caps, ops, 3, 0));
+    CHECK(caps[0] & CU_ATOMIC_CAPABILITY_SCALAR_32);
+    CHECK(caps[1] & CU_ATOMIC_CAPABILITY_SCALAR_64);
+    CHECK_CU_IS(cuDeviceGetHostAtomicCapabilities(caps, ops, 0, 0), CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU_IS(cuDeviceGetHostAtomicCapabilities(caps, ops, 3, 9), CUDA_ERROR_INVALID_DEVICE);
+    int v = 1;
+    CHECK_CU(cuDeviceGetExecAffinitySupport(&v, CU_EXEC_AFFINITY_TYPE_SM_COUNT, 0));
+    CHECK_EQ_INT(v, 0);
+}
+
 RG_TEST(error_names)
 {
     const char *s = NULL;
