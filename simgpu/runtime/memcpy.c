@@ -362,3 +362,75 @@ CUresult cuMemcpy3DPeerAsync_ptsz(const CUDA_MEMCPY3D_PEER *p, CUstream h)
 {
     return copy_3d_peer(p, h, true, false);
 }
+
+/* ---- batches of 1D copies --------------------------------------------------- */
+
+static CUresult batch_attrs_check(size_t count, const CUmemcpyAttributes *attrs,
+                                  const size_t *idxs, size_t n)
+{
+    if (!attrs || !idxs || !n || n > count || idxs[0] != 0) return CUDA_ERROR_INVALID_VALUE;
+    for (size_t i = 0; i < n; i++) {
+        if (i && (idxs[i] <= idxs[i - 1] || idxs[i] >= count)) return CUDA_ERROR_INVALID_VALUE;
+        if (attrs[i].srcAccessOrder < CU_MEMCPY_SRC_ACCESS_ORDER_STREAM ||
+            attrs[i].srcAccessOrder > CU_MEMCPY_SRC_ACCESS_ORDER_ANY)
+            return CUDA_ERROR_INVALID_VALUE;
+        if (attrs[i].flags & ~(unsigned)CU_MEMCPY_FLAG_PREFER_OVERLAP_WITH_COMPUTE)
+            return CUDA_ERROR_INVALID_VALUE;
+    }
+    return CUDA_SUCCESS;
+}
+
+/* Every copy is validated before any is queued; *fail names the bad one. */
+static CUresult copy_batch(CUdeviceptr *dsts, CUdeviceptr *srcs, size_t *sizes, size_t count,
+                           CUmemcpyAttributes *attrs, size_t *idxs, size_t nattrs, size_t *fail,
+                           CUstream h, bool pt)
+{
+    struct sim_stream *s;
+    CUresult r = sim_stream_resolve(h, pt, &s, NULL);
+    if (fail) *fail = SIZE_MAX;
+    if (r) return r;
+    if (!count || !dsts || !srcs || !sizes) return CUDA_ERROR_INVALID_VALUE;
+    if ((r = batch_attrs_check(count, attrs, idxs, nattrs))) return r;
+    for (size_t i = 0; i < count; i++) {
+        bool dp, sp;
+        if ((r = side_check(U(dsts[i]), sizes[i], S_UNI, &dp)) ||
+            (r = side_check(U(srcs[i]), sizes[i], S_UNI, &sp))) {
+            if (fail) *fail = i;
+            return r;
+        }
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (!sizes[i]) continue;
+        bool dp, sp;
+        side_check(U(dsts[i]), sizes[i], S_UNI, &dp);
+        side_check(U(srcs[i]), sizes[i], S_UNI, &sp);
+        struct copy_op o = {.dst = U(dsts[i]), .src = U(srcs[i]), .w = sizes[i], .h = 1, .d = 1};
+        if ((r = copy_submit(s, &o, false, sp, dp, sizes[i]))) return r;
+    }
+    return CUDA_SUCCESS;
+}
+
+CUresult cuMemcpyBatchAsync(CUdeviceptr *dsts, CUdeviceptr *srcs, size_t *sizes, size_t count,
+                            CUmemcpyAttributes *attrs, size_t *attrsIdxs, size_t numAttrs,
+                            size_t *failIdx, CUstream hStream)
+{
+    return copy_batch(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, hStream, false);
+}
+CUresult cuMemcpyBatchAsync_ptsz(CUdeviceptr *dsts, CUdeviceptr *srcs, size_t *sizes, size_t count,
+                                 CUmemcpyAttributes *attrs, size_t *attrsIdxs, size_t numAttrs,
+                                 size_t *failIdx, CUstream hStream)
+{
+    return copy_batch(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, hStream, true);
+}
+CUresult cuMemcpyBatchAsync_v2(CUdeviceptr *dsts, CUdeviceptr *srcs, size_t *sizes, size_t count,
+                               CUmemcpyAttributes *attrs, size_t *attrsIdxs, size_t numAttrs,
+                               CUstream hStream)
+{
+    return copy_batch(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, NULL, hStream, false);
+}
+CUresult cuMemcpyBatchAsync_v2_ptsz(CUdeviceptr *dsts, CUdeviceptr *srcs, size_t *sizes,
+                                    size_t count, CUmemcpyAttributes *attrs, size_t *attrsIdxs,
+                                    size_t numAttrs, CUstream hStream)
+{
+    return copy_batch(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, NULL, hStream, true);
+}

@@ -216,6 +216,37 @@ RG_TEST(peer)
     CHECK_CU(cuMemFree(a));
 }
 
+RG_TEST(batch)
+{
+    setup();
+    int a[16], b[16], c[16];
+    for (int i = 0; i < 16; i++) a[i] = i * 3;
+    CUdeviceptr d;
+    CHECK_CU(cuMemAlloc(&d, 4096));
+    CUdeviceptr dsts[2] = {d, (CUdeviceptr)(uintptr_t)b};
+    CUdeviceptr srcs[2] = {(CUdeviceptr)(uintptr_t)a, d};
+    size_t sizes[2] = {sizeof a, sizeof b};
+    CUmemcpyAttributes at;
+    memset(&at, 0, sizeof at);
+    at.srcAccessOrder = CU_MEMCPY_SRC_ACCESS_ORDER_STREAM;
+    size_t idx = 0;
+    CHECK_CU(cuMemcpyBatchAsync(dsts, srcs, sizes, 2, &at, &idx, 1, NULL));
+    CHECK_CU(cuStreamSynchronize(NULL));
+    CHECK(memcmp(a, b, sizeof a) == 0);
+    /* a bad entry fails the whole batch, nothing is copied */
+    memset(c, 0, sizeof c);
+    CUdeviceptr dsts2[2] = {(CUdeviceptr)(uintptr_t)c, d + 4090};
+    CUdeviceptr srcs2[2] = {d, (CUdeviceptr)(uintptr_t)a};
+    CHECK_CU_IS(cuMemcpyBatchAsync(dsts2, srcs2, sizes, 2, &at, &idx, 1, NULL),
+                CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU(cuStreamSynchronize(NULL));
+    CHECK_EQ_INT(c[5], 0);
+    at.srcAccessOrder = CU_MEMCPY_SRC_ACCESS_ORDER_INVALID;
+    CHECK_CU_IS(cuMemcpyBatchAsync(dsts, srcs, sizes, 2, &at, &idx, 1, NULL),
+                CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU(cuMemFree(d));
+}
+
 static _Atomic int gate, opened;
 
 static void CUDA_CB gate_fn(void *arg)
