@@ -24,8 +24,10 @@ static pthread_mutex_t graveyard_lock = PTHREAD_MUTEX_INITIALIZER;
 void sim_ctx_add_destroy_hook(sim_ctx_hook fn)
 {
     int i = atomic_fetch_add(&nhooks, 1);
-    if (i < SIM_MAX_HOOKS) hooks[i] = fn;
-    else sim_err("too many context destroy hooks");
+    if (i < SIM_MAX_HOOKS)
+        hooks[i] = fn;
+    else
+        sim_err("too many context destroy hooks");
 }
 
 /* ---- the current-context stack ----------------------------------------- */
@@ -111,8 +113,10 @@ CUresult sim_ctx_activate(struct sim_ctx *c)
     pthread_mutex_lock(&c->lock);
     if (!c->active) {
         c->legacy = sim_stream_new(c, 0, 0, true, false);
-        if (c->legacy) c->active = true;
-        else r = CUDA_ERROR_OUT_OF_MEMORY;
+        if (c->legacy)
+            c->active = true;
+        else
+            r = CUDA_ERROR_OUT_OF_MEMORY;
     }
     pthread_mutex_unlock(&c->lock);
     return r;
@@ -200,7 +204,8 @@ static void ctx_teardown(struct sim_ctx *c)
     sim_ctx_destroy_streams(c);
     sim_ctx_destroy_events(c);
     int n = atomic_load(&nhooks);
-    for (int i = 0; i < n && i < SIM_MAX_HOOKS; i++) hooks[i](c);
+    for (int i = 0; i < n && i < SIM_MAX_HOOKS; i++)
+        hooks[i](c);
     sim_ctx_release_memory(c);
     sim_printf_flush();
 }
@@ -272,8 +277,8 @@ CUresult cuCtxCreate_v3(CUcontext *pctx, CUexecAffinityParam *paramsArray, int n
 CUresult cuCtxCreate_v4(CUcontext *pctx, CUctxCreateParams *params, unsigned int flags,
                         CUdevice dev)
 {
-    if (params && (params->execAffinityParams || params->numExecAffinityParams > 0 ||
-                   params->cigParams)) {
+    if (params &&
+        (params->execAffinityParams || params->numExecAffinityParams > 0 || params->cigParams)) {
         sim_warn("cuCtxCreate_v4: execution affinity / CIG not supported");
         SIM_INIT_OR_RETURN();
         return CUDA_ERROR_NOT_SUPPORTED;
@@ -339,8 +344,10 @@ CUresult cuCtxSetCurrent(CUcontext ctx)
         return CUDA_SUCCESS;
     }
     if (!sim_handle_ok(ctx, SIM_KIND_CTX)) return CUDA_ERROR_INVALID_CONTEXT;
-    if (depth) stack[depth - 1] = (struct sim_ctx *)ctx;
-    else if (!stack_push((struct sim_ctx *)ctx)) return CUDA_ERROR_OUT_OF_MEMORY;
+    if (depth)
+        stack[depth - 1] = (struct sim_ctx *)ctx;
+    else if (!stack_push((struct sim_ctx *)ctx))
+        return CUDA_ERROR_OUT_OF_MEMORY;
     return CUDA_SUCCESS;
 }
 
@@ -449,14 +456,16 @@ CUresult cuCtxSetLimit(CUlimit limit, size_t value)
     case CU_LIMIT_PRINTF_FIFO_SIZE:
     case CU_LIMIT_MALLOC_HEAP_SIZE:
     case CU_LIMIT_DEV_RUNTIME_PENDING_LAUNCH_COUNT:
-    case CU_LIMIT_PERSISTING_L2_CACHE_SIZE: break;
+    case CU_LIMIT_PERSISTING_L2_CACHE_SIZE:
+        break;
     case CU_LIMIT_DEV_RUNTIME_SYNC_DEPTH:
         if (value > 24) return CUDA_ERROR_INVALID_VALUE;
         break;
     case CU_LIMIT_MAX_L2_FETCH_GRANULARITY:
         if (value > 128) return CUDA_ERROR_INVALID_VALUE;
         break;
-    default: return CUDA_ERROR_UNSUPPORTED_LIMIT;
+    default:
+        return CUDA_ERROR_UNSUPPORTED_LIMIT;
     }
     c->limits[limit] = value;
     return CUDA_SUCCESS;
@@ -538,9 +547,12 @@ CUresult cuCtxEnablePeerAccess(CUcontext peerContext, unsigned int Flags)
     if (!p || !sim_handle_ok(p, SIM_KIND_CTX)) return CUDA_ERROR_INVALID_CONTEXT;
     if (p->dev == c->dev) return CUDA_ERROR_INVALID_DEVICE;
     pthread_mutex_lock(&c->lock);
-    if (peer_index(c, p) >= 0) r = CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED;
-    else if (c->npeers == 64) r = CUDA_ERROR_TOO_MANY_PEERS;
-    else c->peers[c->npeers++] = p;
+    if (peer_index(c, p) >= 0)
+        r = CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED;
+    else if (c->npeers == 64)
+        r = CUDA_ERROR_TOO_MANY_PEERS;
+    else
+        c->peers[c->npeers++] = p;
     pthread_mutex_unlock(&c->lock);
     return r;
 }
@@ -554,8 +566,10 @@ CUresult cuCtxDisablePeerAccess(CUcontext peerContext)
     if (!p || !sim_handle_ok(p, SIM_KIND_CTX)) return CUDA_ERROR_INVALID_CONTEXT;
     pthread_mutex_lock(&c->lock);
     int i = peer_index(c, p);
-    if (i < 0) r = CUDA_ERROR_PEER_ACCESS_NOT_ENABLED;
-    else c->peers[i] = c->peers[--c->npeers];
+    if (i < 0)
+        r = CUDA_ERROR_PEER_ACCESS_NOT_ENABLED;
+    else
+        c->peers[i] = c->peers[--c->npeers];
     pthread_mutex_unlock(&c->lock);
     return r;
 }
@@ -655,6 +669,7 @@ void sim_ctx_release_memory(struct sim_ctx *c)
 {
     struct sim_alloc *v = NULL;
     size_t n = sim_table_take_ctx(c, &v);
-    for (size_t i = 0; i < n; i++) sim_mem_release(&v[i]);
+    for (size_t i = 0; i < n; i++)
+        sim_mem_release(&v[i]);
     free(v);
 }

@@ -6,10 +6,10 @@
 #include "sim.h"
 
 /* init.c: one-time initialisers called by cuInit, in this order. */
-CUresult sim_devices_init(void);   /* device.c: SIMGPU_*, CUDA_VISIBLE_DEVICES */
-CUresult sim_mem_init(void);       /* memory.c: reserve the device region */
-CUresult sim_contexts_init(void);  /* context.c: one primary context per device */
-CUresult sim_mempools_init(void);  /* mempool.c: default pools */
+CUresult sim_devices_init(void);  /* device.c: SIMGPU_*, CUDA_VISIBLE_DEVICES */
+CUresult sim_mem_init(void);      /* memory.c: reserve the device region */
+CUresult sim_contexts_init(void); /* context.c: one primary context per device */
+CUresult sim_mempools_init(void); /* mempool.c: default pools */
 
 /* memory.c: the virtual-address region and the allocation table. */
 uintptr_t sim_va_base(void);
@@ -28,8 +28,8 @@ bool sim_table_mark_freeing(uintptr_t base);
 size_t sim_table_take_ctx(struct sim_ctx *c, struct sim_alloc **out);
 /* Free a table entry's backing by kind (device/managed pages, host pages). */
 void sim_mem_release(const struct sim_alloc *a);
-CUresult sim_mem_alloc_kind(struct sim_ctx *c, size_t size, enum sim_mem_kind kind,
-                            unsigned flags, void *pool, uintptr_t *out);
+CUresult sim_mem_alloc_kind(struct sim_ctx *c, size_t size, enum sim_mem_kind kind, unsigned flags,
+                            void *pool, uintptr_t *out);
 
 /* context.c */
 void sim_ctx_release_memory(struct sim_ctx *c);
@@ -68,8 +68,7 @@ void sim_managed_forget(uintptr_t base);
 
 /* mempool.c */
 void sim_mempool_note_free(void *pool, size_t size);
-CUresult sim_mempool_alloc(struct sim_mempool *p, struct sim_ctx *c, size_t size,
-                           uintptr_t *out);
+CUresult sim_mempool_alloc(struct sim_mempool *p, struct sim_ctx *c, size_t size, uintptr_t *out);
 
 /* Monotonic nanoseconds. */
 uint64_t sim_now_ns(void);

@@ -152,8 +152,14 @@ static CUresult record(CUevent h, CUstream hs, unsigned flags, bool pt)
     return sim_event_record(e, s);
 }
 
-CUresult cuEventRecord(CUevent h, CUstream s) { return record(h, s, 0, false); }
-CUresult cuEventRecord_ptsz(CUevent h, CUstream s) { return record(h, s, 0, true); }
+CUresult cuEventRecord(CUevent h, CUstream s)
+{
+    return record(h, s, 0, false);
+}
+CUresult cuEventRecord_ptsz(CUevent h, CUstream s)
+{
+    return record(h, s, 0, true);
+}
 CUresult cuEventRecordWithFlags(CUevent h, CUstream s, unsigned int f)
 {
     return record(h, s, f, false);
@@ -221,7 +227,10 @@ static CUresult wait_event(CUstream hs, CUevent h, unsigned flags, bool pt)
     return sim_stream_wait_event(s, e);
 }
 
-CUresult cuStreamWaitEvent(CUstream s, CUevent e, unsigned int f) { return wait_event(s, e, f, false); }
+CUresult cuStreamWaitEvent(CUstream s, CUevent e, unsigned int f)
+{
+    return wait_event(s, e, f, false);
+}
 CUresult cuStreamWaitEvent_ptsz(CUstream s, CUevent e, unsigned int f)
 {
     return wait_event(s, e, f, true);

@@ -36,7 +36,8 @@ static struct slot *find(uintptr_t key)
 static void put(struct slot *t, size_t c, uintptr_t key, uint32_t kind)
 {
     size_t i = hash_ptr(key) & (c - 1);
-    while (t[i].key > 1) i = (i + 1) & (c - 1);
+    while (t[i].key > 1)
+        i = (i + 1) & (c - 1);
     t[i].key = key;
     t[i].kind = kind;
 }
@@ -46,7 +47,8 @@ static bool reserve_one(void)
 {
     if ((used + 1) * 2 <= cap) return true;
     size_t nc = cap ? cap : 256;
-    while ((live + 1) * 4 > nc) nc *= 2;
+    while ((live + 1) * 4 > nc)
+        nc *= 2;
     struct slot *nt = calloc(nc, sizeof *nt);
     if (!nt) return false;
     for (size_t i = 0; i < cap; i++)

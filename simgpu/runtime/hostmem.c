@@ -15,15 +15,19 @@ CUresult cuMemHostAlloc(void **pp, size_t bytesize, unsigned int Flags)
     CUresult r = sim_ctx_get(&c);
     if (r) return r;
     if (!pp || !bytesize) return CUDA_ERROR_INVALID_VALUE;
-    unsigned known = CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVICEMAP |
-                     CU_MEMHOSTALLOC_WRITECOMBINED;
+    unsigned known =
+        CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVICEMAP | CU_MEMHOSTALLOC_WRITECOMBINED;
     if (Flags & ~known) return CUDA_ERROR_INVALID_VALUE;
     if (bytesize > SIZE_MAX - PAGE) return CUDA_ERROR_OUT_OF_MEMORY;
     size_t sz = (bytesize + PAGE - 1) & ~(PAGE - 1);
     void *p = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) return CUDA_ERROR_OUT_OF_MEMORY;
-    struct sim_alloc a = {.base = (uintptr_t)p, .size = bytesize, .kind = SIM_MEM_HOST, .dev = c->dev,
-                          .ctx = c, .flags = Flags | CU_MEMHOSTALLOC_DEVICEMAP};
+    struct sim_alloc a = {.base = (uintptr_t)p,
+                          .size = bytesize,
+                          .kind = SIM_MEM_HOST,
+                          .dev = c->dev,
+                          .ctx = c,
+                          .flags = Flags | CU_MEMHOSTALLOC_DEVICEMAP};
     if (!sim_table_insert(&a)) {
         munmap(p, sz);
         return CUDA_ERROR_OUT_OF_MEMORY;
@@ -43,8 +47,7 @@ CUresult cuMemFreeHost(void *p)
     CUresult r = sim_ctx_get(&c);
     if (r) return r;
     struct sim_alloc a;
-    if (!p || !sim_mem_lookup((uintptr_t)p, &a) || a.base != (uintptr_t)p ||
-        a.kind != SIM_MEM_HOST)
+    if (!p || !sim_mem_lookup((uintptr_t)p, &a) || a.base != (uintptr_t)p || a.kind != SIM_MEM_HOST)
         return CUDA_ERROR_INVALID_VALUE;
     if (a.ctx && sim_handle_ok(a.ctx, SIM_KIND_CTX) && a.ctx->active) sim_ctx_synchronize(a.ctx);
     if (!sim_table_remove(a.base, &a)) return CUDA_ERROR_INVALID_VALUE;
@@ -59,8 +62,7 @@ CUresult cuMemHostGetDevicePointer_v2(CUdeviceptr *pdptr, void *p, unsigned int 
     if (r) return r;
     if (!pdptr || !p || Flags != 0) return CUDA_ERROR_INVALID_VALUE;
     struct sim_alloc a;
-    if (!sim_mem_lookup((uintptr_t)p, &a) ||
-        !(a.kind & (SIM_MEM_HOST | SIM_MEM_REGISTERED)))
+    if (!sim_mem_lookup((uintptr_t)p, &a) || !(a.kind & (SIM_MEM_HOST | SIM_MEM_REGISTERED)))
         return CUDA_ERROR_INVALID_VALUE;
     *pdptr = (CUdeviceptr)(uintptr_t)p;
     return CUDA_SUCCESS;
@@ -107,8 +109,12 @@ CUresult cuMemHostRegister_v2(void *p, size_t bytesize, unsigned int Flags)
         return CUDA_ERROR_NOT_SUPPORTED;
     }
     if (!host_range_mapped((uintptr_t)p, bytesize)) return CUDA_ERROR_INVALID_VALUE;
-    struct sim_alloc a = {.base = (uintptr_t)p, .size = bytesize, .kind = SIM_MEM_REGISTERED,
-                          .dev = c->dev, .ctx = c, .flags = Flags};
+    struct sim_alloc a = {.base = (uintptr_t)p,
+                          .size = bytesize,
+                          .kind = SIM_MEM_REGISTERED,
+                          .dev = c->dev,
+                          .ctx = c,
+                          .flags = Flags};
     if (!sim_table_insert(&a)) return CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED;
     return CUDA_SUCCESS;
 }
@@ -125,8 +131,7 @@ CUresult cuMemHostUnregister(void *p)
     if (r) return r;
     if (!p) return CUDA_ERROR_INVALID_VALUE;
     struct sim_alloc a;
-    if (!sim_mem_lookup((uintptr_t)p, &a) || a.base != (uintptr_t)p ||
-        a.kind != SIM_MEM_REGISTERED)
+    if (!sim_mem_lookup((uintptr_t)p, &a) || a.base != (uintptr_t)p || a.kind != SIM_MEM_REGISTERED)
         return CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED;
     if (a.ctx && sim_handle_ok(a.ctx, SIM_KIND_CTX) && a.ctx->active) sim_ctx_synchronize(a.ctx);
     sim_table_remove(a.base, NULL);

@@ -34,8 +34,10 @@ static void init_all(void)
     return;
 fail:
     init_result = r;
-    if (r == CUDA_ERROR_NO_DEVICE) sim_info("cuInit: no visible device");
-    else sim_err("cuInit failed: %d", (int)r);
+    if (r == CUDA_ERROR_NO_DEVICE)
+        sim_info("cuInit: no visible device");
+    else
+        sim_err("cuInit failed: %d", (int)r);
 }
 
 CUresult cuInit(unsigned int flags)
@@ -66,12 +68,22 @@ size_t sim_parse_size(const char *s)
     if (end == s) return 0;
     unsigned shift = 0;
     switch (toupper((unsigned char)*end)) {
-    case 'K': shift = 10; break;
-    case 'M': shift = 20; break;
-    case 'G': shift = 30; break;
-    case 'T': shift = 40; break;
-    case '\0': break;
-    default: return 0;
+    case 'K':
+        shift = 10;
+        break;
+    case 'M':
+        shift = 20;
+        break;
+    case 'G':
+        shift = 30;
+        break;
+    case 'T':
+        shift = 40;
+        break;
+    case '\0':
+        break;
+    default:
+        return 0;
     }
     if (*end) {
         end++;

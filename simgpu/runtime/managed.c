@@ -93,13 +93,26 @@ static void apply_advice(struct advice *v, CUmem_advise adv, CUmemLocation l)
 {
     uint64_t bit = l.type == CU_MEM_LOCATION_TYPE_DEVICE && l.id < 64 ? 1ull << l.id : 0;
     switch (adv) {
-    case CU_MEM_ADVISE_SET_READ_MOSTLY: v->read_mostly = 1; break;
-    case CU_MEM_ADVISE_UNSET_READ_MOSTLY: v->read_mostly = 0; break;
-    case CU_MEM_ADVISE_SET_PREFERRED_LOCATION: v->preferred = l; break;
-    case CU_MEM_ADVISE_UNSET_PREFERRED_LOCATION: v->preferred.type = CU_MEM_LOCATION_TYPE_INVALID; break;
-    case CU_MEM_ADVISE_SET_ACCESSED_BY: v->accessed_by |= bit; break;
-    case CU_MEM_ADVISE_UNSET_ACCESSED_BY: v->accessed_by &= ~bit; break;
-    default: break;
+    case CU_MEM_ADVISE_SET_READ_MOSTLY:
+        v->read_mostly = 1;
+        break;
+    case CU_MEM_ADVISE_UNSET_READ_MOSTLY:
+        v->read_mostly = 0;
+        break;
+    case CU_MEM_ADVISE_SET_PREFERRED_LOCATION:
+        v->preferred = l;
+        break;
+    case CU_MEM_ADVISE_UNSET_PREFERRED_LOCATION:
+        v->preferred.type = CU_MEM_LOCATION_TYPE_INVALID;
+        break;
+    case CU_MEM_ADVISE_SET_ACCESSED_BY:
+        v->accessed_by |= bit;
+        break;
+    case CU_MEM_ADVISE_UNSET_ACCESSED_BY:
+        v->accessed_by &= ~bit;
+        break;
+    default:
+        break;
     }
 }
 
@@ -109,7 +122,8 @@ static CUresult advise(CUdeviceptr p, size_t n, CUmem_advise adv, CUmemLocation 
     struct sim_alloc a;
     if (adv < CU_MEM_ADVISE_SET_READ_MOSTLY || adv > CU_MEM_ADVISE_UNSET_ACCESSED_BY)
         return CUDA_ERROR_INVALID_VALUE;
-    bool needs_loc = adv != CU_MEM_ADVISE_SET_READ_MOSTLY && adv != CU_MEM_ADVISE_UNSET_READ_MOSTLY &&
+    bool needs_loc = adv != CU_MEM_ADVISE_SET_READ_MOSTLY &&
+                     adv != CU_MEM_ADVISE_UNSET_READ_MOSTLY &&
                      adv != CU_MEM_ADVISE_UNSET_PREFERRED_LOCATION;
     if (needs_loc && !location_ok(l)) return CUDA_ERROR_INVALID_DEVICE;
     CUresult r = managed_range(p, n, &a);
@@ -144,22 +158,38 @@ static CUresult range_attr(void *data, size_t size, CUmem_range_attribute attr,
     if (!v) v = &none;
     int val;
     switch (attr) {
-    case CU_MEM_RANGE_ATTRIBUTE_READ_MOSTLY: val = v->read_mostly; break;
-    case CU_MEM_RANGE_ATTRIBUTE_PREFERRED_LOCATION: val = loc_as_device(v->preferred); break;
-    case CU_MEM_RANGE_ATTRIBUTE_LAST_PREFETCH_LOCATION: val = loc_as_device(v->last_prefetch); break;
-    case CU_MEM_RANGE_ATTRIBUTE_PREFERRED_LOCATION_TYPE: val = v->preferred.type; break;
-    case CU_MEM_RANGE_ATTRIBUTE_PREFERRED_LOCATION_ID: val = v->preferred.id; break;
-    case CU_MEM_RANGE_ATTRIBUTE_LAST_PREFETCH_LOCATION_TYPE: val = v->last_prefetch.type; break;
-    case CU_MEM_RANGE_ATTRIBUTE_LAST_PREFETCH_LOCATION_ID: val = v->last_prefetch.id; break;
+    case CU_MEM_RANGE_ATTRIBUTE_READ_MOSTLY:
+        val = v->read_mostly;
+        break;
+    case CU_MEM_RANGE_ATTRIBUTE_PREFERRED_LOCATION:
+        val = loc_as_device(v->preferred);
+        break;
+    case CU_MEM_RANGE_ATTRIBUTE_LAST_PREFETCH_LOCATION:
+        val = loc_as_device(v->last_prefetch);
+        break;
+    case CU_MEM_RANGE_ATTRIBUTE_PREFERRED_LOCATION_TYPE:
+        val = v->preferred.type;
+        break;
+    case CU_MEM_RANGE_ATTRIBUTE_PREFERRED_LOCATION_ID:
+        val = v->preferred.id;
+        break;
+    case CU_MEM_RANGE_ATTRIBUTE_LAST_PREFETCH_LOCATION_TYPE:
+        val = v->last_prefetch.type;
+        break;
+    case CU_MEM_RANGE_ATTRIBUTE_LAST_PREFETCH_LOCATION_ID:
+        val = v->last_prefetch.id;
+        break;
     case CU_MEM_RANGE_ATTRIBUTE_ACCESSED_BY: {
         if (size % 4 || !size) return CUDA_ERROR_INVALID_VALUE;
         int *out = data, n = 0, cap = (int)(size / 4);
         for (int d = 0; d < 64 && d < sim_device_count(); d++)
             if ((v->accessed_by >> d) & 1 && n < cap) out[n++] = d;
-        while (n < cap) out[n++] = CU_DEVICE_INVALID;
+        while (n < cap)
+            out[n++] = CU_DEVICE_INVALID;
         return CUDA_SUCCESS;
     }
-    default: return CUDA_ERROR_INVALID_VALUE;
+    default:
+        return CUDA_ERROR_INVALID_VALUE;
     }
     if (size != 4) return CUDA_ERROR_INVALID_VALUE;
     memcpy(data, &val, 4);
@@ -176,7 +206,8 @@ CUresult cuMemRangeGetAttribute(void *data, size_t dataSize, CUmem_range_attribu
     if (r) return r;
     pthread_mutex_lock(&advice_lock);
     struct advice *v = advices;
-    while (v && v->base != a.base) v = v->next;
+    while (v && v->base != a.base)
+        v = v->next;
     r = range_attr(data, dataSize, attribute, v);
     pthread_mutex_unlock(&advice_lock);
     return r;

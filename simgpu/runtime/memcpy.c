@@ -58,9 +58,9 @@ CUresult sim_copy_check(uintptr_t dst, uintptr_t src, size_t n)
 struct copy_op {
     uintptr_t dst, src;
     size_t w, h, d;
-    size_t dpitch, spitch;   /* bytes between rows */
-    size_t dslice, sslice;   /* bytes between slices */
-    size_t staged;           /* bytes of source data following the header */
+    size_t dpitch, spitch; /* bytes between rows */
+    size_t dslice, sslice; /* bytes between slices */
+    size_t staged;         /* bytes of source data following the header */
 };
 
 static void copy_run(const struct copy_op *o, const unsigned char *src_override)
@@ -121,8 +121,8 @@ CUresult sim_memcpy_async(struct sim_stream *s, uintptr_t dst, uintptr_t src, si
     return copy_submit(s, &o, false, sp, dp, n);
 }
 
-static CUresult copy_1d(CUstream h, bool pt, bool sync, uintptr_t dst, enum side dk,
-                        uintptr_t src, enum side sk, size_t n)
+static CUresult copy_1d(CUstream h, bool pt, bool sync, uintptr_t dst, enum side dk, uintptr_t src,
+                        enum side sk, size_t n)
 {
     struct sim_stream *s;
     CUresult r = sim_stream_resolve(h, pt, &s, NULL);
@@ -233,8 +233,8 @@ CUresult cuMemcpyPeerAsync(CUdeviceptr d, CUcontext dc, CUdeviceptr s, CUcontext
 {
     return copy_peer(d, dc, s, sc, n, h, false, false);
 }
-CUresult cuMemcpyPeerAsync_ptsz(CUdeviceptr d, CUcontext dc, CUdeviceptr s, CUcontext sc,
-                                size_t n, CUstream h)
+CUresult cuMemcpyPeerAsync_ptsz(CUdeviceptr d, CUcontext dc, CUdeviceptr s, CUcontext sc, size_t n,
+                                CUstream h)
 {
     return copy_peer(d, dc, s, sc, n, h, true, false);
 }
@@ -255,13 +255,23 @@ static CUresult side3_resolve(const struct side3 *sd, size_t w, size_t h, size_t
     enum side k;
     uintptr_t base;
     switch (sd->type) {
-    case CU_MEMORYTYPE_HOST: k = S_HOST; base = U(sd->host); break;
-    case CU_MEMORYTYPE_DEVICE: k = S_DEV; base = U(sd->dev); break;
-    case CU_MEMORYTYPE_UNIFIED: k = S_UNI; base = U(sd->dev); break;
+    case CU_MEMORYTYPE_HOST:
+        k = S_HOST;
+        base = U(sd->host);
+        break;
+    case CU_MEMORYTYPE_DEVICE:
+        k = S_DEV;
+        base = U(sd->dev);
+        break;
+    case CU_MEMORYTYPE_UNIFIED:
+        k = S_UNI;
+        base = U(sd->dev);
+        break;
     case CU_MEMORYTYPE_ARRAY:
         sim_warn("cuMemcpy2D/3D with CUDA arrays is not supported by simgpu");
         return CUDA_ERROR_NOT_SUPPORTED;
-    default: return CUDA_ERROR_INVALID_VALUE;
+    default:
+        return CUDA_ERROR_INVALID_VALUE;
     }
     size_t pitch = sd->pitch ? sd->pitch : w;
     size_t height = sd->height ? sd->height : h;
@@ -269,12 +279,11 @@ static CUresult side3_resolve(const struct side3 *sd, size_t w, size_t h, size_t
     if (d > 1 && height < h) return CUDA_ERROR_INVALID_VALUE;
     size_t slice, off, ext, t;
     if (__builtin_mul_overflow(pitch, height, &slice) ||
-        __builtin_mul_overflow(sd->z, slice, &off) ||
-        __builtin_mul_overflow(sd->y, pitch, &t) || __builtin_add_overflow(off, t, &off) ||
-        __builtin_add_overflow(off, sd->x, &off) ||
-        __builtin_mul_overflow(d - 1, slice, &ext) ||
-        __builtin_mul_overflow(h - 1, pitch, &t) || __builtin_add_overflow(ext, t, &ext) ||
-        __builtin_add_overflow(ext, w, &ext) || base + off < base)
+        __builtin_mul_overflow(sd->z, slice, &off) || __builtin_mul_overflow(sd->y, pitch, &t) ||
+        __builtin_add_overflow(off, t, &off) || __builtin_add_overflow(off, sd->x, &off) ||
+        __builtin_mul_overflow(d - 1, slice, &ext) || __builtin_mul_overflow(h - 1, pitch, &t) ||
+        __builtin_add_overflow(ext, t, &ext) || __builtin_add_overflow(ext, w, &ext) ||
+        base + off < base)
         return CUDA_ERROR_INVALID_VALUE;
     *start = base + off;
     return side_check(*start, ext, k, pageable);
@@ -292,7 +301,12 @@ static CUresult copy_3d(const struct side3 *src, const struct side3 *dst, size_t
     if ((r = side3_resolve(src, w, h, d, &sa, &sp))) return r;
     if ((r = side3_resolve(dst, w, h, d, &da, &dp))) return r;
     size_t spitch = src->pitch ? src->pitch : w, dpitch = dst->pitch ? dst->pitch : w;
-    struct copy_op o = {.dst = da, .src = sa, .w = w, .h = h, .d = d, .dpitch = dpitch,
+    struct copy_op o = {.dst = da,
+                        .src = sa,
+                        .w = w,
+                        .h = h,
+                        .d = d,
+                        .dpitch = dpitch,
                         .spitch = spitch,
                         .dslice = dpitch * (dst->height ? dst->height : h),
                         .sslice = spitch * (src->height ? src->height : h)};
@@ -302,20 +316,35 @@ static CUresult copy_3d(const struct side3 *src, const struct side3 *dst, size_t
 static CUresult copy_2d(const CUDA_MEMCPY2D *p, CUstream hs, bool pt, bool sync)
 {
     if (!p) return CUDA_ERROR_INVALID_VALUE;
-    struct side3 s = {p->srcMemoryType, p->srcHost, p->srcDevice, p->srcXInBytes, p->srcY, 0,
-                      p->srcPitch, 0};
-    struct side3 d = {p->dstMemoryType, p->dstHost, p->dstDevice, p->dstXInBytes, p->dstY, 0,
-                      p->dstPitch, 0};
+    struct side3 s = {p->srcMemoryType, p->srcHost, p->srcDevice, p->srcXInBytes,
+                      p->srcY,          0,          p->srcPitch,  0};
+    struct side3 d = {p->dstMemoryType, p->dstHost, p->dstDevice, p->dstXInBytes,
+                      p->dstY,          0,          p->dstPitch,  0};
     if (p->Height > 1 && (p->srcPitch < p->WidthInBytes || p->dstPitch < p->WidthInBytes))
         return CUDA_ERROR_INVALID_VALUE;
     return copy_3d(&s, &d, p->WidthInBytes, p->Height, 1, hs, pt, sync);
 }
 
-CUresult cuMemcpy2D_v2(const CUDA_MEMCPY2D *p) { return copy_2d(p, NULL, false, true); }
-CUresult cuMemcpy2D_v2_ptds(const CUDA_MEMCPY2D *p) { return copy_2d(p, NULL, true, true); }
-CUresult cuMemcpy2DUnaligned_v2(const CUDA_MEMCPY2D *p) { return copy_2d(p, NULL, false, true); }
-CUresult cuMemcpy2DUnaligned_v2_ptds(const CUDA_MEMCPY2D *p) { return copy_2d(p, NULL, true, true); }
-CUresult cuMemcpy2DAsync_v2(const CUDA_MEMCPY2D *p, CUstream h) { return copy_2d(p, h, false, false); }
+CUresult cuMemcpy2D_v2(const CUDA_MEMCPY2D *p)
+{
+    return copy_2d(p, NULL, false, true);
+}
+CUresult cuMemcpy2D_v2_ptds(const CUDA_MEMCPY2D *p)
+{
+    return copy_2d(p, NULL, true, true);
+}
+CUresult cuMemcpy2DUnaligned_v2(const CUDA_MEMCPY2D *p)
+{
+    return copy_2d(p, NULL, false, true);
+}
+CUresult cuMemcpy2DUnaligned_v2_ptds(const CUDA_MEMCPY2D *p)
+{
+    return copy_2d(p, NULL, true, true);
+}
+CUresult cuMemcpy2DAsync_v2(const CUDA_MEMCPY2D *p, CUstream h)
+{
+    return copy_2d(p, h, false, false);
+}
 CUresult cuMemcpy2DAsync_v2_ptsz(const CUDA_MEMCPY2D *p, CUstream h)
 {
     return copy_2d(p, h, true, false);
@@ -325,16 +354,25 @@ static CUresult copy_3d_desc(const CUDA_MEMCPY3D *p, CUstream hs, bool pt, bool 
 {
     if (!p) return CUDA_ERROR_INVALID_VALUE;
     if (p->srcLOD || p->dstLOD) return CUDA_ERROR_INVALID_VALUE;
-    struct side3 s = {p->srcMemoryType, p->srcHost, p->srcDevice, p->srcXInBytes, p->srcY,
-                      p->srcZ, p->srcPitch, p->srcHeight};
-    struct side3 d = {p->dstMemoryType, p->dstHost, p->dstDevice, p->dstXInBytes, p->dstY,
-                      p->dstZ, p->dstPitch, p->dstHeight};
+    struct side3 s = {p->srcMemoryType, p->srcHost, p->srcDevice, p->srcXInBytes,
+                      p->srcY,          p->srcZ,    p->srcPitch,  p->srcHeight};
+    struct side3 d = {p->dstMemoryType, p->dstHost, p->dstDevice, p->dstXInBytes,
+                      p->dstY,          p->dstZ,    p->dstPitch,  p->dstHeight};
     return copy_3d(&s, &d, p->WidthInBytes, p->Height, p->Depth, hs, pt, sync);
 }
 
-CUresult cuMemcpy3D_v2(const CUDA_MEMCPY3D *p) { return copy_3d_desc(p, NULL, false, true); }
-CUresult cuMemcpy3D_v2_ptds(const CUDA_MEMCPY3D *p) { return copy_3d_desc(p, NULL, true, true); }
-CUresult cuMemcpy3DAsync_v2(const CUDA_MEMCPY3D *p, CUstream h) { return copy_3d_desc(p, h, false, false); }
+CUresult cuMemcpy3D_v2(const CUDA_MEMCPY3D *p)
+{
+    return copy_3d_desc(p, NULL, false, true);
+}
+CUresult cuMemcpy3D_v2_ptds(const CUDA_MEMCPY3D *p)
+{
+    return copy_3d_desc(p, NULL, true, true);
+}
+CUresult cuMemcpy3DAsync_v2(const CUDA_MEMCPY3D *p, CUstream h)
+{
+    return copy_3d_desc(p, h, false, false);
+}
 CUresult cuMemcpy3DAsync_v2_ptsz(const CUDA_MEMCPY3D *p, CUstream h)
 {
     return copy_3d_desc(p, h, true, false);
@@ -345,15 +383,21 @@ static CUresult copy_3d_peer(const CUDA_MEMCPY3D_PEER *p, CUstream hs, bool pt, 
     if (!p) return CUDA_ERROR_INVALID_VALUE;
     CUresult r = peer_ctx_check(p->dstContext, p->srcContext);
     if (r) return r;
-    struct side3 s = {p->srcMemoryType, p->srcHost, p->srcDevice, p->srcXInBytes, p->srcY,
-                      p->srcZ, p->srcPitch, p->srcHeight};
-    struct side3 d = {p->dstMemoryType, p->dstHost, p->dstDevice, p->dstXInBytes, p->dstY,
-                      p->dstZ, p->dstPitch, p->dstHeight};
+    struct side3 s = {p->srcMemoryType, p->srcHost, p->srcDevice, p->srcXInBytes,
+                      p->srcY,          p->srcZ,    p->srcPitch,  p->srcHeight};
+    struct side3 d = {p->dstMemoryType, p->dstHost, p->dstDevice, p->dstXInBytes,
+                      p->dstY,          p->dstZ,    p->dstPitch,  p->dstHeight};
     return copy_3d(&s, &d, p->WidthInBytes, p->Height, p->Depth, hs, pt, sync);
 }
 
-CUresult cuMemcpy3DPeer(const CUDA_MEMCPY3D_PEER *p) { return copy_3d_peer(p, NULL, false, true); }
-CUresult cuMemcpy3DPeer_ptds(const CUDA_MEMCPY3D_PEER *p) { return copy_3d_peer(p, NULL, true, true); }
+CUresult cuMemcpy3DPeer(const CUDA_MEMCPY3D_PEER *p)
+{
+    return copy_3d_peer(p, NULL, false, true);
+}
+CUresult cuMemcpy3DPeer_ptds(const CUDA_MEMCPY3D_PEER *p)
+{
+    return copy_3d_peer(p, NULL, true, true);
+}
 CUresult cuMemcpy3DPeerAsync(const CUDA_MEMCPY3D_PEER *p, CUstream h)
 {
     return copy_3d_peer(p, h, false, false);
@@ -365,8 +409,8 @@ CUresult cuMemcpy3DPeerAsync_ptsz(const CUDA_MEMCPY3D_PEER *p, CUstream h)
 
 /* ---- batches of 1D copies --------------------------------------------------- */
 
-static CUresult batch_attrs_check(size_t count, const CUmemcpyAttributes *attrs,
-                                  const size_t *idxs, size_t n)
+static CUresult batch_attrs_check(size_t count, const CUmemcpyAttributes *attrs, const size_t *idxs,
+                                  size_t n)
 {
     if (!attrs || !idxs || !n || n > count || idxs[0] != 0) return CUDA_ERROR_INVALID_VALUE;
     for (size_t i = 0; i < n; i++) {
@@ -414,7 +458,8 @@ CUresult cuMemcpyBatchAsync(CUdeviceptr *dsts, CUdeviceptr *srcs, size_t *sizes,
                             CUmemcpyAttributes *attrs, size_t *attrsIdxs, size_t numAttrs,
                             size_t *failIdx, CUstream hStream)
 {
-    return copy_batch(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, hStream, false);
+    return copy_batch(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, failIdx, hStream,
+                      false);
 }
 CUresult cuMemcpyBatchAsync_ptsz(CUdeviceptr *dsts, CUdeviceptr *srcs, size_t *sizes, size_t count,
                                  CUmemcpyAttributes *attrs, size_t *attrsIdxs, size_t numAttrs,

@@ -24,10 +24,14 @@ static bool wait_done(const struct value_op *o)
     switch (o->flags & 0xf) {
     case CU_STREAM_WAIT_VALUE_GEQ:
         return o->wide ? (int64_t)(cur - v) >= 0 : (int32_t)((uint32_t)cur - (uint32_t)v) >= 0;
-    case CU_STREAM_WAIT_VALUE_EQ: return cur == v;
-    case CU_STREAM_WAIT_VALUE_AND: return (cur & v) != 0;
-    case CU_STREAM_WAIT_VALUE_NOR: return ~(cur | v) & (o->wide ? ~0ull : 0xffffffffull);
-    default: return true;
+    case CU_STREAM_WAIT_VALUE_EQ:
+        return cur == v;
+    case CU_STREAM_WAIT_VALUE_AND:
+        return (cur & v) != 0;
+    case CU_STREAM_WAIT_VALUE_NOR:
+        return ~(cur | v) & (o->wide ? ~0ull : 0xffffffffull);
+    default:
+        return true;
     }
 }
 
@@ -35,8 +39,10 @@ static CUresult op_wait_value(void *p)
 {
     const struct value_op *o = p;
     for (unsigned i = 0; !wait_done(o); i++) {
-        if (i < 64) sched_yield();
-        else nanosleep(&(struct timespec){0, i < 1000 ? 10000 : 200000}, NULL);
+        if (i < 64)
+            sched_yield();
+        else
+            nanosleep(&(struct timespec){0, i < 1000 ? 10000 : 200000}, NULL);
     }
     return CUDA_SUCCESS;
 }
@@ -44,8 +50,10 @@ static CUresult op_wait_value(void *p)
 static CUresult op_write_value(void *p)
 {
     const struct value_op *o = p;
-    if (o->wide) atomic_store((_Atomic uint64_t *)o->addr, o->value);
-    else atomic_store((_Atomic uint32_t *)o->addr, (uint32_t)o->value);
+    if (o->wide)
+        atomic_store((_Atomic uint64_t *)o->addr, o->value);
+    else
+        atomic_store((_Atomic uint32_t *)o->addr, (uint32_t)o->value);
     return CUDA_SUCCESS;
 }
 
@@ -104,11 +112,13 @@ static CUresult batch_one(CUstream h, const CUstreamBatchMemOpParams *p, bool pt
         return value_op(h, p->writeValue.address, p->writeValue.value, p->writeValue.flags, false,
                         false, pt);
     case CU_STREAM_MEM_OP_WRITE_VALUE_64:
-        return value_op(h, p->writeValue.address, p->writeValue.value64, p->writeValue.flags,
-                        true, false, pt);
+        return value_op(h, p->writeValue.address, p->writeValue.value64, p->writeValue.flags, true,
+                        false, pt);
     case CU_STREAM_MEM_OP_FLUSH_REMOTE_WRITES:
-    case CU_STREAM_MEM_OP_BARRIER: return CUDA_SUCCESS; /* ops run in order on the host */
-    default: return CUDA_ERROR_INVALID_VALUE;
+    case CU_STREAM_MEM_OP_BARRIER:
+        return CUDA_SUCCESS; /* ops run in order on the host */
+    default:
+        return CUDA_ERROR_INVALID_VALUE;
     }
 }
 

@@ -72,8 +72,14 @@ CUresult sim_mem_init(void)
     return CUDA_SUCCESS;
 }
 
-uintptr_t sim_va_base(void) { return va_base; }
-size_t sim_va_size(void) { return va_size; }
+uintptr_t sim_va_base(void)
+{
+    return va_base;
+}
+size_t sim_va_size(void)
+{
+    return va_size;
+}
 
 bool sim_va_contains(uintptr_t p, size_t n)
 {
@@ -105,9 +111,12 @@ static bool ext_cut(size_t i, uintptr_t lo, size_t size)
 {
     struct extent e = ext[i];
     uintptr_t hi = lo + size;
-    if (e.lo == lo && e.hi == hi) ext_erase(i);
-    else if (e.lo == lo) ext[i].lo = hi;
-    else if (e.hi == hi) ext[i].hi = lo;
+    if (e.lo == lo && e.hi == hi)
+        ext_erase(i);
+    else if (e.lo == lo)
+        ext[i].lo = hi;
+    else if (e.hi == hi)
+        ext[i].hi = lo;
     else {
         if (!ext_insert(i + 1, (struct extent){hi, e.hi})) return false;
         ext[i].hi = lo;
@@ -134,15 +143,19 @@ void sim_va_give(uintptr_t lo, size_t size)
     uintptr_t hi = lo + size;
     pthread_mutex_lock(&va_lock);
     size_t i = 0;
-    while (i < next && ext[i].lo < lo) i++;
+    while (i < next && ext[i].lo < lo)
+        i++;
     bool merge_prev = i > 0 && ext[i - 1].hi == lo;
     bool merge_next = i < next && ext[i].lo == hi;
     if (merge_prev && merge_next) {
         ext[i - 1].hi = ext[i].hi;
         ext_erase(i);
-    } else if (merge_prev) ext[i - 1].hi = hi;
-    else if (merge_next) ext[i].lo = lo;
-    else if (!ext_insert(i, (struct extent){lo, hi})) sim_err("leaking %zu bytes of VA", size);
+    } else if (merge_prev)
+        ext[i - 1].hi = hi;
+    else if (merge_next)
+        ext[i].lo = lo;
+    else if (!ext_insert(i, (struct extent){lo, hi}))
+        sim_err("leaking %zu bytes of VA", size);
     pthread_mutex_unlock(&va_lock);
 }
 
@@ -163,7 +176,8 @@ static long tab_floor(uintptr_t p)
         if (tab[mid].base <= p) {
             ans = mid;
             lo = mid + 1;
-        } else hi = mid - 1;
+        } else
+            hi = mid - 1;
     }
     return ans;
 }
@@ -226,13 +240,16 @@ size_t sim_table_take_ctx(struct sim_ctx *c, struct sim_alloc **out)
 {
     pthread_rwlock_wrlock(&tab_lock);
     size_t n = 0, k = 0;
-    for (size_t i = 0; i < ntab; i++) n += tab[i].ctx == c && tab[i].kind != SIM_MEM_VMM;
+    for (size_t i = 0; i < ntab; i++)
+        n += tab[i].ctx == c && tab[i].kind != SIM_MEM_VMM;
     struct sim_alloc *v = n ? malloc(n * sizeof *v) : NULL;
     if (v) {
         size_t w = 0;
         for (size_t i = 0; i < ntab; i++) {
-            if (tab[i].ctx == c && tab[i].kind != SIM_MEM_VMM) v[k++] = tab[i];
-            else tab[w++] = tab[i];
+            if (tab[i].ctx == c && tab[i].kind != SIM_MEM_VMM)
+                v[k++] = tab[i];
+            else
+                tab[w++] = tab[i];
         }
         ntab = w;
         atomic_fetch_add(&tab_gen, 1);
@@ -267,8 +284,8 @@ CUresult sim_mem_check(uintptr_t p, size_t n, unsigned kinds)
 
 /* ---- device and managed allocations ------------------------------------- */
 
-CUresult sim_mem_alloc_kind(struct sim_ctx *c, size_t size, enum sim_mem_kind kind,
-                            unsigned flags, void *pool, uintptr_t *out)
+CUresult sim_mem_alloc_kind(struct sim_ctx *c, size_t size, enum sim_mem_kind kind, unsigned flags,
+                            void *pool, uintptr_t *out)
 {
     size_t sz = page_round(size);
     if (!size || !sz) return size ? CUDA_ERROR_OUT_OF_MEMORY : CUDA_ERROR_INVALID_VALUE;
@@ -278,8 +295,8 @@ CUresult sim_mem_alloc_kind(struct sim_ctx *c, size_t size, enum sim_mem_kind ki
     if (!sim_va_take(sz, sz >= BIG_ALIGN ? BIG_ALIGN : PAGE, 0, &base)) goto fail_charge;
     if (mprotect((void *)base, sz, PROT_READ | PROT_WRITE) != 0) goto fail_va;
     /* The table keeps the requested size: ranges are checked against it. */
-    struct sim_alloc a = {.base = base, .size = size, .kind = kind, .dev = d, .ctx = c,
-                          .flags = flags, .pool = pool};
+    struct sim_alloc a = {
+        .base = base, .size = size, .kind = kind, .dev = d, .ctx = c, .flags = flags, .pool = pool};
     if (!sim_table_insert(&a)) goto fail_prot;
     *out = base;
     return CUDA_SUCCESS;

@@ -23,10 +23,12 @@ static CUresult op_set(void *p)
             memset(row, (int)(o->value & 0xff), o->width);
         } else if (o->elem == 2) {
             uint16_t v = (uint16_t)o->value, *d = (uint16_t *)row;
-            for (size_t i = 0; i < o->width; i++) d[i] = v;
+            for (size_t i = 0; i < o->width; i++)
+                d[i] = v;
         } else {
             uint32_t v = o->value, *d = (uint32_t *)row;
-            for (size_t i = 0; i < o->width; i++) d[i] = v;
+            for (size_t i = 0; i < o->width; i++)
+                d[i] = v;
         }
     }
     return CUDA_SUCCESS;
@@ -57,25 +59,25 @@ static CUresult memset_2d(CUdeviceptr dst, size_t pitch, uint32_t value, unsigne
     return CUDA_SUCCESS;
 }
 
-#define SET1D(name, elem, T, pt, sync)                                                            \
-    CUresult name(CUdeviceptr d, T v, size_t n)                                                   \
+#define SET1D(name, elem, T, pt, sync)                                                             \
+    CUresult name(CUdeviceptr d, T v, size_t n)                                                    \
     {                                                                                              \
-        return memset_2d(d, 0, (uint32_t)v, elem, n, 1, NULL, pt, sync);                          \
+        return memset_2d(d, 0, (uint32_t)v, elem, n, 1, NULL, pt, sync);                           \
     }
 #define SET1DA(name, elem, T, pt)                                                                  \
-    CUresult name(CUdeviceptr d, T v, size_t n, CUstream h)                                       \
+    CUresult name(CUdeviceptr d, T v, size_t n, CUstream h)                                        \
     {                                                                                              \
-        return memset_2d(d, 0, (uint32_t)v, elem, n, 1, h, pt, false);                            \
+        return memset_2d(d, 0, (uint32_t)v, elem, n, 1, h, pt, false);                             \
     }
-#define SET2D(name, elem, T, pt, sync)                                                            \
-    CUresult name(CUdeviceptr d, size_t p, T v, size_t w, size_t h)                               \
+#define SET2D(name, elem, T, pt, sync)                                                             \
+    CUresult name(CUdeviceptr d, size_t p, T v, size_t w, size_t h)                                \
     {                                                                                              \
-        return memset_2d(d, p, (uint32_t)v, elem, w, h, NULL, pt, sync);                          \
+        return memset_2d(d, p, (uint32_t)v, elem, w, h, NULL, pt, sync);                           \
     }
 #define SET2DA(name, elem, T, pt)                                                                  \
-    CUresult name(CUdeviceptr d, size_t p, T v, size_t w, size_t h, CUstream s)                   \
+    CUresult name(CUdeviceptr d, size_t p, T v, size_t w, size_t h, CUstream s)                    \
     {                                                                                              \
-        return memset_2d(d, p, (uint32_t)v, elem, w, h, s, pt, false);                            \
+        return memset_2d(d, p, (uint32_t)v, elem, w, h, s, pt, false);                             \
     }
 
 SET1D(cuMemsetD8_v2, 1, unsigned char, false, true)

@@ -81,12 +81,12 @@ enum sim_kind sim_handle_kind(const void *h);
 struct sim_ctx;
 
 struct sim_device {
-    int ordinal;          /* as the application sees it (after CUDA_VISIBLE_DEVICES) */
-    int physical;         /* index before CUDA_VISIBLE_DEVICES */
+    int ordinal;  /* as the application sees it (after CUDA_VISIBLE_DEVICES) */
+    int physical; /* index before CUDA_VISIBLE_DEVICES */
     CUuuid uuid;
     char name[256];
-    size_t total_mem;     /* SIMGPU_MEMORY */
-    _Atomic size_t used;  /* bytes charged against total_mem */
+    size_t total_mem;    /* SIMGPU_MEMORY */
+    _Atomic size_t used; /* bytes charged against total_mem */
     int pci_domain, pci_bus, pci_device;
     struct sim_ctx *primary; /* the primary context: one stable handle, always registered */
     pthread_mutex_t lock;
@@ -110,14 +110,14 @@ struct sim_ctx {
     struct sim_device *dev;
     unsigned flags;
     bool is_primary;
-    bool active;           /* primary: retained at least once since last reset */
-    int primary_refs;      /* primary: retain count */
-    unsigned long long id; /* cuCtxGetId */
+    bool active;               /* primary: retained at least once since last reset */
+    int primary_refs;          /* primary: retain count */
+    unsigned long long id;     /* cuCtxGetId */
     struct sim_stream *legacy; /* the NULL / CU_STREAM_LEGACY stream */
-    size_t limits[16];     /* CUlimit values */
+    size_t limits[16];         /* CUlimit values */
     CUfunc_cache cache_config;
     CUsharedconfig smem_config;
-    _Atomic int sticky;    /* sticky CUresult after a fault, 0 if none */
+    _Atomic int sticky; /* sticky CUresult after a fault, 0 if none */
     pthread_mutex_t lock;
     /* -- appended by the runtime core; guarded by lock -- */
     struct sim_stream *streams; /* every stream of the context (incl. legacy, per-thread) */
@@ -127,7 +127,7 @@ struct sim_ctx {
     struct sim_ctx *peers[64];  /* cuCtxEnablePeerAccess targets */
     int npeers;
     _Atomic uint64_t blocking_gen; /* bumped by every op queued on a blocking stream */
-    struct sim_ctx *grave_next; /* destroyed contexts stay reachable, never freed */
+    struct sim_ctx *grave_next;    /* destroyed contexts stay reachable, never freed */
 };
 
 /* Context on top of the calling thread's stack, NULL if none. */
@@ -150,11 +150,11 @@ CUresult sim_ctx_synchronize(struct sim_ctx *c);
  * window), so a device pointer is recognisable by range. All live ranges
  * kernels may touch are in one table; launches take an immutable snapshot. */
 enum sim_mem_kind {
-    SIM_MEM_DEVICE = 1,   /* cuMemAlloc, pitch, async pools, module variables */
-    SIM_MEM_HOST = 2,     /* cuMemAllocHost / cuMemHostAlloc */
+    SIM_MEM_DEVICE = 1,     /* cuMemAlloc, pitch, async pools, module variables */
+    SIM_MEM_HOST = 2,       /* cuMemAllocHost / cuMemHostAlloc */
     SIM_MEM_REGISTERED = 4, /* cuMemHostRegister */
-    SIM_MEM_MANAGED = 8,  /* cuMemAllocManaged */
-    SIM_MEM_VMM = 16,     /* mapped through cuMemMap */
+    SIM_MEM_MANAGED = 8,    /* cuMemAllocManaged */
+    SIM_MEM_VMM = 16,       /* mapped through cuMemMap */
 };
 
 struct sim_alloc {
@@ -162,12 +162,12 @@ struct sim_alloc {
     size_t size;
     enum sim_mem_kind kind;
     struct sim_device *dev;
-    struct sim_ctx *ctx;   /* owning context (NULL for module variables) */
-    unsigned flags;        /* cuMemHostAlloc / attach flags */
+    struct sim_ctx *ctx; /* owning context (NULL for module variables) */
+    unsigned flags;      /* cuMemHostAlloc / attach flags */
     unsigned long long buffer_id;
-    bool internal;         /* module variable: not freeable by cuMemFree */
-    void *pool;            /* struct sim_mempool * for stream-ordered allocations */
-    bool freeing;          /* cuMemFreeAsync queued: a second free is an error */
+    bool internal; /* module variable: not freeable by cuMemFree */
+    void *pool;    /* struct sim_mempool * for stream-ordered allocations */
+    bool freeing;  /* cuMemFreeAsync queued: a second free is an error */
 };
 
 /* Allocate device memory in the region, charged to dev. OUT_OF_MEMORY when the
@@ -276,8 +276,7 @@ struct sim_func;
 /* Launch fn with packed params on stream s; checks dims and shared memory like
  * the driver. Used by cuLaunchKernel*, graphs and cooperative launches. */
 CUresult sim_launch(struct sim_func *f, struct sim_stream *s, const unsigned grid[3],
-                    const unsigned block[3], unsigned dyn_smem, void **kernel_params,
-                    void **extra);
+                    const unsigned block[3], unsigned dyn_smem, void **kernel_params, void **extra);
 
 /* Device printf output produced by kernels, held until the next synchronising
  * call of the host, then written to stdout in order. */

@@ -148,8 +148,10 @@ static void run_op(struct sim_stream *s, struct sim_op *op)
     CUresult r = op->fn(op->heap ? op->heap : (void *)op->data);
     free(op->heap);
     if (r != CUDA_SUCCESS) {
-        if (sim_error_is_sticky(r)) sim_ctx_set_sticky(s->ctx, r);
-        else sim_debug("stream op failed with %d", (int)r);
+        if (sim_error_is_sticky(r))
+            sim_ctx_set_sticky(s->ctx, r);
+        else
+            sim_debug("stream op failed with %d", (int)r);
     }
 }
 
@@ -254,7 +256,8 @@ void sim_stream_wait_pos(struct sim_stream *s, uint64_t pos)
     while (atomic_load(&s->done) < pos) {
         pthread_mutex_lock(&s->wlock);
         atomic_fetch_add(&s->waiters, 1);
-        while (atomic_load(&s->done) < pos) pthread_cond_wait(&s->dcond, &s->wlock);
+        while (atomic_load(&s->done) < pos)
+            pthread_cond_wait(&s->dcond, &s->wlock);
         atomic_fetch_sub(&s->waiters, 1);
         pthread_mutex_unlock(&s->wlock);
     }
@@ -491,7 +494,8 @@ struct sim_stream **sim_ctx_stream_list(struct sim_ctx *c)
     pthread_mutex_lock(&c->lock);
     prune_locked(c);
     size_t n = 0;
-    for (struct sim_stream *s = c->streams; s; s = s->next) n++;
+    for (struct sim_stream *s = c->streams; s; s = s->next)
+        n++;
     struct sim_stream **v = malloc((n + 1) * sizeof *v);
     if (v) {
         n = 0;
@@ -511,7 +515,8 @@ void sim_ctx_destroy_streams(struct sim_ctx *c)
     struct sim_stream *s = c->streams;
     c->streams = NULL;
     pthread_mutex_unlock(&c->lock);
-    for (struct sim_stream *t = s; t; t = t->next) sim_stream_synchronize(t);
+    for (struct sim_stream *t = s; t; t = t->next)
+        sim_stream_synchronize(t);
     while (s) {
         struct sim_stream *next = s->next;
         if (!atomic_load(&s->stop)) stream_stop(s);
@@ -651,8 +656,14 @@ static CUresult stream_query(CUstream h, bool pt)
     return sim_stream_query(s);
 }
 
-CUresult cuStreamQuery(CUstream h) { return stream_query(h, false); }
-CUresult cuStreamQuery_ptsz(CUstream h) { return stream_query(h, true); }
+CUresult cuStreamQuery(CUstream h)
+{
+    return stream_query(h, false);
+}
+CUresult cuStreamQuery_ptsz(CUstream h)
+{
+    return stream_query(h, true);
+}
 
 static CUresult stream_sync(CUstream h, bool pt)
 {
@@ -670,8 +681,14 @@ static CUresult stream_sync(CUstream h, bool pt)
     return sim_stream_synchronize(s);
 }
 
-CUresult cuStreamSynchronize(CUstream h) { return stream_sync(h, false); }
-CUresult cuStreamSynchronize_ptsz(CUstream h) { return stream_sync(h, true); }
+CUresult cuStreamSynchronize(CUstream h)
+{
+    return stream_sync(h, false);
+}
+CUresult cuStreamSynchronize_ptsz(CUstream h)
+{
+    return stream_sync(h, true);
+}
 
 static CUresult stream_get_priority(CUstream h, int *priority, bool pt)
 {
@@ -683,8 +700,14 @@ static CUresult stream_get_priority(CUstream h, int *priority, bool pt)
     return CUDA_SUCCESS;
 }
 
-CUresult cuStreamGetPriority(CUstream h, int *p) { return stream_get_priority(h, p, false); }
-CUresult cuStreamGetPriority_ptsz(CUstream h, int *p) { return stream_get_priority(h, p, true); }
+CUresult cuStreamGetPriority(CUstream h, int *p)
+{
+    return stream_get_priority(h, p, false);
+}
+CUresult cuStreamGetPriority_ptsz(CUstream h, int *p)
+{
+    return stream_get_priority(h, p, true);
+}
 
 static CUresult stream_get_flags(CUstream h, unsigned int *flags, bool pt)
 {
@@ -696,8 +719,14 @@ static CUresult stream_get_flags(CUstream h, unsigned int *flags, bool pt)
     return CUDA_SUCCESS;
 }
 
-CUresult cuStreamGetFlags(CUstream h, unsigned int *f) { return stream_get_flags(h, f, false); }
-CUresult cuStreamGetFlags_ptsz(CUstream h, unsigned int *f) { return stream_get_flags(h, f, true); }
+CUresult cuStreamGetFlags(CUstream h, unsigned int *f)
+{
+    return stream_get_flags(h, f, false);
+}
+CUresult cuStreamGetFlags_ptsz(CUstream h, unsigned int *f)
+{
+    return stream_get_flags(h, f, true);
+}
 
 static CUresult stream_get_ctx(CUstream h, CUcontext *pctx, bool pt)
 {
@@ -709,8 +738,14 @@ static CUresult stream_get_ctx(CUstream h, CUcontext *pctx, bool pt)
     return CUDA_SUCCESS;
 }
 
-CUresult cuStreamGetCtx(CUstream h, CUcontext *c) { return stream_get_ctx(h, c, false); }
-CUresult cuStreamGetCtx_ptsz(CUstream h, CUcontext *c) { return stream_get_ctx(h, c, true); }
+CUresult cuStreamGetCtx(CUstream h, CUcontext *c)
+{
+    return stream_get_ctx(h, c, false);
+}
+CUresult cuStreamGetCtx_ptsz(CUstream h, CUcontext *c)
+{
+    return stream_get_ctx(h, c, true);
+}
 
 static CUresult stream_get_ctx2(CUstream h, CUcontext *pctx, CUgreenCtx *pg, bool pt)
 {
@@ -739,7 +774,10 @@ static CUresult stream_get_id(CUstream h, unsigned long long *id, bool pt)
     return CUDA_SUCCESS;
 }
 
-CUresult cuStreamGetId(CUstream h, unsigned long long *id) { return stream_get_id(h, id, false); }
+CUresult cuStreamGetId(CUstream h, unsigned long long *id)
+{
+    return stream_get_id(h, id, false);
+}
 CUresult cuStreamGetId_ptsz(CUstream h, unsigned long long *id)
 {
     return stream_get_id(h, id, true);
@@ -755,8 +793,14 @@ static CUresult stream_get_device(CUstream h, CUdevice *dev, bool pt)
     return CUDA_SUCCESS;
 }
 
-CUresult cuStreamGetDevice(CUstream h, CUdevice *d) { return stream_get_device(h, d, false); }
-CUresult cuStreamGetDevice_ptsz(CUstream h, CUdevice *d) { return stream_get_device(h, d, true); }
+CUresult cuStreamGetDevice(CUstream h, CUdevice *d)
+{
+    return stream_get_device(h, d, false);
+}
+CUresult cuStreamGetDevice_ptsz(CUstream h, CUdevice *d)
+{
+    return stream_get_device(h, d, true);
+}
 
 /* ---- host functions and callbacks ---------------------------------------- */
 
@@ -782,7 +826,10 @@ static CUresult launch_host_fn(CUstream h, CUhostFn fn, void *userData, bool pt)
     return sim_stream_enqueue(s, op_host_fn, &o, sizeof o);
 }
 
-CUresult cuLaunchHostFunc(CUstream h, CUhostFn fn, void *u) { return launch_host_fn(h, fn, u, false); }
+CUresult cuLaunchHostFunc(CUstream h, CUhostFn fn, void *u)
+{
+    return launch_host_fn(h, fn, u, false);
+}
 CUresult cuLaunchHostFunc_ptsz(CUstream h, CUhostFn fn, void *u)
 {
     return launch_host_fn(h, fn, u, true);
@@ -865,7 +912,8 @@ static CUresult stream_get_attr(CUstream h, CUstreamAttrID id, CUstreamAttrValue
         memset(v, 0, sizeof *v);
         v->priority = s->priority;
         return CUDA_SUCCESS;
-    default: return CUDA_ERROR_INVALID_VALUE;
+    default:
+        return CUDA_ERROR_INVALID_VALUE;
     }
 }
 
@@ -885,7 +933,8 @@ static CUresult stream_set_attr(CUstream h, CUstreamAttrID id, const CUstreamAtt
     case CU_LAUNCH_ATTRIBUTE_PRIORITY:
         s->priority = v->priority > 0 ? 0 : v->priority < -5 ? -5 : v->priority;
         return CUDA_SUCCESS;
-    default: return CUDA_ERROR_INVALID_VALUE;
+    default:
+        return CUDA_ERROR_INVALID_VALUE;
     }
 }
 
@@ -917,7 +966,10 @@ static CUresult copy_attrs(CUstream dst, CUstream src, bool pt)
     return CUDA_SUCCESS;
 }
 
-CUresult cuStreamCopyAttributes(CUstream dst, CUstream src) { return copy_attrs(dst, src, false); }
+CUresult cuStreamCopyAttributes(CUstream dst, CUstream src)
+{
+    return copy_attrs(dst, src, false);
+}
 CUresult cuStreamCopyAttributes_ptsz(CUstream dst, CUstream src)
 {
     return copy_attrs(dst, src, true);

@@ -87,7 +87,8 @@ static bool whole_mappings(uintptr_t va, size_t size)
     uintptr_t cur = va, end = va + size;
     while (cur < end) {
         struct mapping *m = mappings;
-        while (m && m->va != cur) m = m->next;
+        while (m && m->va != cur)
+            m = m->next;
         if (!m || m->size > end - cur) return false;
         cur += m->size;
     }
@@ -104,7 +105,8 @@ CUresult cuMemGetAllocationGranularity(size_t *granularity, const CUmemAllocatio
     if (!granularity) return CUDA_ERROR_INVALID_VALUE;
     CUresult r = prop_check(prop, &d);
     if (r) return r;
-    if (option != CU_MEM_ALLOC_GRANULARITY_MINIMUM && option != CU_MEM_ALLOC_GRANULARITY_RECOMMENDED)
+    if (option != CU_MEM_ALLOC_GRANULARITY_MINIMUM &&
+        option != CU_MEM_ALLOC_GRANULARITY_RECOMMENDED)
         return CUDA_ERROR_INVALID_VALUE;
     *granularity = GRAN;
     return CUDA_SUCCESS;
@@ -216,7 +218,8 @@ CUresult cuMemAddressFree(CUdeviceptr ptr, size_t size)
     SIM_INIT_OR_RETURN();
     pthread_mutex_lock(&vmm_lock);
     struct reservation **pp = &reservations;
-    while (*pp && !((*pp)->base == (uintptr_t)ptr && (*pp)->size == size)) pp = &(*pp)->next;
+    while (*pp && !((*pp)->base == (uintptr_t)ptr && (*pp)->size == size))
+        pp = &(*pp)->next;
     struct reservation *res = *pp;
     if (res) {
         *pp = res->next;
@@ -225,7 +228,8 @@ CUresult cuMemAddressFree(CUdeviceptr ptr, size_t size)
             if (m->va >= res->base && m->va < res->base + res->size) {
                 *mp = m->next;
                 mapping_drop(m);
-            } else mp = &m->next;
+            } else
+                mp = &m->next;
         }
     }
     pthread_mutex_unlock(&vmm_lock);
@@ -290,7 +294,8 @@ CUresult cuMemUnmap(CUdeviceptr ptr, size_t size)
             if (m->va >= va && m->va < va + size) {
                 *mp = m->next;
                 mapping_drop(m);
-            } else mp = &m->next;
+            } else
+                mp = &m->next;
         }
         r = CUDA_SUCCESS;
     }
@@ -312,7 +317,8 @@ static void mapping_set_access(struct mapping *m, CUmemAccess_flags f)
     m->access = f;
     if (was && f == CU_MEM_ACCESS_FLAGS_PROT_NONE) sim_table_remove(m->va, NULL);
     if (!was && f != CU_MEM_ACCESS_FLAGS_PROT_NONE) {
-        struct sim_alloc a = {.base = m->va, .size = m->size, .kind = SIM_MEM_VMM, .dev = m->h->dev};
+        struct sim_alloc a = {
+            .base = m->va, .size = m->size, .kind = SIM_MEM_VMM, .dev = m->h->dev};
         sim_table_insert(&a);
     }
 }
@@ -325,8 +331,7 @@ CUresult cuMemSetAccess(CUdeviceptr ptr, size_t size, const CUmemAccessDesc *des
     for (size_t i = 0; i < count; i++) {
         if (desc[i].location.type != CU_MEM_LOCATION_TYPE_DEVICE) return CUDA_ERROR_INVALID_VALUE;
         if (!sim_device(desc[i].location.id)) return CUDA_ERROR_INVALID_DEVICE;
-        if ((unsigned)desc[i].flags > CU_MEM_ACCESS_FLAGS_PROT_READWRITE ||
-            desc[i].flags == 2)
+        if ((unsigned)desc[i].flags > CU_MEM_ACCESS_FLAGS_PROT_READWRITE || desc[i].flags == 2)
             return CUDA_ERROR_INVALID_VALUE;
         if (desc[i].flags > best) best = desc[i].flags;
     }

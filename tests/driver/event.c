@@ -19,7 +19,8 @@ static _Atomic int gate, ran;
 
 static void CUDA_CB gate_fn(void *arg)
 {
-    for (int i = 0; i < 3000 && !atomic_load(&gate); i++) usleep(1000);
+    for (int i = 0; i < 3000 && !atomic_load(&gate); i++)
+        usleep(1000);
 }
 
 static void CUDA_CB sleep_fn(void *arg)

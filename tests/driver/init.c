@@ -158,8 +158,8 @@ RG_TEST(error_names)
     CHECK(s == NULL);
     CHECK_CU_IS(cuGetErrorName(CUDA_SUCCESS, NULL), CUDA_ERROR_INVALID_VALUE);
     /* every documented code has a name */
-    int codes[] = {1, 2, 3, 4, 5, 6, 7, 8, 100, 101, 200, 201, 209, 300, 400, 500, 600, 700,
-                   710, 719, 800, 801, 900, 999};
+    int codes[] = {1,   2,   3,   4,   5,   6,   7,   8,   100, 101, 200, 201,
+                   209, 300, 400, 500, 600, 700, 710, 719, 800, 801, 900, 999};
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
         CHECK_CU(cuGetErrorName((CUresult)codes[i], &s));
         CHECK_CU(cuGetErrorString((CUresult)codes[i], &s));

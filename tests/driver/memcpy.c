@@ -18,7 +18,8 @@ static void setup(void)
 
 static void fill(unsigned char *p, size_t n, unsigned seed)
 {
-    for (size_t i = 0; i < n; i++) p[i] = (unsigned char)(i * 131 + seed);
+    for (size_t i = 0; i < n; i++)
+        p[i] = (unsigned char)(i * 131 + seed);
 }
 
 RG_TEST(one_d_round_trip)
@@ -132,7 +133,8 @@ RG_TEST(two_d)
     back.Height = H;
     CHECK_CU(cuMemcpy2DAsync(&back, NULL));
     CHECK_CU(cuStreamSynchronize(NULL));
-    for (int y = 0; y < H; y++) memcpy(ref + y * W, host + y * SP + 3, W);
+    for (int y = 0; y < H; y++)
+        memcpy(ref + y * W, host + y * SP + 3, W);
     CHECK(memcmp(out, ref, sizeof ref) == 0);
     CHECK_CU(cuMemcpy2DUnaligned(&back));
     /* rows past the allocation */
@@ -200,7 +202,8 @@ RG_TEST(peer)
     CUcontext other;
     CUdeviceptr a, b;
     int v[64], w[64];
-    for (int i = 0; i < 64; i++) v[i] = i * i;
+    for (int i = 0; i < 64; i++)
+        v[i] = i * i;
     CHECK_CU(cuMemAlloc(&a, sizeof v));
     CHECK_CU(cuCtxCreate(&other, NULL, 0, 0));
     CHECK_CU(cuMemAlloc(&b, sizeof v));
@@ -220,7 +223,8 @@ RG_TEST(batch)
 {
     setup();
     int a[16], b[16], c[16];
-    for (int i = 0; i < 16; i++) a[i] = i * 3;
+    for (int i = 0; i < 16; i++)
+        a[i] = i * 3;
     CUdeviceptr d;
     CHECK_CU(cuMemAlloc(&d, 4096));
     CUdeviceptr dsts[2] = {d, (CUdeviceptr)(uintptr_t)b};
@@ -251,7 +255,8 @@ static _Atomic int gate, opened;
 
 static void CUDA_CB gate_fn(void *arg)
 {
-    for (int i = 0; i < 3000 && !atomic_load(&gate); i++) usleep(1000);
+    for (int i = 0; i < 3000 && !atomic_load(&gate); i++)
+        usleep(1000);
 }
 
 static void *opener(void *arg)

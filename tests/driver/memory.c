@@ -63,9 +63,11 @@ RG_TEST(info_and_oom)
     /* fill the device in pieces, then everything is usable again after freeing */
     CUdeviceptr v[64];
     int n = 0;
-    while (n < 64 && cuMemAlloc(&v[n], 4 << 20) == CUDA_SUCCESS) n++;
+    while (n < 64 && cuMemAlloc(&v[n], 4 << 20) == CUDA_SUCCESS)
+        n++;
     CHECK(n >= 14 && n <= 16);
-    while (n > 0) CHECK_CU(cuMemFree(v[--n]));
+    while (n > 0)
+        CHECK_CU(cuMemFree(v[--n]));
     CHECK_CU(cuMemAlloc(&p, 32 << 20));
     CHECK_CU(cuMemFree(p));
 }
@@ -110,7 +112,8 @@ RG_TEST(managed)
     CUdeviceptr p;
     CHECK_CU(cuMemAllocManaged(&p, 1 << 16, CU_MEM_ATTACH_GLOBAL));
     int *h = (int *)(uintptr_t)p;
-    for (int i = 0; i < 1 << 14; i++) h[i] = i; /* host accessible */
+    for (int i = 0; i < 1 << 14; i++)
+        h[i] = i; /* host accessible */
     int out[4];
     CHECK_CU(cuMemcpyDtoH(out, p + 4 * 100, sizeof out));
     CHECK_EQ_INT(out[0], 100);
@@ -132,8 +135,8 @@ RG_TEST(managed_hints)
     CUmemLocation host = {CU_MEM_LOCATION_TYPE_HOST, 0};
     CHECK_CU(cuMemPrefetchAsync(p, 1 << 16, dev0, 0, NULL));
     int loc = -5;
-    CHECK_CU(cuMemRangeGetAttribute(&loc, 4, CU_MEM_RANGE_ATTRIBUTE_LAST_PREFETCH_LOCATION, p,
-                                    1 << 16));
+    CHECK_CU(
+        cuMemRangeGetAttribute(&loc, 4, CU_MEM_RANGE_ATTRIBUTE_LAST_PREFETCH_LOCATION, p, 1 << 16));
     CHECK_EQ_INT(loc, 0);
     CHECK_CU(cuMemAdvise(p, 4096, CU_MEM_ADVISE_SET_READ_MOSTLY, dev0));
     int rm = 0;
@@ -145,7 +148,8 @@ RG_TEST(managed_hints)
     CHECK_CU_IS(cuMemPrefetchAsync(p, (1 << 16) + 1, dev0, 0, NULL), CUDA_ERROR_INVALID_VALUE);
     CHECK_CU(cuMemAlloc(&d, 4096));
     CHECK_CU_IS(cuMemPrefetchAsync(d, 4096, dev0, 0, NULL), CUDA_ERROR_INVALID_VALUE);
-    CHECK_CU_IS(cuMemAdvise(d, 4096, CU_MEM_ADVISE_SET_READ_MOSTLY, dev0), CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU_IS(cuMemAdvise(d, 4096, CU_MEM_ADVISE_SET_READ_MOSTLY, dev0),
+                CUDA_ERROR_INVALID_VALUE);
     CHECK_CU(cuMemFree(d));
     CHECK_CU(cuMemFree(p));
 }
@@ -216,7 +220,10 @@ static void *alloc_thread(void *arg)
     for (int i = 0; i < 300; i++) {
         CUdeviceptr p;
         size_t n = 1 + (rand_r(&seed) % 100000);
-        if (cuMemAlloc(&p, n)) { __atomic_add_fetch(&thread_errors, 1, __ATOMIC_RELAXED); continue; }
+        if (cuMemAlloc(&p, n)) {
+            __atomic_add_fetch(&thread_errors, 1, __ATOMIC_RELAXED);
+            continue;
+        }
         unsigned char v = (unsigned char)i, back = 0;
         if (cuMemsetD8(p + n - 1, v, 1) || cuMemcpyDtoH(&back, p + n - 1, 1) || back != v)
             __atomic_add_fetch(&thread_errors, 1, __ATOMIC_RELAXED);
@@ -231,8 +238,10 @@ RG_TEST(threads_alloc_free)
     size_t free0, free1, total;
     CHECK_CU(cuMemGetInfo(&free0, &total));
     pthread_t t[4];
-    for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, alloc_thread, (void *)(uintptr_t)(i + 1));
-    for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, alloc_thread, (void *)(uintptr_t)(i + 1));
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
     CHECK_EQ_INT(thread_errors, 0);
     CHECK_CU(cuMemGetInfo(&free1, &total));
     CHECK_EQ_U64(free1, free0);

@@ -36,7 +36,8 @@ RG_TEST(one_d)
     uint32_t o32[16];
     CHECK_CU(cuMemcpyDtoH(o32, d, sizeof o32));
     CHECK_EQ_U64(o32[0], 0xbeefbeef);
-    for (int i = 1; i <= 10; i++) CHECK_EQ_U64(o32[i], 0xdeadbeef);
+    for (int i = 1; i <= 10; i++)
+        CHECK_EQ_U64(o32[i], 0xdeadbeef);
     CHECK_EQ_U64(o32[11], 0xbeefbeef);
     CHECK_CU_IS(cuMemsetD16(d + 1, 0, 4), CUDA_ERROR_INVALID_VALUE);
     CHECK_CU_IS(cuMemsetD32(d + 2, 0, 4), CUDA_ERROR_INVALID_VALUE);
@@ -64,7 +65,8 @@ RG_TEST(two_d)
     for (int y = 0; y < H; y++)
         for (int x = 0; x < (int)(pitch / 4); x++) {
             uint32_t want = x < W - 2 ? 0x01020304 : 0;
-            if (out[y * pitch / 4 + x] != want) RG_FAIL("(%d,%d) = %#x", x, y, out[y * pitch / 4 + x]);
+            if (out[y * pitch / 4 + x] != want)
+                RG_FAIL("(%d,%d) = %#x", x, y, out[y * pitch / 4 + x]);
         }
     CHECK_CU(cuMemsetD2D8Async(d, pitch, 0xff, 3, H, NULL));
     CHECK_CU(cuMemsetD2D16(d + 4, pitch, 0x7777, 2, H));

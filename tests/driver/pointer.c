@@ -52,7 +52,8 @@ RG_TEST(device_pointer)
     CHECK(id1 != id2); /* ids are never reused */
     CHECK_CU_IS(cuPointerGetAttribute(NULL, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, d),
                 CUDA_ERROR_INVALID_VALUE);
-    CHECK_CU_IS(cuPointerGetAttribute(&type, (CUpointer_attribute)999, d), CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU_IS(cuPointerGetAttribute(&type, (CUpointer_attribute)999, d),
+                CUDA_ERROR_INVALID_VALUE);
     CHECK_CU(cuMemFree(d));
 }
 
@@ -62,12 +63,12 @@ RG_TEST(host_and_managed)
     void *h;
     CHECK_CU(cuMemAllocHost(&h, 100));
     unsigned type = 0;
-    CHECK_CU(cuPointerGetAttribute(&type, CU_POINTER_ATTRIBUTE_MEMORY_TYPE,
-                                   (CUdeviceptr)(uintptr_t)h));
+    CHECK_CU(
+        cuPointerGetAttribute(&type, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, (CUdeviceptr)(uintptr_t)h));
     CHECK_EQ_INT(type, CU_MEMORYTYPE_HOST);
     void *hp = NULL;
-    CHECK_CU(cuPointerGetAttribute(&hp, CU_POINTER_ATTRIBUTE_HOST_POINTER,
-                                   (CUdeviceptr)(uintptr_t)h));
+    CHECK_CU(
+        cuPointerGetAttribute(&hp, CU_POINTER_ATTRIBUTE_HOST_POINTER, (CUdeviceptr)(uintptr_t)h));
     CHECK(hp == h);
     CHECK_CU(cuMemFreeHost(h));
     CUdeviceptr m;

@@ -34,7 +34,8 @@ static _Atomic int gate_timed_out;
 /* Blocks its stream until the gate opens (or 3 s pass: a deadlock in the test). */
 static void CUDA_CB gate_fn(void *arg)
 {
-    for (int i = 0; i < 3000 && !atomic_load(&gate); i++) usleep(1000);
+    for (int i = 0; i < 3000 && !atomic_load(&gate); i++)
+        usleep(1000);
     if (!atomic_load(&gate)) atomic_store(&gate_timed_out, 1);
 }
 
@@ -56,7 +57,8 @@ RG_TEST(in_order)
     reset_log();
     CUstream s;
     CHECK_CU(cuStreamCreate(&s, 0));
-    for (intptr_t i = 0; i < 2000; i++) CHECK_CU(cuLaunchHostFunc(s, record_fn, (void *)i));
+    for (intptr_t i = 0; i < 2000; i++)
+        CHECK_CU(cuLaunchHostFunc(s, record_fn, (void *)i));
     CHECK_CU(cuStreamSynchronize(s));
     CHECK_EQ_INT(atomic_load(&seq), 2000);
     for (int i = 0; i < 2000; i++)
@@ -131,7 +133,7 @@ RG_TEST(non_blocking_is_independent)
     reset_log();
     CUstream s;
     CHECK_CU(cuStreamCreate(&s, CU_STREAM_NON_BLOCKING));
-    CHECK_CU(cuLaunchHostFunc(s, gate_fn, NULL));    /* s waits for the gate... */
+    CHECK_CU(cuLaunchHostFunc(s, gate_fn, NULL));         /* s waits for the gate... */
     CHECK_CU(cuLaunchHostFunc(NULL, open_gate_fn, NULL)); /* ...which NULL opens */
     CHECK_CU(cuStreamSynchronize(NULL));
     CHECK_CU(cuStreamSynchronize(s));
@@ -266,10 +268,12 @@ RG_TEST(destroy_with_pending_work)
     CUstream s;
     CHECK_CU(cuStreamCreate(&s, CU_STREAM_NON_BLOCKING));
     CHECK_CU(cuLaunchHostFunc(s, gate_fn, NULL));
-    for (intptr_t i = 0; i < 100; i++) CHECK_CU(cuLaunchHostFunc(s, record_fn, (void *)i));
+    for (intptr_t i = 0; i < 100; i++)
+        CHECK_CU(cuLaunchHostFunc(s, record_fn, (void *)i));
     CHECK_CU(cuStreamDestroy(s)); /* returns at once; the work still completes */
     atomic_store(&gate, 1);
-    for (int i = 0; i < 2000 && atomic_load(&seq) < 100; i++) usleep(1000);
+    for (int i = 0; i < 2000 && atomic_load(&seq) < 100; i++)
+        usleep(1000);
     CHECK_EQ_INT(atomic_load(&seq), 100);
 }
 
@@ -310,12 +314,15 @@ RG_TEST(many_streams_many_threads)
     enum { NS = 16 };
     CUstream s[NS];
     reset_log();
-    for (int i = 0; i < NS; i++) CHECK_CU(cuStreamCreate(&s[i], i % 2 ? CU_STREAM_NON_BLOCKING : 0));
+    for (int i = 0; i < NS; i++)
+        CHECK_CU(cuStreamCreate(&s[i], i % 2 ? CU_STREAM_NON_BLOCKING : 0));
     for (int r = 0; r < 50; r++)
-        for (int i = 0; i < NS; i++) CHECK_CU(cuLaunchHostFunc(s[i], record_fn, (void *)0));
+        for (int i = 0; i < NS; i++)
+            CHECK_CU(cuLaunchHostFunc(s[i], record_fn, (void *)0));
     CHECK_CU(cuCtxSynchronize());
     CHECK_EQ_INT(atomic_load(&seq), 50 * NS);
-    for (int i = 0; i < NS; i++) CHECK_CU(cuStreamDestroy(s[i]));
+    for (int i = 0; i < NS; i++)
+        CHECK_CU(cuStreamDestroy(s[i]));
 }
 
 static CUstream shared_stream;
@@ -329,7 +336,8 @@ static void CUDA_CB count_fn(void *arg)
 static void *enqueue_thread(void *arg)
 {
     cuCtxSetCurrent(ctx);
-    for (int i = 0; i < 5000; i++) cuLaunchHostFunc(shared_stream, count_fn, NULL);
+    for (int i = 0; i < 5000; i++)
+        cuLaunchHostFunc(shared_stream, count_fn, NULL);
     return NULL;
 }
 
@@ -340,8 +348,10 @@ RG_TEST(many_threads_one_stream)
     atomic_store(&counter, 0);
     CHECK_CU(cuStreamCreate(&shared_stream, CU_STREAM_NON_BLOCKING));
     pthread_t t[4];
-    for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, enqueue_thread, NULL);
-    for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, enqueue_thread, NULL);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
     CHECK_CU(cuStreamSynchronize(shared_stream));
     CHECK_EQ_INT(atomic_load(&counter), 20000);
     CHECK_CU(cuStreamDestroy(shared_stream));

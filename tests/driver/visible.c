@@ -72,8 +72,7 @@ static int expect(const char *vis, int n, const int *order)
     while (ok && fgets(line, sizeof line, f)) {
         char u[64];
         int idx;
-        if (sscanf(line, "%d %63s", &idx, u) != 2 || idx != i || strcmp(u, uuids[order[i]]))
-            ok = 0;
+        if (sscanf(line, "%d %63s", &idx, u) != 2 || idx != i || strcmp(u, uuids[order[i]])) ok = 0;
         i++;
     }
     pclose(f);

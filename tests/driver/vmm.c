@@ -28,7 +28,8 @@ RG_TEST(map_and_alias)
 {
     setup();
     int supported = 0;
-    CHECK_CU(cuDeviceGetAttribute(&supported, CU_DEVICE_ATTRIBUTE_VIRTUAL_MEMORY_MANAGEMENT_SUPPORTED, 0));
+    CHECK_CU(cuDeviceGetAttribute(&supported,
+                                  CU_DEVICE_ATTRIBUTE_VIRTUAL_MEMORY_MANAGEMENT_SUPPORTED, 0));
     if (!supported) RG_SKIP("no VMM");
     CUmemAllocationProp p = prop();
     size_t g = 0;
@@ -93,7 +94,7 @@ RG_TEST(fixed_address_and_errors)
     CHECK_CU_IS(cuMemMap(va2 + g, g, 0, h, 0), CUDA_ERROR_INVALID_VALUE); /* overlap */
     int x = 0;
     CHECK_CU_IS(cuMemcpyDtoH(&x, va2, 4), CUDA_ERROR_INVALID_VALUE); /* no access yet */
-    CHECK_CU_IS(cuMemUnmap(va2, g), CUDA_ERROR_INVALID_VALUE);      /* part of a mapping */
+    CHECK_CU_IS(cuMemUnmap(va2, g), CUDA_ERROR_INVALID_VALUE);       /* part of a mapping */
     CHECK_CU(cuMemUnmap(va2, 2 * g));
     CHECK_CU(cuMemRelease(h));
     CHECK_CU_IS(cuMemRelease(h), CUDA_ERROR_INVALID_VALUE);
