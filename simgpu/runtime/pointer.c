@@ -8,7 +8,7 @@
 
 static void put_bool(void *data, bool v)
 {
-    *(unsigned char *)data = v; /* the driver's booleans are one byte */
+    *(unsigned int *)data = v; /* the driver writes its booleans as 4-byte integers */
 }
 
 static CUresult attr_of(const struct sim_alloc *a, CUpointer_attribute attr, void *data,

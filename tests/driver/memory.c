@@ -175,6 +175,9 @@ RG_TEST(pinned_host)
     CHECK_CU_IS(cuMemHostAlloc(&h, 4096, 0x100), CUDA_ERROR_INVALID_VALUE);
     int local;
     CHECK_CU_IS(cuMemFreeHost(&local), CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU(cuMemFreeHost(NULL)); /* like free(NULL) */
+    CHECK_CU(cuMemFree(0));
+    CHECK_CU_IS(cuMemHostUnregister(NULL), CUDA_ERROR_INVALID_VALUE);
 }
 
 RG_TEST(registered_host)

@@ -41,7 +41,7 @@ RG_TEST(device_pointer)
     int ord = -1;
     CHECK_CU(cuPointerGetAttribute(&ord, CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL, d));
     CHECK_EQ_INT(ord, 0);
-    unsigned char managed = 1, mapped = 0;
+    unsigned managed = 1, mapped = 0;
     CHECK_CU(cuPointerGetAttribute(&managed, CU_POINTER_ATTRIBUTE_IS_MANAGED, d));
     CHECK_EQ_INT(managed, 0);
     CHECK_CU(cuPointerGetAttribute(&mapped, CU_POINTER_ATTRIBUTE_MAPPED, d));
@@ -73,7 +73,7 @@ RG_TEST(host_and_managed)
     CHECK_CU(cuMemFreeHost(h));
     CUdeviceptr m;
     CHECK_CU(cuMemAllocManaged(&m, 100, CU_MEM_ATTACH_GLOBAL));
-    unsigned char managed = 0;
+    unsigned managed = 0;
     CHECK_CU(cuPointerGetAttribute(&managed, CU_POINTER_ATTRIBUTE_IS_MANAGED, m));
     CHECK_EQ_INT(managed, 1);
     CHECK_CU(cuPointerGetAttribute(&hp, CU_POINTER_ATTRIBUTE_HOST_POINTER, m));
@@ -95,7 +95,7 @@ RG_TEST(unknown_pointers)
     CUpointer_attribute attrs[] = {CU_POINTER_ATTRIBUTE_MEMORY_TYPE, CU_POINTER_ATTRIBUTE_CONTEXT,
                                    CU_POINTER_ATTRIBUTE_IS_MANAGED};
     CUcontext c = (CUcontext)0x1;
-    unsigned char managed = 1;
+    unsigned managed = 1;
     type = 77;
     void *data[] = {&type, &c, &managed};
     CHECK_CU(cuPointerGetAttributes(3, attrs, data, (CUdeviceptr)(uintptr_t)&local));
