@@ -47,7 +47,8 @@ CUresult cuMemFreeHost(void *p)
     CUresult r = sim_ctx_get(&c);
     if (r) return r;
     struct sim_alloc a;
-    if (!p || !sim_mem_lookup((uintptr_t)p, &a) || a.base != (uintptr_t)p || a.kind != SIM_MEM_HOST)
+    if (!p) return CUDA_SUCCESS; /* free(NULL) semantics, as the driver */
+    if (!sim_mem_lookup((uintptr_t)p, &a) || a.base != (uintptr_t)p || a.kind != SIM_MEM_HOST)
         return CUDA_ERROR_INVALID_VALUE;
     if (a.ctx && sim_handle_ok(a.ctx, SIM_KIND_CTX) && a.ctx->active) sim_ctx_synchronize(a.ctx);
     if (!sim_table_remove(a.base, &a)) return CUDA_ERROR_INVALID_VALUE;
