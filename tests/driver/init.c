@@ -2,6 +2,7 @@
  * names. Runs in one process: the first test checks calls before cuInit. */
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations" /* they are tested too */
 #include <cuda.h>
+#include <cudaProfiler.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,8 +17,13 @@ RG_TEST(before_init)
     CHECK_CU_IS(cuDriverGetVersion(NULL), CUDA_ERROR_INVALID_VALUE);
     CHECK_CU_IS(cuDeviceGet(&d, 0), CUDA_ERROR_NOT_INITIALIZED);
     CHECK_CU_IS(cuInit(1), CUDA_ERROR_INVALID_VALUE);
+    CUcontext c;
+    CHECK_CU_IS(cuCtxGetCurrent(&c), CUDA_ERROR_NOT_INITIALIZED);
+    CHECK_CU_IS(cuProfilerStart(), CUDA_ERROR_NOT_INITIALIZED);
     CHECK_CU(cuInit(0));
     CHECK_CU(cuInit(0));
+    CHECK_CU(cuProfilerStart());
+    CHECK_CU(cuProfilerStop());
 }
 
 RG_TEST(devices)
