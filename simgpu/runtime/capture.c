@@ -132,16 +132,6 @@ static struct sim_graph *cap_finish(struct capture *cap)
 
 /* ---- the hook: ops enqueued on a capturing stream --------------------------------- */
 
-/* event.c's record op: {struct sim_event *, generation}; its payload holds a
- * reference to the event that running the op releases. */
-static bool is_record_op(const void *payload, size_t len)
-{
-    void *first;
-    if (len != 2 * sizeof(uint64_t)) return false;
-    memcpy(&first, payload, sizeof first);
-    return sim_handle_ok(first, SIM_KIND_EVENT);
-}
-
 /* launch.c's op starts with the function and the context. */
 static bool is_launch_op(const void *payload, size_t len)
 {
@@ -187,23 +177,58 @@ static CUresult add_op(struct cap_stream *cs, sim_op_fn fn, const void *payload,
     return CUDA_SUCCESS;
 }
 
-static CUresult capture_hook(struct sim_stream *s, void *capture, sim_op_fn fn,
-                             const void *payload, size_t len)
+static CUresult capture_enqueue(struct sim_stream *s, void *capture, sim_op_fn fn,
+                                const void *payload, size_t len)
 {
     struct cap_stream *cs = capture;
-    bool record = is_record_op(payload, len);
-    CUresult r;
     (void)s;
     LOCK();
-    if (cs->cap->invalid) r = CUDA_ERROR_STREAM_CAPTURE_INVALIDATED;
-    else if (record) r = note_record(cs, (CUevent)*(void *const *)payload);
-    else r = add_op(cs, fn, payload, len);
+    CUresult r = cs->cap->invalid ? CUDA_ERROR_STREAM_CAPTURE_INVALIDATED
+                                  : add_op(cs, fn, payload, len);
     UNLOCK();
-    /* A record in capture is no node: run it now so its event reference is
-     * released (on failure event.c takes the reference back itself). */
-    if (!r && record) fn((void *)payload);
     return r;
 }
+
+/* cuEventRecord on a capturing stream: no node, the event now stands for the
+ * stream's current dependency set. */
+static CUresult capture_record(struct sim_stream *s, void *capture, struct sim_event *e)
+{
+    struct cap_stream *cs = capture;
+    (void)s;
+    LOCK();
+    CUresult r = cs->cap->invalid ? CUDA_ERROR_STREAM_CAPTURE_INVALIDATED
+                                  : note_record(cs, (CUevent)e);
+    UNLOCK();
+    return r;
+}
+
+/* cuStreamWaitEvent: capture is s's capture, or NULL when s does not capture
+ * (then an event recorded in a capture forks s into it). */
+static CUresult capture_wait(struct sim_stream *s, void *capture, struct sim_event *e)
+{
+    bool handled;
+    (void)capture;
+    CUresult r = sim_capture_wait_event(s, (CUevent)e, &handled);
+    return r;
+}
+
+/* Synchronising or querying a capturing stream is illegal and ends its use. */
+static CUresult capture_sync(struct sim_stream *s, void *capture)
+{
+    struct cap_stream *cs = capture;
+    (void)s;
+    LOCK();
+    cap_invalidate(cs->cap);
+    UNLOCK();
+    return CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED;
+}
+
+static const struct sim_capture_ops capture_ops = {
+    .enqueue = capture_enqueue,
+    .record_event = capture_record,
+    .wait_event = capture_wait,
+    .sync_check = capture_sync,
+};
 
 /* A context died: its captures end, and graphs nobody was handed are freed. */
 static void ctx_gone(struct sim_ctx *c)
@@ -221,7 +246,7 @@ static void ctx_gone(struct sim_ctx *c)
 
 __attribute__((constructor)) static void capture_init(void)
 {
-    sim_stream_set_capture_hook(capture_hook);
+    sim_stream_set_capture_ops(&capture_ops);
     sim_ctx_add_destroy_hook(ctx_gone);
 }
 
