@@ -1,0 +1,199 @@
+/* tcp_io.c — moving bytes on an established TCP connection: whole-frame
+ * scatter-gather sends, exact-length receives with a bounded busy-poll, and
+ * the end of a connection (shutdown, close, detach). */
+#include "tcp.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+long long tcp_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+long long tcp_deadline_after(int timeout_ms)
+{
+    return timeout_ms < 0 ? 0 : tcp_now_ns() + (long long)timeout_ms * 1000000LL;
+}
+
+int tcp_ms_left(int timeout_ms, long long deadline_ns)
+{
+    if (timeout_ms < 0) return TP_FOREVER;
+    long long left = deadline_ns - tcp_now_ns();
+    if (left <= 0) return 0;
+    return (int)((left + 999999LL) / 1000000LL);
+}
+
+/* Sleeps until fd is ready for ev or the deadline passes. Errors and hang-ups
+ * count as ready: the next send/recv reports them with the right errno. */
+tp_status tcp_wait_ready(int fd, short ev, int timeout_ms, long long deadline)
+{
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = ev};
+        int r = poll(&p, 1, tcp_ms_left(timeout_ms, deadline));
+        if (r > 0) return TP_OK;
+        if (r == 0) return TP_TIMEOUT;
+        if (errno != EINTR) return TP_ERR;
+    }
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* ---- send ---------------------------------------------------------------- */
+
+/* Drops the first n sent bytes from the iovec window *v / *cnt. */
+static void iov_advance(struct iovec **v, int *cnt, size_t n)
+{
+    while (*cnt > 0 && n >= (*v)->iov_len) {
+        n -= (*v)->iov_len;
+        (*v)++;
+        (*cnt)--;
+    }
+    if (*cnt > 0 && n) {
+        (*v)->iov_base = (char *)(*v)->iov_base + n;
+        (*v)->iov_len -= n;
+    }
+}
+
+static tp_status send_failed(struct tcp_conn *t, int progress, tp_status st, int sys,
+                             tp_error *err)
+{
+    if (progress) t->tx_broken = 1;
+    if (st == TP_TIMEOUT)
+        return tp_fail(err, st, 0, "send to %s: timed out%s", t->base.peer,
+                       progress ? " half-way through a frame" : "");
+    if (st == TP_CLOSED)
+        return tp_fail(err, st, sys, "send to %s: peer closed the connection", t->base.peer);
+    return tp_fail(err, st, sys, "send to %s: %s", t->base.peer, strerror(sys));
+}
+
+tp_status tcp_sendv(tp_conn *c, const struct iovec *iov, int iovcnt, int timeout_ms,
+                    tp_error *err)
+{
+    struct tcp_conn *t = tcp_conn_of(c);
+    struct iovec win[TP_IOV_MAX], *cur = win; /* a copy of the descriptors, not the data */
+    int n = 0, progress = 0;
+
+    if (t->tx_broken)
+        return tp_fail(err, TP_BROKEN, 0, "send to %s: %s", c->peer, tp_strerror(TP_BROKEN));
+    for (int i = 0; i < iovcnt; i++)
+        if (iov[i].iov_len) win[n++] = iov[i];
+
+    long long deadline = tcp_deadline_after(timeout_ms);
+    while (n > 0) {
+        struct msghdr m = {.msg_iov = cur, .msg_iovlen = (size_t)n};
+        ssize_t k = sendmsg(t->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (k > 0) {
+            iov_advance(&cur, &n, (size_t)k);
+            progress = 1;
+            deadline = tcp_deadline_after(timeout_ms);
+        } else if (k < 0 && errno == EINTR) {
+            continue;
+        } else if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            tp_status st = tcp_wait_ready(t->fd, POLLOUT, timeout_ms, deadline);
+            if (st != TP_OK) return send_failed(t, progress, st, errno, err);
+        } else {
+            int e = k < 0 ? errno : EIO;
+            tp_status st = (e == EPIPE || e == ECONNRESET) ? TP_CLOSED : TP_ERR;
+            return send_failed(t, progress, st, e, err);
+        }
+    }
+    return TP_OK;
+}
+
+/* ---- receive ------------------------------------------------------------- */
+
+static tp_status recv_failed(struct tcp_conn *t, size_t got, size_t len, tp_status st,
+                             int sys, tp_error *err)
+{
+    const char *peer = t->base.peer;
+    if (got) t->rx_broken = 1;
+    if (st == TP_CLOSED && got) /* EOF inside a message: not an orderly end */
+        return tp_fail(err, TP_ERR, 0, "receive from %s: connection closed after %zu of %zu bytes",
+                       peer, got, len);
+    if (st == TP_CLOSED) return tp_fail(err, st, 0, "receive from %s: connection closed by peer", peer);
+    if (st == TP_TIMEOUT)
+        return tp_fail(err, st, 0, "receive from %s: timed out after %zu of %zu bytes", peer,
+                       got, len);
+    return tp_fail(err, st, sys, "receive from %s: %s", peer, strerror(sys));
+}
+
+tp_status tcp_recv(tp_conn *c, void *buf, size_t len, int timeout_ms, tp_error *err)
+{
+    struct tcp_conn *t = tcp_conn_of(c);
+    char *p = buf;
+    size_t got = 0;
+    long long busy_until = -1; /* set at the first EAGAIN: one budget per call */
+
+    if (t->rx_broken)
+        return tp_fail(err, TP_BROKEN, 0, "receive from %s: %s", c->peer, tp_strerror(TP_BROKEN));
+    long long deadline = tcp_deadline_after(timeout_ms);
+    while (got < len) {
+        ssize_t k = recv(t->fd, p + got, len - got, MSG_DONTWAIT);
+        if (k > 0) {
+            got += (size_t)k;
+            deadline = tcp_deadline_after(timeout_ms);
+            continue;
+        }
+        if (k == 0) return recv_failed(t, got, len, TP_CLOSED, 0, err);
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return recv_failed(t, got, len, TP_ERR, errno, err);
+        if (busy_until < 0)
+            busy_until = (t->busy_us && timeout_ms != 0) ? tcp_now_ns() + t->busy_us * 1000LL : 0;
+        if (busy_until && tcp_now_ns() < busy_until) {
+            cpu_relax();
+            continue;
+        }
+        tp_status st = tcp_wait_ready(t->fd, POLLIN, timeout_ms, deadline);
+        if (st != TP_OK) return recv_failed(t, got, len, st, errno, err);
+    }
+    return TP_OK;
+}
+
+tp_status tcp_set_busy_poll(tp_conn *c, unsigned usec)
+{
+    if (usec > 1000000u) return TP_INVAL; /* a second of spinning is a bug, not a setting */
+    tcp_conn_of(c)->busy_us = usec;
+    return TP_OK;
+}
+
+/* ---- end of a connection -------------------------------------------------- */
+
+int tcp_conn_fd(tp_conn *c) { return tcp_conn_of(c)->fd; }
+
+tp_status tcp_shutdown(tp_conn *c)
+{
+    if (shutdown(tcp_conn_of(c)->fd, SHUT_RDWR) < 0 && errno != ENOTCONN) return TP_ERR;
+    return TP_OK;
+}
+
+void tcp_close(tp_conn *c)
+{
+    struct tcp_conn *t = tcp_conn_of(c);
+    if (t->fd >= 0) close(t->fd);
+    free(t);
+}
+
+tp_status tcp_detach(tp_conn *c, int *fd, tp_error *err)
+{
+    struct tcp_conn *t = tcp_conn_of(c);
+    *fd = t->fd; /* tcp keeps no user-space buffer: the socket is the whole state */
+    t->fd = -1;
+    free(t);
+    return TP_OK;
+}
