@@ -132,13 +132,52 @@ static struct sim_graph *cap_finish(struct capture *cap)
 
 /* ---- the hook: ops enqueued on a capturing stream --------------------------------- */
 
-/* launch.c's op starts with the function and the context. */
-static bool is_launch_op(const void *payload, size_t len)
+/* launch.c's op: function, context, grid, block, dynamic shared memory,
+ * parameter bytes, then the packed parameters at offset 48. A captured launch
+ * becomes a real kernel node, so its parameters can be read and updated. */
+struct launch_view {
+    void *f, *ctx;
+    uint32_t grid[3], block[3], dyn_smem, params_size;
+};
+_Static_assert(sizeof(struct launch_view) == 48, "launch op header");
+
+static bool launch_decode(const void *payload, size_t len, struct launch_view *v)
 {
-    void *w[2];
-    if (len < sizeof w) return false;
-    memcpy(w, payload, sizeof w);
-    return sim_handle_kind(w[0]) == SIM_KIND_FUNC && sim_handle_ok(w[1], SIM_KIND_CTX);
+    if (len < sizeof *v) return false;
+    memcpy(v, payload, sizeof *v);
+    if (sim_handle_kind(v->f) != SIM_KIND_FUNC || !sim_handle_ok(v->ctx, SIM_KIND_CTX))
+        return false;
+    return len == sizeof *v + v->params_size &&
+           v->params_size == sim_func_params_size((struct sim_func *)v->f);
+}
+
+static CUresult add_launch(struct cap_stream *cs, const void *payload, size_t len,
+                           struct sim_gnode **out)
+{
+    struct launch_view v;
+    if (!launch_decode(payload, len, &v)) return CUDA_ERROR_NOT_SUPPORTED;
+    size_t size = v.params_size;
+    void *extra[] = {CU_LAUNCH_PARAM_BUFFER_POINTER, (char *)payload + sizeof v,
+                     CU_LAUNCH_PARAM_BUFFER_SIZE, &size, CU_LAUNCH_PARAM_END};
+    CUDA_KERNEL_NODE_PARAMS kp = {.func = v.f,
+                                  .gridDimX = v.grid[0],
+                                  .gridDimY = v.grid[1],
+                                  .gridDimZ = v.grid[2],
+                                  .blockDimX = v.block[0],
+                                  .blockDimY = v.block[1],
+                                  .blockDimZ = v.block[2],
+                                  .sharedMemBytes = v.dyn_smem,
+                                  .extra = extra};
+    struct sim_gnode *nd;
+    CUresult r = sim_graph_add_node(cs->cap->g, (const CUgraphNode *)cs->deps.v, cs->deps.n,
+                                    CU_GRAPH_NODE_TYPE_KERNEL, &nd);
+    if (r) return r;
+    if ((r = sim_gkernel_set(&nd->u.k, &kp))) {
+        sim_gnode_discard(nd);
+        return r;
+    }
+    *out = nd;
+    return CUDA_SUCCESS;
 }
 
 static CUresult note_record(struct cap_stream *cs, CUevent e)
@@ -167,11 +206,13 @@ static CUresult note_record(struct cap_stream *cs, CUevent e)
 static CUresult add_op(struct cap_stream *cs, sim_op_fn fn, const void *payload, size_t len)
 {
     struct sim_gnode *nd;
-    CUresult r = sim_graph_add_op(cs->cap->g, cs->deps.v, cs->deps.n, fn, payload, len, &nd);
+    CUresult r = add_launch(cs, payload, len, &nd);
+    if (r == CUDA_ERROR_NOT_SUPPORTED) {
+        /* Other ops' kinds are private to their files: they replay as they
+         * are and show as empty nodes. */
+        r = sim_graph_add_op(cs->cap->g, cs->deps.v, cs->deps.n, fn, payload, len, &nd);
+    }
     if (r) return r;
-    /* The op's kind is private to its file: a launch is recognisable, the
-     * rest show as empty nodes (they still run). */
-    nd->type = is_launch_op(payload, len) ? CU_GRAPH_NODE_TYPE_KERNEL : CU_GRAPH_NODE_TYPE_EMPTY;
     cs->deps.n = 0;
     sim_nodevec_push(&cs->deps, nd); /* cannot fail: capacity >= 1 after a push */
     return CUDA_SUCCESS;
@@ -183,8 +224,8 @@ static CUresult capture_enqueue(struct sim_stream *s, void *capture, sim_op_fn f
     struct cap_stream *cs = capture;
     (void)s;
     LOCK();
-    CUresult r = cs->cap->invalid ? CUDA_ERROR_STREAM_CAPTURE_INVALIDATED
-                                  : add_op(cs, fn, payload, len);
+    CUresult r =
+        cs->cap->invalid ? CUDA_ERROR_STREAM_CAPTURE_INVALIDATED : add_op(cs, fn, payload, len);
     UNLOCK();
     return r;
 }
@@ -196,8 +237,8 @@ static CUresult capture_record(struct sim_stream *s, void *capture, struct sim_e
     struct cap_stream *cs = capture;
     (void)s;
     LOCK();
-    CUresult r = cs->cap->invalid ? CUDA_ERROR_STREAM_CAPTURE_INVALIDATED
-                                  : note_record(cs, (CUevent)e);
+    CUresult r =
+        cs->cap->invalid ? CUDA_ERROR_STREAM_CAPTURE_INVALIDATED : note_record(cs, (CUevent)e);
     UNLOCK();
     return r;
 }
@@ -263,9 +304,12 @@ CUresult sim_capture_wait_event(struct sim_stream *s, CUevent e, bool *handled)
     struct cap_stream *cs = cstream_of(s);
     if (ce) {
         *handled = true;
-        if (cap->invalid) r = CUDA_ERROR_STREAM_CAPTURE_INVALIDATED;
-        else if (cs && cs->cap != cap) r = CUDA_ERROR_STREAM_CAPTURE_ISOLATION;
-        else if (!cs && !(cs = cstream_new(cap, s))) r = CUDA_ERROR_OUT_OF_MEMORY;
+        if (cap->invalid)
+            r = CUDA_ERROR_STREAM_CAPTURE_INVALIDATED;
+        else if (cs && cs->cap != cap)
+            r = CUDA_ERROR_STREAM_CAPTURE_ISOLATION;
+        else if (!cs && !(cs = cstream_new(cap, s)))
+            r = CUDA_ERROR_OUT_OF_MEMORY;
         if (!r && !deps_add(&cs->deps, ce->deps.v, ce->deps.n)) r = CUDA_ERROR_OUT_OF_MEMORY;
     }
     UNLOCK();
@@ -302,8 +346,10 @@ CUresult sim_capture_check_sync(struct sim_stream *s)
 {
     if (!atomic_load(&g_ncaps)) return CUDA_SUCCESS;
     struct sim_ctx *c = NULL;
-    if (s) c = sim_stream_ctx(s);
-    else if (sim_ctx_get(&c)) return CUDA_SUCCESS;
+    if (s)
+        c = sim_stream_ctx(s);
+    else if (sim_ctx_get(&c))
+        return CUDA_SUCCESS;
     LOCK();
     CUresult r = (s && !legacy(s) && !cstream_of(s)) ? CUDA_SUCCESS : sync_violations(s, c);
     UNLOCK();
@@ -354,8 +400,13 @@ static CUresult begin_locked(struct sim_stream *s, struct sim_ctx *c, CUstreamCa
         free(cap);
         return CUDA_ERROR_OUT_OF_MEMORY;
     }
-    *cap = (struct capture){.g = g, .own = !into, .mode = mode, .origin = s, .ctx = c,
-                            .thread = pthread_self(), .next = g_caps,
+    *cap = (struct capture){.g = g,
+                            .own = !into,
+                            .mode = mode,
+                            .origin = s,
+                            .ctx = c,
+                            .thread = pthread_self(),
+                            .next = g_caps,
                             .id = atomic_fetch_add(&g_next_id, 1)};
     struct cap_stream *cs = cstream_new(cap, s);
     if (!cs || !deps_set(&cs->deps, (struct sim_gnode *const *)deps, n)) {
@@ -421,8 +472,8 @@ static CUresult begin_to_graph(CUstream h, CUgraph g, const CUgraphNode *deps,
 
 CUresult cuStreamBeginCaptureToGraph(CUstream hStream, CUgraph hGraph,
                                      const CUgraphNode *dependencies,
-                                     const CUgraphEdgeData *dependencyData,
-                                     size_t numDependencies, CUstreamCaptureMode mode)
+                                     const CUgraphEdgeData *dependencyData, size_t numDependencies,
+                                     CUstreamCaptureMode mode)
 {
     return begin_to_graph(hStream, hGraph, dependencies, dependencyData, numDependencies, mode,
                           false);
@@ -444,13 +495,16 @@ static bool all_joined(struct capture *cap, struct cap_stream *origin)
     struct sim_graph *g = cap->g;
     struct sim_nodevec stack = {0};
     bool ok = true;
-    for (size_t i = 0; i < g->nodes.n; i++) g->nodes.v[i]->idx = 0;
-    for (size_t i = 0; i < origin->deps.n; i++) sim_nodevec_push(&stack, origin->deps.v[i]);
+    for (size_t i = 0; i < g->nodes.n; i++)
+        g->nodes.v[i]->idx = 0;
+    for (size_t i = 0; i < origin->deps.n; i++)
+        sim_nodevec_push(&stack, origin->deps.v[i]);
     while (stack.n) {
         struct sim_gnode *nd = stack.v[--stack.n];
         if (nd->idx) continue;
         nd->idx = 1;
-        for (size_t i = 0; i < nd->in.n; i++) sim_nodevec_push(&stack, nd->in.v[i]);
+        for (size_t i = 0; i < nd->in.n; i++)
+            sim_nodevec_push(&stack, nd->in.v[i]);
     }
     free(stack.v);
     for (struct cap_stream *cs = cap->streams; cs && ok; cs = cs->next)
@@ -467,7 +521,7 @@ static CUresult end_locked(struct sim_stream *s, CUgraph *ph)
     if (cap->origin != s) return CUDA_ERROR_STREAM_CAPTURE_UNMATCHED;
     if (cap->mode != CU_STREAM_CAPTURE_MODE_RELAXED && !pthread_equal(cap->thread, pthread_self()))
         return CUDA_ERROR_STREAM_CAPTURE_WRONG_THREAD;
-    CUresult r = cap->invalid             ? CUDA_ERROR_STREAM_CAPTURE_INVALIDATED
+    CUresult r = cap->invalid           ? CUDA_ERROR_STREAM_CAPTURE_INVALIDATED
                  : !all_joined(cap, cs) ? CUDA_ERROR_STREAM_CAPTURE_UNJOINED
                                         : CUDA_SUCCESS;
     bool own = cap->own;
@@ -533,8 +587,8 @@ static CUresult info_locked(struct sim_stream *s, struct sim_ctx *c, const struc
         *o->status = CU_STREAM_CAPTURE_STATUS_NONE;
         return CUDA_SUCCESS;
     }
-    *o->status = cs->cap->invalid ? CU_STREAM_CAPTURE_STATUS_INVALIDATED
-                                  : CU_STREAM_CAPTURE_STATUS_ACTIVE;
+    *o->status =
+        cs->cap->invalid ? CU_STREAM_CAPTURE_STATUS_INVALIDATED : CU_STREAM_CAPTURE_STATUS_ACTIVE;
     if (o->id) *o->id = cs->cap->id;
     if (o->graph) *o->graph = (CUgraph)cs->cap->g;
     if (o->deps) *o->deps = (const CUgraphNode *)cs->deps.v;
@@ -587,9 +641,8 @@ CUresult cuStreamGetCaptureInfo_v2(CUstream hStream, CUstreamCaptureStatus *st, 
     struct cap_info o = {st, id, graph, deps, NULL, n};
     return capture_info(hStream, false, &o);
 }
-CUresult cuStreamGetCaptureInfo_v2_ptsz(CUstream hStream, CUstreamCaptureStatus *st,
-                                        cuuint64_t *id, CUgraph *graph, const CUgraphNode **deps,
-                                        size_t *n)
+CUresult cuStreamGetCaptureInfo_v2_ptsz(CUstream hStream, CUstreamCaptureStatus *st, cuuint64_t *id,
+                                        CUgraph *graph, const CUgraphNode **deps, size_t *n)
 {
     struct cap_info o = {st, id, graph, deps, NULL, n};
     return capture_info(hStream, true, &o);
@@ -602,8 +655,8 @@ CUresult cuStreamGetCaptureInfo_v3(CUstream hStream, CUstreamCaptureStatus *st, 
     struct cap_info o = {st, id, graph, deps, edgeData, n};
     return capture_info(hStream, false, &o);
 }
-CUresult cuStreamGetCaptureInfo_v3_ptsz(CUstream hStream, CUstreamCaptureStatus *st,
-                                        cuuint64_t *id, CUgraph *graph, const CUgraphNode **deps,
+CUresult cuStreamGetCaptureInfo_v3_ptsz(CUstream hStream, CUstreamCaptureStatus *st, cuuint64_t *id,
+                                        CUgraph *graph, const CUgraphNode **deps,
                                         const CUgraphEdgeData **edgeData, size_t *n)
 {
     struct cap_info o = {st, id, graph, deps, edgeData, n};
@@ -622,9 +675,12 @@ static CUresult update_deps(CUstream h, CUgraphNode *deps, const CUgraphEdgeData
         return CUDA_ERROR_INVALID_VALUE;
     LOCK();
     struct cap_stream *cs = cstream_of(s);
-    if (!cs) r = CUDA_ERROR_ILLEGAL_STATE;
-    else if (cs->cap->invalid) r = CUDA_ERROR_STREAM_CAPTURE_INVALIDATED;
-    else r = deps_of_graph(cs->cap->g, deps, ed, n);
+    if (!cs)
+        r = CUDA_ERROR_ILLEGAL_STATE;
+    else if (cs->cap->invalid)
+        r = CUDA_ERROR_STREAM_CAPTURE_INVALIDATED;
+    else
+        r = deps_of_graph(cs->cap->g, deps, ed, n);
     struct sim_gnode *const *v = (struct sim_gnode *const *)deps;
     if (!r && !(flags == CU_STREAM_SET_CAPTURE_DEPENDENCIES ? deps_set(&cs->deps, v, n)
                                                             : deps_add(&cs->deps, v, n)))

@@ -77,9 +77,12 @@ struct sim_graph *sim_graph_new(bool registered)
 
 void sim_gnode_free_params(struct sim_gnode *nd)
 {
-    if (nd->captured) free(nd->u.op.payload);
-    else if (nd->type == CU_GRAPH_NODE_TYPE_KERNEL) sim_gkernel_free(&nd->u.k);
-    else if (nd->type == CU_GRAPH_NODE_TYPE_GRAPH && nd->u.child) sim_graph_free(nd->u.child);
+    if (nd->captured)
+        free(nd->u.op.payload);
+    else if (nd->type == CU_GRAPH_NODE_TYPE_KERNEL)
+        sim_gkernel_free(&nd->u.k);
+    else if (nd->type == CU_GRAPH_NODE_TYPE_GRAPH && nd->u.child)
+        sim_graph_free(nd->u.child);
     memset(&nd->u, 0, sizeof nd->u);
 }
 
@@ -95,7 +98,8 @@ static void gnode_free(struct sim_gnode *nd)
 void sim_graph_free(struct sim_graph *g)
 {
     if (!g) return;
-    for (size_t i = 0; i < g->nodes.n; i++) gnode_free(g->nodes.v[i]);
+    for (size_t i = 0; i < g->nodes.n; i++)
+        gnode_free(g->nodes.v[i]);
     free(g->nodes.v);
     free(g->order);
     for (struct sim_uref *u = g->urefs, *n; u; u = n) {
@@ -110,8 +114,10 @@ void sim_graph_free(struct sim_graph *g)
 /* Unlink a node from its neighbours and its graph, then free it. */
 static void gnode_destroy(struct sim_gnode *nd)
 {
-    for (size_t i = 0; i < nd->in.n; i++) nodevec_remove(&nd->in.v[i]->out, nd);
-    for (size_t i = 0; i < nd->out.n; i++) nodevec_remove(&nd->out.v[i]->in, nd);
+    for (size_t i = 0; i < nd->in.n; i++)
+        nodevec_remove(&nd->in.v[i]->out, nd);
+    for (size_t i = 0; i < nd->out.n; i++)
+        nodevec_remove(&nd->out.v[i]->in, nd);
     nodevec_remove(&nd->g->nodes, nd);
     gnode_free(nd);
 }
@@ -174,14 +180,13 @@ CUresult sim_graph_add_node(struct sim_graph *g, const CUgraphNode *deps, size_t
 }
 
 CUresult sim_graph_add_op(struct sim_graph *g, struct sim_gnode *const *deps, size_t n,
-                          sim_op_fn fn, const void *payload, size_t len,
-                          struct sim_gnode **out)
+                          sim_op_fn fn, const void *payload, size_t len, struct sim_gnode **out)
 {
     void *copy = malloc(len ? len : 1);
     if (!copy) return CUDA_ERROR_OUT_OF_MEMORY;
     if (len) memcpy(copy, payload, len);
     struct sim_gnode *nd;
-    CUresult r = sim_graph_add_node(g, (const CUgraphNode *)deps, n, CU_GRAPH_NODE_TYPE_KERNEL, &nd);
+    CUresult r = sim_graph_add_node(g, (const CUgraphNode *)deps, n, CU_GRAPH_NODE_TYPE_EMPTY, &nd);
     if (r) {
         free(copy);
         return r;
@@ -290,8 +295,10 @@ CUresult cuGraphNodeFindInClone(CUgraphNode *phNode, CUgraphNode hOriginalNode,
     if (!r && !phNode) r = CUDA_ERROR_INVALID_VALUE;
     if (!r) {
         struct sim_gnode *nd = sim_graph_find_orig(g, o);
-        if (nd) *phNode = (CUgraphNode)nd;
-        else r = CUDA_ERROR_INVALID_VALUE;
+        if (nd)
+            *phNode = (CUgraphNode)nd;
+        else
+            r = CUDA_ERROR_INVALID_VALUE;
     }
     UNLOCK();
     return r;
@@ -532,8 +539,8 @@ CUresult cuGraphRemoveDependencies_v2(CUgraph hGraph, const CUgraphNode *from,
 
 static const char *type_name(CUgraphNodeType t)
 {
-    static const char *names[] = {"KERNEL", "MEMCPY", "MEMSET", "HOST", "GRAPH", "EMPTY",
-                                  "WAIT_EVENT", "EVENT_RECORD"};
+    static const char *names[] = {"KERNEL", "MEMCPY", "MEMSET",     "HOST",
+                                  "GRAPH",  "EMPTY",  "WAIT_EVENT", "EVENT_RECORD"};
     return (unsigned)t < sizeof names / sizeof *names ? names[t] : "OTHER";
 }
 
@@ -541,8 +548,8 @@ static void dot_graph(FILE *f, struct sim_graph *g, const char *prefix, int dept
 {
     for (size_t i = 0; i < g->nodes.n; i++) {
         struct sim_gnode *nd = g->nodes.v[i];
-        fprintf(f, "  \"%s%u\" [label=\"%s %u%s\"];\n", prefix, nd->id, type_name(nd->type),
-                nd->id, nd->captured ? " (captured)" : "");
+        fprintf(f, "  \"%s%u\" [label=\"%s %u%s\"];\n", prefix, nd->id, type_name(nd->type), nd->id,
+                nd->captured ? " (captured)" : "");
         if (!nd->captured && nd->type == CU_GRAPH_NODE_TYPE_GRAPH && nd->u.child && depth < 16) {
             char sub[64];
             snprintf(sub, sizeof sub, "%s%u_", prefix, nd->id);
@@ -671,7 +678,8 @@ CUresult cuGraphReleaseUserObject(CUgraph graph, CUuserObject object, unsigned i
     CUresult r = sim_graph_arg(graph, &g);
     if (!r) r = uobj_arg(object, &o);
     struct sim_uref **pp = r ? NULL : &g->urefs;
-    while (!r && *pp && (*pp)->o != o) pp = &(*pp)->next;
+    while (!r && *pp && (*pp)->o != o)
+        pp = &(*pp)->next;
     if (!r && (!count || !*pp || (*pp)->count < count)) r = CUDA_ERROR_INVALID_VALUE;
     if (!r) {
         struct sim_uref *u = *pp;

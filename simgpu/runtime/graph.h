@@ -40,10 +40,10 @@ struct sim_gnode {
     struct sim_obj obj;
     struct sim_graph *g;
     CUgraphNodeType type;
-    bool captured;  /* type is a guess; params live in u.op */
-    bool disabled;  /* executable graphs only (cuGraphNodeSetEnabled) */
-    unsigned id;    /* creation number inside the graph, for DOT output */
-    size_t idx;     /* scratch index while cloning / sorting (lock held) */
+    bool captured;          /* type is a guess; params live in u.op */
+    bool disabled;          /* executable graphs only (cuGraphNodeSetEnabled) */
+    unsigned id;            /* creation number inside the graph, for DOT output */
+    size_t idx;             /* scratch index while cloning / sorting (lock held) */
     struct sim_gnode *orig; /* node this one was cloned from (compared, never followed) */
     struct sim_nodevec in, out;
     union {
@@ -71,13 +71,13 @@ struct sim_uref { /* references a graph holds on a user object */
 
 struct sim_graph {
     struct sim_obj obj;
-    bool registered;            /* false for the private clones of executable graphs */
-    struct sim_nodevec nodes;   /* creation order */
+    bool registered;          /* false for the private clones of executable graphs */
+    struct sim_nodevec nodes; /* creation order */
     unsigned next_id;
-    struct sim_gnode *parent;   /* child graph: the node owning it */
-    int capturing;              /* live captures targeting this graph */
+    struct sim_gnode *parent; /* child graph: the node owning it */
+    int capturing;            /* live captures targeting this graph */
     struct sim_uref *urefs;
-    struct sim_gnode **order;   /* topological order (executable clones only) */
+    struct sim_gnode **order; /* topological order (executable clones only) */
 };
 
 struct sim_uobj {
@@ -155,8 +155,7 @@ CUresult sim_graph_topo(struct sim_graph *g, struct sim_gnode ***out);
 /* ---- capture.c ---- */
 /* Add an op node for a captured operation (called by the capture hook). */
 CUresult sim_graph_add_op(struct sim_graph *g, struct sim_gnode *const *deps, size_t n,
-                          sim_op_fn fn, const void *payload, size_t len,
-                          struct sim_gnode **out);
+                          sim_op_fn fn, const void *payload, size_t len, struct sim_gnode **out);
 
 /* Hooks the runtime core can call (proposed for sim.h; see capture.c):
  * - an event wait on stream s: joins s into the capture the event was

@@ -67,7 +67,7 @@ static CUresult exec_arg(CUgraphExec h, struct sim_gexec **out)
 }
 
 #define KNOWN_FLAGS                                                                                \
-    (CUDA_GRAPH_INSTANTIATE_FLAG_AUTO_FREE_ON_LAUNCH | CUDA_GRAPH_INSTANTIATE_FLAG_UPLOAD |       \
+    (CUDA_GRAPH_INSTANTIATE_FLAG_AUTO_FREE_ON_LAUNCH | CUDA_GRAPH_INSTANTIATE_FLAG_UPLOAD |        \
      CUDA_GRAPH_INSTANTIATE_FLAG_DEVICE_LAUNCH | CUDA_GRAPH_INSTANTIATE_FLAG_USE_NODE_PRIORITY)
 
 static CUresult instantiate(CUgraphExec *ph, CUgraph hg, cuuint64_t flags, CUgraphNode *err_node)
@@ -137,7 +137,7 @@ static CUresult instantiate_params(CUgraphExec *ph, CUgraph hg, CUDA_GRAPH_INSTA
         r = sim_stream_resolve(p->hUploadStream, pt, &s, NULL);
     p->hErrNode_out = NULL;
     if (!r) r = instantiate(ph, hg, p->flags, &p->hErrNode_out);
-    p->result_out = r == CUDA_SUCCESS         ? CUDA_GRAPH_INSTANTIATE_SUCCESS
+    p->result_out = r == CUDA_SUCCESS               ? CUDA_GRAPH_INSTANTIATE_SUCCESS
                     : r == CUDA_ERROR_INVALID_VALUE ? CUDA_GRAPH_INSTANTIATE_INVALID_STRUCTURE
                                                     : CUDA_GRAPH_INSTANTIATE_ERROR;
     return r;
@@ -203,10 +203,12 @@ static CUresult op_memset(void *p)
             memset(row, (int)(o->value & 0xff), o->width);
         } else if (o->elementSize == 2) {
             uint16_t v = (uint16_t)o->value;
-            for (size_t i = 0; i < o->width; i++) memcpy(row + 2 * i, &v, 2);
+            for (size_t i = 0; i < o->width; i++)
+                memcpy(row + 2 * i, &v, 2);
         } else {
             uint32_t v = o->value;
-            for (size_t i = 0; i < o->width; i++) memcpy(row + 4 * i, &v, 4);
+            for (size_t i = 0; i < o->width; i++)
+                memcpy(row + 4 * i, &v, 4);
         }
     }
     return CUDA_SUCCESS;
@@ -250,7 +252,8 @@ static CUresult run_node(struct sim_gnode *nd, struct sim_stream *s)
     if (nd->disabled) return CUDA_SUCCESS;
     CUresult r;
     switch (nd->type) {
-    case CU_GRAPH_NODE_TYPE_KERNEL: return run_kernel(&nd->u.k, s);
+    case CU_GRAPH_NODE_TYPE_KERNEL:
+        return run_kernel(&nd->u.k, s);
     case CU_GRAPH_NODE_TYPE_MEMCPY: {
         struct sim_gcopy o;
         if ((r = sim_gcopy_plan(&nd->u.cp.p, &o))) return r;
@@ -261,10 +264,13 @@ static CUresult run_node(struct sim_gnode *nd, struct sim_stream *s)
         return sim_stream_enqueue(s, op_memset, &nd->u.ms.p, sizeof nd->u.ms.p);
     case CU_GRAPH_NODE_TYPE_HOST:
         return sim_stream_enqueue(s, op_host, &nd->u.host, sizeof nd->u.host);
-    case CU_GRAPH_NODE_TYPE_GRAPH: return run_graph(nd->u.child, s);
+    case CU_GRAPH_NODE_TYPE_GRAPH:
+        return run_graph(nd->u.child, s);
     case CU_GRAPH_NODE_TYPE_EVENT_RECORD:
-    case CU_GRAPH_NODE_TYPE_WAIT_EVENT: return run_event(nd, s);
-    default: return CUDA_SUCCESS;
+    case CU_GRAPH_NODE_TYPE_WAIT_EVENT:
+        return run_event(nd, s);
+    default:
+        return CUDA_SUCCESS;
     }
 }
 
@@ -382,9 +388,9 @@ CUresult cuGraphExecKernelNodeSetParams(CUgraphExec hGraphExec, CUgraphNode hNod
                                         const CUDA_KERNEL_NODE_PARAMS_v1 *v)
 {
     if (!v) return cuGraphExecKernelNodeSetParams_v2(hGraphExec, hNode, NULL);
-    CUDA_KERNEL_NODE_PARAMS k = {v->func, v->gridDimX, v->gridDimY, v->gridDimZ, v->blockDimX,
-                                 v->blockDimY, v->blockDimZ, v->sharedMemBytes, v->kernelParams,
-                                 v->extra, NULL, NULL};
+    CUDA_KERNEL_NODE_PARAMS k = {v->func,         v->gridDimX,  v->gridDimY,  v->gridDimZ,
+                                 v->blockDimX,    v->blockDimY, v->blockDimZ, v->sharedMemBytes,
+                                 v->kernelParams, v->extra,     NULL,         NULL};
     return cuGraphExecKernelNodeSetParams_v2(hGraphExec, hNode, &k);
 }
 
@@ -416,8 +422,7 @@ CUresult cuGraphExecEventRecordNodeSetEvent(CUgraphExec hGraphExec, CUgraphNode 
     return exec_set(hGraphExec, hNode, &p);
 }
 
-CUresult cuGraphExecEventWaitNodeSetEvent(CUgraphExec hGraphExec, CUgraphNode hNode,
-                                          CUevent event)
+CUresult cuGraphExecEventWaitNodeSetEvent(CUgraphExec hGraphExec, CUgraphNode hNode, CUevent event)
 {
     struct sim_gparams p = {.type = CU_GRAPH_NODE_TYPE_WAIT_EVENT, .event = event};
     return exec_set(hGraphExec, hNode, &p);
@@ -481,9 +486,10 @@ static bool same_topology(struct sim_graph *ex, struct sim_graph *g,
                           CUgraphExecUpdateResultInfo *info)
 {
     size_t n = g->nodes.n;
-    if (ex->nodes.n != n) return update_fail(info, CU_GRAPH_EXEC_UPDATE_ERROR_TOPOLOGY_CHANGED,
-                                             NULL, NULL), false;
-    for (size_t i = 0; i < n; i++) g->nodes.v[i]->idx = ex->nodes.v[i]->idx = i;
+    if (ex->nodes.n != n)
+        return update_fail(info, CU_GRAPH_EXEC_UPDATE_ERROR_TOPOLOGY_CHANGED, NULL, NULL), false;
+    for (size_t i = 0; i < n; i++)
+        g->nodes.v[i]->idx = ex->nodes.v[i]->idx = i;
     for (size_t i = 0; i < n; i++) {
         struct sim_gnode *a = ex->nodes.v[i], *b = g->nodes.v[i];
         if (a->type != b->type || a->captured != b->captured)
@@ -493,7 +499,8 @@ static bool same_topology(struct sim_graph *ex, struct sim_graph *g,
         for (size_t j = 0; j < b->out.n; j++)
             if (!sim_nodevec_has(&a->out, ex->nodes.v[b->out.v[j]->idx]))
                 return update_fail(info, CU_GRAPH_EXEC_UPDATE_ERROR_TOPOLOGY_CHANGED, b->out.v[j],
-                                   b), false;
+                                   b),
+                       false;
     }
     for (size_t i = 0; i < n; i++) {
         struct sim_gnode *a = ex->nodes.v[i], *b = g->nodes.v[i];
@@ -532,7 +539,8 @@ static CUresult exec_update(CUgraphExec h, CUgraph hg, CUgraphExecUpdateResultIn
     update_fail(info, CU_GRAPH_EXEC_UPDATE_SUCCESS, NULL, NULL);
     pthread_mutex_lock(&ex->lock);
     LOCK();
-    if (!same_topology(ex->g, g, info)) r = CUDA_ERROR_GRAPH_EXEC_UPDATE_FAILURE;
+    if (!same_topology(ex->g, g, info))
+        r = CUDA_ERROR_GRAPH_EXEC_UPDATE_FAILURE;
     else if ((r = apply_params(ex->g, g)))
         update_fail(info, CU_GRAPH_EXEC_UPDATE_ERROR, NULL, NULL);
     UNLOCK();

@@ -33,7 +33,8 @@ void sim_gkernel_free(struct sim_gkernel *k)
 static CUresult kparams_build(CUfunction f, unsigned char *buf, void ***out, size_t *n)
 {
     size_t off, size, count = 0;
-    while (count < 4096 && cuFuncGetParamInfo(f, count, &off, &size) == CUDA_SUCCESS) count++;
+    while (count < 4096 && cuFuncGetParamInfo(f, count, &off, &size) == CUDA_SUCCESS)
+        count++;
     void **v = malloc((count ? count : 1) * sizeof *v);
     if (!v) return CUDA_ERROR_OUT_OF_MEMORY;
     for (size_t i = 0; i < count; i++) {
@@ -76,12 +77,16 @@ CUresult sim_gkernel_set(struct sim_gkernel *k, const CUDA_KERNEL_NODE_PARAMS *p
         return r;
     }
     sim_gkernel_free(k);
-    *k = (struct sim_gkernel){.func = p->func, .kern = p->func ? NULL : p->kern,
+    *k = (struct sim_gkernel){.func = p->func,
+                              .kern = p->func ? NULL : p->kern,
                               .ctx = p->func ? NULL : p->ctx,
                               .grid = {p->gridDimX, p->gridDimY, p->gridDimZ},
                               .block = {p->blockDimX, p->blockDimY, p->blockDimZ},
-                              .smem = p->sharedMemBytes, .params = buf, .psize = ps,
-                              .kparams = kp, .nparams = np};
+                              .smem = p->sharedMemBytes,
+                              .params = buf,
+                              .psize = ps,
+                              .kparams = kp,
+                              .nparams = np};
     return CUDA_SUCCESS;
 }
 
@@ -102,11 +107,17 @@ static CUresult kernel_dup(struct sim_gkernel *d, const struct sim_gkernel *s)
 
 static void kernel_get(const struct sim_gkernel *k, CUDA_KERNEL_NODE_PARAMS *p)
 {
-    *p = (CUDA_KERNEL_NODE_PARAMS){.func = k->func, .gridDimX = k->grid[0],
-                                   .gridDimY = k->grid[1], .gridDimZ = k->grid[2],
-                                   .blockDimX = k->block[0], .blockDimY = k->block[1],
-                                   .blockDimZ = k->block[2], .sharedMemBytes = k->smem,
-                                   .kernelParams = k->kparams, .extra = NULL, .kern = k->kern,
+    *p = (CUDA_KERNEL_NODE_PARAMS){.func = k->func,
+                                   .gridDimX = k->grid[0],
+                                   .gridDimY = k->grid[1],
+                                   .gridDimZ = k->grid[2],
+                                   .blockDimX = k->block[0],
+                                   .blockDimY = k->block[1],
+                                   .blockDimZ = k->block[2],
+                                   .sharedMemBytes = k->smem,
+                                   .kernelParams = k->kparams,
+                                   .extra = NULL,
+                                   .kern = k->kern,
                                    .ctx = k->ctx};
 }
 
@@ -154,12 +165,20 @@ CUresult sim_gcopy_plan(const CUDA_MEMCPY3D *p, struct sim_gcopy *o)
     if (!w || !h || !d) return CUDA_ERROR_INVALID_VALUE;
     struct side s = {p->srcMemoryType,
                      p->srcMemoryType == CU_MEMORYTYPE_HOST ? (uintptr_t)p->srcHost
-                                                             : (uintptr_t)p->srcDevice,
-                     p->srcXInBytes, p->srcY, p->srcZ, p->srcPitch, p->srcHeight};
+                                                            : (uintptr_t)p->srcDevice,
+                     p->srcXInBytes,
+                     p->srcY,
+                     p->srcZ,
+                     p->srcPitch,
+                     p->srcHeight};
     struct side t = {p->dstMemoryType,
                      p->dstMemoryType == CU_MEMORYTYPE_HOST ? (uintptr_t)p->dstHost
-                                                             : (uintptr_t)p->dstDevice,
-                     p->dstXInBytes, p->dstY, p->dstZ, p->dstPitch, p->dstHeight};
+                                                            : (uintptr_t)p->dstDevice,
+                     p->dstXInBytes,
+                     p->dstY,
+                     p->dstZ,
+                     p->dstPitch,
+                     p->dstHeight};
     *o = (struct sim_gcopy){.w = w, .h = h, .d = d};
     CUresult r = side_plan(&s, w, h, d, &o->src, &o->spitch, &o->sslice);
     if (!r) r = side_plan(&t, w, h, d, &o->dst, &o->dpitch, &o->dslice);
@@ -240,19 +259,23 @@ CUresult sim_gnode_set(struct sim_gnode *nd, const struct sim_gparams *p)
     switch (p->type) {
     case CU_GRAPH_NODE_TYPE_KERNEL:
         return p->kernel ? sim_gkernel_set(&nd->u.k, p->kernel) : CUDA_ERROR_INVALID_VALUE;
-    case CU_GRAPH_NODE_TYPE_MEMCPY: return set_copy(nd, p);
-    case CU_GRAPH_NODE_TYPE_MEMSET: return set_memset(nd, p);
+    case CU_GRAPH_NODE_TYPE_MEMCPY:
+        return set_copy(nd, p);
+    case CU_GRAPH_NODE_TYPE_MEMSET:
+        return set_memset(nd, p);
     case CU_GRAPH_NODE_TYPE_HOST:
         if (!p->host || !p->host->fn) return CUDA_ERROR_INVALID_VALUE;
         nd->u.host = *p->host;
         return CUDA_SUCCESS;
-    case CU_GRAPH_NODE_TYPE_GRAPH: return set_child(nd, p);
+    case CU_GRAPH_NODE_TYPE_GRAPH:
+        return set_child(nd, p);
     case CU_GRAPH_NODE_TYPE_EVENT_RECORD:
     case CU_GRAPH_NODE_TYPE_WAIT_EVENT:
         if ((r = event_arg(p->event))) return r;
         nd->u.ev = p->event;
         return CUDA_SUCCESS;
-    case CU_GRAPH_NODE_TYPE_EMPTY: return CUDA_SUCCESS;
+    case CU_GRAPH_NODE_TYPE_EMPTY:
+        return CUDA_SUCCESS;
     default:
         sim_warn("graph node type %d is not supported by simgpu", (int)p->type);
         return CUDA_ERROR_NOT_SUPPORTED;
@@ -310,17 +333,17 @@ CUresult cuGraphAddKernelNode_v2(CUgraphNode *phGraphNode, CUgraph hGraph,
 
 static CUDA_KERNEL_NODE_PARAMS kernel_from_v1(const CUDA_KERNEL_NODE_PARAMS_v1 *v)
 {
-    return (CUDA_KERNEL_NODE_PARAMS){v->func, v->gridDimX, v->gridDimY, v->gridDimZ,
-                                     v->blockDimX, v->blockDimY, v->blockDimZ,
-                                     v->sharedMemBytes, v->kernelParams, v->extra, NULL, NULL};
+    return (CUDA_KERNEL_NODE_PARAMS){v->func,         v->gridDimX,  v->gridDimY,  v->gridDimZ,
+                                     v->blockDimX,    v->blockDimY, v->blockDimZ, v->sharedMemBytes,
+                                     v->kernelParams, v->extra,     NULL,         NULL};
 }
 
 CUresult cuGraphAddKernelNode(CUgraphNode *phGraphNode, CUgraph hGraph,
                               const CUgraphNode *dependencies, size_t numDependencies,
                               const CUDA_KERNEL_NODE_PARAMS_v1 *nodeParams)
 {
-    if (!nodeParams) return cuGraphAddKernelNode_v2(phGraphNode, hGraph, dependencies,
-                                                    numDependencies, NULL);
+    if (!nodeParams)
+        return cuGraphAddKernelNode_v2(phGraphNode, hGraph, dependencies, numDependencies, NULL);
     CUDA_KERNEL_NODE_PARAMS k = kernel_from_v1(nodeParams);
     return cuGraphAddKernelNode_v2(phGraphNode, hGraph, dependencies, numDependencies, &k);
 }
@@ -426,9 +449,9 @@ CUresult sim_gparams_from(const CUgraphNodeParams *np, struct sim_gparams *p,
         p->ctx = np->memcpy.copyCtx;
         return CUDA_SUCCESS;
     case CU_GRAPH_NODE_TYPE_MEMSET:
-        *ms = (CUDA_MEMSET_NODE_PARAMS){np->memset.dst, np->memset.pitch, np->memset.value,
-                                        np->memset.elementSize, np->memset.width,
-                                        np->memset.height};
+        *ms =
+            (CUDA_MEMSET_NODE_PARAMS){np->memset.dst,         np->memset.pitch, np->memset.value,
+                                      np->memset.elementSize, np->memset.width, np->memset.height};
         p->memset = ms;
         p->ctx = np->memset.ctx;
         return CUDA_SUCCESS;
@@ -441,9 +464,14 @@ CUresult sim_gparams_from(const CUgraphNodeParams *np, struct sim_gparams *p,
         if ((unsigned)np->graph.ownership > CU_GRAPH_CHILD_GRAPH_OWNERSHIP_MOVE)
             return CUDA_ERROR_INVALID_VALUE;
         return CUDA_SUCCESS;
-    case CU_GRAPH_NODE_TYPE_EVENT_RECORD: p->event = np->eventRecord.event; return CUDA_SUCCESS;
-    case CU_GRAPH_NODE_TYPE_WAIT_EVENT: p->event = np->eventWait.event; return CUDA_SUCCESS;
-    case CU_GRAPH_NODE_TYPE_EMPTY: return CUDA_SUCCESS;
+    case CU_GRAPH_NODE_TYPE_EVENT_RECORD:
+        p->event = np->eventRecord.event;
+        return CUDA_SUCCESS;
+    case CU_GRAPH_NODE_TYPE_WAIT_EVENT:
+        p->event = np->eventWait.event;
+        return CUDA_SUCCESS;
+    case CU_GRAPH_NODE_TYPE_EMPTY:
+        return CUDA_SUCCESS;
     default:
         sim_warn("graph node type %d is not supported by simgpu", (int)np->type);
         return CUDA_ERROR_NOT_SUPPORTED;
@@ -505,8 +533,14 @@ static CUresult set_params(CUgraphNode h, struct sim_gparams *p)
     return with_node(h, (int)p->type, set_fn, p);
 }
 
-static CUresult kget(struct sim_gnode *nd, void *a) { return kernel_get(&nd->u.k, a), 0; }
-static CUresult cget(struct sim_gnode *nd, void *a) { return *(CUDA_MEMCPY3D *)a = nd->u.cp.p, 0; }
+static CUresult kget(struct sim_gnode *nd, void *a)
+{
+    return kernel_get(&nd->u.k, a), 0;
+}
+static CUresult cget(struct sim_gnode *nd, void *a)
+{
+    return *(CUDA_MEMCPY3D *)a = nd->u.cp.p, 0;
+}
 static CUresult mget(struct sim_gnode *nd, void *a)
 {
     return *(CUDA_MEMSET_NODE_PARAMS *)a = nd->u.ms.p, 0;
@@ -515,8 +549,14 @@ static CUresult hget(struct sim_gnode *nd, void *a)
 {
     return *(CUDA_HOST_NODE_PARAMS *)a = nd->u.host, 0;
 }
-static CUresult gget(struct sim_gnode *nd, void *a) { return *(CUgraph *)a = (CUgraph)nd->u.child, 0; }
-static CUresult eget(struct sim_gnode *nd, void *a) { return *(CUevent *)a = nd->u.ev, 0; }
+static CUresult gget(struct sim_gnode *nd, void *a)
+{
+    return *(CUgraph *)a = (CUgraph)nd->u.child, 0;
+}
+static CUresult eget(struct sim_gnode *nd, void *a)
+{
+    return *(CUevent *)a = nd->u.ev, 0;
+}
 
 CUresult cuGraphKernelNodeGetParams_v2(CUgraphNode hNode, CUDA_KERNEL_NODE_PARAMS *nodeParams)
 {

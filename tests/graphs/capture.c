@@ -37,7 +37,8 @@ RG_TEST(capture_copies_replay)
     CHECK_CU(cuMemAlloc(&b, N * 4));
     CHECK_CU(cuMemAllocHost((void **)&hin, N * 4));
     CHECK_CU(cuMemAllocHost((void **)&hout, N * 4));
-    for (int i = 0; i < N; i++) hin[i] = (uint32_t)i;
+    for (int i = 0; i < N; i++)
+        hin[i] = (uint32_t)i;
     memset(hout, 0xff, N * 4);
     CHECK_EQ_INT(status(s), CU_STREAM_CAPTURE_STATUS_NONE);
     CHECK_CU(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_GLOBAL));
@@ -56,7 +57,8 @@ RG_TEST(capture_copies_replay)
     CHECK_EQ_U64(hout[0], 0xffffffffu);
     CHECK_CU(cuGraphInstantiate(&ex, g, 0));
     for (int it = 0; it < 3; it++) {
-        for (int i = 0; i < N; i++) hin[i] = (uint32_t)(i * 3 + it);
+        for (int i = 0; i < N; i++)
+            hin[i] = (uint32_t)(i * 3 + it);
         CHECK_CU(cuGraphLaunch(ex, s));
         CHECK_CU(cuStreamSynchronize(s));
         for (int i = 0; i < N; i++) {
@@ -107,9 +109,14 @@ RG_TEST(capture_kernels_replay)
     CHECK_CU(cuGraphGetNodes(g, nodes, &nn));
     CHECK_CU(cuGraphNodeGetType(nodes[2], &t));
     CHECK_EQ_INT(t, CU_GRAPH_NODE_TYPE_KERNEL);
+    CUDA_KERNEL_NODE_PARAMS kp;
+    CHECK_CU(cuGraphKernelNodeGetParams(nodes[3], &kp));
+    CHECK(kp.func == gt_func("axpb") && kp.gridDimX == N / 128 && kp.blockDimX == 128);
+    CHECK_EQ_INT(*(uint32_t *)kp.kernelParams[2], 2);
     CHECK_CU(cuGraphInstantiate(&ex, g, 0));
     for (int it = 0; it < 4; it++) {
-        for (int i = 0; i < N; i++) hin[i] = (uint32_t)(i + 100 * it);
+        for (int i = 0; i < N; i++)
+            hin[i] = (uint32_t)(i + 100 * it);
         CHECK_CU(cuGraphLaunch(ex, s));
         CHECK_CU(cuStreamSynchronize(s));
         for (int i = 0; i < N; i++)
@@ -117,6 +124,14 @@ RG_TEST(capture_kernels_replay)
                 RG_FAIL("launch %d: hout[%d] = %u", it, i, hout[i]);
     }
     CHECK_EQ_INT(atomic_load(&calls), 4);
+    /* the captured launch is a kernel node like any other */
+    uint32_t seven = 7;
+    void *new_args[] = {&d, &n, &two, &seven};
+    kp.kernelParams = new_args;
+    CHECK_CU(cuGraphExecKernelNodeSetParams(ex, nodes[3], &kp));
+    CHECK_CU(cuGraphLaunch(ex, s));
+    CHECK_CU(cuStreamSynchronize(s));
+    CHECK_EQ_INT(hout[5], 2 * (5 + 300) + 7);
     CHECK_CU(cuGraphExecDestroy(ex));
     CHECK_CU(cuGraphDestroy(g));
     CHECK_CU(cuMemFreeHost(hin));
@@ -155,12 +170,12 @@ RG_TEST(capture_info_and_dependencies)
     /* a node added by hand to the capture graph, then made the dependency */
     CUgraphNode extra;
     CHECK_CU(cuGraphAddEmptyNode(&extra, cg, &first, 1));
-    CHECK_CU(cuStreamUpdateCaptureDependencies(s, &extra, NULL, 1,
-                                               CU_STREAM_SET_CAPTURE_DEPENDENCIES));
+    CHECK_CU(
+        cuStreamUpdateCaptureDependencies(s, &extra, NULL, 1, CU_STREAM_SET_CAPTURE_DEPENDENCIES));
     CHECK_CU(cuMemsetD8Async(d, 2, 64, s));
     /* no dependencies: the next node is a root */
-    CHECK_CU(cuStreamUpdateCaptureDependencies(s, NULL, NULL, 0,
-                                               CU_STREAM_SET_CAPTURE_DEPENDENCIES));
+    CHECK_CU(
+        cuStreamUpdateCaptureDependencies(s, NULL, NULL, 0, CU_STREAM_SET_CAPTURE_DEPENDENCIES));
     CHECK_CU(cuMemsetD8Async(d, 3, 64, s));
     CHECK_CU(cuStreamEndCapture(s, &g));
     CHECK(g == cg);
@@ -197,7 +212,8 @@ RG_TEST(capture_to_existing_graph)
     memset(h, 0, sizeof h);
     CHECK_CU(cuGraphLaunch(ex, s));
     CHECK_CU(cuStreamSynchronize(s));
-    for (int i = 0; i < 16; i++) CHECK_EQ_INT(h[i], 5);
+    for (int i = 0; i < 16; i++)
+        CHECK_EQ_INT(h[i], 5);
     CHECK_CU(cuGraphExecDestroy(ex));
     CHECK_CU(cuGraphDestroy(g));
     CHECK_CU(cuMemFree(d));
@@ -309,7 +325,8 @@ RG_TEST(capture_graph_launch)
     memset(h, 0, sizeof h);
     CHECK_CU(cuGraphLaunch(ex, s));
     CHECK_CU(cuStreamSynchronize(s));
-    for (int i = 0; i < 8; i++) CHECK_EQ_INT(h[i], 11);
+    for (int i = 0; i < 8; i++)
+        CHECK_EQ_INT(h[i], 11);
     CHECK_CU(cuGraphExecDestroy(ex));
     CHECK_CU(cuGraphExecDestroy(iex));
     CHECK_CU(cuGraphDestroy(g));

@@ -104,8 +104,13 @@ RG_TEST(kernel_node_params)
     CHECK_CU(cuGraphAddMemsetNode(&ms, g, NULL, 0, &m, gt_ctx()));
     uint32_t n = N, a = 3, b = 4;
     void *args[] = {&d, &n, &a, &b};
-    CUDA_KERNEL_NODE_PARAMS kp = {.func = gt_func("axpb"), .gridDimX = N / 64, .gridDimY = 1,
-                                  .gridDimZ = 1, .blockDimX = 64, .blockDimY = 1, .blockDimZ = 1,
+    CUDA_KERNEL_NODE_PARAMS kp = {.func = gt_func("axpb"),
+                                  .gridDimX = N / 64,
+                                  .gridDimY = 1,
+                                  .gridDimZ = 1,
+                                  .blockDimX = 64,
+                                  .blockDimY = 1,
+                                  .blockDimZ = 1,
                                   .kernelParams = args};
     CHECK_CU(cuGraphAddKernelNode(&k, g, &ms, 1, &kp));
     CUDA_MEMCPY3D c = to_host(d, h, N * 4);
@@ -189,7 +194,10 @@ RG_TEST(exec_update)
     CHECK_CU(cuMemFree(d));
 }
 
-static void add_five(void *p) { atomic_fetch_add((_Atomic int *)p, 5); }
+static void add_five(void *p)
+{
+    atomic_fetch_add((_Atomic int *)p, 5);
+}
 
 RG_TEST(host_node_update_and_streams)
 {
@@ -207,7 +215,8 @@ RG_TEST(host_node_update_and_streams)
     CHECK_CU(cuGraphHostNodeGetParams(hn, &got));
     CHECK(got.fn == gt_count && got.userData == (void *)&count);
     CHECK_CU(cuGraphInstantiate(&ex, g, 0));
-    for (int i = 0; i < 10; i++) CHECK_CU(cuGraphLaunch(ex, i % 2 ? s1 : s2));
+    for (int i = 0; i < 10; i++)
+        CHECK_CU(cuGraphLaunch(ex, i % 2 ? s1 : s2));
     CUDA_HOST_NODE_PARAMS h5 = {add_five, (void *)&count};
     CHECK_CU(cuGraphExecHostNodeSetParams(ex, hn, &h5));
     CHECK_CU(cuGraphLaunch(ex, s1));
@@ -246,7 +255,10 @@ RG_TEST(dot_print)
     CHECK_CU(cuGraphDestroy(g));
 }
 
-static void destroyed(void *p) { atomic_fetch_add((_Atomic int *)p, 1); }
+static void destroyed(void *p)
+{
+    atomic_fetch_add((_Atomic int *)p, 1);
+}
 
 RG_TEST(user_objects)
 {
@@ -256,7 +268,8 @@ RG_TEST(user_objects)
     CUgraph g;
     CUgraphExec ex;
     CUgraphNode a;
-    CHECK_CU(cuUserObjectCreate(&o, (void *)&gone, destroyed, 1, CU_USER_OBJECT_NO_DESTRUCTOR_SYNC));
+    CHECK_CU(
+        cuUserObjectCreate(&o, (void *)&gone, destroyed, 1, CU_USER_OBJECT_NO_DESTRUCTOR_SYNC));
     CHECK_CU(cuGraphCreate(&g, 0));
     CHECK_CU(cuGraphAddEmptyNode(&a, g, NULL, 0));
     CHECK_CU(cuGraphRetainUserObject(g, o, 1, CU_GRAPH_USER_OBJECT_MOVE)); /* takes our ref */

@@ -13,11 +13,15 @@ static CUDA_MEMCPY3D copy_1d(CUmemorytype st, const void *s, CUmemorytype dt, vo
     CUDA_MEMCPY3D c;
     memset(&c, 0, sizeof c);
     c.srcMemoryType = st;
-    if (st == CU_MEMORYTYPE_HOST) c.srcHost = s;
-    else c.srcDevice = (CUdeviceptr)s;
+    if (st == CU_MEMORYTYPE_HOST)
+        c.srcHost = s;
+    else
+        c.srcDevice = (CUdeviceptr)s;
     c.dstMemoryType = dt;
-    if (dt == CU_MEMORYTYPE_HOST) c.dstHost = d;
-    else c.dstDevice = (CUdeviceptr)d;
+    if (dt == CU_MEMORYTYPE_HOST)
+        c.dstHost = d;
+    else
+        c.dstDevice = (CUdeviceptr)d;
     c.WidthInBytes = n;
     c.Height = c.Depth = 1;
     return c;
@@ -31,8 +35,13 @@ static CUDA_MEMSET_NODE_PARAMS set32(CUdeviceptr d, uint32_t v, size_t n)
 
 static CUDA_KERNEL_NODE_PARAMS kparams(CUfunction f, unsigned n, void **args)
 {
-    CUDA_KERNEL_NODE_PARAMS k = {.func = f, .gridDimX = (n + 127) / 128, .gridDimY = 1,
-                                 .gridDimZ = 1, .blockDimX = 128, .blockDimY = 1, .blockDimZ = 1,
+    CUDA_KERNEL_NODE_PARAMS k = {.func = f,
+                                 .gridDimX = (n + 127) / 128,
+                                 .gridDimY = 1,
+                                 .gridDimZ = 1,
+                                 .blockDimX = 128,
+                                 .blockDimY = 1,
+                                 .blockDimZ = 1,
                                  .kernelParams = args};
     return k;
 }
@@ -110,8 +119,8 @@ RG_TEST(diamond_copies)
     CHECK_CU(cuGraphCreate(&g, 0));
     CUDA_MEMSET_NODE_PARAMS a = set32(d1, 5, N), c = set32(d2 + N / 2 * 4, 9, N / 2);
     CHECK_CU(cuGraphAddMemsetNode(&n[0], g, NULL, 0, &a, gt_ctx()));
-    CUDA_MEMCPY3D b = copy_1d(CU_MEMORYTYPE_DEVICE, (void *)d1, CU_MEMORYTYPE_DEVICE, (void *)d2,
-                              N / 2 * 4);
+    CUDA_MEMCPY3D b =
+        copy_1d(CU_MEMORYTYPE_DEVICE, (void *)d1, CU_MEMORYTYPE_DEVICE, (void *)d2, N / 2 * 4);
     CHECK_CU(cuGraphAddMemcpyNode(&n[1], g, &n[0], 1, &b, gt_ctx()));
     CHECK_CU(cuGraphAddMemsetNode(&n[2], g, &n[0], 1, &c, gt_ctx()));
     CUDA_MEMCPY3D dd = copy_1d(CU_MEMORYTYPE_DEVICE, (void *)d2, CU_MEMORYTYPE_HOST, h, N * 4);
@@ -120,7 +129,8 @@ RG_TEST(diamond_copies)
     CUDA_HOST_NODE_PARAMS hp = {verify_fn, &v};
     CHECK_CU(cuGraphAddHostNode(&n[4], g, &n[3], 1, &hp));
     CHECK_CU(cuGraphInstantiate(&ex, g, 0));
-    for (int it = 0; it < 4; it++) CHECK_CU(cuGraphLaunch(ex, s));
+    for (int it = 0; it < 4; it++)
+        CHECK_CU(cuGraphLaunch(ex, s));
     CHECK_CU(cuStreamSynchronize(s));
     CHECK_EQ_INT(atomic_load(&v.calls), 4);
     CHECK_EQ_INT(atomic_load(&v.good), 4);
@@ -244,11 +254,12 @@ RG_TEST(copy_2d_3d_nodes)
     CUgraphNode n1, n2, n0;
     CUgraphExec ex;
     for (int y = 0; y < H; y++)
-        for (int x = 0; x < W; x++) src[y][x] = (unsigned char)(y * W + x + 1);
+        for (int x = 0; x < W; x++)
+            src[y][x] = (unsigned char)(y * W + x + 1);
     CHECK_CU(cuMemAlloc(&d, 2 * DP * DH));
     CHECK_CU(cuGraphCreate(&g, 0));
-    CUDA_MEMSET_NODE_PARAMS z = {.dst = d, .value = 0, .elementSize = 1, .width = 2 * DP * DH,
-                                 .height = 1};
+    CUDA_MEMSET_NODE_PARAMS z = {
+        .dst = d, .value = 0, .elementSize = 1, .width = 2 * DP * DH, .height = 1};
     CHECK_CU(cuGraphAddMemsetNode(&n0, g, NULL, 0, &z, gt_ctx()));
     CUDA_MEMCPY3D c;
     memset(&c, 0, sizeof c);
@@ -340,7 +351,8 @@ RG_TEST(child_graph_and_events)
     CHECK_CU(cuGraphLaunch(ex, s1));
     CHECK_CU(cuGraphLaunch(ex2, s2));
     CHECK_CU(cuStreamSynchronize(s2));
-    for (int i = 0; i < 16; i++) CHECK_EQ_INT(h[i], 42);
+    for (int i = 0; i < 16; i++)
+        CHECK_EQ_INT(h[i], 42);
     CHECK_CU(cuEventSynchronize(ev));
     CHECK_CU(cuEventQuery(ev));
     CHECK_CU(cuGraphExecDestroy(ex));
@@ -382,7 +394,8 @@ RG_TEST(generic_add_node)
     CHECK_CU(cuGraphInstantiate(&ex, g, 0));
     CHECK_CU(cuGraphLaunch(ex, NULL));
     CHECK_CU(cuStreamSynchronize(NULL));
-    for (int i = 0; i < 8; i++) CHECK_EQ_U64(h[i], 0xabcdabcdu);
+    for (int i = 0; i < 8; i++)
+        CHECK_EQ_U64(h[i], 0xabcdabcdu);
     memset(&p, 0, sizeof p);
     p.type = CU_GRAPH_NODE_TYPE_MEM_ALLOC;
     CHECK_CU_IS(cuGraphAddNode(&b, g, NULL, NULL, 0, &p), CUDA_ERROR_NOT_SUPPORTED);
