@@ -38,7 +38,7 @@ static size_t region_size(void)
 {
     size_t sz = sim_parse_size(getenv("SIMGPU_VA_SIZE"));
     if (sz) return align_up(sz, BIG_ALIGN);
-    size_t need = 64ull << 30;
+    size_t need = 256ull << 30; /* room for large VMM reservations; costs no memory */
     for (int i = 0; i < sim_device_count(); i++) {
         size_t m = sim_device(i)->total_mem;
         need += m > (1ull << 40) ? (1ull << 40) : 2 * m;

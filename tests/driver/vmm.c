@@ -103,4 +103,31 @@ RG_TEST(fixed_address_and_errors)
     CHECK_CU_IS(cuMemAddressReserve(&va, g + 3, 0, 0, 0), CUDA_ERROR_INVALID_VALUE);
 }
 
+/* Frameworks reserve far more address space than they back. */
+RG_TEST(large_reservation)
+{
+    setup();
+    CUmemAllocationProp p = prop();
+    size_t g;
+    CHECK_CU(cuMemGetAllocationGranularity(&g, &p, CU_MEM_ALLOC_GRANULARITY_MINIMUM));
+    size_t big = (size_t)64 << 30;
+    CUdeviceptr va;
+    CHECK_CU(cuMemAddressReserve(&va, big, 0, 0, 0));
+    CUmemGenericAllocationHandle h;
+    CHECK_CU(cuMemCreate(&h, g, &p, 0));
+    CHECK_CU(cuMemMap(va + big - g, g, 0, h, 0));
+    CUmemAccessDesc acc;
+    memset(&acc, 0, sizeof acc);
+    acc.location = p.location;
+    acc.flags = CU_MEM_ACCESS_FLAGS_PROT_READWRITE;
+    CHECK_CU(cuMemSetAccess(va + big - g, g, &acc, 1));
+    CHECK_CU(cuMemsetD32(va + big - g, 0x12345678, g / 4));
+    unsigned v = 0;
+    CHECK_CU(cuMemcpyDtoH(&v, va + big - 4, 4));
+    CHECK_EQ_U64(v, 0x12345678);
+    CHECK_CU(cuMemUnmap(va + big - g, g));
+    CHECK_CU(cuMemRelease(h));
+    CHECK_CU(cuMemAddressFree(va, big));
+}
+
 RG_TEST_MAIN()
