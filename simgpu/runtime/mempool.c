@@ -317,3 +317,56 @@ CUresult cuMemFreeAsync_ptsz(CUdeviceptr dptr, CUstream h)
 {
     return free_async(dptr, h, true);
 }
+
+/* ---- pools by location (CUDA 13 forms) ------------------------------------- */
+
+/* The device a (location, type) pair names, or an error: only device-located
+ * pinned pools exist here; the other documented pairs are not supported. */
+static CUresult pool_location(const CUmemLocation *loc, CUmemAllocationType type, int *dev)
+{
+    SIM_INIT_OR_RETURN();
+    if (!loc) return CUDA_ERROR_INVALID_VALUE;
+    if (type != CU_MEM_ALLOCATION_TYPE_PINNED && type != CU_MEM_ALLOCATION_TYPE_MANAGED)
+        return CUDA_ERROR_INVALID_VALUE;
+    bool host = loc->type == CU_MEM_LOCATION_TYPE_HOST || loc->type == CU_MEM_LOCATION_TYPE_HOST_NUMA;
+    bool none_ok = type == CU_MEM_ALLOCATION_TYPE_MANAGED && loc->type == CU_MEM_LOCATION_TYPE_NONE;
+    if (loc->type != CU_MEM_LOCATION_TYPE_DEVICE && !host && !none_ok)
+        return CUDA_ERROR_INVALID_VALUE;
+    if (loc->type == CU_MEM_LOCATION_TYPE_DEVICE && !sim_device(loc->id))
+        return CUDA_ERROR_INVALID_DEVICE;
+    if (host || type != CU_MEM_ALLOCATION_TYPE_PINNED || loc->id >= 64) {
+        sim_warn("memory pools: only device-located pinned pools are supported");
+        return CUDA_ERROR_NOT_SUPPORTED;
+    }
+    *dev = loc->id;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuMemGetDefaultMemPool(CUmemoryPool *pool_out, CUmemLocation *location,
+                                CUmemAllocationType type)
+{
+    int dev;
+    CUresult r = pool_location(location, type, &dev);
+    if (r) return r;
+    if (!pool_out) return CUDA_ERROR_INVALID_VALUE;
+    *pool_out = (CUmemoryPool)default_pools[dev];
+    return CUDA_SUCCESS;
+}
+
+CUresult cuMemGetMemPool(CUmemoryPool *pool, CUmemLocation *location, CUmemAllocationType type)
+{
+    int dev;
+    CUresult r = pool_location(location, type, &dev);
+    if (r) return r;
+    if (!pool) return CUDA_ERROR_INVALID_VALUE;
+    *pool = (CUmemoryPool)current_pools[dev];
+    return CUDA_SUCCESS;
+}
+
+CUresult cuMemSetMemPool(CUmemLocation *location, CUmemAllocationType type, CUmemoryPool pool)
+{
+    int dev;
+    CUresult r = pool_location(location, type, &dev);
+    if (r) return r;
+    return cuDeviceSetMemPool(dev, pool);
+}

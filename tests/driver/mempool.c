@@ -115,4 +115,25 @@ RG_TEST(bad_input)
                 CUDA_ERROR_INVALID_VALUE);
 }
 
+RG_TEST(pools_by_location)
+{
+    setup();
+    CUmemLocation loc = {CU_MEM_LOCATION_TYPE_DEVICE, 0};
+    CUmemoryPool a, b;
+    CHECK_CU(cuMemGetDefaultMemPool(&a, &loc, CU_MEM_ALLOCATION_TYPE_PINNED));
+    CHECK_CU(cuDeviceGetDefaultMemPool(&b, 0));
+    CHECK(a == b);
+    CHECK_CU(cuMemGetMemPool(&a, &loc, CU_MEM_ALLOCATION_TYPE_PINNED));
+    CHECK_CU(cuDeviceGetMemPool(&b, 0));
+    CHECK(a == b);
+    CHECK_CU(cuMemSetMemPool(&loc, CU_MEM_ALLOCATION_TYPE_PINNED, b));
+    CHECK_CU_IS(cuMemGetDefaultMemPool(&a, &loc, CU_MEM_ALLOCATION_TYPE_INVALID),
+                CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU_IS(cuMemGetDefaultMemPool(&a, NULL, CU_MEM_ALLOCATION_TYPE_PINNED),
+                CUDA_ERROR_INVALID_VALUE);
+    loc.id = 77;
+    CHECK_CU_IS(cuMemGetDefaultMemPool(&a, &loc, CU_MEM_ALLOCATION_TYPE_PINNED),
+                CUDA_ERROR_INVALID_DEVICE);
+}
+
 RG_TEST_MAIN()
