@@ -5,6 +5,9 @@
 #include "exec.h"
 
 #include <string.h>
+#ifdef __x86_64__
+#include <emmintrin.h>
+#endif
 
 static int map_hit(ex_block *b, uintptr_t a, size_t size)
 {
@@ -107,6 +110,65 @@ static unsigned elem_bytes(unsigned type)
     return b ? (b > 8 ? 8 : b) : 1;
 }
 
+/* Single-access loads and stores: the GPU does an aligned 8- or 16-byte access
+ * (e.g. ld.v2.u32 of a look-back tile status) in one transaction, so another
+ * block polling the same word must never see it torn. */
+static inline uint64_t load1(const void *p, unsigned eb)
+{
+    switch (eb) {
+    case 1: return *(const volatile uint8_t *)p;
+    case 2: return *(const volatile uint16_t *)p;
+    case 4: return *(const volatile uint32_t *)p;
+    default: return *(const volatile uint64_t *)p;
+    }
+}
+
+static inline void store1(void *p, unsigned eb, uint64_t v)
+{
+    switch (eb) {
+    case 1: *(volatile uint8_t *)p = (uint8_t)v; break;
+    case 2: *(volatile uint16_t *)p = (uint16_t)v; break;
+    case 4: *(volatile uint32_t *)p = (uint32_t)v; break;
+    default: *(volatile uint64_t *)p = v; break;
+    }
+}
+
+static inline void load_wide(const void *p, unsigned bytes, uint8_t *buf)
+{
+    if (bytes == 8) {
+        uint64_t v = *(const volatile uint64_t *)p;
+        memcpy(buf, &v, 8);
+    } else if (bytes == 16) {
+#ifdef __x86_64__
+        _mm_storeu_si128((__m128i *)buf, _mm_load_si128((const __m128i *)p)); /* one access on AVX CPUs */
+#else
+        uint64_t lo = ((const volatile uint64_t *)p)[0], hi = ((const volatile uint64_t *)p)[1];
+        memcpy(buf, &lo, 8), memcpy(buf + 8, &hi, 8);
+#endif
+    } else {
+        for (unsigned i = 0; i < bytes; i += 16) load_wide((const uint8_t *)p + i, 16, buf + i);
+    }
+}
+
+static inline void store_wide(void *p, unsigned bytes, const uint8_t *buf)
+{
+    if (bytes == 8) {
+        uint64_t v;
+        memcpy(&v, buf, 8);
+        *(volatile uint64_t *)p = v;
+    } else if (bytes == 16) {
+#ifdef __x86_64__
+        _mm_store_si128((__m128i *)p, _mm_loadu_si128((const __m128i *)buf));
+#else
+        uint64_t lo, hi;
+        memcpy(&lo, buf, 8), memcpy(&hi, buf + 8, 8);
+        ((volatile uint64_t *)p)[0] = lo, ((volatile uint64_t *)p)[1] = hi;
+#endif
+    } else {
+        for (unsigned i = 0; i < bytes; i += 16) store_wide((uint8_t *)p + i, 16, buf + i);
+    }
+}
+
 static int do_ld(ex_warp *w, const ir_insn *in, uint32_t act)
 {
     uint64_t *R = ex_regs(w, in);
@@ -119,7 +181,7 @@ static int do_ld(ex_warp *w, const ir_insn *in, uint32_t act)
     if (n == 1 && eb == 4 && !sgn) { /* the common case */
         for (uint32_t m = act; m; m &= m - 1) {
             int l = __builtin_ctz(m);
-            const uint32_t *p = ex_translate(w, space, addr_of(w, R, ao, l), 4, l, 0);
+            const volatile uint32_t *p = ex_translate(w, space, addr_of(w, R, ao, l), 4, l, 0);
             if (!p) return 1;
             d[0][l] = *p;
         }
@@ -129,9 +191,16 @@ static int do_ld(ex_warp *w, const ir_insn *in, uint32_t act)
         int l = __builtin_ctz(m);
         const uint8_t *p = ex_translate(w, space, addr_of(w, R, ao, l), eb * n, l, 0);
         if (!p) return 1;
+        if (n == 1) {
+            uint64_t v = load1(p, eb);
+            d[0][l] = sgn ? (uint64_t)ex_sext(v, eb * 8) : v;
+            continue;
+        }
+        uint8_t buf[64];
+        load_wide(p, eb * n, buf);
         for (unsigned i = 0; i < n; i++) {
             uint64_t v = 0;
-            memcpy(&v, p + i * eb, eb);
+            memcpy(&v, buf + i * eb, eb);
             d[i][l] = sgn ? (uint64_t)ex_sext(v, eb * 8) : v;
         }
     }
@@ -151,7 +220,13 @@ static int do_st(ex_warp *w, const ir_insn *in, uint32_t act)
         int l = __builtin_ctz(m);
         uint8_t *p = ex_translate(w, space, addr_of(w, R, ao, l), eb * n, l, 1);
         if (!p) return 1;
-        for (unsigned i = 0; i < n; i++) memcpy(p + i * eb, &s[i][l], eb);
+        if (n == 1) {
+            store1(p, eb, s[0][l]);
+            continue;
+        }
+        uint8_t buf[64];
+        for (unsigned i = 0; i < n; i++) memcpy(buf + i * eb, &s[i][l], eb);
+        store_wide(p, eb * n, buf);
     }
     return 0;
 }
