@@ -1,6 +1,7 @@
 # rgpu top-level entry points. `make run` and `make test` each install missing
 # Debian packages, configure, build and then run the demo / the whole test suite.
 BUILD ?= build
+MAKEFLAGS += --no-print-directory
 JOBS  ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
