@@ -673,3 +673,20 @@ void sim_ctx_release_memory(struct sim_ctx *c)
         sim_mem_release(&v[i]);
     free(v);
 }
+
+/* ---- execution affinity -------------------------------------------------- */
+
+/* Contexts are never partitioned: the affinity is the whole device. */
+CUresult cuCtxGetExecAffinity(CUexecAffinityParam *pExecAffinity, CUexecAffinityType type)
+{
+    struct sim_ctx *c;
+    CUresult r = sim_ctx_get(&c);
+    if (r) return r;
+    if (!pExecAffinity || type != CU_EXEC_AFFINITY_TYPE_SM_COUNT) return CUDA_ERROR_INVALID_VALUE;
+    int sms = 0;
+    sim_device_attribute(c->dev, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, &sms);
+    memset(pExecAffinity, 0, sizeof *pExecAffinity);
+    pExecAffinity->type = CU_EXEC_AFFINITY_TYPE_SM_COUNT;
+    pExecAffinity->param.smCount.val = (unsigned)sms;
+    return CUDA_SUCCESS;
+}

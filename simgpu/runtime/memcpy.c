@@ -479,3 +479,80 @@ CUresult cuMemcpyBatchAsync_v2_ptsz(CUdeviceptr *dsts, CUdeviceptr *srcs, size_t
 {
     return copy_batch(dsts, srcs, sizes, count, attrs, attrsIdxs, numAttrs, NULL, hStream, true);
 }
+
+/* ---- batches of 3D copies between pointers ---------------------------------- */
+
+/* A pointer operand as a strided side; rows and layers are counted in bytes
+ * (pointer-to-pointer copies have 1-byte elements). */
+static CUresult operand_side(const CUmemcpy3DOperand *op, struct side3 *sd)
+{
+    if (op->type == CU_MEMCPY_OPERAND_TYPE_ARRAY) {
+        sim_warn("cuMemcpy3DBatchAsync with CUDA arrays is not supported by simgpu");
+        return CUDA_ERROR_NOT_SUPPORTED;
+    }
+    if (op->type != CU_MEMCPY_OPERAND_TYPE_POINTER) return CUDA_ERROR_INVALID_VALUE;
+    *sd = (struct side3){CU_MEMORYTYPE_UNIFIED, NULL, op->op.ptr.ptr, 0, 0, 0,
+                         op->op.ptr.rowLength, op->op.ptr.layerHeight};
+    return CUDA_SUCCESS;
+}
+
+static CUresult batch3d_check(const CUDA_MEMCPY3D_BATCH_OP *o, struct side3 *s, struct side3 *d)
+{
+    CUresult r;
+    if (!o->extent.width || !o->extent.height || !o->extent.depth) return CUDA_ERROR_INVALID_VALUE;
+    if (o->srcAccessOrder < CU_MEMCPY_SRC_ACCESS_ORDER_STREAM ||
+        o->srcAccessOrder > CU_MEMCPY_SRC_ACCESS_ORDER_ANY)
+        return CUDA_ERROR_INVALID_VALUE;
+    if ((r = operand_side(&o->src, s)) || (r = operand_side(&o->dst, d))) return r;
+    uintptr_t a;
+    bool pg;
+    const CUextent3D *e = &o->extent;
+    if ((r = side3_resolve(s, e->width, e->height, e->depth, &a, &pg))) return r;
+    return side3_resolve(d, e->width, e->height, e->depth, &a, &pg);
+}
+
+static CUresult copy_3d_batch(size_t n, CUDA_MEMCPY3D_BATCH_OP *ops, size_t *fail,
+                              unsigned long long flags, CUstream h, bool pt)
+{
+    struct sim_stream *s;
+    CUresult r = sim_stream_resolve(h, pt, &s, NULL);
+    if (fail) *fail = SIZE_MAX;
+    if (r) return r;
+    if (!n || !ops || flags) return CUDA_ERROR_INVALID_VALUE;
+    struct side3 a, b;
+    for (size_t i = 0; i < n; i++)
+        if ((r = batch3d_check(&ops[i], &a, &b))) {
+            if (fail) *fail = i;
+            return r;
+        }
+    for (size_t i = 0; i < n; i++) {
+        batch3d_check(&ops[i], &a, &b);
+        const CUextent3D *e = &ops[i].extent;
+        if ((r = copy_3d(&a, &b, e->width, e->height, e->depth, h, pt, false))) return r;
+    }
+    return CUDA_SUCCESS;
+}
+
+CUresult cuMemcpy3DBatchAsync(size_t numOps, CUDA_MEMCPY3D_BATCH_OP *opList, size_t *failIdx,
+                              unsigned long long flags, CUstream hStream)
+{
+    return copy_3d_batch(numOps, opList, failIdx, flags, hStream, false);
+}
+CUresult cuMemcpy3DBatchAsync_ptsz(size_t numOps, CUDA_MEMCPY3D_BATCH_OP *opList, size_t *failIdx,
+                                   unsigned long long flags, CUstream hStream)
+{
+    return copy_3d_batch(numOps, opList, failIdx, flags, hStream, true);
+}
+CUresult cuMemcpy3DBatchAsync_v2(size_t numOps, CUDA_MEMCPY3D_BATCH_OP *opList,
+                                 unsigned long long flags, CUstream hStream)
+{
+    return copy_3d_batch(numOps, opList, NULL, flags, hStream, false);
+}
+/* Exported by the driver although cuda.h declares no prototype for it. */
+CUresult cuMemcpy3DBatchAsync_v2_ptsz(size_t numOps, CUDA_MEMCPY3D_BATCH_OP *opList,
+                                      unsigned long long flags, CUstream hStream);
+CUresult cuMemcpy3DBatchAsync_v2_ptsz(size_t numOps, CUDA_MEMCPY3D_BATCH_OP *opList,
+                                      unsigned long long flags, CUstream hStream)
+{
+    return copy_3d_batch(numOps, opList, NULL, flags, hStream, true);
+}

@@ -764,6 +764,17 @@ CUresult cuStreamGetCtx_v2_ptsz(CUstream h, CUcontext *c, CUgreenCtx *g)
     return stream_get_ctx2(h, c, g, true);
 }
 
+/* No green contexts here: every stream belongs to a regular context. */
+CUresult cuStreamGetGreenCtx(CUstream h, CUgreenCtx *phCtx)
+{
+    struct sim_stream *s;
+    CUresult r = stream_arg(h, false, &s);
+    if (r) return r;
+    if (!phCtx) return CUDA_ERROR_INVALID_VALUE;
+    *phCtx = NULL;
+    return CUDA_SUCCESS;
+}
+
 static CUresult stream_get_id(CUstream h, unsigned long long *id, bool pt)
 {
     struct sim_stream *s;

@@ -192,6 +192,11 @@ RG_TEST(limits_and_configs)
     CHECK_CU(cuCtxGetApiVersion(c, &ver));
     CHECK(ver > 0);
     CHECK_CU(cuCtxResetPersistingL2Cache());
+    CUexecAffinityParam aff;
+    CHECK_CU(cuCtxGetExecAffinity(&aff, CU_EXEC_AFFINITY_TYPE_SM_COUNT));
+    int sms;
+    CHECK_CU(cuDeviceGetAttribute(&sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, 0));
+    CHECK_EQ_INT(aff.param.smCount.val, sms);
     CHECK_CU(cuCtxSetFlags(CU_CTX_SCHED_SPIN));
     unsigned fl;
     CHECK_CU(cuCtxGetFlags(&fl));

@@ -251,6 +251,44 @@ RG_TEST(batch)
     CHECK_CU(cuMemFree(d));
 }
 
+RG_TEST(batch_3d)
+{
+    setup();
+    enum { W = 8, H = 4, D = 3, P = 16 };
+    unsigned char host[P * H * D], out[W * H * D], ref[W * H * D];
+    fill(host, sizeof host, 9);
+    CUdeviceptr d;
+    CHECK_CU(cuMemAlloc(&d, sizeof host));
+    CUDA_MEMCPY3D_BATCH_OP op;
+    memset(&op, 0, sizeof op);
+    op.src.type = CU_MEMCPY_OPERAND_TYPE_POINTER;
+    op.src.op.ptr.ptr = (CUdeviceptr)(uintptr_t)host;
+    op.src.op.ptr.rowLength = P;
+    op.src.op.ptr.layerHeight = H;
+    op.dst.type = CU_MEMCPY_OPERAND_TYPE_POINTER;
+    op.dst.op.ptr.ptr = d;
+    op.dst.op.ptr.rowLength = P;
+    op.dst.op.ptr.layerHeight = H;
+    op.extent = (CUextent3D){P, H, D};
+    op.srcAccessOrder = CU_MEMCPY_SRC_ACCESS_ORDER_STREAM;
+    CHECK_CU(cuMemcpy3DBatchAsync(1, &op, 0, NULL));
+    CUDA_MEMCPY3D_BATCH_OP back = op;
+    back.src = op.dst;
+    back.dst.op.ptr.ptr = (CUdeviceptr)(uintptr_t)out;
+    back.dst.op.ptr.rowLength = W;
+    back.extent = (CUextent3D){W, H, D};
+    CHECK_CU(cuMemcpy3DBatchAsync(1, &back, 0, NULL));
+    CHECK_CU(cuStreamSynchronize(NULL));
+    for (int z = 0; z < D; z++)
+        for (int y = 0; y < H; y++) memcpy(ref + (z * H + y) * W, host + (z * H + y) * P, W);
+    CHECK(memcmp(out, ref, sizeof ref) == 0);
+    back.extent.depth = D + 1;
+    CHECK_CU_IS(cuMemcpy3DBatchAsync(1, &back, 0, NULL), CUDA_ERROR_INVALID_VALUE);
+    back.extent.depth = 0;
+    CHECK_CU_IS(cuMemcpy3DBatchAsync(1, &back, 0, NULL), CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU(cuMemFree(d));
+}
+
 static _Atomic int gate, opened;
 
 static void CUDA_CB gate_fn(void *arg)
