@@ -335,4 +335,57 @@ RG_TEST(capture_graph_launch)
     CHECK_CU(cuStreamDestroy(s));
 }
 
+RG_TEST(capture_per_thread_stream)
+{
+    GT_CTX();
+    CUdeviceptr d;
+    CUgraph g;
+    CHECK_CU(cuMemAlloc(&d, 64));
+    CHECK_CU(cuStreamBeginCapture(CU_STREAM_PER_THREAD, CU_STREAM_CAPTURE_MODE_GLOBAL));
+    CHECK_EQ_INT(status(CU_STREAM_PER_THREAD), CU_STREAM_CAPTURE_STATUS_ACTIVE);
+    CHECK_CU(cuMemsetD8Async(d, 1, 64, CU_STREAM_PER_THREAD));
+    CHECK_CU(cuStreamEndCapture(CU_STREAM_PER_THREAD, &g));
+    CHECK_EQ_INT(node_count(g), 1);
+    CHECK_CU(cuGraphDestroy(g));
+    CHECK_CU(cuMemFree(d));
+}
+
+struct end_arg {
+    CUstream s;
+    CUresult r;
+};
+
+static void *end_elsewhere(void *p)
+{
+    struct end_arg *a = p;
+    CUgraph g;
+    cuCtxSetCurrent(gt_ctx());
+    a->r = cuStreamEndCapture(a->s, &g);
+    if (a->r == CUDA_SUCCESS) cuGraphDestroy(g);
+    return NULL;
+}
+
+/* A GLOBAL or THREAD_LOCAL capture ends in the thread that began it. */
+RG_TEST(capture_wrong_thread)
+{
+    GT_CTX();
+    struct end_arg a = {0};
+    pthread_t t;
+    CUgraph g;
+    CHECK_CU(cuStreamCreate(&a.s, CU_STREAM_NON_BLOCKING));
+    CHECK_CU(cuStreamBeginCapture(a.s, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL));
+    CHECK(pthread_create(&t, NULL, end_elsewhere, &a) == 0);
+    pthread_join(t, NULL);
+    CHECK_CU_IS(a.r, CUDA_ERROR_STREAM_CAPTURE_WRONG_THREAD);
+    CHECK_CU(cuStreamEndCapture(a.s, &g));
+    CHECK_CU(cuGraphDestroy(g));
+    /* a relaxed capture may end anywhere */
+    CHECK_CU(cuStreamBeginCapture(a.s, CU_STREAM_CAPTURE_MODE_RELAXED));
+    CHECK(pthread_create(&t, NULL, end_elsewhere, &a) == 0);
+    pthread_join(t, NULL);
+    CHECK_CU(a.r);
+    CHECK_EQ_INT(status(a.s), CU_STREAM_CAPTURE_STATUS_NONE);
+    CHECK_CU(cuStreamDestroy(a.s));
+}
+
 RG_TEST_MAIN()
