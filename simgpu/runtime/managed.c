@@ -237,3 +237,103 @@ void sim_managed_forget(uintptr_t base)
         }
     pthread_mutex_unlock(&advice_lock);
 }
+
+/* ---- batches (CUDA 13) ------------------------------------------------------ */
+
+static CUresult ranges_check(CUdeviceptr *dptrs, size_t *sizes, size_t count)
+{
+    struct sim_alloc a;
+    if (!dptrs || !sizes || !count) return CUDA_ERROR_INVALID_VALUE;
+    for (size_t i = 0; i < count; i++) {
+        CUresult r = managed_range(dptrs[i], sizes[i], &a);
+        if (r) return r;
+    }
+    return CUDA_SUCCESS;
+}
+
+static CUresult locs_check(size_t count, const CUmemLocation *locs, const size_t *idxs, size_t n)
+{
+    if (!locs || !idxs || !n || n > count || idxs[0] != 0) return CUDA_ERROR_INVALID_VALUE;
+    for (size_t i = 0; i < n; i++) {
+        if (i && (idxs[i] <= idxs[i - 1] || idxs[i] >= count)) return CUDA_ERROR_INVALID_VALUE;
+        if (!location_ok(locs[i])) return CUDA_ERROR_INVALID_VALUE;
+    }
+    return CUDA_SUCCESS;
+}
+
+/* Validated as a whole; then each range remembers where it was prefetched to
+ * (entry i uses the last location whose index is <= i). */
+static CUresult batch(CUdeviceptr *dptrs, size_t *sizes, size_t count, CUmemLocation *locs,
+                      size_t *idxs, size_t nlocs, unsigned long long flags, CUstream h,
+                      bool prefetch, bool pt)
+{
+    struct sim_stream *s;
+    CUresult r = sim_stream_resolve(h, pt, &s, NULL);
+    if (r) return r;
+    if (flags) return CUDA_ERROR_INVALID_VALUE;
+    if ((r = ranges_check(dptrs, sizes, count))) return r;
+    if (!prefetch) return CUDA_SUCCESS; /* discarded contents may stay as they are */
+    if ((r = locs_check(count, locs, idxs, nlocs))) return r;
+    size_t li = 0;
+    for (size_t i = 0; i < count; i++) {
+        while (li + 1 < nlocs && idxs[li + 1] <= i)
+            li++;
+        struct sim_alloc a;
+        sim_mem_lookup((uintptr_t)dptrs[i], &a);
+        pthread_mutex_lock(&advice_lock);
+        struct advice *v = advice_of(a.base);
+        if (v) v->last_prefetch = locs[li];
+        pthread_mutex_unlock(&advice_lock);
+    }
+    return CUDA_SUCCESS;
+}
+
+CUresult cuMemPrefetchBatchAsync(CUdeviceptr *dptrs, size_t *sizes, size_t count,
+                                 CUmemLocation *prefetchLocs, size_t *prefetchLocIdxs,
+                                 size_t numPrefetchLocs, unsigned long long flags, CUstream hStream)
+{
+    return batch(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags,
+                 hStream, true, false);
+}
+
+CUresult cuMemDiscardBatchAsync(CUdeviceptr *dptrs, size_t *sizes, size_t count,
+                                unsigned long long flags, CUstream hStream)
+{
+    return batch(dptrs, sizes, count, NULL, NULL, 0, flags, hStream, false, false);
+}
+
+CUresult cuMemDiscardAndPrefetchBatchAsync(CUdeviceptr *dptrs, size_t *sizes, size_t count,
+                                           CUmemLocation *prefetchLocs, size_t *prefetchLocIdxs,
+                                           size_t numPrefetchLocs, unsigned long long flags,
+                                           CUstream hStream)
+{
+    return batch(dptrs, sizes, count, prefetchLocs, prefetchLocIdxs, numPrefetchLocs, flags,
+                 hStream, true, false);
+}
+
+/* The per-thread-stream forms are exported although cuda.h declares none. */
+CUresult cuMemPrefetchBatchAsync_ptsz(CUdeviceptr *, size_t *, size_t, CUmemLocation *, size_t *,
+                                      size_t, unsigned long long, CUstream);
+CUresult cuMemDiscardBatchAsync_ptsz(CUdeviceptr *, size_t *, size_t, unsigned long long, CUstream);
+CUresult cuMemDiscardAndPrefetchBatchAsync_ptsz(CUdeviceptr *, size_t *, size_t, CUmemLocation *,
+                                                size_t *, size_t, unsigned long long, CUstream);
+
+CUresult cuMemPrefetchBatchAsync_ptsz(CUdeviceptr *dptrs, size_t *sizes, size_t count,
+                                      CUmemLocation *locs, size_t *idxs, size_t nlocs,
+                                      unsigned long long flags, CUstream h)
+{
+    return batch(dptrs, sizes, count, locs, idxs, nlocs, flags, h, true, true);
+}
+
+CUresult cuMemDiscardBatchAsync_ptsz(CUdeviceptr *dptrs, size_t *sizes, size_t count,
+                                     unsigned long long flags, CUstream h)
+{
+    return batch(dptrs, sizes, count, NULL, NULL, 0, flags, h, false, true);
+}
+
+CUresult cuMemDiscardAndPrefetchBatchAsync_ptsz(CUdeviceptr *dptrs, size_t *sizes, size_t count,
+                                                CUmemLocation *locs, size_t *idxs, size_t nlocs,
+                                                unsigned long long flags, CUstream h)
+{
+    return batch(dptrs, sizes, count, locs, idxs, nlocs, flags, h, true, true);
+}

@@ -491,8 +491,8 @@ static CUresult operand_side(const CUmemcpy3DOperand *op, struct side3 *sd)
         return CUDA_ERROR_NOT_SUPPORTED;
     }
     if (op->type != CU_MEMCPY_OPERAND_TYPE_POINTER) return CUDA_ERROR_INVALID_VALUE;
-    *sd = (struct side3){CU_MEMORYTYPE_UNIFIED, NULL, op->op.ptr.ptr, 0, 0, 0,
-                         op->op.ptr.rowLength, op->op.ptr.layerHeight};
+    *sd = (struct side3){CU_MEMORYTYPE_UNIFIED, NULL, op->op.ptr.ptr, 0, 0, 0, op->op.ptr.rowLength,
+                         op->op.ptr.layerHeight};
     return CUDA_SUCCESS;
 }
 

@@ -328,7 +328,8 @@ static CUresult pool_location(const CUmemLocation *loc, CUmemAllocationType type
     if (!loc) return CUDA_ERROR_INVALID_VALUE;
     if (type != CU_MEM_ALLOCATION_TYPE_PINNED && type != CU_MEM_ALLOCATION_TYPE_MANAGED)
         return CUDA_ERROR_INVALID_VALUE;
-    bool host = loc->type == CU_MEM_LOCATION_TYPE_HOST || loc->type == CU_MEM_LOCATION_TYPE_HOST_NUMA;
+    bool host =
+        loc->type == CU_MEM_LOCATION_TYPE_HOST || loc->type == CU_MEM_LOCATION_TYPE_HOST_NUMA;
     bool none_ok = type == CU_MEM_ALLOCATION_TYPE_MANAGED && loc->type == CU_MEM_LOCATION_TYPE_NONE;
     if (loc->type != CU_MEM_LOCATION_TYPE_DEVICE && !host && !none_ok)
         return CUDA_ERROR_INVALID_VALUE;

@@ -280,7 +280,8 @@ RG_TEST(batch_3d)
     CHECK_CU(cuMemcpy3DBatchAsync(1, &back, 0, NULL));
     CHECK_CU(cuStreamSynchronize(NULL));
     for (int z = 0; z < D; z++)
-        for (int y = 0; y < H; y++) memcpy(ref + (z * H + y) * W, host + (z * H + y) * P, W);
+        for (int y = 0; y < H; y++)
+            memcpy(ref + (z * H + y) * W, host + (z * H + y) * P, W);
     CHECK(memcmp(out, ref, sizeof ref) == 0);
     back.extent.depth = D + 1;
     CHECK_CU_IS(cuMemcpy3DBatchAsync(1, &back, 0, NULL), CUDA_ERROR_INVALID_VALUE);

@@ -146,8 +146,15 @@ RG_TEST(managed_hints)
     CHECK_CU(cuMemRangeGetAttribute(&loc, 4, CU_MEM_RANGE_ATTRIBUTE_PREFERRED_LOCATION, p, 4096));
     CHECK_EQ_INT(loc, CU_DEVICE_CPU);
     CHECK_CU_IS(cuMemPrefetchAsync(p, (1 << 16) + 1, dev0, 0, NULL), CUDA_ERROR_INVALID_VALUE);
+    size_t sz = 4096, idx = 0;
+    CHECK_CU(cuMemPrefetchBatchAsync(&p, &sz, 1, &host, &idx, 1, 0, NULL));
+    CHECK_CU(
+        cuMemRangeGetAttribute(&loc, 4, CU_MEM_RANGE_ATTRIBUTE_LAST_PREFETCH_LOCATION, p, 4096));
+    CHECK_EQ_INT(loc, CU_DEVICE_CPU);
+    CHECK_CU(cuMemDiscardBatchAsync(&p, &sz, 1, 0, NULL));
     CHECK_CU(cuMemAlloc(&d, 4096));
     CHECK_CU_IS(cuMemPrefetchAsync(d, 4096, dev0, 0, NULL), CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU_IS(cuMemDiscardBatchAsync(&d, &sz, 1, 0, NULL), CUDA_ERROR_INVALID_VALUE);
     CHECK_CU_IS(cuMemAdvise(d, 4096, CU_MEM_ADVISE_SET_READ_MOSTLY, dev0),
                 CUDA_ERROR_INVALID_VALUE);
     CHECK_CU(cuMemFree(d));
