@@ -47,7 +47,7 @@ struct sim_stream {
     _Atomic int sleeping, waiters;
 
     struct sim_stream *next; /* in ctx->streams */
-    uint64_t legacy_seen;    /* legacy: ctx->blocking_gen at the last dependency scan */
+    _Atomic uint64_t legacy_seen; /* legacy: ctx->blocking_gen at the last dependency scan */
 };
 
 static _Atomic unsigned long long next_stream_id = 1;
@@ -333,7 +333,7 @@ static CUresult legacy_deps_locked(struct sim_stream *s)
 {
     struct sim_ctx *c = s->ctx;
     uint64_t gen = atomic_load(&c->blocking_gen);
-    if (gen == s->legacy_seen) return CUDA_SUCCESS;
+    if (gen == atomic_load(&s->legacy_seen)) return CUDA_SUCCESS;
     struct sim_stream **v = sim_ctx_stream_list(c);
     if (!v) return CUDA_ERROR_OUT_OF_MEMORY;
     CUresult r = CUDA_SUCCESS;
@@ -344,7 +344,7 @@ static CUresult legacy_deps_locked(struct sim_stream *s)
         sim_stream_unref(v[i]);
     }
     free(v);
-    if (!r) s->legacy_seen = gen;
+    if (!r) atomic_store(&s->legacy_seen, gen);
     return r;
 }
 
@@ -396,7 +396,7 @@ bool sim_stream_idle_for_sync(struct sim_stream *s)
 {
     if (s->capture) return false;
     if (atomic_load(&s->done) != atomic_load(&s->tail)) return false;
-    if (s->legacy) return atomic_load(&s->ctx->blocking_gen) == s->legacy_seen;
+    if (s->legacy) return atomic_load(&s->ctx->blocking_gen) == atomic_load(&s->legacy_seen);
     if (!is_blocking(s)) return true;
     struct sim_stream *l = s->ctx->legacy;
     return !l || atomic_load(&l->done) == atomic_load(&l->tail);
