@@ -39,7 +39,7 @@ static uint64_t sreg_value(ex_warp *w, unsigned id, int l)
     ex_block *b = w->b;
     unsigned t = w->id * 32 + (unsigned)l;
     switch (id) {
-    case SR_TID_X: return t % b->ntid[0];
+    case SR_TID_X: return b->ntid[0] >= b->nthreads ? t : t % b->ntid[0];
     case SR_TID_Y: return t / b->ntid[0] % b->ntid[1];
     case SR_TID_Z: return t / (b->ntid[0] * b->ntid[1]);
     case SR_NTID_X: case SR_NTID_Y: case SR_NTID_Z: return b->ntid[id - SR_NTID_X];
@@ -211,7 +211,7 @@ int ex_warp_run(ex_warp *w, int budget)
         const ir_insn *in = &code[pc];
         b->cur = in;
         uint32_t act = in->guard >= 0 ? guard_mask(w, in, mask) : mask;
-        b->steps += (unsigned)__builtin_popcount(act);
+        b->steps += ex_popc(act);
         if (is_control(in->op)) {
             if (ex_control(w, in, pc, mask, act)) return b->status;
             continue;

@@ -88,6 +88,14 @@ struct ex_job {
         }                                                                                          \
     } while (0)
 
+/* Population count without relying on the POPCNT instruction (no libgcc call). */
+static inline unsigned ex_popc(uint32_t v)
+{
+    v = v - ((v >> 1) & 0x55555555u);
+    v = (v & 0x33333333u) + ((v >> 2) & 0x33333333u);
+    return (((v + (v >> 4)) & 0x0f0f0f0fu) * 0x01010101u) >> 24;
+}
+
 static inline uint64_t ex_wmask(unsigned bits)
 {
     return bits >= 64 ? ~0ull : (1ull << bits) - 1;

@@ -33,7 +33,7 @@ void ex_exit_lanes(ex_warp *w, uint32_t mask)
     if (!mask) return;
     materialize(w);
     w->live &= ~mask;
-    w->b->alive -= (uint32_t)__builtin_popcount(mask);
+    w->b->alive -= ex_popc(mask);
     check_barriers(w->b);
 }
 
@@ -97,11 +97,11 @@ static int barrier(ex_warp *w, const ir_insn *in, uint32_t pc, uint32_t mask, ui
         const uint64_t *pr = ex_src(w, R, &in->o[in->nops - 1], 3, act);
         uint32_t cnt = 0;
         FOR_LANES(act, cnt += (uint32_t)(pr[l] & 1));
-        if (in->mod2 == M_AND) cnt = (uint32_t)__builtin_popcount(act) - cnt; /* count of false */
+        if (in->mod2 == M_AND) cnt = ex_popc(act) - cnt; /* count of false */
         b->bar_red[id] += cnt;
         b->bar_red_insn[id] = in;
     }
-    b->bar_arrived[id] += (uint32_t)__builtin_popcount(act);
+    b->bar_arrived[id] += ex_popc(act);
     if (!arrive) {
         b->bar_wait[id * b->nwarps + w->id] |= act;
         materialize(w);

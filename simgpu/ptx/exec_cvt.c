@@ -118,6 +118,36 @@ static uint64_t cvt1(const ir_insn *in, uint64_t x)
     return from_double(d, dt, in->rnd, in->flags);
 }
 
+static float bf(uint64_t v)
+{
+    float f;
+    uint32_t u = (uint32_t)v;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static uint64_t fb(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+
+/* The conversions nvcc emits in inner loops, without the general path. */
+static int fast_cvt(const ir_insn *in, uint64_t *d, const uint64_t *a, uint32_t act)
+{
+    unsigned dt = in->type, st = in->type2;
+    if (dt == T_U64 && st == T_U32) FOR_LANES(act, d[l] = a[l] & 0xffffffffu);
+    else if (dt == T_S64 && st == T_S32) FOR_LANES(act, d[l] = (uint64_t)(int64_t)(int32_t)a[l]);
+    else if ((dt == T_U32 || dt == T_S32) && (st == T_U64 || st == T_S64 || st == T_U32 || st == T_S32))
+        FOR_LANES(act, d[l] = a[l] & 0xffffffffu);
+    else if (in->rnd == R_RN && dt == T_F32 && st == T_U32) FOR_LANES(act, d[l] = fb((float)(uint32_t)a[l]));
+    else if (in->rnd == R_RN && dt == T_F32 && st == T_S32) FOR_LANES(act, d[l] = fb((float)(int32_t)a[l]));
+    else if (dt == T_F64 && st == T_F32) FOR_LANES(act, { double x = bf(a[l]); memcpy(&d[l], &x, 8); });
+    else return 0;
+    return 1;
+}
+
 int ex_cvt(ex_warp *w, const ir_insn *in, uint32_t act)
 {
     uint64_t *R = ex_regs(w, in);
@@ -130,8 +160,7 @@ int ex_cvt(ex_warp *w, const ir_insn *in, uint32_t act)
         ir_insn one = *in;
         one.type = in->type == T_F16X2 ? T_F16 : T_BF16;
         FOR_LANES(act, d[l] = cvt1(&one, a[l]) << 16 | cvt1(&one, b[l]));
-    } else if (in->type == T_U32 && in->type2 == T_U32 && !(in->flags & F_SAT)) {
-        FOR_LANES(act, d[l] = a[l] & 0xffffffffu);
+    } else if (!(in->flags & (F_SAT | F_FTZ)) && fast_cvt(in, d, a, act)) {
     } else {
         FOR_LANES(act, d[l] = cvt1(in, a[l]));
     }
@@ -253,10 +282,31 @@ static int do_setp(ex_warp *w, const ir_insn *in, uint32_t act)
     uint64_t *q = in->o[1].kind == O_REG ? ex_dst(w, R, &in->o[1]) : NULL;
     const uint64_t *a = ex_src(w, R, &in->o[2], 2, act), *b = ex_src(w, R, &in->o[3], 3, act);
     const uint64_t *c = in->nops > 4 ? ex_src(w, R, &in->o[4], 4, act) : NULL;
+    if (!c && !q && (in->type == T_U32 || in->type == T_B32)) {
+        switch (in->mod) {
+        case M_LT: case M_LO: FOR_LANES(act, p[l] = (uint32_t)a[l] < (uint32_t)b[l]); return 0;
+        case M_GE: case M_HS: FOR_LANES(act, p[l] = (uint32_t)a[l] >= (uint32_t)b[l]); return 0;
+        case M_GT: case M_HI: FOR_LANES(act, p[l] = (uint32_t)a[l] > (uint32_t)b[l]); return 0;
+        case M_NE: FOR_LANES(act, p[l] = (uint32_t)a[l] != (uint32_t)b[l]); return 0;
+        case M_EQ: FOR_LANES(act, p[l] = (uint32_t)a[l] == (uint32_t)b[l]); return 0;
+        default: break;
+        }
+    }
+    if (!c && !q && in->type == T_F32 && !(in->flags & F_FTZ)) {
+        switch (in->mod) {
+        case M_LT: FOR_LANES(act, p[l] = bf(a[l]) < bf(b[l])); return 0;
+        case M_GT: FOR_LANES(act, p[l] = bf(a[l]) > bf(b[l])); return 0;
+        case M_LE: FOR_LANES(act, p[l] = bf(a[l]) <= bf(b[l])); return 0;
+        case M_GE: FOR_LANES(act, p[l] = bf(a[l]) >= bf(b[l])); return 0;
+        default: break;
+        }
+    }
     if (!c && !q && in->type == T_S32) { /* the common case */
         switch (in->mod) {
         case M_LT: FOR_LANES(act, p[l] = (int32_t)a[l] < (int32_t)b[l]); return 0;
         case M_GE: FOR_LANES(act, p[l] = (int32_t)a[l] >= (int32_t)b[l]); return 0;
+        case M_GT: FOR_LANES(act, p[l] = (int32_t)a[l] > (int32_t)b[l]); return 0;
+        case M_LE: FOR_LANES(act, p[l] = (int32_t)a[l] <= (int32_t)b[l]); return 0;
         case M_NE: FOR_LANES(act, p[l] = (uint32_t)a[l] != (uint32_t)b[l]); return 0;
         case M_EQ: FOR_LANES(act, p[l] = (uint32_t)a[l] == (uint32_t)b[l]); return 0;
         default: break;

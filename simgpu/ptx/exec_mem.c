@@ -80,7 +80,18 @@ void *ex_translate(ex_warp *w, int space, uint64_t addr, unsigned size, int lane
     }
 }
 
-static uint64_t addr_of(ex_warp *w, const uint64_t *R, const ir_operand *o, int l)
+/* ex_translate's common case inlined: an aligned global/generic access inside
+ * the range hit last. */
+static inline void *xlate(ex_warp *w, int space, uint64_t addr, unsigned size, int lane, int write)
+{
+    ex_block *b = w->b;
+    if ((space == S_GLOBAL || space == S_GENERIC || space == S_CONST) && !(addr & (size - 1)) &&
+        addr >= b->hit_lo && addr + size <= b->hit_hi && addr + size > addr)
+        return (void *)(uintptr_t)addr;
+    return ex_translate(w, space, addr, size, lane, write);
+}
+
+static inline uint64_t addr_of(ex_warp *w, const uint64_t *R, const ir_operand *o, int l)
 {
     ex_block *b = w->b;
     switch (o->abase) {
@@ -181,7 +192,7 @@ static int do_ld(ex_warp *w, const ir_insn *in, uint32_t act)
     if (n == 1 && eb == 4 && !sgn) { /* the common case */
         for (uint32_t m = act; m; m &= m - 1) {
             int l = __builtin_ctz(m);
-            const volatile uint32_t *p = ex_translate(w, space, addr_of(w, R, ao, l), 4, l, 0);
+            const volatile uint32_t *p = xlate(w, space, addr_of(w, R, ao, l), 4, l, 0);
             if (!p) return 1;
             d[0][l] = *p;
         }
@@ -189,7 +200,7 @@ static int do_ld(ex_warp *w, const ir_insn *in, uint32_t act)
     }
     for (uint32_t m = act; m; m &= m - 1) {
         int l = __builtin_ctz(m);
-        const uint8_t *p = ex_translate(w, space, addr_of(w, R, ao, l), eb * n, l, 0);
+        const uint8_t *p = xlate(w, space, addr_of(w, R, ao, l), eb * n, l, 0);
         if (!p) return 1;
         if (n == 1) {
             uint64_t v = load1(p, eb);
@@ -218,7 +229,7 @@ static int do_st(ex_warp *w, const ir_insn *in, uint32_t act)
         s[i] = ex_src(w, R, src->kind == O_VEC ? &w->b->m->vecs[src->idx + i] : src, i, act);
     for (uint32_t m = act; m; m &= m - 1) {
         int l = __builtin_ctz(m);
-        uint8_t *p = ex_translate(w, space, addr_of(w, R, ao, l), eb * n, l, 1);
+        uint8_t *p = xlate(w, space, addr_of(w, R, ao, l), eb * n, l, 1);
         if (!p) return 1;
         if (n == 1) {
             store1(p, eb, s[0][l]);
