@@ -128,12 +128,14 @@ static void wake_worker(struct sim_stream *s)
  * synchronisation still waits for it. */
 static void stream_stop(struct sim_stream *s)
 {
+    sim_stream_ref(s); /* once stopped and drained, another thread may prune it */
     sim_handle_remove(&s->obj);
     pthread_mutex_lock(&s->plock);
     atomic_store(&s->stop, true);
     bool started = s->started;
     pthread_mutex_unlock(&s->plock);
     if (started) wake_worker(s);
+    sim_stream_unref(s);
 }
 
 void sim_stream_destroy(struct sim_stream *s)
