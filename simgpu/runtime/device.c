@@ -109,9 +109,13 @@ static void device_setup(struct sim_device *d, int ordinal, int physical, size_t
 CUresult sim_devices_init(void)
 {
     const char *e = getenv("SIMGPU_DEVICES");
-    int nphys = e && *e ? atoi(e) : 1;
-    if (nphys < 0) nphys = 0;
-    if (nphys > SIM_MAX_DEVICES) nphys = SIM_MAX_DEVICES;
+    int nphys = 1;
+    if (e && *e) {
+        char *end;
+        long v = strtol(e, &end, 10);
+        if (*end || v < 0) sim_warn("SIMGPU_DEVICES=%s not understood, using 1", e);
+        else nphys = v > SIM_MAX_DEVICES ? SIM_MAX_DEVICES : (int)v;
+    }
     size_t mem = 4ull << 30;
     const char *m = getenv("SIMGPU_MEMORY");
     if (m && *m) {
