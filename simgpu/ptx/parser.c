@@ -618,8 +618,11 @@ static void parse_body(parser *p, ir_func *f)
     f = &p->m->funcs[p->cur];
     f->end = (uint32_t)p->m->ncode;
     pp_resolve_labels(p);
-    /* a function must not fall off its end: add an implicit ret */
-    if (f->end == f->start || p->m->code[f->end - 1].op != OP_RET) {
+    /* a function must not fall off its end (or branch to a label after its last
+     * instruction): add an implicit ret */
+    int label_at_end = 0;
+    for (size_t i = 0; i < p->labels.n; i++) label_at_end |= p->labels.e[i].kind == SYM_FUNC && p->labels.e[i].idx == f->end;
+    if (f->end == f->start || p->m->code[f->end - 1].op != OP_RET || p->m->code[f->end - 1].guard >= 0 || label_at_end) {
         ptx_module *m = p->m;
         m->code = pp_grow(p, m->code, &m->capcode, m->ncode + 1, sizeof *m->code);
         ir_insn *in = &m->code[m->ncode++];

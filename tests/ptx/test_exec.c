@@ -321,4 +321,20 @@ RG_TEST(atomics_all_ops)
     free(e);
 }
 
+RG_TEST(label_after_last_instruction)
+{
+    pu_env *e = calloc(1, sizeof *e);
+    uint32_t *out;
+    const char *src = PTX_HEADER
+        ".visible .entry k(.param .u64 pout, .param .u64 pin)\n{\n .reg .b32 %r<4>; .reg .b64 %rd<4>; .reg .pred %p<2>;\n"
+        " ld.param.u64 %rd1, [pout]; mov.u32 %r1, %tid.x; st.global.u32 [%rd1], 1;\n"
+        " setp.eq.u32 %p1, %r1, 0; @%p1 bra END;\n ret;\nEND:\n}\n"
+        ".visible .entry k2(.param .u64 pout, .param .u64 pin)\n{\n .reg .b64 %rd<2>;\n"
+        " ld.param.u64 %rd1, [pout]; st.global.u32 [%rd1], 99;\n ret;\n}\n";
+    CHECK_EQ_INT(run_src(e, src, 1, 4, (void **)&out, 4, NULL, 0), PTX_OK);
+    CHECK_EQ_INT(out[0], 1);
+    pu_free(e);
+    free(e);
+}
+
 RG_TEST_MAIN()
