@@ -29,21 +29,35 @@ static int shfl(ex_warp *w, const ir_insn *in, uint32_t act)
     return 0;
 }
 
+/* Member lanes of each lane: its membermask operand (absent: all) within the
+ * lanes executing together. Tiles of one warp pass different masks. */
+static void members(ex_warp *w, uint64_t *R, const ir_insn *in, unsigned slot, uint32_t act, uint32_t *mm)
+{
+    if (in->nops <= slot) {
+        FOR_LANES(act, mm[l] = act);
+        return;
+    }
+    const uint64_t *m = ex_src(w, R, &in->o[slot], 5, act);
+    FOR_LANES(act, mm[l] = ((uint32_t)m[l] & act) | (1u << l));
+}
+
 static int vote(ex_warp *w, const ir_insn *in, uint32_t act)
 {
     uint64_t *R = ex_regs(w, in);
     const uint64_t *a = ex_src(w, R, &in->o[1], 1, act);
     uint64_t *d = ex_dst(w, R, &in->o[0]);
-    uint32_t ballot = 0;
+    uint32_t ballot = 0, mm[32];
+    members(w, R, in, 2, act, mm);
     FOR_LANES(act, ballot |= (uint32_t)(a[l] & 1) << l);
-    uint64_t r;
-    switch (in->mod) {
-    case M_ALL: r = ballot == act; break;
-    case M_ANY: r = ballot != 0; break;
-    case M_UNI: r = ballot == act || ballot == 0; break;
-    default: r = ballot; break;
-    }
-    FOR_LANES(act, d[l] = r);
+    FOR_LANES(act, {
+        uint32_t g = mm[l], bl = ballot & g;
+        switch (in->mod) {
+        case M_ALL: d[l] = bl == g; break;
+        case M_ANY: d[l] = bl != 0; break;
+        case M_UNI: d[l] = bl == g || bl == 0; break;
+        default: d[l] = bl; break;
+        }
+    });
     return 0;
 }
 
@@ -54,32 +68,28 @@ static int match(ex_warp *w, const ir_insn *in, uint32_t act)
     uint64_t *d = ex_dst(w, R, &in->o[0]);
     uint64_t *p = in->o[1].kind == O_REG ? ex_dst(w, R, &in->o[1]) : NULL;
     uint64_t wm = ex_wmask(ir_type_bits(in->type));
-    uint32_t same[32] = {0};
+    uint32_t same[32] = {0}, mm[32];
+    members(w, R, in, 3, act, mm);
     FOR_LANES(act, {
-        for (uint32_t m2 = act; m2; m2 &= m2 - 1) {
+        for (uint32_t m2 = mm[l]; m2; m2 &= m2 - 1) {
             int k = __builtin_ctz(m2);
             if ((a[k] & wm) == (a[l] & wm)) same[l] |= 1u << k;
         }
     });
-    int all = same[__builtin_ctz(act)] == act;
     FOR_LANES(act, {
-        d[l] = in->mod == M_ALL ? (all ? act : 0) : same[l];
+        int all = same[l] == mm[l];
+        d[l] = in->mod == M_ALL ? (all ? mm[l] : 0) : same[l];
         if (p) p[l] = (uint64_t)all;
     });
     return 0;
 }
 
-static int redux(ex_warp *w, const ir_insn *in, uint32_t act)
+static uint64_t redux1(const ir_insn *in, const uint64_t *a, uint32_t g)
 {
-    uint64_t *R = ex_regs(w, in);
-    const uint64_t *a = ex_src(w, R, &in->o[1], 1, act);
-    uint64_t *d = ex_dst(w, R, &in->o[0]);
     int sgn = ir_type_kind(in->type) == K_SINT;
-    int first = __builtin_ctz(act);
-    uint64_t acc = a[first] & 0xffffffffu;
-    for (uint32_t m = act & (act - 1); m; m &= m - 1) {
-        int l = __builtin_ctz(m);
-        uint64_t v = a[l] & 0xffffffffu;
+    uint64_t acc = a[__builtin_ctz(g)] & 0xffffffffu;
+    for (uint32_t m = g & (g - 1); m; m &= m - 1) {
+        uint64_t v = a[__builtin_ctz(m)] & 0xffffffffu;
         switch (in->mod) {
         case M_ADD: acc = (acc + v) & 0xffffffffu; break;
         case M_AND: acc &= v; break;
@@ -90,7 +100,19 @@ static int redux(ex_warp *w, const ir_insn *in, uint32_t act)
         default: break;
         }
     }
-    FOR_LANES(act, d[l] = acc);
+    return acc;
+}
+
+static int redux(ex_warp *w, const ir_insn *in, uint32_t act)
+{
+    uint64_t *R = ex_regs(w, in);
+    const uint64_t *a = ex_src(w, R, &in->o[1], 1, act);
+    uint64_t *d = ex_dst(w, R, &in->o[0]);
+    uint32_t mm[32];
+    members(w, R, in, 2, act, mm);
+    uint64_t res[32];
+    FOR_LANES(act, res[l] = (l > 0 && (act >> (l - 1) & 1) && mm[l] == mm[l - 1]) ? res[l - 1] : redux1(in, a, mm[l]));
+    FOR_LANES(act, d[l] = res[l]);
     return 0;
 }
 

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <cuda_fp16.h>
 #include <cuda_pipeline.h>
+#include <cooperative_groups.h>
+#include <cooperative_groups/reduce.h>
 #include <cub/block/block_radix_sort.cuh>
 #include <cub/block/block_reduce.cuh>
 #include <cub/block/block_scan.cuh>
@@ -303,4 +305,49 @@ extern "C" __global__ void warp_rank(const int *keys, int *rank, int iters)
         base = __shfl_sync(0xffffffffu, base, leader);
         rank[it * 32 + lane] = base + __popc(peers & ((1u << lane) - 1));
     }
+}
+
+namespace cg = cooperative_groups;
+
+// Cooperative groups: tiled partitions, cg::reduce, coalesced groups in divergent code.
+extern "C" __global__ void coop_groups(const int *in, int *out)
+{
+    cg::thread_block block = cg::this_thread_block();
+    cg::thread_block_tile<16> tile = cg::tiled_partition<16>(block);
+    int v = in[block.thread_rank()];
+    int s = cg::reduce(tile, v, cg::plus<int>());
+    if (tile.thread_rank() == 0) out[block.thread_rank() / 16] = s;
+    if (v & 1) {
+        cg::coalesced_group odd = cg::coalesced_threads();
+        int m = cg::reduce(odd, v, cg::greater<int>());
+        out[64 + block.thread_rank()] = m * 1000 + (int)odd.size();
+    }
+    block.sync();
+    int x = tile.shfl_up(v, 1);
+    out[128 + block.thread_rank()] = x;
+}
+
+// f64 atomics, warp scan with shfl_up, 2-D stencil with shared halo.
+extern "C" __global__ void misc_kernels(const double *in, double *sum, int *scan, float *st, const float *src, int w)
+{
+    atomicAdd(sum, in[threadIdx.x]);
+    int lane = threadIdx.x & 31, v = threadIdx.x + 1;
+    for (int o = 1; o < 32; o <<= 1) {
+        int y = __shfl_up_sync(0xffffffffu, v, o);
+        if (lane >= o) v += y;
+    }
+    scan[threadIdx.x] = v;
+    __shared__ float tile[10][10];
+    int tx = threadIdx.x % 8, ty = threadIdx.x / 8;
+    if (threadIdx.x < 64) {
+        tile[ty + 1][tx + 1] = src[(ty + 1) * w + tx + 1];
+        if (tx == 0) tile[ty + 1][0] = src[(ty + 1) * w];
+        if (tx == 7) tile[ty + 1][9] = src[(ty + 1) * w + 9];
+        if (ty == 0) tile[0][tx + 1] = src[tx + 1];
+        if (ty == 7) tile[9][tx + 1] = src[9 * w + tx + 1];
+    }
+    __syncthreads();
+    if (threadIdx.x < 64)
+        st[ty * 8 + tx] = tile[ty][tx + 1] + tile[ty + 2][tx + 1] + tile[ty + 1][tx] + tile[ty + 1][tx + 2] -
+                          4 * tile[ty + 1][tx + 1];
 }

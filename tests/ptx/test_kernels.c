@@ -405,4 +405,55 @@ RG_TEST(warp_rank_leader_shuffle)
     TEARDOWN();
 }
 
+RG_TEST(cooperative_groups)
+{
+    SETUP();
+    int *in = pu_alloc(e, 64 * 4), *out = pu_alloc(e, 192 * 4);
+    for (int i = 0; i < 64; i++) in[i] = (i * 7) % 23;
+    struct { int *in, *out; } p = {in, out};
+    RUN_OK("coop_groups", 1, 64, 0, &p, sizeof p);
+    for (int t = 0; t < 4; t++) {
+        int s = 0;
+        for (int i = 0; i < 16; i++) s += in[t * 16 + i];
+        CHECK_EQ_INT(out[t], s);
+    }
+    for (int t = 0; t < 64; t++) {
+        if (in[t] & 1) {
+            int w = t / 32, mx = 0, cnt = 0;
+            for (int i = w * 32; i < w * 32 + 32; i++)
+                if (in[i] & 1) cnt++, mx = in[i] > mx ? in[i] : mx;
+            CHECK_EQ_INT(out[64 + t], mx * 1000 + cnt);
+        }
+        CHECK_EQ_INT(out[128 + t], t % 16 ? in[t - 1] : in[t]);
+    }
+    TEARDOWN();
+}
+
+RG_TEST(f64_atomics_warp_scan_stencil)
+{
+    SETUP();
+    int w = 10;
+    double *in = pu_alloc(e, 96 * 8), *sum = pu_alloc(e, 8);
+    int *scan = pu_alloc(e, 96 * 4);
+    float *st = pu_alloc(e, 64 * 4), *src = pu_alloc(e, 100 * 4);
+    double ref = 0;
+    for (int i = 0; i < 96; i++) in[i] = i * 0.25, ref += in[i];
+    for (int i = 0; i < 100; i++) src[i] = (float)((i * 13) % 17);
+    struct { double *in, *sum; int *scan; float *st, *src; int w; } p = {in, sum, scan, st, src, w};
+    RUN_OK("misc_kernels", 1, 96, 0, &p, sizeof p);
+    CHECK(*sum == ref);
+    for (int t = 0; t < 96; t++) {
+        int base = t / 32 * 32, s = 0;
+        for (int i = base; i <= t; i++) s += i + 1;
+        CHECK_EQ_INT(scan[t], s);
+    }
+    for (int y = 0; y < 8; y++)
+        for (int x = 0; x < 8; x++) {
+            float c = src[(y + 1) * w + x + 1];
+            float r = src[y * w + x + 1] + src[(y + 2) * w + x + 1] + src[(y + 1) * w + x] + src[(y + 1) * w + x + 2] - 4 * c;
+            CHECK(st[y * 8 + x] == r);
+        }
+    TEARDOWN();
+}
+
 RG_TEST_MAIN()
