@@ -284,19 +284,21 @@ CUresult sim_mem_check(uintptr_t p, size_t n, unsigned kinds)
 
 /* ---- device and managed allocations ------------------------------------- */
 
-CUresult sim_mem_alloc_kind(struct sim_ctx *c, size_t size, enum sim_mem_kind kind, unsigned flags,
-                            void *pool, uintptr_t *out)
+/* Reserve pages for `size` bytes charged to d, owned by c (NULL: by no
+ * context, so it outlives context teardown) and enter them in the table. */
+static CUresult alloc_on(struct sim_device *d, struct sim_ctx *c, size_t size,
+                         enum sim_mem_kind kind, unsigned flags, void *pool, bool internal,
+                         uintptr_t *out)
 {
     size_t sz = page_round(size);
     if (!size || !sz) return size ? CUDA_ERROR_OUT_OF_MEMORY : CUDA_ERROR_INVALID_VALUE;
-    struct sim_device *d = c->dev;
     if (!sim_device_charge(d, sz)) return CUDA_ERROR_OUT_OF_MEMORY;
     uintptr_t base;
     if (!sim_va_take(sz, sz >= BIG_ALIGN ? BIG_ALIGN : PAGE, 0, &base)) goto fail_charge;
     if (mprotect((void *)base, sz, PROT_READ | PROT_WRITE) != 0) goto fail_va;
     /* The table keeps the requested size: ranges are checked against it. */
-    struct sim_alloc a = {
-        .base = base, .size = size, .kind = kind, .dev = d, .ctx = c, .flags = flags, .pool = pool};
+    struct sim_alloc a = {.base = base, .size = size, .kind = kind, .dev = d, .ctx = c,
+                          .flags = flags, .pool = pool, .internal = internal};
     if (!sim_table_insert(&a)) goto fail_prot;
     *out = base;
     return CUDA_SUCCESS;
@@ -309,16 +311,22 @@ fail_charge:
     return CUDA_ERROR_OUT_OF_MEMORY;
 }
 
+CUresult sim_mem_alloc_kind(struct sim_ctx *c, size_t size, enum sim_mem_kind kind, unsigned flags,
+                            void *pool, uintptr_t *out)
+{
+    return alloc_on(c->dev, c, size, kind, flags, pool, false, out);
+}
+
 CUresult sim_mem_alloc_device(struct sim_ctx *c, size_t size, bool internal, uintptr_t *out)
 {
-    CUresult r = sim_mem_alloc_kind(c, size, SIM_MEM_DEVICE, 0, NULL, out);
-    if (r == CUDA_SUCCESS && internal) {
-        pthread_rwlock_wrlock(&tab_lock);
-        long i = tab_floor(*out);
-        if (i >= 0 && tab[i].base == *out) tab[i].internal = true;
-        pthread_rwlock_unlock(&tab_lock);
-    }
-    return r;
+    if (!c) return CUDA_ERROR_INVALID_CONTEXT;
+    return alloc_on(c->dev, c, size, SIM_MEM_DEVICE, 0, NULL, internal, out);
+}
+
+CUresult sim_mem_alloc_device_on(struct sim_device *d, size_t size, bool internal, uintptr_t *out)
+{
+    if (!d) return CUDA_ERROR_INVALID_DEVICE;
+    return alloc_on(d, NULL, size, SIM_MEM_DEVICE, 0, NULL, internal, out);
 }
 
 void sim_mem_release(const struct sim_alloc *a)
@@ -346,7 +354,7 @@ void sim_mem_release(const struct sim_alloc *a)
 CUresult sim_mem_free_device(uintptr_t base)
 {
     struct sim_alloc a;
-    if (!sim_mem_lookup(base, &a) || a.base != base || a.internal || a.freeing ||
+    if (!sim_mem_lookup(base, &a) || a.base != base || a.freeing ||
         !(a.kind & (SIM_MEM_DEVICE | SIM_MEM_MANAGED)))
         return CUDA_ERROR_INVALID_VALUE;
     /* Like the driver, a free waits for work that may still use the memory. */
@@ -428,6 +436,8 @@ CUresult cuMemFree_v2(CUdeviceptr dptr)
     CUresult r = sim_ctx_get(&c);
     if (r) return r;
     if (!dptr) return CUDA_SUCCESS; /* like free(NULL) */
+    struct sim_alloc a;
+    if (sim_mem_lookup((uintptr_t)dptr, &a) && a.internal) return CUDA_ERROR_INVALID_VALUE;
     return sim_mem_free_device((uintptr_t)dptr);
 }
 

@@ -173,6 +173,11 @@ struct sim_alloc {
 /* Allocate device memory in the region, charged to dev. OUT_OF_MEMORY when the
  * device capacity or the region is exhausted. Zero-filled. */
 CUresult sim_mem_alloc_device(struct sim_ctx *c, size_t size, bool internal, uintptr_t *out);
+/* The same, charged to device d and owned by no context: it survives context
+ * destruction and primary resets (e.g. variables of context-free libraries). */
+CUresult sim_mem_alloc_device_on(struct sim_device *d, size_t size, bool internal, uintptr_t *out);
+/* Free a device or managed allocation by its base, internal ones included
+ * (cuMemFree refuses those itself); waits for the owning context's work. */
 CUresult sim_mem_free_device(uintptr_t base);
 /* The allocation containing p (any kind), copied to *out; false if none. */
 bool sim_mem_lookup(uintptr_t p, struct sim_alloc *out);
