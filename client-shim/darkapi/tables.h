@@ -23,6 +23,7 @@ extern RG_HIDDEN const rg_slot rg_tbl_tools_tls[4];
 extern RG_HIDDEN const rg_slot rg_tbl_ctx_storage[4];
 extern RG_HIDDEN const rg_slot rg_tbl_ctx_checks[4];
 extern RG_HIDDEN const rg_slot rg_tbl_integrity[3];
+extern RG_HIDDEN const rg_slot rg_tbl_ctx_identity[96];
 
 /* The integrity check's slot 1 (exposed for tests). */
 RG_HIDDEN CUresult rg_integrity_hash(unsigned version, uint64_t unix_seconds, uint64_t result[2]);

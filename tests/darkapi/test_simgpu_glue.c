@@ -170,4 +170,36 @@ RG_TEST(tables_against_simgpu_devices)
     CHECK_STR(have, want);
 }
 
+/* 21318c60 slots 4 and 39 answer with simgpu's own context and stream ids. */
+RG_TEST(ctx_identity_against_simgpu)
+{
+    static const unsigned char ctxid[16] = {0x21, 0x31, 0x8c, 0x60, 0x97, 0x14, 0x32, 0x48,
+                                            0x8c, 0xa6, 0x41, 0xff, 0x73, 0x24, 0xc8, 0xf2};
+    if (open_simgpu() != 0) RG_SKIP("simgpu library not available");
+    CUresult (*init)(unsigned) = proc("cuInit", 2000);
+    CUresult (*retain)(CUcontext *, CUdevice) = proc("cuDevicePrimaryCtxRetain", 7000);
+    CUresult (*release)(CUdevice) = proc("cuDevicePrimaryCtxRelease", 7000);
+    CUresult (*set)(CUcontext) = proc("cuCtxSetCurrent", 4000);
+    CUresult (*ctx_id)(CUcontext, unsigned long long *) = proc("cuCtxGetId", 12000);
+    CUresult (*stream_id)(CUstream, unsigned long long *) = proc("cuStreamGetId", 12000);
+    CHECK(init && retain && release && set && ctx_id && stream_id);
+    CHECK_CU(init(0));
+    CUcontext c = NULL;
+    CHECK_CU(retain(&c, 0));
+    CHECK_CU(set(c));
+    const void *const *t = table(ctxid);
+    CHECK(t != NULL);
+    unsigned long long want = 0, got = 1;
+    CHECK_CU(ctx_id(c, &want));
+    CHECK_CU(((CUresult(*)(CUcontext, unsigned long long *))t[4])(c, &got));
+    CHECK_EQ_U64(got, want);
+    CUstream s = (CUstream)1;
+    CHECK_CU(((CUresult(*)(CUcontext, CUstream, CUstream *, int))t[51])(c, NULL, &s, 0));
+    CHECK_CU(stream_id(s, &want));
+    CHECK_CU(((CUresult(*)(CUcontext, CUstream, unsigned long long *))t[39])(c, s, &got));
+    CHECK_EQ_U64(got, want);
+    CHECK_CU(set(NULL));
+    CHECK_CU(release(0));
+}
+
 RG_TEST_MAIN()

@@ -69,13 +69,14 @@ static const void *const *table(const char *hex)
 #define CLS "c693336e1121df11a8c368f355d89593"
 #define CHECKS "263e88607cd2614392f6bbd5006dfa7e"
 #define INTEGRITY "d4082055bde6704b8d34ba123c66e1f2"
+#define CTXID "21318c60971432488ca641ff7324c8f2"
 
 RG_TEST(known_tables_have_size_and_no_null_slots)
 {
     static const struct {
         const char *id;
         size_t slots;
-    } t[] = {{CUDART, 13}, {HOOKS, 7}, {TLS, 4}, {CHECKS, 4}, {INTEGRITY, 3}};
+    } t[] = {{CUDART, 13}, {HOOKS, 7}, {TLS, 4}, {CHECKS, 4}, {INTEGRITY, 3}, {CTXID, 96}};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         const void *const *tb = table(t[i].id);
         CHECK(tb != NULL);
@@ -100,6 +101,26 @@ RG_TEST(unknown_and_f8cff951_are_not_found)
     CHECK_CU_IS(rg_darkapi_export_table(&t, &id), CUDA_ERROR_NOT_FOUND);
     CHECK(t == NULL);
     CHECK_CU_IS(rg_darkapi_export_table(NULL, &id), CUDA_ERROR_INVALID_VALUE);
+}
+
+/* 21318c60 (cuBLAS/cuBLASLt): slots 4, 39 and 51 are filled in; every other
+ * slot fails cleanly. The ids come from the host library's cuCtxGetId and
+ * cuStreamGetId, which this test executable does not implement. */
+RG_TEST(ctx_identity_slots)
+{
+    const void *const *t = table(CTXID);
+    CHECK(t != NULL);
+    typedef CUresult (*id_fn)(void *, unsigned long long *);
+    CHECK_CU_IS(((id_fn)t[4])(NULL, NULL), CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU_IS(((CUresult(*)(CUcontext, CUstream, unsigned long long *))t[39])(NULL, NULL, NULL),
+                CUDA_ERROR_INVALID_VALUE);
+    CUstream s = NULL, in = (CUstream)0x2;
+    CHECK_CU(((CUresult(*)(CUcontext, CUstream, CUstream *, int))t[51])(NULL, in, &s, 1));
+    CHECK(s == in);
+    for (int i = 1; i < 96; i++) {
+        if (i == 4 || i == 39 || i == 51) continue;
+        CHECK_CU_IS(((CUresult(*)(void))t[i])(), CUDA_ERROR_NOT_SUPPORTED);
+    }
 }
 
 RG_TEST(cudart_interface_slots)
