@@ -28,7 +28,7 @@ void ex_fault(ex_warp *w, int lane, int status, uintptr_t addr, const char *fmt,
     va_start(ap, fmt);
     int n = vsnprintf(f->message, sizeof f->message, fmt, ap);
     va_end(ap);
-    if (b->cur && n >= 0 && (size_t)n < sizeof f->message)
+    if (b->cur && status != PTX_ERR_ASSERT && n >= 0 && (size_t)n < sizeof f->message)
         snprintf(f->message + n, sizeof f->message - (size_t)n, " (PTX line %u: %s in %s)", b->cur->line,
                  ir_op_name(b->cur->op), b->m->funcs[b->cur->func].name);
     pthread_mutex_unlock(&j->fault_lock);

@@ -159,6 +159,10 @@ void ex_set_pc(ex_warp *w, uint32_t mask, uint32_t pc);
 void ex_unblock(ex_warp *w, uint32_t mask, int barrier);
 void ex_exit_lanes(ex_warp *w, uint32_t mask);
 
+/* heap.c: device malloc/free (0 when out of memory or without a heap) */
+uint64_t ptx_heap_alloc(ptx_heap *h, uint64_t size);
+void ptx_heap_free(ptx_heap *h, uint64_t addr);
+
 /* exec.c */
 int ex_warp_run(ex_warp *w, int budget);
 

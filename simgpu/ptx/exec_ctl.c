@@ -155,7 +155,11 @@ static int call_builtin(ex_warp *w, const ir_func *g, const ir_call *c, uint64_t
             ex_read_str(w, l, a[3], fn, sizeof fn);
             ex_fault(w, l, PTX_ERR_ASSERT, 0, "%s:%u: %s: Assertion `%s` failed.", file, (unsigned)a[2], fn, msg);
             return 1;
-        } /* malloc returns NULL (allowed: out of heap); free is a no-op */
+        } else if (g->builtin == B_MALLOC) {
+            ret = ptx_heap_alloc(w->b->l->heap, a[0]);
+        } else if (g->builtin == B_FREE) {
+            ptx_heap_free(w->b->l->heap, a[0]);
+        }
         if (c->nrets && c->rets[0].where.kind == O_SYM)
             memcpy(loc + w->fp[l] + c->rets[0].where.val, &ret, c->rets[0].size > 8 ? 8 : c->rets[0].size);
     });

@@ -111,6 +111,14 @@ typedef struct ptx_fault {
     char message[256];  /* human-readable: assert text, instruction, ... */
 } ptx_fault;
 
+/* Device heap for kernels' malloc/free: a region of device memory the runtime
+ * owns (CU_LIMIT_MALLOC_HEAP_SIZE) and lists in every launch's mem map. Block
+ * bookkeeping stays on the host, so kernels cannot corrupt it. Thread-safe. */
+typedef struct ptx_heap ptx_heap;
+ptx_heap *ptx_heap_create(void *base, size_t size); /* NULL on failure */
+void ptx_heap_destroy(ptx_heap *h);
+size_t ptx_heap_used(const ptx_heap *h); /* bytes currently allocated */
+
 typedef struct ptx_launch {
     const ptx_kernel *kernel;
     void *const *var_addrs; /* one per module variable, by index */
@@ -124,6 +132,7 @@ typedef struct ptx_launch {
     void *print_arg;
     unsigned sm_count;      /* for %nsmid / %smid */
     uint64_t launch_id;     /* free-running id for %gridid */
+    ptx_heap *heap;         /* device malloc/free; NULL: malloc returns NULL */
 } ptx_launch;
 
 /* Run a grid to completion on the interpreter's worker threads (created on

@@ -351,3 +351,14 @@ extern "C" __global__ void misc_kernels(const double *in, double *sum, int *scan
         st[ty * 8 + tx] = tile[ty][tx + 1] + tile[ty + 2][tx + 1] + tile[ty + 1][tx] + tile[ty + 1][tx + 2] -
                           4 * tile[ty + 1][tx + 1];
 }
+extern "C" __global__ void dev_malloc(int **ptrs, int *out)
+{
+    int *p = (int *)malloc(64 * sizeof(int));
+    ptrs[threadIdx.x] = p;
+    if (!p) { out[threadIdx.x] = -1; return; }
+    for (int i = 0; i < 64; i++) p[i] = threadIdx.x + i;
+    int s = 0;
+    for (int i = 0; i < 64; i++) s += p[i];
+    out[threadIdx.x] = s;
+    free(p);
+}

@@ -456,4 +456,28 @@ RG_TEST(f64_atomics_warp_scan_stencil)
     TEARDOWN();
 }
 
+RG_TEST(device_malloc_free)
+{
+    SETUP();
+    int **ptrs = pu_alloc(e, 64 * 8), *out = pu_alloc(e, 64 * 4);
+    struct { int **p; int *o; } p = {ptrs, out};
+    /* without a heap, malloc returns NULL */
+    RUN_OK("dev_malloc", 1, 64, 0, &p, sizeof p);
+    for (int t = 0; t < 64; t++) CHECK_EQ_INT(out[t], -1);
+    size_t hsz = 64 * 256 + 64;
+    void *hmem = pu_alloc(e, hsz);
+    ptx_heap *h = ptx_heap_create(hmem, hsz);
+    const ptx_kernel *k = ptx_module_find_kernel(e->m, "dev_malloc");
+    ptx_launch l = {.kernel = k, .var_addrs = e->vars, .grid = {2, 1, 1}, .block = {64, 1, 1}, .params = &p,
+                    .params_size = sizeof p, .mem = &e->map, .heap = h};
+    CHECK_EQ_INT(ptx_run(&l, &e->fault), PTX_OK);
+    for (int t = 0; t < 64; t++) {
+        CHECK_EQ_INT(out[t], 64 * t + 63 * 64 / 2);
+        CHECK((uintptr_t)ptrs[t] >= (uintptr_t)hmem && (uintptr_t)ptrs[t] + 256 <= (uintptr_t)hmem + hsz);
+    }
+    CHECK_EQ_INT(ptx_heap_used(h), 0);
+    ptx_heap_destroy(h);
+    TEARDOWN();
+}
+
 RG_TEST_MAIN()
