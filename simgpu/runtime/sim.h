@@ -236,7 +236,7 @@ bool sim_error_is_sticky(CUresult r);
  * stream's ring (up to SIM_OP_INLINE bytes) or on the heap; fn sees a pointer
  * valid only during the call. sim_stream_enqueue never blocks except when the
  * ring is full, never allocates for payloads <= SIM_OP_INLINE. */
-#define SIM_OP_INLINE 232
+#define SIM_OP_INLINE 224 /* inline payloads are 16-byte aligned */
 /* Stream capture: when set on a stream, sim_stream_enqueue hands the op to
  * the hook (the graph/capture code records it) instead of running it. */
 typedef CUresult (*sim_capture_fn)(struct sim_stream *s, void *capture, sim_op_fn fn,

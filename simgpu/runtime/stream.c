@@ -20,8 +20,9 @@ struct sim_op {
     sim_op_fn fn;
     void *heap; /* payload when it does not fit inline (owned by the op) */
     size_t len;
-    unsigned char data[SIM_OP_INLINE];
+    _Alignas(16) unsigned char data[SIM_OP_INLINE]; /* payloads are 16-byte aligned */
 };
+_Static_assert(sizeof(struct sim_op) == 256, "one ring slot is 256 bytes");
 
 struct sim_stream {
     struct sim_obj obj;
