@@ -110,7 +110,8 @@ struct sim_ctx {
     struct sim_device *dev;
     unsigned flags;
     bool is_primary;
-    bool active;               /* primary: retained at least once since last reset */
+    bool active;               /* has its legacy stream: created contexts always; primary
+                                  ones once retained or used while current (until reset) */
     int primary_refs;          /* primary: retain count */
     unsigned long long id;     /* cuCtxGetId */
     struct sim_stream *legacy; /* the NULL / CU_STREAM_LEGACY stream */
