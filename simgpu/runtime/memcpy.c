@@ -10,7 +10,9 @@
 #include "core.h"
 
 #define ANY_DEV (SIM_MEM_DEVICE | SIM_MEM_HOST | SIM_MEM_REGISTERED | SIM_MEM_MANAGED | SIM_MEM_VMM)
-#define STAGE_MAX (64u << 20) /* pageable async HtoD copies up to this are staged */
+#define STAGE_MAX                                                                                  \
+    (1u << 20) /* pageable async HtoD copies up to this are staged; larger ones                    \
+                  complete before returning (faster than staging them) */
 
 enum side { S_DEV, S_HOST, S_UNI };
 
