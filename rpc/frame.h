@@ -92,17 +92,18 @@ enum rpc_type {
 /* Who sent a frame: the decoder rejects types that side may not send. */
 enum rpc_side { RPC_FROM_CLIENT = 1, RPC_FROM_SERVER = 2 };
 
+/* The decoded header; ordered to have no padding (not the wire order). */
 typedef struct rpc_hdr {
     uint16_t version;
     uint8_t type;
     uint8_t flags;
     uint32_t op;
     uint32_t thread;
+    uint32_t credit;
     uint64_t seq;
     uint64_t ctx;
     uint32_t enc_len;
     uint32_t raw_len;
-    uint32_t credit;
 } rpc_hdr;
 
 /* Writes h (with RPC_MAGIC and a zero reserved field) into out. */
