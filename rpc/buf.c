@@ -13,7 +13,10 @@ void rpc_wbuf_init(rpc_wbuf *w, void *buf, size_t cap)
     if (!buf) w->cap = w->max = 0;
 }
 
-void rpc_wbuf_init_dyn(rpc_wbuf *w, size_t max) { *w = (rpc_wbuf){.max = max, .dyn = 1}; }
+void rpc_wbuf_init_dyn(rpc_wbuf *w, size_t max)
+{
+    *w = (rpc_wbuf){.max = max, .dyn = 1};
+}
 
 void rpc_wbuf_free(rpc_wbuf *w)
 {
@@ -30,7 +33,8 @@ static int reserve(rpc_wbuf *w, size_t n)
     if (!w->dyn || n > w->max - w->len) goto overflow;
     size_t want = w->len + n, cap = w->cap ? w->cap : 256;
     if (cap > w->max) cap = w->max;
-    while (cap < want) cap = cap > w->max / 2 ? w->max : cap * 2;
+    while (cap < want)
+        cap = cap > w->max / 2 ? w->max : cap * 2;
     uint8_t *p = realloc(w->data, cap);
     if (!p) goto overflow;
     w->data = p;
@@ -44,14 +48,27 @@ overflow:
 static void put_le(rpc_wbuf *w, uint64_t v, unsigned n)
 {
     if (reserve(w, n)) return;
-    for (unsigned i = 0; i < n; i++) w->data[w->len + i] = (uint8_t)(v >> (8 * i));
+    for (unsigned i = 0; i < n; i++)
+        w->data[w->len + i] = (uint8_t)(v >> (8 * i));
     w->len += n;
 }
 
-void rpc_put_u8(rpc_wbuf *w, uint8_t v) { put_le(w, v, 1); }
-void rpc_put_u16(rpc_wbuf *w, uint16_t v) { put_le(w, v, 2); }
-void rpc_put_u32(rpc_wbuf *w, uint32_t v) { put_le(w, v, 4); }
-void rpc_put_u64(rpc_wbuf *w, uint64_t v) { put_le(w, v, 8); }
+void rpc_put_u8(rpc_wbuf *w, uint8_t v)
+{
+    put_le(w, v, 1);
+}
+void rpc_put_u16(rpc_wbuf *w, uint16_t v)
+{
+    put_le(w, v, 2);
+}
+void rpc_put_u32(rpc_wbuf *w, uint32_t v)
+{
+    put_le(w, v, 4);
+}
+void rpc_put_u64(rpc_wbuf *w, uint64_t v)
+{
+    put_le(w, v, 8);
+}
 
 void rpc_put_bytes(rpc_wbuf *w, const void *p, size_t n)
 {
@@ -102,14 +119,27 @@ static uint64_t get_le(rpc_rbuf *r, unsigned n)
     const uint8_t *p = rpc_get_view(r, n);
     uint64_t v = 0;
     if (!p) return 0;
-    for (unsigned i = 0; i < n; i++) v |= (uint64_t)p[i] << (8 * i);
+    for (unsigned i = 0; i < n; i++)
+        v |= (uint64_t)p[i] << (8 * i);
     return v;
 }
 
-uint8_t rpc_get_u8(rpc_rbuf *r) { return (uint8_t)get_le(r, 1); }
-uint16_t rpc_get_u16(rpc_rbuf *r) { return (uint16_t)get_le(r, 2); }
-uint32_t rpc_get_u32(rpc_rbuf *r) { return (uint32_t)get_le(r, 4); }
-uint64_t rpc_get_u64(rpc_rbuf *r) { return get_le(r, 8); }
+uint8_t rpc_get_u8(rpc_rbuf *r)
+{
+    return (uint8_t)get_le(r, 1);
+}
+uint16_t rpc_get_u16(rpc_rbuf *r)
+{
+    return (uint16_t)get_le(r, 2);
+}
+uint32_t rpc_get_u32(rpc_rbuf *r)
+{
+    return (uint32_t)get_le(r, 4);
+}
+uint64_t rpc_get_u64(rpc_rbuf *r)
+{
+    return get_le(r, 8);
+}
 
 int rpc_get_bytes(rpc_rbuf *r, void *dst, size_t n)
 {

@@ -22,7 +22,10 @@ void rpc_wbuf_init(rpc_wbuf *w, void *buf, size_t cap);
  * rpc_wbuf_free, or take w->data (then owned by the caller, free()). */
 void rpc_wbuf_init_dyn(rpc_wbuf *w, size_t max);
 void rpc_wbuf_free(rpc_wbuf *w);
-static inline int rpc_wbuf_ok(const rpc_wbuf *w) { return !w->err; }
+static inline int rpc_wbuf_ok(const rpc_wbuf *w)
+{
+    return !w->err;
+}
 
 void rpc_put_u8(rpc_wbuf *w, uint8_t v);
 void rpc_put_u16(rpc_wbuf *w, uint16_t v);
@@ -41,10 +44,19 @@ typedef struct rpc_rbuf {
 } rpc_rbuf;
 
 void rpc_rbuf_init(rpc_rbuf *r, const void *data, size_t len);
-static inline int rpc_rbuf_ok(const rpc_rbuf *r) { return !r->err; }
-static inline size_t rpc_rbuf_left(const rpc_rbuf *r) { return r->err ? 0 : r->len - r->pos; }
+static inline int rpc_rbuf_ok(const rpc_rbuf *r)
+{
+    return !r->err;
+}
+static inline size_t rpc_rbuf_left(const rpc_rbuf *r)
+{
+    return r->err ? 0 : r->len - r->pos;
+}
 /* Everything read and nothing went wrong: trailing bytes are an error too. */
-static inline int rpc_rbuf_done(const rpc_rbuf *r) { return !r->err && r->pos == r->len; }
+static inline int rpc_rbuf_done(const rpc_rbuf *r)
+{
+    return !r->err && r->pos == r->len;
+}
 
 uint8_t rpc_get_u8(rpc_rbuf *r);
 uint16_t rpc_get_u16(rpc_rbuf *r);

@@ -13,24 +13,42 @@
 const char *rpc_strerror(rpc_status st)
 {
     switch (st) {
-    case RPC_OK: return "success";
-    case RPC_E_TRUNCATED: return "truncated frame header";
-    case RPC_E_MAGIC: return "bad magic: not an rgpu frame";
-    case RPC_E_VERSION: return "unsupported protocol version";
-    case RPC_E_TYPE: return "unknown or misdirected frame type";
-    case RPC_E_FLAGS: return "invalid frame flags";
-    case RPC_E_LENGTH: return "frame length out of range";
-    case RPC_E_FIELD: return "frame header field out of range";
-    case RPC_E_DECODE: return "payload does not decode";
-    case RPC_E_UNEXPECTED: return "unexpected frame type";
-    case RPC_E_REMOTE: return "error reported by peer";
-    case RPC_E_REFUSED: return "handshake refused";
-    case RPC_E_OVERFLOW: return "encoding too large";
-    case RPC_E_NOMEM: return "out of memory";
-    case RPC_E_INVAL: return "invalid argument";
-    case RPC_E_CLOSED: return "connection closed by peer";
-    case RPC_E_TIMEOUT: return "timed out";
-    case RPC_E_TRANSPORT: return "transport error";
+    case RPC_OK:
+        return "success";
+    case RPC_E_TRUNCATED:
+        return "truncated frame header";
+    case RPC_E_MAGIC:
+        return "bad magic: not an rgpu frame";
+    case RPC_E_VERSION:
+        return "unsupported protocol version";
+    case RPC_E_TYPE:
+        return "unknown or misdirected frame type";
+    case RPC_E_FLAGS:
+        return "invalid frame flags";
+    case RPC_E_LENGTH:
+        return "frame length out of range";
+    case RPC_E_FIELD:
+        return "frame header field out of range";
+    case RPC_E_DECODE:
+        return "payload does not decode";
+    case RPC_E_UNEXPECTED:
+        return "unexpected frame type";
+    case RPC_E_REMOTE:
+        return "error reported by peer";
+    case RPC_E_REFUSED:
+        return "handshake refused";
+    case RPC_E_OVERFLOW:
+        return "encoding too large";
+    case RPC_E_NOMEM:
+        return "out of memory";
+    case RPC_E_INVAL:
+        return "invalid argument";
+    case RPC_E_CLOSED:
+        return "connection closed by peer";
+    case RPC_E_TIMEOUT:
+        return "timed out";
+    case RPC_E_TRANSPORT:
+        return "transport error";
     }
     return "unknown rpc status";
 }
@@ -207,15 +225,16 @@ rpc_status rpc_frame_send(tp_conn *c, enum rpc_side from, rpc_hdr *h, const void
 
     iov[0] = (struct iovec){hb, sizeof hb};
     iov[1] = (struct iovec){(void *)enc, enc_len};
-    for (int i = 0; i < nraw; i++) iov[2 + i] = raw[i];
+    for (int i = 0; i < nraw; i++)
+        iov[2 + i] = raw[i];
     tp_status ts = tp_sendv(c, iov, 2 + nraw, timeout_ms, &te);
     return rpc_from_tp(ts, &te, err);
 }
 
 static rpc_status bad_header(rpc_status st, const uint8_t *hb, tp_conn *c, rpc_error *err)
 {
-    return rpc_fail(err, st, "bad frame header from %s: %s (type %u, version %u)",
-                    tp_conn_peer(c), rpc_strerror(st), hb[6], hb[4] | (unsigned)hb[5] << 8);
+    return rpc_fail(err, st, "bad frame header from %s: %s (type %u, version %u)", tp_conn_peer(c),
+                    rpc_strerror(st), hb[6], hb[4] | (unsigned)hb[5] << 8);
 }
 
 rpc_status rpc_frame_recv(tp_conn *c, enum rpc_side from, uint32_t max_enc, int timeout_ms,
@@ -228,7 +247,8 @@ rpc_status rpc_frame_recv(tp_conn *c, enum rpc_side from, uint32_t max_enc, int 
 
     if (!c || !h || !enc) return rpc_fail(err, RPC_E_INVAL, "frame recv: bad argument");
     *enc = NULL;
-    if ((ts = tp_recv(c, hb, sizeof hb, timeout_ms, &te)) != TP_OK) return rpc_from_tp(ts, &te, err);
+    if ((ts = tp_recv(c, hb, sizeof hb, timeout_ms, &te)) != TP_OK)
+        return rpc_from_tp(ts, &te, err);
     if ((st = rpc_hdr_decode(hb, sizeof hb, from, h)) != RPC_OK) return bad_header(st, hb, c, err);
     if (max_enc && h->enc_len > max_enc)
         return rpc_fail(err, RPC_E_LENGTH, "%s frame from %s: %u encoded bytes, limit %u",

@@ -29,10 +29,10 @@ typedef enum rpc_status {
     RPC_E_REFUSED,    /* the handshake was refused; rpc_error.msg says why */
     RPC_E_OVERFLOW,   /* an encoding did not fit its buffer or limit */
     RPC_E_NOMEM,
-    RPC_E_INVAL,      /* bad argument from our own caller */
-    RPC_E_CLOSED,     /* transport: the peer ended the stream */
-    RPC_E_TIMEOUT,    /* transport: silence for longer than the timeout */
-    RPC_E_TRANSPORT,  /* transport: any other failure */
+    RPC_E_INVAL,     /* bad argument from our own caller */
+    RPC_E_CLOSED,    /* transport: the peer ended the stream */
+    RPC_E_TIMEOUT,   /* transport: silence for longer than the timeout */
+    RPC_E_TRANSPORT, /* transport: any other failure */
 } rpc_status;
 
 typedef struct rpc_error {
@@ -68,8 +68,8 @@ rpc_status rpc_fail(rpc_error *err, rpc_status st, const char *fmt, ...)
 #define RPC_HDR_SIZE 48
 
 /* Limits checked on every header, before any allocation (DESIGN rule 6). */
-#define RPC_MAX_ENC_LEN (1u << 20)       /* encoded arguments of one call */
-#define RPC_MAX_RAW_LEN (64u << 20)      /* bulk bytes in one frame (one chunk) */
+#define RPC_MAX_ENC_LEN (1u << 20)        /* encoded arguments of one call */
+#define RPC_MAX_RAW_LEN (64u << 20)       /* bulk bytes in one frame (one chunk) */
 #define RPC_MAX_HANDSHAKE_LEN (64u << 10) /* HELLO, WELCOME, ERROR: before trust */
 
 enum rpc_type {

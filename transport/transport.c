@@ -17,17 +17,28 @@
 const char *tp_strerror(tp_status st)
 {
     switch (st) {
-    case TP_OK: return "success";
-    case TP_TIMEOUT: return "timed out";
-    case TP_CLOSED: return "connection closed by peer";
-    case TP_REFUSED: return "connection refused";
-    case TP_UNREACH: return "network or host unreachable";
-    case TP_ADDR: return "bad or unresolvable address";
-    case TP_INVAL: return "invalid argument";
-    case TP_NOMEM: return "out of memory";
-    case TP_NOTSUP: return "not supported by this transport";
-    case TP_BROKEN: return "connection unusable after an interrupted transfer";
-    case TP_ERR: return "system error";
+    case TP_OK:
+        return "success";
+    case TP_TIMEOUT:
+        return "timed out";
+    case TP_CLOSED:
+        return "connection closed by peer";
+    case TP_REFUSED:
+        return "connection refused";
+    case TP_UNREACH:
+        return "network or host unreachable";
+    case TP_ADDR:
+        return "bad or unresolvable address";
+    case TP_INVAL:
+        return "invalid argument";
+    case TP_NOMEM:
+        return "out of memory";
+    case TP_NOTSUP:
+        return "not supported by this transport";
+    case TP_BROKEN:
+        return "connection unusable after an interrupted transfer";
+    case TP_ERR:
+        return "system error";
     }
     return "unknown transport status";
 }
@@ -58,11 +69,16 @@ static tp_status nop_listener_url(tp_listener *l, char *b, size_t n, tp_error *e
 {
     return tp_fail(e, TP_NOTSUP, 0, "%s: no bound address", l->tp->ops.scheme);
 }
-static int nop_listener_fd(tp_listener *l) { return -1; }
-static int nop_conn_fd(tp_conn *c) { return -1; }
+static int nop_listener_fd(tp_listener *l)
+{
+    return -1;
+}
+static int nop_conn_fd(tp_conn *c)
+{
+    return -1;
+}
 static void nop_listener_close(tp_listener *l) {}
-static tp_status nop_dial(const tp_transport *t, const tp_url *u, int tmo, tp_conn **o,
-                          tp_error *e)
+static tp_status nop_dial(const tp_transport *t, const tp_url *u, int tmo, tp_conn **o, tp_error *e)
 {
     return tp_fail(e, TP_NOTSUP, 0, "%s: dialing not supported", t->ops.scheme);
 }
@@ -78,8 +94,14 @@ static tp_status nop_recv(tp_conn *c, void *b, size_t n, int tmo, tp_error *e)
 {
     return tp_fail(e, TP_NOTSUP, 0, "%s: receive not supported", c->tp->ops.scheme);
 }
-static tp_status nop_busy_poll(tp_conn *c, unsigned us) { return TP_NOTSUP; }
-static tp_status nop_shutdown(tp_conn *c) { return TP_NOTSUP; }
+static tp_status nop_busy_poll(tp_conn *c, unsigned us)
+{
+    return TP_NOTSUP;
+}
+static tp_status nop_shutdown(tp_conn *c)
+{
+    return TP_NOTSUP;
+}
 static tp_status nop_detach(tp_conn *c, int *fd, tp_error *e)
 {
     return tp_fail(e, TP_NOTSUP, 0, "%s: connections cannot be handed over", c->tp->ops.scheme);
@@ -196,8 +218,7 @@ static tp_status parse_hostport(const char *hp, const char *url, tp_url *out, tp
     out->host[he - hs] = '\0';
     return parse_port(colon + 1, url, &out->port, err);
 bad:
-    return tp_fail(err, TP_ADDR, 0, "bad address in '%s' (expected host:port or [v6]:port)",
-                   url);
+    return tp_fail(err, TP_ADDR, 0, "bad address in '%s' (expected host:port or [v6]:port)", url);
 }
 
 tp_status tp_url_parse(const char *text, tp_url *out, tp_error *err)
@@ -282,15 +303,17 @@ int tp_listener_port(tp_listener *l)
     return u.port;
 }
 
-int tp_listener_fd(tp_listener *l) { return l ? l->tp->ops.listener_fd(l) : -1; }
+int tp_listener_fd(tp_listener *l)
+{
+    return l ? l->tp->ops.listener_fd(l) : -1;
+}
 
 void tp_listener_close(tp_listener *l)
 {
     if (l) l->tp->ops.listener_close(l);
 }
 
-tp_status tp_sendv(tp_conn *c, const struct iovec *iov, int iovcnt, int timeout_ms,
-                   tp_error *err)
+tp_status tp_sendv(tp_conn *c, const struct iovec *iov, int iovcnt, int timeout_ms, tp_error *err)
 {
     if (!c || iovcnt < 0 || iovcnt > TP_IOV_MAX || (iovcnt && !iov))
         return tp_fail(err, TP_INVAL, 0, "send: bad connection or iovec count %d", iovcnt);
@@ -315,11 +338,20 @@ tp_status tp_set_busy_poll(tp_conn *c, unsigned usec)
     return c ? c->tp->ops.set_busy_poll(c, usec) : TP_INVAL;
 }
 
-int tp_conn_fd(tp_conn *c) { return c ? c->tp->ops.conn_fd(c) : -1; }
+int tp_conn_fd(tp_conn *c)
+{
+    return c ? c->tp->ops.conn_fd(c) : -1;
+}
 
-const char *tp_conn_peer(tp_conn *c) { return c ? c->peer : ""; }
+const char *tp_conn_peer(tp_conn *c)
+{
+    return c ? c->peer : "";
+}
 
-tp_status tp_shutdown(tp_conn *c) { return c ? c->tp->ops.shutdown(c) : TP_INVAL; }
+tp_status tp_shutdown(tp_conn *c)
+{
+    return c ? c->tp->ops.shutdown(c) : TP_INVAL;
+}
 
 void tp_close(tp_conn *c)
 {

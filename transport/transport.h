@@ -16,16 +16,16 @@ extern "C" {
 
 typedef enum tp_status {
     TP_OK = 0,
-    TP_TIMEOUT,  /* no progress within the timeout */
-    TP_CLOSED,   /* orderly end of stream from the peer (EOF) */
-    TP_REFUSED,  /* dial: nobody listens there */
-    TP_UNREACH,  /* dial: network or host unreachable */
-    TP_ADDR,     /* malformed URL, unknown scheme, host that does not resolve */
-    TP_INVAL,    /* bad argument (NULL, too many iovecs, fd that is no socket) */
-    TP_NOMEM,    /* allocation failed */
-    TP_NOTSUP,   /* this transport does not provide the op */
-    TP_BROKEN,   /* an earlier transfer in this direction stopped half-way */
-    TP_ERR,      /* any other system error; tp_error.sys says which */
+    TP_TIMEOUT, /* no progress within the timeout */
+    TP_CLOSED,  /* orderly end of stream from the peer (EOF) */
+    TP_REFUSED, /* dial: nobody listens there */
+    TP_UNREACH, /* dial: network or host unreachable */
+    TP_ADDR,    /* malformed URL, unknown scheme, host that does not resolve */
+    TP_INVAL,   /* bad argument (NULL, too many iovecs, fd that is no socket) */
+    TP_NOMEM,   /* allocation failed */
+    TP_NOTSUP,  /* this transport does not provide the op */
+    TP_BROKEN,  /* an earlier transfer in this direction stopped half-way */
+    TP_ERR,     /* any other system error; tp_error.sys says which */
 } tp_status;
 
 #define TP_ERRLEN 192
@@ -34,7 +34,7 @@ typedef enum tp_status {
  * complete phrase, e.g. "connection refused to 127.0.0.1:7070". */
 typedef struct tp_error {
     tp_status status;
-    int sys;             /* errno at the failure, 0 if none */
+    int sys; /* errno at the failure, 0 if none */
     char msg[TP_ERRLEN];
 } tp_error;
 
@@ -110,8 +110,7 @@ tp_status tp_dial(const char *url, int timeout_ms, tp_conn **out, tp_error *err)
  * while another receives; two concurrent senders must be serialised by the
  * caller. After a failure half-way through a frame the send side is TP_BROKEN. */
 #define TP_IOV_MAX 64
-tp_status tp_sendv(tp_conn *c, const struct iovec *iov, int iovcnt, int timeout_ms,
-                   tp_error *err);
+tp_status tp_sendv(tp_conn *c, const struct iovec *iov, int iovcnt, int timeout_ms, tp_error *err);
 /* tp_sendv of one buffer. */
 tp_status tp_send(tp_conn *c, const void *buf, size_t len, int timeout_ms, tp_error *err);
 
@@ -156,8 +155,7 @@ tp_status tp_fd_inherit(int fd, int on, tp_error *err);
 
 /* ---- for implementations ------------------------------------------------- */
 
-#define tp_container_of(ptr, type, member)                                                         \
-    ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define tp_container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 /* One table per transport. Each op says whether it blocks and who owns what
  * in the matching tp_* wrapper above; an implementation leaves NULL what it
@@ -165,8 +163,7 @@ tp_status tp_fd_inherit(int fd, int on, tp_error *err);
 typedef struct tp_ops {
     const char *scheme; /* "tcp"; the registry keeps the pointer */
 
-    tp_status (*listen)(const tp_transport *t, const tp_url *url, tp_listener **out,
-                        tp_error *err);
+    tp_status (*listen)(const tp_transport *t, const tp_url *url, tp_listener **out, tp_error *err);
     tp_status (*accept)(tp_listener *l, int timeout_ms, tp_conn **out, tp_error *err);
     tp_status (*listener_url)(tp_listener *l, char *buf, size_t len, tp_error *err);
     int (*listener_fd)(tp_listener *l);

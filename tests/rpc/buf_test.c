@@ -60,12 +60,14 @@ RG_TEST(buf_dynamic_writer_grows_to_its_limit)
 {
     rpc_wbuf w;
     rpc_wbuf_init_dyn(&w, 10000);
-    for (int i = 0; i < 2500; i++) rpc_put_u32(&w, (uint32_t)i);
+    for (int i = 0; i < 2500; i++)
+        rpc_put_u32(&w, (uint32_t)i);
     CHECK(rpc_wbuf_ok(&w));
     CHECK_EQ_INT(w.len, 10000);
     rpc_rbuf r;
     rpc_rbuf_init(&r, w.data, w.len);
-    for (int i = 0; i < 2500; i++) CHECK_EQ_INT(rpc_get_u32(&r), i);
+    for (int i = 0; i < 2500; i++)
+        CHECK_EQ_INT(rpc_get_u32(&r), i);
     rpc_put_u8(&w, 0);
     CHECK(!rpc_wbuf_ok(&w));
     rpc_wbuf_free(&w);
@@ -132,19 +134,34 @@ RG_TEST(buf_reader_fuzz)
     for (int it = 0; it < 20000; it++) {
         size_t len = (x = x * 1103515245u + 12345u) % sizeof mem;
         uint8_t *copy = malloc(len ? len : 1); /* exact size: ASan sees any overrun */
-        for (size_t i = 0; i < len; i++) copy[i] = (uint8_t)((x = x * 1103515245u + 12345u) >> 16);
+        for (size_t i = 0; i < len; i++)
+            copy[i] = (uint8_t)((x = x * 1103515245u + 12345u) >> 16);
         rpc_rbuf r;
         rpc_rbuf_init(&r, copy, len);
         for (int k = 0; k < 8; k++) {
             size_t n;
             switch ((x = x * 1103515245u + 12345u) >> 29) {
-            case 0: rpc_get_u8(&r); break;
-            case 1: rpc_get_u16(&r); break;
-            case 2: rpc_get_u32(&r); break;
-            case 3: rpc_get_u64(&r); break;
-            case 4: rpc_get_str(&r); break;
-            case 5: rpc_get_blob(&r, &n); break;
-            default: rpc_get_view(&r, x % 16); break;
+            case 0:
+                rpc_get_u8(&r);
+                break;
+            case 1:
+                rpc_get_u16(&r);
+                break;
+            case 2:
+                rpc_get_u32(&r);
+                break;
+            case 3:
+                rpc_get_u64(&r);
+                break;
+            case 4:
+                rpc_get_str(&r);
+                break;
+            case 5:
+                rpc_get_blob(&r, &n);
+                break;
+            default:
+                rpc_get_view(&r, x % 16);
+                break;
             }
         }
         CHECK(r.pos <= r.len);

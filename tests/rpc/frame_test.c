@@ -10,8 +10,14 @@
 
 static rpc_hdr call_hdr(void)
 {
-    return (rpc_hdr){.version = RPC_PROTO_VERSION, .type = RPC_T_CALL, .op = 17, .thread = 1,
-                     .seq = 5, .ctx = 0x100000002ull, .enc_len = 12, .raw_len = 4096};
+    return (rpc_hdr){.version = RPC_PROTO_VERSION,
+                     .type = RPC_T_CALL,
+                     .op = 17,
+                     .thread = 1,
+                     .seq = 5,
+                     .ctx = 0x100000002ull,
+                     .enc_len = 12,
+                     .raw_len = 4096};
 }
 
 static rpc_status decode(const rpc_hdr *h, enum rpc_side from)
@@ -98,8 +104,12 @@ RG_TEST(frame_header_type_rules)
     CHECK_EQ_INT(decode(&h, RPC_FROM_SERVER), RPC_OK);
     h.enc_len = 1;
     CHECK_EQ_INT(decode(&h, RPC_FROM_SERVER), RPC_E_LENGTH);
-    h = (rpc_hdr){.version = RPC_PROTO_VERSION, .type = RPC_T_DATA, .thread = 2, .seq = 9,
-                  .raw_len = RPC_MAX_RAW_LEN, .flags = RPC_F_MORE};
+    h = (rpc_hdr){.version = RPC_PROTO_VERSION,
+                  .type = RPC_T_DATA,
+                  .thread = 2,
+                  .seq = 9,
+                  .raw_len = RPC_MAX_RAW_LEN,
+                  .flags = RPC_F_MORE};
     CHECK_EQ_INT(decode(&h, RPC_FROM_CLIENT), RPC_OK);
     h.flags = RPC_F_NOREPLY;
     CHECK_EQ_INT(decode(&h, RPC_FROM_CLIENT), RPC_E_FLAGS);
@@ -113,7 +123,10 @@ RG_TEST(frame_header_type_rules)
     CHECK_STR(rpc_type_name(200), "?");
 }
 
-static uint32_t rnd(uint32_t *x) { return (*x = *x * 1664525u + 1013904223u) >> 8; }
+static uint32_t rnd(uint32_t *x)
+{
+    return (*x = *x * 1664525u + 1013904223u) >> 8;
+}
 
 /* Garbage and mutated valid headers: any answer but a crash; whatever passes
  * re-encodes to the same bytes (so nothing unchecked slipped through). */
@@ -125,11 +138,13 @@ RG_TEST(frame_header_fuzz_fixed_seed)
         uint8_t b[RPC_HDR_SIZE], again[RPC_HDR_SIZE];
         rpc_hdr h = call_hdr(), out;
         if (it & 1) {
-            for (int i = 0; i < RPC_HDR_SIZE; i++) b[i] = (uint8_t)rnd(&x);
+            for (int i = 0; i < RPC_HDR_SIZE; i++)
+                b[i] = (uint8_t)rnd(&x);
         } else {
             h.type = (uint8_t)(1 + rnd(&x) % RPC_T_MAX_);
             rpc_hdr_encode(&h, b);
-            for (int k = 1 + rnd(&x) % 3; k > 0; k--) b[4 + rnd(&x) % 44] ^= (uint8_t)(1u << (rnd(&x) % 8));
+            for (int k = 1 + rnd(&x) % 3; k > 0; k--)
+                b[4 + rnd(&x) % 44] ^= (uint8_t)(1u << (rnd(&x) % 8));
         }
         size_t len = (rnd(&x) % 16) ? RPC_HDR_SIZE : rnd(&x) % RPC_HDR_SIZE;
         enum rpc_side from = (rnd(&x) & 1) ? RPC_FROM_CLIENT : RPC_FROM_SERVER;
@@ -156,7 +171,8 @@ RG_TEST(frame_send_recv_with_raw_bytes_in_place)
     struct loopback p;
     CHECK(loopback_open(&p) == 0);
     static uint8_t bulk[3][100000], dst[300000];
-    for (int i = 0; i < 3; i++) memset(bulk[i], 'a' + i, sizeof bulk[i]);
+    for (int i = 0; i < 3; i++)
+        memset(bulk[i], 'a' + i, sizeof bulk[i]);
     struct iovec raw[3] = {{bulk[0], 100000}, {bulk[1], 100000}, {bulk[2], 100000}};
     rpc_hdr h = {.version = RPC_PROTO_VERSION, .type = RPC_T_CALL, .op = 3, .thread = 1, .seq = 1};
     rpc_error e = {0};
@@ -188,14 +204,18 @@ RG_TEST(frame_send_refuses_bad_frames_of_our_own)
     struct loopback p;
     rpc_error e = {0};
     CHECK(loopback_open(&p) == 0);
-    rpc_hdr h = {.version = RPC_PROTO_VERSION, .type = RPC_T_CALL, .op = 3, .seq = 1}; /* thread 0 */
-    CHECK_EQ_INT(rpc_frame_send(p.cli, RPC_FROM_CLIENT, &h, NULL, 0, NULL, 0, 100, &e), RPC_E_FIELD);
+    rpc_hdr h = {
+        .version = RPC_PROTO_VERSION, .type = RPC_T_CALL, .op = 3, .seq = 1}; /* thread 0 */
+    CHECK_EQ_INT(rpc_frame_send(p.cli, RPC_FROM_CLIENT, &h, NULL, 0, NULL, 0, 100, &e),
+                 RPC_E_FIELD);
     CHECK(strstr(e.msg, "refusing") != NULL);
     h.thread = 1;
     CHECK_EQ_INT(rpc_frame_send(p.cli, RPC_FROM_SERVER, &h, NULL, 0, NULL, 0, 100, &e), RPC_E_TYPE);
-    CHECK_EQ_INT(rpc_frame_send(p.cli, RPC_FROM_CLIENT, &h, NULL, 5, NULL, 0, 100, &e), RPC_E_INVAL);
+    CHECK_EQ_INT(rpc_frame_send(p.cli, RPC_FROM_CLIENT, &h, NULL, 5, NULL, 0, 100, &e),
+                 RPC_E_INVAL);
     struct iovec big[2] = {{NULL, RPC_MAX_RAW_LEN}, {NULL, 1}};
-    CHECK_EQ_INT(rpc_frame_send(p.cli, RPC_FROM_CLIENT, &h, NULL, 0, big, 2, 100, &e), RPC_E_LENGTH);
+    CHECK_EQ_INT(rpc_frame_send(p.cli, RPC_FROM_CLIENT, &h, NULL, 0, big, 2, 100, &e),
+                 RPC_E_LENGTH);
     loopback_close(&p);
 }
 
@@ -210,7 +230,9 @@ RG_TEST(frame_recv_hostile_bytes_from_a_raw_socket)
     uint8_t b[RPC_HDR_SIZE];
 
     CHECK(loopback_open(&p) == 0);
-    CHECK_EQ_INT(tp_send(p.cli, "GET / HTTP/1.1\r\nHost: x\r\n\r\n0123456789abcdefghijk", 48, 1000, NULL), TP_OK);
+    CHECK_EQ_INT(
+        tp_send(p.cli, "GET / HTTP/1.1\r\nHost: x\r\n\r\n0123456789abcdefghijk", 48, 1000, NULL),
+        TP_OK);
     CHECK_EQ_INT(rpc_frame_recv(p.srv, RPC_FROM_CLIENT, 0, 1000, &in, &enc, &e), RPC_E_MAGIC);
     CHECK(strstr(e.msg, "bad frame header from 127.0.0.1:") != NULL);
     loopback_close(&p);

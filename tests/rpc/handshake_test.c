@@ -155,9 +155,9 @@ RG_TEST(handshake_bad_messages)
 
     /* protobuf garbage in a well-formed HELLO frame */
     h = (rpc_hdr){.version = RPC_PROTO_VERSION, .type = RPC_T_HELLO};
-    CHECK_EQ_INT(rpc_frame_send(p.cli, RPC_FROM_CLIENT, &h, "\xff\xff\xff\xff\xff", 5, NULL, 0,
-                                1000, &e),
-                 RPC_OK);
+    CHECK_EQ_INT(
+        rpc_frame_send(p.cli, RPC_FROM_CLIENT, &h, "\xff\xff\xff\xff\xff", 5, NULL, 0, 1000, &e),
+        RPC_OK);
     CHECK_EQ_INT(rpc_recv_msg(p.srv, RPC_FROM_CLIENT, RPC_T_HELLO, &rgpu__hello__descriptor, 0,
                               1000, &h, (ProtobufCMessage **)&got, &e),
                  RPC_E_DECODE);

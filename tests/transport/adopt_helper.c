@@ -25,7 +25,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "adopt_helper: %s\n", e.msg);
         return 4;
     }
-    for (uint32_t i = 0; i < n; i++) buf[i] = (char)toupper((unsigned char)buf[i]);
+    for (uint32_t i = 0; i < n; i++)
+        buf[i] = (char)toupper((unsigned char)buf[i]);
     struct iovec v[2] = {{&n, sizeof n}, {buf, n}};
     int rc = tp_sendv(c, v, 2, 10000, &e) == TP_OK ? 0 : 5;
     tp_close(c);

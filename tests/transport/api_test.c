@@ -108,7 +108,8 @@ RG_TEST(api_url_parse_and_format)
 
 RG_TEST(api_strerror_covers_every_status)
 {
-    for (int s = TP_OK; s <= TP_ERR; s++) CHECK(strcmp(tp_strerror((tp_status)s), "unknown transport status") != 0);
+    for (int s = TP_OK; s <= TP_ERR; s++)
+        CHECK(strcmp(tp_strerror((tp_status)s), "unknown transport status") != 0);
     CHECK_STR(tp_strerror((tp_status)999), "unknown transport status");
 }
 

@@ -79,7 +79,8 @@ static void *echo_big(void *p)
         if ((a->st = tp_recv(a->c, a->buf + off, pieces[i], 10000, NULL)) != TP_OK) return NULL;
         off += pieces[i];
     }
-    struct iovec v[3] = {{a->buf, 3}, {a->buf + 3, BIG - 3 - 999983}, {a->buf + BIG - 999983, 999983}};
+    struct iovec v[3] = {
+        {a->buf, 3}, {a->buf + 3, BIG - 3 - 999983}, {a->buf + BIG - 999983, 999983}};
     a->st = tp_sendv(a->c, v, 3, 10000, NULL);
     return NULL;
 }
@@ -232,7 +233,8 @@ RG_TEST(tcp_send_to_closed_peer_raises_no_sigpipe)
     tp_close(p.srv);
     p.srv = NULL;
     tp_status st = TP_OK;
-    for (int i = 0; i < 64 && st == TP_OK; i++) st = tp_send(p.cli, chunk, sizeof chunk, 2000, NULL);
+    for (int i = 0; i < 64 && st == TP_OK; i++)
+        st = tp_send(p.cli, chunk, sizeof chunk, 2000, NULL);
     CHECK(st == TP_CLOSED || st == TP_ERR || st == TP_BROKEN);
     pair_close(&p);
 }
@@ -259,8 +261,9 @@ RG_TEST(tcp_bad_urls)
     tp_conn *c = NULL;
     tp_listener *l = NULL;
     tp_error e = {0};
-    const char *bad[] = {"tcp//127.0.0.1:1", "tcp://127.0.0.1", "tcp://::1:80", "tcp://h:99999",
-                         "tcp://h:", "tcp://[::1]80", "tcp://h:12a", "://h:1", ""};
+    const char *bad[] = {"tcp//127.0.0.1:1", "tcp://127.0.0.1", "tcp://::1:80",
+                         "tcp://h:99999",    "tcp://h:",        "tcp://[::1]80",
+                         "tcp://h:12a",      "://h:1",          ""};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         CHECK_EQ_INT(tp_dial(bad[i], 100, &c, &e), TP_ADDR);
         CHECK_EQ_INT(tp_listen(bad[i], &l, &e), TP_ADDR);

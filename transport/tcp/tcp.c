@@ -20,4 +20,7 @@ static const tp_ops tcp_ops = {
     .close = tcp_close,
 };
 
-tp_status tp_tcp_register(void) { return tp_register(&tcp_ops); }
+tp_status tp_tcp_register(void)
+{
+    return tp_register(&tcp_ops);
+}

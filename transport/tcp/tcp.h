@@ -7,11 +7,11 @@
 #include "../transport.h"
 
 struct tcp_conn {
-    tp_conn base;      /* first: tp_container_of converts back */
-    int fd;            /* owned; -1 once detached */
-    unsigned busy_us;  /* busy-poll budget before sleeping in poll() */
-    int rx_broken;     /* touched only by the receiving thread */
-    int tx_broken;     /* touched only by the sending thread */
+    tp_conn base;     /* first: tp_container_of converts back */
+    int fd;           /* owned; -1 once detached */
+    unsigned busy_us; /* busy-poll budget before sleeping in poll() */
+    int rx_broken;    /* touched only by the receiving thread */
+    int tx_broken;    /* touched only by the sending thread */
 };
 
 struct tcp_listener {
@@ -29,8 +29,7 @@ static inline struct tcp_listener *tcp_listener_of(tp_listener *l)
 }
 
 /* tcp_io.c: moving bytes on an established connection. */
-tp_status tcp_sendv(tp_conn *c, const struct iovec *iov, int iovcnt, int timeout_ms,
-                    tp_error *err);
+tp_status tcp_sendv(tp_conn *c, const struct iovec *iov, int iovcnt, int timeout_ms, tp_error *err);
 tp_status tcp_recv(tp_conn *c, void *buf, size_t len, int timeout_ms, tp_error *err);
 tp_status tcp_set_busy_poll(tp_conn *c, unsigned usec);
 int tcp_conn_fd(tp_conn *c);
@@ -47,8 +46,7 @@ long long tcp_deadline_after(int timeout_ms);
 tp_status tcp_wait_ready(int fd, short ev, int timeout_ms, long long deadline);
 
 /* tcp_connect.c: setting connections up. */
-tp_status tcp_listen(const tp_transport *t, const tp_url *url, tp_listener **out,
-                     tp_error *err);
+tp_status tcp_listen(const tp_transport *t, const tp_url *url, tp_listener **out, tp_error *err);
 tp_status tcp_accept(tp_listener *l, int timeout_ms, tp_conn **out, tp_error *err);
 tp_status tcp_listener_url(tp_listener *l, char *buf, size_t len, tp_error *err);
 int tcp_listener_fd(tp_listener *l);

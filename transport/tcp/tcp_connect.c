@@ -85,15 +85,16 @@ static tp_status conn_new(const tp_transport *t, int fd, tp_conn **out, tp_error
 
 static tp_status resolve(const tp_url *u, int passive, struct addrinfo **res, tp_error *err)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0)};
     char port[8];
     snprintf(port, sizeof port, "%d", u->port);
     int rc = getaddrinfo(u->host[0] ? u->host : NULL, port, &hints, res);
     if (rc == 0) return TP_OK;
     *res = NULL;
-    return tp_fail(err, TP_ADDR, rc == EAI_SYSTEM ? errno : 0, "cannot resolve '%s': %s",
-                   u->host, gai_strerror(rc));
+    return tp_fail(err, TP_ADDR, rc == EAI_SYSTEM ? errno : 0, "cannot resolve '%s': %s", u->host,
+                   gai_strerror(rc));
 }
 
 /* ---- listening --------------------------------------------------------------- */
@@ -112,8 +113,7 @@ fail:
     return -1;
 }
 
-tp_status tcp_listen(const tp_transport *t, const tp_url *url, tp_listener **out,
-                     tp_error *err)
+tp_status tcp_listen(const tp_transport *t, const tp_url *url, tp_listener **out, tp_error *err)
 {
     struct addrinfo *ai = NULL;
     struct tcp_listener *l = NULL;
@@ -123,7 +123,8 @@ tp_status tcp_listen(const tp_transport *t, const tp_url *url, tp_listener **out
 
     url_name(url, where, sizeof where);
     if ((st = resolve(url, 1, &ai, err)) != TP_OK) goto fail;
-    for (const struct addrinfo *a = ai; a && fd < 0; a = a->ai_next) fd = listen_one(a, &sys);
+    for (const struct addrinfo *a = ai; a && fd < 0; a = a->ai_next)
+        fd = listen_one(a, &sys);
     if (fd < 0) {
         st = tp_fail(err, TP_ERR, sys, "cannot listen on %s: %s", where, strerror(sys));
         goto fail;
@@ -176,7 +177,10 @@ tp_status tcp_listener_url(tp_listener *lp, char *buf, size_t len, tp_error *err
     return TP_OK;
 }
 
-int tcp_listener_fd(tp_listener *lp) { return tcp_listener_of(lp)->fd; }
+int tcp_listener_fd(tp_listener *lp)
+{
+    return tcp_listener_of(lp)->fd;
+}
 
 void tcp_listener_close(tp_listener *lp)
 {
@@ -220,11 +224,16 @@ static tp_status dial_failed(const tp_url *u, int sys, tp_error *err)
     char where[TP_PEER_MAX];
     url_name(u, where, sizeof where);
     switch (sys) {
-    case ECONNREFUSED: return tp_fail(err, TP_REFUSED, sys, "connection refused to %s", where);
-    case ETIMEDOUT: return tp_fail(err, TP_TIMEOUT, sys, "connection timed out to %s", where);
-    case ENETUNREACH: return tp_fail(err, TP_UNREACH, sys, "network unreachable to %s", where);
-    case EHOSTUNREACH: return tp_fail(err, TP_UNREACH, sys, "host unreachable: %s", where);
-    default: return tp_fail(err, TP_ERR, sys, "cannot connect to %s: %s", where, strerror(sys));
+    case ECONNREFUSED:
+        return tp_fail(err, TP_REFUSED, sys, "connection refused to %s", where);
+    case ETIMEDOUT:
+        return tp_fail(err, TP_TIMEOUT, sys, "connection timed out to %s", where);
+    case ENETUNREACH:
+        return tp_fail(err, TP_UNREACH, sys, "network unreachable to %s", where);
+    case EHOSTUNREACH:
+        return tp_fail(err, TP_UNREACH, sys, "host unreachable: %s", where);
+    default:
+        return tp_fail(err, TP_ERR, sys, "cannot connect to %s: %s", where, strerror(sys));
     }
 }
 

@@ -69,8 +69,7 @@ static void iov_advance(struct iovec **v, int *cnt, size_t n)
     }
 }
 
-static tp_status send_failed(struct tcp_conn *t, int progress, tp_status st, int sys,
-                             tp_error *err)
+static tp_status send_failed(struct tcp_conn *t, int progress, tp_status st, int sys, tp_error *err)
 {
     if (progress) t->tx_broken = 1;
     if (st == TP_TIMEOUT)
@@ -81,8 +80,7 @@ static tp_status send_failed(struct tcp_conn *t, int progress, tp_status st, int
     return tp_fail(err, st, sys, "send to %s: %s", t->base.peer, strerror(sys));
 }
 
-tp_status tcp_sendv(tp_conn *c, const struct iovec *iov, int iovcnt, int timeout_ms,
-                    tp_error *err)
+tp_status tcp_sendv(tp_conn *c, const struct iovec *iov, int iovcnt, int timeout_ms, tp_error *err)
 {
     struct tcp_conn *t = tcp_conn_of(c);
     struct iovec win[TP_IOV_MAX], *cur = win; /* a copy of the descriptors, not the data */
@@ -117,18 +115,19 @@ tp_status tcp_sendv(tp_conn *c, const struct iovec *iov, int iovcnt, int timeout
 
 /* ---- receive ------------------------------------------------------------- */
 
-static tp_status recv_failed(struct tcp_conn *t, size_t got, size_t len, tp_status st,
-                             int sys, tp_error *err)
+static tp_status recv_failed(struct tcp_conn *t, size_t got, size_t len, tp_status st, int sys,
+                             tp_error *err)
 {
     const char *peer = t->base.peer;
     if (got) t->rx_broken = 1;
     if (st == TP_CLOSED && got) /* EOF inside a message: not an orderly end */
         return tp_fail(err, TP_ERR, 0, "receive from %s: connection closed after %zu of %zu bytes",
                        peer, got, len);
-    if (st == TP_CLOSED) return tp_fail(err, st, 0, "receive from %s: connection closed by peer", peer);
+    if (st == TP_CLOSED)
+        return tp_fail(err, st, 0, "receive from %s: connection closed by peer", peer);
     if (st == TP_TIMEOUT)
-        return tp_fail(err, st, 0, "receive from %s: timed out after %zu of %zu bytes", peer,
-                       got, len);
+        return tp_fail(err, st, 0, "receive from %s: timed out after %zu of %zu bytes", peer, got,
+                       len);
     return tp_fail(err, st, sys, "receive from %s: %s", peer, strerror(sys));
 }
 
@@ -174,7 +173,10 @@ tp_status tcp_set_busy_poll(tp_conn *c, unsigned usec)
 
 /* ---- end of a connection -------------------------------------------------- */
 
-int tcp_conn_fd(tp_conn *c) { return tcp_conn_of(c)->fd; }
+int tcp_conn_fd(tp_conn *c)
+{
+    return tcp_conn_of(c)->fd;
+}
 
 tp_status tcp_shutdown(tp_conn *c)
 {
