@@ -129,6 +129,11 @@ struct sim_ctx {
     int npeers;
     _Atomic uint64_t blocking_gen; /* bumped by every op queued on a blocking stream */
     struct sim_ctx *grave_next;    /* destroyed contexts stay reachable, never freed */
+    /* cuCtxRecordEvent / cuCtxWaitEvent (stream.c) */
+    struct sim_stream *aux;       /* hidden stream that gathers all the context's work */
+    _Atomic uint64_t barrier_gen; /* bumped by cuCtxWaitEvent */
+    struct sim_barrier *barriers; /* positions all later work waits for; under lock */
+    size_t nbarriers, barriers_cap;
 };
 
 /* Context on top of the calling thread's stack, NULL if none. */

@@ -47,8 +47,9 @@ struct sim_stream {
     pthread_cond_t wcond, dcond;
     _Atomic int sleeping, waiters;
 
-    struct sim_stream *next; /* in ctx->streams */
+    struct sim_stream *next;      /* in ctx->streams */
     _Atomic uint64_t legacy_seen; /* legacy: ctx->blocking_gen at the last dependency scan */
+    uint64_t barrier_seen;        /* ctx->barrier_gen whose barriers this stream waits for */
 };
 
 static _Atomic unsigned long long next_stream_id = 1;
@@ -351,8 +352,91 @@ static CUresult legacy_deps_locked(struct sim_stream *s)
     return r;
 }
 
+/* ---- context-wide barriers (cuCtxWaitEvent) ------------------------------ */
+
+struct sim_barrier {
+    struct sim_stream *s; /* referenced */
+    uint64_t pos;
+};
+
+/* Every stream of the context waits, before its next op, for the barriers
+ * set since it last looked. Reached barriers are dropped by the next set. */
+static CUresult barrier_deps_locked(struct sim_stream *s)
+{
+    struct sim_ctx *c = s->ctx;
+    uint64_t gen = atomic_load(&c->barrier_gen);
+    if (gen == s->barrier_seen) return CUDA_SUCCESS;
+    CUresult r = CUDA_SUCCESS;
+    pthread_mutex_lock(&c->lock);
+    size_t n = c->nbarriers;
+    struct sim_barrier *v = n ? malloc(n * sizeof *v) : NULL;
+    for (size_t i = 0; v && i < n; i++) {
+        v[i] = c->barriers[i];
+        sim_stream_ref(v[i].s);
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (n && !v) return CUDA_ERROR_OUT_OF_MEMORY;
+    for (size_t i = 0; i < n; i++) {
+        if (!r && v[i].s != s && atomic_load(&v[i].s->done) < v[i].pos)
+            r = push_wait_locked(s, v[i].s, v[i].pos);
+        sim_stream_unref(v[i].s);
+    }
+    free(v);
+    if (!r) s->barrier_seen = gen;
+    return r;
+}
+
+static void barriers_prune_locked(struct sim_ctx *c)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < c->nbarriers; i++) {
+        struct sim_barrier b = c->barriers[i];
+        if (atomic_load(&b.s->done) >= b.pos)
+            sim_stream_unref(b.s);
+        else
+            c->barriers[w++] = b;
+    }
+    c->nbarriers = w;
+}
+
+static CUresult barrier_add(struct sim_ctx *c, struct sim_stream *s, uint64_t pos)
+{
+    CUresult r = CUDA_SUCCESS;
+    pthread_mutex_lock(&c->lock);
+    barriers_prune_locked(c);
+    if (c->nbarriers == c->barriers_cap) {
+        size_t cap = c->barriers_cap ? c->barriers_cap * 2 : 4;
+        struct sim_barrier *nb = realloc(c->barriers, cap * sizeof *nb);
+        if (nb) {
+            c->barriers = nb;
+            c->barriers_cap = cap;
+        } else
+            r = CUDA_ERROR_OUT_OF_MEMORY;
+    }
+    if (!r) {
+        sim_stream_ref(s);
+        c->barriers[c->nbarriers++] = (struct sim_barrier){s, pos};
+        atomic_fetch_add(&c->barrier_gen, 1);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return r;
+}
+
+static void barriers_clear(struct sim_ctx *c)
+{
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < c->nbarriers; i++)
+        sim_stream_unref(c->barriers[i].s);
+    free(c->barriers);
+    c->barriers = NULL;
+    c->nbarriers = c->barriers_cap = 0;
+    pthread_mutex_unlock(&c->lock);
+}
+
 static CUresult implicit_deps_locked(struct sim_stream *s)
 {
+    CUresult r = barrier_deps_locked(s);
+    if (r) return r;
     if (s->legacy) return legacy_deps_locked(s);
     if (!is_blocking(s)) return CUDA_SUCCESS;
     struct sim_stream *l = s->ctx->legacy;
@@ -514,9 +598,12 @@ struct sim_stream **sim_ctx_stream_list(struct sim_ctx *c)
 
 void sim_ctx_destroy_streams(struct sim_ctx *c)
 {
+    barriers_clear(c);
     pthread_mutex_lock(&c->lock);
     struct sim_stream *s = c->streams;
     c->streams = NULL;
+    c->aux = NULL;
+    atomic_store(&c->barrier_gen, 0);
     pthread_mutex_unlock(&c->lock);
     for (struct sim_stream *t = s; t; t = t->next)
         sim_stream_synchronize(t);
@@ -987,4 +1074,65 @@ CUresult cuStreamCopyAttributes(CUstream dst, CUstream src)
 CUresult cuStreamCopyAttributes_ptsz(CUstream dst, CUstream src)
 {
     return copy_attrs(dst, src, true);
+}
+
+/* ---- cuCtxRecordEvent / cuCtxWaitEvent -------------------------------------- */
+
+/* The context's hidden stream (not a handle, non-blocking), created on demand. */
+static struct sim_stream *ctx_aux(struct sim_ctx *c)
+{
+    pthread_mutex_lock(&c->lock);
+    struct sim_stream *a = c->aux;
+    pthread_mutex_unlock(&c->lock);
+    if (a) return a;
+    a = sim_stream_new(c, CU_STREAM_NON_BLOCKING, 0, false, false);
+    if (!a) return NULL;
+    sim_handle_remove(&a->obj);
+    pthread_mutex_lock(&c->lock);
+    if (c->aux) { /* another thread won: keep theirs, this one drains away */
+        atomic_store(&a->stop, true);
+        a = c->aux;
+    } else
+        c->aux = a;
+    pthread_mutex_unlock(&c->lock);
+    return a;
+}
+
+/* Queue on the hidden stream a wait for everything queued so far in c. */
+static CUresult gather_all(struct sim_ctx *c, struct sim_stream *a)
+{
+    struct sim_stream **v = sim_ctx_stream_list(c);
+    if (!v) return CUDA_ERROR_OUT_OF_MEMORY;
+    CUresult r = CUDA_SUCCESS;
+    for (size_t i = 0; v[i]; i++) {
+        if (!r && v[i] != a) r = sim_stream_enqueue_wait(a, v[i], atomic_load(&v[i]->tail));
+        sim_stream_unref(v[i]);
+    }
+    free(v);
+    return r;
+}
+
+CUresult cuCtxRecordEvent(CUcontext hCtx, CUevent hEvent)
+{
+    struct sim_ctx *c;
+    struct sim_event *e;
+    CUresult r = sim_ctx_resolve(hCtx, &c);
+    if (r || (r = sim_event_resolve(hEvent, &e))) return r;
+    struct sim_stream *a = ctx_aux(c);
+    if (!a) return CUDA_ERROR_OUT_OF_MEMORY;
+    if ((r = gather_all(c, a))) return r;
+    return sim_event_record(e, a);
+}
+
+CUresult cuCtxWaitEvent(CUcontext hCtx, CUevent hEvent)
+{
+    struct sim_ctx *c;
+    struct sim_event *e;
+    CUresult r = sim_ctx_resolve(hCtx, &c);
+    if (r || (r = sim_event_resolve(hEvent, &e))) return r;
+    struct sim_stream *a = ctx_aux(c);
+    if (!a) return CUDA_ERROR_OUT_OF_MEMORY;
+    /* The hidden stream waits for the event; every stream then waits for it. */
+    if ((r = sim_stream_wait_event(a, e))) return r;
+    return barrier_add(c, a, atomic_load(&a->tail));
 }

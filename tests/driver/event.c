@@ -175,4 +175,34 @@ RG_TEST(destroy_while_pending)
     CHECK_CU(cuStreamDestroy(s));
 }
 
+/* cuCtxRecordEvent captures the work of every stream of the context;
+ * cuCtxWaitEvent makes all later work of the context wait for an event. */
+RG_TEST(context_wide_events)
+{
+    setup();
+    CUstream s1, s2;
+    CUevent e;
+    CHECK_CU(cuStreamCreate(&s1, CU_STREAM_NON_BLOCKING));
+    CHECK_CU(cuEventCreate(&e, CU_EVENT_DISABLE_TIMING));
+    atomic_store(&gate, 0);
+    atomic_store(&ran, 0);
+    CHECK_CU(cuLaunchHostFunc(s1, gate_fn, NULL));
+    CHECK_CU(cuCtxRecordEvent(ctx, e));
+    CHECK_CU_IS(cuEventQuery(e), CUDA_ERROR_NOT_READY);
+    CHECK_CU(cuCtxWaitEvent(ctx, e));
+    CHECK_CU(cuStreamCreate(&s2, CU_STREAM_NON_BLOCKING)); /* created afterwards: waits too */
+    CHECK_CU(cuLaunchHostFunc(s2, mark_fn, (void *)1));
+    usleep(20000);
+    CHECK_EQ_INT(atomic_load(&ran), 0);
+    atomic_store(&gate, 1);
+    CHECK_CU(cuStreamSynchronize(s2));
+    CHECK_EQ_INT(atomic_load(&ran), 1);
+    CHECK_CU(cuEventQuery(e));
+    CHECK_CU_IS(cuCtxRecordEvent(ctx, (CUevent)0x99), CUDA_ERROR_INVALID_HANDLE);
+    CHECK_CU_IS(cuCtxWaitEvent((CUcontext)0x99, e), CUDA_ERROR_INVALID_CONTEXT);
+    CHECK_CU(cuStreamDestroy(s1));
+    CHECK_CU(cuStreamDestroy(s2));
+    CHECK_CU(cuEventDestroy(e));
+}
+
 RG_TEST_MAIN()
