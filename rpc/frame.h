@@ -105,6 +105,7 @@ typedef struct rpc_hdr {
     uint32_t enc_len;
     uint32_t raw_len;
 } rpc_hdr;
+_Static_assert(sizeof(rpc_hdr) == 40, "rpc_hdr has no padding");
 
 /* Writes h (with RPC_MAGIC and a zero reserved field) into out. */
 void rpc_hdr_encode(const rpc_hdr *h, uint8_t out[RPC_HDR_SIZE]);

@@ -239,6 +239,21 @@ RG_TEST(tcp_send_to_closed_peer_raises_no_sigpipe)
     pair_close(&p);
 }
 
+RG_TEST(tcp_send_timeout_when_peer_stops_reading)
+{
+    struct pair p;
+    tp_error e = {0};
+    uint8_t *big = calloc(1, BIG);
+    CHECK(big && pair_open("tcp://127.0.0.1:0", &p) == 0);
+    long long t0 = now_ms();
+    CHECK_EQ_INT(tp_send(p.cli, big, BIG, 200, &e), TP_TIMEOUT); /* nobody reads 64 MiB */
+    CHECK(now_ms() - t0 < 5000);
+    CHECK(strstr(e.msg, "half-way through a frame") != NULL);
+    CHECK_EQ_INT(tp_send(p.cli, "x", 1, 200, NULL), TP_BROKEN);
+    free(big);
+    pair_close(&p);
+}
+
 RG_TEST(tcp_dial_refused_says_where)
 {
     tp_listener *l = NULL;
