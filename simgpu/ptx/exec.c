@@ -59,7 +59,11 @@ static uint64_t sreg_value(ex_warp *w, unsigned id, int l)
     case SR_CLOCK: return (uint32_t)b->steps;
     case SR_CLOCK64: return b->steps;
     case SR_DYN_SMEM: return b->l->dyn_smem;
-    case SR_TOTAL_SMEM: return b->smem_size;
+    case SR_TOTAL_SMEM: return b->resv_base;
+    case SR_RESV_BEGIN: case SR_RESV_0: return b->resv_base;
+    case SR_RESV_1: return b->resv_base + 8;
+    case SR_RESV_END: return b->resv_base + EX_RESERVED_SMEM;
+    case SR_RESV_CAP: return EX_RESERVED_SMEM;
     case SR_ONE: return 1;
     default: return 0;
     }
@@ -124,6 +128,34 @@ static int is_collective(unsigned op)
            op == OP_BAR || op == OP_BARRIER;
 }
 
+/* Program order of two lanes when some are inside calls: compare the call-site
+ * pcs from the outermost frame inwards, so a lane still inside a callee runs
+ * before lanes of the caller that are past the call site, wherever the callee's
+ * code was placed. A lane at the call instruction itself precedes lanes inside
+ * the call. */
+static int lane_before(const ex_warp *w, int a, int b)
+{
+    unsigned da = w->depth[a], db = w->depth[b];
+    unsigned n = da < db ? da : db;
+    if (n > EX_MAXCS) n = EX_MAXCS;
+    for (unsigned i = 0; i < n; i++)
+        if (w->cs[a][i] != w->cs[b][i]) return w->cs[a][i] < w->cs[b][i];
+    if (da == db || n == EX_MAXCS) return w->pc[a] < w->pc[b];
+    uint32_t va = da > n ? w->cs[a][n] : w->pc[a], vb = db > n ? w->cs[b][n] : w->pc[b];
+    if (va != vb) return va < vb;
+    return da < db;
+}
+
+static int first_in_order(const ex_warp *w, uint32_t run)
+{
+    int best = __builtin_ctz(run);
+    for (uint32_t m = run & (run - 1); m; m &= m - 1) {
+        int l = __builtin_ctz(m);
+        if (lane_before(w, l, best)) best = l;
+    }
+    return best;
+}
+
 /* Lowest PC among runnable lanes; every 16th diverged step, rotate instead so
  * a lane spinning on a lock held by a higher-PC lane cannot starve it. */
 static uint32_t pick(ex_warp *w, uint32_t run, uint32_t *pcout)
@@ -144,7 +176,13 @@ static uint32_t pick(ex_warp *w, uint32_t run, uint32_t *pcout)
         }
         if (is_collective(w->b->m->code[best].op)) best = UINT32_MAX, mask = 0;
     }
-    if (best == UINT32_MAX) {
+    if (best == UINT32_MAX && w->incall) {
+        best = w->pc[first_in_order(w, run)];
+        for (uint32_t m = run; m; m &= m - 1) {
+            int l = __builtin_ctz(m);
+            if (w->pc[l] == best) mask |= 1u << l;
+        }
+    } else if (best == UINT32_MAX) {
         for (uint32_t m = run; m; m &= m - 1) {
             int l = __builtin_ctz(m);
             uint32_t p = w->pc[l];

@@ -10,7 +10,9 @@
 #include <pthread.h>
 
 #define EX_NBAR 16
+#define EX_MAXCS 8 /* call levels the scheduler orders lanes by */
 #define EX_LINK 16 /* call link: return pc, caller frame, call index, pad */
+#define EX_RESERVED_SMEM 64 /* %reserved_smem_offset_*: after the block's dynamic shared memory */
 
 typedef struct ex_job ex_job;
 typedef struct ex_block ex_block;
@@ -29,6 +31,8 @@ typedef struct ex_warp {
     uint32_t pc[32];
     uint32_t fp[32];         /* frame pointer (local offset) */
     uint32_t depth[32];      /* call depth */
+    uint32_t incall;         /* lanes with depth > 0 */
+    uint32_t cs[32][EX_MAXCS]; /* call-site pcs of the outer frames (scheduling order) */
     uint8_t carry[32];       /* CC.CF for add.cc/addc */
 } ex_warp;
 
@@ -42,7 +46,8 @@ struct ex_block {
     unsigned ntid[3];
     unsigned nthreads, nwarps;
     uint8_t *smem;
-    size_t smem_size;
+    size_t smem_size;        /* static + dynamic + reserved */
+    uint32_t resv_base;      /* start of the reserved region */
     uint32_t dyn_base;
     uint8_t *local;
     uint32_t lsize;

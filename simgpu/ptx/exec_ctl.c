@@ -190,7 +190,8 @@ static int call_lane(ex_warp *w, const ir_insn *in, const ir_call *c, const ir_f
         else memcpy(loc + nfp + d->where.val, &ex_src(w, R, &s->where, 4, 1u << l)[l], n > 8 ? 8 : n);
     }
     w->fp[l] = (uint32_t)nfp;
-    w->depth[l]++;
+    if (w->depth[l] < EX_MAXCS) w->cs[l][w->depth[l]] = lk[0] - 1;
+    if (w->depth[l]++ == 0) w->incall++;
     w->pc[l] = g->start;
     return 0;
 }
@@ -242,7 +243,7 @@ static void ret_lane(ex_warp *w, const ir_insn *in, int l)
     uint64_t *Rg = ex_regs(w, in);
     for (uint32_t r = 0; r < g->nregs; r++) memcpy(&Rg[(size_t)r * 32 + (unsigned)l], link + EX_LINK + r * 8, 8);
     w->fp[l] = lk[1];
-    w->depth[l]--;
+    if (--w->depth[l] == 0) w->incall--;
     w->pc[l] = lk[0];
 }
 

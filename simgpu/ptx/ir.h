@@ -91,6 +91,7 @@ enum ir_sreg {
     SR_LANEMASK_EQ, SR_LANEMASK_LT, SR_LANEMASK_LE, SR_LANEMASK_GT, SR_LANEMASK_GE,
     SR_CLOCK, SR_CLOCK64, SR_GLOBALTIMER, SR_GLOBALTIMER_LO, SR_GLOBALTIMER_HI,
     SR_DYN_SMEM, SR_TOTAL_SMEM, SR_ZERO, SR_ONE,
+    SR_RESV_BEGIN, SR_RESV_END, SR_RESV_CAP, SR_RESV_0, SR_RESV_1,
     SR_COUNT
 };
 
@@ -191,6 +192,7 @@ struct ptx_module {
     uint32_t *brx_tab;     /* brx.idx label lists */
     size_t nbrx;
     uint32_t shared_common; /* module-scope and .func-scope static shared bytes */
+    bool uses_reserved_smem; /* %reserved_smem_offset_* appear: blocks get that region */
     struct ptx_kernel *kernels;
     size_t nkernels;
     size_t ir_bytes;

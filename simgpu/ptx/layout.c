@@ -50,7 +50,7 @@ static uint64_t visit(lctx *c, uint32_t f)
     uint64_t best = 0;
     for (size_t i = 0; i < n; i++) {
         const ir_func *g = &m->funcs[cs[i]];
-        uint64_t d = LAYOUT_LINK + (uint64_t)g->nregs * 8 + visit(c, cs[i]);
+        uint64_t d = LAYOUT_LINK + (((uint64_t)g->nregs * 8 + 15) & ~15ull) + visit(c, cs[i]);
         if (d > best) best = d;
     }
     free(cs);

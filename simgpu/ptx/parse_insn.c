@@ -194,6 +194,9 @@ static const sregdesc sregs[] = {
     {"%dynamic_smem_size", SR_DYN_SMEM, 0}, {"%total_smem_size", SR_TOTAL_SMEM, 0},
     {"%aggr_smem_size", SR_TOTAL_SMEM, 0}, {"%cluster_ctarank", SR_ZERO, 0},
     {"%cluster_nctarank", SR_ONE, 0}, {"%is_explicit_cluster", SR_ZERO, 0},
+    {"%reserved_smem_offset_begin", SR_RESV_BEGIN, 0}, {"%reserved_smem_offset_end", SR_RESV_END, 0},
+    {"%reserved_smem_offset_cap", SR_RESV_CAP, 0}, {"%reserved_smem_offset_0", SR_RESV_0, 0},
+    {"%reserved_smem_offset_1", SR_RESV_1, 0}, {"%current_graph_exec", SR_ZERO, 0}, {"%clock_hi", SR_ZERO, 0},
 };
 
 static int parse_sreg(parser *p, ir_operand *o)
@@ -203,6 +206,7 @@ static int parse_sreg(parser *p, ir_operand *o)
         if (!ptx_tok_is(t, sregs[i].name)) continue;
         o->kind = O_SREG;
         o->idx = sregs[i].id;
+        if (o->idx >= SR_RESV_BEGIN && o->idx <= SR_RESV_1) p->m->uses_reserved_smem = true;
         pp_next(p);
         if (sregs[i].xyz) {
             const ptx_token *c = &p->lx.tok;

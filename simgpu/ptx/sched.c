@@ -82,7 +82,8 @@ static void init_block(ex_block *b, ex_job *j, uint64_t idx)
     b->nthreads = l->block[0] * l->block[1] * l->block[2];
     b->nwarps = (b->nthreads + 31) / 32;
     b->dyn_base = (uint32_t)((j->k->info.static_smem + 15) & ~(size_t)15);
-    b->smem_size = b->dyn_base + l->dyn_smem;
+    b->resv_base = (uint32_t)((b->dyn_base + l->dyn_smem + 15) & ~(size_t)15);
+    b->smem_size = b->resv_base + (j->m->uses_reserved_smem ? EX_RESERVED_SMEM : 0);
     b->lsize = j->k->local_size;
     b->alive = b->nthreads;
     memset(b->bar_arrived, 0, sizeof b->bar_arrived);
@@ -109,6 +110,7 @@ static void init_warps(ex_block *b, uint64_t *regs)
         w->rr = w->divsteps = 0;
         memset(w->fp, 0, sizeof w->fp);
         memset(w->depth, 0, sizeof w->depth);
+        w->incall = 0;
         memset(w->carry, 0, sizeof w->carry);
     }
 }

@@ -11,12 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PU_MAXBUF 64
+#define PU_MAXBUF 1024
 
 typedef struct pu_env {
     ptx_module *m;
     char log[4096];
-    void *vars[256];
+    void *vars[1024];
     ptx_mem_range ranges[PU_MAXBUF];
     size_t nranges;
     ptx_mem_map map;
@@ -68,12 +68,12 @@ static inline enum ptx_status pu_load(pu_env *e, const char *src)
         return s;
     }
     size_t nv = ptx_module_num_vars(e->m);
-    for (size_t i = 0; i < nv && i < 256; i++) {
+    for (size_t i = 0; i < nv && i < 1024; i++) {
         const ptx_var_info *v = ptx_module_var(e->m, i);
         e->vars[i] = pu_alloc(e, v->size ? v->size : 1);
         if (v->init) memcpy(e->vars[i], v->init, v->size);
     }
-    for (size_t i = 0; i < nv && i < 256; i++) ptx_module_relocate(e->m, i, e->vars[i], e->vars);
+    for (size_t i = 0; i < nv && i < 1024; i++) ptx_module_relocate(e->m, i, e->vars[i], e->vars);
     return s;
 }
 

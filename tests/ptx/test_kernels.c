@@ -12,7 +12,8 @@ static size_t g_len;
 static int load(pu_env *e)
 {
     if (!g_src) {
-        FILE *f = fopen(PTX_KERNELS_FILE, "rb");
+        const char *path = getenv("PTX_KERNELS") ? getenv("PTX_KERNELS") : PTX_KERNELS_FILE;
+        FILE *f = fopen(path, "rb");
         if (!f) return -1;
         fseek(f, 0, SEEK_END);
         g_len = (size_t)ftell(f);
@@ -317,7 +318,7 @@ RG_TEST(arith_loop)
             x = x * 1664525u + 1013904223u;
             b = b + (float)(x >> 28);
         }
-        if (out[t] != a + b) {
+        if (fabsf(out[t] - (a + b)) > fabsf(a + b) * 1e-5f) { /* -G code does not contract to fma */
             TEARDOWN();
             RG_FAIL("thread %d: %f != %f", t, out[t], a + b);
         }
@@ -464,7 +465,7 @@ RG_TEST(device_malloc_free)
     /* without a heap, malloc returns NULL */
     RUN_OK("dev_malloc", 1, 64, 0, &p, sizeof p);
     for (int t = 0; t < 64; t++) CHECK_EQ_INT(out[t], -1);
-    size_t hsz = 64 * 256 + 64;
+    size_t hsz = 2 * 64 * 256 + 64; /* both blocks may hold all their blocks at once */
     void *hmem = pu_alloc(e, hsz);
     ptx_heap *h = ptx_heap_create(hmem, hsz);
     const ptx_kernel *k = ptx_module_find_kernel(e->m, "dev_malloc");
