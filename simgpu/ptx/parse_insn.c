@@ -348,6 +348,8 @@ static void parse_vector(parser *p, ir_insn *in, ir_operand *o, int type)
     while (!pp_is_punct(&p->lx.tok, '}')) {
         if (n == 8) pp_error(p, &p->lx.tok, "vector too long");
         memset(&tmp[n], 0, sizeof tmp[n]);
+        if (pp_is_punct(&p->lx.tok, '{') || pp_is_punct(&p->lx.tok, '['))
+            pp_error(p, &p->lx.tok, "vector elements must be registers");
         parse_operand(p, in, &tmp[n], type, 99);
         if (tmp[n].kind != O_REG && tmp[n].kind != O_IMM && tmp[n].kind != O_NONE)
             pp_error(p, &p->lx.tok, "vector elements must be registers");
@@ -357,10 +359,6 @@ static void parse_vector(parser *p, ir_insn *in, ir_operand *o, int type)
     }
     pp_expect_punct(p, '}');
     ptx_module *m = p->m;
-    static size_t dummy;
-    (void)dummy;
-    size_t cap = m->nvecs; /* capacity tracked in parser */
-    (void)cap;
     m->vecs = pp_grow(p, m->vecs, &p->capvecs, m->nvecs + n, sizeof *m->vecs);
     memcpy(&m->vecs[m->nvecs], tmp, n * sizeof *tmp);
     o->kind = O_VEC;

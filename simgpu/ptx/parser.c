@@ -275,7 +275,7 @@ static uint64_t parse_dims(parser *p, int *flex)
             n = 0;
         } else {
             uint64_t d = expect_int(p);
-            if (d > (1ull << 32) || n * d > (1ull << 32)) pp_error(p, &p->lx.tok, "array too large");
+            if (d > (1ull << 32) || (d && n > (1ull << 32) / d)) pp_error(p, &p->lx.tok, "array too large");
             n *= d;
         }
         pp_expect_punct(p, ']');
@@ -366,15 +366,16 @@ static void init_item(parser *p, init_ctx *c)
     c->pos++;
 }
 
-static void init_list(parser *p, init_ctx *c)
+static void init_list(parser *p, init_ctx *c, int depth)
 {
     if (!pp_is_punct(&p->lx.tok, '{')) {
         init_item(p, c);
         return;
     }
+    if (depth > 16) pp_error(p, &p->lx.tok, "initialiser nested too deeply");
     pp_next(p);
     while (!pp_is_punct(&p->lx.tok, '}')) {
-        init_list(p, c);
+        init_list(p, c, depth + 1);
         if (!pp_is_punct(&p->lx.tok, ',')) break;
         pp_next(p);
     }
@@ -422,7 +423,7 @@ static void declare_one(parser *p, int space, const decl_attr *a, int is_extern,
             if (!v->init_buf) pp_error(p, &name, "out of memory");
             v->info.init = v->init_buf;
             init_ctx c = {v->init_buf, n * (uint64_t)a->vec, 0, es / (uint32_t)a->vec, vi, a->type};
-            init_list(p, &c);
+            init_list(p, &c, 0);
         }
     } else if (space == S_SHARED) {
         if (is_extern || flex) {
