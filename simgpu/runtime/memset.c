@@ -49,6 +49,13 @@ static CUresult memset_2d(CUdeviceptr dst, size_t pitch, uint32_t value, unsigne
         return CUDA_ERROR_INVALID_VALUE;
     if ((r = sim_mem_check((uintptr_t)dst, ext, ANY_DEV))) return r;
     struct set_op o = {(uintptr_t)dst, h > 1 ? pitch : row, w, h, elem, value};
+    /* A synchronous form with nothing queued ahead fills at once, on the
+     * calling thread: then programs that race it against other streams (fine
+     * on a GPU, where it is done within microseconds) see it done. */
+    if (sync && sim_stream_idle_for_sync(s)) {
+        op_set(&o);
+        return (CUresult)atomic_load(&sim_stream_ctx(s)->sticky);
+    }
     if ((r = sim_stream_enqueue(s, op_set, &o, sizeof o))) return r;
     /* The synchronous forms return once the fill is done for host-resident
      * targets; device fills are asynchronous like the driver's. */
