@@ -217,13 +217,20 @@ static int exec_one(ex_warp *w, const ir_insn *in, uint32_t act)
     case OP_MOV: return ex_mov(w, in, act);
     case OP_SETP: case OP_SET: case OP_SELP: case OP_SLCT: return ex_setp(w, in, act);
     case OP_CVT: return ex_cvt(w, in, act);
-    case OP_LD: case OP_LDU: case OP_ST: case OP_CVTA: case OP_ISSPACEP: case OP_CP: return ex_mem(w, in, act);
+    case OP_CP:
+        if (in->mod == M_MBARRIER) return ex_mbarrier(w, in, act);
+        return ex_mem(w, in, act);
+    case OP_MBARRIER: return ex_mbarrier(w, in, act);
+    case OP_LD: case OP_LDU: case OP_ST: case OP_CVTA: case OP_ISSPACEP: return ex_mem(w, in, act);
     case OP_ATOM: case OP_RED: return ex_atom(w, in, act);
     case OP_SHFL: case OP_VOTE: case OP_MATCH: case OP_REDUX: case OP_ACTIVEMASK: case OP_ELECT:
         return ex_warpop(w, in, act);
     case OP_MEMBAR: case OP_FENCE: atomic_thread_fence(memory_order_seq_cst); return 0;
     case OP_PREFETCH: case OP_PREFETCHU: case OP_PMEVENT: case OP_DISCARD: case OP_APPLYPRIORITY:
-    case OP_GRIDDEP: case OP_NANOSLEEP:
+    case OP_GRIDDEP:
+        return 0;
+    case OP_NANOSLEEP:
+        w->yield = 1;
         return 0;
     default: return ex_alu_int(w, in, act);
     }
@@ -257,6 +264,10 @@ int ex_warp_run(ex_warp *w, int budget)
         if (act && exec_one(w, in, act)) return b->status;
         if (w->uniform) w->upc = pc + 1;
         else ex_set_pc(w, mask, pc + 1);
+        if (w->yield) {
+            w->yield = 0;
+            break;
+        }
     }
     return b->status;
 }

@@ -32,6 +32,7 @@ typedef struct ex_warp {
     uint32_t fp[32];         /* frame pointer (local offset) */
     uint32_t depth[32];      /* call depth */
     uint32_t incall;         /* lanes with depth > 0 */
+    uint32_t yield;          /* end the time slice after this step (spin-wait hints) */
     uint32_t cs[32][EX_MAXCS]; /* call-site pcs of the outer frames (scheduling order) */
     uint8_t carry[32];       /* CC.CF for add.cc/addc */
 } ex_warp;
@@ -154,6 +155,7 @@ int ex_mem(ex_warp *w, const ir_insn *in, uint32_t act);
 int ex_atom(ex_warp *w, const ir_insn *in, uint32_t act);
 int ex_warpop(ex_warp *w, const ir_insn *in, uint32_t act);
 int ex_printf(ex_warp *w, int lane, uint64_t fmt, uint64_t args);
+int ex_mbarrier(ex_warp *w, const ir_insn *in, uint32_t act);
 /* NUL-terminated copy of the string at generic address `addr` ("(null)" when unreadable). */
 void ex_read_str(ex_warp *w, int lane, uint64_t addr, char *out, size_t max);
 

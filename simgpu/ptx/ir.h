@@ -33,7 +33,7 @@ enum ir_op {
     OP_BARRIER, OP_MEMBAR, OP_FENCE, OP_BRA, OP_BRX, OP_CALL, OP_RET, OP_EXIT, OP_TRAP,
     OP_BRKPT, OP_NANOSLEEP, OP_SHFL, OP_VOTE, OP_MATCH, OP_REDUX, OP_ACTIVEMASK, OP_DP4A,
     OP_DP2A, OP_PREFETCH, OP_PREFETCHU, OP_ELECT, OP_PMEVENT, OP_DISCARD, OP_APPLYPRIORITY,
-    OP_CREATEPOLICY, OP_GRIDDEP, OP_MAPA, OP_LOPNONE, OP_BMSK, OP_SZEXT, OP_CP,
+    OP_CREATEPOLICY, OP_GRIDDEP, OP_MAPA, OP_LOPNONE, OP_BMSK, OP_SZEXT, OP_CP, OP_MBARRIER,
     OP_COUNT
 };
 
@@ -48,6 +48,7 @@ enum ir_sub {
     M_F4E, M_B4E, M_RC8, M_ECL, M_ECR, M_RC16,
     M_FINITE, M_INFINITE, M_NUMBER, M_NOTANUMBER, M_NORMAL, M_SUBNORMAL,
     M_L, M_R, M_ARRIVE, M_RED, M_POPC, M_WARP, M_SYNC,
+    M_INIT, M_INVAL, M_ARRIVE_DROP, M_TEST_WAIT, M_TRY_WAIT, M_PENDING, M_EXPECT_TX, M_COMPLETE_TX, M_MBARRIER,
 };
 
 enum ir_rnd { R_NONE, R_RN, R_RZ, R_RM, R_RP, R_RNI, R_RZI, R_RMI, R_RPI, R_RNA };
@@ -56,7 +57,7 @@ enum ir_flag {
     F_SAT = 1 << 0, F_FTZ = 1 << 1, F_APPROX = 1 << 2, F_HI = 1 << 3, F_WIDE = 1 << 4,
     F_UNI = 1 << 5, F_WRAP = 1 << 6, F_CLAMP = 1 << 7, F_TO = 1 << 8, F_SHIFTAMT = 1 << 9,
     F_NANP = 1 << 10, F_CC = 1 << 11, F_LO = 1 << 12, F_FULL = 1 << 13, F_ABS = 1 << 14,
-    F_RELU = 1 << 15,
+    F_RELU = 1 << 15, F_PARITY = 1 << 16, F_NOINC = 1 << 17, F_NOCOMPLETE = 1 << 18,
 };
 
 /* Operand kinds. */
@@ -112,7 +113,7 @@ typedef struct ir_insn {
     uint8_t type2; /* second type qualifier (cvt source, dp4a b, ...) */
     uint8_t space; /* enum ir_space */
     uint8_t mod, mod2, rnd, vec;
-    uint16_t flags;
+    uint32_t flags;
     uint8_t nops;
     uint8_t guard_neg;
     int32_t guard;   /* predicate register or -1 */

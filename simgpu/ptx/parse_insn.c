@@ -42,7 +42,7 @@ static const opdesc optab[] = {
     {"elect", OP_ELECT, 3, 3, 1}, {"pmevent", OP_PMEVENT, 1, 1, 0}, {"discard", OP_DISCARD, 1, 2, 0},
     {"applypriority", OP_APPLYPRIORITY, 1, 2, 0}, {"griddepcontrol", OP_GRIDDEP, 0, 0, 0},
     {"call", OP_CALL, 0, 0, 0}, {"bmsk", OP_BMSK, 3, 3, 0}, {"szext", OP_SZEXT, 3, 3, 0},
-    {"cp", OP_CP, 0, 4, 0},
+    {"cp", OP_CP, 0, 4, 0}, {"mbarrier", OP_MBARRIER, 1, 4, 0},
 };
 
 const char *ir_op_name(unsigned op)
@@ -59,7 +59,7 @@ enum wcat { W_IGNORE, W_TYPE, W_SPACE, W_RND, W_SUB, W_FLAG, W_VEC, W_CMPLO };
 typedef struct word {
     const char *w;
     uint8_t cat;
-    uint16_t val;
+    uint32_t val;
 } word;
 
 static const word words[] = {
@@ -84,6 +84,10 @@ static const word words[] = {
     {"notanumber", W_SUB, M_NOTANUMBER}, {"normal", W_SUB, M_NORMAL}, {"subnormal", W_SUB, M_SUBNORMAL},
     {"l", W_SUB, M_L}, {"r", W_SUB, M_R}, {"arrive", W_SUB, M_ARRIVE}, {"red", W_SUB, M_RED},
     {"popc", W_SUB, M_POPC}, {"warp", W_SUB, M_WARP},
+    {"init", W_SUB, M_INIT}, {"inval", W_SUB, M_INVAL}, {"arrive_drop", W_SUB, M_ARRIVE_DROP},
+    {"test_wait", W_SUB, M_TEST_WAIT}, {"try_wait", W_SUB, M_TRY_WAIT}, {"pending_count", W_SUB, M_PENDING},
+    {"expect_tx", W_SUB, M_EXPECT_TX}, {"complete_tx", W_SUB, M_COMPLETE_TX}, {"mbarrier", W_SUB, M_MBARRIER},
+    {"parity", W_FLAG, F_PARITY}, {"noinc", W_FLAG, F_NOINC}, {"noComplete", W_FLAG, F_NOCOMPLETE},
     {"sat", W_FLAG, F_SAT}, {"ftz", W_FLAG, F_FTZ}, {"approx", W_FLAG, F_APPROX},
     {"wide", W_FLAG, F_WIDE}, {"wrap", W_FLAG, F_WRAP}, {"clamp", W_FLAG, F_CLAMP},
     {"to", W_FLAG, F_TO}, {"shiftamt", W_FLAG, F_SHIFTAMT}, {"NaN", W_FLAG, F_NANP},
@@ -571,6 +575,11 @@ static void check_operands(parser *p, const ir_insn *in, const ptx_token *at)
               in->op == OP_RED || in->op == OP_PREFETCH || in->op == OP_PREFETCHU;
     unsigned ai = (in->op == OP_ST || in->op == OP_RED || in->op == OP_PREFETCH || in->op == OP_PREFETCHU) ? 0 : 1;
     if (mem && in->o[ai].kind != O_ADDR) pp_error(p, at, "%s needs an [address] operand", ir_op_name(in->op));
+    if (in->op == OP_MBARRIER) return; /* address operand in slot 0 or 1 */
+    if (in->op == OP_CP && in->mod == M_MBARRIER) {
+        if (in->nops != 1 || in->o[0].kind != O_ADDR) pp_error(p, at, "cp.async.mbarrier.arrive needs [mbar]");
+        return;
+    }
     if (in->op == OP_CP) {
         if (in->nops == 2 || (in->nops >= 3 && (in->o[0].kind != O_ADDR || in->o[1].kind != O_ADDR)))
             pp_error(p, at, "cp.async needs [dst], [src], size");

@@ -111,6 +111,7 @@ static void init_warps(ex_block *b, uint64_t *regs)
         memset(w->fp, 0, sizeof w->fp);
         memset(w->depth, 0, sizeof w->depth);
         w->incall = 0;
+        w->yield = 0;
         memset(w->carry, 0, sizeof w->carry);
     }
 }

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cuda_fp16.h>
 #include <cuda_pipeline.h>
+#include <cuda/barrier>
 #include <cooperative_groups.h>
 #include <cooperative_groups/reduce.h>
 #include <cub/block/block_radix_sort.cuh>
@@ -361,4 +362,24 @@ extern "C" __global__ void dev_malloc(int **ptrs, int *out)
     for (int i = 0; i < 64; i++) s += p[i];
     out[threadIdx.x] = s;
     free(p);
+}
+
+// cuda::barrier (mbarrier) with memcpy_async completing on it.
+extern "C" __global__ void mbarrier_copy(const int *in, int *out)
+{
+    __shared__ int s[128];
+#pragma nv_diag_suppress static_var_with_dynamic_init
+    __shared__ cuda::barrier<cuda::thread_scope_block> bar;
+    auto block = cg::this_thread_block();
+    if (block.thread_rank() == 0) init(&bar, block.size());
+    block.sync();
+    cuda::memcpy_async(block, s, in + blockIdx.x * 128, sizeof(int) * 128, bar);
+    bar.arrive_and_wait();
+    out[blockIdx.x * 128 + threadIdx.x] = s[127 - threadIdx.x] * 2;
+    for (int i = 0; i < 3; i++) {
+        if (threadIdx.x == i) s[i] = i * 100;
+        auto t = bar.arrive();
+        bar.wait(std::move(t));
+        out[256 + blockIdx.x * 128 + threadIdx.x] += s[i];
+    }
 }

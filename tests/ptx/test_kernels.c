@@ -481,4 +481,19 @@ RG_TEST(device_malloc_free)
     TEARDOWN();
 }
 
+RG_TEST(mbarrier_memcpy_async)
+{
+    SETUP();
+    int *in = pu_alloc(e, 256 * 4), *out = pu_alloc(e, 512 * 4);
+    for (int i = 0; i < 256; i++) in[i] = i * 3 + 1;
+    struct { int *in, *out; } p = {in, out};
+    RUN_OK("mbarrier_copy", 2, 128, 0, &p, sizeof p);
+    for (int b = 0; b < 2; b++)
+        for (int t = 0; t < 128; t++) {
+            CHECK_EQ_INT(out[b * 128 + t], in[b * 128 + 127 - t] * 2);
+            CHECK_EQ_INT(out[256 + b * 128 + t], 0 + 100 + 200);
+        }
+    TEARDOWN();
+}
+
 RG_TEST_MAIN()
