@@ -9,48 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core.h"
+#include "stream.h"
 
-#define RING 512 /* slots, power of two */
 #define SPIN_WORKER 4000
 #define SPIN_WAITER 2000
 #define SIM_IDLE_SECONDS 2
-
-struct sim_op {
-    sim_op_fn fn;
-    void *heap; /* payload when it does not fit inline (owned by the op) */
-    size_t len;
-    _Alignas(16) unsigned char data[SIM_OP_INLINE]; /* payloads are 16-byte aligned */
-};
-_Static_assert(sizeof(struct sim_op) == 256, "one ring slot is 256 bytes");
-
-struct sim_stream {
-    struct sim_obj obj;
-    struct sim_ctx *ctx;
-    unsigned flags;
-    int priority;
-    bool legacy, per_thread;
-    unsigned long long id;
-    _Atomic int refs;
-    void *capture;
-    CUstreamAttrValue attrs[8]; /* by small CUstreamAttrID */
-
-    pthread_mutex_t plock; /* producers */
-    _Atomic uint64_t tail; /* ops queued */
-    _Atomic uint64_t done; /* ops finished */
-    struct sim_op *ring;
-    bool started;
-    pthread_t thread;
-    _Atomic bool stop;
-
-    pthread_mutex_t wlock; /* sleeping worker and waiters */
-    pthread_cond_t wcond, dcond;
-    _Atomic int sleeping, waiters;
-
-    struct sim_stream *next;      /* in ctx->streams */
-    _Atomic uint64_t legacy_seen; /* legacy: ctx->blocking_gen at the last dependency scan */
-    uint64_t barrier_seen;        /* ctx->barrier_gen whose barriers this stream waits for */
-};
 
 static _Atomic unsigned long long next_stream_id = 1;
 static void prune_locked(struct sim_ctx *c);
@@ -324,11 +287,6 @@ static CUresult push_wait_locked(struct sim_stream *s, struct sim_stream *other,
     return r;
 }
 
-static bool is_blocking(const struct sim_stream *s)
-{
-    return !s->legacy && !(s->flags & CU_STREAM_NON_BLOCKING);
-}
-
 /* Legacy stream: first wait for the pending work of every blocking stream. */
 /* Legacy stream: first wait for the pending work of every blocking stream.
  * Skipped when no blocking stream queued anything since the last scan: the
@@ -343,7 +301,7 @@ static CUresult legacy_deps_locked(struct sim_stream *s)
     CUresult r = CUDA_SUCCESS;
     for (size_t i = 0; v[i]; i++) {
         uint64_t t = atomic_load(&v[i]->tail);
-        if (!r && is_blocking(v[i]) && atomic_load(&v[i]->done) < t)
+        if (!r && stream_is_blocking(v[i]) && atomic_load(&v[i]->done) < t)
             r = push_wait_locked(s, v[i], t);
         sim_stream_unref(v[i]);
     }
@@ -438,7 +396,7 @@ static CUresult implicit_deps_locked(struct sim_stream *s)
     CUresult r = barrier_deps_locked(s);
     if (r) return r;
     if (s->legacy) return legacy_deps_locked(s);
-    if (!is_blocking(s)) return CUDA_SUCCESS;
+    if (!stream_is_blocking(s)) return CUDA_SUCCESS;
     struct sim_stream *l = s->ctx->legacy;
     if (!l) return CUDA_SUCCESS;
     uint64_t t = atomic_load(&l->tail);
@@ -453,7 +411,7 @@ static CUresult enqueue(struct sim_stream *s, sim_op_fn fn, const void *payload,
     CUresult r = implicit_deps_locked(s);
     if (!r) r = push_any_locked(s, fn, payload, len, owned);
     pthread_mutex_unlock(&s->plock);
-    if (!r && is_blocking(s)) atomic_fetch_add(&s->ctx->blocking_gen, 1);
+    if (!r && stream_is_blocking(s)) atomic_fetch_add(&s->ctx->blocking_gen, 1);
     if (!r && atomic_load(&s->sleeping)) wake_worker(s);
     return r;
 }
@@ -484,7 +442,7 @@ bool sim_stream_idle_for_sync(struct sim_stream *s)
     if (s->capture) return false;
     if (atomic_load(&s->done) != atomic_load(&s->tail)) return false;
     if (s->legacy) return atomic_load(&s->ctx->blocking_gen) == atomic_load(&s->legacy_seen);
-    if (!is_blocking(s)) return true;
+    if (!stream_is_blocking(s)) return true;
     struct sim_stream *l = s->ctx->legacy;
     return !l || atomic_load(&l->done) == atomic_load(&l->tail);
 }
@@ -495,7 +453,7 @@ CUresult sim_stream_enqueue_wait(struct sim_stream *s, struct sim_stream *other,
     pthread_mutex_lock(&s->plock);
     CUresult r = push_wait_locked(s, other, pos);
     pthread_mutex_unlock(&s->plock);
-    if (!r && is_blocking(s)) atomic_fetch_add(&s->ctx->blocking_gen, 1);
+    if (!r && stream_is_blocking(s)) atomic_fetch_add(&s->ctx->blocking_gen, 1);
     if (!r && atomic_load(&s->sleeping)) wake_worker(s);
     return r;
 }
@@ -537,7 +495,7 @@ const struct sim_capture_ops *sim_stream_capture_ops(struct sim_stream *s)
 }
 
 /* Synchronising or querying a capturing stream. */
-static CUresult capture_sync_check(struct sim_stream *s)
+CUresult sim_stream_capture_check(struct sim_stream *s)
 {
     if (!s->capture) return CUDA_SUCCESS;
     if (capture_ops->sync_check) return capture_ops->sync_check(s, s->capture);
@@ -683,397 +641,6 @@ CUresult sim_stream_resolve(CUstream h, bool per_thread, struct sim_stream **out
     }
     if (ctx_out) *ctx_out = c;
     return CUDA_SUCCESS;
-}
-
-/* ---- public API ---------------------------------------------------------- */
-
-CUresult cuStreamCreate(CUstream *phStream, unsigned int Flags)
-{
-    return cuStreamCreateWithPriority(phStream, Flags, 0);
-}
-
-CUresult cuStreamCreateWithPriority(CUstream *phStream, unsigned int flags, int priority)
-{
-    struct sim_ctx *c;
-    CUresult r = sim_ctx_get(&c);
-    if (r) return r;
-    if (!phStream) return CUDA_ERROR_INVALID_VALUE;
-    if (flags & ~(unsigned)CU_STREAM_NON_BLOCKING) return CUDA_ERROR_INVALID_VALUE;
-    if (priority > 0) priority = 0; /* clamped like the driver */
-    if (priority < -5) priority = -5;
-    struct sim_stream *s = sim_stream_new(c, flags, priority, false, false);
-    if (!s) return CUDA_ERROR_OUT_OF_MEMORY;
-    *phStream = (CUstream)s;
-    return CUDA_SUCCESS;
-}
-
-static CUresult stream_arg(CUstream h, bool pt, struct sim_stream **s)
-{
-    return sim_stream_resolve(h, pt, s, NULL);
-}
-
-CUresult cuStreamDestroy_v2(CUstream hStream)
-{
-    SIM_INIT_OR_RETURN();
-    if (!hStream || hStream == CU_STREAM_LEGACY || hStream == CU_STREAM_PER_THREAD)
-        return CUDA_ERROR_INVALID_HANDLE;
-    if (!sim_handle_ok(hStream, SIM_KIND_STREAM)) return CUDA_ERROR_INVALID_HANDLE;
-    struct sim_stream *s = (struct sim_stream *)hStream;
-    if (s->per_thread) return CUDA_ERROR_INVALID_HANDLE;
-    sim_stream_destroy(s);
-    return CUDA_SUCCESS;
-}
-
-CUresult cuStreamDestroy(CUstream hStream)
-{
-    return cuStreamDestroy_v2(hStream);
-}
-
-static CUresult stream_query(CUstream h, bool pt)
-{
-    struct sim_stream *s;
-    CUresult r = stream_arg(h, pt, &s);
-    if (r || (r = capture_sync_check(s))) return r;
-    if (s->legacy) { /* the NULL stream is idle only when blocking streams are too */
-        struct sim_stream **v = sim_ctx_stream_list(s->ctx);
-        for (size_t i = 0; v && v[i]; i++) {
-            if (r == CUDA_SUCCESS && is_blocking(v[i])) r = sim_stream_query(v[i]);
-            sim_stream_unref(v[i]);
-        }
-        free(v);
-        if (r) return r;
-    }
-    return sim_stream_query(s);
-}
-
-CUresult cuStreamQuery(CUstream h)
-{
-    return stream_query(h, false);
-}
-CUresult cuStreamQuery_ptsz(CUstream h)
-{
-    return stream_query(h, true);
-}
-
-static CUresult stream_sync(CUstream h, bool pt)
-{
-    struct sim_stream *s;
-    CUresult r = stream_arg(h, pt, &s);
-    if (r || (r = capture_sync_check(s))) return r;
-    if (s->legacy) { /* the NULL stream also waits for blocking streams */
-        struct sim_stream **v = sim_ctx_stream_list(s->ctx);
-        for (size_t i = 0; v && v[i]; i++) {
-            if (is_blocking(v[i])) sim_stream_synchronize(v[i]);
-            sim_stream_unref(v[i]);
-        }
-        free(v);
-    }
-    return sim_stream_synchronize(s);
-}
-
-CUresult cuStreamSynchronize(CUstream h)
-{
-    return stream_sync(h, false);
-}
-CUresult cuStreamSynchronize_ptsz(CUstream h)
-{
-    return stream_sync(h, true);
-}
-
-static CUresult stream_get_priority(CUstream h, int *priority, bool pt)
-{
-    struct sim_stream *s;
-    CUresult r = stream_arg(h, pt, &s);
-    if (r) return r;
-    if (!priority) return CUDA_ERROR_INVALID_VALUE;
-    *priority = s->priority;
-    return CUDA_SUCCESS;
-}
-
-CUresult cuStreamGetPriority(CUstream h, int *p)
-{
-    return stream_get_priority(h, p, false);
-}
-CUresult cuStreamGetPriority_ptsz(CUstream h, int *p)
-{
-    return stream_get_priority(h, p, true);
-}
-
-static CUresult stream_get_flags(CUstream h, unsigned int *flags, bool pt)
-{
-    struct sim_stream *s;
-    CUresult r = stream_arg(h, pt, &s);
-    if (r) return r;
-    if (!flags) return CUDA_ERROR_INVALID_VALUE;
-    *flags = s->flags;
-    return CUDA_SUCCESS;
-}
-
-CUresult cuStreamGetFlags(CUstream h, unsigned int *f)
-{
-    return stream_get_flags(h, f, false);
-}
-CUresult cuStreamGetFlags_ptsz(CUstream h, unsigned int *f)
-{
-    return stream_get_flags(h, f, true);
-}
-
-static CUresult stream_get_ctx(CUstream h, CUcontext *pctx, bool pt)
-{
-    struct sim_stream *s;
-    CUresult r = stream_arg(h, pt, &s);
-    if (r) return r;
-    if (!pctx) return CUDA_ERROR_INVALID_VALUE;
-    *pctx = (CUcontext)s->ctx;
-    return CUDA_SUCCESS;
-}
-
-CUresult cuStreamGetCtx(CUstream h, CUcontext *c)
-{
-    return stream_get_ctx(h, c, false);
-}
-CUresult cuStreamGetCtx_ptsz(CUstream h, CUcontext *c)
-{
-    return stream_get_ctx(h, c, true);
-}
-
-static CUresult stream_get_ctx2(CUstream h, CUcontext *pctx, CUgreenCtx *pg, bool pt)
-{
-    if (!pctx || !pg) return CUDA_ERROR_INVALID_VALUE;
-    CUresult r = stream_get_ctx(h, pctx, pt);
-    if (!r) *pg = NULL;
-    return r;
-}
-
-CUresult cuStreamGetCtx_v2(CUstream h, CUcontext *c, CUgreenCtx *g)
-{
-    return stream_get_ctx2(h, c, g, false);
-}
-CUresult cuStreamGetCtx_v2_ptsz(CUstream h, CUcontext *c, CUgreenCtx *g)
-{
-    return stream_get_ctx2(h, c, g, true);
-}
-
-/* No green contexts here: every stream belongs to a regular context. */
-CUresult cuStreamGetGreenCtx(CUstream h, CUgreenCtx *phCtx)
-{
-    struct sim_stream *s;
-    CUresult r = stream_arg(h, false, &s);
-    if (r) return r;
-    if (!phCtx) return CUDA_ERROR_INVALID_VALUE;
-    *phCtx = NULL;
-    return CUDA_SUCCESS;
-}
-
-static CUresult stream_get_id(CUstream h, unsigned long long *id, bool pt)
-{
-    struct sim_stream *s;
-    CUresult r = stream_arg(h, pt, &s);
-    if (r) return r;
-    if (!id) return CUDA_ERROR_INVALID_VALUE;
-    *id = s->id;
-    return CUDA_SUCCESS;
-}
-
-CUresult cuStreamGetId(CUstream h, unsigned long long *id)
-{
-    return stream_get_id(h, id, false);
-}
-CUresult cuStreamGetId_ptsz(CUstream h, unsigned long long *id)
-{
-    return stream_get_id(h, id, true);
-}
-
-static CUresult stream_get_device(CUstream h, CUdevice *dev, bool pt)
-{
-    struct sim_stream *s;
-    CUresult r = stream_arg(h, pt, &s);
-    if (r) return r;
-    if (!dev) return CUDA_ERROR_INVALID_VALUE;
-    *dev = s->ctx->dev->ordinal;
-    return CUDA_SUCCESS;
-}
-
-CUresult cuStreamGetDevice(CUstream h, CUdevice *d)
-{
-    return stream_get_device(h, d, false);
-}
-CUresult cuStreamGetDevice_ptsz(CUstream h, CUdevice *d)
-{
-    return stream_get_device(h, d, true);
-}
-
-/* ---- host functions and callbacks ---------------------------------------- */
-
-struct host_fn_op {
-    CUhostFn fn;
-    void *data;
-};
-
-static CUresult op_host_fn(void *p)
-{
-    struct host_fn_op *o = p;
-    o->fn(o->data);
-    return CUDA_SUCCESS;
-}
-
-static CUresult launch_host_fn(CUstream h, CUhostFn fn, void *userData, bool pt)
-{
-    struct sim_stream *s;
-    CUresult r = stream_arg(h, pt, &s);
-    if (r) return r;
-    if (!fn) return CUDA_ERROR_INVALID_VALUE;
-    struct host_fn_op o = {fn, userData};
-    return sim_stream_enqueue(s, op_host_fn, &o, sizeof o);
-}
-
-CUresult cuLaunchHostFunc(CUstream h, CUhostFn fn, void *u)
-{
-    return launch_host_fn(h, fn, u, false);
-}
-CUresult cuLaunchHostFunc_ptsz(CUstream h, CUhostFn fn, void *u)
-{
-    return launch_host_fn(h, fn, u, true);
-}
-
-struct callback_op {
-    CUstreamCallback cb;
-    CUstream h;
-    struct sim_ctx *ctx;
-    void *data;
-};
-
-static CUresult op_callback(void *p)
-{
-    struct callback_op *o = p;
-    o->cb(o->h, (CUresult)atomic_load(&o->ctx->sticky), o->data);
-    return CUDA_SUCCESS;
-}
-
-static CUresult add_callback(CUstream h, CUstreamCallback cb, void *userData, unsigned flags,
-                             bool pt)
-{
-    struct sim_stream *s;
-    CUresult r = stream_arg(h, pt, &s);
-    if (r) return r;
-    if (!cb || flags != 0) return CUDA_ERROR_INVALID_VALUE;
-    struct callback_op o = {cb, h, s->ctx, userData};
-    return sim_stream_enqueue(s, op_callback, &o, sizeof o);
-}
-
-CUresult cuStreamAddCallback(CUstream h, CUstreamCallback cb, void *u, unsigned int f)
-{
-    return add_callback(h, cb, u, f, false);
-}
-CUresult cuStreamAddCallback_ptsz(CUstream h, CUstreamCallback cb, void *u, unsigned int f)
-{
-    return add_callback(h, cb, u, f, true);
-}
-
-static CUresult attach_mem(CUstream h, CUdeviceptr dptr, size_t length, unsigned flags, bool pt)
-{
-    struct sim_stream *s;
-    CUresult r = stream_arg(h, pt, &s);
-    if (r) return r;
-    if (flags != CU_MEM_ATTACH_GLOBAL && flags != CU_MEM_ATTACH_HOST &&
-        flags != CU_MEM_ATTACH_SINGLE)
-        return CUDA_ERROR_INVALID_VALUE;
-    struct sim_alloc a;
-    if (!sim_mem_lookup((uintptr_t)dptr, &a) || a.kind != SIM_MEM_MANAGED)
-        return CUDA_ERROR_INVALID_VALUE;
-    if (length && (a.base != dptr || length != a.size)) return CUDA_ERROR_INVALID_VALUE;
-    return CUDA_SUCCESS; /* memory is always host and device coherent here */
-}
-
-CUresult cuStreamAttachMemAsync(CUstream h, CUdeviceptr p, size_t n, unsigned int f)
-{
-    return attach_mem(h, p, n, f, false);
-}
-CUresult cuStreamAttachMemAsync_ptsz(CUstream h, CUdeviceptr p, size_t n, unsigned int f)
-{
-    return attach_mem(h, p, n, f, true);
-}
-
-/* ---- attributes ---------------------------------------------------------- */
-
-static CUresult stream_get_attr(CUstream h, CUstreamAttrID id, CUstreamAttrValue *v, bool pt)
-{
-    struct sim_stream *s;
-    CUresult r = stream_arg(h, pt, &s);
-    if (r) return r;
-    if (!v) return CUDA_ERROR_INVALID_VALUE;
-    switch (id) {
-    case CU_LAUNCH_ATTRIBUTE_ACCESS_POLICY_WINDOW:
-    case CU_LAUNCH_ATTRIBUTE_SYNCHRONIZATION_POLICY:
-    case CU_LAUNCH_ATTRIBUTE_MEM_SYNC_DOMAIN_MAP:
-    case CU_LAUNCH_ATTRIBUTE_MEM_SYNC_DOMAIN:
-        *v = s->attrs[id & 7];
-        return CUDA_SUCCESS;
-    case CU_LAUNCH_ATTRIBUTE_PRIORITY:
-        memset(v, 0, sizeof *v);
-        v->priority = s->priority;
-        return CUDA_SUCCESS;
-    default:
-        return CUDA_ERROR_INVALID_VALUE;
-    }
-}
-
-static CUresult stream_set_attr(CUstream h, CUstreamAttrID id, const CUstreamAttrValue *v, bool pt)
-{
-    struct sim_stream *s;
-    CUresult r = stream_arg(h, pt, &s);
-    if (r) return r;
-    if (!v) return CUDA_ERROR_INVALID_VALUE;
-    switch (id) {
-    case CU_LAUNCH_ATTRIBUTE_ACCESS_POLICY_WINDOW:
-    case CU_LAUNCH_ATTRIBUTE_SYNCHRONIZATION_POLICY:
-    case CU_LAUNCH_ATTRIBUTE_MEM_SYNC_DOMAIN_MAP:
-    case CU_LAUNCH_ATTRIBUTE_MEM_SYNC_DOMAIN:
-        s->attrs[id & 7] = *v;
-        return CUDA_SUCCESS;
-    case CU_LAUNCH_ATTRIBUTE_PRIORITY:
-        s->priority = v->priority > 0 ? 0 : v->priority < -5 ? -5 : v->priority;
-        return CUDA_SUCCESS;
-    default:
-        return CUDA_ERROR_INVALID_VALUE;
-    }
-}
-
-CUresult cuStreamGetAttribute(CUstream h, CUstreamAttrID a, CUstreamAttrValue *v)
-{
-    return stream_get_attr(h, a, v, false);
-}
-CUresult cuStreamGetAttribute_ptsz(CUstream h, CUstreamAttrID a, CUstreamAttrValue *v)
-{
-    return stream_get_attr(h, a, v, true);
-}
-CUresult cuStreamSetAttribute(CUstream h, CUstreamAttrID a, const CUstreamAttrValue *v)
-{
-    return stream_set_attr(h, a, v, false);
-}
-CUresult cuStreamSetAttribute_ptsz(CUstream h, CUstreamAttrID a, const CUstreamAttrValue *v)
-{
-    return stream_set_attr(h, a, v, true);
-}
-
-static CUresult copy_attrs(CUstream dst, CUstream src, bool pt)
-{
-    struct sim_stream *d, *s;
-    CUresult r = stream_arg(dst, pt, &d);
-    if (r) return r;
-    if ((r = stream_arg(src, pt, &s))) return r;
-    memcpy(d->attrs, s->attrs, sizeof d->attrs);
-    d->priority = s->priority;
-    return CUDA_SUCCESS;
-}
-
-CUresult cuStreamCopyAttributes(CUstream dst, CUstream src)
-{
-    return copy_attrs(dst, src, false);
-}
-CUresult cuStreamCopyAttributes_ptsz(CUstream dst, CUstream src)
-{
-    return copy_attrs(dst, src, true);
 }
 
 /* ---- cuCtxRecordEvent / cuCtxWaitEvent -------------------------------------- */
