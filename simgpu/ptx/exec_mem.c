@@ -151,7 +151,10 @@ static inline void load_wide(const void *p, unsigned bytes, uint8_t *buf)
         memcpy(buf, &v, 8);
     } else if (bytes == 16) {
 #ifdef __x86_64__
-        _mm_storeu_si128((__m128i *)buf, _mm_load_si128((const __m128i *)p)); /* one access on AVX CPUs */
+        if (((uintptr_t)p & 15) == 0) /* one access on AVX CPUs */
+            _mm_storeu_si128((__m128i *)buf, _mm_load_si128((const __m128i *)p));
+        else /* e.g. a parameter buffer that is only 8-byte aligned on the host */
+            _mm_storeu_si128((__m128i *)buf, _mm_loadu_si128((const __m128i *)p));
 #else
         uint64_t lo = ((const volatile uint64_t *)p)[0], hi = ((const volatile uint64_t *)p)[1];
         memcpy(buf, &lo, 8), memcpy(buf + 8, &hi, 8);
@@ -169,7 +172,8 @@ static inline void store_wide(void *p, unsigned bytes, const uint8_t *buf)
         *(volatile uint64_t *)p = v;
     } else if (bytes == 16) {
 #ifdef __x86_64__
-        _mm_store_si128((__m128i *)p, _mm_loadu_si128((const __m128i *)buf));
+        if (((uintptr_t)p & 15) == 0) _mm_store_si128((__m128i *)p, _mm_loadu_si128((const __m128i *)buf));
+        else _mm_storeu_si128((__m128i *)p, _mm_loadu_si128((const __m128i *)buf));
 #else
         uint64_t lo, hi;
         memcpy(&lo, buf, 8), memcpy(&hi, buf + 8, 8);

@@ -193,6 +193,7 @@ struct ptx_module {
     uint32_t *brx_tab;     /* brx.idx label lists */
     size_t nbrx;
     uint32_t shared_common; /* module-scope and .func-scope static shared bytes */
+    uint32_t dyn_align;      /* largest .align of an extern .shared variable */
     bool uses_reserved_smem; /* %reserved_smem_offset_* appear: blocks get that region */
     struct ptx_kernel *kernels;
     size_t nkernels;

@@ -428,6 +428,7 @@ static void declare_one(parser *p, int space, const decl_attr *a, int is_extern,
     } else if (space == S_SHARED) {
         if (is_extern || flex) {
             s = pp_define(p, &p->syms, &name, SYM_DYNSMEM);
+            if (align > p->m->dyn_align) p->m->dyn_align = align;
         } else if (in_func && p->m->funcs[p->cur].is_entry) {
             ir_func *f = &p->m->funcs[p->cur];
             s = pp_define(p, &p->syms, &name, SYM_SHOWN);

@@ -81,7 +81,8 @@ static void init_block(ex_block *b, ex_job *j, uint64_t idx)
     memcpy(b->ntid, l->block, sizeof b->ntid);
     b->nthreads = l->block[0] * l->block[1] * l->block[2];
     b->nwarps = (b->nthreads + 31) / 32;
-    b->dyn_base = (uint32_t)((j->k->info.static_smem + 15) & ~(size_t)15);
+    size_t da = j->m->dyn_align > 16 ? j->m->dyn_align : 16;
+    b->dyn_base = (uint32_t)((j->k->info.static_smem + da - 1) & ~(da - 1));
     b->resv_base = (uint32_t)((b->dyn_base + l->dyn_smem + 15) & ~(size_t)15);
     b->smem_size = b->resv_base + (j->m->uses_reserved_smem ? EX_RESERVED_SMEM : 0);
     b->lsize = j->k->local_size;

@@ -337,4 +337,26 @@ RG_TEST(label_after_last_instruction)
     free(e);
 }
 
+RG_TEST(vector_param_loads_from_8_aligned_buffer)
+{
+    pu_env *e = calloc(1, sizeof *e);
+    const char *src = PTX_HEADER
+        ".visible .entry k(.param .u64 pout, .param .align 16 .b8 v[16])\n{\n .reg .b32 %r<5>; .reg .b64 %rd<2>;\n"
+        " ld.param.u64 %rd1, [pout]; ld.param.v4.u32 {%r1, %r2, %r3, %r4}, [v];\n"
+        " st.global.v4.u32 [%rd1], {%r4, %r3, %r2, %r1};\n ret;\n}\n";
+    CHECK_EQ_INT(pu_load(e, src), PTX_OK);
+    uint32_t *out = pu_alloc(e, 16);
+    uint64_t raw[6];
+    uint8_t *pb = (uint8_t *)raw + (((uintptr_t)raw & 15) ? 0 : 8); /* 8 mod 16 */
+    uint64_t o = (uintptr_t)out;
+    uint32_t v[4] = {1, 2, 3, 4};
+    memcpy(pb, &o, 8);
+    memcpy(pb + 16, v, 16);
+    CHECK_EQ_INT(pu_run(e, "k", 1, 1, 0, pb, 32), PTX_OK);
+    CHECK_EQ_INT(out[0], 4);
+    CHECK_EQ_INT(out[3], 1);
+    pu_free(e);
+    free(e);
+}
+
 RG_TEST_MAIN()
