@@ -229,6 +229,11 @@ static int exec_one(ex_warp *w, const ir_insn *in, uint32_t act)
     case OP_PREFETCH: case OP_PREFETCHU: case OP_PMEVENT: case OP_DISCARD: case OP_APPLYPRIORITY:
     case OP_GRIDDEP:
         return 0;
+    case OP_CREATEPOLICY: { /* a cache policy handle: nothing to encode */
+        uint64_t *d = ex_dst(w, ex_regs(w, in), &in->o[0]);
+        FOR_LANES(act, d[l] = 0);
+        return 0;
+    }
     case OP_NANOSLEEP:
         w->yield = 1;
         return 0;

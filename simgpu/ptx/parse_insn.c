@@ -41,6 +41,7 @@ static const opdesc optab[] = {
     {"prefetch", OP_PREFETCH, 1, 1, 0}, {"prefetchu", OP_PREFETCHU, 1, 1, 0},
     {"elect", OP_ELECT, 3, 3, 1}, {"pmevent", OP_PMEVENT, 1, 1, 0}, {"discard", OP_DISCARD, 1, 2, 0},
     {"applypriority", OP_APPLYPRIORITY, 1, 2, 0}, {"griddepcontrol", OP_GRIDDEP, 0, 0, 0},
+    {"createpolicy", OP_CREATEPOLICY, 2, 4, 0},
     {"call", OP_CALL, 0, 0, 0}, {"bmsk", OP_BMSK, 3, 3, 0}, {"szext", OP_SZEXT, 3, 3, 0},
     {"cp", OP_CP, 0, 4, 0}, {"mbarrier", OP_MBARRIER, 1, 4, 0},
 };
@@ -101,6 +102,7 @@ static const word words[] = {
     {"cv", W_IGNORE, 0}, {"wb", W_IGNORE, 0}, {"wt", W_IGNORE, 0}, {"uni", W_IGNORE, 0},
     {"proxy", W_IGNORE, 0}, {"alias", W_IGNORE, 0}, {"async", W_IGNORE, 0}, {"noftz", W_IGNORE, 0},
     {"wait", W_IGNORE, 0}, {"launch_dependents", W_IGNORE, 0}, {"unified", W_IGNORE, 0},
+    {"fractional", W_IGNORE, 0}, {"range", W_IGNORE, 0}, {"cvt", W_IGNORE, 0},
     {"L1", W_IGNORE, 0}, {"L2", W_IGNORE, 0}, {"level", W_IGNORE, 0}, {"L2::cache_hint", W_IGNORE, 0},
     {"commit_group", W_IGNORE, 0}, {"wait_group", W_IGNORE, 0}, {"wait_all", W_IGNORE, 0},
     {"pred", W_TYPE, T_PRED}, {"b8", W_TYPE, T_B8}, {"b16", W_TYPE, T_B16}, {"b32", W_TYPE, T_B32},
@@ -571,9 +573,9 @@ static void parse_operands(parser *p, ir_insn *in, const opdesc *d)
 /* Check the operand kinds the interpreter relies on. */
 static void check_operands(parser *p, const ir_insn *in, const ptx_token *at)
 {
-    int mem = in->op == OP_LD || in->op == OP_LDU || in->op == OP_ST || in->op == OP_ATOM ||
-              in->op == OP_RED || in->op == OP_PREFETCH || in->op == OP_PREFETCHU;
-    unsigned ai = (in->op == OP_ST || in->op == OP_RED || in->op == OP_PREFETCH || in->op == OP_PREFETCHU) ? 0 : 1;
+    int hint = in->op == OP_PREFETCH || in->op == OP_PREFETCHU || in->op == OP_DISCARD || in->op == OP_APPLYPRIORITY;
+    int mem = in->op == OP_LD || in->op == OP_LDU || in->op == OP_ST || in->op == OP_ATOM || in->op == OP_RED || hint;
+    unsigned ai = (in->op == OP_ST || in->op == OP_RED || hint) ? 0 : 1;
     if (mem && in->o[ai].kind != O_ADDR) pp_error(p, at, "%s needs an [address] operand", ir_op_name(in->op));
     if (in->op == OP_MBARRIER) return; /* address operand in slot 0 or 1 */
     if (in->op == OP_CP && in->mod == M_MBARRIER) {
