@@ -124,7 +124,8 @@ typedef struct ir_insn {
 
 /* A call-site argument or formal parameter: where it lives and how big. */
 typedef struct ir_pslot {
-    ir_operand where; /* O_SYM (A_LOCAL/A_KPARAM), O_REG or O_IMM */
+    ir_operand where; /* O_SYM (A_LOCAL/A_KPARAM: val = offset; for formal
+                       * parameters idx = alignment), O_REG or O_IMM */
     uint32_t size;
 } ir_pslot;
 

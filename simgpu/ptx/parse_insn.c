@@ -501,8 +501,9 @@ void pp_resolve_labels(parser *p)
     p->nfix = 0;
 }
 
-/* "name: .branchtargets L1, L2;" and "name: .callprototype ...;" */
-static int label_directive(parser *p, const ptx_token *label)
+/* "name: .branchtargets L1, L2;" and "name: .callprototype ...;" after a label;
+ * returns 0 for other directives (left to the caller). */
+int pp_label_directive(parser *p, const ptx_token *label)
 {
     const ptx_token *t = &p->lx.tok;
     if (ptx_tok_is(t, "callprototype")) {
@@ -627,10 +628,4 @@ void pp_instruction(parser *p, int32_t guard, int guard_neg, uint32_t line)
     pp_expect_punct(p, ';');
     m->ncode++;
     if (m->ncode >= (1u << 28)) pp_error(p, &opt, "too many instructions");
-}
-
-/* Called by the parser for "name:" followed by a directive rather than code. */
-int pp_label_directive(parser *p, const ptx_token *label)
-{
-    return label_directive(p, label);
 }

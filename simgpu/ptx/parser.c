@@ -254,7 +254,6 @@ static void parse_attrs(parser *p, decl_attr *a)
         }
     }
     if (a->type < 0) pp_error(p, &p->lx.tok, "expected a type before '%.*s'", (int)p->lx.tok.len, p->lx.tok.text);
-    if (a->type == T_PRED) a->type = T_PRED;
 }
 
 static uint32_t elem_size(const decl_attr *a)
@@ -508,7 +507,7 @@ void pp_disown(parser *p, int slot)
     while (p->nowned > 0 && !p->owned[p->nowned - 1]) p->nowned--;
 }
 
-static ir_pslot *param_list(parser *p, uint32_t *count, int is_entry, int is_ret)
+static ir_pslot *param_list(parser *p, uint32_t *count, int is_entry)
 {
     ir_pslot *v = NULL;
     size_t cap = 0, n = 0;
@@ -547,7 +546,6 @@ static ir_pslot *param_list(parser *p, uint32_t *count, int is_entry, int is_ret
         pp_next(p);
     }
     pp_expect_punct(p, ')');
-    (void)is_ret;
     *count = (uint32_t)n;
     pp_disown(p, slot);
     return v;
@@ -646,7 +644,7 @@ static void parse_function(parser *p, int is_entry, int is_extern, bool visible)
     uint32_t nparams = 0;
     p->frame = 0;
     pp_next(p);
-    ir_pslot *params = pp_is_punct(&p->lx.tok, '(') ? param_list(p, &nparams, is_entry, 0) : NULL;
+    ir_pslot *params = pp_is_punct(&p->lx.tok, '(') ? param_list(p, &nparams, is_entry) : NULL;
     ir_func *f = &m->funcs[fi];
     if (f->start != f->end && pp_is_punct(&p->lx.tok, '{'))
         pp_error(p, &name, "function '%s' defined twice", f->name);
@@ -684,14 +682,14 @@ static void parse_func_header(parser *p, int is_extern, bool visible)
     size_t mark = p->syms.n;
     uint32_t nrets = 0, nparams = 0;
     p->frame = 0;
-    ir_pslot *rets = pp_is_punct(&p->lx.tok, '(') ? param_list(p, &nrets, 0, 1) : NULL;
+    ir_pslot *rets = pp_is_punct(&p->lx.tok, '(') ? param_list(p, &nrets, 0) : NULL;
     int rslot = pp_own(p);
     p->owned[rslot] = rets;
     const ptx_token name = p->lx.tok;
     if (name.kind != TK_ID) pp_error(p, &name, "expected a function name");
     int32_t fi = find_or_add_func(p, &name);
     pp_next(p);
-    ir_pslot *params = pp_is_punct(&p->lx.tok, '(') ? param_list(p, &nparams, 0, 0) : NULL;
+    ir_pslot *params = pp_is_punct(&p->lx.tok, '(') ? param_list(p, &nparams, 0) : NULL;
     pp_disown(p, rslot);
     ir_func *f = &m->funcs[fi];
     if (f->start != f->end && pp_is_punct(&p->lx.tok, '{'))
@@ -728,10 +726,9 @@ static void parse_func_header(parser *p, int is_extern, bool visible)
     p->cur = -1;
 }
 
-static void body_directive(parser *p, int *depth, size_t *marks, uint32_t *frames)
+static void body_directive(parser *p)
 {
     const ptx_token *t = &p->lx.tok;
-    (void)depth, (void)marks, (void)frames;
     if (ptx_tok_is(t, "reg")) {
         pp_next(p);
         parse_reg_decl(p);
@@ -779,7 +776,7 @@ static void body_statement(parser *p, int *depth, size_t *marks, uint32_t *frame
         }
         pp_next(p);
     } else if (t->kind == TK_DOT) {
-        body_directive(p, depth, marks, frames);
+        body_directive(p);
     } else if (t->kind == TK_ID && pp_is_punct(ptx_lex_peek(&p->lx), ':')) {
         if (pp_lookup(&p->labels, t->text, t->len)) pp_error(p, t, "label '%.*s' defined twice", (int)t->len, t->text);
         ptx_token label = *t;

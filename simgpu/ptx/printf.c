@@ -109,12 +109,13 @@ int ex_printf(ex_warp *w, int lane, uint64_t fmt_addr, uint64_t args)
             p += 2;
             continue;
         }
-        const char *q = p + 1;
+        const char *q = p + 1, *d;
         while (*q && strchr("-+ #0", *q)) q++;
-        while (*q >= '0' && *q <= '9') q++;
+        for (d = q; *q >= '0' && *q <= '9'; q++) {}
+        int wide = q - d > 4; /* widths and precisions beyond 9999 are printed literally */
         if (*q == '.') {
-            q++;
-            while (*q >= '0' && *q <= '9') q++;
+            for (d = ++q; *q >= '0' && *q <= '9'; q++) {}
+            wide |= q - d > 4;
         }
         int longs = 0;
         while (*q && strchr("hlLqjzt", *q)) {
@@ -122,7 +123,7 @@ int ex_printf(ex_warp *w, int lane, uint64_t fmt_addr, uint64_t args)
             q++;
         }
         if (!*q) break;
-        o += convert(&a, p, (size_t)(q - p + 1), *q, longs, out + o, sizeof out - o);
+        o += convert(&a, p, (size_t)(q - p + 1), wide ? '?' : *q, longs, out + o, sizeof out - o);
         p = q + 1;
     }
     out[o] = 0;
