@@ -314,4 +314,85 @@ RG_TEST(half_arith)
     CHECK_EQ_U64(out[2], 0x4040);
 }
 
+RG_TEST(select_set_slct_prmt_modes)
+{
+    uint32_t out[8];
+    CHECK_EQ_INT(run_body("set.lt.u32.s32 %r1, -1, 0; st.global.u32 [%rd1], %r1;\n"
+                          "set.gt.f32.f32 %f1, 0f40000000, 0f3F800000; st.global.f32 [%rd1+4], %f1;\n"
+                          "slct.u32.s32 %r2, 10, 20, -5; st.global.u32 [%rd1+8], %r2;\n"
+                          "slct.u32.f32 %r3, 10, 20, 0f00000000; st.global.u32 [%rd1+12], %r3;\n"
+                          "prmt.b32.f4e %r4, 0x33221100, 0x77665544, 1; st.global.u32 [%rd1+16], %r4;\n"
+                          "prmt.b32.b4e %r5, 0x33221100, 0x77665544, 0; st.global.u32 [%rd1+20], %r5;\n"
+                          "prmt.b32 %r6, 0x000000f0, 0, 0x8880; st.global.u32 [%rd1+24], %r6;\n"
+                          "prmt.b32.rc16 %r7, 0x33221100, 0x77665544, 1; st.global.u32 [%rd1+28], %r7;",
+                          NULL, 0, out, sizeof out), 0);
+    CHECK_EQ_U64(out[0], 0xffffffffu);
+    CHECK_EQ_U64(out[1], 0x3f800000u);
+    CHECK_EQ_INT(out[2], 20);
+    CHECK_EQ_INT(out[3], 10);
+    CHECK_EQ_U64(out[4], 0x44332211u);
+    CHECK_EQ_U64(out[5], 0x55667700u); /* b4e, selector 0: bytes 5 6 7 0 */
+    CHECK_EQ_U64(out[6], 0xffffff00u | 0xf0);
+    CHECK_EQ_U64(out[7], 0x33223322u);
+}
+
+RG_TEST(cvt_integer_pairs)
+{
+    uint64_t out[6];
+    CHECK_EQ_INT(run_body("mov.u32 %r1, 0xfffffffe;\n"
+                          "cvt.s64.s32 %rd3, %r1; st.global.u64 [%rd1], %rd3;\n"
+                          "cvt.u64.u32 %rd4, %r1; st.global.u64 [%rd1+8], %rd4;\n"
+                          "cvt.u16.u32 %h1, %r1; cvt.u64.u16 %rd5, %h1; st.global.u64 [%rd1+16], %rd5;\n"
+                          "cvt.s16.s32 %h2, %r1; cvt.s64.s16 %rd6, %h2; st.global.u64 [%rd1+24], %rd6;\n"
+                          "cvt.sat.u32.s64 %r2, -5; cvt.u64.u32 %rd7, %r2; st.global.u64 [%rd1+32], %rd7;\n"
+                          "cvt.rn.f64.u64 %fd1, -1; st.global.f64 [%rd1+40], %fd1;",
+                          NULL, 0, out, sizeof out), 0);
+    CHECK_EQ_INT((int64_t)out[0], -2);
+    CHECK_EQ_U64(out[1], 0xfffffffeull);
+    CHECK_EQ_U64(out[2], 0xfffe);
+    CHECK_EQ_INT((int64_t)out[3], -2);
+    CHECK_EQ_U64(out[4], 0);
+    double d;
+    memcpy(&d, &out[5], 8);
+    CHECK(d == 18446744073709551616.0);
+}
+
+RG_TEST(ftz_and_saturate)
+{
+    uint32_t out[4];
+    CHECK_EQ_INT(run_body("mov.f32 %f1, 0f00000001;\n" /* smallest subnormal */
+                          "add.ftz.f32 %f2, %f1, %f1; st.global.f32 [%rd1], %f2;\n"
+                          "add.f32 %f3, %f1, %f1; st.global.f32 [%rd1+4], %f3;\n"
+                          "mul.sat.f32 %f4, 0f40000000, 0f40000000; st.global.f32 [%rd1+8], %f4;\n"
+                          "add.sat.f32 %f5, 0f7FC00000, 0f3F800000; st.global.f32 [%rd1+12], %f5;",
+                          NULL, 0, out, sizeof out), 0);
+    CHECK_EQ_U64(out[0], 0);
+    CHECK_EQ_U64(out[1], 2);
+    CHECK_EQ_U64(out[2], 0x3f800000u);
+    CHECK_EQ_U64(out[3], 0);
+}
+
+RG_TEST(printf_formats)
+{
+    static char src[4096];
+    snprintf(src, sizeof src, PTX_HEADER
+             ".extern .func (.param .b32 r) vprintf(.param .b64 f, .param .b64 a);\n"
+             ".global .align 1 .b8 fmt[40] = {37, 53, 100, 124, 37, 45, 52, 120, 124, 37, 46, 51, 101, 124, 37, 115, 124, 37, 37, 124, 37, 108, 117, 124, 37, 99, 10, 0};\n"
+             ".global .align 1 .b8 str[3] = {104, 105, 0};\n"
+             ".visible .entry k()\n{\n .local .align 8 .b8 buf[48];\n .reg .b64 %%rd<8>; .reg .b32 %%r<3>;\n"
+             " mov.u64 %%rd1, buf; cvta.local.u64 %%rd2, %%rd1;\n"
+             " st.local.u32 [buf], -42; st.local.u32 [buf+4], 255; st.local.f64 [buf+8], 0d40934A4584F4C6E7;\n"
+             " mov.u64 %%rd3, str; cvta.global.u64 %%rd4, %%rd3; st.local.u64 [buf+16], %%rd4;\n"
+             " st.local.u64 [buf+24], -1; st.local.u32 [buf+32], 65;\n"
+             " mov.u64 %%rd5, fmt; cvta.global.u64 %%rd6, %%rd5;\n"
+             " { .param .b64 p0; st.param.b64 [p0], %%rd6; .param .b64 p1; st.param.b64 [p1], %%rd2; .param .b32 r0;\n"
+             "   call.uni (r0), vprintf, (p0, p1); ld.param.b32 %%r1, [r0]; }\n ret;\n}\n");
+    pu_env *e = calloc(1, sizeof *e);
+    CHECK_EQ_INT(pu_load(e, src), PTX_OK);
+    CHECK_EQ_INT(pu_run(e, "k", 1, 2, 0, NULL, 0), PTX_OK);
+    CHECK_STR(e->out, "  -42|ff  |1.235e+03|hi|%|18446744073709551615|A\n  -42|ff  |1.235e+03|hi|%|18446744073709551615|A\n");
+    pu_free(e);
+    free(e);
+}
+
 RG_TEST_MAIN()
