@@ -28,6 +28,8 @@ bool sim_table_mark_freeing(uintptr_t base);
 size_t sim_table_take_ctx(struct sim_ctx *c, struct sim_alloc **out);
 /* Free a table entry's backing by kind (device/managed pages, host pages). */
 void sim_mem_release(const struct sim_alloc *a);
+/* Bytes an allocation of `size` is charged (slab class or whole pages). */
+size_t sim_mem_accounted(size_t size);
 CUresult sim_mem_alloc_kind(struct sim_ctx *c, size_t size, enum sim_mem_kind kind, unsigned flags,
                             void *pool, uintptr_t *out);
 

@@ -3,6 +3,7 @@
  * The region is one PROT_NONE reservation; allocations make their pages
  * read-write and hand them back to the OS on free (madvise + PROT_NONE). */
 #include <errno.h>
+#include <search.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -161,115 +162,123 @@ void sim_va_give(uintptr_t lo, size_t size)
 
 /* ---- the allocation table ----------------------------------------------- */
 
-static struct sim_alloc *tab;
-static size_t ntab, tab_cap;
+/* The table is a balanced search tree (libc tsearch) of non-overlapping
+ * ranges: a range compares equal to any range it overlaps, so one search
+ * finds the allocation holding an address. Every operation is O(log n). */
+static void *tab_root;
+static size_t ntab;
 static pthread_rwlock_t tab_lock = PTHREAD_RWLOCK_INITIALIZER;
 static _Atomic uint64_t tab_gen = 1;
 static _Atomic unsigned long long next_buffer_id = 1;
 
-/* Index of the last entry with base <= p, or -1. Caller holds tab_lock. */
-static long tab_floor(uintptr_t p)
+static int range_cmp(const void *pa, const void *pb)
 {
-    long lo = 0, hi = (long)ntab - 1, ans = -1;
-    while (lo <= hi) {
-        long mid = (lo + hi) / 2;
-        if (tab[mid].base <= p) {
-            ans = mid;
-            lo = mid + 1;
-        } else
-            hi = mid - 1;
-    }
-    return ans;
+    const struct sim_alloc *a = pa, *b = pb;
+    if (a->base + a->size <= b->base) return -1;
+    if (b->base + b->size <= a->base) return 1;
+    return 0;
+}
+
+/* The entry holding p, or NULL. Caller holds tab_lock. */
+static struct sim_alloc *tab_find(uintptr_t p)
+{
+    struct sim_alloc key = {.base = p, .size = 1};
+    void *const *n = tfind(&key, &tab_root, range_cmp);
+    return n ? *(struct sim_alloc *const *)n : NULL;
 }
 
 bool sim_table_insert(const struct sim_alloc *a)
 {
-    bool ok = false;
+    struct sim_alloc *e = malloc(sizeof *e);
+    if (!e) return false;
+    *e = *a;
+    if (!e->buffer_id) e->buffer_id = atomic_fetch_add(&next_buffer_id, 1);
     pthread_rwlock_wrlock(&tab_lock);
-    long i = tab_floor(a->base);
-    if (i >= 0 && tab[i].base + tab[i].size > a->base) goto out;
-    if ((size_t)(i + 1) < ntab && tab[i + 1].base < a->base + a->size) goto out;
-    if (ntab == tab_cap) {
-        size_t nc = tab_cap ? tab_cap * 2 : 256;
-        struct sim_alloc *nt = realloc(tab, nc * sizeof *nt);
-        if (!nt) goto out;
-        tab = nt;
-        tab_cap = nc;
+    void *const *n = tsearch(e, &tab_root, range_cmp);
+    bool ok = n && *(struct sim_alloc *const *)n == e; /* else it overlaps an entry */
+    if (ok) {
+        ntab++;
+        atomic_fetch_add(&tab_gen, 1);
     }
-    memmove(&tab[i + 2], &tab[i + 1], (ntab - (size_t)(i + 1)) * sizeof *tab);
-    tab[i + 1] = *a;
-    if (!tab[i + 1].buffer_id) tab[i + 1].buffer_id = atomic_fetch_add(&next_buffer_id, 1);
-    ntab++;
-    atomic_fetch_add(&tab_gen, 1);
-    ok = true;
-out:
     pthread_rwlock_unlock(&tab_lock);
+    if (!ok) free(e);
     return ok;
+}
+
+/* Unlink e (found under the write lock) and free it, copying it to *out. */
+static void tab_erase_locked(struct sim_alloc *e, struct sim_alloc *out)
+{
+    tdelete(e, &tab_root, range_cmp);
+    ntab--;
+    atomic_fetch_add(&tab_gen, 1);
+    if (out) *out = *e;
+    free(e);
 }
 
 bool sim_table_remove(uintptr_t base, struct sim_alloc *out)
 {
-    bool ok = false;
     pthread_rwlock_wrlock(&tab_lock);
-    long i = tab_floor(base);
-    if (i >= 0 && tab[i].base == base) {
-        if (out) *out = tab[i];
-        memmove(&tab[i], &tab[i + 1], (ntab - (size_t)i - 1) * sizeof *tab);
-        ntab--;
-        atomic_fetch_add(&tab_gen, 1);
-        ok = true;
-    }
+    struct sim_alloc *e = tab_find(base);
+    bool ok = e && e->base == base;
+    if (ok) tab_erase_locked(e, out);
     pthread_rwlock_unlock(&tab_lock);
     return ok;
 }
 
 bool sim_table_mark_freeing(uintptr_t base)
 {
-    bool ok = false;
     pthread_rwlock_wrlock(&tab_lock);
-    long i = tab_floor(base);
-    if (i >= 0 && tab[i].base == base && tab[i].pool && !tab[i].freeing) {
-        tab[i].freeing = true;
-        ok = true;
-    }
+    struct sim_alloc *e = tab_find(base);
+    bool ok = e && e->base == base && e->pool && !e->freeing;
+    if (ok) e->freeing = true;
     pthread_rwlock_unlock(&tab_lock);
     return ok;
+}
+
+/* In-order walks with a caller-supplied state (twalk_r). */
+struct walk {
+    struct sim_ctx *ctx; /* collect: entries of this context */
+    struct sim_alloc **hits;
+    ptx_mem_range *ranges; /* snapshot: every range */
+    size_t n;
+};
+
+static void walk_collect(const void *node, VISIT which, void *arg)
+{
+    struct walk *w = arg;
+    struct sim_alloc *e = *(struct sim_alloc *const *)node;
+    if (which != postorder && which != leaf) return;
+    if (e->ctx == w->ctx && e->kind != SIM_MEM_VMM) w->hits[w->n++] = e;
+}
+
+static void walk_ranges(const void *node, VISIT which, void *arg)
+{
+    struct walk *w = arg;
+    const struct sim_alloc *e = *(struct sim_alloc *const *)node;
+    if (which == postorder || which == leaf)
+        w->ranges[w->n++] = (ptx_mem_range){e->base, e->base + e->size};
 }
 
 size_t sim_table_take_ctx(struct sim_ctx *c, struct sim_alloc **out)
 {
     pthread_rwlock_wrlock(&tab_lock);
-    size_t n = 0, k = 0;
-    for (size_t i = 0; i < ntab; i++)
-        n += tab[i].ctx == c && tab[i].kind != SIM_MEM_VMM;
-    struct sim_alloc *v = n ? malloc(n * sizeof *v) : NULL;
-    if (v) {
-        size_t w = 0;
-        for (size_t i = 0; i < ntab; i++) {
-            if (tab[i].ctx == c && tab[i].kind != SIM_MEM_VMM)
-                v[k++] = tab[i];
-            else
-                tab[w++] = tab[i];
-        }
-        ntab = w;
-        atomic_fetch_add(&tab_gen, 1);
-    }
+    struct walk w = {.ctx = c, .hits = malloc((ntab ? ntab : 1) * sizeof *w.hits)};
+    struct sim_alloc *v = malloc((ntab ? ntab : 1) * sizeof *v);
+    if (w.hits && v) twalk_r(tab_root, walk_collect, &w);
+    for (size_t i = 0; i < w.n; i++) tab_erase_locked(w.hits[i], &v[i]);
     pthread_rwlock_unlock(&tab_lock);
+    free(w.hits);
     *out = v;
-    return k;
+    return v ? w.n : 0;
 }
 
 bool sim_mem_lookup(uintptr_t p, struct sim_alloc *out)
 {
-    bool ok = false;
     pthread_rwlock_rdlock(&tab_lock);
-    long i = tab_floor(p);
-    if (i >= 0 && p - tab[i].base < tab[i].size) {
-        if (out) *out = tab[i];
-        ok = true;
-    }
+    struct sim_alloc *e = tab_find(p);
+    if (e && out) *out = *e;
     pthread_rwlock_unlock(&tab_lock);
-    return ok;
+    return e != NULL;
 }
 
 CUresult sim_mem_check(uintptr_t p, size_t n, unsigned kinds)
@@ -284,6 +293,135 @@ CUresult sim_mem_check(uintptr_t p, size_t n, unsigned kinds)
 
 /* ---- device and managed allocations ------------------------------------- */
 
+/* ---- small allocations: 64 KiB slabs of 256..2048-byte slots --------------
+ * Many tiny cuMemAlloc calls would otherwise each cost a page, a VMA and two
+ * system calls. A slab is charged to its device as a whole, like the real
+ * driver's coarse granularity; it goes back to the OS when its last slot is
+ * freed. Slots stay 256-byte aligned and are zeroed when handed out. */
+
+#define SLAB (64ul << 10)
+#define SLOT 256ul
+#define SMALL_MAX 2048ul
+#define NCLASS (SMALL_MAX / SLOT)
+#define MAX_DEV 64
+
+struct slab {
+    uintptr_t base;
+    struct sim_device *dev;
+    unsigned cls, nslots, nfree;
+    uint64_t used[SLAB / SLOT / 64];
+    struct slab *next;
+};
+
+static struct slab *slabs[MAX_DEV][NCLASS];
+static pthread_mutex_t slab_lock = PTHREAD_MUTEX_INITIALIZER;
+
+size_t sim_mem_accounted(size_t size)
+{
+    if (size && size <= SMALL_MAX) return (size + SLOT - 1) / SLOT * SLOT;
+    return page_round(size);
+}
+
+static struct slab *slab_new(struct sim_device *d, unsigned cls)
+{
+    struct slab *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    if (!sim_device_charge(d, SLAB)) goto fail;
+    if (!sim_va_take(SLAB, SLAB, 0, &s->base)) goto fail_charge;
+    if (mprotect((void *)s->base, SLAB, PROT_READ | PROT_WRITE) != 0) goto fail_va;
+    s->dev = d;
+    s->cls = cls;
+    s->nslots = s->nfree = (unsigned)(SLAB / ((cls + 1) * SLOT));
+    return s;
+fail_va:
+    sim_va_give(s->base, SLAB);
+fail_charge:
+    sim_device_uncharge(d, SLAB);
+fail:
+    free(s);
+    return NULL;
+}
+
+static void slab_free(struct slab *s)
+{
+    madvise((void *)s->base, SLAB, MADV_DONTNEED);
+    mprotect((void *)s->base, SLAB, PROT_NONE);
+    sim_va_give(s->base, SLAB);
+    sim_device_uncharge(s->dev, SLAB);
+    free(s);
+}
+
+/* Claim a free slot of s; slab_lock held, s->nfree > 0. */
+static uintptr_t slot_take(struct slab *s)
+{
+    for (unsigned i = 0; i < s->nslots; i++)
+        if (!(s->used[i / 64] >> (i % 64) & 1)) {
+            s->used[i / 64] |= 1ull << (i % 64);
+            s->nfree--;
+            return s->base + (uintptr_t)i * (s->cls + 1) * SLOT;
+        }
+    return 0;
+}
+
+static CUresult small_alloc(struct sim_device *d, size_t size, uintptr_t *out, struct slab **where)
+{
+    unsigned cls = (unsigned)((size - 1) / SLOT);
+    if (d->ordinal >= MAX_DEV) return CUDA_ERROR_NOT_SUPPORTED;
+    pthread_mutex_lock(&slab_lock);
+    struct slab **head = &slabs[d->ordinal][cls], **pp = head;
+    while (*pp && !(*pp)->nfree) pp = &(*pp)->next;
+    struct slab *s = *pp;
+    if (s && pp != head) { /* move it to the front: the next search stops at once */
+        *pp = s->next;
+        s->next = *head;
+        *head = s;
+    }
+    if (!s && (s = slab_new(d, cls))) {
+        s->next = *head;
+        *head = s;
+    }
+    uintptr_t p = s ? slot_take(s) : 0;
+    pthread_mutex_unlock(&slab_lock);
+    if (!p) return CUDA_ERROR_OUT_OF_MEMORY;
+    memset((void *)p, 0, (cls + 1) * SLOT);
+    *out = p;
+    *where = s;
+    return CUDA_SUCCESS;
+}
+
+static void small_free(struct slab *s, uintptr_t p)
+{
+    unsigned i = (unsigned)((p - s->base) / ((s->cls + 1) * SLOT));
+    pthread_mutex_lock(&slab_lock);
+    s->used[i / 64] &= ~(1ull << (i % 64));
+    bool empty = ++s->nfree == s->nslots;
+    if (empty) {
+        struct slab **pp = &slabs[s->dev->ordinal][s->cls];
+        while (*pp != s) pp = &(*pp)->next;
+        *pp = s->next;
+    }
+    pthread_mutex_unlock(&slab_lock);
+    if (empty) slab_free(s);
+}
+
+/* A small device allocation in a slab, entered in the table. */
+static CUresult alloc_small(struct sim_device *d, struct sim_ctx *c, size_t size, void *pool,
+                            bool internal, uintptr_t *out)
+{
+    struct slab *s;
+    uintptr_t p;
+    CUresult r = small_alloc(d, size, &p, &s);
+    if (r) return r;
+    struct sim_alloc a = {.base = p, .size = size, .kind = SIM_MEM_DEVICE, .dev = d, .ctx = c,
+                          .pool = pool, .internal = internal, .slab = s};
+    if (!sim_table_insert(&a)) {
+        small_free(s, p);
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    }
+    *out = p;
+    return CUDA_SUCCESS;
+}
+
 /* Reserve pages for `size` bytes charged to d, owned by c (NULL: by no
  * context, so it outlives context teardown) and enter them in the table. */
 static CUresult alloc_on(struct sim_device *d, struct sim_ctx *c, size_t size,
@@ -292,6 +430,8 @@ static CUresult alloc_on(struct sim_device *d, struct sim_ctx *c, size_t size,
 {
     size_t sz = page_round(size);
     if (!size || !sz) return size ? CUDA_ERROR_OUT_OF_MEMORY : CUDA_ERROR_INVALID_VALUE;
+    if (kind == SIM_MEM_DEVICE && size <= SMALL_MAX && d->ordinal < MAX_DEV)
+        return alloc_small(d, c, size, pool, internal, out);
     if (!sim_device_charge(d, sz)) return CUDA_ERROR_OUT_OF_MEMORY;
     uintptr_t base;
     if (!sim_va_take(sz, sz >= BIG_ALIGN ? BIG_ALIGN : PAGE, 0, &base)) goto fail_charge;
@@ -334,6 +474,11 @@ void sim_mem_release(const struct sim_alloc *a)
     switch (a->kind) {
     case SIM_MEM_DEVICE:
     case SIM_MEM_MANAGED: {
+        if (a->slab) {
+            small_free(a->slab, a->base);
+            if (a->pool) sim_mempool_note_free(a->pool, sim_mem_accounted(a->size));
+            break;
+        }
         size_t sz = page_round(a->size);
         madvise((void *)a->base, sz, MADV_DONTNEED);
         mprotect((void *)a->base, sz, PROT_NONE);
@@ -381,10 +526,10 @@ static struct snapshot *snap_build(void)
     pthread_rwlock_rdlock(&tab_lock);
     struct snapshot *s = malloc(sizeof *s + (ntab ? ntab : 1) * sizeof(ptx_mem_range));
     if (s) {
-        for (size_t i = 0; i < ntab; i++)
-            s->ranges[i] = (ptx_mem_range){tab[i].base, tab[i].base + tab[i].size};
+        struct walk w = {.ranges = s->ranges};
+        twalk_r(tab_root, walk_ranges, &w);
         s->map.ranges = s->ranges;
-        s->map.count = ntab;
+        s->map.count = w.n;
         s->gen = atomic_load(&tab_gen);
         atomic_store(&s->refs, 1); /* the cache's reference */
     }

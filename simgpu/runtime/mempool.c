@@ -15,9 +15,12 @@ struct sim_mempool {
     int reuse_follow_event, reuse_opportunistic, reuse_internal_deps;
     CUmemAccess_flags peer_access[64];
     bool is_default;
+    struct sim_mempool *grave_next; /* destroyed pools stay reachable */
 };
 
 static struct sim_mempool *default_pools[64];
+static struct sim_mempool *graveyard;
+static pthread_mutex_t graveyard_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sim_mempool *current_pools[64];
 
 static struct sim_mempool *pool_new(struct sim_device *d, const CUmemPoolProps *props, bool dflt)
@@ -58,7 +61,7 @@ CUresult sim_mempool_alloc(struct sim_mempool *p, struct sim_ctx *c, size_t size
 {
     CUresult r = sim_mem_alloc_kind(c, size, SIM_MEM_DEVICE, 0, p, out);
     if (r) return r;
-    size_t sz = (size + 4095) & ~(size_t)4095; /* as charged */
+    size_t sz = sim_mem_accounted(size);
     size_t u = atomic_fetch_add(&p->used, sz) + sz;
     size_t h = atomic_load(&p->used_high);
     while (u > h && !atomic_compare_exchange_weak(&p->used_high, &h, u)) {
@@ -136,6 +139,10 @@ CUresult cuMemPoolDestroy(CUmemoryPool pool)
     if (current_pools[p->dev->ordinal] == p)
         current_pools[p->dev->ordinal] = default_pools[p->dev->ordinal];
     sim_handle_remove(&p->obj);
+    pthread_mutex_lock(&graveyard_lock);
+    p->grave_next = graveyard;
+    graveyard = p;
+    pthread_mutex_unlock(&graveyard_lock);
     return CUDA_SUCCESS;
 }
 

@@ -174,6 +174,7 @@ struct sim_alloc {
     bool internal; /* module variable: not freeable by cuMemFree */
     void *pool;    /* struct sim_mempool * for stream-ordered allocations */
     bool freeing;  /* cuMemFreeAsync queued: a second free is an error */
+    void *slab;    /* small allocations: the slab holding them (memory.c) */
 };
 
 /* Allocate device memory in the region, charged to dev. OUT_OF_MEMORY when the

@@ -221,6 +221,39 @@ RG_TEST(freed_with_context)
     CHECK_EQ_U64(free1, free0);
 }
 
+/* Many tiny allocations fit in a small device, stay aligned, start zeroed
+ * and give everything back. */
+RG_TEST(many_small_allocations)
+{
+    setup();
+    enum { N = 60000 };
+    static CUdeviceptr v[N];
+    size_t free0, free1, total;
+    CHECK_CU(cuMemGetInfo(&free0, &total));
+    for (int i = 0; i < N; i++) {
+        size_t n = 1 + (size_t)(i % 300);
+        CHECK_CU(cuMemAlloc(&v[i], n));
+        CHECK_EQ_INT(v[i] % 256, 0);
+    }
+    unsigned char b[300];
+    CHECK_CU(cuMemcpyDtoH(b, v[N - 1], 1 + (N - 1) % 300));
+    CHECK_EQ_INT(b[0], 0);
+    CUdeviceptr base;
+    size_t size;
+    CHECK_CU(cuMemGetAddressRange(&base, &size, v[777]));
+    CHECK_EQ_U64(base, v[777]);
+    CHECK_EQ_INT(size, 1 + 777 % 300);
+    CHECK_CU_IS(cuMemcpyHtoD(v[777], b, size + 1), CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU(cuMemsetD8(v[5], 0xff, 6));
+    for (int i = 0; i < N; i += 2) CHECK_CU(cuMemFree(v[i]));
+    for (int i = 0; i < N; i += 2) CHECK_CU(cuMemAlloc(&v[i], 16)); /* reused, zeroed */
+    CHECK_CU(cuMemcpyDtoH(b, v[4], 16));
+    CHECK_EQ_INT(b[15], 0);
+    for (int i = 0; i < N; i++) CHECK_CU(cuMemFree(v[i]));
+    CHECK_CU(cuMemGetInfo(&free1, &total));
+    CHECK_EQ_U64(free1, free0);
+}
+
 static int thread_errors;
 
 static void *alloc_thread(void *arg)
