@@ -16,6 +16,7 @@ enum ir_type {
     T_U8, T_U16, T_U32, T_U64,
     T_S8, T_S16, T_S32, T_S64,
     T_F16, T_F16X2, T_BF16, T_BF16X2, T_F32, T_F64,
+    T_TF32, /* wmma operands only */
     T_COUNT
 };
 enum ir_kind { K_BITS, K_UINT, K_SINT, K_FLOAT };
@@ -33,7 +34,7 @@ enum ir_op {
     OP_BARRIER, OP_MEMBAR, OP_FENCE, OP_BRA, OP_BRX, OP_CALL, OP_RET, OP_EXIT, OP_TRAP,
     OP_BRKPT, OP_NANOSLEEP, OP_SHFL, OP_VOTE, OP_MATCH, OP_REDUX, OP_ACTIVEMASK, OP_DP4A,
     OP_DP2A, OP_PREFETCH, OP_PREFETCHU, OP_ELECT, OP_PMEVENT, OP_DISCARD, OP_APPLYPRIORITY,
-    OP_CREATEPOLICY, OP_GRIDDEP, OP_BMSK, OP_SZEXT, OP_CP, OP_MBARRIER,
+    OP_CREATEPOLICY, OP_GRIDDEP, OP_BMSK, OP_SZEXT, OP_CP, OP_MBARRIER, OP_WMMA,
     OP_COUNT
 };
 
@@ -48,8 +49,11 @@ enum ir_sub {
     M_F4E, M_B4E, M_RC8, M_ECL, M_ECR, M_RC16,
     M_FINITE, M_INFINITE, M_NUMBER, M_NOTANUMBER, M_NORMAL, M_SUBNORMAL,
     M_L, M_R, M_ARRIVE, M_RED, M_POPC, M_WARP, M_SYNC,
+    M_LOAD, M_STORE, M_MMA, M_FA, M_FB, M_FC, M_FD,
     M_INIT, M_INVAL, M_ARRIVE_DROP, M_TEST_WAIT, M_TRY_WAIT, M_PENDING, M_EXPECT_TX, M_COMPLETE_TX, M_MBARRIER,
 };
+
+enum ir_wshape { W_NONE, W_M16N16K16, W_M32N8K16, W_M8N32K16, W_M16N16K8, W_M8N8K4 };
 
 enum ir_rnd { R_NONE, R_RN, R_RZ, R_RM, R_RP, R_RNI, R_RZI, R_RMI, R_RPI, R_RNA };
 
@@ -57,7 +61,8 @@ enum ir_flag {
     F_SAT = 1 << 0, F_FTZ = 1 << 1, F_APPROX = 1 << 2, F_HI = 1 << 3, F_WIDE = 1 << 4,
     F_UNI = 1 << 5, F_WRAP = 1 << 6, F_CLAMP = 1 << 7, F_TO = 1 << 8, F_SHIFTAMT = 1 << 9,
     F_NANP = 1 << 10, F_CC = 1 << 11, F_LO = 1 << 12, F_FULL = 1 << 13, F_ABS = 1 << 14,
-    F_RELU = 1 << 15, F_PARITY = 1 << 16, F_NOINC = 1 << 17, F_NOCOMPLETE = 1 << 18,
+    F_RELU = 1 << 15, F_PARITY = 1 << 16, F_NOINC = 1 << 17, F_NOCOMPLETE = 1 << 18, F_SATF = 1 << 19,
+    F_LAYOUT2 = 1 << 20, /* parser: a layout word has been seen */
 };
 
 /* Operand kinds. */
@@ -115,6 +120,8 @@ typedef struct ir_insn {
     uint8_t mod, mod2, rnd, vec;
     uint32_t flags;
     uint8_t nops;
+    uint8_t shape, lay;  /* wmma: enum ir_wshape; bit 0/1: first/second layout is .col */
+    uint8_t xt[2];       /* third and fourth type qualifiers (wmma.mma) */
     uint8_t guard_neg;
     int32_t guard;   /* predicate register or -1 */
     uint32_t func;   /* owning function index */
@@ -211,7 +218,7 @@ struct ptx_module {
 static inline unsigned ir_type_bits(unsigned t)
 {
     static const uint8_t b[T_COUNT] = {0, 1, 8, 16, 32, 64, 128, 8, 16, 32, 64,
-                                       8, 16, 32, 64, 16, 32, 16, 32, 32, 64};
+                                       8, 16, 32, 64, 16, 32, 16, 32, 32, 64, 32};
     return t < T_COUNT ? b[t] : 0;
 }
 

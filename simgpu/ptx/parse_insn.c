@@ -43,7 +43,7 @@ static const opdesc optab[] = {
     {"applypriority", OP_APPLYPRIORITY, 1, 2, 0}, {"griddepcontrol", OP_GRIDDEP, 0, 0, 0},
     {"createpolicy", OP_CREATEPOLICY, 2, 4, 0},
     {"call", OP_CALL, 0, 0, 0}, {"bmsk", OP_BMSK, 3, 3, 0}, {"szext", OP_SZEXT, 3, 3, 0},
-    {"cp", OP_CP, 0, 4, 0}, {"mbarrier", OP_MBARRIER, 1, 4, 0},
+    {"cp", OP_CP, 0, 4, 0}, {"mbarrier", OP_MBARRIER, 1, 4, 0}, {"wmma", OP_WMMA, 2, 4, 0},
 };
 
 const char *ir_op_name(unsigned op)
@@ -55,7 +55,7 @@ const char *ir_op_name(unsigned op)
 
 /* ---- modifier words ---- */
 
-enum wcat { W_IGNORE, W_TYPE, W_SPACE, W_RND, W_SUB, W_FLAG, W_VEC, W_CMPLO };
+enum wcat { W_IGNORE, W_TYPE, W_SPACE, W_RND, W_SUB, W_FLAG, W_VEC, W_CMPLO, W_SHAPE, W_LAYOUT };
 
 typedef struct word {
     const char *w;
@@ -88,6 +88,11 @@ static const word words[] = {
     {"init", W_SUB, M_INIT}, {"inval", W_SUB, M_INVAL}, {"arrive_drop", W_SUB, M_ARRIVE_DROP},
     {"test_wait", W_SUB, M_TEST_WAIT}, {"try_wait", W_SUB, M_TRY_WAIT}, {"pending_count", W_SUB, M_PENDING},
     {"expect_tx", W_SUB, M_EXPECT_TX}, {"complete_tx", W_SUB, M_COMPLETE_TX}, {"mbarrier", W_SUB, M_MBARRIER},
+    {"load", W_SUB, M_LOAD}, {"store", W_SUB, M_STORE}, {"mma", W_SUB, M_MMA}, {"a", W_SUB, M_FA},
+    {"b", W_SUB, M_FB}, {"c", W_SUB, M_FC}, {"d", W_SUB, M_FD}, {"row", W_LAYOUT, 0}, {"col", W_LAYOUT, 1},
+    {"m16n16k16", W_SHAPE, W_M16N16K16}, {"m32n8k16", W_SHAPE, W_M32N8K16}, {"m8n32k16", W_SHAPE, W_M8N32K16},
+    {"m16n16k8", W_SHAPE, W_M16N16K8}, {"m8n8k4", W_SHAPE, W_M8N8K4}, {"tf32", W_TYPE, T_TF32},
+    {"satfinite", W_FLAG, F_SATF},
     {"parity", W_FLAG, F_PARITY}, {"noinc", W_FLAG, F_NOINC}, {"noComplete", W_FLAG, F_NOCOMPLETE},
     {"sat", W_FLAG, F_SAT}, {"ftz", W_FLAG, F_FTZ}, {"approx", W_FLAG, F_APPROX},
     {"wide", W_FLAG, F_WIDE}, {"wrap", W_FLAG, F_WRAP}, {"clamp", W_FLAG, F_CLAMP},
@@ -132,8 +137,14 @@ static void apply_word(parser *p, ir_insn *in, const ptx_token *t, int *ntypes)
     switch (w->cat) {
     case W_TYPE:
         if (*ntypes == 0) in->type = (uint8_t)w->val;
-        else in->type2 = (uint8_t)w->val;
+        else if (*ntypes == 1) in->type2 = (uint8_t)w->val;
+        else if (*ntypes < 4) in->xt[*ntypes - 2] = (uint8_t)w->val;
         (*ntypes)++;
+        break;
+    case W_SHAPE: in->shape = (uint8_t)w->val; break;
+    case W_LAYOUT: /* ".row"/".col": first and second layout */
+        in->lay |= (uint8_t)(w->val << ((in->flags & F_LAYOUT2) ? 1 : 0));
+        in->flags |= F_LAYOUT2;
         break;
     case W_SPACE:
         if (in->op == OP_CP && in->space) in->type2 = (uint8_t)w->val; /* cp.async.shared.global */
@@ -579,6 +590,16 @@ static void check_operands(parser *p, const ir_insn *in, const ptx_token *at)
     unsigned ai = (in->op == OP_ST || in->op == OP_RED || hint) ? 0 : 1;
     if (mem && in->o[ai].kind != O_ADDR) pp_error(p, at, "%s needs an [address] operand", ir_op_name(in->op));
     if (in->op == OP_MBARRIER) return; /* address operand in slot 0 or 1 */
+    if (in->op == OP_WMMA) {
+        int ld = in->mod == M_LOAD, st = in->mod == M_STORE;
+        if (!in->shape || (!ld && !st && in->mod != M_MMA)) pp_error(p, at, "unsupported wmma form");
+        if (ld && (in->o[0].kind != O_VEC || in->o[1].kind != O_ADDR)) pp_error(p, at, "wmma.load needs {regs}, [addr]");
+        if (st && (in->o[0].kind != O_ADDR || in->o[1].kind != O_VEC)) pp_error(p, at, "wmma.store needs [addr], {regs}");
+        if (in->mod == M_MMA && (in->nops != 4 || in->o[0].kind != O_VEC || in->o[1].kind != O_VEC ||
+                                 in->o[2].kind != O_VEC || in->o[3].kind != O_VEC))
+            pp_error(p, at, "wmma.mma needs four {fragments}");
+        return;
+    }
     if (in->op == OP_CP && in->mod == M_MBARRIER) {
         if (in->nops != 1 || in->o[0].kind != O_ADDR) pp_error(p, at, "cp.async.mbarrier.arrive needs [mbar]");
         return;

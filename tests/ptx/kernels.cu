@@ -5,6 +5,7 @@
 #include <cuda_fp16.h>
 #include <cuda_pipeline.h>
 #include <cuda/barrier>
+#include <mma.h>
 #include <cooperative_groups.h>
 #include <cooperative_groups/reduce.h>
 #include <cub/block/block_radix_sort.cuh>
@@ -382,4 +383,29 @@ extern "C" __global__ void mbarrier_copy(const int *in, int *out)
         bar.wait(std::move(t));
         out[256 + blockIdx.x * 128 + threadIdx.x] += s[i];
     }
+}
+
+// Tensor-core fragments (wmma): f16 x f16 -> f32 and s8 x s8 -> s32, with an
+// elementwise operation on the accumulator fragment.
+extern "C" __global__ void wmma_gemm(const half *a, const half *b, const float *c, float *d, const signed char *ia,
+                                     const signed char *ib, int *id)
+{
+    using namespace nvcuda;
+    wmma::fragment<wmma::matrix_a, 16, 16, 16, half, wmma::row_major> fa;
+    wmma::fragment<wmma::matrix_b, 16, 16, 16, half, wmma::col_major> fb;
+    wmma::fragment<wmma::accumulator, 16, 16, 16, float> fc;
+    wmma::load_matrix_sync(fa, a, 16);
+    wmma::load_matrix_sync(fb, b, 16);
+    wmma::load_matrix_sync(fc, c, 16, wmma::mem_col_major);
+    wmma::mma_sync(fc, fa, fb, fc);
+    for (int i = 0; i < fc.num_elements; i++) fc.x[i] *= 2.0f;
+    wmma::store_matrix_sync(d, fc, 16, wmma::mem_row_major);
+    wmma::fragment<wmma::matrix_a, 16, 16, 16, signed char, wmma::row_major> ja;
+    wmma::fragment<wmma::matrix_b, 16, 16, 16, signed char, wmma::row_major> jb;
+    wmma::fragment<wmma::accumulator, 16, 16, 16, int> jc;
+    wmma::fill_fragment(jc, 5);
+    wmma::load_matrix_sync(ja, ia, 16);
+    wmma::load_matrix_sync(jb, ib, 16);
+    wmma::mma_sync(jc, ja, jb, jc);
+    wmma::store_matrix_sync(id, jc, 16, wmma::mem_row_major);
 }

@@ -496,4 +496,31 @@ RG_TEST(mbarrier_memcpy_async)
     TEARDOWN();
 }
 
+RG_TEST(wmma_tensor_fragments)
+{
+    SETUP();
+    _Float16 *a = pu_alloc(e, 256 * 2), *b = pu_alloc(e, 256 * 2);
+    float *c = pu_alloc(e, 256 * 4), *d = pu_alloc(e, 256 * 4);
+    signed char *ia = pu_alloc(e, 256), *ib = pu_alloc(e, 256);
+    int *id = pu_alloc(e, 256 * 4);
+    for (int i = 0; i < 256; i++) {
+        a[i] = (_Float16)((i % 7) - 3), b[i] = (_Float16)((i % 5) * 0.5f), c[i] = (float)(i % 3);
+        ia[i] = (signed char)((i * 7) % 11 - 5), ib[i] = (signed char)((i * 3) % 13 - 6);
+    }
+    struct { void *a, *b, *c, *d, *ia, *ib, *id; } p = {a, b, c, d, ia, ib, id};
+    RUN_OK("wmma_gemm", 1, 32, 0, &p, sizeof p);
+    for (int i = 0; i < 16; i++)
+        for (int j = 0; j < 16; j++) {
+            float acc = c[j * 16 + i]; /* C loaded column-major */
+            int iacc = 5;
+            for (int k = 0; k < 16; k++) {
+                acc += (float)a[i * 16 + k] * (float)b[j * 16 + k]; /* B column-major */
+                iacc += ia[i * 16 + k] * ib[k * 16 + j];
+            }
+            CHECK(fabsf(d[i * 16 + j] - 2 * acc) < 1e-3f);
+            CHECK_EQ_INT(id[i * 16 + j], iacc);
+        }
+    TEARDOWN();
+}
+
 RG_TEST_MAIN()
