@@ -85,9 +85,12 @@ void *ex_translate(ex_warp *w, int space, uint64_t addr, unsigned size, int lane
 static inline void *xlate(ex_warp *w, int space, uint64_t addr, unsigned size, int lane, int write)
 {
     ex_block *b = w->b;
-    if ((space == S_GLOBAL || space == S_GENERIC || space == S_CONST) && !(addr & (size - 1)) &&
-        addr >= b->hit_lo && addr + size <= b->hit_hi && addr + size > addr)
-        return (void *)(uintptr_t)addr;
+    if (!(addr & (size - 1))) {
+        if (space == S_SHARED && addr < b->smem_size && size <= b->smem_size - addr) return b->smem + addr;
+        if ((space == S_GLOBAL || space == S_GENERIC || space == S_CONST) && addr >= b->hit_lo &&
+            addr + size <= b->hit_hi && addr + size > addr)
+            return (void *)(uintptr_t)addr;
+    }
     return ex_translate(w, space, addr, size, lane, write);
 }
 
