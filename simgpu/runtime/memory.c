@@ -265,7 +265,8 @@ size_t sim_table_take_ctx(struct sim_ctx *c, struct sim_alloc **out)
     struct walk w = {.ctx = c, .hits = malloc((ntab ? ntab : 1) * sizeof *w.hits)};
     struct sim_alloc *v = malloc((ntab ? ntab : 1) * sizeof *v);
     if (w.hits && v) twalk_r(tab_root, walk_collect, &w);
-    for (size_t i = 0; i < w.n; i++) tab_erase_locked(w.hits[i], &v[i]);
+    for (size_t i = 0; i < w.n; i++)
+        tab_erase_locked(w.hits[i], &v[i]);
     pthread_rwlock_unlock(&tab_lock);
     free(w.hits);
     *out = v;
@@ -369,7 +370,8 @@ static CUresult small_alloc(struct sim_device *d, size_t size, uintptr_t *out, s
     if (d->ordinal >= MAX_DEV) return CUDA_ERROR_NOT_SUPPORTED;
     pthread_mutex_lock(&slab_lock);
     struct slab **head = &slabs[d->ordinal][cls], **pp = head;
-    while (*pp && !(*pp)->nfree) pp = &(*pp)->next;
+    while (*pp && !(*pp)->nfree)
+        pp = &(*pp)->next;
     struct slab *s = *pp;
     if (s && pp != head) { /* move it to the front: the next search stops at once */
         *pp = s->next;
@@ -397,7 +399,8 @@ static void small_free(struct slab *s, uintptr_t p)
     bool empty = ++s->nfree == s->nslots;
     if (empty) {
         struct slab **pp = &slabs[s->dev->ordinal][s->cls];
-        while (*pp != s) pp = &(*pp)->next;
+        while (*pp != s)
+            pp = &(*pp)->next;
         *pp = s->next;
     }
     pthread_mutex_unlock(&slab_lock);
@@ -412,8 +415,14 @@ static CUresult alloc_small(struct sim_device *d, struct sim_ctx *c, size_t size
     uintptr_t p;
     CUresult r = small_alloc(d, size, &p, &s);
     if (r) return r;
-    struct sim_alloc a = {.base = p, .size = size, .kind = SIM_MEM_DEVICE, .dev = d, .ctx = c,
-                          .pool = pool, .internal = internal, .slab = s};
+    struct sim_alloc a = {.base = p,
+                          .size = size,
+                          .kind = SIM_MEM_DEVICE,
+                          .dev = d,
+                          .ctx = c,
+                          .pool = pool,
+                          .internal = internal,
+                          .slab = s};
     if (!sim_table_insert(&a)) {
         small_free(s, p);
         return CUDA_ERROR_OUT_OF_MEMORY;
@@ -437,8 +446,14 @@ static CUresult alloc_on(struct sim_device *d, struct sim_ctx *c, size_t size,
     if (!sim_va_take(sz, sz >= BIG_ALIGN ? BIG_ALIGN : PAGE, 0, &base)) goto fail_charge;
     if (mprotect((void *)base, sz, PROT_READ | PROT_WRITE) != 0) goto fail_va;
     /* The table keeps the requested size: ranges are checked against it. */
-    struct sim_alloc a = {.base = base, .size = size, .kind = kind, .dev = d, .ctx = c,
-                          .flags = flags, .pool = pool, .internal = internal};
+    struct sim_alloc a = {.base = base,
+                          .size = size,
+                          .kind = kind,
+                          .dev = d,
+                          .ctx = c,
+                          .flags = flags,
+                          .pool = pool,
+                          .internal = internal};
     if (!sim_table_insert(&a)) goto fail_prot;
     *out = base;
     return CUDA_SUCCESS;

@@ -245,11 +245,14 @@ RG_TEST(many_small_allocations)
     CHECK_EQ_INT(size, 1 + 777 % 300);
     CHECK_CU_IS(cuMemcpyHtoD(v[777], b, size + 1), CUDA_ERROR_INVALID_VALUE);
     CHECK_CU(cuMemsetD8(v[5], 0xff, 6));
-    for (int i = 0; i < N; i += 2) CHECK_CU(cuMemFree(v[i]));
-    for (int i = 0; i < N; i += 2) CHECK_CU(cuMemAlloc(&v[i], 16)); /* reused, zeroed */
+    for (int i = 0; i < N; i += 2)
+        CHECK_CU(cuMemFree(v[i]));
+    for (int i = 0; i < N; i += 2)
+        CHECK_CU(cuMemAlloc(&v[i], 16)); /* reused, zeroed */
     CHECK_CU(cuMemcpyDtoH(b, v[4], 16));
     CHECK_EQ_INT(b[15], 0);
-    for (int i = 0; i < N; i++) CHECK_CU(cuMemFree(v[i]));
+    for (int i = 0; i < N; i++)
+        CHECK_CU(cuMemFree(v[i]));
     CHECK_CU(cuMemGetInfo(&free1, &total));
     CHECK_EQ_U64(free1, free0);
 }
