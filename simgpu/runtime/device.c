@@ -113,8 +113,10 @@ CUresult sim_devices_init(void)
     if (e && *e) {
         char *end;
         long v = strtol(e, &end, 10);
-        if (*end || v < 0) sim_warn("SIMGPU_DEVICES=%s not understood, using 1", e);
-        else nphys = v > SIM_MAX_DEVICES ? SIM_MAX_DEVICES : (int)v;
+        if (*end || v < 0)
+            sim_warn("SIMGPU_DEVICES=%s not understood, using 1", e);
+        else
+            nphys = v > SIM_MAX_DEVICES ? SIM_MAX_DEVICES : (int)v;
     }
     size_t mem = 4ull << 30;
     const char *m = getenv("SIMGPU_MEMORY");
