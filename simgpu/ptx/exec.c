@@ -222,6 +222,7 @@ static int exec_one(ex_warp *w, const ir_insn *in, uint32_t act)
         return ex_mem(w, in, act);
     case OP_MBARRIER: return ex_mbarrier(w, in, act);
     case OP_WMMA: return ex_wmma(w, in, act);
+    case OP_MMA: case OP_LDMATRIX: case OP_STMATRIX: return ex_mma(w, in, act);
     case OP_LD: case OP_LDU: case OP_ST: case OP_CVTA: case OP_ISSPACEP: return ex_mem(w, in, act);
     case OP_ATOM: case OP_RED: return ex_atom(w, in, act);
     case OP_SHFL: case OP_VOTE: case OP_MATCH: case OP_REDUX: case OP_ACTIVEMASK: case OP_ELECT:

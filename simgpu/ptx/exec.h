@@ -157,6 +157,7 @@ int ex_warpop(ex_warp *w, const ir_insn *in, uint32_t act);
 int ex_printf(ex_warp *w, int lane, uint64_t fmt, uint64_t args);
 int ex_mbarrier(ex_warp *w, const ir_insn *in, uint32_t act);
 int ex_wmma(ex_warp *w, const ir_insn *in, uint32_t act);
+int ex_mma(ex_warp *w, const ir_insn *in, uint32_t act);
 /* NUL-terminated copy of the string at generic address `addr` ("(null)" when unreadable). */
 void ex_read_str(ex_warp *w, int lane, uint64_t addr, char *out, size_t max);
 

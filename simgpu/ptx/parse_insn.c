@@ -44,6 +44,7 @@ static const opdesc optab[] = {
     {"createpolicy", OP_CREATEPOLICY, 2, 4, 0},
     {"call", OP_CALL, 0, 0, 0}, {"bmsk", OP_BMSK, 3, 3, 0}, {"szext", OP_SZEXT, 3, 3, 0},
     {"cp", OP_CP, 0, 4, 0}, {"mbarrier", OP_MBARRIER, 1, 4, 0}, {"wmma", OP_WMMA, 2, 4, 0},
+    {"mma", OP_MMA, 4, 4, 0}, {"ldmatrix", OP_LDMATRIX, 2, 2, 0}, {"stmatrix", OP_STMATRIX, 2, 2, 0},
 };
 
 const char *ir_op_name(unsigned op)
@@ -92,7 +93,9 @@ static const word words[] = {
     {"b", W_SUB, M_FB}, {"c", W_SUB, M_FC}, {"d", W_SUB, M_FD}, {"row", W_LAYOUT, 0}, {"col", W_LAYOUT, 1},
     {"m16n16k16", W_SHAPE, W_M16N16K16}, {"m32n8k16", W_SHAPE, W_M32N8K16}, {"m8n32k16", W_SHAPE, W_M8N32K16},
     {"m16n16k8", W_SHAPE, W_M16N16K8}, {"m8n8k4", W_SHAPE, W_M8N8K4}, {"tf32", W_TYPE, T_TF32},
-    {"satfinite", W_FLAG, F_SATF},
+    {"satfinite", W_FLAG, F_SATF}, {"m16n8k16", W_SHAPE, W_M16N8K16}, {"m16n8k8", W_SHAPE, W_M16N8K8},
+    {"m16n8k32", W_SHAPE, W_M16N8K32}, {"m8n8", W_SHAPE, W_M8N8}, {"trans", W_FLAG, F_TRANS},
+    {"x1", W_IGNORE, 0}, {"x2", W_IGNORE, 0}, {"x4", W_IGNORE, 0},
     {"parity", W_FLAG, F_PARITY}, {"noinc", W_FLAG, F_NOINC}, {"noComplete", W_FLAG, F_NOCOMPLETE},
     {"sat", W_FLAG, F_SAT}, {"ftz", W_FLAG, F_FTZ}, {"approx", W_FLAG, F_APPROX},
     {"wide", W_FLAG, F_WIDE}, {"wrap", W_FLAG, F_WRAP}, {"clamp", W_FLAG, F_CLAMP},
@@ -590,6 +593,19 @@ static void check_operands(parser *p, const ir_insn *in, const ptx_token *at)
     unsigned ai = (in->op == OP_ST || in->op == OP_RED || hint) ? 0 : 1;
     if (mem && in->o[ai].kind != O_ADDR) pp_error(p, at, "%s needs an [address] operand", ir_op_name(in->op));
     if (in->op == OP_MBARRIER) return; /* address operand in slot 0 or 1 */
+    if (in->op == OP_MMA) {
+        for (unsigned i = 0; i < 4; i++)
+            if (in->o[i].kind != O_VEC) pp_error(p, at, "mma needs {vector} operands");
+        if (!in->shape) pp_error(p, at, "mma needs a shape");
+        return;
+    }
+    if (in->op == OP_LDMATRIX || in->op == OP_STMATRIX) {
+        int st = in->op == OP_STMATRIX;
+        const ir_operand *v = &in->o[st ? 1 : 0];
+        if (in->o[st ? 0 : 1].kind != O_ADDR || v->kind != O_VEC || (v->n != 1 && v->n != 2 && v->n != 4))
+            pp_error(p, at, "%s needs {1, 2 or 4 registers} and [address]", ir_op_name(in->op));
+        return;
+    }
     if (in->op == OP_WMMA) {
         int ld = in->mod == M_LOAD, st = in->mod == M_STORE;
         if (!in->shape || (!ld && !st && in->mod != M_MMA)) pp_error(p, at, "unsupported wmma form");

@@ -409,3 +409,33 @@ extern "C" __global__ void wmma_gemm(const half *a, const half *b, const float *
     wmma::mma_sync(jc, ja, jb, jc);
     wmma::store_matrix_sync(id, jc, 16, wmma::mem_row_major);
 }
+
+// mma.sync m16n8k16 (f16 -> f32) fed by ldmatrix from shared memory, with the
+// fragment layouts of the PTX ISA; C is written out element by element.
+extern "C" __global__ void mma_ldmatrix(const half *a, const half *b, float *c)
+{
+    __shared__ __align__(16) half sa[16 * 16], sb[8 * 16]; /* A row-major 16x16, B^T row-major 8x16 */
+    unsigned lane = threadIdx.x;
+    for (int i = lane; i < 256; i += 32) sa[i] = a[i];
+    for (int i = lane; i < 128; i += 32) sb[i] = b[i];
+    __syncwarp();
+    unsigned a0, a1, a2, a3, b0, b1;
+    /* x4: tiles (rows 0-7, k 0-7), (rows 8-15, k 0-7), (rows 0-7, k 8-15), (rows 8-15, k 8-15) */
+    unsigned tile = lane / 8, row = (lane % 8) + 8 * (tile & 1), col = 8 * (tile >> 1);
+    unsigned pa = (unsigned)__cvta_generic_to_shared(&sa[row * 16 + col]);
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(a0), "=r"(a1), "=r"(a2), "=r"(a3) : "r"(pa));
+    /* x2 of B^T (n rows, k cols): tiles k 0-7 and k 8-15 */
+    unsigned pb = (unsigned)__cvta_generic_to_shared(&sb[(lane % 8) * 16 + 8 * ((lane / 8) & 1)]);
+    asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0, %1}, [%2];" : "=r"(b0), "=r"(b1) : "r"(pb));
+    float d0 = 1, d1 = 1, d2 = 1, d3 = 1;
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+                 "{%0, %1, %2, %3};"
+                 : "+f"(d0), "+f"(d1), "+f"(d2), "+f"(d3)
+                 : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+    unsigned g = lane / 4, t = lane % 4;
+    c[g * 8 + 2 * t] = d0;
+    c[g * 8 + 2 * t + 1] = d1;
+    c[(g + 8) * 8 + 2 * t] = d2;
+    c[(g + 8) * 8 + 2 * t + 1] = d3;
+}

@@ -523,4 +523,25 @@ RG_TEST(wmma_tensor_fragments)
     TEARDOWN();
 }
 
+RG_TEST(mma_sync_ldmatrix)
+{
+    SETUP();
+    _Float16 *a = pu_alloc(e, 256 * 2), *b = pu_alloc(e, 128 * 2);
+    float *c = pu_alloc(e, 128 * 4);
+    for (int i = 0; i < 256; i++) a[i] = (_Float16)((i * 5) % 9 - 4);
+    for (int i = 0; i < 128; i++) b[i] = (_Float16)((i * 3) % 7 * 0.25f); /* b[n * 16 + k] */
+    struct { void *a, *b, *c; } p = {a, b, c};
+    RUN_OK("mma_ldmatrix", 1, 32, 0, &p, sizeof p);
+    for (int i = 0; i < 16; i++)
+        for (int j = 0; j < 8; j++) {
+            float acc = 1;
+            for (int k = 0; k < 16; k++) acc += (float)a[i * 16 + k] * (float)b[j * 16 + k];
+            if (c[i * 8 + j] != acc) {
+                TEARDOWN();
+                RG_FAIL("C[%d][%d] = %f, expected %f", i, j, c[i * 8 + j], acc);
+            }
+        }
+    TEARDOWN();
+}
+
 RG_TEST_MAIN()
