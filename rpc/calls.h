@@ -150,16 +150,33 @@ const struct rpc_call_desc *rpc_call_by_name(const char *name);   /* binary sear
 /* ---- the codec -------------------------------------------------------------
  * Wire form of a CALL's encoded part: for each argument in order, by kind:
  *   VALUE/DEVPTR: the scalar (size bytes, little-endian)
- *   HANDLE: u64 id          OUT_HANDLE (client mint): u64 id; (server mint): nothing
+ *   HANDLE: u64 id
+ *   OUT_HANDLE: u8 present [+ u64 id when client-minted and present]
  *   OUT/OUT_BUF: u8 present (NULL or not) [+ u64 length for OUT_BUF]
  *   IN_BUF/INOUT_BUF: u8 present + u64 length; the bytes travel as raw data
  *   STRING: u8 present + u32 length + bytes (no NUL)
- *   HANDLE_ARRAY_IN: u32 count + count × u64     HANDLE_ARRAY_OUT: u8 present + u32 count
+ *   HANDLE_ARRAY_IN: u8 present + u32 count + count × u64
+ *   HANDLE_ARRAY_OUT: u8 present + u32 count
  *   NULL: u8 (1 if the caller passed non-NULL: the worker answers INVALID_VALUE)
  *   CUSTOM: whatever the named marshaller writes
- * A REPLY carries the CUresult (u32), then for each output argument its value
- * (OUT: scalar; OUT_HANDLE server-minted: u64 id; OUT_BUF/INOUT_BUF: raw bytes;
- * HANDLE_ARRAY_OUT: count × u64 ids). */
+ * A REPLY carries the CUresult (u32); when it is CUDA_SUCCESS, then for each
+ * present output argument its value (OUT: scalar; OUT_HANDLE: u64 id;
+ * OUT_BUF/INOUT_BUF: raw bytes; HANDLE_ARRAY_OUT: count × u64 ids). A failed
+ * call's reply carries the result only (outputs untouched, as the driver's).
+ *
+ * Conventions both sides rely on:
+ * - A client-minted OUT_HANDLE: the shim stores the id it minted in the
+ *   application's variable (*(H *)*args[i]) before rpc_encode_call, which
+ *   sends it from there.
+ * - Buffer lengths come from the descriptor's `len` over by-value arguments;
+ *   the worker recomputes them and refuses a call whose sent lengths differ.
+ * - One call moves at most RPC_MAX_CALL_BYTES of buffers each way (bigger
+ *   1D copies are split by the shim into several calls); a larger request
+ *   is refused with CUDA_ERROR_INVALID_VALUE before anything is allocated.
+ * - For RPC_ARG_CUSTOM (and the pointer parameters of a CUSTOM call's
+ *   descriptor) size/align/scalar describe the parameter itself. */
+#define RPC_MAX_CALL_BYTES (64u << 20)
+#define RPC_MAX_HANDLE_ARRAY 65536u
 
 /* Client side: encode the call's inputs. In-buffer bytes are not copied: each
  * becomes an iovec in raw[] (up to *nraw entries; *nraw is set to the number
@@ -209,7 +226,8 @@ void rpc_decoded_free(struct rpc_decoded *dc);
 
 /* Worker side: encode the reply of a completed call: result, OUT scalars,
  * out-buffer bytes (as iovecs into dc's scratch; no copy). Server-minted handle
- * ids must already be stored in dc->ids[i]. */
+ * ids must already be stored in dc->ids[i]; for HANDLE_ARRAY_OUT the worker
+ * overwrites each element of the array (at dc->ptrval[i]) with its id. */
 int rpc_encode_reply(const struct rpc_decoded *dc, uint32_t result, struct rpc_wbuf *w,
                      struct iovec *raw, int *nraw);
 
