@@ -231,4 +231,42 @@ void rpc_decoded_free(struct rpc_decoded *dc);
 int rpc_encode_reply(const struct rpc_decoded *dc, uint32_t result, struct rpc_wbuf *w,
                      struct iovec *raw, int *nraw);
 
+/* ---- hand-written marshallers (annotation custom=NAME, rpc/custom_*.c) --------
+ * A CUSTOM call goes through the same five functions above, which hand it to
+ * its marshaller. Where a marshaller needs knowledge only the shim or the
+ * worker has, it asks through these ops (set once per process; a missing op
+ * makes the call fail with CUDA_ERROR_NOT_SUPPORTED, never crash).
+ * rpc_encode_call may return a positive CUresult: the call is not sent and the
+ * application gets that code (e.g. a kernel whose parameter layout is unknown). */
+
+/* Where each kernel parameter lives in the packed parameter buffer. */
+struct rpc_param_layout {
+    uint32_t count;         /* parameters; at most RPC_MAX_KERNEL_PARAMS */
+    const uint32_t *offset; /* count entries, owned by the provider, valid until */
+    const uint32_t *size;   /* the marshaller returns */
+};
+#define RPC_MAX_KERNEL_PARAMS 4096u
+#define RPC_MAX_KERNEL_PARAM_BYTES (64u << 10)
+
+struct rpc_client_ops {
+    /* Layout of a function or kernel as the application holds it (an id): the
+     * shim gets it from the server's cuFuncGetParamInfo / cuKernelGetParamInfo
+     * and caches it. Returns 0 or a CUresult. */
+    int (*param_layout)(void *self, uint64_t func_id, struct rpc_param_layout *out);
+    void *self;
+};
+
+struct rpc_worker_ops {
+    /* Layout of a backend function or kernel (the real handle, translated):
+     * from cuFuncGetParamInfo (or the image's .nv.info on older drivers).
+     * `is_kernel` says the handle came as a CUkernel id. Returns 0 or a CUresult. */
+    int (*param_layout)(void *self, void *real_func, int is_kernel, struct rpc_param_layout *out);
+    void *self;
+};
+
+/* Process-wide (one shim per process, one session per worker process). The
+ * structs must outlive every call; NULL restores the "not supported" default. */
+void rpc_set_client_ops(const struct rpc_client_ops *ops);
+void rpc_set_worker_ops(const struct rpc_worker_ops *ops);
+
 #endif
