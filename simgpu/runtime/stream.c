@@ -140,7 +140,8 @@ static enum wake worker_wait(struct sim_stream *s, uint64_t d)
 {
     for (int i = 0; i < SPIN_WORKER; i++) {
         if (atomic_load_explicit(&s->tail, memory_order_acquire) != d) return WAKE_WORK;
-        cpu_relax();
+        if ((i & 63) == 63) sched_yield(); /* let a producer on this core go on */
+        else cpu_relax();
     }
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
@@ -218,7 +219,10 @@ void sim_stream_wait_pos(struct sim_stream *s, uint64_t pos)
 {
     for (int i = 0; i < SPIN_WAITER; i++) {
         if (atomic_load(&s->done) >= pos) return;
-        cpu_relax();
+        /* Yield now and then: on few cores the thread we wait for may need
+         * this one's CPU. */
+        if ((i & 63) == 63) sched_yield();
+        else cpu_relax();
     }
     while (atomic_load(&s->done) < pos) {
         pthread_mutex_lock(&s->wlock);
