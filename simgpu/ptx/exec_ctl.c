@@ -225,7 +225,7 @@ static int do_call(ex_warp *w, const ir_insn *in, uint32_t pc, uint32_t mask, ui
     return 0;
 }
 
-static void ret_lane(ex_warp *w, const ir_insn *in, int l)
+static int ret_lane(ex_warp *w, const ir_insn *in, int l)
 {
     ex_block *b = w->b;
     const ir_func *g = &b->m->funcs[in->func];
@@ -234,6 +234,12 @@ static void ret_lane(ex_warp *w, const ir_insn *in, int l)
     uint8_t *link = loc + w->fp[l] - save - EX_LINK;
     uint32_t lk[4];
     memcpy(lk, link, sizeof lk);
+    /* the link lives in local memory the kernel can write: trust nothing in it */
+    if (lk[0] == 0 || lk[0] >= b->m->ncode || lk[2] >= b->m->ncalls || lk[1] >= w->fp[l] ||
+        b->m->code[lk[0] - 1].op != OP_CALL) {
+        ex_fault(w, l, PTX_ERR_ILLEGAL_ADDRESS, 0, "return address in local memory was overwritten");
+        return 1;
+    }
     const ir_call *c = &b->m->calls[lk[2]];
     for (uint32_t i = 0; i < c->nrets && i < g->nrets; i++) {
         const ir_pslot *d = &c->rets[i], *s = &g->rets[i];
@@ -245,6 +251,7 @@ static void ret_lane(ex_warp *w, const ir_insn *in, int l)
     w->fp[l] = lk[1];
     if (--w->depth[l] == 0) w->incall--;
     w->pc[l] = lk[0];
+    return 0;
 }
 
 static int do_ret(ex_warp *w, const ir_insn *in, uint32_t pc, uint32_t mask, uint32_t act)
@@ -255,7 +262,7 @@ static int do_ret(ex_warp *w, const ir_insn *in, uint32_t pc, uint32_t mask, uin
     for (uint32_t m = act; m; m &= m - 1) {
         int l = __builtin_ctz(m);
         if (w->depth[l] == 0) exiting |= 1u << l;
-        else ret_lane(w, in, l);
+        else if (ret_lane(w, in, l)) return 1;
     }
     ex_exit_lanes(w, exiting);
     return 0;
