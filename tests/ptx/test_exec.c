@@ -364,12 +364,13 @@ RG_TEST(clobbered_return_address_faults)
     pu_env *e = calloc(1, sizeof *e);
     const char *src = PTX_HEADER
         ".func f()\n{\n .local .align 4 .b8 x[4];\n .reg .b64 %rd<3>; .reg .pred %p<2>;\n"
-        " mov.u64 %rd1, x; sub.u64 %rd2, %rd1, 64;\n" /* the caller's link sits below the callee frame */
+        " mov.u64 %rd1, x; mov.u64 %rd2, 0;\n" /* overwrite all local memory below the frame, incl. the link */
         "L: st.local.u32 [%rd2], 12345; add.u64 %rd2, %rd2, 4; setp.lt.u64 %p1, %rd2, %rd1; @%p1 bra L;\n ret;\n}\n"
         ".visible .entry k()\n{\n call f;\n ret;\n}\n";
     CHECK_EQ_INT(pu_load(e, src), PTX_OK);
     enum ptx_status st = pu_run(e, "k", 1, 32, 0, NULL, 0);
     CHECK(st == PTX_ERR_ILLEGAL_ADDRESS);
+    CHECK(strstr(e->fault.message, "return address") != NULL);
     pu_free(e);
     free(e);
 }
