@@ -140,8 +140,10 @@ static enum wake worker_wait(struct sim_stream *s, uint64_t d)
 {
     for (int i = 0; i < SPIN_WORKER; i++) {
         if (atomic_load_explicit(&s->tail, memory_order_acquire) != d) return WAKE_WORK;
-        if ((i & 63) == 63) sched_yield(); /* let a producer on this core go on */
-        else cpu_relax();
+        if ((i & 63) == 63)
+            sched_yield(); /* let a producer on this core go on */
+        else
+            cpu_relax();
     }
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
@@ -221,8 +223,10 @@ void sim_stream_wait_pos(struct sim_stream *s, uint64_t pos)
         if (atomic_load(&s->done) >= pos) return;
         /* Yield now and then: on few cores the thread we wait for may need
          * this one's CPU. */
-        if ((i & 63) == 63) sched_yield();
-        else cpu_relax();
+        if ((i & 63) == 63)
+            sched_yield();
+        else
+            cpu_relax();
     }
     while (atomic_load(&s->done) < pos) {
         pthread_mutex_lock(&s->wlock);
@@ -589,14 +593,23 @@ static pthread_key_t pts_key;
 static pthread_once_t pts_once = PTHREAD_ONCE_INIT;
 
 /* Thread exit: its per-thread default streams finish their work and go. */
+/* A slot holds a reference, so a stream it names is never freed and its
+ * address never reused behind the slot's back. */
+static void pts_drop(int i)
+{
+    struct sim_stream *s = pts[i].s;
+    pts[i].ctx = NULL;
+    pts[i].s = NULL;
+    if (!s) return;
+    if (sim_handle_ok(s, SIM_KIND_STREAM)) sim_stream_destroy(s);
+    sim_stream_unref(s);
+}
+
+/* Thread exit: its per-thread default streams finish their work and go. */
 static void pts_exit(void *unused)
 {
-    for (int i = 0; i < PTS_SLOTS; i++) {
-        if (pts[i].s && sim_handle_ok(pts[i].s, SIM_KIND_STREAM) && pts[i].s->per_thread)
-            sim_stream_destroy(pts[i].s);
-        pts[i].ctx = NULL;
-        pts[i].s = NULL;
-    }
+    for (int i = 0; i < PTS_SLOTS; i++)
+        pts_drop(i);
 }
 
 static void pts_key_init(void)
@@ -606,20 +619,21 @@ static void pts_key_init(void)
 
 struct sim_stream *sim_stream_per_thread(struct sim_ctx *c)
 {
-    int free_slot = -1;
+    int slot = -1;
     for (int i = 0; i < PTS_SLOTS; i++) {
-        if (pts[i].ctx == c && sim_handle_ok(pts[i].s, SIM_KIND_STREAM) && pts[i].s->ctx == c)
-            return pts[i].s;
-        if (free_slot < 0 && (!pts[i].ctx || !sim_handle_ok(pts[i].s, SIM_KIND_STREAM)))
-            free_slot = i;
+        bool live = pts[i].s && sim_handle_ok(pts[i].s, SIM_KIND_STREAM);
+        if (live && pts[i].ctx == c) return pts[i].s;
+        if (slot < 0 && !live) slot = i;
     }
     struct sim_stream *s = sim_stream_new(c, 0, 0, false, true);
     if (!s) return NULL;
     pthread_once(&pts_once, pts_key_init);
     pthread_setspecific(pts_key, (void *)1);
-    if (free_slot < 0) free_slot = 0;
-    pts[free_slot].ctx = c;
-    pts[free_slot].s = s;
+    if (slot < 0) slot = 0; /* more contexts than slots: the oldest goes */
+    pts_drop(slot);
+    sim_stream_ref(s);
+    pts[slot].ctx = c;
+    pts[slot].s = s;
     return s;
 }
 
