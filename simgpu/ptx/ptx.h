@@ -117,7 +117,7 @@ typedef struct ptx_fault {
 typedef struct ptx_heap ptx_heap;
 ptx_heap *ptx_heap_create(void *base, size_t size); /* NULL on failure */
 void ptx_heap_destroy(ptx_heap *h);
-size_t ptx_heap_used(const ptx_heap *h); /* bytes currently allocated */
+size_t ptx_heap_used(const ptx_heap *h); /* bytes allocated (a snapshot while kernels run) */
 
 typedef struct ptx_launch {
     const ptx_kernel *kernel;

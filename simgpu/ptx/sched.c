@@ -44,9 +44,30 @@ static int ensure(void **buf, size_t *cap, size_t need)
     return 0;
 }
 
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static pthread_key_t scratch_key;
+
+/* Frees a thread's scratch when it exits (application threads that launched). */
+static void scratch_free(void *p)
+{
+    ex_scratch *sc = p;
+    if (!sc) return;
+    free(sc->regs), free(sc->smem), free(sc->local), free(sc->warps), free(sc->barw);
+    free(sc);
+}
+
+static void scratch_key_init(void)
+{
+    pthread_key_create(&scratch_key, scratch_free);
+}
+
 static ex_scratch *scratch(void)
 {
-    if (!tl_scratch) tl_scratch = calloc(1, sizeof *tl_scratch);
+    if (!tl_scratch) {
+        pthread_once(&scratch_once, scratch_key_init);
+        tl_scratch = calloc(1, sizeof *tl_scratch);
+        if (tl_scratch) pthread_setspecific(scratch_key, tl_scratch);
+    }
     return tl_scratch;
 }
 
