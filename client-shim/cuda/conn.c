@@ -1,0 +1,506 @@
+/* conn.c — the shim's one connection to rgpud: the handshake, serialised
+ * sends (CALL split into DATA chunks), credits, and one receiver thread that
+ * hands REPLYs to the waiting threads by (thread, seq) and declares the server
+ * lost after RGPU_TIMEOUT of silence while anyone waits (DESIGN rule 8). */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "msg.h"
+#include "shim.h"
+
+struct waiter {
+    uint32_t thread;
+    uint64_t seq;
+    int done, more, busy; /* busy: the receiver is filling rep (unlocked) */
+    CUresult error;
+    struct rg_reply rep;
+    pthread_cond_t cv;
+    struct waiter *next;
+};
+
+static struct {
+    tp_conn *c;
+    pthread_mutex_t mu; /* waiters, credits, lost, clocks */
+    pthread_mutex_t send_mu;
+    pthread_cond_t credit_cv;
+    struct waiter *waiters;
+    int nwait; /* threads waiting for a reply or a credit */
+    int64_t credits;
+    _Atomic int lost;
+    uint64_t last_rx_ms, busy_since_ms;
+    CUresult async_err;
+    uint32_t max_raw, max_enc;
+    pthread_t rx;
+} C = {.mu = PTHREAD_MUTEX_INITIALIZER,
+       .send_mu = PTHREAD_MUTEX_INITIALIZER,
+       .credit_cv = PTHREAD_COND_INITIALIZER};
+
+static _Thread_local uint64_t thread_seq;
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void rg_reply_free(struct rg_reply *r)
+{
+    free(r->enc);
+    free(r->raw);
+    r->enc = r->raw = NULL;
+}
+
+int rg_conn_lost(void)
+{
+    return atomic_load(&C.lost);
+}
+
+size_t rg_conn_max_enc(void)
+{
+    return C.max_enc ? C.max_enc : RPC_MAX_ENC_LEN;
+}
+
+/* Marks the session lost (once, one log line) and wakes every waiting thread. */
+static void lose_locked(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void lose_locked(const char *fmt, ...)
+{
+    if (atomic_exchange(&C.lost, 1)) return;
+    char why[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    rg_log(RG_LOG_ERROR, "lost the rgpud session at %s: %s; CUDA calls now fail with "
+           "CUDA_ERROR_DEVICE_UNAVAILABLE", rg_sess.cfg.server, why);
+    for (struct waiter *w = C.waiters; w; w = w->next) {
+        w->done = 1;
+        w->error = CUDA_ERROR_DEVICE_UNAVAILABLE;
+        pthread_cond_signal(&w->cv);
+    }
+    pthread_cond_broadcast(&C.credit_cv);
+    tp_shutdown(C.c);
+}
+
+static struct waiter *find_waiter(uint32_t thread, uint64_t seq)
+{
+    for (struct waiter *w = C.waiters; w; w = w->next)
+        if (w->thread == thread && w->seq == seq && !w->done) return w;
+    return NULL;
+}
+
+/* ---- receiving ------------------------------------------------------------------ */
+
+static void complete(struct waiter *w)
+{
+    w->done = 1;
+    pthread_cond_signal(&w->cv);
+}
+
+/* Appends this frame's raw bytes to w's reply. Called without C.mu: only the
+ * receiver touches a waiter's buffers until it is marked done. */
+static rpc_status gather_raw(struct waiter *w, const rpc_hdr *h, rpc_error *err)
+{
+    if (!h->raw_len) return RPC_OK;
+    void *p = realloc(w->rep.raw, w->rep.raw_len + h->raw_len);
+    if (!p) return rpc_fail(err, RPC_E_NOMEM, "no memory for a %u-byte reply chunk", h->raw_len);
+    w->rep.raw = p;
+    rpc_status st = rpc_frame_recv_raw(C.c, (char *)p + w->rep.raw_len, h->raw_len,
+                                       rg_sess.cfg.timeout_ms, err);
+    w->rep.raw_len += h->raw_len;
+    return st;
+}
+
+/* A REPLY nobody waits for: a pipelined call failed. Kept for the next waiting call. */
+static void note_async_failure(const void *enc, size_t len)
+{
+    rpc_rbuf r;
+    rpc_rbuf_init(&r, enc, len);
+    uint32_t res = rpc_get_u32(&r);
+    pthread_mutex_lock(&C.mu);
+    if (rpc_rbuf_ok(&r) && res != CUDA_SUCCESS && C.async_err == CUDA_SUCCESS)
+        C.async_err = (CUresult)res;
+    pthread_mutex_unlock(&C.mu);
+    rg_log(RG_LOG_DEBUG, "pipelined call failed with %u", res);
+}
+
+static rpc_status on_reply(const rpc_hdr *h, void *enc, rpc_error *err)
+{
+    pthread_mutex_lock(&C.mu);
+    struct waiter *w = find_waiter(h->thread, h->seq);
+    if (w) w->busy = 1;
+    pthread_mutex_unlock(&C.mu);
+    if (!w) {
+        if (h->type == RPC_T_REPLY) note_async_failure(enc, h->enc_len);
+        free(enc);
+        return rpc_frame_skip_raw(C.c, h->raw_len, rg_sess.cfg.timeout_ms, err);
+    }
+    if (h->type == RPC_T_REPLY) {
+        free(w->rep.enc);
+        w->rep.hdr = *h;
+        w->rep.enc = enc;
+    } else {
+        free(enc);
+    }
+    rpc_status st = gather_raw(w, h, err);
+    pthread_mutex_lock(&C.mu);
+    w->busy = 0;
+    w->more = (h->flags & RPC_F_MORE) != 0;
+    if (st == RPC_OK && !w->more) w->done = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&C.mu);
+    return st;
+}
+
+/* An ERROR frame: about one call (non-fatal) or the end of the session. */
+static int on_error(const rpc_hdr *h, void *enc)
+{
+    Rgpu__Error *e = rgpu__error__unpack(NULL, h->enc_len, enc);
+    free(enc);
+    pthread_mutex_lock(&C.mu);
+    if (!e) {
+        lose_locked("undecodable ERROR frame");
+    } else if (!e->fatal && e->thread && find_waiter(e->thread, e->seq)) {
+        struct waiter *w = find_waiter(e->thread, e->seq);
+        w->error = e->cuda_result ? (CUresult)e->cuda_result : CUDA_ERROR_UNKNOWN;
+        complete(w);
+    } else if (e->fatal) {
+        lose_locked("the server ended the session: %s", e->message);
+    } else {
+        rg_log(RG_LOG_WARN, "rgpud: %s", e->message);
+    }
+    pthread_mutex_unlock(&C.mu);
+    if (e) rgpu__error__free_unpacked(e, NULL);
+    return rg_conn_lost();
+}
+
+static void add_credit(uint32_t n)
+{
+    pthread_mutex_lock(&C.mu);
+    C.last_rx_ms = now_ms();
+    if (n) {
+        C.credits += n;
+        pthread_cond_broadcast(&C.credit_cv);
+    }
+    pthread_mutex_unlock(&C.mu);
+}
+
+/* One frame from the server. Returns non-zero when the session is over. */
+static int receive_one(void)
+{
+    rpc_hdr h;
+    void *enc = NULL;
+    rpc_error err = {0};
+    rpc_status st = rpc_frame_recv(C.c, RPC_FROM_SERVER, 0, rg_sess.cfg.timeout_ms, &h, &enc, &err);
+    if (st == RPC_OK) {
+        add_credit(h.credit);
+        switch (h.type) {
+        case RPC_T_REPLY:
+        case RPC_T_DATA:
+            st = on_reply(&h, enc, &err);
+            break;
+        case RPC_T_ERROR:
+            return on_error(&h, enc);
+        case RPC_T_CLOSE:
+            free(enc);
+            st = rpc_fail(&err, RPC_E_CLOSED, "the server closed the session");
+            break;
+        default: /* HEARTBEAT, CREDIT, NOTIFY (device output: later) */
+            free(enc);
+            st = rpc_frame_skip_raw(C.c, h.raw_len, rg_sess.cfg.timeout_ms, &err);
+        }
+    }
+    if (st == RPC_OK) return 0;
+    pthread_mutex_lock(&C.mu);
+    lose_locked("%s", err.msg[0] ? err.msg : rpc_strerror(st));
+    pthread_mutex_unlock(&C.mu);
+    return 1;
+}
+
+/* Silence only counts while some thread waits for the server. */
+static int silent_too_long(void)
+{
+    pthread_mutex_lock(&C.mu);
+    uint64_t since = C.last_rx_ms > C.busy_since_ms ? C.last_rx_ms : C.busy_since_ms;
+    int over = C.nwait > 0 && now_ms() - since >= (uint64_t)rg_sess.cfg.timeout_ms;
+    if (over)
+        lose_locked("no reply and no heartbeat for %d s (RGPU_TIMEOUT)",
+                    rg_sess.cfg.timeout_ms / 1000);
+    pthread_mutex_unlock(&C.mu);
+    return over;
+}
+
+static void *rx_main(void *arg)
+{
+    (void)arg;
+    struct pollfd p = {.fd = tp_conn_fd(C.c), .events = POLLIN};
+    while (!rg_conn_lost()) {
+        int n = poll(&p, 1, 250);
+        if (n < 0 && errno != EINTR) {
+            pthread_mutex_lock(&C.mu);
+            lose_locked("poll: %s", strerror(errno));
+            pthread_mutex_unlock(&C.mu);
+        } else if (n > 0) {
+            receive_one();
+        } else if (silent_too_long()) {
+            break;
+        }
+    }
+    return NULL;
+}
+
+/* The receiver runs with every signal blocked: the application's handlers run
+ * on the application's threads. */
+static int start_receiver(void)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&C.rx, NULL, rx_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc == 0) pthread_detach(C.rx);
+    return rc;
+}
+
+/* ---- sending --------------------------------------------------------------------- */
+
+/* Next chunk of at most max bytes and RPC_MAX_RAW_IOV entries from raw[*i]+*off. */
+static int next_chunk(const struct iovec *raw, int nraw, int *i, size_t *off, size_t max,
+                      struct iovec *out, size_t *got)
+{
+    int n = 0;
+    *got = 0;
+    while (*i < nraw && n < RPC_MAX_RAW_IOV && *got < max) {
+        size_t left = raw[*i].iov_len - *off, take = left < max - *got ? left : max - *got;
+        if (take) out[n++] = (struct iovec){(char *)raw[*i].iov_base + *off, take};
+        *got += take;
+        *off += take;
+        if (*off == raw[*i].iov_len) (*i)++, *off = 0;
+    }
+    return n;
+}
+
+static rpc_status send_frames(rpc_hdr *h, const void *enc, size_t enc_len, const struct iovec *raw,
+                              int nraw, rpc_error *err)
+{
+    size_t total = 0, sent = 0, max = C.max_raw ? C.max_raw : RPC_MAX_RAW_LEN;
+    for (int k = 0; k < nraw; k++) total += raw[k].iov_len;
+    int t = rg_sess.cfg.timeout_ms, i = 0;
+    if (total <= max && nraw <= RPC_MAX_RAW_IOV)
+        return rpc_frame_send(C.c, RPC_FROM_CLIENT, h, enc, enc_len, raw, nraw, t, err);
+    size_t off = 0;
+    rpc_hdr fh = *h;
+    rpc_status st = RPC_OK;
+    do {
+        struct iovec chunk[RPC_MAX_RAW_IOV];
+        size_t got;
+        int n = next_chunk(raw, nraw, &i, &off, max, chunk, &got);
+        sent += got;
+        fh.flags = (uint8_t)((fh.type == RPC_T_CALL ? h->flags : 0) |
+                             (sent < total ? RPC_F_MORE : 0));
+        st = rpc_frame_send(C.c, RPC_FROM_CLIENT, &fh, fh.type == RPC_T_CALL ? enc : NULL,
+                            fh.type == RPC_T_CALL ? enc_len : 0, chunk, n, t, err);
+        fh.type = RPC_T_DATA;
+    } while (st == RPC_OK && sent < total);
+    return st;
+}
+
+/* Takes one credit, waiting while there is none; non-zero once the server is lost. */
+static int take_credit_locked(void)
+{
+    while (!rg_conn_lost() && C.credits <= 0) {
+        if (C.nwait++ == 0) C.busy_since_ms = now_ms();
+        pthread_cond_wait(&C.credit_cv, &C.mu);
+        C.nwait--;
+    }
+    if (rg_conn_lost()) return -1;
+    C.credits--;
+    return 0;
+}
+
+static void unlink_waiter_locked(struct waiter *w)
+{
+    for (struct waiter **p = &C.waiters; *p; p = &(*p)->next)
+        if (*p == w) {
+            *p = w->next;
+            break;
+        }
+    C.nwait--;
+}
+
+static CUresult wait_reply(struct waiter *w, struct rg_reply *rep)
+{
+    pthread_mutex_lock(&C.mu);
+    while (!w->done || w->busy) pthread_cond_wait(&w->cv, &C.mu);
+    unlink_waiter_locked(w);
+    pthread_mutex_unlock(&C.mu);
+    pthread_cond_destroy(&w->cv);
+    if (w->error != CUDA_SUCCESS) {
+        rg_reply_free(&w->rep);
+        return w->error;
+    }
+    *rep = w->rep;
+    return CUDA_SUCCESS;
+}
+
+CUresult rg_conn_call(rpc_hdr *h, const void *enc, size_t enc_len, const struct iovec *raw,
+                      int nraw, int wait, struct rg_reply *rep)
+{
+    struct waiter w = {0};
+    pthread_mutex_lock(&C.mu);
+    if (take_credit_locked()) {
+        pthread_mutex_unlock(&C.mu);
+        return CUDA_ERROR_DEVICE_UNAVAILABLE;
+    }
+    h->version = RPC_PROTO_VERSION;
+    h->type = RPC_T_CALL;
+    h->thread = rg_thread_id();
+    h->seq = ++thread_seq;
+    if (wait) {
+        w.thread = h->thread;
+        w.seq = h->seq;
+        pthread_cond_init(&w.cv, NULL);
+        w.next = C.waiters;
+        C.waiters = &w;
+        if (C.nwait++ == 0) C.busy_since_ms = now_ms();
+    }
+    pthread_mutex_unlock(&C.mu);
+
+    rpc_error err = {0};
+    pthread_mutex_lock(&C.send_mu);
+    rpc_status st = rg_conn_lost() ? RPC_E_CLOSED : send_frames(h, enc, enc_len, raw, nraw, &err);
+    pthread_mutex_unlock(&C.send_mu);
+    if (st != RPC_OK) {
+        pthread_mutex_lock(&C.mu);
+        lose_locked("sending a call: %s", err.msg[0] ? err.msg : rpc_strerror(st));
+        pthread_mutex_unlock(&C.mu);
+    }
+    if (!wait) return st == RPC_OK ? CUDA_SUCCESS : CUDA_ERROR_DEVICE_UNAVAILABLE;
+    return wait_reply(&w, rep);
+}
+
+CUresult rg_conn_take_async_error(void)
+{
+    pthread_mutex_lock(&C.mu);
+    CUresult r = C.async_err;
+    C.async_err = CUDA_SUCCESS;
+    pthread_mutex_unlock(&C.mu);
+    return r;
+}
+
+/* ---- the handshake ----------------------------------------------------------------- */
+
+static void fill_hello(Rgpu__Hello *m, Rgpu__ClientIdentity *id, Rgpu__Credentials *cr,
+                       Rgpu__AddressWindow *win, char *host, size_t hostlen)
+{
+    extern char *program_invocation_short_name;
+    if (gethostname(host, hostlen) != 0) snprintf(host, hostlen, "?");
+    host[hostlen - 1] = 0;
+    const char *user = getenv("USER");
+    id->host = host;
+    id->pid = (uint32_t)getpid();
+    id->uid = (uint32_t)getuid();
+    id->user = (char *)(user ? user : "");
+    id->process = program_invocation_short_name ? program_invocation_short_name : "";
+    cr->token = rg_sess.cfg.token;
+    win->start = (uint64_t)(uintptr_t)rg_sess.window;
+    win->size = rg_sess.window_size;
+    m->protocol_version = RPC_PROTO_VERSION;
+    m->client_version = RG_SHIM_VERSION;
+    m->client = id;
+    m->credentials = cr;
+    m->devices_wanted = rg_sess.cfg.devices_wanted;
+    m->window = win;
+    m->launch_blocking = rg_sess.cfg.launch_blocking != 0;
+}
+
+static rpc_status send_hello(rpc_error *err)
+{
+    Rgpu__Hello m = RGPU__HELLO__INIT;
+    Rgpu__ClientIdentity id = RGPU__CLIENT_IDENTITY__INIT;
+    Rgpu__Credentials cr = RGPU__CREDENTIALS__INIT;
+    Rgpu__AddressWindow win = RGPU__ADDRESS_WINDOW__INIT;
+    char host[256];
+    fill_hello(&m, &id, &cr, &win, host, sizeof host);
+    rpc_hdr h = {.version = RPC_PROTO_VERSION, .type = RPC_T_HELLO};
+    return rpc_send_msg(C.c, RPC_FROM_CLIENT, &h, &m.base, rg_sess.cfg.timeout_ms, err);
+}
+
+static void keep_device(struct rg_device *d, const Rgpu__DeviceSummary *s)
+{
+    snprintf(d->name, sizeof d->name, "%s", s->name ? s->name : "");
+    memset(&d->uuid, 0, sizeof d->uuid);
+    if (s->uuid.len == sizeof d->uuid.bytes) memcpy(d->uuid.bytes, s->uuid.data, s->uuid.len);
+    d->total_mem = s->total_mem;
+    d->cc_major = (int)s->cc_major;
+    d->cc_minor = (int)s->cc_minor;
+}
+
+static void keep_welcome(const Rgpu__Welcome *w)
+{
+    rg_sess.driver_version = w->driver_version;
+    rg_sess.session_id = w->session_id;
+    rg_sess.ndev = 0;
+    for (size_t i = 0; i < w->n_devices && i < RG_MAX_DEVICES; i++)
+        keep_device(&rg_sess.dev[rg_sess.ndev++], w->devices[i]);
+    C.credits = w->credits ? w->credits : INT32_MAX;
+    C.max_enc = w->max_enc_len && w->max_enc_len < RPC_MAX_ENC_LEN ? w->max_enc_len : 0;
+    C.max_raw = w->max_raw_len && w->max_raw_len < RPC_MAX_RAW_LEN ? w->max_raw_len : 0;
+    uint64_t lo = (uint64_t)(uintptr_t)rg_sess.window, hi = lo + rg_sess.window_size;
+    if (w->window && (w->window->start < lo || w->window->start + w->window->size > hi))
+        rg_log(RG_LOG_WARN, "the server's device window %#llx+%#llx is outside the reserved one",
+               (unsigned long long)w->window->start, (unsigned long long)w->window->size);
+    rg_log(RG_LOG_INFO, "session %llu on %s: %d device(s), backend %s, driver %d",
+           (unsigned long long)w->session_id, rg_sess.cfg.server, rg_sess.ndev,
+           w->backend ? w->backend : "?", w->driver_version);
+}
+
+static rpc_status handshake(rpc_error *err)
+{
+    rpc_status st = send_hello(err);
+    if (st != RPC_OK) return st;
+    rpc_hdr h;
+    ProtobufCMessage *m = NULL;
+    st = rpc_recv_msg(C.c, RPC_FROM_SERVER, RPC_T_WELCOME, &rgpu__welcome__descriptor, 0,
+                      rg_sess.cfg.timeout_ms, &h, &m, err);
+    if (st != RPC_OK) return st;
+    Rgpu__Welcome *w = (Rgpu__Welcome *)m;
+    st = rpc_welcome_check(w, err);
+    if (st == RPC_OK) keep_welcome(w);
+    protobuf_c_message_free_unpacked(m, NULL);
+    return st;
+}
+
+CUresult rg_conn_open(void)
+{
+    tp_error te = {0};
+    tp_status ts = tp_dial(rg_sess.cfg.server, rg_sess.cfg.timeout_ms, &C.c, &te);
+    if (ts != TP_OK) {
+        rg_log(RG_LOG_ERROR, "no rgpud at %s: %s", rg_sess.cfg.server,
+               te.msg[0] ? te.msg : tp_strerror(ts));
+        return CUDA_ERROR_NO_DEVICE;
+    }
+    rpc_error err = {0};
+    rpc_status st = handshake(&err);
+    if (st == RPC_OK && rg_sess.ndev == 0)
+        st = rpc_fail(&err, RPC_E_REFUSED, "the session has no devices");
+    if (st == RPC_OK && start_receiver() != 0)
+        st = rpc_fail(&err, RPC_E_NOMEM, "cannot start the receiver thread");
+    if (st != RPC_OK) {
+        rg_log(RG_LOG_ERROR, "rgpud at %s: %s", rg_sess.cfg.server,
+               err.msg[0] ? err.msg : rpc_strerror(st));
+        tp_close(C.c);
+        C.c = NULL;
+        return CUDA_ERROR_NO_DEVICE;
+    }
+    C.last_rx_ms = now_ms();
+    return CUDA_SUCCESS;
+}

@@ -1,0 +1,212 @@
+/* forward.c — rg_shim_forward, behind every generated entry point: check what
+ * the shim can check (ids of the right type, outputs it must fill), mint ids
+ * for client-created handles, encode, send, and for calls that wait decode
+ * the reply into the caller's arguments (DESIGN rules 1 and 3). */
+#include <errno.h>
+#include <string.h>
+
+#include "forward.h"
+#include "shim.h"
+
+#define RAW_MAX RPC_MAX_ARGS
+
+static uint64_t handle_value(const struct rpc_arg_desc *a, void *arg)
+{
+    if (a->size == 4) return *(uint32_t *)arg;
+    return *(uint64_t *)arg;
+}
+
+static CUresult bad_handle(unsigned t)
+{
+    return t == RPC_H_CONTEXT ? CUDA_ERROR_INVALID_CONTEXT : CUDA_ERROR_INVALID_HANDLE;
+}
+
+/* One handle by value: 0 and the stream specials go to the server as they are. */
+static CUresult check_handle(unsigned t, uint64_t id)
+{
+    if (t == RPC_H_DEVICE || t == RPC_H_NONE || id == 0) return CUDA_SUCCESS;
+    if (t == RPC_H_STREAM && (id == (uint64_t)(uintptr_t)CU_STREAM_LEGACY ||
+                              id == (uint64_t)(uintptr_t)CU_STREAM_PER_THREAD))
+        return CUDA_SUCCESS;
+    return rg_id_plausible(t, id) ? CUDA_SUCCESS : bad_handle(t);
+}
+
+static uint64_t scalar_value(const struct rpc_arg_desc *a, void *arg)
+{
+    switch (a->size) {
+    case 1: return *(uint8_t *)arg;
+    case 2: return *(uint16_t *)arg;
+    case 4: return *(uint32_t *)arg;
+    default: return *(uint64_t *)arg;
+    }
+}
+
+/* An array of handles counted by another argument: each element checked. */
+static CUresult check_array(const struct rpc_call_desc *d, void **args, unsigned i)
+{
+    const struct rpc_arg_desc *a = &d->args[i];
+    const uint64_t *ids = *(const uint64_t **)args[i];
+    if (a->len.kind != RPC_LEN_ARG || a->len.a >= d->nargs || !ids) return CUDA_SUCCESS;
+    uint64_t n = scalar_value(&d->args[a->len.a], args[a->len.a]);
+    if (n > (1u << 16)) return CUDA_SUCCESS; /* the codec's limits decide */
+    for (uint64_t k = 0; k < n; k++) {
+        CUresult r = check_handle(a->handle, ids[k]);
+        if (r != CUDA_SUCCESS) return r;
+    }
+    return CUDA_SUCCESS;
+}
+
+/* NULL where the call must write (a minted id, or any output of a pipelined
+ * call, which cannot be answered later) is INVALID_VALUE at once. */
+static CUresult check_args(const struct rpc_call_desc *d, void **args, int async)
+{
+    for (unsigned i = 0; i < d->nargs; i++) {
+        const struct rpc_arg_desc *a = &d->args[i];
+        CUresult r = CUDA_SUCCESS;
+        switch (a->kind) {
+        case RPC_ARG_HANDLE:
+            r = check_handle(a->handle, handle_value(a, args[i]));
+            break;
+        case RPC_ARG_OUT_HANDLE:
+            if (!*(void **)args[i] && (a->mint == RPC_MINT_CLIENT || async))
+                r = CUDA_ERROR_INVALID_VALUE;
+            break;
+        case RPC_ARG_OUT:
+        case RPC_ARG_OUT_BUF:
+        case RPC_ARG_HANDLE_ARRAY_OUT:
+            if (async && !*(void **)args[i]) r = CUDA_ERROR_INVALID_VALUE;
+            break;
+        case RPC_ARG_HANDLE_ARRAY_IN:
+            r = check_array(d, args, i);
+            break;
+        default:
+            break;
+        }
+        if (r != CUDA_SUCCESS) return r;
+    }
+    return CUDA_SUCCESS;
+}
+
+/* Client-minted handles get their ids before encoding: the encoder sends the
+ * id written into the application's variable. */
+static void mint_ids(const struct rpc_call_desc *d, void **args)
+{
+    for (unsigned i = 0; i < d->nargs; i++) {
+        const struct rpc_arg_desc *a = &d->args[i];
+        if (a->kind != RPC_ARG_OUT_HANDLE || a->mint != RPC_MINT_CLIENT) continue;
+        uint64_t id = rg_id_mint(a->handle);
+        void *out = *(void **)args[i];
+        if (a->size == 4)
+            *(uint32_t *)out = (uint32_t)id;
+        else
+            *(uint64_t *)out = id;
+    }
+}
+
+/* ---- local effects of forwarded calls -------------------------------------------- */
+
+static int arg_index(const struct rpc_call_desc *d, unsigned kind, unsigned handle)
+{
+    for (unsigned i = 0; i < d->nargs; i++)
+        if (d->args[i].kind == kind && d->args[i].handle == handle) return (int)i;
+    return -1;
+}
+
+static int arg_named(const struct rpc_call_desc *d, const char *name)
+{
+    for (unsigned i = 0; i < d->nargs; i++)
+        if (!strcmp(d->args[i].name, name)) return (int)i;
+    return -1;
+}
+
+static void after_success(const struct rpc_call_desc *d, void **args)
+{
+    if (!strcmp(d->base, "cuCtxCreate")) {
+        int c = arg_index(d, RPC_ARG_OUT_HANDLE, RPC_H_CONTEXT), v = arg_named(d, "dev");
+        if (c >= 0 && v >= 0) rg_ctx_created(**(uint64_t **)args[c], *(CUdevice *)args[v]);
+    } else if (!strcmp(d->base, "cuCtxDestroy")) {
+        int c = arg_index(d, RPC_ARG_HANDLE, RPC_H_CONTEXT);
+        if (c >= 0) rg_ctx_destroyed(*(uint64_t *)args[c]);
+    } else {
+        rg_dev_remember(d, args);
+    }
+}
+
+/* ---- the call ------------------------------------------------------------------------ */
+
+static CUresult decode(const struct rpc_call_desc *d, void **args, struct rg_reply *rep)
+{
+    rpc_rbuf r;
+    uint32_t result = CUDA_ERROR_UNKNOWN;
+    rpc_rbuf_init(&r, rep->enc, rep->hdr.enc_len);
+    if (rpc_decode_reply(d, args, &r, rep->raw, rep->raw_len, &result) != 0) {
+        rg_log(RG_LOG_ERROR, "%s: the server's reply does not decode", d->name);
+        result = CUDA_ERROR_UNKNOWN;
+    }
+    rg_reply_free(rep);
+    return (CUresult)result;
+}
+
+static CUresult send_call(const struct rpc_call_desc *d, void **args, int wait)
+{
+    rpc_wbuf w;
+    struct iovec raw[RAW_MAX];
+    int nraw = RAW_MAX;
+    rpc_wbuf_init_dyn(&w, rg_conn_max_enc());
+    int rc = rpc_encode_call(d, args, &w, raw, &nraw);
+    if (rc != 0 || !rpc_wbuf_ok(&w)) {
+        rpc_wbuf_free(&w);
+        return rc > 0 ? (CUresult)rc : CUDA_ERROR_INVALID_VALUE;
+    }
+    rpc_hdr h = {.op = d->op, .ctx = rg_ctx_current_id(), .flags = wait ? 0 : RPC_F_NOREPLY};
+    struct rg_reply rep = {0};
+    CUresult r = rg_conn_call(&h, w.data, w.len, raw, nraw, wait, &rep);
+    rpc_wbuf_free(&w);
+    if (r != CUDA_SUCCESS || !wait) return r;
+    r = decode(d, args, &rep);
+    /* An earlier pipelined call's failure surfaces at the next call that waits. */
+    CUresult late = rg_conn_take_async_error();
+    return r == CUDA_SUCCESS && late != CUDA_SUCCESS ? late : r;
+}
+
+static CUresult forward(const struct rpc_call_desc *d, void **args)
+{
+    if (!strcmp(d->name, "cuInit") && d->nargs == 1) return rg_shim_init(*(unsigned *)args[0]);
+    CUresult r = rg_ready();
+    if (r != CUDA_SUCCESS) return r;
+    int local = rg_dev_local(d, args);
+    if (local >= 0) return (CUresult)local;
+    int wait = d->mode != RPC_MODE_ASYNC || rg_sess.cfg.launch_blocking;
+    if ((r = check_args(d, args, !wait)) != CUDA_SUCCESS) return r;
+    mint_ids(d, args);
+    r = send_call(d, args, wait);
+    if (r == CUDA_SUCCESS) after_success(d, args);
+    return r;
+}
+
+/* Fallbacks while the codec is not built: nothing is forwarded. The codec's
+ * definitions (rg_rpc, linked whole) replace them. */
+__attribute__((weak)) int rpc_encode_call(const struct rpc_call_desc *d, void *const *args, struct rpc_wbuf *w,
+                    struct iovec *raw, int *nraw)
+{
+    (void)d, (void)args, (void)raw;
+    *nraw = 0;
+    w->err = 1;
+    return CUDA_ERROR_NOT_SUPPORTED;
+}
+__attribute__((weak)) int rpc_decode_reply(const struct rpc_call_desc *d, void *const *args,
+                                           struct rpc_rbuf *r, const void *raw, size_t raw_len,
+                                           uint32_t *result)
+{
+    (void)d, (void)args, (void)r, (void)raw, (void)raw_len;
+    *result = CUDA_ERROR_NOT_SUPPORTED;
+    return -1;
+}
+
+CUresult rg_shim_forward(const struct rpc_call_desc *d, void **args)
+{
+    int saved = errno;
+    CUresult r = d && args ? forward(d, args) : CUDA_ERROR_INVALID_VALUE;
+    errno = saved;
+    return r;
+}

@@ -1,0 +1,194 @@
+/* hostmem.c — page-locked host memory stays in the application (DESIGN rule
+ * 5): cuMemAllocHost / cuMemHostAlloc map anonymous pages, cuMemHostRegister
+ * records a range; the server never hears of either. Mapped (DEVICEMAP)
+ * device pointers need the server to mirror the pages: not supported yet. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+#define PAGE 4096ul
+
+struct host_range {
+    uintptr_t base;
+    size_t size;
+    unsigned flags;
+    int registered; /* cuMemHostRegister (not ours to unmap) */
+    struct host_range *next;
+};
+static struct host_range *ranges;
+static pthread_mutex_t ranges_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Calls that need a current context, as the driver's do. */
+#define HOST_ENTER()                                                                            \
+    int saved_errno_ = errno;                                                                   \
+    CUresult r_ = rg_ready();                                                                   \
+    if (r_ == CUDA_SUCCESS && !rg_ctx_current_id()) r_ = CUDA_ERROR_INVALID_CONTEXT;            \
+    if (r_ != CUDA_SUCCESS) return r_
+#define HOST_RETURN(r) return (errno = saved_errno_, (r))
+
+static int add_range(uintptr_t base, size_t size, unsigned flags, int registered)
+{
+    struct host_range *h = malloc(sizeof *h);
+    if (!h) return -1;
+    *h = (struct host_range){base, size, flags, registered, NULL};
+    pthread_mutex_lock(&ranges_mu);
+    for (struct host_range *o = ranges; o; o = o->next)
+        if (base < o->base + o->size && o->base < base + size) {
+            pthread_mutex_unlock(&ranges_mu);
+            free(h);
+            return 1;
+        }
+    h->next = ranges;
+    ranges = h;
+    pthread_mutex_unlock(&ranges_mu);
+    return 0;
+}
+
+/* Removes the range starting exactly at base and of the given kind; 0 if found. */
+static int take_range(uintptr_t base, int registered, struct host_range *out)
+{
+    int rc = -1;
+    pthread_mutex_lock(&ranges_mu);
+    for (struct host_range **p = &ranges; *p; p = &(*p)->next)
+        if ((*p)->base == base && (*p)->registered == registered) {
+            struct host_range *h = *p;
+            *out = *h;
+            *p = h->next;
+            free(h);
+            rc = 0;
+            break;
+        }
+    pthread_mutex_unlock(&ranges_mu);
+    return rc;
+}
+
+/* The range containing p; 0 if found. */
+static int find_range(uintptr_t p, struct host_range *out)
+{
+    int rc = -1;
+    pthread_mutex_lock(&ranges_mu);
+    for (struct host_range *h = ranges; h; h = h->next)
+        if (p >= h->base && p < h->base + h->size) {
+            *out = *h;
+            rc = 0;
+            break;
+        }
+    pthread_mutex_unlock(&ranges_mu);
+    return rc;
+}
+
+static size_t page_round(size_t n)
+{
+    return (n + PAGE - 1) & ~(PAGE - 1);
+}
+
+CUresult cuMemHostAlloc(void **pp, size_t bytesize, unsigned int Flags)
+{
+    HOST_ENTER();
+    unsigned known =
+        CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVICEMAP | CU_MEMHOSTALLOC_WRITECOMBINED;
+    if (!pp || !bytesize || (Flags & ~known)) HOST_RETURN(CUDA_ERROR_INVALID_VALUE);
+    if (bytesize > SIZE_MAX - PAGE) HOST_RETURN(CUDA_ERROR_OUT_OF_MEMORY);
+    void *p = mmap(NULL, page_round(bytesize), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) HOST_RETURN(CUDA_ERROR_OUT_OF_MEMORY);
+    /* With unified addressing every allocation counts as mapped. */
+    if (add_range((uintptr_t)p, bytesize, Flags | CU_MEMHOSTALLOC_DEVICEMAP, 0) != 0) {
+        munmap(p, page_round(bytesize));
+        HOST_RETURN(CUDA_ERROR_OUT_OF_MEMORY);
+    }
+    *pp = p;
+    HOST_RETURN(CUDA_SUCCESS);
+}
+
+CUresult cuMemAllocHost_v2(void **pp, size_t bytesize)
+{
+    return cuMemHostAlloc(pp, bytesize, 0);
+}
+
+CUresult cuMemFreeHost(void *p)
+{
+    HOST_ENTER();
+    if (!p) HOST_RETURN(CUDA_SUCCESS);
+    struct host_range h;
+    if (take_range((uintptr_t)p, 0, &h) != 0) HOST_RETURN(CUDA_ERROR_INVALID_VALUE);
+    munmap(p, page_round(h.size));
+    HOST_RETURN(CUDA_SUCCESS);
+}
+
+CUresult cuMemHostGetFlags(unsigned int *pFlags, void *p)
+{
+    HOST_ENTER();
+    struct host_range h;
+    if (!pFlags || !p || find_range((uintptr_t)p, &h) != 0) HOST_RETURN(CUDA_ERROR_INVALID_VALUE);
+    *pFlags = h.flags;
+    HOST_RETURN(CUDA_SUCCESS);
+}
+
+CUresult cuMemHostGetDevicePointer_v2(CUdeviceptr *pdptr, void *p, unsigned int Flags)
+{
+    HOST_ENTER();
+    struct host_range h;
+    if (!pdptr || !p || Flags != 0 || find_range((uintptr_t)p, &h) != 0)
+        HOST_RETURN(CUDA_ERROR_INVALID_VALUE);
+    static _Atomic int warned;
+    if (!atomic_exchange(&warned, 1))
+        rg_log(RG_LOG_WARN, "cuMemHostGetDevicePointer: mapped host memory is not supported yet");
+    HOST_RETURN(CUDA_ERROR_NOT_SUPPORTED);
+}
+
+/* The whole range must be mapped in this process and outside the device window. */
+static int range_usable(uintptr_t p, size_t n)
+{
+    uintptr_t wlo = (uintptr_t)rg_sess.window, whi = wlo + rg_sess.window_size;
+    if (p < whi && wlo < p + n) return 0;
+    uintptr_t lo = p & ~(PAGE - 1), hi = (p + n + PAGE - 1) & ~(PAGE - 1);
+    unsigned char vec[1024];
+    while (lo < hi) {
+        size_t len = hi - lo > sizeof vec * PAGE ? sizeof vec * PAGE : hi - lo;
+        if (mincore((void *)lo, len, vec) != 0) return 0;
+        lo += len;
+    }
+    return 1;
+}
+
+CUresult cuMemHostRegister_v2(void *p, size_t bytesize, unsigned int Flags)
+{
+    HOST_ENTER();
+    unsigned known = CU_MEMHOSTREGISTER_PORTABLE | CU_MEMHOSTREGISTER_DEVICEMAP |
+                     CU_MEMHOSTREGISTER_IOMEMORY | CU_MEMHOSTREGISTER_READ_ONLY;
+    if (!p || !bytesize || (uintptr_t)p + bytesize < (uintptr_t)p || (Flags & ~known))
+        HOST_RETURN(CUDA_ERROR_INVALID_VALUE);
+    if (Flags & CU_MEMHOSTREGISTER_IOMEMORY) {
+        rg_log(RG_LOG_WARN, "cuMemHostRegister: IOMEMORY is not supported");
+        HOST_RETURN(CUDA_ERROR_NOT_SUPPORTED);
+    }
+    if (!range_usable((uintptr_t)p, bytesize)) HOST_RETURN(CUDA_ERROR_INVALID_VALUE);
+    int rc = add_range((uintptr_t)p, bytesize, Flags, 1);
+    if (rc < 0) HOST_RETURN(CUDA_ERROR_OUT_OF_MEMORY);
+    HOST_RETURN(rc ? CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED : CUDA_SUCCESS);
+}
+
+CUresult cuMemHostRegister(void *p, size_t bytesize, unsigned int Flags)
+{
+    return cuMemHostRegister_v2(p, bytesize, Flags);
+}
+
+CUresult cuMemHostUnregister(void *p)
+{
+    HOST_ENTER();
+    if (!p) HOST_RETURN(CUDA_ERROR_INVALID_VALUE);
+    struct host_range h;
+    if (take_range((uintptr_t)p, 1, &h) != 0) HOST_RETURN(CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED);
+    HOST_RETURN(CUDA_SUCCESS);
+}
+
+CUresult cuMemAllocHost(void **pp, unsigned int bytesize)
+{
+    return cuMemAllocHost_v2(pp, bytesize);
+}

@@ -1,0 +1,135 @@
+/* shim.h — the client shim's internal interfaces: session state (settings and
+ * what Welcome said), the connection to rgpud, per-thread context stacks, ids,
+ * pinned host memory and device caches. Nothing here is exported: the library
+ * exports only cu* (shim.map). */
+#ifndef RG_SHIM_H
+#define RG_SHIM_H
+
+#include <cuda.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "calls.h"
+#include "darkapi.h"
+#include "frame.h"
+
+#define RG_SHIM_VERSION "0.1.0"
+#define RG_DEFAULT_SERVER "tcp://127.0.0.1:7070"
+#define RG_DEFAULT_TIMEOUT_S 30
+#define RG_WINDOW_SIZE (64ull << 30)
+#define RG_MAX_DEVICES 64
+
+/* ---- ids (docs/remoting.md "Handles") ------------------------------------ */
+
+#define RG_ID_TYPE_SHIFT 40
+#define RG_ID_SERVER_BIT (1ull << 39)
+#define RG_ID_SERIAL_MASK (RG_ID_SERVER_BIT - 1)
+static inline uint64_t rg_id_make(unsigned type, int server, uint64_t serial)
+{
+    return ((uint64_t)type << RG_ID_TYPE_SHIFT) | (server ? RG_ID_SERVER_BIT : 0) | serial;
+}
+static inline unsigned rg_id_type(uint64_t id)
+{
+    return (unsigned)(id >> RG_ID_TYPE_SHIFT);
+}
+/* The fixed id of device `ord`'s primary context: server-minted serial ord + 1
+ * (the worker mints the primary contexts first, at the handshake). */
+static inline uint64_t rg_primary_ctx_id(int ord)
+{
+    return rg_id_make(RPC_H_CONTEXT, 1, (uint64_t)ord + 1);
+}
+/* A fresh client-minted id of type t (never reused). */
+uint64_t rg_id_mint(unsigned t);
+/* Is id plausibly a live handle of type t? Only what the shim can know. */
+int rg_id_plausible(unsigned t, uint64_t id);
+
+/* ---- session state ----------------------------------------------------------- */
+
+struct rg_device {
+    char name[256];
+    CUuuid uuid;
+    uint64_t total_mem;
+    int cc_major, cc_minor;
+};
+
+struct rg_settings {
+    char server[512];
+    char token[512];
+    unsigned devices_wanted;
+    int timeout_ms;
+    int launch_blocking;
+};
+
+enum rg_state { RG_UNINIT = 0, RG_READY, RG_FAILED };
+
+struct rg_session {
+    _Atomic int state;  /* enum rg_state, after cuInit */
+    _Atomic int forked; /* this process is a child forked after cuInit */
+    CUresult init_result;
+    struct rg_settings cfg;
+    int driver_version;
+    int ndev;
+    struct rg_device dev[RG_MAX_DEVICES];
+    uint64_t session_id;
+    void *window;
+    size_t window_size;
+};
+
+extern struct rg_session rg_sess;
+
+/* cuInit: connect once; later calls return the first answer. */
+CUresult rg_shim_init(unsigned int flags);
+
+/* The result every call gets when the shim cannot run it: NOT_INITIALIZED
+ * before cuInit and after fork, the cuInit failure, DEVICE_UNAVAILABLE once
+ * the server is lost; CUDA_SUCCESS when calls may go ahead. */
+CUresult rg_ready(void);
+
+/* ---- connection (conn.c) ------------------------------------------------------ */
+
+struct rg_reply {
+    rpc_hdr hdr;
+    void *enc;     /* heap, hdr.enc_len bytes; rg_reply_free releases */
+    void *raw;     /* heap, raw_len bytes gathered from REPLY + DATA frames */
+    size_t raw_len;
+    CUresult error; /* set instead of a reply by an ERROR frame about this call */
+};
+void rg_reply_free(struct rg_reply *r);
+
+/* Dials, handshakes and starts the receiver. CUDA_SUCCESS or NO_DEVICE (with
+ * the one log line already written). */
+CUresult rg_conn_open(void);
+/* Sends one CALL (chunked into DATA frames when the raw bytes exceed a frame)
+ * and, if wait, blocks until its REPLY. h carries op/ctx/flags; thread and seq
+ * are filled here. On CUDA_SUCCESS with wait, *rep is the caller's to free. */
+CUresult rg_conn_call(rpc_hdr *h, const void *enc, size_t enc_len, const struct iovec *raw,
+                      int nraw, int wait, struct rg_reply *rep);
+/* An asynchronous error reported by the server for a pipelined call, taken
+ * once (CUDA_SUCCESS if none). */
+CUresult rg_conn_take_async_error(void);
+int rg_conn_lost(void);
+/* Largest encoded part the server accepts. */
+size_t rg_conn_max_enc(void);
+
+/* ---- threads and contexts (ctx.c) --------------------------------------------- */
+
+uint32_t rg_thread_id(void);        /* this thread's shim number (>= 1) */
+uint64_t rg_ctx_current_id(void);   /* top of this thread's context stack, 0 if none */
+void rg_ctx_created(uint64_t id, CUdevice dev); /* push a client-minted context */
+void rg_ctx_destroyed(uint64_t id);
+int rg_ctx_device(uint64_t id, CUdevice *dev);  /* 0 if the shim knows ctx's device */
+
+/* ---- devices (devices.c) ------------------------------------------------------- */
+
+/* A local answer for calls Welcome or an earlier reply already answered: the
+ * CUresult, or -1 to forward. */
+int rg_dev_local(const struct rpc_call_desc *d, void **args);
+/* Remembers the answer of a completed call worth caching. */
+void rg_dev_remember(const struct rpc_call_desc *d, void **args);
+
+/* ---- darkapi host (darkhost.c) ------------------------------------------------- */
+void rg_darkhost_install(void);
+
+#endif
