@@ -7,6 +7,7 @@ PKGS=(
   build-essential cmake pkg-config python3
   libzstd-dev liblz4-dev    # fatbin entries are LZ4-block or Zstandard compressed
   protobuf-c-compiler libprotobuf-c-dev    # rpc/proto: handshake and error schemas
+  libffi-dev    # rgpud calls the backend through libffi
 )
 
 missing=()

@@ -1,0 +1,77 @@
+/* allocs.c — the session's ranges in an array sorted by base, searched by
+ * bisection. Reservations and the mappings inside them overlap by design, so
+ * lookups skip reservations and insertions only refuse same-kind overlaps. */
+#include "allocs.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Index of the first range with base > p. */
+static size_t upper(const struct allocs *a, uint64_t p)
+{
+    size_t lo = 0, hi = a->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (a->v[mid].base > p) hi = mid;
+        else lo = mid + 1;
+    }
+    return lo;
+}
+
+int allocs_add(struct allocs *a, uint64_t base, uint64_t size, int kind, uint64_t owner)
+{
+    if (!size || base + size < base) return -1;
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 64;
+        struct alloc *v = realloc(a->v, cap * sizeof *v);
+        if (!v) return -1;
+        a->v = v;
+        a->cap = cap;
+    }
+    size_t i = upper(a, base);
+    memmove(&a->v[i + 1], &a->v[i], (a->n - i) * sizeof *a->v);
+    a->v[i] = (struct alloc){base, size, owner, kind};
+    a->n++;
+    return 0;
+}
+
+static void remove_at(struct allocs *a, size_t i)
+{
+    memmove(&a->v[i], &a->v[i + 1], (a->n - i - 1) * sizeof *a->v);
+    a->n--;
+}
+
+int allocs_remove(struct allocs *a, uint64_t base, int kind)
+{
+    for (size_t i = upper(a, base); i-- > 0 && a->v[i].base == base;)
+        if (a->v[i].kind == kind) {
+            remove_at(a, i);
+            return 0;
+        }
+    return -1;
+}
+
+void allocs_remove_owner(struct allocs *a, uint64_t owner)
+{
+    for (size_t i = a->n; i-- > 0;)
+        if (a->v[i].owner == owner) remove_at(a, i);
+}
+
+int allocs_contains(const struct allocs *a, uint64_t p, uint64_t len)
+{
+    if (p + len < p) return 0;
+    /* Ranges that could contain p start at or before it; scan back over them. */
+    for (size_t i = upper(a, p); i-- > 0;) {
+        const struct alloc *r = &a->v[i];
+        if (r->kind == ALLOC_RESERVED) continue;
+        if (p - r->base < r->size) return len <= r->size - (p - r->base);
+        if (r->kind != ALLOC_RESERVED) break; /* accessible ranges do not overlap */
+    }
+    return 0;
+}
+
+void allocs_free(struct allocs *a)
+{
+    free(a->v);
+    *a = (struct allocs){0};
+}

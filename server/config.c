@@ -1,0 +1,236 @@
+/* config.c — the table of rgpud's settings (name, type, default, range, help),
+ * in the manner of Redis' static_configs: parsing of the command line and of
+ * config files, --help and the worker's argv are all driven by it. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+enum cfg_type { CFG_STRING, CFG_INT, CFG_LEVEL };
+
+struct cfg_entry {
+    const char *name;
+    enum cfg_type type;
+    size_t off, size;
+    const char *dflt;
+    long min, max;
+    const char *help;
+};
+
+#define STR(f) CFG_STRING, offsetof(struct srv_config, f), sizeof(((struct srv_config *)0)->f)
+#define INT(f) CFG_INT, offsetof(struct srv_config, f), sizeof(int)
+
+static const struct cfg_entry cfg_table[] = {
+    {"listen", STR(listen), "tcp://127.0.0.1:7070", 0, 0,
+     "address to accept sessions on (loopback by default; port 0: any free port)"},
+    {"backend", STR(backend), "auto", 0, 0,
+     "auto | simgpu | nvidia | PATH of a libcuda.so.1 (auto: NVIDIA if it has a device, else simgpu)"},
+    {"log-level", CFG_LEVEL, offsetof(struct srv_config, log_level), 16, "info", 0, 0,
+     "error | warn | info | debug"},
+    {"port-file", STR(port_file), "", 0, 0, "write the bound port to this file once listening"},
+    {"user", STR(user), "", 0, 0, "when started as root, workers drop privileges to this user"},
+    {"heartbeat-ms", INT(heartbeat_ms), "2000", 100, 600000,
+     "interval of heartbeats sent while a call runs longer"},
+    {"credits", INT(credits), "256", 1, 65536, "calls a client may have in flight unacknowledged"},
+    {"max-sessions", INT(max_sessions), "256", 1, 65536, "concurrent sessions (workers)"},
+    {"handshake-timeout-ms", INT(handshake_timeout_ms), "10000", 100, 600000,
+     "how long a new connection may take to send its HELLO"},
+    {"shutdown-grace-ms", INT(shutdown_grace_ms), "5000", 0, 600000,
+     "on SIGTERM, how long workers get to end before they are killed"},
+};
+#define CFG_N (sizeof cfg_table / sizeof cfg_table[0])
+
+static const struct cfg_entry *cfg_find(const char *name)
+{
+    for (size_t i = 0; i < CFG_N; i++)
+        if (!strcmp(cfg_table[i].name, name)) return &cfg_table[i];
+    return NULL;
+}
+
+static int cfg_set(struct srv_config *c, const struct cfg_entry *e, const char *v, const char *where)
+{
+    char *dst = (char *)c + e->off;
+    if (e->type == CFG_INT) {
+        char *end;
+        errno = 0;
+        long n = strtol(v, &end, 10);
+        if (errno || end == v || *end || n < e->min || n > e->max) {
+            fprintf(stderr, "rgpud: %s: %s wants an integer in [%ld, %ld], not \"%s\"\n", where,
+                    e->name, e->min, e->max, v);
+            return -1;
+        }
+        *(int *)(void *)dst = (int)n;
+        return 0;
+    }
+    if (e->type == CFG_LEVEL && srv_level_parse(v) < 0) {
+        fprintf(stderr, "rgpud: %s: log-level is error, warn, info or debug, not \"%s\"\n", where, v);
+        return -1;
+    }
+    if (strlen(v) >= e->size) {
+        fprintf(stderr, "rgpud: %s: value of %s is too long\n", where, e->name);
+        return -1;
+    }
+    memcpy(dst, v, strlen(v) + 1);
+    return 0;
+}
+
+void srv_config_defaults(struct srv_config *c)
+{
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < CFG_N; i++) cfg_set(c, &cfg_table[i], cfg_table[i].dflt, "default");
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s)) s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1])) *--e = 0;
+    return s;
+}
+
+/* One "name value" line; '#' starts a comment. */
+static int cfg_line(struct srv_config *c, char *line, const char *where)
+{
+    char *hash = strchr(line, '#');
+    if (hash) *hash = 0;
+    char *s = trim(line);
+    if (!*s) return 0;
+    char *v = s;
+    while (*v && !isspace((unsigned char)*v)) v++;
+    if (*v) *v++ = 0;
+    v = trim(v);
+    const struct cfg_entry *e = cfg_find(s);
+    if (!e) {
+        fprintf(stderr, "rgpud: %s: unknown setting \"%s\"\n", where, s);
+        return -1;
+    }
+    if (v[0] == '"' && strlen(v) >= 2 && v[strlen(v) - 1] == '"') {
+        v[strlen(v) - 1] = 0;
+        v++;
+    }
+    return cfg_set(c, e, v, where);
+}
+
+static int cfg_file(struct srv_config *c, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "rgpud: cannot read config file %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    char line[1024], where[SRV_STR_MAX + 32];
+    int n = 0, rc = 0;
+    while (rc == 0 && fgets(line, sizeof line, f)) {
+        snprintf(where, sizeof where, "%s:%d", path, ++n);
+        rc = cfg_line(c, line, where);
+    }
+    fclose(f);
+    return rc;
+}
+
+void srv_config_usage(FILE *f)
+{
+    fprintf(f, "usage: rgpud [--config FILE] [--SETTING VALUE ...] [--help]\n\n"
+               "rgpu's GPU server: accepts sessions of rgpu's libcuda.so.1 and runs their\n"
+               "CUDA driver calls on a backend, one worker process per session.\n\n"
+               "settings (command line overrides the config file; see docs/rgpud.conf.example):\n");
+    for (size_t i = 0; i < CFG_N; i++)
+        fprintf(f, "  --%-22s %s\n  %-24s (default: \"%s\")\n", cfg_table[i].name, cfg_table[i].help,
+                "", cfg_table[i].dflt);
+}
+
+/* The worker's own flags, which are not settings. */
+static int worker_flag(struct srv_worker_args *w, const char *name, const char *v)
+{
+    if (!strcmp(name, "fd")) w->fd = atoi(v);
+    else if (!strcmp(name, "hello-fd")) w->hello_fd = atoi(v);
+    else if (!strcmp(name, "session")) w->session = strtoull(v, NULL, 10);
+    else if (!strcmp(name, "backend-lib")) snprintf(w->backend_lib, sizeof w->backend_lib, "%s", v);
+    else return -1;
+    return 0;
+}
+
+/* Splits "--name=value" / "--name value"; returns the name or NULL. */
+static const char *opt_split(char **argv, int argc, int *i, const char **val, char *buf, size_t len)
+{
+    const char *a = argv[*i];
+    if (strncmp(a, "--", 2)) return NULL;
+    snprintf(buf, len, "%s", a + 2);
+    char *eq = strchr(buf, '=');
+    if (eq) {
+        *eq = 0;
+        *val = eq + 1;
+    } else {
+        *val = *i + 1 < argc ? argv[++*i] : NULL;
+    }
+    return buf;
+}
+
+static const char *find_config_arg(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--config") && i + 1 < argc) return argv[i + 1];
+        if (!strncmp(argv[i], "--config=", 9)) return argv[i] + 9;
+    }
+    return NULL;
+}
+
+int srv_config_parse(struct srv_config *c, struct srv_worker_args *w, int argc, char **argv)
+{
+    memset(w, 0, sizeof *w);
+    w->fd = w->hello_fd = -1;
+    const char *cf = find_config_arg(argc, argv);
+    if (cf && cfg_file(c, cf) < 0) return -1;
+    for (int i = 1; i < argc; i++) {
+        char name[64];
+        const char *v = NULL;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            srv_config_usage(stdout);
+            return 1;
+        }
+        if (!strcmp(argv[i], "--worker")) {
+            w->worker = 1;
+            continue;
+        }
+        if (!opt_split(argv, argc, &i, &v, name, sizeof name)) {
+            fprintf(stderr, "rgpud: unexpected argument \"%s\" (try --help)\n", argv[i]);
+            return -1;
+        }
+        if (!v) {
+            fprintf(stderr, "rgpud: --%s needs a value\n", name);
+            return -1;
+        }
+        if (!strcmp(name, "config")) continue;
+        const struct cfg_entry *e = cfg_find(name);
+        if (e ? cfg_set(c, e, v, "command line") < 0 : worker_flag(w, name, v) < 0) {
+            if (!e) fprintf(stderr, "rgpud: unknown option --%s (try --help)\n", name);
+            return -1;
+        }
+    }
+    srv_log_level = srv_level_parse(c->log_level);
+    return 0;
+}
+
+int srv_config_to_argv(const struct srv_config *c, char **argv, int argc, int max)
+{
+    static char ints[CFG_N][16];
+    for (size_t i = 0; i < CFG_N && argc + 2 < max; i++) {
+        const struct cfg_entry *e = &cfg_table[i];
+        const char *p = (const char *)c + e->off;
+        if (e->type == CFG_INT) {
+            snprintf(ints[i], sizeof ints[i], "%d", *(const int *)(const void *)p);
+            p = ints[i];
+        }
+        static char names[CFG_N][64];
+        snprintf(names[i], sizeof names[i], "--%s", e->name);
+        argv[argc++] = names[i];
+        argv[argc++] = (char *)p;
+    }
+    argv[argc] = NULL;
+    return argc;
+}

@@ -1,0 +1,387 @@
+/* dispatch.c — the worker's call path: decode with handle translation, check
+ * device ranges, make the frame's context current, call the backend through
+ * libffi, then bind/mint the ids of created handles, record allocations and
+ * frees, invalidate destroyed handles' children, and reply. CUresult lives here. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "session.h"
+
+/* The generic codec may land after this file: until then its calls are weak
+ * and every op answers CUDA_ERROR_NOT_SUPPORTED. */
+#pragma weak rpc_decode_call
+#pragma weak rpc_decoded_free
+#pragma weak rpc_encode_reply
+
+long long srv_now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+void call_free(struct call *cl)
+{
+    if (!cl) return;
+    free(cl->enc);
+    free(cl->raw);
+    free(cl);
+}
+
+/* ---- sending ---------------------------------------------------------------- */
+
+static int send_frames(struct session *s, rpc_hdr *h, const void *enc, size_t enc_len,
+                       const struct iovec *raw, int nraw)
+{
+    rpc_error e;
+    struct iovec part[RPC_MAX_RAW_IOV];
+    int i = 0;
+    size_t off = 0;
+    do { /* one frame per RPC_MAX_RAW_LEN bytes or RPC_MAX_RAW_IOV pieces */
+        int n = 0;
+        size_t bytes = 0;
+        while (i < nraw && n < RPC_MAX_RAW_IOV && bytes < RPC_MAX_RAW_LEN) {
+            size_t take = raw[i].iov_len - off;
+            if (take > RPC_MAX_RAW_LEN - bytes) take = RPC_MAX_RAW_LEN - bytes;
+            part[n++] = (struct iovec){(char *)raw[i].iov_base + off, take};
+            bytes += take;
+            off += take;
+            if (off == raw[i].iov_len) i++, off = 0;
+        }
+        h->flags = (h->flags & ~RPC_F_MORE) | (i < nraw ? RPC_F_MORE : 0);
+        if (rpc_frame_send(s->c, RPC_FROM_SERVER, h, enc, enc_len, part, n, 30000, &e) != RPC_OK) {
+            srv_warn("send %s: %s", rpc_type_name(h->type), e.msg);
+            return -1;
+        }
+        h->type = RPC_T_DATA; /* later chunks */
+        h->credit = 0;
+        enc = NULL;
+        enc_len = 0;
+    } while (i < nraw);
+    return 0;
+}
+
+int session_send(struct session *s, rpc_hdr *h, const void *enc, size_t enc_len,
+                 const struct iovec *raw, int nraw)
+{
+    pthread_mutex_lock(&s->send_lock);
+    pthread_mutex_lock(&s->lock);
+    h->credit += s->credit_owed;
+    s->credit_owed = 0;
+    pthread_mutex_unlock(&s->lock);
+    h->version = RPC_PROTO_VERSION;
+    int rc = send_frames(s, h, enc, enc_len, raw, nraw);
+    atomic_store(&s->last_send, srv_now_ms());
+    pthread_mutex_unlock(&s->send_lock);
+    return rc;
+}
+
+static rpc_hdr reply_hdr(const struct call *cl)
+{
+    return (rpc_hdr){.type = RPC_T_REPLY, .op = cl->h.op, .thread = cl->h.thread,
+                     .seq = cl->h.seq, .ctx = cl->h.ctx, .credit = 1};
+}
+
+/* A reply of the result alone (the call did not decode or did not run). */
+static int reply_result(struct session *s, struct call *cl, CUresult r)
+{
+    uint8_t b[4];
+    rpc_wbuf w;
+    rpc_wbuf_init(&w, b, sizeof b);
+    rpc_put_u32(&w, (uint32_t)r);
+    rpc_hdr h = reply_hdr(cl);
+    return session_send(s, &h, b, 4, NULL, 0);
+}
+
+/* A NOREPLY call's failure is kept for the next call that replies. */
+static void note_async(struct session *s, struct call *cl, CUresult r)
+{
+    pthread_mutex_lock(&s->lock);
+    if (r != CUDA_SUCCESS && s->pending == CUDA_SUCCESS) {
+        s->pending = r;
+        srv_debug("%s (thread %u seq %llu) failed with %d; reported at the next reply",
+                  cl->d ? cl->d->name : "?", cl->h.thread, (unsigned long long)cl->h.seq, r);
+    }
+    s->credit_owed++;
+    pthread_mutex_unlock(&s->lock);
+}
+
+static CUresult take_pending(struct session *s)
+{
+    pthread_mutex_lock(&s->lock);
+    CUresult r = s->pending;
+    s->pending = CUDA_SUCCESS;
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
+/* ---- handles ------------------------------------------------------------------- */
+
+struct xlate { /* handle translation context of one call (s->lock held) */
+    struct session *s;
+    struct call *cl;
+};
+
+static CUstream thread_stream(struct session *s, struct cthread *t, uint64_t ctx)
+{
+    for (struct ptstream *p = t->streams; p; p = p->next)
+        if (p->ctx == ctx) return p->s;
+    struct ptstream *p = calloc(1, sizeof *p);
+    if (!p || s->be.cuStreamCreate(&p->s, CU_STREAM_DEFAULT) != CUDA_SUCCESS) {
+        free(p);
+        return NULL;
+    }
+    p->ctx = ctx;
+    p->next = t->streams;
+    t->streams = p;
+    return p->s;
+}
+
+static int stream_special(struct xlate *x, uint64_t id, void **real)
+{
+    if (id == 1) {
+        *real = CU_STREAM_LEGACY;
+        return 0;
+    }
+    if (id == 0 && !x->cl->d->per_thread) {
+        *real = NULL;
+        return 0;
+    }
+    /* NULL in a _ptsz call, or CU_STREAM_PER_THREAD: the client thread's stream */
+    CUstream st = thread_stream(x->s, x->cl->t, x->cl->h.ctx);
+    *real = st;
+    return st ? 0 : CUDA_ERROR_INVALID_CONTEXT;
+}
+
+static int to_real(void *self, enum rpc_handle_type t, uint64_t id, void **real)
+{
+    struct xlate *x = self;
+    *real = NULL;
+    if (t == RPC_H_DEVICE) {
+        if (id >= (uint64_t)x->s->ndev) return CUDA_ERROR_INVALID_DEVICE;
+        *real = (void *)(uintptr_t)id;
+        return 0;
+    }
+    if (t == RPC_H_STREAM && id <= 2) return stream_special(x, id, real);
+    if (id == 0) return 0; /* NULL keeps its meaning; the driver judges it */
+    if (t == RPC_H_FUNCTION && h_type_of(id) == RPC_H_KERNEL) t = RPC_H_KERNEL;
+    if (handles_get(x->s->h, id, t, real) == 0) return 0;
+    return t == RPC_H_CONTEXT ? CUDA_ERROR_INVALID_CONTEXT : CUDA_ERROR_INVALID_HANDLE;
+}
+
+/* ---- argument values --------------------------------------------------------------- */
+
+static uint64_t val_u64(const struct rpc_decoded *dc, int i, unsigned size)
+{
+    uint64_t v = 0;
+    memcpy(&v, dc->val[i].bytes, size > 8 ? 8 : size);
+    return v;
+}
+
+static uint64_t arg_u64(const struct rpc_decoded *dc, int i)
+{
+    const struct rpc_arg_desc *a = &dc->desc->args[i];
+    return val_u64(dc, i, a->size);
+}
+
+/* The byte length a DEVPTR argument names; -1 on overflow. */
+static int arg_len(const struct rpc_decoded *dc, const struct rpc_len *l, unsigned size, uint64_t *out)
+{
+    uint64_t a = l->a < dc->desc->nargs ? arg_u64(dc, l->a) : 0;
+    uint64_t b = l->b < dc->desc->nargs ? arg_u64(dc, l->b) : 1;
+    uint64_t k = l->k ? l->k : 1, v = 0;
+    switch (l->kind) {
+    case RPC_LEN_CONST: v = l->k; break;
+    case RPC_LEN_SIZEOF: v = size; break;
+    case RPC_LEN_ARG: v = a; break;
+    case RPC_LEN_ARG_MUL: if (__builtin_mul_overflow(a, k, &v)) return -1; break;
+    case RPC_LEN_ARGS_MUL:
+        if (__builtin_mul_overflow(a, b, &v) || __builtin_mul_overflow(v, k, &v)) return -1;
+        break;
+    default: return 1; /* no length: not range-checked */
+    }
+    *out = v;
+    return 0;
+}
+
+/* VMM calls name reservations, which are not accessible memory: the driver checks them. */
+static int vmm_call(const char *base)
+{
+    return !strncmp(base, "cuMemMap", 8) || !strncmp(base, "cuMemUnmap", 10) ||
+           !strncmp(base, "cuMemAddress", 12) || !strncmp(base, "cuMemSetAccess", 14) ||
+           !strncmp(base, "cuMemGetAccess", 14) || !strncmp(base, "cuMemRetainAllocationHandle", 27);
+}
+
+static CUresult check_ranges(struct session *s, const struct rpc_decoded *dc)
+{
+    const struct rpc_call_desc *d = dc->desc;
+    if (vmm_call(d->base)) return CUDA_SUCCESS;
+    for (int i = 0; i < d->nargs; i++) {
+        const struct rpc_arg_desc *a = &d->args[i];
+        uint64_t len = 0;
+        if (a->kind != RPC_ARG_DEVPTR) continue;
+        int rc = arg_len(dc, &a->len, a->size, &len);
+        if (rc > 0) continue;
+        uint64_t p = arg_u64(dc, i);
+        if (rc < 0 || (len && !allocs_contains(&s->mem, p, len))) {
+            srv_debug("%s: %s = %#llx (+%llu) is not the session's device memory", d->name,
+                      a->name, (unsigned long long)p, (unsigned long long)len);
+            return CUDA_ERROR_INVALID_VALUE;
+        }
+    }
+    return CUDA_SUCCESS;
+}
+
+/* Client-minted ids of created handles: of the right type, fresh. */
+static CUresult check_new_ids(struct session *s, const struct rpc_decoded *dc)
+{
+    const struct rpc_call_desc *d = dc->desc;
+    for (int i = 0; i < d->nargs; i++) {
+        const struct rpc_arg_desc *a = &d->args[i];
+        if (a->kind != RPC_ARG_OUT_HANDLE || a->mint != RPC_MINT_CLIENT) continue;
+        uint64_t id = dc->ids[i];
+        void *real;
+        if (h_type_of(id) != a->handle || (id & H_SERVER_BIT) || !(id & H_SERIAL_MASK) ||
+            handles_get(s->h, id, a->handle, &real) == 0) {
+            srv_warn("%s: client id %#llx for %s is not a fresh id of its type", d->name,
+                     (unsigned long long)id, a->name);
+            return CUDA_ERROR_INVALID_VALUE;
+        }
+    }
+    return CUDA_SUCCESS;
+}
+
+/* ---- the context of the call ------------------------------------------------------ */
+
+static __thread CUcontext cur_ctx;
+static __thread int cur_set;
+
+/* Makes the frame's context current on this OS thread. An id that is not a
+ * live context makes none current: the driver then answers as it would. */
+static void set_context(struct session *s, uint64_t ctx)
+{
+    void *real = NULL;
+    if (ctx) {
+        pthread_mutex_lock(&s->lock);
+        if (handles_get(s->h, ctx, RPC_H_CONTEXT, &real)) real = NULL;
+        pthread_mutex_unlock(&s->lock);
+    }
+    if (cur_set && real == (void *)cur_ctx) return;
+    if (s->be.cuCtxSetCurrent((CUcontext)real) == CUDA_SUCCESS) {
+        cur_ctx = real;
+        cur_set = 1;
+    }
+}
+
+/* ---- one call ------------------------------------------------------------------------ */
+
+static int reply_decoded(struct session *s, struct call *cl, struct rpc_decoded *dc, CUresult r)
+{
+    rpc_wbuf w;
+    struct iovec raw[RPC_MAX_ARGS];
+    int nraw = RPC_MAX_ARGS;
+    rpc_wbuf_init_dyn(&w, RPC_MAX_ENC_LEN);
+    if (rpc_encode_reply(dc, (uint32_t)r, &w, raw, &nraw) || !rpc_wbuf_ok(&w)) {
+        srv_err("%s: reply does not encode", cl->d->name);
+        rpc_wbuf_free(&w);
+        return reply_result(s, cl, r ? r : CUDA_ERROR_UNKNOWN);
+    }
+    rpc_hdr h = reply_hdr(cl);
+    int rc = session_send(s, &h, w.data, w.len, raw, nraw);
+    rpc_wbuf_free(&w);
+    return rc;
+}
+
+static CUresult run_backend(struct session *s, struct call *cl, struct rpc_decoded *dc)
+{
+    char plain[128];
+    const char *name = cl->d->name;
+    if (cl->d->per_thread) { /* the plain variant, with the thread's stream substituted */
+        snprintf(plain, sizeof plain, "%s", name);
+        size_t n = strlen(plain);
+        if (n > 5 && (!strcmp(plain + n - 5, "_ptsz") || !strcmp(plain + n - 5, "_ptds")))
+            plain[n - 5] = 0;
+        name = plain;
+    }
+    struct backend_fn *f = backend_fn(&s->be, cl->d, name);
+    if (!f) return CUDA_ERROR_NOT_SUPPORTED;
+    atomic_fetch_add(&s->busy, 1);
+    CUresult r = backend_call(f, dc->avalues);
+    atomic_fetch_sub(&s->busy, 1);
+    return r;
+}
+
+static int unsupported(struct session *s, struct call *cl, const char *why)
+{
+    static __thread uint32_t logged[64];
+    uint32_t op = cl->h.op;
+    if (!logged[op % 64] || logged[op % 64] != op) {
+        srv_warn("%s: not supported (%s)", cl->d ? cl->d->name : "unknown op", why);
+        logged[op % 64] = op;
+    }
+    if (cl->h.flags & RPC_F_NOREPLY) {
+        note_async(s, cl, CUDA_ERROR_NOT_SUPPORTED);
+        return 0;
+    }
+    return reply_result(s, cl, CUDA_ERROR_NOT_SUPPORTED);
+}
+
+/* Decodes (under the table lock), checks, runs. 1 if the backend ran, 0 if
+ * the call was refused before (*r says why), -1 if it does not decode. */
+static int decode_and_run(struct session *s, struct call *cl, struct rpc_decoded *dc, CUresult *r)
+{
+    rpc_rbuf rb;
+    struct xlate x = {s, cl};
+    struct rpc_handle_ops ho = {to_real, &x};
+    rpc_rbuf_init(&rb, cl->enc, cl->h.enc_len);
+    pthread_mutex_lock(&s->lock);
+    int rc = rpc_decode_call(cl->d, &rb, cl->raw, cl->raw_len, &ho, dc);
+    if (rc == 0) rc = check_new_ids(s, dc);
+    if (rc == 0) rc = check_ranges(s, dc);
+    pthread_mutex_unlock(&s->lock);
+    if (rc < 0) return -1;
+    *r = (CUresult)rc;
+    if (rc) return 0;
+    *r = run_backend(s, cl, dc);
+    if (*r == CUDA_SUCCESS) {
+        pthread_mutex_lock(&s->lock);
+        post_process(s, cl, dc);
+        pthread_mutex_unlock(&s->lock);
+    }
+    return 1;
+}
+
+int dispatch_call(struct session *s, struct call *cl)
+{
+    int noreply = (cl->h.flags & RPC_F_NOREPLY) != 0, rc = 0;
+    if (!cl->d || !rpc_decode_call || !rpc_encode_reply)
+        rc = unsupported(s, cl, cl->d ? "no codec in this build" : "unknown op");
+    else if (cl->d->cls != RPC_CLASS_FORWARD)
+        rc = unsupported(s, cl, cl->d->cls == RPC_CLASS_CUSTOM ? "custom marshaller not in the worker yet"
+                                                              : "not forwarded");
+    else {
+        CUresult r = noreply ? CUDA_SUCCESS : take_pending(s);
+        if (r != CUDA_SUCCESS) {
+            rc = reply_result(s, cl, r);
+        } else {
+            struct rpc_decoded dc;
+            memset(&dc, 0, sizeof dc);
+            set_context(s, cl->h.ctx);
+            int dec = decode_and_run(s, cl, &dc, &r);
+            if (dec < 0) {
+                srv_err("%s (thread %u seq %llu): malformed arguments", cl->d->name, cl->h.thread,
+                        (unsigned long long)cl->h.seq);
+                rc = -1;
+            } else if (noreply) {
+                note_async(s, cl, r);
+            } else {
+                rc = dec ? reply_decoded(s, cl, &dc, r) : reply_result(s, cl, r);
+            }
+            if (rpc_decoded_free) rpc_decoded_free(&dc);
+        }
+    }
+    call_free(cl);
+    return rc;
+}

@@ -1,0 +1,29 @@
+/* main.c — rgpud's entry: reads the settings, then runs as the supervisor or,
+ * with the internal --worker flag, as the worker of one session. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "rgpud.h"
+
+char srv_self_exe[PATH_MAX];
+
+int main(int argc, char **argv)
+{
+    struct srv_config cfg;
+    struct srv_worker_args w;
+
+    srv_config_defaults(&cfg);
+    int rc = srv_config_parse(&cfg, &w, argc, argv);
+    if (rc) return rc > 0 ? 0 : 2;
+    ssize_t n = readlink("/proc/self/exe", srv_self_exe, sizeof srv_self_exe - 1);
+    if (n <= 0) {
+        srv_err("cannot find my own executable (/proc/self/exe)");
+        return 1;
+    }
+    srv_self_exe[n] = 0;
+    signal(SIGPIPE, SIG_IGN);
+    return w.worker ? srv_worker_main(&cfg, &w) : srv_supervisor_main(&cfg);
+}

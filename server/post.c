@@ -1,0 +1,149 @@
+/* post.c — what a successful call changes in the session's tables: created
+ * handles get their ids (client-minted bound, server-minted minted; primary
+ * contexts keep their fixed ids), allocations and frees are recorded, and a
+ * destroyed handle takes its children (and its module variables) with it. */
+#include <string.h>
+
+#include "log.h"
+#include "session.h"
+
+static uint64_t val_at(const struct rpc_decoded *dc, int i)
+{
+    uint64_t v = 0;
+    unsigned size = dc->desc->args[i].size;
+    memcpy(&v, dc->val[i].bytes, size > 8 ? 8 : size);
+    return v;
+}
+
+static int is(const struct rpc_decoded *dc, const char *base)
+{
+    return !strcmp(dc->desc->base, base);
+}
+
+/* Handles that live inside a module, library or graph name it as parent;
+ * context-bound objects name the call's context; the rest have none. */
+static uint64_t parent_of(const struct rpc_decoded *dc, unsigned type, uint64_t ctx)
+{
+    for (int i = 0; i < dc->desc->nargs; i++) {
+        const struct rpc_arg_desc *a = &dc->desc->args[i];
+        if (a->kind == RPC_ARG_HANDLE && (a->handle == RPC_H_MODULE || a->handle == RPC_H_LIBRARY ||
+                                          a->handle == RPC_H_GRAPH))
+            return dc->ids[i];
+    }
+    switch (type) {
+    case RPC_H_CONTEXT: case RPC_H_LIBRARY: case RPC_H_GRAPH: case RPC_H_MEMPOOL:
+    case RPC_H_MEM_HANDLE: case RPC_H_DEVICE: case RPC_H_GREEN_CTX:
+        return 0;
+    default:
+        return ctx;
+    }
+}
+
+static int device_arg(const struct rpc_decoded *dc)
+{
+    for (int i = 0; i < dc->desc->nargs; i++)
+        if (dc->desc->args[i].kind == RPC_ARG_HANDLE && dc->desc->args[i].handle == RPC_H_DEVICE)
+            return (int)val_at(dc, i);
+    return -1;
+}
+
+static void new_handle(struct session *s, struct call *cl, struct rpc_decoded *dc, int i)
+{
+    const struct rpc_arg_desc *a = &dc->desc->args[i];
+    void *real = (void *)(uintptr_t)val_at(dc, i);
+    uint64_t parent = parent_of(dc, a->handle, cl->h.ctx);
+    if (a->handle == RPC_H_DEVICE) { /* ordinals are the session's own */
+        dc->ids[i] = val_at(dc, i);
+        return;
+    }
+    if (is(dc, "cuDevicePrimaryCtxRetain")) {
+        int dev = device_arg(dc);
+        if (dev < 0 || dev >= s->ndev) return;
+        dc->ids[i] = primary_ctx_id(dev);
+        void *old;
+        if (handles_get(s->h, dc->ids[i], RPC_H_CONTEXT, &old)) handles_bind(s->h, dc->ids[i], real, 0);
+        s->primary_retains[dev]++;
+        return;
+    }
+    if (a->mint == RPC_MINT_CLIENT) {
+        if (handles_bind(s->h, dc->ids[i], real, parent))
+            srv_warn("%s: cannot bind id %#llx", dc->desc->name, (unsigned long long)dc->ids[i]);
+        return;
+    }
+    dc->ids[i] = handles_mint(s->h, a->handle, real, parent);
+}
+
+/* Arrays of handles the driver wrote: the ids replace the real values in place. */
+static void new_handle_array(struct session *s, struct call *cl, struct rpc_decoded *dc, int i)
+{
+    const struct rpc_arg_desc *a = &dc->desc->args[i];
+    uint64_t *v = dc->ptrval[i];
+    if (!v || a->size != 8) return;
+    for (size_t k = 0; k < dc->lens[i]; k++)
+        v[k] = handles_mint(s->h, a->handle, (void *)(uintptr_t)v[k], parent_of(dc, a->handle, cl->h.ctx));
+}
+
+/* Allocations and frees, by base name: [out ptr, size arg, kind]. */
+static void track_memory(struct session *s, struct call *cl, struct rpc_decoded *dc)
+{
+    uint64_t ctx = cl->h.ctx;
+    if (is(dc, "cuMemAlloc") || is(dc, "cuMemAllocManaged") || is(dc, "cuMemAllocAsync") ||
+        is(dc, "cuMemAllocFromPoolAsync"))
+        allocs_add(&s->mem, val_at(dc, 0), val_at(dc, 1), ALLOC_MEM, ctx);
+    else if (is(dc, "cuMemAllocPitch"))
+        allocs_add(&s->mem, val_at(dc, 0), val_at(dc, 1) * val_at(dc, 3), ALLOC_MEM, ctx);
+    else if (is(dc, "cuMemFree") || is(dc, "cuMemFreeAsync"))
+        allocs_remove(&s->mem, val_at(dc, 0), ALLOC_MEM);
+    else if (is(dc, "cuMemAddressReserve"))
+        allocs_add(&s->mem, val_at(dc, 0), val_at(dc, 1), ALLOC_RESERVED, 0);
+    else if (is(dc, "cuMemAddressFree"))
+        allocs_remove(&s->mem, val_at(dc, 0), ALLOC_RESERVED);
+    else if (is(dc, "cuMemMap"))
+        allocs_add(&s->mem, val_at(dc, 0), val_at(dc, 1), ALLOC_MAPPED, 0);
+    else if (is(dc, "cuMemUnmap"))
+        allocs_remove(&s->mem, val_at(dc, 0), ALLOC_MAPPED);
+    else if ((is(dc, "cuModuleGetGlobal") || is(dc, "cuLibraryGetGlobal") ||
+              is(dc, "cuLibraryGetManaged")) && dc->desc->nargs >= 3) {
+        uint64_t p = val_at(dc, 0), n = val_at(dc, 1);
+        if (p && n && !allocs_contains(&s->mem, p, n))
+            allocs_add(&s->mem, p, n, ALLOC_GLOBAL, dc->ids[2]);
+    }
+}
+
+static int destroys(const struct rpc_decoded *dc)
+{
+    const char *b = dc->desc->base;
+    size_t n = strlen(b);
+    if (!dc->desc->nargs || dc->desc->args[0].kind != RPC_ARG_HANDLE) return 0;
+    return (n > 7 && !strcmp(b + n - 7, "Destroy")) || (n > 6 && !strcmp(b + n - 6, "Unload")) ||
+           !strcmp(b, "cuGraphDestroyNode") || !strcmp(b, "cuMemRelease");
+}
+
+static void track_lifetimes(struct session *s, struct rpc_decoded *dc)
+{
+    if (is(dc, "cuDevicePrimaryCtxRelease") || is(dc, "cuDevicePrimaryCtxReset")) {
+        int dev = device_arg(dc);
+        if (dev < 0 || dev >= s->ndev) return;
+        if (is(dc, "cuDevicePrimaryCtxReset")) s->primary_retains[dev] = 0;
+        else if (s->primary_retains[dev] > 0) s->primary_retains[dev]--;
+        if (s->primary_retains[dev] == 0) {
+            handles_kill_children(s->h, primary_ctx_id(dev));
+            allocs_remove_owner(&s->mem, primary_ctx_id(dev));
+        }
+        return;
+    }
+    if (!destroys(dc)) return;
+    handles_kill(s->h, dc->ids[0]);
+    allocs_remove_owner(&s->mem, dc->ids[0]);
+}
+
+void post_process(struct session *s, struct call *cl, struct rpc_decoded *dc)
+{
+    for (int i = 0; i < dc->desc->nargs; i++) {
+        unsigned k = dc->desc->args[i].kind;
+        if (k == RPC_ARG_OUT_HANDLE && dc->ptrval[i]) new_handle(s, cl, dc, i);
+        else if (k == RPC_ARG_HANDLE_ARRAY_OUT) new_handle_array(s, cl, dc, i);
+    }
+    track_memory(s, cl, dc);
+    track_lifetimes(s, dc);
+}

@@ -1,0 +1,313 @@
+/* supervisor.c — rgpud's listening process: accepts connections, and for each
+ * forks a child that reads the HELLO (pre-auth size limit, timeout), refuses a
+ * version mismatch, and otherwise execs `rgpud --worker` with the connection.
+ * Signals arrive through a self-pipe; SIGTERM/SIGINT stop, terminate and reap. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "msg.h"
+#include "rgpud.h"
+
+struct supervisor {
+    struct srv_config *cfg;
+    tp_listener *l;
+    char backend_lib[PATH_MAX];
+    char backend_kind[SRV_STR_MAX];
+    pid_t *kids;
+    int nkids;
+    unsigned long long next_session;
+};
+
+static int sig_pipe[2] = {-1, -1};
+
+static void on_signal(int sig)
+{
+    int saved = errno;
+    unsigned char b = (unsigned char)sig;
+    ssize_t w = write(sig_pipe[1], &b, 1);
+    (void)w;
+    errno = saved;
+}
+
+static int signals_install(void)
+{
+    if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK)) return -1;
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_NOCLDSTOP;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGCHLD, &sa, NULL);
+    return 0;
+}
+
+static void signals_default(void)
+{
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGCHLD, SIG_DFL);
+    close(sig_pipe[0]);
+    close(sig_pipe[1]);
+}
+
+static void kids_remove(struct supervisor *s, pid_t pid)
+{
+    for (int i = 0; i < s->nkids; i++)
+        if (s->kids[i] == pid) {
+            s->kids[i] = s->kids[--s->nkids];
+            return;
+        }
+}
+
+static void reap(struct supervisor *s)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        kids_remove(s, pid);
+        if (WIFSIGNALED(status))
+            srv_warn("worker %d ended by signal %d", (int)pid, WTERMSIG(status));
+        else
+            srv_debug("worker %d exited with status %d", (int)pid, WEXITSTATUS(status));
+    }
+}
+
+/* ---- the handshake child --------------------------------------------------- */
+
+static void refuse(tp_conn *c, const char *why)
+{
+    Rgpu__Welcome w = RGPU__WELCOME__INIT;
+    w.accepted = 0;
+    w.message = (char *)why;
+    w.protocol_version = RPC_PROTO_VERSION;
+    w.server_version = (char *)RGPU_VERSION;
+    rpc_hdr h = {.version = RPC_PROTO_VERSION, .type = RPC_T_WELCOME};
+    rpc_send_msg(c, RPC_FROM_SERVER, &h, &w.base, 2000, NULL);
+}
+
+/* The Hello goes to the worker in an anonymous file it inherits. */
+static int hello_file(const Rgpu__Hello *m)
+{
+    size_t n = rgpu__hello__get_packed_size(m);
+    uint8_t *buf = malloc(n ? n : 1);
+    int fd = memfd_create("rgpud-hello", 0);
+    if (!buf || fd < 0) goto fail;
+    rgpu__hello__pack(m, buf);
+    if (write(fd, buf, n) != (ssize_t)n) goto fail;
+    free(buf);
+    return fd;
+fail:
+    free(buf);
+    if (fd >= 0) close(fd);
+    return -1;
+}
+
+static int drop_privileges(const char *user)
+{
+    if (!user[0] || geteuid() != 0) return 0;
+    struct passwd *pw = getpwnam(user);
+    if (!pw) {
+        srv_err("user %s does not exist", user);
+        return -1;
+    }
+    if (initgroups(user, pw->pw_gid) || setgid(pw->pw_gid) || setuid(pw->pw_uid)) {
+        srv_err("cannot become user %s: %s", user, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void exec_worker(struct supervisor *s, tp_conn *c, const Rgpu__Hello *m, unsigned long long id)
+{
+    int fd = -1, hfd = hello_file(m);
+    tp_error te;
+    if (hfd < 0 || tp_detach(c, &fd, &te) != TP_OK || tp_fd_inherit(fd, 1, &te) != TP_OK) {
+        srv_err("session %llu: cannot hand the connection to a worker", id);
+        _exit(1);
+    }
+    if (drop_privileges(s->cfg->user)) _exit(1);
+    char fds[16], hfds[16], ids[32];
+    snprintf(fds, sizeof fds, "%d", fd);
+    snprintf(hfds, sizeof hfds, "%d", hfd);
+    snprintf(ids, sizeof ids, "%llu", id);
+    char *argv[64] = {srv_self_exe, "--worker", "--fd", fds, "--hello-fd", hfds, "--session", ids,
+                      "--backend-lib", s->backend_lib};
+    srv_config_to_argv(s->cfg, argv, 10, 63);
+    execv(srv_self_exe, argv);
+    srv_err("session %llu: cannot start the worker %s: %s", id, srv_self_exe, strerror(errno));
+    _exit(1);
+}
+
+/* In the forked child: never returns. */
+static void handshake_child(struct supervisor *s, tp_conn *c, unsigned long long id, int full)
+{
+    rpc_hdr h;
+    rpc_error e = {0};
+    ProtobufCMessage *msg = NULL;
+    srv_log_session(id);
+    rpc_status st = rpc_recv_msg(c, RPC_FROM_CLIENT, RPC_T_HELLO, &rgpu__hello__descriptor,
+                                 RPC_MAX_HANDSHAKE_LEN, s->cfg->handshake_timeout_ms, &h, &msg, &e);
+    if (st != RPC_OK) {
+        srv_warn("no valid HELLO from %s: %s", tp_conn_peer(c), e.msg);
+        if (st != RPC_E_CLOSED && st != RPC_E_TRANSPORT && st != RPC_E_TIMEOUT)
+            rpc_send_error(c, RPC_FROM_SERVER, RGPU__ERROR_KIND__ERROR_PROTOCOL, 1, 2000, NULL,
+                           "bad HELLO: %s", e.msg);
+        _exit(0);
+    }
+    Rgpu__Hello *m = (Rgpu__Hello *)msg;
+    if ((st = rpc_hello_check(&h, m, &e)) != RPC_OK) {
+        srv_warn("refused %s: %s", tp_conn_peer(c), e.msg);
+        refuse(c, e.msg);
+        _exit(0);
+    }
+    if (full) {
+        srv_warn("refused %s: %d sessions already", tp_conn_peer(c), s->cfg->max_sessions);
+        refuse(c, "rgpud: too many sessions, try again later");
+        _exit(0);
+    }
+    srv_info("session from %s (pid %u, %s)", tp_conn_peer(c), m->client ? m->client->pid : 0,
+             m->client && m->client->process ? m->client->process : "?");
+    exec_worker(s, c, m, id);
+}
+
+static void start_session(struct supervisor *s, tp_conn *c)
+{
+    unsigned long long id = ++s->next_session;
+    int full = s->nkids >= s->cfg->max_sessions;
+    pid_t pid = fork();
+    if (pid < 0) {
+        srv_err("fork: %s", strerror(errno));
+        tp_close(c);
+        return;
+    }
+    if (pid == 0) {
+        signals_default();
+        tp_listener_close(s->l);
+        handshake_child(s, c, id, full);
+    }
+    s->kids[s->nkids++] = pid;
+    tp_close(c);
+}
+
+/* ---- the loop ------------------------------------------------------------------ */
+
+static int write_port_file(struct supervisor *s)
+{
+    if (!s->cfg->port_file[0]) return 0;
+    char tmp[SRV_STR_MAX + 8];
+    snprintf(tmp, sizeof tmp, "%s.tmp", s->cfg->port_file);
+    FILE *f = fopen(tmp, "w");
+    if (!f) goto fail;
+    fprintf(f, "%d\n", tp_listener_port(s->l));
+    if (fclose(f) || rename(tmp, s->cfg->port_file)) goto fail;
+    return 0;
+fail:
+    srv_err("cannot write the port file %s: %s", s->cfg->port_file, strerror(errno));
+    return -1;
+}
+
+static void accept_one(struct supervisor *s)
+{
+    tp_conn *c = NULL;
+    tp_error te = {0};
+    tp_status st = tp_accept(s->l, 0, &c, &te);
+    if (st == TP_OK) start_session(s, c);
+    else if (st != TP_TIMEOUT) srv_warn("accept: %s", te.msg);
+}
+
+/* Drains the self-pipe; returns 1 when asked to stop. */
+static int handle_signals(struct supervisor *s)
+{
+    unsigned char b[64];
+    ssize_t n;
+    int stop = 0;
+    while ((n = read(sig_pipe[0], b, sizeof b)) > 0)
+        for (ssize_t i = 0; i < n; i++) {
+            if (b[i] == SIGCHLD) reap(s);
+            else stop = b[i];
+        }
+    if (stop) srv_info("signal %d: shutting down", stop);
+    return stop != 0;
+}
+
+static void shutdown_workers(struct supervisor *s)
+{
+    for (int i = 0; i < s->nkids; i++) kill(s->kids[i], SIGTERM);
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (s->nkids > 0) {
+        reap(s);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long ms = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
+        if (ms > s->cfg->shutdown_grace_ms) break;
+        if (s->nkids > 0) usleep(10000);
+    }
+    for (int i = 0; i < s->nkids; i++) kill(s->kids[i], SIGKILL);
+    while (s->nkids > 0) {
+        pid_t pid = waitpid(-1, NULL, 0);
+        if (pid < 0 && errno != EINTR) break;
+        if (pid > 0) kids_remove(s, pid);
+    }
+}
+
+static void serve(struct supervisor *s)
+{
+    struct pollfd pf[2] = {{.fd = tp_listener_fd(s->l), .events = POLLIN},
+                           {.fd = sig_pipe[0], .events = POLLIN}};
+    for (;;) {
+        int n = poll(pf, 2, -1);
+        if (n < 0 && errno != EINTR) {
+            srv_err("poll: %s", strerror(errno));
+            return;
+        }
+        if (pf[1].revents && handle_signals(s)) return;
+        if (pf[0].revents & POLLIN) accept_one(s);
+    }
+}
+
+int srv_supervisor_main(struct srv_config *cfg)
+{
+    struct supervisor s = {.cfg = cfg};
+    tp_error te = {0};
+    char url[SRV_STR_MAX];
+    int rc = 1;
+
+    if (srv_backend_resolve(cfg, s.backend_lib, sizeof s.backend_lib, s.backend_kind,
+                            sizeof s.backend_kind))
+        return 1;
+    snprintf(cfg->backend, sizeof cfg->backend, "%s", s.backend_kind); /* the worker's view */
+    if (!(s.kids = calloc(cfg->max_sessions + 1, sizeof *s.kids)) || signals_install()) {
+        srv_err("cannot set up: %s", strerror(errno));
+        return 1;
+    }
+    if (tp_listen(cfg->listen, &s.l, &te) != TP_OK) {
+        srv_err("cannot listen on %s: %s", cfg->listen, te.msg);
+        goto out;
+    }
+    tp_listener_url(s.l, url, sizeof url, &te);
+    if (write_port_file(&s)) goto out;
+    srv_info("listening on %s, backend %s (%s)", url, s.backend_kind, s.backend_lib);
+    serve(&s);
+    tp_listener_close(s.l);
+    s.l = NULL;
+    shutdown_workers(&s);
+    srv_info("stopped");
+    rc = 0;
+out:
+    if (s.l) tp_listener_close(s.l);
+    free(s.kids);
+    return rc;
+}

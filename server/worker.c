@@ -1,0 +1,345 @@
+/* worker.c — `rgpud --worker`: one session. Adopts the connection, loads the
+ * backend (simgpu placed in the client's device address window), answers the
+ * HELLO with a WELCOME, then reads frames until the session ends, however it
+ * ends, and destroys what the session made before exiting. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "msg.h"
+#include "rgpud.h"
+#include "session.h"
+
+#define USER_VA_END (1ull << 47)
+
+static Rgpu__Hello *read_hello(int fd)
+{
+    struct stat st;
+    Rgpu__Hello *m = NULL;
+    if (fd < 0 || fstat(fd, &st) || st.st_size > RPC_MAX_HANDSHAKE_LEN) return NULL;
+    uint8_t *buf = malloc(st.st_size ? st.st_size : 1);
+    if (buf && pread(fd, buf, st.st_size, 0) == st.st_size)
+        m = rgpu__hello__unpack(NULL, st.st_size, buf);
+    free(buf);
+    close(fd);
+    return m;
+}
+
+static int is_nvidia(const struct session *s)
+{
+    return !strcmp(s->cfg->backend, "nvidia");
+}
+
+/* Places simgpu's device memory in the client's window (docs/remoting.md). */
+static int window_setup(struct session *s, const Rgpu__Hello *m, char *why, size_t len)
+{
+    const Rgpu__AddressWindow *w = m->window;
+    if (!w || !w->size || is_nvidia(s)) return 0;
+    if ((w->start & 0xfff) || (w->size & 0xfff) || w->size < (64ull << 20) ||
+        w->start + w->size < w->start || w->start + w->size > USER_VA_END || w->start < (1ull << 32)) {
+        snprintf(why, len, "device address window [%#llx, +%#llx) cannot be used (page-aligned, "
+                 ">= 64 MiB, above 4 GiB and below 2^47 are required)",
+                 (unsigned long long)w->start, (unsigned long long)w->size);
+        return -1;
+    }
+    char v[32];
+    snprintf(v, sizeof v, "%#llx", (unsigned long long)w->start);
+    setenv("SIMGPU_VA_BASE", v, 1);
+    snprintf(v, sizeof v, "%llu", (unsigned long long)w->size);
+    setenv("SIMGPU_VA_SIZE", v, 1);
+    return 0;
+}
+
+static void refuse(struct session *s, const char *why)
+{
+    srv_warn("refused: %s", why);
+    Rgpu__Welcome w = RGPU__WELCOME__INIT;
+    w.message = (char *)why;
+    w.protocol_version = RPC_PROTO_VERSION;
+    w.server_version = (char *)RGPU_VERSION;
+    w.backend = s->cfg->backend;
+    w.session_id = s->id;
+    rpc_hdr h = {.version = RPC_PROTO_VERSION, .type = RPC_T_WELCOME};
+    rpc_send_msg(s->c, RPC_FROM_SERVER, &h, &w.base, 5000, NULL);
+}
+
+struct welcome_store {
+    Rgpu__DeviceSummary dev[SRV_MAX_DEVICES], *pdev[SRV_MAX_DEVICES];
+    char names[SRV_MAX_DEVICES][256];
+    CUuuid uuids[SRV_MAX_DEVICES];
+    Rgpu__AddressWindow win;
+};
+
+static CUresult describe_device(struct session *s, struct welcome_store *ws, int i)
+{
+    struct backend *b = &s->be;
+    CUdevice d;
+    size_t mem = 0;
+    int ma = 0, mi = 0;
+    CUresult r;
+    if ((r = b->cuDeviceGet(&d, i)) || (r = b->cuDeviceGetName(ws->names[i], 255, d)) ||
+        (r = b->cuDeviceGetUuid(&ws->uuids[i], d)) || (r = b->cuDeviceTotalMem(&mem, d)) ||
+        (r = b->cuDeviceGetAttribute(&ma, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, d)) ||
+        (r = b->cuDeviceGetAttribute(&mi, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, d)))
+        return r;
+    Rgpu__DeviceSummary *ds = &ws->dev[i];
+    rgpu__device_summary__init(ds);
+    ds->ordinal = i;
+    ds->name = ws->names[i];
+    ds->uuid.data = (uint8_t *)ws->uuids[i].bytes;
+    ds->uuid.len = 16;
+    ds->total_mem = mem;
+    ds->cc_major = ma;
+    ds->cc_minor = mi;
+    ws->pdev[i] = ds;
+    return CUDA_SUCCESS;
+}
+
+/* Loads the backend, initialises it and sends the WELCOME (or the refusal). */
+static int welcome(struct session *s, const Rgpu__Hello *m, const char *lib)
+{
+    char why[1024];
+    static struct welcome_store ws;
+    int drv = 0, n = 0;
+    CUresult r;
+    if (window_setup(s, m, why, sizeof why) || backend_load(&s->be, lib, why, sizeof why)) goto refuse;
+    if ((r = s->be.cuInit(0)) != CUDA_SUCCESS) {
+        snprintf(why, sizeof why, "backend %s: cuInit failed with %d%s", s->cfg->backend, r,
+                 getenv("SIMGPU_VA_BASE") ? " (is the device address window free on the server?)" : "");
+        goto refuse;
+    }
+    s->be.cuDriverGetVersion(&drv);
+    s->be.cuDeviceGetCount(&n);
+    if (n > SRV_MAX_DEVICES) n = SRV_MAX_DEVICES;
+    if (m->devices_wanted && (int)m->devices_wanted < n) n = (int)m->devices_wanted;
+    for (int i = 0; i < n; i++)
+        if ((r = describe_device(s, &ws, i)) != CUDA_SUCCESS) {
+            snprintf(why, sizeof why, "backend %s: device %d does not answer (%d)", s->cfg->backend, i, r);
+            goto refuse;
+        }
+    if (n == 0) {
+        snprintf(why, sizeof why, "backend %s has no device", s->cfg->backend);
+        goto refuse;
+    }
+    s->ndev = n;
+    handles_reserve(s->h, (uint64_t)n); /* server serials 1..n: primary contexts */
+
+    Rgpu__Welcome w = RGPU__WELCOME__INIT;
+    w.accepted = 1;
+    w.protocol_version = RPC_PROTO_VERSION;
+    w.server_version = (char *)RGPU_VERSION;
+    w.driver_version = drv;
+    w.backend = s->cfg->backend;
+    w.n_devices = n;
+    w.devices = ws.pdev;
+    w.session_id = s->id;
+    if (getenv("SIMGPU_VA_BASE")) {
+        rgpu__address_window__init(&ws.win);
+        ws.win.start = m->window->start;
+        ws.win.size = m->window->size;
+        w.window = &ws.win;
+    }
+    w.credits = s->cfg->credits;
+    w.max_enc_len = RPC_MAX_ENC_LEN;
+    w.max_raw_len = RPC_MAX_RAW_LEN;
+    w.heartbeat_ms = s->cfg->heartbeat_ms;
+    rpc_hdr h = {.version = RPC_PROTO_VERSION, .type = RPC_T_WELCOME};
+    rpc_error e;
+    if (rpc_send_msg(s->c, RPC_FROM_SERVER, &h, &w.base, 10000, &e) != RPC_OK) {
+        srv_warn("cannot send WELCOME: %s", e.msg);
+        return -1;
+    }
+    srv_info("welcome: %d device(s), backend %s, driver %d", n, s->cfg->backend, drv);
+    return 0;
+refuse:
+    refuse(s, why);
+    return -1;
+}
+
+/* ---- the frame loop ----------------------------------------------------------------- */
+
+static int protocol_error(struct session *s, const char *what)
+{
+    srv_err("protocol error, ending the session: %s", what);
+    rpc_send_error(s->c, RPC_FROM_SERVER, RGPU__ERROR_KIND__ERROR_PROTOCOL, 1, 2000, NULL, "%s", what);
+    return -1;
+}
+
+/* Appends the DATA frames that continue a call's raw bytes. */
+static int gather_data(struct session *s, struct call *cl, rpc_error *e)
+{
+    rpc_hdr h = cl->h;
+    while (h.flags & RPC_F_MORE) {
+        void *enc = NULL;
+        if (rpc_frame_recv(s->c, RPC_FROM_CLIENT, 0, TP_FOREVER, &h, &enc, e) != RPC_OK) return -1;
+        free(enc);
+        if (h.type != RPC_T_DATA || h.thread != cl->h.thread || h.seq != cl->h.seq ||
+            cl->raw_len + h.raw_len > SRV_MAX_CALL_RAW) {
+            rpc_fail(e, RPC_E_UNEXPECTED, "a %s frame where DATA of thread %u seq %llu was due",
+                     rpc_type_name(h.type), cl->h.thread, (unsigned long long)cl->h.seq);
+            return -1;
+        }
+        void *p = realloc(cl->raw, cl->raw_len + h.raw_len + 1);
+        if (!p) return rpc_fail(e, RPC_E_NOMEM, "no memory for a call's bytes"), -1;
+        cl->raw = p;
+        if (rpc_frame_recv_raw(s->c, (char *)cl->raw + cl->raw_len, h.raw_len, 30000, e)) return -1;
+        cl->raw_len += h.raw_len;
+    }
+    return 0;
+}
+
+static int receive_raw(struct session *s, struct call *cl, rpc_error *e)
+{
+    cl->raw_len = cl->h.raw_len;
+    if (!(cl->raw = malloc(cl->raw_len + 1))) return rpc_fail(e, RPC_E_NOMEM, "no memory"), -1;
+    if (cl->raw_len && rpc_frame_recv_raw(s->c, cl->raw, cl->raw_len, 30000, e)) return -1;
+    return gather_data(s, cl, e);
+}
+
+/* Takes a CALL frame whose header and encoded part arrived. 0 or -1 (end). */
+static int on_call(struct session *s, rpc_hdr *h, void *enc)
+{
+    rpc_error e = {0};
+    struct call *cl = calloc(1, sizeof *cl);
+    if (!cl) {
+        free(enc);
+        return protocol_error(s, "out of memory");
+    }
+    cl->h = *h;
+    cl->enc = enc;
+    cl->d = rpc_call_by_op(h->op);
+    if (receive_raw(s, cl, &e)) {
+        call_free(cl);
+        return protocol_error(s, e.msg);
+    }
+    pthread_mutex_lock(&s->lock);
+    cl->t = cthread_get(s, h->thread);
+    int seq_ok = cl->t && h->seq == cl->t->last_seq + 1;
+    if (seq_ok) cl->t->last_seq = h->seq;
+    int to_waiter = cl->t && (waiter_busy(cl->t) || (cl->d && cl->d->mode == RPC_MODE_WAIT &&
+                                                    !(h->flags & RPC_F_NOREPLY)));
+    pthread_mutex_unlock(&s->lock);
+    if (!seq_ok) {
+        const char *why = cl->t ? "CALL out of sequence for its thread" : "too many client threads";
+        call_free(cl);
+        return protocol_error(s, why);
+    }
+    if (to_waiter) return waiter_submit(s, cl) ? protocol_error(s, "cannot run a waiting call") : 0;
+    return dispatch_call(s, cl) < 0 ? protocol_error(s, "malformed call arguments") : 0;
+}
+
+/* Credits of pipelined calls go back when the client has nothing more queued. */
+static void flush_credits(struct session *s)
+{
+    struct pollfd pf = {.fd = tp_conn_fd(s->c), .events = POLLIN};
+    pthread_mutex_lock(&s->lock);
+    uint32_t owed = s->credit_owed;
+    pthread_mutex_unlock(&s->lock);
+    if (!owed || (pf.fd >= 0 && poll(&pf, 1, 0) > 0)) return;
+    rpc_hdr h = {.type = RPC_T_CREDIT};
+    session_send(s, &h, NULL, 0, NULL, 0);
+}
+
+static int on_frame(struct session *s, rpc_hdr *h, void *enc)
+{
+    switch (h->type) {
+    case RPC_T_CALL: return on_call(s, h, enc);
+    case RPC_T_HEARTBEAT: free(enc); return 0;
+    case RPC_T_CLOSE: free(enc); srv_info("client closed the session"); return 1;
+    case RPC_T_ERROR: free(enc); srv_warn("client sent an ERROR frame; ending"); return 1;
+    default:
+        free(enc);
+        return protocol_error(s, h->type == RPC_T_DATA ? "DATA frame without its CALL"
+                                                       : "frame type a client may not send here");
+    }
+}
+
+static void serve(struct session *s)
+{
+    for (;;) {
+        rpc_hdr h;
+        void *enc = NULL;
+        rpc_error e = {0};
+        rpc_status st = rpc_frame_recv(s->c, RPC_FROM_CLIENT, 0, TP_FOREVER, &h, &enc, &e);
+        if (atomic_load(&s->fatal)) return;
+        if (st == RPC_E_CLOSED) {
+            srv_info("client went away");
+            return;
+        }
+        if (st == RPC_E_TRANSPORT || st == RPC_E_TIMEOUT) {
+            srv_warn("connection lost: %s", e.msg);
+            return;
+        }
+        if (st != RPC_OK) {
+            protocol_error(s, e.msg);
+            return;
+        }
+        if (on_frame(s, &h, enc)) return;
+        flush_credits(s);
+    }
+}
+
+/* ---- heartbeats --------------------------------------------------------------------- */
+
+static void *heartbeat_main(void *p)
+{
+    struct session *s = p;
+    int ms = s->cfg->heartbeat_ms;
+    while (!atomic_load(&s->closing)) {
+        usleep((useconds_t)ms * 250);
+        if (atomic_load(&s->busy) > 0 && srv_now_ms() - atomic_load(&s->last_send) >= ms) {
+            rpc_hdr h = {.type = RPC_T_HEARTBEAT};
+            session_send(s, &h, NULL, 0, NULL, 0);
+        }
+    }
+    return NULL;
+}
+
+static void on_term(int sig)
+{
+    (void)sig;
+    _exit(0); /* the supervisor is stopping: the kernel and the driver free the rest */
+}
+
+int srv_worker_main(struct srv_config *cfg, struct srv_worker_args *wa)
+{
+    static struct session s;
+    tp_error te = {0};
+    pthread_t hb;
+    srv_log_session(wa->session);
+    signal(SIGTERM, on_term);
+    s.cfg = cfg;
+    s.id = wa->session;
+    pthread_mutex_init(&s.lock, NULL);
+    pthread_mutex_init(&s.send_lock, NULL);
+    pthread_cond_init(&s.cond, NULL);
+    Rgpu__Hello *m = read_hello(wa->hello_fd);
+    if (!m || !(s.h = handles_new()) || tp_adopt("tcp", wa->fd, &s.c, &te) != TP_OK) {
+        srv_err("worker: bad start (hello %s, connection %s)", m ? "ok" : "missing", te.msg);
+        return 1;
+    }
+    tp_fd_inherit(wa->fd, 0, NULL);
+    int rc = welcome(&s, m, wa->backend_lib);
+    rgpu__hello__free_unpacked(m, NULL);
+    if (rc) {
+        tp_close(s.c);
+        return 0;
+    }
+    atomic_store(&s.last_send, srv_now_ms());
+    int have_hb = pthread_create(&hb, NULL, heartbeat_main, &s) == 0;
+    serve(&s);
+    tp_shutdown(s.c);
+    int joined = waiters_stop(&s, 2000) == 0;
+    if (have_hb) pthread_join(hb, NULL);
+    if (joined) session_cleanup(&s);
+    else srv_warn("calls still running in the backend; leaving cleanup to process exit");
+    srv_info("session ended");
+    tp_close(s.c);
+    return 0;
+}
