@@ -4,6 +4,9 @@
 #include "exec.h"
 
 #include <stdarg.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <stdio.h>
 #include <string.h>
 
@@ -198,12 +201,20 @@ static uint32_t pick(ex_warp *w, uint32_t run, uint32_t *pcout)
     return mask;
 }
 
+/* Lanes of `mask` whose guard predicate holds (predicates are 0/1 per lane). */
 static uint32_t guard_mask(ex_warp *w, const ir_insn *in, uint32_t mask)
 {
     const uint64_t *p = w->R + ((size_t)w->b->reg_base[in->func] + (size_t)in->guard) * 32;
-    uint32_t act = 0, want = in->guard_neg ? 0 : 1;
-    FOR_LANES(mask, act |= (uint32_t)((p[l] & 1) == want) << l);
-    return act;
+    uint32_t bits = 0;
+#ifdef __SSE2__
+    for (int l = 0; l < 32; l += 2) {
+        __m128i v = _mm_slli_epi64(_mm_loadu_si128((const __m128i *)(p + l)), 63);
+        bits |= (uint32_t)_mm_movemask_pd(_mm_castsi128_pd(v)) << l;
+    }
+#else
+    for (int l = 0; l < 32; l++) bits |= (uint32_t)(p[l] & 1) << l;
+#endif
+    return mask & (in->guard_neg ? ~bits : bits);
 }
 
 static int exec_one(ex_warp *w, const ir_insn *in, uint32_t act)

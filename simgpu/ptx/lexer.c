@@ -215,6 +215,7 @@ const ptx_token *ptx_lex_peek(ptx_lexer *lx)
 
 int ptx_tok_is(const ptx_token *t, const char *s)
 {
+    if (!t->len || t->text[0] != s[0]) return 0; /* cheap reject: tables are searched linearly */
     size_t n = strlen(s);
     return t->len == n && memcmp(t->text, s, n) == 0;
 }
