@@ -32,8 +32,8 @@ void ex_fault(ex_warp *w, int lane, int status, uintptr_t addr, const char *fmt,
     int n = vsnprintf(f->message, sizeof f->message, fmt, ap);
     va_end(ap);
     if (b->cur && status != PTX_ERR_ASSERT && n >= 0 && (size_t)n < sizeof f->message)
-        snprintf(f->message + n, sizeof f->message - (size_t)n, " (PTX line %u: %s in %s)", b->cur->line,
-                 ir_op_name(b->cur->op), b->m->funcs[b->cur->func].name);
+        snprintf(f->message + n, sizeof f->message - (size_t)n, " (PTX line %u: %s in %s)",
+                 b->cur->line, ir_op_name(b->cur->op), b->m->funcs[b->cur->func].name);
     pthread_mutex_unlock(&j->fault_lock);
 }
 
@@ -42,33 +42,67 @@ static uint64_t sreg_value(ex_warp *w, unsigned id, int l)
     ex_block *b = w->b;
     unsigned t = w->id * 32 + (unsigned)l;
     switch (id) {
-    case SR_TID_X: return b->ntid[0] >= b->nthreads ? t : t % b->ntid[0];
-    case SR_TID_Y: return t / b->ntid[0] % b->ntid[1];
-    case SR_TID_Z: return t / (b->ntid[0] * b->ntid[1]);
-    case SR_NTID_X: case SR_NTID_Y: case SR_NTID_Z: return b->ntid[id - SR_NTID_X];
-    case SR_CTAID_X: case SR_CTAID_Y: case SR_CTAID_Z: return b->ctaid[id - SR_CTAID_X];
-    case SR_NCTAID_X: case SR_NCTAID_Y: case SR_NCTAID_Z: return b->l->grid[id - SR_NCTAID_X];
-    case SR_LANEID: return (unsigned)l;
-    case SR_WARPID: return w->id;
-    case SR_NWARPID: return b->nwarps;
-    case SR_SMID: return b->l->sm_count ? (b->ctaid[0] % b->l->sm_count) : 0;
-    case SR_NSMID: return b->l->sm_count ? b->l->sm_count : 1;
-    case SR_GRIDID: return b->l->launch_id;
-    case SR_LANEMASK_EQ: return 1u << l;
-    case SR_LANEMASK_LT: return (1u << l) - 1;
-    case SR_LANEMASK_LE: return (uint32_t)((2ull << l) - 1);
-    case SR_LANEMASK_GT: return (uint32_t)~((2ull << l) - 1);
-    case SR_LANEMASK_GE: return (uint32_t)~((1u << l) - 1);
-    case SR_CLOCK: return (uint32_t)b->steps;
-    case SR_CLOCK64: return b->steps;
-    case SR_DYN_SMEM: return b->l->dyn_smem;
-    case SR_TOTAL_SMEM: return b->resv_base;
-    case SR_RESV_BEGIN: case SR_RESV_0: return b->resv_base;
-    case SR_RESV_1: return b->resv_base + 8;
-    case SR_RESV_END: return b->resv_base + EX_RESERVED_SMEM;
-    case SR_RESV_CAP: return EX_RESERVED_SMEM;
-    case SR_ONE: return 1;
-    default: return 0;
+    case SR_TID_X:
+        return b->ntid[0] >= b->nthreads ? t : t % b->ntid[0];
+    case SR_TID_Y:
+        return t / b->ntid[0] % b->ntid[1];
+    case SR_TID_Z:
+        return t / (b->ntid[0] * b->ntid[1]);
+    case SR_NTID_X:
+    case SR_NTID_Y:
+    case SR_NTID_Z:
+        return b->ntid[id - SR_NTID_X];
+    case SR_CTAID_X:
+    case SR_CTAID_Y:
+    case SR_CTAID_Z:
+        return b->ctaid[id - SR_CTAID_X];
+    case SR_NCTAID_X:
+    case SR_NCTAID_Y:
+    case SR_NCTAID_Z:
+        return b->l->grid[id - SR_NCTAID_X];
+    case SR_LANEID:
+        return (unsigned)l;
+    case SR_WARPID:
+        return w->id;
+    case SR_NWARPID:
+        return b->nwarps;
+    case SR_SMID:
+        return b->l->sm_count ? (b->ctaid[0] % b->l->sm_count) : 0;
+    case SR_NSMID:
+        return b->l->sm_count ? b->l->sm_count : 1;
+    case SR_GRIDID:
+        return b->l->launch_id;
+    case SR_LANEMASK_EQ:
+        return 1u << l;
+    case SR_LANEMASK_LT:
+        return (1u << l) - 1;
+    case SR_LANEMASK_LE:
+        return (uint32_t)((2ull << l) - 1);
+    case SR_LANEMASK_GT:
+        return (uint32_t) ~((2ull << l) - 1);
+    case SR_LANEMASK_GE:
+        return (uint32_t) ~((1u << l) - 1);
+    case SR_CLOCK:
+        return (uint32_t)b->steps;
+    case SR_CLOCK64:
+        return b->steps;
+    case SR_DYN_SMEM:
+        return b->l->dyn_smem;
+    case SR_TOTAL_SMEM:
+        return b->resv_base;
+    case SR_RESV_BEGIN:
+    case SR_RESV_0:
+        return b->resv_base;
+    case SR_RESV_1:
+        return b->resv_base + 8;
+    case SR_RESV_END:
+        return b->resv_base + EX_RESERVED_SMEM;
+    case SR_RESV_CAP:
+        return EX_RESERVED_SMEM;
+    case SR_ONE:
+        return 1;
+    default:
+        return 0;
     }
 }
 
@@ -84,16 +118,23 @@ static uint64_t sym_value(ex_warp *w, const ir_operand *o, int l)
 {
     ex_block *b = w->b;
     switch (o->abase) {
-    case A_VAR: return (uint64_t)(uintptr_t)b->l->var_addrs[o->idx] + (uint64_t)o->val;
-    case A_SHARED: return (uint64_t)o->val;
-    case A_DYNSMEM: return b->dyn_base + (uint64_t)o->val;
-    case A_LOCAL: return w->fp[l] + (uint64_t)o->val;
-    case A_KPARAM: return IR_WIN_PARAM + (uint64_t)o->val;
-    default: return (uint64_t)o->val;
+    case A_VAR:
+        return (uint64_t)(uintptr_t)b->l->var_addrs[o->idx] + (uint64_t)o->val;
+    case A_SHARED:
+        return (uint64_t)o->val;
+    case A_DYNSMEM:
+        return b->dyn_base + (uint64_t)o->val;
+    case A_LOCAL:
+        return w->fp[l] + (uint64_t)o->val;
+    case A_KPARAM:
+        return IR_WIN_PARAM + (uint64_t)o->val;
+    default:
+        return (uint64_t)o->val;
     }
 }
 
-const uint64_t *ex_src_slow(ex_warp *w, uint64_t *R, const ir_operand *o, unsigned slot, uint32_t mask)
+const uint64_t *ex_src_slow(ex_warp *w, uint64_t *R, const ir_operand *o, unsigned slot,
+                            uint32_t mask)
 {
     uint64_t *s = w->b->scratch[slot & 7];
     switch (o->kind) {
@@ -103,9 +144,12 @@ const uint64_t *ex_src_slow(ex_warp *w, uint64_t *R, const ir_operand *o, unsign
         return s;
     }
     case O_SREG:
-        if (o->idx == SR_GLOBALTIMER || o->idx == SR_GLOBALTIMER_LO || o->idx == SR_GLOBALTIMER_HI) {
+        if (o->idx == SR_GLOBALTIMER || o->idx == SR_GLOBALTIMER_LO ||
+            o->idx == SR_GLOBALTIMER_HI) {
             uint64_t t = now_ns();
-            t = o->idx == SR_GLOBALTIMER_LO ? (uint32_t)t : o->idx == SR_GLOBALTIMER_HI ? t >> 32 : t;
+            t = o->idx == SR_GLOBALTIMER_LO   ? (uint32_t)t
+                : o->idx == SR_GLOBALTIMER_HI ? t >> 32
+                                              : t;
             FOR_LANES(mask, s[l] = t);
         } else {
             FOR_LANES(mask, s[l] = sreg_value(w, o->idx, l));
@@ -189,8 +233,10 @@ static uint32_t pick(ex_warp *w, uint32_t run, uint32_t *pcout)
         for (uint32_t m = run; m; m &= m - 1) {
             int l = __builtin_ctz(m);
             uint32_t p = w->pc[l];
-            if (p < best) best = p, mask = 1u << l;
-            else if (p == best) mask |= 1u << l;
+            if (p < best)
+                best = p, mask = 1u << l;
+            else if (p == best)
+                mask |= 1u << l;
         }
     }
     if (mask == run) {
@@ -212,7 +258,8 @@ static uint32_t guard_mask(ex_warp *w, const ir_insn *in, uint32_t mask)
         bits |= (uint32_t)_mm_movemask_pd(_mm_castsi128_pd(v)) << l;
     }
 #else
-    for (int l = 0; l < 32; l++) bits |= (uint32_t)(p[l] & 1) << l;
+    for (int l = 0; l < 32; l++)
+        bits |= (uint32_t)(p[l] & 1) << l;
 #endif
     return mask & (in->guard_neg ? ~bits : bits);
 }
@@ -220,26 +267,73 @@ static uint32_t guard_mask(ex_warp *w, const ir_insn *in, uint32_t mask)
 static int exec_one(ex_warp *w, const ir_insn *in, uint32_t act)
 {
     switch (in->op) {
-    case OP_ADD: case OP_SUB: case OP_MUL: case OP_MAD: case OP_FMA: case OP_DIV: case OP_ABS:
-    case OP_NEG: case OP_MIN: case OP_MAX: case OP_RCP: case OP_SQRT: case OP_RSQRT: case OP_SIN:
-    case OP_COS: case OP_LG2: case OP_EX2: case OP_TANH: case OP_TESTP: case OP_COPYSIGN:
+    case OP_ADD:
+    case OP_SUB:
+    case OP_MUL:
+    case OP_MAD:
+    case OP_FMA:
+    case OP_DIV:
+    case OP_ABS:
+    case OP_NEG:
+    case OP_MIN:
+    case OP_MAX:
+    case OP_RCP:
+    case OP_SQRT:
+    case OP_RSQRT:
+    case OP_SIN:
+    case OP_COS:
+    case OP_LG2:
+    case OP_EX2:
+    case OP_TANH:
+    case OP_TESTP:
+    case OP_COPYSIGN:
         if (ir_type_kind(in->type) == K_FLOAT) return ex_alu_float(w, in, act);
         return ex_alu_int(w, in, act);
-    case OP_MOV: return ex_mov(w, in, act);
-    case OP_SETP: case OP_SET: case OP_SELP: case OP_SLCT: return ex_setp(w, in, act);
-    case OP_CVT: return ex_cvt(w, in, act);
+    case OP_MOV:
+        return ex_mov(w, in, act);
+    case OP_SETP:
+    case OP_SET:
+    case OP_SELP:
+    case OP_SLCT:
+        return ex_setp(w, in, act);
+    case OP_CVT:
+        return ex_cvt(w, in, act);
     case OP_CP:
         if (in->mod == M_MBARRIER) return ex_mbarrier(w, in, act);
         return ex_mem(w, in, act);
-    case OP_MBARRIER: return ex_mbarrier(w, in, act);
-    case OP_WMMA: return ex_wmma(w, in, act);
-    case OP_MMA: case OP_LDMATRIX: case OP_STMATRIX: return ex_mma(w, in, act);
-    case OP_LD: case OP_LDU: case OP_ST: case OP_CVTA: case OP_ISSPACEP: return ex_mem(w, in, act);
-    case OP_ATOM: case OP_RED: return ex_atom(w, in, act);
-    case OP_SHFL: case OP_VOTE: case OP_MATCH: case OP_REDUX: case OP_ACTIVEMASK: case OP_ELECT:
+    case OP_MBARRIER:
+        return ex_mbarrier(w, in, act);
+    case OP_WMMA:
+        return ex_wmma(w, in, act);
+    case OP_MMA:
+    case OP_LDMATRIX:
+    case OP_STMATRIX:
+        return ex_mma(w, in, act);
+    case OP_LD:
+    case OP_LDU:
+    case OP_ST:
+    case OP_CVTA:
+    case OP_ISSPACEP:
+        return ex_mem(w, in, act);
+    case OP_ATOM:
+    case OP_RED:
+        return ex_atom(w, in, act);
+    case OP_SHFL:
+    case OP_VOTE:
+    case OP_MATCH:
+    case OP_REDUX:
+    case OP_ACTIVEMASK:
+    case OP_ELECT:
         return ex_warpop(w, in, act);
-    case OP_MEMBAR: case OP_FENCE: atomic_thread_fence(memory_order_seq_cst); return 0;
-    case OP_PREFETCH: case OP_PREFETCHU: case OP_PMEVENT: case OP_DISCARD: case OP_APPLYPRIORITY:
+    case OP_MEMBAR:
+    case OP_FENCE:
+        atomic_thread_fence(memory_order_seq_cst);
+        return 0;
+    case OP_PREFETCH:
+    case OP_PREFETCHU:
+    case OP_PMEVENT:
+    case OP_DISCARD:
+    case OP_APPLYPRIORITY:
     case OP_GRIDDEP:
         return 0;
     case OP_CREATEPOLICY: { /* a cache policy handle: nothing to encode */
@@ -250,7 +344,8 @@ static int exec_one(ex_warp *w, const ir_insn *in, uint32_t act)
     case OP_NANOSLEEP:
         w->yield = 1;
         return 0;
-    default: return ex_alu_int(w, in, act);
+    default:
+        return ex_alu_int(w, in, act);
     }
 }
 
@@ -269,8 +364,10 @@ int ex_warp_run(ex_warp *w, int budget)
         uint32_t run = w->live & ~(w->bar_blocked | w->ws_blocked);
         if (!run) break;
         uint32_t pc, mask;
-        if (w->uniform) pc = w->upc, mask = run;
-        else mask = pick(w, run, &pc);
+        if (w->uniform)
+            pc = w->upc, mask = run;
+        else
+            mask = pick(w, run, &pc);
         const ir_insn *in = &code[pc];
         b->cur = in;
         uint32_t act = in->guard >= 0 ? guard_mask(w, in, mask) : mask;
@@ -280,8 +377,10 @@ int ex_warp_run(ex_warp *w, int budget)
             continue;
         }
         if (act && exec_one(w, in, act)) return b->status;
-        if (w->uniform) w->upc = pc + 1;
-        else ex_set_pc(w, mask, pc + 1);
+        if (w->uniform)
+            w->upc = pc + 1;
+        else
+            ex_set_pc(w, mask, pc + 1);
         if (w->yield) {
             w->yield = 0;
             break;

@@ -10,8 +10,8 @@
 #include <pthread.h>
 
 #define EX_NBAR 16
-#define EX_MAXCS 8 /* call levels the scheduler orders lanes by */
-#define EX_LINK 16 /* call link: return pc, caller frame, call index, pad */
+#define EX_MAXCS 8          /* call levels the scheduler orders lanes by */
+#define EX_LINK 16          /* call link: return pc, caller frame, call index, pad */
 #define EX_RESERVED_SMEM 64 /* %reserved_smem_offset_*: after the block's dynamic shared memory */
 
 typedef struct ex_job ex_job;
@@ -19,22 +19,22 @@ typedef struct ex_block ex_block;
 
 typedef struct ex_warp {
     ex_block *b;
-    uint64_t *R;             /* total_regs rows of 32 lanes */
+    uint64_t *R; /* total_regs rows of 32 lanes */
     uint32_t id;
-    uint32_t live;           /* lanes not exited */
-    uint32_t bar_blocked;    /* lanes waiting at bar.sync */
-    uint32_t ws_blocked;     /* lanes waiting at bar.warp.sync */
-    uint32_t upc;            /* pc of every runnable lane when uniform */
+    uint32_t live;        /* lanes not exited */
+    uint32_t bar_blocked; /* lanes waiting at bar.sync */
+    uint32_t ws_blocked;  /* lanes waiting at bar.warp.sync */
+    uint32_t upc;         /* pc of every runnable lane when uniform */
     uint32_t uniform;
-    uint32_t rr;             /* fairness rotation while diverged */
+    uint32_t rr; /* fairness rotation while diverged */
     uint32_t divsteps;
     uint32_t pc[32];
-    uint32_t fp[32];         /* frame pointer (local offset) */
-    uint32_t depth[32];      /* call depth */
-    uint32_t incall;         /* lanes with depth > 0 */
-    uint32_t yield;          /* end the time slice after this step (spin-wait hints) */
+    uint32_t fp[32];           /* frame pointer (local offset) */
+    uint32_t depth[32];        /* call depth */
+    uint32_t incall;           /* lanes with depth > 0 */
+    uint32_t yield;            /* end the time slice after this step (spin-wait hints) */
     uint32_t cs[32][EX_MAXCS]; /* call-site pcs of the outer frames (scheduling order) */
-    uint8_t carry[32];       /* CC.CF for add.cc/addc */
+    uint8_t carry[32];         /* CC.CF for add.cc/addc */
 } ex_warp;
 
 struct ex_block {
@@ -47,8 +47,8 @@ struct ex_block {
     unsigned ntid[3];
     unsigned nthreads, nwarps;
     uint8_t *smem;
-    size_t smem_size;        /* static + dynamic + reserved */
-    uint32_t resv_base;      /* start of the reserved region */
+    size_t smem_size;   /* static + dynamic + reserved */
+    uint32_t resv_base; /* start of the reserved region */
     uint32_t dyn_base;
     uint8_t *local;
     uint32_t lsize;
@@ -57,13 +57,13 @@ struct ex_block {
     uint32_t bar_arrived[EX_NBAR];
     uint32_t bar_red[EX_NBAR];
     const ir_insn *bar_red_insn[EX_NBAR];
-    uint32_t *bar_wait;      /* [EX_NBAR][nwarps] */
-    uint64_t steps;          /* thread-instructions executed */
+    uint32_t *bar_wait;       /* [EX_NBAR][nwarps] */
+    uint64_t steps;           /* thread-instructions executed */
     uintptr_t hit_lo, hit_hi; /* last mem-map range hit */
-    int status;              /* enum ptx_status */
-    const ir_insn *cur;      /* instruction being executed (for fault messages) */
-    uint64_t sink[32];       /* writes to "_" */
-    uint64_t scratch[8][32]; /* materialised operands */
+    int status;               /* enum ptx_status */
+    const ir_insn *cur;       /* instruction being executed (for fault messages) */
+    uint64_t sink[32];        /* writes to "_" */
+    uint64_t scratch[8][32];  /* materialised operands */
 };
 
 struct ex_job {
@@ -74,22 +74,24 @@ struct ex_job {
     _Atomic uint64_t next;
     _Atomic uint64_t done;
     _Atomic int status;
-    int users;               /* workers inside this job (pool lock) */
+    int users; /* workers inside this job (pool lock) */
     pthread_mutex_t fault_lock;
     ptx_fault fault;
     ex_job *link;
 };
 
-#define FOR_LANES(mask, ...)                                                                      \
+#define FOR_LANES(mask, ...)                                                                       \
     do {                                                                                           \
         uint32_t m_ = (mask);                                                                      \
         if (m_ == 0xffffffffu) {                                                                   \
-            for (int l = 0; l < 32; l++) { __VA_ARGS__; }                                                 \
+            for (int l = 0; l < 32; l++) {                                                         \
+                __VA_ARGS__;                                                                       \
+            }                                                                                      \
         } else {                                                                                   \
             while (m_) {                                                                           \
                 int l = __builtin_ctz(m_);                                                         \
                 m_ &= m_ - 1;                                                                      \
-                __VA_ARGS__;                                                                          \
+                __VA_ARGS__;                                                                       \
             }                                                                                      \
         }                                                                                          \
     } while (0)
@@ -120,10 +122,12 @@ static inline uint64_t *ex_regs(ex_warp *w, const ir_insn *in)
     return w->R + (size_t)w->b->reg_base[in->func] * 32;
 }
 
-const uint64_t *ex_src_slow(ex_warp *w, uint64_t *R, const ir_operand *o, unsigned slot, uint32_t mask);
+const uint64_t *ex_src_slow(ex_warp *w, uint64_t *R, const ir_operand *o, unsigned slot,
+                            uint32_t mask);
 
 /* 32 lane values of a source operand (row in registers, constants or scratch). */
-static inline const uint64_t *ex_src(ex_warp *w, uint64_t *R, const ir_operand *o, unsigned slot, uint32_t mask)
+static inline const uint64_t *ex_src(ex_warp *w, uint64_t *R, const ir_operand *o, unsigned slot,
+                                     uint32_t mask)
 {
     if (o->kind == O_REG && !o->neg) return R + (size_t)o->idx * 32;
     if (o->kind == O_IMM) return w->b->m->konst[o->idx];

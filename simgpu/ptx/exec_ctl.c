@@ -22,8 +22,10 @@ void ex_unblock(ex_warp *w, uint32_t mask, int barrier)
 {
     if (!mask) return;
     materialize(w);
-    if (barrier) w->bar_blocked &= ~mask;
-    else w->ws_blocked &= ~mask;
+    if (barrier)
+        w->bar_blocked &= ~mask;
+    else
+        w->ws_blocked &= ~mask;
 }
 
 static void check_barriers(ex_block *b);
@@ -60,7 +62,9 @@ static void release_barrier(ex_block *b, unsigned id)
         if (!m) continue;
         if (red) {
             uint64_t *d = ex_dst(w, ex_regs(w, red), &red->o[0]);
-            uint64_t v = red->mod2 == M_POPC ? b->bar_red[id] : (red->mod2 == M_AND ? b->bar_red[id] == 0 : b->bar_red[id] != 0);
+            uint64_t v = red->mod2 == M_POPC
+                             ? b->bar_red[id]
+                             : (red->mod2 == M_AND ? b->bar_red[id] == 0 : b->bar_red[id] != 0);
             FOR_LANES(m, d[l] = v);
         }
         ex_unblock(w, m, 1);
@@ -90,7 +94,8 @@ static int barrier(ex_warp *w, const ir_insn *in, uint32_t pc, uint32_t mask, ui
     }
     unsigned ncnt = red ? 2 : 1;
     uint32_t expect = b->alive;
-    if (in->nops > ncnt + (red ? 1 : 0)) expect = (uint32_t)ex_src(w, R, &in->o[ncnt], 2, act)[first];
+    if (in->nops > ncnt + (red ? 1 : 0))
+        expect = (uint32_t)ex_src(w, R, &in->o[ncnt], 2, act)[first];
     branch(w, pc, mask, 0, 0); /* everyone moves past the barrier */
     if (!act) return 0;
     if (red) {
@@ -142,8 +147,10 @@ static int call_builtin(ex_warp *w, const ir_func *g, const ir_call *c, uint64_t
         uint8_t *loc = lane_local(w, l);
         for (uint32_t i = 0; i < c->nargs && i < 5; i++) {
             const ir_pslot *s = &c->args[i];
-            if (s->where.kind == O_SYM) memcpy(&a[i], loc + w->fp[l] + s->where.val, s->size > 8 ? 8 : s->size);
-            else a[i] = ex_src(w, R, &s->where, 4, 1u << l)[l];
+            if (s->where.kind == O_SYM)
+                memcpy(&a[i], loc + w->fp[l] + s->where.val, s->size > 8 ? 8 : s->size);
+            else
+                a[i] = ex_src(w, R, &s->where, 4, 1u << l)[l];
         }
         uint64_t ret = 0;
         if (g->builtin == B_VPRINTF) {
@@ -153,7 +160,8 @@ static int call_builtin(ex_warp *w, const ir_func *g, const ir_call *c, uint64_t
             ex_read_str(w, l, a[0], msg, sizeof msg);
             ex_read_str(w, l, a[1], file, sizeof file);
             ex_read_str(w, l, a[3], fn, sizeof fn);
-            ex_fault(w, l, PTX_ERR_ASSERT, 0, "%s:%u: %s: Assertion `%s` failed.", file, (unsigned)a[2], fn, msg);
+            ex_fault(w, l, PTX_ERR_ASSERT, 0, "%s:%u: %s: Assertion `%s` failed.", file,
+                     (unsigned)a[2], fn, msg);
             return 1;
         } else if (g->builtin == B_MALLOC) {
             ret = ptx_heap_alloc(w->b->l->heap, a[0]);
@@ -161,12 +169,14 @@ static int call_builtin(ex_warp *w, const ir_func *g, const ir_call *c, uint64_t
             ptx_heap_free(w->b->l->heap, a[0]);
         }
         if (c->nrets && c->rets[0].where.kind == O_SYM)
-            memcpy(loc + w->fp[l] + c->rets[0].where.val, &ret, c->rets[0].size > 8 ? 8 : c->rets[0].size);
+            memcpy(loc + w->fp[l] + c->rets[0].where.val, &ret,
+                   c->rets[0].size > 8 ? 8 : c->rets[0].size);
     });
     return 0;
 }
 
-static int call_lane(ex_warp *w, const ir_insn *in, const ir_call *c, const ir_func *g, uint32_t gi, int l)
+static int call_lane(ex_warp *w, const ir_insn *in, const ir_call *c, const ir_func *g, uint32_t gi,
+                     int l)
 {
     ex_block *b = w->b;
     const ir_func *caller = &b->m->funcs[in->func];
@@ -181,13 +191,17 @@ static int call_lane(ex_warp *w, const ir_insn *in, const ir_call *c, const ir_f
     uint32_t lk[4] = {(uint32_t)(in - b->m->code) + 1, w->fp[l], (uint32_t)in->o[0].idx, 0};
     memcpy(link, lk, sizeof lk);
     uint64_t *Rg = w->R + (size_t)b->reg_base[gi] * 32;
-    for (uint32_t r = 0; r < g->nregs; r++) memcpy(link + EX_LINK + r * 8, &Rg[(size_t)r * 32 + (unsigned)l], 8);
+    for (uint32_t r = 0; r < g->nregs; r++)
+        memcpy(link + EX_LINK + r * 8, &Rg[(size_t)r * 32 + (unsigned)l], 8);
     uint64_t *R = ex_regs(w, in);
     for (uint32_t i = 0; i < c->nargs && i < g->nparams; i++) {
         const ir_pslot *s = &c->args[i], *d = &g->params[i];
         uint32_t n = s->size < d->size ? s->size : d->size;
-        if (s->where.kind == O_SYM) memmove(loc + nfp + d->where.val, loc + w->fp[l] + s->where.val, n);
-        else memcpy(loc + nfp + d->where.val, &ex_src(w, R, &s->where, 4, 1u << l)[l], n > 8 ? 8 : n);
+        if (s->where.kind == O_SYM)
+            memmove(loc + nfp + d->where.val, loc + w->fp[l] + s->where.val, n);
+        else
+            memcpy(loc + nfp + d->where.val, &ex_src(w, R, &s->where, 4, 1u << l)[l],
+                   n > 8 ? 8 : n);
     }
     w->fp[l] = (uint32_t)nfp;
     if (w->depth[l] < EX_MAXCS) w->cs[l][w->depth[l]] = lk[0] - 1;
@@ -208,7 +222,8 @@ static int do_call(ex_warp *w, const ir_insn *in, uint32_t pc, uint32_t mask, ui
         int l = __builtin_ctz(m);
         uint64_t gi = c->target >= 0 ? (uint64_t)c->target : tv[l] - IR_WIN_FUNC;
         if (gi >= b->m->nfuncs || b->reg_base[gi] == UINT32_MAX) {
-            ex_fault(w, l, PTX_ERR_ILLEGAL_ADDRESS, (uintptr_t)(tv ? tv[l] : 0), "call through a bad function pointer");
+            ex_fault(w, l, PTX_ERR_ILLEGAL_ADDRESS, (uintptr_t)(tv ? tv[l] : 0),
+                     "call through a bad function pointer");
             return 1;
         }
         const ir_func *g = &b->m->funcs[gi];
@@ -237,17 +252,20 @@ static int ret_lane(ex_warp *w, const ir_insn *in, int l)
     /* the link lives in local memory the kernel can write: trust nothing in it */
     if (lk[0] == 0 || lk[0] >= b->m->ncode || lk[2] >= b->m->ncalls || lk[1] >= w->fp[l] ||
         b->m->code[lk[0] - 1].op != OP_CALL) {
-        ex_fault(w, l, PTX_ERR_ILLEGAL_ADDRESS, 0, "return address in local memory was overwritten");
+        ex_fault(w, l, PTX_ERR_ILLEGAL_ADDRESS, 0,
+                 "return address in local memory was overwritten");
         return 1;
     }
     const ir_call *c = &b->m->calls[lk[2]];
     for (uint32_t i = 0; i < c->nrets && i < g->nrets; i++) {
         const ir_pslot *d = &c->rets[i], *s = &g->rets[i];
         uint32_t n = s->size < d->size ? s->size : d->size;
-        if (d->where.kind == O_SYM) memmove(loc + lk[1] + d->where.val, loc + w->fp[l] + s->where.val, n);
+        if (d->where.kind == O_SYM)
+            memmove(loc + lk[1] + d->where.val, loc + w->fp[l] + s->where.val, n);
     }
     uint64_t *Rg = ex_regs(w, in);
-    for (uint32_t r = 0; r < g->nregs; r++) memcpy(&Rg[(size_t)r * 32 + (unsigned)l], link + EX_LINK + r * 8, 8);
+    for (uint32_t r = 0; r < g->nregs; r++)
+        memcpy(&Rg[(size_t)r * 32 + (unsigned)l], link + EX_LINK + r * 8, 8);
     w->fp[l] = lk[1];
     if (--w->depth[l] == 0) w->incall--;
     w->pc[l] = lk[0];
@@ -261,8 +279,10 @@ static int do_ret(ex_warp *w, const ir_insn *in, uint32_t pc, uint32_t mask, uin
     uint32_t exiting = 0;
     for (uint32_t m = act; m; m &= m - 1) {
         int l = __builtin_ctz(m);
-        if (w->depth[l] == 0) exiting |= 1u << l;
-        else if (ret_lane(w, in, l)) return 1;
+        if (w->depth[l] == 0)
+            exiting |= 1u << l;
+        else if (ret_lane(w, in, l))
+            return 1;
     }
     ex_exit_lanes(w, exiting);
     return 0;
@@ -277,7 +297,8 @@ static int do_brx(ex_warp *w, const ir_insn *in, uint32_t pc, uint32_t mask, uin
         int l = __builtin_ctz(m);
         uint64_t i = idx[l] & 0xffffffffu;
         if (i >= (uint64_t)in->o[1].val) {
-            ex_fault(w, l, PTX_ERR_ILLEGAL_INSTR, 0, "brx.idx index %llu out of range", (unsigned long long)i);
+            ex_fault(w, l, PTX_ERR_ILLEGAL_INSTR, 0, "brx.idx index %llu out of range",
+                     (unsigned long long)i);
             return 1;
         }
         w->pc[l] = w->b->m->brx_tab[in->o[1].idx + i];
@@ -288,24 +309,33 @@ static int do_brx(ex_warp *w, const ir_insn *in, uint32_t pc, uint32_t mask, uin
 int ex_control(ex_warp *w, const ir_insn *in, uint32_t pc, uint32_t mask, uint32_t act)
 {
     switch (in->op) {
-    case OP_BRA: branch(w, pc, mask, act, (uint32_t)in->o[0].val); return 0;
-    case OP_BRX: return do_brx(w, in, pc, mask, act);
-    case OP_CALL: return do_call(w, in, pc, mask, act);
-    case OP_RET: return do_ret(w, in, pc, mask, act);
+    case OP_BRA:
+        branch(w, pc, mask, act, (uint32_t)in->o[0].val);
+        return 0;
+    case OP_BRX:
+        return do_brx(w, in, pc, mask, act);
+    case OP_CALL:
+        return do_call(w, in, pc, mask, act);
+    case OP_RET:
+        return do_ret(w, in, pc, mask, act);
     case OP_EXIT:
         branch(w, pc, mask, 0, 0);
         ex_exit_lanes(w, act);
         return 0;
-    case OP_TRAP: case OP_BRKPT:
+    case OP_TRAP:
+    case OP_BRKPT:
         if (!act) {
             branch(w, pc, mask, 0, 0);
             return 0;
         }
-        ex_fault(w, __builtin_ctz(act), PTX_ERR_TRAP, 0, "%s executed", in->op == OP_TRAP ? "trap" : "brkpt");
+        ex_fault(w, __builtin_ctz(act), PTX_ERR_TRAP, 0, "%s executed",
+                 in->op == OP_TRAP ? "trap" : "brkpt");
         return 1;
-    case OP_BAR: case OP_BARRIER:
+    case OP_BAR:
+    case OP_BARRIER:
         if (in->mod == M_WARP) return warp_sync(w, in, pc, mask, act);
         return barrier(w, in, pc, mask, act);
-    default: return 0;
+    default:
+        return 0;
     }
 }

@@ -12,8 +12,10 @@ int ex_fround_mode(int rnd);
 static double to_double(uint64_t x, unsigned t)
 {
     switch (t) {
-    case T_F16: return ex_h2f((uint16_t)x);
-    case T_BF16: return ex_bf2f((uint16_t)x);
+    case T_F16:
+        return ex_h2f((uint16_t)x);
+    case T_BF16:
+        return ex_bf2f((uint16_t)x);
     case T_F32: {
         float f;
         uint32_t u = (uint32_t)x;
@@ -32,8 +34,10 @@ static uint64_t from_double(double d, unsigned t, int rnd, unsigned flags)
 {
     if (flags & F_SAT) d = isnan(d) ? 0.0 : d < 0 ? 0.0 : d > 1 ? 1.0 : d;
     switch (t) {
-    case T_F16: return ex_f2h((float)d, rnd);
-    case T_BF16: return ex_f2bf((float)d, rnd);
+    case T_F16:
+        return ex_f2h((float)d, rnd);
+    case T_BF16:
+        return ex_f2bf((float)d, rnd);
     case T_F32: {
         float f = (float)d;
         if ((flags & F_FTZ) && fpclassify(f) == FP_SUBNORMAL) f = copysignf(0.0f, f);
@@ -52,10 +56,14 @@ static uint64_t from_double(double d, unsigned t, int rnd, unsigned flags)
 static double round_int(double d, int rnd)
 {
     switch (rnd) {
-    case R_RNI: return nearbyint(d);
-    case R_RMI: return floor(d);
-    case R_RPI: return ceil(d);
-    default: return trunc(d);
+    case R_RNI:
+        return nearbyint(d);
+    case R_RMI:
+        return floor(d);
+    case R_RPI:
+        return ceil(d);
+    default:
+        return trunc(d);
     }
 }
 
@@ -87,7 +95,8 @@ static uint64_t int_to_int(uint64_t x, unsigned dt, unsigned st, int sat)
     if (ss) {
         int64_t v = ex_sext(x, sb);
         int64_t lo = ds ? (db >= 64 ? INT64_MIN : -(1ll << (db - 1))) : 0;
-        int64_t hi = ds ? (int64_t)ex_wmask(db - 1) : (db >= 63 ? INT64_MAX : (int64_t)ex_wmask(db));
+        int64_t hi =
+            ds ? (int64_t)ex_wmask(db - 1) : (db >= 63 ? INT64_MAX : (int64_t)ex_wmask(db));
         return (uint64_t)(v < lo ? lo : v > hi ? hi : v) & ex_wmask(db);
     }
     uint64_t v = x & ex_wmask(sb), hi = ds ? ex_wmask(db - 1) : ex_wmask(db);
@@ -137,14 +146,24 @@ static uint64_t fb(float f)
 static int fast_cvt(const ir_insn *in, uint64_t *d, const uint64_t *a, uint32_t act)
 {
     unsigned dt = in->type, st = in->type2;
-    if (dt == T_U64 && st == T_U32) FOR_LANES(act, d[l] = a[l] & 0xffffffffu);
-    else if (dt == T_S64 && st == T_S32) FOR_LANES(act, d[l] = (uint64_t)(int64_t)(int32_t)a[l]);
-    else if ((dt == T_U32 || dt == T_S32) && (st == T_U64 || st == T_S64 || st == T_U32 || st == T_S32))
+    if (dt == T_U64 && st == T_U32)
         FOR_LANES(act, d[l] = a[l] & 0xffffffffu);
-    else if (in->rnd == R_RN && dt == T_F32 && st == T_U32) FOR_LANES(act, d[l] = fb((float)(uint32_t)a[l]));
-    else if (in->rnd == R_RN && dt == T_F32 && st == T_S32) FOR_LANES(act, d[l] = fb((float)(int32_t)a[l]));
-    else if (dt == T_F64 && st == T_F32) FOR_LANES(act, { double x = bf(a[l]); memcpy(&d[l], &x, 8); });
-    else return 0;
+    else if (dt == T_S64 && st == T_S32)
+        FOR_LANES(act, d[l] = (uint64_t)(int64_t)(int32_t)a[l]);
+    else if ((dt == T_U32 || dt == T_S32) &&
+             (st == T_U64 || st == T_S64 || st == T_U32 || st == T_S32))
+        FOR_LANES(act, d[l] = a[l] & 0xffffffffu);
+    else if (in->rnd == R_RN && dt == T_F32 && st == T_U32)
+        FOR_LANES(act, d[l] = fb((float)(uint32_t)a[l]));
+    else if (in->rnd == R_RN && dt == T_F32 && st == T_S32)
+        FOR_LANES(act, d[l] = fb((float)(int32_t)a[l]));
+    else if (dt == T_F64 && st == T_F32)
+        FOR_LANES(act, {
+            double x = bf(a[l]);
+            memcpy(&d[l], &x, 8);
+        });
+    else
+        return 0;
     return 1;
 }
 
@@ -208,21 +227,36 @@ static int cmp_float(double a, double b, unsigned op)
 {
     int un = isnan(a) || isnan(b);
     switch (op) {
-    case M_EQ: return !un && a == b;
-    case M_NE: return !un && a != b;
-    case M_LT: return !un && a < b;
-    case M_LE: return !un && a <= b;
-    case M_GT: return !un && a > b;
-    case M_GE: return !un && a >= b;
-    case M_EQU: return un || a == b;
-    case M_NEU: return un || a != b;
-    case M_LTU: return un || a < b;
-    case M_LEU: return un || a <= b;
-    case M_GTU: return un || a > b;
-    case M_GEU: return un || a >= b;
-    case M_NUM: return !un;
-    case M_NAN: return un;
-    default: return 0;
+    case M_EQ:
+        return !un && a == b;
+    case M_NE:
+        return !un && a != b;
+    case M_LT:
+        return !un && a < b;
+    case M_LE:
+        return !un && a <= b;
+    case M_GT:
+        return !un && a > b;
+    case M_GE:
+        return !un && a >= b;
+    case M_EQU:
+        return un || a == b;
+    case M_NEU:
+        return un || a != b;
+    case M_LTU:
+        return un || a < b;
+    case M_LEU:
+        return un || a <= b;
+    case M_GTU:
+        return un || a > b;
+    case M_GEU:
+        return un || a >= b;
+    case M_NUM:
+        return !un;
+    case M_NAN:
+        return un;
+    default:
+        return 0;
     }
 }
 
@@ -232,24 +266,42 @@ static int cmp_int(uint64_t x, uint64_t y, unsigned t, unsigned op)
     if (ir_type_kind(t) == K_SINT && op != M_LO && op != M_LS && op != M_HI && op != M_HS) {
         int64_t a = ex_sext(x, bits), b = ex_sext(y, bits);
         switch (op) {
-        case M_EQ: return a == b;
-        case M_NE: return a != b;
-        case M_LT: return a < b;
-        case M_LE: return a <= b;
-        case M_GT: return a > b;
-        case M_GE: return a >= b;
-        default: return 0;
+        case M_EQ:
+            return a == b;
+        case M_NE:
+            return a != b;
+        case M_LT:
+            return a < b;
+        case M_LE:
+            return a <= b;
+        case M_GT:
+            return a > b;
+        case M_GE:
+            return a >= b;
+        default:
+            return 0;
         }
     }
     uint64_t a = x & ex_wmask(bits), b = y & ex_wmask(bits);
     switch (op) {
-    case M_EQ: return a == b;
-    case M_NE: return a != b;
-    case M_LT: case M_LO: return a < b;
-    case M_LE: case M_LS: return a <= b;
-    case M_GT: case M_HI: return a > b;
-    case M_GE: case M_HS: return a >= b;
-    default: return 0;
+    case M_EQ:
+        return a == b;
+    case M_NE:
+        return a != b;
+    case M_LT:
+    case M_LO:
+        return a < b;
+    case M_LE:
+    case M_LS:
+        return a <= b;
+    case M_GT:
+    case M_HI:
+        return a > b;
+    case M_GE:
+    case M_HS:
+        return a >= b;
+    default:
+        return 0;
     }
 }
 
@@ -268,10 +320,14 @@ static int compare(const ir_insn *in, unsigned t, uint64_t a, uint64_t b)
 static int combine(unsigned bop, int x, int c)
 {
     switch (bop) {
-    case M_AND: return x && c;
-    case M_OR: return x || c;
-    case M_XOR: return x ^ c;
-    default: return x;
+    case M_AND:
+        return x && c;
+    case M_OR:
+        return x || c;
+    case M_XOR:
+        return x ^ c;
+    default:
+        return x;
     }
 }
 
@@ -284,32 +340,68 @@ static int do_setp(ex_warp *w, const ir_insn *in, uint32_t act)
     const uint64_t *c = in->nops > 4 ? ex_src(w, R, &in->o[4], 4, act) : NULL;
     if (!c && !q && (in->type == T_U32 || in->type == T_B32)) {
         switch (in->mod) {
-        case M_LT: case M_LO: FOR_LANES(act, p[l] = (uint32_t)a[l] < (uint32_t)b[l]); return 0;
-        case M_GE: case M_HS: FOR_LANES(act, p[l] = (uint32_t)a[l] >= (uint32_t)b[l]); return 0;
-        case M_GT: case M_HI: FOR_LANES(act, p[l] = (uint32_t)a[l] > (uint32_t)b[l]); return 0;
-        case M_NE: FOR_LANES(act, p[l] = (uint32_t)a[l] != (uint32_t)b[l]); return 0;
-        case M_EQ: FOR_LANES(act, p[l] = (uint32_t)a[l] == (uint32_t)b[l]); return 0;
-        default: break;
+        case M_LT:
+        case M_LO:
+            FOR_LANES(act, p[l] = (uint32_t)a[l] < (uint32_t)b[l]);
+            return 0;
+        case M_GE:
+        case M_HS:
+            FOR_LANES(act, p[l] = (uint32_t)a[l] >= (uint32_t)b[l]);
+            return 0;
+        case M_GT:
+        case M_HI:
+            FOR_LANES(act, p[l] = (uint32_t)a[l] > (uint32_t)b[l]);
+            return 0;
+        case M_NE:
+            FOR_LANES(act, p[l] = (uint32_t)a[l] != (uint32_t)b[l]);
+            return 0;
+        case M_EQ:
+            FOR_LANES(act, p[l] = (uint32_t)a[l] == (uint32_t)b[l]);
+            return 0;
+        default:
+            break;
         }
     }
     if (!c && !q && in->type == T_F32 && !(in->flags & F_FTZ)) {
         switch (in->mod) {
-        case M_LT: FOR_LANES(act, p[l] = bf(a[l]) < bf(b[l])); return 0;
-        case M_GT: FOR_LANES(act, p[l] = bf(a[l]) > bf(b[l])); return 0;
-        case M_LE: FOR_LANES(act, p[l] = bf(a[l]) <= bf(b[l])); return 0;
-        case M_GE: FOR_LANES(act, p[l] = bf(a[l]) >= bf(b[l])); return 0;
-        default: break;
+        case M_LT:
+            FOR_LANES(act, p[l] = bf(a[l]) < bf(b[l]));
+            return 0;
+        case M_GT:
+            FOR_LANES(act, p[l] = bf(a[l]) > bf(b[l]));
+            return 0;
+        case M_LE:
+            FOR_LANES(act, p[l] = bf(a[l]) <= bf(b[l]));
+            return 0;
+        case M_GE:
+            FOR_LANES(act, p[l] = bf(a[l]) >= bf(b[l]));
+            return 0;
+        default:
+            break;
         }
     }
     if (!c && !q && in->type == T_S32) { /* the common case */
         switch (in->mod) {
-        case M_LT: FOR_LANES(act, p[l] = (int32_t)a[l] < (int32_t)b[l]); return 0;
-        case M_GE: FOR_LANES(act, p[l] = (int32_t)a[l] >= (int32_t)b[l]); return 0;
-        case M_GT: FOR_LANES(act, p[l] = (int32_t)a[l] > (int32_t)b[l]); return 0;
-        case M_LE: FOR_LANES(act, p[l] = (int32_t)a[l] <= (int32_t)b[l]); return 0;
-        case M_NE: FOR_LANES(act, p[l] = (uint32_t)a[l] != (uint32_t)b[l]); return 0;
-        case M_EQ: FOR_LANES(act, p[l] = (uint32_t)a[l] == (uint32_t)b[l]); return 0;
-        default: break;
+        case M_LT:
+            FOR_LANES(act, p[l] = (int32_t)a[l] < (int32_t)b[l]);
+            return 0;
+        case M_GE:
+            FOR_LANES(act, p[l] = (int32_t)a[l] >= (int32_t)b[l]);
+            return 0;
+        case M_GT:
+            FOR_LANES(act, p[l] = (int32_t)a[l] > (int32_t)b[l]);
+            return 0;
+        case M_LE:
+            FOR_LANES(act, p[l] = (int32_t)a[l] <= (int32_t)b[l]);
+            return 0;
+        case M_NE:
+            FOR_LANES(act, p[l] = (uint32_t)a[l] != (uint32_t)b[l]);
+            return 0;
+        case M_EQ:
+            FOR_LANES(act, p[l] = (uint32_t)a[l] == (uint32_t)b[l]);
+            return 0;
+        default:
+            break;
         }
     }
     FOR_LANES(act, {

@@ -99,25 +99,45 @@ static float f32op(const ir_insn *in, float a, float b, float c)
 {
     int nanp = (in->flags & F_NANP) != 0;
     switch (in->op) {
-    case OP_ADD: return a + b;
-    case OP_SUB: return a - b;
-    case OP_MUL: return a * b;
-    case OP_FMA: case OP_MAD: return fmaf(a, b, c);
-    case OP_DIV: return a / b;
-    case OP_ABS: return fabsf(a);
-    case OP_NEG: return -a;
-    case OP_MIN: return in->nops > 3 ? fminmax(fminmax(a, b, 0, nanp), c, 0, nanp) : fminmax(a, b, 0, nanp);
-    case OP_MAX: return in->nops > 3 ? fminmax(fminmax(a, b, 1, nanp), c, 1, nanp) : fminmax(a, b, 1, nanp);
-    case OP_RCP: return 1.0f / a;
-    case OP_SQRT: return sqrtf(a);
-    case OP_RSQRT: return 1.0f / sqrtf(a);
-    case OP_SIN: return sinf(a);
-    case OP_COS: return cosf(a);
-    case OP_LG2: return log2f(a);
-    case OP_EX2: return exp2f(a);
-    case OP_TANH: return tanhf(a);
-    case OP_COPYSIGN: return copysignf(b, a);
-    default: return NAN;
+    case OP_ADD:
+        return a + b;
+    case OP_SUB:
+        return a - b;
+    case OP_MUL:
+        return a * b;
+    case OP_FMA:
+    case OP_MAD:
+        return fmaf(a, b, c);
+    case OP_DIV:
+        return a / b;
+    case OP_ABS:
+        return fabsf(a);
+    case OP_NEG:
+        return -a;
+    case OP_MIN:
+        return in->nops > 3 ? fminmax(fminmax(a, b, 0, nanp), c, 0, nanp) : fminmax(a, b, 0, nanp);
+    case OP_MAX:
+        return in->nops > 3 ? fminmax(fminmax(a, b, 1, nanp), c, 1, nanp) : fminmax(a, b, 1, nanp);
+    case OP_RCP:
+        return 1.0f / a;
+    case OP_SQRT:
+        return sqrtf(a);
+    case OP_RSQRT:
+        return 1.0f / sqrtf(a);
+    case OP_SIN:
+        return sinf(a);
+    case OP_COS:
+        return cosf(a);
+    case OP_LG2:
+        return log2f(a);
+    case OP_EX2:
+        return exp2f(a);
+    case OP_TANH:
+        return tanhf(a);
+    case OP_COPYSIGN:
+        return copysignf(b, a);
+    default:
+        return NAN;
     }
 }
 
@@ -125,25 +145,45 @@ static double f64op(const ir_insn *in, double a, double b, double c)
 {
     int nanp = (in->flags & F_NANP) != 0;
     switch (in->op) {
-    case OP_ADD: return a + b;
-    case OP_SUB: return a - b;
-    case OP_MUL: return a * b;
-    case OP_FMA: case OP_MAD: return fma(a, b, c);
-    case OP_DIV: return a / b;
-    case OP_ABS: return fabs(a);
-    case OP_NEG: return -a;
-    case OP_MIN: return dminmax(a, b, 0, nanp);
-    case OP_MAX: return dminmax(a, b, 1, nanp);
-    case OP_RCP: return 1.0 / a;
-    case OP_SQRT: return sqrt(a);
-    case OP_RSQRT: return 1.0 / sqrt(a);
-    case OP_SIN: return sin(a);
-    case OP_COS: return cos(a);
-    case OP_LG2: return log2(a);
-    case OP_EX2: return exp2(a);
-    case OP_TANH: return tanh(a);
-    case OP_COPYSIGN: return copysign(b, a);
-    default: return NAN;
+    case OP_ADD:
+        return a + b;
+    case OP_SUB:
+        return a - b;
+    case OP_MUL:
+        return a * b;
+    case OP_FMA:
+    case OP_MAD:
+        return fma(a, b, c);
+    case OP_DIV:
+        return a / b;
+    case OP_ABS:
+        return fabs(a);
+    case OP_NEG:
+        return -a;
+    case OP_MIN:
+        return dminmax(a, b, 0, nanp);
+    case OP_MAX:
+        return dminmax(a, b, 1, nanp);
+    case OP_RCP:
+        return 1.0 / a;
+    case OP_SQRT:
+        return sqrt(a);
+    case OP_RSQRT:
+        return 1.0 / sqrt(a);
+    case OP_SIN:
+        return sin(a);
+    case OP_COS:
+        return cos(a);
+    case OP_LG2:
+        return log2(a);
+    case OP_EX2:
+        return exp2(a);
+    case OP_TANH:
+        return tanh(a);
+    case OP_COPYSIGN:
+        return copysign(b, a);
+    default:
+        return NAN;
     }
 }
 
@@ -169,7 +209,8 @@ static uint16_t helem(const ir_insn *in, uint16_t x, uint16_t y, uint16_t z, int
 {
     if (in->op == OP_ABS) return x & 0x7fff;
     if (in->op == OP_NEG) return x ^ 0x8000;
-    float a = bf ? ex_bf2f(x) : ex_h2f(x), b = bf ? ex_bf2f(y) : ex_h2f(y), c = bf ? ex_bf2f(z) : ex_h2f(z);
+    float a = bf ? ex_bf2f(x) : ex_h2f(x), b = bf ? ex_bf2f(y) : ex_h2f(y),
+          c = bf ? ex_bf2f(z) : ex_h2f(z);
     float r = f32op(in, a, b, c);
     if (in->flags & F_SAT) r = sat01(r);
     if (in->flags & F_RELU) r = isnan(r) ? r : (r < 0 ? 0 : r);
@@ -179,20 +220,25 @@ static uint16_t helem(const ir_insn *in, uint16_t x, uint16_t y, uint16_t z, int
 static uint64_t felem(const ir_insn *in, uint64_t x, uint64_t y, uint64_t z)
 {
     switch (in->type) {
-    case T_F32: return f32elem(in, x, y, z);
+    case T_F32:
+        return f32elem(in, x, y, z);
     case T_F64:
         if (in->op == OP_ABS) return x & 0x7fffffffffffffffull;
         if (in->op == OP_NEG) return x ^ 0x8000000000000000ull;
         return d_bits(f64op(in, bits_d(x), bits_d(y), bits_d(z)));
-    case T_F16: return helem(in, (uint16_t)x, (uint16_t)y, (uint16_t)z, 0);
-    case T_BF16: return helem(in, (uint16_t)x, (uint16_t)y, (uint16_t)z, 1);
-    case T_F16X2: case T_BF16X2: {
+    case T_F16:
+        return helem(in, (uint16_t)x, (uint16_t)y, (uint16_t)z, 0);
+    case T_BF16:
+        return helem(in, (uint16_t)x, (uint16_t)y, (uint16_t)z, 1);
+    case T_F16X2:
+    case T_BF16X2: {
         int bf = in->type == T_BF16X2;
         uint32_t lo = helem(in, (uint16_t)x, (uint16_t)y, (uint16_t)z, bf);
         uint32_t hi = helem(in, (uint16_t)(x >> 16), (uint16_t)(y >> 16), (uint16_t)(z >> 16), bf);
         return hi << 16 | lo;
     }
-    default: return 0;
+    default:
+        return 0;
     }
 }
 
@@ -200,37 +246,63 @@ static int testp(const ir_insn *in, uint64_t x)
 {
     int c = in->type == T_F64 ? fpclassify(bits_d(x)) : fpclassify(bits_f(x));
     switch (in->mod) {
-    case M_FINITE: return c != FP_INFINITE && c != FP_NAN;
-    case M_INFINITE: return c == FP_INFINITE;
-    case M_NUMBER: return c != FP_NAN;
-    case M_NOTANUMBER: return c == FP_NAN;
-    case M_NORMAL: return c == FP_NORMAL;
-    case M_SUBNORMAL: return c == FP_SUBNORMAL;
-    default: return 0;
+    case M_FINITE:
+        return c != FP_INFINITE && c != FP_NAN;
+    case M_INFINITE:
+        return c == FP_INFINITE;
+    case M_NUMBER:
+        return c != FP_NAN;
+    case M_NOTANUMBER:
+        return c == FP_NAN;
+    case M_NORMAL:
+        return c == FP_NORMAL;
+    case M_SUBNORMAL:
+        return c == FP_SUBNORMAL;
+    default:
+        return 0;
     }
 }
 
 int ex_fround_mode(int rnd)
 {
     switch (rnd) {
-    case R_RZ: case R_RZI: return FE_TOWARDZERO;
-    case R_RM: case R_RMI: return FE_DOWNWARD;
-    case R_RP: case R_RPI: return FE_UPWARD;
-    default: return FE_TONEAREST;
+    case R_RZ:
+    case R_RZI:
+        return FE_TOWARDZERO;
+    case R_RM:
+    case R_RMI:
+        return FE_DOWNWARD;
+    case R_RP:
+    case R_RPI:
+        return FE_UPWARD;
+    default:
+        return FE_TONEAREST;
     }
 }
 
 /* Common f32 cases without modifiers: straight loops the compiler vectorises. */
-static int fast_f32(const ir_insn *in, uint64_t *d, const uint64_t *a, const uint64_t *b, const uint64_t *c,
-                    uint32_t act)
+static int fast_f32(const ir_insn *in, uint64_t *d, const uint64_t *a, const uint64_t *b,
+                    const uint64_t *c, uint32_t act)
 {
-    if (in->type != T_F32 || (in->flags & (F_FTZ | F_SAT)) || (in->rnd != R_NONE && in->rnd != R_RN)) return 0;
+    if (in->type != T_F32 || (in->flags & (F_FTZ | F_SAT)) ||
+        (in->rnd != R_NONE && in->rnd != R_RN))
+        return 0;
     switch (in->op) {
-    case OP_ADD: FOR_LANES(act, d[l] = f_bits(bits_f(a[l]) + bits_f(b[l]))); return 1;
-    case OP_SUB: FOR_LANES(act, d[l] = f_bits(bits_f(a[l]) - bits_f(b[l]))); return 1;
-    case OP_MUL: FOR_LANES(act, d[l] = f_bits(bits_f(a[l]) * bits_f(b[l]))); return 1;
-    case OP_FMA: case OP_MAD: FOR_LANES(act, d[l] = f_bits(fmaf(bits_f(a[l]), bits_f(b[l]), bits_f(c[l])))); return 1;
-    default: return 0;
+    case OP_ADD:
+        FOR_LANES(act, d[l] = f_bits(bits_f(a[l]) + bits_f(b[l])));
+        return 1;
+    case OP_SUB:
+        FOR_LANES(act, d[l] = f_bits(bits_f(a[l]) - bits_f(b[l])));
+        return 1;
+    case OP_MUL:
+        FOR_LANES(act, d[l] = f_bits(bits_f(a[l]) * bits_f(b[l])));
+        return 1;
+    case OP_FMA:
+    case OP_MAD:
+        FOR_LANES(act, d[l] = f_bits(fmaf(bits_f(a[l]), bits_f(b[l]), bits_f(c[l]))));
+        return 1;
+    default:
+        return 0;
     }
 }
 

@@ -32,7 +32,8 @@ static uint64_t idiv(uint64_t a, uint64_t b, const iops *o, int rem)
     if (o->sgn) {
         int64_t x = ex_sext(a, o->bits), y = ex_sext(b, o->bits);
         if (y == 0) return rem ? a & o->wm : o->wm;
-        if (y == -1) return rem ? 0 : (uint64_t)(-(uint64_t)x) & o->wm; /* avoids INT_MIN / -1 trap */
+        if (y == -1)
+            return rem ? 0 : (uint64_t)(-(uint64_t)x) & o->wm; /* avoids INT_MIN / -1 trap */
         return (uint64_t)(rem ? x % y : x / y) & o->wm;
     }
     uint64_t x = a & o->wm, y = b & o->wm;
@@ -76,15 +77,33 @@ static uint32_t prmt(uint32_t a, uint32_t b, uint32_t c, unsigned mode)
 {
     uint64_t x = (uint64_t)b << 32 | a;
     uint8_t by[8];
-    for (int i = 0; i < 8; i++) by[i] = (uint8_t)(x >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        by[i] = (uint8_t)(x >> (8 * i));
     unsigned s = c & 3, sel[4];
     switch (mode) {
-    case M_F4E: for (int i = 0; i < 4; i++) sel[i] = (s + (unsigned)i) & 7; break;
-    case M_B4E: for (int i = 0; i < 4; i++) sel[i] = (s + 8 - (unsigned)i) & 7; break;
-    case M_RC8: for (int i = 0; i < 4; i++) sel[i] = s; break;
-    case M_ECL: for (int i = 0; i < 4; i++) sel[i] = (unsigned)i < s ? s : (unsigned)i; break;
-    case M_ECR: for (int i = 0; i < 4; i++) sel[i] = (unsigned)i > s ? s : (unsigned)i; break;
-    case M_RC16: sel[0] = (s & 1) * 2, sel[1] = sel[0] + 1, sel[2] = sel[0], sel[3] = sel[1]; break;
+    case M_F4E:
+        for (int i = 0; i < 4; i++)
+            sel[i] = (s + (unsigned)i) & 7;
+        break;
+    case M_B4E:
+        for (int i = 0; i < 4; i++)
+            sel[i] = (s + 8 - (unsigned)i) & 7;
+        break;
+    case M_RC8:
+        for (int i = 0; i < 4; i++)
+            sel[i] = s;
+        break;
+    case M_ECL:
+        for (int i = 0; i < 4; i++)
+            sel[i] = (unsigned)i < s ? s : (unsigned)i;
+        break;
+    case M_ECR:
+        for (int i = 0; i < 4; i++)
+            sel[i] = (unsigned)i > s ? s : (unsigned)i;
+        break;
+    case M_RC16:
+        sel[0] = (s & 1) * 2, sel[1] = sel[0] + 1, sel[2] = sel[0], sel[3] = sel[1];
+        break;
     default: {
         uint32_t r = 0;
         for (int i = 0; i < 4; i++) {
@@ -97,7 +116,8 @@ static uint32_t prmt(uint32_t a, uint32_t b, uint32_t c, unsigned mode)
     }
     }
     uint32_t r = 0;
-    for (int i = 0; i < 4; i++) r |= (uint32_t)by[sel[i]] << (8 * i);
+    for (int i = 0; i < 4; i++)
+        r |= (uint32_t)by[sel[i]] << (8 * i);
     return r;
 }
 
@@ -140,13 +160,15 @@ static uint64_t bfind(uint64_t a, const iops *o, int shiftamt)
 static uint64_t brev(uint64_t a, unsigned bits)
 {
     uint64_t r = 0;
-    for (unsigned i = 0; i < bits; i++) r |= ((a >> i) & 1) << (bits - 1 - i);
+    for (unsigned i = 0; i < bits; i++)
+        r |= ((a >> i) & 1) << (bits - 1 - i);
     return r;
 }
 
 static uint64_t dp(uint64_t a, uint64_t b, uint64_t c, const ir_insn *in, int four)
 {
-    int sa = ir_type_kind(in->type) == K_SINT, sb = ir_type_kind(in->type2 ? in->type2 : in->type) == K_SINT;
+    int sa = ir_type_kind(in->type) == K_SINT,
+        sb = ir_type_kind(in->type2 ? in->type2 : in->type) == K_SINT;
     int64_t acc = (int64_t)(int32_t)c;
     if (four) {
         for (int i = 0; i < 4; i++) {
@@ -179,10 +201,14 @@ static void carry_ops(ex_warp *w, const ir_insn *in, const iops *o, uint32_t act
     int mad = in->op == OP_MAD || in->op == OP_MADC;
     FOR_LANES(act, {
         uint64_t x = o->a[l] & o->wm, y = o->b[l] & o->wm, cin = usein ? w->carry[l] : 0;
-        if (mad) x = (in->flags & F_HI) ? mulhi(x, y, o->bits, o->sgn) : (x * y) & o->wm, y = o->c[l] & o->wm;
+        if (mad)
+            x = (in->flags & F_HI) ? mulhi(x, y, o->bits, o->sgn) : (x * y) & o->wm,
+            y = o->c[l] & o->wm;
         unsigned __int128 r;
-        if (sub) r = (unsigned __int128)x - y - cin;
-        else r = (unsigned __int128)x + y + cin;
+        if (sub)
+            r = (unsigned __int128)x - y - cin;
+        else
+            r = (unsigned __int128)x + y + cin;
         o->d[l] = (uint64_t)r & o->wm;
         if (setout) w->carry[l] = (uint8_t)((r >> o->bits) & 1);
     });
@@ -197,28 +223,41 @@ static int arith(ex_warp *w, const ir_insn *in, const iops *o, uint32_t act)
     (void)w;
     switch (in->op) {
     case OP_ADD:
-        if (in->flags & F_SAT) FOR_LANES(act, d[l] = sat_s32((int64_t)(int32_t)a[l] + (int32_t)b[l]));
-        else FOR_LANES(act, d[l] = (a[l] + b[l]) & wm);
+        if (in->flags & F_SAT)
+            FOR_LANES(act, d[l] = sat_s32((int64_t)(int32_t)a[l] + (int32_t)b[l]));
+        else
+            FOR_LANES(act, d[l] = (a[l] + b[l]) & wm);
         return 0;
     case OP_SUB:
-        if (in->flags & F_SAT) FOR_LANES(act, d[l] = sat_s32((int64_t)(int32_t)a[l] - (int32_t)b[l]));
-        else FOR_LANES(act, d[l] = (a[l] - b[l]) & wm);
+        if (in->flags & F_SAT)
+            FOR_LANES(act, d[l] = sat_s32((int64_t)(int32_t)a[l] - (int32_t)b[l]));
+        else
+            FOR_LANES(act, d[l] = (a[l] - b[l]) & wm);
         return 0;
     case OP_MUL:
-        if (wide) FOR_LANES(act, d[l] = mulwide(a[l], b[l], bits, o->sgn));
-        else if (hi) FOR_LANES(act, d[l] = mulhi(a[l], b[l], bits, o->sgn));
-        else FOR_LANES(act, d[l] = (a[l] * b[l]) & wm);
+        if (wide)
+            FOR_LANES(act, d[l] = mulwide(a[l], b[l], bits, o->sgn));
+        else if (hi)
+            FOR_LANES(act, d[l] = mulhi(a[l], b[l], bits, o->sgn));
+        else
+            FOR_LANES(act, d[l] = (a[l] * b[l]) & wm);
         return 0;
     case OP_MAD:
-        if (wide) FOR_LANES(act, d[l] = (mulwide(a[l], b[l], bits, o->sgn) + c[l]) & ex_wmask(bits * 2));
+        if (wide)
+            FOR_LANES(act, d[l] = (mulwide(a[l], b[l], bits, o->sgn) + c[l]) & ex_wmask(bits * 2));
         else if (hi && (in->flags & F_SAT))
-            FOR_LANES(act, d[l] = sat_s32((int64_t)(int32_t)mulhi(a[l], b[l], 32, 1) + (int32_t)c[l]));
-        else if (hi) FOR_LANES(act, d[l] = (mulhi(a[l], b[l], bits, o->sgn) + c[l]) & wm);
-        else FOR_LANES(act, d[l] = (a[l] * b[l] + c[l]) & wm);
+            FOR_LANES(act,
+                      d[l] = sat_s32((int64_t)(int32_t)mulhi(a[l], b[l], 32, 1) + (int32_t)c[l]));
+        else if (hi)
+            FOR_LANES(act, d[l] = (mulhi(a[l], b[l], bits, o->sgn) + c[l]) & wm);
+        else
+            FOR_LANES(act, d[l] = (a[l] * b[l] + c[l]) & wm);
         return 0;
-    case OP_MUL24: case OP_MAD24:
+    case OP_MUL24:
+    case OP_MAD24:
         FOR_LANES(act, {
-            int64_t p = o->sgn ? ex_sext(a[l], 24) * ex_sext(b[l], 24) : (int64_t)((a[l] & 0xffffff) * (b[l] & 0xffffff));
+            int64_t p = o->sgn ? ex_sext(a[l], 24) * ex_sext(b[l], 24)
+                               : (int64_t)((a[l] & 0xffffff) * (b[l] & 0xffffff));
             uint64_t r = hi ? (uint64_t)p >> 16 : (uint64_t)p;
             d[l] = (r + (in->op == OP_MAD24 ? c[l] : 0)) & 0xffffffffu;
         });
@@ -230,16 +269,35 @@ static int arith(ex_warp *w, const ir_insn *in, const iops *o, uint32_t act)
             d[l] = (c[l] + (lt ? y - x : x - y)) & wm;
         });
         return 0;
-    case OP_DIV: FOR_LANES(act, d[l] = idiv(a[l], b[l], o, 0)); return 0;
-    case OP_REM: FOR_LANES(act, d[l] = idiv(a[l], b[l], o, 1)); return 0;
-    case OP_ABS: FOR_LANES(act, { int64_t x = ex_sext(a[l], bits); d[l] = (uint64_t)(x < 0 ? -(uint64_t)x : (uint64_t)x) & wm; }); return 0;
-    case OP_NEG: FOR_LANES(act, d[l] = (0 - a[l]) & wm); return 0;
-    case OP_MIN: FOR_LANES(act, d[l] = imin(a[l], b[l], o, 0)); return 0;
-    case OP_MAX:
-        if (in->flags & F_RELU) FOR_LANES(act, { int64_t x = ex_sext(imin(a[l], b[l], o, 1), bits); d[l] = x < 0 ? 0 : (uint64_t)x & wm; });
-        else FOR_LANES(act, d[l] = imin(a[l], b[l], o, 1));
+    case OP_DIV:
+        FOR_LANES(act, d[l] = idiv(a[l], b[l], o, 0));
         return 0;
-    default: return -1;
+    case OP_REM:
+        FOR_LANES(act, d[l] = idiv(a[l], b[l], o, 1));
+        return 0;
+    case OP_ABS:
+        FOR_LANES(act, {
+            int64_t x = ex_sext(a[l], bits);
+            d[l] = (uint64_t)(x < 0 ? -(uint64_t)x : (uint64_t)x) & wm;
+        });
+        return 0;
+    case OP_NEG:
+        FOR_LANES(act, d[l] = (0 - a[l]) & wm);
+        return 0;
+    case OP_MIN:
+        FOR_LANES(act, d[l] = imin(a[l], b[l], o, 0));
+        return 0;
+    case OP_MAX:
+        if (in->flags & F_RELU)
+            FOR_LANES(act, {
+                int64_t x = ex_sext(imin(a[l], b[l], o, 1), bits);
+                d[l] = x < 0 ? 0 : (uint64_t)x & wm;
+            });
+        else
+            FOR_LANES(act, d[l] = imin(a[l], b[l], o, 1));
+        return 0;
+    default:
+        return -1;
     }
 }
 
@@ -250,32 +308,71 @@ static int bitops(ex_warp *w, const ir_insn *in, const iops *o, uint32_t act)
     unsigned bits = o->bits;
     (void)w;
     switch (in->op) {
-    case OP_AND: FOR_LANES(act, d[l] = a[l] & b[l] & wm); return 0;
-    case OP_OR: FOR_LANES(act, d[l] = (a[l] | b[l]) & wm); return 0;
-    case OP_XOR: FOR_LANES(act, d[l] = (a[l] ^ b[l]) & wm); return 0;
-    case OP_NOT:
-        if (in->type == T_PRED) FOR_LANES(act, d[l] = !(a[l] & 1));
-        else FOR_LANES(act, d[l] = ~a[l] & wm);
+    case OP_AND:
+        FOR_LANES(act, d[l] = a[l] & b[l] & wm);
         return 0;
-    case OP_CNOT: FOR_LANES(act, d[l] = (a[l] & wm) == 0); return 0;
-    case OP_SHL: FOR_LANES(act, d[l] = shift(a[l], b[l], o, 1)); return 0;
-    case OP_SHR: FOR_LANES(act, d[l] = shift(a[l], b[l], o, 0)); return 0;
-    case OP_SHF: FOR_LANES(act, d[l] = shf(a[l], b[l], c[l], in->flags, in->mod == M_L)); return 0;
-    case OP_POPC: FOR_LANES(act, d[l] = (uint64_t)__builtin_popcountll(a[l] & wm)); return 0;
-    case OP_CLZ: FOR_LANES(act, d[l] = (a[l] & wm) ? (uint64_t)__builtin_clzll(a[l] & wm) - (64 - bits) : bits); return 0;
-    case OP_BFIND: FOR_LANES(act, d[l] = bfind(a[l], o, (in->flags & F_SHIFTAMT) != 0)); return 0;
-    case OP_BREV: FOR_LANES(act, d[l] = brev(a[l], bits)); return 0;
-    case OP_BFE: FOR_LANES(act, d[l] = bfe(a[l], b[l], c[l], o)); return 0;
-    case OP_BFI: FOR_LANES(act, d[l] = bfi(a[l], b[l], c[l], e[l], o)); return 0;
-    case OP_PRMT: FOR_LANES(act, d[l] = prmt((uint32_t)a[l], (uint32_t)b[l], (uint32_t)c[l], in->mod)); return 0;
-    case OP_LOP3: FOR_LANES(act, d[l] = lop3(a[l], b[l], c[l], (unsigned)in->o[4].val) & wm); return 0;
-    case OP_DP4A: FOR_LANES(act, d[l] = dp(a[l], b[l], c[l], in, 1)); return 0;
-    case OP_DP2A: FOR_LANES(act, d[l] = dp(a[l], b[l], c[l], in, 0)); return 0;
+    case OP_OR:
+        FOR_LANES(act, d[l] = (a[l] | b[l]) & wm);
+        return 0;
+    case OP_XOR:
+        FOR_LANES(act, d[l] = (a[l] ^ b[l]) & wm);
+        return 0;
+    case OP_NOT:
+        if (in->type == T_PRED)
+            FOR_LANES(act, d[l] = !(a[l] & 1));
+        else
+            FOR_LANES(act, d[l] = ~a[l] & wm);
+        return 0;
+    case OP_CNOT:
+        FOR_LANES(act, d[l] = (a[l] & wm) == 0);
+        return 0;
+    case OP_SHL:
+        FOR_LANES(act, d[l] = shift(a[l], b[l], o, 1));
+        return 0;
+    case OP_SHR:
+        FOR_LANES(act, d[l] = shift(a[l], b[l], o, 0));
+        return 0;
+    case OP_SHF:
+        FOR_LANES(act, d[l] = shf(a[l], b[l], c[l], in->flags, in->mod == M_L));
+        return 0;
+    case OP_POPC:
+        FOR_LANES(act, d[l] = (uint64_t)__builtin_popcountll(a[l] & wm));
+        return 0;
+    case OP_CLZ:
+        FOR_LANES(act,
+                  d[l] = (a[l] & wm) ? (uint64_t)__builtin_clzll(a[l] & wm) - (64 - bits) : bits);
+        return 0;
+    case OP_BFIND:
+        FOR_LANES(act, d[l] = bfind(a[l], o, (in->flags & F_SHIFTAMT) != 0));
+        return 0;
+    case OP_BREV:
+        FOR_LANES(act, d[l] = brev(a[l], bits));
+        return 0;
+    case OP_BFE:
+        FOR_LANES(act, d[l] = bfe(a[l], b[l], c[l], o));
+        return 0;
+    case OP_BFI:
+        FOR_LANES(act, d[l] = bfi(a[l], b[l], c[l], e[l], o));
+        return 0;
+    case OP_PRMT:
+        FOR_LANES(act, d[l] = prmt((uint32_t)a[l], (uint32_t)b[l], (uint32_t)c[l], in->mod));
+        return 0;
+    case OP_LOP3:
+        FOR_LANES(act, d[l] = lop3(a[l], b[l], c[l], (unsigned)in->o[4].val) & wm);
+        return 0;
+    case OP_DP4A:
+        FOR_LANES(act, d[l] = dp(a[l], b[l], c[l], in, 1));
+        return 0;
+    case OP_DP2A:
+        FOR_LANES(act, d[l] = dp(a[l], b[l], c[l], in, 0));
+        return 0;
     case OP_BMSK:
         FOR_LANES(act, {
             uint64_t pos = a[l] & 0xffffffffu, wid = b[l] & 0xffffffffu;
-            if (in->flags & F_WRAP) pos &= 31, wid &= 31;
-            else pos = pos > 32 ? 32 : pos, wid = wid > 32 ? 32 : wid;
+            if (in->flags & F_WRAP)
+                pos &= 31, wid &= 31;
+            else
+                pos = pos > 32 ? 32 : pos, wid = wid > 32 ? 32 : wid;
             d[l] = (uint32_t)(((1ull << wid) - 1) << pos);
         });
         return 0;
@@ -284,9 +381,13 @@ static int bitops(ex_warp *w, const ir_insn *in, const iops *o, uint32_t act)
             uint64_t pos = b[l] & 0xffffffffu;
             pos = (in->flags & F_WRAP) ? pos & 31 : (pos > 32 ? 32 : pos);
             uint64_t v = a[l] & 0xffffffffu;
-            if (pos == 0) d[l] = 0;
-            else if (pos >= 32) d[l] = v;
-            else d[l] = (o->sgn ? (uint64_t)ex_sext(v, (unsigned)pos) : v & ((1ull << pos) - 1)) & 0xffffffffu;
+            if (pos == 0)
+                d[l] = 0;
+            else if (pos >= 32)
+                d[l] = v;
+            else
+                d[l] = (o->sgn ? (uint64_t)ex_sext(v, (unsigned)pos) : v & ((1ull << pos) - 1)) &
+                       0xffffffffu;
         });
         return 0;
     case OP_FNS:
@@ -295,15 +396,22 @@ static int bitops(ex_warp *w, const ir_insn *in, const iops *o, uint32_t act)
             int32_t off = (int32_t)c[l], r = -1;
             if (off >= 0) {
                 for (uint32_t i = base; i < 32; i++)
-                    if ((m >> i & 1) && off-- == 0) { r = (int32_t)i; break; }
+                    if ((m >> i & 1) && off-- == 0) {
+                        r = (int32_t)i;
+                        break;
+                    }
             } else {
                 for (int32_t i = (int32_t)base; i >= 0; i--)
-                    if ((m >> i & 1) && ++off == 0) { r = i; break; }
+                    if ((m >> i & 1) && ++off == 0) {
+                        r = i;
+                        break;
+                    }
             }
             d[l] = (uint32_t)r;
         });
         return 0;
-    default: return -1;
+    default:
+        return -1;
     }
 }
 
@@ -326,7 +434,8 @@ int ex_alu_int(ex_warp *w, const ir_insn *in, uint32_t act)
         return 0;
     }
     if (arith(w, in, &o, act) == 0 || bitops(w, in, &o, act) == 0) return 0;
-    ex_fault(w, __builtin_ctz(act), PTX_ERR_ILLEGAL_INSTR, 0, "line %u: %s.%u not supported by the interpreter",
-             in->line, ir_op_name(in->op), o.bits);
+    ex_fault(w, __builtin_ctz(act), PTX_ERR_ILLEGAL_INSTR, 0,
+             "line %u: %s.%u not supported by the interpreter", in->line, ir_op_name(in->op),
+             o.bits);
     return 1;
 }

@@ -11,9 +11,18 @@
 #define MB_TX_MASK ((1ull << 22) - 1)
 #define MB_PHASE (1ull << 63)
 
-static uint64_t mb_pending(uint64_t s) { return s & MB_CNT_MASK; }
-static uint64_t mb_expected(uint64_t s) { return (s >> MB_CNT_BITS) & MB_CNT_MASK; }
-static int64_t mb_tx(uint64_t s) { return ex_sext((s >> MB_TX_SHIFT) & MB_TX_MASK, 22); }
+static uint64_t mb_pending(uint64_t s)
+{
+    return s & MB_CNT_MASK;
+}
+static uint64_t mb_expected(uint64_t s)
+{
+    return (s >> MB_CNT_BITS) & MB_CNT_MASK;
+}
+static int64_t mb_tx(uint64_t s)
+{
+    return ex_sext((s >> MB_TX_SHIFT) & MB_TX_MASK, 22);
+}
 
 static uint64_t mb_make(uint64_t pending, uint64_t expected, int64_t tx, uint64_t phase)
 {
@@ -35,7 +44,8 @@ static uint64_t mb_update(uint64_t s, uint64_t arrivals, int64_t dtx, int drop, 
     return mb_make(pending, expected, tx, phase);
 }
 
-static uint64_t *mb_word(ex_warp *w, const ir_insn *in, const ir_operand *ao, const uint64_t *R, int l)
+static uint64_t *mb_word(ex_warp *w, const ir_insn *in, const ir_operand *ao, const uint64_t *R,
+                         int l)
 {
     uint64_t a = ao->abase == A_REG ? R[(size_t)ao->idx * 32 + (unsigned)l] + (uint64_t)ao->val
                  : ao->abase == A_DYNSMEM ? w->b->dyn_base + (uint64_t)ao->val
@@ -48,13 +58,17 @@ static uint64_t mb_rmw(uint64_t *p, uint64_t arrivals, int64_t dtx, int drop, in
 {
     uint64_t old = __atomic_load_n(p, __ATOMIC_RELAXED);
     while (!__atomic_compare_exchange_n(p, &old, mb_update(old, arrivals, dtx, drop, nocomplete), 1,
-                                        __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {}
+                                        __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
+    }
     return old;
 }
 
 static int mb_lane(ex_warp *w, const ir_insn *in, uint64_t *R, int l, uint64_t *d)
 {
-    int addr_slot = (in->mod == M_INIT || in->mod == M_INVAL || in->mod == M_EXPECT_TX || in->mod == M_COMPLETE_TX) ? 0 : 1;
+    int addr_slot = (in->mod == M_INIT || in->mod == M_INVAL || in->mod == M_EXPECT_TX ||
+                     in->mod == M_COMPLETE_TX)
+                        ? 0
+                        : 1;
     if (in->mod == M_PENDING) {
         uint64_t st = ex_src(w, R, &in->o[1], 1, 1u << l)[l];
         d[l] = mb_pending(st);
@@ -64,11 +78,20 @@ static int mb_lane(ex_warp *w, const ir_insn *in, uint64_t *R, int l, uint64_t *
     if (!p) return 1;
     uint64_t v = in->nops > addr_slot + 1 ? ex_src(w, R, &in->o[addr_slot + 1], 2, 1u << l)[l] : 1;
     switch (in->mod) {
-    case M_INIT: __atomic_store_n(p, mb_make(v, v, 0, 0), __ATOMIC_SEQ_CST); break;
-    case M_INVAL: __atomic_store_n(p, 0, __ATOMIC_SEQ_CST); break;
-    case M_EXPECT_TX: mb_rmw(p, 0, (int64_t)(uint32_t)v, 0, 1); break;
-    case M_COMPLETE_TX: mb_rmw(p, 0, -(int64_t)(uint32_t)v, 0, 0); break;
-    case M_ARRIVE: case M_ARRIVE_DROP: {
+    case M_INIT:
+        __atomic_store_n(p, mb_make(v, v, 0, 0), __ATOMIC_SEQ_CST);
+        break;
+    case M_INVAL:
+        __atomic_store_n(p, 0, __ATOMIC_SEQ_CST);
+        break;
+    case M_EXPECT_TX:
+        mb_rmw(p, 0, (int64_t)(uint32_t)v, 0, 1);
+        break;
+    case M_COMPLETE_TX:
+        mb_rmw(p, 0, -(int64_t)(uint32_t)v, 0, 0);
+        break;
+    case M_ARRIVE:
+    case M_ARRIVE_DROP: {
         int64_t tx = in->mod2 == M_EXPECT_TX ? (int64_t)(uint32_t)v : 0;
         uint64_t n = in->mod2 == M_EXPECT_TX ? 1 : v;
         uint64_t old = mb_rmw(p, n, tx, in->mod == M_ARRIVE_DROP, (in->flags & F_NOCOMPLETE) != 0);

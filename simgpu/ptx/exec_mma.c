@@ -8,43 +8,59 @@
 
 /* Row and column of element i (in register order, low bits first) of a
  * fragment: kind 0 = A (M x K), 1 = B (K x N), 2 = C/D (M x N). */
-static int coord(unsigned shape, unsigned type, int kind, unsigned lane, unsigned i, unsigned *r, unsigned *c)
+static int coord(unsigned shape, unsigned type, int kind, unsigned lane, unsigned i, unsigned *r,
+                 unsigned *c)
 {
     unsigned g = lane >> 2, t = lane & 3;
     int b8 = type == T_S8 || type == T_U8, tf = type == T_TF32 || type == T_F32;
     if (kind == 2) {
-        if (shape == W_M8N8K4) *r = g, *c = 2 * t + i;
-        else *r = g + 8 * (i >> 1), *c = 2 * t + (i & 1);
+        if (shape == W_M8N8K4)
+            *r = g, *c = 2 * t + i;
+        else
+            *r = g + 8 * (i >> 1), *c = 2 * t + (i & 1);
         return i < (shape == W_M8N8K4 ? 2u : 4u);
     }
     switch (shape) {
     case W_M16N8K16:
         if (b8) { /* s8/u8: A 16x16 in 2 regs, B 16x8 in 1 reg */
-            if (kind == 0) *r = g + 8 * (i >> 2), *c = 4 * t + (i & 3);
-            else *r = 4 * t + i, *c = g;
+            if (kind == 0)
+                *r = g + 8 * (i >> 2), *c = 4 * t + (i & 3);
+            else
+                *r = 4 * t + i, *c = g;
             return i < (kind == 0 ? 8u : 4u);
         }
-        if (kind == 0) *r = g + 8 * ((i >> 1) & 1), *c = 2 * t + (i & 1) + 8 * (i >> 2);
-        else *r = 2 * t + (i & 1) + 8 * (i >> 1), *c = g;
+        if (kind == 0)
+            *r = g + 8 * ((i >> 1) & 1), *c = 2 * t + (i & 1) + 8 * (i >> 2);
+        else
+            *r = 2 * t + (i & 1) + 8 * (i >> 1), *c = g;
         return i < (kind == 0 ? 8u : 4u);
     case W_M16N8K8:
         if (tf) {
-            if (kind == 0) *r = g + 8 * (i & 1), *c = t + 4 * (i >> 1);
-            else *r = t + 4 * i, *c = g;
+            if (kind == 0)
+                *r = g + 8 * (i & 1), *c = t + 4 * (i >> 1);
+            else
+                *r = t + 4 * i, *c = g;
         } else {
-            if (kind == 0) *r = g + 8 * (i >> 1), *c = 2 * t + (i & 1);
-            else *r = 2 * t + i, *c = g;
+            if (kind == 0)
+                *r = g + 8 * (i >> 1), *c = 2 * t + (i & 1);
+            else
+                *r = 2 * t + i, *c = g;
         }
         return i < (kind == 0 ? 4u : 2u);
     case W_M16N8K32:
-        if (kind == 0) *r = g + 8 * ((i >> 2) & 1), *c = 4 * t + (i & 3) + 16 * (i >> 3);
-        else *r = 4 * t + (i & 3) + 16 * (i >> 2), *c = g;
+        if (kind == 0)
+            *r = g + 8 * ((i >> 2) & 1), *c = 4 * t + (i & 3) + 16 * (i >> 3);
+        else
+            *r = 4 * t + (i & 3) + 16 * (i >> 2), *c = g;
         return i < (kind == 0 ? 16u : 8u);
     case W_M8N8K4: /* f64 */
-        if (kind == 0) *r = g, *c = t;
-        else *r = t, *c = g;
+        if (kind == 0)
+            *r = g, *c = t;
+        else
+            *r = t, *c = g;
         return i < 1;
-    default: return 0;
+    default:
+        return 0;
     }
 }
 
@@ -56,11 +72,16 @@ static unsigned ebits_of(unsigned type)
 static double num(uint64_t raw, unsigned type)
 {
     switch (type) {
-    case T_F16: return ex_h2f((uint16_t)raw);
-    case T_BF16: return ex_bf2f((uint16_t)raw);
-    case T_S8: return (int8_t)raw;
-    case T_U8: return (uint8_t)raw;
-    case T_S32: return (int32_t)raw;
+    case T_F16:
+        return ex_h2f((uint16_t)raw);
+    case T_BF16:
+        return ex_bf2f((uint16_t)raw);
+    case T_S8:
+        return (int8_t)raw;
+    case T_U8:
+        return (uint8_t)raw;
+    case T_S32:
+        return (int32_t)raw;
     case T_F64: {
         double d;
         memcpy(&d, &raw, 8);
@@ -97,14 +118,16 @@ static uint64_t raw_of(double v, unsigned type, int satf)
 }
 
 /* Element i of a fragment held in vector operand `vec` for lane l. */
-static uint64_t *elem_reg(ex_warp *w, uint64_t *R, const ir_operand *vec, unsigned eb, unsigned i, unsigned *sh)
+static uint64_t *elem_reg(ex_warp *w, uint64_t *R, const ir_operand *vec, unsigned eb, unsigned i,
+                          unsigned *sh)
 {
     unsigned per = eb >= 32 ? 1 : 32 / eb, r = i / per;
     *sh = (i % per) * eb;
     return r < vec->n ? ex_dst(w, R, &w->b->m->vecs[vec->idx + r]) : NULL;
 }
 
-static void gather(ex_warp *w, uint64_t *R, const ir_insn *in, int kind, unsigned type, double *mat, unsigned ld)
+static void gather(ex_warp *w, uint64_t *R, const ir_insn *in, int kind, unsigned type, double *mat,
+                   unsigned ld)
 {
     const ir_operand *vec = &in->o[kind == 0 ? 1 : kind == 1 ? 2 : 3];
     unsigned eb = ebits_of(type), r, c, sh;
@@ -118,9 +141,13 @@ static void gather(ex_warp *w, uint64_t *R, const ir_insn *in, int kind, unsigne
 static int mma(ex_warp *w, const ir_insn *in, uint32_t act)
 {
     uint64_t *R = ex_regs(w, in);
-    unsigned dt = in->type, at = in->type2, bt = in->xt[0] ? in->xt[0] : in->type2, ct = in->xt[1] ? in->xt[1] : in->type;
+    unsigned dt = in->type, at = in->type2, bt = in->xt[0] ? in->xt[0] : in->type2,
+             ct = in->xt[1] ? in->xt[1] : in->type;
     unsigned M = in->shape == W_M8N8K4 ? 8 : 16, N = 8;
-    unsigned K = in->shape == W_M16N8K8 ? 8 : in->shape == W_M16N8K32 ? 32 : in->shape == W_M8N8K4 ? 4 : 16;
+    unsigned K = in->shape == W_M16N8K8    ? 8
+                 : in->shape == W_M16N8K32 ? 32
+                 : in->shape == W_M8N8K4   ? 4
+                                           : 16;
     if (at == T_F32) at = T_TF32;
     if (bt == T_F32) bt = T_TF32;
     double A[16 * 32], B[32 * 8], C[16 * 8], D[16 * 8];
@@ -133,10 +160,12 @@ static int mma(ex_warp *w, const ir_insn *in, uint32_t act)
             double acc = C[i * N + j];
             if (dt == T_F32 || dt == T_F16) {
                 float f = (float)acc;
-                for (unsigned k = 0; k < K; k++) f = fmaf((float)A[i * K + k], (float)B[k * N + j], f);
+                for (unsigned k = 0; k < K; k++)
+                    f = fmaf((float)A[i * K + k], (float)B[k * N + j], f);
                 acc = f;
             } else {
-                for (unsigned k = 0; k < K; k++) acc += A[i * K + k] * B[k * N + j];
+                for (unsigned k = 0; k < K; k++)
+                    acc += A[i * K + k] * B[k * N + j];
             }
             D[i * N + j] = acc;
         }
@@ -146,7 +175,9 @@ static int mma(ex_warp *w, const ir_insn *in, uint32_t act)
             uint64_t *reg = elem_reg(w, R, &in->o[0], eb, i, &sh);
             if (!reg) continue;
             uint64_t m = ex_wmask(eb) << sh;
-            reg[l] = ((reg[l] & ~m) | (raw_of(D[r * N + c], dt, (in->flags & F_SATF) != 0) << sh & m)) & ex_wmask(eb >= 32 ? eb : 32);
+            reg[l] =
+                ((reg[l] & ~m) | (raw_of(D[r * N + c], dt, (in->flags & F_SATF) != 0) << sh & m)) &
+                ex_wmask(eb >= 32 ? eb : 32);
         }
     });
     return 0;

@@ -17,10 +17,22 @@ static int shfl(ex_warp *w, const ir_insn *in, uint32_t act)
         int lane = l, bv = (int)(b[l] & 31), cv = (int)(c[l] & 31), seg = (int)((c[l] >> 8) & 31);
         int maxl = (lane & seg) | (cv & ~seg), minl = lane & seg, j, ok;
         switch (in->mod) {
-        case M_UP: j = lane - bv; ok = j >= maxl; break;
-        case M_DOWN: j = lane + bv; ok = j <= maxl; break;
-        case M_BFLY: j = lane ^ bv; ok = j <= maxl; break;
-        default: j = minl | (bv & ~seg); ok = j <= maxl; break;
+        case M_UP:
+            j = lane - bv;
+            ok = j >= maxl;
+            break;
+        case M_DOWN:
+            j = lane + bv;
+            ok = j <= maxl;
+            break;
+        case M_BFLY:
+            j = lane ^ bv;
+            ok = j <= maxl;
+            break;
+        default:
+            j = minl | (bv & ~seg);
+            ok = j <= maxl;
+            break;
         }
         if (!ok || j < 0 || j > 31) j = lane;
         d[l] = src[j] & 0xffffffffu;
@@ -31,7 +43,8 @@ static int shfl(ex_warp *w, const ir_insn *in, uint32_t act)
 
 /* Member lanes of each lane: its membermask operand (absent: all) within the
  * lanes executing together. Tiles of one warp pass different masks. */
-static void members(ex_warp *w, uint64_t *R, const ir_insn *in, unsigned slot, uint32_t act, uint32_t *mm)
+static void members(ex_warp *w, uint64_t *R, const ir_insn *in, unsigned slot, uint32_t act,
+                    uint32_t *mm)
 {
     if (in->nops <= slot) {
         FOR_LANES(act, mm[l] = act);
@@ -52,10 +65,18 @@ static int vote(ex_warp *w, const ir_insn *in, uint32_t act)
     FOR_LANES(act, {
         uint32_t g = mm[l], bl = ballot & g;
         switch (in->mod) {
-        case M_ALL: d[l] = bl == g; break;
-        case M_ANY: d[l] = bl != 0; break;
-        case M_UNI: d[l] = bl == g || bl == 0; break;
-        default: d[l] = bl; break;
+        case M_ALL:
+            d[l] = bl == g;
+            break;
+        case M_ANY:
+            d[l] = bl != 0;
+            break;
+        case M_UNI:
+            d[l] = bl == g || bl == 0;
+            break;
+        default:
+            d[l] = bl;
+            break;
         }
     });
     return 0;
@@ -91,13 +112,26 @@ static uint64_t redux1(const ir_insn *in, const uint64_t *a, uint32_t g)
     for (uint32_t m = g & (g - 1); m; m &= m - 1) {
         uint64_t v = a[__builtin_ctz(m)] & 0xffffffffu;
         switch (in->mod) {
-        case M_ADD: acc = (acc + v) & 0xffffffffu; break;
-        case M_AND: acc &= v; break;
-        case M_OR: acc |= v; break;
-        case M_XOR: acc ^= v; break;
-        case M_MIN: acc = (sgn ? (int32_t)v < (int32_t)acc : v < acc) ? v : acc; break;
-        case M_MAX: acc = (sgn ? (int32_t)v > (int32_t)acc : v > acc) ? v : acc; break;
-        default: break;
+        case M_ADD:
+            acc = (acc + v) & 0xffffffffu;
+            break;
+        case M_AND:
+            acc &= v;
+            break;
+        case M_OR:
+            acc |= v;
+            break;
+        case M_XOR:
+            acc ^= v;
+            break;
+        case M_MIN:
+            acc = (sgn ? (int32_t)v < (int32_t)acc : v < acc) ? v : acc;
+            break;
+        case M_MAX:
+            acc = (sgn ? (int32_t)v > (int32_t)acc : v > acc) ? v : acc;
+            break;
+        default:
+            break;
         }
     }
     return acc;
@@ -111,7 +145,9 @@ static int redux(ex_warp *w, const ir_insn *in, uint32_t act)
     uint32_t mm[32];
     members(w, R, in, 2, act, mm);
     uint64_t res[32];
-    FOR_LANES(act, res[l] = (l > 0 && (act >> (l - 1) & 1) && mm[l] == mm[l - 1]) ? res[l - 1] : redux1(in, a, mm[l]));
+    FOR_LANES(act, res[l] = (l > 0 && (act >> (l - 1) & 1) && mm[l] == mm[l - 1])
+                                ? res[l - 1]
+                                : redux1(in, a, mm[l]));
     FOR_LANES(act, d[l] = res[l]);
     return 0;
 }
@@ -119,10 +155,14 @@ static int redux(ex_warp *w, const ir_insn *in, uint32_t act)
 int ex_warpop(ex_warp *w, const ir_insn *in, uint32_t act)
 {
     switch (in->op) {
-    case OP_SHFL: return shfl(w, in, act);
-    case OP_VOTE: return vote(w, in, act);
-    case OP_MATCH: return match(w, in, act);
-    case OP_REDUX: return redux(w, in, act);
+    case OP_SHFL:
+        return shfl(w, in, act);
+    case OP_VOTE:
+        return vote(w, in, act);
+    case OP_MATCH:
+        return match(w, in, act);
+    case OP_REDUX:
+        return redux(w, in, act);
     case OP_ACTIVEMASK: {
         uint64_t *d = ex_dst(w, ex_regs(w, in), &in->o[0]);
         FOR_LANES(act, d[l] = act);

@@ -14,7 +14,8 @@ typedef struct wfrag {
 
 static void shape_dims(unsigned shape, unsigned *m, unsigned *n, unsigned *k)
 {
-    static const unsigned d[][3] = {{16, 16, 16}, {16, 16, 16}, {32, 8, 16}, {8, 32, 16}, {16, 16, 8}, {8, 8, 4}};
+    static const unsigned d[][3] = {{16, 16, 16}, {16, 16, 16}, {32, 8, 16},
+                                    {8, 32, 16},  {16, 16, 8},  {8, 8, 4}};
     *m = d[shape][0], *n = d[shape][1], *k = d[shape][2];
 }
 
@@ -30,7 +31,8 @@ static wfrag frag_of(unsigned shape, unsigned kind, unsigned type)
 }
 
 /* Register and bit position of slot s in a fragment of 32-bit (or 64-bit) registers. */
-static uint64_t *slot_reg(ex_warp *w, uint64_t *R, const ir_operand *vec, const wfrag *f, unsigned s, unsigned *shift)
+static uint64_t *slot_reg(ex_warp *w, uint64_t *R, const ir_operand *vec, const wfrag *f,
+                          unsigned s, unsigned *shift)
 {
     unsigned per = f->ebits >= 32 ? 1 : 32 / f->ebits;
     unsigned r = s / per;
@@ -47,11 +49,16 @@ static unsigned nslots(const ir_operand *vec, const wfrag *f)
 static double to_num(uint64_t raw, unsigned type)
 {
     switch (type) {
-    case T_F16: return ex_h2f((uint16_t)raw);
-    case T_BF16: return ex_bf2f((uint16_t)raw);
-    case T_S8: return (int8_t)raw;
-    case T_U8: return (uint8_t)raw;
-    case T_S32: return (int32_t)raw;
+    case T_F16:
+        return ex_h2f((uint16_t)raw);
+    case T_BF16:
+        return ex_bf2f((uint16_t)raw);
+    case T_S8:
+        return (int8_t)raw;
+    case T_U8:
+        return (uint8_t)raw;
+    case T_S32:
+        return (int32_t)raw;
     case T_F64: {
         double d;
         memcpy(&d, &raw, 8);
@@ -69,10 +76,13 @@ static double to_num(uint64_t raw, unsigned type)
 static uint64_t from_num(double v, unsigned type, int satf)
 {
     switch (type) {
-    case T_F16: return ex_f2h((float)v, R_RN);
-    case T_BF16: return ex_f2bf((float)v, R_RN);
+    case T_F16:
+        return ex_f2h((float)v, R_RN);
+    case T_BF16:
+        return ex_f2bf((float)v, R_RN);
     case T_S32:
-        if (satf || v > INT32_MAX || v < INT32_MIN) v = v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : v;
+        if (satf || v > INT32_MAX || v < INT32_MIN)
+            v = v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : v;
         return (uint32_t)(int32_t)v;
     case T_F64: {
         uint64_t u;
@@ -88,14 +98,16 @@ static uint64_t from_num(double v, unsigned type, int satf)
     }
 }
 
-static uint64_t get_slot(ex_warp *w, uint64_t *R, const ir_operand *vec, const wfrag *f, unsigned s, int l)
+static uint64_t get_slot(ex_warp *w, uint64_t *R, const ir_operand *vec, const wfrag *f, unsigned s,
+                         int l)
 {
     unsigned sh;
     uint64_t *r = slot_reg(w, R, vec, f, s, &sh);
     return r ? (r[l] >> sh) & ex_wmask(f->ebits) : 0;
 }
 
-static void put_slot(ex_warp *w, uint64_t *R, const ir_operand *vec, const wfrag *f, unsigned s, int l, uint64_t v)
+static void put_slot(ex_warp *w, uint64_t *R, const ir_operand *vec, const wfrag *f, unsigned s,
+                     int l, uint64_t v)
 {
     unsigned sh;
     uint64_t *r = slot_reg(w, R, vec, f, s, &sh);
@@ -106,7 +118,8 @@ static void put_slot(ex_warp *w, uint64_t *R, const ir_operand *vec, const wfrag
 }
 
 /* Address of element (row, col) for a row- or column-major matrix. */
-static uint64_t elem_addr(uint64_t base, const wfrag *f, unsigned row, unsigned col, uint64_t stride, int colmajor)
+static uint64_t elem_addr(uint64_t base, const wfrag *f, unsigned row, unsigned col,
+                          uint64_t stride, int colmajor)
 {
     uint64_t idx = colmajor ? (uint64_t)col * stride + row : (uint64_t)row * stride + col;
     return base + idx * (f->ebits / 8);
@@ -124,8 +137,10 @@ static int load_store(ex_warp *w, const ir_insn *in, uint32_t act)
     unsigned total = f.rows * f.cols, ns = nslots(vec, &f);
     for (uint32_t m = act; m; m &= m - 1) {
         int l = __builtin_ctz(m);
-        uint64_t base = ao->abase == A_REG ? R[(size_t)ao->idx * 32 + (unsigned)l] + (uint64_t)ao->val
-                        : ao->abase == A_VAR ? (uint64_t)(uintptr_t)w->b->l->var_addrs[ao->idx] + (uint64_t)ao->val
+        uint64_t base = ao->abase == A_REG
+                            ? R[(size_t)ao->idx * 32 + (unsigned)l] + (uint64_t)ao->val
+                        : ao->abase == A_VAR
+                            ? (uint64_t)(uintptr_t)w->b->l->var_addrs[ao->idx] + (uint64_t)ao->val
                         : ao->abase == A_DYNSMEM ? w->b->dyn_base + (uint64_t)ao->val
                                                  : (uint64_t)ao->val;
         uint64_t ld = stride ? (stride[l] & 0xffffffffu) : ((in->lay & 1) ? f.rows : f.cols);
@@ -153,7 +168,8 @@ static void gather(ex_warp *w, uint64_t *R, const ir_operand *vec, const wfrag *
 {
     unsigned total = f->rows * f->cols, ns = nslots(vec, f);
     for (unsigned s = 0; s < ns; s++)
-        for (unsigned l = 0; l < 32 && s * 32 + l < total; l++) out[s * 32 + l] = to_num(get_slot(w, R, vec, f, s, (int)l), f->type);
+        for (unsigned l = 0; l < 32 && s * 32 + l < total; l++)
+            out[s * 32 + l] = to_num(get_slot(w, R, vec, f, s, (int)l), f->type);
 }
 
 static int mma(ex_warp *w, const ir_insn *in, uint32_t act)
@@ -175,16 +191,19 @@ static int mma(ex_warp *w, const ir_insn *in, uint32_t act)
             double acc = C[i * N + j];
             if (dt == T_F32 || dt == T_F16) {
                 float fa32 = (float)acc;
-                for (unsigned k = 0; k < K; k++) fa32 = fmaf((float)A[i * K + k], (float)B[k * N + j], fa32);
+                for (unsigned k = 0; k < K; k++)
+                    fa32 = fmaf((float)A[i * K + k], (float)B[k * N + j], fa32);
                 acc = fa32;
             } else {
-                for (unsigned k = 0; k < K; k++) acc += A[i * K + k] * B[k * N + j];
+                for (unsigned k = 0; k < K; k++)
+                    acc += A[i * K + k] * B[k * N + j];
             }
             D[i * N + j] = acc;
         }
     FOR_LANES(act, {
         for (unsigned s = 0; s < ns; s++)
-            put_slot(w, R, &in->o[0], &fd, s, l, from_num(D[(s * 32 + (unsigned)l) % total], dt, (in->flags & F_SATF) != 0));
+            put_slot(w, R, &in->o[0], &fd, s, l,
+                     from_num(D[(s * 32 + (unsigned)l) % total], dt, (in->flags & F_SATF) != 0));
     });
     return 0;
 }

@@ -64,8 +64,10 @@ uint64_t ptx_heap_alloc(ptx_heap *h, uint64_t size)
     if (found && h->n == h->cap) {
         size_t nc = h->cap ? h->cap * 2 : 64;
         heap_block *nb = realloc(h->b, nc * sizeof *nb);
-        if (nb) h->b = nb, h->cap = nc;
-        else found = 0;
+        if (nb)
+            h->b = nb, h->cap = nc;
+        else
+            found = 0;
     }
     if (found) {
         memmove(&h->b[i + 1], &h->b[i], (h->n - i) * sizeof *h->b);
@@ -85,8 +87,10 @@ void ptx_heap_free(ptx_heap *h, uint64_t addr)
     size_t lo = 0, hi = h->n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (h->b[mid].addr < addr) lo = mid + 1;
-        else hi = mid;
+        if (h->b[mid].addr < addr)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     if (lo < h->n && h->b[lo].addr == addr) {
         h->used -= h->b[lo].size;

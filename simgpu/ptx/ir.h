@@ -11,11 +11,27 @@
 
 /* Value types. Order matters: see ir_type_bits / ir_type_kind. */
 enum ir_type {
-    T_NONE, T_PRED,
-    T_B8, T_B16, T_B32, T_B64, T_B128,
-    T_U8, T_U16, T_U32, T_U64,
-    T_S8, T_S16, T_S32, T_S64,
-    T_F16, T_F16X2, T_BF16, T_BF16X2, T_F32, T_F64,
+    T_NONE,
+    T_PRED,
+    T_B8,
+    T_B16,
+    T_B32,
+    T_B64,
+    T_B128,
+    T_U8,
+    T_U16,
+    T_U32,
+    T_U64,
+    T_S8,
+    T_S16,
+    T_S32,
+    T_S64,
+    T_F16,
+    T_F16X2,
+    T_BF16,
+    T_BF16X2,
+    T_F32,
+    T_F64,
     T_TF32, /* wmma operands only */
     T_COUNT
 };
@@ -25,16 +41,99 @@ enum ir_kind { K_BITS, K_UINT, K_SINT, K_FLOAT };
 enum ir_space { S_GENERIC, S_GLOBAL, S_CONST, S_SHARED, S_LOCAL, S_PARAM, S_NSPACE };
 
 enum ir_op {
-    OP_NONE, OP_ABS, OP_ADD, OP_ADDC, OP_SUB, OP_SUBC, OP_MUL, OP_MAD, OP_MADC, OP_MUL24,
-    OP_MAD24, OP_SAD, OP_DIV, OP_REM, OP_NEG, OP_MIN, OP_MAX, OP_POPC, OP_CLZ, OP_BFIND,
-    OP_FNS, OP_BREV, OP_BFE, OP_BFI, OP_PRMT, OP_LOP3, OP_AND, OP_OR, OP_XOR, OP_NOT,
-    OP_CNOT, OP_SHL, OP_SHR, OP_SHF, OP_COPYSIGN, OP_TESTP, OP_RCP, OP_SQRT, OP_RSQRT,
-    OP_SIN, OP_COS, OP_LG2, OP_EX2, OP_TANH, OP_FMA, OP_SETP, OP_SET, OP_SELP, OP_SLCT,
-    OP_MOV, OP_LD, OP_LDU, OP_ST, OP_CVTA, OP_CVT, OP_ISSPACEP, OP_ATOM, OP_RED, OP_BAR,
-    OP_BARRIER, OP_MEMBAR, OP_FENCE, OP_BRA, OP_BRX, OP_CALL, OP_RET, OP_EXIT, OP_TRAP,
-    OP_BRKPT, OP_NANOSLEEP, OP_SHFL, OP_VOTE, OP_MATCH, OP_REDUX, OP_ACTIVEMASK, OP_DP4A,
-    OP_DP2A, OP_PREFETCH, OP_PREFETCHU, OP_ELECT, OP_PMEVENT, OP_DISCARD, OP_APPLYPRIORITY,
-    OP_CREATEPOLICY, OP_GRIDDEP, OP_BMSK, OP_SZEXT, OP_CP, OP_MBARRIER, OP_WMMA, OP_MMA, OP_LDMATRIX, OP_STMATRIX,
+    OP_NONE,
+    OP_ABS,
+    OP_ADD,
+    OP_ADDC,
+    OP_SUB,
+    OP_SUBC,
+    OP_MUL,
+    OP_MAD,
+    OP_MADC,
+    OP_MUL24,
+    OP_MAD24,
+    OP_SAD,
+    OP_DIV,
+    OP_REM,
+    OP_NEG,
+    OP_MIN,
+    OP_MAX,
+    OP_POPC,
+    OP_CLZ,
+    OP_BFIND,
+    OP_FNS,
+    OP_BREV,
+    OP_BFE,
+    OP_BFI,
+    OP_PRMT,
+    OP_LOP3,
+    OP_AND,
+    OP_OR,
+    OP_XOR,
+    OP_NOT,
+    OP_CNOT,
+    OP_SHL,
+    OP_SHR,
+    OP_SHF,
+    OP_COPYSIGN,
+    OP_TESTP,
+    OP_RCP,
+    OP_SQRT,
+    OP_RSQRT,
+    OP_SIN,
+    OP_COS,
+    OP_LG2,
+    OP_EX2,
+    OP_TANH,
+    OP_FMA,
+    OP_SETP,
+    OP_SET,
+    OP_SELP,
+    OP_SLCT,
+    OP_MOV,
+    OP_LD,
+    OP_LDU,
+    OP_ST,
+    OP_CVTA,
+    OP_CVT,
+    OP_ISSPACEP,
+    OP_ATOM,
+    OP_RED,
+    OP_BAR,
+    OP_BARRIER,
+    OP_MEMBAR,
+    OP_FENCE,
+    OP_BRA,
+    OP_BRX,
+    OP_CALL,
+    OP_RET,
+    OP_EXIT,
+    OP_TRAP,
+    OP_BRKPT,
+    OP_NANOSLEEP,
+    OP_SHFL,
+    OP_VOTE,
+    OP_MATCH,
+    OP_REDUX,
+    OP_ACTIVEMASK,
+    OP_DP4A,
+    OP_DP2A,
+    OP_PREFETCH,
+    OP_PREFETCHU,
+    OP_ELECT,
+    OP_PMEVENT,
+    OP_DISCARD,
+    OP_APPLYPRIORITY,
+    OP_CREATEPOLICY,
+    OP_GRIDDEP,
+    OP_BMSK,
+    OP_SZEXT,
+    OP_CP,
+    OP_MBARRIER,
+    OP_WMMA,
+    OP_MMA,
+    OP_LDMATRIX,
+    OP_STMATRIX,
     OP_COUNT
 };
 
@@ -42,26 +141,115 @@ enum ir_op {
  * ir_insn.mod (first one named) and mod2 (second). */
 enum ir_sub {
     M_NONE,
-    M_EQ, M_NE, M_LT, M_LE, M_GT, M_GE, M_LO, M_LS, M_HI, M_HS,
-    M_EQU, M_NEU, M_LTU, M_LEU, M_GTU, M_GEU, M_NUM, M_NAN,
-    M_AND, M_OR, M_XOR, M_ADD, M_MIN, M_MAX, M_INC, M_DEC, M_EXCH, M_CAS,
-    M_UP, M_DOWN, M_BFLY, M_IDX, M_ALL, M_ANY, M_UNI, M_BALLOT,
-    M_F4E, M_B4E, M_RC8, M_ECL, M_ECR, M_RC16,
-    M_FINITE, M_INFINITE, M_NUMBER, M_NOTANUMBER, M_NORMAL, M_SUBNORMAL,
-    M_L, M_R, M_ARRIVE, M_RED, M_POPC, M_WARP, M_SYNC,
-    M_LOAD, M_STORE, M_MMA, M_FA, M_FB, M_FC, M_FD,
-    M_INIT, M_INVAL, M_ARRIVE_DROP, M_TEST_WAIT, M_TRY_WAIT, M_PENDING, M_EXPECT_TX, M_COMPLETE_TX, M_MBARRIER,
+    M_EQ,
+    M_NE,
+    M_LT,
+    M_LE,
+    M_GT,
+    M_GE,
+    M_LO,
+    M_LS,
+    M_HI,
+    M_HS,
+    M_EQU,
+    M_NEU,
+    M_LTU,
+    M_LEU,
+    M_GTU,
+    M_GEU,
+    M_NUM,
+    M_NAN,
+    M_AND,
+    M_OR,
+    M_XOR,
+    M_ADD,
+    M_MIN,
+    M_MAX,
+    M_INC,
+    M_DEC,
+    M_EXCH,
+    M_CAS,
+    M_UP,
+    M_DOWN,
+    M_BFLY,
+    M_IDX,
+    M_ALL,
+    M_ANY,
+    M_UNI,
+    M_BALLOT,
+    M_F4E,
+    M_B4E,
+    M_RC8,
+    M_ECL,
+    M_ECR,
+    M_RC16,
+    M_FINITE,
+    M_INFINITE,
+    M_NUMBER,
+    M_NOTANUMBER,
+    M_NORMAL,
+    M_SUBNORMAL,
+    M_L,
+    M_R,
+    M_ARRIVE,
+    M_RED,
+    M_POPC,
+    M_WARP,
+    M_SYNC,
+    M_LOAD,
+    M_STORE,
+    M_MMA,
+    M_FA,
+    M_FB,
+    M_FC,
+    M_FD,
+    M_INIT,
+    M_INVAL,
+    M_ARRIVE_DROP,
+    M_TEST_WAIT,
+    M_TRY_WAIT,
+    M_PENDING,
+    M_EXPECT_TX,
+    M_COMPLETE_TX,
+    M_MBARRIER,
 };
 
-enum ir_wshape { W_NONE, W_M16N16K16, W_M32N8K16, W_M8N32K16, W_M16N16K8, W_M8N8K4, W_M16N8K16, W_M16N8K8, W_M16N8K32, W_M8N8 };
+enum ir_wshape {
+    W_NONE,
+    W_M16N16K16,
+    W_M32N8K16,
+    W_M8N32K16,
+    W_M16N16K8,
+    W_M8N8K4,
+    W_M16N8K16,
+    W_M16N8K8,
+    W_M16N8K32,
+    W_M8N8
+};
 
 enum ir_rnd { R_NONE, R_RN, R_RZ, R_RM, R_RP, R_RNI, R_RZI, R_RMI, R_RPI, R_RNA };
 
 enum ir_flag {
-    F_SAT = 1 << 0, F_FTZ = 1 << 1, F_APPROX = 1 << 2, F_HI = 1 << 3, F_WIDE = 1 << 4,
-    F_UNI = 1 << 5, F_WRAP = 1 << 6, F_CLAMP = 1 << 7, F_TO = 1 << 8, F_SHIFTAMT = 1 << 9,
-    F_NANP = 1 << 10, F_CC = 1 << 11, F_LO = 1 << 12, F_FULL = 1 << 13, F_ABS = 1 << 14,
-    F_RELU = 1 << 15, F_PARITY = 1 << 16, F_NOINC = 1 << 17, F_NOCOMPLETE = 1 << 18, F_SATF = 1 << 19,
+    F_SAT = 1 << 0,
+    F_FTZ = 1 << 1,
+    F_APPROX = 1 << 2,
+    F_HI = 1 << 3,
+    F_WIDE = 1 << 4,
+    F_UNI = 1 << 5,
+    F_WRAP = 1 << 6,
+    F_CLAMP = 1 << 7,
+    F_TO = 1 << 8,
+    F_SHIFTAMT = 1 << 9,
+    F_NANP = 1 << 10,
+    F_CC = 1 << 11,
+    F_LO = 1 << 12,
+    F_FULL = 1 << 13,
+    F_ABS = 1 << 14,
+    F_RELU = 1 << 15,
+    F_PARITY = 1 << 16,
+    F_NOINC = 1 << 17,
+    F_NOCOMPLETE = 1 << 18,
+    F_SATF = 1 << 19,
     F_LAYOUT2 = 1 << 20, /* parser: a layout word has been seen */
     F_TRANS = 1 << 21,
 };
@@ -92,13 +280,43 @@ enum ir_abase {
 };
 
 enum ir_sreg {
-    SR_TID_X, SR_TID_Y, SR_TID_Z, SR_NTID_X, SR_NTID_Y, SR_NTID_Z,
-    SR_CTAID_X, SR_CTAID_Y, SR_CTAID_Z, SR_NCTAID_X, SR_NCTAID_Y, SR_NCTAID_Z,
-    SR_LANEID, SR_WARPID, SR_NWARPID, SR_SMID, SR_NSMID, SR_GRIDID,
-    SR_LANEMASK_EQ, SR_LANEMASK_LT, SR_LANEMASK_LE, SR_LANEMASK_GT, SR_LANEMASK_GE,
-    SR_CLOCK, SR_CLOCK64, SR_GLOBALTIMER, SR_GLOBALTIMER_LO, SR_GLOBALTIMER_HI,
-    SR_DYN_SMEM, SR_TOTAL_SMEM, SR_ZERO, SR_ONE,
-    SR_RESV_BEGIN, SR_RESV_END, SR_RESV_CAP, SR_RESV_0, SR_RESV_1,
+    SR_TID_X,
+    SR_TID_Y,
+    SR_TID_Z,
+    SR_NTID_X,
+    SR_NTID_Y,
+    SR_NTID_Z,
+    SR_CTAID_X,
+    SR_CTAID_Y,
+    SR_CTAID_Z,
+    SR_NCTAID_X,
+    SR_NCTAID_Y,
+    SR_NCTAID_Z,
+    SR_LANEID,
+    SR_WARPID,
+    SR_NWARPID,
+    SR_SMID,
+    SR_NSMID,
+    SR_GRIDID,
+    SR_LANEMASK_EQ,
+    SR_LANEMASK_LT,
+    SR_LANEMASK_LE,
+    SR_LANEMASK_GT,
+    SR_LANEMASK_GE,
+    SR_CLOCK,
+    SR_CLOCK64,
+    SR_GLOBALTIMER,
+    SR_GLOBALTIMER_LO,
+    SR_GLOBALTIMER_HI,
+    SR_DYN_SMEM,
+    SR_TOTAL_SMEM,
+    SR_ZERO,
+    SR_ONE,
+    SR_RESV_BEGIN,
+    SR_RESV_END,
+    SR_RESV_CAP,
+    SR_RESV_0,
+    SR_RESV_1,
     SR_COUNT
 };
 
@@ -121,11 +339,11 @@ typedef struct ir_insn {
     uint8_t mod, mod2, rnd, vec;
     uint32_t flags;
     uint8_t nops;
-    uint8_t shape, lay;  /* wmma: enum ir_wshape; bit 0/1: first/second layout is .col */
-    uint8_t xt[2];       /* third and fourth type qualifiers (wmma.mma) */
+    uint8_t shape, lay; /* wmma: enum ir_wshape; bit 0/1: first/second layout is .col */
+    uint8_t xt[2];      /* third and fourth type qualifiers (wmma.mma) */
     uint8_t guard_neg;
-    int32_t guard;   /* predicate register or -1 */
-    uint32_t func;   /* owning function index */
+    int32_t guard; /* predicate register or -1 */
+    uint32_t func; /* owning function index */
     uint32_t line;
     ir_operand o[IR_MAXOPS];
 } ir_insn;
@@ -140,21 +358,21 @@ typedef struct ir_pslot {
 typedef struct ir_func {
     char *name;
     bool is_entry, is_extern, visible;
-    uint32_t start, end;   /* instruction range */
+    uint32_t start, end; /* instruction range */
     uint32_t nregs;
-    uint32_t frame;        /* bytes of frame: params, return values, locals */
+    uint32_t frame; /* bytes of frame: params, return values, locals */
     uint32_t nparams, nrets;
-    ir_pslot *params;      /* formal params: frame offsets (or kparam offsets) */
+    ir_pslot *params; /* formal params: frame offsets (or kparam offsets) */
     ir_pslot *rets;
-    uint32_t shared_own;   /* own .shared bytes (entries only, placed after module's) */
-    uint32_t builtin;      /* enum ir_builtin for externs we implement */
+    uint32_t shared_own; /* own .shared bytes (entries only, placed after module's) */
+    uint32_t builtin;    /* enum ir_builtin for externs we implement */
     bool recursive;
-    ptx_kernel_info info;  /* entries */
+    ptx_kernel_info info; /* entries */
     ptx_param_info *pinfo;
     /* per-kernel register layout: base of every function in this kernel's file */
-    uint32_t *reg_base;    /* [module nfuncs], entries only; UINT32_MAX = unreachable */
-    uint32_t total_regs;   /* entries: registers of all reachable functions */
-    uint32_t local_size;   /* entries: bytes of local memory per thread */
+    uint32_t *reg_base;  /* [module nfuncs], entries only; UINT32_MAX = unreachable */
+    uint32_t total_regs; /* entries: registers of all reachable functions */
+    uint32_t local_size; /* entries: bytes of local memory per thread */
 } ir_func;
 
 enum ir_builtin { B_NONE, B_VPRINTF, B_ASSERTFAIL, B_MALLOC, B_FREE };
@@ -163,7 +381,7 @@ enum ir_builtin { B_NONE, B_VPRINTF, B_ASSERTFAIL, B_MALLOC, B_FREE };
 typedef struct ir_call {
     uint32_t nargs, nrets;
     ir_pslot *args, *rets;
-    int32_t target;      /* function index, or -1 for indirect through o[1] */
+    int32_t target; /* function index, or -1 for indirect through o[1] */
 } ir_call;
 
 typedef struct ir_reloc {
@@ -195,13 +413,13 @@ struct ptx_module {
     size_t nrelocs;
     ir_call *calls;
     size_t ncalls;
-    ir_operand *vecs;      /* entries of O_VEC operands */
+    ir_operand *vecs; /* entries of O_VEC operands */
     size_t nvecs;
     uint64_t (*konst)[32]; /* immediates broadcast to 32 lanes */
     size_t nkonst;
-    uint32_t *brx_tab;     /* brx.idx label lists */
+    uint32_t *brx_tab; /* brx.idx label lists */
     size_t nbrx;
-    uint32_t shared_common; /* module-scope and .func-scope static shared bytes */
+    uint32_t shared_common;  /* module-scope and .func-scope static shared bytes */
     uint32_t dyn_align;      /* largest .align of an extern .shared variable */
     bool uses_reserved_smem; /* %reserved_smem_offset_* appear: blocks get that region */
     struct ptx_kernel *kernels;
@@ -218,8 +436,8 @@ struct ptx_module {
 
 static inline unsigned ir_type_bits(unsigned t)
 {
-    static const uint8_t b[T_COUNT] = {0, 1, 8, 16, 32, 64, 128, 8, 16, 32, 64,
-                                       8, 16, 32, 64, 16, 32, 16, 32, 32, 64, 32};
+    static const uint8_t b[T_COUNT] = {0, 1,  8,  16, 32, 64, 128, 8,  16, 32, 64,
+                                       8, 16, 32, 64, 16, 32, 16,  32, 32, 64, 32};
     return t < T_COUNT ? b[t] : 0;
 }
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LAYOUT_LINK 16                 /* per call: return pc, saved frame, return address */
+#define LAYOUT_LINK 16                  /* per call: return pc, saved frame, return address */
 #define LAYOUT_RECURSION_STACK (32768u) /* extra local bytes when the call graph has cycles */
 
 typedef struct lctx {
@@ -17,15 +17,18 @@ typedef struct lctx {
     int cyclic;
 } lctx;
 
-static void callees(const ptx_module *m, uint32_t f, uint32_t *out, size_t *n, const uint8_t *taken, int *indirect)
+static void callees(const ptx_module *m, uint32_t f, uint32_t *out, size_t *n, const uint8_t *taken,
+                    int *indirect)
 {
     *n = 0;
     for (uint32_t i = m->funcs[f].start; i < m->funcs[f].end; i++) {
         const ir_insn *in = &m->code[i];
         if (in->op != OP_CALL) continue;
         const ir_call *c = &m->calls[in->o[0].idx];
-        if (c->target >= 0) out[(*n)++] = (uint32_t)c->target;
-        else *indirect = 1;
+        if (c->target >= 0)
+            out[(*n)++] = (uint32_t)c->target;
+        else
+            *indirect = 1;
     }
     if (*indirect)
         for (uint32_t g = 0; g < m->nfuncs; g++)
@@ -67,7 +70,8 @@ static void mark_reachable(const ptx_module *m, uint32_t f, uint8_t *seen, const
         const ir_insn *in = &m->code[i];
         if (in->op != OP_CALL) continue;
         int32_t t = m->calls[in->o[0].idx].target;
-        if (t >= 0) mark_reachable(m, (uint32_t)t, seen, taken);
+        if (t >= 0)
+            mark_reachable(m, (uint32_t)t, seen, taken);
         else
             for (uint32_t g = 0; g < m->nfuncs; g++)
                 if (taken[g]) mark_reachable(m, g, seen, taken);
@@ -148,7 +152,8 @@ void pp_layout(parser *p)
     check_calls(p);
     uint32_t base = (m->shared_common + 15) & ~15u;
     rebase_shared(m, base);
-    lctx c = {p, calloc(m->nfuncs + 1, 1), calloc(m->nfuncs + 1, sizeof(uint64_t)), calloc(m->nfuncs + 1, 1), 0};
+    lctx c = {p, calloc(m->nfuncs + 1, 1), calloc(m->nfuncs + 1, sizeof(uint64_t)),
+              calloc(m->nfuncs + 1, 1), 0};
     size_t nk = 0;
     if (!c.state || !c.depth || !c.addr_taken) goto nomem;
     for (size_t i = 0; i < m->ncode; i++)
@@ -157,7 +162,8 @@ void pp_layout(parser *p)
                 c.addr_taken[m->code[i].o[j].idx] = 1;
     for (size_t i = 0; i < m->nrelocs; i++)
         if (m->relocs[i].is_func) c.addr_taken[m->relocs[i].target] = 1;
-    for (uint32_t f = 0; f < m->nfuncs; f++) nk += m->funcs[f].is_entry && m->funcs[f].start != m->funcs[f].end;
+    for (uint32_t f = 0; f < m->nfuncs; f++)
+        nk += m->funcs[f].is_entry && m->funcs[f].start != m->funcs[f].end;
     m->kernels = calloc(nk ? nk : 1, sizeof *m->kernels);
     if (!m->kernels) goto nomem;
     for (uint32_t f = 0; f < m->nfuncs; f++) {
@@ -166,8 +172,9 @@ void pp_layout(parser *p)
         m->kernels[m->nkernels].mod = m;
         m->kernels[m->nkernels++].func = f;
     }
-    m->ir_bytes = m->ncode * sizeof *m->code + m->nkonst * sizeof *m->konst + m->nvecs * sizeof *m->vecs +
-                  m->nfuncs * sizeof *m->funcs + m->ncalls * sizeof *m->calls;
+    m->ir_bytes = m->ncode * sizeof *m->code + m->nkonst * sizeof *m->konst +
+                  m->nvecs * sizeof *m->vecs + m->nfuncs * sizeof *m->funcs +
+                  m->ncalls * sizeof *m->calls;
     free(c.state), free(c.depth), free(c.addr_taken);
     return;
 nomem:

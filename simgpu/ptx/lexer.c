@@ -36,7 +36,8 @@ static void skip_space(ptx_lexer *lx)
         } else if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
             lx->p++;
         } else if (c == '/' && at(lx, 1) == '/') {
-            while (lx->p < lx->end && *lx->p != '\n') lx->p++;
+            while (lx->p < lx->end && *lx->p != '\n')
+                lx->p++;
         } else if (c == '/' && at(lx, 1) == '*') {
             lx->p += 2;
             while (lx->p < lx->end && !(at(lx, 0) == '*' && at(lx, 1) == '/')) {
@@ -69,7 +70,8 @@ static void lex_fbits(ptx_lexer *lx, ptx_token *t, int ndig)
 {
     uint64_t v = 0;
     size_t k = 2;
-    for (; k < (size_t)ndig + 2 && hexval(at(lx, k)) >= 0; k++) v = v << 4 | (uint64_t)hexval(at(lx, k));
+    for (; k < (size_t)ndig + 2 && hexval(at(lx, k)) >= 0; k++)
+        v = v << 4 | (uint64_t)hexval(at(lx, k));
     if (k != (size_t)ndig + 2) {
         t->kind = TK_BAD;
         lx->p += k;
@@ -102,19 +104,24 @@ static void lex_number(ptx_lexer *lx, ptx_token *t)
     int isfloat = 0;
     if (at(lx, 0) == '0' && (c1 == 'x' || c1 == 'X')) {
         k = 2;
-        while (hexval(at(lx, k)) >= 0) k++;
+        while (hexval(at(lx, k)) >= 0)
+            k++;
     } else {
-        while (isdigit(at(lx, k))) k++;
+        while (isdigit(at(lx, k)))
+            k++;
         if (at(lx, k) == '.' && isdigit(at(lx, k + 1))) {
             isfloat = 1;
             k++;
-            while (isdigit(at(lx, k))) k++;
+            while (isdigit(at(lx, k)))
+                k++;
         }
         if ((at(lx, k) == 'e' || at(lx, k) == 'E') &&
-            (isdigit(at(lx, k + 1)) || ((at(lx, k + 1) == '-' || at(lx, k + 1) == '+') && isdigit(at(lx, k + 2))))) {
+            (isdigit(at(lx, k + 1)) ||
+             ((at(lx, k + 1) == '-' || at(lx, k + 1) == '+') && isdigit(at(lx, k + 2))))) {
             isfloat = 1;
             k += 2;
-            while (isdigit(at(lx, k))) k++;
+            while (isdigit(at(lx, k)))
+                k++;
         }
     }
     char buf[80];
@@ -130,7 +137,8 @@ static void lex_number(ptx_lexer *lx, ptx_token *t)
         if (buf[0] == '0' && (buf[1] == 'b' || buf[1] == 'B')) {
             k = 2;
             t->ival = 0;
-            while (at(lx, k) == '0' || at(lx, k) == '1') t->ival = t->ival << 1 | (uint64_t)(at(lx, k++) - '0');
+            while (at(lx, k) == '0' || at(lx, k) == '1')
+                t->ival = t->ival << 1 | (uint64_t)(at(lx, k++) - '0');
         } else {
             t->ival = strtoull(buf, NULL, 0); /* 0x.. hex, 0.. octal, decimal */
         }
@@ -180,7 +188,8 @@ static void lex_one(ptx_lexer *lx, ptx_token *t)
         lex_number(lx, t);
     } else if (is_idchar(c)) {
         size_t k = 1;
-        while (is_idchar(at(lx, k))) k++;
+        while (is_idchar(at(lx, k)))
+            k++;
         t->kind = TK_ID;
         lx->p += k;
     } else if (c == '"') {

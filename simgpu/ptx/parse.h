@@ -9,17 +9,26 @@
 
 #include <setjmp.h>
 
-enum sym_kind { SYM_REG, SYM_VAR, SYM_SHARED, SYM_SHOWN, SYM_DYNSMEM, SYM_LOCAL, SYM_KPARAM, SYM_FUNC };
+enum sym_kind {
+    SYM_REG,
+    SYM_VAR,
+    SYM_SHARED,
+    SYM_SHOWN,
+    SYM_DYNSMEM,
+    SYM_LOCAL,
+    SYM_KPARAM,
+    SYM_FUNC
+};
 
 typedef struct psym {
     const char *name; /* points into the source text */
     uint32_t len;
-    uint8_t kind;     /* enum sym_kind */
-    uint8_t type;     /* register / variable type */
-    uint32_t idx;     /* register, variable or function index */
-    int64_t off;      /* shared / local / param offset */
+    uint8_t kind; /* enum sym_kind */
+    uint8_t type; /* register / variable type */
+    uint32_t idx; /* register, variable or function index */
+    int64_t off;  /* shared / local / param offset */
     uint32_t size;
-    int32_t next;     /* next entry in the same bucket */
+    int32_t next; /* next entry in the same bucket */
 } psym;
 
 typedef struct psymtab {

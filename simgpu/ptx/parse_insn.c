@@ -13,38 +13,98 @@ typedef struct opdesc {
 } opdesc;
 
 static const opdesc optab[] = {
-    {"abs", OP_ABS, 2, 2, 0}, {"add", OP_ADD, 3, 3, 0}, {"addc", OP_ADDC, 3, 3, 0},
-    {"sub", OP_SUB, 3, 3, 0}, {"subc", OP_SUBC, 3, 3, 0}, {"mul", OP_MUL, 3, 3, 0},
-    {"mad", OP_MAD, 4, 4, 0}, {"madc", OP_MADC, 4, 4, 0}, {"mul24", OP_MUL24, 3, 3, 0},
-    {"mad24", OP_MAD24, 4, 4, 0}, {"sad", OP_SAD, 4, 4, 0}, {"div", OP_DIV, 3, 3, 0},
-    {"rem", OP_REM, 3, 3, 0}, {"neg", OP_NEG, 2, 2, 0}, {"min", OP_MIN, 3, 4, 0},
-    {"max", OP_MAX, 3, 4, 0}, {"popc", OP_POPC, 2, 2, 0}, {"clz", OP_CLZ, 2, 2, 0},
-    {"bfind", OP_BFIND, 2, 2, 0}, {"fns", OP_FNS, 4, 4, 0}, {"brev", OP_BREV, 2, 2, 0},
-    {"bfe", OP_BFE, 4, 4, 0}, {"bfi", OP_BFI, 5, 5, 0}, {"prmt", OP_PRMT, 4, 4, 0},
-    {"lop3", OP_LOP3, 5, 5, 0}, {"and", OP_AND, 3, 3, 0}, {"or", OP_OR, 3, 3, 0},
-    {"xor", OP_XOR, 3, 3, 0}, {"not", OP_NOT, 2, 2, 0}, {"cnot", OP_CNOT, 2, 2, 0},
-    {"shl", OP_SHL, 3, 3, 0}, {"shr", OP_SHR, 3, 3, 0}, {"shf", OP_SHF, 4, 4, 0},
-    {"copysign", OP_COPYSIGN, 3, 3, 0}, {"testp", OP_TESTP, 2, 2, 0}, {"rcp", OP_RCP, 2, 2, 0},
-    {"sqrt", OP_SQRT, 2, 2, 0}, {"rsqrt", OP_RSQRT, 2, 2, 0}, {"sin", OP_SIN, 2, 2, 0},
-    {"cos", OP_COS, 2, 2, 0}, {"lg2", OP_LG2, 2, 2, 0}, {"ex2", OP_EX2, 2, 2, 0},
-    {"tanh", OP_TANH, 2, 2, 0}, {"fma", OP_FMA, 4, 4, 0}, {"setp", OP_SETP, 4, 5, 1},
-    {"set", OP_SET, 3, 4, 0}, {"selp", OP_SELP, 4, 4, 0}, {"slct", OP_SLCT, 4, 4, 0},
-    {"mov", OP_MOV, 2, 2, 0}, {"ld", OP_LD, 2, 3, 0}, {"ldu", OP_LDU, 2, 3, 0},
-    {"st", OP_ST, 2, 3, 0}, {"cvta", OP_CVTA, 2, 2, 0}, {"cvt", OP_CVT, 2, 3, 0},
-    {"isspacep", OP_ISSPACEP, 2, 2, 0}, {"atom", OP_ATOM, 3, 4, 0}, {"red", OP_RED, 2, 3, 0},
-    {"bar", OP_BAR, 0, 4, 0}, {"barrier", OP_BARRIER, 0, 4, 0}, {"membar", OP_MEMBAR, 0, 0, 0},
-    {"fence", OP_FENCE, 0, 1, 0}, {"bra", OP_BRA, 1, 1, 0}, {"brx", OP_BRX, 2, 2, 0},
-    {"ret", OP_RET, 0, 0, 0}, {"exit", OP_EXIT, 0, 0, 0}, {"trap", OP_TRAP, 0, 0, 0},
-    {"brkpt", OP_BRKPT, 0, 0, 0}, {"nanosleep", OP_NANOSLEEP, 1, 1, 0}, {"shfl", OP_SHFL, 5, 6, 1},
-    {"vote", OP_VOTE, 2, 3, 0}, {"match", OP_MATCH, 4, 4, 1}, {"redux", OP_REDUX, 3, 3, 0},
-    {"activemask", OP_ACTIVEMASK, 1, 1, 0}, {"dp4a", OP_DP4A, 4, 4, 0}, {"dp2a", OP_DP2A, 4, 4, 0},
-    {"prefetch", OP_PREFETCH, 1, 1, 0}, {"prefetchu", OP_PREFETCHU, 1, 1, 0},
-    {"elect", OP_ELECT, 3, 3, 1}, {"pmevent", OP_PMEVENT, 1, 1, 0}, {"discard", OP_DISCARD, 1, 2, 0},
-    {"applypriority", OP_APPLYPRIORITY, 1, 2, 0}, {"griddepcontrol", OP_GRIDDEP, 0, 0, 0},
+    {"abs", OP_ABS, 2, 2, 0},
+    {"add", OP_ADD, 3, 3, 0},
+    {"addc", OP_ADDC, 3, 3, 0},
+    {"sub", OP_SUB, 3, 3, 0},
+    {"subc", OP_SUBC, 3, 3, 0},
+    {"mul", OP_MUL, 3, 3, 0},
+    {"mad", OP_MAD, 4, 4, 0},
+    {"madc", OP_MADC, 4, 4, 0},
+    {"mul24", OP_MUL24, 3, 3, 0},
+    {"mad24", OP_MAD24, 4, 4, 0},
+    {"sad", OP_SAD, 4, 4, 0},
+    {"div", OP_DIV, 3, 3, 0},
+    {"rem", OP_REM, 3, 3, 0},
+    {"neg", OP_NEG, 2, 2, 0},
+    {"min", OP_MIN, 3, 4, 0},
+    {"max", OP_MAX, 3, 4, 0},
+    {"popc", OP_POPC, 2, 2, 0},
+    {"clz", OP_CLZ, 2, 2, 0},
+    {"bfind", OP_BFIND, 2, 2, 0},
+    {"fns", OP_FNS, 4, 4, 0},
+    {"brev", OP_BREV, 2, 2, 0},
+    {"bfe", OP_BFE, 4, 4, 0},
+    {"bfi", OP_BFI, 5, 5, 0},
+    {"prmt", OP_PRMT, 4, 4, 0},
+    {"lop3", OP_LOP3, 5, 5, 0},
+    {"and", OP_AND, 3, 3, 0},
+    {"or", OP_OR, 3, 3, 0},
+    {"xor", OP_XOR, 3, 3, 0},
+    {"not", OP_NOT, 2, 2, 0},
+    {"cnot", OP_CNOT, 2, 2, 0},
+    {"shl", OP_SHL, 3, 3, 0},
+    {"shr", OP_SHR, 3, 3, 0},
+    {"shf", OP_SHF, 4, 4, 0},
+    {"copysign", OP_COPYSIGN, 3, 3, 0},
+    {"testp", OP_TESTP, 2, 2, 0},
+    {"rcp", OP_RCP, 2, 2, 0},
+    {"sqrt", OP_SQRT, 2, 2, 0},
+    {"rsqrt", OP_RSQRT, 2, 2, 0},
+    {"sin", OP_SIN, 2, 2, 0},
+    {"cos", OP_COS, 2, 2, 0},
+    {"lg2", OP_LG2, 2, 2, 0},
+    {"ex2", OP_EX2, 2, 2, 0},
+    {"tanh", OP_TANH, 2, 2, 0},
+    {"fma", OP_FMA, 4, 4, 0},
+    {"setp", OP_SETP, 4, 5, 1},
+    {"set", OP_SET, 3, 4, 0},
+    {"selp", OP_SELP, 4, 4, 0},
+    {"slct", OP_SLCT, 4, 4, 0},
+    {"mov", OP_MOV, 2, 2, 0},
+    {"ld", OP_LD, 2, 3, 0},
+    {"ldu", OP_LDU, 2, 3, 0},
+    {"st", OP_ST, 2, 3, 0},
+    {"cvta", OP_CVTA, 2, 2, 0},
+    {"cvt", OP_CVT, 2, 3, 0},
+    {"isspacep", OP_ISSPACEP, 2, 2, 0},
+    {"atom", OP_ATOM, 3, 4, 0},
+    {"red", OP_RED, 2, 3, 0},
+    {"bar", OP_BAR, 0, 4, 0},
+    {"barrier", OP_BARRIER, 0, 4, 0},
+    {"membar", OP_MEMBAR, 0, 0, 0},
+    {"fence", OP_FENCE, 0, 1, 0},
+    {"bra", OP_BRA, 1, 1, 0},
+    {"brx", OP_BRX, 2, 2, 0},
+    {"ret", OP_RET, 0, 0, 0},
+    {"exit", OP_EXIT, 0, 0, 0},
+    {"trap", OP_TRAP, 0, 0, 0},
+    {"brkpt", OP_BRKPT, 0, 0, 0},
+    {"nanosleep", OP_NANOSLEEP, 1, 1, 0},
+    {"shfl", OP_SHFL, 5, 6, 1},
+    {"vote", OP_VOTE, 2, 3, 0},
+    {"match", OP_MATCH, 4, 4, 1},
+    {"redux", OP_REDUX, 3, 3, 0},
+    {"activemask", OP_ACTIVEMASK, 1, 1, 0},
+    {"dp4a", OP_DP4A, 4, 4, 0},
+    {"dp2a", OP_DP2A, 4, 4, 0},
+    {"prefetch", OP_PREFETCH, 1, 1, 0},
+    {"prefetchu", OP_PREFETCHU, 1, 1, 0},
+    {"elect", OP_ELECT, 3, 3, 1},
+    {"pmevent", OP_PMEVENT, 1, 1, 0},
+    {"discard", OP_DISCARD, 1, 2, 0},
+    {"applypriority", OP_APPLYPRIORITY, 1, 2, 0},
+    {"griddepcontrol", OP_GRIDDEP, 0, 0, 0},
     {"createpolicy", OP_CREATEPOLICY, 2, 4, 0},
-    {"call", OP_CALL, 0, 0, 0}, {"bmsk", OP_BMSK, 3, 3, 0}, {"szext", OP_SZEXT, 3, 3, 0},
-    {"cp", OP_CP, 0, 4, 0}, {"mbarrier", OP_MBARRIER, 1, 4, 0}, {"wmma", OP_WMMA, 2, 4, 0},
-    {"mma", OP_MMA, 4, 4, 0}, {"ldmatrix", OP_LDMATRIX, 2, 2, 0}, {"stmatrix", OP_STMATRIX, 2, 2, 0},
+    {"call", OP_CALL, 0, 0, 0},
+    {"bmsk", OP_BMSK, 3, 3, 0},
+    {"szext", OP_SZEXT, 3, 3, 0},
+    {"cp", OP_CP, 0, 4, 0},
+    {"mbarrier", OP_MBARRIER, 1, 4, 0},
+    {"wmma", OP_WMMA, 2, 4, 0},
+    {"mma", OP_MMA, 4, 4, 0},
+    {"ldmatrix", OP_LDMATRIX, 2, 2, 0},
+    {"stmatrix", OP_STMATRIX, 2, 2, 0},
 };
 
 const char *ir_op_name(unsigned op)
@@ -65,59 +125,190 @@ typedef struct word {
 } word;
 
 static const word words[] = {
-    {"global", W_SPACE, S_GLOBAL}, {"const", W_SPACE, S_CONST}, {"shared", W_SPACE, S_SHARED},
-    {"shared::cta", W_SPACE, S_SHARED}, {"shared::cluster", W_SPACE, S_SHARED}, {"local", W_SPACE, S_LOCAL},
-    {"param", W_SPACE, S_PARAM}, {"param::entry", W_SPACE, S_PARAM}, {"param::func", W_SPACE, S_PARAM},
-    {"rn", W_RND, R_RN}, {"rz", W_RND, R_RZ}, {"rm", W_RND, R_RM}, {"rp", W_RND, R_RP},
-    {"rni", W_RND, R_RNI}, {"rzi", W_RND, R_RZI}, {"rmi", W_RND, R_RMI}, {"rpi", W_RND, R_RPI},
+    {"global", W_SPACE, S_GLOBAL},
+    {"const", W_SPACE, S_CONST},
+    {"shared", W_SPACE, S_SHARED},
+    {"shared::cta", W_SPACE, S_SHARED},
+    {"shared::cluster", W_SPACE, S_SHARED},
+    {"local", W_SPACE, S_LOCAL},
+    {"param", W_SPACE, S_PARAM},
+    {"param::entry", W_SPACE, S_PARAM},
+    {"param::func", W_SPACE, S_PARAM},
+    {"rn", W_RND, R_RN},
+    {"rz", W_RND, R_RZ},
+    {"rm", W_RND, R_RM},
+    {"rp", W_RND, R_RP},
+    {"rni", W_RND, R_RNI},
+    {"rzi", W_RND, R_RZI},
+    {"rmi", W_RND, R_RMI},
+    {"rpi", W_RND, R_RPI},
     {"rna", W_RND, R_RNA},
-    {"eq", W_SUB, M_EQ}, {"ne", W_SUB, M_NE}, {"lt", W_SUB, M_LT}, {"le", W_SUB, M_LE},
-    {"gt", W_SUB, M_GT}, {"ge", W_SUB, M_GE}, {"lo", W_CMPLO, M_LO}, {"ls", W_SUB, M_LS},
-    {"hi", W_CMPLO, M_HI}, {"hs", W_SUB, M_HS}, {"equ", W_SUB, M_EQU}, {"neu", W_SUB, M_NEU},
-    {"ltu", W_SUB, M_LTU}, {"leu", W_SUB, M_LEU}, {"gtu", W_SUB, M_GTU}, {"geu", W_SUB, M_GEU},
-    {"num", W_SUB, M_NUM}, {"nan", W_SUB, M_NAN},
-    {"and", W_SUB, M_AND}, {"or", W_SUB, M_OR}, {"xor", W_SUB, M_XOR}, {"add", W_SUB, M_ADD},
-    {"min", W_SUB, M_MIN}, {"max", W_SUB, M_MAX}, {"inc", W_SUB, M_INC}, {"dec", W_SUB, M_DEC},
-    {"exch", W_SUB, M_EXCH}, {"cas", W_SUB, M_CAS}, {"up", W_SUB, M_UP}, {"down", W_SUB, M_DOWN},
-    {"bfly", W_SUB, M_BFLY}, {"idx", W_SUB, M_IDX}, {"all", W_SUB, M_ALL}, {"any", W_SUB, M_ANY},
-    {"ballot", W_SUB, M_BALLOT}, {"f4e", W_SUB, M_F4E}, {"b4e", W_SUB, M_B4E},
-    {"rc8", W_SUB, M_RC8}, {"ecl", W_SUB, M_ECL}, {"ecr", W_SUB, M_ECR}, {"rc16", W_SUB, M_RC16},
-    {"finite", W_SUB, M_FINITE}, {"infinite", W_SUB, M_INFINITE}, {"number", W_SUB, M_NUMBER},
-    {"notanumber", W_SUB, M_NOTANUMBER}, {"normal", W_SUB, M_NORMAL}, {"subnormal", W_SUB, M_SUBNORMAL},
-    {"l", W_SUB, M_L}, {"r", W_SUB, M_R}, {"arrive", W_SUB, M_ARRIVE}, {"red", W_SUB, M_RED},
-    {"popc", W_SUB, M_POPC}, {"warp", W_SUB, M_WARP},
-    {"init", W_SUB, M_INIT}, {"inval", W_SUB, M_INVAL}, {"arrive_drop", W_SUB, M_ARRIVE_DROP},
-    {"test_wait", W_SUB, M_TEST_WAIT}, {"try_wait", W_SUB, M_TRY_WAIT}, {"pending_count", W_SUB, M_PENDING},
-    {"expect_tx", W_SUB, M_EXPECT_TX}, {"complete_tx", W_SUB, M_COMPLETE_TX}, {"mbarrier", W_SUB, M_MBARRIER},
-    {"load", W_SUB, M_LOAD}, {"store", W_SUB, M_STORE}, {"mma", W_SUB, M_MMA}, {"a", W_SUB, M_FA},
-    {"b", W_SUB, M_FB}, {"c", W_SUB, M_FC}, {"d", W_SUB, M_FD}, {"row", W_LAYOUT, 0}, {"col", W_LAYOUT, 1},
-    {"m16n16k16", W_SHAPE, W_M16N16K16}, {"m32n8k16", W_SHAPE, W_M32N8K16}, {"m8n32k16", W_SHAPE, W_M8N32K16},
-    {"m16n16k8", W_SHAPE, W_M16N16K8}, {"m8n8k4", W_SHAPE, W_M8N8K4}, {"tf32", W_TYPE, T_TF32},
-    {"satfinite", W_FLAG, F_SATF}, {"m16n8k16", W_SHAPE, W_M16N8K16}, {"m16n8k8", W_SHAPE, W_M16N8K8},
-    {"m16n8k32", W_SHAPE, W_M16N8K32}, {"m8n8", W_SHAPE, W_M8N8}, {"trans", W_FLAG, F_TRANS},
-    {"x1", W_IGNORE, 0}, {"x2", W_IGNORE, 0}, {"x4", W_IGNORE, 0},
-    {"parity", W_FLAG, F_PARITY}, {"noinc", W_FLAG, F_NOINC}, {"noComplete", W_FLAG, F_NOCOMPLETE},
-    {"sat", W_FLAG, F_SAT}, {"ftz", W_FLAG, F_FTZ}, {"approx", W_FLAG, F_APPROX},
-    {"wide", W_FLAG, F_WIDE}, {"wrap", W_FLAG, F_WRAP}, {"clamp", W_FLAG, F_CLAMP},
-    {"to", W_FLAG, F_TO}, {"shiftamt", W_FLAG, F_SHIFTAMT}, {"NaN", W_FLAG, F_NANP},
-    {"cc", W_FLAG, F_CC}, {"full", W_FLAG, F_FULL}, {"abs", W_FLAG, F_ABS}, {"relu", W_FLAG, F_RELU},
-    {"v2", W_VEC, 2}, {"v4", W_VEC, 4}, {"v8", W_VEC, 8},
-    {"sync", W_IGNORE, 0}, {"aligned", W_IGNORE, 0}, {"volatile", W_IGNORE, 0}, {"relaxed", W_IGNORE, 0},
-    {"acquire", W_IGNORE, 0}, {"release", W_IGNORE, 0}, {"acq_rel", W_IGNORE, 0}, {"sc", W_IGNORE, 0},
-    {"weak", W_IGNORE, 0}, {"mmio", W_IGNORE, 0}, {"cta", W_IGNORE, 0}, {"gpu", W_IGNORE, 0},
-    {"sys", W_IGNORE, 0}, {"cluster", W_IGNORE, 0}, {"gl", W_IGNORE, 0}, {"nc", W_IGNORE, 0},
-    {"ca", W_IGNORE, 0}, {"cg", W_IGNORE, 0}, {"cs", W_IGNORE, 0}, {"lu", W_IGNORE, 0},
-    {"cv", W_IGNORE, 0}, {"wb", W_IGNORE, 0}, {"wt", W_IGNORE, 0}, {"uni", W_IGNORE, 0},
-    {"proxy", W_IGNORE, 0}, {"alias", W_IGNORE, 0}, {"async", W_IGNORE, 0}, {"noftz", W_IGNORE, 0},
-    {"wait", W_IGNORE, 0}, {"launch_dependents", W_IGNORE, 0}, {"unified", W_IGNORE, 0},
-    {"fractional", W_IGNORE, 0}, {"range", W_IGNORE, 0}, {"cvt", W_IGNORE, 0},
-    {"L1", W_IGNORE, 0}, {"L2", W_IGNORE, 0}, {"level", W_IGNORE, 0}, {"L2::cache_hint", W_IGNORE, 0},
-    {"commit_group", W_IGNORE, 0}, {"wait_group", W_IGNORE, 0}, {"wait_all", W_IGNORE, 0},
-    {"pred", W_TYPE, T_PRED}, {"b8", W_TYPE, T_B8}, {"b16", W_TYPE, T_B16}, {"b32", W_TYPE, T_B32},
-    {"b64", W_TYPE, T_B64}, {"b128", W_TYPE, T_B128}, {"u8", W_TYPE, T_U8}, {"u16", W_TYPE, T_U16},
-    {"u32", W_TYPE, T_U32}, {"u64", W_TYPE, T_U64}, {"s8", W_TYPE, T_S8}, {"s16", W_TYPE, T_S16},
-    {"s32", W_TYPE, T_S32}, {"s64", W_TYPE, T_S64}, {"f16", W_TYPE, T_F16}, {"f16x2", W_TYPE, T_F16X2},
-    {"bf16", W_TYPE, T_BF16}, {"bf16x2", W_TYPE, T_BF16X2}, {"f32", W_TYPE, T_F32}, {"f64", W_TYPE, T_F64},
+    {"eq", W_SUB, M_EQ},
+    {"ne", W_SUB, M_NE},
+    {"lt", W_SUB, M_LT},
+    {"le", W_SUB, M_LE},
+    {"gt", W_SUB, M_GT},
+    {"ge", W_SUB, M_GE},
+    {"lo", W_CMPLO, M_LO},
+    {"ls", W_SUB, M_LS},
+    {"hi", W_CMPLO, M_HI},
+    {"hs", W_SUB, M_HS},
+    {"equ", W_SUB, M_EQU},
+    {"neu", W_SUB, M_NEU},
+    {"ltu", W_SUB, M_LTU},
+    {"leu", W_SUB, M_LEU},
+    {"gtu", W_SUB, M_GTU},
+    {"geu", W_SUB, M_GEU},
+    {"num", W_SUB, M_NUM},
+    {"nan", W_SUB, M_NAN},
+    {"and", W_SUB, M_AND},
+    {"or", W_SUB, M_OR},
+    {"xor", W_SUB, M_XOR},
+    {"add", W_SUB, M_ADD},
+    {"min", W_SUB, M_MIN},
+    {"max", W_SUB, M_MAX},
+    {"inc", W_SUB, M_INC},
+    {"dec", W_SUB, M_DEC},
+    {"exch", W_SUB, M_EXCH},
+    {"cas", W_SUB, M_CAS},
+    {"up", W_SUB, M_UP},
+    {"down", W_SUB, M_DOWN},
+    {"bfly", W_SUB, M_BFLY},
+    {"idx", W_SUB, M_IDX},
+    {"all", W_SUB, M_ALL},
+    {"any", W_SUB, M_ANY},
+    {"ballot", W_SUB, M_BALLOT},
+    {"f4e", W_SUB, M_F4E},
+    {"b4e", W_SUB, M_B4E},
+    {"rc8", W_SUB, M_RC8},
+    {"ecl", W_SUB, M_ECL},
+    {"ecr", W_SUB, M_ECR},
+    {"rc16", W_SUB, M_RC16},
+    {"finite", W_SUB, M_FINITE},
+    {"infinite", W_SUB, M_INFINITE},
+    {"number", W_SUB, M_NUMBER},
+    {"notanumber", W_SUB, M_NOTANUMBER},
+    {"normal", W_SUB, M_NORMAL},
+    {"subnormal", W_SUB, M_SUBNORMAL},
+    {"l", W_SUB, M_L},
+    {"r", W_SUB, M_R},
+    {"arrive", W_SUB, M_ARRIVE},
+    {"red", W_SUB, M_RED},
+    {"popc", W_SUB, M_POPC},
+    {"warp", W_SUB, M_WARP},
+    {"init", W_SUB, M_INIT},
+    {"inval", W_SUB, M_INVAL},
+    {"arrive_drop", W_SUB, M_ARRIVE_DROP},
+    {"test_wait", W_SUB, M_TEST_WAIT},
+    {"try_wait", W_SUB, M_TRY_WAIT},
+    {"pending_count", W_SUB, M_PENDING},
+    {"expect_tx", W_SUB, M_EXPECT_TX},
+    {"complete_tx", W_SUB, M_COMPLETE_TX},
+    {"mbarrier", W_SUB, M_MBARRIER},
+    {"load", W_SUB, M_LOAD},
+    {"store", W_SUB, M_STORE},
+    {"mma", W_SUB, M_MMA},
+    {"a", W_SUB, M_FA},
+    {"b", W_SUB, M_FB},
+    {"c", W_SUB, M_FC},
+    {"d", W_SUB, M_FD},
+    {"row", W_LAYOUT, 0},
+    {"col", W_LAYOUT, 1},
+    {"m16n16k16", W_SHAPE, W_M16N16K16},
+    {"m32n8k16", W_SHAPE, W_M32N8K16},
+    {"m8n32k16", W_SHAPE, W_M8N32K16},
+    {"m16n16k8", W_SHAPE, W_M16N16K8},
+    {"m8n8k4", W_SHAPE, W_M8N8K4},
+    {"tf32", W_TYPE, T_TF32},
+    {"satfinite", W_FLAG, F_SATF},
+    {"m16n8k16", W_SHAPE, W_M16N8K16},
+    {"m16n8k8", W_SHAPE, W_M16N8K8},
+    {"m16n8k32", W_SHAPE, W_M16N8K32},
+    {"m8n8", W_SHAPE, W_M8N8},
+    {"trans", W_FLAG, F_TRANS},
+    {"x1", W_IGNORE, 0},
+    {"x2", W_IGNORE, 0},
+    {"x4", W_IGNORE, 0},
+    {"parity", W_FLAG, F_PARITY},
+    {"noinc", W_FLAG, F_NOINC},
+    {"noComplete", W_FLAG, F_NOCOMPLETE},
+    {"sat", W_FLAG, F_SAT},
+    {"ftz", W_FLAG, F_FTZ},
+    {"approx", W_FLAG, F_APPROX},
+    {"wide", W_FLAG, F_WIDE},
+    {"wrap", W_FLAG, F_WRAP},
+    {"clamp", W_FLAG, F_CLAMP},
+    {"to", W_FLAG, F_TO},
+    {"shiftamt", W_FLAG, F_SHIFTAMT},
+    {"NaN", W_FLAG, F_NANP},
+    {"cc", W_FLAG, F_CC},
+    {"full", W_FLAG, F_FULL},
+    {"abs", W_FLAG, F_ABS},
+    {"relu", W_FLAG, F_RELU},
+    {"v2", W_VEC, 2},
+    {"v4", W_VEC, 4},
+    {"v8", W_VEC, 8},
+    {"sync", W_IGNORE, 0},
+    {"aligned", W_IGNORE, 0},
+    {"volatile", W_IGNORE, 0},
+    {"relaxed", W_IGNORE, 0},
+    {"acquire", W_IGNORE, 0},
+    {"release", W_IGNORE, 0},
+    {"acq_rel", W_IGNORE, 0},
+    {"sc", W_IGNORE, 0},
+    {"weak", W_IGNORE, 0},
+    {"mmio", W_IGNORE, 0},
+    {"cta", W_IGNORE, 0},
+    {"gpu", W_IGNORE, 0},
+    {"sys", W_IGNORE, 0},
+    {"cluster", W_IGNORE, 0},
+    {"gl", W_IGNORE, 0},
+    {"nc", W_IGNORE, 0},
+    {"ca", W_IGNORE, 0},
+    {"cg", W_IGNORE, 0},
+    {"cs", W_IGNORE, 0},
+    {"lu", W_IGNORE, 0},
+    {"cv", W_IGNORE, 0},
+    {"wb", W_IGNORE, 0},
+    {"wt", W_IGNORE, 0},
+    {"uni", W_IGNORE, 0},
+    {"proxy", W_IGNORE, 0},
+    {"alias", W_IGNORE, 0},
+    {"async", W_IGNORE, 0},
+    {"noftz", W_IGNORE, 0},
+    {"wait", W_IGNORE, 0},
+    {"launch_dependents", W_IGNORE, 0},
+    {"unified", W_IGNORE, 0},
+    {"fractional", W_IGNORE, 0},
+    {"range", W_IGNORE, 0},
+    {"cvt", W_IGNORE, 0},
+    {"L1", W_IGNORE, 0},
+    {"L2", W_IGNORE, 0},
+    {"level", W_IGNORE, 0},
+    {"L2::cache_hint", W_IGNORE, 0},
+    {"commit_group", W_IGNORE, 0},
+    {"wait_group", W_IGNORE, 0},
+    {"wait_all", W_IGNORE, 0},
+    {"pred", W_TYPE, T_PRED},
+    {"b8", W_TYPE, T_B8},
+    {"b16", W_TYPE, T_B16},
+    {"b32", W_TYPE, T_B32},
+    {"b64", W_TYPE, T_B64},
+    {"b128", W_TYPE, T_B128},
+    {"u8", W_TYPE, T_U8},
+    {"u16", W_TYPE, T_U16},
+    {"u32", W_TYPE, T_U32},
+    {"u64", W_TYPE, T_U64},
+    {"s8", W_TYPE, T_S8},
+    {"s16", W_TYPE, T_S16},
+    {"s32", W_TYPE, T_S32},
+    {"s64", W_TYPE, T_S64},
+    {"f16", W_TYPE, T_F16},
+    {"f16x2", W_TYPE, T_F16X2},
+    {"bf16", W_TYPE, T_BF16},
+    {"bf16x2", W_TYPE, T_BF16X2},
+    {"f32", W_TYPE, T_F32},
+    {"f64", W_TYPE, T_F64},
 };
 
 static const word ignore_word = {"", W_IGNORE, 0};
@@ -135,27 +326,42 @@ static const word *find_word(const ptx_token *t)
 static void apply_word(parser *p, ir_insn *in, const ptx_token *t, int *ntypes)
 {
     const word *w = find_word(t);
-    if (!w) pp_error(p, t, "unsupported modifier '.%.*s' on %s", (int)t->len, t->text, ir_op_name(in->op));
+    if (!w)
+        pp_error(p, t, "unsupported modifier '.%.*s' on %s", (int)t->len, t->text,
+                 ir_op_name(in->op));
     int cmp_ctx = in->op == OP_SETP || in->op == OP_SET;
     switch (w->cat) {
     case W_TYPE:
-        if (*ntypes == 0) in->type = (uint8_t)w->val;
-        else if (*ntypes == 1) in->type2 = (uint8_t)w->val;
-        else if (*ntypes < 4) in->xt[*ntypes - 2] = (uint8_t)w->val;
+        if (*ntypes == 0)
+            in->type = (uint8_t)w->val;
+        else if (*ntypes == 1)
+            in->type2 = (uint8_t)w->val;
+        else if (*ntypes < 4)
+            in->xt[*ntypes - 2] = (uint8_t)w->val;
         (*ntypes)++;
         break;
-    case W_SHAPE: in->shape = (uint8_t)w->val; break;
+    case W_SHAPE:
+        in->shape = (uint8_t)w->val;
+        break;
     case W_LAYOUT: /* ".row"/".col": first and second layout */
         in->lay |= (uint8_t)(w->val << ((in->flags & F_LAYOUT2) ? 1 : 0));
         in->flags |= F_LAYOUT2;
         break;
     case W_SPACE:
-        if (in->op == OP_CP && in->space) in->type2 = (uint8_t)w->val; /* cp.async.shared.global */
-        else in->space = (uint8_t)w->val;
+        if (in->op == OP_CP && in->space)
+            in->type2 = (uint8_t)w->val; /* cp.async.shared.global */
+        else
+            in->space = (uint8_t)w->val;
         break;
-    case W_RND: in->rnd = (uint8_t)w->val; break;
-    case W_VEC: in->vec = (uint8_t)w->val; break;
-    case W_FLAG: in->flags |= w->val; break;
+    case W_RND:
+        in->rnd = (uint8_t)w->val;
+        break;
+    case W_VEC:
+        in->vec = (uint8_t)w->val;
+        break;
+    case W_FLAG:
+        in->flags |= w->val;
+        break;
     case W_CMPLO:
         if (!cmp_ctx) {
             in->flags |= w->val == M_LO ? F_LO : F_HI;
@@ -163,9 +369,12 @@ static void apply_word(parser *p, ir_insn *in, const ptx_token *t, int *ntypes)
         }
         /* fall through */
     case W_SUB:
-        if (ptx_tok_is(t, "uni") && (in->op == OP_BRA || in->op == OP_CALL || in->op == OP_RET)) break;
-        if (!in->mod) in->mod = (uint8_t)w->val;
-        else in->mod2 = (uint8_t)w->val;
+        if (ptx_tok_is(t, "uni") && (in->op == OP_BRA || in->op == OP_CALL || in->op == OP_RET))
+            break;
+        if (!in->mod)
+            in->mod = (uint8_t)w->val;
+        else
+            in->mod2 = (uint8_t)w->val;
         break;
     default:
         if (ptx_tok_is(t, "uni") && in->op == OP_VOTE) in->mod = in->mod ? in->mod : M_UNI;
@@ -184,11 +393,13 @@ int pp_reg_index(parser *p, const ptx_token *t, uint32_t *out)
         return 1;
     }
     size_t n = t->len;
-    while (n > 0 && t->text[n - 1] >= '0' && t->text[n - 1] <= '9') n--;
+    while (n > 0 && t->text[n - 1] >= '0' && t->text[n - 1] <= '9')
+        n--;
     if (n == t->len || n == 0 || t->len - n > 9) return 0;
     if (t->len - n > 1 && t->text[n] == '0') return 0; /* %r01 is not %r1 */
     uint32_t k = 0;
-    for (size_t i = n; i < t->len; i++) k = k * 10 + (uint32_t)(t->text[i] - '0');
+    for (size_t i = n; i < t->len; i++)
+        k = k * 10 + (uint32_t)(t->text[i] - '0');
     s = pp_lookup(&p->syms, t->text, n);
     if (!s || s->kind != SYM_REG || !s->size || k >= s->size) return 0;
     *out = s->idx + k;
@@ -202,21 +413,43 @@ typedef struct sregdesc {
 } sregdesc;
 
 static const sregdesc sregs[] = {
-    {"%tid", SR_TID_X, 1}, {"%ntid", SR_NTID_X, 1}, {"%ctaid", SR_CTAID_X, 1},
-    {"%nctaid", SR_NCTAID_X, 1}, {"%clusterid", SR_CTAID_X, 1}, {"%nclusterid", SR_NCTAID_X, 1},
-    {"%cluster_ctaid", SR_ZERO, 2}, {"%cluster_nctaid", SR_ONE, 2}, {"%laneid", SR_LANEID, 0},
-    {"%warpid", SR_WARPID, 0}, {"%nwarpid", SR_NWARPID, 0}, {"%smid", SR_SMID, 0},
-    {"%nsmid", SR_NSMID, 0}, {"%gridid", SR_GRIDID, 0}, {"%lanemask_eq", SR_LANEMASK_EQ, 0},
-    {"%lanemask_lt", SR_LANEMASK_LT, 0}, {"%lanemask_le", SR_LANEMASK_LE, 0},
-    {"%lanemask_gt", SR_LANEMASK_GT, 0}, {"%lanemask_ge", SR_LANEMASK_GE, 0},
-    {"%clock", SR_CLOCK, 0}, {"%clock64", SR_CLOCK64, 0}, {"%globaltimer", SR_GLOBALTIMER, 0},
-    {"%globaltimer_lo", SR_GLOBALTIMER_LO, 0}, {"%globaltimer_hi", SR_GLOBALTIMER_HI, 0},
-    {"%dynamic_smem_size", SR_DYN_SMEM, 0}, {"%total_smem_size", SR_TOTAL_SMEM, 0},
-    {"%aggr_smem_size", SR_TOTAL_SMEM, 0}, {"%cluster_ctarank", SR_ZERO, 0},
-    {"%cluster_nctarank", SR_ONE, 0}, {"%is_explicit_cluster", SR_ZERO, 0},
-    {"%reserved_smem_offset_begin", SR_RESV_BEGIN, 0}, {"%reserved_smem_offset_end", SR_RESV_END, 0},
-    {"%reserved_smem_offset_cap", SR_RESV_CAP, 0}, {"%reserved_smem_offset_0", SR_RESV_0, 0},
-    {"%reserved_smem_offset_1", SR_RESV_1, 0}, {"%current_graph_exec", SR_ZERO, 0}, {"%clock_hi", SR_ZERO, 0},
+    {"%tid", SR_TID_X, 1},
+    {"%ntid", SR_NTID_X, 1},
+    {"%ctaid", SR_CTAID_X, 1},
+    {"%nctaid", SR_NCTAID_X, 1},
+    {"%clusterid", SR_CTAID_X, 1},
+    {"%nclusterid", SR_NCTAID_X, 1},
+    {"%cluster_ctaid", SR_ZERO, 2},
+    {"%cluster_nctaid", SR_ONE, 2},
+    {"%laneid", SR_LANEID, 0},
+    {"%warpid", SR_WARPID, 0},
+    {"%nwarpid", SR_NWARPID, 0},
+    {"%smid", SR_SMID, 0},
+    {"%nsmid", SR_NSMID, 0},
+    {"%gridid", SR_GRIDID, 0},
+    {"%lanemask_eq", SR_LANEMASK_EQ, 0},
+    {"%lanemask_lt", SR_LANEMASK_LT, 0},
+    {"%lanemask_le", SR_LANEMASK_LE, 0},
+    {"%lanemask_gt", SR_LANEMASK_GT, 0},
+    {"%lanemask_ge", SR_LANEMASK_GE, 0},
+    {"%clock", SR_CLOCK, 0},
+    {"%clock64", SR_CLOCK64, 0},
+    {"%globaltimer", SR_GLOBALTIMER, 0},
+    {"%globaltimer_lo", SR_GLOBALTIMER_LO, 0},
+    {"%globaltimer_hi", SR_GLOBALTIMER_HI, 0},
+    {"%dynamic_smem_size", SR_DYN_SMEM, 0},
+    {"%total_smem_size", SR_TOTAL_SMEM, 0},
+    {"%aggr_smem_size", SR_TOTAL_SMEM, 0},
+    {"%cluster_ctarank", SR_ZERO, 0},
+    {"%cluster_nctarank", SR_ONE, 0},
+    {"%is_explicit_cluster", SR_ZERO, 0},
+    {"%reserved_smem_offset_begin", SR_RESV_BEGIN, 0},
+    {"%reserved_smem_offset_end", SR_RESV_END, 0},
+    {"%reserved_smem_offset_cap", SR_RESV_CAP, 0},
+    {"%reserved_smem_offset_0", SR_RESV_0, 0},
+    {"%reserved_smem_offset_1", SR_RESV_1, 0},
+    {"%current_graph_exec", SR_ZERO, 0},
+    {"%clock_hi", SR_ZERO, 0},
 };
 
 static int parse_sreg(parser *p, ir_operand *o)
@@ -266,7 +499,8 @@ static void parse_imm(parser *p, ir_operand *o, int type, int neg)
 {
     const ptx_token *t = &p->lx.tok;
     uint64_t v = t->ival;
-    int fty = ir_type_kind((unsigned)type) == K_FLOAT && type != T_BF16 && type != T_BF16X2 && type != T_F16X2;
+    int fty = ir_type_kind((unsigned)type) == K_FLOAT && type != T_BF16 && type != T_BF16X2 &&
+              type != T_F16X2;
     if (t->kind == TK_INT) {
         v = neg ? 0 - v : v;
         if (fty && type != T_F16) v = f2bits(neg ? -(double)t->ival : (double)t->ival, type);
@@ -275,11 +509,17 @@ static void parse_imm(parser *p, ir_operand *o, int type, int neg)
         uint32_t u = (uint32_t)t->ival;
         memcpy(&f, &u, 4);
         if (neg) f = -f;
-        if (fty && type != T_F32) v = f2bits(f, type);
-        else memcpy(&u, &f, 4), v = u;
+        if (fty && type != T_F32)
+            v = f2bits(f, type);
+        else
+            memcpy(&u, &f, 4), v = u;
     } else if (t->kind == TK_F64) {
         double d = neg ? -t->fval : t->fval;
-        v = (fty && type != T_F64) ? f2bits(d, type) : ({ uint64_t b; memcpy(&b, &d, 8); b; });
+        v = (fty && type != T_F64) ? f2bits(d, type) : ({
+            uint64_t b;
+            memcpy(&b, &d, 8);
+            b;
+        });
     } else {
         pp_error(p, t, "expected an operand before '%.*s'", (int)t->len, t->text);
     }
@@ -309,13 +549,27 @@ static int symbol_operand(parser *p, ir_operand *o, const ptx_token *t)
     if (!s || s->kind == SYM_REG) return 0;
     o->kind = O_SYM;
     switch (s->kind) {
-    case SYM_VAR: o->abase = A_VAR, o->idx = s->idx; break;
-    case SYM_SHARED: o->abase = A_SHARED, o->val = s->off; break;
-    case SYM_SHOWN: o->abase = A_SHOWN, o->val = s->off; break;
-    case SYM_DYNSMEM: o->abase = A_DYNSMEM; break;
-    case SYM_LOCAL: o->abase = A_LOCAL, o->val = s->off; break;
-    case SYM_KPARAM: o->abase = A_KPARAM, o->val = s->off; break;
-    case SYM_FUNC: o->kind = O_FUNC, o->idx = s->idx; break;
+    case SYM_VAR:
+        o->abase = A_VAR, o->idx = s->idx;
+        break;
+    case SYM_SHARED:
+        o->abase = A_SHARED, o->val = s->off;
+        break;
+    case SYM_SHOWN:
+        o->abase = A_SHOWN, o->val = s->off;
+        break;
+    case SYM_DYNSMEM:
+        o->abase = A_DYNSMEM;
+        break;
+    case SYM_LOCAL:
+        o->abase = A_LOCAL, o->val = s->off;
+        break;
+    case SYM_KPARAM:
+        o->abase = A_KPARAM, o->val = s->off;
+        break;
+    case SYM_FUNC:
+        o->kind = O_FUNC, o->idx = s->idx;
+        break;
     }
     return 1;
 }
@@ -323,9 +577,12 @@ static int symbol_operand(parser *p, ir_operand *o, const ptx_token *t)
 static int64_t parse_offset(parser *p)
 {
     int64_t sign = 1;
-    if (pp_is_punct(&p->lx.tok, '+')) pp_next(p);
-    else if (pp_is_punct(&p->lx.tok, '-')) sign = -1, pp_next(p);
-    else return 0;
+    if (pp_is_punct(&p->lx.tok, '+'))
+        pp_next(p);
+    else if (pp_is_punct(&p->lx.tok, '-'))
+        sign = -1, pp_next(p);
+    else
+        return 0;
     if (pp_is_punct(&p->lx.tok, '-')) sign = -sign, pp_next(p);
     const ptx_token *t = &p->lx.tok;
     if (t->kind != TK_INT) pp_error(p, t, "expected an offset");
@@ -397,7 +654,8 @@ static void parse_operand(parser *p, ir_insn *in, ir_operand *o, int type, uint3
         parse_vector(p, in, o, type);
     } else if (pp_is_punct(t, '!')) {
         pp_next(p);
-        if (p->lx.tok.kind != TK_ID || !pp_reg_index(p, &p->lx.tok, &r)) pp_error(p, &p->lx.tok, "expected a predicate after '!'");
+        if (p->lx.tok.kind != TK_ID || !pp_reg_index(p, &p->lx.tok, &r))
+            pp_error(p, &p->lx.tok, "expected a predicate after '!'");
         o->kind = O_REG, o->idx = r, o->neg = 1;
         pp_next(p);
     } else if (pp_is_punct(t, '-')) {
@@ -446,10 +704,14 @@ static ir_pslot *call_list(parser *p, ir_insn *in, uint32_t *n)
         ir_pslot *s = &v[*n];
         psym *sym = t.kind == TK_ID ? pp_lookup(&p->syms, t.text, t.len) : NULL;
         parse_operand(p, in, &s->where, T_B64, 99);
-        if (s->where.kind == O_SYM && s->where.abase == A_LOCAL && sym) s->size = sym->size;
-        else if (s->where.kind == O_REG) s->size = sym && sym->kind == SYM_REG && ir_type_bits(sym->type) == 64 ? 8 : 4;
-        else if (s->where.kind == O_IMM) s->size = 8;
-        else pp_error(p, &t, "bad call argument '%.*s'", (int)t.len, t.text);
+        if (s->where.kind == O_SYM && s->where.abase == A_LOCAL && sym)
+            s->size = sym->size;
+        else if (s->where.kind == O_REG)
+            s->size = sym && sym->kind == SYM_REG && ir_type_bits(sym->type) == 64 ? 8 : 4;
+        else if (s->where.kind == O_IMM)
+            s->size = 8;
+        else
+            pp_error(p, &t, "bad call argument '%.*s'", (int)t.len, t.text);
         (*n)++;
         if (!pp_is_punct(&p->lx.tok, ',')) break;
         pp_next(p);
@@ -473,9 +735,12 @@ static void parse_call(parser *p, ir_insn *in)
     }
     const ptx_token t = p->lx.tok;
     parse_operand(p, in, &in->o[1], T_B64, 99);
-    if (in->o[1].kind == O_FUNC) c->target = (int32_t)in->o[1].idx;
-    else if (in->o[1].kind == O_REG) c->target = -1;
-    else pp_error(p, &t, "call target must be a function or register");
+    if (in->o[1].kind == O_FUNC)
+        c->target = (int32_t)in->o[1].idx;
+    else if (in->o[1].kind == O_REG)
+        c->target = -1;
+    else
+        pp_error(p, &t, "call target must be a function or register");
     if (pp_is_punct(&p->lx.tok, ',')) {
         pp_next(p);
         if (pp_is_punct(&p->lx.tok, '(')) {
@@ -521,7 +786,8 @@ int pp_label_directive(parser *p, const ptx_token *label)
 {
     const ptx_token *t = &p->lx.tok;
     if (ptx_tok_is(t, "callprototype")) {
-        while (!pp_is_punct(&p->lx.tok, ';') && p->lx.tok.kind != TK_EOF) pp_next(p);
+        while (!pp_is_punct(&p->lx.tok, ';') && p->lx.tok.kind != TK_EOF)
+            pp_next(p);
         pp_expect_punct(p, ';');
         return 1;
     }
@@ -533,7 +799,8 @@ int pp_label_directive(parser *p, const ptx_token *label)
     for (;;) {
         const ptx_token *l = &p->lx.tok;
         if (l->kind != TK_ID) pp_error(p, l, "expected a label");
-        p->m->brx_tab = pp_grow(p, p->m->brx_tab, &p->capbrx, p->m->nbrx + 1, sizeof *p->m->brx_tab);
+        p->m->brx_tab =
+            pp_grow(p, p->m->brx_tab, &p->capbrx, p->m->nbrx + 1, sizeof *p->m->brx_tab);
         add_fixup(p, 0, (uint32_t)p->m->nbrx++, l, 1);
         s->size++;
         pp_next(p);
@@ -577,7 +844,9 @@ static void parse_operands(parser *p, ir_insn *in, const opdesc *d)
             n++;
         }
         if (pp_is_punct(&p->lx.tok, ';')) break;
-        if (!pp_is_punct(&p->lx.tok, ',')) pp_error(p, &p->lx.tok, "expected ',' or ';' before '%.*s'", (int)p->lx.tok.len, p->lx.tok.text);
+        if (!pp_is_punct(&p->lx.tok, ','))
+            pp_error(p, &p->lx.tok, "expected ',' or ';' before '%.*s'", (int)p->lx.tok.len,
+                     p->lx.tok.text);
         pp_next(p);
     }
     if (n < d->nmin || n > d->nmax + (d->pipe ? 0 : 0))
@@ -588,10 +857,13 @@ static void parse_operands(parser *p, ir_insn *in, const opdesc *d)
 /* Check the operand kinds the interpreter relies on. */
 static void check_operands(parser *p, const ir_insn *in, const ptx_token *at)
 {
-    int hint = in->op == OP_PREFETCH || in->op == OP_PREFETCHU || in->op == OP_DISCARD || in->op == OP_APPLYPRIORITY;
-    int mem = in->op == OP_LD || in->op == OP_LDU || in->op == OP_ST || in->op == OP_ATOM || in->op == OP_RED || hint;
+    int hint = in->op == OP_PREFETCH || in->op == OP_PREFETCHU || in->op == OP_DISCARD ||
+               in->op == OP_APPLYPRIORITY;
+    int mem = in->op == OP_LD || in->op == OP_LDU || in->op == OP_ST || in->op == OP_ATOM ||
+              in->op == OP_RED || hint;
     unsigned ai = (in->op == OP_ST || in->op == OP_RED || hint) ? 0 : 1;
-    if (mem && in->o[ai].kind != O_ADDR) pp_error(p, at, "%s needs an [address] operand", ir_op_name(in->op));
+    if (mem && in->o[ai].kind != O_ADDR)
+        pp_error(p, at, "%s needs an [address] operand", ir_op_name(in->op));
     if (in->op == OP_MBARRIER) return; /* address operand in slot 0 or 1 */
     if (in->op == OP_MMA) {
         for (unsigned i = 0; i < 4; i++)
@@ -602,26 +874,33 @@ static void check_operands(parser *p, const ir_insn *in, const ptx_token *at)
     if (in->op == OP_LDMATRIX || in->op == OP_STMATRIX) {
         int st = in->op == OP_STMATRIX;
         const ir_operand *v = &in->o[st ? 1 : 0];
-        if (in->o[st ? 0 : 1].kind != O_ADDR || v->kind != O_VEC || (v->n != 1 && v->n != 2 && v->n != 4))
+        if (in->o[st ? 0 : 1].kind != O_ADDR || v->kind != O_VEC ||
+            (v->n != 1 && v->n != 2 && v->n != 4))
             pp_error(p, at, "%s needs {1, 2 or 4 registers} and [address]", ir_op_name(in->op));
         return;
     }
     if (in->op == OP_WMMA) {
         int ld = in->mod == M_LOAD, st = in->mod == M_STORE;
-        if (!in->shape || (!ld && !st && in->mod != M_MMA)) pp_error(p, at, "unsupported wmma form");
-        if (ld && (in->o[0].kind != O_VEC || in->o[1].kind != O_ADDR)) pp_error(p, at, "wmma.load needs {regs}, [addr]");
-        if (st && (in->o[0].kind != O_ADDR || in->o[1].kind != O_VEC)) pp_error(p, at, "wmma.store needs [addr], {regs}");
-        if (in->mod == M_MMA && (in->nops != 4 || in->o[0].kind != O_VEC || in->o[1].kind != O_VEC ||
-                                 in->o[2].kind != O_VEC || in->o[3].kind != O_VEC))
+        if (!in->shape || (!ld && !st && in->mod != M_MMA))
+            pp_error(p, at, "unsupported wmma form");
+        if (ld && (in->o[0].kind != O_VEC || in->o[1].kind != O_ADDR))
+            pp_error(p, at, "wmma.load needs {regs}, [addr]");
+        if (st && (in->o[0].kind != O_ADDR || in->o[1].kind != O_VEC))
+            pp_error(p, at, "wmma.store needs [addr], {regs}");
+        if (in->mod == M_MMA &&
+            (in->nops != 4 || in->o[0].kind != O_VEC || in->o[1].kind != O_VEC ||
+             in->o[2].kind != O_VEC || in->o[3].kind != O_VEC))
             pp_error(p, at, "wmma.mma needs four {fragments}");
         return;
     }
     if (in->op == OP_CP && in->mod == M_MBARRIER) {
-        if (in->nops != 1 || in->o[0].kind != O_ADDR) pp_error(p, at, "cp.async.mbarrier.arrive needs [mbar]");
+        if (in->nops != 1 || in->o[0].kind != O_ADDR)
+            pp_error(p, at, "cp.async.mbarrier.arrive needs [mbar]");
         return;
     }
     if (in->op == OP_CP) {
-        if (in->nops == 2 || (in->nops >= 3 && (in->o[0].kind != O_ADDR || in->o[1].kind != O_ADDR)))
+        if (in->nops == 2 ||
+            (in->nops >= 3 && (in->o[0].kind != O_ADDR || in->o[1].kind != O_ADDR)))
             pp_error(p, at, "cp.async needs [dst], [src], size");
         return;
     }
@@ -634,9 +913,11 @@ static void check_operands(parser *p, const ir_insn *in, const ptx_token *at)
     }
     if ((in->op == OP_LD || in->op == OP_LDU || in->op == OP_ST) && in->vec > 1) {
         const ir_operand *v = &in->o[in->op == OP_ST ? 1 : 0];
-        if (v->kind != O_VEC || v->n != in->vec) pp_error(p, at, "vector operand must have %u elements", in->vec);
+        if (v->kind != O_VEC || v->n != in->vec)
+            pp_error(p, at, "vector operand must have %u elements", in->vec);
     }
-    if (in->op == OP_LD && in->o[0].kind != O_REG && in->o[0].kind != O_VEC && in->o[0].kind != O_NONE)
+    if (in->op == OP_LD && in->o[0].kind != O_REG && in->o[0].kind != O_VEC &&
+        in->o[0].kind != O_NONE)
         pp_error(p, at, "ld destination must be a register");
 }
 
@@ -658,9 +939,12 @@ void pp_instruction(parser *p, int32_t guard, int guard_neg, uint32_t line)
     in->func = (uint32_t)p->cur;
     in->line = line;
     int ntypes = 0;
-    for (const ptx_token *t = pp_next(p); t->kind == TK_DOT; t = pp_next(p)) apply_word(p, in, t, &ntypes);
-    if (in->op == OP_CALL) parse_call(p, in);
-    else parse_operands(p, in, d);
+    for (const ptx_token *t = pp_next(p); t->kind == TK_DOT; t = pp_next(p))
+        apply_word(p, in, t, &ntypes);
+    if (in->op == OP_CALL)
+        parse_call(p, in);
+    else
+        parse_operands(p, in, d);
     check_operands(p, in, &opt);
     pp_expect_punct(p, ';');
     m->ncode++;

@@ -34,7 +34,8 @@ void *pp_grow(parser *p, void *arr, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap) return arr;
     size_t nc = *cap ? *cap * 2 : 16;
-    while (nc < need) nc *= 2;
+    while (nc < need)
+        nc *= 2;
     void *n = realloc(arr, nc * elem);
     if (!n) pp_error(p, NULL, "out of memory");
     memset((char *)n + *cap * elem, 0, (nc - *cap) * elem);
@@ -45,7 +46,8 @@ void *pp_grow(parser *p, void *arr, size_t *cap, size_t need, size_t elem)
 const ptx_token *pp_next(parser *p)
 {
     const ptx_token *t = ptx_lex_next(&p->lx);
-    if (t->kind == TK_BAD) pp_error(p, t, "invalid token '%.*s'", (int)(t->len ? t->len : 1), t->text);
+    if (t->kind == TK_BAD)
+        pp_error(p, t, "invalid token '%.*s'", (int)(t->len ? t->len : 1), t->text);
     return t;
 }
 
@@ -66,7 +68,8 @@ const ptx_token *pp_expect_punct(parser *p, char c)
 static uint32_t hash_name(const char *s, size_t n)
 {
     uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 16777619u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
     return h;
 }
 
@@ -75,7 +78,8 @@ static void symtab_rehash(parser *p, psymtab *s)
     size_t nb = s->nbucket ? s->nbucket * 2 : 256;
     int32_t *b = malloc(nb * sizeof *b);
     if (!b) pp_error(p, NULL, "out of memory");
-    for (size_t i = 0; i < nb; i++) b[i] = -1;
+    for (size_t i = 0; i < nb; i++)
+        b[i] = -1;
     for (size_t i = 0; i < s->n; i++) { /* oldest first, so newer entries shadow */
         uint32_t h = hash_name(s->e[i].name, s->e[i].len) & (uint32_t)(nb - 1);
         s->e[i].next = b[h];
@@ -137,7 +141,8 @@ uint32_t pp_konst(parser *p, uint64_t v)
         memset(h, 0xff, nc * sizeof *h);
         for (size_t i = 0; i < m->nkonst; i++) {
             size_t j = (m->konst[i][0] * 0x9E3779B97F4A7C15ull >> 20) & (nc - 1);
-            while (h[j] != UINT32_MAX) j = (j + 1) & (nc - 1);
+            while (h[j] != UINT32_MAX)
+                j = (j + 1) & (nc - 1);
             h[j] = (uint32_t)i;
         }
         free(p->khash);
@@ -148,7 +153,8 @@ uint32_t pp_konst(parser *p, uint64_t v)
     for (; p->khash[j] != UINT32_MAX; j = (j + 1) & (p->khash_cap - 1))
         if (m->konst[p->khash[j]][0] == v) return p->khash[j];
     m->konst = pp_grow(p, m->konst, &p->capkonst, m->nkonst + 1, sizeof *m->konst);
-    for (int l = 0; l < 32; l++) m->konst[m->nkonst][l] = v;
+    for (int l = 0; l < 32; l++)
+        m->konst[m->nkonst][l] = v;
     p->khash[j] = (uint32_t)m->nkonst;
     return (uint32_t)m->nkonst++;
 }
@@ -156,8 +162,8 @@ uint32_t pp_konst(parser *p, uint64_t v)
 /* ---- small helpers ---- */
 
 static const char *const type_names[T_COUNT] = {
-    "", "pred", "b8", "b16", "b32", "b64", "b128", "u8", "u16", "u32", "u64",
-    "s8", "s16", "s32", "s64", "f16", "f16x2", "bf16", "bf16x2", "f32", "f64", "tf32"};
+    "",   "pred", "b8",  "b16", "b32", "b64",   "b128", "u8",     "u16", "u32", "u64",
+    "s8", "s16",  "s32", "s64", "f16", "f16x2", "bf16", "bf16x2", "f32", "f64", "tf32"};
 
 int pp_type_of(const ptx_token *t)
 {
@@ -170,7 +176,8 @@ int pp_type_of(const ptx_token *t)
 static uint64_t expect_int(parser *p)
 {
     const ptx_token *t = &p->lx.tok;
-    if (t->kind != TK_INT) pp_error(p, t, "expected an integer before '%.*s'", (int)t->len, t->text);
+    if (t->kind != TK_INT)
+        pp_error(p, t, "expected an integer before '%.*s'", (int)t->len, t->text);
     uint64_t v = t->ival;
     pp_next(p);
     return v;
@@ -194,7 +201,8 @@ static uint32_t align_up(uint32_t v, uint32_t a)
 static void skip_line(parser *p)
 {
     uint32_t line = p->lx.tok.line;
-    while (p->lx.tok.kind != TK_EOF && p->lx.tok.line == line) ptx_lex_next(&p->lx);
+    while (p->lx.tok.kind != TK_EOF && p->lx.tok.line == line)
+        ptx_lex_next(&p->lx);
 }
 
 static void skip_braces(parser *p)
@@ -241,19 +249,22 @@ static void parse_attrs(parser *p, decl_attr *a)
         } else if (ptx_tok_is(t, "ptr")) {
             ptr = 1;
             pp_next(p);
-        } else if (ptx_tok_is(t, "global") || ptx_tok_is(t, "shared") ||
-                   ptx_tok_is(t, "const") || ptx_tok_is(t, "local")) {
+        } else if (ptx_tok_is(t, "global") || ptx_tok_is(t, "shared") || ptx_tok_is(t, "const") ||
+                   ptx_tok_is(t, "local")) {
             pp_next(p); /* pointer annotations on kernel params */
         } else if (ptx_tok_is(t, "attribute")) {
             pp_next(p);
             pp_expect_punct(p, '(');
-            while (!pp_is_punct(&p->lx.tok, ')') && p->lx.tok.kind != TK_EOF) pp_next(p);
+            while (!pp_is_punct(&p->lx.tok, ')') && p->lx.tok.kind != TK_EOF)
+                pp_next(p);
             pp_expect_punct(p, ')');
         } else {
             break;
         }
     }
-    if (a->type < 0) pp_error(p, &p->lx.tok, "expected a type before '%.*s'", (int)p->lx.tok.len, p->lx.tok.text);
+    if (a->type < 0)
+        pp_error(p, &p->lx.tok, "expected a type before '%.*s'", (int)p->lx.tok.len,
+                 p->lx.tok.text);
 }
 
 static uint32_t elem_size(const decl_attr *a)
@@ -274,7 +285,8 @@ static uint64_t parse_dims(parser *p, int *flex)
             n = 0;
         } else {
             uint64_t d = expect_int(p);
-            if (d > (1ull << 32) || (d && n > (1ull << 32) / d)) pp_error(p, &p->lx.tok, "array too large");
+            if (d > (1ull << 32) || (d && n > (1ull << 32) / d))
+                pp_error(p, &p->lx.tok, "array too large");
             n *= d;
         }
         pp_expect_punct(p, ']');
@@ -288,8 +300,13 @@ static void store_scalar(uint8_t *dst, uint32_t size, int type, const ptx_token 
     int isf = ir_type_kind((unsigned)type) == K_FLOAT;
     if (t->kind == TK_INT && neg) bits = 0 - bits;
     if (isf) {
-        double d = t->kind == TK_INT ? (neg ? -(double)t->ival : (double)t->ival)
-                   : t->kind == TK_F32 ? (double)({ float f; uint32_t u = (uint32_t)t->ival; memcpy(&f, &u, 4); f; })
+        double d = t->kind == TK_INT   ? (neg ? -(double)t->ival : (double)t->ival)
+                   : t->kind == TK_F32 ? (double)({
+                         float f;
+                         uint32_t u = (uint32_t)t->ival;
+                         memcpy(&f, &u, 4);
+                         f;
+                     })
                                        : t->fval;
         if (neg && t->kind != TK_INT) d = -d;
         if (type == T_F32) {
@@ -381,8 +398,8 @@ static void init_list(parser *p, init_ctx *c, int depth)
     pp_expect_punct(p, '}');
 }
 
-static uint32_t new_var(parser *p, const ptx_token *name, enum ptx_space sp, uint64_t size, uint32_t align,
-                        bool visible)
+static uint32_t new_var(parser *p, const ptx_token *name, enum ptx_space sp, uint64_t size,
+                        uint32_t align, bool visible)
 {
     ptx_module *m = p->m;
     m->vars = pp_grow(p, m->vars, &p->capvars, m->nvars + 1, sizeof *m->vars);
@@ -397,10 +414,12 @@ static uint32_t new_var(parser *p, const ptx_token *name, enum ptx_space sp, uin
 }
 
 /* One variable name (after the attributes) of a .global/.const/.shared/.local/.param decl. */
-static void declare_one(parser *p, int space, const decl_attr *a, int is_extern, bool visible, int in_func)
+static void declare_one(parser *p, int space, const decl_attr *a, int is_extern, bool visible,
+                        int in_func)
 {
     const ptx_token name = p->lx.tok;
-    if (name.kind != TK_ID) pp_error(p, &name, "expected a name before '%.*s'", (int)name.len, name.text);
+    if (name.kind != TK_ID)
+        pp_error(p, &name, "expected a name before '%.*s'", (int)name.len, name.text);
     pp_next(p);
     int flex;
     uint64_t n = parse_dims(p, &flex);
@@ -410,8 +429,8 @@ static void declare_one(parser *p, int space, const decl_attr *a, int is_extern,
     if (align == 0) align = 1;
     psym *s;
     if (space == S_GLOBAL || space == S_CONST) {
-        uint32_t vi = new_var(p, &name, space == S_GLOBAL ? PTX_SPACE_GLOBAL : PTX_SPACE_CONST, size, align,
-                              visible || is_extern);
+        uint32_t vi = new_var(p, &name, space == S_GLOBAL ? PTX_SPACE_GLOBAL : PTX_SPACE_CONST,
+                              size, align, visible || is_extern);
         s = pp_define(p, &p->syms, &name, SYM_VAR);
         s->idx = vi;
         if (pp_is_punct(&p->lx.tok, '=')) {
@@ -504,7 +523,8 @@ int pp_own(parser *p)
 void pp_disown(parser *p, int slot)
 {
     p->owned[slot] = NULL;
-    while (p->nowned > 0 && !p->owned[p->nowned - 1]) p->nowned--;
+    while (p->nowned > 0 && !p->owned[p->nowned - 1])
+        p->nowned--;
 }
 
 static ir_pslot *param_list(parser *p, uint32_t *count, int is_entry)
@@ -574,7 +594,8 @@ static void perf_directives(parser *p, ir_func *f)
         unsigned v[3] = {1, 1, 1};
         int isn = ptx_tok_is(t, "maxntid"), isr = ptx_tok_is(t, "reqntid");
         if (isn || isr || ptx_tok_is(t, "reqnctapercluster") || ptx_tok_is(t, "maxclusterrank") ||
-            ptx_tok_is(t, "minnctapersm") || ptx_tok_is(t, "maxnreg") || ptx_tok_is(t, "maxnctapersm")) {
+            ptx_tok_is(t, "minnctapersm") || ptx_tok_is(t, "maxnreg") ||
+            ptx_tok_is(t, "maxnctapersm")) {
             int ismin = ptx_tok_is(t, "minnctapersm");
             pp_next(p);
             for (int i = 0; i < 3; i++) {
@@ -591,7 +612,8 @@ static void perf_directives(parser *p, ir_func *f)
             if (p->lx.tok.kind == TK_INT) pp_next(p);
         } else if (ptx_tok_is(t, "pragma")) {
             pp_next(p);
-            while (p->lx.tok.kind == TK_STR || pp_is_punct(&p->lx.tok, ',')) pp_next(p);
+            while (p->lx.tok.kind == TK_STR || pp_is_punct(&p->lx.tok, ','))
+                pp_next(p);
             pp_expect_punct(p, ';');
         } else {
             pp_error(p, t, "unknown function directive '.%.*s'", (int)t->len, t->text);
@@ -607,22 +629,26 @@ static void parse_body(parser *p, ir_func *f)
     uint32_t frames[64];
     int depth = 0;
     p->labels.n = 0;
-    if (p->labels.nbucket) memset(p->labels.bucket, 0xff, p->labels.nbucket * sizeof *p->labels.bucket);
+    if (p->labels.nbucket)
+        memset(p->labels.bucket, 0xff, p->labels.nbucket * sizeof *p->labels.bucket);
     p->nfix = 0;
     f->start = (uint32_t)p->m->ncode;
     marks[0] = p->syms.n;
     frames[0] = p->frame;
     pp_next(p); /* '{' */
     depth = 1;
-    while (depth > 0) body_statement(p, &depth, marks, frames);
+    while (depth > 0)
+        body_statement(p, &depth, marks, frames);
     f = &p->m->funcs[p->cur];
     f->end = (uint32_t)p->m->ncode;
     pp_resolve_labels(p);
     /* a function must not fall off its end (or branch to a label after its last
      * instruction): add an implicit ret */
     int label_at_end = 0;
-    for (size_t i = 0; i < p->labels.n; i++) label_at_end |= p->labels.e[i].kind == SYM_FUNC && p->labels.e[i].idx == f->end;
-    if (f->end == f->start || p->m->code[f->end - 1].op != OP_RET || p->m->code[f->end - 1].guard >= 0 || label_at_end) {
+    for (size_t i = 0; i < p->labels.n; i++)
+        label_at_end |= p->labels.e[i].kind == SYM_FUNC && p->labels.e[i].idx == f->end;
+    if (f->end == f->start || p->m->code[f->end - 1].op != OP_RET ||
+        p->m->code[f->end - 1].guard >= 0 || label_at_end) {
         ptx_module *m = p->m;
         m->code = pp_grow(p, m->code, &m->capcode, m->ncode + 1, sizeof *m->code);
         ir_insn *in = &m->code[m->ncode++];
@@ -744,14 +770,16 @@ static void body_directive(parser *p)
         parse_var_decl(p, sp, 0, false, 1);
     } else if (ptx_tok_is(t, "extern")) {
         pp_next(p);
-        if (!ptx_tok_is(&p->lx.tok, "shared")) pp_error(p, &p->lx.tok, "unsupported .extern in a function");
+        if (!ptx_tok_is(&p->lx.tok, "shared"))
+            pp_error(p, &p->lx.tok, "unsupported .extern in a function");
         pp_next(p);
         parse_var_decl(p, S_SHARED, 1, false, 1);
     } else if (ptx_tok_is(t, "loc") || ptx_tok_is(t, "file") || ptx_tok_is(t, "section")) {
         skip_line(p);
     } else if (ptx_tok_is(t, "pragma")) {
         pp_next(p);
-        while (p->lx.tok.kind == TK_STR || pp_is_punct(&p->lx.tok, ',')) pp_next(p);
+        while (p->lx.tok.kind == TK_STR || pp_is_punct(&p->lx.tok, ','))
+            pp_next(p);
         pp_expect_punct(p, ';');
     } else {
         pp_error(p, t, "unknown directive '.%.*s'", (int)t->len, t->text);
@@ -778,7 +806,8 @@ static void body_statement(parser *p, int *depth, size_t *marks, uint32_t *frame
     } else if (t->kind == TK_DOT) {
         body_directive(p);
     } else if (t->kind == TK_ID && pp_is_punct(ptx_lex_peek(&p->lx), ':')) {
-        if (pp_lookup(&p->labels, t->text, t->len)) pp_error(p, t, "label '%.*s' defined twice", (int)t->len, t->text);
+        if (pp_lookup(&p->labels, t->text, t->len))
+            pp_error(p, t, "label '%.*s' defined twice", (int)t->len, t->text);
         ptx_token label = *t;
         psym *s = pp_define(p, &p->labels, t, SYM_FUNC);
         s->idx = (uint32_t)p->m->ncode;
@@ -797,7 +826,8 @@ static void body_statement(parser *p, int *depth, size_t *marks, uint32_t *frame
         if (!s || s->kind != SYM_REG || s->size) {
             /* ranges: %p3 */
             uint32_t r;
-            if (t->kind != TK_ID || !pp_reg_index(p, t, &r)) pp_error(p, t, "expected a predicate after '@'");
+            if (t->kind != TK_ID || !pp_reg_index(p, t, &r))
+                pp_error(p, t, "expected a predicate after '@'");
             pp_next(p);
             pp_instruction(p, (int32_t)r, neg, line);
             return;
@@ -847,10 +877,14 @@ static void module_statement(parser *p)
     const ptx_token *t = &p->lx.tok;
     int is_extern = 0;
     bool visible = false;
-    if (t->kind != TK_DOT) pp_error(p, t, "unexpected '%.*s' at module scope", (int)t->len, t->text);
-    while (ptx_tok_is(t, "visible") || ptx_tok_is(t, "extern") || ptx_tok_is(t, "weak") || ptx_tok_is(t, "common")) {
-        if (ptx_tok_is(t, "extern")) is_extern = 1;
-        else visible = true;
+    if (t->kind != TK_DOT)
+        pp_error(p, t, "unexpected '%.*s' at module scope", (int)t->len, t->text);
+    while (ptx_tok_is(t, "visible") || ptx_tok_is(t, "extern") || ptx_tok_is(t, "weak") ||
+           ptx_tok_is(t, "common")) {
+        if (ptx_tok_is(t, "extern"))
+            is_extern = 1;
+        else
+            visible = true;
         t = pp_next(p);
     }
     if (ptx_tok_is(t, "version")) {
@@ -863,11 +897,13 @@ static void module_statement(parser *p)
     } else if (ptx_tok_is(t, "file") || ptx_tok_is(t, "loc")) {
         skip_line(p);
     } else if (ptx_tok_is(t, "section")) {
-        while (!pp_is_punct(&p->lx.tok, '{') && p->lx.tok.kind != TK_EOF) ptx_lex_next(&p->lx);
+        while (!pp_is_punct(&p->lx.tok, '{') && p->lx.tok.kind != TK_EOF)
+            ptx_lex_next(&p->lx);
         skip_braces(p);
     } else if (ptx_tok_is(t, "pragma")) {
         pp_next(p);
-        while (p->lx.tok.kind == TK_STR || pp_is_punct(&p->lx.tok, ',')) pp_next(p);
+        while (p->lx.tok.kind == TK_STR || pp_is_punct(&p->lx.tok, ','))
+            pp_next(p);
         pp_expect_punct(p, ';');
     } else if (ptx_tok_is(t, "entry") || ptx_tok_is(t, "kernel")) {
         pp_next(p);
@@ -886,7 +922,8 @@ static void module_statement(parser *p)
 
 void ptx_module_free(ptx_module *m);
 
-enum ptx_status ptx_parse(const char *text, size_t len, ptx_module **out, char *log, size_t log_size)
+enum ptx_status ptx_parse(const char *text, size_t len, ptx_module **out, char *log,
+                          size_t log_size)
 {
     *out = NULL;
     if (log && log_size) log[0] = 0;
@@ -905,13 +942,15 @@ enum ptx_status ptx_parse(const char *text, size_t len, ptx_module **out, char *
     if (setjmp(p->fail) == 0) {
         ptx_lex_init(&p->lx, text ? text : "", text ? len : 0);
         pp_next(p);
-        while (p->lx.tok.kind != TK_EOF) module_statement(p);
+        while (p->lx.tok.kind != TK_EOF)
+            module_statement(p);
         if (!m->version) pp_error(p, &p->lx.tok, "missing .version directive");
         pp_layout(p);
         *out = m;
     } else {
         st = PTX_ERR_PARSE;
-        for (int i = 0; i < p->nowned; i++) free(p->owned[i]);
+        for (int i = 0; i < p->nowned; i++)
+            free(p->owned[i]);
         ptx_module_free(m);
     }
     free(p->syms.e);

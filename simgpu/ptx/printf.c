@@ -14,8 +14,10 @@ void ex_read_str(ex_warp *w, int lane, uint64_t addr, char *out, size_t max)
     for (; n + 1 < max; n++) {
         const char *p = ex_translate(w, S_GENERIC, addr + n, 1, lane, 2);
         if (!p) {
-            if (n == 0) snprintf(out, max, "(null)");
-            else out[n] = 0;
+            if (n == 0)
+                snprintf(out, max, "(null)");
+            else
+                out[n] = 0;
             return;
         }
         if (!*p) break;
@@ -35,15 +37,19 @@ static uint64_t next_arg(pf_args *a, unsigned size)
 {
     uint64_t v = 0;
     a->off = (a->off + size - 1) / size * size;
-    const void *p = a->base ? ex_translate(a->w, S_GENERIC, a->base + a->off, size, a->lane, 2) : NULL;
-    if (p) memcpy(&v, p, size);
-    else a->bad = 1;
+    const void *p =
+        a->base ? ex_translate(a->w, S_GENERIC, a->base + a->off, size, a->lane, 2) : NULL;
+    if (p)
+        memcpy(&v, p, size);
+    else
+        a->bad = 1;
     a->off += size;
     return v;
 }
 
 /* One conversion: spec holds "%...c"; appends to out. */
-static size_t convert(pf_args *a, const char *spec, size_t slen, char conv, int longs, char *out, size_t room)
+static size_t convert(pf_args *a, const char *spec, size_t slen, char conv, int longs, char *out,
+                      size_t room)
 {
     char f[40], s[256];
     if (slen >= sizeof f - 4) slen = sizeof f - 4;
@@ -51,22 +57,38 @@ static size_t convert(pf_args *a, const char *spec, size_t slen, char conv, int 
     f[slen] = 0;
     /* rebuild the length modifier for 64-bit host types */
     char *lp = f + slen - 1;
-    while (lp > f && strchr("hlLqjzt", lp[-1])) lp--;
+    while (lp > f && strchr("hlLqjzt", lp[-1]))
+        lp--;
     int n;
     switch (conv) {
-    case 'd': case 'i': case 'u': case 'x': case 'X': case 'o': case 'c': {
+    case 'd':
+    case 'i':
+    case 'u':
+    case 'x':
+    case 'X':
+    case 'o':
+    case 'c': {
         uint64_t v = next_arg(a, longs ? 8 : 4);
         if (conv == 'c') {
             snprintf(lp, 4, "c");
             n = snprintf(out, room, f, (int)(char)v);
         } else {
             snprintf(lp, 5, "ll%c", conv);
-            long long sv = longs ? (long long)v : (conv == 'd' || conv == 'i') ? (long long)(int32_t)v : (long long)(uint32_t)v;
+            long long sv = longs                          ? (long long)v
+                           : (conv == 'd' || conv == 'i') ? (long long)(int32_t)v
+                                                          : (long long)(uint32_t)v;
             n = snprintf(out, room, f, sv);
         }
         break;
     }
-    case 'f': case 'F': case 'e': case 'E': case 'g': case 'G': case 'a': case 'A': {
+    case 'f':
+    case 'F':
+    case 'e':
+    case 'E':
+    case 'g':
+    case 'G':
+    case 'a':
+    case 'A': {
         uint64_t v = next_arg(a, 8);
         double d;
         memcpy(&d, &v, 8);
@@ -110,16 +132,20 @@ int ex_printf(ex_warp *w, int lane, uint64_t fmt_addr, uint64_t args)
             continue;
         }
         const char *q = p + 1, *d;
-        while (*q && strchr("-+ #0", *q)) q++;
-        for (d = q; *q >= '0' && *q <= '9'; q++) {}
+        while (*q && strchr("-+ #0", *q))
+            q++;
+        for (d = q; *q >= '0' && *q <= '9'; q++) {
+        }
         int wide = q - d > 4; /* widths and precisions beyond 9999 are printed literally */
         if (*q == '.') {
-            for (d = ++q; *q >= '0' && *q <= '9'; q++) {}
+            for (d = ++q; *q >= '0' && *q <= '9'; q++) {
+            }
             wide |= q - d > 4;
         }
         int longs = 0;
         while (*q && strchr("hlLqjzt", *q)) {
-            if (*q == 'l' || *q == 'L' || *q == 'q' || *q == 'j' || *q == 'z' || *q == 't') longs = 1;
+            if (*q == 'l' || *q == 'L' || *q == 'q' || *q == 'j' || *q == 'z' || *q == 't')
+                longs = 1;
             q++;
         }
         if (!*q) break;

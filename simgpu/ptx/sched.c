@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SCHED_QUANTUM 512          /* steps a warp runs before the next warp's turn */
+#define SCHED_QUANTUM 512           /* steps a warp runs before the next warp's turn */
 #define SCHED_MAX_SMEM (228u << 10) /* per-block shared memory limit */
 
 typedef struct ex_scratch {
@@ -157,9 +157,11 @@ static void block_loop(ex_block *b)
         if (ran) continue;
         int released = 0;
         for (unsigned i = 0; i < b->nwarps; i++)
-            if (b->warps[i].ws_blocked) ex_unblock(&b->warps[i], b->warps[i].ws_blocked, 0), released = 1;
+            if (b->warps[i].ws_blocked)
+                ex_unblock(&b->warps[i], b->warps[i].ws_blocked, 0), released = 1;
         if (!released) {
-            ex_fault(&b->warps[0], 0, PTX_ERR_ILLEGAL_INSTR, 0, "deadlock: every live thread waits at a barrier");
+            ex_fault(&b->warps[0], 0, PTX_ERR_ILLEGAL_INSTR, 0,
+                     "deadlock: every live thread waits at a barrier");
             return;
         }
     }
@@ -201,7 +203,8 @@ static void *worker(void *arg)
     pthread_mutex_lock(&pool_lock);
     for (;;) {
         ex_job *j = pool_jobs;
-        while (j && atomic_load(&j->next) >= j->nblocks) j = j->link;
+        while (j && atomic_load(&j->next) >= j->nblocks)
+            j = j->link;
         if (!j) {
             pthread_cond_wait(&pool_work, &pool_lock);
             continue;
@@ -254,7 +257,8 @@ static enum ptx_status check_launch(const ptx_launch *l, const ptx_module *m, co
     uint64_t nt = (uint64_t)l->block[0] * l->block[1] * l->block[2];
     if (!l->grid[0] || !l->grid[1] || !l->grid[2] || !nt) return PTX_ERR_INVALID_VALUE;
     if (nt > 1024 || (k->info.maxntid && nt > k->info.maxntid)) return PTX_ERR_LAUNCH_RESOURCES;
-    if (l->params_size < k->info.params_size || (k->info.params_size && !l->params)) return PTX_ERR_INVALID_VALUE;
+    if (l->params_size < k->info.params_size || (k->info.params_size && !l->params))
+        return PTX_ERR_INVALID_VALUE;
     if (k->info.static_smem + l->dyn_smem > SCHED_MAX_SMEM) return PTX_ERR_LAUNCH_RESOURCES;
     if (m->nvars && !l->var_addrs) return PTX_ERR_INVALID_VALUE;
     return PTX_OK;
@@ -288,9 +292,11 @@ enum ptx_status ptx_run(const ptx_launch *l, ptx_fault *fault)
         pthread_mutex_unlock(&pool_lock);
         run_blocks(&j);
         pthread_mutex_lock(&pool_lock);
-        while (atomic_load(&j.done) < j.nblocks || j.users > 0) pthread_cond_wait(&pool_done, &pool_lock);
+        while (atomic_load(&j.done) < j.nblocks || j.users > 0)
+            pthread_cond_wait(&pool_done, &pool_lock);
         ex_job **pp = &pool_jobs;
-        while (*pp != &j) pp = &(*pp)->link;
+        while (*pp != &j)
+            pp = &(*pp)->link;
         *pp = j.link;
         pthread_mutex_unlock(&pool_lock);
     }

@@ -73,12 +73,14 @@ static inline enum ptx_status pu_load(pu_env *e, const char *src)
         e->vars[i] = pu_alloc(e, v->size ? v->size : 1);
         if (v->init) memcpy(e->vars[i], v->init, v->size);
     }
-    for (size_t i = 0; i < nv && i < 1024; i++) ptx_module_relocate(e->m, i, e->vars[i], e->vars);
+    for (size_t i = 0; i < nv && i < 1024; i++)
+        ptx_module_relocate(e->m, i, e->vars[i], e->vars);
     return s;
 }
 
-static inline enum ptx_status pu_run3(pu_env *e, const char *kernel, const unsigned grid[3], const unsigned block[3],
-                               size_t dyn, const void *params, size_t psize)
+static inline enum ptx_status pu_run3(pu_env *e, const char *kernel, const unsigned grid[3],
+                                      const unsigned block[3], size_t dyn, const void *params,
+                                      size_t psize)
 {
     const ptx_kernel *k = ptx_module_find_kernel(e->m, kernel);
     if (!k) return PTX_ERR_INVALID_VALUE;
@@ -98,8 +100,8 @@ static inline enum ptx_status pu_run3(pu_env *e, const char *kernel, const unsig
     return ptx_run(&l, &e->fault);
 }
 
-static inline enum ptx_status pu_run(pu_env *e, const char *kernel, unsigned grid, unsigned block, size_t dyn,
-                              const void *params, size_t psize)
+static inline enum ptx_status pu_run(pu_env *e, const char *kernel, unsigned grid, unsigned block,
+                                     size_t dyn, const void *params, size_t psize)
 {
     unsigned g[3] = {grid, 1, 1}, b[3] = {block, 1, 1};
     return pu_run3(e, kernel, g, b, dyn, params, psize);
@@ -107,7 +109,8 @@ static inline enum ptx_status pu_run(pu_env *e, const char *kernel, unsigned gri
 
 static inline void pu_free(pu_env *e)
 {
-    for (size_t i = 0; i < e->nranges; i++) free((void *)e->ranges[i].lo);
+    for (size_t i = 0; i < e->nranges; i++)
+        free((void *)e->ranges[i].lo);
     ptx_module_free(e->m);
     e->m = NULL;
 }

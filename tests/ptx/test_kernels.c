@@ -50,12 +50,17 @@ RG_TEST(reduce_smem)
     SETUP();
     int n = 4000, nb = (n + 255) / 256;
     float *in = pu_alloc(e, n * 4), *out = pu_alloc(e, nb * 4);
-    for (int i = 0; i < n; i++) in[i] = (float)(i % 17);
-    struct { float *in, *out; int n; } p = {in, out, n};
+    for (int i = 0; i < n; i++)
+        in[i] = (float)(i % 17);
+    struct {
+        float *in, *out;
+        int n;
+    } p = {in, out, n};
     RUN_OK("reduce_smem", nb, 256, 0, &p, sizeof p);
     for (int b = 0; b < nb; b++) {
         float ref = 0;
-        for (int i = b * 256; i < n && i < b * 256 + 256; i++) ref += in[i];
+        for (int i = b * 256; i < n && i < b * 256 + 256; i++)
+            ref += in[i];
         if (out[b] != ref) {
             TEARDOWN();
             RG_FAIL("block %d: %f != %f", b, out[b], ref);
@@ -70,8 +75,12 @@ RG_TEST(warp_shuffle_reduce)
     int n = 1000;
     int *in = pu_alloc(e, n * 4), *out = pu_alloc(e, 8);
     long ref = 0;
-    for (int i = 0; i < n; i++) in[i] = i * 3 - 7, ref += in[i];
-    struct { int *in, *out; int n; } p = {in, out, n};
+    for (int i = 0; i < n; i++)
+        in[i] = i * 3 - 7, ref += in[i];
+    struct {
+        int *in, *out;
+        int n;
+    } p = {in, out, n};
     RUN_OK("warp_reduce", 8, 128, 0, &p, sizeof p);
     CHECK_EQ_INT(out[0], ref);
     TEARDOWN();
@@ -82,15 +91,20 @@ RG_TEST(matmul_tiled)
     SETUP();
     int N = 50;
     float *A = pu_alloc(e, N * N * 4), *B = pu_alloc(e, N * N * 4), *C = pu_alloc(e, N * N * 4);
-    for (int i = 0; i < N * N; i++) A[i] = (float)(i % 7) - 3, B[i] = (float)(i % 5) * 0.5f;
-    struct { float *A, *B, *C; int N; } p = {A, B, C, N};
+    for (int i = 0; i < N * N; i++)
+        A[i] = (float)(i % 7) - 3, B[i] = (float)(i % 5) * 0.5f;
+    struct {
+        float *A, *B, *C;
+        int N;
+    } p = {A, B, C, N};
     unsigned g[3] = {4, 4, 1}, bl[3] = {16, 16, 1};
     enum ptx_status st = pu_run3(e, "matmul_tiled", g, bl, 0, &p, sizeof p);
     CHECK_EQ_INT(st, PTX_OK);
     for (int r = 0; r < N; r++)
         for (int c = 0; c < N; c++) {
             float ref = 0;
-            for (int k = 0; k < N; k++) ref += A[r * N + k] * B[k * N + c];
+            for (int k = 0; k < N; k++)
+                ref += A[r * N + k] * B[k * N + c];
             if (fabsf(C[r * N + c] - ref) > 1e-3f) {
                 TEARDOWN();
                 RG_FAIL("C[%d][%d] = %f, expected %f", r, c, C[r * N + c], ref);
@@ -105,10 +119,16 @@ RG_TEST(histogram_atomics)
     int n = 100000;
     unsigned char *in = pu_alloc(e, n);
     unsigned *hist = pu_alloc(e, 256 * 4), ref[256] = {0};
-    for (int i = 0; i < n; i++) in[i] = (unsigned char)((i * 2654435761u) >> 24), ref[in[i]]++;
-    struct { unsigned char *in; int n; unsigned *h; } p = {in, n, hist};
+    for (int i = 0; i < n; i++)
+        in[i] = (unsigned char)((i * 2654435761u) >> 24), ref[in[i]]++;
+    struct {
+        unsigned char *in;
+        int n;
+        unsigned *h;
+    } p = {in, n, hist};
     RUN_OK("histogram", 16, 128, 0, &p, sizeof p);
-    for (int i = 0; i < 256; i++) CHECK_EQ_INT(hist[i], ref[i]);
+    for (int i = 0; i < 256; i++)
+        CHECK_EQ_INT(hist[i], ref[i]);
     TEARDOWN();
 }
 
@@ -116,8 +136,11 @@ RG_TEST(scan)
 {
     SETUP();
     int *in = pu_alloc(e, 4 * 1024), *out = pu_alloc(e, 4 * 1024);
-    for (int i = 0; i < 1024; i++) in[i] = (i * 7) % 13 - 6;
-    struct { int *in, *out; } p = {in, out};
+    for (int i = 0; i < 1024; i++)
+        in[i] = (i * 7) % 13 - 6;
+    struct {
+        int *in, *out;
+    } p = {in, out};
     RUN_OK("scan_block", 2, 512, 0, &p, sizeof p);
     for (int b = 0; b < 2; b++) {
         int acc = 0;
@@ -139,11 +162,15 @@ RG_TEST(bitonic_sort_dynamic_smem)
     SETUP();
     int n = 1024, ref[1024];
     int *d = pu_alloc(e, n * 4);
-    for (int i = 0; i < n; i++) d[i] = ref[i] = (int)((i * 2654435761u) % 100000);
+    for (int i = 0; i < n; i++)
+        d[i] = ref[i] = (int)((i * 2654435761u) % 100000);
     qsort(ref, n, 4, cmp_int);
-    struct { int *d; } p = {d};
+    struct {
+        int *d;
+    } p = {d};
     RUN_OK("bitonic_sort", 1, 512, n * 4, &p, sizeof p);
-    for (int i = 0; i < n; i++) CHECK_EQ_INT(d[i], ref[i]);
+    for (int i = 0; i < n; i++)
+        CHECK_EQ_INT(d[i], ref[i]);
     TEARDOWN();
 }
 
@@ -152,8 +179,12 @@ RG_TEST(half_math)
     SETUP();
     int n = 64;
     float *a = pu_alloc(e, n * 4), *b = pu_alloc(e, n * 4), *out = pu_alloc(e, n * 8);
-    for (int i = 0; i < n; i++) a[i] = (float)i * 0.25f - 4, b[i] = (float)(i % 9) * 0.125f;
-    struct { float *a, *b, *o; int n; } p = {a, b, out, n};
+    for (int i = 0; i < n; i++)
+        a[i] = (float)i * 0.25f - 4, b[i] = (float)(i % 9) * 0.125f;
+    struct {
+        float *a, *b, *o;
+        int n;
+    } p = {a, b, out, n};
     RUN_OK("half_math", 2, 32, 0, &p, sizeof p);
     for (int i = 0; i < n; i++) {
         _Float16 x = (_Float16)a[i], y = (_Float16)b[i];
@@ -176,12 +207,17 @@ RG_TEST(f64_math_vs_libm)
     SETUP();
     int n = 96;
     double *in = pu_alloc(e, n * 8), *out = pu_alloc(e, n * 64);
-    for (int i = 0; i < n; i++) in[i] = (i - 48) * 0.37 + 0.001 * i;
-    struct { double *in, *out; int n; } p = {in, out, n};
+    for (int i = 0; i < n; i++)
+        in[i] = (i - 48) * 0.37 + 0.001 * i;
+    struct {
+        double *in, *out;
+        int n;
+    } p = {in, out, n};
     RUN_OK("f64_math", 3, 32, 0, &p, sizeof p);
     for (int i = 0; i < n; i++) {
-        double x = in[i], ref[8] = {sin(x), cos(x), exp(x), log(fabs(x) + 1), sqrt(fabs(x)), pow(fabs(x), 1.5),
-                                    atan2(x, 2.0), tanh(x)};
+        double x = in[i], ref[8] = {sin(x),           cos(x),        exp(x),
+                                    log(fabs(x) + 1), sqrt(fabs(x)), pow(fabs(x), 1.5),
+                                    atan2(x, 2.0),    tanh(x)};
         for (int k = 0; k < 8; k++)
             if (!close_ulp(out[8 * i + k], ref[k], 4) && fabs(out[8 * i + k] - ref[k]) > 1e-15) {
                 TEARDOWN();
@@ -196,8 +232,12 @@ RG_TEST(f32_math)
     SETUP();
     int n = 64;
     float *in = pu_alloc(e, n * 4), *out = pu_alloc(e, n * 24);
-    for (int i = 0; i < n; i++) in[i] = (i - 32) * 0.71f;
-    struct { float *in, *out; int n; } p = {in, out, n};
+    for (int i = 0; i < n; i++)
+        in[i] = (i - 32) * 0.71f;
+    struct {
+        float *in, *out;
+        int n;
+    } p = {in, out, n};
     RUN_OK("f32_math", 2, 32, 0, &p, sizeof p);
     for (int i = 0; i < n; i++) {
         float x = in[i];
@@ -214,7 +254,9 @@ RG_TEST(f32_math)
 RG_TEST(device_printf)
 {
     SETUP();
-    struct { int base; } p = {100};
+    struct {
+        int base;
+    } p = {100};
     RUN_OK("device_printf", 1, 8, 0, &p, sizeof p);
     CHECK_STR(e->out, "thread 0: 100 7 0xff 0.00 str A -1234567890123|\n"
                       "thread 1: 101 7 0xff 1.50 str B -1234567890123|\n"
@@ -226,7 +268,9 @@ RG_TEST(warp_spinlock)
 {
     SETUP();
     int *lock = pu_alloc(e, 4), *counter = pu_alloc(e, 4);
-    struct { int *l, *c; } p = {lock, counter};
+    struct {
+        int *l, *c;
+    } p = {lock, counter};
     RUN_OK("warp_spinlock", 4, 64, 0, &p, sizeof p);
     CHECK_EQ_INT(*counter, 256);
     TEARDOWN();
@@ -236,9 +280,12 @@ RG_TEST(divergent_syncwarp)
 {
     SETUP();
     int *out = pu_alloc(e, 32 * 4);
-    struct { int *o; } p = {out};
+    struct {
+        int *o;
+    } p = {out};
     RUN_OK("divergent_syncwarp", 1, 32, 0, &p, sizeof p);
-    for (int l = 0; l < 32; l++) CHECK_EQ_INT(out[l], l < 16 ? (l + 16) * 10 : l - 16);
+    for (int l = 0; l < 32; l++)
+        CHECK_EQ_INT(out[l], l < 16 ? (l + 16) * 10 : l - 16);
     TEARDOWN();
 }
 
@@ -246,17 +293,23 @@ RG_TEST(recursion)
 {
     SETUP();
     int *out = pu_alloc(e, 64 * 4), f[12] = {0, 1};
-    for (int i = 2; i < 12; i++) f[i] = f[i - 1] + f[i - 2];
-    struct { int *o; } p = {out};
+    for (int i = 2; i < 12; i++)
+        f[i] = f[i - 1] + f[i - 2];
+    struct {
+        int *o;
+    } p = {out};
     RUN_OK("recursion", 1, 64, 0, &p, sizeof p);
-    for (int i = 0; i < 64; i++) CHECK_EQ_INT(out[i], f[i % 12]);
+    for (int i = 0; i < 64; i++)
+        CHECK_EQ_INT(out[i], f[i % 12]);
     TEARDOWN();
 }
 
 RG_TEST(assert_fails)
 {
     SETUP();
-    struct { int v; } p = {42};
+    struct {
+        int v;
+    } p = {42};
     CHECK_EQ_INT(pu_run(e, "assert_kernel", 2, 32, 0, &p, sizeof p), PTX_OK);
     p.v = 1;
     enum ptx_status st = pu_run(e, "assert_kernel", 2, 32, 0, &p, sizeof p);
@@ -272,12 +325,16 @@ RG_TEST(chained_blocks_lookback)
     int nb = 64;
     int *in = pu_alloc(e, nb * 32 * 4), *prefix = pu_alloc(e, nb * 4), *flags = pu_alloc(e, nb * 4),
         *out = pu_alloc(e, nb * 4);
-    for (int i = 0; i < nb * 32; i++) in[i] = i % 5;
-    struct { int *in, *prefix, *flags, *out; } p = {in, prefix, flags, out};
+    for (int i = 0; i < nb * 32; i++)
+        in[i] = i % 5;
+    struct {
+        int *in, *prefix, *flags, *out;
+    } p = {in, prefix, flags, out};
     RUN_OK("chained_sum", nb, 32, 0, &p, sizeof p);
     int acc = 0;
     for (int b = 0; b < nb; b++) {
-        for (int t = 0; t < 32; t++) acc += in[b * 32 + t];
+        for (int t = 0; t < 32; t++)
+            acc += in[b * 32 + t];
         CHECK_EQ_INT(out[b], acc);
     }
     TEARDOWN();
@@ -287,7 +344,9 @@ RG_TEST(module_globals)
 {
     SETUP();
     int *out = pu_alloc(e, 4);
-    struct { int *o; } p = {out};
+    struct {
+        int *o;
+    } p = {out};
     RUN_OK("globals", 1, 8, 0, &p, sizeof p);
     CHECK_EQ_INT(*out, 2 * (10 + 20 + 30 + 40));
     TEARDOWN();
@@ -297,10 +356,14 @@ RG_TEST(local_arrays)
 {
     SETUP();
     int *in = pu_alloc(e, 32 * 4), *out = pu_alloc(e, 64 * 4);
-    for (int i = 0; i < 32; i++) in[i] = i + 1;
-    struct { int *in, *out; } p = {in, out};
+    for (int i = 0; i < 32; i++)
+        in[i] = i + 1;
+    struct {
+        int *in, *out;
+    } p = {in, out};
     RUN_OK("local_array", 1, 64, 0, &p, sizeof p);
-    for (int t = 0; t < 64; t++) CHECK_EQ_INT(out[t], in[(t * 7) & 31] * t);
+    for (int t = 0; t < 64; t++)
+        CHECK_EQ_INT(out[t], in[(t * 7) & 31] * t);
     TEARDOWN();
 }
 
@@ -308,7 +371,10 @@ RG_TEST(arith_loop)
 {
     SETUP();
     float *out = pu_alloc(e, 256 * 4);
-    struct { float *o; int iters; } p = {out, 100};
+    struct {
+        float *o;
+        int iters;
+    } p = {out, 100};
     RUN_OK("arith_loop", 2, 128, 0, &p, sizeof p);
     for (int t = 0; t < 256; t++) {
         float a = (float)(t % 128), b = 1.0f;
@@ -330,8 +396,11 @@ RG_TEST(cub_block_radix_sort)
 {
     SETUP();
     int nb = 3, *d = pu_alloc(e, nb * 512 * 4), ref[512];
-    for (int i = 0; i < nb * 512; i++) d[i] = (int)((i * 2654435761u) >> 7) - (1 << 24);
-    struct { int *d; } p = {d};
+    for (int i = 0; i < nb * 512; i++)
+        d[i] = (int)((i * 2654435761u) >> 7) - (1 << 24);
+    struct {
+        int *d;
+    } p = {d};
     int *copy = malloc(nb * 512 * 4);
     memcpy(copy, d, nb * 512 * 4);
     RUN_OK("cub_block_sort", nb, 128, 0, &p, sizeof p);
@@ -353,10 +422,15 @@ RG_TEST(cub_block_scan_reduce)
 {
     SETUP();
     int nb = 4;
-    int *in = pu_alloc(e, nb * 128 * 4), *scan = pu_alloc(e, nb * 128 * 4), *sums = pu_alloc(e, nb * 4);
+    int *in = pu_alloc(e, nb * 128 * 4), *scan = pu_alloc(e, nb * 128 * 4),
+        *sums = pu_alloc(e, nb * 4);
     float *ws = pu_alloc(e, nb * 4 * 4);
-    for (int i = 0; i < nb * 128; i++) in[i] = (i * 37) % 101 - 50;
-    struct { int *in, *scan, *sums; float *ws; } p = {in, scan, sums, ws};
+    for (int i = 0; i < nb * 128; i++)
+        in[i] = (i * 37) % 101 - 50;
+    struct {
+        int *in, *scan, *sums;
+        float *ws;
+    } p = {in, scan, sums, ws};
     RUN_OK("cub_block_scan_reduce", nb, 128, 0, &p, sizeof p);
     for (int b = 0; b < nb; b++) {
         int acc = 0, mx = -1000;
@@ -368,7 +442,8 @@ RG_TEST(cub_block_scan_reduce)
         CHECK_EQ_INT(sums[b], mx);
         for (int w = 0; w < 4; w++) {
             float s = 0;
-            for (int t = 0; t < 32; t++) s += in[b * 128 + w * 32 + t] * 0.5f;
+            for (int t = 0; t < 32; t++)
+                s += in[b * 128 + w * 32 + t] * 0.5f;
             CHECK(ws[b * 4 + w] == s);
         }
     }
@@ -379,13 +454,17 @@ RG_TEST(cp_async)
 {
     SETUP();
     int *in = pu_alloc(e, 2 * 64 * 16), *out = pu_alloc(e, 2 * 64 * 4);
-    for (int i = 0; i < 2 * 64 * 4; i++) in[i] = i;
-    struct { int *in, *out; } p = {in, out};
+    for (int i = 0; i < 2 * 64 * 4; i++)
+        in[i] = i;
+    struct {
+        int *in, *out;
+    } p = {in, out};
     RUN_OK("cp_async_copy", 2, 64, 0, &p, sizeof p);
     for (int b = 0; b < 2; b++)
         for (int t = 0; t < 64; t++) {
             int s = b * 64 + 63 - t;
-            CHECK_EQ_INT(out[b * 64 + t], in[4 * s] + in[4 * s + 1] + in[4 * s + 2] + in[4 * s + 3]);
+            CHECK_EQ_INT(out[b * 64 + t],
+                         in[4 * s] + in[4 * s + 1] + in[4 * s + 2] + in[4 * s + 3]);
         }
     TEARDOWN();
 }
@@ -395,8 +474,12 @@ RG_TEST(warp_rank_leader_shuffle)
     SETUP();
     int iters = 200, cnt[16] = {0};
     int *keys = pu_alloc(e, iters * 32 * 4), *rank = pu_alloc(e, iters * 32 * 4);
-    for (int i = 0; i < iters * 32; i++) keys[i] = (int)((i * 2654435761u) >> 13);
-    struct { int *k, *r; int iters; } p = {keys, rank, iters};
+    for (int i = 0; i < iters * 32; i++)
+        keys[i] = (int)((i * 2654435761u) >> 13);
+    struct {
+        int *k, *r;
+        int iters;
+    } p = {keys, rank, iters};
     RUN_OK("warp_rank", 1, 32, 0, &p, sizeof p);
     for (int i = 0; i < iters * 32; i++)
         if (rank[i] != cnt[keys[i] & 15]++) {
@@ -410,12 +493,16 @@ RG_TEST(cooperative_groups)
 {
     SETUP();
     int *in = pu_alloc(e, 64 * 4), *out = pu_alloc(e, 192 * 4);
-    for (int i = 0; i < 64; i++) in[i] = (i * 7) % 23;
-    struct { int *in, *out; } p = {in, out};
+    for (int i = 0; i < 64; i++)
+        in[i] = (i * 7) % 23;
+    struct {
+        int *in, *out;
+    } p = {in, out};
     RUN_OK("coop_groups", 1, 64, 0, &p, sizeof p);
     for (int t = 0; t < 4; t++) {
         int s = 0;
-        for (int i = 0; i < 16; i++) s += in[t * 16 + i];
+        for (int i = 0; i < 16; i++)
+            s += in[t * 16 + i];
         CHECK_EQ_INT(out[t], s);
     }
     for (int t = 0; t < 64; t++) {
@@ -438,20 +525,29 @@ RG_TEST(f64_atomics_warp_scan_stencil)
     int *scan = pu_alloc(e, 96 * 4);
     float *st = pu_alloc(e, 64 * 4), *src = pu_alloc(e, 100 * 4);
     double ref = 0;
-    for (int i = 0; i < 96; i++) in[i] = i * 0.25, ref += in[i];
-    for (int i = 0; i < 100; i++) src[i] = (float)((i * 13) % 17);
-    struct { double *in, *sum; int *scan; float *st, *src; int w; } p = {in, sum, scan, st, src, w};
+    for (int i = 0; i < 96; i++)
+        in[i] = i * 0.25, ref += in[i];
+    for (int i = 0; i < 100; i++)
+        src[i] = (float)((i * 13) % 17);
+    struct {
+        double *in, *sum;
+        int *scan;
+        float *st, *src;
+        int w;
+    } p = {in, sum, scan, st, src, w};
     RUN_OK("misc_kernels", 1, 96, 0, &p, sizeof p);
     CHECK(*sum == ref);
     for (int t = 0; t < 96; t++) {
         int base = t / 32 * 32, s = 0;
-        for (int i = base; i <= t; i++) s += i + 1;
+        for (int i = base; i <= t; i++)
+            s += i + 1;
         CHECK_EQ_INT(scan[t], s);
     }
     for (int y = 0; y < 8; y++)
         for (int x = 0; x < 8; x++) {
             float c = src[(y + 1) * w + x + 1];
-            float r = src[y * w + x + 1] + src[(y + 2) * w + x + 1] + src[(y + 1) * w + x] + src[(y + 1) * w + x + 2] - 4 * c;
+            float r = src[y * w + x + 1] + src[(y + 2) * w + x + 1] + src[(y + 1) * w + x] +
+                      src[(y + 1) * w + x + 2] - 4 * c;
             CHECK(st[y * 8 + x] == r);
         }
     TEARDOWN();
@@ -461,20 +557,31 @@ RG_TEST(device_malloc_free)
 {
     SETUP();
     int **ptrs = pu_alloc(e, 64 * 8), *out = pu_alloc(e, 64 * 4);
-    struct { int **p; int *o; } p = {ptrs, out};
+    struct {
+        int **p;
+        int *o;
+    } p = {ptrs, out};
     /* without a heap, malloc returns NULL */
     RUN_OK("dev_malloc", 1, 64, 0, &p, sizeof p);
-    for (int t = 0; t < 64; t++) CHECK_EQ_INT(out[t], -1);
+    for (int t = 0; t < 64; t++)
+        CHECK_EQ_INT(out[t], -1);
     size_t hsz = 2 * 64 * 256 + 64; /* both blocks may hold all their blocks at once */
     void *hmem = pu_alloc(e, hsz);
     ptx_heap *h = ptx_heap_create(hmem, hsz);
     const ptx_kernel *k = ptx_module_find_kernel(e->m, "dev_malloc");
-    ptx_launch l = {.kernel = k, .var_addrs = e->vars, .grid = {2, 1, 1}, .block = {64, 1, 1}, .params = &p,
-                    .params_size = sizeof p, .mem = &e->map, .heap = h};
+    ptx_launch l = {.kernel = k,
+                    .var_addrs = e->vars,
+                    .grid = {2, 1, 1},
+                    .block = {64, 1, 1},
+                    .params = &p,
+                    .params_size = sizeof p,
+                    .mem = &e->map,
+                    .heap = h};
     CHECK_EQ_INT(ptx_run(&l, &e->fault), PTX_OK);
     for (int t = 0; t < 64; t++) {
         CHECK_EQ_INT(out[t], 64 * t + 63 * 64 / 2);
-        CHECK((uintptr_t)ptrs[t] >= (uintptr_t)hmem && (uintptr_t)ptrs[t] + 256 <= (uintptr_t)hmem + hsz);
+        CHECK((uintptr_t)ptrs[t] >= (uintptr_t)hmem &&
+              (uintptr_t)ptrs[t] + 256 <= (uintptr_t)hmem + hsz);
     }
     CHECK_EQ_INT(ptx_heap_used(h), 0);
     ptx_heap_destroy(h);
@@ -485,8 +592,11 @@ RG_TEST(mbarrier_memcpy_async)
 {
     SETUP();
     int *in = pu_alloc(e, 256 * 4), *out = pu_alloc(e, 512 * 4);
-    for (int i = 0; i < 256; i++) in[i] = i * 3 + 1;
-    struct { int *in, *out; } p = {in, out};
+    for (int i = 0; i < 256; i++)
+        in[i] = i * 3 + 1;
+    struct {
+        int *in, *out;
+    } p = {in, out};
     RUN_OK("mbarrier_copy", 2, 128, 0, &p, sizeof p);
     for (int b = 0; b < 2; b++)
         for (int t = 0; t < 128; t++) {
@@ -507,7 +617,9 @@ RG_TEST(wmma_tensor_fragments)
         a[i] = (_Float16)((i % 7) - 3), b[i] = (_Float16)((i % 5) * 0.5f), c[i] = (float)(i % 3);
         ia[i] = (signed char)((i * 7) % 11 - 5), ib[i] = (signed char)((i * 3) % 13 - 6);
     }
-    struct { void *a, *b, *c, *d, *ia, *ib, *id; } p = {a, b, c, d, ia, ib, id};
+    struct {
+        void *a, *b, *c, *d, *ia, *ib, *id;
+    } p = {a, b, c, d, ia, ib, id};
     RUN_OK("wmma_gemm", 1, 32, 0, &p, sizeof p);
     for (int i = 0; i < 16; i++)
         for (int j = 0; j < 16; j++) {
@@ -528,14 +640,19 @@ RG_TEST(mma_sync_ldmatrix)
     SETUP();
     _Float16 *a = pu_alloc(e, 256 * 2), *b = pu_alloc(e, 128 * 2);
     float *c = pu_alloc(e, 128 * 4);
-    for (int i = 0; i < 256; i++) a[i] = (_Float16)((i * 5) % 9 - 4);
-    for (int i = 0; i < 128; i++) b[i] = (_Float16)((i * 3) % 7 * 0.25f); /* b[n * 16 + k] */
-    struct { void *a, *b, *c; } p = {a, b, c};
+    for (int i = 0; i < 256; i++)
+        a[i] = (_Float16)((i * 5) % 9 - 4);
+    for (int i = 0; i < 128; i++)
+        b[i] = (_Float16)((i * 3) % 7 * 0.25f); /* b[n * 16 + k] */
+    struct {
+        void *a, *b, *c;
+    } p = {a, b, c};
     RUN_OK("mma_ldmatrix", 1, 32, 0, &p, sizeof p);
     for (int i = 0; i < 16; i++)
         for (int j = 0; j < 8; j++) {
             float acc = 1;
-            for (int k = 0; k < 16; k++) acc += (float)a[i * 16 + k] * (float)b[j * 16 + k];
+            for (int k = 0; k < 16; k++)
+                acc += (float)a[i * 16 + k] * (float)b[j * 16 + k];
             if (c[i * 8 + j] != acc) {
                 TEARDOWN();
                 RG_FAIL("C[%d][%d] = %f, expected %f", i, j, c[i * 8 + j], acc);

@@ -14,7 +14,8 @@ static const char *good = PTX_HEADER
     ".extern .shared .align 16 .b8 dyn[];\n"
     ".func (.param .b32 r) twice(.param .b32 x)\n{\n .reg .b32 %r<3>;\n ld.param.u32 %r1, [x];\n"
     " add.s32 %r2, %r1, %r1;\n st.param.b32 [r], %r2;\n ret;\n}\n"
-    ".visible .entry k1(.param .u64 .ptr .align 1 p0, .param .u32 p1, .param .u64 p2, .param .align 16 .b8 p3[20])\n"
+    ".visible .entry k1(.param .u64 .ptr .align 1 p0, .param .u32 p1, .param .u64 p2, .param "
+    ".align 16 .b8 p3[20])\n"
     ".maxntid 128, 1, 1\n.minnctapersm 2\n{\n"
     " .reg .pred %p<3>;\n .reg .b32 %r<10>;\n .reg .b64 %rd<5>;\n .shared .align 4 .b8 own[100];\n"
     " .local .align 8 .b8 __local_depot0[16];\n"
@@ -72,20 +73,26 @@ static void expect_error(const char *src, const char *where, const char *what)
     char log[512];
     ptx_module *m = (ptx_module *)1;
     enum ptx_status s = ptx_parse(src, strlen(src), &m, log, sizeof log);
-    if (s != PTX_ERR_PARSE || m != NULL || strncmp(log, where, strlen(where)) || !strstr(log, what)) {
-        fprintf(stderr, "  FAIL: status %s log \"%s\" (want \"%s ... %s\")\n", ptx_status_name(s), log, where, what);
+    if (s != PTX_ERR_PARSE || m != NULL || strncmp(log, where, strlen(where)) ||
+        !strstr(log, what)) {
+        fprintf(stderr, "  FAIL: status %s log \"%s\" (want \"%s ... %s\")\n", ptx_status_name(s),
+                log, where, what);
         rg_test_failed_now = 1;
     }
 }
 
 RG_TEST(parse_errors_have_line_and_column)
 {
-    expect_error(PTX_HEADER ".entry k {\n  .reg .b32 %r1;\n  mov.u32 %r1, 1\n  ret;\n}\n", "7:3:", "expected ','");
-    expect_error(PTX_HEADER ".entry k {\n  frobnicate.u32 %r1, 1;\n}\n", "5:3:", "unsupported instruction");
+    expect_error(PTX_HEADER ".entry k {\n  .reg .b32 %r1;\n  mov.u32 %r1, 1\n  ret;\n}\n",
+                 "7:3:", "expected ','");
+    expect_error(PTX_HEADER ".entry k {\n  frobnicate.u32 %r1, 1;\n}\n",
+                 "5:3:", "unsupported instruction");
     expect_error(PTX_HEADER ".entry k {\n  mov.u32 %r9, 1;\n}\n", "5:", "unknown");
     expect_error(PTX_HEADER ".entry k {\n  bra nowhere;\n}\n", "5:7:", "unknown label");
-    expect_error(PTX_HEADER ".entry k {\n  .reg .b32 %r1;\n  add.u32 %r1, %r1;\n}\n", "6:", "operands");
-    expect_error(PTX_HEADER ".entry k {\n  .reg .b32 %r1;\n  add.bogus.u32 %r1, %r1, 1;\n}\n", "6:6:", "unsupported modifier");
+    expect_error(PTX_HEADER ".entry k {\n  .reg .b32 %r1;\n  add.u32 %r1, %r1;\n}\n",
+                 "6:", "operands");
+    expect_error(PTX_HEADER ".entry k {\n  .reg .b32 %r1;\n  add.bogus.u32 %r1, %r1, 1;\n}\n",
+                 "6:6:", "unsupported modifier");
     expect_error(".target sm_120\n", "", "missing .version");
     expect_error(PTX_HEADER ".entry k {\n ret;\n", "", "end of file");
     expect_error(PTX_HEADER ".entry k {\n ld.global.u32 %r1, 5;\n}\n", "5:16:", "unknown register");
@@ -131,18 +138,29 @@ RG_TEST(fuzz_mutations_fail_cleanly)
         for (int j = 0; j < k; j++) {
             size_t pos = rnd(&seed) % len;
             switch (rnd(&seed) % 4) {
-            case 0: buf[pos] = junk[rnd(&seed) % (sizeof junk - 1)]; break;
-            case 1: buf[pos] = (char)rnd(&seed); break;
-            case 2: len = pos; break; /* truncate */
-            default: memmove(buf + pos, buf + pos + 1, len - pos - 1), len--; break;
+            case 0:
+                buf[pos] = junk[rnd(&seed) % (sizeof junk - 1)];
+                break;
+            case 1:
+                buf[pos] = (char)rnd(&seed);
+                break;
+            case 2:
+                len = pos;
+                break; /* truncate */
+            default:
+                memmove(buf + pos, buf + pos + 1, len - pos - 1), len--;
+                break;
             }
             if (!len) break;
         }
         ptx_module *m = NULL;
         enum ptx_status s = ptx_parse(buf, len, &m, log, sizeof log);
-        if (s == PTX_OK) ok++, ptx_module_free(m);
-        else if (s == PTX_ERR_PARSE && m == NULL && log[0]) bad++;
-        else RG_FAIL("iteration %d: status %s", it, ptx_status_name(s));
+        if (s == PTX_OK)
+            ok++, ptx_module_free(m);
+        else if (s == PTX_ERR_PARSE && m == NULL && log[0])
+            bad++;
+        else
+            RG_FAIL("iteration %d: status %s", it, ptx_status_name(s));
     }
     free(buf);
     CHECK(bad > 1000);
