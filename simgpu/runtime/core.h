@@ -60,6 +60,8 @@ void sim_ctx_destroy_streams(struct sim_ctx *c);
 void sim_ctx_destroy_events(struct sim_ctx *c);
 /* The capture callbacks when s is capturing, else NULL. */
 const struct sim_capture_ops *sim_stream_capture_ops(struct sim_stream *s);
+/* The installed capture callbacks (never NULL; members may be). */
+const struct sim_capture_ops *sim_capture_ops_installed(void);
 /* Streams of c, each referenced (caller unrefs), NULL-terminated; NULL on OOM. */
 struct sim_stream **sim_ctx_stream_list(struct sim_ctx *c);
 /* The calling thread's per-thread default stream in c (created on demand). */

@@ -15,6 +15,7 @@ struct sim_event {
     uint64_t pos;              /* stream position after the last record */
     _Atomic uint64_t rec_gen, done_gen;
     _Atomic uint64_t time_ns;
+    bool captured;          /* last record was into a stream capture (under lock) */
     struct sim_event *next; /* in ctx->events */
 };
 
@@ -120,7 +121,13 @@ static CUresult op_record(void *p)
 CUresult sim_event_record(struct sim_event *e, struct sim_stream *s)
 {
     const struct sim_capture_ops *cap = sim_stream_capture_ops(s);
-    if (cap && cap->record_event) return cap->record_event(s, sim_stream_get_capture(s), e);
+    if (cap && cap->record_event) {
+        CUresult r = cap->record_event(s, sim_stream_get_capture(s), e);
+        pthread_mutex_lock(&e->lock);
+        if (!r) e->captured = true;
+        pthread_mutex_unlock(&e->lock);
+        return r;
+    }
     pthread_mutex_lock(&e->lock);
     uint64_t gen = atomic_fetch_add(&e->rec_gen, 1) + 1;
     atomic_fetch_add(&e->refs, 1);
@@ -134,6 +141,7 @@ CUresult sim_event_record(struct sim_event *e, struct sim_stream *s)
         if (e->stream) sim_stream_unref(e->stream);
         e->stream = s;
         e->pos = sim_stream_tail(s);
+        e->captured = false;
     }
     pthread_mutex_unlock(&e->lock);
     return r;
@@ -205,6 +213,12 @@ CUresult sim_stream_wait_event(struct sim_stream *s, struct sim_event *e)
 {
     const struct sim_capture_ops *cap = sim_stream_capture_ops(s);
     if (cap && cap->wait_event) return cap->wait_event(s, sim_stream_get_capture(s), e);
+    pthread_mutex_lock(&e->lock);
+    bool captured = e->captured;
+    pthread_mutex_unlock(&e->lock);
+    /* A wait on an event recorded in capture forks s into that capture. */
+    cap = sim_capture_ops_installed();
+    if (captured && cap->wait_event) return cap->wait_event(s, NULL, e);
     pthread_mutex_lock(&e->lock);
     struct sim_stream *o = e->stream;
     uint64_t pos = e->pos;

@@ -502,6 +502,11 @@ const struct sim_capture_ops *sim_stream_capture_ops(struct sim_stream *s)
     return s->capture ? capture_ops : NULL;
 }
 
+const struct sim_capture_ops *sim_capture_ops_installed(void)
+{
+    return capture_ops;
+}
+
 /* Synchronising or querying a capturing stream. */
 CUresult sim_stream_capture_check(struct sim_stream *s)
 {
