@@ -1,0 +1,296 @@
+/* rgpud_test.c — rgpud end to end: handshake, version refusal, hostile frames
+ * (the server and a parallel session survive), generic calls through the
+ * codec, bogus handles, sessions isolated, a killed client's session cleaned
+ * up, SIGTERM stops everything with exit 0 and no orphan workers. */
+#include <cuda.h>
+#include <errno.h>
+#include <stdlib.h>
+
+#include "rgtest.h"
+#include "srvtest.h"
+
+static struct rgpud srv;
+
+static void stop_server(void)
+{
+    if (srv.pid > 0) rgpud_stop(&srv);
+}
+
+static int server(void)
+{
+    if (srv.pid > 0) return 0;
+    if (rgpud_start(&srv, NULL)) return -1;
+    atexit(stop_server);
+    return 0;
+}
+
+#define NEED_SERVER()                                                                              \
+    do {                                                                                           \
+        if (server()) RG_FAIL("rgpud did not start (RGPUD=%s)", getenv("RGPUD"));                  \
+    } while (0)
+#define NEED_CODEC()                                                                               \
+    do {                                                                                           \
+        if (!have_codec()) RG_SKIP("the generic codec (rpc_encode_call) is not in this build");    \
+    } while (0)
+
+RG_TEST(handshake_accepted)
+{
+    struct sess s;
+    NEED_SERVER();
+    if (sess_open(&srv, &s)) RG_FAIL("session refused");
+    CHECK(s.w->n_devices >= 1);
+    CHECK_STR(s.w->devices[0]->name, "rgpu simgpu");
+    CHECK_EQ_INT(s.w->devices[0]->uuid.len, 16);
+    CHECK(s.w->devices[0]->total_mem > 0);
+    CHECK_EQ_INT(s.w->protocol_version, RPC_PROTO_VERSION);
+    CHECK_STR(s.w->backend, "simgpu");
+    CHECK(s.w->credits > 0 && s.w->heartbeat_ms > 0 && s.w->session_id > 0);
+    CHECK(s.w->window && s.w->window->start == 0x600000000000ull);
+    sess_close(&s);
+}
+
+RG_TEST(version_mismatch_refused)
+{
+    Rgpu__Welcome *w = NULL;
+    rpc_error e = {0};
+    NEED_SERVER();
+    tp_conn *c = sess_dial(&srv);
+    CHECK(c);
+    CHECK_EQ_INT(sess_hello(c, RPC_PROTO_VERSION + 1, &w, &e), RPC_OK);
+    CHECK(!w->accepted);
+    char v1[32], v2[32];
+    snprintf(v1, sizeof v1, "version %d", RPC_PROTO_VERSION);
+    snprintf(v2, sizeof v2, "version %d", RPC_PROTO_VERSION + 1);
+    CHECK(strstr(w->message, v1) && strstr(w->message, v2));
+    rgpu__welcome__free_unpacked(w, NULL);
+    tp_close(c);
+}
+
+/* Sends bytes on a fresh connection and waits for the server to hang up. */
+static int hostile(const void *bytes, size_t n)
+{
+    tp_conn *c = sess_dial(&srv);
+    tp_error te;
+    char buf[4096];
+    if (!c) return -1;
+    tp_send(c, bytes, n, 2000, &te);
+    tp_status st;
+    do st = tp_recv(c, buf, 1, 15000, &te); /* ERROR/WELCOME bytes, then EOF */
+    while (st == TP_OK);
+    tp_close(c);
+    return st == TP_TIMEOUT ? -1 : 0;
+}
+
+static int still_serving(struct sess *s)
+{
+    struct sess fresh;
+    if (sess_open(&srv, &fresh)) return -1;
+    sess_close(&fresh);
+    if (!have_codec()) return 0;
+    int n = 0, *pn = &n;
+    void *a[] = {&pn};
+    return sess_call(s, "cuDeviceGetCount", 0, a) == 0 && n >= 1 ? 0 : -1;
+}
+
+RG_TEST(hostile_frames)
+{
+    struct sess keep;
+    uint8_t hdr[RPC_HDR_SIZE], junk[3000];
+    NEED_SERVER();
+    if (sess_open(&srv, &keep)) RG_FAIL("session refused");
+    srandom(42);
+    for (size_t i = 0; i < sizeof junk; i++) junk[i] = (uint8_t)random();
+    CHECK_EQ_INT(hostile(junk, 20), 0);            /* truncated */
+    CHECK_EQ_INT(hostile(junk, sizeof junk), 0);   /* random */
+    rpc_hdr h = {.version = RPC_PROTO_VERSION, .type = RPC_T_HELLO, .enc_len = RPC_MAX_HANDSHAKE_LEN + 1};
+    rpc_hdr_encode(&h, hdr);
+    CHECK_EQ_INT(hostile(hdr, sizeof hdr), 0);     /* oversized HELLO */
+    h = (rpc_hdr){.version = RPC_PROTO_VERSION, .type = RPC_T_CALL, .op = 1, .thread = 1, .seq = 1};
+    rpc_hdr_encode(&h, hdr);
+    CHECK_EQ_INT(hostile(hdr, sizeof hdr), 0);     /* CALL before HELLO */
+    CHECK_EQ_INT(still_serving(&keep), 0);
+    sess_close(&keep);
+}
+
+RG_TEST(hostile_frames_in_session)
+{
+    struct sess keep, bad;
+    uint8_t hdr[RPC_HDR_SIZE], junk[512];
+    NEED_SERVER();
+    if (sess_open(&srv, &keep) || sess_open(&srv, &bad)) RG_FAIL("session refused");
+    for (size_t i = 0; i < sizeof junk; i++) junk[i] = (uint8_t)(i * 37 + 11);
+    rpc_hdr h = {.version = RPC_PROTO_VERSION, .type = RPC_T_CALL, .op = 1, .thread = 1, .seq = 1,
+                 .enc_len = RPC_MAX_ENC_LEN + 1};
+    rpc_hdr_encode(&h, hdr);
+    tp_error te;
+    CHECK_EQ_INT(tp_send(bad.c, hdr, sizeof hdr, 2000, &te), TP_OK); /* oversized CALL */
+    rpc_hdr rh;
+    void *enc = NULL;
+    rpc_error e;
+    CHECK_EQ_INT(rpc_frame_recv(bad.c, RPC_FROM_SERVER, 0, 10000, &rh, &enc, &e), RPC_OK);
+    free(enc);
+    CHECK_EQ_INT(rh.type, RPC_T_ERROR);
+    sess_close(&bad);
+    if (sess_open(&srv, &bad)) RG_FAIL("session refused");
+    CHECK_EQ_INT(tp_send(bad.c, junk, sizeof junk, 2000, &te), TP_OK); /* garbage */
+    sess_close(&bad);
+    CHECK_EQ_INT(still_serving(&keep), 0);
+    sess_close(&keep);
+}
+
+RG_TEST(generic_calls)
+{
+    struct sess s;
+    NEED_SERVER();
+    NEED_CODEC();
+    if (sess_open(&srv, &s)) RG_FAIL("session refused");
+    int n = 0, *pn = &n;
+    void *a1[] = {&pn};
+    CHECK_EQ_INT(sess_call(&s, "cuDeviceGetCount", 0, a1), CUDA_SUCCESS);
+    CHECK_EQ_INT(n, (int)s.w->n_devices);
+    char name[128] = {0};
+    int len = sizeof name;
+    CUdevice dev = 0;
+    void *a2[] = {&name, &len, &dev};
+    char *pname = name;
+    a2[0] = &pname;
+    CHECK_EQ_INT(sess_call(&s, "cuDeviceGetName", 0, a2), CUDA_SUCCESS);
+    CHECK_STR(name, "rgpu simgpu");
+
+    const struct rpc_call_desc *cd = rpc_call_by_name("cuCtxCreate_v2");
+    CHECK(cd);
+    uint64_t ctxid = cd->args[0].mint == RPC_MINT_CLIENT ? h_id(RPC_H_CONTEXT, 1) : 0;
+    CUcontext ctx = (CUcontext)(uintptr_t)ctxid, *pctx = &ctx;
+    unsigned flags = 0;
+    void *a3[] = {&pctx, &flags, &dev};
+    CHECK_EQ_INT(sess_call(&s, "cuCtxCreate_v2", 0, a3), CUDA_SUCCESS);
+    CHECK(ctx != NULL);
+    if (ctxid) CHECK_EQ_U64((uintptr_t)ctx, ctxid);
+    uint64_t cid = (uintptr_t)ctx;
+
+    size_t fr0 = 0, tot = 0, fr1 = 0, *pf0 = &fr0, *pf1 = &fr1, *pt = &tot;
+    void *a4[] = {&pf0, &pt};
+    CHECK_EQ_INT(sess_call(&s, "cuMemGetInfo_v2", cid, a4), CUDA_SUCCESS);
+    CUdeviceptr p = 0, *pp = &p;
+    size_t sz = 64 << 20;
+    void *a5[] = {&pp, &sz};
+    CHECK_EQ_INT(sess_call(&s, "cuMemAlloc_v2", cid, a5), CUDA_SUCCESS);
+    CHECK(p >= 0x600000000000ull && p < 0x600000000000ull + (16ull << 30)); /* in the window */
+    void *a6[] = {&pf1, &pt};
+    CHECK_EQ_INT(sess_call(&s, "cuMemGetInfo_v2", cid, a6), CUDA_SUCCESS);
+    CHECK(fr1 + sz <= fr0);
+    void *a7[] = {&p};
+    CHECK_EQ_INT(sess_call(&s, "cuMemFree_v2", cid, a7), CUDA_SUCCESS);
+    CHECK_EQ_INT(sess_call(&s, "cuMemFree_v2", cid, a7), CUDA_ERROR_INVALID_VALUE);
+    sess_close(&s);
+}
+
+RG_TEST(bogus_handles)
+{
+    struct sess s;
+    NEED_SERVER();
+    NEED_CODEC();
+    if (sess_open(&srv, &s)) RG_FAIL("session refused");
+    CUcontext bogus = (CUcontext)(uintptr_t)h_id(RPC_H_CONTEXT, 777);
+    unsigned ver = 0, *pv = &ver;
+    void *a1[] = {&bogus, &pv};
+    CHECK_EQ_INT(sess_call(&s, "cuCtxGetApiVersion", 0, a1), CUDA_ERROR_INVALID_CONTEXT);
+    CUstream st = (CUstream)(uintptr_t)h_id(RPC_H_STREAM, 999);
+    void *a2[] = {&st};
+    CHECK_EQ_INT(sess_call(&s, "cuStreamQuery", 0, a2), CUDA_ERROR_INVALID_HANDLE);
+    st = (CUstream)(uintptr_t)0xdeadbeefcafeull; /* not even an id */
+    CHECK_EQ_INT(sess_call(&s, "cuStreamQuery", 0, a2), CUDA_ERROR_INVALID_HANDLE);
+    CUdeviceptr p = 0x600000001000ull;
+    void *a3[] = {&p};
+    CHECK_EQ_INT(sess_call(&s, "cuMemFree_v2", 0, a3), CUDA_ERROR_INVALID_CONTEXT);
+    sess_close(&s);
+}
+
+static int make_ctx(struct sess *s, uint64_t *id)
+{
+    const struct rpc_call_desc *cd = rpc_call_by_name("cuCtxCreate_v2");
+    CUcontext ctx = (CUcontext)(uintptr_t)(cd && cd->args[0].mint == RPC_MINT_CLIENT
+                                               ? h_id(RPC_H_CONTEXT, 5) : 0), *pctx = &ctx;
+    unsigned flags = 0;
+    CUdevice dev = 0;
+    void *a[] = {&pctx, &flags, &dev};
+    int r = sess_call(s, "cuCtxCreate_v2", 0, a);
+    *id = (uintptr_t)ctx;
+    return r;
+}
+
+RG_TEST(sessions_isolated)
+{
+    struct sess a, b;
+    uint64_t ida = 0;
+    NEED_SERVER();
+    NEED_CODEC();
+    if (sess_open(&srv, &a) || sess_open(&srv, &b)) RG_FAIL("session refused");
+    CHECK_EQ_INT(make_ctx(&a, &ida), CUDA_SUCCESS);
+    CUcontext c = (CUcontext)(uintptr_t)ida;
+    unsigned ver = 0, *pv = &ver;
+    void *args[] = {&c, &pv};
+    CHECK_EQ_INT(sess_call(&a, "cuCtxGetApiVersion", 0, args), CUDA_SUCCESS);
+    CHECK_EQ_INT(sess_call(&b, "cuCtxGetApiVersion", 0, args), CUDA_ERROR_INVALID_CONTEXT);
+    sess_close(&a);
+    sess_close(&b);
+}
+
+static int wait_children(int want, int ms)
+{
+    int pids[64];
+    for (int t = 0; t < ms; t += 20) {
+        if (rgpud_children(&srv, pids, 64) <= want) return 0;
+        usleep(20000);
+    }
+    return -1;
+}
+
+RG_TEST(killed_client_cleaned_up)
+{
+    struct sess a, b;
+    uint64_t ctx;
+    int pids[64];
+    NEED_SERVER();
+    NEED_CODEC();
+    if (wait_children(0, 5000)) RG_FAIL("workers of earlier tests still running");
+    if (sess_open(&srv, &b)) RG_FAIL("session refused");
+    CHECK_EQ_INT(make_ctx(&b, &ctx), CUDA_SUCCESS);
+    size_t fr0 = 0, tot = 0, fr1 = 0, *pf0 = &fr0, *pf1 = &fr1, *pt = &tot;
+    void *g0[] = {&pf0, &pt};
+    CHECK_EQ_INT(sess_call(&b, "cuMemGetInfo_v2", ctx, g0), CUDA_SUCCESS);
+    if (sess_open(&srv, &a)) RG_FAIL("session refused");
+    uint64_t actx;
+    CHECK_EQ_INT(make_ctx(&a, &actx), CUDA_SUCCESS);
+    CUdeviceptr p, *pp = &p;
+    size_t sz = 256 << 20;
+    void *al[] = {&pp, &sz};
+    CHECK_EQ_INT(sess_call(&a, "cuMemAlloc_v2", actx, al), CUDA_SUCCESS);
+    CHECK_EQ_INT(rgpud_children(&srv, pids, 64), 2);
+    sess_close(&a); /* the client vanishes without CLOSE */
+    CHECK_EQ_INT(wait_children(1, 10000), 0);
+    void *g1[] = {&pf1, &pt};
+    CHECK_EQ_INT(sess_call(&b, "cuMemGetInfo_v2", ctx, g1), CUDA_SUCCESS);
+    CHECK_EQ_U64(fr1, fr0);
+    sess_close(&b);
+}
+
+RG_TEST(sigterm_clean_shutdown)
+{
+    struct rgpud d;
+    struct sess s;
+    int pids[64];
+    if (rgpud_start(&d, NULL)) RG_FAIL("rgpud did not start");
+    if (sess_open(&d, &s)) {
+        rgpud_stop(&d);
+        RG_FAIL("session refused");
+    }
+    int n = rgpud_children(&d, pids, 64);
+    int rc = rgpud_stop(&d);
+    sess_close(&s);
+    CHECK_EQ_INT(n, 1);
+    CHECK_EQ_INT(rc, 0);
+    CHECK(kill(pids[0], 0) < 0 && errno == ESRCH); /* no orphan worker */
+}
+
+RG_TEST_MAIN()
