@@ -33,6 +33,7 @@ static double to_double(uint64_t x, unsigned t)
 static uint64_t from_double(double d, unsigned t, int rnd, unsigned flags)
 {
     if (flags & F_SAT) d = isnan(d) ? 0.0 : d < 0 ? 0.0 : d > 1 ? 1.0 : d;
+    if ((flags & F_RELU) && !isnan(d) && d < 0) d = 0.0;
     switch (t) {
     case T_F16:
         return ex_f2h((float)d, rnd);
@@ -403,6 +404,17 @@ static int do_setp(ex_warp *w, const ir_insn *in, uint32_t act)
         default:
             break;
         }
+    }
+    if (in->type == T_F16X2 || in->type == T_BF16X2) { /* p: low halves, q: high halves */
+        unsigned et = in->type == T_F16X2 ? T_F16 : T_BF16;
+        FOR_LANES(act, {
+            int lo = compare(in, et, a[l] & 0xffff, b[l] & 0xffff);
+            int hi = compare(in, et, (a[l] >> 16) & 0xffff, (b[l] >> 16) & 0xffff);
+            int cv = c ? (int)(c[l] & 1) : 0;
+            p[l] = (uint64_t)(c ? combine(in->mod2, lo, cv) : lo);
+            if (q) q[l] = (uint64_t)(c ? combine(in->mod2, hi, cv) : hi);
+        });
+        return 0;
     }
     FOR_LANES(act, {
         int r = compare(in, in->type, a[l], b[l]);

@@ -438,4 +438,17 @@ RG_TEST(printf_formats)
     free(e);
 }
 
+RG_TEST(half2_compare_and_relu)
+{
+    uint32_t out[3];
+    CHECK_EQ_INT(run_body("mov.b32 %r1, 0x3c004000; mov.b32 %r2, 0x40004000;\n" /* {hi 1.0, lo 2.0} vs {2.0, 2.0} */
+                          "setp.eq.f16x2 %p1|%p2, %r1, %r2; selp.u32 %r3, 1, 0, %p1; selp.u32 %r4, 1, 0, %p2;\n"
+                          "st.global.u32 [%rd1], %r3; st.global.u32 [%rd1+4], %r4;\n"
+                          "cvt.rn.relu.f16x2.f32 %r5, 0fBF800000, 0f40000000; st.global.u32 [%rd1+8], %r5;",
+                          NULL, 0, out, sizeof out), 0);
+    CHECK_EQ_INT(out[0], 1);
+    CHECK_EQ_INT(out[1], 0);
+    CHECK_EQ_U64(out[2], 0x00004000u);
+}
+
 RG_TEST_MAIN()
