@@ -358,9 +358,8 @@ int dispatch_call(struct session *s, struct call *cl)
     int noreply = (cl->h.flags & RPC_F_NOREPLY) != 0, rc = 0;
     if (!cl->d || !rpc_decode_call || !rpc_encode_reply)
         rc = unsupported(s, cl, cl->d ? "no codec in this build" : "unknown op");
-    else if (cl->d->cls != RPC_CLASS_FORWARD)
-        rc = unsupported(s, cl, cl->d->cls == RPC_CLASS_CUSTOM ? "custom marshaller not in the worker yet"
-                                                              : "not forwarded");
+    else if (cl->d->cls != RPC_CLASS_FORWARD && cl->d->cls != RPC_CLASS_CUSTOM)
+        rc = unsupported(s, cl, "not forwarded"); /* the codec answers for missing marshallers */
     else {
         CUresult r = noreply ? CUDA_SUCCESS : take_pending(s);
         if (r != CUDA_SUCCESS) {

@@ -93,6 +93,9 @@ void session_cleanup(struct session *s);
  * allocations and frees, destroyed handles and their children. */
 void post_process(struct session *s, struct call *cl, struct rpc_decoded *dc);
 
+/* layout.c: kernel parameter layouts for the launch marshallers. */
+void layout_install(struct backend *b);
+
 /* waiter.c */
 struct cthread *cthread_get(struct session *s, uint32_t id); /* under s->lock; NULL: too many */
 /* Queues cl on its thread's waiter (starting it). 0, or -1 if no thread could start. */

@@ -128,6 +128,7 @@ static int welcome(struct session *s, const Rgpu__Hello *m, const char *lib)
         goto refuse;
     }
     s->ndev = n;
+    layout_install(&s->be);
     handles_reserve(s->h, (uint64_t)n); /* server serials 1..n: primary contexts */
 
     Rgpu__Welcome w = RGPU__WELCOME__INIT;
