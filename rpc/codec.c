@@ -21,7 +21,7 @@ void rpc_set_worker_ops(const struct rpc_worker_ops *ops)
 }
 
 static const struct rpc_custom *const customs[] = {
-    NULL, /* marshallers are added here as rpc/custom_*.c grows */
+    &rpc_custom_launch,
 };
 
 const struct rpc_custom *rpc_custom_find(const char *name)
@@ -116,6 +116,30 @@ int rpc_handle_in(const struct rpc_handle_ops *h, const struct rpc_arg_desc *a, 
     if (rc) return rc;
     uint64_t v = (uint64_t)(uintptr_t)real;
     memcpy(dst, &v, a->size < 8 ? a->size : 8); /* little-endian: low bytes first */
+    return 0;
+}
+
+/* ---- by-value arguments, shared with the marshallers ----------------------------- */
+
+void rpc_enc_simple(struct rpc_wbuf *w, const struct rpc_arg_desc *a, const void *argp)
+{
+    if (a->kind == RPC_ARG_HANDLE)
+        rpc_put_u64(w, rpc_uint_at(argp, a->size));
+    else
+        rpc_put_scalar(w, argp, a->size);
+}
+
+int rpc_dec_simple(const struct rpc_call_desc *d, unsigned i, struct rpc_rbuf *r,
+                   const struct rpc_handle_ops *h, struct rpc_decoded *out, int *cu)
+{
+    const struct rpc_arg_desc *a = &d->args[i];
+    out->avalues[i] = &out->val[i];
+    if (a->size > sizeof out->val[i].bytes) return -1;
+    if (a->kind != RPC_ARG_HANDLE) return rpc_get_scalar(r, out->val[i].bytes, a->size);
+    out->ids[i] = rpc_get_u64(r);
+    if (!rpc_rbuf_ok(r)) return -1;
+    int rc = rpc_handle_in(h, a, out->ids[i], out->val[i].bytes);
+    if (rc && !*cu) *cu = rc;
     return 0;
 }
 

@@ -43,6 +43,11 @@ int rpc_arg_len(const struct rpc_call_desc *d, unsigned i, void *const *vals, ui
 /* Translates handle id of type t into out->val[i] (as the argument's size). */
 int rpc_handle_in(const struct rpc_handle_ops *h, const struct rpc_arg_desc *a, uint64_t id,
                   void *dst);
+/* A by-value argument (VALUE, DEVPTR: the scalar; HANDLE: u64 id). The decoder
+ * translates handles, remembering the first failure in *cu. */
+void rpc_enc_simple(struct rpc_wbuf *w, const struct rpc_arg_desc *a, const void *argp);
+int rpc_dec_simple(const struct rpc_call_desc *d, unsigned i, struct rpc_rbuf *r,
+                   const struct rpc_handle_ops *h, struct rpc_decoded *out, int *cu);
 /* Generic per-argument pieces, for marshallers that handle most arguments the
  * usual way. Return 0, a CUresult, or -1 (malformed). */
 void rpc_reset_decoded(const struct rpc_call_desc *d, struct rpc_decoded *out);
@@ -51,5 +56,17 @@ int rpc_encode_reply_generic(const struct rpc_decoded *dc, uint32_t result, stru
 int rpc_decode_reply_generic(const struct rpc_call_desc *d, void *const *args,
                              struct rpc_rbuf *r, const void *raw, size_t raw_len,
                              uint32_t *result);
+
+/* Kernel parameters (custom_launch.c), shared by launch and launch_ex: on the
+ * wire after the call's other fields. The worker's block (prefix bytes for the
+ * caller, then the parameters) becomes the decoded call's scratch. */
+struct rpc_launch_params {
+    void *block;  /* malloc'd; NULL on failure */
+    void **kp;    /* kernelParams for the backend, or NULL */
+    void **extra; /* extra for the backend, or NULL */
+};
+int rpc_launch_enc_params(struct rpc_wbuf *w, uint64_t func_id, void **kp, void **extra);
+int rpc_launch_dec_params(struct rpc_rbuf *r, void *real_func, uint64_t func_id, int cu,
+                          size_t prefix, struct rpc_launch_params *o);
 
 #endif

@@ -1,0 +1,252 @@
+/* custom_test.c — the hand-written marshallers: kernel launches (parameter
+ * layouts from the shim and the worker, `extra` buffers), round trips through
+ * encode -> decode -> fake backend -> reply, refusals, and truncations. */
+#define __CUDA_API_VERSION_INTERNAL 1
+#include <cuda.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "calls.h"
+#include "rgtest.h"
+
+static int fake_to_real(void *self, enum rpc_handle_type t, uint64_t id, void **real)
+{
+    (void)self;
+    if (id & (1ull << 62)) return t == RPC_H_CONTEXT ? CUDA_ERROR_INVALID_CONTEXT
+                                                     : CUDA_ERROR_INVALID_HANDLE;
+    *real = (void *)(uintptr_t)(id ^ 0x5a000);
+    return 0;
+}
+static const struct rpc_handle_ops fake_handles = {fake_to_real, NULL};
+
+struct wire {
+    uint8_t enc[1 << 16];
+    size_t enc_len;
+    uint8_t raw[1 << 20];
+    size_t raw_len;
+};
+static struct wire wr, rep;
+
+static int flatten(struct wire *w, const struct iovec *iov, int n)
+{
+    w->raw_len = 0;
+    for (int i = 0; i < n; i++) {
+        if (w->raw_len + iov[i].iov_len > sizeof w->raw) return -1;
+        memcpy(w->raw + w->raw_len, iov[i].iov_base, iov[i].iov_len);
+        w->raw_len += iov[i].iov_len;
+    }
+    return 0;
+}
+
+static int encode(const struct rpc_call_desc *d, void **args)
+{
+    struct rpc_wbuf w;
+    struct iovec iov[16];
+    int n = 16;
+    rpc_wbuf_init(&w, wr.enc, sizeof wr.enc);
+    int rc = rpc_encode_call(d, args, &w, iov, &n);
+    if (rc) return rc;
+    wr.enc_len = w.len;
+    return flatten(&wr, iov, n);
+}
+
+static int decode(const struct rpc_call_desc *d, struct rpc_decoded *dc)
+{
+    struct rpc_rbuf r;
+    rpc_rbuf_init(&r, wr.enc, wr.enc_len);
+    return rpc_decode_call(d, &r, wr.raw, wr.raw_len, &fake_handles, dc);
+}
+
+static int reply(struct rpc_decoded *dc, uint32_t result, void **args, uint32_t *got)
+{
+    struct rpc_wbuf w;
+    struct iovec iov[16];
+    int n = 16;
+    rpc_wbuf_init(&w, rep.enc, sizeof rep.enc);
+    if (rpc_encode_reply(dc, result, &w, iov, &n)) return -1;
+    rep.enc_len = w.len;
+    if (flatten(&rep, iov, n)) return -1;
+    struct rpc_rbuf r;
+    rpc_rbuf_init(&r, rep.enc, rep.enc_len);
+    return rpc_decode_reply(dc->desc, args, &r, rep.raw, rep.raw_len, got);
+}
+
+/* Every truncation of the current encoding fails cleanly. */
+static int truncations_fail(const struct rpc_call_desc *d)
+{
+    size_t full = wr.enc_len;
+    int bad = 0;
+    for (size_t cut = 0; cut < full; cut++) {
+        struct rpc_decoded dc;
+        wr.enc_len = cut;
+        int rc = decode(d, &dc);
+        if (rc == 0) bad++, rpc_decoded_free(&dc);
+    }
+    wr.enc_len = full;
+    return bad;
+}
+
+/* ---- launches ------------------------------------------------------------------- */
+
+/* kernel(int n, float *p, double x, char c): offsets 0, 8, 16, 24 */
+static const uint32_t lay_off[] = {0, 8, 16, 24}, lay_size[] = {4, 8, 8, 1};
+static int client_layout(void *self, uint64_t func, struct rpc_param_layout *out)
+{
+    (void)self;
+    if (func == 99) return CUDA_ERROR_INVALID_HANDLE;
+    *out = (struct rpc_param_layout){4, lay_off, lay_size};
+    return 0;
+}
+static int worker_calls;
+static uint32_t worker_size1 = 8;
+static int worker_layout(void *self, void *real, int is_kernel, struct rpc_param_layout *out)
+{
+    static uint32_t size[4];
+    (void)self;
+    worker_calls++;
+    if ((uintptr_t)real != (0x5000000001ull ^ 0x5a000) && !is_kernel) return CUDA_ERROR_INVALID_HANDLE;
+    memcpy(size, lay_size, sizeof size);
+    size[1] = worker_size1;
+    *out = (struct rpc_param_layout){4, lay_off, size};
+    return 0;
+}
+static const struct rpc_client_ops cops = {client_layout, NULL};
+static const struct rpc_worker_ops wops = {worker_layout, NULL};
+
+struct launch {
+    CUfunction f;
+    unsigned g[3], b[3], shmem;
+    CUstream s;
+    void **kp, **extra;
+    void *args[11];
+};
+
+static void launch_args(struct launch *l)
+{
+    l->f = (CUfunction)(uintptr_t)0x5000000001ull;
+    l->g[0] = 4, l->g[1] = l->g[2] = 1, l->b[0] = 128, l->b[1] = l->b[2] = 1;
+    l->shmem = 256;
+    l->s = (CUstream)(uintptr_t)0x2000000003ull;
+    void *a[] = {&l->f, &l->g[0], &l->g[1], &l->g[2], &l->b[0], &l->b[1], &l->b[2],
+                 &l->shmem, &l->s, &l->kp, &l->extra};
+    memcpy(l->args, a, sizeof a);
+}
+
+RG_TEST(launch_kernel_params_round_trip)
+{
+    rpc_set_client_ops(&cops);
+    rpc_set_worker_ops(&wops);
+    worker_size1 = 8;
+    const struct rpc_call_desc *d = rpc_call_by_name("cuLaunchKernel");
+    struct launch l;
+    launch_args(&l);
+    int n = 1000;
+    float *p = (float *)(uintptr_t)0x7f0000001000ull;
+    double x = 2.5;
+    char c = 'z';
+    void *kp[] = {&n, &p, &x, &c};
+    l.kp = kp;
+    l.extra = NULL;
+    CHECK_EQ_INT(encode(d, l.args), 0);
+    CHECK_EQ_INT(wr.raw_len, 0);
+    struct rpc_decoded dc;
+    CHECK_EQ_INT(decode(d, &dc), 0);
+    CHECK_EQ_INT(*(unsigned *)dc.avalues[4], 128);
+    CHECK_EQ_INT(*(unsigned *)dc.avalues[7], 256);
+    void **wkp = *(void ***)dc.avalues[9];
+    CHECK(wkp != NULL && *(void **)dc.avalues[10] == NULL);
+    CHECK_EQ_INT(*(int *)wkp[0], 1000);
+    CHECK(*(float **)wkp[1] == p);
+    CHECK(*(double *)wkp[2] == 2.5);
+    CHECK(*(char *)wkp[3] == 'z');
+    CHECK((char *)wkp[3] - (char *)wkp[0] == 24);
+    uint32_t res;
+    CHECK_EQ_INT(reply(&dc, 0, l.args, &res), 0);
+    CHECK_EQ_INT(res, 0);
+    rpc_decoded_free(&dc);
+    CHECK_EQ_INT(truncations_fail(d), 0);
+}
+
+RG_TEST(launch_extra_buffer_and_cooperative)
+{
+    rpc_set_client_ops(&cops);
+    rpc_set_worker_ops(&wops);
+    const struct rpc_call_desc *d = rpc_call_by_name("cuLaunchKernel_ptsz");
+    struct launch l;
+    launch_args(&l);
+    unsigned char buf[32];
+    for (int i = 0; i < 32; i++) buf[i] = (unsigned char)(i * 3);
+    size_t size = sizeof buf;
+    void *extra[] = {CU_LAUNCH_PARAM_BUFFER_POINTER, buf, CU_LAUNCH_PARAM_BUFFER_SIZE, &size,
+                     CU_LAUNCH_PARAM_END};
+    l.kp = NULL;
+    l.extra = extra;
+    int before = worker_calls;
+    CHECK_EQ_INT(encode(d, l.args), 0);
+    struct rpc_decoded dc;
+    CHECK_EQ_INT(decode(d, &dc), 0);
+    CHECK_EQ_INT(worker_calls, before); /* no layout needed */
+    void **we = *(void ***)dc.avalues[10];
+    CHECK(we[0] == CU_LAUNCH_PARAM_BUFFER_POINTER && we[2] == CU_LAUNCH_PARAM_BUFFER_SIZE);
+    CHECK(we[1] != (void *)buf && memcmp(we[1], buf, 32) == 0);
+    CHECK_EQ_INT(*(size_t *)we[3], 32);
+    CHECK(we[4] == CU_LAUNCH_PARAM_END);
+    rpc_decoded_free(&dc);
+    CHECK_EQ_INT(truncations_fail(d), 0);
+
+    /* both forms at once, or a malformed extra, are the driver's INVALID_VALUE */
+    void *kp[] = {buf, buf, buf, buf};
+    l.kp = kp;
+    CHECK_EQ_INT(encode(d, l.args), CUDA_ERROR_INVALID_VALUE);
+    void *bad[] = {(void *)0x77, buf, CU_LAUNCH_PARAM_END};
+    l.kp = NULL;
+    l.extra = bad;
+    CHECK_EQ_INT(encode(d, l.args), CUDA_ERROR_INVALID_VALUE);
+
+    d = rpc_call_by_name("cuLaunchCooperativeKernel");
+    CHECK(d && d->nargs == 10);
+    l.kp = kp;
+    CHECK_EQ_INT(encode(d, l.args), 0);
+    CHECK_EQ_INT(decode(d, &dc), 0);
+    CHECK(memcmp((*(void ***)dc.avalues[9])[3], buf, 1) == 0);
+    rpc_decoded_free(&dc);
+}
+
+RG_TEST(launch_refusals)
+{
+    const struct rpc_call_desc *d = rpc_call_by_name("cuLaunchKernel");
+    struct launch l;
+    launch_args(&l);
+    int n = 1;
+    void *kp[] = {&n, &n, &n, &n};
+    l.kp = kp;
+    l.extra = NULL;
+    struct rpc_decoded dc;
+    rpc_set_client_ops(NULL);
+    CHECK_EQ_INT(encode(d, l.args), CUDA_ERROR_NOT_SUPPORTED);
+    rpc_set_client_ops(&cops);
+    l.f = (CUfunction)99;
+    CHECK_EQ_INT(encode(d, l.args), CUDA_ERROR_INVALID_HANDLE);
+    launch_args(&l);
+    l.kp = kp;
+    l.extra = NULL;
+    CHECK_EQ_INT(encode(d, l.args), 0);
+    rpc_set_worker_ops(NULL);
+    CHECK_EQ_INT(decode(d, &dc), CUDA_ERROR_NOT_SUPPORTED);
+    rpc_set_worker_ops(&wops);
+    worker_size1 = 4; /* the worker's layout disagrees with the client's */
+    CHECK_EQ_INT(decode(d, &dc), CUDA_ERROR_INVALID_VALUE);
+    worker_size1 = 8;
+    l.s = (CUstream)(uintptr_t)(1ull << 62); /* bad stream id */
+    CHECK_EQ_INT(encode(d, l.args), 0);
+    CHECK_EQ_INT(decode(d, &dc), CUDA_ERROR_INVALID_HANDLE);
+    /* garbage after a valid encoding */
+    launch_args(&l);
+    l.kp = kp;
+    l.extra = NULL;
+    CHECK_EQ_INT(encode(d, l.args), 0);
+    wr.enc[wr.enc_len++] = 0;
+    CHECK_EQ_INT(decode(d, &dc), -1);
+}
+
+RG_TEST_MAIN()
