@@ -383,7 +383,7 @@ CUresult cuCtxSynchronize(void)
 {
     struct sim_ctx *c;
     CUresult r = sim_ctx_get(&c);
-    if (r) return r;
+    if (r || (r = sim_capture_check_sync(NULL))) return r;
     return sim_ctx_synchronize(c);
 }
 
@@ -391,7 +391,7 @@ CUresult cuCtxSynchronize_v2(CUcontext ctx)
 {
     struct sim_ctx *c;
     CUresult r = sim_ctx_resolve(ctx, &c);
-    if (r) return r;
+    if (r || (r = sim_capture_check_sync(NULL))) return r;
     return sim_ctx_synchronize(c);
 }
 

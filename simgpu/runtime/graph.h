@@ -157,21 +157,10 @@ CUresult sim_graph_topo(struct sim_graph *g, struct sim_gnode ***out);
 CUresult sim_graph_add_op(struct sim_graph *g, struct sim_gnode *const *deps, size_t n,
                           sim_op_fn fn, const void *payload, size_t len, struct sim_gnode **out);
 
-/* Capture checks (capture.c). The core reaches capture through
- * sim_capture_ops (enqueue, event record/wait, sync on a capturing stream);
- * these cover what those callbacks do not see yet (proposed for sim.h):
- * - an event wait on stream s: joins s into the capture the event was
- *   recorded in, or adds the dependency if s already captures. *handled is
- *   false when the event has nothing to do with a capture. Also behind
- *   sim_capture_ops.wait_event, where capture may be NULL (s not capturing).
- * - work on the legacy stream s, or a context-wide synchronisation (s NULL),
- *   while a blocking stream of the context captures: STREAM_CAPTURE_IMPLICIT
- *   (or _UNSUPPORTED) and the capture invalidated, else CUDA_SUCCESS.
- * - a "potentially unsafe" call (cuMemAlloc, sync copies, ...) under the
- *   calling thread's capture mode: STREAM_CAPTURE_UNSUPPORTED and the
- *   offending captures invalidated, else CUDA_SUCCESS. */
+/* An event wait on stream s (capture.c): joins s into the capture the event
+ * was recorded in, or adds the dependency if s already captures. *handled is
+ * false when the event has nothing to do with a capture. Also behind
+ * sim_capture_ops.wait_event, where capture may be NULL (s not capturing). */
 CUresult sim_capture_wait_event(struct sim_stream *s, CUevent e, bool *handled);
-CUresult sim_capture_check_sync(struct sim_stream *s);
-CUresult sim_capture_check_unsafe(void);
 
 #endif

@@ -13,7 +13,7 @@ CUresult cuMemHostAlloc(void **pp, size_t bytesize, unsigned int Flags)
 {
     struct sim_ctx *c;
     CUresult r = sim_ctx_get(&c);
-    if (r) return r;
+    if (r || (r = sim_capture_check_unsafe())) return r;
     if (!pp || !bytesize) return CUDA_ERROR_INVALID_VALUE;
     unsigned known =
         CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVICEMAP | CU_MEMHOSTALLOC_WRITECOMBINED;
@@ -45,7 +45,7 @@ CUresult cuMemFreeHost(void *p)
 {
     struct sim_ctx *c;
     CUresult r = sim_ctx_get(&c);
-    if (r) return r;
+    if (r || (r = sim_capture_check_unsafe())) return r;
     struct sim_alloc a;
     if (!p) return CUDA_SUCCESS; /* free(NULL) semantics, as the driver */
     if (!sim_mem_lookup((uintptr_t)p, &a) || a.base != (uintptr_t)p || a.kind != SIM_MEM_HOST)

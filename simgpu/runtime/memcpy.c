@@ -85,32 +85,41 @@ static CUresult op_copy(void *p)
     return CUDA_SUCCESS;
 }
 
+/* Queue an async copy whose pageable source is copied into the op now. */
+static CUresult copy_staged(struct sim_stream *s, struct copy_op *o)
+{
+    size_t len = sizeof *o + o->w;
+    unsigned char stack[SIM_OP_INLINE];
+    unsigned char *buf = len <= sizeof stack ? stack : malloc(len);
+    if (!buf) return CUDA_ERROR_OUT_OF_MEMORY;
+    o->staged = o->w;
+    memcpy(buf, o, sizeof *o);
+    memcpy(buf + sizeof *o, (const void *)o->src, o->w);
+    if (buf == stack) return sim_stream_enqueue(s, op_copy, buf, len);
+    return sim_stream_enqueue_owned(s, op_copy, buf, len);
+}
+
 /* Queue (and for sync forms, wait for) a validated copy. Pageable host
  * sources of async copies are staged so the caller may reuse them at once;
- * copies to pageable memory complete before returning, as with the driver. */
+ * copies to pageable memory complete before returning, as with the driver.
+ * A capturing stream records the copy as it is: the graph reads the host
+ * buffer at each launch, like the driver's. */
 static CUresult copy_submit(struct sim_stream *s, struct copy_op *o, bool sync, bool src_pageable,
-                            bool dst_pageable, size_t src_extent)
+                            bool dst_pageable)
 {
     CUresult r;
-    if (!sync && src_pageable && o->h == 1 && o->d == 1 && o->w <= STAGE_MAX) {
-        size_t len = sizeof *o + o->w;
-        unsigned char stack[SIM_OP_INLINE];
-        unsigned char *buf = len <= sizeof stack ? stack : malloc(len);
-        if (!buf) return CUDA_ERROR_OUT_OF_MEMORY;
-        o->staged = o->w;
-        memcpy(buf, o, sizeof *o);
-        memcpy(buf + sizeof *o, (const void *)o->src, o->w);
-        if (buf == stack) return sim_stream_enqueue(s, op_copy, buf, len);
-        return sim_stream_enqueue_owned(s, op_copy, buf, len);
-    }
-    (void)src_extent;
-    if ((sync || src_pageable || dst_pageable) && sim_stream_idle_for_sync(s)) {
+    if (sync && (r = sim_stream_check_sync_call(s))) return r;
+    bool capturing = sim_stream_get_capture(s) != NULL;
+    if (capturing) return sim_stream_enqueue(s, op_copy, o, sizeof *o);
+    if (!sync && src_pageable && o->h == 1 && o->d == 1 && o->w <= STAGE_MAX)
+        return copy_staged(s, o);
+    bool wait = sync || src_pageable || dst_pageable;
+    if (wait && sim_stream_idle_for_sync(s)) {
         copy_run(o, NULL); /* nothing to wait for: copy on the calling thread */
         return (CUresult)atomic_load(&sim_stream_ctx(s)->sticky);
     }
     if ((r = sim_stream_enqueue(s, op_copy, o, sizeof *o))) return r;
-    if (sync || src_pageable || dst_pageable) return sim_stream_synchronize(s);
-    return CUDA_SUCCESS;
+    return wait ? sim_stream_synchronize(s) : CUDA_SUCCESS;
 }
 
 CUresult sim_memcpy_async(struct sim_stream *s, uintptr_t dst, uintptr_t src, size_t n)
@@ -120,7 +129,7 @@ CUresult sim_memcpy_async(struct sim_stream *s, uintptr_t dst, uintptr_t src, si
     if (r || (r = side_check(src, n, S_UNI, &sp))) return r;
     if (!n) return CUDA_SUCCESS;
     struct copy_op o = {.dst = dst, .src = src, .w = n, .h = 1, .d = 1};
-    return copy_submit(s, &o, false, sp, dp, n);
+    return copy_submit(s, &o, false, sp, dp);
 }
 
 static CUresult copy_1d(CUstream h, bool pt, bool sync, uintptr_t dst, enum side dk, uintptr_t src,
@@ -134,7 +143,7 @@ static CUresult copy_1d(CUstream h, bool pt, bool sync, uintptr_t dst, enum side
     if ((r = side_check(src, n, sk, &sp))) return r;
     if (!n) return CUDA_SUCCESS;
     struct copy_op o = {.dst = dst, .src = src, .w = n, .h = 1, .d = 1};
-    return copy_submit(s, &o, sync, sp, dp, n);
+    return copy_submit(s, &o, sync, sp, dp);
 }
 
 #define U(x) ((uintptr_t)(x))
@@ -312,7 +321,7 @@ static CUresult copy_3d(const struct side3 *src, const struct side3 *dst, size_t
                         .spitch = spitch,
                         .dslice = dpitch * (dst->height ? dst->height : h),
                         .sslice = spitch * (src->height ? src->height : h)};
-    return copy_submit(s, &o, sync || sp, false, dp, 0);
+    return copy_submit(s, &o, sync, sp, dp);
 }
 
 static CUresult copy_2d(const CUDA_MEMCPY2D *p, CUstream hs, bool pt, bool sync)
@@ -451,7 +460,7 @@ static CUresult copy_batch(CUdeviceptr *dsts, CUdeviceptr *srcs, size_t *sizes, 
         side_check(U(dsts[i]), sizes[i], S_UNI, &dp);
         side_check(U(srcs[i]), sizes[i], S_UNI, &sp);
         struct copy_op o = {.dst = U(dsts[i]), .src = U(srcs[i]), .w = sizes[i], .h = 1, .d = 1};
-        if ((r = copy_submit(s, &o, false, sp, dp, sizes[i]))) return r;
+        if ((r = copy_submit(s, &o, false, sp, dp))) return r;
     }
     return CUDA_SUCCESS;
 }

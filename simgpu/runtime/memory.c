@@ -582,7 +582,7 @@ CUresult cuMemAlloc_v2(CUdeviceptr *dptr, size_t bytesize)
 {
     struct sim_ctx *c;
     CUresult r = sim_ctx_get(&c);
-    if (r) return r;
+    if (r || (r = sim_capture_check_unsafe())) return r;
     if (!dptr || !bytesize) return CUDA_ERROR_INVALID_VALUE;
     uintptr_t p;
     if ((r = sim_mem_alloc_device(c, bytesize, false, &p))) return r;
@@ -594,7 +594,7 @@ CUresult cuMemFree_v2(CUdeviceptr dptr)
 {
     struct sim_ctx *c;
     CUresult r = sim_ctx_get(&c);
-    if (r) return r;
+    if (r || (r = sim_capture_check_unsafe())) return r;
     if (!dptr) return CUDA_SUCCESS; /* like free(NULL) */
     struct sim_alloc a;
     if (sim_mem_lookup((uintptr_t)dptr, &a) && a.internal) return CUDA_ERROR_INVALID_VALUE;
@@ -606,7 +606,7 @@ CUresult cuMemAllocPitch_v2(CUdeviceptr *dptr, size_t *pPitch, size_t WidthInByt
 {
     struct sim_ctx *c;
     CUresult r = sim_ctx_get(&c);
-    if (r) return r;
+    if (r || (r = sim_capture_check_unsafe())) return r;
     if (!dptr || !pPitch || !WidthInBytes || !Height) return CUDA_ERROR_INVALID_VALUE;
     if (ElementSizeBytes != 4 && ElementSizeBytes != 8 && ElementSizeBytes != 16)
         return CUDA_ERROR_INVALID_VALUE;
@@ -649,7 +649,7 @@ CUresult cuMemAllocManaged(CUdeviceptr *dptr, size_t bytesize, unsigned int flag
 {
     struct sim_ctx *c;
     CUresult r = sim_ctx_get(&c);
-    if (r) return r;
+    if (r || (r = sim_capture_check_unsafe())) return r;
     if (!dptr || !bytesize) return CUDA_ERROR_INVALID_VALUE;
     if (flags != CU_MEM_ATTACH_GLOBAL && flags != CU_MEM_ATTACH_HOST)
         return CUDA_ERROR_INVALID_VALUE;

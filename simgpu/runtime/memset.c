@@ -48,6 +48,7 @@ static CUresult memset_2d(CUdeviceptr dst, size_t pitch, uint32_t value, unsigne
     if (__builtin_mul_overflow(h - 1, pitch, &ext) || __builtin_add_overflow(ext, row, &ext))
         return CUDA_ERROR_INVALID_VALUE;
     if ((r = sim_mem_check((uintptr_t)dst, ext, ANY_DEV))) return r;
+    if (sync && (r = sim_stream_check_sync_call(s))) return r;
     struct set_op o = {(uintptr_t)dst, h > 1 ? pitch : row, w, h, elem, value};
     /* A synchronous form with nothing queued ahead fills at once, on the
      * calling thread: then programs that race it against other streams (fine

@@ -267,6 +267,23 @@ CUstream sim_stream_handle(struct sim_stream *s); /* the CUstream the app sees *
 /* Non-zero CUresult if the stream's position has not been reached yet. */
 CUresult sim_stream_query(struct sim_stream *s);
 
+/* Capture checks (capture.c) for calls the capture callbacks do not see:
+ * - sim_capture_check_sync: work on or synchronisation of the legacy stream
+ *   s while a blocking stream of its context captures, or a context-wide
+ *   synchronisation (s NULL: the current context) while any of its streams
+ *   captures: STREAM_CAPTURE_IMPLICIT (or _UNSUPPORTED) and the offending
+ *   captures invalidated; else CUDA_SUCCESS.
+ * - sim_capture_check_unsafe: a "potentially unsafe" call (cuMemAlloc, sync
+ *   copies, module loads, ...) under the calling thread's capture mode
+ *   (GLOBAL / THREAD_LOCAL / RELAXED as cuThreadExchangeStreamCaptureMode
+ *   documents): STREAM_CAPTURE_UNSUPPORTED and the offending captures
+ *   invalidated; else CUDA_SUCCESS.
+ * Both cost one atomic load while nothing captures. */
+CUresult sim_capture_check_sync(struct sim_stream *s);
+CUresult sim_capture_check_unsafe(void);
+/* Both checks for a synchronous copy or memset about to use s (stream.c). */
+CUresult sim_stream_check_sync_call(struct sim_stream *s);
+
 /* Events (event.c). */
 CUresult sim_event_resolve(CUevent h, struct sim_event **out);
 CUresult sim_event_record(struct sim_event *e, struct sim_stream *s);

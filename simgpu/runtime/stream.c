@@ -424,11 +424,24 @@ static CUresult enqueue(struct sim_stream *s, sim_op_fn fn, const void *payload,
     return r;
 }
 
+/* Work on the legacy stream while a blocking stream captures is an error. */
+static CUresult legacy_use_check(struct sim_stream *s)
+{
+    return s->legacy ? sim_capture_check_sync(s) : CUDA_SUCCESS;
+}
+
+CUresult sim_stream_check_sync_call(struct sim_stream *s)
+{
+    CUresult r = sim_capture_check_unsafe();
+    return r ? r : legacy_use_check(s);
+}
+
 CUresult sim_stream_enqueue(struct sim_stream *s, sim_op_fn fn, const void *payload, size_t len)
 {
     if (s->capture && capture_ops->enqueue)
         return capture_ops->enqueue(s, s->capture, fn, payload, len);
-    return enqueue(s, fn, payload, len, false);
+    CUresult r = legacy_use_check(s);
+    return r ? r : enqueue(s, fn, payload, len, false);
 }
 
 CUresult sim_stream_enqueue_owned(struct sim_stream *s, sim_op_fn fn, void *payload, size_t len)
@@ -438,7 +451,8 @@ CUresult sim_stream_enqueue_owned(struct sim_stream *s, sim_op_fn fn, void *payl
         free(payload);
         return r;
     }
-    CUresult r = enqueue(s, fn, payload, len, true);
+    CUresult r = legacy_use_check(s);
+    if (!r) r = enqueue(s, fn, payload, len, true);
     if (r) free(payload);
     return r;
 }
@@ -457,9 +471,10 @@ bool sim_stream_idle_for_sync(struct sim_stream *s)
 
 CUresult sim_stream_enqueue_wait(struct sim_stream *s, struct sim_stream *other, uint64_t pos)
 {
-    if (other == s || atomic_load(&other->done) >= pos) return CUDA_SUCCESS;
+    CUresult r = legacy_use_check(s);
+    if (r || other == s || atomic_load(&other->done) >= pos) return r;
     pthread_mutex_lock(&s->plock);
-    CUresult r = push_wait_locked(s, other, pos);
+    r = push_wait_locked(s, other, pos);
     pthread_mutex_unlock(&s->plock);
     if (!r && stream_is_blocking(s)) atomic_fetch_add(&s->ctx->blocking_gen, 1);
     if (!r && atomic_load(&s->sleeping)) wake_worker(s);
@@ -510,7 +525,7 @@ const struct sim_capture_ops *sim_capture_ops_installed(void)
 /* Synchronising or querying a capturing stream. */
 CUresult sim_stream_capture_check(struct sim_stream *s)
 {
-    if (!s->capture) return CUDA_SUCCESS;
+    if (!s->capture) return legacy_use_check(s);
     if (capture_ops->sync_check) return capture_ops->sync_check(s, s->capture);
     return CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED;
 }

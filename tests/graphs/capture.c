@@ -388,4 +388,35 @@ RG_TEST(capture_wrong_thread)
     CHECK_CU(cuStreamDestroy(a.s));
 }
 
+/* A captured async copy from pageable memory reads the buffer when the graph
+ * runs, not when the copy was captured. */
+RG_TEST(capture_pageable_htod_reads_at_launch)
+{
+    GT_CTX();
+    CUstream s;
+    CUdeviceptr d;
+    CUgraph g;
+    CUgraphExec ex;
+    static uint32_t src[N], out[N];
+    CHECK_CU(cuStreamCreate(&s, CU_STREAM_NON_BLOCKING));
+    CHECK_CU(cuMemAlloc(&d, sizeof src));
+    for (int i = 0; i < N; i++)
+        src[i] = 1;
+    CHECK_CU(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_GLOBAL));
+    CHECK_CU(cuMemcpyHtoDAsync(d, src, sizeof src, s));
+    CHECK_CU(cuStreamEndCapture(s, &g));
+    CHECK_CU(cuGraphInstantiate(&ex, g, 0));
+    for (int i = 0; i < N; i++)
+        src[i] = 7 + (uint32_t)i;
+    CHECK_CU(cuGraphLaunch(ex, s));
+    CHECK_CU(cuStreamSynchronize(s));
+    CHECK_CU(cuMemcpyDtoH(out, d, sizeof out));
+    CHECK_EQ_INT(out[0], 7);
+    CHECK_EQ_INT(out[N - 1], 7 + N - 1);
+    CHECK_CU(cuGraphExecDestroy(ex));
+    CHECK_CU(cuGraphDestroy(g));
+    CHECK_CU(cuMemFree(d));
+    CHECK_CU(cuStreamDestroy(s));
+}
+
 RG_TEST_MAIN()

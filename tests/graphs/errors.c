@@ -3,6 +3,8 @@
  * capture state errors and synchronisation during capture. */
 #include <string.h>
 
+#include <pthread.h>
+
 #include "gt.h"
 
 #define BOGUS(T) ((T)(uintptr_t)0xdeadbeef0ull)
@@ -179,6 +181,123 @@ RG_TEST(sync_during_capture)
     CHECK(g == NULL);
     CHECK_CU(cuStreamIsCapturing(s, &st));
     CHECK_EQ_INT(st, CU_STREAM_CAPTURE_STATUS_NONE);
+    CHECK_CU(cuMemFree(d));
+    CHECK_CU(cuStreamDestroy(s));
+}
+
+static CUstreamCaptureStatus cap_status(CUstream s)
+{
+    CUstreamCaptureStatus st = (CUstreamCaptureStatus)-1;
+    if (cuStreamIsCapturing(s, &st)) return (CUstreamCaptureStatus)-1;
+    return st;
+}
+
+/* End a capture that must have been invalidated. */
+static int end_invalidated(CUstream s)
+{
+    CUgraph g = (CUgraph)1;
+    CUresult r = cuStreamEndCapture(s, &g);
+    return r == CUDA_ERROR_STREAM_CAPTURE_INVALIDATED && g == NULL;
+}
+
+/* Using or synchronising the legacy stream while a blocking stream captures
+ * is an implicit dependency on the capture: IMPLICIT, and the capture is
+ * invalidated. A context-wide synchronisation is refused outright. */
+RG_TEST(legacy_stream_during_capture)
+{
+    GT_CTX();
+    CUstream s, nb;
+    CUdeviceptr d;
+    CUgraph g;
+    CHECK_CU(cuStreamCreate(&s, 0));
+    CHECK_CU(cuStreamCreate(&nb, CU_STREAM_NON_BLOCKING));
+    CHECK_CU(cuMemAlloc(&d, 64));
+    CHECK_CU(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_RELAXED));
+    CHECK_CU_IS(cuMemsetD8Async(d, 1, 64, NULL), CUDA_ERROR_STREAM_CAPTURE_IMPLICIT);
+    CHECK_EQ_INT(cap_status(s), CU_STREAM_CAPTURE_STATUS_INVALIDATED);
+    CHECK(end_invalidated(s));
+    CHECK_CU(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_RELAXED));
+    CHECK_CU_IS(cuStreamSynchronize(CU_STREAM_LEGACY), CUDA_ERROR_STREAM_CAPTURE_IMPLICIT);
+    CHECK(end_invalidated(s));
+    /* a non-blocking capture leaves the legacy stream usable */
+    CHECK_CU(cuStreamBeginCapture(nb, CU_STREAM_CAPTURE_MODE_RELAXED));
+    CHECK_CU(cuMemsetD8Async(d, 1, 64, NULL));
+    CHECK_CU(cuStreamSynchronize(NULL));
+    CHECK_EQ_INT(cap_status(nb), CU_STREAM_CAPTURE_STATUS_ACTIVE);
+    CHECK_CU_IS(cuCtxSynchronize(), CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED);
+    CHECK(end_invalidated(nb));
+    CHECK_CU(cuStreamBeginCapture(nb, CU_STREAM_CAPTURE_MODE_GLOBAL));
+    CHECK_CU(cuStreamEndCapture(nb, &g));
+    CHECK_CU(cuGraphDestroy(g));
+    CHECK_CU(cuMemFree(d));
+    CHECK_CU(cuStreamDestroy(s));
+    CHECK_CU(cuStreamDestroy(nb));
+}
+
+struct unsafe_arg {
+    CUcontext ctx;
+    CUstreamCaptureMode mode; /* the helper thread's interaction mode */
+    CUresult r;
+};
+
+/* cuMemAlloc + cuMemFree from another thread, in that thread's mode. */
+static void *alloc_elsewhere(void *p)
+{
+    struct unsafe_arg *a = p;
+    CUdeviceptr d = 0;
+    CUstreamCaptureMode m = a->mode;
+    cuCtxSetCurrent(a->ctx);
+    cuThreadExchangeStreamCaptureMode(&m);
+    a->r = cuMemAlloc(&d, 64);
+    if (!a->r) a->r = cuMemFree(d);
+    return NULL;
+}
+
+static CUresult alloc_in_thread(CUstreamCaptureMode mode)
+{
+    struct unsafe_arg a = {gt_ctx(), mode, CUDA_ERROR_UNKNOWN};
+    pthread_t t;
+    if (pthread_create(&t, NULL, alloc_elsewhere, &a)) return CUDA_ERROR_UNKNOWN;
+    pthread_join(t, NULL);
+    return a.r;
+}
+
+/* "Potentially unsafe" calls (allocation, synchronous copies) during a
+ * capture, per the capture's mode and the calling thread's mode. */
+RG_TEST(unsafe_calls_during_capture)
+{
+    GT_CTX();
+    CUstream s;
+    CUdeviceptr d;
+    CUgraph g;
+    char host[64] = {0};
+    CHECK_CU(cuStreamCreate(&s, CU_STREAM_NON_BLOCKING));
+    CHECK_CU(cuMemAlloc(&d, 64));
+    /* GLOBAL: forbidden in the capturing thread ... */
+    CHECK_CU(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_GLOBAL));
+    CHECK_CU_IS(cuMemcpyHtoD(d, host, sizeof host), CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED);
+    CHECK(end_invalidated(s));
+    /* ... and in other threads unless they are relaxed */
+    CHECK_CU(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_GLOBAL));
+    CHECK_CU(alloc_in_thread(CU_STREAM_CAPTURE_MODE_RELAXED));
+    CHECK_CU(alloc_in_thread(CU_STREAM_CAPTURE_MODE_THREAD_LOCAL));
+    CHECK_EQ_INT(cap_status(s), CU_STREAM_CAPTURE_STATUS_ACTIVE);
+    CHECK_CU_IS(alloc_in_thread(CU_STREAM_CAPTURE_MODE_GLOBAL),
+                CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED);
+    CHECK(end_invalidated(s));
+    /* THREAD_LOCAL: other threads are free, the capturing thread is not */
+    CHECK_CU(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL));
+    CHECK_CU(alloc_in_thread(CU_STREAM_CAPTURE_MODE_GLOBAL));
+    CHECK_CU_IS(cuMemAlloc(&(CUdeviceptr){0}, 64), CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED);
+    CHECK(end_invalidated(s));
+    /* RELAXED: allowed everywhere */
+    CHECK_CU(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_RELAXED));
+    CHECK_CU(alloc_in_thread(CU_STREAM_CAPTURE_MODE_GLOBAL));
+    CUdeviceptr d2;
+    CHECK_CU(cuMemAlloc(&d2, 64));
+    CHECK_CU(cuMemFree(d2));
+    CHECK_CU(cuStreamEndCapture(s, &g));
+    CHECK_CU(cuGraphDestroy(g));
     CHECK_CU(cuMemFree(d));
     CHECK_CU(cuStreamDestroy(s));
 }
