@@ -132,34 +132,17 @@ static struct sim_graph *cap_finish(struct capture *cap)
 
 /* ---- the hook: ops enqueued on a capturing stream --------------------------------- */
 
-/* launch.c's op: function, context, grid, block, dynamic shared memory,
- * parameter bytes, then the packed parameters at offset 48. A captured launch
- * becomes a real kernel node, so its parameters can be read and updated. */
-struct launch_view {
-    void *f, *ctx;
-    uint32_t grid[3], block[3], dyn_smem, params_size;
-};
-_Static_assert(sizeof(struct launch_view) == 48, "launch op header");
-
-static bool launch_decode(const void *payload, size_t len, struct launch_view *v)
-{
-    if (len < sizeof *v) return false;
-    memcpy(v, payload, sizeof *v);
-    if (sim_handle_kind(v->f) != SIM_KIND_FUNC || !sim_handle_ok(v->ctx, SIM_KIND_CTX))
-        return false;
-    return len == sizeof *v + v->params_size &&
-           v->params_size == sim_func_params_size((struct sim_func *)v->f);
-}
-
-static CUresult add_launch(struct cap_stream *cs, const void *payload, size_t len,
+/* A captured launch becomes a real kernel node, so its parameters can be
+ * read and updated; NOT_SUPPORTED when the op is not a launch. */
+static CUresult add_launch(struct cap_stream *cs, sim_op_fn fn, const void *payload, size_t len,
                            struct sim_gnode **out)
 {
-    struct launch_view v;
-    if (!launch_decode(payload, len, &v)) return CUDA_ERROR_NOT_SUPPORTED;
+    struct sim_launch_info v;
+    if (!sim_launch_op_info(fn, payload, len, &v)) return CUDA_ERROR_NOT_SUPPORTED;
     size_t size = v.params_size;
-    void *extra[] = {CU_LAUNCH_PARAM_BUFFER_POINTER, (char *)payload + sizeof v,
-                     CU_LAUNCH_PARAM_BUFFER_SIZE, &size, CU_LAUNCH_PARAM_END};
-    CUDA_KERNEL_NODE_PARAMS kp = {.func = v.f,
+    void *extra[] = {CU_LAUNCH_PARAM_BUFFER_POINTER, (void *)v.params, CU_LAUNCH_PARAM_BUFFER_SIZE,
+                     &size, CU_LAUNCH_PARAM_END};
+    CUDA_KERNEL_NODE_PARAMS kp = {.func = (CUfunction)v.f,
                                   .gridDimX = v.grid[0],
                                   .gridDimY = v.grid[1],
                                   .gridDimZ = v.grid[2],
@@ -206,7 +189,7 @@ static CUresult note_record(struct cap_stream *cs, CUevent e)
 static CUresult add_op(struct cap_stream *cs, sim_op_fn fn, const void *payload, size_t len)
 {
     struct sim_gnode *nd;
-    CUresult r = add_launch(cs, payload, len, &nd);
+    CUresult r = add_launch(cs, fn, payload, len, &nd);
     if (r == CUDA_ERROR_NOT_SUPPORTED) {
         /* Other ops' kinds are private to their files: they replay as they
          * are and show as empty nodes. */

@@ -109,6 +109,21 @@ static CUresult launch_run(void *payload)
     return s == PTX_OK ? CUDA_SUCCESS : launch_failed(op, s, &fault);
 }
 
+bool sim_launch_op_info(sim_op_fn fn, const void *payload, size_t len,
+                        struct sim_launch_info *out)
+{
+    const struct launch_op *op = payload;
+    if (fn != launch_run || len < sizeof *op || len - sizeof *op != op->params_size) return false;
+    *out = (struct sim_launch_info){.f = op->f,
+                                    .ctx = op->ctx,
+                                    .grid = {op->grid[0], op->grid[1], op->grid[2]},
+                                    .block = {op->block[0], op->block[1], op->block[2]},
+                                    .dyn_smem = op->dyn_smem,
+                                    .params = op->params,
+                                    .params_size = op->params_size};
+    return true;
+}
+
 /* ---- parameters ------------------------------------------------------------- */
 
 size_t sim_func_params_size(const struct sim_func *f)

@@ -307,6 +307,20 @@ struct sim_func;
 CUresult sim_launch(struct sim_func *f, struct sim_stream *s, const unsigned grid[3],
                     const unsigned block[3], unsigned dyn_smem, void **kernel_params, void **extra);
 
+/* A kernel launch op as queued on a stream (fn, payload, len as a capture
+ * hook sees them), decoded. params points into the payload. */
+struct sim_launch_info {
+    struct sim_func *f;
+    struct sim_ctx *ctx;
+    unsigned grid[3], block[3], dyn_smem;
+    const void *params; /* packed parameter buffer, params_size bytes */
+    size_t params_size;
+};
+/* True (and *out filled) if the op is a launch made by sim_launch or the
+ * cuLaunch* entry points; false for any other op. */
+bool sim_launch_op_info(sim_op_fn fn, const void *payload, size_t len,
+                        struct sim_launch_info *out);
+
 /* Device printf output produced by kernels, held until the next synchronising
  * call of the host, then written to stdout in order. */
 void sim_printf_flush(void);
