@@ -22,6 +22,7 @@ void rpc_set_worker_ops(const struct rpc_worker_ops *ops)
 
 static const struct rpc_custom *const customs[] = {
     &rpc_custom_launch,
+    &rpc_custom_image,
 };
 
 const struct rpc_custom *rpc_custom_find(const char *name)

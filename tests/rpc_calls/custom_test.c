@@ -249,4 +249,122 @@ RG_TEST(launch_refusals)
     CHECK_EQ_INT(decode(d, &dc), -1);
 }
 
+/* ---- images -------------------------------------------------------------------- */
+
+/* A fatbin container of `body` payload bytes (contents are opaque to the codec). */
+static void make_container(uint8_t *c, uint64_t body, uint8_t fill)
+{
+    uint32_t magic = 0xBA55ED50u;
+    uint16_t ver = 1, hdr = 16;
+    memcpy(c, &magic, 4);
+    memcpy(c + 4, &ver, 2);
+    memcpy(c + 6, &hdr, 2);
+    memcpy(c + 8, &body, 8);
+    memset(c + 16, fill, body);
+}
+
+RG_TEST(image_ptx_round_trip)
+{
+    const struct rpc_call_desc *d = rpc_call_by_name("cuModuleLoadData");
+    CHECK(d && d->cls == RPC_CLASS_CUSTOM);
+    const char *ptx = ".version 8.0\n.target sm_80\n.address_size 64\n";
+    CUmodule m = NULL, *mp = &m;
+    void *args[] = {&mp, &ptx};
+    CHECK_EQ_INT(encode(d, args), 0);
+    CHECK_EQ_INT(wr.raw_len, strlen(ptx) + 1);
+    struct rpc_decoded dc;
+    CHECK_EQ_INT(decode(d, &dc), 0);
+    const char *img = *(const char **)dc.avalues[1];
+    CHECK(img != ptx);
+    CHECK_STR(img, ptx);
+    CHECK(*(void **)dc.avalues[0] != NULL);
+    dc.ids[0] = 0x4000000009ull;
+    uint32_t res;
+    CHECK_EQ_INT(reply(&dc, 0, args, &res), 0);
+    CHECK_EQ_U64((uintptr_t)m, 0x4000000009ull);
+    rpc_decoded_free(&dc);
+    CHECK_EQ_INT(truncations_fail(d), 0);
+    /* PTX without its NUL is refused by the worker */
+    wr.raw[wr.raw_len - 1] = 'x';
+    CHECK_EQ_INT(decode(d, &dc), CUDA_ERROR_INVALID_IMAGE);
+    const char *none = NULL;
+    void *args2[] = {&mp, &none};
+    CHECK_EQ_INT(encode(d, args2), CUDA_ERROR_INVALID_VALUE);
+}
+
+RG_TEST(image_wrapper_v2_rebuilt)
+{
+    static uint8_t data[16 + 40], l1[16 + 24], l2[16 + 8];
+    make_container(data, 40, 0xd1);
+    make_container(l1, 24, 0x11);
+    make_container(l2, 8, 0x22);
+    const void *linked[] = {l1, l2, NULL};
+    struct { int32_t magic, version; const void *data; const void *const *linked; } w = {
+        (int32_t)0x466243B1u, 2, data, linked};
+    const void *wp = &w;
+    const struct rpc_call_desc *d = rpc_call_by_name("cuLibraryLoadData");
+    CUlibrary lib, *lp = &lib;
+    CUjit_option *jo = NULL;
+    void **jv = NULL, **lv = NULL;
+    CUlibraryOption lo[1] = {CU_LIBRARY_BINARY_IS_PRESERVED}, *lop = lo;
+    unsigned nj = 0, nl = 1;
+    void *lvals[1] = {(void *)1};
+    lv = lvals;
+    void *args[] = {&lp, &wp, &jo, &jv, &nj, &lop, &lv, &nl};
+    CHECK_EQ_INT(encode(d, args), 0);
+    CHECK_EQ_INT(wr.raw_len, sizeof data + sizeof l1 + sizeof l2);
+    struct rpc_decoded dc;
+    CHECK_EQ_INT(decode(d, &dc), 0);
+    const int32_t *ww = *(const int32_t **)dc.avalues[1];
+    CHECK_EQ_U64((uint32_t)ww[0], 0x466243B1u);
+    CHECK_EQ_INT(ww[1], 2);
+    const uint8_t *wdata = *(const uint8_t *const *)(ww + 2);
+    const uint8_t *const *wl = *(const uint8_t *const *const *)(ww + 4);
+    CHECK(wdata != data && memcmp(wdata, data, sizeof data) == 0);
+    CHECK(memcmp(wl[0], l1, sizeof l1) == 0 && memcmp(wl[1], l2, sizeof l2) == 0 && !wl[2]);
+    CHECK(*(void **)dc.avalues[5] == NULL && *(unsigned *)dc.avalues[7] == 0); /* dropped */
+    rpc_decoded_free(&dc);
+    CHECK_EQ_INT(truncations_fail(d), 0);
+    /* a container whose header claims more than was sent */
+    uint64_t big = 1000;
+    memcpy(wr.raw + 8, &big, 8);
+    CHECK_EQ_INT(decode(d, &dc), CUDA_ERROR_INVALID_IMAGE);
+}
+
+RG_TEST(image_jit_options_and_logs)
+{
+    const struct rpc_call_desc *d = rpc_call_by_name("cuModuleLoadDataEx");
+    const char *ptx = ".version 8.0\n";
+    char info[8] = "", err[64] = "";
+    const char *names[] = {"a"};
+    CUjit_option opts[] = {CU_JIT_INFO_LOG_BUFFER, CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES,
+                           CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES,
+                           CU_JIT_MAX_REGISTERS, CU_JIT_GLOBAL_SYMBOL_NAMES};
+    void *vals[] = {info, (void *)(uintptr_t)sizeof info, err, (void *)(uintptr_t)sizeof err,
+                    (void *)(uintptr_t)32, names};
+    CUmodule m, *mp = &m;
+    unsigned n = 6;
+    CUjit_option *op = opts;
+    void **vp = vals;
+    void *args[] = {&mp, &ptx, &n, &op, &vp};
+    CHECK_EQ_INT(encode(d, args), 0);
+    struct rpc_decoded dc;
+    CHECK_EQ_INT(decode(d, &dc), 0);
+    CHECK_EQ_INT(*(unsigned *)dc.avalues[2], 5); /* the symbol-name array was dropped */
+    CUjit_option *wo = *(CUjit_option **)dc.avalues[3];
+    void **wv = *(void ***)dc.avalues[4];
+    CHECK(wo[4] == CU_JIT_MAX_REGISTERS && (uintptr_t)wv[4] == 32);
+    CHECK(wv[0] != (void *)info && wv[2] != (void *)err); /* worker-owned log buffers */
+    strcpy(wv[0], "a long info message");
+    strcpy(wv[2], "ptxas error");
+    uint32_t res;
+    CHECK_EQ_INT(reply(&dc, CUDA_ERROR_INVALID_PTX, args, &res), 0);
+    CHECK_EQ_INT(res, CUDA_ERROR_INVALID_PTX);
+    CHECK_STR(info, "a long ");
+    CHECK_STR(err, "ptxas error");
+    CHECK_EQ_INT((uintptr_t)vals[3], 12);
+    rpc_decoded_free(&dc);
+    CHECK_EQ_INT(truncations_fail(d), 0);
+}
+
 RG_TEST_MAIN()
