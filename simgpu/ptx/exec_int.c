@@ -23,7 +23,8 @@ static uint64_t mulhi(uint64_t a, uint64_t b, unsigned bits, int sgn)
 
 static uint64_t mulwide(uint64_t a, uint64_t b, unsigned bits, int sgn)
 {
-    if (sgn) return (uint64_t)(ex_sext(a, bits) * ex_sext(b, bits)) & ex_wmask(bits * 2);
+    /* unsigned arithmetic: the low 2*bits bits of the signed product, without UB */
+    if (sgn) return ((uint64_t)ex_sext(a, bits) * (uint64_t)ex_sext(b, bits)) & ex_wmask(bits * 2);
     return (a & ex_wmask(bits)) * (b & ex_wmask(bits));
 }
 

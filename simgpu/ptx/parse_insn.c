@@ -854,9 +854,25 @@ static void parse_operands(parser *p, ir_insn *in, const opdesc *d)
     in->nops = (uint8_t)n;
 }
 
+/* Instructions defined only for floating-point, or only for integer/bit types. */
+static void check_types(parser *p, const ir_insn *in, const ptx_token *at)
+{
+    static const uint8_t fonly[] = {OP_RCP, OP_SQRT, OP_RSQRT, OP_SIN, OP_COS, OP_LG2, OP_EX2,
+                                    OP_TANH, OP_TESTP, OP_COPYSIGN, OP_FMA};
+    static const uint8_t ionly[] = {OP_POPC, OP_CLZ, OP_BREV, OP_BFIND, OP_BFE, OP_BFI, OP_PRMT,
+                                    OP_LOP3, OP_SHL, OP_SHR, OP_SHF, OP_REM, OP_MUL24, OP_MAD24,
+                                    OP_SAD, OP_DP4A, OP_DP2A, OP_CNOT, OP_FNS, OP_BMSK, OP_SZEXT};
+    int isf = ir_type_kind(in->type) == K_FLOAT;
+    for (size_t i = 0; i < sizeof fonly; i++)
+        if (in->op == fonly[i] && !isf) pp_error(p, at, "%s needs a floating-point type", ir_op_name(in->op));
+    for (size_t i = 0; i < sizeof ionly; i++)
+        if (in->op == ionly[i] && isf) pp_error(p, at, "%s needs an integer or bit type", ir_op_name(in->op));
+}
+
 /* Check the operand kinds the interpreter relies on. */
 static void check_operands(parser *p, const ir_insn *in, const ptx_token *at)
 {
+    check_types(p, in, at);
     int hint = in->op == OP_PREFETCH || in->op == OP_PREFETCHU || in->op == OP_DISCARD ||
                in->op == OP_APPLYPRIORITY;
     int mem = in->op == OP_LD || in->op == OP_LDU || in->op == OP_ST || in->op == OP_ATOM ||
