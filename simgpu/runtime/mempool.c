@@ -256,13 +256,22 @@ CUresult cuMemPoolGetAccess(CUmemAccess_flags *flags, CUmemoryPool memPool, CUme
 
 /* ---- stream-ordered allocation ------------------------------------------- */
 
+/* Captured allocations would need memory nodes: a free recorded as a plain op
+ * would run at every launch and free whatever then lives at that address. */
+static CUresult not_in_capture(struct sim_stream *s, const char *what)
+{
+    if (!sim_stream_get_capture(s)) return CUDA_SUCCESS;
+    sim_warn("%s on a capturing stream: not supported (no memory nodes)", what);
+    return CUDA_ERROR_NOT_SUPPORTED;
+}
+
 static CUresult alloc_async(CUdeviceptr *dptr, size_t size, struct sim_mempool *p, CUstream h,
                             bool pt)
 {
     struct sim_stream *s;
     struct sim_ctx *c;
     CUresult r = sim_stream_resolve(h, pt, &s, &c);
-    if (r) return r;
+    if (r || (r = not_in_capture(s, "cuMemAllocAsync"))) return r;
     if (!dptr || !size) return CUDA_ERROR_INVALID_VALUE;
     if (!p) p = current_pools[c->dev->ordinal];
     uintptr_t out;
@@ -310,7 +319,7 @@ static CUresult free_async(CUdeviceptr dptr, CUstream h, bool pt)
 {
     struct sim_stream *s;
     CUresult r = sim_stream_resolve(h, pt, &s, NULL);
-    if (r) return r;
+    if (r || (r = not_in_capture(s, "cuMemFreeAsync"))) return r;
     uintptr_t base = (uintptr_t)dptr;
     if (!sim_table_mark_freeing(base)) return CUDA_ERROR_INVALID_VALUE;
     return sim_stream_enqueue(s, op_free, &base, sizeof base);

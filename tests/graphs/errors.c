@@ -302,4 +302,48 @@ RG_TEST(unsafe_calls_during_capture)
     CHECK_CU(cuStreamDestroy(s));
 }
 
+/* Stream-ordered allocation in a capture: either memory nodes that allocate
+ * and free at each launch (the driver), or refused (NOT_SUPPORTED). A free
+ * recorded as a plain operation would free whatever lives at the address
+ * when the graph runs again. */
+RG_TEST(stream_ordered_alloc_in_capture)
+{
+    GT_CTX();
+    CUstream s;
+    CUdeviceptr p, q;
+    CUgraph g;
+    CUgraphExec ex;
+    CHECK_CU(cuStreamCreate(&s, CU_STREAM_NON_BLOCKING));
+    CHECK_CU(cuMemAllocAsync(&q, 4096, s));
+    CHECK_CU(cuStreamSynchronize(s));
+    CHECK_CU(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_GLOBAL));
+    CUresult r = cuMemAllocAsync(&p, 4096, s);
+    if (r == CUDA_ERROR_NOT_SUPPORTED) {
+        CHECK_CU_IS(cuMemFreeAsync(q, s), CUDA_ERROR_NOT_SUPPORTED);
+        CHECK_CU(cuStreamEndCapture(s, &g));
+        CHECK_CU(cuGraphDestroy(g));
+        CHECK_CU(cuMemFreeAsync(q, s));
+        CHECK_CU(cuStreamSynchronize(s));
+        CHECK_CU(cuStreamDestroy(s));
+        return;
+    }
+    CHECK_CU(r);
+    CHECK_CU(cuMemsetD8Async(p, 1, 4096, s));
+    CHECK_CU(cuMemFreeAsync(p, s));
+    CHECK_CU(cuStreamEndCapture(s, &g));
+    CHECK_CU(cuGraphInstantiate(&ex, g, 0));
+    CHECK_CU(cuMemFreeAsync(q, s));
+    CHECK_CU(cuGraphLaunch(ex, s));
+    CHECK_CU(cuStreamSynchronize(s));
+    CHECK_CU(cuMemAllocAsync(&q, 4096, s)); /* may reuse the graph's address */
+    CHECK_CU(cuGraphLaunch(ex, s));
+    CHECK_CU(cuStreamSynchronize(s));
+    CHECK_CU(cuMemsetD8Async(q, 2, 4096, s)); /* still ours */
+    CHECK_CU(cuMemFreeAsync(q, s));
+    CHECK_CU(cuStreamSynchronize(s));
+    CHECK_CU(cuGraphExecDestroy(ex));
+    CHECK_CU(cuGraphDestroy(g));
+    CHECK_CU(cuStreamDestroy(s));
+}
+
 RG_TEST_MAIN()
