@@ -367,4 +367,74 @@ RG_TEST(image_jit_options_and_logs)
     CHECK_EQ_INT(truncations_fail(d), 0);
 }
 
+/* ---- 2D / 3D copies ------------------------------------------------------------- */
+
+RG_TEST(memcpy2d_host_to_device_span)
+{
+    const struct rpc_call_desc *d = rpc_call_by_name("cuMemcpy2D_v2");
+    CHECK(d && d->cls == RPC_CLASS_CUSTOM);
+    static uint8_t host[10 * 64];
+    for (size_t i = 0; i < sizeof host; i++) host[i] = (uint8_t)i;
+    CUDA_MEMCPY2D m = {0};
+    m.srcMemoryType = CU_MEMORYTYPE_HOST, m.srcHost = host, m.srcPitch = 64;
+    m.srcXInBytes = 4, m.srcY = 2;
+    m.dstMemoryType = CU_MEMORYTYPE_DEVICE, m.dstDevice = 0x7f0000100000ull, m.dstPitch = 512;
+    m.WidthInBytes = 16, m.Height = 5;
+    const CUDA_MEMCPY2D *mp = &m;
+    void *args[] = {&mp};
+    CHECK_EQ_INT(encode(d, args), 0);
+    CHECK_EQ_INT(wr.raw_len, 4 * 64 + 16);
+    struct rpc_decoded dc;
+    CHECK_EQ_INT(decode(d, &dc), 0);
+    const CUDA_MEMCPY2D *wm = *(const CUDA_MEMCPY2D **)dc.avalues[0];
+    CHECK(wm->srcHost != host && wm->srcXInBytes == 0 && wm->srcY == 0 && wm->srcPitch == 64);
+    CHECK(((const uint8_t *)wm->srcHost)[64] == host[3 * 64 + 4]);
+    CHECK_EQ_U64(wm->dstDevice, 0x7f0000100000ull);
+    CHECK_EQ_INT(wm->Height, 5);
+    uint32_t res;
+    CHECK_EQ_INT(reply(&dc, 0, args, &res), 0);
+    rpc_decoded_free(&dc);
+    CHECK_EQ_INT(truncations_fail(d), 0);
+    m.srcMemoryType = CU_MEMORYTYPE_ARRAY;
+    CHECK_EQ_INT(encode(d, args), CUDA_ERROR_NOT_SUPPORTED);
+    m.srcMemoryType = CU_MEMORYTYPE_HOST, m.srcPitch = 8; /* pitch below the width */
+    CHECK_EQ_INT(encode(d, args), CUDA_ERROR_INVALID_VALUE);
+}
+
+RG_TEST(memcpy3d_device_to_host_rows_only)
+{
+    const struct rpc_call_desc *d = rpc_call_by_name("cuMemcpy3DAsync_v2");
+    static uint8_t host[4 * 8 * 32];
+    memset(host, 0xee, sizeof host);
+    CUDA_MEMCPY3D m = {0};
+    m.srcMemoryType = CU_MEMORYTYPE_DEVICE, m.srcDevice = 0x7f0000200000ull, m.srcPitch = 256;
+    m.srcHeight = 8;
+    m.dstMemoryType = CU_MEMORYTYPE_HOST, m.dstHost = host, m.dstPitch = 32, m.dstHeight = 8;
+    m.dstXInBytes = 8, m.dstY = 1, m.dstZ = 1;
+    m.WidthInBytes = 10, m.Height = 3, m.Depth = 2;
+    const CUDA_MEMCPY3D *mp = &m;
+    CUstream s = (CUstream)(uintptr_t)0x2000000001ull;
+    void *args[] = {&mp, &s};
+    CHECK_EQ_INT(encode(d, args), 0);
+    CHECK_EQ_INT(wr.raw_len, 0);
+    struct rpc_decoded dc;
+    CHECK_EQ_INT(decode(d, &dc), 0);
+    const CUDA_MEMCPY3D *wm = *(const CUDA_MEMCPY3D **)dc.avalues[0];
+    CHECK(wm->dstHost && wm->dstHost != host && wm->dstZ == 0 && wm->Depth == 2);
+    uint8_t *dst = wm->dstHost;
+    size_t spanlen = (size_t)((1 * 8 + 2) * 32 + 10); /* slab 1 rows 0-2 after the first row */
+    memset(dst, 0x5a, spanlen); /* the fake backend fills every byte of the span */
+    uint32_t res;
+    CHECK_EQ_INT(reply(&dc, 0, args, &res), 0);
+    rpc_decoded_free(&dc);
+    size_t row = (1 * 8 + 1) * 32 + 8;
+    CHECK(host[row] == 0x5a && host[row + 9] == 0x5a);
+    CHECK(host[row + 10] == 0xee); /* gap after the row untouched */
+    CHECK(host[row - 1] == 0xee);
+    size_t last = (2 * 8 + 3) * 32 + 8;
+    CHECK(host[last] == 0x5a && host[last + 9] == 0x5a && host[last + 10] == 0xee);
+    CHECK(host[(2 * 8 + 0) * 32 + 8 - 32] == 0xee); /* rows of slab 1 beyond Height untouched */
+    CHECK_EQ_INT(truncations_fail(d), 0);
+}
+
 RG_TEST_MAIN()
