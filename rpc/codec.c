@@ -22,6 +22,7 @@ void rpc_set_worker_ops(const struct rpc_worker_ops *ops)
 
 static const struct rpc_custom *const customs[] = {
     &rpc_custom_launch,
+    &rpc_custom_launch_ex,
     &rpc_custom_image,
     &rpc_custom_memcpy2d,
     &rpc_custom_memcpy3d,

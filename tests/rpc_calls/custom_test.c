@@ -437,4 +437,44 @@ RG_TEST(memcpy3d_device_to_host_rows_only)
     CHECK_EQ_INT(truncations_fail(d), 0);
 }
 
+RG_TEST(launch_ex_config_and_attributes)
+{
+    rpc_set_client_ops(&cops);
+    rpc_set_worker_ops(&wops);
+    worker_size1 = 8;
+    const struct rpc_call_desc *d = rpc_call_by_name("cuLaunchKernelEx");
+    CHECK(d && d->cls == RPC_CLASS_CUSTOM && d->nargs == 4);
+    CUlaunchAttribute at[2];
+    memset(at, 0, sizeof at);
+    at[0].id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
+    at[0].value.clusterDim.x = 2;
+    at[1].id = CU_LAUNCH_ATTRIBUTE_LAUNCH_COMPLETION_EVENT;
+    at[1].value.launchCompletionEvent.event = (CUevent)(uintptr_t)0x3000000004ull;
+    CUlaunchConfig c = {8, 1, 1, 64, 1, 1, 0, (CUstream)(uintptr_t)0x2000000002ull, at, 2};
+    const CUlaunchConfig *cp = &c;
+    CUfunction f = (CUfunction)(uintptr_t)0x5000000001ull;
+    int n = 5;
+    void *kp[] = {&n, &n, &n, &n}, **kpp = kp, **extra = NULL;
+    void *args[] = {&cp, &f, &kpp, &extra};
+    CHECK_EQ_INT(encode(d, args), 0);
+    struct rpc_decoded dc;
+    CHECK_EQ_INT(decode(d, &dc), 0);
+    const CUlaunchConfig *wc = *(const CUlaunchConfig **)dc.avalues[0];
+    CHECK(wc != &c && wc->gridDimX == 8 && wc->blockDimX == 64 && wc->numAttrs == 2);
+    CHECK_EQ_U64((uintptr_t)wc->hStream, 0x2000000002ull ^ 0x5a000);
+    CHECK_EQ_INT(wc->attrs[0].value.clusterDim.x, 2);
+    CHECK_EQ_U64((uintptr_t)wc->attrs[1].value.launchCompletionEvent.event,
+                 0x3000000004ull ^ 0x5a000);
+    CHECK_EQ_INT(*(int *)(*(void ***)dc.avalues[2])[0], 5);
+    uint32_t res;
+    CHECK_EQ_INT(reply(&dc, 0, args, &res), 0);
+    rpc_decoded_free(&dc);
+    CHECK_EQ_INT(truncations_fail(d), 0);
+    at[1].value.launchCompletionEvent.event = (CUevent)(uintptr_t)(1ull << 62);
+    CHECK_EQ_INT(encode(d, args), 0);
+    CHECK_EQ_INT(decode(d, &dc), CUDA_ERROR_INVALID_HANDLE);
+    at[1].id = CU_LAUNCH_ATTRIBUTE_DEVICE_UPDATABLE_KERNEL_NODE;
+    CHECK_EQ_INT(encode(d, args), CUDA_ERROR_NOT_SUPPORTED);
+}
+
 RG_TEST_MAIN()
