@@ -2,6 +2,7 @@
  * uses first. Initialisation runs once per process; its result (success or the
  * error, e.g. NO_DEVICE when CUDA_VISIBLE_DEVICES hides everything) sticks. */
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -20,8 +21,23 @@ static void in_child(void)
     init_result = CUDA_ERROR_NOT_INITIALIZED;
 }
 
+/* simgpu runs PTX only (cubin-only images fail with NO_BINARY_FOR_GPU), so
+ * it always behaves as CUDA_FORCE_PTX_JIT=1. Libraries that pick kernel
+ * images themselves consult that variable (cuBLASLt would otherwise hand us
+ * SASS): set it unless the user chose a value. */
+static void force_ptx_jit_default(void)
+{
+    const char *v = getenv("CUDA_FORCE_PTX_JIT");
+    if (v && *v) return;
+    int saved = errno;
+    if (setenv("CUDA_FORCE_PTX_JIT", "1", 1) == 0)
+        sim_info("CUDA_FORCE_PTX_JIT=1 set: simgpu runs PTX only, libraries should load PTX");
+    errno = saved;
+}
+
 static void init_all(void)
 {
+    force_ptx_jit_default();
     CUresult r;
     if ((r = sim_devices_init()) != CUDA_SUCCESS) goto fail;
     if ((r = sim_mem_init()) != CUDA_SUCCESS) goto fail;

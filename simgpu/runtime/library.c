@@ -51,17 +51,17 @@ static CUresult place_managed(struct sim_library *l)
 {
     const ptx_module *p = l->code->ptx;
     struct sim_device *d = sim_device(0);
-    if (!d || !d->primary) return CUDA_ERROR_NO_DEVICE;
+    if (!d) return CUDA_ERROR_NO_DEVICE;
     for (size_t i = 0; i < ptx_module_num_vars(p); i++) {
         const ptx_var_info *v = ptx_module_var(p, i);
         uintptr_t a;
         if (!sim_code_is_managed(l->code, v->name)) continue;
-        CUresult r = sim_mem_alloc_device(d->primary, v->size ? v->size : 1, true, &a);
+        CUresult r = sim_mem_alloc_device_on(d, v->size ? v->size : 1, true, &a);
         if (r != CUDA_SUCCESS) return r;
         if (v->init) memcpy((void *)a, v->init, v->size);
         l->managed_addrs[i] = (void *)a;
     }
-    l->managed_ctx = d->primary;
+    l->managed_placed = true;
     return CUDA_SUCCESS;
 }
 
@@ -71,13 +71,13 @@ static void free_managed(struct sim_library *l)
         if (l->managed_addrs[i]) sim_mem_free_device((uintptr_t)l->managed_addrs[i]);
         l->managed_addrs[i] = NULL;
     }
-    l->managed_ctx = NULL;
+    l->managed_placed = false;
 }
 
 /* Caller holds create_lock. */
 static CUresult managed_locked(struct sim_library *l)
 {
-    if (!l->code->nmanaged || l->managed_ctx) return CUDA_SUCCESS;
+    if (!l->code->nmanaged || l->managed_placed) return CUDA_SUCCESS;
     if (!l->managed_addrs) {
         l->managed_addrs = calloc(ptx_module_num_vars(l->code->ptx) + 1, sizeof(void *));
         if (!l->managed_addrs) return CUDA_ERROR_OUT_OF_MEMORY;
@@ -94,17 +94,6 @@ CUresult sim_library_managed(struct sim_library *l, void ***out)
     *out = l->managed_addrs;
     pthread_mutex_unlock(&l->create_lock);
     return r;
-}
-
-void sim_libraries_ctx_destroyed(struct sim_ctx *c)
-{
-    pthread_mutex_lock(&sim_module_lock);
-    for (struct sim_library *l = g_libraries; l; l = l->next) {
-        pthread_mutex_lock(&l->create_lock);
-        if (l->managed_ctx == c) free_managed(l);
-        pthread_mutex_unlock(&l->create_lock);
-    }
-    pthread_mutex_unlock(&sim_module_lock);
 }
 
 void sim_library_forget_locked(struct sim_library *l, struct sim_module *m)
@@ -151,12 +140,15 @@ static CUresult library_create(struct sim_code *code, struct sim_library **out)
     return CUDA_SUCCESS;
 }
 
+/* The value array may be NULL when no option given takes a value
+ * (BINARY_IS_PRESERVED is a flag: cuBLASLt passes it so, as the driver allows). */
 static CUresult check_lib_options(unsigned n, CUlibraryOption *opt, void **val, bool from_file)
 {
-    if (n && (!opt || !val)) return CUDA_ERROR_INVALID_VALUE;
+    if (n && !opt) return CUDA_ERROR_INVALID_VALUE;
     for (unsigned i = 0; i < n; i++) {
         if (opt[i] == CU_LIBRARY_BINARY_IS_PRESERVED && from_file) return CUDA_ERROR_INVALID_VALUE;
         if ((unsigned)opt[i] >= CU_LIBRARY_NUM_OPTIONS) return CUDA_ERROR_INVALID_VALUE;
+        if (!val && opt[i] != CU_LIBRARY_BINARY_IS_PRESERVED) return CUDA_ERROR_INVALID_VALUE;
     }
     return CUDA_SUCCESS;
 }

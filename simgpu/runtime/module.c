@@ -460,7 +460,6 @@ static void modules_ctx_destroyed(struct sim_ctx *c)
         m = next;
     }
     pthread_mutex_unlock(&sim_module_lock);
-    sim_libraries_ctx_destroyed(c);
     while (dead) {
         struct sim_module *next = dead->next;
         sim_module_free(dead);

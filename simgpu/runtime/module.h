@@ -79,7 +79,7 @@ struct sim_library {
     /* Managed variables exist once per library, without a context (cudart asks
      * for them before one exists): placed in device 0's primary context. */
     void **managed_addrs; /* by variable index; NULL for ordinary variables */
-    struct sim_ctx *managed_ctx;
+    bool managed_placed; /* managed_addrs allocated (device-level: live until unload) */
     struct sim_library *next; /* all libraries, under sim_module_lock */
 };
 
@@ -126,8 +126,6 @@ CUresult sim_library_instance(struct sim_library *l, struct sim_ctx *c, struct s
 void sim_library_forget_locked(struct sim_library *l, struct sim_module *m);
 /* The managed variables' shared addresses (allocated on first use). */
 CUresult sim_library_managed(struct sim_library *l, void ***out);
-/* Context teardown: managed variables placed in c are released. */
-void sim_libraries_ctx_destroyed(struct sim_ctx *c);
 
 /* ---- func.c ---- */
 /* Resolve a CUfunction, or a CUkernel cast to one, for use in context c (NULL:

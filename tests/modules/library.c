@@ -102,6 +102,16 @@ RG_TEST(library_like_cudart)
     CHECK_EQ_INT(counter, 42 + 64 + 8);
     CHECK_CU(cuMemcpyDtoH(&counter, managed, 4));
     CHECK_EQ_INT(counter, 2 * (64 + 8));
+    /* managed variables belong to the library, not to the primary context */
+    CUcontext prim;
+    CHECK_CU(cuDevicePrimaryCtxReset(dev));
+    CHECK_CU(cuDevicePrimaryCtxRetain(&prim, dev));
+    CHECK_CU(cuCtxSetCurrent(prim));
+    CHECK_CU(cuLibraryGetManaged(&managed2, &size, lib, "managed_total"));
+    CHECK(managed2 == managed);
+    counter = 0;
+    CHECK_CU(cuMemcpyDtoH(&counter, managed, 4));
+    CHECK_EQ_INT(counter, 2 * (64 + 8));
 
     CHECK_CU(cuLibraryUnload(lib));
     CHECK_CU_IS(cuLibraryUnload(lib), CUDA_ERROR_INVALID_HANDLE);
