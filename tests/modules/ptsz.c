@@ -68,6 +68,9 @@ RG_TEST(kernel_from_many_threads)
         CHECK_CU(cuMemAlloc(&w[i].d, sizeof h));
         CHECK_CU(cuMemsetD32(w[i].d, 0, 32));
     }
+    /* The memsets went to this thread's per-thread stream, which the others'
+     * streams do not wait for: finish them before the kernels start. */
+    CHECK_CU(cuStreamSynchronize(NULL));
     for (int i = 0; i < T; i++)
         pthread_create(&th[i], NULL, launcher, &w[i]);
     for (int i = 0; i < T; i++)
