@@ -217,7 +217,7 @@ RG_TEST(launch_refusals)
     const struct rpc_call_desc *d = rpc_call_by_name("cuLaunchKernel");
     struct launch l;
     launch_args(&l);
-    int n = 1;
+    uint64_t n = 1; /* at least as large as every parameter */
     void *kp[] = {&n, &n, &n, &n};
     l.kp = kp;
     l.extra = NULL;
@@ -453,7 +453,7 @@ RG_TEST(launch_ex_config_and_attributes)
     CUlaunchConfig c = {8, 1, 1, 64, 1, 1, 0, (CUstream)(uintptr_t)0x2000000002ull, at, 2};
     const CUlaunchConfig *cp = &c;
     CUfunction f = (CUfunction)(uintptr_t)0x5000000001ull;
-    int n = 5;
+    uint64_t n = 5;
     void *kp[] = {&n, &n, &n, &n}, **kpp = kp, **extra = NULL;
     void *args[] = {&cp, &f, &kpp, &extra};
     CHECK_EQ_INT(encode(d, args), 0);
