@@ -1,8 +1,9 @@
 /* context.c — contexts: primary contexts (one stable registered handle per
  * device, activated lazily), created contexts, the per-thread current-context
  * stack, limits and configs, sticky errors and teardown.
- * Context structs are never freed, so a stale entry of a thread's stack can be
- * recognised (CONTEXT_IS_DESTROYED) rather than dereferenced after free. */
+ * A context struct is referenced by its handle and by every stack entry naming
+ * it, so a stale entry of a thread's stack is recognised (CONTEXT_IS_DESTROYED)
+ * rather than dereferenced after free; the last reference frees it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,8 +19,6 @@ static __thread struct sim_ctx **stack;
 static __thread int depth, stack_cap;
 static pthread_key_t stack_key;
 static pthread_once_t stack_once = PTHREAD_ONCE_INIT;
-static struct sim_ctx *graveyard;
-static pthread_mutex_t graveyard_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void sim_ctx_add_destroy_hook(sim_ctx_hook fn)
 {
@@ -37,12 +36,27 @@ struct sim_ctx *sim_ctx_current(void)
     return depth ? stack[depth - 1] : NULL;
 }
 
-/* Thread exit: its stack goes (the contexts stay). */
+static void ctx_ref(struct sim_ctx *c)
+{
+    atomic_fetch_add(&c->refs, 1);
+}
+
+/* Primary contexts keep their handle's reference for ever. */
+static void ctx_unref(struct sim_ctx *c)
+{
+    if (atomic_fetch_sub(&c->refs, 1) != 1) return;
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+/* Thread exit: its stack goes, with its references. */
 static void stack_free(void *unused)
 {
+    while (depth)
+        ctx_unref(stack[--depth]);
     free(stack);
     stack = NULL;
-    depth = stack_cap = 0;
+    stack_cap = 0;
 }
 
 static void stack_key_init(void)
@@ -61,8 +75,24 @@ static bool stack_push(struct sim_ctx *c)
         stack = ns;
         stack_cap = nc;
     }
+    ctx_ref(c);
     stack[depth++] = c;
     return true;
+}
+
+static struct sim_ctx *stack_pop(void)
+{
+    struct sim_ctx *c = stack[--depth];
+    ctx_unref(c);
+    return c; /* a value for the caller to return, not to dereference */
+}
+
+static void stack_replace_top(struct sim_ctx *c)
+{
+    struct sim_ctx *old = stack[depth - 1];
+    ctx_ref(c);
+    stack[depth - 1] = c;
+    ctx_unref(old);
 }
 
 /* ---- creation and activation -------------------------------------------- */
@@ -89,6 +119,7 @@ static struct sim_ctx *ctx_new(struct sim_device *d, unsigned flags, bool primar
     c->is_primary = primary;
     c->id = atomic_fetch_add(&next_ctx_id, 1);
     c->api_version = 3020;
+    atomic_store(&c->refs, 1); /* the handle's */
     c->cache_config = CU_FUNC_CACHE_PREFER_NONE;
     c->smem_config = CU_SHARED_MEM_CONFIG_FOUR_BYTE_BANK_SIZE;
     limits_default(c);
@@ -297,11 +328,8 @@ CUresult cuCtxDestroy_v2(CUcontext ctx)
     c->dead = true;
     pthread_mutex_unlock(&c->lock);
     sim_handle_remove(&c->obj);
-    pthread_mutex_lock(&graveyard_lock);
-    c->grave_next = graveyard;
-    graveyard = c;
-    pthread_mutex_unlock(&graveyard_lock);
-    if (depth && stack[depth - 1] == c) depth--;
+    if (depth && stack[depth - 1] == c) stack_pop();
+    ctx_unref(c); /* other threads' stacks may still hold it */
     return CUDA_SUCCESS;
 }
 
@@ -326,7 +354,7 @@ CUresult cuCtxPopCurrent_v2(CUcontext *pctx)
 {
     SIM_INIT_OR_RETURN();
     if (!depth) return CUDA_ERROR_INVALID_CONTEXT;
-    struct sim_ctx *c = stack[--depth];
+    struct sim_ctx *c = stack_pop();
     if (pctx) *pctx = (CUcontext)c;
     return CUDA_SUCCESS;
 }
@@ -340,12 +368,12 @@ CUresult cuCtxSetCurrent(CUcontext ctx)
 {
     SIM_INIT_OR_RETURN();
     if (!ctx) {
-        if (depth) depth--;
+        if (depth) stack_pop();
         return CUDA_SUCCESS;
     }
     if (!sim_handle_ok(ctx, SIM_KIND_CTX)) return CUDA_ERROR_INVALID_CONTEXT;
     if (depth)
-        stack[depth - 1] = (struct sim_ctx *)ctx;
+        stack_replace_top((struct sim_ctx *)ctx);
     else if (!stack_push((struct sim_ctx *)ctx))
         return CUDA_ERROR_OUT_OF_MEMORY;
     return CUDA_SUCCESS;

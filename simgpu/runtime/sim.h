@@ -128,7 +128,7 @@ struct sim_ctx {
     struct sim_ctx *peers[64];  /* cuCtxEnablePeerAccess targets */
     int npeers;
     _Atomic uint64_t blocking_gen; /* bumped by every op queued on a blocking stream */
-    struct sim_ctx *grave_next;    /* destroyed contexts stay reachable, never freed */
+    _Atomic int refs; /* the handle (until destroyed) and each stack entry naming it */
     /* cuCtxRecordEvent / cuCtxWaitEvent (stream.c) */
     struct sim_stream *aux;       /* hidden stream that gathers all the context's work */
     _Atomic uint64_t barrier_gen; /* bumped by cuCtxWaitEvent */
