@@ -183,6 +183,8 @@ int ex_warp_run(ex_warp *w, int budget);
 float ex_h2f(uint16_t h);
 uint16_t ex_f2h(float f, int rnd);
 float ex_bf2f(uint16_t h);
+float ex_fp82f(uint8_t v, int e5m2);
+uint8_t ex_f2fp8(float f, int e5m2, int satfinite);
 uint16_t ex_f2bf(float f, int rnd);
 
 #endif

@@ -168,11 +168,60 @@ static int fast_cvt(const ir_insn *in, uint64_t *d, const uint64_t *a, uint32_t 
     return 1;
 }
 
+static uint64_t sat_pack(uint64_t v, unsigned t)
+{
+    int64_t x = (int32_t)v;
+    unsigned bits = ir_type_bits(t);
+    int64_t lo = ir_type_kind(t) == K_SINT ? -(1ll << (bits - 1)) : 0;
+    int64_t hi = ir_type_kind(t) == K_SINT ? (1ll << (bits - 1)) - 1 : (1ll << bits) - 1;
+    return (uint64_t)(x < lo ? lo : x > hi ? hi : x) & ex_wmask(bits);
+}
+
+static float relu(float f, unsigned flags)
+{
+    return ((flags & F_RELU) && f < 0) ? 0.0f : f;
+}
+
+/* cvt.pack.sat (int32 pairs to narrow integers) and the fp8 pair conversions. */
+static int cvt_special(ex_warp *w, const ir_insn *in, uint32_t act, uint64_t *d, const uint64_t *a)
+{
+    uint64_t *R = ex_regs(w, in);
+    const uint64_t *b = in->nops > 2 ? ex_src(w, R, &in->o[2], 2, act) : a;
+    unsigned dt = in->type, st = in->type2;
+    int satf = (in->flags & F_SATF) != 0;
+    if (in->flags & F_PACK) {
+        const uint64_t *c = in->nops > 3 ? ex_src(w, R, &in->o[3], 3, act) : NULL;
+        unsigned eb = ir_type_bits(dt);
+        FOR_LANES(act, d[l] = ((c ? c[l] << (2 * eb) : 0) | sat_pack(a[l], dt) << eb | sat_pack(b[l], dt)) &
+                              0xffffffffu);
+        return 1;
+    }
+    if (dt == T_E4M3X2 || dt == T_E5M2X2) {
+        int e5 = dt == T_E5M2X2;
+        if (st == T_F16X2)
+            FOR_LANES(act, d[l] = (uint64_t)ex_f2fp8(relu(ex_h2f((uint16_t)(a[l] >> 16)), in->flags), e5, satf) << 8 |
+                                  ex_f2fp8(relu(ex_h2f((uint16_t)a[l]), in->flags), e5, satf));
+        else
+            FOR_LANES(act, d[l] = (uint64_t)ex_f2fp8(relu((float)to_double(a[l], T_F32), in->flags), e5, satf) << 8 |
+                                  ex_f2fp8(relu((float)to_double(b[l], T_F32), in->flags), e5, satf));
+        return 1;
+    }
+    if (st == T_E4M3X2 || st == T_E5M2X2) {
+        int e5 = st == T_E5M2X2;
+        FOR_LANES(act, d[l] = (uint64_t)ex_f2h(relu(ex_fp82f((uint8_t)(a[l] >> 8), e5), in->flags), R_RN) << 16 |
+                              ex_f2h(relu(ex_fp82f((uint8_t)a[l], e5), in->flags), R_RN));
+        return 1;
+    }
+    return 0;
+}
+
 int ex_cvt(ex_warp *w, const ir_insn *in, uint32_t act)
 {
     uint64_t *R = ex_regs(w, in);
     uint64_t *d = ex_dst(w, R, &in->o[0]);
     const uint64_t *a = ex_src(w, R, &in->o[1], 1, act);
+    if (in->type >= T_E4M3 || in->type2 >= T_E4M3 || (in->flags & F_PACK))
+        return cvt_special(w, in, act, d, a) ? 0 : -1;
     int mode = ex_fround_mode(in->rnd);
     if (mode != FE_TONEAREST) fesetround(mode);
     if ((in->type == T_F16X2 || in->type == T_BF16X2) && in->nops > 2) {

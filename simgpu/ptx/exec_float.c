@@ -41,6 +41,43 @@ uint16_t ex_f2bf(float f, int rnd)
     return (uint16_t)(u >> 16);
 }
 
+/* fp8: e4m3 (bias 7, no infinities, NaN = S.1111.111, max 448) and e5m2
+ * (bias 15, IEEE-like, max 57344). */
+float ex_fp82f(uint8_t v, int e5m2)
+{
+    unsigned mb = e5m2 ? 2 : 3, bias = e5m2 ? 15 : 7;
+    unsigned e = (v & 0x7f) >> mb, m = v & ((1u << mb) - 1);
+    float s = (v & 0x80) ? -1.0f : 1.0f;
+    if (e5m2 && e == 31) return m ? NAN : s * INFINITY;
+    if (!e5m2 && e == 15 && m == 7) return NAN;
+    if (e == 0) return s * ldexpf((float)m, 1 - (int)bias - (int)mb);
+    return s * ldexpf(1.0f + (float)m / (float)(1u << mb), (int)e - (int)bias);
+}
+
+uint8_t ex_f2fp8(float f, int e5m2, int satfinite)
+{
+    unsigned mb = e5m2 ? 2 : 3;
+    int bias = e5m2 ? 15 : 7;
+    uint8_t sign = signbit(f) ? 0x80 : 0, maxc = e5m2 ? 0x7b : 0x7e;
+    if (isnan(f)) return 0x7f;
+    float a = fabsf(f);
+    if (a == 0) return sign;
+    int e;
+    frexpf(a, &e);
+    e -= 1; /* a = 1.m * 2^e */
+    unsigned code;
+    if (e < 1 - bias) { /* subnormal: steps of 2^(1-bias-mb) */
+        code = (unsigned)nearbyintf(ldexpf(a, bias - 1 + (int)mb));
+    } else {
+        unsigned q = (unsigned)nearbyintf((ldexpf(a, -e) - 1.0f) * (float)(1u << mb));
+        if (q == (1u << mb)) q = 0, e++;
+        code = (unsigned)(e + bias) << mb | q;
+    }
+    if (code > maxc) /* overflow: saturate, or the format's infinity / NaN */
+        return sign | (satfinite ? maxc : (e5m2 ? 0x7c : 0x7f));
+    return sign | (uint8_t)code;
+}
+
 static float bits_f(uint64_t v)
 {
     uint32_t u = (uint32_t)v;

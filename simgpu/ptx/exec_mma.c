@@ -12,7 +12,8 @@ static int coord(unsigned shape, unsigned type, int kind, unsigned lane, unsigne
                  unsigned *c)
 {
     unsigned g = lane >> 2, t = lane & 3;
-    int b8 = type == T_S8 || type == T_U8, tf = type == T_TF32 || type == T_F32;
+    int b8 = type == T_S8 || type == T_U8 || type == T_E4M3 || type == T_E5M2;
+    int tf = type == T_TF32 || type == T_F32;
     if (kind == 2) {
         if (shape == W_M8N8K4)
             *r = g, *c = 2 * t + i;
@@ -66,7 +67,7 @@ static int coord(unsigned shape, unsigned type, int kind, unsigned lane, unsigne
 
 static unsigned ebits_of(unsigned type)
 {
-    return type == T_S8 || type == T_U8 ? 8 : ir_type_bits(type);
+    return ir_type_bits(type);
 }
 
 static double num(uint64_t raw, unsigned type)

@@ -32,7 +32,8 @@ enum ir_type {
     T_BF16X2,
     T_F32,
     T_F64,
-    T_TF32, /* wmma operands only */
+    T_TF32,   /* wmma/mma operands only */
+    T_E4M3, T_E5M2, T_E4M3X2, T_E5M2X2, /* fp8: mma operands, cvt */
     T_COUNT
 };
 enum ir_kind { K_BITS, K_UINT, K_SINT, K_FLOAT };
@@ -251,7 +252,7 @@ enum ir_flag {
     F_NOCOMPLETE = 1 << 18,
     F_SATF = 1 << 19,
     F_LAYOUT2 = 1 << 20, /* parser: a layout word has been seen */
-    F_TRANS = 1 << 21,
+    F_TRANS = 1 << 21, F_PACK = 1 << 22,
 };
 
 /* Operand kinds. */

@@ -451,4 +451,22 @@ RG_TEST(half2_compare_and_relu)
     CHECK_EQ_U64(out[2], 0x00004000u);
 }
 
+RG_TEST(fp8_and_pack_conversions)
+{
+    uint32_t out[6];
+    CHECK_EQ_INT(run_body("cvt.rn.satfinite.e4m3x2.f32 %h1, 0f3FC00000, 0f43E00000; cvt.u32.u16 %r1, %h1; st.global.u32 [%rd1], %r1;\n"
+                          "cvt.rn.satfinite.e4m3x2.f32 %h2, 0f447A0000, 0fC47A0000; cvt.u32.u16 %r2, %h2; st.global.u32 [%rd1+4], %r2;\n"
+                          "cvt.rn.satfinite.e5m2x2.f32 %h3, 0f3FC00000, 0f00000000; cvt.u32.u16 %r3, %h3; st.global.u32 [%rd1+8], %r3;\n"
+                          "cvt.rn.f16x2.e4m3x2 %r4, %h1; st.global.u32 [%rd1+12], %r4;\n"
+                          "cvt.pack.sat.s8.s32.b32 %r5, 300, -5, 0; st.global.u32 [%rd1+16], %r5;\n"
+                          "cvt.pack.sat.s8.s32.b32 %r6, 1, 2, %r5; st.global.u32 [%rd1+20], %r6;",
+                          NULL, 0, out, sizeof out), 0);
+    CHECK_EQ_U64(out[0], 0x3c7e);     /* 1.5, 448 */
+    CHECK_EQ_U64(out[1], 0x7efe);     /* +-1000 saturate to +-448 */
+    CHECK_EQ_U64(out[2], 0x3e00);     /* e5m2 1.5, 0 */
+    CHECK_EQ_U64(out[3], 0x3e005f00); /* back to f16: 1.5, 448 */
+    CHECK_EQ_U64(out[4], 0x7ffb);
+    CHECK_EQ_U64(out[5], 0x7ffb0102);
+}
+
 RG_TEST_MAIN()
