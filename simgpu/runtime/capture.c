@@ -49,19 +49,17 @@ static __thread CUstreamCaptureMode t_mode = CU_STREAM_CAPTURE_MODE_GLOBAL;
 
 /* ---- helpers --------------------------------------------------------------------- */
 
-static bool deps_set(struct sim_nodevec *v, struct sim_gnode *const *src, size_t n)
-{
-    v->n = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!sim_nodevec_has(v, src[i]) && !sim_nodevec_push(v, src[i])) return false;
-    return true;
-}
-
 static bool deps_add(struct sim_nodevec *v, struct sim_gnode *const *src, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (!sim_nodevec_has(v, src[i]) && !sim_nodevec_push(v, src[i])) return false;
     return true;
+}
+
+static bool deps_set(struct sim_nodevec *v, struct sim_gnode *const *src, size_t n)
+{
+    v->n = 0;
+    return deps_add(v, src, n);
 }
 
 static struct cap_stream *cstream_new(struct capture *cap, struct sim_stream *s)

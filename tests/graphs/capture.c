@@ -9,13 +9,6 @@
 
 enum { N = 512 };
 
-static CUstreamCaptureStatus status(CUstream s)
-{
-    CUstreamCaptureStatus st = (CUstreamCaptureStatus)-1;
-    if (cuStreamIsCapturing(s, &st)) return (CUstreamCaptureStatus)-1;
-    return st;
-}
-
 static size_t node_count(CUgraph g)
 {
     size_t n = 0;
@@ -40,9 +33,9 @@ RG_TEST(capture_copies_replay)
     for (int i = 0; i < N; i++)
         hin[i] = (uint32_t)i;
     memset(hout, 0xff, N * 4);
-    CHECK_EQ_INT(status(s), CU_STREAM_CAPTURE_STATUS_NONE);
+    CHECK_EQ_INT(gt_capture_status(s), CU_STREAM_CAPTURE_STATUS_NONE);
     CHECK_CU(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_GLOBAL));
-    CHECK_EQ_INT(status(s), CU_STREAM_CAPTURE_STATUS_ACTIVE);
+    CHECK_EQ_INT(gt_capture_status(s), CU_STREAM_CAPTURE_STATUS_ACTIVE);
     CHECK_CU(cuMemsetD32Async(b, 77, N, s));
     CHECK_CU(cuMemcpyHtoDAsync(a, hin, N / 2 * 4, s));
     CHECK_CU(cuMemcpyDtoDAsync(b + N / 2 * 4, a, N / 2 * 4, s));
@@ -50,7 +43,7 @@ RG_TEST(capture_copies_replay)
     CHECK_CU(cuLaunchHostFunc(s, gt_count, (void *)&calls));
     CHECK_CU(cuStreamEndCapture(s, &g));
     CHECK(g != NULL);
-    CHECK_EQ_INT(status(s), CU_STREAM_CAPTURE_STATUS_NONE);
+    CHECK_EQ_INT(gt_capture_status(s), CU_STREAM_CAPTURE_STATUS_NONE);
     CHECK_EQ_INT(node_count(g), 5);
     CHECK_CU(cuStreamSynchronize(s));
     CHECK_EQ_INT(atomic_load(&calls), 0);
@@ -241,7 +234,7 @@ RG_TEST(capture_fork_join)
     CHECK_CU(cuMemsetD32Async(a, 1, N, s1));
     CHECK_CU(cuEventRecord(fork, s1));
     CHECK_CU(cuStreamWaitEvent(s2, fork, 0));
-    if (status(s2) != CU_STREAM_CAPTURE_STATUS_ACTIVE) {
+    if (gt_capture_status(s2) != CU_STREAM_CAPTURE_STATUS_ACTIVE) {
         cuStreamEndCapture(s1, &g);
         if (g) cuGraphDestroy(g);
         RG_SKIP("cuStreamWaitEvent does not join a capture on this backend yet");
@@ -254,7 +247,7 @@ RG_TEST(capture_fork_join)
     CHECK_CU(cuMemcpyDtoHAsync(h, a, N * 4, s1));
     CHECK_CU(cuMemcpyDtoHAsync(h + N, b, N * 4, s1));
     CHECK_CU(cuStreamEndCapture(s1, &g));
-    CHECK_EQ_INT(status(s2), CU_STREAM_CAPTURE_STATUS_NONE);
+    CHECK_EQ_INT(gt_capture_status(s2), CU_STREAM_CAPTURE_STATUS_NONE);
     CHECK_EQ_INT(node_count(g), 6);
     size_t roots;
     CHECK_CU(cuGraphGetRootNodes(g, NULL, &roots));
@@ -279,7 +272,7 @@ RG_TEST(capture_fork_join)
     CHECK_CU_IS(cuStreamEndCapture(s2, &bad), CUDA_ERROR_STREAM_CAPTURE_UNMATCHED);
     CHECK_CU_IS(cuStreamEndCapture(s1, &bad), CUDA_ERROR_STREAM_CAPTURE_UNJOINED);
     CHECK(bad == NULL);
-    CHECK_EQ_INT(status(s2), CU_STREAM_CAPTURE_STATUS_NONE);
+    CHECK_EQ_INT(gt_capture_status(s2), CU_STREAM_CAPTURE_STATUS_NONE);
     CHECK_CU(cuGraphExecDestroy(ex));
     CHECK_CU(cuGraphDestroy(g));
     CHECK_CU(cuEventDestroy(fork));
@@ -342,7 +335,7 @@ RG_TEST(capture_per_thread_stream)
     CUgraph g;
     CHECK_CU(cuMemAlloc(&d, 64));
     CHECK_CU(cuStreamBeginCapture(CU_STREAM_PER_THREAD, CU_STREAM_CAPTURE_MODE_GLOBAL));
-    CHECK_EQ_INT(status(CU_STREAM_PER_THREAD), CU_STREAM_CAPTURE_STATUS_ACTIVE);
+    CHECK_EQ_INT(gt_capture_status(CU_STREAM_PER_THREAD), CU_STREAM_CAPTURE_STATUS_ACTIVE);
     CHECK_CU(cuMemsetD8Async(d, 1, 64, CU_STREAM_PER_THREAD));
     CHECK_CU(cuStreamEndCapture(CU_STREAM_PER_THREAD, &g));
     CHECK_EQ_INT(node_count(g), 1);
@@ -384,7 +377,7 @@ RG_TEST(capture_wrong_thread)
     CHECK(pthread_create(&t, NULL, end_elsewhere, &a) == 0);
     pthread_join(t, NULL);
     CHECK_CU(a.r);
-    CHECK_EQ_INT(status(a.s), CU_STREAM_CAPTURE_STATUS_NONE);
+    CHECK_EQ_INT(gt_capture_status(a.s), CU_STREAM_CAPTURE_STATUS_NONE);
     CHECK_CU(cuStreamDestroy(a.s));
 }
 

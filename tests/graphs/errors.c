@@ -185,13 +185,6 @@ RG_TEST(sync_during_capture)
     CHECK_CU(cuStreamDestroy(s));
 }
 
-static CUstreamCaptureStatus cap_status(CUstream s)
-{
-    CUstreamCaptureStatus st = (CUstreamCaptureStatus)-1;
-    if (cuStreamIsCapturing(s, &st)) return (CUstreamCaptureStatus)-1;
-    return st;
-}
-
 /* End a capture that must have been invalidated. */
 static int end_invalidated(CUstream s)
 {
@@ -214,7 +207,7 @@ RG_TEST(legacy_stream_during_capture)
     CHECK_CU(cuMemAlloc(&d, 64));
     CHECK_CU(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_RELAXED));
     CHECK_CU_IS(cuMemsetD8Async(d, 1, 64, NULL), CUDA_ERROR_STREAM_CAPTURE_IMPLICIT);
-    CHECK_EQ_INT(cap_status(s), CU_STREAM_CAPTURE_STATUS_INVALIDATED);
+    CHECK_EQ_INT(gt_capture_status(s), CU_STREAM_CAPTURE_STATUS_INVALIDATED);
     CHECK(end_invalidated(s));
     CHECK_CU(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_RELAXED));
     CHECK_CU_IS(cuStreamSynchronize(CU_STREAM_LEGACY), CUDA_ERROR_STREAM_CAPTURE_IMPLICIT);
@@ -223,7 +216,7 @@ RG_TEST(legacy_stream_during_capture)
     CHECK_CU(cuStreamBeginCapture(nb, CU_STREAM_CAPTURE_MODE_RELAXED));
     CHECK_CU(cuMemsetD8Async(d, 1, 64, NULL));
     CHECK_CU(cuStreamSynchronize(NULL));
-    CHECK_EQ_INT(cap_status(nb), CU_STREAM_CAPTURE_STATUS_ACTIVE);
+    CHECK_EQ_INT(gt_capture_status(nb), CU_STREAM_CAPTURE_STATUS_ACTIVE);
     CHECK_CU_IS(cuCtxSynchronize(), CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED);
     CHECK(end_invalidated(nb));
     CHECK_CU(cuStreamBeginCapture(nb, CU_STREAM_CAPTURE_MODE_GLOBAL));
@@ -281,7 +274,7 @@ RG_TEST(unsafe_calls_during_capture)
     CHECK_CU(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_GLOBAL));
     CHECK_CU(alloc_in_thread(CU_STREAM_CAPTURE_MODE_RELAXED));
     CHECK_CU(alloc_in_thread(CU_STREAM_CAPTURE_MODE_THREAD_LOCAL));
-    CHECK_EQ_INT(cap_status(s), CU_STREAM_CAPTURE_STATUS_ACTIVE);
+    CHECK_EQ_INT(gt_capture_status(s), CU_STREAM_CAPTURE_STATUS_ACTIVE);
     CHECK_CU_IS(alloc_in_thread(CU_STREAM_CAPTURE_MODE_GLOBAL),
                 CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED);
     CHECK(end_invalidated(s));

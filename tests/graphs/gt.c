@@ -92,3 +92,10 @@ void gt_count(void *counter)
 {
     atomic_fetch_add((_Atomic int *)counter, 1);
 }
+
+CUstreamCaptureStatus gt_capture_status(CUstream s)
+{
+    CUstreamCaptureStatus st = (CUstreamCaptureStatus)-1;
+    if (cuStreamIsCapturing(s, &st)) return (CUstreamCaptureStatus)-1;
+    return st;
+}

@@ -27,6 +27,9 @@ CUfunction gt_func(const char *name);
         if (!gt_module()) RG_SKIP("PTX kernels cannot be loaded on this backend");                 \
     } while (0)
 
+/* The stream's capture status, (CUstreamCaptureStatus)-1 if the query fails. */
+CUstreamCaptureStatus gt_capture_status(CUstream s);
+
 /* Host-side increments: a host node / host function counting calls. */
 void gt_count(void *counter);
 
