@@ -416,8 +416,49 @@ static int bitops(ex_warp *w, const ir_insn *in, const iops *o, uint32_t act)
     }
 }
 
+/* Scalar video instructions (no byte/half selectors):
+ * vop.dtype.atype.btype{.sat}{.mode}{.op2} d, a, b{, c}. */
+static int64_t video1(const ir_insn *in, uint64_t a, uint64_t b, uint64_t c, int has_c)
+{
+    int ds = ir_type_kind(in->type) == K_SINT, as = ir_type_kind(in->type2) == K_SINT;
+    int bs = ir_type_kind(in->xt[0] ? in->xt[0] : in->type2) == K_SINT;
+    int64_t ta = as ? (int32_t)a : (int64_t)(uint32_t)a, tb = bs ? (int32_t)b : (int64_t)(uint32_t)b, t;
+    uint64_t sh = (uint32_t)b;
+    sh = (in->flags & F_WRAP) ? sh & 31 : (sh > 32 ? 32 : sh);
+    switch (in->op) {
+    case OP_VADD: t = ta + tb; break;
+    case OP_VSUB: t = ta - tb; break;
+    case OP_VABSDIFF: t = ta > tb ? ta - tb : tb - ta; break;
+    case OP_VMIN: t = ta < tb ? ta : tb; break;
+    case OP_VMAX: t = ta > tb ? ta : tb; break;
+    case OP_VSHL: t = sh >= 32 ? 0 : (int64_t)((uint64_t)ta << sh); break;
+    default: t = sh >= 32 ? (ta < 0 ? -1 : 0) : ta >> sh; break;
+    }
+    int64_t lo = ds ? INT32_MIN : 0, hi = ds ? INT32_MAX : (int64_t)UINT32_MAX;
+    if (in->flags & F_SAT) t = t < lo ? lo : t > hi ? hi : t;
+    if (has_c) {
+        int64_t tc = ds ? (int32_t)c : (int64_t)(uint32_t)c;
+        if (!ds) t = (int64_t)(uint32_t)t;
+        else t = (int32_t)t;
+        if (in->mod == M_ADD) t += tc;
+        else if (in->mod == M_MIN) t = t < tc ? t : tc;
+        else if (in->mod == M_MAX) t = t > tc ? t : tc;
+        if (in->flags & F_SAT) t = t < lo ? lo : t > hi ? hi : t;
+    }
+    return t;
+}
+
 int ex_alu_int(ex_warp *w, const ir_insn *in, uint32_t act)
 {
+    if (in->op >= OP_VADD && in->op <= OP_VSHR) {
+        uint64_t *R = ex_regs(w, in);
+        uint64_t *d = ex_dst(w, R, &in->o[0]);
+        const uint64_t *a = ex_src(w, R, &in->o[1], 1, act), *b = ex_src(w, R, &in->o[2], 2, act);
+        const uint64_t *c = in->nops > 3 ? ex_src(w, R, &in->o[3], 3, act) : a;
+        int has_c = in->nops > 3;
+        FOR_LANES(act, d[l] = (uint64_t)video1(in, a[l], b[l], c[l], has_c) & 0xffffffffu);
+        return 0;
+    }
     uint64_t *R = ex_regs(w, in);
     iops o;
     o.bits = ir_type_bits(in->type);

@@ -135,6 +135,13 @@ enum ir_op {
     OP_MMA,
     OP_LDMATRIX,
     OP_STMATRIX,
+    OP_VADD,
+    OP_VSUB,
+    OP_VABSDIFF,
+    OP_VMIN,
+    OP_VMAX,
+    OP_VSHL,
+    OP_VSHR,
     OP_COUNT
 };
 

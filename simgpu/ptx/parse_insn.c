@@ -102,6 +102,8 @@ static const opdesc optab[] = {
     {"cp", OP_CP, 0, 4, 0},
     {"mbarrier", OP_MBARRIER, 1, 4, 0},
     {"wmma", OP_WMMA, 2, 4, 0},
+    {"vadd", OP_VADD, 3, 4, 0}, {"vsub", OP_VSUB, 3, 4, 0}, {"vabsdiff", OP_VABSDIFF, 3, 4, 0},
+    {"vmin", OP_VMIN, 3, 4, 0}, {"vmax", OP_VMAX, 3, 4, 0}, {"vshl", OP_VSHL, 3, 4, 0}, {"vshr", OP_VSHR, 3, 4, 0},
     {"mma", OP_MMA, 4, 4, 0},
     {"ldmatrix", OP_LDMATRIX, 2, 2, 0},
     {"stmatrix", OP_STMATRIX, 2, 2, 0},

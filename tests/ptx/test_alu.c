@@ -469,4 +469,20 @@ RG_TEST(fp8_and_pack_conversions)
     CHECK_EQ_U64(out[5], 0x7ffb0102);
 }
 
+RG_TEST(video_scalar)
+{
+    uint32_t out[5];
+    CHECK_EQ_INT(run_body("vshr.u32.u32.u32.clamp.add %r1, 0x100, 40, 5; st.global.u32 [%rd1], %r1;\n"
+                          "vshr.u32.u32.u32.wrap.add %r2, 0x100, 36, 5; st.global.u32 [%rd1+4], %r2;\n"
+                          "vabsdiff.u32.u32.u32 %r3, 3, 10; st.global.u32 [%rd1+8], %r3;\n"
+                          "vadd.s32.s32.s32.sat %r4, 2147483647, 1; st.global.u32 [%rd1+12], %r4;\n"
+                          "vmax.s32.s32.s32.min %r5, -5, 7, 3; st.global.u32 [%rd1+16], %r5;",
+                          NULL, 0, out, sizeof out), 0);
+    CHECK_EQ_INT(out[0], 5);
+    CHECK_EQ_INT(out[1], 0x10 + 5);
+    CHECK_EQ_INT(out[2], 7);
+    CHECK_EQ_U64(out[3], 0x7fffffffu);
+    CHECK_EQ_INT(out[4], 3);
+}
+
 RG_TEST_MAIN()
