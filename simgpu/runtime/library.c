@@ -162,7 +162,7 @@ static CUresult library_load(CUlibrary *library, const void *code, size_t avail,
     struct sim_library *l = NULL;
     if (!library || !code) return CUDA_ERROR_INVALID_VALUE;
     CUresult r = check_lib_options(nlib, lopt, lval, from_file);
-    if (r != CUDA_SUCCESS || (r = sim_capture_check_unsafe()) != CUDA_SUCCESS) return r;
+    if (r != CUDA_SUCCESS) return r;
     if ((r = sim_jit_opts_parse(&o, njit, jopt, jval)) != CUDA_SUCCESS) return r;
     r = sim_code_from_image(code, avail, &o, &c);
     if (r == CUDA_SUCCESS && (r = library_create(c, &l)) != CUDA_SUCCESS) sim_code_free(c);

@@ -481,7 +481,7 @@ static CUresult load_image(CUmodule *module, const void *image, size_t avail,
     struct sim_code *code = NULL;
     struct sim_module *m = NULL;
     CUresult r = sim_ctx_get(&c);
-    if (r != CUDA_SUCCESS || (r = sim_capture_check_unsafe()) != CUDA_SUCCESS) return r;
+    if (r != CUDA_SUCCESS) return r;
     if (!module || !image) return CUDA_ERROR_INVALID_VALUE;
     if ((r = sim_code_from_image(image, avail, o, &code)) != CUDA_SUCCESS) return r;
     if ((r = sim_module_create(c, code, true, NULL, &m)) != CUDA_SUCCESS) {

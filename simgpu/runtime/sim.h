@@ -274,10 +274,12 @@ CUresult sim_stream_query(struct sim_stream *s);
  *   captures: STREAM_CAPTURE_IMPLICIT (or _UNSUPPORTED) and the offending
  *   captures invalidated; else CUDA_SUCCESS.
  * - sim_capture_check_unsafe: a "potentially unsafe" call (cuMemAlloc, sync
- *   copies, module loads, ...) under the calling thread's capture mode
+ *   copies, ...) under the calling thread's capture mode
  *   (GLOBAL / THREAD_LOCAL / RELAXED as cuThreadExchangeStreamCaptureMode
  *   documents): STREAM_CAPTURE_UNSUPPORTED and the offending captures
- *   invalidated; else CUDA_SUCCESS.
+ *   invalidated; else CUDA_SUCCESS. Module and library loads are not
+ *   checked: drivers from 12.3 load code during capture (lazy loading, and
+ *   cuBLASLt loads each GEMM kernel on first use, inside captured graphs).
  * Both cost one atomic load while nothing captures. */
 CUresult sim_capture_check_sync(struct sim_stream *s);
 CUresult sim_capture_check_unsafe(void);
