@@ -109,8 +109,7 @@ static CUresult launch_run(void *payload)
     return s == PTX_OK ? CUDA_SUCCESS : launch_failed(op, s, &fault);
 }
 
-bool sim_launch_op_info(sim_op_fn fn, const void *payload, size_t len,
-                        struct sim_launch_info *out)
+bool sim_launch_op_info(sim_op_fn fn, const void *payload, size_t len, struct sim_launch_info *out)
 {
     const struct launch_op *op = payload;
     if (fn != launch_run || len < sizeof *op || len - sizeof *op != op->params_size) return false;

@@ -77,9 +77,10 @@ struct sim_library {
     struct sim_module *_Atomic last_inst; /* launch fast path: last instance used */
     pthread_mutex_t create_lock;          /* one instance per context; managed_* */
     /* Managed variables exist once per library, without a context (cudart asks
-     * for them before one exists): placed in device 0's primary context. */
-    void **managed_addrs; /* by variable index; NULL for ordinary variables */
-    bool managed_placed; /* managed_addrs allocated (device-level: live until unload) */
+     * for them before one exists): device-level memory of device 0, owned by
+     * no context (a primary reset keeps it), freed when the library unloads. */
+    void **managed_addrs;     /* by variable index; NULL for ordinary variables */
+    bool managed_placed;      /* managed_addrs allocated (device-level: live until unload) */
     struct sim_library *next; /* all libraries, under sim_module_lock */
 };
 

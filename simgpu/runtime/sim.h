@@ -128,7 +128,7 @@ struct sim_ctx {
     struct sim_ctx *peers[64];  /* cuCtxEnablePeerAccess targets */
     int npeers;
     _Atomic uint64_t blocking_gen; /* bumped by every op queued on a blocking stream */
-    _Atomic int refs; /* the handle (until destroyed) and each stack entry naming it */
+    _Atomic int refs;              /* the handle (until destroyed) and each stack entry naming it */
     /* cuCtxRecordEvent / cuCtxWaitEvent (stream.c) */
     struct sim_stream *aux;       /* hidden stream that gathers all the context's work */
     _Atomic uint64_t barrier_gen; /* bumped by cuCtxWaitEvent */
@@ -320,8 +320,7 @@ struct sim_launch_info {
 };
 /* True (and *out filled) if the op is a launch made by sim_launch or the
  * cuLaunch* entry points; false for any other op. */
-bool sim_launch_op_info(sim_op_fn fn, const void *payload, size_t len,
-                        struct sim_launch_info *out);
+bool sim_launch_op_info(sim_op_fn fn, const void *payload, size_t len, struct sim_launch_info *out);
 
 /* Device printf output produced by kernels, held until the next synchronising
  * call of the host, then written to stdout in order. */
