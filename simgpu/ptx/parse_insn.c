@@ -670,6 +670,11 @@ static void parse_operand(parser *p, ir_insn *in, ir_operand *o, int type, uint3
         if (ptx_tok_is(t, "_")) {
             o->kind = O_NONE;
             pp_next(p);
+        } else if (ptx_tok_is(t, "WARP_SZ")) { /* predefined constant */
+            o->kind = O_IMM;
+            o->val = 32;
+            o->idx = pp_konst(p, 32);
+            pp_next(p);
         } else if (t->text[0] == '%' && parse_sreg(p, o)) {
         } else if (pp_reg_index(p, t, &r)) {
             o->kind = O_REG, o->idx = r;

@@ -99,6 +99,11 @@ RG_TEST(parse_errors_have_line_and_column)
     expect_error(PTX_HEADER ".global .u32 x = 1 2;\n", "4:20:", "expected ';'");
     expect_error(PTX_HEADER "\x01", "4:1:", "invalid token");
     expect_error(PTX_HEADER ".func f();\n.entry k { call f; }\n", "5:", "undefined function");
+    char log[256];
+    ptx_module *m;
+    const char *ok = PTX_HEADER ".entry k { .reg .b32 %r1; mov.u32 %r1, WARP_SZ; ret; }\n";
+    CHECK_EQ_INT(ptx_parse(ok, strlen(ok), &m, log, sizeof log), PTX_OK);
+    ptx_module_free(m);
 }
 
 RG_TEST(parse_empty_and_null)
