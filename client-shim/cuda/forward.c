@@ -46,6 +46,7 @@ static CUresult check_array(const struct rpc_call_desc *d, void **args, unsigned
 {
     const struct rpc_arg_desc *a = &d->args[i];
     const uint64_t *ids = *(const uint64_t **)args[i];
+    if (a->size != 8) return CUDA_SUCCESS;
     if (a->len.kind != RPC_LEN_ARG || a->len.a >= d->nargs || !ids) return CUDA_SUCCESS;
     uint64_t n = scalar_value(&d->args[a->len.a], args[a->len.a]);
     if (n > (1u << 16)) return CUDA_SUCCESS; /* the codec's limits decide */
@@ -169,6 +170,36 @@ static CUresult send_call(const struct rpc_call_desc *d, void **args, int wait)
     return r == CUDA_SUCCESS && late != CUDA_SUCCESS ? late : r;
 }
 
+/* 1D host<->device copies over RPC_MAX_CALL_BYTES travel as several calls
+ * (rpc/calls.h): (dst, src, ByteCount[, stream]) with both addresses advanced. */
+static int is_split_copy(const struct rpc_call_desc *d)
+{
+    static const char *const names[] = {"cuMemcpyHtoD", "cuMemcpyHtoDAsync", "cuMemcpyDtoH",
+                                        "cuMemcpyDtoHAsync"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(d->base, names[i]))
+            return d->nargs >= 3 && d->args[0].size == 8 && d->args[1].size == 8 &&
+                   d->args[2].size == sizeof(size_t);
+    return 0;
+}
+
+static CUresult send_split(const struct rpc_call_desc *d, void **args, int wait)
+{
+    uint64_t dst = *(uint64_t *)args[0], src = *(uint64_t *)args[1];
+    size_t total = *(size_t *)args[2];
+    void *a[RPC_MAX_ARGS];
+    memcpy(a, args, d->nargs * sizeof *a);
+    for (size_t off = 0; off < total;) {
+        size_t n = total - off < RPC_MAX_CALL_BYTES ? total - off : RPC_MAX_CALL_BYTES;
+        uint64_t d0 = dst + off, s0 = src + off;
+        a[0] = &d0, a[1] = &s0, a[2] = &n;
+        CUresult r = send_call(d, a, wait);
+        if (r != CUDA_SUCCESS) return r;
+        off += n;
+    }
+    return CUDA_SUCCESS;
+}
+
 static CUresult forward(const struct rpc_call_desc *d, void **args)
 {
     if (!strcmp(d->name, "cuInit") && d->nargs == 1) return rg_shim_init(*(unsigned *)args[0]);
@@ -179,7 +210,10 @@ static CUresult forward(const struct rpc_call_desc *d, void **args)
     int wait = d->mode != RPC_MODE_ASYNC || rg_sess.cfg.launch_blocking;
     if ((r = check_args(d, args, !wait)) != CUDA_SUCCESS) return r;
     mint_ids(d, args);
-    r = send_call(d, args, wait);
+    if (is_split_copy(d) && *(size_t *)args[2] > RPC_MAX_CALL_BYTES)
+        r = send_split(d, args, wait);
+    else
+        r = send_call(d, args, wait);
     if (r == CUDA_SUCCESS) after_success(d, args);
     return r;
 }

@@ -1,0 +1,51 @@
+#!/bin/sh
+# with-rgpud.sh — runs one command against a fresh rgpud (simgpu backend) on a
+# free loopback port: RGPU_SERVER, RGPUD_PID and LD_LIBRARY_PATH (the client
+# shim's directory) are set for the command only; the server is always stopped.
+# usage: with-rgpud.sh RGPUD SHIM_DIR [--] COMMAND [ARGS...]   (exit 77: no rgpud)
+set -u
+rgpud=$1
+shimdir=$2
+shift 2
+[ "${1:-}" = "--" ] && shift
+if [ ! -x "$rgpud" ]; then
+    echo "SKIP: $rgpud is not built"
+    exit 77
+fi
+dir=$(mktemp -d "${TMPDIR:-/tmp}/rgpud-test.XXXXXX")
+# Own process group (setsid does not fork here: a background job is no group
+# leader), so the supervisor and its session workers are stopped together.
+setsid "$rgpud" --listen tcp://127.0.0.1:0 --port-file "$dir/port" --backend simgpu \
+    >"$dir/log" 2>&1 &
+pid=$!
+
+stop() {
+    kill -TERM "-$pid" 2>/dev/null
+    i=0
+    while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    kill -KILL "-$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+}
+
+i=0
+while [ ! -s "$dir/port" ] && [ $i -lt 100 ] && kill -0 "$pid" 2>/dev/null; do
+    sleep 0.1
+    i=$((i + 1))
+done
+if [ ! -s "$dir/port" ]; then
+    echo "with-rgpud.sh: rgpud did not start listening; its log:" >&2
+    cat "$dir/log" >&2
+    stop
+    rm -rf "$dir"
+    exit 1
+fi
+port=$(cat "$dir/port")
+env RGPU_SERVER="tcp://127.0.0.1:$port" RGPUD_PID="$pid" LD_LIBRARY_PATH="$shimdir" "$@"
+rc=$?
+stop
+if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
+    echo "with-rgpud.sh: exit $rc; rgpud's log:" >&2
+    tail -n 40 "$dir/log" >&2
+fi
+rm -rf "$dir"
+exit $rc
