@@ -192,24 +192,33 @@ static int cvt_special(ex_warp *w, const ir_insn *in, uint32_t act, uint64_t *d,
     if (in->flags & F_PACK) {
         const uint64_t *c = in->nops > 3 ? ex_src(w, R, &in->o[3], 3, act) : NULL;
         unsigned eb = ir_type_bits(dt);
-        FOR_LANES(act, d[l] = ((c ? c[l] << (2 * eb) : 0) | sat_pack(a[l], dt) << eb | sat_pack(b[l], dt)) &
+        FOR_LANES(act, d[l] = ((c ? c[l] << (2 * eb) : 0) | sat_pack(a[l], dt) << eb |
+                               sat_pack(b[l], dt)) &
                               0xffffffffu);
         return 1;
     }
     if (dt == T_E4M3X2 || dt == T_E5M2X2) {
         int e5 = dt == T_E5M2X2;
         if (st == T_F16X2)
-            FOR_LANES(act, d[l] = (uint64_t)ex_f2fp8(relu(ex_h2f((uint16_t)(a[l] >> 16)), in->flags), e5, satf) << 8 |
-                                  ex_f2fp8(relu(ex_h2f((uint16_t)a[l]), in->flags), e5, satf));
+            FOR_LANES(
+                act,
+                d[l] = (uint64_t)ex_f2fp8(relu(ex_h2f((uint16_t)(a[l] >> 16)), in->flags), e5, satf)
+                           << 8 |
+                       ex_f2fp8(relu(ex_h2f((uint16_t)a[l]), in->flags), e5, satf));
         else
-            FOR_LANES(act, d[l] = (uint64_t)ex_f2fp8(relu((float)to_double(a[l], T_F32), in->flags), e5, satf) << 8 |
-                                  ex_f2fp8(relu((float)to_double(b[l], T_F32), in->flags), e5, satf));
+            FOR_LANES(
+                act,
+                d[l] = (uint64_t)ex_f2fp8(relu((float)to_double(a[l], T_F32), in->flags), e5, satf)
+                           << 8 |
+                       ex_f2fp8(relu((float)to_double(b[l], T_F32), in->flags), e5, satf));
         return 1;
     }
     if (st == T_E4M3X2 || st == T_E5M2X2) {
         int e5 = st == T_E5M2X2;
-        FOR_LANES(act, d[l] = (uint64_t)ex_f2h(relu(ex_fp82f((uint8_t)(a[l] >> 8), e5), in->flags), R_RN) << 16 |
-                              ex_f2h(relu(ex_fp82f((uint8_t)a[l], e5), in->flags), R_RN));
+        FOR_LANES(act,
+                  d[l] = (uint64_t)ex_f2h(relu(ex_fp82f((uint8_t)(a[l] >> 8), e5), in->flags), R_RN)
+                             << 16 |
+                         ex_f2h(relu(ex_fp82f((uint8_t)a[l], e5), in->flags), R_RN));
         return 1;
     }
     return 0;

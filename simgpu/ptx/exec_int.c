@@ -416,39 +416,174 @@ static int bitops(ex_warp *w, const ir_insn *in, const iops *o, uint32_t act)
     }
 }
 
+static int ex_alu_int_scalar(ex_warp *w, const ir_insn *in, uint32_t act);
+
 /* Scalar video instructions (no byte/half selectors):
  * vop.dtype.atype.btype{.sat}{.mode}{.op2} d, a, b{, c}. */
 static int64_t video1(const ir_insn *in, uint64_t a, uint64_t b, uint64_t c, int has_c)
 {
     int ds = ir_type_kind(in->type) == K_SINT, as = ir_type_kind(in->type2) == K_SINT;
     int bs = ir_type_kind(in->xt[0] ? in->xt[0] : in->type2) == K_SINT;
-    int64_t ta = as ? (int32_t)a : (int64_t)(uint32_t)a, tb = bs ? (int32_t)b : (int64_t)(uint32_t)b, t;
+    int64_t ta = as ? (int32_t)a : (int64_t)(uint32_t)a,
+            tb = bs ? (int32_t)b : (int64_t)(uint32_t)b, t;
     uint64_t sh = (uint32_t)b;
     sh = (in->flags & F_WRAP) ? sh & 31 : (sh > 32 ? 32 : sh);
     switch (in->op) {
-    case OP_VADD: t = ta + tb; break;
-    case OP_VSUB: t = ta - tb; break;
-    case OP_VABSDIFF: t = ta > tb ? ta - tb : tb - ta; break;
-    case OP_VMIN: t = ta < tb ? ta : tb; break;
-    case OP_VMAX: t = ta > tb ? ta : tb; break;
-    case OP_VSHL: t = sh >= 32 ? 0 : (int64_t)((uint64_t)ta << sh); break;
-    default: t = sh >= 32 ? (ta < 0 ? -1 : 0) : ta >> sh; break;
+    case OP_VADD:
+        t = ta + tb;
+        break;
+    case OP_VSUB:
+        t = ta - tb;
+        break;
+    case OP_VABSDIFF:
+        t = ta > tb ? ta - tb : tb - ta;
+        break;
+    case OP_VMIN:
+        t = ta < tb ? ta : tb;
+        break;
+    case OP_VMAX:
+        t = ta > tb ? ta : tb;
+        break;
+    case OP_VSHL:
+        t = sh >= 32 ? 0 : (int64_t)((uint64_t)ta << sh);
+        break;
+    default:
+        t = sh >= 32 ? (ta < 0 ? -1 : 0) : ta >> sh;
+        break;
     }
     int64_t lo = ds ? INT32_MIN : 0, hi = ds ? INT32_MAX : (int64_t)UINT32_MAX;
     if (in->flags & F_SAT) t = t < lo ? lo : t > hi ? hi : t;
     if (has_c) {
         int64_t tc = ds ? (int32_t)c : (int64_t)(uint32_t)c;
-        if (!ds) t = (int64_t)(uint32_t)t;
-        else t = (int32_t)t;
-        if (in->mod == M_ADD) t += tc;
-        else if (in->mod == M_MIN) t = t < tc ? t : tc;
-        else if (in->mod == M_MAX) t = t > tc ? t : tc;
+        if (!ds)
+            t = (int64_t)(uint32_t)t;
+        else
+            t = (int32_t)t;
+        if (in->mod == M_ADD)
+            t += tc;
+        else if (in->mod == M_MIN)
+            t = t < tc ? t : tc;
+        else if (in->mod == M_MAX)
+            t = t > tc ? t : tc;
         if (in->flags & F_SAT) t = t < lo ? lo : t > hi ? hi : t;
     }
     return t;
 }
 
+/* SIMD video instructions vop2 / vop4 (no element selectors or masks):
+ * per 16-bit / 8-bit element, then either merged (all elements selected) or
+ * summed into c with .add. */
+static uint64_t video_simd(const ir_insn *in, uint64_t a, uint64_t b, uint64_t c)
+{
+    int four = in->op >= OP_VADD4, n = four ? 4 : 2, eb = four ? 8 : 16;
+    unsigned base = in->op - (four ? OP_VADD4 : OP_VADD2);
+    int ds = ir_type_kind(in->type) == K_SINT, as = ir_type_kind(in->type2) == K_SINT;
+    int bs = ir_type_kind(in->xt[0] ? in->xt[0] : in->type2) == K_SINT;
+    int64_t lo = ds ? -(1ll << (eb - 1)) : 0, hi = ds ? (1ll << (eb - 1)) - 1 : (1ll << eb) - 1;
+    uint64_t d = 0;
+    int64_t sum = 0;
+    for (int i = 0; i < n; i++) {
+        uint64_t ea = (a >> (eb * i)) & ex_wmask((unsigned)eb),
+                 eb_ = (b >> (eb * i)) & ex_wmask((unsigned)eb);
+        int64_t ta = as ? ex_sext(ea, (unsigned)eb) : (int64_t)ea,
+                tb = bs ? ex_sext(eb_, (unsigned)eb) : (int64_t)eb_, t;
+        switch (base) {
+        case 0:
+            t = ta + tb;
+            break;
+        case 1:
+            t = ta - tb;
+            break;
+        case 2:
+            t = (ta + tb + 1) >> 1;
+            break;
+        case 3:
+            t = ta > tb ? ta - tb : tb - ta;
+            break;
+        case 4:
+            t = ta < tb ? ta : tb;
+            break;
+        case 5:
+            t = ta > tb ? ta : tb;
+            break;
+        default: {
+            static const uint8_t cmp[] = {M_EQ, M_NE, M_LT, M_LE, M_GT, M_GE};
+            int r = 0;
+            for (unsigned k = 0; k < sizeof cmp; k++)
+                if (in->mod == cmp[k])
+                    r = k == 0   ? ta == tb
+                        : k == 1 ? ta != tb
+                        : k == 2 ? ta < tb
+                        : k == 3 ? ta <= tb
+                        : k == 4 ? ta > tb
+                                 : ta >= tb;
+            t = r;
+            break;
+        }
+        }
+        if (in->flags & F_SAT) t = t < lo ? lo : t > hi ? hi : t;
+        sum += t;
+        d |= ((uint64_t)t & ex_wmask((unsigned)eb)) << (eb * i);
+    }
+    if (in->mod == M_ADD) return (uint64_t)(sum + (int64_t)(int32_t)c) & 0xffffffffu;
+    return d;
+}
+
+/* .u16x2 / .s16x2 add, sub, min, max (.relu), neg, abs: per 16-bit half. */
+static uint64_t x2_int(const ir_insn *in, uint64_t a, uint64_t b)
+{
+    int s = in->type == T_S16X2;
+    uint64_t d = 0;
+    for (int h = 0; h < 2; h++) {
+        int64_t x = s ? ex_sext(a >> (16 * h), 16) : (int64_t)((a >> (16 * h)) & 0xffff);
+        int64_t y = s ? ex_sext(b >> (16 * h), 16) : (int64_t)((b >> (16 * h)) & 0xffff), t;
+        switch (in->op) {
+        case OP_ADD:
+            t = x + y;
+            break;
+        case OP_SUB:
+            t = x - y;
+            break;
+        case OP_MIN:
+            t = x < y ? x : y;
+            break;
+        case OP_MAX:
+            t = x > y ? x : y;
+            break;
+        case OP_NEG:
+            t = -x;
+            break;
+        default:
+            t = x < 0 ? -x : x;
+            break;
+        }
+        if ((in->flags & F_RELU) && t < 0) t = 0;
+        d |= ((uint64_t)t & 0xffff) << (16 * h);
+    }
+    return d;
+}
+
 int ex_alu_int(ex_warp *w, const ir_insn *in, uint32_t act)
+{
+    if ((in->op >= OP_VADD2 && in->op <= OP_VSET4) || in->type == T_U16X2 || in->type == T_S16X2) {
+        uint64_t *R = ex_regs(w, in);
+        uint64_t *d = ex_dst(w, R, &in->o[0]);
+        const uint64_t *a = ex_src(w, R, &in->o[1], 1, act);
+        const uint64_t *b = in->nops > 2 ? ex_src(w, R, &in->o[2], 2, act) : a;
+        const uint64_t *c = in->nops > 3 ? ex_src(w, R, &in->o[3], 3, act) : a;
+        if (in->op >= OP_VADD2)
+            FOR_LANES(act, d[l] = video_simd(in, a[l], b[l], c[l]));
+        else if (in->op == OP_ADD || in->op == OP_SUB || in->op == OP_MIN || in->op == OP_MAX ||
+                 in->op == OP_NEG || in->op == OP_ABS)
+            FOR_LANES(act, d[l] = x2_int(in, a[l], b[l]));
+        else
+            return ex_alu_int_scalar(w, in, act);
+        return 0;
+    }
+    return ex_alu_int_scalar(w, in, act);
+}
+
+static int ex_alu_int_scalar(ex_warp *w, const ir_insn *in, uint32_t act)
 {
     if (in->op >= OP_VADD && in->op <= OP_VSHR) {
         uint64_t *R = ex_regs(w, in);

@@ -32,8 +32,13 @@ enum ir_type {
     T_BF16X2,
     T_F32,
     T_F64,
-    T_TF32,   /* wmma/mma operands only */
-    T_E4M3, T_E5M2, T_E4M3X2, T_E5M2X2, /* fp8: mma operands, cvt */
+    T_TF32, /* wmma/mma operands only */
+    T_E4M3,
+    T_E5M2,
+    T_E4M3X2,
+    T_E5M2X2, /* fp8: mma operands, cvt */
+    T_U16X2,
+    T_S16X2, /* packed 16-bit integers */
     T_COUNT
 };
 enum ir_kind { K_BITS, K_UINT, K_SINT, K_FLOAT };
@@ -142,6 +147,20 @@ enum ir_op {
     OP_VMAX,
     OP_VSHL,
     OP_VSHR,
+    OP_VADD2,
+    OP_VSUB2,
+    OP_VAVRG2,
+    OP_VABSDIFF2,
+    OP_VMIN2,
+    OP_VMAX2,
+    OP_VSET2,
+    OP_VADD4,
+    OP_VSUB4,
+    OP_VAVRG4,
+    OP_VABSDIFF4,
+    OP_VMIN4,
+    OP_VMAX4,
+    OP_VSET4,
     OP_COUNT
 };
 
@@ -259,7 +278,8 @@ enum ir_flag {
     F_NOCOMPLETE = 1 << 18,
     F_SATF = 1 << 19,
     F_LAYOUT2 = 1 << 20, /* parser: a layout word has been seen */
-    F_TRANS = 1 << 21, F_PACK = 1 << 22,
+    F_TRANS = 1 << 21,
+    F_PACK = 1 << 22,
 };
 
 /* Operand kinds. */

@@ -102,8 +102,27 @@ static const opdesc optab[] = {
     {"cp", OP_CP, 0, 4, 0},
     {"mbarrier", OP_MBARRIER, 1, 4, 0},
     {"wmma", OP_WMMA, 2, 4, 0},
-    {"vadd", OP_VADD, 3, 4, 0}, {"vsub", OP_VSUB, 3, 4, 0}, {"vabsdiff", OP_VABSDIFF, 3, 4, 0},
-    {"vmin", OP_VMIN, 3, 4, 0}, {"vmax", OP_VMAX, 3, 4, 0}, {"vshl", OP_VSHL, 3, 4, 0}, {"vshr", OP_VSHR, 3, 4, 0},
+    {"vadd", OP_VADD, 3, 4, 0},
+    {"vsub", OP_VSUB, 3, 4, 0},
+    {"vabsdiff", OP_VABSDIFF, 3, 4, 0},
+    {"vmin", OP_VMIN, 3, 4, 0},
+    {"vmax", OP_VMAX, 3, 4, 0},
+    {"vshl", OP_VSHL, 3, 4, 0},
+    {"vshr", OP_VSHR, 3, 4, 0},
+    {"vadd2", OP_VADD2, 4, 4, 0},
+    {"vsub2", OP_VSUB2, 4, 4, 0},
+    {"vavrg2", OP_VAVRG2, 4, 4, 0},
+    {"vabsdiff2", OP_VABSDIFF2, 4, 4, 0},
+    {"vmin2", OP_VMIN2, 4, 4, 0},
+    {"vmax2", OP_VMAX2, 4, 4, 0},
+    {"vset2", OP_VSET2, 4, 4, 0},
+    {"vadd4", OP_VADD4, 4, 4, 0},
+    {"vsub4", OP_VSUB4, 4, 4, 0},
+    {"vavrg4", OP_VAVRG4, 4, 4, 0},
+    {"vabsdiff4", OP_VABSDIFF4, 4, 4, 0},
+    {"vmin4", OP_VMIN4, 4, 4, 0},
+    {"vmax4", OP_VMAX4, 4, 4, 0},
+    {"vset4", OP_VSET4, 4, 4, 0},
     {"mma", OP_MMA, 4, 4, 0},
     {"ldmatrix", OP_LDMATRIX, 2, 2, 0},
     {"stmatrix", OP_STMATRIX, 2, 2, 0},
@@ -221,8 +240,14 @@ static const word words[] = {
     {"m8n32k16", W_SHAPE, W_M8N32K16},
     {"m16n16k8", W_SHAPE, W_M16N16K8},
     {"m8n8k4", W_SHAPE, W_M8N8K4},
-    {"tf32", W_TYPE, T_TF32}, {"e4m3", W_TYPE, T_E4M3}, {"e5m2", W_TYPE, T_E5M2},
-    {"e4m3x2", W_TYPE, T_E4M3X2}, {"e5m2x2", W_TYPE, T_E5M2X2}, {"pack", W_FLAG, F_PACK},
+    {"tf32", W_TYPE, T_TF32},
+    {"e4m3", W_TYPE, T_E4M3},
+    {"e5m2", W_TYPE, T_E5M2},
+    {"e4m3x2", W_TYPE, T_E4M3X2},
+    {"e5m2x2", W_TYPE, T_E5M2X2},
+    {"u16x2", W_TYPE, T_U16X2},
+    {"s16x2", W_TYPE, T_S16X2},
+    {"pack", W_FLAG, F_PACK},
     {"satfinite", W_FLAG, F_SATF},
     {"m16n8k16", W_SHAPE, W_M16N8K16},
     {"m16n8k8", W_SHAPE, W_M16N8K8},
@@ -865,16 +890,19 @@ static void parse_operands(parser *p, ir_insn *in, const opdesc *d)
 /* Instructions defined only for floating-point, or only for integer/bit types. */
 static void check_types(parser *p, const ir_insn *in, const ptx_token *at)
 {
-    static const uint8_t fonly[] = {OP_RCP, OP_SQRT, OP_RSQRT, OP_SIN, OP_COS, OP_LG2, OP_EX2,
-                                    OP_TANH, OP_TESTP, OP_COPYSIGN, OP_FMA};
-    static const uint8_t ionly[] = {OP_POPC, OP_CLZ, OP_BREV, OP_BFIND, OP_BFE, OP_BFI, OP_PRMT,
-                                    OP_LOP3, OP_SHL, OP_SHR, OP_SHF, OP_REM, OP_MUL24, OP_MAD24,
-                                    OP_SAD, OP_DP4A, OP_DP2A, OP_CNOT, OP_FNS, OP_BMSK, OP_SZEXT};
+    static const uint8_t fonly[] = {OP_RCP, OP_SQRT, OP_RSQRT, OP_SIN,      OP_COS, OP_LG2,
+                                    OP_EX2, OP_TANH, OP_TESTP, OP_COPYSIGN, OP_FMA};
+    static const uint8_t ionly[] = {OP_POPC,  OP_CLZ,   OP_BREV, OP_BFIND, OP_BFE,  OP_BFI,
+                                    OP_PRMT,  OP_LOP3,  OP_SHL,  OP_SHR,   OP_SHF,  OP_REM,
+                                    OP_MUL24, OP_MAD24, OP_SAD,  OP_DP4A,  OP_DP2A, OP_CNOT,
+                                    OP_FNS,   OP_BMSK,  OP_SZEXT};
     int isf = ir_type_kind(in->type) == K_FLOAT;
     for (size_t i = 0; i < sizeof fonly; i++)
-        if (in->op == fonly[i] && !isf) pp_error(p, at, "%s needs a floating-point type", ir_op_name(in->op));
+        if (in->op == fonly[i] && !isf)
+            pp_error(p, at, "%s needs a floating-point type", ir_op_name(in->op));
     for (size_t i = 0; i < sizeof ionly; i++)
-        if (in->op == ionly[i] && isf) pp_error(p, at, "%s needs an integer or bit type", ir_op_name(in->op));
+        if (in->op == ionly[i] && isf)
+            pp_error(p, at, "%s needs an integer or bit type", ir_op_name(in->op));
 }
 
 /* Check the operand kinds the interpreter relies on. */

@@ -162,8 +162,9 @@ uint32_t pp_konst(parser *p, uint64_t v)
 /* ---- small helpers ---- */
 
 static const char *const type_names[T_COUNT] = {
-    "",   "pred", "b8",  "b16", "b32", "b64",   "b128", "u8",     "u16", "u32", "u64",
-    "s8", "s16",  "s32", "s64", "f16", "f16x2", "bf16", "bf16x2", "f32", "f64", "tf32", "e4m3", "e5m2", "e4m3x2", "e5m2x2"};
+    "",    "pred", "b8",   "b16",  "b32",    "b64",    "b128",  "u8",   "u16",    "u32",
+    "u64", "s8",   "s16",  "s32",  "s64",    "f16",    "f16x2", "bf16", "bf16x2", "f32",
+    "f64", "tf32", "e4m3", "e5m2", "e4m3x2", "e5m2x2", "u16x2", "s16x2"};
 
 int pp_type_of(const ptx_token *t)
 {

@@ -439,3 +439,17 @@ extern "C" __global__ void mma_ldmatrix(const half *a, const half *b, float *c)
     c[(g + 8) * 8 + 2 * t] = d2;
     c[(g + 8) * 8 + 2 * t + 1] = d3;
 }
+
+// SIMD-within-a-word intrinsics: packed 16-bit integer ops and video SIMD.
+extern "C" __global__ void simd_intrinsics(unsigned *o, const unsigned *a, const unsigned *b)
+{
+    int i = threadIdx.x;
+    o[i * 8 + 0] = __vmaxs2(a[i], b[i]);
+    o[i * 8 + 1] = __vminu2(a[i], b[i]);
+    o[i * 8 + 2] = __vadd2(a[i], b[i]);
+    o[i * 8 + 3] = __vabsdiffu4(a[i], b[i]);
+    o[i * 8 + 4] = __vsads2(a[i], b[i]);
+    o[i * 8 + 5] = __viaddmax_s32(a[i], b[i], 5);
+    o[i * 8 + 6] = __vimax3_s16x2_relu(a[i], b[i], 7);
+    o[i * 8 + 7] = __vsub4(a[i], b[i]);
+}

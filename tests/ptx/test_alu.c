@@ -441,11 +441,15 @@ RG_TEST(printf_formats)
 RG_TEST(half2_compare_and_relu)
 {
     uint32_t out[3];
-    CHECK_EQ_INT(run_body("mov.b32 %r1, 0x3c004000; mov.b32 %r2, 0x40004000;\n" /* {hi 1.0, lo 2.0} vs {2.0, 2.0} */
-                          "setp.eq.f16x2 %p1|%p2, %r1, %r2; selp.u32 %r3, 1, 0, %p1; selp.u32 %r4, 1, 0, %p2;\n"
-                          "st.global.u32 [%rd1], %r3; st.global.u32 [%rd1+4], %r4;\n"
-                          "cvt.rn.relu.f16x2.f32 %r5, 0fBF800000, 0f40000000; st.global.u32 [%rd1+8], %r5;",
-                          NULL, 0, out, sizeof out), 0);
+    CHECK_EQ_INT(
+        run_body(
+            "mov.b32 %r1, 0x3c004000; mov.b32 %r2, 0x40004000;\n" /* {hi 1.0, lo 2.0} vs {2.0, 2.0}
+                                                                   */
+            "setp.eq.f16x2 %p1|%p2, %r1, %r2; selp.u32 %r3, 1, 0, %p1; selp.u32 %r4, 1, 0, %p2;\n"
+            "st.global.u32 [%rd1], %r3; st.global.u32 [%rd1+4], %r4;\n"
+            "cvt.rn.relu.f16x2.f32 %r5, 0fBF800000, 0f40000000; st.global.u32 [%rd1+8], %r5;",
+            NULL, 0, out, sizeof out),
+        0);
     CHECK_EQ_INT(out[0], 1);
     CHECK_EQ_INT(out[1], 0);
     CHECK_EQ_U64(out[2], 0x00004000u);
@@ -454,13 +458,17 @@ RG_TEST(half2_compare_and_relu)
 RG_TEST(fp8_and_pack_conversions)
 {
     uint32_t out[6];
-    CHECK_EQ_INT(run_body("cvt.rn.satfinite.e4m3x2.f32 %h1, 0f3FC00000, 0f43E00000; cvt.u32.u16 %r1, %h1; st.global.u32 [%rd1], %r1;\n"
-                          "cvt.rn.satfinite.e4m3x2.f32 %h2, 0f447A0000, 0fC47A0000; cvt.u32.u16 %r2, %h2; st.global.u32 [%rd1+4], %r2;\n"
-                          "cvt.rn.satfinite.e5m2x2.f32 %h3, 0f3FC00000, 0f00000000; cvt.u32.u16 %r3, %h3; st.global.u32 [%rd1+8], %r3;\n"
+    CHECK_EQ_INT(run_body("cvt.rn.satfinite.e4m3x2.f32 %h1, 0f3FC00000, 0f43E00000; cvt.u32.u16 "
+                          "%r1, %h1; st.global.u32 [%rd1], %r1;\n"
+                          "cvt.rn.satfinite.e4m3x2.f32 %h2, 0f447A0000, 0fC47A0000; cvt.u32.u16 "
+                          "%r2, %h2; st.global.u32 [%rd1+4], %r2;\n"
+                          "cvt.rn.satfinite.e5m2x2.f32 %h3, 0f3FC00000, 0f00000000; cvt.u32.u16 "
+                          "%r3, %h3; st.global.u32 [%rd1+8], %r3;\n"
                           "cvt.rn.f16x2.e4m3x2 %r4, %h1; st.global.u32 [%rd1+12], %r4;\n"
                           "cvt.pack.sat.s8.s32.b32 %r5, 300, -5, 0; st.global.u32 [%rd1+16], %r5;\n"
                           "cvt.pack.sat.s8.s32.b32 %r6, 1, 2, %r5; st.global.u32 [%rd1+20], %r6;",
-                          NULL, 0, out, sizeof out), 0);
+                          NULL, 0, out, sizeof out),
+                 0);
     CHECK_EQ_U64(out[0], 0x3c7e);     /* 1.5, 448 */
     CHECK_EQ_U64(out[1], 0x7efe);     /* +-1000 saturate to +-448 */
     CHECK_EQ_U64(out[2], 0x3e00);     /* e5m2 1.5, 0 */
@@ -472,12 +480,14 @@ RG_TEST(fp8_and_pack_conversions)
 RG_TEST(video_scalar)
 {
     uint32_t out[5];
-    CHECK_EQ_INT(run_body("vshr.u32.u32.u32.clamp.add %r1, 0x100, 40, 5; st.global.u32 [%rd1], %r1;\n"
-                          "vshr.u32.u32.u32.wrap.add %r2, 0x100, 36, 5; st.global.u32 [%rd1+4], %r2;\n"
-                          "vabsdiff.u32.u32.u32 %r3, 3, 10; st.global.u32 [%rd1+8], %r3;\n"
-                          "vadd.s32.s32.s32.sat %r4, 2147483647, 1; st.global.u32 [%rd1+12], %r4;\n"
-                          "vmax.s32.s32.s32.min %r5, -5, 7, 3; st.global.u32 [%rd1+16], %r5;",
-                          NULL, 0, out, sizeof out), 0);
+    CHECK_EQ_INT(
+        run_body("vshr.u32.u32.u32.clamp.add %r1, 0x100, 40, 5; st.global.u32 [%rd1], %r1;\n"
+                 "vshr.u32.u32.u32.wrap.add %r2, 0x100, 36, 5; st.global.u32 [%rd1+4], %r2;\n"
+                 "vabsdiff.u32.u32.u32 %r3, 3, 10; st.global.u32 [%rd1+8], %r3;\n"
+                 "vadd.s32.s32.s32.sat %r4, 2147483647, 1; st.global.u32 [%rd1+12], %r4;\n"
+                 "vmax.s32.s32.s32.min %r5, -5, 7, 3; st.global.u32 [%rd1+16], %r5;",
+                 NULL, 0, out, sizeof out),
+        0);
     CHECK_EQ_INT(out[0], 5);
     CHECK_EQ_INT(out[1], 0x10 + 5);
     CHECK_EQ_INT(out[2], 7);

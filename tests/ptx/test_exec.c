@@ -8,11 +8,11 @@
 
 #define ENTRY1(name, body)                                                                         \
     PTX_HEADER                                                                                     \
-        ".visible .entry " name "(.param .u64 pout, .param .u64 pin)\n{\n"                         \
-        ".reg .b32 %r<40>;\n.reg .b64 %rd<40>;\n.reg .pred %p<10>;\n.reg .f32 %f<10>;\n"           \
-        "ld.param.u64 %rd1, [pout];\nld.param.u64 %rd2, [pin];\n"                                  \
-        "mov.u32 %r30, %tid.x;\nmul.wide.u32 %rd30, %r30, 4;\nadd.s64 %rd31, %rd1, %rd30;\n" body  \
-        "\nret;\n}\n"
+    ".visible .entry " name "(.param .u64 pout, .param .u64 pin)\n{\n"                             \
+    ".reg .b32 %r<40>;\n.reg .b64 %rd<40>;\n.reg .pred %p<10>;\n.reg .f32 %f<10>;\n"               \
+    "ld.param.u64 %rd1, [pout];\nld.param.u64 %rd2, [pin];\n"                                      \
+    "mov.u32 %r30, %tid.x;\nmul.wide.u32 %rd30, %r30, 4;\nadd.s64 %rd31, %rd1, %rd30;\n" body      \
+    "\nret;\n}\n"
 
 static enum ptx_status run_src(pu_env *e, const char *src, unsigned grid, unsigned block,
                                void **out, size_t outsz, const void *in, size_t insz)

@@ -661,4 +661,58 @@ RG_TEST(mma_sync_ldmatrix)
     TEARDOWN();
 }
 
+static int16_t h16(uint32_t v, int k)
+{
+    return (int16_t)(v >> (16 * k));
+}
+static uint16_t u16(uint32_t v, int k)
+{
+    return (uint16_t)(v >> (16 * k));
+}
+static uint8_t u8_(uint32_t v, int k)
+{
+    return (uint8_t)(v >> (8 * k));
+}
+
+RG_TEST(simd_intrinsics)
+{
+    SETUP();
+    unsigned *o = pu_alloc(e, 32 * 32), *a = pu_alloc(e, 32 * 4), *b = pu_alloc(e, 32 * 4);
+    for (int i = 0; i < 32; i++)
+        a[i] = 0x9e3779b9u * (unsigned)(i + 1), b[i] = 0x85ebca6bu * (unsigned)(i + 7);
+    struct {
+        unsigned *o, *a, *b;
+    } p = {o, a, b};
+    RUN_OK("simd_intrinsics", 1, 32, 0, &p, sizeof p);
+    for (int i = 0; i < 32; i++) {
+        uint32_t x = a[i], y = b[i], r[8] = {0};
+        int sad = 0;
+        for (int k = 0; k < 2; k++) {
+            int16_t m = h16(x, k) > h16(y, k) ? h16(x, k) : h16(y, k);
+            uint16_t n = u16(x, k) < u16(y, k) ? u16(x, k) : u16(y, k);
+            int16_t c3 = k == 0 ? 7 : 0; /* c = 7: low half 7, high half 0 */
+            int16_t m3 = m > c3 ? m : c3;
+            if (m3 < 0) m3 = 0;
+            r[0] |= (uint32_t)(uint16_t)m << (16 * k);
+            r[1] |= (uint32_t)n << (16 * k);
+            r[2] |= (uint32_t)(uint16_t)(u16(x, k) + u16(y, k)) << (16 * k);
+            r[6] |= (uint32_t)(uint16_t)m3 << (16 * k);
+            sad += abs(h16(x, k) - h16(y, k));
+        }
+        for (int k = 0; k < 4; k++) {
+            r[3] |= (uint32_t)(uint8_t)abs(u8_(x, k) - u8_(y, k)) << (8 * k);
+            r[7] |= (uint32_t)(uint8_t)(u8_(x, k) - u8_(y, k)) << (8 * k);
+        }
+        r[4] = (uint32_t)sad;
+        int s = (int)(x + y);
+        r[5] = (uint32_t)(s > 5 ? s : 5);
+        for (int k = 0; k < 8; k++)
+            if (o[i * 8 + k] != r[k]) {
+                TEARDOWN();
+                RG_FAIL("lane %d op %d: %#x, expected %#x", i, k, o[i * 8 + k], r[k]);
+            }
+    }
+    TEARDOWN();
+}
+
 RG_TEST_MAIN()
