@@ -57,6 +57,14 @@ static CUresult check_array(const struct rpc_call_desc *d, void **args, unsigned
     return CUDA_SUCCESS;
 }
 
+/* Device memory lives in the reserved window (DESIGN rule 2): a pipelined call
+ * naming anything else fails at once, as the driver's would. */
+static int in_window(uint64_t p)
+{
+    uint64_t lo = (uint64_t)(uintptr_t)rg_sess.window;
+    return p >= lo && p - lo < rg_sess.window_size;
+}
+
 /* NULL where the call must write (a minted id, or any output of a pipelined
  * call, which cannot be answered later) is INVALID_VALUE at once. */
 static CUresult check_args(const struct rpc_call_desc *d, void **args, int async)
@@ -67,6 +75,10 @@ static CUresult check_args(const struct rpc_call_desc *d, void **args, int async
         switch (a->kind) {
         case RPC_ARG_HANDLE:
             r = check_handle(a->handle, handle_value(a, args[i]));
+            break;
+        case RPC_ARG_DEVPTR:
+            if (async && a->len.kind != RPC_LEN_NONE && !in_window(*(uint64_t *)args[i]))
+                r = CUDA_ERROR_INVALID_VALUE;
             break;
         case RPC_ARG_OUT_HANDLE:
             if (!*(void **)args[i] && (a->mint == RPC_MINT_CLIENT || async))
@@ -156,6 +168,7 @@ static CUresult send_call(const struct rpc_call_desc *d, void **args, int wait)
     rpc_wbuf_init_dyn(&w, rg_conn_max_enc());
     int rc = rpc_encode_call(d, args, &w, raw, &nraw);
     if (rc != 0 || !rpc_wbuf_ok(&w)) {
+        rg_log(RG_LOG_DEBUG, "%s: not encoded (%d)", d->name, rc);
         rpc_wbuf_free(&w);
         return rc > 0 ? (CUresult)rc : CUDA_ERROR_INVALID_VALUE;
     }
@@ -167,6 +180,7 @@ static CUresult send_call(const struct rpc_call_desc *d, void **args, int wait)
     r = decode(d, args, &rep);
     /* An earlier pipelined call's failure surfaces at the next call that waits. */
     CUresult late = rg_conn_take_async_error();
+    if (late != CUDA_SUCCESS) rg_log(RG_LOG_DEBUG, "%s: reporting an earlier pipelined failure %d", d->name, (int)late);
     return r == CUDA_SUCCESS && late != CUDA_SUCCESS ? late : r;
 }
 
@@ -178,7 +192,7 @@ static int is_split_copy(const struct rpc_call_desc *d)
                                         "cuMemcpyDtoHAsync"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (!strcmp(d->base, names[i]))
-            return d->nargs >= 3 && d->args[0].size == 8 && d->args[1].size == 8 &&
+            return d->nargs >= 3 && d->args[2].kind == RPC_ARG_VALUE &&
                    d->args[2].size == sizeof(size_t);
     return 0;
 }
@@ -240,7 +254,9 @@ __attribute__((weak)) int rpc_decode_reply(const struct rpc_call_desc *d, void *
 CUresult rg_shim_forward(const struct rpc_call_desc *d, void **args)
 {
     int saved = errno;
-    CUresult r = d && args ? forward(d, args) : CUDA_ERROR_INVALID_VALUE;
+    CUresult r = d && (args || !d->nargs) ? forward(d, args) : CUDA_ERROR_INVALID_VALUE;
+    if (r != CUDA_SUCCESS && rg_log_enabled(RG_LOG_DEBUG))
+        rg_log(RG_LOG_DEBUG, "%s -> %d", d ? d->name : "?", (int)r);
     errno = saved;
     return r;
 }
