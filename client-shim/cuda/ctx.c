@@ -42,6 +42,7 @@ uint32_t rg_thread_id(void)
 struct known_ctx {
     uint64_t id;
     CUdevice dev;
+    int dead; /* destroyed: kept so a stale id is told apart from a bogus one */
     struct known_ctx *next;
 };
 static struct known_ctx *known;
@@ -59,7 +60,7 @@ int rg_ctx_device(uint64_t id, CUdevice *dev)
     int found = -1;
     pthread_mutex_lock(&known_mu);
     for (struct known_ctx *k = known; k; k = k->next)
-        if (k->id == id) *dev = k->dev, found = 0;
+        if (k->id == id && !k->dead) *dev = k->dev, found = 0;
     pthread_mutex_unlock(&known_mu);
     return found;
 }
@@ -81,6 +82,7 @@ void rg_ctx_created(uint64_t id, CUdevice dev)
     if (k) {
         k->id = id;
         k->dev = dev;
+        k->dead = 0;
         pthread_mutex_lock(&known_mu);
         k->next = known;
         known = k;
@@ -89,23 +91,25 @@ void rg_ctx_created(uint64_t id, CUdevice dev)
     if (depth < STACK_MAX) stack[depth++] = id;
 }
 
-/* Destroyed: forgotten, and taken off this thread's stack (other threads keep
- * a stale id, which the server answers with INVALID_CONTEXT, as the driver). */
+/* Destroyed: marked dead, and popped if it is this thread's current context
+ * (other entries stay: using them gives CONTEXT_IS_DESTROYED, as the driver). */
 void rg_ctx_destroyed(uint64_t id)
 {
     pthread_mutex_lock(&known_mu);
-    for (struct known_ctx **p = &known; *p; p = &(*p)->next)
-        if ((*p)->id == id) {
-            struct known_ctx *k = *p;
-            *p = k->next;
-            free(k);
-            break;
-        }
+    for (struct known_ctx *k = known; k; k = k->next)
+        if (k->id == id) k->dead = 1;
     pthread_mutex_unlock(&known_mu);
-    int j = 0;
-    for (int i = 0; i < depth; i++)
-        if (stack[i] != id) stack[j++] = stack[i];
-    depth = j;
+    if (depth && stack[depth - 1] == id) depth--;
+}
+
+int rg_ctx_dead(uint64_t id)
+{
+    int dead = 0;
+    pthread_mutex_lock(&known_mu);
+    for (struct known_ctx *k = known; k; k = k->next)
+        if (k->id == id) dead = k->dead;
+    pthread_mutex_unlock(&known_mu);
+    return dead;
 }
 
 /* Client-minted contexts must be alive here; server-minted ones are checked
@@ -113,6 +117,7 @@ void rg_ctx_destroyed(uint64_t id)
 static int ctx_valid(uint64_t id)
 {
     CUdevice dev;
+    if (rg_ctx_dead(id)) return 0;
     if (id & RG_ID_SERVER_BIT) return rg_id_plausible(RPC_H_CONTEXT, id);
     return rg_ctx_device(id, &dev) == 0;
 }

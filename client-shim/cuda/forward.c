@@ -3,8 +3,10 @@
  * for client-created handles, encode, send, and for calls that wait decode
  * the reply into the caller's arguments (DESIGN rules 1 and 3). */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "custom.h"
 #include "forward.h"
 #include "shim.h"
 
@@ -57,12 +59,32 @@ static CUresult check_array(const struct rpc_call_desc *d, void **args, unsigned
     return CUDA_SUCCESS;
 }
 
-/* Device memory lives in the reserved window (DESIGN rule 2): a pipelined call
- * naming anything else fails at once, as the driver's would. */
-static int in_window(uint64_t p)
+/* Device memory lives in the reserved window and in known allocations
+ * (DESIGN rule 2): a pipelined call naming anything else fails at once. */
+static CUresult check_devptr(const struct rpc_call_desc *d, void **args, unsigned i)
 {
-    uint64_t lo = (uint64_t)(uintptr_t)rg_sess.window;
-    return p >= lo && p - lo < rg_sess.window_size;
+    uint64_t len = 0;
+    if (d->args[i].len.kind == RPC_LEN_NONE || rpc_arg_len(d, i, args, &len)) return CUDA_SUCCESS;
+    return rg_mirror_range_ok(*(uint64_t *)args[i], len) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
+}
+
+static uint64_t in_len(const struct rpc_call_desc *d, void **args, unsigned i)
+{
+    uint64_t len = 0;
+    return rpc_arg_len(d, i, args, &len) ? 1 : len;
+}
+
+/* A host buffer the shim will read or fill must be memory of this process
+ * outside the device window: the driver answers INVALID_VALUE for the rest,
+ * and the shim must never fault on the application's behalf. */
+static CUresult check_host(const struct rpc_call_desc *d, void **args, unsigned i)
+{
+    uint64_t p = (uint64_t)(uintptr_t)*(void **)args[i], len = 0;
+    if (!p || rpc_arg_len(d, i, args, &len) || !len) return CUDA_SUCCESS;
+    if (p + len < p) return CUDA_ERROR_INVALID_VALUE;
+    uint64_t lo = (uint64_t)(uintptr_t)rg_sess.window, hi = lo + rg_sess.window_size;
+    if (p < hi && lo < p + len) return CUDA_ERROR_INVALID_VALUE;
+    return rg_host_mapped(p, len) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
 }
 
 /* NULL where the call must write (a minted id, or any output of a pipelined
@@ -77,20 +99,29 @@ static CUresult check_args(const struct rpc_call_desc *d, void **args, int async
             r = check_handle(a->handle, handle_value(a, args[i]));
             break;
         case RPC_ARG_DEVPTR:
-            if (async && a->len.kind != RPC_LEN_NONE && !in_window(*(uint64_t *)args[i]))
-                r = CUDA_ERROR_INVALID_VALUE;
+            if (async) r = check_devptr(d, args, i);
             break;
         case RPC_ARG_OUT_HANDLE:
             if (!*(void **)args[i] && (a->mint == RPC_MINT_CLIENT || async))
                 r = CUDA_ERROR_INVALID_VALUE;
             break;
-        case RPC_ARG_OUT:
         case RPC_ARG_OUT_BUF:
+            if (async && !*(void **)args[i]) r = CUDA_ERROR_INVALID_VALUE;
+            if (r == CUDA_SUCCESS) r = check_host(d, args, i);
+            break;
+        case RPC_ARG_OUT:
         case RPC_ARG_HANDLE_ARRAY_OUT:
             if (async && !*(void **)args[i]) r = CUDA_ERROR_INVALID_VALUE;
             break;
         case RPC_ARG_HANDLE_ARRAY_IN:
             r = check_array(d, args, i);
+            break;
+        case RPC_ARG_IN_BUF:
+            if (async && !*(void **)args[i] && in_len(d, args, i)) r = CUDA_ERROR_INVALID_VALUE;
+            if (r == CUDA_SUCCESS) r = check_host(d, args, i);
+            break;
+        case RPC_ARG_INOUT_BUF:
+            r = check_host(d, args, i);
             break;
         default:
             break;
@@ -140,6 +171,12 @@ static void after_success(const struct rpc_call_desc *d, void **args)
     } else if (!strcmp(d->base, "cuCtxDestroy")) {
         int c = arg_index(d, RPC_ARG_HANDLE, RPC_H_CONTEXT);
         if (c >= 0) rg_ctx_destroyed(*(uint64_t *)args[c]);
+    } else if (!strcmp(d->name, "cuMemAlloc_v2")) {
+        rg_mirror_add(**(uint64_t **)args[0], *(size_t *)args[1]);
+    } else if (!strcmp(d->name, "cuMemAllocPitch_v2")) {
+        rg_mirror_add(**(uint64_t **)args[0], **(size_t **)args[1] * *(size_t *)args[3]);
+    } else if (!strcmp(d->name, "cuMemFree_v2")) {
+        rg_mirror_remove(*(uint64_t *)args[0]);
     } else {
         rg_dev_remember(d, args);
     }
@@ -214,12 +251,57 @@ static CUresult send_split(const struct rpc_call_desc *d, void **args, int wait)
     return CUDA_SUCCESS;
 }
 
+static CUresult forward(const struct rpc_call_desc *d, void **args);
+
+/* Unified addressing: cuMemcpy / cuMemcpyAsync (dst, src, ByteCount[, stream])
+ * with a host side become HtoD / DtoH here; the shim knows its window. */
+static CUresult unified_copy(const struct rpc_call_desc *d, void **args)
+{
+    uint64_t dst = *(uint64_t *)args[0], src = *(uint64_t *)args[1];
+    size_t n = *(size_t *)args[2];
+    int ddev = rg_in_window(dst), sdev = rg_in_window(src);
+    if (ddev && sdev) return (CUresult)-1;
+    if (!ddev && !sdev) {
+        if (n && (!dst || !src)) return CUDA_ERROR_INVALID_VALUE;
+        if (n) memmove((void *)(uintptr_t)dst, (const void *)(uintptr_t)src, n);
+        return CUDA_SUCCESS;
+    }
+    int is_async = !strncmp(d->name, "cuMemcpyAsync", 13);
+    const char *suffix = strstr(d->name, "_pt");
+    char name[64];
+    snprintf(name, sizeof name, "cuMemcpy%s%s_v2%s", ddev ? "HtoD" : "DtoH",
+             is_async ? "Async" : "", suffix ? suffix : "");
+    const struct rpc_call_desc *d2 = rpc_call_by_name(name);
+    if (!d2 || d2->nargs != d->nargs) return (CUresult)-1;
+    void *host = (void *)(uintptr_t)(ddev ? src : dst);
+    void *a[4] = {ddev ? args[0] : (void *)&host, ddev ? (void *)&host : args[1], args[2],
+                  d->nargs > 3 ? args[3] : NULL};
+    return forward(d2, a);
+}
+
+/* Local answers and refusals before anything is sent; -1 to go on. */
+static int answer_locally(const struct rpc_call_desc *d, void **args)
+{
+    if (!strcmp(d->name, "cuMemAllocManaged")) {
+        static _Atomic int warned;
+        if (!atomic_exchange(&warned, 1))
+            rg_log(RG_LOG_WARN, "cuMemAllocManaged: managed memory is not supported yet");
+        return CUDA_ERROR_NOT_SUPPORTED;
+    }
+    uint64_t cur = rg_ctx_current_id();
+    if (cur && rg_ctx_dead(cur) && strncmp(d->name, "cuCtx", 5) && strncmp(d->name, "cuDevice", 8))
+        return CUDA_ERROR_CONTEXT_IS_DESTROYED;
+    if ((!strcmp(d->base, "cuMemcpy") || !strcmp(d->base, "cuMemcpyAsync")) && d->nargs >= 3)
+        return (int)unified_copy(d, args);
+    return rg_dev_local(d, args);
+}
+
 static CUresult forward(const struct rpc_call_desc *d, void **args)
 {
     if (!strcmp(d->name, "cuInit") && d->nargs == 1) return rg_shim_init(*(unsigned *)args[0]);
     CUresult r = rg_ready();
     if (r != CUDA_SUCCESS) return r;
-    int local = rg_dev_local(d, args);
+    int local = answer_locally(d, args);
     if (local >= 0) return (CUresult)local;
     int wait = d->mode != RPC_MODE_ASYNC || rg_sess.cfg.launch_blocking;
     if ((r = check_args(d, args, !wait)) != CUDA_SUCCESS) return r;

@@ -142,11 +142,9 @@ CUresult cuMemHostGetDevicePointer_v2(CUdeviceptr *pdptr, void *p, unsigned int 
     HOST_RETURN(CUDA_ERROR_NOT_SUPPORTED);
 }
 
-/* The whole range must be mapped in this process and outside the device window. */
-static int range_usable(uintptr_t p, size_t n)
+/* Is [p, p+n) mapped in this process? */
+int rg_host_mapped(uint64_t p, uint64_t n)
 {
-    uintptr_t wlo = (uintptr_t)rg_sess.window, whi = wlo + rg_sess.window_size;
-    if (p < whi && wlo < p + n) return 0;
     uintptr_t lo = p & ~(PAGE - 1), hi = (p + n + PAGE - 1) & ~(PAGE - 1);
     unsigned char vec[1024];
     while (lo < hi) {
@@ -155,6 +153,14 @@ static int range_usable(uintptr_t p, size_t n)
         lo += len;
     }
     return 1;
+}
+
+/* The whole range must be mapped in this process and outside the device window. */
+static int range_usable(uintptr_t p, size_t n)
+{
+    uintptr_t wlo = (uintptr_t)rg_sess.window, whi = wlo + rg_sess.window_size;
+    if (p < whi && wlo < p + n) return 0;
+    return rg_host_mapped(p, n);
 }
 
 CUresult cuMemHostRegister_v2(void *p, size_t bytesize, unsigned int Flags)

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "shim.h"
 
@@ -59,12 +61,33 @@ static void read_settings(struct rg_settings *s)
     s->launch_blocking = env_long("CUDA_LAUNCH_BLOCKING", 0, 0, 1) == 1;
 }
 
-/* The device address window (DESIGN rule 2): reserved, never accessible here. */
+/* The device address window (DESIGN rule 2): reserved, never accessible here.
+ * It must be free in the session worker too, so it is taken from a quiet part
+ * of the address space (between the heap and the shared libraries, where
+ * neither process puts anything) at a random 64 GiB slot. */
+#define WINDOW_ZONE 0x200000000000ull
+#define WINDOW_SLOTS 256
+
+static void *map_window(void *hint, int flags)
+{
+    void *p = mmap(hint, RG_WINDOW_SIZE, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | flags, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
 static int reserve_window(void)
 {
-    void *p = mmap(NULL, RG_WINDOW_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                   -1, 0);
-    if (p == MAP_FAILED) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    unsigned seed = (unsigned)ts.tv_nsec ^ (unsigned)getpid();
+    void *p = NULL;
+    for (int i = 0; i < 8 && !p; i++) {
+        uint64_t slot = rand_r(&seed) % WINDOW_SLOTS;
+        p = map_window((void *)(uintptr_t)(WINDOW_ZONE + slot * RG_WINDOW_SIZE),
+                       MAP_FIXED_NOREPLACE);
+    }
+    if (!p) p = map_window(NULL, 0);
+    if (!p) {
         rg_log(RG_LOG_ERROR, "cannot reserve the %llu GiB device address window: %s",
                RG_WINDOW_SIZE >> 30, strerror(errno));
         return -1;

@@ -120,6 +120,14 @@ uint64_t rg_ctx_current_id(void);   /* top of this thread's context stack, 0 if 
 void rg_ctx_created(uint64_t id, CUdevice dev); /* push a client-minted context */
 void rg_ctx_destroyed(uint64_t id);
 int rg_ctx_device(uint64_t id, CUdevice *dev);  /* 0 if the shim knows ctx's device */
+int rg_ctx_dead(uint64_t id);                    /* destroyed through this shim */
+
+/* ---- device allocations (mirror.c) ------------------------------------------- */
+void rg_mirror_add(uint64_t base, uint64_t size);
+void rg_mirror_remove(uint64_t base);
+int rg_in_window(uint64_t p);
+int rg_mirror_range_ok(uint64_t p, uint64_t len);
+int rg_host_mapped(uint64_t p, uint64_t len); /* hostmem.c */
 
 /* ---- devices (devices.c) ------------------------------------------------------- */
 
