@@ -33,6 +33,12 @@ size_t ptx_module_ir_bytes(const ptx_module *m)
 {
     return m->ir_bytes;
 }
+bool ptx_module_uses_heap(const ptx_module *m)
+{
+    for (size_t i = 0; i < m->nfuncs; i++)
+        if (m->funcs[i].builtin == B_MALLOC || m->funcs[i].builtin == B_FREE) return true;
+    return false;
+}
 size_t ptx_module_num_kernels(const ptx_module *m)
 {
     return m->nkernels;

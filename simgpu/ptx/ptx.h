@@ -72,6 +72,8 @@ void ptx_module_free(ptx_module *m);
 unsigned ptx_module_version(const ptx_module *m); /* .version 9.0 -> 90 */
 unsigned ptx_module_target(const ptx_module *m);  /* .target sm_120 -> 120 */
 size_t ptx_module_ir_bytes(const ptx_module *m);  /* memory the IR occupies */
+/* True if the module declares malloc or free: its kernels need a device heap. */
+bool ptx_module_uses_heap(const ptx_module *m);
 
 size_t ptx_module_num_kernels(const ptx_module *m);
 const ptx_kernel *ptx_module_kernel(const ptx_module *m, size_t i);

@@ -238,6 +238,7 @@ static void ctx_teardown(struct sim_ctx *c)
     for (int i = 0; i < n && i < SIM_MAX_HOOKS; i++)
         hooks[i](c);
     sim_ctx_release_memory(c);
+    sim_ctx_heap_destroy(c);
     sim_printf_flush();
 }
 
@@ -480,9 +481,10 @@ CUresult cuCtxSetLimit(CUlimit limit, size_t value)
     CUresult r = sim_ctx_get(&c);
     if (r) return r;
     switch (limit) {
+    case CU_LIMIT_MALLOC_HEAP_SIZE: /* fixed once a kernel that uses it ran */
+        return sim_ctx_heap_set_size(c, value);
     case CU_LIMIT_STACK_SIZE:
     case CU_LIMIT_PRINTF_FIFO_SIZE:
-    case CU_LIMIT_MALLOC_HEAP_SIZE:
     case CU_LIMIT_DEV_RUNTIME_PENDING_LAUNCH_COUNT:
     case CU_LIMIT_PERSISTING_L2_CACHE_SIZE:
         break;

@@ -101,6 +101,8 @@ static CUresult launch_run(void *payload)
         .print_arg = op->ctx,
         .sm_count = f->mod->sm_count,
         .launch_id = atomic_fetch_add_explicit(&g_launch_id, 1, memory_order_relaxed) + 1,
+        /* set before the launch was queued (launch_ex), stable until teardown */
+        .heap = f->mod->code->uses_heap ? op->ctx->heap : NULL,
     };
     ptx_fault fault;
     fault.message[0] = 0;
@@ -217,6 +219,8 @@ static CUresult launch_ex(struct sim_func *f, struct sim_stream *s, struct sim_c
 {
     CUresult r = check_config(f, g, b, dyn, coop);
     if (r != CUDA_SUCCESS) return r;
+    ptx_heap *heap;
+    if (f->mod->code->uses_heap && (r = sim_ctx_heap(c, &heap)) != CUDA_SUCCESS) return r;
     size_t ps = f->info->params_size;
     union {
         struct launch_op op;

@@ -212,6 +212,7 @@ static CUresult code_from_ptx(const char *text, size_t len, struct sim_jit_opts 
     c->ptx = m;
     c->target = ptx_module_target(m);
     c->const_bytes = const_bytes(m);
+    c->uses_heap = ptx_module_uses_heap(m);
     c->nkernels = ptx_module_num_kernels(m);
     find_managed(c, text, len);
     *out = c;

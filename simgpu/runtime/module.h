@@ -34,6 +34,7 @@ struct sim_code {
     ptx_module *ptx;
     unsigned target;    /* .target sm_XX -> XX, for PTX_VERSION / BINARY_VERSION */
     size_t const_bytes; /* bytes of user .const variables (CONST_SIZE_BYTES) */
+    bool uses_heap;     /* declares malloc/free: launches need the context's heap */
     size_t nkernels;
     char **managed; /* names of .attribute(.managed) variables */
     size_t nmanaged;

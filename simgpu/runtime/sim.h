@@ -134,6 +134,7 @@ struct sim_ctx {
     _Atomic uint64_t barrier_gen; /* bumped by cuCtxWaitEvent */
     struct sim_barrier *barriers; /* positions all later work waits for; under lock */
     size_t nbarriers, barriers_cap;
+    ptx_heap *heap; /* device malloc/free (devheap.c); under lock, NULL until first needed */
 };
 
 /* Context on top of the calling thread's stack, NULL if none. */
@@ -144,6 +145,14 @@ CUresult sim_ctx_resolve(CUcontext h, struct sim_ctx **out);
 /* The current context, activated (a primary context set current by handle
  * before it was retained is activated here, as cudart relies on). */
 CUresult sim_ctx_get(struct sim_ctx **out);
+/* Device heap of c (devheap.c): created on first call with the context's
+ * CU_LIMIT_MALLOC_HEAP_SIZE, in device memory owned by c, then the same heap
+ * until the context dies (sim_ctx_heap_destroy, after its memory is gone).
+ * OUT_OF_MEMORY if the region cannot be allocated. */
+CUresult sim_ctx_heap(struct sim_ctx *c, ptx_heap **out);
+/* cuCtxSetLimit(CU_LIMIT_MALLOC_HEAP_SIZE): INVALID_VALUE once the heap exists. */
+CUresult sim_ctx_heap_set_size(struct sim_ctx *c, size_t size);
+void sim_ctx_heap_destroy(struct sim_ctx *c);
 /* Record an execution error as the context's sticky error. */
 void sim_ctx_set_sticky(struct sim_ctx *c, CUresult r);
 /* Wait until all work of every stream of the context is done; returns the

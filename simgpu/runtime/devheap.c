@@ -1,0 +1,45 @@
+/* devheap.c — the device heap behind kernels' malloc/free: one region of
+ * CU_LIMIT_MALLOC_HEAP_SIZE bytes of device memory per context, allocated at
+ * the first launch of a kernel whose module uses malloc/free, and gone with
+ * the context. The block bookkeeping is the interpreter's (ptx_heap). */
+#include "sim.h"
+
+CUresult sim_ctx_heap(struct sim_ctx *c, ptx_heap **out)
+{
+    CUresult r = CUDA_SUCCESS;
+    pthread_mutex_lock(&c->lock);
+    if (!c->heap) {
+        size_t size = c->limits[CU_LIMIT_MALLOC_HEAP_SIZE];
+        uintptr_t base = 0;
+        /* internal: cuMemFree refuses it; freed with the context's memory */
+        if (size) r = sim_mem_alloc_device(c, size, true, &base);
+        if (r == CUDA_SUCCESS && !(c->heap = ptx_heap_create((void *)base, size)))
+            r = CUDA_ERROR_OUT_OF_MEMORY;
+        if (r != CUDA_SUCCESS && base) {
+            pthread_mutex_unlock(&c->lock);
+            sim_mem_free_device(base);
+            return r;
+        }
+    }
+    *out = c->heap;
+    pthread_mutex_unlock(&c->lock);
+    return r;
+}
+
+CUresult sim_ctx_heap_set_size(struct sim_ctx *c, size_t size)
+{
+    pthread_mutex_lock(&c->lock);
+    bool fixed = c->heap != NULL;
+    if (!fixed) c->limits[CU_LIMIT_MALLOC_HEAP_SIZE] = size;
+    pthread_mutex_unlock(&c->lock);
+    return fixed ? CUDA_ERROR_INVALID_VALUE : CUDA_SUCCESS;
+}
+
+void sim_ctx_heap_destroy(struct sim_ctx *c)
+{
+    pthread_mutex_lock(&c->lock);
+    ptx_heap *h = c->heap;
+    c->heap = NULL;
+    pthread_mutex_unlock(&c->lock);
+    ptx_heap_destroy(h);
+}
