@@ -171,8 +171,9 @@ static void first_line(const char *log, char *out, size_t size)
     out[n] = 0;
 }
 
-static CUresult code_from_ptx(const char *text, size_t len, struct sim_jit_opts *o,
-                              struct sim_code **out)
+/* Parse PTX into code; a .target above max_target is NO_BINARY_FOR_GPU. */
+static CUresult code_from_ptx(const char *text, size_t len, unsigned max_target,
+                              struct sim_jit_opts *o, struct sim_code **out)
 {
     char *log = calloc(1, 8192);
     if (!log) return CUDA_ERROR_OUT_OF_MEMORY;
@@ -198,7 +199,7 @@ static CUresult code_from_ptx(const char *text, size_t len, struct sim_jit_opts 
         ptx_module_free(m);
         return CUDA_ERROR_UNSUPPORTED_PTX_VERSION;
     }
-    if (ptx_module_target(m) > SIM_ARCH) {
+    if (ptx_module_target(m) > max_target) {
         sim_jit_log(o, true, "ptx: .target sm_%u is newer than the device (sm_%u)\n",
                     ptx_module_target(m), SIM_ARCH);
         ptx_module_free(m);
@@ -258,16 +259,16 @@ static CUresult code_from_fatbin(const void *image, enum rg_image_kind kind, str
     char why[512] = "";
     char **texts = NULL;
     size_t n = 0;
-    enum rg_fatbin_status st = rg_image_extract_ptx(image, SIM_ARCH, &texts, &n, why, sizeof why);
-    if (st == RG_FATBIN_OK && n == 0) st = RG_FATBIN_NO_PTX;
+    unsigned arch;
+    enum rg_fatbin_status st = sim_image_pick_ptx(image, &texts, &n, &arch, why, sizeof why);
     if (st != RG_FATBIN_OK) return extract_error(st, image, kind, why, o);
     CUresult r;
     if (n == 1) {
-        r = code_from_ptx(texts[0], strlen(texts[0]), o, out);
+        r = code_from_ptx(texts[0], strlen(texts[0]), arch, o, out);
     } else {
         char *linked = NULL;
         r = sim_ptx_link(texts, n, &linked, o);
-        if (r == CUDA_SUCCESS) r = code_from_ptx(linked, strlen(linked), o, out);
+        if (r == CUDA_SUCCESS) r = code_from_ptx(linked, strlen(linked), arch, o, out);
         free(linked);
     }
     rg_fatbin_free_ptx(texts, n);
@@ -293,7 +294,7 @@ CUresult sim_code_from_image(const void *image, size_t avail, struct sim_jit_opt
     case RG_IMAGE_PTX:
         if (!looks_like_text(image, avail))
             return extract_error(RG_FATBIN_MALFORMED, image, RG_IMAGE_UNKNOWN, "not text", o);
-        return code_from_ptx(image, strnlen(image, avail), o, out);
+        return code_from_ptx(image, strnlen(image, avail), SIM_ARCH, o, out);
     case RG_IMAGE_CONTAINER:
         if (avail != SIZE_MAX && rg_fatbin_container_size(image, avail) == 0)
             return extract_error(RG_FATBIN_MALFORMED, image, kind, "truncated", o);

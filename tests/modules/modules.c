@@ -191,6 +191,40 @@ RG_TEST(sass_only_and_truncated_fatbin)
     CHECK_CU_IS(r, CUDA_ERROR_INVALID_IMAGE);
 }
 
+/* An image whose only PTX is newer than the device (cuRAND 10.4 ships
+ * compute_121 PTX only): simgpu runs it rather than refusing the image; bare
+ * PTX text for sm_121 is still refused, as the driver refuses it. */
+RG_TEST(fatbin_with_only_newer_ptx)
+{
+    enum { N = 300 };
+    float a[N], b[N], c[N];
+    CUmodule m;
+    CUfunction f;
+    CUdeviceptr d[3];
+    int v, n = N;
+    MT_NEED_NVCC();
+    MT_CTX();
+    CHECK_CU(cuModuleLoad(&m, mt_path("kernels_121.fatbin")));
+    CHECK_CU(cuModuleGetFunction(&f, m, "vadd"));
+    CHECK_CU(cuFuncGetAttribute(&v, CU_FUNC_ATTRIBUTE_PTX_VERSION, f));
+    CHECK_EQ_INT(v, 121);
+    for (int i = 0; i < N; i++)
+        a[i] = (float)i, b[i] = 2.f;
+    for (int i = 0; i < 3; i++)
+        CHECK_CU(cuMemAlloc(&d[i], sizeof a));
+    CHECK_CU(cuMemcpyHtoD(d[0], a, sizeof a));
+    CHECK_CU(cuMemcpyHtoD(d[1], b, sizeof b));
+    void *args[] = {&d[0], &d[1], &d[2], &n};
+    CHECK_CU(cuLaunchKernel(f, 3, 1, 1, 128, 1, 1, 0, NULL, args, NULL));
+    CHECK_CU(cuMemcpyDtoH(c, d[2], sizeof c));
+    for (int i = 0; i < N; i++)
+        if (c[i] != (float)i + 2.f) RG_FAIL("c[%d] = %g", i, c[i]);
+    for (int i = 0; i < 3; i++)
+        CHECK_CU(cuMemFree(d[i]));
+    CHECK_CU(cuModuleUnload(m));
+    CHECK_CU_IS(cuModuleLoad(&m, mt_path("kernels_121.ptx")), CUDA_ERROR_NO_BINARY_FOR_GPU);
+}
+
 RG_TEST(function_attributes)
 {
     CUmodule m, owner;
