@@ -1,6 +1,7 @@
 /* mempool.c — stream-ordered allocation: memory pools (a default pool per
  * device, user pools), cuMemAllocAsync / cuMemFreeAsync. Pool memory is
- * device memory of the region tagged with its pool; frees are stream ops. */
+ * device memory of the region tagged with its pool; frees are stream ops.
+ * A pool is freed when its handle is destroyed and its last allocation is. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,13 +16,24 @@ struct sim_mempool {
     int reuse_follow_event, reuse_opportunistic, reuse_internal_deps;
     CUmemAccess_flags peer_access[64];
     bool is_default;
-    struct sim_mempool *grave_next; /* destroyed pools stay reachable */
+    _Atomic size_t refs; /* the handle (until destroyed), each live allocation, each call using it */
 };
 
 static struct sim_mempool *default_pools[64];
-static struct sim_mempool *graveyard;
-static pthread_mutex_t graveyard_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Handle lookups that take a reference, destruction and the current pools
+ * are serialised by pools_lock, so a pool found is never freed under a caller. */
+static pthread_mutex_t pools_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sim_mempool *current_pools[64];
+
+static void pool_ref(struct sim_mempool *p)
+{
+    atomic_fetch_add(&p->refs, 1);
+}
+
+static void pool_unref(struct sim_mempool *p)
+{
+    if (atomic_fetch_sub(&p->refs, 1) == 1) free(p);
+}
 
 static struct sim_mempool *pool_new(struct sim_device *d, const CUmemPoolProps *props, bool dflt)
 {
@@ -31,6 +43,7 @@ static struct sim_mempool *pool_new(struct sim_device *d, const CUmemPoolProps *
     p->props = *props;
     p->is_default = dflt;
     p->reuse_follow_event = p->reuse_opportunistic = p->reuse_internal_deps = 1;
+    atomic_store(&p->refs, 1);
     sim_handle_add(&p->obj, SIM_KIND_MEMPOOL);
     return p;
 }
@@ -55,12 +68,17 @@ void sim_mempool_note_free(void *pool, size_t size)
 {
     struct sim_mempool *p = pool;
     atomic_fetch_sub(&p->used, size);
+    pool_unref(p); /* the allocation's */
 }
 
 CUresult sim_mempool_alloc(struct sim_mempool *p, struct sim_ctx *c, size_t size, uintptr_t *out)
 {
+    pool_ref(p); /* the allocation's, dropped by sim_mempool_note_free */
     CUresult r = sim_mem_alloc_kind(c, size, SIM_MEM_DEVICE, 0, p, out);
-    if (r) return r;
+    if (r) {
+        pool_unref(p);
+        return r;
+    }
     size_t sz = sim_mem_accounted(size);
     size_t u = atomic_fetch_add(&p->used, sz) + sz;
     size_t h = atomic_load(&p->used_high);
@@ -74,12 +92,27 @@ CUresult sim_mempool_alloc(struct sim_mempool *p, struct sim_ctx *c, size_t size
 
 /* ---- pools of devices ------------------------------------------------------ */
 
+/* A live pool handle, with a reference the caller drops with pool_unref. */
 static CUresult pool_get(CUmemoryPool h, struct sim_mempool **out)
 {
     SIM_INIT_OR_RETURN();
-    if (!h || !sim_handle_ok(h, SIM_KIND_MEMPOOL)) return CUDA_ERROR_INVALID_VALUE;
+    pthread_mutex_lock(&pools_lock);
+    bool ok = h && sim_handle_ok(h, SIM_KIND_MEMPOOL);
+    if (ok) pool_ref((struct sim_mempool *)h);
+    pthread_mutex_unlock(&pools_lock);
+    if (!ok) return CUDA_ERROR_INVALID_VALUE;
     *out = (struct sim_mempool *)h;
     return CUDA_SUCCESS;
+}
+
+/* The device's current pool, referenced like pool_get's. */
+static struct sim_mempool *pool_current(int dev)
+{
+    pthread_mutex_lock(&pools_lock);
+    struct sim_mempool *p = current_pools[dev];
+    pool_ref(p);
+    pthread_mutex_unlock(&pools_lock);
+    return p;
 }
 
 CUresult cuDeviceGetDefaultMemPool(CUmemoryPool *pool_out, CUdevice dev)
@@ -92,12 +125,20 @@ CUresult cuDeviceGetDefaultMemPool(CUmemoryPool *pool_out, CUdevice dev)
     return CUDA_SUCCESS;
 }
 
+static CUmemoryPool current_handle(int dev)
+{
+    pthread_mutex_lock(&pools_lock);
+    CUmemoryPool h = (CUmemoryPool)current_pools[dev];
+    pthread_mutex_unlock(&pools_lock);
+    return h;
+}
+
 CUresult cuDeviceGetMemPool(CUmemoryPool *pool, CUdevice dev)
 {
     SIM_INIT_OR_RETURN();
     if (!pool) return CUDA_ERROR_INVALID_VALUE;
     if (!sim_device(dev)) return CUDA_ERROR_INVALID_DEVICE;
-    *pool = (CUmemoryPool)current_pools[dev];
+    *pool = current_handle(dev);
     return CUDA_SUCCESS;
 }
 
@@ -106,9 +147,14 @@ CUresult cuDeviceSetMemPool(CUdevice dev, CUmemoryPool pool)
     struct sim_mempool *p;
     CUresult r = pool_get(pool, &p);
     if (r) return r;
-    if (!sim_device(dev)) return CUDA_ERROR_INVALID_DEVICE;
-    if (p->dev->ordinal != dev) return CUDA_ERROR_INVALID_VALUE;
-    current_pools[dev] = p;
+    if (!sim_device(dev) || p->dev->ordinal != dev) {
+        pool_unref(p);
+        return sim_device(dev) ? CUDA_ERROR_INVALID_VALUE : CUDA_ERROR_INVALID_DEVICE;
+    }
+    pthread_mutex_lock(&pools_lock);
+    if (p->obj.alive) current_pools[dev] = p; /* unless destroyed meanwhile */
+    pthread_mutex_unlock(&pools_lock);
+    pool_unref(p);
     return CUDA_SUCCESS;
 }
 
@@ -129,28 +175,27 @@ CUresult cuMemPoolCreate(CUmemoryPool *pool, const CUmemPoolProps *poolProps)
     return CUDA_SUCCESS;
 }
 
-/* Pool structs are never freed: allocations still name their pool. */
+/* The handle goes at once; the struct when its last allocation is freed
+ * (allocations name their pool), as the driver releases such a pool later. */
 CUresult cuMemPoolDestroy(CUmemoryPool pool)
 {
-    struct sim_mempool *p;
-    CUresult r = pool_get(pool, &p);
-    if (r) return r;
-    if (p->is_default) return CUDA_ERROR_INVALID_VALUE;
-    if (current_pools[p->dev->ordinal] == p)
-        current_pools[p->dev->ordinal] = default_pools[p->dev->ordinal];
-    sim_handle_remove(&p->obj);
-    pthread_mutex_lock(&graveyard_lock);
-    p->grave_next = graveyard;
-    graveyard = p;
-    pthread_mutex_unlock(&graveyard_lock);
+    SIM_INIT_OR_RETURN();
+    struct sim_mempool *p = (struct sim_mempool *)pool;
+    pthread_mutex_lock(&pools_lock);
+    bool ok = p && sim_handle_ok(p, SIM_KIND_MEMPOOL) && !p->is_default;
+    if (ok) {
+        int dev = p->dev->ordinal;
+        if (current_pools[dev] == p) current_pools[dev] = default_pools[dev];
+        sim_handle_remove(&p->obj);
+    }
+    pthread_mutex_unlock(&pools_lock);
+    if (!ok) return CUDA_ERROR_INVALID_VALUE;
+    pool_unref(p); /* the handle's */
     return CUDA_SUCCESS;
 }
 
-CUresult cuMemPoolSetAttribute(CUmemoryPool pool, CUmemPool_attribute attr, void *value)
+static CUresult attr_set(struct sim_mempool *p, CUmemPool_attribute attr, void *value)
 {
-    struct sim_mempool *p;
-    CUresult r = pool_get(pool, &p);
-    if (r) return r;
     if (!value) return CUDA_ERROR_INVALID_VALUE;
     switch (attr) {
     case CU_MEMPOOL_ATTR_REUSE_FOLLOW_EVENT_DEPENDENCIES:
@@ -179,11 +224,8 @@ CUresult cuMemPoolSetAttribute(CUmemoryPool pool, CUmemPool_attribute attr, void
     return CUDA_SUCCESS;
 }
 
-CUresult cuMemPoolGetAttribute(CUmemoryPool pool, CUmemPool_attribute attr, void *value)
+static CUresult attr_get(struct sim_mempool *p, CUmemPool_attribute attr, void *value)
 {
-    struct sim_mempool *p;
-    CUresult r = pool_get(pool, &p);
-    if (r) return r;
     if (!value) return CUDA_ERROR_INVALID_VALUE;
     switch (attr) {
     case CU_MEMPOOL_ATTR_REUSE_FOLLOW_EVENT_DEPENDENCIES:
@@ -214,17 +256,36 @@ CUresult cuMemPoolGetAttribute(CUmemoryPool pool, CUmemPool_attribute attr, void
     return CUDA_SUCCESS;
 }
 
-CUresult cuMemPoolTrimTo(CUmemoryPool pool, size_t minBytesToKeep)
-{
-    struct sim_mempool *p;
-    return pool_get(pool, &p); /* freed blocks go back to the OS at once */
-}
-
-CUresult cuMemPoolSetAccess(CUmemoryPool pool, const CUmemAccessDesc *map, size_t count)
+CUresult cuMemPoolSetAttribute(CUmemoryPool pool, CUmemPool_attribute attr, void *value)
 {
     struct sim_mempool *p;
     CUresult r = pool_get(pool, &p);
     if (r) return r;
+    r = attr_set(p, attr, value);
+    pool_unref(p);
+    return r;
+}
+
+CUresult cuMemPoolGetAttribute(CUmemoryPool pool, CUmemPool_attribute attr, void *value)
+{
+    struct sim_mempool *p;
+    CUresult r = pool_get(pool, &p);
+    if (r) return r;
+    r = attr_get(p, attr, value);
+    pool_unref(p);
+    return r;
+}
+
+CUresult cuMemPoolTrimTo(CUmemoryPool pool, size_t minBytesToKeep)
+{
+    struct sim_mempool *p;
+    CUresult r = pool_get(pool, &p); /* freed blocks go back to the OS at once */
+    if (r == CUDA_SUCCESS) pool_unref(p);
+    return r;
+}
+
+static CUresult access_set(struct sim_mempool *p, const CUmemAccessDesc *map, size_t count)
+{
     if (!map && count) return CUDA_ERROR_INVALID_VALUE;
     for (size_t i = 0; i < count; i++) {
         if (map[i].location.type != CU_MEM_LOCATION_TYPE_DEVICE) return CUDA_ERROR_INVALID_VALUE;
@@ -241,17 +302,34 @@ CUresult cuMemPoolSetAccess(CUmemoryPool pool, const CUmemAccessDesc *map, size_
     return CUDA_SUCCESS;
 }
 
-CUresult cuMemPoolGetAccess(CUmemAccess_flags *flags, CUmemoryPool memPool, CUmemLocation *location)
+CUresult cuMemPoolSetAccess(CUmemoryPool pool, const CUmemAccessDesc *map, size_t count)
 {
     struct sim_mempool *p;
-    CUresult r = pool_get(memPool, &p);
+    CUresult r = pool_get(pool, &p);
     if (r) return r;
+    r = access_set(p, map, count);
+    pool_unref(p);
+    return r;
+}
+
+static CUresult access_get(struct sim_mempool *p, CUmemAccess_flags *flags, CUmemLocation *location)
+{
     if (!flags || !location || location->type != CU_MEM_LOCATION_TYPE_DEVICE)
         return CUDA_ERROR_INVALID_VALUE;
     if (!sim_device(location->id)) return CUDA_ERROR_INVALID_DEVICE;
     *flags = location->id == p->dev->ordinal ? CU_MEM_ACCESS_FLAGS_PROT_READWRITE
                                              : p->peer_access[location->id];
     return CUDA_SUCCESS;
+}
+
+CUresult cuMemPoolGetAccess(CUmemAccess_flags *flags, CUmemoryPool memPool, CUmemLocation *location)
+{
+    struct sim_mempool *p;
+    CUresult r = pool_get(memPool, &p);
+    if (r) return r;
+    r = access_get(p, flags, location);
+    pool_unref(p);
+    return r;
 }
 
 /* ---- stream-ordered allocation ------------------------------------------- */
@@ -265,6 +343,8 @@ static CUresult not_in_capture(struct sim_stream *s, const char *what)
     return CUDA_ERROR_NOT_SUPPORTED;
 }
 
+/* From pool p (referenced by the caller), or the stream's device's current
+ * pool when p is NULL. */
 static CUresult alloc_async(CUdeviceptr *dptr, size_t size, struct sim_mempool *p, CUstream h,
                             bool pt)
 {
@@ -273,12 +353,13 @@ static CUresult alloc_async(CUdeviceptr *dptr, size_t size, struct sim_mempool *
     CUresult r = sim_stream_resolve(h, pt, &s, &c);
     if (r || (r = not_in_capture(s, "cuMemAllocAsync"))) return r;
     if (!dptr || !size) return CUDA_ERROR_INVALID_VALUE;
-    if (!p) p = current_pools[c->dev->ordinal];
+    struct sim_mempool *cur = p ? NULL : pool_current(c->dev->ordinal);
     uintptr_t out;
     /* Memory exists from now on: earlier than stream order, which is harmless. */
-    if ((r = sim_mempool_alloc(p, c, size, &out))) return r;
-    *dptr = (CUdeviceptr)out;
-    return CUDA_SUCCESS;
+    r = sim_mempool_alloc(p ? p : cur, c, size, &out);
+    if (cur) pool_unref(cur);
+    if (r == CUDA_SUCCESS) *dptr = (CUdeviceptr)out;
+    return r;
 }
 
 CUresult cuMemAllocAsync(CUdeviceptr *dptr, size_t size, CUstream h)
@@ -296,7 +377,9 @@ static CUresult alloc_from_pool(CUdeviceptr *dptr, size_t size, CUmemoryPool poo
     struct sim_mempool *p;
     CUresult r = pool_get(pool, &p);
     if (r) return r;
-    return alloc_async(dptr, size, p, h, pt);
+    r = alloc_async(dptr, size, p, h, pt);
+    pool_unref(p);
+    return r;
 }
 
 CUresult cuMemAllocFromPoolAsync(CUdeviceptr *dptr, size_t size, CUmemoryPool pool, CUstream h)
@@ -376,7 +459,7 @@ CUresult cuMemGetMemPool(CUmemoryPool *pool, CUmemLocation *location, CUmemAlloc
     CUresult r = pool_location(location, type, &dev);
     if (r) return r;
     if (!pool) return CUDA_ERROR_INVALID_VALUE;
-    *pool = (CUmemoryPool)current_pools[dev];
+    *pool = current_handle(dev);
     return CUDA_SUCCESS;
 }
 

@@ -2,6 +2,8 @@
  * alloc/free in stream order, pool attributes and access, bad input. */
 #include <cuda.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "rgtest.h"
 
@@ -134,6 +136,57 @@ RG_TEST(pools_by_location)
     loc.id = 77;
     CHECK_CU_IS(cuMemGetDefaultMemPool(&a, &loc, CU_MEM_ALLOCATION_TYPE_PINNED),
                 CUDA_ERROR_INVALID_DEVICE);
+}
+
+/* Resident set of this process in bytes (0 if unknown). */
+static size_t rss_bytes(void)
+{
+    unsigned long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f) return 0;
+    if (fscanf(f, "%lu %lu", &pages, &resident) != 2) resident = 0;
+    fclose(f);
+    return resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* A destroyed pool keeps its outstanding allocations usable; its handle is
+ * refused at once; destroyed pools do not pile up in memory. */
+RG_TEST(destroyed_pools_are_freed)
+{
+    setup();
+    CUmemPoolProps props = {.allocType = CU_MEM_ALLOCATION_TYPE_PINNED,
+                            .location = {CU_MEM_LOCATION_TYPE_DEVICE, 0}};
+    CUmemoryPool pool, cur;
+    CUstream s;
+    CUdeviceptr p;
+    cuuint64_t used;
+    CHECK_CU(cuStreamCreate(&s, CU_STREAM_NON_BLOCKING));
+    CHECK_CU(cuMemPoolCreate(&pool, &props));
+    CHECK_CU(cuDeviceSetMemPool(0, pool));
+    CHECK_CU(cuMemAllocFromPoolAsync(&p, 4096, pool, s));
+    CHECK_CU(cuMemPoolDestroy(pool));
+    CHECK_CU(cuDeviceGetMemPool(&cur, 0)); /* back to the default pool */
+    CHECK(cur != pool);
+    CHECK_CU_IS(cuMemPoolGetAttribute(pool, CU_MEMPOOL_ATTR_USED_MEM_CURRENT, &used),
+                CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU(cuMemsetD32Async(p, 0x5a5a5a5a, 1024, s));
+    CHECK_CU(cuMemFreeAsync(p, s));
+    CHECK_CU(cuStreamSynchronize(s)); /* the pool's last allocation: the pool goes */
+    CHECK_CU_IS(cuMemPoolGetAttribute(pool, CU_MEMPOOL_ATTR_USED_MEM_CURRENT, &used),
+                CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU_IS(cuMemPoolDestroy(pool), CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU_IS(cuDeviceSetMemPool(0, pool), CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU_IS(cuMemAllocFromPoolAsync(&p, 64, pool, s), CUDA_ERROR_INVALID_VALUE);
+    size_t before = rss_bytes();
+    for (int i = 0; i < 30000; i++) {
+        CHECK_CU(cuMemPoolCreate(&pool, &props));
+        CHECK_CU(cuMemPoolDestroy(pool));
+    }
+    size_t after = rss_bytes();
+    if (before && after > before + (6u << 20))
+        RG_FAIL("30000 created and destroyed pools grew the process by %zu KiB",
+                (after - before) >> 10);
+    CHECK_CU(cuStreamDestroy(s));
 }
 
 RG_TEST_MAIN()
