@@ -327,12 +327,18 @@ CUresult sim_capture_check_sync(struct sim_stream *s)
 {
     if (!atomic_load(&g_ncaps)) return CUDA_SUCCESS;
     struct sim_ctx *c = NULL;
-    if (s)
-        c = sim_stream_ctx(s);
-    else if (sim_ctx_get(&c))
-        return CUDA_SUCCESS;
+    if (!s) return sim_ctx_get(&c) ? CUDA_SUCCESS : sim_capture_check_ctx_sync(c);
     LOCK();
-    CUresult r = (s && !legacy(s) && !cstream_of(s)) ? CUDA_SUCCESS : sync_violations(s, c);
+    CUresult r = (!legacy(s) && !cstream_of(s)) ? CUDA_SUCCESS : sync_violations(s, sim_stream_ctx(s));
+    UNLOCK();
+    return r;
+}
+
+CUresult sim_capture_check_ctx_sync(struct sim_ctx *c)
+{
+    if (!atomic_load(&g_ncaps)) return CUDA_SUCCESS;
+    LOCK();
+    CUresult r = sync_violations(NULL, c);
     UNLOCK();
     return r;
 }

@@ -412,7 +412,7 @@ CUresult cuCtxSynchronize(void)
 {
     struct sim_ctx *c;
     CUresult r = sim_ctx_get(&c);
-    if (r || (r = sim_capture_check_sync(NULL))) return r;
+    if (r || (r = sim_capture_check_ctx_sync(c))) return r;
     return sim_ctx_synchronize(c);
 }
 
@@ -420,7 +420,7 @@ CUresult cuCtxSynchronize_v2(CUcontext ctx)
 {
     struct sim_ctx *c;
     CUresult r = sim_ctx_resolve(ctx, &c);
-    if (r || (r = sim_capture_check_sync(NULL))) return r;
+    if (r || (r = sim_capture_check_ctx_sync(c))) return r;
     return sim_ctx_synchronize(c);
 }
 

@@ -291,6 +291,8 @@ CUresult sim_stream_query(struct sim_stream *s);
  *   cuBLASLt loads each GEMM kernel on first use, inside captured graphs).
  * Both cost one atomic load while nothing captures. */
 CUresult sim_capture_check_sync(struct sim_stream *s);
+/* The context-wide case for context c (cuCtxSynchronize_v2 names it). */
+CUresult sim_capture_check_ctx_sync(struct sim_ctx *c);
 CUresult sim_capture_check_unsafe(void);
 /* Both checks for a synchronous copy or memset about to use s (stream.c). */
 CUresult sim_stream_check_sync_call(struct sim_stream *s);

@@ -185,6 +185,47 @@ RG_TEST(sync_during_capture)
     CHECK_CU(cuStreamDestroy(s));
 }
 
+/* cuCtxSynchronize_v2 checks the captures of the context it names, not of
+ * the current one. */
+RG_TEST(ctx_synchronize_v2_checks_named_context)
+{
+    GT_CTX();
+    CUcontext a, b;
+    CUdevice dev;
+    CUstream s;
+    CUdeviceptr d;
+    CUgraph g = NULL;
+    CHECK_CU(cuCtxGetCurrent(&a));
+    CHECK_CU(cuCtxGetDevice(&dev));
+    CHECK_CU(cuCtxCreate(&b, NULL, 0, dev)); /* b is current now */
+    CHECK_CU(cuStreamCreate(&s, CU_STREAM_NON_BLOCKING));
+    CHECK_CU(cuMemAlloc(&d, 64));
+    CHECK_CU(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_RELAXED));
+    CHECK_CU(cuMemsetD8Async(d, 1, 64, s));
+    CHECK_CU(cuCtxPushCurrent(a));
+    CHECK_CU(cuCtxSynchronize_v2(a)); /* a captures nothing */
+    CHECK_EQ_INT(gt_capture_status(s), CU_STREAM_CAPTURE_STATUS_ACTIVE);
+    CHECK_CU_IS(cuCtxSynchronize_v2(b), CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED);
+    CHECK_EQ_INT(gt_capture_status(s), CU_STREAM_CAPTURE_STATUS_INVALIDATED);
+    CHECK_CU(cuCtxPopCurrent(NULL));
+    CHECK_CU_IS(cuStreamEndCapture(s, &g), CUDA_ERROR_STREAM_CAPTURE_INVALIDATED);
+    /* and the other way round: b current, a capturing */
+    CHECK_CU(cuCtxPushCurrent(a));
+    CUstream sa;
+    CHECK_CU(cuStreamCreate(&sa, CU_STREAM_NON_BLOCKING));
+    CHECK_CU(cuStreamBeginCapture(sa, CU_STREAM_CAPTURE_MODE_RELAXED));
+    CHECK_CU(cuCtxPopCurrent(NULL));
+    CHECK_CU(cuCtxSynchronize_v2(b));
+    CHECK_EQ_INT(gt_capture_status(sa), CU_STREAM_CAPTURE_STATUS_ACTIVE);
+    CHECK_CU(cuStreamEndCapture(sa, &g));
+    if (g) CHECK_CU(cuGraphDestroy(g));
+    CHECK_CU(cuStreamDestroy(sa));
+    CHECK_CU(cuMemFree(d));
+    CHECK_CU(cuStreamDestroy(s));
+    CHECK_CU(cuCtxDestroy(b));
+    CHECK_CU(cuCtxSetCurrent(a));
+}
+
 /* End a capture that must have been invalidated. */
 static int end_invalidated(CUstream s)
 {
