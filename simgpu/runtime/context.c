@@ -388,24 +388,24 @@ CUresult cuCtxGetCurrent(CUcontext *pctx)
     return CUDA_SUCCESS;
 }
 
-CUresult cuCtxGetDevice(CUdevice *device)
+static CUresult ctx_device(CUcontext ctx, CUdevice *device)
 {
     struct sim_ctx *c;
-    CUresult r = sim_ctx_get(&c);
+    CUresult r = sim_ctx_resolve(ctx, &c); /* NULL: the current context */
     if (r) return r;
     if (!device) return CUDA_ERROR_INVALID_VALUE;
     *device = c->dev->ordinal;
     return CUDA_SUCCESS;
 }
 
+CUresult cuCtxGetDevice(CUdevice *device)
+{
+    return ctx_device(NULL, device);
+}
+
 CUresult cuCtxGetDevice_v2(CUdevice *device, CUcontext ctx)
 {
-    struct sim_ctx *c;
-    CUresult r = sim_ctx_resolve(ctx, &c);
-    if (r) return r;
-    if (!device) return CUDA_ERROR_INVALID_VALUE;
-    *device = c->dev->ordinal;
-    return CUDA_SUCCESS;
+    return ctx_device(ctx, device);
 }
 
 CUresult cuCtxSynchronize(void)

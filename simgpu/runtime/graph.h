@@ -143,6 +143,10 @@ CUresult sim_gnode_set(struct sim_gnode *nd, const struct sim_gparams *p);
 /* Translate the generic CUgraphNodeParams; NOT_SUPPORTED for other kinds. */
 CUresult sim_gparams_from(const CUgraphNodeParams *np, struct sim_gparams *out,
                           CUDA_MEMSET_NODE_PARAMS *ms_tmp);
+/* sim_gparams_from for cuGraphNodeSetParams / cuGraphExecNodeSetParams:
+ * child-graph nodes cannot be changed that way (NOT_SUPPORTED). */
+CUresult sim_gparams_for_set(const CUgraphNodeParams *np, struct sim_gparams *out,
+                             CUDA_MEMSET_NODE_PARAMS *ms_tmp);
 
 /* Retain references to user objects (count) under g. Lock held. */
 CUresult sim_graph_uref_add(struct sim_graph *g, struct sim_uobj *o, unsigned count);

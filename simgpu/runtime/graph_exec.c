@@ -434,9 +434,8 @@ CUresult cuGraphExecNodeSetParams(CUgraphExec hGraphExec, CUgraphNode hNode,
     SIM_INIT_OR_RETURN();
     struct sim_gparams p;
     CUDA_MEMSET_NODE_PARAMS ms;
-    CUresult r = sim_gparams_from(nodeParams, &p, &ms);
+    CUresult r = sim_gparams_for_set(nodeParams, &p, &ms);
     if (r) return r;
-    if (p.type == CU_GRAPH_NODE_TYPE_GRAPH) return CUDA_ERROR_NOT_SUPPORTED;
     return exec_set(hGraphExec, hNode, &p);
 }
 

@@ -140,22 +140,15 @@ static CUresult side_plan(const struct side *sd, size_t w, size_t h, size_t d, u
     if (sd->type != CU_MEMORYTYPE_HOST && sd->type != CU_MEMORYTYPE_DEVICE &&
         sd->type != CU_MEMORYTYPE_UNIFIED)
         return CUDA_ERROR_INVALID_VALUE;
-    size_t pitch = sd->pitch ? sd->pitch : w, height = sd->height ? sd->height : h;
-    if (!sd->base || ((h > 1 || d > 1) && pitch < w) || (d > 1 && height < h))
+    struct sim_copy_layout lay;
+    size_t at[3] = {sd->x, sd->y, sd->z}, dims[3] = {w, h, d};
+    if (!sd->base || !sim_copy_layout(sd->base, at, sd->pitch, sd->height, dims, &lay))
         return CUDA_ERROR_INVALID_VALUE;
-    size_t slice, off, ext, t;
-    if (__builtin_mul_overflow(pitch, height, &slice) ||
-        __builtin_mul_overflow(sd->z, slice, &off) || __builtin_mul_overflow(sd->y, pitch, &t) ||
-        __builtin_add_overflow(off, t, &off) || __builtin_add_overflow(off, sd->x, &off) ||
-        __builtin_mul_overflow(d - 1, slice, &ext) || __builtin_mul_overflow(h - 1, pitch, &t) ||
-        __builtin_add_overflow(ext, t, &ext) || __builtin_add_overflow(ext, w, &ext) ||
-        sd->base + off < sd->base)
-        return CUDA_ERROR_INVALID_VALUE;
-    *start = sd->base + off;
-    *pitch_out = pitch;
-    *slice_out = slice;
-    if (sd->type == CU_MEMORYTYPE_DEVICE) return sim_mem_check(*start, ext, ANY_MEM);
-    return sim_copy_check(*start, *start, ext);
+    *start = sd->base + lay.off;
+    *pitch_out = lay.pitch;
+    *slice_out = lay.slice;
+    if (sd->type == CU_MEMORYTYPE_DEVICE) return sim_mem_check(*start, lay.ext, ANY_MEM);
+    return sim_copy_check(*start, *start, lay.ext);
 }
 
 CUresult sim_gcopy_plan(const CUDA_MEMCPY3D *p, struct sim_gcopy *o)
@@ -433,6 +426,14 @@ static bool zero_bytes(const void *p, size_t n)
     return true;
 }
 
+CUresult sim_gparams_for_set(const CUgraphNodeParams *np, struct sim_gparams *p,
+                             CUDA_MEMSET_NODE_PARAMS *ms)
+{
+    CUresult r = sim_gparams_from(np, p, ms);
+    if (r == CUDA_SUCCESS && p->type == CU_GRAPH_NODE_TYPE_GRAPH) return CUDA_ERROR_NOT_SUPPORTED;
+    return r;
+}
+
 CUresult sim_gparams_from(const CUgraphNodeParams *np, struct sim_gparams *p,
                           CUDA_MEMSET_NODE_PARAMS *ms)
 {
@@ -665,8 +666,7 @@ CUresult cuGraphNodeSetParams(CUgraphNode hNode, CUgraphNodeParams *nodeParams)
     SIM_INIT_OR_RETURN();
     struct sim_gparams p;
     CUDA_MEMSET_NODE_PARAMS ms;
-    CUresult r = sim_gparams_from(nodeParams, &p, &ms);
+    CUresult r = sim_gparams_for_set(nodeParams, &p, &ms);
     if (r) return r;
-    if (p.type == CU_GRAPH_NODE_TYPE_GRAPH) return CUDA_ERROR_NOT_SUPPORTED;
     return set_params(hNode, &p);
 }

@@ -259,6 +259,25 @@ struct side3 {
     size_t x, y, z, pitch, height;
 };
 
+bool sim_copy_layout(uintptr_t base, const size_t at[3], size_t pitch, size_t height,
+                     const size_t dims[3], struct sim_copy_layout *out)
+{
+    size_t w = dims[0], h = dims[1], d = dims[2];
+    pitch = pitch ? pitch : w;
+    height = height ? height : h;
+    if (((h > 1 || d > 1) && pitch < w) || (d > 1 && height < h)) return false;
+    size_t slice, off, ext, t;
+    if (__builtin_mul_overflow(pitch, height, &slice) ||
+        __builtin_mul_overflow(at[2], slice, &off) || __builtin_mul_overflow(at[1], pitch, &t) ||
+        __builtin_add_overflow(off, t, &off) || __builtin_add_overflow(off, at[0], &off) ||
+        __builtin_mul_overflow(d - 1, slice, &ext) || __builtin_mul_overflow(h - 1, pitch, &t) ||
+        __builtin_add_overflow(ext, t, &ext) || __builtin_add_overflow(ext, w, &ext) ||
+        base + off < base)
+        return false;
+    *out = (struct sim_copy_layout){.pitch = pitch, .slice = slice, .off = off, .ext = ext};
+    return true;
+}
+
 /* Start address and byte extent of one side, validated. */
 static CUresult side3_resolve(const struct side3 *sd, size_t w, size_t h, size_t d,
                               uintptr_t *start, bool *pageable)
@@ -284,20 +303,12 @@ static CUresult side3_resolve(const struct side3 *sd, size_t w, size_t h, size_t
     default:
         return CUDA_ERROR_INVALID_VALUE;
     }
-    size_t pitch = sd->pitch ? sd->pitch : w;
-    size_t height = sd->height ? sd->height : h;
-    if ((h > 1 || d > 1) && pitch < w) return CUDA_ERROR_INVALID_VALUE;
-    if (d > 1 && height < h) return CUDA_ERROR_INVALID_VALUE;
-    size_t slice, off, ext, t;
-    if (__builtin_mul_overflow(pitch, height, &slice) ||
-        __builtin_mul_overflow(sd->z, slice, &off) || __builtin_mul_overflow(sd->y, pitch, &t) ||
-        __builtin_add_overflow(off, t, &off) || __builtin_add_overflow(off, sd->x, &off) ||
-        __builtin_mul_overflow(d - 1, slice, &ext) || __builtin_mul_overflow(h - 1, pitch, &t) ||
-        __builtin_add_overflow(ext, t, &ext) || __builtin_add_overflow(ext, w, &ext) ||
-        base + off < base)
+    struct sim_copy_layout lay;
+    size_t at[3] = {sd->x, sd->y, sd->z}, dims[3] = {w, h, d};
+    if (!sim_copy_layout(base, at, sd->pitch, sd->height, dims, &lay))
         return CUDA_ERROR_INVALID_VALUE;
-    *start = base + off;
-    return side_check(*start, ext, k, pageable);
+    *start = base + lay.off;
+    return side_check(*start, lay.ext, k, pageable);
 }
 
 static CUresult copy_3d(const struct side3 *src, const struct side3 *dst, size_t w, size_t h,

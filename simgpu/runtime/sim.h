@@ -233,6 +233,15 @@ struct sim_ctx *sim_stream_ctx(struct sim_stream *s);
  * pointers must be inside a live allocation; host pointers are the caller's
  * (pageable) or registered/pinned memory. */
 CUresult sim_copy_check(uintptr_t dst, uintptr_t src, size_t n);
+/* One side of a w x h x d copy (dims) starting at byte x, row y, slice z
+ * (at) of a layout with the given row pitch and slice height (0: w and h):
+ * its pitch, slice bytes, offset of the first byte from base and the extent
+ * the copy spans from there. False on overflow or a pitch/height too small. */
+struct sim_copy_layout {
+    size_t pitch, slice, off, ext;
+};
+bool sim_copy_layout(uintptr_t base, const size_t at[3], size_t pitch, size_t height,
+                     const size_t dims[3], struct sim_copy_layout *out);
 
 /* ---- runtime-core extensions (appended; others may use them) ------------- */
 
