@@ -21,8 +21,16 @@ endfunction()
 # The backends the driver-API suite runs against. Each entry: name and the
 # LD_LIBRARY_PATH that selects its libcuda.so.1. The remoting work adds the
 # client shim over rgpud (tcp, ucx) here; the tests themselves do not change.
-set(RG_DRIVER_BACKENDS "simgpu" CACHE INTERNAL "")
+set(RG_DRIVER_BACKENDS "simgpu;tcp" CACHE INTERNAL "")
 set(RG_BACKEND_simgpu_LIBPATH ${CMAKE_BINARY_DIR}/lib/simgpu CACHE INTERNAL "")
+# tcp: the client shim over a fresh rgpud (simgpu backend) on a loopback port.
+# The wrapper sets LD_LIBRARY_PATH for the test program only (not for rgpud)
+# and skips, with their reasons, the cases listed in tests/remote/tcp-exclude.txt.
+set(RG_BACKEND_tcp_LIBPATH "" CACHE INTERNAL "")
+set(RG_BACKEND_tcp_WRAPPER ${PROJECT_SOURCE_DIR}/tests/remote/run-remote.sh
+    ${CMAKE_BINARY_DIR}/bin/rgpud ${CMAKE_BINARY_DIR}/lib/rgpu
+    ${PROJECT_SOURCE_DIR}/tests/remote/tcp-exclude.txt CACHE INTERNAL "")
+set(RG_BACKEND_tcp_DEPENDS rgpu_shim rgpud CACHE INTERNAL "")
 
 # rg_driver_test(NAME name SOURCES ... [LABELS ...])
 # A test written against the public cuda.h only; linked to "libcuda.so.1" by
@@ -35,8 +43,23 @@ function(rg_driver_test)
   set_target_properties(${T_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests
                         SKIP_BUILD_RPATH ON)
   add_dependencies(${T_NAME} simgpu)
+  set(srcs)
+  foreach(f ${T_SOURCES})
+    get_filename_component(f ${f} ABSOLUTE BASE_DIR ${CMAKE_CURRENT_SOURCE_DIR})
+    list(APPEND srcs ${f})
+  endforeach()
   foreach(b ${RG_DRIVER_BACKENDS})
-    add_test(NAME ${T_NAME}.${b} COMMAND ${T_NAME})
+    if(RG_BACKEND_${b}_WRAPPER)
+      add_test(NAME ${T_NAME}.${b} COMMAND ${RG_BACKEND_${b}_WRAPPER} ${T_NAME}
+               $<TARGET_FILE:${T_NAME}> ${srcs})
+      foreach(dep ${RG_BACKEND_${b}_DEPENDS})
+        if(TARGET ${dep})
+          add_dependencies(${T_NAME} ${dep})
+        endif()
+      endforeach()
+    else()
+      add_test(NAME ${T_NAME}.${b} COMMAND ${T_NAME})
+    endif()
     set_tests_properties(${T_NAME}.${b} PROPERTIES SKIP_RETURN_CODE 77
       LABELS "driver;${b};${T_LABELS}"
       ENVIRONMENT "LD_LIBRARY_PATH=${RG_BACKEND_${b}_LIBPATH};RG_TEST_DATA=${PROJECT_SOURCE_DIR}/tests/data;${T_ENV}")

@@ -279,9 +279,23 @@ static CUresult unified_copy(const struct rpc_call_desc *d, void **args)
     return forward(d2, a);
 }
 
+/* cuMemsetD16 / D32 (and their 2D forms) need an aligned destination. */
+static int misaligned_memset(const struct rpc_call_desc *d, void **args)
+{
+    if (strncmp(d->base, "cuMemsetD", 9) || d->nargs < 3) return 0;
+    unsigned a = strstr(d->base, "16") ? 2 : strstr(d->base, "32") ? 4 : 1;
+    if (*(uint64_t *)args[0] % a) return 1;
+    if (strncmp(d->base, "cuMemsetD2D", 11) || d->nargs < 5) return 0;
+    size_t pitch = *(size_t *)args[1], width = *(size_t *)args[3], height = *(size_t *)args[4];
+    if (pitch % a || width > pitch / a) return 1;
+    if (!width || !height || height > UINT64_MAX / pitch) return 0;
+    return !rg_mirror_range_ok(*(uint64_t *)args[0], pitch * (height - 1) + width * a);
+}
+
 /* Local answers and refusals before anything is sent; -1 to go on. */
 static int answer_locally(const struct rpc_call_desc *d, void **args)
 {
+    if (misaligned_memset(d, args)) return CUDA_ERROR_INVALID_VALUE;
     if (!strcmp(d->name, "cuMemAllocManaged")) {
         static _Atomic int warned;
         if (!atomic_exchange(&warned, 1))

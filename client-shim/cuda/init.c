@@ -123,6 +123,7 @@ static CUresult do_init(unsigned int flags)
         static int atfork_done;
         if (!atfork_done) atfork_done = pthread_atfork(NULL, NULL, forked_child) == 0;
         rg_darkhost_install();
+        rg_params_install();
         rg_sess.init_result = init_once();
         atomic_store(&rg_sess.state, rg_sess.init_result == CUDA_SUCCESS ? RG_READY : RG_FAILED);
     }

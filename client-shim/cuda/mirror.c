@@ -12,10 +12,14 @@ struct span {
     uint64_t base, size;
 };
 
+#define FREED_MAX 1024
+
 static struct {
     pthread_mutex_t mu;
     struct span *v; /* sorted by base, non-overlapping */
     size_t n, cap;
+    struct span freed[FREED_MAX]; /* recently freed, to refuse use after free */
+    size_t nfreed;
 } M = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 /* Index of the first span with base > p. */
@@ -32,10 +36,25 @@ static size_t upper(uint64_t p)
     return lo;
 }
 
+static int overlaps(const struct span *s, uint64_t p, uint64_t len)
+{
+    return p < s->base + s->size && s->base < p + (len ? len : 1);
+}
+
+/* Forgets freed spans that a new allocation reuses. */
+static void unfree_locked(uint64_t base, uint64_t size)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < M.nfreed; i++)
+        if (!overlaps(&M.freed[i], base, size)) M.freed[j++] = M.freed[i];
+    M.nfreed = j;
+}
+
 void rg_mirror_add(uint64_t base, uint64_t size)
 {
     if (!size) return;
     pthread_mutex_lock(&M.mu);
+    unfree_locked(base, size);
     if (M.n == M.cap) {
         size_t cap = M.cap ? M.cap * 2 : 64;
         struct span *v = realloc(M.v, cap * sizeof *v);
@@ -56,6 +75,8 @@ void rg_mirror_remove(uint64_t base)
     pthread_mutex_lock(&M.mu);
     size_t i = upper(base);
     if (i > 0 && M.v[i - 1].base == base) {
+        if (M.nfreed == FREED_MAX) M.nfreed = 0;
+        M.freed[M.nfreed++] = M.v[i - 1];
         memmove(&M.v[i - 1], &M.v[i], (M.n - i) * sizeof *M.v);
         M.n--;
     }
@@ -75,9 +96,12 @@ int rg_mirror_range_ok(uint64_t p, uint64_t len)
     int ok = 1;
     pthread_mutex_lock(&M.mu);
     size_t i = upper(p);
-    if (i > 0) {
-        const struct span *s = &M.v[i - 1];
-        if (p - s->base < s->size && len > s->size - (p - s->base)) ok = 0;
+    const struct span *s = i > 0 ? &M.v[i - 1] : NULL;
+    if (s && p - s->base < s->size) {
+        if (len > s->size - (p - s->base)) ok = 0;
+    } else {
+        for (size_t k = 0; k < M.nfreed && ok; k++)
+            if (overlaps(&M.freed[k], p, len)) ok = 0;
     }
     pthread_mutex_unlock(&M.mu);
     return ok;

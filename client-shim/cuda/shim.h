@@ -137,6 +137,9 @@ int rg_dev_local(const struct rpc_call_desc *d, void **args);
 /* Remembers the answer of a completed call worth caching. */
 void rg_dev_remember(const struct rpc_call_desc *d, void **args);
 
+/* ---- kernel parameter layouts (params.c) --------------------------------------- */
+void rg_params_install(void);
+
 /* ---- darkapi host (darkhost.c) ------------------------------------------------- */
 void rg_darkhost_install(void);
 
