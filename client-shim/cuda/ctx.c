@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "shim.h"
 
@@ -17,8 +18,58 @@ uint64_t rg_id_mint(unsigned t)
     return rg_id_make(t, 0, atomic_fetch_add(&id_serial, 1) + 1);
 }
 
+/* Ids of destroyed objects (destroy / unload calls that succeeded), sorted. */
+static struct {
+    pthread_mutex_t mu;
+    uint64_t *v;
+    size_t n, cap;
+} dead_ids = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static size_t dead_pos(uint64_t id)
+{
+    size_t lo = 0, hi = dead_ids.n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (dead_ids.v[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+void rg_id_kill(uint64_t id)
+{
+    pthread_mutex_lock(&dead_ids.mu);
+    size_t i = dead_pos(id);
+    if (i == dead_ids.n || dead_ids.v[i] != id) {
+        if (dead_ids.n == dead_ids.cap) {
+            size_t cap = dead_ids.cap ? dead_ids.cap * 2 : 256;
+            uint64_t *v = realloc(dead_ids.v, cap * sizeof *v);
+            if (!v) goto out; /* the server still refuses it */
+            dead_ids.v = v;
+            dead_ids.cap = cap;
+        }
+        memmove(&dead_ids.v[i + 1], &dead_ids.v[i], (dead_ids.n - i) * sizeof *dead_ids.v);
+        dead_ids.v[i] = id;
+        dead_ids.n++;
+    }
+out:
+    pthread_mutex_unlock(&dead_ids.mu);
+}
+
+static int id_dead(uint64_t id)
+{
+    pthread_mutex_lock(&dead_ids.mu);
+    size_t i = dead_pos(id);
+    int dead = i < dead_ids.n && dead_ids.v[i] == id;
+    pthread_mutex_unlock(&dead_ids.mu);
+    return dead;
+}
+
 int rg_id_plausible(unsigned t, uint64_t id)
 {
+    if (id_dead(id)) return 0;
     unsigned type = rg_id_type(id);
     if (type != t && !(t == RPC_H_FUNCTION && type == RPC_H_KERNEL)) return 0;
     uint64_t serial = id & RG_ID_SERIAL_MASK;
@@ -200,4 +251,63 @@ CUresult cuCtxPushCurrent(CUcontext ctx)
 CUresult cuCtxPopCurrent(CUcontext *pctx)
 {
     return cuCtxPopCurrent_v2(pctx);
+}
+
+/* ---- sticky errors: a context that faulted answers every later call with the
+ * fault until it is destroyed or reset, pipelined calls included ---------------- */
+
+#define STICKY_MAX 64
+static struct {
+    uint64_t id;
+    CUresult code;
+} sticky[STICKY_MAX];
+static pthread_mutex_t sticky_mu = PTHREAD_MUTEX_INITIALIZER;
+
+int rg_is_sticky_error(CUresult r)
+{
+    switch (r) {
+    case CUDA_ERROR_ILLEGAL_ADDRESS:
+    case CUDA_ERROR_LAUNCH_TIMEOUT:
+    case CUDA_ERROR_ASSERT:
+    case CUDA_ERROR_HARDWARE_STACK_ERROR:
+    case CUDA_ERROR_ILLEGAL_INSTRUCTION:
+    case CUDA_ERROR_MISALIGNED_ADDRESS:
+    case CUDA_ERROR_INVALID_ADDRESS_SPACE:
+    case CUDA_ERROR_INVALID_PC:
+    case CUDA_ERROR_LAUNCH_FAILED:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+void rg_ctx_set_sticky(uint64_t id, CUresult code)
+{
+    if (!id) return;
+    pthread_mutex_lock(&sticky_mu);
+    int free_slot = -1, i;
+    for (i = 0; i < STICKY_MAX && sticky[i].id != id; i++)
+        if (!sticky[i].id && free_slot < 0) free_slot = i;
+    if (i == STICKY_MAX) i = free_slot;
+    if (i >= 0) sticky[i].id = id, sticky[i].code = code;
+    pthread_mutex_unlock(&sticky_mu);
+}
+
+CUresult rg_ctx_sticky(uint64_t id)
+{
+    CUresult r = CUDA_SUCCESS;
+    if (!id) return r;
+    pthread_mutex_lock(&sticky_mu);
+    for (int i = 0; i < STICKY_MAX; i++)
+        if (sticky[i].id == id) r = sticky[i].code;
+    pthread_mutex_unlock(&sticky_mu);
+    return r;
+}
+
+void rg_ctx_clear_sticky(uint64_t id)
+{
+    pthread_mutex_lock(&sticky_mu);
+    for (int i = 0; i < STICKY_MAX; i++)
+        if (sticky[i].id == id) sticky[i].id = 0;
+    pthread_mutex_unlock(&sticky_mu);
 }

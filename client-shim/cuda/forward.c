@@ -163,14 +163,31 @@ static int arg_named(const struct rpc_call_desc *d, const char *name)
     return -1;
 }
 
+/* cuEventDestroy, cuStreamDestroy, cuModuleUnload, ...: the first handle dies. */
+static void note_destroyed(const struct rpc_call_desc *d, void **args)
+{
+    size_t n = strlen(d->base);
+    int destroy = (n > 7 && !strcmp(d->base + n - 7, "Destroy")) ||
+                  (n > 6 && !strcmp(d->base + n - 6, "Unload"));
+    if (!destroy || !d->nargs || d->args[0].kind != RPC_ARG_HANDLE) return;
+    unsigned t = d->args[0].handle;
+    if (t == RPC_H_DEVICE || t == RPC_H_CONTEXT) return; /* contexts: ctx.c */
+    uint64_t id = handle_value(&d->args[0], args[0]);
+    if (id > 2) rg_id_kill(id);
+}
+
 static void after_success(const struct rpc_call_desc *d, void **args)
 {
+    note_destroyed(d, args);
     if (!strcmp(d->base, "cuCtxCreate")) {
         int c = arg_index(d, RPC_ARG_OUT_HANDLE, RPC_H_CONTEXT), v = arg_named(d, "dev");
         if (c >= 0 && v >= 0) rg_ctx_created(**(uint64_t **)args[c], *(CUdevice *)args[v]);
     } else if (!strcmp(d->base, "cuCtxDestroy")) {
         int c = arg_index(d, RPC_ARG_HANDLE, RPC_H_CONTEXT);
         if (c >= 0) rg_ctx_destroyed(*(uint64_t *)args[c]);
+        if (c >= 0) rg_ctx_clear_sticky(*(uint64_t *)args[c]);
+    } else if (!strcmp(d->base, "cuDevicePrimaryCtxReset") && d->nargs == 1) {
+        rg_ctx_clear_sticky(rg_primary_ctx_id(*(CUdevice *)args[0]));
     } else if (!strcmp(d->name, "cuMemAlloc_v2")) {
         rg_mirror_add(**(uint64_t **)args[0], *(size_t *)args[1]);
     } else if (!strcmp(d->name, "cuMemAllocPitch_v2")) {
@@ -292,10 +309,21 @@ static int misaligned_memset(const struct rpc_call_desc *d, void **args)
     return !rg_mirror_range_ok(*(uint64_t *)args[0], pitch * (height - 1) + width * a);
 }
 
+/* Pipelined creations: flags the driver would refuse are refused here. */
+static int bad_create_flags(const struct rpc_call_desc *d, void **args)
+{
+    if (!strcmp(d->name, "cuEventCreate") && d->nargs == 2)
+        return (*(unsigned *)args[1] & ~(unsigned)(CU_EVENT_BLOCKING_SYNC | CU_EVENT_DISABLE_TIMING |
+                                                   CU_EVENT_INTERPROCESS)) != 0;
+    if (!strcmp(d->name, "cuStreamCreate") && d->nargs == 2)
+        return (*(unsigned *)args[1] & ~(unsigned)CU_STREAM_NON_BLOCKING) != 0;
+    return 0;
+}
+
 /* Local answers and refusals before anything is sent; -1 to go on. */
 static int answer_locally(const struct rpc_call_desc *d, void **args)
 {
-    if (misaligned_memset(d, args)) return CUDA_ERROR_INVALID_VALUE;
+    if (misaligned_memset(d, args) || bad_create_flags(d, args)) return CUDA_ERROR_INVALID_VALUE;
     if (!strcmp(d->name, "cuMemAllocManaged")) {
         static _Atomic int warned;
         if (!atomic_exchange(&warned, 1))
@@ -303,8 +331,11 @@ static int answer_locally(const struct rpc_call_desc *d, void **args)
         return CUDA_ERROR_NOT_SUPPORTED;
     }
     uint64_t cur = rg_ctx_current_id();
-    if (cur && rg_ctx_dead(cur) && strncmp(d->name, "cuCtx", 5) && strncmp(d->name, "cuDevice", 8))
-        return CUDA_ERROR_CONTEXT_IS_DESTROYED;
+    int ctx_level = !strncmp(d->name, "cuCtx", 5) || !strncmp(d->name, "cuDevice", 8);
+    if (cur && rg_ctx_dead(cur) && !ctx_level) return CUDA_ERROR_CONTEXT_IS_DESTROYED;
+    CUresult st = rg_ctx_sticky(cur);
+    if (st != CUDA_SUCCESS && (!ctx_level || !strcmp(d->base, "cuCtxSynchronize")))
+        return st;
     if ((!strcmp(d->base, "cuMemcpy") || !strcmp(d->base, "cuMemcpyAsync")) && d->nargs >= 3)
         return (int)unified_copy(d, args);
     return rg_dev_local(d, args);
@@ -320,10 +351,12 @@ static CUresult forward(const struct rpc_call_desc *d, void **args)
     int wait = d->mode != RPC_MODE_ASYNC || rg_sess.cfg.launch_blocking;
     if ((r = check_args(d, args, !wait)) != CUDA_SUCCESS) return r;
     mint_ids(d, args);
+    uint64_t cur = rg_ctx_current_id();
     if (is_split_copy(d) && *(size_t *)args[2] > RPC_MAX_CALL_BYTES)
         r = send_split(d, args, wait);
     else
         r = send_call(d, args, wait);
+    if (rg_is_sticky_error(r)) rg_ctx_set_sticky(cur, r);
     if (r == CUDA_SUCCESS) after_success(d, args);
     return r;
 }

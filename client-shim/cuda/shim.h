@@ -42,6 +42,8 @@ static inline uint64_t rg_primary_ctx_id(int ord)
 }
 /* A fresh client-minted id of type t (never reused). */
 uint64_t rg_id_mint(unsigned t);
+/* Remembers that id was destroyed (it is never valid again). */
+void rg_id_kill(uint64_t id);
 /* Is id plausibly a live handle of type t? Only what the shim can know. */
 int rg_id_plausible(unsigned t, uint64_t id);
 
@@ -121,6 +123,10 @@ void rg_ctx_created(uint64_t id, CUdevice dev); /* push a client-minted context 
 void rg_ctx_destroyed(uint64_t id);
 int rg_ctx_device(uint64_t id, CUdevice *dev);  /* 0 if the shim knows ctx's device */
 int rg_ctx_dead(uint64_t id);                    /* destroyed through this shim */
+int rg_is_sticky_error(CUresult r);
+void rg_ctx_set_sticky(uint64_t id, CUresult code);
+CUresult rg_ctx_sticky(uint64_t id); /* the context's sticky fault, or CUDA_SUCCESS */
+void rg_ctx_clear_sticky(uint64_t id);
 
 /* ---- device allocations (mirror.c) ------------------------------------------- */
 void rg_mirror_add(uint64_t base, uint64_t size);
