@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 int bench_worker_main(bool quick, const char *only);
+void bench_ir_sizes(void);
 
 struct backend {
     const char *name;
@@ -70,7 +71,7 @@ static bool json_field(const char *line, const char *key, char *out, size_t n)
     return true;
 }
 
-static void add_result(const char *backend, const char *line)
+static struct result *new_result(void)
 {
     if (nresults == cap) {
         cap = cap ? cap * 2 : 64;
@@ -79,6 +80,26 @@ static void add_result(const char *backend, const char *line)
     }
     struct result *r = &results[nresults];
     memset(r, 0, sizeof *r);
+    return r;
+}
+
+/* A figure measured in this process rather than in a backend worker. */
+void bench_add_row(const char *backend, const char *bench, const char *param, double value,
+                   const char *unit, const char *error)
+{
+    struct result *r = new_result();
+    snprintf(r->backend, sizeof r->backend, "%s", backend);
+    snprintf(r->bench, sizeof r->bench, "%s", bench);
+    snprintf(r->param, sizeof r->param, "%s", param);
+    snprintf(r->unit, sizeof r->unit, "%s", unit);
+    if (error) snprintf(r->error, sizeof r->error, "%s", error);
+    r->value = value;
+    nresults++;
+}
+
+static void add_result(const char *backend, const char *line)
+{
+    struct result *r = new_result();
     snprintf(r->backend, sizeof r->backend, "%s", backend);
     char num[64] = "";
     if (!json_field(line, "bench", r->bench, sizeof r->bench)) return;
@@ -227,6 +248,7 @@ int main(int argc, char **argv)
         ran++;
     }
     if (!ran) { fprintf(stderr, "rgpu-bench: no backend named %s\n", only_backend); return 2; }
+    if (!only || strstr("ptx_ir_bytes", only)) bench_ir_sizes();
     print_table();
     write_json(out);
     write_plots(out);

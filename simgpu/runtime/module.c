@@ -212,6 +212,8 @@ static CUresult code_from_ptx(const char *text, size_t len, unsigned max_target,
     }
     c->ptx = m;
     c->target = ptx_module_target(m);
+    sim_info("module: %zu bytes of PTX (.target sm_%u, %zu kernels) decoded into %zu bytes of IR",
+             len, c->target, ptx_module_num_kernels(m), ptx_module_ir_bytes(m));
     c->const_bytes = const_bytes(m);
     c->uses_heap = ptx_module_uses_heap(m);
     c->nkernels = ptx_module_num_kernels(m);
