@@ -32,7 +32,7 @@ void call_free(struct call *cl)
 
 /* ---- sending ---------------------------------------------------------------- */
 
-static int send_frames(struct session *s, rpc_hdr *h, const void *enc, size_t enc_len,
+int send_frames(struct session *s, rpc_hdr *h, const void *enc, size_t enc_len,
                        const struct iovec *raw, int nraw)
 {
     rpc_error e;
@@ -72,6 +72,8 @@ int session_send(struct session *s, rpc_hdr *h, const void *enc, size_t enc_len,
     s->credit_owed = 0;
     pthread_mutex_unlock(&s->lock);
     h->version = RPC_PROTO_VERSION;
+    /* device output written before this reply (a synchronisation's) goes first */
+    if (h->type == RPC_T_REPLY || h->type == RPC_T_NOTIFY) out_drain_locked(s);
     int rc = send_frames(s, h, enc, enc_len, raw, nraw);
     atomic_store(&s->last_send, srv_now_ms());
     pthread_mutex_unlock(&s->send_lock);
@@ -353,9 +355,46 @@ static int decode_and_run(struct session *s, struct call *cl, struct rpc_decoded
     return 1;
 }
 
+/* cuLaunchHostFunc / cuStreamAddCallback[_ptsz] ENQUEUE (notify.c): the
+ * stream translated like any handle, the callback enqueued in the backend. */
+static int hostcb_call(struct session *s, struct call *cl)
+{
+    int noreply = (cl->h.flags & RPC_F_NOREPLY) != 0;
+    rpc_rbuf rb;
+    rpc_rbuf_init(&rb, cl->enc, cl->h.enc_len);
+    uint32_t sub = rpc_get_u32(&rb);
+    uint64_t stream = rpc_get_u64(&rb), id = rpc_get_u64(&rb);
+    uint32_t flags = rpc_get_u32(&rb);
+    if (!rpc_rbuf_done(&rb) || sub != SRV_CB_ENQUEUE) {
+        atomic_fetch_sub(&s->live_cbs, 1);
+        srv_err("%s (thread %u seq %llu): malformed arguments", cl->d->name, cl->h.thread,
+                (unsigned long long)cl->h.seq);
+        call_free(cl);
+        return -1;
+    }
+    CUresult r = noreply ? CUDA_SUCCESS : take_pending(s);
+    if (r == CUDA_SUCCESS && flags) r = CUDA_ERROR_INVALID_VALUE;
+    if (r == CUDA_SUCCESS) {
+        void *real = NULL;
+        struct xlate x = {s, cl};
+        set_context(s, cl->h.ctx);
+        pthread_mutex_lock(&s->lock);
+        r = (CUresult)to_real(&x, RPC_H_STREAM, stream, &real);
+        pthread_mutex_unlock(&s->lock);
+        if (r == CUDA_SUCCESS) r = hostcb_enqueue(s, cl->d, (CUstream)real, id);
+    }
+    if (r != CUDA_SUCCESS) atomic_fetch_sub(&s->live_cbs, 1); /* never enqueued */
+    int rc = 0;
+    if (noreply) note_async(s, cl, r);
+    else rc = reply_result(s, cl, r);
+    call_free(cl);
+    return rc;
+}
+
 int dispatch_call(struct session *s, struct call *cl)
 {
     int noreply = (cl->h.flags & RPC_F_NOREPLY) != 0, rc = 0;
+    if (hostcb_op(cl->d)) return hostcb_call(s, cl);
     if (!cl->d || !rpc_decode_call || !rpc_encode_reply)
         rc = unsupported(s, cl, cl->d ? "no codec in this build" : "unknown op");
     else if (cl->d->cls != RPC_CLASS_FORWARD && cl->d->cls != RPC_CLASS_CUSTOM)

@@ -79,8 +79,10 @@ static void new_handle_array(struct session *s, struct call *cl, struct rpc_deco
     const struct rpc_arg_desc *a = &dc->desc->args[i];
     uint64_t *v = dc->ptrval[i];
     if (!v || a->size != 8) return;
-    for (size_t k = 0; k < dc->lens[i]; k++)
-        v[k] = handles_mint(s->h, a->handle, (void *)(uintptr_t)v[k], parent_of(dc, a->handle, cl->h.ctx));
+    for (size_t k = 0; k < dc->lens[i]; k++) /* NULL entries (unfilled capacity) stay 0 */
+        v[k] = v[k] ? handles_mint(s->h, a->handle, (void *)(uintptr_t)v[k],
+                                   parent_of(dc, a->handle, cl->h.ctx))
+                    : 0;
 }
 
 /* Allocations and frees, by base name: [out ptr, size arg, kind]. */

@@ -59,7 +59,30 @@ struct session {
     atomic_llong last_send; /* monotonic ms */
     atomic_int closing;
     atomic_int fatal;      /* a waiter met a protocol error */
+
+    /* host callbacks (notify.c): enqueued in the backend and not yet acknowledged */
+    struct hostcb *cbs;
+    atomic_int live_cbs;   /* counted from the enqueue CALL's arrival to the ack */
+    pthread_cond_t cb_cond;
+    /* the session executor (waiter.c): runs calls in arrival order while host
+     * callbacks are live, so the main loop keeps reading their acks */
+    struct call *xhead, *xtail;
+    int xrunning, has_exec;
+    pthread_t exec;
+    /* device printf: the backend's stdout is a pipe, forwarded as NOTIFY frames */
+    int out_fd;
+    pthread_t out_thread;
+    int has_out_thread;
 };
+
+/* NOTIFY kinds (frame op) and the host-callback CALL's sub-commands; the shim
+ * (client-shim/cuda/callbacks.c) uses the same numbers. */
+#define SRV_NOTIFY_HOSTFN 1   /* enc: u64 callback id */
+#define SRV_NOTIFY_CALLBACK 2 /* enc: u64 callback id, u32 stream status */
+#define SRV_NOTIFY_STDOUT 3   /* raw: device printf text */
+#define SRV_CB_ENQUEUE 1      /* cuLaunchHostFunc / cuStreamAddCallback[_ptsz] CALL:
+                                 u32 sub, u64 stream id, u64 callback id, u32 flags */
+#define SRV_CB_DONE 2         /* same ops: u32 sub, u64 callback id (NOREPLY) */
 
 /* One received CALL; owned by whoever runs it. */
 struct call {
@@ -104,5 +127,27 @@ int waiter_submit(struct session *s, struct call *cl);
 int waiter_busy(struct cthread *t);
 /* Stops the waiters, giving running calls up to ms to return; 0 if all ended. */
 int waiters_stop(struct session *s, int ms);
+
+/* notify.c */
+int hostcb_op(const struct rpc_call_desc *d); /* a host-callback CALL's op */
+/* The enqueue: stream already translated, context current. */
+CUresult hostcb_enqueue(struct session *s, const struct rpc_call_desc *d, CUstream st, uint64_t id);
+/* The client's acknowledgement that callback id ran. */
+void hostcb_done(struct session *s, uint64_t id);
+/* Redirects fd 1 to a pipe (before the backend loads); -1 if it cannot. */
+int out_capture(struct session *s);
+void out_start(struct session *s);
+void out_drain_locked(struct session *s); /* send_lock held: pending output as NOTIFY frames */
+void out_stop(struct session *s);
+/* dispatch.c: the frames themselves, send_lock held (no credits attached) */
+int send_frames(struct session *s, rpc_hdr *h, const void *enc, size_t enc_len,
+                const struct iovec *raw, int nraw);
+
+/* waiter.c: the session executor and call routing (waiter or inline) */
+int call_route(struct session *s, struct call *cl, const char **why);
+int exec_busy(struct session *s); /* under s->lock */
+int exec_submit(struct session *s, struct call *cl);
+int protocol_error(struct session *s, const char *what); /* worker.c: ERROR frame, -1 */
+void flush_credits(struct session *s); /* worker.c: a CREDIT frame if credits are owed */
 
 #endif

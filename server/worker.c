@@ -165,7 +165,7 @@ refuse:
 
 /* ---- the frame loop ----------------------------------------------------------------- */
 
-static int protocol_error(struct session *s, const char *what)
+int protocol_error(struct session *s, const char *what)
 {
     srv_err("protocol error, ending the session: %s", what);
     rpc_send_error(s->c, RPC_FROM_SERVER, RGPU__ERROR_KIND__ERROR_PROTOCOL, 1, 2000, NULL, "%s", what);
@@ -223,20 +223,36 @@ static int on_call(struct session *s, rpc_hdr *h, void *enc)
     cl->t = cthread_get(s, h->thread);
     int seq_ok = cl->t && h->seq == cl->t->last_seq + 1;
     if (seq_ok) cl->t->last_seq = h->seq;
-    int to_waiter = cl->t && (waiter_busy(cl->t) || (cl->d && cl->d->mode == RPC_MODE_WAIT &&
-                                                    !(h->flags & RPC_F_NOREPLY)));
     pthread_mutex_unlock(&s->lock);
     if (!seq_ok) {
         const char *why = cl->t ? "CALL out of sequence for its thread" : "too many client threads";
         call_free(cl);
         return protocol_error(s, why);
     }
-    if (to_waiter) return waiter_submit(s, cl) ? protocol_error(s, "cannot run a waiting call") : 0;
-    return dispatch_call(s, cl) < 0 ? protocol_error(s, "malformed call arguments") : 0;
+    if (hostcb_op(cl->d)) { /* notify.c: DONE is handled at once, ENQUEUE makes a callback live */
+        rpc_rbuf rb;
+        rpc_rbuf_init(&rb, cl->enc, cl->h.enc_len);
+        uint32_t sub = rpc_get_u32(&rb);
+        if (sub == SRV_CB_DONE) {
+            uint64_t id = rpc_get_u64(&rb);
+            int ok = rpc_rbuf_done(&rb) && (cl->h.flags & RPC_F_NOREPLY);
+            call_free(cl);
+            if (!ok) return protocol_error(s, "malformed host callback acknowledgement");
+            hostcb_done(s, id);
+            return 0;
+        }
+        atomic_fetch_add(&s->live_cbs, 1);
+    }
+    pthread_mutex_lock(&s->lock);
+    int queue = atomic_load(&s->live_cbs) > 0 || exec_busy(s);
+    pthread_mutex_unlock(&s->lock);
+    if (queue) return exec_submit(s, cl) ? protocol_error(s, "cannot start the session executor") : 0;
+    const char *why = NULL;
+    return call_route(s, cl, &why) < 0 ? protocol_error(s, why) : 0;
 }
 
 /* Credits of pipelined calls go back when the client has nothing more queued. */
-static void flush_credits(struct session *s)
+void flush_credits(struct session *s)
 {
     struct pollfd pf = {.fd = tp_conn_fd(s->c), .events = POLLIN};
     pthread_mutex_lock(&s->lock);
@@ -320,6 +336,8 @@ int srv_worker_main(struct srv_config *cfg, struct srv_worker_args *wa)
     pthread_mutex_init(&s.lock, NULL);
     pthread_mutex_init(&s.send_lock, NULL);
     pthread_cond_init(&s.cond, NULL);
+    pthread_cond_init(&s.cb_cond, NULL);
+    if (out_capture(&s)) srv_warn("cannot capture the backend's stdout; device printf stays on the server");
     Rgpu__Hello *m = read_hello(wa->hello_fd);
     if (!m || !(s.h = handles_new()) || tp_adopt("tcp", wa->fd, &s.c, &te) != TP_OK) {
         srv_err("worker: bad start (hello %s, connection %s)", m ? "ok" : "missing", te.msg);
@@ -334,10 +352,12 @@ int srv_worker_main(struct srv_config *cfg, struct srv_worker_args *wa)
     }
     atomic_store(&s.last_send, srv_now_ms());
     int have_hb = pthread_create(&hb, NULL, heartbeat_main, &s) == 0;
+    out_start(&s);
     serve(&s);
     tp_shutdown(s.c);
     int joined = waiters_stop(&s, 2000) == 0;
     if (have_hb) pthread_join(hb, NULL);
+    out_stop(&s);
     if (joined) session_cleanup(&s);
     else srv_warn("calls still running in the backend; leaving cleanup to process exit");
     srv_info("session ended");

@@ -193,6 +193,42 @@ static void add_credit(uint32_t n)
     pthread_mutex_unlock(&C.mu);
 }
 
+/* NOTIFY: host callbacks go to the callback threads (the receiver never runs
+ * application code: a callback may wait for a reply only the receiver can
+ * deliver); device output is written to the application's stdout before any
+ * later frame (a synchronisation's REPLY) is looked at. */
+static rpc_status on_notify(const rpc_hdr *h, void *enc, rpc_error *err)
+{
+    rpc_status st = RPC_OK;
+    if (h->op == RG_NOTIFY_STDOUT && h->raw_len) {
+        char *buf = malloc(h->raw_len);
+        if (!buf) {
+            free(enc);
+            return rpc_frame_skip_raw(C.c, h->raw_len, rg_sess.cfg.timeout_ms, err);
+        }
+        st = rpc_frame_recv_raw(C.c, buf, h->raw_len, rg_sess.cfg.timeout_ms, err);
+        if (st == RPC_OK) {
+            fwrite(buf, 1, h->raw_len, stdout);
+            fflush(stdout);
+        }
+        free(buf);
+        free(enc);
+        return st;
+    }
+    if (h->op == RG_NOTIFY_HOSTFN || h->op == RG_NOTIFY_CALLBACK) {
+        rpc_rbuf r;
+        rpc_rbuf_init(&r, enc, h->enc_len);
+        uint64_t id = rpc_get_u64(&r);
+        uint32_t status = h->op == RG_NOTIFY_CALLBACK ? rpc_get_u32(&r) : 0;
+        if (rpc_rbuf_done(&r)) rg_cb_notified(id, (CUresult)status);
+        else rg_log(RG_LOG_WARN, "malformed host callback notification ignored");
+    } else {
+        rg_log(RG_LOG_DEBUG, "NOTIFY of unknown kind %u ignored", h->op);
+    }
+    free(enc);
+    return rpc_frame_skip_raw(C.c, h->raw_len, rg_sess.cfg.timeout_ms, err);
+}
+
 /* One frame from the server. Returns non-zero when the session is over. */
 static int receive_one(void)
 {
@@ -209,11 +245,14 @@ static int receive_one(void)
             break;
         case RPC_T_ERROR:
             return on_error(&h, enc);
+        case RPC_T_NOTIFY:
+            st = on_notify(&h, enc, &err);
+            break;
         case RPC_T_CLOSE:
             free(enc);
             st = rpc_fail(&err, RPC_E_CLOSED, "the server closed the session");
             break;
-        default: /* HEARTBEAT, CREDIT, NOTIFY (device output: later) */
+        default: /* HEARTBEAT, CREDIT */
             free(enc);
             st = rpc_frame_skip_raw(C.c, h.raw_len, rg_sess.cfg.timeout_ms, &err);
         }
@@ -385,6 +424,31 @@ CUresult rg_conn_call(rpc_hdr *h, const void *enc, size_t enc_len, const struct 
     }
     if (!wait) return st == RPC_OK ? CUDA_SUCCESS : CUDA_ERROR_DEVICE_UNAVAILABLE;
     return wait_reply(&w, rep);
+}
+
+CUresult rg_conn_post(uint32_t op, const void *enc, size_t enc_len)
+{
+    pthread_mutex_lock(&C.mu);
+    if (rg_conn_lost()) {
+        pthread_mutex_unlock(&C.mu);
+        return CUDA_ERROR_DEVICE_UNAVAILABLE;
+    }
+    C.credits--; /* may go below zero: the server returns it like any other */
+    rpc_hdr h = {.version = RPC_PROTO_VERSION, .type = RPC_T_CALL, .flags = RPC_F_NOREPLY,
+                 .op = op, .thread = rg_thread_id(), .seq = ++thread_seq,
+                 .ctx = rg_ctx_current_id()};
+    pthread_mutex_unlock(&C.mu);
+    rpc_error err = {0};
+    pthread_mutex_lock(&C.send_mu);
+    rpc_status st = rg_conn_lost() ? RPC_E_CLOSED : send_frames(&h, enc, enc_len, NULL, 0, &err);
+    pthread_mutex_unlock(&C.send_mu);
+    if (st != RPC_OK) {
+        pthread_mutex_lock(&C.mu);
+        lose_locked("sending a call: %s", err.msg[0] ? err.msg : rpc_strerror(st));
+        pthread_mutex_unlock(&C.mu);
+        return CUDA_ERROR_DEVICE_UNAVAILABLE;
+    }
+    return CUDA_SUCCESS;
 }
 
 CUresult rg_conn_take_async_error(void)

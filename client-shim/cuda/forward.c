@@ -317,6 +317,8 @@ static int bad_create_flags(const struct rpc_call_desc *d, void **args)
                                                    CU_EVENT_INTERPROCESS)) != 0;
     if (!strcmp(d->name, "cuStreamCreate") && d->nargs == 2)
         return (*(unsigned *)args[1] & ~(unsigned)CU_STREAM_NON_BLOCKING) != 0;
+    if (!strcmp(d->base, "cuStreamWaitEvent") && d->nargs == 3)
+        return (*(unsigned *)args[2] & ~(unsigned)CU_EVENT_WAIT_EXTERNAL) != 0;
     return 0;
 }
 
@@ -341,6 +343,16 @@ static int answer_locally(const struct rpc_call_desc *d, void **args)
     return rg_dev_local(d, args);
 }
 
+/* A synchronous copy or memset is pipelined because its completion cannot be
+ * observed (DESIGN rule 3) — unless a host callback is pending: then the
+ * application can see whether the call returned before earlier stream work
+ * ran, so it waits, as the driver does. */
+static int observable_sync(const struct rpc_call_desc *d)
+{
+    if (strncmp(d->base, "cuMemcpy", 8) && strncmp(d->base, "cuMemset", 8)) return 0;
+    return !strstr(d->base, "Async") && rg_cb_pending();
+}
+
 static CUresult forward(const struct rpc_call_desc *d, void **args)
 {
     if (!strcmp(d->name, "cuInit") && d->nargs == 1) return rg_shim_init(*(unsigned *)args[0]);
@@ -348,7 +360,7 @@ static CUresult forward(const struct rpc_call_desc *d, void **args)
     if (r != CUDA_SUCCESS) return r;
     int local = answer_locally(d, args);
     if (local >= 0) return (CUresult)local;
-    int wait = d->mode != RPC_MODE_ASYNC || rg_sess.cfg.launch_blocking;
+    int wait = d->mode != RPC_MODE_ASYNC || rg_sess.cfg.launch_blocking || observable_sync(d);
     if ((r = check_args(d, args, !wait)) != CUDA_SUCCESS) return r;
     mint_ids(d, args);
     uint64_t cur = rg_ctx_current_id();

@@ -108,12 +108,28 @@ CUresult rg_conn_open(void);
  * are filled here. On CUDA_SUCCESS with wait, *rep is the caller's to free. */
 CUresult rg_conn_call(rpc_hdr *h, const void *enc, size_t enc_len, const struct iovec *raw,
                       int nraw, int wait, struct rg_reply *rep);
+/* Sends one NOREPLY CALL without waiting for a credit (a host callback's
+ * acknowledgement must never wait behind calls that wait for it). */
+CUresult rg_conn_post(uint32_t op, const void *enc, size_t enc_len);
 /* An asynchronous error reported by the server for a pipelined call, taken
  * once (CUDA_SUCCESS if none). */
 CUresult rg_conn_take_async_error(void);
 int rg_conn_lost(void);
 /* Largest encoded part the server accepts. */
 size_t rg_conn_max_enc(void);
+
+/* ---- host callbacks and device output (callbacks.c) ----------------------------
+ * NOTIFY kinds (frame op) and the callback CALL's sub-commands; the worker
+ * (server/session.h) uses the same numbers. */
+#define RG_NOTIFY_HOSTFN 1   /* enc: u64 callback id */
+#define RG_NOTIFY_CALLBACK 2 /* enc: u64 callback id, u32 stream status */
+#define RG_NOTIFY_STDOUT 3   /* raw: device printf text */
+#define RG_CB_ENQUEUE 1      /* u32 sub, u64 stream id, u64 callback id, u32 flags */
+#define RG_CB_DONE 2         /* u32 sub, u64 callback id; NOREPLY */
+/* The receiver: the server reached callback id (status for cuStreamAddCallback). */
+void rg_cb_notified(uint64_t id, CUresult status);
+/* Host callbacks enqueued and not yet run. */
+int rg_cb_pending(void);
 
 /* ---- threads and contexts (ctx.c) --------------------------------------------- */
 

@@ -1,0 +1,258 @@
+/* callbacks.c — host callbacks (cuLaunchHostFunc, cuStreamAddCallback and
+ * their _ptsz forms) run here, in the application, in stream order.
+ *
+ * The shim keeps (id -> function, data, stream) and sends a CALL (op of the
+ * call itself, sub-command ENQUEUE: stream id, callback id) that is pipelined
+ * like a launch; the worker enqueues a host function of its own on the real
+ * stream. When the stream reaches it, the worker sends NOTIFY(id) and holds the
+ * stream until this side answers DONE(id). The receiver thread only hands the
+ * callback over: callback threads run it and acknowledge. The worker holds
+ * each stream at one callback, so callbacks of one stream arrive one after the
+ * other and run in order; callbacks of different streams may run at the same
+ * time, as on the real driver (a callback gating one stream on another's). */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "shim.h"
+
+#define NBUCKETS 4096
+#define MAX_RUNNERS 64
+#define IDLE_MS 2000
+
+struct cb {
+    uint64_t id;
+    int kind;
+    CUhostFn fn;
+    CUstreamCallback scb;
+    void *data;
+    CUstream stream;
+    CUresult status;
+    struct cb *next; /* bucket chain, then run queue */
+};
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct cb *bucket[NBUCKETS];
+    struct cb *head, *tail; /* notified, waiting for a runner */
+    int runners, idle;
+    uint64_t serial;
+    _Atomic int pending; /* registered, not yet run to the end */
+} B = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static struct cb *take_locked(uint64_t id)
+{
+    for (struct cb **p = &B.bucket[id % NBUCKETS]; *p; p = &(*p)->next)
+        if ((*p)->id == id) {
+            struct cb *c = *p;
+            *p = c->next;
+            c->next = NULL;
+            return c;
+        }
+    return NULL;
+}
+
+static void acknowledge(const struct cb *c)
+{
+    uint8_t b[12];
+    rpc_wbuf w;
+    rpc_wbuf_init(&w, b, sizeof b);
+    rpc_put_u32(&w, RG_CB_DONE);
+    rpc_put_u64(&w, c->id);
+    const struct rpc_call_desc *d =
+        rpc_call_by_name(c->kind == RG_NOTIFY_CALLBACK ? "cuStreamAddCallback" : "cuLaunchHostFunc");
+    if (d) rg_conn_post(d->op, b, w.len);
+}
+
+static void *runner_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&B.mu);
+    for (;;) {
+        while (!B.head) {
+            struct timespec dl;
+            clock_gettime(CLOCK_REALTIME, &dl);
+            dl.tv_sec += IDLE_MS / 1000;
+            B.idle++;
+            int rc = pthread_cond_timedwait(&B.cv, &B.mu, &dl);
+            B.idle--;
+            if (rc == ETIMEDOUT && !B.head) {
+                B.runners--;
+                pthread_mutex_unlock(&B.mu);
+                return NULL;
+            }
+        }
+        struct cb *c = B.head;
+        B.head = c->next;
+        if (!B.head) B.tail = NULL;
+        pthread_mutex_unlock(&B.mu);
+        if (c->kind == RG_NOTIFY_CALLBACK) c->scb(c->stream, c->status, c->data);
+        else c->fn(c->data);
+        acknowledge(c);
+        atomic_fetch_sub(&B.pending, 1);
+        free(c);
+        pthread_mutex_lock(&B.mu);
+    }
+}
+
+void rg_cb_notified(uint64_t id, CUresult status)
+{
+    pthread_mutex_lock(&B.mu);
+    struct cb *c = take_locked(id);
+    if (!c) { /* not ours: answer so the server's stream goes on */
+        pthread_mutex_unlock(&B.mu);
+        rg_log(RG_LOG_WARN, "notification for unknown host callback %llu", (unsigned long long)id);
+        struct cb tmp = {.id = id, .kind = RG_NOTIFY_HOSTFN};
+        acknowledge(&tmp);
+        return;
+    }
+    c->status = status;
+    if (B.tail) B.tail->next = c;
+    else B.head = c;
+    B.tail = c;
+    int start = B.idle == 0 && B.runners < MAX_RUNNERS;
+    if (start) B.runners++;
+    pthread_cond_signal(&B.cv);
+    pthread_mutex_unlock(&B.mu);
+    if (!start) return;
+    /* Runners take no signals, like the receiver: the application's handlers
+     * run on the application's threads. */
+    sigset_t all, old;
+    pthread_t t;
+    pthread_attr_t at;
+    sigfillset(&all);
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&t, &at, runner_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&at);
+    if (rc) {
+        pthread_mutex_lock(&B.mu);
+        B.runners--;
+        pthread_mutex_unlock(&B.mu);
+        rg_log(RG_LOG_ERROR, "cannot start a host callback thread");
+    }
+}
+
+int rg_cb_pending(void)
+{
+    return atomic_load(&B.pending) > 0;
+}
+
+static CUresult check_stream(uint64_t sid)
+{
+    if (sid == 0 || sid == (uint64_t)(uintptr_t)CU_STREAM_LEGACY ||
+        sid == (uint64_t)(uintptr_t)CU_STREAM_PER_THREAD)
+        return CUDA_SUCCESS;
+    return rg_id_plausible(RPC_H_STREAM, sid) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+}
+
+static CUresult enqueue(const char *name, CUstream stream, struct cb *proto)
+{
+    int saved = errno;
+    CUresult r = rg_ready();
+    uint64_t sid = (uint64_t)(uintptr_t)stream, cur = rg_ctx_current_id();
+    const struct rpc_call_desc *d = rpc_call_by_name(name);
+    if (r != CUDA_SUCCESS) goto out;
+    if (!d) {
+        r = CUDA_ERROR_NOT_SUPPORTED;
+        goto out;
+    }
+    if ((r = check_stream(sid)) != CUDA_SUCCESS) goto out;
+    if (!cur) {
+        r = CUDA_ERROR_INVALID_CONTEXT;
+        goto out;
+    }
+    if (rg_ctx_dead(cur)) {
+        r = CUDA_ERROR_CONTEXT_IS_DESTROYED;
+        goto out;
+    }
+    if ((r = rg_ctx_sticky(cur)) != CUDA_SUCCESS) goto out;
+    struct cb *c = malloc(sizeof *c);
+    if (!c) {
+        r = CUDA_ERROR_OUT_OF_MEMORY;
+        goto out;
+    }
+    *c = *proto;
+    c->stream = stream;
+    pthread_mutex_lock(&B.mu);
+    c->id = ++B.serial;
+    atomic_fetch_add(&B.pending, 1);
+    c->next = B.bucket[c->id % NBUCKETS];
+    B.bucket[c->id % NBUCKETS] = c;
+    pthread_mutex_unlock(&B.mu);
+    uint64_t id = c->id; /* c belongs to the callback threads once sent */
+
+    uint8_t b[24];
+    rpc_wbuf w;
+    rpc_wbuf_init(&w, b, sizeof b);
+    rpc_put_u32(&w, RG_CB_ENQUEUE);
+    rpc_put_u64(&w, sid);
+    rpc_put_u64(&w, id);
+    rpc_put_u32(&w, 0);
+    int wait = rg_sess.cfg.launch_blocking != 0;
+    rpc_hdr h = {.op = d->op, .ctx = cur, .flags = wait ? 0 : RPC_F_NOREPLY};
+    struct rg_reply rep = {0};
+    r = rg_conn_call(&h, b, w.len, NULL, 0, wait, &rep);
+    if (r == CUDA_SUCCESS && wait) {
+        rpc_rbuf rb;
+        rpc_rbuf_init(&rb, rep.enc, rep.hdr.enc_len);
+        uint32_t res = rpc_get_u32(&rb);
+        r = rpc_rbuf_ok(&rb) ? (CUresult)res : CUDA_ERROR_UNKNOWN;
+        rg_reply_free(&rep);
+        CUresult late = rg_conn_take_async_error();
+        if (r == CUDA_SUCCESS && late != CUDA_SUCCESS) r = late;
+    }
+    if (r != CUDA_SUCCESS) { /* never enqueued (or the session is gone) */
+        pthread_mutex_lock(&B.mu);
+        struct cb *gone = take_locked(id);
+        if (gone) atomic_fetch_sub(&B.pending, 1);
+        free(gone);
+        pthread_mutex_unlock(&B.mu);
+    }
+    if (rg_is_sticky_error(r)) rg_ctx_set_sticky(cur, r);
+out:
+    errno = saved;
+    return r;
+}
+
+static CUresult host_func(const char *name, CUstream s, CUhostFn fn, void *data)
+{
+    if (rg_ready() == CUDA_SUCCESS && !fn) return CUDA_ERROR_INVALID_VALUE;
+    struct cb proto = {.kind = RG_NOTIFY_HOSTFN, .fn = fn, .data = data};
+    return enqueue(name, s, &proto);
+}
+
+static CUresult stream_callback(const char *name, CUstream s, CUstreamCallback fn, void *data,
+                                unsigned flags)
+{
+    if (rg_ready() == CUDA_SUCCESS && (!fn || flags)) return CUDA_ERROR_INVALID_VALUE;
+    struct cb proto = {.kind = RG_NOTIFY_CALLBACK, .scb = fn, .data = data};
+    return enqueue(name, s, &proto);
+}
+
+CUresult cuLaunchHostFunc(CUstream hStream, CUhostFn fn, void *userData)
+{
+    return host_func("cuLaunchHostFunc", hStream, fn, userData);
+}
+
+CUresult cuLaunchHostFunc_ptsz(CUstream hStream, CUhostFn fn, void *userData)
+{
+    return host_func("cuLaunchHostFunc_ptsz", hStream, fn, userData);
+}
+
+CUresult cuStreamAddCallback(CUstream hStream, CUstreamCallback callback, void *userData,
+                             unsigned int flags)
+{
+    return stream_callback("cuStreamAddCallback", hStream, callback, userData, flags);
+}
+
+CUresult cuStreamAddCallback_ptsz(CUstream hStream, CUstreamCallback callback, void *userData,
+                                  unsigned int flags)
+{
+    return stream_callback("cuStreamAddCallback_ptsz", hStream, callback, userData, flags);
+}

@@ -1,0 +1,190 @@
+/* notify.c — what the worker tells the client without being asked (NOTIFY
+ * frames, docs/protocol.md):
+ *
+ * Host callbacks (cuLaunchHostFunc, cuStreamAddCallback). The shim keeps the
+ * function and its data and sends a CALL naming the stream and a callback id;
+ * the worker enqueues a backend host function of its own on the real stream.
+ * When the stream reaches it, that function sends NOTIFY(op = kind, callback
+ * id[, stream status]) and blocks the stream until the client's DONE CALL for
+ * that id arrives (or the session ends), so the callback runs on the client in
+ * stream order. The main loop handles DONE as soon as it reads it; while
+ * callbacks are live, it hands other calls to the session executor (waiter.c)
+ * so that a call blocked in the backend behind a callback never keeps it from
+ * reading the acknowledgement.
+ *
+ * Device printf (DESIGN rule 10). The backend writes kernel output to fd 1,
+ * which the worker turns into a pipe at start (its own log lines go to fd 2).
+ * A reader thread forwards what arrives as NOTIFY(STDOUT) frames, and every
+ * REPLY or NOTIFY is preceded by what the pipe holds, so text flushed during a
+ * synchronisation reaches the client before that synchronisation's reply. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "session.h"
+
+struct hostcb {
+    struct session *s;
+    uint64_t id;
+    uint32_t kind;
+    int done;
+    struct hostcb *next;
+};
+
+int hostcb_op(const struct rpc_call_desc *d)
+{
+    return d && d->cls == RPC_CLASS_CLIENT &&
+           (!strcmp(d->base, "cuLaunchHostFunc") || !strcmp(d->base, "cuStreamAddCallback"));
+}
+
+static void hostcb_run(struct hostcb *cb, CUresult status)
+{
+    struct session *s = cb->s;
+    uint8_t b[12];
+    rpc_wbuf w;
+    rpc_wbuf_init(&w, b, sizeof b);
+    rpc_put_u64(&w, cb->id);
+    if (cb->kind == SRV_NOTIFY_CALLBACK) rpc_put_u32(&w, (uint32_t)status);
+    rpc_hdr h = {.type = RPC_T_NOTIFY, .op = cb->kind};
+    atomic_fetch_add(&s->busy, 1); /* heartbeats while the client runs it */
+    int sent = !atomic_load(&s->closing) && session_send(s, &h, b, w.len, NULL, 0) == 0;
+    pthread_mutex_lock(&s->lock);
+    while (sent && !cb->done && !atomic_load(&s->closing) && !atomic_load(&s->fatal)) {
+        struct timespec dl;
+        clock_gettime(CLOCK_REALTIME, &dl);
+        dl.tv_nsec += 200 * 1000000L;
+        if (dl.tv_nsec >= 1000000000L) dl.tv_sec++, dl.tv_nsec -= 1000000000L;
+        pthread_cond_timedwait(&s->cb_cond, &s->lock, &dl);
+    }
+    for (struct hostcb **p = &s->cbs; *p; p = &(*p)->next)
+        if (*p == cb) {
+            *p = cb->next;
+            break;
+        }
+    pthread_mutex_unlock(&s->lock);
+    atomic_fetch_sub(&s->busy, 1);
+    atomic_fetch_sub(&s->live_cbs, 1);
+    free(cb);
+}
+
+static void CUDA_CB on_hostfn(void *p)
+{
+    hostcb_run(p, CUDA_SUCCESS);
+}
+
+static void CUDA_CB on_stream_callback(CUstream st, CUresult status, void *p)
+{
+    (void)st;
+    hostcb_run(p, status);
+}
+
+CUresult hostcb_enqueue(struct session *s, const struct rpc_call_desc *d, CUstream st, uint64_t id)
+{
+    static CUresult (*launch_host_func)(CUstream, CUhostFn, void *);
+    static CUresult (*add_callback)(CUstream, CUstreamCallback, void *, unsigned);
+    int is_cb = !strcmp(d->base, "cuStreamAddCallback");
+    if (!launch_host_func) launch_host_func = (CUresult(*)(CUstream, CUhostFn, void *))dlsym(s->be.dl, "cuLaunchHostFunc");
+    if (!add_callback)
+        add_callback = (CUresult(*)(CUstream, CUstreamCallback, void *, unsigned))dlsym(s->be.dl, "cuStreamAddCallback");
+    if (is_cb ? !add_callback : !launch_host_func) return CUDA_ERROR_NOT_SUPPORTED;
+    struct hostcb *cb = calloc(1, sizeof *cb);
+    if (!cb) return CUDA_ERROR_OUT_OF_MEMORY;
+    *cb = (struct hostcb){s, id, is_cb ? SRV_NOTIFY_CALLBACK : SRV_NOTIFY_HOSTFN, 0, NULL};
+    pthread_mutex_lock(&s->lock);
+    cb->next = s->cbs;
+    s->cbs = cb;
+    pthread_mutex_unlock(&s->lock);
+    CUresult r = is_cb ? add_callback(st, on_stream_callback, cb, 0) : launch_host_func(st, on_hostfn, cb);
+    if (r != CUDA_SUCCESS) {
+        pthread_mutex_lock(&s->lock);
+        for (struct hostcb **p = &s->cbs; *p; p = &(*p)->next)
+            if (*p == cb) {
+                *p = cb->next;
+                break;
+            }
+        pthread_mutex_unlock(&s->lock);
+        free(cb);
+    }
+    return r;
+}
+
+void hostcb_done(struct session *s, uint64_t id)
+{
+    pthread_mutex_lock(&s->lock);
+    for (struct hostcb *cb = s->cbs; cb; cb = cb->next)
+        if (cb->id == id) cb->done = 1;
+    pthread_cond_broadcast(&s->cb_cond);
+    s->credit_owed++;
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- device printf ---------------------------------------------------------------- */
+
+int out_capture(struct session *s)
+{
+    int p[2];
+    s->out_fd = -1;
+    if (pipe2(p, O_CLOEXEC)) return -1;
+    if (dup2(p[1], STDOUT_FILENO) < 0) {
+        close(p[0]);
+        close(p[1]);
+        return -1;
+    }
+    close(p[1]);
+    fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
+    s->out_fd = p[0];
+    return 0;
+}
+
+void out_drain_locked(struct session *s)
+{
+    char buf[1 << 16];
+    if (s->out_fd < 0) return;
+    for (;;) {
+        ssize_t n = read(s->out_fd, buf, sizeof buf);
+        if (n <= 0) break;
+        struct iovec v = {buf, (size_t)n};
+        rpc_hdr h = {.version = RPC_PROTO_VERSION, .type = RPC_T_NOTIFY, .op = SRV_NOTIFY_STDOUT};
+        if (send_frames(s, &h, NULL, 0, &v, 1)) break;
+    }
+}
+
+static void *out_main(void *p)
+{
+    struct session *s = p;
+    struct pollfd pf = {.fd = s->out_fd, .events = POLLIN};
+    while (!atomic_load(&s->closing)) {
+        int n = poll(&pf, 1, 100);
+        if (n < 0 && errno != EINTR) break;
+        if (n > 0 && (pf.revents & POLLIN)) {
+            pthread_mutex_lock(&s->send_lock);
+            out_drain_locked(s);
+            pthread_mutex_unlock(&s->send_lock);
+        } else if (n > 0) {
+            break; /* POLLHUP / POLLERR */
+        }
+    }
+    return NULL;
+}
+
+void out_start(struct session *s)
+{
+    if (s->out_fd >= 0) s->has_out_thread = pthread_create(&s->out_thread, NULL, out_main, s) == 0;
+}
+
+void out_stop(struct session *s)
+{
+    if (!s->has_out_thread) return;
+    pthread_mutex_lock(&s->send_lock);
+    fflush(stdout);
+    out_drain_locked(s);
+    pthread_mutex_unlock(&s->send_lock);
+    pthread_join(s->out_thread, NULL);
+    s->has_out_thread = 0;
+}
