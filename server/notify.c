@@ -151,7 +151,7 @@ void out_drain_locked(struct session *s)
         if (n <= 0) break;
         struct iovec v = {buf, (size_t)n};
         rpc_hdr h = {.version = RPC_PROTO_VERSION, .type = RPC_T_NOTIFY, .op = SRV_NOTIFY_STDOUT};
-        if (send_frames(s, &h, NULL, 0, &v, 1)) break;
+        if (!s->out_lost && send_frames(s, &h, NULL, 0, &v, 1)) s->out_lost = 1; /* read on: writers never block */
     }
 }
 
@@ -159,7 +159,7 @@ static void *out_main(void *p)
 {
     struct session *s = p;
     struct pollfd pf = {.fd = s->out_fd, .events = POLLIN};
-    while (!atomic_load(&s->closing)) {
+    while (!atomic_load(&s->out_quit)) {
         int n = poll(&pf, 1, 100);
         if (n < 0 && errno != EINTR) break;
         if (n > 0 && (pf.revents & POLLIN)) {
@@ -178,13 +178,24 @@ void out_start(struct session *s)
     if (s->out_fd >= 0) s->has_out_thread = pthread_create(&s->out_thread, NULL, out_main, s) == 0;
 }
 
+/* After cleanup: later backend output (its exit-time flush) goes nowhere
+ * instead of filling a pipe nobody reads. */
 void out_stop(struct session *s)
 {
-    if (!s->has_out_thread) return;
-    pthread_mutex_lock(&s->send_lock);
+    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
     fflush(stdout);
+    if (null >= 0) {
+        dup2(null, STDOUT_FILENO);
+        close(null);
+    }
+    if (s->has_out_thread) {
+        atomic_store(&s->out_quit, 1);
+        pthread_join(s->out_thread, NULL);
+        s->has_out_thread = 0;
+    }
+    pthread_mutex_lock(&s->send_lock);
     out_drain_locked(s);
     pthread_mutex_unlock(&s->send_lock);
-    pthread_join(s->out_thread, NULL);
-    s->has_out_thread = 0;
+    if (s->out_fd >= 0) close(s->out_fd);
+    s->out_fd = -1;
 }

@@ -72,7 +72,8 @@ struct session {
     /* device printf: the backend's stdout is a pipe, forwarded as NOTIFY frames */
     int out_fd;
     pthread_t out_thread;
-    int has_out_thread;
+    int has_out_thread, out_lost;
+    atomic_int out_quit;
 };
 
 /* NOTIFY kinds (frame op) and the host-callback CALL's sub-commands; the shim

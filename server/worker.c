@@ -357,9 +357,9 @@ int srv_worker_main(struct srv_config *cfg, struct srv_worker_args *wa)
     tp_shutdown(s.c);
     int joined = waiters_stop(&s, 2000) == 0;
     if (have_hb) pthread_join(hb, NULL);
-    out_stop(&s);
     if (joined) session_cleanup(&s);
     else srv_warn("calls still running in the backend; leaving cleanup to process exit");
+    out_stop(&s);
     srv_info("session ended");
     tp_close(s.c);
     return 0;
