@@ -26,6 +26,10 @@ static const struct rpc_custom *const customs[] = {
     &rpc_custom_image,
     &rpc_custom_memcpy2d,
     &rpc_custom_memcpy3d,
+    &rpc_custom_scrub,
+    &rpc_custom_node_list,
+    &rpc_custom_kernel_node,
+    &rpc_custom_pool_attr,
 };
 
 const struct rpc_custom *rpc_custom_find(const char *name)
@@ -243,6 +247,12 @@ int rpc_encode_call(const struct rpc_call_desc *d, void *const *args, struct rpc
         return c->encode_call(d, args, w, raw, nraw);
     }
     if (d->cls != RPC_CLASS_FORWARD) return RPC_CU_NOT_SUPPORTED;
+    return rpc_encode_call_generic(d, args, w, raw, nraw);
+}
+
+int rpc_encode_call_generic(const struct rpc_call_desc *d, void *const *args, struct rpc_wbuf *w,
+                            struct iovec *raw, int *nraw)
+{
     struct enc e = {w, raw, 0, *nraw, 0, 0};
     *nraw = 0;
     for (unsigned i = 0; i < d->nargs; i++) {
@@ -501,14 +511,22 @@ static void dec_place(struct dec *s, const uint8_t *raw, const struct rpc_handle
 int rpc_decode_call(const struct rpc_call_desc *d, struct rpc_rbuf *r, const void *raw,
                     size_t raw_len, const struct rpc_handle_ops *h, struct rpc_decoded *out)
 {
-    struct dec s = {.d = d, .out = out};
-    uint64_t scratch;
     rpc_reset_decoded(d, out);
     if (d->cls == RPC_CLASS_CUSTOM) {
         const struct rpc_custom *c = rpc_custom_find(d->custom);
         return c ? c->decode_call(d, r, raw, raw_len, h, out) : RPC_CU_NOT_SUPPORTED;
     }
-    if (d->cls != RPC_CLASS_FORWARD || d->nargs > RPC_MAX_ARGS) return RPC_CU_NOT_SUPPORTED;
+    if (d->cls != RPC_CLASS_FORWARD) return RPC_CU_NOT_SUPPORTED;
+    return rpc_decode_call_generic(d, r, raw, raw_len, h, out);
+}
+
+int rpc_decode_call_generic(const struct rpc_call_desc *d, struct rpc_rbuf *r, const void *raw,
+                            size_t raw_len, const struct rpc_handle_ops *h, struct rpc_decoded *out)
+{
+    struct dec s = {.d = d, .out = out};
+    uint64_t scratch;
+    rpc_reset_decoded(d, out);
+    if (d->nargs > RPC_MAX_ARGS) return RPC_CU_NOT_SUPPORTED;
     for (unsigned i = 0; i < d->nargs; i++)
         if (dec_wire(&s, i, r, h)) return -1;
     if (!rpc_rbuf_done(r) || dec_check(&s, raw_len, &scratch)) return -1;

@@ -26,7 +26,8 @@ struct rpc_custom {
 };
 
 extern const struct rpc_custom rpc_custom_launch, rpc_custom_launch_ex, rpc_custom_memcpy2d,
-    rpc_custom_memcpy3d, rpc_custom_image;
+    rpc_custom_memcpy3d, rpc_custom_image, rpc_custom_scrub, rpc_custom_node_list,
+    rpc_custom_kernel_node, rpc_custom_pool_attr;
 const struct rpc_custom *rpc_custom_find(const char *name);
 
 extern const struct rpc_client_ops *rpc_client_ops_now;
@@ -53,6 +54,13 @@ int rpc_dec_simple(const struct rpc_call_desc *d, unsigned i, struct rpc_rbuf *r
 void rpc_reset_decoded(const struct rpc_call_desc *d, struct rpc_decoded *out);
 int rpc_encode_reply_generic(const struct rpc_decoded *dc, uint32_t result, struct rpc_wbuf *w,
                              struct iovec *raw, int *nraw);
+/* The generic wire form of every argument (whatever the descriptor's class),
+ * for marshallers that only add checks or scrub fields around it. Arguments of
+ * kind CUSTOM are refused (-1). */
+int rpc_encode_call_generic(const struct rpc_call_desc *d, void *const *args, struct rpc_wbuf *w,
+                            struct iovec *raw, int *nraw);
+int rpc_decode_call_generic(const struct rpc_call_desc *d, struct rpc_rbuf *r, const void *raw,
+                            size_t raw_len, const struct rpc_handle_ops *h, struct rpc_decoded *out);
 int rpc_decode_reply_generic(const struct rpc_call_desc *d, void *const *args,
                              struct rpc_rbuf *r, const void *raw, size_t raw_len,
                              uint32_t *result);
