@@ -27,6 +27,9 @@ stop() {
     wait "$pid" 2>/dev/null
 }
 
+# ctest's timeout or a ^C must not leave the server behind.
+trap 'stop; rm -rf "$dir"; exit 124' INT TERM HUP
+
 i=0
 while [ ! -s "$dir/port" ] && [ $i -lt 100 ] && kill -0 "$pid" 2>/dev/null; do
     sleep 0.1
