@@ -43,6 +43,7 @@ int backend_load(struct backend *b, const char *lib, char *why, size_t len)
     SYM(cuMemFree, "cuMemFree_v2");
     SYM(cuMemUnmap, "cuMemUnmap");
     SYM(cuMemAddressFree, "cuMemAddressFree");
+    SYM(cuStreamIsCapturing, "cuStreamIsCapturing");
     return 0;
 }
 

@@ -29,6 +29,7 @@ struct backend {
     CUresult (*cuMemFree)(CUdeviceptr);
     CUresult (*cuMemUnmap)(CUdeviceptr, size_t);
     CUresult (*cuMemAddressFree)(CUdeviceptr, size_t);
+    CUresult (*cuStreamIsCapturing)(CUstream, CUstreamCaptureStatus *);
 };
 
 /* Loads lib and resolves the entry points above. 0, or -1 with why[] filled. */

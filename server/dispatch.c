@@ -236,6 +236,38 @@ static CUresult check_ranges(struct session *s, const struct rpc_decoded *dc)
     return CUDA_SUCCESS;
 }
 
+/* A call's host bytes live in this worker only until the call returns, so a
+ * stream capture must not record them: a graph replay would read or write
+ * freed worker memory. Refused until graph replays fetch host data from the
+ * client. Memory-copy marshallers carry host bytes too. */
+static bool carries_host_bytes(const struct rpc_call_desc *d)
+{
+    if (d->custom && strstr(d->base, "Memcpy")) return true;
+    for (int i = 0; i < d->nargs; i++) {
+        uint8_t k = d->args[i].kind;
+        if (k == RPC_ARG_IN_BUF || k == RPC_ARG_OUT_BUF || k == RPC_ARG_INOUT_BUF) return true;
+    }
+    return false;
+}
+
+static CUresult check_capture_host_bytes(struct session *s, const struct rpc_decoded *dc)
+{
+    const struct rpc_call_desc *d = dc->desc;
+    if (!carries_host_bytes(d)) return CUDA_SUCCESS;
+    for (int i = 0; i < d->nargs; i++) {
+        if (d->args[i].kind != RPC_ARG_HANDLE || d->args[i].handle != RPC_H_STREAM) continue;
+        CUstreamCaptureStatus st = CU_STREAM_CAPTURE_STATUS_NONE;
+        CUstream real = dc->avalues[i] ? *(CUstream *)dc->avalues[i] : NULL;
+        if (s->be.cuStreamIsCapturing(real, &st) == CUDA_SUCCESS &&
+            st != CU_STREAM_CAPTURE_STATUS_NONE) {
+            srv_warn("%s: copies of host memory cannot be captured into a graph through rgpu "
+                     "yet", d->name);
+            return CUDA_ERROR_NOT_SUPPORTED;
+        }
+    }
+    return CUDA_SUCCESS;
+}
+
 /* Client-minted ids of created handles: of the right type, fresh. */
 static CUresult check_new_ids(struct session *s, const struct rpc_decoded *dc)
 {
@@ -346,6 +378,7 @@ static int decode_and_run(struct session *s, struct call *cl, struct rpc_decoded
     if (rc < 0) return -1;
     *r = (CUresult)rc;
     if (rc) return 0;
+    if ((*r = check_capture_host_bytes(s, dc)) != CUDA_SUCCESS) return 0;
     *r = run_backend(s, cl, dc);
     if (*r == CUDA_SUCCESS) {
         pthread_mutex_lock(&s->lock);
