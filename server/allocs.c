@@ -70,6 +70,45 @@ int allocs_contains(const struct allocs *a, uint64_t p, uint64_t len)
     return 0;
 }
 
+int allocs_has_exact(const struct allocs *a, uint64_t base, uint64_t size, int kind)
+{
+    for (size_t i = upper(a, base); i-- > 0 && a->v[i].base == base;)
+        if (a->v[i].kind == kind && a->v[i].size == size) return 1;
+    return 0;
+}
+
+int allocs_inside(const struct allocs *a, uint64_t p, uint64_t len, int kind)
+{
+    if (!len || p + len < p) return 0;
+    for (size_t i = upper(a, p); i-- > 0;) {
+        const struct alloc *r = &a->v[i];
+        if (r->kind == kind && p - r->base < r->size && len <= r->size - (p - r->base)) return 1;
+    }
+    return 0;
+}
+
+int allocs_tiled(const struct allocs *a, uint64_t p, uint64_t len, int kind)
+{
+    if (!len || p + len < p) return 0;
+    uint64_t end = p + len, covered = 0;
+    for (size_t i = 0; i < a->n && a->v[i].base < end; i++) {
+        const struct alloc *r = &a->v[i];
+        if (r->kind != kind || r->base + r->size <= p) continue;
+        if (r->base < p || r->base + r->size > end) return 0; /* crosses an end */
+        covered += r->size; /* ranges of one kind do not overlap */
+    }
+    return covered == len;
+}
+
+void allocs_remove_within(struct allocs *a, uint64_t p, uint64_t len, int kind)
+{
+    for (size_t i = a->n; i-- > 0;) {
+        const struct alloc *r = &a->v[i];
+        if (r->kind == kind && r->base >= p && r->base - p < len && r->size <= len - (r->base - p))
+            remove_at(a, i);
+    }
+}
+
 void allocs_free(struct allocs *a)
 {
     free(a->v);

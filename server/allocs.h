@@ -34,6 +34,15 @@ int allocs_remove(struct allocs *a, uint64_t base, int kind);
 void allocs_remove_owner(struct allocs *a, uint64_t owner);
 /* Is [p, p+len) inside one accessible range (not a bare reservation)? len 0 checks p. */
 int allocs_contains(const struct allocs *a, uint64_t p, uint64_t len);
+/* VMM bookkeeping (dispatch.c, post.c):
+ * is there a range of `kind` exactly [base, base+size)? */
+int allocs_has_exact(const struct allocs *a, uint64_t base, uint64_t size, int kind);
+/* Is [p, p+len) inside one range of `kind` (len > 0)? */
+int allocs_inside(const struct allocs *a, uint64_t p, uint64_t len, int kind);
+/* Is [p, p+len) exactly tiled by whole ranges of `kind` (none crossing its ends)? */
+int allocs_tiled(const struct allocs *a, uint64_t p, uint64_t len, int kind);
+/* Removes every range of `kind` inside [p, p+len). */
+void allocs_remove_within(struct allocs *a, uint64_t p, uint64_t len, int kind);
 void allocs_free(struct allocs *a);
 
 #endif

@@ -37,6 +37,9 @@ static void free_memory(struct session *s)
             s->be.cuMemAddressFree((CUdeviceptr)s->mem.v[i].base, s->mem.v[i].size);
     if (n) srv_info("freed %d allocation(s) the client left behind", n);
     allocs_free(&s->mem);
+    free(s->memh);
+    s->memh = NULL;
+    s->nmemh = s->capmemh = 0;
 }
 
 static void destroy_ctx(void *arg, uint64_t id, void *real)

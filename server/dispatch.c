@@ -170,7 +170,10 @@ static int to_real(void *self, enum rpc_handle_type t, uint64_t id, void **real)
     if (id == 0) return 0; /* NULL keeps its meaning; the driver judges it */
     if (t == RPC_H_FUNCTION && h_type_of(id) == RPC_H_KERNEL) t = RPC_H_KERNEL;
     if (handles_get(x->s->h, id, t, real) == 0) return 0;
-    return t == RPC_H_CONTEXT ? CUDA_ERROR_INVALID_CONTEXT : CUDA_ERROR_INVALID_HANDLE;
+    if (t == RPC_H_CONTEXT) return CUDA_ERROR_INVALID_CONTEXT;
+    /* CUmemGenericAllocationHandle is an integer to the driver: an unknown one is a bad
+     * value (cuMemRelease / cuMemMap / ... answer CUDA_ERROR_INVALID_VALUE) */
+    return t == RPC_H_MEM_HANDLE ? CUDA_ERROR_INVALID_VALUE : CUDA_ERROR_INVALID_HANDLE;
 }
 
 /* ---- argument values --------------------------------------------------------------- */
@@ -216,10 +219,43 @@ static int vmm_call(const char *base)
            !strncmp(base, "cuMemGetAccess", 14) || !strncmp(base, "cuMemRetainAllocationHandle", 27);
 }
 
+/* The ranges VMM calls name must be the session's own (DESIGN rule 2): a mapping inside
+ * one recorded reservation, an unmap of whole recorded mappings, the free of a whole
+ * recorded reservation. Anything else is what the driver calls an invalid value. */
+static CUresult check_vmm(struct session *s, const struct rpc_decoded *dc)
+{
+    const char *b = dc->desc->base;
+    int ok = 1;
+    if (dc->desc->nargs < 2) return CUDA_SUCCESS;
+    uint64_t p = arg_u64(dc, 0), n = arg_u64(dc, 1);
+    if (!strcmp(b, "cuMemMap")) ok = allocs_inside(&s->mem, p, n, ALLOC_RESERVED);
+    else if (!strcmp(b, "cuMemUnmap")) ok = allocs_tiled(&s->mem, p, n, ALLOC_MAPPED);
+    else if (!strcmp(b, "cuMemAddressFree")) ok = allocs_has_exact(&s->mem, p, n, ALLOC_RESERVED);
+    if (ok) return CUDA_SUCCESS;
+    srv_debug("%s: [%#llx, +%#llx) is not a range of the session's reservations", dc->desc->name,
+              (unsigned long long)p, (unsigned long long)n);
+    return CUDA_ERROR_INVALID_VALUE;
+}
+
+/* A reservation the backend placed outside the client's window could be mistaken for
+ * client host memory: it is given back and the call fails as the driver does when no
+ * address range of that size is free (CUDA_ERROR_OUT_OF_MEMORY). */
+static CUresult check_reservation(struct session *s, const struct rpc_decoded *dc)
+{
+    if (strcmp(dc->desc->base, "cuMemAddressReserve") || !s->win_size) return CUDA_SUCCESS;
+    uint64_t p = arg_u64(dc, 0), n = arg_u64(dc, 1);
+    if (p >= s->win_base && n <= s->win_size && p - s->win_base <= s->win_size - n)
+        return CUDA_SUCCESS;
+    srv_warn("%s: the backend reserved [%#llx, +%#llx), outside the device address window; "
+             "refused", dc->desc->name, (unsigned long long)p, (unsigned long long)n);
+    if (s->be.cuMemAddressFree) s->be.cuMemAddressFree((CUdeviceptr)p, (size_t)n);
+    return CUDA_ERROR_OUT_OF_MEMORY;
+}
+
 static CUresult check_ranges(struct session *s, const struct rpc_decoded *dc)
 {
     const struct rpc_call_desc *d = dc->desc;
-    if (vmm_call(d->base)) return CUDA_SUCCESS;
+    if (vmm_call(d->base)) return check_vmm(s, dc);
     for (int i = 0; i < d->nargs; i++) {
         const struct rpc_arg_desc *a = &d->args[i];
         uint64_t len = 0;
@@ -380,6 +416,7 @@ static int decode_and_run(struct session *s, struct call *cl, struct rpc_decoded
     if (rc) return 0;
     if ((*r = check_capture_host_bytes(s, dc)) != CUDA_SUCCESS) return 0;
     *r = run_backend(s, cl, dc);
+    if (*r == CUDA_SUCCESS) *r = check_reservation(s, dc);
     if (*r == CUDA_SUCCESS) {
         pthread_mutex_lock(&s->lock);
         post_process(s, cl, dc);

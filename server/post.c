@@ -2,6 +2,7 @@
  * handles get their ids (client-minted bound, server-minted minted; primary
  * contexts keep their fixed ids), allocations and frees are recorded, and a
  * destroyed handle takes its children (and its module variables) with it. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
@@ -102,8 +103,8 @@ static void track_memory(struct session *s, struct call *cl, struct rpc_decoded 
         allocs_remove(&s->mem, val_at(dc, 0), ALLOC_RESERVED);
     else if (is(dc, "cuMemMap"))
         allocs_add(&s->mem, val_at(dc, 0), val_at(dc, 1), ALLOC_MAPPED, 0);
-    else if (is(dc, "cuMemUnmap"))
-        allocs_remove(&s->mem, val_at(dc, 0), ALLOC_MAPPED);
+    else if (is(dc, "cuMemUnmap")) /* may name several whole mappings */
+        allocs_remove_within(&s->mem, val_at(dc, 0), val_at(dc, 1), ALLOC_MAPPED);
     else if ((is(dc, "cuModuleGetGlobal") || is(dc, "cuLibraryGetGlobal") ||
               is(dc, "cuLibraryGetManaged")) && dc->desc->nargs >= 3) {
         uint64_t p = val_at(dc, 0), n = val_at(dc, 1);
@@ -121,8 +122,40 @@ static int destroys(const struct rpc_decoded *dc)
            !strcmp(b, "cuGraphDestroyNode") || !strcmp(b, "cuMemRelease");
 }
 
+/* A VMM allocation handle is reference counted by the driver: cuMemCreate and each
+ * cuMemRetainAllocationHandle (which returns the same handle, so the same id) take a
+ * reference, cuMemRelease drops one. The id dies with the last reference. Returns the
+ * references left after adding `delta`. */
+static unsigned memh_refs(struct session *s, uint64_t id, int delta)
+{
+    size_t i;
+    for (i = 0; i < s->nmemh && s->memh[i].id != id; i++)
+        ;
+    if (i == s->nmemh) {
+        if (delta <= 0) return 0;
+        if (s->nmemh == s->capmemh) {
+            size_t cap = s->capmemh ? s->capmemh * 2 : 16;
+            struct memh_ref *v = realloc(s->memh, cap * sizeof *v);
+            if (!v) return 1; /* unknown count: keep the id alive */
+            s->memh = v;
+            s->capmemh = cap;
+        }
+        s->memh[s->nmemh++] = (struct memh_ref){id, 0};
+    }
+    if (delta < 0 && s->memh[i].refs > 0) s->memh[i].refs--;
+    else if (delta > 0) s->memh[i].refs++;
+    unsigned left = s->memh[i].refs;
+    if (!left) s->memh[i] = s->memh[--s->nmemh];
+    return left;
+}
+
 static void track_lifetimes(struct session *s, struct rpc_decoded *dc)
 {
+    if ((is(dc, "cuMemCreate") || is(dc, "cuMemRetainAllocationHandle")) && dc->ids[0]) {
+        memh_refs(s, dc->ids[0], +1);
+        return;
+    }
+    if (is(dc, "cuMemRelease") && memh_refs(s, dc->ids[0], -1) > 0) return;
     if (is(dc, "cuDevicePrimaryCtxRelease") || is(dc, "cuDevicePrimaryCtxReset")) {
         int dev = device_arg(dc);
         if (dev < 0 || dev >= s->ndev) return;

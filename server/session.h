@@ -49,6 +49,9 @@ struct session {
     pthread_cond_t cond;  /* waiters: work queued, or closing */
     struct handles *h;
     struct allocs mem;
+    uint64_t win_base, win_size; /* the client's device address window (0 size: none) */
+    struct memh_ref { uint64_t id; unsigned refs; } *memh; /* VMM handle ids: references */
+    size_t nmemh, capmemh; /* (cuMemCreate / cuMemRetainAllocationHandle - cuMemRelease) */
     struct cthread *threads;
     int nthreads;
     CUresult pending; /* first error of a NOREPLY call, returned by the next reply */

@@ -40,6 +40,10 @@ static int is_nvidia(const struct session *s)
 static int window_setup(struct session *s, const Rgpu__Hello *m, char *why, size_t len)
 {
     const Rgpu__AddressWindow *w = m->window;
+    if (w && w->size && w->start + w->size > w->start) {
+        s->win_base = w->start; /* every VMM reservation must lie inside (dispatch.c) */
+        s->win_size = w->size;
+    }
     if (!w || !w->size || is_nvidia(s)) return 0;
     if ((w->start & 0xfff) || (w->size & 0xfff) || w->size < (64ull << 20) ||
         w->start + w->size < w->start || w->start + w->size > USER_VA_END || w->start < (1ull << 32)) {

@@ -20,6 +20,7 @@ static uint64_t handle_value(const struct rpc_arg_desc *a, void *arg)
 
 static CUresult bad_handle(unsigned t)
 {
+    if (t == RPC_H_MEM_HANDLE) return CUDA_ERROR_INVALID_VALUE; /* an integer to the driver */
     return t == RPC_H_CONTEXT ? CUDA_ERROR_INVALID_CONTEXT : CUDA_ERROR_INVALID_HANDLE;
 }
 
@@ -362,6 +363,7 @@ static CUresult forward(const struct rpc_call_desc *d, void **args)
     if (local >= 0) return (CUresult)local;
     int wait = d->mode != RPC_MODE_ASYNC || rg_sess.cfg.launch_blocking || observable_sync(d);
     if ((r = check_args(d, args, !wait)) != CUDA_SUCCESS) return r;
+    if ((r = rg_launch_check(d, args)) != CUDA_SUCCESS) return r;
     mint_ids(d, args);
     uint64_t cur = rg_ctx_current_id();
     if (is_split_copy(d) && *(size_t *)args[2] > RPC_MAX_CALL_BYTES)
