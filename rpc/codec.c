@@ -30,6 +30,7 @@ static const struct rpc_custom *const customs[] = {
     &rpc_custom_node_list,
     &rpc_custom_kernel_node,
     &rpc_custom_pool_attr,
+    &rpc_custom_ptr_attr,
 };
 
 const struct rpc_custom *rpc_custom_find(const char *name)

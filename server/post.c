@@ -172,8 +172,24 @@ static void track_lifetimes(struct session *s, struct rpc_decoded *dc)
     allocs_remove_owner(&s->mem, dc->ids[0]);
 }
 
+/* cuPointerGetAttribute (rpc/custom_ptr_attr.c): handles in the value become ids. */
+static void pointer_attr(struct session *s, struct rpc_decoded *dc)
+{
+    if (!is(dc, "cuPointerGetAttribute") || !dc->ptrval[0]) return;
+    uint64_t attr = val_at(dc, 1), id = 0;
+    void *real;
+    if (attr != CU_POINTER_ATTRIBUTE_CONTEXT && attr != CU_POINTER_ATTRIBUTE_MEMPOOL_HANDLE) return;
+    memcpy(&real, dc->ptrval[0], sizeof real);
+    if (real && attr == CU_POINTER_ATTRIBUTE_CONTEXT)
+        id = handles_find_real(s->h, RPC_H_CONTEXT, real);
+    else if (real)
+        id = handles_mint(s->h, RPC_H_MEMPOOL, real, 0);
+    memcpy(dc->ptrval[0], &id, sizeof id);
+}
+
 void post_process(struct session *s, struct call *cl, struct rpc_decoded *dc)
 {
+    pointer_attr(s, dc);
     for (int i = 0; i < dc->desc->nargs; i++) {
         unsigned k = dc->desc->args[i].kind;
         if (k == RPC_ARG_OUT_HANDLE && dc->ptrval[i]) new_handle(s, cl, dc, i);
