@@ -159,6 +159,11 @@ int rg_dev_local(const struct rpc_call_desc *d, void **args);
 /* Remembers the answer of a completed call worth caching. */
 void rg_dev_remember(const struct rpc_call_desc *d, void **args);
 
+/* ---- launch checks (launch.c) ---------------------------------------------------
+ * The driver's argument checks of a cuLaunchKernel / cuLaunchCooperativeKernel /
+ * cuLaunchKernelEx (and _ptsz) call, before it is sent; CUDA_SUCCESS for others. */
+CUresult rg_launch_check(const struct rpc_call_desc *d, void **args);
+
 /* ---- kernel parameter layouts (params.c) --------------------------------------- */
 void rg_params_install(void);
 
