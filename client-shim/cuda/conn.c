@@ -515,6 +515,7 @@ static void keep_welcome(const Rgpu__Welcome *w)
     rg_sess.ndev = 0;
     for (size_t i = 0; i < w->n_devices && i < RG_MAX_DEVICES; i++)
         keep_device(&rg_sess.dev[rg_sess.ndev++], w->devices[i]);
+    rg_dev_apply_visible();
     C.credits = w->credits ? w->credits : INT32_MAX;
     C.max_enc = w->max_enc_len && w->max_enc_len < RPC_MAX_ENC_LEN ? w->max_enc_len : 0;
     C.max_raw = w->max_raw_len && w->max_raw_len < RPC_MAX_RAW_LEN ? w->max_raw_len : 0;

@@ -103,8 +103,10 @@ int rg_ctx_device(uint64_t id, CUdevice *dev)
 {
     if ((id & RG_ID_SERVER_BIT) && rg_id_type(id) == RPC_H_CONTEXT) {
         uint64_t serial = id & RG_ID_SERIAL_MASK;
-        if (serial >= 1 && serial <= (uint64_t)rg_sess.ndev) {
-            *dev = (CUdevice)(serial - 1);
+        if (serial >= 1 && serial <= (uint64_t)rg_sess.nsess) {
+            int app = rg_dev_from_session((int)serial - 1);
+            if (app < 0) return -1;
+            *dev = (CUdevice)app;
             return 0;
         }
     }

@@ -3,6 +3,7 @@
  * attributes cached after their first reply (applications ask them often). */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "shim.h"
@@ -129,4 +130,88 @@ void rg_dev_remember(const struct rpc_call_desc *d, void **args)
     attrs.value[dev][attr] = *pi;
     attrs.have[dev][attr] = 1;
     pthread_mutex_unlock(&attrs.mu);
+}
+
+/* ---- CUDA_VISIBLE_DEVICES -------------------------------------------------------- */
+
+static void uuid_text(const CUuuid *u, char *out)
+{
+    const unsigned char *b = (const unsigned char *)u->bytes;
+    int n = sprintf(out, "GPU-");
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) out[n++] = '-';
+        n += sprintf(out + n, "%02x", b[i]);
+    }
+}
+
+/* One entry: a session ordinal, or -1 (invalid: the list stops). */
+static int visible_entry(const char *e, size_t len, const struct rg_device *all, int n)
+{
+    char buf[128];
+    while (len && (*e == ' ' || *e == '\t')) e++, len--;
+    while (len && (e[len - 1] == ' ' || e[len - 1] == '\t')) len--;
+    if (!len || len >= sizeof buf) return -1;
+    memcpy(buf, e, len);
+    buf[len] = 0;
+    if (!strncmp(buf, "GPU-", 4)) {
+        int found = -1;
+        for (int i = 0; i < n; i++) {
+            char u[64];
+            uuid_text(&all[i].uuid, u);
+            if (!strncasecmp(u, buf, len)) {
+                if (found >= 0) return -1; /* ambiguous prefix */
+                found = i;
+            }
+        }
+        return found;
+    }
+    char *end;
+    long v = strtol(buf, &end, 10);
+    if (*end || end == buf || v < 0 || v >= n) return -1;
+    return (int)v;
+}
+
+void rg_dev_apply_visible(void)
+{
+    int n = rg_sess.ndev;
+    rg_sess.nsess = n;
+    for (int i = 0; i < n; i++) rg_sess.sess_ord[i] = i;
+    const char *vis = getenv("CUDA_VISIBLE_DEVICES");
+    if (!vis) return;
+    static struct rg_device all[RG_MAX_DEVICES];
+    memcpy(all, rg_sess.dev, sizeof all);
+    int k = 0;
+    for (const char *p = vis; k < RG_MAX_DEVICES;) {
+        const char *c = strchr(p, ',');
+        size_t len = c ? (size_t)(c - p) : strlen(p);
+        int s = visible_entry(p, len, all, n), dup = 0;
+        for (int j = 0; j < k; j++) dup |= rg_sess.sess_ord[j] == s;
+        if (s < 0 || dup) break;
+        rg_sess.dev[k] = all[s];
+        rg_sess.sess_ord[k++] = s;
+        if (!c) break;
+        p = c + 1;
+    }
+    rg_sess.ndev = k;
+    rg_log(RG_LOG_DEBUG, "CUDA_VISIBLE_DEVICES=\"%s\": %d of the session's %d device(s)", vis, k, n);
+}
+
+int rg_dev_to_session(int app)
+{
+    if (app < 0) return app;
+    if (app < rg_sess.ndev) return rg_sess.sess_ord[app];
+    return app < RG_MAX_DEVICES ? RG_MAX_DEVICES + app : app; /* refused by the server */
+}
+
+int rg_dev_from_session(int sess)
+{
+    for (int i = 0; i < rg_sess.ndev; i++)
+        if (rg_sess.sess_ord[i] == sess) return i;
+    return -1;
+}
+
+uint64_t rg_primary_ctx_id(int ord)
+{
+    int s = ord >= 0 && ord < rg_sess.ndev ? rg_sess.sess_ord[ord] : ord;
+    return rg_id_make(RPC_H_CONTEXT, 1, (uint64_t)s + 1);
 }

@@ -354,6 +354,42 @@ static int observable_sync(const struct rpc_call_desc *d)
     return !strstr(d->base, "Async") && rg_cb_pending();
 }
 
+/* CUDA_VISIBLE_DEVICES: the application's device ordinals become the
+ * session's on the wire (args itself is left alone: local effects use the
+ * application's), and device results come back as the application's. */
+static void **device_ordinals_out(const struct rpc_call_desc *d, void **args, void **wire,
+                                  int *vals)
+{
+    void **out = args;
+    for (unsigned i = 0; i < d->nargs && i < RPC_MAX_ARGS; i++) {
+        const struct rpc_arg_desc *a = &d->args[i];
+        if (a->kind != RPC_ARG_HANDLE || a->handle != RPC_H_DEVICE || a->size != sizeof(int))
+            continue;
+        if (out == args) {
+            memcpy(wire, args, d->nargs * sizeof *wire);
+            out = wire;
+        }
+        vals[i] = rg_dev_to_session(*(int *)args[i]);
+        wire[i] = &vals[i];
+    }
+    return out;
+}
+
+static CUresult device_ordinals_in(const struct rpc_call_desc *d, void **args)
+{
+    for (unsigned i = 0; i < d->nargs; i++) {
+        const struct rpc_arg_desc *a = &d->args[i];
+        if (a->kind != RPC_ARG_OUT_HANDLE || a->handle != RPC_H_DEVICE || a->size != sizeof(int))
+            continue;
+        int *p = *(int **)args[i];
+        if (!p) continue;
+        int app = rg_dev_from_session(*p);
+        if (app < 0) return CUDA_ERROR_INVALID_VALUE; /* a device the application cannot see */
+        *p = app;
+    }
+    return CUDA_SUCCESS;
+}
+
 static CUresult forward(const struct rpc_call_desc *d, void **args)
 {
     if (!strcmp(d->name, "cuInit") && d->nargs == 1) return rg_shim_init(*(unsigned *)args[0]);
@@ -366,10 +402,14 @@ static CUresult forward(const struct rpc_call_desc *d, void **args)
     if ((r = rg_launch_check(d, args)) != CUDA_SUCCESS) return r;
     mint_ids(d, args);
     uint64_t cur = rg_ctx_current_id();
+    void *wire[RPC_MAX_ARGS];
+    int dev_vals[RPC_MAX_ARGS];
+    void **sent = device_ordinals_out(d, args, wire, dev_vals);
     if (is_split_copy(d) && *(size_t *)args[2] > RPC_MAX_CALL_BYTES)
-        r = send_split(d, args, wait);
+        r = send_split(d, sent, wait);
     else
-        r = send_call(d, args, wait);
+        r = send_call(d, sent, wait);
+    if (r == CUDA_SUCCESS && wait) r = device_ordinals_in(d, args);
     if (rg_is_sticky_error(r)) rg_ctx_set_sticky(cur, r);
     if (r == CUDA_SUCCESS) after_success(d, args);
     return r;

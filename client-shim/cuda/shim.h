@@ -36,10 +36,7 @@ static inline unsigned rg_id_type(uint64_t id)
 }
 /* The fixed id of device `ord`'s primary context: server-minted serial ord + 1
  * (the worker mints the primary contexts first, at the handshake). */
-static inline uint64_t rg_primary_ctx_id(int ord)
-{
-    return rg_id_make(RPC_H_CONTEXT, 1, (uint64_t)ord + 1);
-}
+uint64_t rg_primary_ctx_id(int ord); /* ord: the application's ordinal (devices.c) */
 /* A fresh client-minted id of type t (never reused). */
 uint64_t rg_id_mint(unsigned t);
 /* Remembers that id was destroyed (it is never valid again). */
@@ -72,8 +69,10 @@ struct rg_session {
     CUresult init_result;
     struct rg_settings cfg;
     int driver_version;
-    int ndev;
-    struct rg_device dev[RG_MAX_DEVICES];
+    int ndev;                          /* devices as the application sees them */
+    struct rg_device dev[RG_MAX_DEVICES]; /* by the application's ordinal */
+    int sess_ord[RG_MAX_DEVICES];      /* application ordinal -> session ordinal */
+    int nsess;                         /* the session's devices (Welcome) */
     uint64_t session_id;
     void *window;
     size_t window_size;
@@ -156,6 +155,15 @@ int rg_host_mapped(uint64_t p, uint64_t len); /* hostmem.c */
 /* A local answer for calls Welcome or an earlier reply already answered: the
  * CUresult, or -1 to forward. */
 int rg_dev_local(const struct rpc_call_desc *d, void **args);
+/* After Welcome: the session's devices filtered and ordered by
+ * CUDA_VISIBLE_DEVICES, as the driver does (indices or GPU-UUID prefixes,
+ * stopping at the first invalid or repeated entry). */
+void rg_dev_apply_visible(void);
+/* Application ordinal -> session ordinal for the wire (negative values, the
+ * CPU and invalid-device specials, pass; other unknown ordinals become one
+ * the server refuses), and back (-1 when the device is not visible). */
+int rg_dev_to_session(int app);
+int rg_dev_from_session(int sess);
 /* Remembers the answer of a completed call worth caching. */
 void rg_dev_remember(const struct rpc_call_desc *d, void **args);
 
