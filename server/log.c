@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 int srv_log_level = SRV_INFO;
+int srv_log_fd = STDERR_FILENO;
 static unsigned long long log_session;
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
@@ -47,7 +48,7 @@ void srv_log_emit(int level, const char *fmt, ...)
     n += m;
     if (n > (int)sizeof line - 2) n = sizeof line - 2;
     line[n++] = '\n';
-    ssize_t w = write(STDERR_FILENO, line, n);
+    ssize_t w = write(srv_log_fd, line, n);
     (void)w;
     errno = saved;
 }

@@ -7,6 +7,9 @@
 enum srv_level { SRV_ERROR = 0, SRV_WARN, SRV_INFO, SRV_DEBUG };
 
 extern int srv_log_level;
+/* Where log lines go: stderr, or a copy of the original stderr once a worker
+ * has turned fd 2 into the backend's assert pipe (notify.c). */
+extern int srv_log_fd;
 
 /* Sets the session tag of a worker's lines (0: none). */
 void srv_log_session(unsigned long long id);

@@ -16,7 +16,11 @@
  * which the worker turns into a pipe at start (its own log lines go to fd 2).
  * A reader thread forwards what arrives as NOTIFY(STDOUT) frames, and every
  * REPLY or NOTIFY is preceded by what the pipe holds, so text flushed during a
- * synchronisation reaches the client before that synchronisation's reply. */
+ * synchronisation reaches the client before that synchronisation's reply.
+ * Device assert text: fd 2 is a pipe too (rgpud's log keeps a copy of the
+ * original stderr, srv_log_fd); the device runtime's
+ * "... thread: [x,y,z] Assertion `expr` failed." lines go to the client as NOTIFY(STDERR), the backend's other
+ * lines to rgpud's log. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -126,10 +130,34 @@ void hostcb_done(struct session *s, uint64_t id)
 
 /* ---- device printf ---------------------------------------------------------------- */
 
+/* fd 2 becomes a pipe read by the worker; its log keeps the original stderr. */
+static void err_capture(struct session *s)
+{
+    int p[2], orig;
+    s->err_fd = -1;
+    s->err_len = 0;
+    if ((orig = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3)) < 0) return;
+    if (pipe2(p, O_CLOEXEC)) {
+        close(orig);
+        return;
+    }
+    srv_log_fd = orig;
+    if (dup2(p[1], STDERR_FILENO) < 0) {
+        srv_log_fd = STDERR_FILENO;
+        close(orig), close(p[0]), close(p[1]);
+        return;
+    }
+    close(p[1]);
+    fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
+    s->err_fd = p[0];
+}
+
 int out_capture(struct session *s)
 {
     int p[2];
     s->out_fd = -1;
+    err_capture(s);
+    if (s->err_fd < 0) srv_warn("cannot capture the backend's stderr; device assert text stays on the server");
     if (pipe2(p, O_CLOEXEC)) return -1;
     if (dup2(p[1], STDOUT_FILENO) < 0) {
         close(p[0]);
@@ -142,27 +170,65 @@ int out_capture(struct session *s)
     return 0;
 }
 
+/* One line of the backend's stderr: device assert text (the device runtime's
+ * "file:line: function: block: [x,y,z], thread: [x,y,z] Assertion `expr`
+ * failed." line) goes to the client's stderr, anything
+ * else (the backend's own log) to rgpud's log. */
+static void err_line(struct session *s, const char *line, size_t n)
+{
+    int assert_text = memmem(line, n, "], thread: [", 12) && memmem(line, n, "] Assertion `", 13);
+    if (assert_text && !s->out_lost) {
+        struct iovec v = {(void *)line, n};
+        rpc_hdr h = {.version = RPC_PROTO_VERSION, .type = RPC_T_NOTIFY, .op = SRV_NOTIFY_STDERR};
+        if (send_frames(s, &h, NULL, 0, &v, 1)) s->out_lost = 1;
+        return;
+    }
+    ssize_t w = write(srv_log_fd, line, n);
+    (void)w;
+}
+
+/* final: the backend is done, a partial last line goes out as it is. */
+static void err_drain_locked(struct session *s, int final)
+{
+    if (s->err_fd < 0) return;
+    for (;;) {
+        ssize_t n = read(s->err_fd, s->err_buf + s->err_len, sizeof s->err_buf - s->err_len);
+        if (n <= 0) break;
+        s->err_len += (size_t)n;
+        size_t start = 0;
+        for (size_t i = 0; i < s->err_len; i++)
+            if (s->err_buf[i] == '\n') {
+                err_line(s, s->err_buf + start, i + 1 - start);
+                start = i + 1;
+            }
+        if (start == 0 && s->err_len == sizeof s->err_buf) start = s->err_len, err_line(s, s->err_buf, s->err_len);
+        memmove(s->err_buf, s->err_buf + start, s->err_len - start);
+        s->err_len -= start;
+    }
+    if (final && s->err_len) err_line(s, s->err_buf, s->err_len), s->err_len = 0;
+}
+
 void out_drain_locked(struct session *s)
 {
     char buf[1 << 16];
-    if (s->out_fd < 0) return;
-    for (;;) {
+    for (; s->out_fd >= 0;) {
         ssize_t n = read(s->out_fd, buf, sizeof buf);
         if (n <= 0) break;
         struct iovec v = {buf, (size_t)n};
         rpc_hdr h = {.version = RPC_PROTO_VERSION, .type = RPC_T_NOTIFY, .op = SRV_NOTIFY_STDOUT};
         if (!s->out_lost && send_frames(s, &h, NULL, 0, &v, 1)) s->out_lost = 1; /* read on: writers never block */
     }
+    err_drain_locked(s, 0); /* after printf text, as the device runtime orders them */
 }
 
 static void *out_main(void *p)
 {
     struct session *s = p;
-    struct pollfd pf = {.fd = s->out_fd, .events = POLLIN};
+    struct pollfd pf[2] = {{.fd = s->out_fd, .events = POLLIN}, {.fd = s->err_fd, .events = POLLIN}};
     while (!atomic_load(&s->out_quit)) {
-        int n = poll(&pf, 1, 100);
+        int n = poll(pf, 2, 100);
         if (n < 0 && errno != EINTR) break;
-        if (n > 0 && (pf.revents & POLLIN)) {
+        if (n > 0 && ((pf[0].revents | pf[1].revents) & POLLIN)) {
             pthread_mutex_lock(&s->send_lock);
             out_drain_locked(s);
             pthread_mutex_unlock(&s->send_lock);
@@ -175,7 +241,8 @@ static void *out_main(void *p)
 
 void out_start(struct session *s)
 {
-    if (s->out_fd >= 0) s->has_out_thread = pthread_create(&s->out_thread, NULL, out_main, s) == 0;
+    if (s->out_fd >= 0 || s->err_fd >= 0)
+        s->has_out_thread = pthread_create(&s->out_thread, NULL, out_main, s) == 0;
 }
 
 /* After cleanup: later backend output (its exit-time flush) goes nowhere
@@ -198,4 +265,13 @@ void out_stop(struct session *s)
     pthread_mutex_unlock(&s->send_lock);
     if (s->out_fd >= 0) close(s->out_fd);
     s->out_fd = -1;
+    if (s->err_fd >= 0) {
+        /* stderr is rgpud's again (exit-time messages land in its log) */
+        dup2(srv_log_fd, STDERR_FILENO);
+        pthread_mutex_lock(&s->send_lock);
+        err_drain_locked(s, 1);
+        pthread_mutex_unlock(&s->send_lock);
+        close(s->err_fd);
+        s->err_fd = -1;
+    }
 }

@@ -77,6 +77,11 @@ struct session {
     pthread_t out_thread;
     int has_out_thread, out_lost;
     atomic_int out_quit;
+    /* device assert text: the backend's stderr is a pipe too; assert lines go to
+     * the client as NOTIFY(STDERR), other lines to rgpud's log (srv_log_fd) */
+    int err_fd;
+    size_t err_len;
+    char err_buf[4096];
 };
 
 /* NOTIFY kinds (frame op) and the host-callback CALL's sub-commands; the shim
@@ -84,6 +89,7 @@ struct session {
 #define SRV_NOTIFY_HOSTFN 1   /* enc: u64 callback id */
 #define SRV_NOTIFY_CALLBACK 2 /* enc: u64 callback id, u32 stream status */
 #define SRV_NOTIFY_STDOUT 3   /* raw: device printf text */
+#define SRV_NOTIFY_STDERR 4   /* raw: device assert text */
 #define SRV_CB_ENQUEUE 1      /* cuLaunchHostFunc / cuStreamAddCallback[_ptsz] CALL:
                                  u32 sub, u64 stream id, u64 callback id, u32 flags */
 #define SRV_CB_DONE 2         /* same ops: u32 sub, u64 callback id (NOREPLY) */
@@ -138,7 +144,8 @@ int hostcb_op(const struct rpc_call_desc *d); /* a host-callback CALL's op */
 CUresult hostcb_enqueue(struct session *s, const struct rpc_call_desc *d, CUstream st, uint64_t id);
 /* The client's acknowledgement that callback id ran. */
 void hostcb_done(struct session *s, uint64_t id);
-/* Redirects fd 1 to a pipe (before the backend loads); -1 if it cannot. */
+/* Redirects fd 1 and fd 2 to pipes (before the backend loads; log lines keep
+ * the original stderr through srv_log_fd); -1 if stdout cannot be captured. */
 int out_capture(struct session *s);
 void out_start(struct session *s);
 void out_drain_locked(struct session *s); /* send_lock held: pending output as NOTIFY frames */

@@ -200,7 +200,7 @@ static void add_credit(uint32_t n)
 static rpc_status on_notify(const rpc_hdr *h, void *enc, rpc_error *err)
 {
     rpc_status st = RPC_OK;
-    if (h->op == RG_NOTIFY_STDOUT && h->raw_len) {
+    if ((h->op == RG_NOTIFY_STDOUT || h->op == RG_NOTIFY_STDERR) && h->raw_len) {
         char *buf = malloc(h->raw_len);
         if (!buf) {
             free(enc);
@@ -208,8 +208,10 @@ static rpc_status on_notify(const rpc_hdr *h, void *enc, rpc_error *err)
         }
         st = rpc_frame_recv_raw(C.c, buf, h->raw_len, rg_sess.cfg.timeout_ms, err);
         if (st == RPC_OK) {
-            fwrite(buf, 1, h->raw_len, stdout);
-            fflush(stdout);
+            FILE *to = h->op == RG_NOTIFY_STDERR ? stderr : stdout;
+            if (to == stderr) fflush(stdout); /* as the device runtime orders them */
+            fwrite(buf, 1, h->raw_len, to);
+            fflush(to);
         }
         free(buf);
         free(enc);

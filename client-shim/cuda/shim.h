@@ -123,6 +123,7 @@ size_t rg_conn_max_enc(void);
 #define RG_NOTIFY_HOSTFN 1   /* enc: u64 callback id */
 #define RG_NOTIFY_CALLBACK 2 /* enc: u64 callback id, u32 stream status */
 #define RG_NOTIFY_STDOUT 3   /* raw: device printf text */
+#define RG_NOTIFY_STDERR 4   /* raw: device assert text */
 #define RG_CB_ENQUEUE 1      /* u32 sub, u64 stream id, u64 callback id, u32 flags */
 #define RG_CB_DONE 2         /* u32 sub, u64 callback id; NOREPLY */
 /* The receiver: the server reached callback id (status for cuStreamAddCallback). */
