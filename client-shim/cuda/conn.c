@@ -453,6 +453,14 @@ CUresult rg_conn_post(uint32_t op, const void *enc, size_t enc_len)
     return CUDA_SUCCESS;
 }
 
+void rg_conn_restore_async_error(CUresult r)
+{
+    if (r == CUDA_SUCCESS) return;
+    pthread_mutex_lock(&C.mu);
+    if (C.async_err == CUDA_SUCCESS) C.async_err = r;
+    pthread_mutex_unlock(&C.mu);
+}
+
 CUresult rg_conn_take_async_error(void)
 {
     pthread_mutex_lock(&C.mu);

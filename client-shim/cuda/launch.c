@@ -12,10 +12,23 @@
 
 /* A device attribute from the cache, or asked once (the answer is cached by
  * devices.c); 0 if it cannot be had, which disables the check using it. */
+/* The shim's own queries must not swallow an earlier pipelined failure that
+ * the application's next waiting call is to report: it is set aside around
+ * them, and a failure that is not the query's own goes back too. */
+static int own_query_failed(CUresult pending, CUresult r)
+{
+    rg_conn_restore_async_error(pending);
+    if (r != CUDA_SUCCESS && r != CUDA_ERROR_INVALID_VALUE && r != CUDA_ERROR_INVALID_DEVICE &&
+        r != CUDA_ERROR_INVALID_HANDLE && r != CUDA_ERROR_NOT_SUPPORTED)
+        rg_conn_restore_async_error(r);
+    return r != CUDA_SUCCESS;
+}
+
 static int dev_attr(CUdevice dev, CUdevice_attribute a)
 {
     int v = 0;
-    if (cuDeviceGetAttribute(&v, a, dev) != CUDA_SUCCESS) return 0;
+    CUresult pending = rg_conn_take_async_error();
+    if (own_query_failed(pending, cuDeviceGetAttribute(&v, a, dev))) return 0;
     return v;
 }
 
@@ -45,10 +58,10 @@ static CUresult check_dims(CUdevice dev, uint64_t func, const unsigned g[3], con
     if (dflt > 0 && shmem > (unsigned)dflt && rg_id_type(func) == RPC_H_FUNCTION) {
         /* Only an opted-in function may use this much. */
         int fmax = 0;
-        if (cuFuncGetAttribute(&fmax, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                               (CUfunction)(uintptr_t)func) == CUDA_SUCCESS &&
-            shmem > (unsigned)fmax)
-            return CUDA_ERROR_INVALID_VALUE;
+        CUresult pending = rg_conn_take_async_error();
+        CUresult r = cuFuncGetAttribute(&fmax, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                                        (CUfunction)(uintptr_t)func);
+        if (!own_query_failed(pending, r) && shmem > (unsigned)fmax) return CUDA_ERROR_INVALID_VALUE;
     }
     return CUDA_SUCCESS;
 }

@@ -113,6 +113,9 @@ CUresult rg_conn_post(uint32_t op, const void *enc, size_t enc_len);
 /* An asynchronous error reported by the server for a pipelined call, taken
  * once (CUDA_SUCCESS if none). */
 CUresult rg_conn_take_async_error(void);
+/* Puts back an asynchronous error taken around a query the shim made for
+ * itself, so the application's next waiting call still reports it. */
+void rg_conn_restore_async_error(CUresult r);
 int rg_conn_lost(void);
 /* Largest encoded part the server accepts. */
 size_t rg_conn_max_enc(void);
