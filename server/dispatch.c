@@ -278,7 +278,8 @@ static CUresult check_ranges(struct session *s, const struct rpc_decoded *dc)
  * client. Memory-copy marshallers carry host bytes too. */
 static bool carries_host_bytes(const struct rpc_call_desc *d)
 {
-    if (d->custom && strstr(d->base, "Memcpy")) return true;
+    if (d->custom && (!strcmp(d->custom, "memcpy2d") || !strcmp(d->custom, "memcpy3d")))
+        return true; /* their host sides travel inside the marshaller's encoding */
     for (int i = 0; i < d->nargs; i++) {
         uint8_t k = d->args[i].kind;
         if (k == RPC_ARG_IN_BUF || k == RPC_ARG_OUT_BUF || k == RPC_ARG_INOUT_BUF) return true;
@@ -289,7 +290,8 @@ static bool carries_host_bytes(const struct rpc_call_desc *d)
 static CUresult check_capture_host_bytes(struct session *s, const struct rpc_decoded *dc)
 {
     const struct rpc_call_desc *d = dc->desc;
-    if (!carries_host_bytes(d)) return CUDA_SUCCESS;
+    /* Sessions that never capture pay nothing on their copies. */
+    if (!atomic_load(&s->captured) || !carries_host_bytes(d)) return CUDA_SUCCESS;
     for (int i = 0; i < d->nargs; i++) {
         if (d->args[i].kind != RPC_ARG_HANDLE || d->args[i].handle != RPC_H_STREAM) continue;
         CUstreamCaptureStatus st = CU_STREAM_CAPTURE_STATUS_NONE;
@@ -416,6 +418,8 @@ static int decode_and_run(struct session *s, struct call *cl, struct rpc_decoded
     if (rc) return 0;
     if ((*r = check_capture_host_bytes(s, dc)) != CUDA_SUCCESS) return 0;
     *r = run_backend(s, cl, dc);
+    if (*r == CUDA_SUCCESS && !strncmp(cl->d->base, "cuStreamBeginCapture", 20))
+        atomic_store(&s->captured, true);
     if (*r == CUDA_SUCCESS) *r = check_reservation(s, dc);
     if (*r == CUDA_SUCCESS) {
         pthread_mutex_lock(&s->lock);

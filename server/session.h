@@ -59,6 +59,7 @@ struct session {
 
     pthread_mutex_t send_lock;
     atomic_int busy;       /* calls running in the backend */
+    atomic_bool captured;  /* a stream capture has begun in this session */
     atomic_llong last_send; /* monotonic ms */
     atomic_int closing;
     atomic_int fatal;      /* a waiter met a protocol error */

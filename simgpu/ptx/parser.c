@@ -661,6 +661,26 @@ static void parse_body(parser *p, ir_func *f)
     }
 }
 
+/* After a header: performance directives, then `;` (a declaration) or a body.
+ * `what` names the header in the error ("kernel", "function"). */
+static void parse_decl_or_body(parser *p, int32_t fi, const char *what)
+{
+    ir_func *f = &p->m->funcs[fi];
+    perf_directives(p, f);
+    if (pp_is_punct(&p->lx.tok, ';')) {
+        pp_next(p);
+    } else if (pp_is_punct(&p->lx.tok, '{')) {
+        p->nregs = 0;
+        p->frame_max = p->frame;
+        parse_body(p, f);
+        f = &p->m->funcs[fi]; /* parse_body may grow the function table */
+        f->nregs = p->nregs;
+        f->frame = align_up(p->frame_max, 16);
+    } else {
+        pp_error(p, &p->lx.tok, "expected '{' or ';' after %s header", what);
+    }
+}
+
 static void parse_function(parser *p, int is_entry, int is_extern, bool visible)
 {
     ptx_module *m = p->m;
@@ -684,19 +704,7 @@ static void parse_function(parser *p, int is_entry, int is_extern, bool visible)
     f->info.params_size = p->frame;
     p->frame = 0;
     p->cur = fi;
-    perf_directives(p, f);
-    if (pp_is_punct(&p->lx.tok, ';')) {
-        pp_next(p);
-    } else if (pp_is_punct(&p->lx.tok, '{')) {
-        p->nregs = 0;
-        p->frame_max = p->frame;
-        parse_body(p, f);
-        f = &m->funcs[fi];
-        f->nregs = p->nregs;
-        f->frame = align_up(p->frame_max, 16);
-    } else {
-        pp_error(p, &p->lx.tok, "expected '{' or ';' after kernel header");
-    }
+    parse_decl_or_body(p, fi, "kernel");
     symtab_pop(&p->syms, mark);
     p->cur = -1;
 }
@@ -730,19 +738,7 @@ static void parse_func_header(parser *p, int is_extern, bool visible)
     f->is_extern = is_extern;
     f->visible = visible;
     p->cur = fi;
-    perf_directives(p, f);
-    if (pp_is_punct(&p->lx.tok, ';')) {
-        pp_next(p);
-    } else if (pp_is_punct(&p->lx.tok, '{')) {
-        p->nregs = 0;
-        p->frame_max = p->frame;
-        parse_body(p, f);
-        f = &m->funcs[fi];
-        f->nregs = p->nregs;
-        f->frame = align_up(p->frame_max, 16);
-    } else {
-        pp_error(p, &p->lx.tok, "expected '{' or ';' after function header");
-    }
+    parse_decl_or_body(p, fi, "function");
     symtab_pop(&p->syms, mark);
     /* the function name was defined after `mark` when first seen here: keep it */
     psym *s = pp_lookup(&p->syms, name.text, name.len);
