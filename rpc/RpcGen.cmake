@@ -4,11 +4,20 @@
 include_guard(GLOBAL)
 
 set(RG_GEN_CALLS ${CMAKE_CURRENT_LIST_DIR}/gen/gen_calls.py CACHE INTERNAL "")
-set(RG_CUDA_ANNOT ${CMAKE_CURRENT_LIST_DIR}/cuda.annot CACHE INTERNAL "")
+# cuda.annot holds the format and the general rules; rpc/annot/*.annot hold areas
+# (graphs, modules, memory, ...), read after it in name order. A name may be
+# annotated once across all of them.
+file(GLOB RG_CUDA_ANNOT_PARTS CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/annot/*.annot)
+list(SORT RG_CUDA_ANNOT_PARTS)
+set(RG_CUDA_ANNOT ${CMAKE_CURRENT_LIST_DIR}/cuda.annot ${RG_CUDA_ANNOT_PARTS} CACHE INTERNAL "")
+set(_rg_annot_args "")
+foreach(f ${RG_CUDA_ANNOT})
+  list(APPEND _rg_annot_args --annot ${f})
+endforeach()
 
 # The command line every generation shares; outputs are appended by the caller.
 set(RG_GEN_CALLS_CMD ${Python3_EXECUTABLE} ${RG_GEN_CALLS} --stub ${CUDA_STUB_LIB}
-    --include ${CUDA_INCLUDE_DIR} --annot ${RG_CUDA_ANNOT} --cc ${CMAKE_C_COMPILER}
+    --include ${CUDA_INCLUDE_DIR} ${_rg_annot_args} --cc ${CMAKE_C_COMPILER}
     CACHE INTERNAL "")
 
 # rg_rpc_client_stubs(target)

@@ -281,8 +281,15 @@ class Annot:
                 die("cuda.annot:%d: unknown word '%s'" % (lineno, w))
 
 
-def read_annot(path):
+def read_annot(paths):
     exact, globs = {}, []
+    for path in paths:
+        read_annot_file(path, exact, globs)
+    return exact, globs
+
+
+def read_annot_file(path, exact, globs):
+    where = os.path.basename(path)
     with open(path) as f:
         for n, line in enumerate(f, 1):
             line = line.split("#", 1)[0].strip()
@@ -294,10 +301,9 @@ def read_annot(path):
                 if any(c in name for c in "*?["):
                     globs.append(a)
                 elif name in exact:
-                    die("cuda.annot:%d: %s annotated twice" % (n, name))
+                    die("%s:%d: %s annotated twice (first at line %d)" % (where, n, name, exact[name].lineno))
                 else:
                     exact[name] = a
-    return exact, globs
 
 
 def annot_for(name, exact, globs):
@@ -595,7 +601,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--stub", required=True, help="the toolkit's stub libcuda.so")
     ap.add_argument("--include", required=True, help="directory holding cuda.h")
-    ap.add_argument("--annot", required=True, help="rpc/cuda.annot")
+    ap.add_argument("--annot", required=True, action="append",
+                    help="rpc/cuda.annot, then rpc/annot/*.annot (repeatable)")
     ap.add_argument("--cc", default="cc")
     ap.add_argument("--table")
     ap.add_argument("--stubs")
