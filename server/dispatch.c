@@ -171,9 +171,11 @@ static int to_real(void *self, enum rpc_handle_type t, uint64_t id, void **real)
     if (t == RPC_H_FUNCTION && h_type_of(id) == RPC_H_KERNEL) t = RPC_H_KERNEL;
     if (handles_get(x->s->h, id, t, real) == 0) return 0;
     if (t == RPC_H_CONTEXT) return CUDA_ERROR_INVALID_CONTEXT;
-    /* CUmemGenericAllocationHandle is an integer to the driver: an unknown one is a bad
-     * value (cuMemRelease / cuMemMap / ... answer CUDA_ERROR_INVALID_VALUE) */
-    return t == RPC_H_MEM_HANDLE ? CUDA_ERROR_INVALID_VALUE : CUDA_ERROR_INVALID_HANDLE;
+    /* CUmemGenericAllocationHandle is an integer to the driver, and an unknown or
+     * destroyed CUmemoryPool is what the pool calls answer as a bad value too
+     * (cuMemRelease / cuMemMap / cuMemPoolDestroy / ... say CUDA_ERROR_INVALID_VALUE) */
+    return t == RPC_H_MEM_HANDLE || t == RPC_H_MEMPOOL ? CUDA_ERROR_INVALID_VALUE
+                                                       : CUDA_ERROR_INVALID_HANDLE;
 }
 
 /* ---- argument values --------------------------------------------------------------- */

@@ -20,7 +20,8 @@ static uint64_t handle_value(const struct rpc_arg_desc *a, void *arg)
 
 static CUresult bad_handle(unsigned t)
 {
-    if (t == RPC_H_MEM_HANDLE) return CUDA_ERROR_INVALID_VALUE; /* an integer to the driver */
+    /* an integer to the driver; pools: the pool calls' own code */
+    if (t == RPC_H_MEM_HANDLE || t == RPC_H_MEMPOOL) return CUDA_ERROR_INVALID_VALUE;
     return t == RPC_H_CONTEXT ? CUDA_ERROR_INVALID_CONTEXT : CUDA_ERROR_INVALID_HANDLE;
 }
 
@@ -193,7 +194,9 @@ static void after_success(const struct rpc_call_desc *d, void **args)
         rg_mirror_add(**(uint64_t **)args[0], *(size_t *)args[1]);
     } else if (!strcmp(d->name, "cuMemAllocPitch_v2")) {
         rg_mirror_add(**(uint64_t **)args[0], **(size_t **)args[1] * *(size_t *)args[3]);
-    } else if (!strcmp(d->name, "cuMemFree_v2")) {
+    } else if (!strcmp(d->base, "cuMemAllocAsync") || !strcmp(d->base, "cuMemAllocFromPoolAsync")) {
+        rg_mirror_add(**(uint64_t **)args[0], *(size_t *)args[1]);
+    } else if (!strcmp(d->name, "cuMemFree_v2") || !strcmp(d->base, "cuMemFreeAsync")) {
         rg_mirror_remove(*(uint64_t *)args[0]);
     } else {
         rg_dev_remember(d, args);

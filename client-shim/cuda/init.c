@@ -64,9 +64,9 @@ static void read_settings(struct rg_settings *s)
 /* The device address window (DESIGN rule 2): reserved, never accessible here.
  * It must be free in the session worker too, so it is taken from a quiet part
  * of the address space (between the heap and the shared libraries, where
- * neither process puts anything) at a random 64 GiB slot. */
+ * neither process puts anything, 32 to 96 TiB) at a random slot of the window's size. */
 #define WINDOW_ZONE 0x200000000000ull
-#define WINDOW_SLOTS 256
+#define WINDOW_SLOTS ((0x600000000000ull - WINDOW_ZONE) / RG_WINDOW_SIZE)
 
 static void *map_window(void *hint, int flags)
 {

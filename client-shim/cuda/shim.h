@@ -18,7 +18,7 @@
 #define RG_SHIM_VERSION "0.1.0"
 #define RG_DEFAULT_SERVER "tcp://127.0.0.1:7070"
 #define RG_DEFAULT_TIMEOUT_S 30
-#define RG_WINDOW_SIZE (64ull << 30)
+#define RG_WINDOW_SIZE (1ull << 40) /* reserved address space only: PROT_NONE, NORESERVE */
 #define RG_MAX_DEVICES 64
 
 /* ---- ids (docs/remoting.md "Handles") ------------------------------------ */
