@@ -1,7 +1,7 @@
 /* session.h — one session worker's state: the connection, the backend, the
- * handle and allocation tables, the client threads (waiters, per-thread
+ * handle and allocation tables, the client threads (lanes, per-thread
  * streams) and the pending asynchronous error. The main loop (worker.c) reads
- * frames; dispatch.c runs calls; waiter.c runs RPC_MODE_WAIT calls. */
+ * frames; dispatch.c runs calls on the lanes (lane.c). */
 #ifndef RG_SRV_SESSION_H
 #define RG_SRV_SESSION_H
 
@@ -17,6 +17,7 @@
 #define SRV_MAX_DEVICES 64
 #define SRV_MAX_THREADS 1024
 #define SRV_MAX_CALL_RAW (1ull << 30) /* bytes of one call gathered from DATA frames */
+#define SRV_TURN_MS 50 /* a call blocked this long in the backend stops holding up other threads */
 
 struct ptstream { /* a client thread's per-thread default stream in one context */
     uint64_t ctx;
@@ -26,14 +27,14 @@ struct ptstream { /* a client thread's per-thread default stream in one context 
 
 struct call;
 
-struct cthread { /* one client thread */
+struct cthread { /* one client thread, and the worker thread (its lane) that runs its calls */
     uint32_t id;
     uint64_t last_seq;
     struct ptstream *streams;
-    pthread_t waiter;
-    int has_waiter;
-    struct call *head, *tail; /* queued for the waiter */
-    int running;              /* the waiter holds a call */
+    pthread_t lane;
+    int has_lane;
+    struct call *head, *tail; /* queued for the lane */
+    int running;              /* the lane holds a call */
     struct cthread *next;
 };
 
@@ -46,7 +47,7 @@ struct session {
     int primary_retains[SRV_MAX_DEVICES];
 
     pthread_mutex_t lock; /* tables, threads, pending error, credits */
-    pthread_cond_t cond;  /* waiters: work queued, or closing */
+    pthread_cond_t cond;  /* lanes: work queued, a turn given on, or closing */
     struct handles *h;
     struct allocs mem;
     uint64_t win_base, win_size; /* the client's device address window (0 size: none) */
@@ -62,17 +63,19 @@ struct session {
     atomic_bool captured;  /* a stream capture has begun in this session */
     atomic_llong last_send; /* monotonic ms */
     atomic_int closing;
-    atomic_int fatal;      /* a waiter met a protocol error */
+    atomic_int fatal;      /* a lane met a protocol error */
 
     /* host callbacks (notify.c): enqueued in the backend and not yet acknowledged */
     struct hostcb *cbs;
     atomic_int live_cbs;   /* counted from the enqueue CALL's arrival to the ack */
     pthread_cond_t cb_cond;
-    /* the session executor (waiter.c): runs calls in arrival order while host
-     * callbacks are live, so the main loop keeps reading their acks */
-    struct call *xhead, *xtail;
-    int xrunning, has_exec;
-    pthread_t exec;
+    /* call order across client threads (lane.c): every call takes a ticket in
+     * arrival order and starts only on its turn; it gives the turn on when it has
+     * run, or when it starts if it may block on device work (RPC_MODE_WAIT), or
+     * when it has held the turn for SRV_TURN_MS (it blocks in the backend) */
+    uint64_t next_ticket, turn;
+    uint64_t watched;          /* turn_watch's last look: the turn then, and since when (ms) */
+    long long watched_since;
     /* device printf: the backend's stdout is a pipe, forwarded as NOTIFY frames */
     int out_fd;
     pthread_t out_thread;
@@ -103,6 +106,7 @@ struct call {
     size_t raw_len;
     const struct rpc_call_desc *d;
     struct cthread *t;
+    uint64_t ticket; /* order across client threads (lane.c) */
     struct call *next;
 };
 
@@ -130,14 +134,16 @@ void post_process(struct session *s, struct call *cl, struct rpc_decoded *dc);
 /* layout.c: kernel parameter layouts for the launch marshallers. */
 void layout_install(struct backend *b);
 
-/* waiter.c */
+/* lane.c: each client thread's calls run, in order, on one worker thread of
+ * its own (its lane), so the backend sees one OS thread per client thread
+ * (stream capture modes, the current context, thread-local state). */
 struct cthread *cthread_get(struct session *s, uint32_t id); /* under s->lock; NULL: too many */
-/* Queues cl on its thread's waiter (starting it). 0, or -1 if no thread could start. */
-int waiter_submit(struct session *s, struct call *cl);
-/* Does the client thread have waiter work queued or running? (under s->lock) */
-int waiter_busy(struct cthread *t);
-/* Stops the waiters, giving running calls up to ms to return; 0 if all ended. */
-int waiters_stop(struct session *s, int ms);
+/* Gives cl a ticket and queues it on its thread's lane (starting it). 0, or -1. */
+int lane_submit(struct session *s, struct call *cl);
+/* Lets a call blocked in the backend for SRV_TURN_MS stop holding the turn (heartbeat thread). */
+void turn_watch(struct session *s);
+/* Stops the lanes, giving running calls up to ms to return; 0 if all ended. */
+int lanes_stop(struct session *s, int ms);
 
 /* notify.c */
 int hostcb_op(const struct rpc_call_desc *d); /* a host-callback CALL's op */
@@ -155,10 +161,6 @@ void out_stop(struct session *s);
 int send_frames(struct session *s, rpc_hdr *h, const void *enc, size_t enc_len,
                 const struct iovec *raw, int nraw);
 
-/* waiter.c: the session executor and call routing (waiter or inline) */
-int call_route(struct session *s, struct call *cl, const char **why);
-int exec_busy(struct session *s); /* under s->lock */
-int exec_submit(struct session *s, struct call *cl);
 int protocol_error(struct session *s, const char *what); /* worker.c: ERROR frame, -1 */
 void flush_credits(struct session *s); /* worker.c: a CREDIT frame if credits are owed */
 

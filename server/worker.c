@@ -247,12 +247,9 @@ static int on_call(struct session *s, rpc_hdr *h, void *enc)
         }
         atomic_fetch_add(&s->live_cbs, 1);
     }
-    pthread_mutex_lock(&s->lock);
-    int queue = atomic_load(&s->live_cbs) > 0 || exec_busy(s);
-    pthread_mutex_unlock(&s->lock);
-    if (queue) return exec_submit(s, cl) ? protocol_error(s, "cannot start the session executor") : 0;
-    const char *why = NULL;
-    return call_route(s, cl, &why) < 0 ? protocol_error(s, why) : 0;
+    /* the main loop never runs calls itself: it keeps reading (callback acks, other
+     * threads' calls) however long a call blocks in the backend */
+    return lane_submit(s, cl) ? protocol_error(s, "cannot start a worker thread for a client thread") : 0;
 }
 
 /* Credits of pipelined calls go back when the client has nothing more queued. */
@@ -306,14 +303,15 @@ static void serve(struct session *s)
     }
 }
 
-/* ---- heartbeats --------------------------------------------------------------------- */
+/* ---- heartbeats and the turn watch --------------------------------------------------------------------- */
 
 static void *heartbeat_main(void *p)
 {
     struct session *s = p;
-    int ms = s->cfg->heartbeat_ms;
+    int ms = s->cfg->heartbeat_ms, nap = ms / 4 < 20 ? ms / 4 : 20;
     while (!atomic_load(&s->closing)) {
-        usleep((useconds_t)ms * 250);
+        usleep((useconds_t)(nap > 0 ? nap : 1) * 1000);
+        turn_watch(s);
         if (atomic_load(&s->busy) > 0 && srv_now_ms() - atomic_load(&s->last_send) >= ms) {
             rpc_hdr h = {.type = RPC_T_HEARTBEAT};
             session_send(s, &h, NULL, 0, NULL, 0);
@@ -359,7 +357,7 @@ int srv_worker_main(struct srv_config *cfg, struct srv_worker_args *wa)
     out_start(&s);
     serve(&s);
     tp_shutdown(s.c);
-    int joined = waiters_stop(&s, 2000) == 0;
+    int joined = lanes_stop(&s, 2000) == 0;
     if (have_hb) pthread_join(hb, NULL);
     if (joined) session_cleanup(&s);
     else srv_warn("calls still running in the backend; leaving cleanup to process exit");

@@ -1,0 +1,158 @@
+/* lane.c — client threads as the worker sees them. Each client thread has a
+ * sequence counter, its per-thread default streams and a lane: one worker
+ * thread of its own that runs all its calls, in order. The backend therefore
+ * sees one OS thread per client thread, as the driver would (stream capture
+ * modes check the thread, the current context is per thread), and a client
+ * thread blocked in a synchronisation never holds up another's calls.
+ *
+ * Order across client threads: the main loop gives every call a ticket in
+ * arrival order; a call starts only on its ticket's turn, so a call another
+ * thread made visible first (a pipelined launch, then a host-side signal to a
+ * second thread that synchronises) is in the backend before it. The turn goes
+ * on when the call has run, when it starts if it may block on device work
+ * (RPC_MODE_WAIT), or when it has held the turn for SRV_TURN_MS, blocked in the backend
+ * (turn_watch: a pipelined copy queued behind a host callback must not keep
+ * the callback's own driver calls from running). */
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "log.h"
+#include "session.h"
+
+struct cthread *cthread_get(struct session *s, uint32_t id)
+{
+    for (struct cthread *t = s->threads; t; t = t->next)
+        if (t->id == id) return t;
+    if (s->nthreads >= SRV_MAX_THREADS) return NULL;
+    struct cthread *t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    t->id = id;
+    t->next = s->threads;
+    s->threads = t;
+    s->nthreads++;
+    return t;
+}
+
+static int may_block(const struct call *cl)
+{
+    return cl->d && cl->d->mode == RPC_MODE_WAIT && !(cl->h.flags & RPC_F_NOREPLY);
+}
+
+/* Gives the turn on if cl still holds it (s->lock held). */
+static void turn_release(struct session *s, const struct call *cl)
+{
+    if (s->turn != cl->ticket) return;
+    s->turn++;
+    pthread_cond_broadcast(&s->cond);
+}
+
+static void *lane_main(void *p)
+{
+    struct cthread *t = ((void **)p)[1];
+    struct session *s = ((void **)p)[0];
+    free(p);
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        while (!atomic_load(&s->closing) && (!t->head || t->head->ticket > s->turn))
+            pthread_cond_wait(&s->cond, &s->lock);
+        if (atomic_load(&s->closing)) break;
+        struct call *cl = t->head;
+        t->head = cl->next;
+        if (!t->head) t->tail = NULL;
+        t->running = 1;
+        struct call mine = {.ticket = cl->ticket}; /* cl is freed by dispatch_call */
+        if (may_block(cl)) turn_release(s, cl);
+        pthread_mutex_unlock(&s->lock);
+        int rc = dispatch_call(s, cl);
+        pthread_mutex_lock(&s->lock);
+        turn_release(s, &mine);
+        t->running = 0;
+        if (rc < 0 && !atomic_exchange(&s->fatal, 1)) tp_shutdown(s->c); /* ends the main loop */
+        if (!t->head) { /* idle: credits of its pipelined calls go back */
+            pthread_mutex_unlock(&s->lock);
+            flush_credits(s);
+            pthread_mutex_lock(&s->lock);
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+int lane_submit(struct session *s, struct call *cl)
+{
+    struct cthread *t = cl->t;
+    pthread_mutex_lock(&s->lock);
+    if (!t->has_lane) {
+        void **arg = malloc(2 * sizeof *arg);
+        if (!arg) goto fail;
+        arg[0] = s;
+        arg[1] = t;
+        if (pthread_create(&t->lane, NULL, lane_main, arg)) {
+            free(arg);
+            goto fail;
+        }
+        t->has_lane = 1;
+    }
+    cl->ticket = s->next_ticket++;
+    cl->next = NULL;
+    if (t->tail) t->tail->next = cl;
+    else t->head = cl;
+    t->tail = cl;
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+    return 0;
+fail:
+    pthread_mutex_unlock(&s->lock);
+    srv_err("cannot start a worker thread for client thread %u", t->id);
+    call_free(cl);
+    return -1;
+}
+
+/* Samples the turn: one held by the same call for SRV_TURN_MS goes on (the call
+ * is blocked in the backend, or queued behind its thread's blocked call). A
+ * call whose turn passed starts whenever its lane is free. */
+void turn_watch(struct session *s)
+{
+    long long now = srv_now_ms();
+    pthread_mutex_lock(&s->lock);
+    if (s->turn == s->next_ticket || s->turn != s->watched) {
+        s->watched = s->turn; /* idle, or the turn moved since the last look */
+        s->watched_since = now;
+    } else if (now - s->watched_since >= SRV_TURN_MS) {
+        srv_debug("the call with ticket %llu held the turn for %lld ms: later calls may start",
+                  (unsigned long long)s->turn, now - s->watched_since);
+        s->turn++;
+        s->watched = s->turn;
+        s->watched_since = now;
+        pthread_cond_broadcast(&s->cond);
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+int lanes_stop(struct session *s, int ms)
+{
+    int all = 1;
+    pthread_mutex_lock(&s->lock);
+    atomic_store(&s->closing, 1);
+    pthread_cond_broadcast(&s->cb_cond);
+    for (struct cthread *t = s->threads; t; t = t->next) /* queued calls are dropped */
+        while (t->head) {
+            struct call *cl = t->head;
+            t->head = cl->next;
+            call_free(cl);
+        }
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += ms / 1000;
+    dl.tv_nsec += (long)(ms % 1000) * 1000000;
+    if (dl.tv_nsec >= 1000000000) dl.tv_sec++, dl.tv_nsec -= 1000000000;
+    for (struct cthread *t = s->threads; t; t = t->next) {
+        if (!t->has_lane) continue;
+        if (pthread_timedjoin_np(t->lane, NULL, &dl) == 0) t->has_lane = 0;
+        else all = 0;
+    }
+    return all ? 0 : -1;
+}
