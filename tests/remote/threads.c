@@ -1,9 +1,11 @@
 /* threads.c — several application threads share one connection: each makes
  * the primary context current and moves its own data; replies reach the right
- * thread, and a thread blocked in a synchronisation does not stall the others. */
+ * thread, and a thread blocked in a synchronisation does not stall the others,
+ * even when the work it waits for is submitted by another thread later. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "remote.h"
 
@@ -44,6 +46,119 @@ RG_TEST(threads_share_the_connection)
         pthread_join(t[i], &bad);
         CHECK(bad == NULL);
     }
+}
+
+/* Thread A blocks in cuStreamSynchronize on a stream that waits for a flag in
+ * device memory; only thread B, which starts after A is blocked, writes the
+ * flag. Meanwhile B's own calls (round trips included) must go through. */
+struct blocked {
+    CUstream s;
+    CUdeviceptr flag, out;
+    volatile int a_state; /* 1: about to synchronise, 2: returned */
+    CUresult a_result;
+    double a_returned;
+};
+
+static void *blocked_syncer(void *p)
+{
+    struct blocked *b = p;
+    if (cuCtxSetCurrent(primary) != CUDA_SUCCESS) return (void *)1;
+    __atomic_store_n(&b->a_state, 1, __ATOMIC_SEQ_CST);
+    b->a_result = cuStreamSynchronize(b->s);
+    b->a_returned = rt_now();
+    __atomic_store_n(&b->a_state, 2, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+RG_TEST(sync_waits_for_work_another_thread_submits_later)
+{
+    struct blocked b = {0};
+    CUstream other;
+    unsigned out = 0;
+    CHECK_CU(rt_setup(&primary));
+    CHECK_CU(cuStreamCreate(&b.s, CU_STREAM_NON_BLOCKING));
+    CHECK_CU(cuStreamCreate(&other, CU_STREAM_NON_BLOCKING));
+    CHECK_CU(cuMemAlloc(&b.flag, 4));
+    CHECK_CU(cuMemAlloc(&b.out, 4));
+    CHECK_CU(cuMemsetD32(b.flag, 0, 1));
+    CHECK_CU(cuMemsetD32(b.out, 0, 1));
+    CHECK_CU(cuCtxSynchronize());
+    /* the stream waits for the flag, then writes 7 into out */
+    CHECK_CU(cuStreamWaitValue32(b.s, b.flag, 1, CU_STREAM_WAIT_VALUE_EQ));
+    CHECK_CU(cuMemsetD32Async(b.out, 7, 1, b.s));
+
+    pthread_t a;
+    CHECK(pthread_create(&a, NULL, blocked_syncer, &b) == 0);
+    while (__atomic_load_n(&b.a_state, __ATOMIC_SEQ_CST) < 1) usleep(1000);
+    usleep(200 * 1000); /* A is in its synchronisation (or about to be) */
+    CHECK(__atomic_load_n(&b.a_state, __ATOMIC_SEQ_CST) == 1);
+
+    /* this thread's calls still run while A waits: a round trip and a copy */
+    unsigned seen = 99;
+    CHECK_CU(cuMemcpyDtoH(&seen, b.out, 4));
+    CHECK(seen == 0); /* the stream is still held by its wait */
+    CHECK(__atomic_load_n(&b.a_state, __ATOMIC_SEQ_CST) == 1);
+
+    double released = rt_now();
+    CHECK_CU(cuStreamWriteValue32(other, b.flag, 1, 0));
+    CHECK_CU(cuStreamSynchronize(other));
+    for (int i = 0; i < 10000 && __atomic_load_n(&b.a_state, __ATOMIC_SEQ_CST) < 2; i++) usleep(1000);
+    CHECK(__atomic_load_n(&b.a_state, __ATOMIC_SEQ_CST) == 2);
+    pthread_join(a, NULL);
+    CHECK_CU(b.a_result);
+    CHECK(b.a_returned >= released); /* A returned only after B wrote the flag */
+    CHECK_CU(cuMemcpyDtoH(&out, b.out, 4));
+    CHECK(out == 7);
+    CHECK_CU(cuStreamDestroy(b.s));
+    CHECK_CU(cuStreamDestroy(other));
+    CHECK_CU(cuMemFree(b.flag));
+    CHECK_CU(cuMemFree(b.out));
+}
+
+/* A synchronous copy on the legacy stream waits, in the backend, for a blocking
+ * stream held by a flag that another thread writes 100 ms later. Through rgpu
+ * the application does not wait (the copy is pipelined), so the flag's write
+ * reaches the worker after the blocked copy. The worker must not keep the
+ * second thread's calls behind the blocked copy (a real driver blocks only the
+ * copying thread). */
+static CUdeviceptr late_flag;
+
+static void *late_writer(void *p)
+{
+    CUstream other = p;
+    usleep(100 * 1000);
+    if (cuCtxSetCurrent(primary) != CUDA_SUCCESS) return (void *)1;
+    if (cuStreamWriteValue32(other, late_flag, 1, 0) != CUDA_SUCCESS) return (void *)1;
+    return cuStreamSynchronize(other) == CUDA_SUCCESS ? NULL : (void *)1;
+}
+
+RG_TEST(blocked_legacy_copy_does_not_stall_other_threads)
+{
+    CUstream held, other;
+    CUdeviceptr dst;
+    unsigned char src[4096], back[4096];
+    for (size_t i = 0; i < sizeof src; i++) src[i] = (unsigned char)(i * 7 + 1);
+    CHECK_CU(rt_setup(&primary));
+    CHECK_CU(cuStreamCreate(&held, CU_STREAM_DEFAULT));
+    CHECK_CU(cuStreamCreate(&other, CU_STREAM_NON_BLOCKING));
+    CHECK_CU(cuMemAlloc(&late_flag, 4));
+    CHECK_CU(cuMemAlloc(&dst, sizeof src));
+    CHECK_CU(cuMemsetD32(late_flag, 0, 1));
+    CHECK_CU(cuCtxSynchronize());
+    CHECK_CU(cuStreamWaitValue32(held, late_flag, 1, CU_STREAM_WAIT_VALUE_EQ));
+    pthread_t w; /* writes the flag in 100 ms, after the copy was sent */
+    CHECK(pthread_create(&w, NULL, late_writer, other) == 0);
+    CHECK_CU(cuMemcpyHtoD(dst, src, sizeof src)); /* legacy stream: behind `held` */
+    CHECK_CU(cuCtxSynchronize());
+    void *bad = (void *)1;
+    pthread_join(w, &bad);
+    CHECK(bad == NULL);
+    CHECK_CU(cuMemcpyDtoH(back, dst, sizeof back));
+    CHECK(memcmp(src, back, sizeof src) == 0);
+    CHECK_CU(cuStreamDestroy(held));
+    CHECK_CU(cuStreamDestroy(other));
+    CHECK_CU(cuMemFree(late_flag));
+    CHECK_CU(cuMemFree(dst));
 }
 
 RG_TEST_MAIN()
