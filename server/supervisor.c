@@ -19,6 +19,7 @@
 #include "log.h"
 #include "msg.h"
 #include "rgpud.h"
+#include "share.h"
 
 struct supervisor {
     struct srv_config *cfg;
@@ -28,6 +29,7 @@ struct supervisor {
     pid_t *kids;
     int nkids;
     unsigned long long next_session;
+    struct simgpu_share *share; /* simgpu workers' device memory (simgpu/share.h) */
 };
 
 static int sig_pipe[2] = {-1, -1};
@@ -78,6 +80,7 @@ static void reap(struct supervisor *s)
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         kids_remove(s, pid);
+        if (s->share) simgpu_share_release_pid(s->share, (int)pid); /* memory it left behind */
         if (WIFSIGNALED(status))
             srv_warn("worker %d ended by signal %d", (int)pid, WTERMSIG(status));
         else
@@ -263,6 +266,30 @@ static void shutdown_workers(struct supervisor *s)
     }
 }
 
+/* simgpu workers are processes using the same simulated devices, like processes
+ * on one GPU: their device memory is counted in one anonymous file they inherit
+ * (SIMGPU_SHARED), so one session's allocations show in another's cuMemGetInfo
+ * and SIMGPU_MEMORY bounds them all. A SIMGPU_SHARED set by the operator is kept. */
+static void share_setup(struct supervisor *s)
+{
+    char path[64];
+    const char *given = getenv("SIMGPU_SHARED");
+    if (strcmp(s->backend_kind, "simgpu")) return;
+    if (given && *given) {
+        if (!(s->share = simgpu_share_open(given)))
+            srv_warn("SIMGPU_SHARED=%s cannot be mapped: %s", given, strerror(errno));
+        return;
+    }
+    int fd = memfd_create("rgpud-simgpu-devices", 0); /* inherited by the workers */
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    if (fd < 0 || !(s->share = simgpu_share_open(path))) {
+        srv_warn("simgpu sessions will not share device memory accounting: %s", strerror(errno));
+        if (fd >= 0) close(fd);
+        return;
+    }
+    setenv("SIMGPU_SHARED", path, 1);
+}
+
 static void serve(struct supervisor *s)
 {
     struct pollfd pf[2] = {{.fd = tp_listener_fd(s->l), .events = POLLIN},
@@ -289,6 +316,7 @@ int srv_supervisor_main(struct srv_config *cfg)
                             sizeof s.backend_kind))
         return 1;
     snprintf(cfg->backend, sizeof cfg->backend, "%s", s.backend_kind); /* the worker's view */
+    share_setup(&s);
     if (!(s.kids = calloc(cfg->max_sessions + 1, sizeof *s.kids)) || signals_install()) {
         srv_err("cannot set up: %s", strerror(errno));
         return 1;

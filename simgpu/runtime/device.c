@@ -1,11 +1,13 @@
 /* device.c — the simulated devices: enumeration (SIMGPU_DEVICES,
  * CUDA_VISIBLE_DEVICES), identity (name, UUID, PCI ids), capacity accounting
  * (SIMGPU_MEMORY) and every CUdevice_attribute, all as the real driver answers. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core.h"
+#include "share.h"
 
 #define SIM_MAX_DEVICES 64
 #define SIM_SM_COUNT 8
@@ -106,6 +108,30 @@ static void device_setup(struct sim_device *d, int ordinal, int physical, size_t
     pthread_mutex_init(&d->lock, NULL);
 }
 
+/* ---- memory charged against the device (shared by processes: share.h) ---- */
+
+static struct simgpu_share *share;
+static int share_slot = -1;
+
+/* SIMGPU_SHARED names the file that makes this process one of several users of
+ * the same devices; without it the devices are this process's alone. */
+static void share_setup(void)
+{
+    const char *path = getenv("SIMGPU_SHARED");
+    if (!path || !*path) return;
+    if (!(share = simgpu_share_open(path))) {
+        sim_warn("SIMGPU_SHARED=%s cannot be mapped (%s): device memory is this process's alone",
+                 path, strerror(errno));
+        return;
+    }
+    if ((share_slot = simgpu_share_claim(share)) < 0) {
+        sim_warn("SIMGPU_SHARED=%s: all %d process slots are taken: device memory is this "
+                 "process's alone", path, SIMGPU_SHARE_SLOTS);
+        munmap(share, sizeof *share);
+        share = NULL;
+    }
+}
+
 CUresult sim_devices_init(void)
 {
     const char *e = getenv("SIMGPU_DEVICES");
@@ -136,6 +162,7 @@ CUresult sim_devices_init(void)
     for (int i = 0; i < n; i++)
         device_setup(&devices[i], i, map[i], mem);
     ndevices = n;
+    if (n > 0) share_setup();
     return n > 0 ? CUDA_SUCCESS : CUDA_ERROR_NO_DEVICE;
 }
 
@@ -150,18 +177,37 @@ struct sim_device *sim_device(CUdevice ordinal)
     return &devices[ordinal];
 }
 
+/* Adds bytes to *used unless that would pass total. */
+static bool charge_counter(_Atomic uint64_t *used, uint64_t total, uint64_t bytes)
+{
+    uint64_t cur = atomic_load(used);
+    do {
+        if (bytes > total || cur > total - bytes) return false;
+    } while (!atomic_compare_exchange_weak(used, &cur, cur + bytes));
+    return true;
+}
+
 bool sim_device_charge(struct sim_device *d, size_t bytes)
 {
-    size_t cur = atomic_load(&d->used);
-    do {
-        if (bytes > d->total_mem || cur > d->total_mem - bytes) return false;
-    } while (!atomic_compare_exchange_weak(&d->used, &cur, cur + bytes));
+    if (!share) return charge_counter(&d->used, d->total_mem, bytes);
+    if (!charge_counter(&share->used[d->physical], d->total_mem, bytes)) return false;
+    atomic_fetch_add(&share->slot[share_slot].used[d->physical], bytes);
+    atomic_fetch_add(&d->used, bytes);
     return true;
 }
 
 void sim_device_uncharge(struct sim_device *d, size_t bytes)
 {
     atomic_fetch_sub(&d->used, bytes);
+    if (share) {
+        atomic_fetch_sub(&share->slot[share_slot].used[d->physical], bytes);
+        atomic_fetch_sub(&share->used[d->physical], bytes);
+    }
+}
+
+size_t sim_device_used(const struct sim_device *d)
+{
+    return share ? (size_t)atomic_load(&share->used[d->physical]) : atomic_load(&d->used);
 }
 
 /* Values that do not depend on the device; -1 if the attribute is unknown. */

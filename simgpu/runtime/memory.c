@@ -625,7 +625,7 @@ CUresult cuMemGetInfo_v2(size_t *free, size_t *total)
     CUresult r = sim_ctx_get(&c);
     if (r) return r;
     if (!free || !total) return CUDA_ERROR_INVALID_VALUE;
-    size_t used = atomic_load(&c->dev->used);
+    size_t used = sim_device_used(c->dev);
     *total = c->dev->total_mem;
     *free = used < *total ? *total - used : 0;
     return CUDA_SUCCESS;

@@ -86,7 +86,7 @@ struct sim_device {
     CUuuid uuid;
     char name[256];
     size_t total_mem;    /* SIMGPU_MEMORY */
-    _Atomic size_t used; /* bytes charged against total_mem */
+    _Atomic uint64_t used; /* bytes this process charged against total_mem */
     int pci_domain, pci_bus, pci_device;
     struct sim_ctx *primary; /* the primary context: one stable handle, always registered */
     pthread_mutex_t lock;
@@ -98,6 +98,8 @@ struct sim_device *sim_device(CUdevice ordinal);
 /* Charge / release device memory against the device's capacity. Returns false
  * (nothing charged) when the device would exceed SIMGPU_MEMORY. */
 bool sim_device_charge(struct sim_device *d, size_t bytes);
+/* Bytes in use on the device: by every process sharing it (SIMGPU_SHARED), else this one. */
+size_t sim_device_used(const struct sim_device *d);
 void sim_device_uncharge(struct sim_device *d, size_t bytes);
 int sim_device_attribute(struct sim_device *d, CUdevice_attribute a, int *out); /* 0 ok */
 

@@ -246,33 +246,72 @@ static int wait_children(int want, int ms)
     return -1;
 }
 
-RG_TEST(killed_client_cleaned_up)
-{
+/* Session b watches the device's free memory (simgpu workers share their
+ * devices' accounting through rgpud, as processes on one GPU do) while session
+ * a allocates 256 MiB and then ends badly: its memory must come back. */
+struct watched {
     struct sess a, b;
-    uint64_t ctx;
-    int pids[64];
-    NEED_SERVER();
-    NEED_CODEC();
-    if (wait_children(0, 5000)) RG_FAIL("workers of earlier tests still running");
-    if (sess_open(&srv, &b)) RG_FAIL("session refused");
-    CHECK_EQ_INT(make_ctx(&b, &ctx), CUDA_SUCCESS);
-    size_t fr0 = 0, tot = 0, fr1 = 0, *pf0 = &fr0, *pf1 = &fr1, *pt = &tot;
-    void *g0[] = {&pf0, &pt};
-    CHECK_EQ_INT(sess_call(&b, "cuMemGetInfo_v2", ctx, g0), CUDA_SUCCESS);
-    if (sess_open(&srv, &a)) RG_FAIL("session refused");
+    uint64_t bctx;
+    size_t free0;
+    int a_worker;
+};
+
+static size_t free_mem(struct sess *s, uint64_t ctx)
+{
+    size_t fr = 0, tot = 0, *pf = &fr, *pt = &tot;
+    void *g[] = {&pf, &pt};
+    return sess_call(s, "cuMemGetInfo_v2", ctx, g) == CUDA_SUCCESS ? fr : 0;
+}
+
+static int watched_open(struct watched *w)
+{
+    int before[64], after[64];
     uint64_t actx;
-    CHECK_EQ_INT(make_ctx(&a, &actx), CUDA_SUCCESS);
     CUdeviceptr p, *pp = &p;
     size_t sz = 256 << 20;
     void *al[] = {&pp, &sz};
-    CHECK_EQ_INT(sess_call(&a, "cuMemAlloc_v2", actx, al), CUDA_SUCCESS);
-    CHECK_EQ_INT(rgpud_children(&srv, pids, 64), 2);
-    sess_close(&a); /* the client vanishes without CLOSE */
+    if (wait_children(0, 5000) || sess_open(&srv, &w->b) || make_ctx(&w->b, &w->bctx)) return -1;
+    w->free0 = free_mem(&w->b, w->bctx);
+    int nb = rgpud_children(&srv, before, 64);
+    if (sess_open(&srv, &w->a) || make_ctx(&w->a, &actx) ||
+        sess_call(&w->a, "cuMemAlloc_v2", actx, al) != CUDA_SUCCESS)
+        return -1;
+    int na = rgpud_children(&srv, after, 64);
+    w->a_worker = 0;
+    for (int i = 0; i < na; i++) {
+        int seen = 0;
+        for (int j = 0; j < nb; j++) seen |= after[i] == before[j];
+        if (!seen) w->a_worker = after[i];
+    }
+    return w->free0 && w->a_worker ? 0 : -1;
+}
+
+RG_TEST(killed_client_cleaned_up)
+{
+    struct watched w;
+    NEED_SERVER();
+    NEED_CODEC();
+    if (watched_open(&w)) RG_FAIL("sessions not set up");
+    CHECK(free_mem(&w.b, w.bctx) <= w.free0 - (256u << 20)); /* b sees a's allocation */
+    sess_close(&w.a); /* the client vanishes without CLOSE */
     CHECK_EQ_INT(wait_children(1, 10000), 0);
-    void *g1[] = {&pf1, &pt};
-    CHECK_EQ_INT(sess_call(&b, "cuMemGetInfo_v2", ctx, g1), CUDA_SUCCESS);
-    CHECK_EQ_U64(fr1, fr0);
-    sess_close(&b);
+    CHECK_EQ_U64(free_mem(&w.b, w.bctx), w.free0);
+    sess_close(&w.b);
+}
+
+RG_TEST(killed_worker_memory_reclaimed)
+{
+    struct watched w;
+    NEED_SERVER();
+    NEED_CODEC();
+    if (watched_open(&w)) RG_FAIL("sessions not set up");
+    CHECK(free_mem(&w.b, w.bctx) <= w.free0 - (256u << 20));
+    CHECK(kill(w.a_worker, SIGKILL) == 0); /* no cleanup runs in the worker */
+    CHECK_EQ_INT(wait_children(1, 10000), 0);
+    for (int i = 0; i < 100 && free_mem(&w.b, w.bctx) != w.free0; i++) usleep(20000);
+    CHECK_EQ_U64(free_mem(&w.b, w.bctx), w.free0); /* rgpud gave it back when it reaped a's worker */
+    sess_close(&w.a);
+    sess_close(&w.b);
 }
 
 RG_TEST(sigterm_clean_shutdown)
