@@ -69,6 +69,33 @@ function(rg_driver_test)
   endforeach()
 endfunction()
 
+# rg_remote_program_test(NAME name COMMAND exe [args...] [LABELS ...] [ENV ...] [TIMEOUT s])
+# The test <name>.tcp: an unmodified program (nvcc-built, cudart static or shared,
+# NVIDIA libraries) run through `rgpu-run` against a private rgpud (simgpu backend)
+# on a free loopback port (tests/remote/with-rgpud.sh). Labels: tcp, remote + LABELS.
+# A line "<name> REASON" in tests/remote/tcp-exclude.txt makes it a skip that prints
+# the reason.
+set(RG_TCP_EXCLUDE ${PROJECT_SOURCE_DIR}/tests/remote/tcp-exclude.txt CACHE INTERNAL "")
+function(rg_remote_program_test)
+  cmake_parse_arguments(T "" "NAME;TIMEOUT" "COMMAND;LABELS;ENV" ${ARGN})
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 600)
+  endif()
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${RG_TCP_EXCLUDE})
+  file(STRINGS ${RG_TCP_EXCLUDE} excluded REGEX "^${T_NAME} ")
+  if(excluded)
+    list(GET excluded 0 why)
+    add_test(NAME ${T_NAME}.tcp COMMAND sh -c "printf 'SKIP (tests/remote/tcp-exclude.txt): %s\\n' \"$1\"; exit 77"
+             sh "${why}")
+  else()
+    add_test(NAME ${T_NAME}.tcp
+             COMMAND ${PROJECT_SOURCE_DIR}/tests/remote/with-rgpud.sh ${CMAKE_BINARY_DIR}/bin/rgpud ""
+                     -- ${CMAKE_BINARY_DIR}/bin/rgpu-run -- ${T_COMMAND})
+  endif()
+  set_tests_properties(${T_NAME}.tcp PROPERTIES LABELS "tcp;remote;${T_LABELS}" TIMEOUT ${T_TIMEOUT}
+                       SKIP_RETURN_CODE 77 ENVIRONMENT "${T_ENV}")
+endfunction()
+
 # rg_driver_exports(target)
 # Generates, into the build tree, <target>_exports.c: a weak definition of every
 # symbol the toolkit's stub libcuda.so exports (returning CUDA_ERROR_NOT_SUPPORTED

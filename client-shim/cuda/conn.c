@@ -518,8 +518,22 @@ static void keep_device(struct rg_device *d, const Rgpu__DeviceSummary *s)
     d->cc_minor = (int)s->cc_minor;
 }
 
+/* simgpu runs PTX only: like simgpu itself, the shim asks the libraries that
+ * pick their kernel images by CUDA_FORCE_PTX_JIT (cuBLASLt) for PTX, unless the
+ * user chose a value. A real GPU behind the server changes nothing. */
+static void ptx_jit_for_simgpu(const char *backend)
+{
+    const char *v = getenv("CUDA_FORCE_PTX_JIT");
+    if (!backend || strcmp(backend, "simgpu") || (v && *v)) return;
+    int saved = errno;
+    if (setenv("CUDA_FORCE_PTX_JIT", "1", 1) == 0)
+        rg_log(RG_LOG_INFO, "CUDA_FORCE_PTX_JIT=1 set: the server's simgpu runs PTX only");
+    errno = saved;
+}
+
 static void keep_welcome(const Rgpu__Welcome *w)
 {
+    ptx_jit_for_simgpu(w->backend);
     rg_sess.driver_version = w->driver_version;
     rg_sess.session_id = w->session_id;
     rg_sess.ndev = 0;
