@@ -30,13 +30,14 @@ int allocs_add(struct allocs *a, uint64_t base, uint64_t size, int kind, uint64_
     }
     size_t i = upper(a, base);
     memmove(&a->v[i + 1], &a->v[i], (a->n - i) * sizeof *a->v);
-    a->v[i] = (struct alloc){base, size, owner, kind};
+    a->v[i] = (struct alloc){base, size, owner, kind, 0, NULL};
     a->n++;
     return 0;
 }
 
 static void remove_at(struct allocs *a, size_t i)
 {
+    free(a->v[i].shadow);
     memmove(&a->v[i], &a->v[i + 1], (a->n - i - 1) * sizeof *a->v);
     a->n--;
 }
@@ -57,17 +58,22 @@ void allocs_remove_owner(struct allocs *a, uint64_t owner)
         if (a->v[i].owner == owner) remove_at(a, i);
 }
 
-int allocs_contains(const struct allocs *a, uint64_t p, uint64_t len)
+struct alloc *allocs_find(struct allocs *a, uint64_t p, uint64_t len)
 {
-    if (p + len < p) return 0;
+    if (p + len < p) return NULL;
     /* Ranges that could contain p start at or before it; scan back over them. */
     for (size_t i = upper(a, p); i-- > 0;) {
-        const struct alloc *r = &a->v[i];
+        struct alloc *r = &a->v[i];
         if (r->kind == ALLOC_RESERVED) continue;
-        if (p - r->base < r->size) return len <= r->size - (p - r->base);
-        if (r->kind != ALLOC_RESERVED) break; /* accessible ranges do not overlap */
+        if (p - r->base < r->size) return len <= r->size - (p - r->base) ? r : NULL;
+        break; /* accessible ranges do not overlap */
     }
-    return 0;
+    return NULL;
+}
+
+int allocs_contains(const struct allocs *a, uint64_t p, uint64_t len)
+{
+    return allocs_find((struct allocs *)a, p, len) != NULL;
 }
 
 int allocs_has_exact(const struct allocs *a, uint64_t base, uint64_t size, int kind)
@@ -111,6 +117,7 @@ void allocs_remove_within(struct allocs *a, uint64_t p, uint64_t len, int kind)
 
 void allocs_free(struct allocs *a)
 {
+    for (size_t i = 0; i < a->n; i++) free(a->v[i].shadow);
     free(a->v);
     *a = (struct allocs){0};
 }

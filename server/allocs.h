@@ -19,6 +19,8 @@ struct alloc {
     uint64_t base, size;
     uint64_t owner; /* context, module or library id (0: none) */
     int kind;
+    int managed;     /* cuMemAllocManaged: mirrored in the client (mirror.c) */
+    uint8_t *shadow; /* managed: the bytes client and worker last agreed on (lazy, zeros) */
 };
 
 struct allocs {
@@ -34,6 +36,8 @@ int allocs_remove(struct allocs *a, uint64_t base, int kind);
 void allocs_remove_owner(struct allocs *a, uint64_t owner);
 /* Is [p, p+len) inside one accessible range (not a bare reservation)? len 0 checks p. */
 int allocs_contains(const struct allocs *a, uint64_t p, uint64_t len);
+/* The accessible range holding [p, p+len), or NULL. Valid until the table changes. */
+struct alloc *allocs_find(struct allocs *a, uint64_t p, uint64_t len);
 /* VMM bookkeeping (dispatch.c, post.c):
  * is there a range of `kind` exactly [base, base+size)? */
 int allocs_has_exact(const struct allocs *a, uint64_t base, uint64_t size, int kind);

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "mirror.h"
 #include "session.h"
 
 /* The generic codec may land after this file: until then its calls are weak
@@ -258,6 +259,8 @@ static CUresult check_ranges(struct session *s, const struct rpc_decoded *dc)
 {
     const struct rpc_call_desc *d = dc->desc;
     if (vmm_call(d->base)) return check_vmm(s, dc);
+    int arrays;
+    if (mirror_check_arrays(s, dc, &arrays)) return (CUresult)arrays;
     for (int i = 0; i < d->nargs; i++) {
         const struct rpc_arg_desc *a = &d->args[i];
         uint64_t len = 0;
@@ -471,6 +474,7 @@ int dispatch_call(struct session *s, struct call *cl)
 {
     int noreply = (cl->h.flags & RPC_F_NOREPLY) != 0, rc = 0;
     if (hostcb_op(cl->d)) return hostcb_call(s, cl);
+    if (mirror_op(cl->d)) return mirror_call(s, cl); /* managed memory (mirror.c) */
     if (!cl->d || !rpc_decode_call || !rpc_encode_reply)
         rc = unsupported(s, cl, cl->d ? "no codec in this build" : "unknown op");
     else if (cl->d->cls != RPC_CLASS_FORWARD && cl->d->cls != RPC_CLASS_CUSTOM)

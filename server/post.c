@@ -91,8 +91,11 @@ static void track_memory(struct session *s, struct call *cl, struct rpc_decoded 
 {
     uint64_t ctx = cl->h.ctx;
     if (is(dc, "cuMemAlloc") || is(dc, "cuMemAllocManaged") || is(dc, "cuMemAllocAsync") ||
-        is(dc, "cuMemAllocFromPoolAsync"))
+        is(dc, "cuMemAllocFromPoolAsync")) {
         allocs_add(&s->mem, val_at(dc, 0), val_at(dc, 1), ALLOC_MEM, ctx);
+        struct alloc *a = allocs_find(&s->mem, val_at(dc, 0), val_at(dc, 1));
+        if (a && is(dc, "cuMemAllocManaged")) a->managed = 1; /* mirrored in the client */
+    }
     else if (is(dc, "cuMemAllocPitch"))
         allocs_add(&s->mem, val_at(dc, 0), val_at(dc, 1) * val_at(dc, 3), ALLOC_MEM, ctx);
     else if (is(dc, "cuMemFree") || is(dc, "cuMemFreeAsync"))
@@ -172,19 +175,30 @@ static void track_lifetimes(struct session *s, struct rpc_decoded *dc)
     allocs_remove_owner(&s->mem, dc->ids[0]);
 }
 
-/* cuPointerGetAttribute (rpc/custom_ptr_attr.c): handles in the value become ids. */
-static void pointer_attr(struct session *s, struct rpc_decoded *dc)
+/* cuPointerGetAttribute(s) (rpc/custom_ptr_attr.c): handles in the values become ids. */
+static void pointer_value(struct session *s, uint64_t attr, void *value)
 {
-    if (!is(dc, "cuPointerGetAttribute") || !dc->ptrval[0]) return;
-    uint64_t attr = val_at(dc, 1), id = 0;
+    uint64_t id = 0;
     void *real;
-    if (attr != CU_POINTER_ATTRIBUTE_CONTEXT && attr != CU_POINTER_ATTRIBUTE_MEMPOOL_HANDLE) return;
-    memcpy(&real, dc->ptrval[0], sizeof real);
+    if (!value || (attr != CU_POINTER_ATTRIBUTE_CONTEXT && attr != CU_POINTER_ATTRIBUTE_MEMPOOL_HANDLE))
+        return;
+    memcpy(&real, value, sizeof real);
     if (real && attr == CU_POINTER_ATTRIBUTE_CONTEXT)
         id = handles_find_real(s->h, RPC_H_CONTEXT, real);
     else if (real)
         id = handles_mint(s->h, RPC_H_MEMPOOL, real, 0);
-    memcpy(dc->ptrval[0], &id, sizeof id);
+    memcpy(value, &id, sizeof id);
+}
+
+static void pointer_attr(struct session *s, struct rpc_decoded *dc)
+{
+    if (is(dc, "cuPointerGetAttribute")) {
+        pointer_value(s, val_at(dc, 1), dc->ptrval[0]);
+    } else if (is(dc, "cuPointerGetAttributes") && dc->ptrval[1] && dc->ptrval[2]) {
+        const CUpointer_attribute *attrs = dc->ptrval[1];
+        void **data = dc->ptrval[2];
+        for (size_t i = 0; i < dc->lens[2]; i++) pointer_value(s, attrs[i], data[i]);
+    }
 }
 
 void post_process(struct session *s, struct call *cl, struct rpc_decoded *dc)

@@ -84,6 +84,7 @@ static CUresult check_host(const struct rpc_call_desc *d, void **args, unsigned 
     uint64_t p = (uint64_t)(uintptr_t)*(void **)args[i], len = 0;
     if (!p || rpc_arg_len(d, i, args, &len) || !len) return CUDA_SUCCESS;
     if (p + len < p) return CUDA_ERROR_INVALID_VALUE;
+    if (rg_managed_contains(p, len)) return CUDA_SUCCESS; /* mirrored here (managed.c) */
     uint64_t lo = (uint64_t)(uintptr_t)rg_sess.window, hi = lo + rg_sess.window_size;
     if (p < hi && lo < p + len) return CUDA_ERROR_INVALID_VALUE;
     return rg_host_mapped(p, len) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
@@ -196,8 +197,15 @@ static void after_success(const struct rpc_call_desc *d, void **args)
         rg_mirror_add(**(uint64_t **)args[0], **(size_t **)args[1] * *(size_t *)args[3]);
     } else if (!strcmp(d->base, "cuMemAllocAsync") || !strcmp(d->base, "cuMemAllocFromPoolAsync")) {
         rg_mirror_add(**(uint64_t **)args[0], *(size_t *)args[1]);
+    } else if (!strcmp(d->name, "cuMemAllocManaged")) {
+        uint64_t p = **(uint64_t **)args[0], n = *(size_t *)args[1];
+        rg_mirror_add(p, n);
+        if (rg_managed_add(p, n))
+            rg_log(RG_LOG_ERROR, "cuMemAllocManaged: %#llx cannot be mirrored here",
+                   (unsigned long long)p);
     } else if (!strcmp(d->name, "cuMemFree_v2") || !strcmp(d->base, "cuMemFreeAsync")) {
         rg_mirror_remove(*(uint64_t *)args[0]);
+        rg_managed_remove(*(uint64_t *)args[0]);
     } else {
         rg_dev_remember(d, args);
     }
@@ -330,12 +338,6 @@ static int bad_create_flags(const struct rpc_call_desc *d, void **args)
 static int answer_locally(const struct rpc_call_desc *d, void **args)
 {
     if (misaligned_memset(d, args) || bad_create_flags(d, args)) return CUDA_ERROR_INVALID_VALUE;
-    if (!strcmp(d->name, "cuMemAllocManaged")) {
-        static _Atomic int warned;
-        if (!atomic_exchange(&warned, 1))
-            rg_log(RG_LOG_WARN, "cuMemAllocManaged: managed memory is not supported yet");
-        return CUDA_ERROR_NOT_SUPPORTED;
-    }
     uint64_t cur = rg_ctx_current_id();
     int ctx_level = !strncmp(d->name, "cuCtx", 5) || !strncmp(d->name, "cuDevice", 8);
     if (cur && rg_ctx_dead(cur) && !ctx_level) return CUDA_ERROR_CONTEXT_IS_DESTROYED;
@@ -344,6 +346,8 @@ static int answer_locally(const struct rpc_call_desc *d, void **args)
         return st;
     if ((!strcmp(d->base, "cuMemcpy") || !strcmp(d->base, "cuMemcpyAsync")) && d->nargs >= 3)
         return (int)unified_copy(d, args);
+    int host = rg_host_ptr_attr(d, args);
+    if (host >= 0) return host;
     return rg_dev_local(d, args);
 }
 
@@ -408,6 +412,7 @@ static CUresult forward(const struct rpc_call_desc *d, void **args)
     void *wire[RPC_MAX_ARGS];
     int dev_vals[RPC_MAX_ARGS];
     void **sent = device_ordinals_out(d, args, wire, dev_vals);
+    if ((r = rg_managed_before(d)) != CUDA_SUCCESS) return r;
     if (is_split_copy(d) && *(size_t *)args[2] > RPC_MAX_CALL_BYTES)
         r = send_split(d, sent, wait);
     else
@@ -415,6 +420,7 @@ static CUresult forward(const struct rpc_call_desc *d, void **args)
     if (r == CUDA_SUCCESS && wait) r = device_ordinals_in(d, args);
     if (rg_is_sticky_error(r)) rg_ctx_set_sticky(cur, r);
     if (r == CUDA_SUCCESS) after_success(d, args);
+    if (r == CUDA_SUCCESS) r = rg_managed_after(d);
     return r;
 }
 

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -18,6 +19,8 @@ struct host_range {
     size_t size;
     unsigned flags;
     int registered; /* cuMemHostRegister (not ours to unmap) */
+    uint64_t ctx;   /* the context id current when it was made */
+    uint64_t buffer_id;
     struct host_range *next;
 };
 static struct host_range *ranges;
@@ -35,7 +38,10 @@ static int add_range(uintptr_t base, size_t size, unsigned flags, int registered
 {
     struct host_range *h = malloc(sizeof *h);
     if (!h) return -1;
-    *h = (struct host_range){base, size, flags, registered, NULL};
+    /* buffer ids of host ranges: their own series, apart from the worker's device ones */
+    static _Atomic uint64_t serial = 1ull << 62;
+    *h = (struct host_range){base, size, flags, registered, rg_ctx_current_id(),
+                             atomic_fetch_add(&serial, 1), NULL};
     pthread_mutex_lock(&ranges_mu);
     for (struct host_range *o = ranges; o; o = o->next)
         if (base < o->base + o->size && o->base < base + size) {
@@ -197,4 +203,79 @@ CUresult cuMemHostUnregister(void *p)
 CUresult cuMemAllocHost(void **pp, unsigned int bytesize)
 {
     return cuMemAllocHost_v2(pp, bytesize);
+}
+
+/* ---- pointer attributes of host memory ------------------------------------------
+ * Pointers outside the device window are the shim's business: pinned and
+ * registered ranges are answered from its records, anything else as memory no
+ * CUDA call made (the worker's address space is never consulted). */
+
+static void put_u32(void *data, unsigned v)
+{
+    *(unsigned *)data = v; /* the driver writes its booleans as 4-byte integers */
+}
+
+/* One attribute of a pointer into h (NULL: no CUDA memory). */
+static CUresult host_attr(const struct host_range *h, CUpointer_attribute attr, void *data, uintptr_t p)
+{
+    CUdevice dev = 0;
+    switch (attr) {
+    case CU_POINTER_ATTRIBUTE_CONTEXT: *(uint64_t *)data = h ? h->ctx : 0; break;
+    case CU_POINTER_ATTRIBUTE_MEMORY_TYPE: put_u32(data, h ? CU_MEMORYTYPE_HOST : 0); break;
+    case CU_POINTER_ATTRIBUTE_HOST_POINTER: *(void **)data = h ? (void *)p : NULL; break;
+    case CU_POINTER_ATTRIBUTE_DEVICE_POINTER:
+        if (h) return CUDA_ERROR_NOT_SUPPORTED; /* not mapped for the device (cuMemHostGetDevicePointer) */
+        *(CUdeviceptr *)data = 0;
+        break;
+    case CU_POINTER_ATTRIBUTE_P2P_TOKENS: return CUDA_ERROR_NOT_SUPPORTED;
+    case CU_POINTER_ATTRIBUTE_SYNC_MEMOPS: put_u32(data, h != NULL); break;
+    case CU_POINTER_ATTRIBUTE_BUFFER_ID:
+    case CU_POINTER_ATTRIBUTE_MEMORY_BLOCK_ID: *(unsigned long long *)data = h ? h->buffer_id : 0; break;
+    case CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL:
+        if (h && rg_ctx_device(h->ctx, &dev) != 0) dev = 0;
+        *(int *)data = h ? dev : -2;
+        break;
+    case CU_POINTER_ATTRIBUTE_RANGE_START_ADDR:
+    case CU_POINTER_ATTRIBUTE_MAPPING_BASE_ADDR: *(CUdeviceptr *)data = h ? h->base : 0; break;
+    case CU_POINTER_ATTRIBUTE_RANGE_SIZE:
+    case CU_POINTER_ATTRIBUTE_MAPPING_SIZE: *(size_t *)data = h ? h->size : 0; break;
+    case CU_POINTER_ATTRIBUTE_ACCESS_FLAGS:
+        put_u32(data, h ? CU_POINTER_ATTRIBUTE_ACCESS_FLAG_READWRITE : 0);
+        break;
+    case CU_POINTER_ATTRIBUTE_MEMPOOL_HANDLE: *(void **)data = NULL; break;
+    case CU_POINTER_ATTRIBUTE_IS_MANAGED:
+    case CU_POINTER_ATTRIBUTE_IS_LEGACY_CUDA_IPC_CAPABLE:
+    case CU_POINTER_ATTRIBUTE_MAPPED: /* the device cannot reach it through rgpu */
+    case CU_POINTER_ATTRIBUTE_ALLOWED_HANDLE_TYPES:
+    case CU_POINTER_ATTRIBUTE_IS_GPU_DIRECT_RDMA_CAPABLE:
+    case CU_POINTER_ATTRIBUTE_IS_HW_DECOMPRESS_CAPABLE: put_u32(data, 0); break;
+    default: return CUDA_ERROR_INVALID_VALUE;
+    }
+    return CUDA_SUCCESS;
+}
+
+int rg_host_ptr_attr(const struct rpc_call_desc *d, void **args)
+{
+    int plural = !strcmp(d->base, "cuPointerGetAttributes");
+    if ((!plural && strcmp(d->base, "cuPointerGetAttribute")) || d->nargs != (plural ? 4 : 3))
+        return -1;
+    uint64_t ptr = *(uint64_t *)args[plural ? 3 : 2];
+    if (rg_in_window(ptr)) return -1; /* device memory: the worker answers */
+    struct host_range h;
+    int known = ptr && find_range((uintptr_t)ptr, &h) == 0;
+    if (!plural) {
+        void *data = *(void **)args[0];
+        if (!data || !known) return CUDA_ERROR_INVALID_VALUE;
+        return host_attr(&h, *(CUpointer_attribute *)args[1], data, (uintptr_t)ptr);
+    }
+    unsigned n = *(unsigned *)args[0];
+    const CUpointer_attribute *attrs = *(CUpointer_attribute **)args[1];
+    void **data = *(void ***)args[2];
+    if (!n || !attrs || !data) return CUDA_ERROR_INVALID_VALUE;
+    for (unsigned i = 0; i < n; i++) {
+        if (!data[i]) return CUDA_ERROR_INVALID_VALUE;
+        CUresult r = host_attr(known ? &h : NULL, attrs[i], data[i], (uintptr_t)ptr);
+        if (r != CUDA_SUCCESS) return r;
+    }
+    return CUDA_SUCCESS;
 }

@@ -154,6 +154,20 @@ int rg_in_window(uint64_t p);
 int rg_mirror_range_ok(uint64_t p, uint64_t len);
 int rg_host_mapped(uint64_t p, uint64_t len); /* hostmem.c */
 
+/* ---- managed memory mirrored in the application (managed.c) ------------------- */
+/* Makes [base, base+size) of the window usable here; 0, or -1 (not mirrored). */
+int rg_managed_add(uint64_t base, uint64_t size);
+void rg_managed_remove(uint64_t base);
+int rg_managed_contains(uint64_t p, uint64_t len); /* inside one mirrored region */
+/* Before call d is sent: the application's changes go to the worker if the
+ * device may read them. After d succeeded: the device's changes come back if
+ * d makes them visible. */
+CUresult rg_managed_before(const struct rpc_call_desc *d);
+CUresult rg_managed_after(const struct rpc_call_desc *d);
+/* cuPointerGetAttribute(s) of a pointer outside the device window, answered
+ * from the shim's host-memory records (hostmem.c): the CUresult, or -1 to forward. */
+int rg_host_ptr_attr(const struct rpc_call_desc *d, void **args);
+
 /* ---- devices (devices.c) ------------------------------------------------------- */
 
 /* A local answer for calls Welcome or an earlier reply already answered: the
