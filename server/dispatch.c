@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "mirror.h"
+#include "ranges.h"
 #include "session.h"
 
 /* The generic codec may land after this file: until then its calls are weak
@@ -259,8 +260,8 @@ static CUresult check_ranges(struct session *s, const struct rpc_decoded *dc)
 {
     const struct rpc_call_desc *d = dc->desc;
     if (vmm_call(d->base)) return check_vmm(s, dc);
-    int arrays;
-    if (mirror_check_arrays(s, dc, &arrays)) return (CUresult)arrays;
+    int inner = ranges_inner_check(s, dc); /* inside structs and arrays (ranges.c) */
+    if (inner != CUDA_SUCCESS) return (CUresult)inner;
     for (int i = 0; i < d->nargs; i++) {
         const struct rpc_arg_desc *a = &d->args[i];
         uint64_t len = 0;

@@ -118,25 +118,3 @@ int mirror_call(struct session *s, struct call *cl)
     call_free(cl);
     return rc;
 }
-
-/* ---- arrays of device ranges --------------------------------------------------- */
-
-int mirror_check_arrays(struct session *s, const struct rpc_decoded *dc, int *r)
-{
-    const char *b = dc->desc->base;
-    if (strcmp(b, "cuMemPrefetchBatchAsync") && strcmp(b, "cuMemDiscardBatchAsync") &&
-        strcmp(b, "cuMemDiscardAndPrefetchBatchAsync"))
-        return 0;
-    const uint64_t *p = dc->ptrval[0];
-    const size_t *n = dc->ptrval[1];
-    size_t count = dc->lens[0] / sizeof *p; /* buffer lengths are bytes */
-    if (dc->lens[1] / sizeof *n < count) count = dc->lens[1] / sizeof *n;
-    *r = CUDA_SUCCESS;
-    for (size_t i = 0; p && n && i < count; i++)
-        if (!allocs_contains(&s->mem, p[i], n[i])) {
-            srv_debug("%s: entry %zu [%#llx, +%zu) is not the session's device memory",
-                      dc->desc->name, i, (unsigned long long)p[i], n[i]);
-            *r = CUDA_ERROR_INVALID_VALUE;
-        }
-    return 1;
-}

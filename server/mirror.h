@@ -1,6 +1,5 @@
 /* mirror.h — the worker's side of managed memory mirrored in the client
- * (docs/remoting.md "Managed memory"; wire form in rpc/mirror_wire.h), and the range
- * checks of calls that name arrays of device ranges. */
+ * (docs/remoting.md "Managed memory"; wire form in rpc/mirror_wire.h). */
 #ifndef RG_SRV_MIRROR_H
 #define RG_SRV_MIRROR_H
 
@@ -13,8 +12,4 @@ struct call;
 int mirror_op(const struct rpc_call_desc *d);
 /* Runs and answers one mirror CALL; frees it. 0, or -1 on a protocol error. */
 int mirror_call(struct session *s, struct call *cl);
-/* Device ranges inside arrays (the batch prefetch / discard calls): 1 and *r set
- * when d is such a call (CUDA_SUCCESS or INVALID_VALUE), 0 otherwise. s->lock held. */
-int mirror_check_arrays(struct session *s, const struct rpc_decoded *dc, int *r);
-
 #endif

@@ -1,7 +1,8 @@
 /* mirror.c — the shim's mirror of the session's device allocations, so a
  * pipelined call naming a range past the end of an allocation fails at once
  * with the driver's code (DESIGN rule 3); the server checks again. Ranges
- * the mirror does not know (VMM, pools) are only checked against the window. */
+ * the mirror does not know (VMM, pools) are only checked against the window.
+ * Also: unified sides of 2D / 3D copies told apart by the window. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,4 +106,50 @@ int rg_mirror_range_ok(uint64_t p, uint64_t len)
     }
     pthread_mutex_unlock(&M.mu);
     return ok;
+}
+
+/* cuMemcpy2D / cuMemcpy3D (and their Async / Unaligned forms) with a
+ * CU_MEMORYTYPE_UNIFIED side: outside the window it is the application's host
+ * memory (its bytes must travel: the worker would read its own address space),
+ * inside it is device memory. The struct is copied and retyped; args is left
+ * alone. Returns the arguments to send. */
+void **rg_mirror_unified_copy(const struct rpc_call_desc *d, void **args, void **wire,
+                              struct rg_copy_struct *tmp)
+{
+    int is2d = d->custom && !strcmp(d->custom, "memcpy2d");
+    int is3d = d->custom && !strcmp(d->custom, "memcpy3d");
+    const void *m = (is2d || is3d) && d->nargs ? *(void **)args[0] : NULL;
+    if (!m) return args;
+    CUmemorytype *st, *dt;
+    CUdeviceptr *sd, *dd;
+    const void **sh;
+    void **dh;
+    if (is2d) {
+        tmp->m2 = *(const CUDA_MEMCPY2D *)m;
+        st = &tmp->m2.srcMemoryType, dt = &tmp->m2.dstMemoryType;
+        sd = &tmp->m2.srcDevice, dd = &tmp->m2.dstDevice;
+        sh = &tmp->m2.srcHost, dh = &tmp->m2.dstHost;
+    } else {
+        tmp->m3 = *(const CUDA_MEMCPY3D *)m;
+        st = &tmp->m3.srcMemoryType, dt = &tmp->m3.dstMemoryType;
+        sd = &tmp->m3.srcDevice, dd = &tmp->m3.dstDevice;
+        sh = &tmp->m3.srcHost, dh = &tmp->m3.dstHost;
+    }
+    if (*st != CU_MEMORYTYPE_UNIFIED && *dt != CU_MEMORYTYPE_UNIFIED) return args;
+    if (*st == CU_MEMORYTYPE_UNIFIED && !rg_in_window(*sd)) {
+        *st = CU_MEMORYTYPE_HOST;
+        *sh = (const void *)(uintptr_t)*sd;
+    } else if (*st == CU_MEMORYTYPE_UNIFIED) {
+        *st = CU_MEMORYTYPE_DEVICE;
+    }
+    if (*dt == CU_MEMORYTYPE_UNIFIED && !rg_in_window(*dd)) {
+        *dt = CU_MEMORYTYPE_HOST;
+        *dh = (void *)(uintptr_t)*dd;
+    } else if (*dt == CU_MEMORYTYPE_UNIFIED) {
+        *dt = CU_MEMORYTYPE_DEVICE;
+    }
+    tmp->p = tmp;
+    memcpy(wire, args, d->nargs * sizeof *wire);
+    wire[0] = &tmp->p;
+    return wire;
 }

@@ -152,6 +152,17 @@ void rg_mirror_add(uint64_t base, uint64_t size);
 void rg_mirror_remove(uint64_t base);
 int rg_in_window(uint64_t p);
 int rg_mirror_range_ok(uint64_t p, uint64_t len);
+/* cuMemcpy2D / 3D: CU_MEMORYTYPE_UNIFIED sides retyped HOST (outside the window) or
+ * DEVICE in a copy of the struct (tmp); returns the arguments to send (wire or args). */
+struct rg_copy_struct {
+    union {
+        CUDA_MEMCPY2D m2;
+        CUDA_MEMCPY3D m3;
+    };
+    void *p; /* the argument: points at the union */
+};
+void **rg_mirror_unified_copy(const struct rpc_call_desc *d, void **args, void **wire,
+                              struct rg_copy_struct *tmp);
 int rg_host_mapped(uint64_t p, uint64_t len); /* hostmem.c */
 
 /* ---- managed memory mirrored in the application (managed.c) ------------------- */

@@ -1,0 +1,198 @@
+/* memory.c — memory through the shim that the driver suite does not reach:
+ * managed memory kept coherent in both directions (a kernel's writes seen after
+ * a synchronisation, the host's before a launch, bytes of one page changed by
+ * both sides kept, an allocation bigger than one mirror batch), and device
+ * ranges inside structs and arrays checked by the worker (2D / 3D copies,
+ * memset and memcpy graph nodes, batch prefetches): a range that leaves its
+ * allocation gets CUDA_ERROR_INVALID_VALUE, never bytes of its neighbour
+ * (simgpu itself does not check the rows of a 2D copy: this runs through the
+ * shim only). */
+#include <stdint.h>
+#include <string.h>
+
+#include "remote.h"
+
+static CUcontext ctx;
+
+static const char ptx[] =
+    ".version 8.0\n.target sm_80\n.address_size 64\n"
+    ".visible .entry incr(.param .u64 p)\n{\n"
+    " .reg .b64 %rd<3>;\n .reg .b32 %r<3>;\n"
+    " ld.param.u64 %rd1, [p];\n cvta.to.global.u64 %rd2, %rd1;\n"
+    " ld.global.u32 %r1, [%rd2];\n add.u32 %r2, %r1, 1;\n st.global.u32 [%rd2], %r2;\n"
+    " ret;\n}\n"
+    ".visible .entry setb(.param .u64 p, .param .u32 v)\n{\n"
+    " .reg .b64 %rd<3>;\n .reg .b32 %r<2>;\n"
+    " ld.param.u64 %rd1, [p];\n ld.param.u32 %r1, [v];\n cvta.to.global.u64 %rd2, %rd1;\n"
+    " st.global.u8 [%rd2], %r1;\n ret;\n}\n";
+
+static CUfunction fn_incr, fn_setb;
+
+static int setup(void)
+{
+    CUmodule m;
+    if (rt_setup(&ctx) != CUDA_SUCCESS || cuModuleLoadData(&m, ptx) != CUDA_SUCCESS) return -1;
+    if (cuModuleGetFunction(&fn_incr, m, "incr") || cuModuleGetFunction(&fn_setb, m, "setb"))
+        return -1;
+    return 0;
+}
+
+RG_TEST(managed_both_ways)
+{
+    CHECK(setup() == 0);
+    CUdeviceptr p;
+    CHECK_CU(cuMemAllocManaged(&p, 8192, CU_MEM_ATTACH_GLOBAL));
+    volatile unsigned *h = (unsigned *)(uintptr_t)p;
+    CHECK_EQ_INT(h[0], 0);
+    h[0] = 41; /* the host writes, the device reads it */
+    void *a1[] = {&p};
+    CHECK_CU(cuLaunchKernel(fn_incr, 1, 1, 1, 1, 1, 1, 0, NULL, a1, NULL));
+    CHECK_CU(cuCtxSynchronize());
+    CHECK_EQ_INT(h[0], 42);
+    /* one page, two writers: the host byte 5, the device byte 4; both stay */
+    unsigned char *b = (unsigned char *)(uintptr_t)p;
+    b[5] = 0x55;
+    CUdeviceptr q = p + 4;
+    unsigned v = 0x44;
+    void *a2[] = {&q, &v};
+    CHECK_CU(cuLaunchKernel(fn_setb, 1, 1, 1, 1, 1, 1, 0, NULL, a2, NULL));
+    b[6] = 0x66; /* after the launch, before the synchronisation */
+    CHECK_CU(cuStreamSynchronize(NULL));
+    CHECK_EQ_INT(b[4], 0x44);
+    CHECK_EQ_INT(b[5], 0x55);
+    CHECK_EQ_INT(b[6], 0x66);
+    /* the device sees the host's byte 6 too */
+    unsigned char got[8];
+    CHECK_CU(cuMemcpyDtoH(got, p, sizeof got));
+    CHECK_EQ_INT(got[6], 0x66);
+    CHECK_CU(cuMemFree(p));
+}
+
+RG_TEST(managed_bigger_than_a_batch)
+{
+    CHECK(setup() == 0);
+    size_t n = 40u << 20; /* more than one mirror batch (32 MiB) each way */
+    CUdeviceptr p;
+    CHECK_CU(cuMemAllocManaged(&p, n, CU_MEM_ATTACH_GLOBAL));
+    unsigned char *h = (unsigned char *)(uintptr_t)p;
+    for (size_t i = 0; i < n; i++) h[i] = (unsigned char)(i * 7);
+    unsigned char tail[16];
+    CHECK_CU(cuMemcpyDtoH(tail, p + n - sizeof tail, sizeof tail));
+    for (size_t i = 0; i < sizeof tail; i++)
+        CHECK_EQ_INT(tail[i], (unsigned char)((n - sizeof tail + i) * 7));
+    CHECK_CU(cuMemsetD8(p, 0xa5, n));
+    CHECK_CU(cuCtxSynchronize());
+    for (size_t i = 0; i < n; i += 4093) CHECK_EQ_INT(h[i], 0xa5);
+    CHECK_EQ_INT(h[n - 1], 0xa5);
+    CHECK_CU(cuMemFree(p));
+}
+
+RG_TEST(copy_structs_stay_inside)
+{
+    CHECK(setup() == 0);
+    CUdeviceptr a, b;
+    CHECK_CU(cuMemAlloc(&a, 4096));
+    CHECK_CU(cuMemAlloc(&b, 4096));
+    CHECK_CU(cuMemsetD8(b, 0x77, 4096));
+    unsigned char host[64 * 128];
+    memset(host, 0, sizeof host);
+    CUDA_MEMCPY2D m;
+    memset(&m, 0, sizeof m);
+    m.srcMemoryType = CU_MEMORYTYPE_DEVICE;
+    m.srcDevice = a;
+    m.srcPitch = 64;
+    m.dstMemoryType = CU_MEMORYTYPE_HOST;
+    m.dstHost = host;
+    m.dstPitch = 64;
+    m.WidthInBytes = 64;
+    m.Height = 64; /* exactly a */
+    CHECK_CU(cuMemcpy2D(&m));
+    m.Height = 128; /* past the end of a */
+    CHECK_CU_IS(cuMemcpy2D(&m), CUDA_ERROR_INVALID_VALUE);
+    for (size_t i = 4096; i < sizeof host; i++) CHECK_EQ_INT(host[i], 0);
+    m.Height = 1;
+    m.srcDevice = b + 4096 - 32; /* one row, leaving b */
+    CHECK_CU_IS(cuMemcpy2D(&m), CUDA_ERROR_INVALID_VALUE);
+    CUDA_MEMCPY3D m3;
+    memset(&m3, 0, sizeof m3);
+    m3.srcMemoryType = CU_MEMORYTYPE_HOST;
+    m3.srcHost = host;
+    m3.srcPitch = 64;
+    m3.srcHeight = 8;
+    m3.dstMemoryType = CU_MEMORYTYPE_DEVICE;
+    m3.dstDevice = a;
+    m3.dstPitch = 64;
+    m3.dstHeight = 8;
+    m3.WidthInBytes = 64;
+    m3.Height = 8;
+    m3.Depth = 8; /* exactly a */
+    CHECK_CU(cuMemcpy3D(&m3));
+    m3.dstZ = 1; /* one slab past the end */
+    CHECK_CU_IS(cuMemcpy3D(&m3), CUDA_ERROR_INVALID_VALUE);
+    /* unified sides: a host address is the application's memory */
+    unsigned char src[64], dst[64];
+    for (int i = 0; i < 64; i++) src[i] = (unsigned char)(i + 1);
+    memset(&m, 0, sizeof m);
+    m.srcMemoryType = CU_MEMORYTYPE_UNIFIED;
+    m.srcDevice = (CUdeviceptr)(uintptr_t)src;
+    m.dstMemoryType = CU_MEMORYTYPE_UNIFIED;
+    m.dstDevice = a;
+    m.WidthInBytes = 64;
+    m.Height = 1;
+    CHECK_CU(cuMemcpy2D(&m));
+    CHECK_CU(cuMemcpyDtoH(dst, a, sizeof dst));
+    CHECK(memcmp(src, dst, sizeof src) == 0);
+    m.dstDevice = a + 4090; /* a unified device side past the end */
+    CHECK_CU_IS(cuMemcpy2D(&m), CUDA_ERROR_INVALID_VALUE);
+    unsigned char check[16];
+    CHECK_CU(cuMemcpyDtoH(check, b, sizeof check));
+    CHECK_EQ_INT(check[0], 0x77);
+    CHECK_CU(cuMemFree(a));
+    CHECK_CU(cuMemFree(b));
+}
+
+RG_TEST(graph_nodes_stay_inside)
+{
+    CHECK(setup() == 0);
+    CUdeviceptr a;
+    CHECK_CU(cuMemAlloc(&a, 4096));
+    CUgraph g;
+    CUgraphNode node;
+    CHECK_CU(cuGraphCreate(&g, 0));
+    CUDA_MEMSET_NODE_PARAMS ms;
+    memset(&ms, 0, sizeof ms);
+    ms.dst = a;
+    ms.elementSize = 1;
+    ms.width = 4096;
+    ms.height = 1;
+    ms.value = 3;
+    CHECK_CU(cuGraphAddMemsetNode(&node, g, NULL, 0, &ms, ctx));
+    ms.width = 4097;
+    CHECK_CU_IS(cuGraphAddMemsetNode(&node, g, NULL, 0, &ms, ctx), CUDA_ERROR_INVALID_VALUE);
+    ms.width = 64;
+    ms.pitch = 4096;
+    ms.height = 2; /* the second row is past the end */
+    CHECK_CU_IS(cuGraphAddMemsetNode(&node, g, NULL, 0, &ms, ctx), CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU(cuGraphDestroy(g));
+    CHECK_CU(cuMemFree(a));
+}
+
+RG_TEST(batch_prefetch_entries)
+{
+    CHECK(setup() == 0);
+    CUdeviceptr p, d;
+    CHECK_CU(cuMemAllocManaged(&p, 1 << 16, CU_MEM_ATTACH_GLOBAL));
+    CHECK_CU(cuMemAlloc(&d, 4096));
+    CUdeviceptr ptrs[2] = {p, p + 4096};
+    size_t sizes[2] = {4096, 1 << 16}; /* the second entry leaves the allocation */
+    CUmemLocation host = {CU_MEM_LOCATION_TYPE_HOST, 0};
+    size_t idx = 0;
+    CHECK_CU(cuMemPrefetchBatchAsync(ptrs, sizes, 1, &host, &idx, 1, 0, NULL));
+    CHECK_CU_IS(cuMemPrefetchBatchAsync(ptrs, sizes, 2, &host, &idx, 1, 0, NULL),
+                CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU(cuCtxSynchronize());
+    CHECK_CU(cuMemFree(d));
+    CHECK_CU(cuMemFree(p));
+}
+
+RG_TEST_MAIN()
