@@ -113,6 +113,8 @@ static void track_memory(struct session *s, struct call *cl, struct rpc_decoded 
         uint64_t p = val_at(dc, 0), n = val_at(dc, 1);
         if (p && n && !allocs_contains(&s->mem, p, n))
             allocs_add(&s->mem, p, n, ALLOC_GLOBAL, dc->ids[2]);
+        struct alloc *a = is(dc, "cuLibraryGetManaged") ? allocs_find(&s->mem, p, n) : NULL;
+        if (a) a->managed = 1; /* a __managed__ variable: mirrored in the client */
     }
 }
 

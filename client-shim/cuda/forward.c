@@ -203,6 +203,8 @@ static void after_success(const struct rpc_call_desc *d, void **args)
         if (rg_managed_add(p, n))
             rg_log(RG_LOG_ERROR, "cuMemAllocManaged: %#llx cannot be mirrored here",
                    (unsigned long long)p);
+    } else if (!strcmp(d->base, "cuLibraryGetManaged")) {
+        rg_managed_var(d, args);
     } else if (!strcmp(d->name, "cuMemFree_v2") || !strcmp(d->base, "cuMemFreeAsync")) {
         rg_mirror_remove(*(uint64_t *)args[0]);
         rg_managed_remove(*(uint64_t *)args[0]);

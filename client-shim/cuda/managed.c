@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "forward.h"
 #include "mirror_wire.h"
 #include "shim.h"
 
@@ -36,43 +37,58 @@ static uint64_t page_up(uint64_t n)
     return (n + PAGE - 1) & ~(uint64_t)(PAGE - 1);
 }
 
-int rg_managed_add(uint64_t base, uint64_t size)
+static uint64_t page_down(uint64_t n)
 {
-    uint64_t span = page_up(size);
-    if (!size || !span || base % PAGE || !rg_in_window(base) || !rg_in_window(base + span - 1))
-        return -1;
-    void *shadow = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (shadow == MAP_FAILED) return -1;
-    /* the window's pages were PROT_NONE and never touched: they read as zeros, like the shadow */
-    if (mprotect((void *)(uintptr_t)base, span, PROT_READ | PROT_WRITE) != 0) goto fail;
-    pthread_mutex_lock(&G.mu);
-    if (G.n == G.cap) {
-        size_t cap = G.cap ? G.cap * 2 : 16;
-        struct region *v = realloc(G.v, cap * sizeof *v);
-        if (!v) {
-            pthread_mutex_unlock(&G.mu);
-            mprotect((void *)(uintptr_t)base, span, PROT_NONE);
-            goto fail;
-        }
-        G.v = v;
-        G.cap = cap;
-    }
-    G.v[G.n++] = (struct region){base, size, shadow};
-    atomic_store(&G.live, G.n);
-    pthread_mutex_unlock(&G.mu);
-    return 0;
-fail:
-    munmap(shadow, span);
-    return -1;
+    return n & ~(uint64_t)(PAGE - 1);
 }
 
-/* The pages go back to the window: inaccessible, their memory returned. */
-static void drop(struct region *r)
+/* Regions need not be page-aligned (__managed__ variables are not): the pages
+ * they touch are made accessible; bytes outside every region are never synced. */
+int rg_managed_add(uint64_t base, uint64_t size)
 {
-    uint64_t span = page_up(r->size);
-    void *p = (void *)(uintptr_t)r->base;
-    mmap(p, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
-    munmap(r->shadow, span);
+    uint64_t lo = page_down(base), hi = page_up(base + size);
+    if (!size || base + size < base || !rg_in_window(base) || !rg_in_window(hi - 1)) return -1;
+    void *shadow = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (shadow == MAP_FAILED) return -1;
+    pthread_mutex_lock(&G.mu);
+    /* pages of the window never touched read as zeros, like the shadow; pages another
+     * region made accessible keep their bytes (outside this region) */
+    int rc = mprotect((void *)(uintptr_t)lo, hi - lo, PROT_READ | PROT_WRITE);
+    if (rc == 0 && G.n == G.cap) {
+        size_t cap = G.cap ? G.cap * 2 : 16;
+        struct region *v = realloc(G.v, cap * sizeof *v);
+        if (v) G.v = v, G.cap = cap;
+        else rc = -1;
+    }
+    if (rc == 0) {
+        /* pages it covers whole were inaccessible (zeros); the partial first and last
+         * ones may hold a freed neighbour's bytes: the region starts as its shadow */
+        uint64_t head = page_up(base + 1) - base, tail = (base + size) - page_down(base + size);
+        memset((void *)(uintptr_t)base, 0, head < size ? head : size);
+        if (tail && tail < size) memset((void *)(uintptr_t)(base + size - tail), 0, tail);
+        G.v[G.n++] = (struct region){base, size, shadow};
+        atomic_store(&G.live, G.n);
+    }
+    pthread_mutex_unlock(&G.mu);
+    if (rc != 0) munmap(shadow, size);
+    return rc;
+}
+
+/* The pages no other region touches go back to the window: inaccessible, their
+ * memory returned. */
+static void drop_locked(size_t i)
+{
+    struct region r = G.v[i];
+    G.v[i] = G.v[--G.n];
+    for (uint64_t pg = page_down(r.base); pg < r.base + r.size; pg += PAGE) {
+        int shared = 0;
+        for (size_t k = 0; k < G.n && !shared; k++)
+            shared = G.v[k].base < pg + PAGE && pg < G.v[k].base + G.v[k].size;
+        if (!shared)
+            mmap((void *)(uintptr_t)pg, PAGE, PROT_NONE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+    }
+    munmap(r.shadow, r.size);
 }
 
 void rg_managed_remove(uint64_t base)
@@ -80,8 +96,7 @@ void rg_managed_remove(uint64_t base)
     pthread_mutex_lock(&G.mu);
     for (size_t i = 0; i < G.n; i++)
         if (G.v[i].base == base) {
-            drop(&G.v[i]);
-            G.v[i] = G.v[--G.n];
+            drop_locked(i);
             break;
         }
     atomic_store(&G.live, G.n);
@@ -211,6 +226,36 @@ static CUresult pull(void)
     }
     pthread_mutex_unlock(&G.mu);
     return r;
+}
+
+static void add_var(uint64_t base, uint64_t size)
+{
+    if (rg_managed_contains(base, size)) return; /* asked again */
+    if (rg_managed_add(base, size)) {
+        rg_log(RG_LOG_ERROR, "__managed__ variable at %#llx cannot be mirrored here",
+               (unsigned long long)base);
+        return;
+    }
+    pull(); /* its initial value */
+}
+
+void rg_managed_var(const struct rpc_call_desc *d, void **args)
+{
+    CUdeviceptr *pp = *(CUdeviceptr **)args[0];
+    size_t *pn = *(size_t **)args[1];
+    if (!pp || d->nargs != 4) return;
+    if (pn) {
+        add_var(*pp, *pn);
+        return;
+    }
+    /* cudart asks without the size: ask again with it (that call lands here too) */
+    CUdeviceptr p = 0;
+    size_t n = 0;
+    CUdeviceptr *a0 = &p;
+    size_t *a1 = &n;
+    void *a[4] = {&a0, &a1, args[2], args[3]};
+    CUresult r = rg_shim_forward(d, a);
+    if (r != CUDA_SUCCESS) rg_conn_restore_async_error(r); /* an earlier call's, for the application */
 }
 
 /* ---- when ---------------------------------------------------------------------- */

@@ -169,6 +169,8 @@ int rg_host_mapped(uint64_t p, uint64_t len); /* hostmem.c */
 /* Makes [base, base+size) of the window usable here; 0, or -1 (not mirrored). */
 int rg_managed_add(uint64_t base, uint64_t size);
 void rg_managed_remove(uint64_t base);
+/* After cuLibraryGetManaged: the __managed__ variable is mirrored, its value fetched. */
+void rg_managed_var(const struct rpc_call_desc *d, void **args);
 int rg_managed_contains(uint64_t p, uint64_t len); /* inside one mirrored region */
 /* Before call d is sent: the application's changes go to the worker if the
  * device may read them. After d succeeded: the device's changes come back if
