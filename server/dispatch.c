@@ -99,26 +99,74 @@ static int reply_result(struct session *s, struct call *cl, CUresult r)
     return session_send(s, &h, b, 4, NULL, 0);
 }
 
-/* A NOREPLY call's failure is kept for the next call that replies. */
+/* A NOREPLY call's failure waits for the next call of the same client thread
+ * that replies: the driver answers a bad argument to the thread that made the
+ * call, never to another. The first failure is kept, with its context. */
+struct pending_err {
+    uint32_t thread;
+    uint64_t ctx;
+    CUresult r;
+    struct pending_err *next;
+};
+
 static void note_async(struct session *s, struct call *cl, CUresult r)
 {
     pthread_mutex_lock(&s->lock);
-    if (r != CUDA_SUCCESS && s->pending == CUDA_SUCCESS) {
-        s->pending = r;
-        srv_debug("%s (thread %u seq %llu) failed with %d; reported at the next reply",
+    if (r != CUDA_SUCCESS) {
+        struct pending_err *p = s->pend;
+        while (p && p->thread != cl->h.thread) p = p->next;
+        if (!p && (p = calloc(1, sizeof *p))) {
+            p->thread = cl->h.thread;
+            p->next = s->pend;
+            s->pend = p;
+        }
+        if (!p)
+            srv_warn("%s: no memory to keep its failure %d", cl->d ? cl->d->name : "?", r);
+        else if (p->r == CUDA_SUCCESS)
+            p->r = r, p->ctx = cl->h.ctx;
+        srv_debug("%s (thread %u seq %llu) failed with %d; reported at the thread's next reply",
                   cl->d ? cl->d->name : "?", cl->h.thread, (unsigned long long)cl->h.seq, r);
     }
     s->credit_owed++;
     pthread_mutex_unlock(&s->lock);
 }
 
-static CUresult take_pending(struct session *s)
+/* A device fault is the context's (sticky): the backend reports it from every
+ * later call in that context, so a call in another context does not get it. */
+static bool sticky_fault(CUresult r)
 {
+    switch (r) {
+    case CUDA_ERROR_ILLEGAL_ADDRESS:
+    case CUDA_ERROR_LAUNCH_TIMEOUT:
+    case CUDA_ERROR_ASSERT:
+    case CUDA_ERROR_HARDWARE_STACK_ERROR:
+    case CUDA_ERROR_ILLEGAL_INSTRUCTION:
+    case CUDA_ERROR_MISALIGNED_ADDRESS:
+    case CUDA_ERROR_INVALID_ADDRESS_SPACE:
+    case CUDA_ERROR_INVALID_PC:
+    case CUDA_ERROR_LAUNCH_FAILED:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* The failure cl's thread is owed, taken once (CUDA_SUCCESS if none). */
+static CUresult take_pending(struct session *s, const struct call *cl)
+{
+    CUresult r = CUDA_SUCCESS;
+    uint64_t ctx = 0;
     pthread_mutex_lock(&s->lock);
-    CUresult r = s->pending;
-    s->pending = CUDA_SUCCESS;
+    for (struct pending_err **pp = &s->pend; *pp; pp = &(*pp)->next) {
+        struct pending_err *p = *pp;
+        if (p->thread != cl->h.thread) continue;
+        r = p->r, ctx = p->ctx;
+        *pp = p->next;
+        free(p);
+        break;
+    }
     pthread_mutex_unlock(&s->lock);
-    return r;
+    return sticky_fault(r) && ctx != cl->h.ctx ? CUDA_SUCCESS : r;
 }
 
 /* ---- handles ------------------------------------------------------------------- */
@@ -452,7 +500,7 @@ static int hostcb_call(struct session *s, struct call *cl)
         call_free(cl);
         return -1;
     }
-    CUresult r = noreply ? CUDA_SUCCESS : take_pending(s);
+    CUresult r = noreply ? CUDA_SUCCESS : take_pending(s, cl);
     if (r == CUDA_SUCCESS && flags) r = CUDA_ERROR_INVALID_VALUE;
     if (r == CUDA_SUCCESS) {
         void *real = NULL;
@@ -481,7 +529,7 @@ int dispatch_call(struct session *s, struct call *cl)
     else if (cl->d->cls != RPC_CLASS_FORWARD && cl->d->cls != RPC_CLASS_CUSTOM)
         rc = unsupported(s, cl, "not forwarded"); /* the codec answers for missing marshallers */
     else {
-        CUresult r = noreply ? CUDA_SUCCESS : take_pending(s);
+        CUresult r = noreply ? CUDA_SUCCESS : take_pending(s, cl);
         if (r != CUDA_SUCCESS) {
             rc = reply_result(s, cl, r);
         } else {

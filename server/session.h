@@ -55,7 +55,6 @@ struct session {
     size_t nmemh, capmemh; /* (cuMemCreate / cuMemRetainAllocationHandle - cuMemRelease) */
     struct cthread *threads;
     int nthreads;
-    CUresult pending; /* first error of a NOREPLY call, returned by the next reply */
     uint32_t credit_owed;
 
     pthread_mutex_t send_lock;
@@ -86,6 +85,9 @@ struct session {
     int err_fd;
     size_t err_len;
     char err_buf[4096];
+    /* pipelined failures (dispatch.c note_async / take_pending): the first failed
+     * NOREPLY call of each client thread, until that thread's next call that waits */
+    struct pending_err *pend; /* under lock */
 };
 
 /* NOTIFY kinds (frame op) and the host-callback CALL's sub-commands; the shim

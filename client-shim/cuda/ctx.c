@@ -67,9 +67,66 @@ static int id_dead(uint64_t id)
     return dead;
 }
 
+/* What each id lives in (DESIGN rule 1: a parent's end invalidates its
+ * children): streams, events and modules their context, functions their
+ * module or kernel, kernels their library. Ids are never reused, so entries
+ * never go stale; they are kept for the life of the process like dead ids. */
+#define PARENT_BUCKETS 1024
+struct parent {
+    uint64_t id, parent;
+    struct parent *next;
+};
+static struct parent *parents[PARENT_BUCKETS];
+static pthread_mutex_t parents_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void rg_id_set_parent(uint64_t id, uint64_t parent)
+{
+    if (!id || !parent || id == parent) return;
+    pthread_mutex_lock(&parents_mu);
+    struct parent **b = &parents[id % PARENT_BUCKETS], *p = *b;
+    while (p && p->id != id) p = p->next;
+    if (!p && (p = malloc(sizeof *p))) { /* without memory, the server still answers */
+        p->id = id, p->parent = parent, p->next = *b;
+        *b = p;
+    }
+    pthread_mutex_unlock(&parents_mu);
+}
+
+uint64_t rg_id_parent(uint64_t id)
+{
+    uint64_t r = 0;
+    pthread_mutex_lock(&parents_mu);
+    for (struct parent *p = parents[id % PARENT_BUCKETS]; p; p = p->next)
+        if (p->id == id) r = p->parent;
+    pthread_mutex_unlock(&parents_mu);
+    return r;
+}
+
+#define PARENT_DEPTH 4 /* function -> kernel -> library; stream -> context */
+
+uint64_t rg_id_ctx(uint64_t id)
+{
+    for (int i = 0; id && i <= PARENT_DEPTH; i++, id = rg_id_parent(id))
+        if (rg_id_type(id) == RPC_H_CONTEXT) return id;
+    return 0;
+}
+
+uint64_t rg_stream_ctx(uint64_t stream)
+{
+    return stream <= 2 ? rg_ctx_current_id() : rg_id_ctx(stream);
+}
+
+/* Destroyed itself, or something it lives in was destroyed or unloaded. */
+static int id_or_parent_dead(uint64_t id)
+{
+    for (int i = 0; id && i <= PARENT_DEPTH; i++, id = rg_id_parent(id))
+        if (rg_id_type(id) == RPC_H_CONTEXT ? rg_ctx_dead(id) : id_dead(id)) return 1;
+    return 0;
+}
+
 int rg_id_plausible(unsigned t, uint64_t id)
 {
-    if (id_dead(id)) return 0;
+    if (id_or_parent_dead(id)) return 0;
     unsigned type = rg_id_type(id);
     if (type != t && !(t == RPC_H_FUNCTION && type == RPC_H_KERNEL)) return 0;
     uint64_t serial = id & RG_ID_SERIAL_MASK;

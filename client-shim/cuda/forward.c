@@ -25,10 +25,21 @@ static CUresult bad_handle(unsigned t)
     return t == RPC_H_CONTEXT ? CUDA_ERROR_INVALID_CONTEXT : CUDA_ERROR_INVALID_HANDLE;
 }
 
-/* One handle by value: 0 and the stream specials go to the server as they are. */
-static CUresult check_handle(unsigned t, uint64_t id)
+/* NULL where a pipelined call needs an object: the driver's code, at once
+ * (a waiting call lets the driver answer). NULL streams and contexts mean
+ * the default / current one. */
+static CUresult null_handle(unsigned t, int async)
 {
-    if (t == RPC_H_DEVICE || t == RPC_H_NONE || id == 0) return CUDA_SUCCESS;
+    if (!async) return CUDA_SUCCESS;
+    if (t == RPC_H_GRAPH_EXEC) return CUDA_ERROR_INVALID_VALUE;
+    return t == RPC_H_EVENT || t == RPC_H_FUNCTION ? CUDA_ERROR_INVALID_HANDLE : CUDA_SUCCESS;
+}
+
+/* One handle by value: the stream specials go to the server as they are. */
+static CUresult check_handle(unsigned t, uint64_t id, int async)
+{
+    if (t == RPC_H_DEVICE || t == RPC_H_NONE) return CUDA_SUCCESS;
+    if (id == 0) return null_handle(t, async);
     if (t == RPC_H_STREAM && (id == (uint64_t)(uintptr_t)CU_STREAM_LEGACY ||
                               id == (uint64_t)(uintptr_t)CU_STREAM_PER_THREAD))
         return CUDA_SUCCESS;
@@ -55,7 +66,7 @@ static CUresult check_array(const struct rpc_call_desc *d, void **args, unsigned
     uint64_t n = scalar_value(&d->args[a->len.a], args[a->len.a]);
     if (n > (1u << 16)) return CUDA_SUCCESS; /* the codec's limits decide */
     for (uint64_t k = 0; k < n; k++) {
-        CUresult r = check_handle(a->handle, ids[k]);
+        CUresult r = check_handle(a->handle, ids[k], 0);
         if (r != CUDA_SUCCESS) return r;
     }
     return CUDA_SUCCESS;
@@ -99,7 +110,7 @@ static CUresult check_args(const struct rpc_call_desc *d, void **args, int async
         CUresult r = CUDA_SUCCESS;
         switch (a->kind) {
         case RPC_ARG_HANDLE:
-            r = check_handle(a->handle, handle_value(a, args[i]));
+            r = check_handle(a->handle, handle_value(a, args[i]), async);
             break;
         case RPC_ARG_DEVPTR:
             if (async) r = check_devptr(d, args, i);
@@ -143,6 +154,7 @@ static void mint_ids(const struct rpc_call_desc *d, void **args)
         if (a->kind != RPC_ARG_OUT_HANDLE || a->mint != RPC_MINT_CLIENT) continue;
         uint64_t id = rg_id_mint(a->handle);
         void *out = *(void **)args[i];
+        rg_id_set_parent(id, rg_ctx_current_id()); /* streams and events live in it */
         if (a->size == 4)
             *(uint32_t *)out = (uint32_t)id;
         else
@@ -179,9 +191,37 @@ static void note_destroyed(const struct rpc_call_desc *d, void **args)
     if (id > 2) rg_id_kill(id);
 }
 
+/* What a handle the server minted lives in: a function its module or kernel,
+ * a kernel its library, a module its library or else the current context. */
+static void note_parents(const struct rpc_call_desc *d, void **args)
+{
+    uint64_t owner = 0;
+    for (unsigned i = 0; i < d->nargs && !owner; i++) {
+        const struct rpc_arg_desc *a = &d->args[i];
+        if (a->kind == RPC_ARG_HANDLE && (a->handle == RPC_H_MODULE || a->handle == RPC_H_LIBRARY ||
+                                          a->handle == RPC_H_KERNEL))
+            owner = handle_value(a, args[i]);
+    }
+    for (unsigned i = 0; i < d->nargs; i++) {
+        const struct rpc_arg_desc *a = &d->args[i];
+        if (a->kind != RPC_ARG_OUT_HANDLE || a->mint == RPC_MINT_CLIENT) continue;
+        void *out = *(void **)args[i];
+        if (!out) continue;
+        uint64_t id = a->size == 4 ? *(uint32_t *)out : *(uint64_t *)out;
+        if (owner && (a->handle == RPC_H_FUNCTION || a->handle == RPC_H_KERNEL ||
+                      a->handle == RPC_H_MODULE))
+            rg_id_set_parent(id, owner);
+        else if (a->handle == RPC_H_MODULE)
+            rg_id_set_parent(id, rg_ctx_current_id());
+    }
+}
+
 static void after_success(const struct rpc_call_desc *d, void **args)
 {
     note_destroyed(d, args);
+    note_parents(d, args);
+    if (!strcmp(d->base, "cuFuncSetAttribute") || !strcmp(d->base, "cuKernelSetAttribute"))
+        rg_launch_forget();
     if (!strcmp(d->base, "cuCtxCreate")) {
         int c = arg_index(d, RPC_ARG_OUT_HANDLE, RPC_H_CONTEXT), v = arg_named(d, "dev");
         if (c >= 0 && v >= 0) rg_ctx_created(**(uint64_t **)args[c], *(CUdevice *)args[v]);
@@ -228,6 +268,15 @@ static CUresult decode(const struct rpc_call_desc *d, void **args, struct rg_rep
     return (CUresult)result;
 }
 
+/* This thread sent pipelined calls whose failure the worker has not reported
+ * yet (it does so to the thread's next call that waits). */
+static _Thread_local int unsettled;
+
+int rg_async_unsettled(void)
+{
+    return unsettled;
+}
+
 static CUresult send_call(const struct rpc_call_desc *d, void **args, int wait)
 {
     rpc_wbuf w;
@@ -244,6 +293,7 @@ static CUresult send_call(const struct rpc_call_desc *d, void **args, int wait)
     struct rg_reply rep = {0};
     CUresult r = rg_conn_call(&h, w.data, w.len, raw, nraw, wait, &rep);
     rpc_wbuf_free(&w);
+    if (r == CUDA_SUCCESS) unsettled = !wait;
     if (r != CUDA_SUCCESS || !wait) return r;
     r = decode(d, args, &rep);
     /* An earlier pipelined call's failure surfaces at the next call that waits. */
@@ -336,6 +386,21 @@ static int bad_create_flags(const struct rpc_call_desc *d, void **args)
     return 0;
 }
 
+/* cuEventRecord[WithFlags]: flags, then the stream must be of the event's own
+ * context (the driver's CUDA_ERROR_INVALID_HANDLE); the shim knows both. */
+static CUresult check_record(const struct rpc_call_desc *d, void **args)
+{
+    if (strcmp(d->base, "cuEventRecord") && strcmp(d->base, "cuEventRecordWithFlags"))
+        return CUDA_SUCCESS;
+    if (d->nargs < 2 || d->args[0].handle != RPC_H_EVENT || d->args[1].handle != RPC_H_STREAM)
+        return CUDA_SUCCESS;
+    if (d->nargs == 3 && (*(unsigned *)args[2] & ~(unsigned)CU_EVENT_RECORD_EXTERNAL))
+        return CUDA_ERROR_INVALID_VALUE;
+    uint64_t ec = rg_id_ctx(handle_value(&d->args[0], args[0]));
+    uint64_t sc = rg_stream_ctx(handle_value(&d->args[1], args[1]));
+    return ec && sc && ec != sc ? CUDA_ERROR_INVALID_HANDLE : CUDA_SUCCESS;
+}
+
 /* Local answers and refusals before anything is sent; -1 to go on. */
 static int answer_locally(const struct rpc_call_desc *d, void **args)
 {
@@ -408,7 +473,10 @@ static CUresult forward(const struct rpc_call_desc *d, void **args)
     if (local >= 0) return (CUresult)local;
     int wait = d->mode != RPC_MODE_ASYNC || rg_sess.cfg.launch_blocking || observable_sync(d);
     if ((r = check_args(d, args, !wait)) != CUDA_SUCCESS) return r;
-    if ((r = rg_launch_check(d, args)) != CUDA_SUCCESS) return r;
+    if ((r = check_record(d, args)) != CUDA_SUCCESS) return r;
+    int must_wait = 0;
+    if ((r = rg_launch_check(d, args, &must_wait)) != CUDA_SUCCESS) return r;
+    wait |= must_wait;
     mint_ids(d, args);
     uint64_t cur = rg_ctx_current_id();
     void *wire[RPC_MAX_ARGS];

@@ -1,17 +1,24 @@
 /* launch.c — the checks the driver makes before a launch returns (DESIGN rule
- * 3), made here before anything is sent: grid and block dimensions against
- * the device's limits (cached device attributes), zero dimensions, dynamic
- * shared memory against the device's opt-in limit and, above the default
- * per-block size, against the function's CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
- * (one round trip, only for such launches). Whatever passes here and still
- * fails on the worker (reqntid, registers, cooperative and cluster limits) is
- * reported by the next call that waits. */
+ * 3), made here before anything is sent: the function and stream in one
+ * context, grid and block dimensions against the device's limits (cached
+ * device attributes), the function's own limits (threads per block, registers,
+ * dynamic shared memory: asked once per function and cached), kernelParams /
+ * extra against the function's parameter layout, and cuLaunchKernelEx
+ * attributes (unknown ids, cluster shapes). What only the server can judge
+ * makes the launch wait for its answer instead of being pipelined: cooperative
+ * launches (co-residency), clusters above the portable size, an extra buffer
+ * padded beyond 8 bytes (the parameters' alignment decides). Whatever passes
+ * here and still fails on the worker (reqntid shapes) is reported by the next
+ * call that waits. */
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "custom.h"
 #include "shim.h"
 
-/* A device attribute from the cache, or asked once (the answer is cached by
- * devices.c); 0 if it cannot be had, which disables the check using it. */
+/* ---- device attributes -------------------------------------------------------- */
+
 /* The shim's own queries must not swallow an earlier pipelined failure that
  * the application's next waiting call is to report: it is set aside around
  * them, and a failure that is not the query's own goes back too. */
@@ -24,6 +31,8 @@ static int own_query_failed(CUresult pending, CUresult r)
     return r != CUDA_SUCCESS;
 }
 
+/* A device attribute from the cache, or asked once (the answer is cached by
+ * devices.c); 0 if it cannot be had, which disables the check using it. */
 static int dev_attr(CUdevice dev, CUdevice_attribute a)
 {
     int v = 0;
@@ -32,8 +41,7 @@ static int dev_attr(CUdevice dev, CUdevice_attribute a)
     return v;
 }
 
-static CUresult check_dims(CUdevice dev, uint64_t func, const unsigned g[3], const unsigned b[3],
-                           unsigned shmem)
+static CUresult check_dims(CUdevice dev, const unsigned g[3], const unsigned b[3], unsigned shmem)
 {
     static const CUdevice_attribute gmax[3] = {CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_X,
                                                CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_Y,
@@ -54,16 +62,229 @@ static CUresult check_dims(CUdevice dev, uint64_t func, const unsigned g[3], con
     if (!shmem) return CUDA_SUCCESS;
     int optin = dev_attr(dev, CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN);
     if (optin > 0 && shmem > (unsigned)optin) return CUDA_ERROR_INVALID_VALUE;
-    int dflt = dev_attr(dev, CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK);
-    if (dflt > 0 && shmem > (unsigned)dflt && rg_id_type(func) == RPC_H_FUNCTION) {
-        /* Only an opted-in function may use this much. */
-        int fmax = 0;
-        CUresult pending = rg_conn_take_async_error();
-        CUresult r = cuFuncGetAttribute(&fmax, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                                        (CUfunction)(uintptr_t)func);
-        if (!own_query_failed(pending, r) && shmem > (unsigned)fmax) return CUDA_ERROR_INVALID_VALUE;
+    return CUDA_SUCCESS;
+}
+
+/* ---- function attributes, asked once per function -------------------------------- */
+
+struct fattrs {
+    uint64_t id;
+    unsigned gen;
+    int max_threads, regs, max_dyn; /* -1: unknown, the check is left to the server */
+    struct fattrs *next;
+};
+
+#define FBUCKETS 256
+static struct fattrs *ftable[FBUCKETS];
+static pthread_mutex_t ftable_mu = PTHREAD_MUTEX_INITIALIZER;
+/* Bumped by every successful cuFuncSetAttribute / cuKernelSetAttribute: a
+ * function's limits may have moved, so cached entries of older generations
+ * are asked again (a kernel and the functions got from it share limits). */
+static _Atomic unsigned fgen = 1;
+
+void rg_launch_forget(void)
+{
+    atomic_fetch_add(&fgen, 1);
+}
+
+static int fattrs_cached(uint64_t id, struct fattrs *out)
+{
+    int found = 0;
+    pthread_mutex_lock(&ftable_mu);
+    for (struct fattrs *e = ftable[id % FBUCKETS]; e; e = e->next)
+        if (e->id == id && e->gen == atomic_load(&fgen)) *out = *e, found = 1;
+    pthread_mutex_unlock(&ftable_mu);
+    return found;
+}
+
+static void fattrs_store(const struct fattrs *a)
+{
+    pthread_mutex_lock(&ftable_mu);
+    struct fattrs **b = &ftable[a->id % FBUCKETS], *e = *b;
+    while (e && e->id != a->id) e = e->next;
+    if (!e && (e = malloc(sizeof *e))) { /* without memory: asked again next time */
+        e->next = *b;
+        *b = e;
+    }
+    if (e) {
+        struct fattrs *next = e->next;
+        *e = *a;
+        e->next = next;
+    }
+    pthread_mutex_unlock(&ftable_mu);
+}
+
+/* The worker answers this thread's next waiting call with the failure of an
+ * earlier pipelined call, without running it: the shim's first query would
+ * take that answer for its own. So a call that cannot fail on its own (with a
+ * current context) collects it first, and the launch reports it. */
+static CUresult settle(void)
+{
+    unsigned flags;
+    if (!rg_async_unsettled()) return CUDA_SUCCESS;
+    return cuCtxGetFlags(&flags);
+}
+
+static int fattr(uint64_t func, CUfunction_attribute a, int *ok)
+{
+    int v = -1;
+    CUresult r = cuFuncGetAttribute(&v, a, (CUfunction)(uintptr_t)func);
+    /* a refusal of the query is an answer: the function is not the shim's to judge */
+    if (r != CUDA_SUCCESS && r != CUDA_ERROR_INVALID_VALUE && r != CUDA_ERROR_INVALID_HANDLE &&
+        r != CUDA_ERROR_NOT_SUPPORTED)
+        *ok = 0;
+    return r == CUDA_SUCCESS ? v : -1;
+}
+
+/* The function's limits and its parameter layout (params.c caches it), asked
+ * at its first launch. A failure collected by settle() is the launch's answer. */
+static CUresult function_attrs(uint64_t func, struct fattrs *a)
+{
+    if (fattrs_cached(func, a)) return CUDA_SUCCESS;
+    CUresult r = settle();
+    if (r != CUDA_SUCCESS) return r;
+    int ok = 1;
+    memset(a, 0, sizeof *a);
+    a->id = func;
+    a->gen = atomic_load(&fgen);
+    a->max_threads = fattr(func, CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK, &ok);
+    a->regs = fattr(func, CU_FUNC_ATTRIBUTE_NUM_REGS, &ok);
+    a->max_dyn = fattr(func, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, &ok);
+    const struct rpc_client_ops *ops = __atomic_load_n(&rpc_client_ops_now, __ATOMIC_ACQUIRE);
+    struct rpc_param_layout l;
+    if (ops && ops->param_layout) ops->param_layout(ops->self, func, &l);
+    if (ok) fattrs_store(a); /* a transport or sticky failure: asked again next launch */
+    return CUDA_SUCCESS;
+}
+
+static CUresult check_function(CUdevice dev, uint64_t func, const unsigned b[3], unsigned shmem)
+{
+    struct fattrs a;
+    CUresult r = function_attrs(func, &a);
+    if (r != CUDA_SUCCESS) return r;
+    unsigned long long threads = (unsigned long long)b[0] * b[1] * b[2];
+    if (a.max_threads > 0 && threads > (unsigned long long)a.max_threads)
+        return CUDA_ERROR_INVALID_VALUE;
+    int regs = a.regs > 0 ? dev_attr(dev, CU_DEVICE_ATTRIBUTE_MAX_REGISTERS_PER_BLOCK) : 0;
+    if (regs > 0 && threads * (unsigned long long)a.regs > (unsigned long long)regs)
+        return CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES;
+    if (a.max_dyn >= 0 && shmem > (unsigned)a.max_dyn) return CUDA_ERROR_INVALID_VALUE;
+    return CUDA_SUCCESS;
+}
+
+/* ---- parameters ---------------------------------------------------------------- */
+
+#define EXTRA_MAX 64 /* entries of an extra array before it counts as unterminated */
+
+/* kernelParams or extra, as the driver takes them: one of the two, a NULL pair
+ * only for a function without parameters, and an extra buffer that covers the
+ * parameters (a struct of them may be padded to their alignment: up to 8 bytes
+ * is always accepted, more only when a parameter is that aligned, which the
+ * layout does not say, so such a launch waits for the driver's answer). */
+static CUresult check_params(uint64_t func, void **kp, void **extra, int *wait)
+{
+    const struct rpc_client_ops *ops = __atomic_load_n(&rpc_client_ops_now, __ATOMIC_ACQUIRE);
+    struct rpc_param_layout l;
+    if (kp && extra) return CUDA_ERROR_INVALID_VALUE;
+    if (!ops || !ops->param_layout || ops->param_layout(ops->self, func, &l)) return CUDA_SUCCESS;
+    uint64_t need = 0;
+    for (uint32_t j = 0; j < l.count; j++)
+        if ((uint64_t)l.offset[j] + l.size[j] > need) need = (uint64_t)l.offset[j] + l.size[j];
+    if (!extra) return !kp && l.count ? CUDA_ERROR_INVALID_VALUE : CUDA_SUCCESS;
+    void *ptr = NULL;
+    const size_t *size = NULL;
+    for (int i = 0; extra[i] != CU_LAUNCH_PARAM_END; i += 2) {
+        if (i >= EXTRA_MAX) return CUDA_ERROR_INVALID_VALUE;
+        if (extra[i] == CU_LAUNCH_PARAM_BUFFER_POINTER)
+            ptr = extra[i + 1];
+        else if (extra[i] == CU_LAUNCH_PARAM_BUFFER_SIZE)
+            size = extra[i + 1];
+        else
+            return CUDA_ERROR_INVALID_VALUE;
+    }
+    if (!need) return CUDA_SUCCESS;
+    if (!ptr || !size || *size < need) return CUDA_ERROR_INVALID_VALUE;
+    if (*size > (need + 7) / 8 * 8) *wait = 1;
+    return CUDA_SUCCESS;
+}
+
+/* ---- cuLaunchKernelEx attributes -------------------------------------------------- */
+
+struct ex_attrs {
+    int coop;
+    unsigned cluster[3];
+};
+
+static CUresult parse_attrs(const CUlaunchConfig *c, struct ex_attrs *x)
+{
+    memset(x, 0, sizeof *x);
+    if (c->numAttrs && !c->attrs) return CUDA_ERROR_INVALID_VALUE;
+    for (unsigned i = 0; i < c->numAttrs; i++) {
+        const CUlaunchAttribute *at = &c->attrs[i];
+        switch (at->id) {
+        case CU_LAUNCH_ATTRIBUTE_COOPERATIVE:
+            x->coop = at->value.cooperative != 0;
+            break;
+        case CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION:
+            x->cluster[0] = at->value.clusterDim.x;
+            x->cluster[1] = at->value.clusterDim.y;
+            x->cluster[2] = at->value.clusterDim.z;
+            break;
+        case CU_LAUNCH_ATTRIBUTE_LAUNCH_COMPLETION_EVENT:
+        case CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_EVENT: {
+            uint64_t ev = (uint64_t)(uintptr_t)at->value.launchCompletionEvent.event;
+            if (ev && !rg_id_plausible(RPC_H_EVENT, ev)) return CUDA_ERROR_INVALID_HANDLE;
+            break;
+        }
+        default:
+            if ((unsigned)at->id > CU_LAUNCH_ATTRIBUTE_NVLINK_UTIL_CENTRIC_SCHEDULING)
+                return CUDA_ERROR_INVALID_VALUE;
+        }
     }
     return CUDA_SUCCESS;
+}
+
+/* Clusters: all three dimensions or none, dividing the grid; above the
+ * portable 8 blocks only a function that allows it (the server knows). */
+static CUresult check_cluster(const unsigned g[3], const unsigned c[3], int *wait)
+{
+    if (!c[0] && !c[1] && !c[2]) return CUDA_SUCCESS;
+    if (!g[0] || !g[1] || !g[2]) return CUDA_SUCCESS; /* the dimension check answers */
+    if (!c[0] || !c[1] || !c[2]) return CUDA_ERROR_INVALID_CLUSTER_SIZE;
+    if (g[0] % c[0] || g[1] % c[1] || g[2] % c[2]) return CUDA_ERROR_INVALID_CLUSTER_SIZE;
+    if ((unsigned long long)c[0] * c[1] * c[2] > 8) *wait = 1;
+    return CUDA_SUCCESS;
+}
+
+/* ---- the launch ----------------------------------------------------------------- */
+
+struct launch {
+    uint64_t func, stream;
+    unsigned g[3], b[3], shmem;
+    void **kp, **extra;
+    int coop;
+};
+
+/* The function and the stream must be of one context (the stream specials
+ * stand for the current one), as the driver requires. */
+static CUresult check_context(const struct launch *l)
+{
+    if (l->stream > 2 && !rg_id_plausible(RPC_H_STREAM, l->stream))
+        return CUDA_ERROR_INVALID_HANDLE;
+    uint64_t fc = rg_id_ctx(l->func), sc = rg_stream_ctx(l->stream);
+    return fc && sc && fc != sc ? CUDA_ERROR_INVALID_HANDLE : CUDA_SUCCESS;
+}
+
+/* After check_context (and, for cuLaunchKernelEx, the cluster shape). */
+static CUresult check_launch(const struct launch *l, int *wait)
+{
+    CUresult r;
+    CUdevice dev;
+    if (rg_ctx_device(rg_ctx_current_id(), &dev) != 0) return CUDA_SUCCESS; /* the server answers */
+    if ((r = check_dims(dev, l->g, l->b, l->shmem)) != CUDA_SUCCESS) return r;
+    if ((r = check_function(dev, l->func, l->b, l->shmem)) != CUDA_SUCCESS) return r;
+    if (l->coop) *wait = 1; /* co-residency: the server's occupancy answer */
+    return check_params(l->func, l->kp, l->extra, wait);
 }
 
 static int is_launch(const char *base, const char *want)
@@ -71,31 +292,42 @@ static int is_launch(const char *base, const char *want)
     return !strcmp(base, want);
 }
 
-CUresult rg_launch_check(const struct rpc_call_desc *d, void **args)
+CUresult rg_launch_check(const struct rpc_call_desc *d, void **args, int *wait)
 {
-    unsigned g[3], b[3], shmem;
-    uint64_t func;
+    struct launch l;
+    memset(&l, 0, sizeof l);
     if ((is_launch(d->base, "cuLaunchKernel") || is_launch(d->base, "cuLaunchCooperativeKernel")) &&
-        d->nargs >= 8) {
-        func = (uint64_t)(uintptr_t) * (CUfunction *)args[0];
+        d->nargs >= 10) {
+        l.func = (uint64_t)(uintptr_t) * (CUfunction *)args[0];
         for (int i = 0; i < 3; i++) {
-            g[i] = *(unsigned *)args[1 + i];
-            b[i] = *(unsigned *)args[4 + i];
+            l.g[i] = *(unsigned *)args[1 + i];
+            l.b[i] = *(unsigned *)args[4 + i];
         }
-        shmem = *(unsigned *)args[7];
-    } else if (is_launch(d->base, "cuLaunchKernelEx") && d->nargs >= 2) {
-        const CUlaunchConfig *c = *(const CUlaunchConfig **)args[0];
-        if (!c) return CUDA_ERROR_INVALID_VALUE;
-        if (c->numAttrs && !c->attrs) return CUDA_ERROR_INVALID_VALUE;
-        func = (uint64_t)(uintptr_t) * (CUfunction *)args[1];
-        g[0] = c->gridDimX, g[1] = c->gridDimY, g[2] = c->gridDimZ;
-        b[0] = c->blockDimX, b[1] = c->blockDimY, b[2] = c->blockDimZ;
-        shmem = c->sharedMemBytes;
-    } else {
-        return CUDA_SUCCESS;
+        l.shmem = *(unsigned *)args[7];
+        l.stream = (uint64_t)(uintptr_t) * (CUstream *)args[8];
+        l.kp = *(void ***)args[9];
+        l.extra = d->nargs > 10 ? *(void ***)args[10] : NULL;
+        l.coop = is_launch(d->base, "cuLaunchCooperativeKernel");
+        if (!l.func) return CUDA_ERROR_INVALID_HANDLE;
+        CUresult r = check_context(&l);
+        return r != CUDA_SUCCESS ? r : check_launch(&l, wait);
     }
-    if (!func) return CUDA_ERROR_INVALID_HANDLE;
-    CUdevice dev;
-    if (rg_ctx_device(rg_ctx_current_id(), &dev) != 0) return CUDA_SUCCESS;
-    return check_dims(dev, func, g, b, shmem);
+    if (!is_launch(d->base, "cuLaunchKernelEx") || d->nargs < 4) return CUDA_SUCCESS;
+    const CUlaunchConfig *c = *(const CUlaunchConfig **)args[0];
+    struct ex_attrs x;
+    if (!c) return CUDA_ERROR_INVALID_VALUE;
+    CUresult r = parse_attrs(c, &x);
+    if (r != CUDA_SUCCESS) return r;
+    l.func = (uint64_t)(uintptr_t) * (CUfunction *)args[1];
+    l.g[0] = c->gridDimX, l.g[1] = c->gridDimY, l.g[2] = c->gridDimZ;
+    l.b[0] = c->blockDimX, l.b[1] = c->blockDimY, l.b[2] = c->blockDimZ;
+    l.shmem = c->sharedMemBytes;
+    l.stream = (uint64_t)(uintptr_t)c->hStream;
+    l.kp = *(void ***)args[2];
+    l.extra = *(void ***)args[3];
+    l.coop = x.coop;
+    if (!l.func) return CUDA_ERROR_INVALID_HANDLE;
+    if ((r = check_context(&l)) != CUDA_SUCCESS) return r;
+    if ((r = check_cluster(l.g, x.cluster, wait)) != CUDA_SUCCESS) return r;
+    return check_launch(&l, wait);
 }

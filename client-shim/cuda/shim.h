@@ -41,8 +41,16 @@ uint64_t rg_primary_ctx_id(int ord); /* ord: the application's ordinal (devices.
 uint64_t rg_id_mint(unsigned t);
 /* Remembers that id was destroyed (it is never valid again). */
 void rg_id_kill(uint64_t id);
-/* Is id plausibly a live handle of type t? Only what the shim can know. */
+/* Is id plausibly a live handle of type t? Only what the shim can know:
+ * neither it nor what it lives in (rg_id_set_parent) was destroyed. */
 int rg_id_plausible(unsigned t, uint64_t id);
+/* Remembers what id lives in: a stream's, event's or module's context, a
+ * function's module or kernel, a kernel's library (the first answer stays). */
+void rg_id_set_parent(uint64_t id, uint64_t parent);
+uint64_t rg_id_parent(uint64_t id); /* 0 if unknown */
+uint64_t rg_id_ctx(uint64_t id);    /* the context id lives in, through its parents; 0 if unknown */
+/* A stream's context: the current one for NULL / CU_STREAM_LEGACY / CU_STREAM_PER_THREAD. */
+uint64_t rg_stream_ctx(uint64_t stream);
 
 /* ---- session state ----------------------------------------------------------- */
 
@@ -200,8 +208,13 @@ void rg_dev_remember(const struct rpc_call_desc *d, void **args);
 
 /* ---- launch checks (launch.c) ---------------------------------------------------
  * The driver's argument checks of a cuLaunchKernel / cuLaunchCooperativeKernel /
- * cuLaunchKernelEx (and _ptsz) call, before it is sent; CUDA_SUCCESS for others. */
-CUresult rg_launch_check(const struct rpc_call_desc *d, void **args);
+ * cuLaunchKernelEx (and _ptsz) call, before it is sent; CUDA_SUCCESS for others.
+ * Sets *wait when only the server can judge the launch (it must not be pipelined). */
+CUresult rg_launch_check(const struct rpc_call_desc *d, void **args, int *wait);
+/* A function's limits may have changed (cuFuncSetAttribute, cuKernelSetAttribute). */
+void rg_launch_forget(void);
+/* Has this thread sent pipelined calls since its last call that waited? (forward.c) */
+int rg_async_unsettled(void);
 
 /* ---- kernel parameter layouts (params.c) --------------------------------------- */
 void rg_params_install(void);
