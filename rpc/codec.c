@@ -31,6 +31,8 @@ static const struct rpc_custom *const customs[] = {
     &rpc_custom_kernel_node,
     &rpc_custom_pool_attr,
     &rpc_custom_ptr_attr,
+    &rpc_custom_batch,
+    &rpc_custom_batch3d,
 };
 
 const struct rpc_custom *rpc_custom_find(const char *name)

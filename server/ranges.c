@@ -7,6 +7,7 @@
 #include <cuda.h>
 #include <string.h>
 
+#include "batch_wire.h"
 #include "log.h"
 #include "ranges.h"
 #include "session.h"
@@ -109,13 +110,25 @@ static int structs_ok(struct session *s, const struct rpc_decoded *dc)
     return 1;
 }
 
+/* Batch copies: their marshaller lists the device sides (rpc/batch_wire.h). */
+static int batch_ok(struct session *s, const struct rpc_decoded *dc)
+{
+    const struct rpc_batch_scratch *b = dc->scratch;
+    for (size_t i = 0; b && i < b->nranges; i++)
+        if (!range_ok(s, dc->desc->name, "a copy's device side", b->ranges[i].addr, b->ranges[i].len))
+            return 0;
+    return 1;
+}
+
 int ranges_inner_check(struct session *s, const struct rpc_decoded *dc)
 {
-    const char *b = dc->desc->base;
+    const char *b = dc->desc->base, *c = dc->desc->custom;
     int ok;
     if (!strcmp(b, "cuMemPrefetchBatchAsync") || !strcmp(b, "cuMemDiscardBatchAsync") ||
         !strcmp(b, "cuMemDiscardAndPrefetchBatchAsync"))
         ok = pairs_ok(s, dc);
+    else if (c && (!strcmp(c, "batch") || !strcmp(c, "batch3d")))
+        ok = batch_ok(s, dc);
     else
         ok = structs_ok(s, dc);
     return ok ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;

@@ -3,7 +3,7 @@
  * a synchronisation, the host's before a launch, bytes of one page changed by
  * both sides kept, an allocation bigger than one mirror batch), and device
  * ranges inside structs and arrays checked by the worker (2D / 3D copies,
- * memset and memcpy graph nodes, batch prefetches): a range that leaves its
+ * memset and memcpy graph nodes, batch copies and prefetches): a range that leaves its
  * allocation gets CUDA_ERROR_INVALID_VALUE, never bytes of its neighbour
  * (simgpu itself does not check the rows of a 2D copy: this runs through the
  * shim only). */
@@ -175,6 +175,36 @@ RG_TEST(graph_nodes_stay_inside)
     CHECK_CU_IS(cuGraphAddMemsetNode(&node, g, NULL, 0, &ms, ctx), CUDA_ERROR_INVALID_VALUE);
     CHECK_CU(cuGraphDestroy(g));
     CHECK_CU(cuMemFree(a));
+}
+
+RG_TEST(batch_copy_entries)
+{
+    CHECK(setup() == 0);
+    CUdeviceptr a, b;
+    CHECK_CU(cuMemAlloc(&a, 4096));
+    CHECK_CU(cuMemAlloc(&b, 4096));
+    CHECK_CU(cuMemsetD8(a, 1, 4096));
+    CHECK_CU(cuMemsetD8(b, 2, 4096));
+    unsigned char host[256];
+    memset(host, 0, sizeof host);
+    CUdeviceptr dsts[2] = {(CUdeviceptr)(uintptr_t)host, (CUdeviceptr)(uintptr_t)(host + 128)};
+    CUdeviceptr srcs[2] = {a, a + 4096 - 64}; /* the second leaves a */
+    size_t sizes[2] = {128, 128};
+    CUmemcpyAttributes at;
+    memset(&at, 0, sizeof at);
+    at.srcAccessOrder = CU_MEMCPY_SRC_ACCESS_ORDER_STREAM;
+    size_t idx = 0;
+    CHECK_CU_IS(cuMemcpyBatchAsync(dsts, srcs, sizes, 2, &at, &idx, 1, NULL),
+                CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU(cuStreamSynchronize(NULL));
+    for (size_t i = 0; i < sizeof host; i++) CHECK_EQ_INT(host[i], 0);
+    srcs[1] = b;
+    CHECK_CU(cuMemcpyBatchAsync(dsts, srcs, sizes, 2, &at, &idx, 1, NULL));
+    CHECK_CU(cuStreamSynchronize(NULL));
+    CHECK_EQ_INT(host[0], 1);
+    CHECK_EQ_INT(host[255], 2);
+    CHECK_CU(cuMemFree(a));
+    CHECK_CU(cuMemFree(b));
 }
 
 RG_TEST(batch_prefetch_entries)
