@@ -268,15 +268,6 @@ static CUresult decode(const struct rpc_call_desc *d, void **args, struct rg_rep
     return (CUresult)result;
 }
 
-/* This thread sent pipelined calls whose failure the worker has not reported
- * yet (it does so to the thread's next call that waits). */
-static _Thread_local int unsettled;
-
-int rg_async_unsettled(void)
-{
-    return unsettled;
-}
-
 static CUresult send_call(const struct rpc_call_desc *d, void **args, int wait)
 {
     rpc_wbuf w;
@@ -293,7 +284,6 @@ static CUresult send_call(const struct rpc_call_desc *d, void **args, int wait)
     struct rg_reply rep = {0};
     CUresult r = rg_conn_call(&h, w.data, w.len, raw, nraw, wait, &rep);
     rpc_wbuf_free(&w);
-    if (r == CUDA_SUCCESS) unsettled = !wait;
     if (r != CUDA_SUCCESS || !wait) return r;
     r = decode(d, args, &rep);
     /* An earlier pipelined call's failure surfaces at the next call that waits. */

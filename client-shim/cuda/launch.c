@@ -115,13 +115,13 @@ static void fattrs_store(const struct fattrs *a)
 }
 
 /* The worker answers this thread's next waiting call with the failure of an
- * earlier pipelined call, without running it: the shim's first query would
- * take that answer for its own. So a call that cannot fail on its own (with a
- * current context) collects it first, and the launch reports it. */
+ * earlier pipelined call (a launch, a host function, ...), without running it:
+ * the shim's first query would take that answer for its own. So a call that
+ * cannot fail on its own (with a current context) collects it first, and the
+ * launch reports it. */
 static CUresult settle(void)
 {
     unsigned flags;
-    if (!rg_async_unsettled()) return CUDA_SUCCESS;
     return cuCtxGetFlags(&flags);
 }
 

@@ -213,8 +213,6 @@ void rg_dev_remember(const struct rpc_call_desc *d, void **args);
 CUresult rg_launch_check(const struct rpc_call_desc *d, void **args, int *wait);
 /* A function's limits may have changed (cuFuncSetAttribute, cuKernelSetAttribute). */
 void rg_launch_forget(void);
-/* Has this thread sent pipelined calls since its last call that waited? (forward.c) */
-int rg_async_unsettled(void);
 
 /* ---- kernel parameter layouts (params.c) --------------------------------------- */
 void rg_params_install(void);
