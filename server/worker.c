@@ -13,7 +13,6 @@
 
 #include "log.h"
 #include "msg.h"
-#include "quota.h"
 #include "rgpud.h"
 #include "session.h"
 
@@ -93,7 +92,6 @@ static CUresult describe_device(struct session *s, struct welcome_store *ws, int
         (r = b->cuDeviceGetAttribute(&ma, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, d)) ||
         (r = b->cuDeviceGetAttribute(&mi, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, d)))
         return r;
-    mem = quota_device_total(i, mem); /* the session's view (quota.c) */
     Rgpu__DeviceSummary *ds = &ws->dev[i];
     rgpu__device_summary__init(ds);
     ds->ordinal = i;
@@ -242,9 +240,9 @@ static int on_call(struct session *s, rpc_hdr *h, void *enc)
         if (sub == SRV_CB_DONE) {
             uint64_t id = rpc_get_u64(&rb);
             int ok = rpc_rbuf_done(&rb) && (cl->h.flags & RPC_F_NOREPLY);
-            if (ok) hostcb_done_data(s, id, cl->raw, cl->raw_len); /* a FETCH's bytes, if any */
             call_free(cl);
             if (!ok) return protocol_error(s, "malformed host callback acknowledgement");
+            hostcb_done(s, id);
             return 0;
         }
         atomic_fetch_add(&s->live_cbs, 1);
