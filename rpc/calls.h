@@ -254,6 +254,10 @@ struct rpc_client_ops {
      * and caches it. Returns 0 or a CUresult. */
     int (*param_layout)(void *self, uint64_t func_id, struct rpc_param_layout *out);
     void *self;
+    /* A driver-owned string of a function or kernel (cuFuncGetName): the shim
+     * keeps one copy per id, alive as long as the process (ids are never
+     * reused). Returns that copy, or NULL when out of memory. */
+    const char *(*keep_name)(void *self, uint64_t func_id, const char *text, size_t len);
 };
 
 struct rpc_worker_ops {

@@ -33,6 +33,11 @@ static const struct rpc_custom *const customs[] = {
     &rpc_custom_ptr_attr,
     &rpc_custom_batch,
     &rpc_custom_batch3d,
+    &rpc_custom_global,
+    &rpc_custom_func_name,
+    &rpc_custom_occupancy,
+    &rpc_custom_link,
+    &rpc_custom_required,
 };
 
 const struct rpc_custom *rpc_custom_find(const char *name)

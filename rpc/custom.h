@@ -27,7 +27,9 @@ struct rpc_custom {
 
 extern const struct rpc_custom rpc_custom_launch, rpc_custom_launch_ex, rpc_custom_memcpy2d,
     rpc_custom_memcpy3d, rpc_custom_image, rpc_custom_scrub, rpc_custom_node_list,
-    rpc_custom_kernel_node, rpc_custom_pool_attr, rpc_custom_ptr_attr;
+    rpc_custom_kernel_node, rpc_custom_pool_attr, rpc_custom_ptr_attr,
+    rpc_custom_global, rpc_custom_func_name, rpc_custom_occupancy, rpc_custom_link,
+    rpc_custom_required;
 extern const struct rpc_custom rpc_custom_batch, rpc_custom_batch3d; /* custom_batch.c */
 const struct rpc_custom *rpc_custom_find(const char *name);
 

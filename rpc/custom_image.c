@@ -2,20 +2,17 @@
  * cuLibraryLoadData): the image travels as raw bytes (PTX text with its NUL, a
  * fatbin container or ELF by its own size, a __fatBinC_Wrapper_t as its data
  * container plus, for version 2, each linked container, rebuilt by the worker).
- * JIT options: only value-typed ones travel; log buffers travel as sizes and
- * come back as text (even when the load fails). Library options are dropped:
- * the server owns its copy of the image. */
-#define __CUDA_API_VERSION_INTERNAL 1
-#include <cuda.h>
+ * JIT options travel as custom_jit.h says: log buffers come back as text, sizes
+ * and other written values too (even when the load fails). Library options are
+ * checked as the driver checks them and then dropped: the server owns its copy
+ * of the image, so CU_LIBRARY_BINARY_IS_PRESERVED must not reach the backend. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "custom.h"
+#include "custom_jit.h"
 #include "fatbin.h"
 
 #define MAX_PARTS 4096u
-#define MAX_OPTIONS 64u
-#define MAX_LOG (64u << 10)
 
 struct wrapper { /* __fatBinC_Wrapper_t */
     int32_t magic, version;
@@ -35,13 +32,16 @@ static struct jit_args jit_of(const struct rpc_call_desc *d)
     return (struct jit_args){-1, -1, -1};
 }
 
-static int value_option(uint32_t o)
+/* The application's JIT option arrays (n = 0 where the entry point has none). */
+static void jit_arrays(const struct rpc_call_desc *d, void *const *args, unsigned *n,
+                       CUjit_option **opts, void ***vals)
 {
-    static const uint8_t ok[] = {0, 1, 2, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
-                                 20, 21, 22, 23, 24, 29, 30, 31, 32, 33, 34};
-    for (size_t i = 0; i < sizeof ok; i++)
-        if (ok[i] == o) return 1;
-    return 0;
+    struct jit_args j = jit_of(d);
+    *n = 0, *opts = NULL, *vals = NULL;
+    if (j.opts < 0) return;
+    *n = (unsigned)rpc_uint_at(args[j.num], d->args[j.num].size);
+    *opts = *(CUjit_option *const *)args[j.opts];
+    *vals = *(void **const *)args[j.vals];
 }
 
 /* ---- client ------------------------------------------------------------------- */
@@ -87,29 +87,19 @@ static int image_parts(const void *image, struct parts *ps)
     return ps->size[0] ? 0 : RPC_CU_INVALID_IMAGE;
 }
 
-static int enc_options(struct rpc_wbuf *w, const struct rpc_call_desc *d, void *const *args)
+/* cuLibraryLoadData's library options, checked as the driver checks them (the
+ * value array may be NULL when every option given is a flag). Not sent. */
+static int check_library_options(const struct rpc_call_desc *d, void *const *args)
 {
-    struct jit_args j = jit_of(d);
-    uint32_t n = 0, kept = 0;
-    const CUjit_option *opts = NULL;
-    void *const *vals = NULL;
-    if (j.opts >= 0) {
-        n = (uint32_t)rpc_uint_at(args[j.num], d->args[j.num].size);
-        opts = *(CUjit_option *const *)args[j.opts];
-        vals = *(void *const *const *)args[j.vals];
-    }
-    if (n && (!opts || !vals)) return RPC_CU_INVALID_VALUE;
-    if (n > MAX_OPTIONS) return RPC_CU_INVALID_VALUE;
-    for (uint32_t i = 0; i < n; i++)
-        kept += value_option(opts[i]) || opts[i] == CU_JIT_INFO_LOG_BUFFER ||
-                opts[i] == CU_JIT_ERROR_LOG_BUFFER;
-    rpc_put_u32(w, kept);
-    for (uint32_t i = 0; i < n; i++) {
-        int log = opts[i] == CU_JIT_INFO_LOG_BUFFER || opts[i] == CU_JIT_ERROR_LOG_BUFFER;
-        if (!value_option(opts[i]) && !log) continue;
-        rpc_put_u32(w, opts[i]);
-        rpc_put_u64(w, log ? 0 : (uint64_t)(uintptr_t)vals[i]);
-    }
+    if (d->nargs != 8) return 0;
+    unsigned n = (unsigned)rpc_uint_at(args[7], d->args[7].size);
+    const CUlibraryOption *opt = *(CUlibraryOption *const *)args[5];
+    void *const *val = *(void *const *const *)args[6];
+    if (n && !opt) return RPC_CU_INVALID_VALUE;
+    for (unsigned i = 0; i < n; i++)
+        if ((unsigned)opt[i] >= CU_LIBRARY_NUM_OPTIONS ||
+            (!val && opt[i] != CU_LIBRARY_BINARY_IS_PRESERVED))
+            return RPC_CU_INVALID_VALUE;
     return 0;
 }
 
@@ -134,54 +124,34 @@ static int image_encode(const struct rpc_call_desc *d, void *const *args, struct
         total += ps.size[i];
     }
     if (total > RPC_MAX_CALL_BYTES) return RPC_CU_INVALID_VALUE;
-    if ((rc = enc_options(w, d, args))) return rc;
+    if ((rc = check_library_options(d, args))) return rc;
+    unsigned n;
+    CUjit_option *opts;
+    void **vals;
+    jit_arrays(d, args, &n, &opts, &vals);
+    if ((rc = rpc_jit_encode(w, n, opts, vals))) return rc;
     *nraw = (int)ps.n;
     return rpc_wbuf_ok(w) ? 0 : -1;
-}
-
-/* Copies the returned log text into the application's buffer and size slot. */
-static void put_log(const struct rpc_call_desc *d, void *const *args, CUjit_option which,
-                    const char *text, uint32_t len)
-{
-    struct jit_args j = jit_of(d);
-    if (j.opts < 0) return;
-    uint32_t n = (uint32_t)rpc_uint_at(args[j.num], d->args[j.num].size);
-    CUjit_option *opts = *(CUjit_option *const *)args[j.opts];
-    void **vals = *(void **const *)args[j.vals];
-    char *buf = NULL;
-    int size_at = -1;
-    for (uint32_t i = 0; opts && vals && i < n && i < MAX_OPTIONS; i++) {
-        if (opts[i] == which) buf = vals[i];
-        if (opts[i] == which + 1) size_at = (int)i; /* *_SIZE_BYTES follows its buffer */
-    }
-    if (!buf || size_at < 0) return;
-    size_t cap = (size_t)(uintptr_t)vals[size_at];
-    if (cap == 0) return;
-    size_t k = len < cap - 1 ? len : cap - 1;
-    memcpy(buf, text, k);
-    buf[k] = 0;
-    vals[size_at] = (void *)(uintptr_t)(k ? k + 1 : 0);
 }
 
 static int image_decode_reply(const struct rpc_call_desc *d, void *const *args, struct rpc_rbuf *r,
                               const void *raw, size_t raw_len, uint32_t *result)
 {
     void *out = *(void *const *)args[0];
+    unsigned n;
+    CUjit_option *opts;
+    void **vals;
     uint32_t res = rpc_get_u32(r);
     if (!rpc_rbuf_ok(r) || raw_len) return -1;
     *result = res;
+    (void)raw;
+    if (rpc_rbuf_done(r)) return 0; /* refused before the backend ran: nothing written */
     if (res == 0 && out) {
         uint64_t id = rpc_get_u64(r);
         memcpy(out, &id, d->args[0].size < 8 ? d->args[0].size : 8);
     }
-    for (int k = 0; k < 2; k++) {
-        size_t len;
-        const char *text = rpc_get_blob(r, &len);
-        if (!rpc_rbuf_ok(r) || len > MAX_LOG) return -1;
-        if (len) put_log(d, args, k ? CU_JIT_ERROR_LOG_BUFFER : CU_JIT_INFO_LOG_BUFFER, text,
-                         (uint32_t)len);
-    }
-    (void)raw;
+    jit_arrays(d, args, &n, &opts, &vals);
+    if (rpc_jit_decode_reply(r, n, opts, vals)) return -1;
     return rpc_rbuf_done(r) ? 0 : -1;
 }
 
@@ -189,17 +159,14 @@ static int image_decode_reply(const struct rpc_call_desc *d, void *const *args, 
 
 /* Head of the decoded call's scratch block. */
 struct image_scratch {
-    char *log[2];
-    size_t cap[2];
+    struct rpc_jit jit;
     struct wrapper wrapper;
 };
 
 struct wire_image {
     uint8_t present, kind;
-    uint32_t version, n, nopt;
-    const uint8_t *sizes, *opts; /* views into the encoded part */
-    uint64_t log_size[2];
-    int has_log[2];
+    uint32_t version, n;
+    const uint8_t *sizes; /* a view into the encoded part */
 };
 
 static size_t align16(size_t n)
@@ -220,11 +187,7 @@ static int read_image(struct rpc_rbuf *r, size_t raw_len, struct wire_image *wi)
         uint64_t s = rpc_uint_at(wi->sizes + 8 * i, 8);
         if (s > raw_len || (total += s) > raw_len) return -1;
     }
-    if (total != raw_len) return -1;
-    wi->nopt = rpc_get_u32(r);
-    if (wi->nopt > MAX_OPTIONS) return -1;
-    wi->opts = rpc_get_view(r, (size_t)wi->nopt * 12);
-    return rpc_rbuf_done(r) ? 0 : -1;
+    return total == raw_len ? 0 : -1;
 }
 
 /* The image's own description must fit the bytes that came (DESIGN rule 6). */
@@ -240,72 +203,29 @@ static int part_ok(const struct wire_image *wi, const uint8_t *p, uint64_t size)
     return 0;
 }
 
-/* Checks options, finds log sizes; returns 0 or INVALID_VALUE. */
-static int check_options(struct wire_image *wi)
+static size_t parts_size(const struct wire_image *wi)
 {
-    for (uint32_t i = 0; i < wi->nopt; i++) {
-        uint32_t o = (uint32_t)rpc_uint_at(wi->opts + 12 * i, 4);
-        uint64_t v = rpc_uint_at(wi->opts + 12 * i + 4, 8);
-        if (o == CU_JIT_INFO_LOG_BUFFER || o == CU_JIT_ERROR_LOG_BUFFER)
-            wi->has_log[o == CU_JIT_ERROR_LOG_BUFFER] = 1;
-        else if (!value_option(o))
-            return RPC_CU_INVALID_VALUE;
-        if (o == CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES || o == CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES)
-            wi->log_size[o == CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES] = v < MAX_LOG ? v : MAX_LOG;
-    }
-    return 0;
-}
-
-static size_t scratch_size(const struct wire_image *wi)
-{
-    size_t n = align16(sizeof(struct image_scratch));
+    size_t n = 0;
     for (uint32_t i = 0; i < wi->n; i++) n += align16((size_t)rpc_uint_at(wi->sizes + 8 * i, 8));
-    n += align16((wi->n + 1) * sizeof(void *));
-    n += align16(wi->nopt * sizeof(CUjit_option)) + align16(wi->nopt * sizeof(void *));
-    return n + align16(wi->log_size[0] + 1) + align16(wi->log_size[1] + 1);
+    return n + align16((wi->n + 1) * sizeof(void *));
 }
 
-/* Lays out parts, wrapper, options and logs in scratch; returns the image pointer. */
-static const void *place_image(const struct wire_image *wi, const uint8_t *raw, uint8_t *sp,
-                               CUjit_option **opts, void ***vals)
+/* Lays out the parts (and the wrapper) after the head; returns the image pointer. */
+static const void *place_image(const struct wire_image *wi, const uint8_t *raw, uint8_t *sp)
 {
     struct image_scratch *hd = (struct image_scratch *)sp;
-    uint8_t *p = sp + align16(sizeof *hd);
+    uint8_t *first = sp + align16(sizeof *hd), *p = first;
+    const void **parts = (const void **)(first + parts_size(wi) -
+                                         align16((wi->n + 1) * sizeof(void *)));
     size_t off = 0;
     for (uint32_t i = 0; i < wi->n; i++) {
         size_t s = (size_t)rpc_uint_at(wi->sizes + 8 * i, 8);
         memcpy(p, raw + off, s);
+        parts[i] = p;
         off += s;
         p += align16(s);
     }
-    const void **parts = (const void **)p;
-    p += align16((wi->n + 1) * sizeof(void *));
-    *opts = (CUjit_option *)p;
-    p += align16(wi->nopt * sizeof(CUjit_option));
-    *vals = (void **)p;
-    p += align16(wi->nopt * sizeof(void *));
-    for (int k = 0; k < 2; k++) {
-        hd->log[k] = wi->has_log[k] ? (char *)p : NULL;
-        hd->cap[k] = wi->log_size[k];
-        p += align16(wi->log_size[k] + 1);
-    }
-    uint8_t *first = sp + align16(sizeof *hd);
-    uint8_t *q = first;
-    for (uint32_t i = 0; i < wi->n; i++) {
-        parts[i] = q;
-        q += align16((size_t)rpc_uint_at(wi->sizes + 8 * i, 8));
-    }
     parts[wi->n] = NULL;
-    for (uint32_t i = 0; i < wi->nopt; i++) {
-        uint32_t o = (uint32_t)rpc_uint_at(wi->opts + 12 * i, 4);
-        uint64_t v = rpc_uint_at(wi->opts + 12 * i + 4, 8);
-        (*opts)[i] = (CUjit_option)o;
-        if (o == CU_JIT_INFO_LOG_BUFFER || o == CU_JIT_ERROR_LOG_BUFFER)
-            v = (uintptr_t)hd->log[o == CU_JIT_ERROR_LOG_BUFFER];
-        if (o == CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES || o == CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES)
-            v = hd->cap[o == CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES];
-        (*vals)[i] = (void *)(uintptr_t)v;
-    }
     if (wi->kind != RG_IMAGE_WRAPPER) return first;
     hd->wrapper = (struct wrapper){(int32_t)RG_FATBINC_MAGIC, (int32_t)wi->version, parts[0],
                                    wi->version == 2 ? parts + 1 : NULL};
@@ -326,7 +246,7 @@ static int parts_ok(const struct wire_image *wi, const uint8_t *raw)
 }
 
 static void set_args(const struct rpc_call_desc *d, struct rpc_decoded *out, int present,
-                     const void *image, CUjit_option *opts, void **vals, uint32_t nopt)
+                     const void *image, const struct rpc_jit *jit)
 {
     struct jit_args j = jit_of(d);
     for (unsigned i = 0; i < d->nargs; i++) {
@@ -336,10 +256,10 @@ static void set_args(const struct rpc_call_desc *d, struct rpc_decoded *out, int
     out->ptrval[0] = present ? &out->val[0] : NULL;
     out->ptrval[1] = (void *)image;
     if (j.opts < 0) return;
-    out->ptrval[j.opts] = nopt ? opts : NULL;
-    out->ptrval[j.vals] = nopt ? vals : NULL;
+    out->ptrval[j.opts] = jit->n ? jit->opts : NULL;
+    out->ptrval[j.vals] = jit->n ? jit->vals : NULL;
     out->avalues[j.num] = &out->val[j.num];
-    memcpy(out->val[j.num].bytes, &nopt, sizeof nopt); /* unsigned int; library counts stay 0 */
+    memcpy(out->val[j.num].bytes, &jit->n, sizeof jit->n); /* unsigned int; library counts stay 0 */
     if (d->nargs == 8) out->avalues[7] = &out->val[7];
 }
 
@@ -347,17 +267,17 @@ static int image_decode(const struct rpc_call_desc *d, struct rpc_rbuf *r, const
                         size_t raw_len, const struct rpc_handle_ops *h, struct rpc_decoded *out)
 {
     struct wire_image wi = {0};
-    CUjit_option *opts;
-    void **vals;
+    struct rpc_jit jit;
     (void)h;
-    if (d->nargs < 2 || read_image(r, raw_len, &wi)) return -1;
+    if (d->nargs < 2 || read_image(r, raw_len, &wi) || rpc_jit_decode(r, &jit)) return -1;
+    if (!rpc_rbuf_done(r) || (jit_of(d).opts < 0 && jit.n)) return -1;
     if (!parts_ok(&wi, raw)) return RPC_CU_INVALID_IMAGE;
-    if (jit_of(d).opts < 0 && wi.nopt) return -1;
-    int rc = check_options(&wi);
-    if (rc) return rc;
-    if (!(out->scratch = calloc(1, scratch_size(&wi)))) return RPC_CU_OUT_OF_MEMORY;
-    const void *image = place_image(&wi, raw, out->scratch, &opts, &vals);
-    set_args(d, out, wi.present, image, opts, vals, wi.nopt);
+    size_t head = align16(sizeof(struct image_scratch)), parts = parts_size(&wi);
+    if (!(out->scratch = calloc(1, head + parts + rpc_jit_size(&jit)))) return RPC_CU_OUT_OF_MEMORY;
+    struct image_scratch *hd = out->scratch;
+    hd->jit = jit;
+    rpc_jit_place(&hd->jit, (uint8_t *)out->scratch + head + parts);
+    set_args(d, out, wi.present, place_image(&wi, raw, out->scratch), &hd->jit);
     return 0;
 }
 
@@ -369,10 +289,7 @@ static int image_encode_reply(const struct rpc_decoded *dc, uint32_t result, str
     (void)raw;
     rpc_put_u32(w, result);
     if (result == 0 && dc->ptrval[0]) rpc_put_u64(w, dc->ids[0]);
-    for (int k = 0; k < 2; k++) {
-        size_t len = hd && hd->log[k] ? strnlen(hd->log[k], hd->cap[k]) : 0;
-        rpc_put_blob(w, len ? hd->log[k] : "", len);
-    }
+    rpc_jit_encode_reply(w, hd ? &hd->jit : NULL);
     return rpc_wbuf_ok(w) ? 0 : -1;
 }
 

@@ -1,9 +1,12 @@
-/* params.c — kernel parameter layouts for the launch marshaller: asked once per
- * function or kernel from the server (cuFuncGetParamInfo / cuKernelGetParamInfo,
- * one round trip per parameter) and cached by id; ids are never reused, so a
- * cached layout can never describe another function. */
+/* params.c — what the shim keeps per function or kernel id. Kernel parameter
+ * layouts for the launch marshaller: asked once per function or kernel from the
+ * server (cuFuncGetParamInfo / cuKernelGetParamInfo, one round trip per
+ * parameter) and cached by id; ids are never reused, so a cached layout can
+ * never describe another function. Names (cuFuncGetName): the copy the
+ * application's pointer points at. */
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "custom.h"
 #include "shim.h"
@@ -80,7 +83,41 @@ static int param_layout(void *self, uint64_t func_id, struct rpc_param_layout *o
     return 0;
 }
 
-static const struct rpc_client_ops client_ops = {.param_layout = param_layout};
+/* ---- names ------------------------------------------------------------------
+ * cuFuncGetName / cuKernelGetName answer a string the driver owns: one copy per
+ * id, never freed (ids are never reused, so a copy can never name another
+ * function; a name is a few bytes per function the application asked about). */
+
+struct name {
+    uint64_t id;
+    char *text;
+    struct name *next;
+};
+
+static struct name *names[BUCKETS];
+
+static const char *keep_name(void *self, uint64_t id, const char *text, size_t len)
+{
+    (void)self;
+    pthread_mutex_lock(&table_mu);
+    struct name *n = names[id % BUCKETS];
+    while (n && n->id != id) n = n->next;
+    if (!n && (n = calloc(1, sizeof *n)) && (n->text = malloc(len + 1))) {
+        memcpy(n->text, text, len);
+        n->text[len] = 0;
+        n->id = id;
+        n->next = names[id % BUCKETS];
+        names[id % BUCKETS] = n;
+    } else if (n && !n->text) {
+        free(n);
+        n = NULL;
+    }
+    pthread_mutex_unlock(&table_mu);
+    return n ? n->text : NULL;
+}
+
+static const struct rpc_client_ops client_ops = {.param_layout = param_layout,
+                                                 .keep_name = keep_name};
 
 void rg_params_install(void)
 {

@@ -347,22 +347,31 @@ RG_TEST(image_jit_options_and_logs)
     CUjit_option *op = opts;
     void **vp = vals;
     void *args[] = {&mp, &ptx, &n, &op, &vp};
+    /* a client pointer array cannot be forwarded; an unknown option is refused */
+    CHECK_EQ_INT(encode(d, args), CUDA_ERROR_NOT_SUPPORTED);
+    opts[5] = (CUjit_option)9999;
+    CHECK_EQ_INT(encode(d, args), CUDA_ERROR_INVALID_VALUE);
+    n = 5;
     CHECK_EQ_INT(encode(d, args), 0);
     struct rpc_decoded dc;
     CHECK_EQ_INT(decode(d, &dc), 0);
-    CHECK_EQ_INT(*(unsigned *)dc.avalues[2], 5); /* the symbol-name array was dropped */
+    CHECK_EQ_INT(*(unsigned *)dc.avalues[2], 5);
     CUjit_option *wo = *(CUjit_option **)dc.avalues[3];
     void **wv = *(void ***)dc.avalues[4];
     CHECK(wo[4] == CU_JIT_MAX_REGISTERS && (uintptr_t)wv[4] == 32);
     CHECK(wv[0] != (void *)info && wv[2] != (void *)err); /* worker-owned log buffers */
-    strcpy(wv[0], "a long info message");
+    CHECK((uintptr_t)wv[1] == sizeof info && (uintptr_t)wv[3] == sizeof err);
+    /* what the backend does: logs, and the bytes used written back */
+    strcpy(wv[0], "a long");
     strcpy(wv[2], "ptxas error");
+    wv[3] = (void *)(uintptr_t)12;
     uint32_t res;
     CHECK_EQ_INT(reply(&dc, CUDA_ERROR_INVALID_PTX, args, &res), 0);
     CHECK_EQ_INT(res, CUDA_ERROR_INVALID_PTX);
-    CHECK_STR(info, "a long ");
+    CHECK_STR(info, "a long");
     CHECK_STR(err, "ptxas error");
     CHECK_EQ_INT((uintptr_t)vals[3], 12);
+    CHECK(vals[0] == (void *)info && vals[2] == (void *)err); /* the buffers stay the client's */
     rpc_decoded_free(&dc);
     CHECK_EQ_INT(truncations_fail(d), 0);
 }
