@@ -111,6 +111,28 @@ uint64_t rg_id_ctx(uint64_t id)
     return 0;
 }
 
+/* A reset primary context keeps its id, but everything in it is gone. */
+void rg_ctx_children_die(uint64_t ctx)
+{
+    uint64_t *ids = NULL;
+    size_t n = 0, cap = 0;
+    pthread_mutex_lock(&parents_mu);
+    for (size_t b = 0; b < PARENT_BUCKETS; b++)
+        for (struct parent *p = parents[b]; p; p = p->next) {
+            if (n == cap) {
+                uint64_t *v = realloc(ids, (cap = cap ? cap * 2 : 256) * sizeof *v);
+                if (!v) goto out; /* the server still refuses them */
+                ids = v;
+            }
+            ids[n++] = p->id;
+        }
+out:
+    pthread_mutex_unlock(&parents_mu);
+    for (size_t i = 0; i < n; i++) /* their own children follow through rg_id_plausible */
+        if (rg_id_parent(ids[i]) == ctx) rg_id_kill(ids[i]);
+    free(ids);
+}
+
 uint64_t rg_stream_ctx(uint64_t stream)
 {
     return stream <= 2 ? rg_ctx_current_id() : rg_id_ctx(stream);

@@ -51,6 +51,8 @@ uint64_t rg_id_parent(uint64_t id); /* 0 if unknown */
 uint64_t rg_id_ctx(uint64_t id);    /* the context id lives in, through its parents; 0 if unknown */
 /* A stream's context: the current one for NULL / CU_STREAM_LEGACY / CU_STREAM_PER_THREAD. */
 uint64_t rg_stream_ctx(uint64_t stream);
+/* After cuDevicePrimaryCtxReset: what lived in the context (its id stays valid) is gone. */
+void rg_ctx_children_die(uint64_t ctx);
 
 /* ---- session state ----------------------------------------------------------- */
 

@@ -146,4 +146,27 @@ RG_TEST(function_limits_and_handles_fail_at_once)
     CHECK_CU(cuMemFree(d));
 }
 
+/* A primary context reset destroys what lived in it, though the context's id
+ * stays: its streams, events and functions are refused at once afterwards. */
+RG_TEST(a_reset_takes_the_contexts_objects_along)
+{
+    CUcontext ctx;
+    CUmodule m;
+    CUfunction f;
+    CUstream s;
+    CUevent e;
+    CHECK_CU(rt_setup(&ctx));
+    CHECK_CU(cuModuleLoadData(&m, ptx2));
+    CHECK_CU(cuModuleGetFunction(&f, m, "bounded"));
+    CHECK_CU(cuStreamCreate(&s, 0));
+    CHECK_CU(cuEventCreate(&e, 0));
+    CHECK_CU(cuDevicePrimaryCtxReset(0));
+    CHECK_CU(rt_setup(&ctx));
+    CHECK_CU_IS(cuLaunchKernel(f, 1, 1, 1, 32, 1, 1, 0, NULL, NULL, NULL),
+                CUDA_ERROR_INVALID_HANDLE);
+    CHECK_CU_IS(cuEventRecord(e, NULL), CUDA_ERROR_INVALID_HANDLE);
+    CHECK_CU_IS(cuStreamWaitEvent(s, NULL, 0), CUDA_ERROR_INVALID_HANDLE);
+    CHECK_CU(cuCtxSynchronize());
+}
+
 RG_TEST_MAIN()
