@@ -8,6 +8,7 @@ PKGS=(
   libzstd-dev liblz4-dev    # fatbin entries are LZ4-block or Zstandard compressed
   protobuf-c-compiler libprotobuf-c-dev    # rpc/proto: handshake and error schemas
   libffi-dev    # rgpud calls the backend through libffi
+  libzmq3-dev    # rgpud's admin socket and rgpuctl (ZeroMQ)
   # GL forwarding (docs/gl.md): GLVND headers/ABI, Mesa llvmpipe for the server side, gl.xml, Xvfb + demos for tests
   libglvnd-dev libegl-dev libgles-dev libgl-dev libegl-mesa0 libgl1-mesa-dri khronos-api
   libx11-dev libxext-dev xvfb mesa-utils

@@ -42,6 +42,22 @@ static const struct cfg_entry cfg_table[] = {
      "how long a new connection may take to send its HELLO"},
     {"shutdown-grace-ms", INT(shutdown_grace_ms), "5000", 0, 600000,
      "on SIGTERM, how long workers get to end before they are killed"},
+    {"placement", STR(placement), "least-loaded", 0, 0,
+     "least-loaded (fewest sessions, then least memory) | pack (fill a device before the next)"},
+    {"devices-default", INT(devices_default), "1", 0, 64,
+     "GPUs of a session that does not ask (RGPU_DEVICES unset); 0: all (not drained)"},
+    {"device-sessions", INT(device_sessions), "0", 0, 65536,
+     "sessions one GPU may hold at once, time-sliced (0: no limit)"},
+    {"memory-quota", STR(memory_quota), "0", 0, 0,
+     "device memory of a session on each of its GPUs: 0 (none), bytes (e.g. 2G) or N% of the GPU"},
+    {"memory-headroom", STR(memory_headroom), "64M", 0, 0,
+     "held on a GPU beside each quota for what the driver allocates itself (contexts, local memory)"},
+    {"queue-timeout-ms", INT(queue_timeout_ms), "10000", 0, 3600000,
+     "how long a session waits for free GPUs before it is refused (0: refused at once)"},
+    {"admin", STR(admin), "", 0, 0,
+     "admin socket (ZeroMQ URL) for rgpuctl; empty: ipc://$RGPU_RUN_DIR/rgpud.sock, off: none"},
+    {"metrics", STR(metrics), "", 0, 0,
+     "Prometheus text endpoint, HOST:PORT (empty: none)"},
 };
 #define CFG_N (sizeof cfg_table / sizeof cfg_table[0])
 
@@ -76,6 +92,62 @@ static int cfg_set(struct srv_config *c, const struct cfg_entry *e, const char *
         return -1;
     }
     memcpy(dst, v, strlen(v) + 1);
+    return 0;
+}
+
+unsigned long long srv_size_bytes(const char *v)
+{
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    int shift = 0;
+    if (errno || end == v || *v == '-') return 0;
+    switch (*end) {
+    case 'T': case 't': shift += 10; /* fall through */
+    case 'G': case 'g': shift += 10; /* fall through */
+    case 'M': case 'm': shift += 10; /* fall through */
+    case 'K': case 'k': shift += 10; end++; break;
+    default: break;
+    }
+    if ((*end == 'B' || *end == 'b') && shift) end++;
+    if (*end || (shift && n > (~0ull >> shift))) return 0;
+    return n << shift;
+}
+
+unsigned long long srv_quota_bytes(const char *v, unsigned long long total)
+{
+    size_t n = strlen(v);
+    if (n > 1 && v[n - 1] == '%') {
+        char num[32];
+        snprintf(num, sizeof num, "%.*s", (int)(n - 1), v);
+        unsigned long long pct = srv_size_bytes(num);
+        return pct > 100 ? total : total / 100 * pct + total % 100 * pct / 100;
+    }
+    return srv_size_bytes(v);
+}
+
+/* Settings whose values the table's types cannot check. */
+static int cfg_validate(const struct srv_config *c)
+{
+    if (strcmp(c->placement, "least-loaded") && strcmp(c->placement, "pack")) {
+        fprintf(stderr, "rgpud: placement is least-loaded or pack, not \"%s\"\n", c->placement);
+        return -1;
+    }
+    size_t n = strlen(c->memory_quota);
+    if (strcmp(c->memory_quota, "0") && !srv_quota_bytes(c->memory_quota, 1ull << 40)) {
+        fprintf(stderr, "rgpud: memory-quota is 0, a size (4G, 512M, bytes) or a percentage "
+                        "(25%%), not \"%s\"\n", c->memory_quota);
+        return -1;
+    }
+    if (n > 1 && c->memory_quota[n - 1] == '%' && atoi(c->memory_quota) > 100) {
+        fprintf(stderr, "rgpud: memory-quota %s is more than the whole device\n", c->memory_quota);
+        return -1;
+    }
+    if (strcmp(c->memory_headroom, "0") && !srv_size_bytes(c->memory_headroom)) {
+        fprintf(stderr, "rgpud: memory-headroom is a size (64M, bytes), not \"%s\"\n",
+                c->memory_headroom);
+        return -1;
+    }
     return 0;
 }
 
@@ -151,6 +223,8 @@ static int worker_flag(struct srv_worker_args *w, const char *name, const char *
     else if (!strcmp(name, "hello-fd")) w->hello_fd = atoi(v);
     else if (!strcmp(name, "session")) w->session = strtoull(v, NULL, 10);
     else if (!strcmp(name, "backend-lib")) snprintf(w->backend_lib, sizeof w->backend_lib, "%s", v);
+    else if (!strcmp(name, "pool-fd")) w->pool_fd = atoi(v);
+    else if (!strcmp(name, "pool-slot")) w->pool_slot = atoi(v);
     else return -1;
     return 0;
 }
@@ -183,7 +257,7 @@ static const char *find_config_arg(int argc, char **argv)
 int srv_config_parse(struct srv_config *c, struct srv_worker_args *w, int argc, char **argv)
 {
     memset(w, 0, sizeof *w);
-    w->fd = w->hello_fd = -1;
+    w->fd = w->hello_fd = w->pool_fd = w->pool_slot = -1;
     const char *cf = find_config_arg(argc, argv);
     if (cf && cfg_file(c, cf) < 0) return -1;
     for (int i = 1; i < argc; i++) {
@@ -213,7 +287,7 @@ int srv_config_parse(struct srv_config *c, struct srv_worker_args *w, int argc, 
         }
     }
     srv_log_level = srv_level_parse(c->log_level);
-    return 0;
+    return cfg_validate(c);
 }
 
 int srv_config_to_argv(const struct srv_config *c, char **argv, int argc, int max)

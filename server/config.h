@@ -20,6 +20,15 @@ struct srv_config {
     int max_sessions;
     int handshake_timeout_ms;
     int shutdown_grace_ms;
+    /* the GPU pool (pool.c, docs/pool.md) */
+    char placement[16];          /* "least-loaded" or "pack" */
+    int devices_default;         /* devices of a session that asks for none */
+    int device_sessions;         /* sessions per device (0: no limit) */
+    char memory_quota[32];       /* per session and device: "0" none, bytes ("4G") or "25%" */
+    char memory_headroom[32];    /* held on the device beside each quota for the driver's own use */
+    int queue_timeout_ms;        /* how long a session waits for free GPUs (0: refused at once) */
+    char admin[SRV_STR_MAX];     /* admin socket URL; "" the default ipc:// one, "off" none */
+    char metrics[SRV_STR_MAX];   /* Prometheus text endpoint host:port ("" none) */
 };
 
 /* Internal flags of a worker (not settings; set by the supervisor only). */
@@ -28,6 +37,7 @@ struct srv_worker_args {
     int fd, hello_fd;
     unsigned long long session;
     char backend_lib[PATH_MAX]; /* the resolved library to dlopen */
+    int pool_fd, pool_slot;     /* the pool's table and this session's slot (pool.h) */
 };
 
 /* Fills defaults. */
@@ -39,5 +49,10 @@ int srv_config_parse(struct srv_config *c, struct srv_worker_args *w, int argc, 
  * the strings point into c. Returns the new argc. */
 int srv_config_to_argv(const struct srv_config *c, char **argv, int argc, int max);
 void srv_config_usage(FILE *f);
+
+/* "4G", "512M", "1048576" (K, M, G, T: binary): bytes, 0 if not a size. */
+unsigned long long srv_size_bytes(const char *v);
+/* A quota setting on a device of `total` bytes: "0" (none: 0), a size, or "N%". */
+unsigned long long srv_quota_bytes(const char *v, unsigned long long total);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "mirror.h"
+#include "quota.h"
 #include "ranges.h"
 #include "session.h"
 
@@ -471,7 +472,7 @@ static int decode_and_run(struct session *s, struct call *cl, struct rpc_decoded
     *r = (CUresult)rc;
     if (rc) return 0;
     if ((*r = check_capture_host_bytes(s, dc)) != CUDA_SUCCESS) return 0;
-    *r = run_backend(s, cl, dc);
+    *r = quota_run(s, cl, dc, run_backend); /* quota.c: the session's share of its GPUs */
     if (*r == CUDA_SUCCESS && !strncmp(cl->d->base, "cuStreamBeginCapture", 20))
         atomic_store(&s->captured, true);
     if (*r == CUDA_SUCCESS) *r = check_reservation(s, dc);

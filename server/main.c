@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "pool.h"
+#include "quota.h"
 #include "rgpud.h"
 
 char srv_self_exe[PATH_MAX];
@@ -25,5 +27,11 @@ int main(int argc, char **argv)
     }
     srv_self_exe[n] = 0;
     signal(SIGPIPE, SIG_IGN);
-    return w.worker ? srv_worker_main(&cfg, &w) : srv_supervisor_main(&cfg);
+    if (!w.worker) return srv_supervisor_main(&cfg);
+    struct pool_table *pool;
+    struct pool_slot *slot = w.pool_fd >= 0 ? pool_attach(w.pool_fd, w.pool_slot, &pool) : NULL;
+    if (w.pool_fd >= 0 && !slot) srv_warn("session %llu: not in the pool's table; no quota, no figures",
+                                          w.session);
+    quota_attach(slot); /* quota.c: the session's share of its GPUs */
+    return srv_worker_main(&cfg, &w);
 }

@@ -1,7 +1,9 @@
 /* supervisor.c — rgpud's listening process: accepts connections, and for each
  * forks a child that reads the HELLO (pre-auth size limit, timeout), refuses a
- * version mismatch, and otherwise execs `rgpud --worker` with the connection.
- * Signals arrive through a self-pipe; SIGTERM/SIGINT stop, terminate and reap. */
+ * version mismatch, places the session on GPUs of the pool (pool.c: it may
+ * wait in the queue) and execs `rgpud --worker` with the connection and its
+ * devices. Signals arrive through a self-pipe; SIGTERM/SIGINT stop, terminate
+ * and reap. The admin socket (admin.c) is served in the same poll loop. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -15,7 +17,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <zmq.h>
 
+#include "admin.h"
 #include "log.h"
 #include "msg.h"
 #include "rgpud.h"
@@ -30,6 +34,9 @@ struct supervisor {
     int nkids;
     unsigned long long next_session;
     struct simgpu_share *share; /* simgpu workers' device memory (simgpu/share.h) */
+    struct pool_table *pool;    /* devices and sessions (pool.h), inherited as pool_fd */
+    int pool_fd;
+    struct admin *admin;
 };
 
 static int sig_pipe[2] = {-1, -1};
@@ -81,6 +88,8 @@ static void reap(struct supervisor *s)
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         kids_remove(s, pid);
         if (s->share) simgpu_share_release_pid(s->share, (int)pid); /* memory it left behind */
+        unsigned long long id = pool_release_pid(s->pool, (int)pid); /* its GPUs and quota */
+        if (id) srv_info("session %llu: ended, its GPUs are back in the pool", id);
         if (WIFSIGNALED(status))
             srv_warn("worker %d ended by signal %d", (int)pid, WTERMSIG(status));
         else
@@ -133,7 +142,8 @@ static int drop_privileges(const char *user)
     return 0;
 }
 
-static void exec_worker(struct supervisor *s, tp_conn *c, const Rgpu__Hello *m, unsigned long long id)
+static void exec_worker(struct supervisor *s, tp_conn *c, const Rgpu__Hello *m, unsigned long long id,
+                        int slot)
 {
     int fd = -1, hfd = hello_file(m);
     tp_error te;
@@ -142,16 +152,54 @@ static void exec_worker(struct supervisor *s, tp_conn *c, const Rgpu__Hello *m, 
         _exit(1);
     }
     if (drop_privileges(s->cfg->user)) _exit(1);
-    char fds[16], hfds[16], ids[32];
+    char fds[16], hfds[16], ids[32], pfds[16], slots[16], visible[POOL_MAX_DEVICES * 48];
     snprintf(fds, sizeof fds, "%d", fd);
     snprintf(hfds, sizeof hfds, "%d", hfd);
     snprintf(ids, sizeof ids, "%llu", id);
-    char *argv[64] = {srv_self_exe, "--worker", "--fd", fds, "--hello-fd", hfds, "--session", ids,
-                      "--backend-lib", s->backend_lib};
-    srv_config_to_argv(s->cfg, argv, 10, 63);
+    snprintf(pfds, sizeof pfds, "%d", s->pool_fd);
+    snprintf(slots, sizeof slots, "%d", slot);
+    pool_visible(s->pool, slot, visible, sizeof visible);
+    setenv("CUDA_VISIBLE_DEVICES", visible, 1); /* the backend shows the session's GPUs as 0..N-1 */
+    char *argv[80] = {srv_self_exe, "--worker", "--fd", fds, "--hello-fd", hfds, "--session", ids,
+                      "--backend-lib", s->backend_lib, "--pool-fd", pfds, "--pool-slot", slots};
+    srv_config_to_argv(s->cfg, argv, 14, 79);
     execv(srv_self_exe, argv);
     srv_err("session %llu: cannot start the worker %s: %s", id, srv_self_exe, strerror(errno));
     _exit(1);
+}
+
+static void devices_text(const struct pool_slot *ps, char *out, size_t len)
+{
+    size_t n = 0;
+    out[0] = 0;
+    for (int k = 0; k < ps->ndev && n < len; k++)
+        n += (size_t)snprintf(out + n, len - n, "%s%d", k ? "," : "", ps->dev[k]);
+}
+
+/* Chooses the session's GPUs (waiting in the queue while the pool is busy);
+ * the slot, or -1 after refusing the client. */
+static int place(struct supervisor *s, tp_conn *c, const Rgpu__Hello *m, unsigned long long id)
+{
+    char why[512], devs[POOL_MAX_DEVICES * 4];
+    const Rgpu__ClientIdentity *ci = m->client;
+    struct pool_request rq = {
+        .ndev = m->all_devices ? -1 : (m->devices_wanted > POOL_MAX_DEVICES ? POOL_MAX_DEVICES + 1
+                                                                            : (int)m->devices_wanted),
+        .session = id, .client_pid = ci ? ci->pid : 0, .host = ci ? ci->host : NULL,
+        .program = ci ? ci->process : NULL, .user = ci ? ci->user : NULL, .peer = tp_conn_peer(c)};
+    int slot = pool_place(s->pool, s->cfg, &rq, why, sizeof why);
+    if (slot < 0) {
+        srv_warn("refused %s (pid %u, %s): %s", tp_conn_peer(c), rq.client_pid,
+                 rq.program ? rq.program : "?", why);
+        refuse(c, why);
+        return -1;
+    }
+    const struct pool_slot *ps = &s->pool->slot[slot];
+    devices_text(ps, devs, sizeof devs);
+    srv_info("session from %s (pid %u, %s, user %s): tenant %s, GPU(s) %s, quota %s", tp_conn_peer(c),
+             rq.client_pid, rq.program ? rq.program : "?", rq.user && *rq.user ? rq.user : "?",
+             ps->tenant, devs, strcmp(s->cfg->memory_quota, "0") ? s->cfg->memory_quota : "none");
+    return slot;
 }
 
 /* In the forked child: never returns. */
@@ -181,9 +229,9 @@ static void handshake_child(struct supervisor *s, tp_conn *c, unsigned long long
         refuse(c, "rgpud: too many sessions, try again later");
         _exit(0);
     }
-    srv_info("session from %s (pid %u, %s)", tp_conn_peer(c), m->client ? m->client->pid : 0,
-             m->client && m->client->process ? m->client->process : "?");
-    exec_worker(s, c, m, id);
+    int slot = place(s, c, m, id);
+    if (slot < 0) _exit(0);
+    exec_worker(s, c, m, id, slot);
 }
 
 static void start_session(struct supervisor *s, tp_conn *c)
@@ -290,19 +338,44 @@ static void share_setup(struct supervisor *s)
     setenv("SIMGPU_SHARED", path, 1);
 }
 
+/* The listener, the signal pipe and the admin sockets; rates sampled each second. */
 static void serve(struct supervisor *s)
 {
-    struct pollfd pf[2] = {{.fd = tp_listener_fd(s->l), .events = POLLIN},
-                           {.fd = sig_pipe[0], .events = POLLIN}};
+    zmq_pollitem_t pf[4] = {{.fd = tp_listener_fd(s->l), .events = ZMQ_POLLIN},
+                            {.fd = sig_pipe[0], .events = ZMQ_POLLIN}};
+    int n = 2 + admin_pollitems(s->admin, &pf[2]);
+    struct admin_view v = {s->pool, s->cfg, s->backend_kind, 0};
     for (;;) {
-        int n = poll(pf, 2, -1);
-        if (n < 0 && errno != EINTR) {
-            srv_err("poll: %s", strerror(errno));
+        int r = zmq_poll(pf, n, s->admin ? 1000 : -1);
+        if (r < 0 && zmq_errno() != EINTR) {
+            srv_err("poll: %s", zmq_strerror(zmq_errno()));
             return;
         }
+        admin_tick(s->admin, &v);
+        if (r <= 0) continue;
         if (pf[1].revents && handle_signals(s)) return;
-        if (pf[0].revents & POLLIN) accept_one(s);
+        if (pf[0].revents & ZMQ_POLLIN) accept_one(s);
+        if (n > 2) admin_serve(s->admin, &v);
     }
+}
+
+/* The pool: every device of the backend, asked in a child before any session. */
+static int pool_setup(struct supervisor *s)
+{
+    if (!(s->pool = pool_create(s->cfg->max_sessions + 16, &s->pool_fd))) {
+        srv_err("cannot create the session table: %s", strerror(errno));
+        return -1;
+    }
+    if (pool_inventory(s->pool, s->backend_lib)) {
+        srv_err("backend %s (%s) shows no device", s->backend_kind, s->backend_lib);
+        return -1;
+    }
+    for (int d = 0; d < s->pool->ndev; d++)
+        srv_info("pool device %d: %s %s, %llu MiB", d, s->pool->dev[d].name, s->pool->dev[d].uuid,
+                 (unsigned long long)(s->pool->dev[d].total >> 20));
+    srv_info("placement %s, %d GPU(s) per session by default, memory quota %s%s", s->cfg->placement,
+             s->cfg->devices_default, s->cfg->memory_quota, strcmp(s->cfg->memory_quota, "0") ? "" : " (none)");
+    return 0;
 }
 
 int srv_supervisor_main(struct srv_config *cfg)
@@ -316,6 +389,7 @@ int srv_supervisor_main(struct srv_config *cfg)
                             sizeof s.backend_kind))
         return 1;
     snprintf(cfg->backend, sizeof cfg->backend, "%s", s.backend_kind); /* the worker's view */
+    if (pool_setup(&s)) return 1;
     share_setup(&s);
     if (!(s.kids = calloc(cfg->max_sessions + 1, sizeof *s.kids)) || signals_install()) {
         srv_err("cannot set up: %s", strerror(errno));
@@ -328,7 +402,10 @@ int srv_supervisor_main(struct srv_config *cfg)
     tp_listener_url(s.l, url, sizeof url, &te);
     if (write_port_file(&s)) goto out;
     srv_info("listening on %s, backend %s (%s)", url, s.backend_kind, s.backend_lib);
+    s.admin = admin_open(cfg);
     serve(&s);
+    admin_close(s.admin);
+    s.admin = NULL;
     tp_listener_close(s.l);
     s.l = NULL;
     shutdown_workers(&s);

@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "msg.h"
+#include "quota.h"
 #include "rgpud.h"
 #include "session.h"
 
@@ -92,6 +93,7 @@ static CUresult describe_device(struct session *s, struct welcome_store *ws, int
         (r = b->cuDeviceGetAttribute(&ma, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, d)) ||
         (r = b->cuDeviceGetAttribute(&mi, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, d)))
         return r;
+    mem = quota_device_total(i, mem); /* the session's view (quota.c) */
     Rgpu__DeviceSummary *ds = &ws->dev[i];
     rgpu__device_summary__init(ds);
     ds->ordinal = i;

@@ -15,8 +15,9 @@ fi
 dir=$(mktemp -d "${TMPDIR:-/tmp}/rgpud-test.XXXXXX")
 # Own process group (setsid does not fork here: a background job is no group
 # leader), so the supervisor and its session workers are stopped together.
+# Every session gets every simgpu device (the suite's multi-device cases); no admin socket.
 setsid "$rgpud" --listen tcp://127.0.0.1:0 --port-file "$dir/port" --backend simgpu \
-    >"$dir/log" 2>&1 &
+    --devices-default 0 --admin off >"$dir/log" 2>&1 &
 pid=$!
 
 stop() {

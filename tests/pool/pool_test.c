@@ -1,0 +1,551 @@
+/* pool_test.c — rgpud as a GPU pool, end to end on loopback with 4 simgpu
+ * devices: placement (least-loaded spreads, pack fills), sessions asking for
+ * several or all GPUs, the queue, memory quotas (OOM past the quota while a
+ * session on the same GPU is unaffected; cuMemGetInfo and the device total
+ * report the quota), and the admin plane through rgpuctl: status --json while
+ * sessions run, kill, drain, and the memory of a SIGKILLed client or worker
+ * back in the pool. 16 tiny programs under rgpu-run share 4 GPUs. */
+#include <cuda.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+
+#include "rgtest.h"
+#include "server/srvtest.h"
+
+#define MiB (1ull << 20)
+
+struct pool {
+    struct rgpud d;
+    char admin[128];
+};
+
+/* rgpud with 4 simgpu devices of 1 GiB, a private admin socket and the given
+ * settings (NULL-terminated "--name", "value" pairs). */
+static int pool_start(struct pool *p, ...)
+{
+    char pf[96];
+    const char *bin = getenv("RGPUD");
+    snprintf(pf, sizeof pf, "/tmp/rgpu-pool-test-%d-%ld.port", (int)getpid(), (long)random());
+    snprintf(p->admin, sizeof p->admin, "ipc:///tmp/rgpu-pool-test-%d-%ld.sock", (int)getpid(), (long)random());
+    unlink(pf);
+    if (!bin) return -1;
+    char *argv[64] = {(char *)bin, "--listen", "tcp://127.0.0.1:0", "--backend", "simgpu", "--port-file", pf,
+                      "--admin", p->admin, "--heartbeat-ms", "200", "--queue-timeout-ms", "0"};
+    int n = 13;
+    va_list ap;
+    va_start(ap, p);
+    for (char *a; n < 62 && (a = va_arg(ap, char *));) argv[n++] = a;
+    va_end(ap);
+    argv[n] = NULL;
+    p->d.pid = fork();
+    if (p->d.pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        setenv("SIMGPU_DEVICES", "4", 1);
+        setenv("SIMGPU_MEMORY", "1G", 1);
+        execv(bin, argv);
+        _exit(127);
+    }
+    for (int i = 0; i < 1000; i++) {
+        FILE *f = fopen(pf, "r");
+        if (f) {
+            int ok = fscanf(f, "%d", &p->d.port) == 1;
+            fclose(f);
+            if (ok) {
+                unlink(pf);
+                snprintf(p->d.url, sizeof p->d.url, "tcp://127.0.0.1:%d", p->d.port);
+                return 0;
+            }
+        }
+        usleep(10000);
+    }
+    rgpud_stop(&p->d);
+    return -1;
+}
+
+/* A session asking for ndev GPUs (0: the default, -1: all). */
+static int open_n(struct pool *p, struct sess *s, int ndev)
+{
+    rpc_error e = {0};
+    Rgpu__Hello m = RGPU__HELLO__INIT;
+    Rgpu__AddressWindow win = RGPU__ADDRESS_WINDOW__INIT;
+    memset(s, 0, sizeof *s);
+    s->thread = 1;
+    if (!(s->c = sess_dial(&p->d))) return -1;
+    win.start = 0x600000000000ull;
+    win.size = 16ull << 30;
+    m.protocol_version = RPC_PROTO_VERSION;
+    m.client_version = "test";
+    m.window = &win;
+    m.devices_wanted = ndev > 0 ? (uint32_t)ndev : 0;
+    m.all_devices = ndev < 0;
+    rpc_hdr h = {.version = RPC_PROTO_VERSION, .type = RPC_T_HELLO};
+    if (rpc_send_msg(s->c, RPC_FROM_CLIENT, &h, &m.base, 5000, &e) != RPC_OK ||
+        rpc_recv_msg(s->c, RPC_FROM_SERVER, RPC_T_WELCOME, &rgpu__welcome__descriptor, 0, 30000, &h,
+                     (ProtobufCMessage **)&s->w, &e) != RPC_OK)
+        return -1;
+    return s->w->accepted ? 0 : 1;
+}
+
+/* ---- rgpuctl ---------------------------------------------------------------------- */
+
+/* Runs rgpuctl with args; its stdout in out (NUL-terminated), its exit status. */
+static int ctl(struct pool *p, char *out, size_t len, const char *args)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "%s --admin %s %s", getenv("RGPUCTL"), p->admin, args);
+    FILE *f = popen(cmd, "r");
+    size_t n = 0;
+    if (!f) return -1;
+    while (n + 1 < len) {
+        size_t k = fread(out + n, 1, len - 1 - n, f);
+        if (!k) break;
+        n += k;
+    }
+    out[n] = 0;
+    int st = pclose(f);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The JSON object that starts with `"key":value,` in status --json. */
+static const char *object(const char *json, const char *key, unsigned long long value)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "{\"%s\":%llu,", key, value);
+    return strstr(json, pat);
+}
+
+/* A number field inside the object at o (before the object's end). */
+static long long field(const char *o, const char *name)
+{
+    char pat[64];
+    if (!o) return -1;
+    snprintf(pat, sizeof pat, "\"%s\":", name);
+    const char *f = strstr(o, pat), *end = strchr(o + 1, '}');
+    if (!f || (end && f > end)) return -1;
+    return strtoll(f + strlen(pat), NULL, 10);
+}
+
+static long long session_field(const char *json, uint64_t id, const char *name)
+{
+    return field(object(json, "id", id), name);
+}
+
+static long long device_field(const char *json, int dev, const char *name)
+{
+    return field(object(json, "index", (unsigned long long)dev), name);
+}
+
+/* The first physical device of session id, -1 if it is not listed. */
+static int session_device(const char *json, uint64_t id)
+{
+    const char *o = object(json, "id", id), *d = o ? strstr(o, "\"devices\":[") : NULL;
+    return d ? atoi(d + 11) : -1;
+}
+
+static int count(const char *s, const char *what)
+{
+    int n = 0;
+    for (; (s = strstr(s, what)); s++) n++;
+    return n;
+}
+
+static char js[1 << 16];
+
+static int status(struct pool *p)
+{
+    return ctl(p, js, sizeof js, "status --json");
+}
+
+/* Waits until status shows the pool with `sessions` sessions (bounded). */
+static int until_sessions(struct pool *p, int sessions)
+{
+    for (int i = 0; i < 1500; i++) {
+        if (status(p) == 0 && count(js, "\"worker_pid\":") == sessions) return 0;
+        usleep(20000);
+    }
+    return -1;
+}
+
+/* ---- calls ---------------------------------------------------------------------------- */
+
+static int make_ctx(struct sess *s, uint64_t *id, int dev_ordinal)
+{
+    const struct rpc_call_desc *cd = rpc_call_by_name("cuCtxCreate_v2");
+    CUcontext ctx = (CUcontext)(uintptr_t)(cd && cd->args[0].mint == RPC_MINT_CLIENT
+                                               ? h_id(RPC_H_CONTEXT, 5) : 0), *pctx = &ctx;
+    unsigned flags = 0;
+    CUdevice dev = dev_ordinal;
+    void *a[] = {&pctx, &flags, &dev};
+    int r = sess_call(s, "cuCtxCreate_v2", 0, a);
+    *id = (uintptr_t)ctx;
+    return r;
+}
+
+static int mem_alloc(struct sess *s, uint64_t ctx, size_t size, CUdeviceptr *p)
+{
+    CUdeviceptr *pp = p;
+    void *a[] = {&pp, &size};
+    return sess_call(s, "cuMemAlloc_v2", ctx, a);
+}
+
+static int mem_free(struct sess *s, uint64_t ctx, CUdeviceptr p)
+{
+    void *a[] = {&p};
+    return sess_call(s, "cuMemFree_v2", ctx, a);
+}
+
+static int mem_info(struct sess *s, uint64_t ctx, size_t *fr, size_t *tot)
+{
+    void *a[] = {&fr, &tot};
+    return sess_call(s, "cuMemGetInfo_v2", ctx, a);
+}
+
+#define START(p, ...)                                                                              \
+    do {                                                                                           \
+        if (!have_codec()) RG_SKIP("the generic codec is not in this build");                     \
+        if (pool_start(p, __VA_ARGS__)) RG_FAIL("rgpud did not start (RGPUD=%s)", getenv("RGPUD")); \
+    } while (0)
+
+/* ---- placement ---------------------------------------------------------------------- */
+
+RG_TEST(least_loaded_spreads)
+{
+    struct pool p;
+    struct sess s[4];
+    START(&p, NULL);
+    for (int i = 0; i < 4; i++)
+        if (open_n(&p, &s[i], 0)) RG_FAIL("session %d refused", i);
+    CHECK_EQ_INT(status(&p), 0);
+    int seen = 0;
+    for (int i = 0; i < 4; i++) {
+        CHECK_EQ_INT(s[i].w->n_devices, 1);
+        int d = session_device(js, s[i].w->session_id);
+        CHECK(d >= 0 && d < 4);
+        seen |= 1 << d;
+    }
+    CHECK_EQ_INT(seen, 0xf); /* one session on each GPU */
+    for (int d = 0; d < 4; d++) CHECK_EQ_INT(device_field(js, d, "sessions"), 1);
+    /* distinct GPUs are distinct devices to the sessions too */
+    CHECK(memcmp(s[0].w->devices[0]->uuid.data, s[1].w->devices[0]->uuid.data, 16));
+    for (int i = 0; i < 4; i++) sess_close(&s[i]);
+    rgpud_stop(&p.d);
+}
+
+RG_TEST(pack_fills_one_gpu_first)
+{
+    struct pool p;
+    struct sess s[3];
+    START(&p, "--placement", "pack", "--device-sessions", "2", NULL);
+    for (int i = 0; i < 3; i++)
+        if (open_n(&p, &s[i], 0)) RG_FAIL("session %d refused", i);
+    CHECK_EQ_INT(status(&p), 0);
+    int d0 = session_device(js, s[0].w->session_id);
+    CHECK_EQ_INT(session_device(js, s[1].w->session_id), d0); /* packed on the same GPU */
+    CHECK(session_device(js, s[2].w->session_id) != d0);     /* that GPU holds 2: the next one */
+    CHECK_EQ_INT(device_field(js, d0, "sessions"), 2);
+    CHECK(!memcmp(s[0].w->devices[0]->uuid.data, s[1].w->devices[0]->uuid.data, 16));
+    for (int i = 0; i < 3; i++) sess_close(&s[i]);
+    rgpud_stop(&p.d);
+}
+
+RG_TEST(several_and_all_gpus)
+{
+    struct pool p;
+    struct sess a, b, c;
+    START(&p, NULL);
+    CHECK_EQ_INT(open_n(&p, &a, 3), 0);
+    CHECK_EQ_INT(a.w->n_devices, 3);
+    CHECK(memcmp(a.w->devices[0]->uuid.data, a.w->devices[1]->uuid.data, 16) &&
+          memcmp(a.w->devices[1]->uuid.data, a.w->devices[2]->uuid.data, 16));
+    CHECK_EQ_INT(open_n(&p, &b, -1), 0); /* RGPU_DEVICES=all */
+    CHECK_EQ_INT(b.w->n_devices, 4);
+    CHECK_EQ_INT(open_n(&p, &c, 5), 1); /* more than the pool has: refused, saying so */
+    CHECK(strstr(c.w->message, "asks for 5 GPUs") && strstr(c.w->message, "has 4"));
+    sess_close(&a);
+    sess_close(&b);
+    sess_close(&c);
+    rgpud_stop(&p.d);
+}
+
+RG_TEST(queue_waits_for_a_gpu)
+{
+    struct pool p;
+    struct sess a, b, c;
+    rpc_error e = {0};
+    START(&p, "--device-sessions", "1", "--queue-timeout-ms", "60000", NULL);
+    CHECK_EQ_INT(open_n(&p, &a, -1), 0); /* holds all 4 GPUs */
+    /* b asks while the pool is full: it waits (its HELLO is read, no WELCOME yet) */
+    memset(&b, 0, sizeof b);
+    b.thread = 1;
+    CHECK((b.c = sess_dial(&p.d)) != NULL);
+    Rgpu__Hello m = RGPU__HELLO__INIT;
+    m.protocol_version = RPC_PROTO_VERSION;
+    m.client_version = "test";
+    rpc_hdr h = {.version = RPC_PROTO_VERSION, .type = RPC_T_HELLO};
+    CHECK_EQ_INT(rpc_send_msg(b.c, RPC_FROM_CLIENT, &h, &m.base, 5000, &e), RPC_OK);
+    CHECK_EQ_INT(until_sessions(&p, 2), 0); /* a, and b queued ("placed" without GPUs) */
+    CHECK(strstr(js, "\"devices\":[],"));
+    sess_close(&a); /* its GPUs come back: b gets one */
+    CHECK_EQ_INT(rpc_recv_msg(b.c, RPC_FROM_SERVER, RPC_T_WELCOME, &rgpu__welcome__descriptor, 0, 30000, &h,
+                              (ProtobufCMessage **)&b.w, &e), RPC_OK);
+    CHECK(b.w->accepted);
+    rgpud_stop(&p.d);
+    sess_close(&b);
+    /* with no wait configured, a busy pool refuses at once, with the reason */
+    START(&p, "--device-sessions", "1", NULL);
+    CHECK_EQ_INT(open_n(&p, &a, -1), 0);
+    CHECK_EQ_INT(open_n(&p, &c, 0), 1);
+    CHECK(strstr(c.w->message, "no free GPU"));
+    sess_close(&a);
+    sess_close(&c);
+    rgpud_stop(&p.d);
+}
+
+/* ---- memory quota ---------------------------------------------------------------------- */
+
+RG_TEST(quota_enforced_and_reported)
+{
+    struct pool p;
+    struct sess a, b;
+    uint64_t actx, bctx;
+    CUdeviceptr pa, pa2, pb;
+    size_t fr = 0, tot = 0;
+    START(&p, "--placement", "pack", "--memory-quota", "64M", "--memory-headroom", "16M", NULL);
+    CHECK_EQ_INT(open_n(&p, &a, 0), 0);
+    CHECK_EQ_INT(open_n(&p, &b, 0), 0);
+    CHECK(!memcmp(a.w->devices[0]->uuid.data, b.w->devices[0]->uuid.data, 16)); /* one GPU, shared */
+    CHECK_EQ_U64(a.w->devices[0]->total_mem, 64 * MiB); /* cuDeviceTotalMem: the quota */
+    CHECK_EQ_INT(make_ctx(&a, &actx, 0), CUDA_SUCCESS);
+    CHECK_EQ_INT(make_ctx(&b, &bctx, 0), CUDA_SUCCESS);
+    CHECK_EQ_INT(mem_info(&a, actx, &fr, &tot), CUDA_SUCCESS);
+    CHECK_EQ_U64(tot, 64 * MiB);
+    CHECK_EQ_U64(fr, 64 * MiB);
+    CHECK_EQ_INT(mem_alloc(&a, actx, 48 * MiB, &pa), CUDA_SUCCESS);
+    CHECK_EQ_INT(mem_alloc(&a, actx, 32 * MiB, &pa2), CUDA_ERROR_OUT_OF_MEMORY); /* past the quota */
+    CHECK_EQ_INT(mem_info(&a, actx, &fr, &tot), CUDA_SUCCESS);
+    CHECK_EQ_U64(fr, 16 * MiB);
+    /* b, on the same GPU, has its own quota and its own view */
+    CHECK_EQ_INT(mem_info(&b, bctx, &fr, &tot), CUDA_SUCCESS);
+    CHECK_EQ_U64(fr, 64 * MiB);
+    CHECK_EQ_INT(mem_alloc(&b, bctx, 48 * MiB, &pb), CUDA_SUCCESS);
+    /* the other allocation APIs count against the same quota */
+    CUdeviceptr *pp = &pa2;
+    size_t big = 32 * MiB;
+    unsigned glob = CU_MEM_ATTACH_GLOBAL;
+    void *man[] = {&pp, &big, &glob};
+    CHECK_EQ_INT(sess_call(&a, "cuMemAllocManaged", actx, man), CUDA_ERROR_OUT_OF_MEMORY);
+    CUstream st = NULL;
+    void *as[] = {&pp, &big, &st};
+    CHECK_EQ_INT(sess_call(&a, "cuMemAllocAsync", actx, as), CUDA_ERROR_OUT_OF_MEMORY);
+    size_t pitch = 0, *ppitch = &pitch, w = 8192, hgt = 4096;
+    unsigned el = 4;
+    void *pt[] = {&pp, &ppitch, &w, &hgt, &el};
+    CHECK_EQ_INT(sess_call(&a, "cuMemAllocPitch_v2", actx, pt), CUDA_ERROR_OUT_OF_MEMORY);
+    CUmemAllocationProp prop = {.type = CU_MEM_ALLOCATION_TYPE_PINNED,
+                                .location = {.type = CU_MEM_LOCATION_TYPE_DEVICE, .id = 0}};
+    CUmemGenericAllocationHandle mh = 0, *pmh = &mh;
+    const CUmemAllocationProp *pprop = &prop;
+    unsigned long long fl = 0;
+    void *vmm[] = {&pmh, &big, &pprop, &fl};
+    CHECK_EQ_INT(sess_call(&a, "cuMemCreate", actx, vmm), CUDA_ERROR_OUT_OF_MEMORY);
+    /* rgpuctl shows each session's use and quota */
+    CHECK_EQ_INT(status(&p), 0);
+    CHECK_EQ_INT(session_field(js, a.w->session_id, "memory_used"), 48 * MiB);
+    CHECK_EQ_INT(session_field(js, a.w->session_id, "memory_quota"), 64 * MiB);
+    CHECK_EQ_INT(device_field(js, session_device(js, a.w->session_id), "memory_used"), 96 * MiB);
+    /* freeing gives the quota back */
+    CHECK_EQ_INT(mem_free(&a, actx, pa), CUDA_SUCCESS);
+    CHECK_EQ_INT(mem_alloc(&a, actx, 32 * MiB, &pa2), CUDA_SUCCESS);
+    CHECK_EQ_INT(mem_info(&a, actx, &fr, &tot), CUDA_SUCCESS);
+    CHECK_EQ_U64(fr, 32 * MiB);
+    sess_close(&a);
+    sess_close(&b);
+    rgpud_stop(&p.d);
+}
+
+RG_TEST(quota_reserves_gpu_memory)
+{
+    struct pool p;
+    struct sess s[9];
+    /* 1 GiB per GPU, 400 MiB + 100 MiB headroom per session: two sessions per GPU */
+    START(&p, "--memory-quota", "400M", "--memory-headroom", "100M", NULL);
+    for (int i = 0; i < 8; i++)
+        if (open_n(&p, &s[i], 0)) RG_FAIL("session %d refused", i);
+    CHECK_EQ_INT(open_n(&p, &s[8], 0), 1);
+    CHECK(strstr(s[8].w->message, "no free GPU") && strstr(s[8].w->message, "memory quotas"));
+    for (int i = 0; i < 9; i++) sess_close(&s[i]);
+    rgpud_stop(&p.d);
+}
+
+/* ---- administration -------------------------------------------------------------------- */
+
+RG_TEST(kill_and_drain)
+{
+    struct pool p;
+    struct sess a, b, c;
+    char out[4096];
+    uint64_t actx;
+    START(&p, NULL);
+    CHECK_EQ_INT(open_n(&p, &a, 0), 0);
+    CHECK_EQ_INT(open_n(&p, &b, 0), 0);
+    CHECK_EQ_INT(make_ctx(&a, &actx, 0), CUDA_SUCCESS);
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "kill %llu", (unsigned long long)a.w->session_id);
+    CHECK_EQ_INT(ctl(&p, out, sizeof out, cmd), 0);
+    CHECK(strstr(out, "ended"));
+    CHECK_EQ_INT(make_ctx(&a, &actx, 0), -1); /* its connection is gone */
+    CHECK_EQ_INT(until_sessions(&p, 1), 0);
+    CHECK(session_device(js, b.w->session_id) >= 0); /* b goes on */
+    CHECK_EQ_INT(ctl(&p, out, sizeof out, "kill 999"), 1); /* no such session */
+    /* drain every GPU but 2: new sessions land on 2 only, b keeps its own */
+    int bdev = session_device(js, b.w->session_id);
+    for (int d = 0; d < 4; d++) {
+        if (d == 2) continue;
+        snprintf(cmd, sizeof cmd, "drain %d", d);
+        CHECK_EQ_INT(ctl(&p, out, sizeof out, cmd), 0);
+    }
+    CHECK_EQ_INT(open_n(&p, &c, 0), 0);
+    CHECK_EQ_INT(status(&p), 0);
+    CHECK_EQ_INT(session_device(js, c.w->session_id), 2);
+    CHECK_EQ_INT(session_device(js, b.w->session_id), bdev);
+    CHECK(strstr(js, "\"drained\":true"));
+    sess_close(&c);
+    CHECK_EQ_INT(ctl(&p, out, sizeof out, "drain 2"), 0);
+    CHECK_EQ_INT(open_n(&p, &c, 0), 1); /* everything drained: refused */
+    CHECK(strstr(c.w->message, "4 drained"));
+    sess_close(&c);
+    CHECK_EQ_INT(ctl(&p, out, sizeof out, "undrain 1"), 0);
+    CHECK_EQ_INT(open_n(&p, &c, 0), 0);
+    CHECK_EQ_INT(status(&p), 0);
+    CHECK_EQ_INT(session_device(js, c.w->session_id), 1);
+    CHECK_EQ_INT(ctl(&p, out, sizeof out, "drain 9"), 1);
+    sess_close(&a);
+    sess_close(&b);
+    sess_close(&c);
+    rgpud_stop(&p.d);
+}
+
+/* A client killed with SIGKILL, then a worker killed with SIGKILL: each one's
+ * GPU memory is back in the pool (rgpuctl status) while b runs on. */
+RG_TEST(killed_client_and_worker_give_back)
+{
+    struct pool p;
+    struct sess b, w;
+    uint64_t bctx, wctx;
+    CUdeviceptr pb, pw;
+    int ready[2];
+    START(&p, "--placement", "pack", "--memory-quota", "256M", NULL);
+    CHECK_EQ_INT(open_n(&p, &b, 0), 0);
+    CHECK_EQ_INT(make_ctx(&b, &bctx, 0), CUDA_SUCCESS);
+    CHECK_EQ_INT(mem_alloc(&b, bctx, 16 * MiB, &pb), CUDA_SUCCESS);
+    CHECK(pipe(ready) == 0);
+    pid_t kid = fork();
+    if (kid == 0) { /* the client: a session holding 128 MiB, then killed */
+        struct sess k;
+        uint64_t kctx;
+        CUdeviceptr pk;
+        char ok = open_n(&p, &k, 0) == 0 && make_ctx(&k, &kctx, 0) == CUDA_SUCCESS &&
+                  mem_alloc(&k, kctx, 128 * MiB, &pk) == CUDA_SUCCESS;
+        if (write(ready[1], &ok, 1) != 1) _exit(1);
+        for (;;) pause();
+    }
+    char ok = 0;
+    CHECK(read(ready[0], &ok, 1) == 1 && ok);
+    CHECK_EQ_INT(until_sessions(&p, 2), 0);
+    int dev = session_device(js, b.w->session_id);
+    CHECK_EQ_INT(device_field(js, dev, "memory_used"), 144 * MiB);
+    kill(kid, SIGKILL);
+    waitpid(kid, NULL, 0);
+    CHECK_EQ_INT(until_sessions(&p, 1), 0);
+    CHECK_EQ_INT(device_field(js, dev, "memory_used"), 16 * MiB);
+    /* a worker that dies (a crash) */
+    CHECK_EQ_INT(open_n(&p, &w, 0), 0);
+    CHECK_EQ_INT(make_ctx(&w, &wctx, 0), CUDA_SUCCESS);
+    CHECK_EQ_INT(mem_alloc(&w, wctx, 64 * MiB, &pw), CUDA_SUCCESS);
+    CHECK_EQ_INT(status(&p), 0);
+    CHECK_EQ_INT(device_field(js, dev, "memory_used"), 80 * MiB);
+    long long wpid = session_field(js, w.w->session_id, "worker_pid");
+    CHECK(wpid > 0 && kill((pid_t)wpid, SIGKILL) == 0);
+    CHECK_EQ_INT(until_sessions(&p, 1), 0);
+    CHECK_EQ_INT(device_field(js, dev, "memory_used"), 16 * MiB);
+    /* b is unaffected: its memory and calls still work */
+    size_t fr = 0, tot = 0;
+    CHECK_EQ_INT(mem_info(&b, bctx, &fr, &tot), CUDA_SUCCESS);
+    CHECK_EQ_U64(fr, 240 * MiB);
+    CHECK_EQ_INT(mem_free(&b, bctx, pb), CUDA_SUCCESS);
+    sess_close(&w);
+    sess_close(&b);
+    rgpud_stop(&p.d);
+}
+
+/* ---- real programs ----------------------------------------------------------------------- */
+
+RG_TEST(sixteen_programs_on_four_gpus)
+{
+    struct pool p;
+    enum { N = 16 };
+    pid_t pid[N];
+    int in[N], out[N];
+    const char *run = getenv("RGPU_RUN"), *tiny = getenv("POOL_TINY");
+    if (!run || !tiny || access(run, X_OK) || access(tiny, X_OK)) RG_SKIP("rgpu-run or the tiny program is not built");
+    START(&p, NULL);
+    char url[64];
+    snprintf(url, sizeof url, "tcp://127.0.0.1:%d", p.d.port);
+    for (int i = 0; i < N; i++) {
+        int a[2], b[2];
+        if (pipe(a) || pipe(b)) RG_FAIL("pipe: %s", strerror(errno));
+        pid[i] = fork();
+        if (pid[i] == 0) {
+            dup2(a[0], 0);
+            dup2(b[1], 1);
+            close(a[1]);
+            close(b[0]);
+            setenv("RGPU_SERVER", url, 1);
+            execl(run, run, tiny, (char *)NULL);
+            _exit(127);
+        }
+        close(a[0]);
+        close(b[1]);
+        in[i] = a[1];
+        out[i] = b[0];
+    }
+    for (int i = 0; i < N; i++) { /* every program has done its work and waits */
+        char line[16] = {0};
+        CHECK(read(out[i], line, sizeof line - 1) > 0 && !strncmp(line, "ready", 5));
+    }
+    CHECK_EQ_INT(until_sessions(&p, N), 0);
+    CHECK_EQ_INT(count(js, "\"state\":\"running\""), N);
+    for (int d = 0; d < 4; d++) CHECK_EQ_INT(device_field(js, d, "sessions"), N / 4); /* spread */
+    CHECK(strstr(js, "\"program\":\"tiny\""));
+    for (int i = 0; i < N; i++) close(in[i]);
+    int bad = 0;
+    for (int i = 0; i < N; i++) {
+        int st;
+        waitpid(pid[i], &st, 0);
+        bad += !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+        close(out[i]);
+    }
+    CHECK_EQ_INT(bad, 0);
+    CHECK_EQ_INT(until_sessions(&p, 0), 0);
+    rgpud_stop(&p.d);
+}
+
+RG_TEST(sigterm_leaves_no_worker)
+{
+    struct pool p;
+    struct sess s[3];
+    int pids[64];
+    START(&p, NULL);
+    for (int i = 0; i < 3; i++)
+        if (open_n(&p, &s[i], 0)) RG_FAIL("session %d refused", i);
+    int n = rgpud_children(&p.d, pids, 64);
+    CHECK_EQ_INT(n, 3);
+    CHECK_EQ_INT(rgpud_stop(&p.d), 0);
+    for (int i = 0; i < n; i++) CHECK(kill(pids[i], 0) < 0 && errno == ESRCH);
+    for (int i = 0; i < 3; i++) sess_close(&s[i]);
+    CHECK(access(p.admin + 6, F_OK) < 0); /* the admin socket is gone too */
+}
+
+RG_TEST_MAIN()
