@@ -229,8 +229,10 @@ static void after_success(const struct rpc_call_desc *d, void **args)
         int c = arg_index(d, RPC_ARG_HANDLE, RPC_H_CONTEXT);
         if (c >= 0) rg_ctx_destroyed(*(uint64_t *)args[c]);
         if (c >= 0) rg_ctx_clear_sticky(*(uint64_t *)args[c]);
+        if (c >= 0) rg_managed_ctx_gone(*(uint64_t *)args[c]);
     } else if (!strcmp(d->base, "cuDevicePrimaryCtxReset") && d->nargs == 1) {
         rg_ctx_clear_sticky(rg_primary_ctx_id(*(CUdevice *)args[0]));
+        rg_managed_ctx_gone(rg_primary_ctx_id(*(CUdevice *)args[0]));
         rg_ctx_children_die(rg_primary_ctx_id(*(CUdevice *)args[0]));
     } else if (!strcmp(d->name, "cuMemAlloc_v2")) {
         rg_mirror_add(**(uint64_t **)args[0], *(size_t *)args[1]);

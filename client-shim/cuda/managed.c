@@ -20,6 +20,7 @@
 struct region {
     uint64_t base, size;
     uint8_t *shadow; /* size bytes (anonymous mapping: zero until touched) */
+    uint64_t ctx;    /* the context it goes with (0: a module's variable) */
 };
 
 static struct {
@@ -44,7 +45,7 @@ static uint64_t page_down(uint64_t n)
 
 /* Regions need not be page-aligned (__managed__ variables are not): the pages
  * they touch are made accessible; bytes outside every region are never synced. */
-int rg_managed_add(uint64_t base, uint64_t size)
+static int add(uint64_t base, uint64_t size, uint64_t ctx)
 {
     uint64_t lo = page_down(base), hi = page_up(base + size);
     if (!size || base + size < base || !rg_in_window(base) || !rg_in_window(hi - 1)) return -1;
@@ -66,12 +67,17 @@ int rg_managed_add(uint64_t base, uint64_t size)
         uint64_t head = page_up(base + 1) - base, tail = (base + size) - page_down(base + size);
         memset((void *)(uintptr_t)base, 0, head < size ? head : size);
         if (tail && tail < size) memset((void *)(uintptr_t)(base + size - tail), 0, tail);
-        G.v[G.n++] = (struct region){base, size, shadow};
+        G.v[G.n++] = (struct region){base, size, shadow, ctx};
         atomic_store(&G.live, G.n);
     }
     pthread_mutex_unlock(&G.mu);
     if (rc != 0) munmap(shadow, size);
     return rc;
+}
+
+int rg_managed_add(uint64_t base, uint64_t size)
+{
+    return add(base, size, rg_ctx_current_id());
 }
 
 /* The pages no other region touches go back to the window: inaccessible, their
@@ -99,6 +105,16 @@ void rg_managed_remove(uint64_t base)
             drop_locked(i);
             break;
         }
+    atomic_store(&G.live, G.n);
+    pthread_mutex_unlock(&G.mu);
+}
+
+void rg_managed_ctx_gone(uint64_t ctx)
+{
+    if (!ctx) return;
+    pthread_mutex_lock(&G.mu);
+    for (size_t i = G.n; i-- > 0;)
+        if (G.v[i].ctx == ctx) drop_locked(i);
     atomic_store(&G.live, G.n);
     pthread_mutex_unlock(&G.mu);
 }
@@ -231,7 +247,7 @@ static CUresult pull(void)
 static void add_var(uint64_t base, uint64_t size)
 {
     if (rg_managed_contains(base, size)) return; /* asked again */
-    if (rg_managed_add(base, size)) {
+    if (add(base, size, 0)) {
         rg_log(RG_LOG_ERROR, "__managed__ variable at %#llx cannot be mirrored here",
                (unsigned long long)base);
         return;

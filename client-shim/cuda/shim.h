@@ -179,6 +179,8 @@ int rg_host_mapped(uint64_t p, uint64_t len); /* hostmem.c */
 /* Makes [base, base+size) of the window usable here; 0, or -1 (not mirrored). */
 int rg_managed_add(uint64_t base, uint64_t size);
 void rg_managed_remove(uint64_t base);
+/* A context destroyed or reset: its managed allocations went with it. */
+void rg_managed_ctx_gone(uint64_t ctx);
 /* After cuLibraryGetManaged: the __managed__ variable is mirrored, its value fetched. */
 void rg_managed_var(const struct rpc_call_desc *d, void **args);
 int rg_managed_contains(uint64_t p, uint64_t len); /* inside one mirrored region */
