@@ -1,6 +1,7 @@
 // managed.cu — cudaMallocManaged memory used alternately by the host and by
 // kernels: the host writes, a kernel updates, the host reads and writes again
-// after each synchronisation, several rounds; plus a __managed__ variable
+// after each synchronisation (device, stream, event; with and without
+// prefetching), several rounds; plus a __managed__ variable
 // counted by the kernels and reset by the host. Checked against a CPU model.
 #include "check.cuh"
 
@@ -44,13 +45,29 @@ int main()
     EXPECT(total == n, "total %d want %d", total, n);
 
     // Alternate: the host edits part of v and all of w, a kernel mixes them.
+    // Each round waits differently before the host looks: the whole device, a
+    // stream, an event; one round prefetches to the device and back first.
+    cudaStream_t s;
+    cudaEvent_t done;
+    CK(cudaStreamCreate(&s));
+    CK(cudaEventCreate(&done));
+    int dev = 0;
+    CK(cudaGetDevice(&dev));
     for (int r = 1; r <= rounds; r++) {
         for (int i = 0; i < n; i++) w[i] = (i * 31 + r) % 97;
         for (int i = r; i < n; i += 7) v[i] += r, model[i] += r;
         total = 0;
-        mix<<<(n + 255) / 256, 256>>>(v, w, n, r);
+        cudaMemLocation on_dev = {cudaMemLocationTypeDevice, dev}, on_host = {cudaMemLocationTypeHost, 0};
+        if (r == 4) CK(cudaMemPrefetchAsync(v, n * sizeof(long long), on_dev, 0, s));
+        mix<<<(n + 255) / 256, 256, 0, s>>>(v, w, n, r);
         CK_LAUNCH();
-        CK(cudaDeviceSynchronize());
+        if (r == 4) CK(cudaMemPrefetchAsync(v, n * sizeof(long long), on_host, 0, s));
+        if (r == 1 || r == 4) CK(cudaDeviceSynchronize());
+        if (r == 2) CK(cudaStreamSynchronize(s));
+        if (r == 3) {
+            CK(cudaEventRecord(done, s));
+            CK(cudaEventSynchronize(done));
+        }
         long wrong = 0;
         for (int i = 0; i < n; i++) {
             model[i] = model[i] % 1000003 + (long long)((i * 31 + r) % 97) * r;
@@ -60,6 +77,8 @@ int main()
         EXPECT(total == n, "round %d: total %d want %d", r, total, n);
     }
     printf("v[4999] = %lld, total = %d\n", v[n - 1], total);
+    CK(cudaEventDestroy(done));
+    CK(cudaStreamDestroy(s));
     CK(cudaFree(v));
     CK(cudaFree(w));
     return report("cudaMallocManaged", 0);
