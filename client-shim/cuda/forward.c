@@ -125,7 +125,9 @@ static CUresult check_args(const struct rpc_call_desc *d, void **args, int async
             break;
         case RPC_ARG_OUT:
         case RPC_ARG_HANDLE_ARRAY_OUT:
-            if (async && !*(void **)args[i]) r = CUDA_ERROR_INVALID_VALUE;
+            /* custom=required (rpc/custom_required.c): the driver judges the output first */
+            if ((async || (d->custom && !strcmp(d->custom, "required"))) && !*(void **)args[i])
+                r = CUDA_ERROR_INVALID_VALUE;
             break;
         case RPC_ARG_HANDLE_ARRAY_IN:
             r = check_array(d, args, i);
