@@ -2,8 +2,9 @@
 // (1) kernels, a memset and a device copy captured across two streams
 // (fork/join with events), instantiated once and launched five times, the
 // state carried from one replay to the next; (2) a graph that copies pinned
-// host memory in and out around a kernel, replayed with new host input each
-// time. Every replay checked against a CPU model.
+// host memory in and out around a kernel and sums the output in a captured
+// host function, replayed with new host input each time. Every replay checked
+// against a CPU model.
 #include "check.cuh"
 
 #include <vector>
@@ -97,8 +98,19 @@ static long device_graph(cudaStream_t s1, cudaStream_t s2)
     return 0;
 }
 
+struct tally { const int *hout; int n; long long sum; int calls; };
+
+// A captured host function: runs at each replay, after the copy before it.
+static void CUDART_CB sum_output(void *arg)
+{
+    tally *t = (tally *)arg;
+    t->sum = 0;
+    for (int i = 0; i < t->n; i++) t->sum += t->hout[i];
+    t->calls++;
+}
+
 // Memcpy nodes with pinned host memory read and write the host buffers when
-// the graph runs, not when it was captured.
+// the graph runs, not when it was captured; a host node sees the copy's result.
 static long host_copy_graph(cudaStream_t s)
 {
     int *hin, *hout, *d;
@@ -111,18 +123,24 @@ static long host_copy_graph(cudaStream_t s)
     CK(cudaMemcpyAsync(d, hin, n * sizeof(int), cudaMemcpyHostToDevice, s));
     inc<<<grid, 128, 0, s>>>(d, n);
     CK(cudaMemcpyAsync(hout, d, n * sizeof(int), cudaMemcpyDeviceToHost, s));
+    tally t = {hout, n, 0, 0};
+    CK(cudaLaunchHostFunc(s, sum_output, &t));
     CK(cudaStreamEndCapture(s, &graph));
+    EXPECT(t.calls == 0, "host function ran during capture");
     CK(cudaGraphInstantiate(&exec, graph, 0));
     for (int r = 0; r < 3; r++) {
         for (int i = 0; i < n; i++) hin[i] = i * (r + 2), hout[i] = -1;
         CK(cudaGraphLaunch(exec, s));
         CK(cudaStreamSynchronize(s));
         long wrong = 0;
-        for (int i = 0; i < n; i++) wrong += hout[i] != i * (r + 2) + 1;
+        long long want_sum = 0;
+        for (int i = 0; i < n; i++) wrong += hout[i] != i * (r + 2) + 1, want_sum += i * (r + 2) + 1;
         EXPECT(wrong == 0, "host graph replay %d: %ld values differ (hout[5] %d want %d)", r, wrong,
                hout[5], 5 * (r + 2) + 1);
+        EXPECT(t.calls == r + 1 && t.sum == want_sum, "replay %d: host node calls %d sum %lld want %lld",
+               r, t.calls, t.sum, want_sum);
     }
-    printf("host-copy graph: 3 replays\n");
+    printf("host-copy graph: 3 replays, host node sum %lld\n", t.sum);
     CK(cudaGraphExecDestroy(exec));
     CK(cudaGraphDestroy(graph));
     CK(cudaFreeHost(hin));

@@ -3,7 +3,9 @@
 // stdout (fd 1) at a temporary file around the kernel, then compares what
 // arrived there with lines formatted on the CPU from values computed on the
 // CPU: every device line present once, between the host lines printed before
-// the launch and after the synchronisation. The captured text is echoed.
+// the launch and after the synchronisation. Twice: a few lines from a kernel
+// on the legacy stream and cudaDeviceSynchronize, then 1024 lines from a
+// kernel on a stream of its own and cudaStreamSynchronize.
 #include "check.cuh"
 
 #include <algorithm>
@@ -31,6 +33,13 @@ __global__ void report_sums(const int *x)
     if (blockIdx.x == 1 && threadIdx.x < 8) printf("device: thread %3d value %-5d|\n", i, x[i]);
 }
 
+// Every thread prints one line: more text than one small message.
+__global__ void every_thread(int salt)
+{
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    printf("t %4d: %d\n", i, (i * i + salt) % 9973);
+}
+
 static std::vector<std::string> lines_of(const std::string &text)
 {
     std::vector<std::string> out;
@@ -38,6 +47,54 @@ static std::vector<std::string> lines_of(const std::string &text)
     while ((nl = text.find('\n', at)) != std::string::npos) out.push_back(text.substr(at, nl - at)), at = nl + 1;
     if (at < text.size()) out.push_back(text.substr(at));
     return out;
+}
+
+// Runs launch_and_wait() with fd 1 pointing at a temporary file, between two
+// host lines; returns everything written to fd 1 meanwhile.
+template <typename F> static std::string captured(const char *before, const char *after, F launch_and_wait)
+{
+    char path[] = "/tmp/rgpu-printf.XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0) perror("mkstemp"), exit(1);
+    unlink(path);
+    fflush(stdout);
+    int saved = dup(1);
+    dup2(fd, 1);
+    printf("%s\n", before);
+    fflush(stdout);
+    cudaError_t e = launch_and_wait();
+    printf("%s\n", after);
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    CK(e);
+    std::string text;
+    char buf[4096];
+    ssize_t got;
+    lseek(fd, 0, SEEK_SET);
+    while ((got = read(fd, buf, sizeof buf)) > 0) text.append(buf, got);
+    close(fd);
+    return text;
+}
+
+// The device lines of text must be want, in any order, between the host lines.
+static void check_lines(const std::string &text, const char *before, const char *after,
+                        std::vector<std::string> want)
+{
+    std::vector<std::string> lines = lines_of(text);
+    EXPECT(lines.size() == want.size() + 2, "%zu lines, want %zu", lines.size(), want.size() + 2);
+    EXPECT(!lines.empty() && lines.front() == before, "first line \"%s\"", lines.empty() ? "" : lines.front().c_str());
+    EXPECT(!lines.empty() && lines.back() == after,
+           "device output after the synchronisation returned (or missing): last line \"%s\"",
+           lines.empty() ? "" : lines.back().c_str());
+    std::vector<std::string> device;
+    for (const std::string &l : lines)
+        if (l != before && l != after) device.push_back(l);
+    std::sort(device.begin(), device.end());
+    std::sort(want.begin(), want.end());
+    for (const std::string &w : want)
+        EXPECT(std::count(device.begin(), device.end(), w) == 1, "missing or repeated: \"%s\"", w.c_str());
+    EXPECT(device == want, "device lines differ from the CPU's");
 }
 
 int main()
@@ -63,45 +120,30 @@ int main()
         snprintf(buf, sizeof buf, "device: thread %3d value %-5d|", threads + t, hx[threads + t]);
         want.push_back(buf);
     }
-
-    char path[] = "/tmp/rgpu-printf.XXXXXX";
-    int fd = mkstemp(path);
-    if (fd < 0) return perror("mkstemp"), 1;
-    unlink(path);
-    fflush(stdout);
-    int saved = dup(1);
-    dup2(fd, 1);
-    printf("host: before launch\n");
-    fflush(stdout);
-    report_sums<<<blocks, threads>>>(x);
-    cudaError_t launch = cudaGetLastError();
-    cudaError_t sync = cudaDeviceSynchronize();
-    printf("host: after synchronize\n");
-    fflush(stdout);
-    dup2(saved, 1);
-    close(saved);
-    std::string text;
-    lseek(fd, 0, SEEK_SET);
-    ssize_t got;
-    while ((got = read(fd, buf, sizeof buf)) > 0) text.append(buf, got);
-    close(fd);
-    CK(launch);
-    CK(sync);
+    std::string text = captured("host: before launch", "host: after synchronize", [&] {
+        report_sums<<<blocks, threads>>>(x);
+        cudaError_t e = cudaGetLastError();
+        return e != cudaSuccess ? e : cudaDeviceSynchronize();
+    });
     fputs(text.c_str(), stdout);
+    check_lines(text, "host: before launch", "host: after synchronize", want);
 
-    std::vector<std::string> lines = lines_of(text);
-    EXPECT(lines.size() == want.size() + 2, "%zu lines, want %zu", lines.size(), want.size() + 2);
-    EXPECT(!lines.empty() && lines.front() == "host: before launch", "first line");
-    EXPECT(!lines.empty() && lines.back() == "host: after synchronize",
-           "device output after the synchronisation returned (or missing)");
-    std::vector<std::string> device;
-    for (const std::string &l : lines)
-        if (l.rfind("host: ", 0) != 0) device.push_back(l);
-    std::sort(device.begin(), device.end());
-    std::sort(want.begin(), want.end());
-    for (const std::string &w : want)
-        EXPECT(std::count(device.begin(), device.end(), w) == 1, "missing or repeated: \"%s\"", w.c_str());
-    EXPECT(device == want, "device lines differ from the CPU's");
+    const int salt = 17, many = 1024;
+    std::vector<std::string> want_many;
+    for (int i = 0; i < many; i++) {
+        snprintf(buf, sizeof buf, "t %4d: %d", i, (i * i + salt) % 9973);
+        want_many.push_back(buf);
+    }
+    cudaStream_t s;
+    CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+    text = captured("host: before stream launch", "host: after stream synchronize", [&] {
+        every_thread<<<many / 256, 256, 0, s>>>(salt);
+        cudaError_t e = cudaGetLastError();
+        return e != cudaSuccess ? e : cudaStreamSynchronize(s);
+    });
+    printf("(%zu lines printed by every_thread on a stream)\n", lines_of(text).size() - 2);
+    check_lines(text, "host: before stream launch", "host: after stream synchronize", want_many);
+    CK(cudaStreamDestroy(s));
     CK(cudaFree(x));
     return report("kernel printf on stdout", 0);
 }
