@@ -39,6 +39,7 @@ static struct {
     struct cb *bucket[NBUCKETS];
     struct cb *head, *tail; /* notified, waiting for a runner */
     int runners, idle;
+    int queued; /* notified callbacks no runner has taken yet */
     uint64_t serial;
     _Atomic int pending; /* registered, not yet run to the end */
 } B = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
@@ -88,6 +89,7 @@ static void *runner_main(void *arg)
         struct cb *c = B.head;
         B.head = c->next;
         if (!B.head) B.tail = NULL;
+        B.queued--;
         pthread_mutex_unlock(&B.mu);
         if (c->kind == RG_NOTIFY_CALLBACK) c->scb(c->stream, c->status, c->data);
         else c->fn(c->data);
@@ -113,7 +115,11 @@ void rg_cb_notified(uint64_t id, CUresult status)
     if (B.tail) B.tail->next = c;
     else B.head = c;
     B.tail = c;
-    int start = B.idle == 0 && B.runners < MAX_RUNNERS;
+    /* A runner signalled a moment ago may not have woken yet, so idle runners
+     * are compared with the callbacks waiting, not with zero: a callback
+     * that blocks (one stream gated on another's callback) must never sit
+     * behind it unrun. */
+    int start = ++B.queued > B.idle && B.runners < MAX_RUNNERS;
     if (start) B.runners++;
     pthread_cond_signal(&B.cv);
     pthread_mutex_unlock(&B.mu);
