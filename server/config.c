@@ -41,7 +41,8 @@ static const struct cfg_entry cfg_table[] = {
     {"handshake-timeout-ms", INT(handshake_timeout_ms), "10000", 100, 600000,
      "how long a new connection may take to send its HELLO"},
     {"shutdown-grace-ms", INT(shutdown_grace_ms), "5000", 0, 600000,
-     "on SIGTERM, how long workers get to end before they are killed"},
+     "on SIGTERM, how long running sessions get to end by themselves (no new ones are accepted) "
+     "before they are ended; a second SIGTERM ends them at once"},
     {"placement", STR(placement), "least-loaded", 0, 0,
      "least-loaded (fewest sessions, then least memory) | pack (fill a device before the next)"},
     {"devices-default", INT(devices_default), "1", 0, 64,
@@ -58,6 +59,9 @@ static const struct cfg_entry cfg_table[] = {
      "admin socket (ZeroMQ URL) for rgpuctl; empty: ipc://$RGPU_RUN_DIR/rgpud.sock, off: none"},
     {"metrics", STR(metrics), "", 0, 0,
      "Prometheus text endpoint, HOST:PORT (empty: none)"},
+    {"keepalive-s", INT(keepalive_s), "20", 0, 7200,
+     "a silent client connection is probed after this many seconds and its session ended "
+     "when 3 probes (a third of it apart) go unanswered (0: no keepalive)"},
 };
 #define CFG_N (sizeof cfg_table / sizeof cfg_table[0])
 

@@ -29,6 +29,7 @@ struct srv_config {
     int queue_timeout_ms;        /* how long a session waits for free GPUs (0: refused at once) */
     char admin[SRV_STR_MAX];     /* admin socket URL; "" the default ipc:// one, "off" none */
     char metrics[SRV_STR_MAX];   /* Prometheus text endpoint host:port ("" none) */
+    int keepalive_s;             /* TCP keepalive idle time of session connections (0: off) */
 };
 
 /* Internal flags of a worker (not settings; set by the supervisor only). */

@@ -133,7 +133,7 @@ int pool_inventory(struct pool_table *t, const char *lib)
 
 /* ---- slots ------------------------------------------------------------------------- */
 
-uint64_t pool_release_pid(struct pool_table *t, int pid)
+uint64_t pool_release_pid(struct pool_table *t, int pid, struct pool_slot *was)
 {
     uint64_t id = 0;
     pool_lock(t);
@@ -141,6 +141,7 @@ uint64_t pool_release_pid(struct pool_table *t, int pid)
         struct pool_slot *s = &t->slot[i];
         if (atomic_load(&s->state) == POOL_FREE || s->pid != pid) continue;
         id = s->session;
+        if (was) memcpy(was, s, sizeof *was);
         memset((char *)s + sizeof s->state, 0, sizeof *s - sizeof s->state);
         atomic_store(&s->state, POOL_FREE);
     }
@@ -294,6 +295,10 @@ int pool_place(struct pool_table *t, const struct srv_config *cfg, const struct 
         snprintf(why, len, "rgpud: the session asks for %d GPUs; this server's pool has %d", want, t->ndev);
         return -1;
     }
+    if (atomic_load(&t->closing)) {
+        snprintf(why, len, "rgpud: the server is shutting down");
+        return -1;
+    }
     long long deadline = mono_ms() + cfg->queue_timeout_ms;
     pool_lock(t);
     int i = claim_slot(t, rq);
@@ -307,8 +312,13 @@ int pool_place(struct pool_table *t, const struct srv_config *cfg, const struct 
     int queued = 0;
     while (!try_place(t, cfg, i, want)) {
         pthread_mutex_unlock(&t->lock);
+        if (atomic_load(&t->closing)) {
+            pool_release_pid(t, (int)getpid(), NULL);
+            snprintf(why, len, "rgpud: the server is shutting down");
+            return -1;
+        }
         if (mono_ms() >= deadline) {
-            pool_release_pid(t, (int)getpid());
+            pool_release_pid(t, (int)getpid(), NULL);
             busy_reason(t, cfg, want, why, len);
             return -1;
         }

@@ -44,6 +44,7 @@ struct pool_slot {
 struct pool_table {
     uint32_t magic, nslots;
     int ndev;
+    _Atomic int closing;  /* rgpud is shutting down: queued sessions are refused */
     pthread_mutex_t lock; /* process-shared, robust: placement */
     struct pool_device dev[POOL_MAX_DEVICES];
     struct pool_slot slot[];
@@ -55,8 +56,9 @@ struct pool_table {
 struct pool_table *pool_create(int nslots, int *fd);
 /* Fills the device list by asking the backend library in a child process. 0 or -1. */
 int pool_inventory(struct pool_table *t, const char *lib);
-/* The slot of a reaped process goes back to the pool; its session id, or 0. */
-uint64_t pool_release_pid(struct pool_table *t, int pid);
+/* The slot of a reaped process goes back to the pool; its session id, or 0.
+ * *was (if given) receives the slot as it was. */
+uint64_t pool_release_pid(struct pool_table *t, int pid, struct pool_slot *was);
 /* Sessions placed on physical device d. */
 int pool_device_sessions(const struct pool_table *t, int d);
 

@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,6 +84,31 @@ static void kids_remove(struct supervisor *s, pid_t pid)
         }
 }
 
+static void devices_text(const struct pool_slot *ps, char *out, size_t len)
+{
+    size_t n = 0;
+    out[0] = 0;
+    for (int k = 0; k < ps->ndev && n < len; k++)
+        n += (size_t)snprintf(out + n, len - n, "%s%d", k ? "," : "", ps->dev[k]);
+}
+
+/* A reaped process's session slot: its GPUs and memory go back to the pool. */
+static void ended(struct supervisor *s, pid_t pid, int status)
+{
+    struct pool_slot was;
+    char devs[POOL_MAX_DEVICES * 4];
+    struct timespec ts;
+    if (!pool_release_pid(s->pool, (int)pid, &was) || !was.ndev) return; /* not placed */
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long long ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - was.start_ms;
+    devices_text(&was, devs, sizeof devs);
+    srv_info("session %llu ended%s (tenant %s, client %s pid %u %s, GPU(s) %s, %llu calls, %.1f s): "
+             "its GPUs and memory are back in the pool", (unsigned long long)was.session,
+             atomic_load(&was.killed) ? " by the admin" : WIFSIGNALED(status) ? " with its worker's crash" : "",
+             was.tenant, was.host[0] ? was.host : was.peer, was.client_pid,
+             was.program[0] ? was.program : "?", devs, (unsigned long long)atomic_load(&was.calls), ms / 1000.0);
+}
+
 static void reap(struct supervisor *s)
 {
     int status;
@@ -88,8 +116,7 @@ static void reap(struct supervisor *s)
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         kids_remove(s, pid);
         if (s->share) simgpu_share_release_pid(s->share, (int)pid); /* memory it left behind */
-        unsigned long long id = pool_release_pid(s->pool, (int)pid); /* its GPUs and quota */
-        if (id) srv_info("session %llu: ended, its GPUs are back in the pool", id);
+        ended(s, pid, status);
         if (WIFSIGNALED(status))
             srv_warn("worker %d ended by signal %d", (int)pid, WTERMSIG(status));
         else
@@ -142,6 +169,23 @@ static int drop_privileges(const char *user)
     return 0;
 }
 
+/* A client that vanishes without a word (network cut, host down) is noticed
+ * within about 2 x keepalive-s: probes while the connection is idle, and a
+ * bound on unacknowledged data while the worker sends. The options stay
+ * with the socket through the worker's exec. */
+static void keepalive(int fd, int idle_s)
+{
+    int on = 1, intvl = idle_s / 3 > 0 ? idle_s / 3 : 1, cnt = 3;
+    unsigned user_ms = (unsigned)(idle_s + intvl * cnt) * 1000u;
+    if (idle_s <= 0) return;
+    if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle_s, sizeof idle_s) ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl) ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt) ||
+        setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_ms, sizeof user_ms))
+        srv_debug("keepalive not set on the session's connection: %s", strerror(errno));
+}
+
 static void exec_worker(struct supervisor *s, tp_conn *c, const Rgpu__Hello *m, unsigned long long id,
                         int slot)
 {
@@ -151,6 +195,7 @@ static void exec_worker(struct supervisor *s, tp_conn *c, const Rgpu__Hello *m, 
         srv_err("session %llu: cannot hand the connection to a worker", id);
         _exit(1);
     }
+    keepalive(fd, s->cfg->keepalive_s);
     if (drop_privileges(s->cfg->user)) _exit(1);
     char fds[16], hfds[16], ids[32], pfds[16], slots[16], visible[POOL_MAX_DEVICES * 48];
     snprintf(fds, sizeof fds, "%d", fd);
@@ -166,14 +211,6 @@ static void exec_worker(struct supervisor *s, tp_conn *c, const Rgpu__Hello *m, 
     execv(srv_self_exe, argv);
     srv_err("session %llu: cannot start the worker %s: %s", id, srv_self_exe, strerror(errno));
     _exit(1);
-}
-
-static void devices_text(const struct pool_slot *ps, char *out, size_t len)
-{
-    size_t n = 0;
-    out[0] = 0;
-    for (int k = 0; k < ps->ndev && n < len; k++)
-        n += (size_t)snprintf(out + n, len - n, "%s%d", k ? "," : "", ps->dev[k]);
 }
 
 /* Chooses the session's GPUs (waiting in the queue while the pool is busy);
@@ -290,10 +327,11 @@ static int handle_signals(struct supervisor *s)
             if (b[i] == SIGCHLD) reap(s);
             else stop = b[i];
         }
-    if (stop) srv_info("signal %d: shutting down", stop);
+    if (stop) srv_info("signal %d (%s)", stop, strsignal(stop));
     return stop != 0;
 }
 
+/* What is left ends now: SIGTERM (workers exit at once), SIGKILL after 2 s. */
 static void shutdown_workers(struct supervisor *s)
 {
     for (int i = 0; i < s->nkids; i++) kill(s->kids[i], SIGTERM);
@@ -303,7 +341,7 @@ static void shutdown_workers(struct supervisor *s)
         reap(s);
         clock_gettime(CLOCK_MONOTONIC, &now);
         long ms = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
-        if (ms > s->cfg->shutdown_grace_ms) break;
+        if (ms > 2000) break;
         if (s->nkids > 0) usleep(10000);
     }
     for (int i = 0; i < s->nkids; i++) kill(s->kids[i], SIGKILL);
@@ -338,24 +376,53 @@ static void share_setup(struct supervisor *s)
     setenv("SIMGPU_SHARED", path, 1);
 }
 
-/* The listener, the signal pipe and the admin sockets; rates sampled each second. */
+static long long mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* The first SIGTERM/SIGINT: no new sessions (the listener closes, queued ones
+ * are refused), running ones get shutdown-grace-ms to end by themselves. */
+static long long drain_begin(struct supervisor *s, struct admin_view *v)
+{
+    tp_listener_close(s->l);
+    s->l = NULL;
+    atomic_store(&s->pool->closing, 1);
+    v->shutting_down = 1;
+    srv_info("shutting down: no new sessions; %d running session(s) have %d ms to end", s->nkids,
+             s->cfg->shutdown_grace_ms);
+    return mono_ms() + s->cfg->shutdown_grace_ms;
+}
+
+/* The signal pipe, the admin sockets and the listener (last: it goes first at
+ * shutdown); rates sampled each second. Returns when the sessions have ended
+ * or their time is up after a stop signal (a second one: at once). */
 static void serve(struct supervisor *s)
 {
-    zmq_pollitem_t pf[4] = {{.fd = tp_listener_fd(s->l), .events = ZMQ_POLLIN},
-                            {.fd = sig_pipe[0], .events = ZMQ_POLLIN}};
-    int n = 2 + admin_pollitems(s->admin, &pf[2]);
+    zmq_pollitem_t pf[4] = {{.fd = sig_pipe[0], .events = ZMQ_POLLIN}};
+    int k = admin_pollitems(s->admin, &pf[1]), n = 2 + k;
+    pf[1 + k] = (zmq_pollitem_t){.fd = tp_listener_fd(s->l), .events = ZMQ_POLLIN};
     struct admin_view v = {s->pool, s->cfg, s->backend_kind, 0};
+    long long until = 0; /* draining until then */
     for (;;) {
-        int r = zmq_poll(pf, n, s->admin ? 1000 : -1);
+        long long left = until ? until - mono_ms() : 0;
+        long wait = until ? (left < 1000 ? (left > 0 ? (long)left : 0) : 1000) : s->admin ? 1000 : -1;
+        int r = zmq_poll(pf, n, wait);
         if (r < 0 && zmq_errno() != EINTR) {
             srv_err("poll: %s", zmq_strerror(zmq_errno()));
             return;
         }
         admin_tick(s->admin, &v);
-        if (r <= 0) continue;
-        if (pf[1].revents && handle_signals(s)) return;
-        if (pf[0].revents & ZMQ_POLLIN) accept_one(s);
-        if (n > 2) admin_serve(s->admin, &v);
+        if (r > 0 && pf[0].revents && handle_signals(s)) {
+            if (until || !s->nkids || s->cfg->shutdown_grace_ms == 0) return;
+            until = drain_begin(s, &v);
+            n = 1 + k; /* the listener is gone */
+        }
+        if (until && (!s->nkids || mono_ms() >= until)) return;
+        if (r > 0 && n == 2 + k && (pf[1 + k].revents & ZMQ_POLLIN)) accept_one(s);
+        if (r > 0 && k) admin_serve(s->admin, &v);
     }
 }
 
@@ -406,8 +473,9 @@ int srv_supervisor_main(struct srv_config *cfg)
     serve(&s);
     admin_close(s.admin);
     s.admin = NULL;
-    tp_listener_close(s.l);
+    if (s.l) tp_listener_close(s.l);
     s.l = NULL;
+    if (s.nkids) srv_info("ending %d session(s)", s.nkids);
     shutdown_workers(&s);
     srv_info("stopped");
     rc = 0;

@@ -291,8 +291,8 @@ RG_TEST(queue_waits_for_a_gpu)
     CHECK_EQ_INT(rpc_recv_msg(b.c, RPC_FROM_SERVER, RPC_T_WELCOME, &rgpu__welcome__descriptor, 0, 30000, &h,
                               (ProtobufCMessage **)&b.w, &e), RPC_OK);
     CHECK(b.w->accepted);
-    rgpud_stop(&p.d);
     sess_close(&b);
+    rgpud_stop(&p.d);
     /* with no wait configured, a busy pool refuses at once, with the reason */
     START(&p, "--device-sessions", "1", NULL);
     CHECK_EQ_INT(open_n(&p, &a, -1), 0);
@@ -532,20 +532,71 @@ RG_TEST(sixteen_programs_on_four_gpus)
     rgpud_stop(&p.d);
 }
 
-RG_TEST(sigterm_leaves_no_worker)
+/* Waits (bounded) until rgpuctl reports the server shutting down. */
+static int until_shutting_down(struct pool *p)
+{
+    for (int i = 0; i < 1500; i++) {
+        if (status(p) == 0 && strstr(js, "\"shutting_down\":true")) return 0;
+        usleep(20000);
+    }
+    return -1;
+}
+
+static int exit_status(pid_t pid)
+{
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* SIGTERM: no new sessions, running ones go on and rgpud exits once they end. */
+RG_TEST(sigterm_lets_sessions_finish)
+{
+    struct pool p;
+    struct sess a, b;
+    uint64_t actx;
+    CUdeviceptr pa;
+    int pids[64];
+    START(&p, "--shutdown-grace-ms", "600000", NULL);
+    CHECK_EQ_INT(open_n(&p, &a, 0), 0);
+    CHECK_EQ_INT(open_n(&p, &b, 0), 0);
+    CHECK_EQ_INT(make_ctx(&a, &actx, 0), CUDA_SUCCESS);
+    int n = rgpud_children(&p.d, pids, 64);
+    CHECK_EQ_INT(n, 2);
+    CHECK(kill(p.d.pid, SIGTERM) == 0);
+    CHECK_EQ_INT(until_shutting_down(&p), 0);
+    CHECK_EQ_INT(mem_alloc(&a, actx, MiB, &pa), CUDA_SUCCESS); /* a goes on */
+    tp_conn *late = sess_dial(&p.d);
+    CHECK(late == NULL); /* nobody listens any more */
+    sess_close(&a);
+    sess_close(&b);
+    CHECK_EQ_INT(exit_status(p.d.pid), 0); /* by itself, once both ended */
+    p.d.pid = 0;
+    for (int i = 0; i < n; i++) CHECK(kill(pids[i], 0) < 0 && errno == ESRCH);
+    CHECK(access(p.admin + 6, F_OK) < 0); /* the admin socket is gone too */
+}
+
+/* A second SIGTERM ends the running sessions at once; no worker is left. */
+RG_TEST(second_sigterm_ends_sessions)
 {
     struct pool p;
     struct sess s[3];
+    uint64_t ctx;
     int pids[64];
-    START(&p, NULL);
+    START(&p, "--shutdown-grace-ms", "600000", NULL);
     for (int i = 0; i < 3; i++)
         if (open_n(&p, &s[i], 0)) RG_FAIL("session %d refused", i);
     int n = rgpud_children(&p.d, pids, 64);
     CHECK_EQ_INT(n, 3);
-    CHECK_EQ_INT(rgpud_stop(&p.d), 0);
+    CHECK(kill(p.d.pid, SIGTERM) == 0);
+    CHECK_EQ_INT(until_shutting_down(&p), 0);
+    CHECK(kill(p.d.pid, SIGTERM) == 0);
+    CHECK_EQ_INT(exit_status(p.d.pid), 0);
+    p.d.pid = 0;
     for (int i = 0; i < n; i++) CHECK(kill(pids[i], 0) < 0 && errno == ESRCH);
+    CHECK_EQ_INT(make_ctx(&s[0], &ctx, 0), -1); /* its session is over */
     for (int i = 0; i < 3; i++) sess_close(&s[i]);
-    CHECK(access(p.admin + 6, F_OK) < 0); /* the admin socket is gone too */
 }
 
 RG_TEST_MAIN()
