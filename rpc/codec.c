@@ -29,6 +29,7 @@ static const struct rpc_custom *const customs[] = {
     &rpc_custom_scrub,
     &rpc_custom_node_list,
     &rpc_custom_kernel_node,
+    &rpc_custom_graph,
     &rpc_custom_pool_attr,
     &rpc_custom_ptr_attr,
     &rpc_custom_batch,

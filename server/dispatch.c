@@ -335,6 +335,8 @@ static bool carries_host_bytes(const struct rpc_call_desc *d)
 {
     if (d->custom && (!strcmp(d->custom, "memcpy2d") || !strcmp(d->custom, "memcpy3d")))
         return true; /* their host sides travel inside the marshaller's encoding */
+    if (strncmp(d->base, "cuMemcpy", 8) && strncmp(d->base, "cuMemset", 8))
+        return false; /* other structs in buffers (capture dependencies' edge data) are no copies */
     for (int i = 0; i < d->nargs; i++) {
         uint8_t k = d->args[i].kind;
         if (k == RPC_ARG_IN_BUF || k == RPC_ARG_OUT_BUF || k == RPC_ARG_INOUT_BUF) return true;
@@ -471,6 +473,14 @@ static int decode_and_run(struct session *s, struct call *cl, struct rpc_decoded
     if (rc < 0) return -1;
     *r = (CUresult)rc;
     if (rc) return 0;
+    if (graph_call(s, cl, dc, r)) { /* notify.c: staged host sides, client host functions */
+        if (*r == CUDA_SUCCESS) {
+            pthread_mutex_lock(&s->lock);
+            post_process(s, cl, dc);
+            pthread_mutex_unlock(&s->lock);
+        }
+        return 1;
+    }
     if ((*r = check_capture_host_bytes(s, dc)) != CUDA_SUCCESS) return 0;
     *r = quota_run(s, cl, dc, run_backend); /* quota.c: the session's share of its GPUs */
     if (*r == CUDA_SUCCESS && !strncmp(cl->d->base, "cuStreamBeginCapture", 20))

@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "custom_graph.h"
 #include "log.h"
 #include "session.h"
 
@@ -39,7 +40,14 @@ struct hostcb {
     uint32_t kind;
     int done;
     struct hostcb *next;
+    void *fetch; /* a FETCH request's destination (fetch_len bytes), or NULL */
+    size_t fetch_len;
+    int fetched;
 };
+
+static int capturing(struct session *s, CUstream st);
+static CUresult capture_hostfn(struct session *s, CUstream st, uint64_t id);
+static void graph_install(struct session *s);
 
 int hostcb_op(const struct rpc_call_desc *d)
 {
@@ -97,9 +105,10 @@ CUresult hostcb_enqueue(struct session *s, const struct rpc_call_desc *d, CUstre
     if (!add_callback)
         add_callback = (CUresult(*)(CUstream, CUstreamCallback, void *, unsigned))dlsym(s->be.dl, "cuStreamAddCallback");
     if (is_cb ? !add_callback : !launch_host_func) return CUDA_ERROR_NOT_SUPPORTED;
+    if (!is_cb && capturing(s, st)) return capture_hostfn(s, st, id);
     struct hostcb *cb = calloc(1, sizeof *cb);
     if (!cb) return CUDA_ERROR_OUT_OF_MEMORY;
-    *cb = (struct hostcb){s, id, is_cb ? SRV_NOTIFY_CALLBACK : SRV_NOTIFY_HOSTFN, 0, NULL};
+    *cb = (struct hostcb){s, id, is_cb ? SRV_NOTIFY_CALLBACK : SRV_NOTIFY_HOSTFN, 0, NULL, NULL, 0, 0};
     pthread_mutex_lock(&s->lock);
     cb->next = s->cbs;
     s->cbs = cb;
@@ -120,12 +129,541 @@ CUresult hostcb_enqueue(struct session *s, const struct rpc_call_desc *d, CUstre
 
 void hostcb_done(struct session *s, uint64_t id)
 {
+    hostcb_done_data(s, id, NULL, 0);
+}
+
+void hostcb_done_data(struct session *s, uint64_t id, const void *raw, size_t raw_len)
+{
     pthread_mutex_lock(&s->lock);
-    for (struct hostcb *cb = s->cbs; cb; cb = cb->next)
-        if (cb->id == id) cb->done = 1;
+    for (struct hostcb *cb = s->cbs; cb; cb = cb->next) {
+        if (cb->id != id) continue;
+        cb->done = 1;
+        if (cb->fetch && raw_len && raw_len == cb->fetch_len) {
+            memcpy(cb->fetch, raw, raw_len);
+            cb->fetched = 1;
+        }
+    }
     pthread_cond_broadcast(&s->cb_cond);
     s->credit_owed++;
     pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- graphs: client host functions and host-side copies (custom=graph) -----------
+ * A graph's host function is the client's: the worker's trampoline stands in
+ * for each (fn, data) pair and, when the backend runs it, sends
+ * NOTIFY(HOSTNODE: request id, fn, data) and waits for the client's DONE, like
+ * a stream callback, but every time the graph runs. A copy with client host
+ * sides becomes a child graph node of the worker's: [FETCH host node ->] copy
+ * through a staging buffer [-> PUSH host node], so each replay reads and
+ * writes the client's memory when the graph reaches the copy (docs/remoting.md). */
+
+#define SRV_NOTIFY_HOSTNODE 5 /* enc: u64 request, u64 fn, u64 data (fn 0: data is a captured callback id) */
+#define SRV_NOTIFY_FETCH 6    /* enc: u64 request, 6 x u64 host geometry; DONE carries the bytes */
+#define SRV_NOTIFY_PUSH 7     /* enc: same; raw: the bytes to write */
+#define SRV_NOTIFY_CAPTURED 8 /* enc: u64 callback id, kept by the client for replays */
+#define SRV_WAIT_BIT (1ull << 63) /* request ids the worker mints (client callback ids lack it) */
+#define SRV_STAGE_MAX (64ull << 20)
+
+struct hostfn {
+    struct session *s;
+    uint64_t fn, data; /* the client's values: never called or dereferenced here */
+    struct hostfn *next;
+};
+
+struct stage { /* one host side of a staged copy */
+    struct session *s;
+    uint64_t geo[6]; /* client address, width, height, depth, pitch, slice pitch */
+    void *buf;       /* width * height * depth bytes, dense */
+    size_t len;
+    struct stage *next;
+};
+
+struct staged_node { /* a child graph node standing for a memcpy node */
+    CUgraphNode node;
+    CUDA_MEMCPY3D params; /* as the client gave them (its host addresses) */
+    struct staged_node *next;
+};
+
+/* Sends a request to the client and waits for its DONE (or the session's end).
+ * fetch: where the bytes of a FETCH go. 0 when the client answered (and, for a
+ * fetch, sent the bytes asked for), -1 otherwise. */
+static int client_request(struct session *s, uint32_t kind, const void *body, size_t len,
+                          const struct iovec *raw, int nraw, void *fetch, size_t fetch_len)
+{
+    uint8_t b[64];
+    rpc_wbuf w;
+    struct hostcb *cb = calloc(1, sizeof *cb);
+    if (!cb || len > sizeof b - 8) {
+        free(cb);
+        return -1;
+    }
+    pthread_mutex_lock(&s->lock);
+    *cb = (struct hostcb){s, SRV_WAIT_BIT | ++s->wait_serial, kind, 0, s->cbs, fetch, fetch_len, 0};
+    s->cbs = cb;
+    pthread_mutex_unlock(&s->lock);
+    rpc_wbuf_init(&w, b, sizeof b);
+    rpc_put_u64(&w, cb->id);
+    rpc_put_bytes(&w, body, len);
+    rpc_hdr h = {.type = RPC_T_NOTIFY, .op = kind};
+    atomic_fetch_add(&s->busy, 1); /* heartbeats while the client works */
+    int sent = !atomic_load(&s->closing) && session_send(s, &h, b, w.len, raw, nraw) == 0;
+    pthread_mutex_lock(&s->lock);
+    while (sent && !cb->done && !atomic_load(&s->closing) && !atomic_load(&s->fatal)) {
+        struct timespec dl;
+        clock_gettime(CLOCK_REALTIME, &dl);
+        dl.tv_nsec += 200 * 1000000L;
+        if (dl.tv_nsec >= 1000000000L) dl.tv_sec++, dl.tv_nsec -= 1000000000L;
+        pthread_cond_timedwait(&s->cb_cond, &s->lock, &dl);
+    }
+    for (struct hostcb **p = &s->cbs; *p; p = &(*p)->next)
+        if (*p == cb) {
+            *p = cb->next;
+            break;
+        }
+    int ok = sent && cb->done && (!fetch || cb->fetched);
+    pthread_mutex_unlock(&s->lock);
+    atomic_fetch_sub(&s->busy, 1);
+    free(cb);
+    return ok ? 0 : -1;
+}
+
+static void CUDA_CB on_hostnode(void *p)
+{
+    struct hostfn *hf = p;
+    uint64_t body[2] = {hf->fn, hf->data};
+    if (client_request(hf->s, SRV_NOTIFY_HOSTNODE, body, sizeof body, NULL, 0, NULL, 0))
+        srv_warn("a graph host function did not run on the client");
+}
+
+static void CUDA_CB on_fetch(void *p)
+{
+    struct stage *st = p;
+    if (client_request(st->s, SRV_NOTIFY_FETCH, st->geo, sizeof st->geo, NULL, 0, st->buf, st->len))
+        srv_warn("graph copy: the client did not send %zu bytes at %#llx", st->len,
+                 (unsigned long long)st->geo[0]);
+}
+
+static void CUDA_CB on_push(void *p)
+{
+    struct stage *st = p;
+    struct iovec v = {st->buf, st->len};
+    if (client_request(st->s, SRV_NOTIFY_PUSH, st->geo, sizeof st->geo, &v, 1, NULL, 0))
+        srv_warn("graph copy: the client did not take %zu bytes at %#llx", st->len,
+                 (unsigned long long)st->geo[0]);
+}
+
+/* The trampoline's data for the client's (fn, data): one per pair, for the
+ * session (s->lock held). */
+static struct hostfn *hostfn_get_locked(struct session *s, uint64_t fn, uint64_t data)
+{
+    struct hostfn *hf = s->hostfns;
+    while (hf && (hf->fn != fn || hf->data != data)) hf = hf->next;
+    if (!hf && (hf = calloc(1, sizeof *hf))) {
+        *hf = (struct hostfn){s, fn, data, s->hostfns};
+        s->hostfns = hf;
+    }
+    return hf;
+}
+
+static struct hostfn *hostfn_get(struct session *s, uint64_t fn, uint64_t data)
+{
+    pthread_mutex_lock(&s->lock);
+    struct hostfn *hf = hostfn_get_locked(s, fn, data);
+    pthread_mutex_unlock(&s->lock);
+    return hf;
+}
+
+/* Called while the call decodes (s->lock held). */
+static int g_host_fn_in(void *self, uint64_t fn, uint64_t data, void **real_fn, void **real_data)
+{
+    struct hostfn *hf = hostfn_get_locked(self, fn, data);
+    if (!hf) return CUDA_ERROR_OUT_OF_MEMORY;
+    *real_fn = (void *)on_hostnode;
+    *real_data = hf;
+    return 0;
+}
+
+static int g_host_fn_out(void *self, void *real_fn, void *real_data, uint64_t *fn, uint64_t *data)
+{
+    struct session *s = self;
+    if (real_fn != (void *)on_hostnode) return -1;
+    pthread_mutex_lock(&s->lock);
+    struct hostfn *hf = s->hostfns;
+    while (hf && hf != real_data) hf = hf->next;
+    if (hf) *fn = hf->fn, *data = hf->data;
+    pthread_mutex_unlock(&s->lock);
+    return hf ? 0 : -1;
+}
+
+static uint64_t g_to_id(void *self, unsigned type, void *real, uint64_t parent)
+{
+    struct session *s = self;
+    pthread_mutex_lock(&s->lock);
+    uint64_t id = handles_mint(s->h, type, real, parent);
+    pthread_mutex_unlock(&s->lock);
+    return id;
+}
+
+static struct rpc_graph_ops graph_ops = {NULL, NULL, g_host_fn_in, g_host_fn_out, g_to_id, NULL};
+
+static void graph_install(struct session *s)
+{
+    graph_ops.self = s;
+    rpc_set_graph_ops(&graph_ops);
+}
+
+/* ---- backend entry points the staging uses ---------------------------------------- */
+
+static struct {
+    CUresult (*graph_create)(CUgraph *, unsigned);
+    CUresult (*graph_destroy)(CUgraph);
+    CUresult (*add_host)(CUgraphNode *, CUgraph, const CUgraphNode *, size_t, const CUDA_HOST_NODE_PARAMS *);
+    CUresult (*add_memcpy)(CUgraphNode *, CUgraph, const CUgraphNode *, size_t, const CUDA_MEMCPY3D *,
+                           CUcontext);
+    CUresult (*add_child)(CUgraphNode *, CUgraph, const CUgraphNode *, size_t, CUgraph);
+    CUresult (*capture_info)(CUstream, CUstreamCaptureStatus *, cuuint64_t *, CUgraph *,
+                             const CUgraphNode **, const CUgraphEdgeData **, size_t *);
+    CUresult (*update_deps)(CUstream, CUgraphNode *, size_t, unsigned);
+    CUresult (*memcpy_get)(CUgraphNode, CUDA_MEMCPY3D *);
+    CUresult (*launch_host_func)(CUstream, CUhostFn, void *);
+    int loaded;
+} G;
+
+static int graph_fns(struct session *s)
+{
+    if (!G.loaded) {
+        void *dl = s->be.dl;
+        *(void **)&G.graph_create = dlsym(dl, "cuGraphCreate");
+        *(void **)&G.graph_destroy = dlsym(dl, "cuGraphDestroy");
+        *(void **)&G.add_host = dlsym(dl, "cuGraphAddHostNode");
+        *(void **)&G.add_memcpy = dlsym(dl, "cuGraphAddMemcpyNode");
+        *(void **)&G.add_child = dlsym(dl, "cuGraphAddChildGraphNode");
+        *(void **)&G.capture_info = dlsym(dl, "cuStreamGetCaptureInfo_v3");
+        *(void **)&G.update_deps = dlsym(dl, "cuStreamUpdateCaptureDependencies");
+        *(void **)&G.memcpy_get = dlsym(dl, "cuGraphMemcpyNodeGetParams");
+        *(void **)&G.launch_host_func = dlsym(dl, "cuLaunchHostFunc");
+        G.loaded = G.graph_create && G.graph_destroy && G.add_host && G.add_memcpy && G.add_child &&
+                           G.capture_info && G.update_deps && G.memcpy_get && G.launch_host_func
+                       ? 1
+                       : -1;
+    }
+    return G.loaded == 1;
+}
+
+/* ---- staging ------------------------------------------------------------------------- */
+
+/* The bytes a copy side spans from its first byte, or 0 on overflow. */
+static uint64_t side_span(size_t x, size_t y, size_t z, size_t pitch, size_t height,
+                          const CUDA_MEMCPY3D *m, uint64_t *start)
+{
+    uint64_t rows, first, last;
+    if (m->Depth > 1 && height < m->Height) return 0;
+    if (__builtin_mul_overflow((uint64_t)z, height, &first) || __builtin_add_overflow(first, y, &first) ||
+        __builtin_mul_overflow(first, pitch, &first) || __builtin_add_overflow(first, x, start))
+        return 0;
+    if (__builtin_mul_overflow((uint64_t)(m->Depth - 1), height, &rows) ||
+        __builtin_add_overflow(rows, m->Height - 1, &rows) || __builtin_mul_overflow(rows, pitch, &last) ||
+        __builtin_add_overflow(last, m->WidthInBytes, &last))
+        return 0;
+    return last;
+}
+
+/* A device side must lie in the session's memory (DESIGN rule 2). */
+static int device_side_ok(struct session *s, CUmemorytype t, CUdeviceptr d, size_t x, size_t y, size_t z,
+                          size_t pitch, size_t height, const CUDA_MEMCPY3D *m)
+{
+    uint64_t off, n;
+    if (t != CU_MEMORYTYPE_DEVICE) return 1; /* arrays: the driver checks the translated handle */
+    if (m->Height > 1 || m->Depth > 1) {
+        if (pitch < m->WidthInBytes) return 0;
+    } else {
+        pitch = pitch ? pitch : m->WidthInBytes;
+    }
+    if (!(n = side_span(x, y, z, pitch, height ? height : m->Height, m, &off))) return 0;
+    pthread_mutex_lock(&s->lock);
+    int ok = allocs_contains(&s->mem, (uint64_t)d + off, n);
+    pthread_mutex_unlock(&s->lock);
+    return ok;
+}
+
+/* A staging buffer for the client host side at addr (+ x, y, z in its layout). */
+static struct stage *stage_new(struct session *s, uint64_t addr, size_t x, size_t y, size_t z,
+                               size_t pitch, size_t height, const CUDA_MEMCPY3D *m)
+{
+    uint64_t off, len;
+    if (m->Height <= 1 && m->Depth <= 1) pitch = pitch ? pitch : m->WidthInBytes;
+    height = height ? height : m->Height;
+    if ((m->Height > 1 || m->Depth > 1) && pitch < m->WidthInBytes) return NULL;
+    if (!side_span(x, y, z, pitch, height, m, &off) || __builtin_add_overflow(addr, off, &addr) ||
+        __builtin_mul_overflow((uint64_t)m->WidthInBytes, m->Height, &len) ||
+        __builtin_mul_overflow(len, m->Depth, &len) || !len || len > SRV_STAGE_MAX)
+        return NULL;
+    struct stage *st = calloc(1, sizeof *st);
+    if (!st || !(st->buf = calloc(1, len))) {
+        free(st);
+        return NULL;
+    }
+    st->s = s;
+    st->len = len;
+    uint64_t geo[6] = {addr, m->WidthInBytes, m->Height, m->Depth, pitch, (uint64_t)pitch * height};
+    memcpy(st->geo, geo, sizeof geo);
+    pthread_mutex_lock(&s->lock);
+    st->next = s->stages;
+    s->stages = st;
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}
+
+/* The child graph standing for copy m whose host sides are the client's
+ * (stash): [fetch ->] copy through staging [-> push]. */
+static CUresult staged_graph(struct session *s, const CUDA_MEMCPY3D *m, const struct rpc_graph_stash *sh,
+                             CUcontext ctx, CUgraph *out)
+{
+    CUDA_MEMCPY3D c = *m;
+    struct stage *in = NULL, *outs = NULL;
+    if (!graph_fns(s)) return CUDA_ERROR_NOT_SUPPORTED;
+    if (!device_side_ok(s, m->srcMemoryType, m->srcDevice, m->srcXInBytes, m->srcY, m->srcZ, m->srcPitch,
+                        m->srcHeight, m) ||
+        !device_side_ok(s, m->dstMemoryType, m->dstDevice, m->dstXInBytes, m->dstY, m->dstZ, m->dstPitch,
+                        m->dstHeight, m))
+        return CUDA_ERROR_INVALID_VALUE;
+    if (!m->WidthInBytes || !m->Height || !m->Depth) return CUDA_ERROR_INVALID_VALUE;
+    if (sh->sides & 1) {
+        if (!(in = stage_new(s, sh->src, m->srcXInBytes, m->srcY, m->srcZ, m->srcPitch, m->srcHeight, m)))
+            return CUDA_ERROR_INVALID_VALUE;
+        c.srcHost = in->buf, c.srcXInBytes = c.srcY = c.srcZ = 0;
+        c.srcPitch = m->WidthInBytes, c.srcHeight = m->Height;
+    }
+    if (sh->sides & 2) {
+        if (!(outs = stage_new(s, sh->dst, m->dstXInBytes, m->dstY, m->dstZ, m->dstPitch, m->dstHeight, m)))
+            return CUDA_ERROR_INVALID_VALUE;
+        c.dstHost = outs->buf, c.dstXInBytes = c.dstY = c.dstZ = 0;
+        c.dstPitch = m->WidthInBytes, c.dstHeight = m->Height;
+    }
+    CUgraph g;
+    CUgraphNode prev = NULL, node;
+    CUresult r = G.graph_create(&g, 0);
+    if (r != CUDA_SUCCESS) return r;
+    if (in) {
+        CUDA_HOST_NODE_PARAMS hp = {on_fetch, in};
+        r = G.add_host(&prev, g, NULL, 0, &hp);
+    }
+    if (r == CUDA_SUCCESS) r = G.add_memcpy(&node, g, prev ? &prev : NULL, prev ? 1 : 0, &c, ctx);
+    if (r == CUDA_SUCCESS && outs) {
+        CUDA_HOST_NODE_PARAMS hp = {on_push, outs};
+        r = G.add_host(&prev, g, &node, 1, &hp);
+    }
+    if (r != CUDA_SUCCESS) {
+        G.graph_destroy(g);
+        return r;
+    }
+    *out = g;
+    return CUDA_SUCCESS;
+}
+
+static void staged_node_add(struct session *s, CUgraphNode node, const CUDA_MEMCPY3D *m,
+                            const struct rpc_graph_stash *sh)
+{
+    struct staged_node *n = calloc(1, sizeof *n);
+    if (!n) return;
+    n->node = node;
+    n->params = *m;
+    if (sh->sides & 1) n->params.srcHost = (const void *)(uintptr_t)sh->src;
+    if (sh->sides & 2) n->params.dstHost = (void *)(uintptr_t)sh->dst;
+    pthread_mutex_lock(&s->lock);
+    n->next = s->staged_nodes;
+    s->staged_nodes = n;
+    pthread_mutex_unlock(&s->lock);
+}
+
+static int stashed(const struct rpc_decoded *dc, int i, struct rpc_graph_stash *sh)
+{
+    memcpy(sh, dc->val[i].bytes, sizeof *sh);
+    return sh->magic == RPC_GRAPH_STASH_MAGIC && (sh->sides & 3);
+}
+
+static void *arg_ptr(const struct rpc_decoded *dc, int i)
+{
+    void *p;
+    memcpy(&p, dc->val[i].bytes, sizeof p);
+    return p;
+}
+
+static uint64_t arg_u64(const struct rpc_decoded *dc, int i)
+{
+    uint64_t v = 0;
+    unsigned n = dc->desc->args[i].size;
+    memcpy(&v, dc->val[i].bytes, n < 8 ? n : 8);
+    return v;
+}
+
+static int is_base(const struct rpc_decoded *dc, const char *b)
+{
+    return !strcmp(dc->desc->base, b);
+}
+
+/* cuGraphAddMemcpyNode(node, graph, deps, n, params, ctx) with host sides. */
+static CUresult add_memcpy_node(struct session *s, struct rpc_decoded *dc, const struct rpc_graph_stash *sh)
+{
+    const CUDA_MEMCPY3D *m = dc->ptrval[4];
+    CUgraph child;
+    if (!m || !dc->ptrval[0]) return CUDA_ERROR_INVALID_VALUE;
+    CUresult r = staged_graph(s, m, sh, arg_ptr(dc, 5), &child);
+    if (r != CUDA_SUCCESS) return r;
+    r = G.add_child(dc->ptrval[0], arg_ptr(dc, 1), dc->ptrval[2], (size_t)arg_u64(dc, 3),
+                    child);
+    G.graph_destroy(child); /* the node holds a clone */
+    if (r == CUDA_SUCCESS) staged_node_add(s, *(CUgraphNode *)dc->ptrval[0], m, sh);
+    return r;
+}
+
+/* cuGraphMemcpyNodeGetParams: a staged node answers what the client gave. */
+static CUresult memcpy_get(struct session *s, struct rpc_decoded *dc)
+{
+    CUgraphNode node = arg_ptr(dc, 0);
+    CUDA_MEMCPY3D *out = dc->ptrval[1];
+    if (!graph_fns(s)) return CUDA_ERROR_NOT_SUPPORTED;
+    if (!out) return CUDA_ERROR_INVALID_VALUE;
+    pthread_mutex_lock(&s->lock);
+    struct staged_node *n = s->staged_nodes;
+    while (n && n->node != node) n = n->next;
+    if (n) *out = n->params;
+    pthread_mutex_unlock(&s->lock);
+    if (n) return CUDA_SUCCESS;
+    CUresult r = G.memcpy_get(node, out);
+    out->srcHost = NULL, out->dstHost = NULL; /* the worker's staging: not the client's to see */
+    out->srcArray = NULL, out->dstArray = NULL, out->reserved0 = NULL, out->reserved1 = NULL;
+    return r;
+}
+
+/* A stream that is capturing now (NONE on any error). */
+static int capturing(struct session *s, CUstream st)
+{
+    CUstreamCaptureStatus cs = CU_STREAM_CAPTURE_STATUS_NONE;
+    if (!atomic_load(&s->captured)) return 0;
+    return s->be.cuStreamIsCapturing(st, &cs) == CUDA_SUCCESS && cs == CU_STREAM_CAPTURE_STATUS_ACTIVE;
+}
+
+/* Puts a child graph node for g into st's capture, after the capture's current
+ * dependencies, and makes it the only one. */
+static CUresult capture_child(CUstream st, CUgraph g)
+{
+    CUstreamCaptureStatus cs;
+    CUgraph cg;
+    const CUgraphNode *deps = NULL;
+    const CUgraphEdgeData *ed = NULL;
+    size_t n = 0;
+    CUgraphNode node;
+    CUresult r = G.capture_info(st, &cs, NULL, &cg, &deps, &ed, &n);
+    if (r == CUDA_SUCCESS) r = G.add_child(&node, cg, deps, n, g);
+    if (r == CUDA_SUCCESS) r = G.update_deps(st, &node, 1, CU_STREAM_SET_CAPTURE_DEPENDENCIES);
+    return r;
+}
+
+/* cuMemcpyHtoDAsync(dst, host, n, stream) / cuMemcpyDtoHAsync(host, src, n, stream)
+ * on a capturing stream: recorded as a staged copy; nothing is copied now. */
+static int capture_copy(struct session *s, struct rpc_decoded *dc, CUresult *r)
+{
+    int htod = is_base(dc, "cuMemcpyHtoDAsync");
+    int host = htod ? 1 : 0, dev = htod ? 0 : 1;
+    struct rpc_graph_stash sh;
+    if (dc->desc->nargs != 4 || !stashed(dc, host, &sh)) return 0;
+    CUstream st = arg_ptr(dc, 3);
+    if (!capturing(s, st)) return 0;
+    if (!graph_fns(s)) {
+        *r = CUDA_ERROR_NOT_SUPPORTED;
+        return 1;
+    }
+    CUDA_MEMCPY3D m;
+    memset(&m, 0, sizeof m);
+    m.WidthInBytes = (size_t)arg_u64(dc, 2);
+    m.Height = m.Depth = 1;
+    m.srcMemoryType = htod ? CU_MEMORYTYPE_HOST : CU_MEMORYTYPE_DEVICE;
+    m.dstMemoryType = htod ? CU_MEMORYTYPE_DEVICE : CU_MEMORYTYPE_HOST;
+    if (htod) m.dstDevice = (CUdeviceptr)arg_u64(dc, dev);
+    else m.srcDevice = (CUdeviceptr)arg_u64(dc, dev);
+    CUgraph g;
+    CUcontext ctx = NULL;
+    s->be.cuCtxGetCurrent(&ctx);
+    *r = staged_graph(s, &m, &sh, ctx, &g);
+    if (*r == CUDA_SUCCESS) {
+        *r = capture_child(st, g);
+        G.graph_destroy(g);
+    }
+    if (*r == CUDA_SUCCESS && !htod) { /* the reply carries no bytes (custom_graph.c) */
+        sh.sides |= RPC_GRAPH_STAGED;
+        memcpy(dc->val[host].bytes, &sh, sizeof sh);
+    }
+    return 1;
+}
+
+/* cuGraphAddNode[_v2] with a memcpy whose host sides are the client's: a child
+ * graph node stands for it, as for cuGraphAddMemcpyNode. */
+static int add_node_memcpy(struct session *s, struct rpc_decoded *dc, CUresult *r)
+{
+    int k = dc->desc->nargs - 1;
+    CUgraphNodeParams *p = dc->ptrval[k];
+    struct rpc_graph_stash sh;
+    if (!p || p->type != CU_GRAPH_NODE_TYPE_MEMCPY || !stashed(dc, k, &sh)) return 0;
+    if (!is_base(dc, "cuGraphAddNode")) {
+        srv_warn("%s: memcpy nodes with host sides can only be added, not set, through rgpu yet",
+                 dc->desc->name);
+        *r = CUDA_ERROR_NOT_SUPPORTED;
+        return 1;
+    }
+    CUgraph child;
+    if ((*r = staged_graph(s, &p->memcpy.copyParams, &sh, p->memcpy.copyCtx, &child)) != CUDA_SUCCESS)
+        return 1;
+    memset(p, 0, sizeof *p); /* the backend clones the child into the node; it stays with the session */
+    p->type = CU_GRAPH_NODE_TYPE_GRAPH;
+    p->graph.graph = child;
+    return 0;
+}
+
+int graph_call(struct session *s, struct call *cl, struct rpc_decoded *dc, CUresult *r)
+{
+    struct rpc_graph_stash sh;
+    (void)cl;
+    if (!dc->desc->custom || strcmp(dc->desc->custom, "graph")) return 0;
+    if (is_base(dc, "cuMemcpyHtoDAsync") || is_base(dc, "cuMemcpyDtoHAsync")) return capture_copy(s, dc, r);
+    if (is_base(dc, "cuGraphAddNode")) return add_node_memcpy(s, dc, r);
+    if (is_base(dc, "cuGraphNodeSetParams") || is_base(dc, "cuGraphExecNodeSetParams"))
+        return add_node_memcpy(s, dc, r);
+    if (is_base(dc, "cuGraphMemcpyNodeGetParams") && dc->desc->nargs == 2) {
+        *r = memcpy_get(s, dc);
+        return 1;
+    }
+    if (is_base(dc, "cuGraphAddMemcpyNode") && dc->desc->nargs == 6) {
+        if (!stashed(dc, 4, &sh)) return 0;
+        *r = graph_fns(s) ? add_memcpy_node(s, dc, &sh) : CUDA_ERROR_NOT_SUPPORTED;
+        return 1;
+    }
+    if ((is_base(dc, "cuGraphMemcpyNodeSetParams") || is_base(dc, "cuGraphExecMemcpyNodeSetParams"))) {
+        int k = dc->desc->nargs == 2 ? 1 : 2;
+        if (!stashed(dc, k, &sh)) return 0;
+        srv_warn("%s: host sides of an existing memcpy node cannot be changed through rgpu yet",
+                 dc->desc->name);
+        *r = CUDA_ERROR_NOT_SUPPORTED;
+        return 1;
+    }
+    return 0;
+}
+
+/* cuLaunchHostFunc on a capturing stream: the backend records a host node whose
+ * every run asks the client; the client keeps the callback for the replays. */
+static CUresult capture_hostfn(struct session *s, CUstream st, uint64_t id)
+{
+    struct hostfn *hf = hostfn_get(s, 0, id);
+    if (!hf || !graph_fns(s)) return hf ? CUDA_ERROR_NOT_SUPPORTED : CUDA_ERROR_OUT_OF_MEMORY;
+    uint8_t b[8];
+    rpc_wbuf w;
+    rpc_wbuf_init(&w, b, sizeof b);
+    rpc_put_u64(&w, id);
+    rpc_hdr h = {.type = RPC_T_NOTIFY, .op = SRV_NOTIFY_CAPTURED};
+    if (session_send(s, &h, b, w.len, NULL, 0)) return CUDA_ERROR_UNKNOWN;
+    CUresult r = G.launch_host_func(st, on_hostnode, hf);
+    if (r == CUDA_SUCCESS) atomic_fetch_sub(&s->live_cbs, 1); /* runs with the graph, not now */
+    return r;
 }
 
 /* ---- device printf ---------------------------------------------------------------- */
@@ -155,6 +693,7 @@ static void err_capture(struct session *s)
 int out_capture(struct session *s)
 {
     int p[2];
+    graph_install(s); /* once per worker, before any call: host functions and staging of graphs */
     s->out_fd = -1;
     err_capture(s);
     if (s->err_fd < 0) srv_warn("cannot capture the backend's stderr; device assert text stays on the server");

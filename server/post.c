@@ -28,8 +28,8 @@ static uint64_t parent_of(const struct rpc_decoded *dc, unsigned type, uint64_t 
     for (int i = 0; i < dc->desc->nargs; i++) {
         const struct rpc_arg_desc *a = &dc->desc->args[i];
         if (a->kind == RPC_ARG_HANDLE && (a->handle == RPC_H_MODULE || a->handle == RPC_H_LIBRARY ||
-                                          a->handle == RPC_H_GRAPH))
-            return dc->ids[i];
+                                          (a->handle == RPC_H_GRAPH && type == RPC_H_GRAPH_NODE)))
+            return dc->ids[i]; /* a clone or an executable outlives the graph it came from */
     }
     switch (type) {
     case RPC_H_CONTEXT: case RPC_H_LIBRARY: case RPC_H_GRAPH: case RPC_H_MEMPOOL:

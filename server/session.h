@@ -88,6 +88,14 @@ struct session {
     /* pipelined failures (dispatch.c note_async / take_pending): the first failed
      * NOREPLY call of each client thread, until that thread's next call that waits */
     struct pending_err *pend; /* under lock */
+    /* graphs (notify.c): the client's host functions behind the worker's
+     * trampolines, staging buffers of copies with client host sides (they live
+     * as long as the session), memcpy nodes standing for such copies, and the
+     * ids of the NOTIFY requests the worker waits on (SRV_WAIT_BIT set); under lock */
+    struct hostfn *hostfns;
+    struct stage *stages;
+    struct staged_node *staged_nodes;
+    uint64_t wait_serial;
 };
 
 /* NOTIFY kinds (frame op) and the host-callback CALL's sub-commands; the shim
@@ -153,6 +161,11 @@ int hostcb_op(const struct rpc_call_desc *d); /* a host-callback CALL's op */
 CUresult hostcb_enqueue(struct session *s, const struct rpc_call_desc *d, CUstream st, uint64_t id);
 /* The client's acknowledgement that callback id ran. */
 void hostcb_done(struct session *s, uint64_t id);
+/* The same with the bytes a FETCH request asked for (raw_len 0: none). */
+void hostcb_done_data(struct session *s, uint64_t id, const void *raw, size_t raw_len);
+/* Graph calls whose host sides or host functions the worker stands in for
+ * (custom=graph): 1 if it ran the call (*r is the result), 0 to run it as usual. */
+int graph_call(struct session *s, struct call *cl, struct rpc_decoded *dc, CUresult *r);
 /* Redirects fd 1 and fd 2 to pipes (before the backend loads; log lines keep
  * the original stderr through srv_log_fd); -1 if stdout cannot be captured. */
 int out_capture(struct session *s);

@@ -242,9 +242,9 @@ static int on_call(struct session *s, rpc_hdr *h, void *enc)
         if (sub == SRV_CB_DONE) {
             uint64_t id = rpc_get_u64(&rb);
             int ok = rpc_rbuf_done(&rb) && (cl->h.flags & RPC_F_NOREPLY);
+            if (ok) hostcb_done_data(s, id, cl->raw, cl->raw_len); /* a FETCH's bytes, if any */
             call_free(cl);
             if (!ok) return protocol_error(s, "malformed host callback acknowledgement");
-            hostcb_done(s, id);
             return 0;
         }
         atomic_fetch_add(&s->live_cbs, 1);

@@ -10,12 +10,17 @@
  * each stream at one callback, so callbacks of one stream arrive one after the
  * other and run in order; callbacks of different streams may run at the same
  * time, as on the real driver (a callback gating one stream on another's). */
+#define _GNU_SOURCE 1
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "custom_graph.h"
 #include "shim.h"
 
 #define NBUCKETS 4096
@@ -100,6 +105,8 @@ static void *runner_main(void *arg)
     }
 }
 
+static void run_locked(struct cb *c);
+
 void rg_cb_notified(uint64_t id, CUresult status)
 {
     pthread_mutex_lock(&B.mu);
@@ -112,6 +119,12 @@ void rg_cb_notified(uint64_t id, CUresult status)
         return;
     }
     c->status = status;
+    run_locked(c);
+}
+
+/* Queues c for a runner (B.mu held; released here), starting one if none is idle. */
+static void run_locked(struct cb *c)
+{
     if (B.tail) B.tail->next = c;
     else B.head = c;
     B.tail = c;
@@ -261,4 +274,212 @@ CUresult cuStreamAddCallback_ptsz(CUstream hStream, CUstreamCallback callback, v
                                   unsigned int flags)
 {
     return stream_callback("cuStreamAddCallback_ptsz", hStream, callback, userData, flags);
+}
+
+/* ---- graphs (docs/protocol.md, NOTIFY kinds 5-8) --------------------------------------
+ * A graph's host function runs every time the graph runs, so the server names
+ * the client's (fn, data) in each HOSTNODE request: only pairs the application
+ * gave a graph call here (allow) are ever called. A host function captured from
+ * a stream keeps its callback entry (CAPTURED) for the replays. FETCH and PUSH
+ * read and write the application's host memory for copies in graphs, checked
+ * against the device window and through process_vm_readv/writev, so a bad
+ * address from the server is an error, never a crash. */
+
+#define NPAIRS 1024
+
+struct pair {
+    uint64_t fn, data;
+    struct pair *next;
+};
+
+static struct {
+    pthread_mutex_t mu;
+    struct pair *pairs[NPAIRS];
+    struct cb *kept[NBUCKETS]; /* captured host functions, by callback id */
+} G = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static unsigned pair_hash(uint64_t fn, uint64_t data)
+{
+    return (unsigned)((fn * 0x9e3779b97f4a7c15ull ^ data) >> 7) % NPAIRS;
+}
+
+static void allow_host_fn(void *self, uint64_t fn, uint64_t data)
+{
+    (void)self;
+    unsigned k = pair_hash(fn, data);
+    pthread_mutex_lock(&G.mu);
+    struct pair *p = G.pairs[k];
+    while (p && (p->fn != fn || p->data != data)) p = p->next;
+    if (!p && (p = malloc(sizeof *p))) { /* one per pair the application named: kept */
+        *p = (struct pair){fn, data, G.pairs[k]};
+        G.pairs[k] = p;
+    }
+    pthread_mutex_unlock(&G.mu);
+}
+
+static int allowed(uint64_t fn, uint64_t data)
+{
+    pthread_mutex_lock(&G.mu);
+    struct pair *p = G.pairs[pair_hash(fn, data)];
+    while (p && (p->fn != fn || p->data != data)) p = p->next;
+    pthread_mutex_unlock(&G.mu);
+    return p != NULL;
+}
+
+/* Driver-owned arrays of the last call on this thread, one per slot. */
+static void *keep(void *self, int slot, const void *bytes, size_t len)
+{
+    static __thread void *kept[3];
+    static __thread size_t cap[3];
+    (void)self;
+    if (slot < 0 || slot >= 3) return NULL;
+    if (len > cap[slot]) {
+        void *p = realloc(kept[slot], len);
+        if (!p) return NULL;
+        kept[slot] = p;
+        cap[slot] = len;
+    }
+    if (len && bytes) memcpy(kept[slot], bytes, len);
+    return len ? kept[slot] : NULL;
+}
+
+static const struct rpc_graph_ops graph_ops = {allow_host_fn, keep, NULL, NULL, NULL, NULL};
+
+__attribute__((constructor)) static void graph_ops_install(void)
+{
+    rpc_set_graph_ops(&graph_ops);
+}
+
+static void done_raw(uint64_t id, const struct iovec *raw, int nraw)
+{
+    uint8_t b[12];
+    rpc_wbuf w;
+    rpc_wbuf_init(&w, b, sizeof b);
+    rpc_put_u32(&w, RG_CB_DONE);
+    rpc_put_u64(&w, id);
+    const struct rpc_call_desc *d = rpc_call_by_name("cuLaunchHostFunc");
+    if (d) rg_conn_post_raw(d->op, b, w.len, raw, nraw);
+}
+
+/* A host function the graph reached: run by a runner, acknowledged as a callback. */
+static void host_node(uint64_t req, uint64_t fn, uint64_t data)
+{
+    struct cb *c = calloc(1, sizeof *c);
+    if (!c) {
+        done_raw(req, NULL, 0);
+        return;
+    }
+    c->id = req;
+    c->kind = RG_NOTIFY_HOSTNODE;
+    if (fn) {
+        c->fn = allowed(fn, data) ? (CUhostFn)(uintptr_t)fn : NULL;
+        c->data = (void *)(uintptr_t)data;
+    } else { /* a captured cuLaunchHostFunc */
+        pthread_mutex_lock(&B.mu);
+        struct cb *k = G.kept[data % NBUCKETS];
+        while (k && k->id != data) k = k->next;
+        if (k) c->fn = k->fn, c->data = k->data;
+        pthread_mutex_unlock(&B.mu);
+    }
+    if (!c->fn) {
+        rg_log(RG_LOG_WARN, "the server named a host function the application did not give; ignored");
+        free(c);
+        done_raw(req, NULL, 0);
+        return;
+    }
+    atomic_fetch_add(&B.pending, 1);
+    pthread_mutex_lock(&B.mu);
+    run_locked(c);
+}
+
+static void captured(uint64_t id)
+{
+    pthread_mutex_lock(&B.mu);
+    struct cb *c = take_locked(id);
+    if (c) {
+        c->next = G.kept[id % NBUCKETS];
+        G.kept[id % NBUCKETS] = c;
+        atomic_fetch_sub(&B.pending, 1); /* it runs with the graph, not on its own */
+    }
+    pthread_mutex_unlock(&B.mu);
+}
+
+struct geo {
+    uint64_t addr, width, height, depth, pitch, slice;
+};
+
+/* Each row [p, p + width) of the host side lies outside the device window and
+ * does not wrap; the total is width * height * depth. */
+static int geo_ok(const struct geo *g, uint64_t *total)
+{
+    uint64_t last, t;
+    if (!g->width || !g->height || !g->depth || (g->pitch < g->width && g->height > 1)) return 0;
+    if (__builtin_mul_overflow(g->width, g->height, &t) || __builtin_mul_overflow(t, g->depth, &t))
+        return 0;
+    if (__builtin_mul_overflow(g->depth - 1, g->slice, &last) ||
+        __builtin_add_overflow(last, (g->height - 1) * g->pitch, &last) ||
+        __builtin_add_overflow(last, g->width, &last) || __builtin_add_overflow(last, g->addr, &last))
+        return 0;
+    if (!g->addr || rg_in_window(g->addr) || rg_in_window(last - 1)) return 0;
+    if (g->addr < (uint64_t)(uintptr_t)rg_sess.window &&
+        last > (uint64_t)(uintptr_t)rg_sess.window) /* spans the window */
+        return 0;
+    *total = t;
+    return 1;
+}
+
+/* Moves the rows between buf (dense) and the application's memory. 0 or -1. */
+static int move_rows(const struct geo *g, void *buf, int to_app)
+{
+    pid_t self = getpid();
+    for (uint64_t z = 0; z < g->depth; z++)
+        for (uint64_t y = 0; y < g->height; y++) {
+            struct iovec local = {(char *)buf + (z * g->height + y) * g->width, g->width};
+            struct iovec app = {(void *)(uintptr_t)(g->addr + z * g->slice + y * g->pitch), g->width};
+            ssize_t n = to_app ? process_vm_writev(self, &local, 1, &app, 1, 0)
+                               : process_vm_readv(self, &local, 1, &app, 1, 0);
+            if (n != (ssize_t)g->width) return -1;
+        }
+    return 0;
+}
+
+void rg_graph_notify(uint32_t kind, const void *enc, size_t enc_len, const void *raw, size_t raw_len)
+{
+    rpc_rbuf r;
+    rpc_rbuf_init(&r, enc, enc_len);
+    if (kind == RG_NOTIFY_CAPTURED) {
+        uint64_t id = rpc_get_u64(&r);
+        if (rpc_rbuf_done(&r)) captured(id);
+        return;
+    }
+    uint64_t req = rpc_get_u64(&r);
+    if (kind == RG_NOTIFY_HOSTNODE) {
+        uint64_t fn = rpc_get_u64(&r), data = rpc_get_u64(&r);
+        if (rpc_rbuf_done(&r)) host_node(req, fn, data);
+        else rg_log(RG_LOG_WARN, "malformed graph host function notification ignored");
+        return;
+    }
+    struct geo g;
+    uint64_t total = 0;
+    g.addr = rpc_get_u64(&r), g.width = rpc_get_u64(&r), g.height = rpc_get_u64(&r);
+    g.depth = rpc_get_u64(&r), g.pitch = rpc_get_u64(&r), g.slice = rpc_get_u64(&r);
+    if (!rpc_rbuf_done(&r)) {
+        rg_log(RG_LOG_WARN, "malformed graph copy notification ignored");
+        return;
+    }
+    int ok = geo_ok(&g, &total);
+    if (kind == RG_NOTIFY_PUSH) {
+        ok = ok && raw_len == total && move_rows(&g, (void *)raw, 1) == 0;
+        if (!ok) rg_log(RG_LOG_ERROR, "graph copy: cannot write %llu bytes at %#llx",
+                        (unsigned long long)raw_len, (unsigned long long)g.addr);
+        done_raw(req, NULL, 0);
+        return;
+    }
+    void *buf = ok && total <= RPC_MAX_CALL_BYTES ? malloc(total) : NULL;
+    ok = buf && move_rows(&g, buf, 0) == 0;
+    if (!ok) rg_log(RG_LOG_ERROR, "graph copy: cannot read %llu bytes at %#llx",
+                    (unsigned long long)total, (unsigned long long)g.addr);
+    struct iovec v = {buf, ok ? total : 0};
+    done_raw(req, ok ? &v : NULL, ok ? 1 : 0);
+    free(buf);
 }

@@ -217,6 +217,15 @@ static rpc_status on_notify(const rpc_hdr *h, void *enc, rpc_error *err)
         free(enc);
         return st;
     }
+    if (h->op >= RG_NOTIFY_HOSTNODE && h->op <= RG_NOTIFY_CAPTURED) { /* graphs (callbacks.c) */
+        void *raw = h->raw_len ? malloc(h->raw_len) : NULL;
+        if (raw) st = rpc_frame_recv_raw(C.c, raw, h->raw_len, rg_sess.cfg.timeout_ms, err);
+        else st = rpc_frame_skip_raw(C.c, h->raw_len, rg_sess.cfg.timeout_ms, err);
+        if (st == RPC_OK) rg_graph_notify(h->op, enc, h->enc_len, raw, raw ? h->raw_len : 0);
+        free(raw);
+        free(enc);
+        return st;
+    }
     if (h->op == RG_NOTIFY_HOSTFN || h->op == RG_NOTIFY_CALLBACK) {
         rpc_rbuf r;
         rpc_rbuf_init(&r, enc, h->enc_len);
@@ -430,6 +439,12 @@ CUresult rg_conn_call(rpc_hdr *h, const void *enc, size_t enc_len, const struct 
 
 CUresult rg_conn_post(uint32_t op, const void *enc, size_t enc_len)
 {
+    return rg_conn_post_raw(op, enc, enc_len, NULL, 0);
+}
+
+CUresult rg_conn_post_raw(uint32_t op, const void *enc, size_t enc_len, const struct iovec *raw,
+                          int nraw)
+{
     pthread_mutex_lock(&C.mu);
     if (rg_conn_lost()) {
         pthread_mutex_unlock(&C.mu);
@@ -442,7 +457,7 @@ CUresult rg_conn_post(uint32_t op, const void *enc, size_t enc_len)
     pthread_mutex_unlock(&C.mu);
     rpc_error err = {0};
     pthread_mutex_lock(&C.send_mu);
-    rpc_status st = rg_conn_lost() ? RPC_E_CLOSED : send_frames(&h, enc, enc_len, NULL, 0, &err);
+    rpc_status st = rg_conn_lost() ? RPC_E_CLOSED : send_frames(&h, enc, enc_len, raw, nraw, &err);
     pthread_mutex_unlock(&C.send_mu);
     if (st != RPC_OK) {
         pthread_mutex_lock(&C.mu);

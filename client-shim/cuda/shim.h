@@ -143,6 +143,17 @@ size_t rg_conn_max_enc(void);
 void rg_cb_notified(uint64_t id, CUresult status);
 /* Host callbacks enqueued and not yet run. */
 int rg_cb_pending(void);
+/* Graphs (callbacks.c, docs/protocol.md): host functions of graph nodes and
+ * captured host functions, and the bytes of copies whose host sides are ours. */
+#define RG_NOTIFY_HOSTNODE 5 /* enc: u64 request, u64 fn, u64 data (fn 0: data = captured callback id) */
+#define RG_NOTIFY_FETCH 6    /* enc: u64 request, u64 addr, width, height, depth, pitch, slice pitch */
+#define RG_NOTIFY_PUSH 7     /* enc: the same; raw: the bytes to write there */
+#define RG_NOTIFY_CAPTURED 8 /* enc: u64 callback id: kept for the graph's replays */
+/* The receiver: a graph NOTIFY with its raw bytes (raw_len 0: none). */
+void rg_graph_notify(uint32_t kind, const void *enc, size_t enc_len, const void *raw, size_t raw_len);
+/* rg_conn_post with raw bytes (a FETCH's answer). */
+CUresult rg_conn_post_raw(uint32_t op, const void *enc, size_t enc_len, const struct iovec *raw,
+                          int nraw);
 
 /* ---- threads and contexts (ctx.c) --------------------------------------------- */
 
