@@ -59,6 +59,9 @@ static const struct cfg_entry cfg_table[] = {
      "admin socket (ZeroMQ URL) for rgpuctl; empty: ipc://$RGPU_RUN_DIR/rgpud.sock, off: none"},
     {"metrics", STR(metrics), "", 0, 0,
      "Prometheus text endpoint, HOST:PORT (empty: none)"},
+    {"allow-anonymous", INT(allow_anonymous), "0", 0, 1,
+     "1: listen on an address other than loopback without authentication (logged loudly); "
+     "0: refuse to start there"},
     {"keepalive-s", INT(keepalive_s), "20", 0, 7200,
      "a silent client connection is probed after this many seconds and its session ended "
      "when 3 probes (a third of it apart) go unanswered (0: no keepalive)"},

@@ -30,6 +30,7 @@ struct srv_config {
     char admin[SRV_STR_MAX];     /* admin socket URL; "" the default ipc:// one, "off" none */
     char metrics[SRV_STR_MAX];   /* Prometheus text endpoint host:port ("" none) */
     int keepalive_s;             /* TCP keepalive idle time of session connections (0: off) */
+    int allow_anonymous;         /* serve unauthenticated clients on a non-loopback address */
 };
 
 /* Internal flags of a worker (not settings; set by the supervisor only). */

@@ -8,6 +8,7 @@
 #include "quota.h"
 
 #include <dlfcn.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -202,9 +203,33 @@ static void mem_info(struct session *s, struct rpc_decoded *dc)
     dc->val[1].u64 = q;
 }
 
+#ifndef NDEBUG
+/* Debug builds only: RGPUD_DEBUG_CRASH=NAME[@SESSION] (in rgpud's
+ * environment) makes the worker (of that session only) die of SIGSEGV when a
+ * call NAME (e.g. cuCtxSynchronize) comes: the isolation tests' stand-in for
+ * a crash in the driver. */
+static void debug_crash(const struct rpc_decoded *dc)
+{
+    static char name[128];
+    static int looked;
+    if (!looked++) {
+        const char *v = getenv("RGPUD_DEBUG_CRASH"), *at = v ? strchr(v, '@') : NULL;
+        if (v && (!at || (Q.slot && strtoull(at + 1, NULL, 10) == Q.slot->session)))
+            snprintf(name, sizeof name, "%.*s", at ? (int)(at - v) : (int)strlen(v), v);
+    }
+    if (!name[0] || strcmp(name, dc->desc->name)) return;
+    srv_warn("RGPUD_DEBUG_CRASH=%s: crashing on purpose", name);
+    signal(SIGSEGV, SIG_DFL);
+    raise(SIGSEGV);
+}
+#else
+#define debug_crash(dc) ((void)0)
+#endif
+
 CUresult quota_run(struct session *s, struct call *cl, struct rpc_decoded *dc, quota_run_fn run)
 {
     struct want w = {0};
+    debug_crash(dc);
     if (!Q.slot) return run(s, cl, dc);
     atomic_fetch_add(&Q.slot->calls, 1);
     atomic_fetch_add(&Q.slot->bytes_in, cl->raw_len);

@@ -426,6 +426,40 @@ static void serve(struct supervisor *s)
     }
 }
 
+/* Is the listen URL's host a loopback address (or a name that is)? */
+static int loopback_only(const char *url)
+{
+    const char *h = strstr(url, "://");
+    char host[256];
+    h = h ? h + 3 : url;
+    size_t n = strlen(h);
+    const char *colon = strrchr(h, ':');
+    if (*h == '[') { /* [v6]:port */
+        const char *e = strchr(h, ']');
+        n = e ? (size_t)(e - h - 1) : 0;
+        h++;
+    } else if (colon) {
+        n = (size_t)(colon - h);
+    }
+    snprintf(host, sizeof host, "%.*s", (int)n, h);
+    return !strncmp(host, "127.", 4) || !strcmp(host, "::1") || !strcmp(host, "localhost");
+}
+
+/* Without authentication (tenants, later) only loopback clients are served,
+ * unless the operator says otherwise, which the log states loudly. */
+static int anonymous_check(const struct srv_config *cfg)
+{
+    if (loopback_only(cfg->listen)) return 0;
+    if (!cfg->allow_anonymous) {
+        srv_err("refusing to listen on %s: clients there would not be authenticated (no tenants "
+                "file support yet); listen on loopback, or start with --allow-anonymous 1", cfg->listen);
+        return -1;
+    }
+    srv_warn("*** ANONYMOUS ACCESS: anyone who reaches %s can use this server's GPUs, with no "
+             "authentication (--allow-anonymous 1) ***", cfg->listen);
+    return 0;
+}
+
 /* The pool: every device of the backend, asked in a child before any session. */
 static int pool_setup(struct supervisor *s)
 {
@@ -452,8 +486,8 @@ int srv_supervisor_main(struct srv_config *cfg)
     char url[SRV_STR_MAX];
     int rc = 1;
 
-    if (srv_backend_resolve(cfg, s.backend_lib, sizeof s.backend_lib, s.backend_kind,
-                            sizeof s.backend_kind))
+    if (anonymous_check(cfg) || srv_backend_resolve(cfg, s.backend_lib, sizeof s.backend_lib,
+                                                     s.backend_kind, sizeof s.backend_kind))
         return 1;
     snprintf(cfg->backend, sizeof cfg->backend, "%s", s.backend_kind); /* the worker's view */
     if (pool_setup(&s)) return 1;

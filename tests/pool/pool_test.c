@@ -168,6 +168,14 @@ static int until_sessions(struct pool *p, int sessions)
     return -1;
 }
 
+static int exit_status(pid_t pid)
+{
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 /* ---- calls ---------------------------------------------------------------------------- */
 
 static int make_ctx(struct sess *s, uint64_t *id, int dev_ordinal)
@@ -480,6 +488,62 @@ RG_TEST(killed_client_and_worker_give_back)
     rgpud_stop(&p.d);
 }
 
+/* A worker that crashes (the debug-only fault hook, RGPUD_DEBUG_CRASH) ends
+ * only its session: its memory is back, the other session goes on. */
+RG_TEST(worker_crash_ends_only_its_session)
+{
+    struct pool p;
+    struct sess b, w;
+    uint64_t bctx, wctx;
+    CUdeviceptr pb, pw;
+    setenv("RGPUD_DEBUG_CRASH", "cuCtxSynchronize@2", 1); /* w: the second session */
+    int started = pool_start(&p, "--placement", "pack", NULL);
+    unsetenv("RGPUD_DEBUG_CRASH");
+    if (!have_codec()) RG_SKIP("the generic codec is not in this build");
+    if (started) RG_FAIL("rgpud did not start");
+    CHECK_EQ_INT(open_n(&p, &b, 0), 0);
+    CHECK_EQ_INT(open_n(&p, &w, 0), 0);
+    CHECK_EQ_U64(w.w->session_id, 2);
+    CHECK_EQ_INT(make_ctx(&b, &bctx, 0), CUDA_SUCCESS);
+    CHECK_EQ_INT(make_ctx(&w, &wctx, 0), CUDA_SUCCESS);
+    CHECK_EQ_INT(mem_alloc(&b, bctx, 8 * MiB, &pb), CUDA_SUCCESS);
+    CHECK_EQ_INT(mem_alloc(&w, wctx, 64 * MiB, &pw), CUDA_SUCCESS);
+    CHECK_EQ_INT(status(&p), 0);
+    int dev = session_device(js, b.w->session_id);
+    CHECK_EQ_INT(session_device(js, w.w->session_id), dev);
+    CHECK_EQ_INT(device_field(js, dev, "memory_used"), 72 * MiB);
+    void *none[] = {NULL};
+    int r = sess_call(&w, "cuCtxSynchronize", wctx, none);
+    if (r == CUDA_SUCCESS) {
+        rgpud_stop(&p.d);
+        RG_SKIP("rgpud is built without the debug fault hook (NDEBUG)");
+    }
+    CHECK_EQ_INT(r, -1); /* the session is gone with its worker */
+    CHECK_EQ_INT(until_sessions(&p, 1), 0);
+    CHECK_EQ_INT(device_field(js, dev, "memory_used"), 8 * MiB);
+    CHECK_EQ_INT(sess_call(&b, "cuCtxSynchronize", bctx, none), CUDA_SUCCESS); /* b goes on */
+    CHECK_EQ_INT(mem_free(&b, bctx, pb), CUDA_SUCCESS);
+    sess_close(&w);
+    sess_close(&b);
+    rgpud_stop(&p.d);
+}
+
+/* Unauthenticated clients are served on loopback only unless the operator
+ * says so: rgpud refuses to listen on another address (it never binds it). */
+RG_TEST(non_loopback_needs_allow_anonymous)
+{
+    const char *bin = getenv("RGPUD");
+    if (!bin) RG_FAIL("RGPUD is not set");
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 2);
+        execl(bin, bin, "--listen", "tcp://0.0.0.0:0", "--backend", "simgpu", "--admin", "off", (char *)NULL);
+        _exit(127);
+    }
+    CHECK_EQ_INT(exit_status(pid), 1);
+}
+
 /* ---- real programs ----------------------------------------------------------------------- */
 
 RG_TEST(sixteen_programs_on_four_gpus)
@@ -540,14 +604,6 @@ static int until_shutting_down(struct pool *p)
         usleep(20000);
     }
     return -1;
-}
-
-static int exit_status(pid_t pid)
-{
-    int st = 0;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-    }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 /* SIGTERM: no new sessions, running ones go on and rgpud exits once they end. */
