@@ -1,6 +1,7 @@
 // device_props.cu — device enumeration and properties: cudaGetDeviceProperties
 // agrees with cudaDeviceGetAttribute and cudaMemGetInfo, and kernels launched at
-// the limits the device reports (block size, shared memory) see those limits.
+// the limits the device reports (block size, shared memory, opted-in shared
+// memory) see those limits.
 #include "check.cuh"
 
 #include <cstring>
@@ -81,6 +82,11 @@ static long check_device(int dev)
     EXPECT(e == cudaErrorInvalidConfiguration || e == cudaErrorInvalidValue,
            "oversized block: %s", cudaGetErrorString(e));
     EXPECT(cudaGetLastError() == cudaSuccess, "launch error is sticky");
+    int max_gy = 0;
+    CK(cudaDeviceGetAttribute(&max_gy, cudaDevAttrMaxGridDimY, dev));
+    EXPECT(max_gy == p.maxGridSize[1] && max_gy >= 65535, "max grid y %d", max_gy);
+    shape<<<dim3(1, max_gy + 1), 32>>>(d);
+    EXPECT(cudaGetLastError() != cudaSuccess, "grid of %d rows accepted", max_gy + 1);
 
     // All of the shared memory a block may have without opting in.
     int words = (int)(p.sharedMemPerBlock / sizeof(unsigned));
@@ -91,6 +97,24 @@ static long check_device(int dev)
     CK_LAUNCH();
     CK(cudaMemcpy(&sum, dsum, sizeof sum, cudaMemcpyDeviceToHost));
     EXPECT(sum == want, "shared sum %u want %u", sum, want);
+
+    // More dynamic shared memory than the default needs the function's opt-in,
+    // as large-tile kernels do: refused before, accepted after.
+    int optin = 0;
+    CK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+    EXPECT(optin == (int)p.sharedMemPerBlockOptin && optin >= smem, "optin %d", optin);
+    if (optin > smem) {
+        int big = optin / (int)sizeof(unsigned);
+        want = 0;
+        for (int i = 0; i < big; i++) want += i * 3u + 1u;
+        shared_fill<<<1, 256, big * sizeof(unsigned)>>>(dsum, big);
+        EXPECT(cudaGetLastError() != cudaSuccess, "%d B of shared memory without opt-in accepted", optin);
+        CK(cudaFuncSetAttribute(shared_fill, cudaFuncAttributeMaxDynamicSharedMemorySize, optin));
+        shared_fill<<<1, 256, big * sizeof(unsigned)>>>(dsum, big);
+        CK_LAUNCH();
+        CK(cudaMemcpy(&sum, dsum, sizeof sum, cudaMemcpyDeviceToHost));
+        EXPECT(sum == want, "opt-in shared sum %u want %u", sum, want);
+    }
 
     cudaFuncAttributes fa;
     CK(cudaFuncGetAttributes(&fa, shape));

@@ -1,5 +1,6 @@
 // symbols.cu — __device__ and __constant__ variables through
-// cudaMemcpyToSymbol / cudaMemcpyFromSymbol / cudaGetSymbolAddress, used by a kernel.
+// cudaMemcpyToSymbol / cudaMemcpyFromSymbol (and their Async forms) /
+// cudaGetSymbolAddress (the address used as a device pointer), used by a kernel.
 #include "check.cuh"
 
 __constant__ float coeff[4];
@@ -42,7 +43,19 @@ int main()
     size_t size = 0;
     CK(cudaGetSymbolAddress(&addr, table));
     CK(cudaGetSymbolSize(&size, table));
+    // The symbol's address used like any device pointer, and an async copy to a
+    // symbol on a stream, read back through the symbol.
+    CK(cudaMemset((char *)addr + 16 * sizeof(double), 0, 4 * sizeof(double)));
+    cudaStream_t s;
+    CK(cudaStreamCreate(&s));
+    double four[4] = {1.5, -2.5, 3.5, -4.5}, tail[6];
+    CK(cudaMemcpyToSymbolAsync(table, four, sizeof four, 18 * sizeof(double), cudaMemcpyHostToDevice, s));
+    CK(cudaMemcpyFromSymbolAsync(tail, table, sizeof tail, 16 * sizeof(double), cudaMemcpyDeviceToHost, s));
+    CK(cudaStreamSynchronize(s));
+    CK(cudaStreamDestroy(s));
     long bad = 0;
+    double want_tail[6] = {0, 0, 1.5, -2.5, 3.5, -4.5};
+    for (int i = 0; i < 6; i++) bad += tail[i] != want_tail[i];
     for (int i = 0; i < n; i++) {
         float v = hx[i], want = c[0] + v * (c[1] + v * (c[2] + v * c[3]));
         bad += hy[i] != want;
