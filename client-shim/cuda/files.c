@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include "fatbin.h"
 #include "shim.h"
 
 #define MAX_IMAGE (1ull << 30)
@@ -36,13 +37,27 @@ static CUresult read_image(const char *path, void **out, size_t *size)
     return r;
 }
 
+/* A file's image must describe itself within the file: a truncated container or
+ * ELF would make the image marshaller read past the buffer, and a wrapper's
+ * pointers mean nothing in a file. */
+static CUresult check_file_image(const void *img, size_t size)
+{
+    enum rg_image_kind k = rg_image_kind(img);
+    if (k == RG_IMAGE_WRAPPER) return CUDA_ERROR_INVALID_IMAGE;
+    if ((k == RG_IMAGE_CONTAINER || k == RG_IMAGE_ELF) && !rg_image_size_avail(img, size))
+        return CUDA_ERROR_INVALID_IMAGE;
+    return CUDA_SUCCESS;
+}
+
 CUresult cuModuleLoad(CUmodule *module, const char *fname)
 {
     int saved = errno;
     CUresult r = rg_ready();
     void *img = NULL;
+    size_t size = 0;
     if (r == CUDA_SUCCESS && !module) r = CUDA_ERROR_INVALID_VALUE;
-    if (r == CUDA_SUCCESS) r = read_image(fname, &img, NULL);
+    if (r == CUDA_SUCCESS) r = read_image(fname, &img, &size);
+    if (r == CUDA_SUCCESS) r = check_file_image(img, size);
     if (r == CUDA_SUCCESS) r = cuModuleLoadData(module, img);
     free(img);
     errno = saved;
@@ -57,11 +72,13 @@ CUresult cuLibraryLoadFromFile(CUlibrary *library, const char *fileName, CUjit_o
     int saved = errno;
     CUresult r = rg_ready();
     void *img = NULL;
+    size_t size = 0;
     if (r == CUDA_SUCCESS && !library) r = CUDA_ERROR_INVALID_VALUE;
     /* the application's file is not preserved memory: the driver refuses the flag here */
     for (unsigned i = 0; r == CUDA_SUCCESS && libraryOptions && i < numLibraryOptions; i++)
         if (libraryOptions[i] == CU_LIBRARY_BINARY_IS_PRESERVED) r = CUDA_ERROR_INVALID_VALUE;
-    if (r == CUDA_SUCCESS) r = read_image(fileName, &img, NULL);
+    if (r == CUDA_SUCCESS) r = read_image(fileName, &img, &size);
+    if (r == CUDA_SUCCESS) r = check_file_image(img, size);
     if (r == CUDA_SUCCESS)
         r = cuLibraryLoadData(library, img, jitOptions, jitOptionsValues, numJitOptions,
                               libraryOptions, libraryOptionValues, numLibraryOptions);
