@@ -63,10 +63,13 @@ static void read_settings(struct rg_settings *s)
 
 /* The device address window (DESIGN rule 2): reserved, never accessible here.
  * It must be free in the session worker too, so it is taken from a quiet part
- * of the address space (between the heap and the shared libraries, where
- * neither process puts anything, 32 to 96 TiB) at a random slot of the window's size. */
-#define WINDOW_ZONE 0x200000000000ull
-#define WINDOW_SLOTS ((0x600000000000ull - WINDOW_ZONE) / RG_WINDOW_SIZE)
+ * of the address space, 16 to 80 TiB, at a random slot of the window's size.
+ * Nothing lands there by itself on x86-64 Linux: non-PIE programs and their
+ * heap sit near 4 MiB, PIE programs and their heap at 2/3 of the 128 TiB user
+ * space (0x55..-0x56.., about 85 TiB: a window there collided with the
+ * worker's own program now and then), libraries and stacks below 128 TiB. */
+#define WINDOW_ZONE 0x100000000000ull
+#define WINDOW_SLOTS ((0x500000000000ull - WINDOW_ZONE) / RG_WINDOW_SIZE)
 
 static void *map_window(void *hint, int flags)
 {
