@@ -34,6 +34,7 @@ static const struct rpc_custom *const customs[] = {
     &rpc_custom_ptr_attr,
     &rpc_custom_batch,
     &rpc_custom_batch3d,
+    &rpc_custom_range_attr,
     &rpc_custom_global,
     &rpc_custom_func_name,
     &rpc_custom_occupancy,

@@ -31,6 +31,7 @@ extern const struct rpc_custom rpc_custom_launch, rpc_custom_launch_ex, rpc_cust
     rpc_custom_global, rpc_custom_func_name, rpc_custom_occupancy, rpc_custom_link,
     rpc_custom_required;
 extern const struct rpc_custom rpc_custom_batch, rpc_custom_batch3d; /* custom_batch.c */
+extern const struct rpc_custom rpc_custom_range_attr; /* custom_range_attr.c */
 extern const struct rpc_custom rpc_custom_graph; /* custom_graph.c */
 const struct rpc_custom *rpc_custom_find(const char *name);
 

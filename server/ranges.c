@@ -129,6 +129,8 @@ int ranges_inner_check(struct session *s, const struct rpc_decoded *dc)
         ok = pairs_ok(s, dc);
     else if (c && (!strcmp(c, "batch") || !strcmp(c, "batch3d")))
         ok = batch_ok(s, dc);
+    else if (c && !strcmp(c, "range_attr")) /* (..., devPtr, count) */
+        ok = range_ok(s, dc->desc->name, "the range", dc->val[4].u64, dc->val[5].u64 ? dc->val[5].u64 : 1);
     else
         ok = structs_ok(s, dc);
     return ok ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;

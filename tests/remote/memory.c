@@ -87,6 +87,27 @@ RG_TEST(managed_bigger_than_a_batch)
     CHECK_CU(cuMemFree(p));
 }
 
+RG_TEST(range_attributes)
+{
+    CHECK(setup() == 0);
+    CUdeviceptr p;
+    CHECK_CU(cuMemAllocManaged(&p, 1 << 16, CU_MEM_ATTACH_GLOBAL));
+    CUmemLocation dev0 = {CU_MEM_LOCATION_TYPE_DEVICE, 0};
+    CHECK_CU(cuMemAdvise(p, 4096, CU_MEM_ADVISE_SET_READ_MOSTLY, dev0));
+    CHECK_CU(cuMemPrefetchAsync(p, 4096, dev0, 0, NULL));
+    int rm = 0, loc = -5;
+    void *data[2] = {&rm, &loc};
+    size_t sizes[2] = {sizeof rm, sizeof loc};
+    CUmem_range_attribute attrs[2] = {CU_MEM_RANGE_ATTRIBUTE_READ_MOSTLY,
+                                      CU_MEM_RANGE_ATTRIBUTE_LAST_PREFETCH_LOCATION};
+    CHECK_CU(cuMemRangeGetAttributes(data, sizes, attrs, 2, p, 4096));
+    CHECK_EQ_INT(rm, 1);
+    CHECK_EQ_INT(loc, 0);
+    CHECK_CU_IS(cuMemRangeGetAttributes(data, sizes, attrs, 2, p + (1 << 16) - 16, 4096),
+                CUDA_ERROR_INVALID_VALUE);
+    CHECK_CU(cuMemFree(p));
+}
+
 RG_TEST(copy_structs_stay_inside)
 {
     CHECK(setup() == 0);
