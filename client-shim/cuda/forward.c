@@ -459,6 +459,27 @@ static CUresult device_ordinals_in(const struct rpc_call_desc *d, void **args)
     return CUDA_SUCCESS;
 }
 
+/* While a stream capture is active, the driver answers calls by rules of
+ * capture modes, threads and streams the shim does not mirror (INVALIDATED,
+ * IMPLICIT, UNSUPPORTED, ... and the capture invalidated as a side effect):
+ * nothing is pipelined then, so those answers come from the calls
+ * themselves. A capture ends with cuStreamEndCapture, successful or not. */
+static _Atomic int captures;
+
+static void note_capture(const struct rpc_call_desc *d, void **args, CUresult r)
+{
+    if (!strncmp(d->base, "cuStreamBeginCapture", 20) && r == CUDA_SUCCESS) {
+        atomic_fetch_add(&captures, 1);
+    } else if (!strcmp(d->base, "cuStreamEndCapture") &&
+               (r == CUDA_SUCCESS || r == CUDA_ERROR_STREAM_CAPTURE_INVALIDATED)) {
+        /* an invalidated capture gives a NULL graph (a failed reply carries no outputs) */
+        if (r != CUDA_SUCCESS && d->nargs == 2 && *(CUgraph **)args[1]) **(CUgraph **)args[1] = NULL;
+        int n = atomic_load(&captures);
+        while (n > 0 && !atomic_compare_exchange_weak(&captures, &n, n - 1)) {
+        }
+    }
+}
+
 static CUresult forward(const struct rpc_call_desc *d, void **args)
 {
     if (!strcmp(d->name, "cuInit") && d->nargs == 1) return rg_shim_init(*(unsigned *)args[0]);
@@ -466,7 +487,8 @@ static CUresult forward(const struct rpc_call_desc *d, void **args)
     if (r != CUDA_SUCCESS) return r;
     int local = answer_locally(d, args);
     if (local >= 0) return (CUresult)local;
-    int wait = d->mode != RPC_MODE_ASYNC || rg_sess.cfg.launch_blocking || observable_sync(d);
+    int wait = d->mode != RPC_MODE_ASYNC || rg_sess.cfg.launch_blocking || observable_sync(d) ||
+               atomic_load(&captures) > 0;
     if ((r = check_args(d, args, !wait)) != CUDA_SUCCESS) return r;
     if ((r = check_record(d, args)) != CUDA_SUCCESS) return r;
     int must_wait = 0;
@@ -486,6 +508,7 @@ static CUresult forward(const struct rpc_call_desc *d, void **args)
         r = send_call(d, sent, wait);
     if (r == CUDA_SUCCESS && wait) r = device_ordinals_in(d, args);
     if (rg_is_sticky_error(r)) rg_ctx_set_sticky(cur, r);
+    note_capture(d, args, r);
     if (r == CUDA_SUCCESS) after_success(d, args);
     if (r == CUDA_SUCCESS) r = rg_managed_after(d);
     return r;
