@@ -25,7 +25,7 @@
     do {                                                                                           \
         if (!(cond)) {                                                                             \
             if (check_failures_++ < 10) {                                                          \
-                fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);          \
+                fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);           \
                 fprintf(stderr, __VA_ARGS__);                                                      \
                 fputc('\n', stderr);                                                               \
             }                                                                                      \

@@ -14,7 +14,8 @@ __global__ void two_phase(const int *in, long long *partial, long long *out, int
     cg::grid_group grid = cg::this_grid();
     __shared__ long long s[128];
     long long v = 0;
-    for (int i = grid.thread_rank(); i < n; i += grid.size()) v += in[i];
+    for (int i = grid.thread_rank(); i < n; i += grid.size())
+        v += in[i];
     s[threadIdx.x] = v;
     __syncthreads();
     for (int w = blockDim.x / 2; w > 0; w /= 2) {
@@ -26,7 +27,8 @@ __global__ void two_phase(const int *in, long long *partial, long long *out, int
     // Phase two: each block adds up every block's partial sum.
     if (threadIdx.x == 0) {
         long long total = 0;
-        for (int b = 0; b < gridDim.x; b++) total += partial[b];
+        for (int b = 0; b < gridDim.x; b++)
+            total += partial[b];
         out[blockIdx.x] = total;
     }
 }
@@ -45,7 +47,8 @@ int main()
     int blocks = std::min(sms * per_sm, 16);
     std::vector<int> h(n);
     long long want = 0;
-    for (int i = 0; i < n; i++) h[i] = (i * 37) % 1001 - 500, want += h[i];
+    for (int i = 0; i < n; i++)
+        h[i] = (i * 37) % 1001 - 500, want += h[i];
     int *in;
     long long *partial, *out;
     CK(cudaMalloc(&in, n * sizeof(int)));
@@ -57,7 +60,8 @@ int main()
     CK(cudaLaunchCooperativeKernel((void *)two_phase, blocks, threads, args, 0, 0));
     std::vector<long long> g(blocks);
     CK(cudaMemcpy(g.data(), out, blocks * sizeof(long long), cudaMemcpyDeviceToHost));
-    for (int b = 0; b < blocks; b++) EXPECT(g[b] == want, "block %d total %lld want %lld", b, g[b], want);
+    for (int b = 0; b < blocks; b++)
+        EXPECT(g[b] == want, "block %d total %lld want %lld", b, g[b], want);
     printf("%d blocks (%d per SM), total %lld\n", blocks, per_sm, want);
     CK(cudaFree(in));
     CK(cudaFree(partial));

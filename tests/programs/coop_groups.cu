@@ -12,11 +12,11 @@
 namespace cg = cooperative_groups;
 
 struct out {
-    int warp_sum;   // cg::reduce over the thread's 32-thread tile
-    int tile8_max;  // shuffle-down maximum over its 8-thread tile, lane 0 broadcast
-    int scan4;      // inclusive scan in a dynamic 4-thread tile
-    int block_sum;  // shared-memory sum over the block after block.sync()
-    int slot;       // odd values: a unique slot from a warp-aggregated atomic, else -1
+    int warp_sum;  // cg::reduce over the thread's 32-thread tile
+    int tile8_max; // shuffle-down maximum over its 8-thread tile, lane 0 broadcast
+    int scan4;     // inclusive scan in a dynamic 4-thread tile
+    int block_sum; // shared-memory sum over the block after block.sync()
+    int slot;      // odd values: a unique slot from a warp-aggregated atomic, else -1
 };
 
 __global__ void groups(const int *in, out *o, int n, int *odd_total)
@@ -31,7 +31,8 @@ __global__ void groups(const int *in, out *o, int n, int *odd_total)
 
     cg::thread_block_tile<8> t8 = cg::tiled_partition<8>(block);
     int m = v;
-    for (int off = t8.size() / 2; off > 0; off /= 2) m = max(m, t8.shfl_down(m, off));
+    for (int off = t8.size() / 2; off > 0; off /= 2)
+        m = max(m, t8.shfl_down(m, off));
     m = t8.shfl(m, 0);
 
     cg::thread_group t4 = cg::tiled_partition(block, 4);
@@ -96,10 +97,14 @@ int main()
     for (int i = 0; i < n; i++) {
         int w0 = i / 32 * 32, e0 = i / 8 * 8, f0 = i / 4 * 4, b0 = i / threads * threads;
         int wsum = 0, m = 0, sc = 0, bsum = 0;
-        for (int k = w0; k < w0 + 32; k++) wsum += h[k];
-        for (int k = e0; k < e0 + 8; k++) m = std::max(m, h[k]);
-        for (int k = f0; k <= i; k++) sc += h[k];
-        for (int k = b0; k < b0 + threads; k++) bsum += h[k];
+        for (int k = w0; k < w0 + 32; k++)
+            wsum += h[k];
+        for (int k = e0; k < e0 + 8; k++)
+            m = std::max(m, h[k]);
+        for (int k = f0; k <= i; k++)
+            sc += h[k];
+        for (int k = b0; k < b0 + threads; k++)
+            bsum += h[k];
         if (h[i] & 1) {
             odd++;
             bool fresh = g[i].slot >= 0 && g[i].slot < n && !seen[g[i].slot]++;
@@ -114,7 +119,8 @@ int main()
     }
     // Slots 0..odd-1 each handed out once.
     EXPECT(got_odd == odd, "odd count %d want %d", got_odd, odd);
-    for (int k = 0; k < odd; k++) EXPECT(seen[k] == 1, "slot %d used %d times", k, seen[k]);
+    for (int k = 0; k < odd; k++)
+        EXPECT(seen[k] == 1, "slot %d used %d times", k, seen[k]);
     CK(cudaFree(d));
     CK(cudaFree(o));
     CK(cudaFree(odd_total));

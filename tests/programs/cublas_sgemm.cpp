@@ -22,7 +22,8 @@ static std::vector<float> matrix(int rows, int cols, int ld, int salt)
 {
     std::vector<float> a((size_t)ld * cols, 999.0f); // padding must be left alone
     for (int c = 0; c < cols; c++)
-        for (int r = 0; r < rows; r++) a[r + (size_t)c * ld] = (float)((r * 7 + c * 3 + salt) % 11 - 5) / 4;
+        for (int r = 0; r < rows; r++)
+            a[r + (size_t)c * ld] = (float)((r * 7 + c * 3 + salt) % 11 - 5) / 4;
     return a;
 }
 
@@ -31,7 +32,8 @@ static long gemm(cublasHandle_t h, cublasOperation_t ta, int m, int n, int k)
     const float alpha = 1.5f, beta = -0.5f;
     int arows = ta == CUBLAS_OP_N ? m : k, acols = ta == CUBLAS_OP_N ? k : m;
     int lda = arows + 3, ldb = k + 1, ldc = m + 2;
-    std::vector<float> A = matrix(arows, acols, lda, 1), B = matrix(k, n, ldb, 2), C = matrix(m, n, ldc, 3);
+    std::vector<float> A = matrix(arows, acols, lda, 1), B = matrix(k, n, ldb, 2),
+                       C = matrix(m, n, ldc, 3);
     float *dA, *dB, *dC;
     CK(cudaMalloc(&dA, A.size() * sizeof(float)));
     CK(cudaMalloc(&dB, B.size() * sizeof(float)));

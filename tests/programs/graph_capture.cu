@@ -38,9 +38,11 @@ static const int n = 3000, grid = (n + 127) / 128;
 static long device_graph(cudaStream_t s1, cudaStream_t s2)
 {
     int *a, *b, *c, *out, *copy;
-    for (int **p : {&a, &b, &c, &out, &copy}) CK(cudaMalloc(p, n * sizeof(int)));
+    for (int **p : {&a, &b, &c, &out, &copy})
+        CK(cudaMalloc(p, n * sizeof(int)));
     std::vector<int> ha(n), hc(n, 0), hb(n), hout(n), got(n);
-    for (int i = 0; i < n; i++) ha[i] = i - 1000;
+    for (int i = 0; i < n; i++)
+        ha[i] = i - 1000;
     CK(cudaMemcpy(a, ha.data(), n * sizeof(int), cudaMemcpyHostToDevice));
     CK(cudaMemset(c, 0, n * sizeof(int)));
     CK(cudaDeviceSynchronize());
@@ -68,7 +70,8 @@ static long device_graph(cudaStream_t s1, cudaStream_t s2)
 
     // Nothing ran during capture: a still holds its initial values.
     CK(cudaMemcpy(got.data(), a, n * sizeof(int), cudaMemcpyDeviceToHost));
-    for (int i = 0; i < n; i++) EXPECT(got[i] == ha[i], "a[%d] changed during capture", i);
+    for (int i = 0; i < n; i++)
+        EXPECT(got[i] == ha[i], "a[%d] changed during capture", i);
     size_t nodes = 0;
     CK(cudaGraphGetNodes(graph, NULL, &nodes));
     EXPECT(nodes == 6, "%zu nodes, want 6 (4 kernels, a memset, a copy)", nodes);
@@ -86,26 +89,35 @@ static long device_graph(cudaStream_t s1, cudaStream_t s2)
         }
         CK(cudaMemcpy(got.data(), copy, n * sizeof(int), cudaMemcpyDeviceToHost));
         long wrong = 0;
-        for (int i = 0; i < n; i++) wrong += got[i] != hout[i];
-        EXPECT(wrong == 0, "replay %d: %ld values differ (copy[7] %d want %d)", r, wrong, got[7], hout[7]);
+        for (int i = 0; i < n; i++)
+            wrong += got[i] != hout[i];
+        EXPECT(wrong == 0, "replay %d: %ld values differ (copy[7] %d want %d)", r, wrong, got[7],
+               hout[7]);
     }
     printf("device graph: %zu nodes, 5 replays, copy[0] = %d\n", nodes, hout[0]);
     CK(cudaGraphExecDestroy(exec));
     CK(cudaGraphDestroy(graph));
     CK(cudaEventDestroy(fork));
     CK(cudaEventDestroy(join));
-    for (int *p : {a, b, c, out, copy}) CK(cudaFree(p));
+    for (int *p : {a, b, c, out, copy})
+        CK(cudaFree(p));
     return 0;
 }
 
-struct tally { const int *hout; int n; long long sum; int calls; };
+struct tally {
+    const int *hout;
+    int n;
+    long long sum;
+    int calls;
+};
 
 // A captured host function: runs at each replay, after the copy before it.
 static void CUDART_CB sum_output(void *arg)
 {
     tally *t = (tally *)arg;
     t->sum = 0;
-    for (int i = 0; i < t->n; i++) t->sum += t->hout[i];
+    for (int i = 0; i < t->n; i++)
+        t->sum += t->hout[i];
     t->calls++;
 }
 
@@ -129,16 +141,18 @@ static long host_copy_graph(cudaStream_t s)
     EXPECT(t.calls == 0, "host function ran during capture");
     CK(cudaGraphInstantiate(&exec, graph, 0));
     for (int r = 0; r < 3; r++) {
-        for (int i = 0; i < n; i++) hin[i] = i * (r + 2), hout[i] = -1;
+        for (int i = 0; i < n; i++)
+            hin[i] = i * (r + 2), hout[i] = -1;
         CK(cudaGraphLaunch(exec, s));
         CK(cudaStreamSynchronize(s));
         long wrong = 0;
         long long want_sum = 0;
-        for (int i = 0; i < n; i++) wrong += hout[i] != i * (r + 2) + 1, want_sum += i * (r + 2) + 1;
+        for (int i = 0; i < n; i++)
+            wrong += hout[i] != i * (r + 2) + 1, want_sum += i * (r + 2) + 1;
         EXPECT(wrong == 0, "host graph replay %d: %ld values differ (hout[5] %d want %d)", r, wrong,
                hout[5], 5 * (r + 2) + 1);
-        EXPECT(t.calls == r + 1 && t.sum == want_sum, "replay %d: host node calls %d sum %lld want %lld",
-               r, t.calls, t.sum, want_sum);
+        EXPECT(t.calls == r + 1 && t.sum == want_sum,
+               "replay %d: host node calls %d sum %lld want %lld", r, t.calls, t.sum, want_sum);
     }
     printf("host-copy graph: 3 replays, host node sum %lld\n", t.sum);
     CK(cudaGraphExecDestroy(exec));

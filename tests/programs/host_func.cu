@@ -2,7 +2,13 @@
 // between kernels: each callback sees the results of the kernel before it.
 #include "check.cuh"
 
-struct step { int *host_copy; const int *pinned; int n; int order; long sum; };
+struct step {
+    int *host_copy;
+    const int *pinned;
+    int n;
+    int order;
+    long sum;
+};
 static int calls;
 
 static void CUDART_CB on_host(void *arg)
@@ -10,7 +16,8 @@ static void CUDART_CB on_host(void *arg)
     step *s = (step *)arg;
     s->order = ++calls;
     s->sum = 0;
-    for (int i = 0; i < s->n; i++) s->sum += s->pinned[i];
+    for (int i = 0; i < s->n; i++)
+        s->sum += s->pinned[i];
 }
 
 __global__ void add(int *x, int n, int v)

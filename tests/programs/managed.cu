@@ -35,13 +35,16 @@ int main()
     CK(cudaMallocManaged(&v, n * sizeof(long long)));
     CK(cudaMallocManaged(&w, n * sizeof(int)));
     std::vector<long long> model(n);
-    for (int i = 0; i < n; i++) v[i] = model[i] = i - 2500;
+    for (int i = 0; i < n; i++)
+        v[i] = model[i] = i - 2500;
     total = 0;
     square_and_count<<<(n + 127) / 128, 128>>>(v, n);
     CK_LAUNCH();
     CK(cudaDeviceSynchronize());
-    for (int i = 0; i < n; i++) model[i] *= model[i];
-    for (int i = 0; i < n; i++) EXPECT(v[i] == model[i], "v[%d] %lld want %lld", i, v[i], model[i]);
+    for (int i = 0; i < n; i++)
+        model[i] *= model[i];
+    for (int i = 0; i < n; i++)
+        EXPECT(v[i] == model[i], "v[%d] %lld want %lld", i, v[i], model[i]);
     EXPECT(total == n, "total %d want %d", total, n);
 
     // Alternate: the host edits part of v and all of w, a kernel mixes them.
@@ -54,10 +57,13 @@ int main()
     int dev = 0;
     CK(cudaGetDevice(&dev));
     for (int r = 1; r <= rounds; r++) {
-        for (int i = 0; i < n; i++) w[i] = (i * 31 + r) % 97;
-        for (int i = r; i < n; i += 7) v[i] += r, model[i] += r;
+        for (int i = 0; i < n; i++)
+            w[i] = (i * 31 + r) % 97;
+        for (int i = r; i < n; i += 7)
+            v[i] += r, model[i] += r;
         total = 0;
-        cudaMemLocation on_dev = {cudaMemLocationTypeDevice, dev}, on_host = {cudaMemLocationTypeHost, 0};
+        cudaMemLocation on_dev = {cudaMemLocationTypeDevice, dev},
+                        on_host = {cudaMemLocationTypeHost, 0};
         if (r == 4) CK(cudaMemPrefetchAsync(v, n * sizeof(long long), on_dev, 0, s));
         mix<<<(n + 255) / 256, 256, 0, s>>>(v, w, n, r);
         CK_LAUNCH();

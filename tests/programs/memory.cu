@@ -18,7 +18,8 @@ __global__ void mark_2d(float *m, size_t pitch, int width, int height)
 {
     int y = blockIdx.x;
     float *row = (float *)((char *)m + y * pitch);
-    for (int x = threadIdx.x; x < width && y < height; x += blockDim.x) row[x] += y * 1000 + x;
+    for (int x = threadIdx.x; x < width && y < height; x += blockDim.x)
+        row[x] += y * 1000 + x;
 }
 
 static long linear(int n)
@@ -36,20 +37,26 @@ static long linear(int n)
     add_index<<<(n + 255) / 256, 256>>>(a, n);
     CK_LAUNCH();
     CK(cudaMemcpy(back.data(), a, bytes, cudaMemcpyDeviceToHost));
-    for (int i = 0; i < n; i++) model[i] = (i >= n / 4 && i < n / 4 + n / 2 ? 0 : 0x01010101) + i;
-    for (int i = 0; i < n; i++) EXPECT(back[i] == model[i], "memset+kernel [%d] %d want %d", i, back[i], model[i]);
+    for (int i = 0; i < n; i++)
+        model[i] = (i >= n / 4 && i < n / 4 + n / 2 ? 0 : 0x01010101) + i;
+    for (int i = 0; i < n; i++)
+        EXPECT(back[i] == model[i], "memset+kernel [%d] %d want %d", i, back[i], model[i]);
 
     // H2D from pageable memory, D2D, D2H.
-    for (int i = 0; i < n; i++) host[i] = i * 7 - 3;
+    for (int i = 0; i < n; i++)
+        host[i] = i * 7 - 3;
     CK(cudaMemcpy(b, host.data(), bytes, cudaMemcpyHostToDevice));
     CK(cudaMemcpy(a + 1, b, bytes - 2 * sizeof(int), cudaMemcpyDeviceToDevice));
     CK(cudaMemcpy(back.data(), a, bytes, cudaMemcpyDeviceToHost));
-    for (int i = 1; i < n - 1; i++) model[i] = host[i - 1];
-    for (int i = 0; i < n; i++) EXPECT(back[i] == model[i], "d2d [%d] %d want %d", i, back[i], model[i]);
+    for (int i = 1; i < n - 1; i++)
+        model[i] = host[i - 1];
+    for (int i = 0; i < n; i++)
+        EXPECT(back[i] == model[i], "d2d [%d] %d want %d", i, back[i], model[i]);
 
     // cudaMemcpyDefault: the direction comes from the pointers (unified addressing).
     std::vector<int> other(n);
-    for (int i = 0; i < n; i++) other[i] = -i;
+    for (int i = 0; i < n; i++)
+        other[i] = -i;
     CK(cudaMemcpy(b + 10, other.data(), 100 * sizeof(int), cudaMemcpyDefault));
     CK(cudaMemcpy(back.data(), b, bytes, cudaMemcpyDefault));
     for (int i = 0; i < n; i++) {
@@ -66,7 +73,8 @@ static long linear(int n)
     CK(cudaMemcpyAsync(b, a, bytes, cudaMemcpyDeviceToDevice, s));
     CK(cudaMemcpyAsync(back.data(), b, bytes, cudaMemcpyDeviceToHost, s));
     CK(cudaStreamSynchronize(s));
-    for (int i = 0; i < n; i++) EXPECT(back[i] == i - 1, "async [%d] %d want %d", i, back[i], i - 1);
+    for (int i = 0; i < n; i++)
+        EXPECT(back[i] == i - 1, "async [%d] %d want %d", i, back[i], i - 1);
     CK(cudaStreamDestroy(s));
     CK(cudaFree(a));
     CK(cudaFree(b));
@@ -84,13 +92,17 @@ static long pitched(int width, int height)
     size_t hpitch = (width + 3) * sizeof(float);
     std::vector<float> h(height * (width + 3), -1.0f), back(height * (width + 3), -2.0f);
     for (int y = 0; y < height; y++)
-        for (int x = 0; x < width; x++) h[y * (width + 3) + x] = (float)(x - y);
-    CK(cudaMemcpy2D(m, pitch, h.data(), hpitch, width * sizeof(float), height, cudaMemcpyHostToDevice));
+        for (int x = 0; x < width; x++)
+            h[y * (width + 3) + x] = (float)(x - y);
+    CK(cudaMemcpy2D(m, pitch, h.data(), hpitch, width * sizeof(float), height,
+                    cudaMemcpyHostToDevice));
     // Zero a 5-column band of rows 2..height-2 (bytes 0 are +0.0f).
-    CK(cudaMemset2D((char *)m + 2 * pitch + 3 * sizeof(float), pitch, 0, 5 * sizeof(float), height - 3));
+    CK(cudaMemset2D((char *)m + 2 * pitch + 3 * sizeof(float), pitch, 0, 5 * sizeof(float),
+                    height - 3));
     mark_2d<<<height, 64>>>(m, pitch, width, height);
     CK_LAUNCH();
-    CK(cudaMemcpy2D(back.data(), hpitch, m, pitch, width * sizeof(float), height, cudaMemcpyDeviceToHost));
+    CK(cudaMemcpy2D(back.data(), hpitch, m, pitch, width * sizeof(float), height,
+                    cudaMemcpyDeviceToHost));
     for (int y = 0; y < height; y++)
         for (int x = 0; x < width + 3; x++) {
             float want = -2.0f; // the padding of the host rows is never written

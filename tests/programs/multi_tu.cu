@@ -37,8 +37,10 @@ int main()
     CK_LAUNCH();
 
     std::vector<float> hx(n), hy(n), hm(rows * cols);
-    for (int i = 0; i < n; i++) hx[i] = 0.5f * (i % 100), hy[i] = (float)(i % 7);
-    for (int i = 0; i < rows * cols; i++) hm[i] = (float)i;
+    for (int i = 0; i < n; i++)
+        hx[i] = 0.5f * (i % 100), hy[i] = (float)(i % 7);
+    for (int i = 0; i < rows * cols; i++)
+        hm[i] = (float)i;
     CK(cudaMemcpyAsync(fx, hx.data(), n * sizeof(float), cudaMemcpyHostToDevice, s));
     CK(cudaMemcpyAsync(fy, hy.data(), n * sizeof(float), cudaMemcpyHostToDevice, s));
     CK(cudaMemcpyAsync(m, hm.data(), rows * cols * sizeof(float), cudaMemcpyHostToDevice, s));
@@ -66,9 +68,12 @@ int main()
         wsums[i / per] += wx[i];
         wbins[((wx[i] % nbins) + nbins) % nbins]++;
     }
-    for (int i = 0; i < n; i++) EXPECT(gx[i] == wx[i], "x[%d] %d want %d", i, gx[i], wx[i]);
-    for (int b = 0; b < blocks; b++) EXPECT(gsums[b] == wsums[b], "sum[%d] %lld want %lld", b, gsums[b], wsums[b]);
-    for (int b = 0; b < nbins; b++) EXPECT(gbins[b] == wbins[b], "bin[%d] %u want %u", b, gbins[b], wbins[b]);
+    for (int i = 0; i < n; i++)
+        EXPECT(gx[i] == wx[i], "x[%d] %d want %d", i, gx[i], wx[i]);
+    for (int b = 0; b < blocks; b++)
+        EXPECT(gsums[b] == wsums[b], "sum[%d] %lld want %lld", b, gsums[b], wsums[b]);
+    for (int b = 0; b < nbins; b++)
+        EXPECT(gbins[b] == wbins[b], "bin[%d] %u want %u", b, gbins[b], wbins[b]);
     for (int i = 0; i < n; i++) {
         float want = 3.0f * hx[i] + hy[i];
         EXPECT(gy[i] == want, "y[%d] %g want %g", i, gy[i], want);

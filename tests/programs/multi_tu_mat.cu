@@ -26,5 +26,11 @@ void mat_transpose(const float *in, float *out, int rows, int cols, cudaStream_t
     dim3 grid((cols + TILE - 1) / TILE, (rows + TILE - 1) / TILE);
     transpose<<<grid, dim3(TILE, TILE), 0, s>>>(in, out, rows, cols);
 }
-void mat_scale_b(int *x, int n, cudaStream_t s) { scale<<<(n + 63) / 64, 64, 0, s>>>(x, n); }
-void mat_add_const(int *x, int n, int c, cudaStream_t s) { add_const<int><<<(n + 63) / 64, 64, 0, s>>>(x, n, c); }
+void mat_scale_b(int *x, int n, cudaStream_t s)
+{
+    scale<<<(n + 63) / 64, 64, 0, s>>>(x, n);
+}
+void mat_add_const(int *x, int n, int c, cudaStream_t s)
+{
+    add_const<int><<<(n + 63) / 64, 64, 0, s>>>(x, n, c);
+}

@@ -2,7 +2,10 @@
 #include "multi_tu.h"
 #include "multi_tu_common.cuh"
 
-static inline int blocks(int n) { return (n + 127) / 128; }
+static inline int blocks(int n)
+{
+    return (n + 127) / 128;
+}
 
 __global__ void iota(int *x, int n, int start)
 {
@@ -23,7 +26,19 @@ static __global__ void scale(int *x, int n)
     if (i < n) x[i] *= 2;
 }
 
-void vec_iota(int *x, int n, int start, cudaStream_t s) { iota<<<blocks(n), 128, 0, s>>>(x, n, start); }
-void vec_saxpy(float a, const float *x, float *y, int n, cudaStream_t s) { saxpy<<<8, 64, 0, s>>>(a, x, y, n); }
-void vec_scale_a(int *x, int n, cudaStream_t s) { scale<<<blocks(n), 128, 0, s>>>(x, n); }
-void vec_add_const(int *x, int n, int c, cudaStream_t s) { add_const<int><<<blocks(n), 128, 0, s>>>(x, n, c); }
+void vec_iota(int *x, int n, int start, cudaStream_t s)
+{
+    iota<<<blocks(n), 128, 0, s>>>(x, n, start);
+}
+void vec_saxpy(float a, const float *x, float *y, int n, cudaStream_t s)
+{
+    saxpy<<<8, 64, 0, s>>>(a, x, y, n);
+}
+void vec_scale_a(int *x, int n, cudaStream_t s)
+{
+    scale<<<blocks(n), 128, 0, s>>>(x, n);
+}
+void vec_add_const(int *x, int n, int c, cudaStream_t s)
+{
+    add_const<int><<<blocks(n), 128, 0, s>>>(x, n, c);
+}

@@ -14,7 +14,8 @@
     do {                                                                                           \
         nvrtcResult r_ = (call);                                                                   \
         if (r_ != NVRTC_SUCCESS) {                                                                 \
-            fprintf(stderr, "%s:%d: %s -> %s\n", __FILE__, __LINE__, #call, nvrtcGetErrorString(r_)); \
+            fprintf(stderr, "%s:%d: %s -> %s\n", __FILE__, __LINE__, #call,                        \
+                    nvrtcGetErrorString(r_));                                                      \
             exit(1);                                                                               \
         }                                                                                          \
     } while (0)
@@ -86,7 +87,8 @@ int main()
     const int n = 5000, blocks = 10, threads = 128;
     std::vector<int> hx(n), hy(n);
     std::vector<float> fx(n), fy(n), part(blocks);
-    for (int i = 0; i < n; i++) hx[i] = i - 2000, fx[i] = 0.5f * (i % 10), fy[i] = (float)(i % 4);
+    for (int i = 0; i < n; i++)
+        hx[i] = i - 2000, fx[i] = 0.5f * (i % 10), fy[i] = (float)(i % 4);
     int *x, *y;
     float *dx, *dy, *dp;
     CK(cudaMalloc(&x, n * sizeof(int)));
@@ -102,24 +104,30 @@ int main()
     CK(cudaStreamCreate(&s));
     int a = -3, nn = n;
     void *args1[] = {&y, &x, &a, &nn};
-    CU(cuLaunchKernel(axpb, (n + threads - 1) / threads, 1, 1, threads, 1, 1, 0, (CUstream)s, args1, NULL));
+    CU(cuLaunchKernel(axpb, (n + threads - 1) / threads, 1, 1, threads, 1, 1, 0, (CUstream)s, args1,
+                      NULL));
     void *args2[] = {&dx, &dy, &dp, &nn};
-    CU(cuLaunchKernel(dot, blocks, 1, 1, threads, 1, 1, threads * sizeof(float), (CUstream)s, args2, NULL));
+    CU(cuLaunchKernel(dot, blocks, 1, 1, threads, 1, 1, threads * sizeof(float), (CUstream)s, args2,
+                      NULL));
     CK(cudaMemcpyAsync(hy.data(), y, n * sizeof(int), cudaMemcpyDeviceToHost, s));
     CK(cudaMemcpyAsync(part.data(), dp, blocks * sizeof(float), cudaMemcpyDeviceToHost, s));
     CK(cudaStreamSynchronize(s));
 
-    for (int i = 0; i < n; i++) EXPECT(hy[i] == -3 * hx[i] + 7, "y[%d] %d want %d", i, hy[i], -3 * hx[i] + 7);
+    for (int i = 0; i < n; i++)
+        EXPECT(hy[i] == -3 * hx[i] + 7, "y[%d] %d want %d", i, hy[i], -3 * hx[i] + 7);
     // Products are multiples of 0.5 below 15 and every sum stays below 2^24/2:
     // exact in float whatever the order of additions.
     double dot_gpu = 0, dot_cpu = 0;
-    for (int b = 0; b < blocks; b++) dot_gpu += part[b];
-    for (int i = 0; i < n; i++) dot_cpu += (double)fx[i] * fy[i];
+    for (int b = 0; b < blocks; b++)
+        dot_gpu += part[b];
+    for (int i = 0; i < n; i++)
+        dot_cpu += (double)fx[i] * fy[i];
     EXPECT(dot_gpu == dot_cpu, "dot %.1f want %.1f", dot_gpu, dot_cpu);
     printf("nvrtc: %s, dot %.1f\n", axpb_name.c_str(), dot_gpu);
 
     CU(cuModuleUnload(mod));
     CK(cudaStreamDestroy(s));
-    for (void *p : {(void *)x, (void *)y, (void *)dx, (void *)dy, (void *)dp}) CK(cudaFree(p));
+    for (void *p : {(void *)x, (void *)y, (void *)dx, (void *)dy, (void *)dp})
+        CK(cudaFree(p));
     return report("nvrtc-compiled kernels", 0);
 }

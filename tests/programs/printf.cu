@@ -44,14 +44,16 @@ static std::vector<std::string> lines_of(const std::string &text)
 {
     std::vector<std::string> out;
     size_t at = 0, nl;
-    while ((nl = text.find('\n', at)) != std::string::npos) out.push_back(text.substr(at, nl - at)), at = nl + 1;
+    while ((nl = text.find('\n', at)) != std::string::npos)
+        out.push_back(text.substr(at, nl - at)), at = nl + 1;
     if (at < text.size()) out.push_back(text.substr(at));
     return out;
 }
 
 // Runs launch_and_wait() with fd 1 pointing at a temporary file, between two
 // host lines; returns everything written to fd 1 meanwhile.
-template <typename F> static std::string captured(const char *before, const char *after, F launch_and_wait)
+template <typename F>
+static std::string captured(const char *before, const char *after, F launch_and_wait)
 {
     char path[] = "/tmp/rgpu-printf.XXXXXX";
     int fd = mkstemp(path);
@@ -72,7 +74,8 @@ template <typename F> static std::string captured(const char *before, const char
     char buf[4096];
     ssize_t got;
     lseek(fd, 0, SEEK_SET);
-    while ((got = read(fd, buf, sizeof buf)) > 0) text.append(buf, got);
+    while ((got = read(fd, buf, sizeof buf)) > 0)
+        text.append(buf, got);
     close(fd);
     return text;
 }
@@ -83,7 +86,8 @@ static void check_lines(const std::string &text, const char *before, const char 
 {
     std::vector<std::string> lines = lines_of(text);
     EXPECT(lines.size() == want.size() + 2, "%zu lines, want %zu", lines.size(), want.size() + 2);
-    EXPECT(!lines.empty() && lines.front() == before, "first line \"%s\"", lines.empty() ? "" : lines.front().c_str());
+    EXPECT(!lines.empty() && lines.front() == before, "first line \"%s\"",
+           lines.empty() ? "" : lines.front().c_str());
     EXPECT(!lines.empty() && lines.back() == after,
            "device output after the synchronisation returned (or missing): last line \"%s\"",
            lines.empty() ? "" : lines.back().c_str());
@@ -93,7 +97,8 @@ static void check_lines(const std::string &text, const char *before, const char 
     std::sort(device.begin(), device.end());
     std::sort(want.begin(), want.end());
     for (const std::string &w : want)
-        EXPECT(std::count(device.begin(), device.end(), w) == 1, "missing or repeated: \"%s\"", w.c_str());
+        EXPECT(std::count(device.begin(), device.end(), w) == 1, "missing or repeated: \"%s\"",
+               w.c_str());
     EXPECT(device == want, "device lines differ from the CPU's");
 }
 
@@ -101,7 +106,8 @@ int main()
 {
     const int n = blocks * threads;
     int hx[n];
-    for (int i = 0; i < n; i++) hx[i] = (i * 13) % 101 - 50;
+    for (int i = 0; i < n; i++)
+        hx[i] = (i * 13) % 101 - 50;
     int *x;
     CK(cudaMalloc(&x, sizeof hx));
     CK(cudaMemcpy(x, hx, sizeof hx, cudaMemcpyHostToDevice));
@@ -111,7 +117,8 @@ int main()
     char buf[256];
     for (int b = 0; b < blocks; b++) {
         long long s = 0;
-        for (int t = 0; t < threads; t++) s += (long long)hx[b * threads + t] * hx[b * threads + t];
+        for (int t = 0; t < threads; t++)
+            s += (long long)hx[b * threads + t] * hx[b * threads + t];
         snprintf(buf, sizeof buf, "device: block %d sum of squares %lld mean %.6f tag %s %#x", b, s,
                  (double)s / threads, "sq", b * 255);
         want.push_back(buf);

@@ -6,7 +6,10 @@
 
 #include <vector>
 
-__device__ int weight(int v, int i) { return v * (i % 5 + 1); }
+__device__ int weight(int v, int i)
+{
+    return v * (i % 5 + 1);
+}
 
 __global__ void steps(int *out, int n)
 {
@@ -20,12 +23,16 @@ __global__ void blend(const float *a, const float *b, float *out, int n)
     if (i < n) out[i] = lerp3(a[i], b[i], 0.25f);
 }
 
-__global__ void read_calls(int *out) { *out = rdc_calls; }
+__global__ void read_calls(int *out)
+{
+    *out = rdc_calls;
+}
 
 static int cpu_steps(long long v)
 {
     int s = 0;
-    while (v != 1) v = (v & 1) ? 3 * v + 1 : v / 2, s++;
+    while (v != 1)
+        v = (v & 1) ? 3 * v + 1 : v / 2, s++;
     return s;
 }
 
@@ -40,7 +47,8 @@ int main()
     CK(cudaMalloc(&b, n * sizeof(float)));
     CK(cudaMalloc(&o, n * sizeof(float)));
     std::vector<float> ha(n), hb(n), ho(n);
-    for (int i = 0; i < n; i++) ha[i] = (float)i, hb[i] = (float)(4 * (n - i));
+    for (int i = 0; i < n; i++)
+        ha[i] = (float)i, hb[i] = (float)(4 * (n - i));
     CK(cudaMemcpy(a, ha.data(), n * sizeof(float), cudaMemcpyHostToDevice));
     CK(cudaMemcpy(b, hb.data(), n * sizeof(float), cudaMemcpyHostToDevice));
 

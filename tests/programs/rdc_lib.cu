@@ -16,7 +16,10 @@ __device__ int collatz_steps(long long v)
     return steps;
 }
 
-__device__ float lerp3(float a, float b, float t) { return a + t * (b - a); }
+__device__ float lerp3(float a, float b, float t)
+{
+    return a + t * (b - a);
+}
 
 __global__ void apply_weight(int *x, int n)
 {

@@ -16,7 +16,8 @@ int main()
     float *host, *dev;
     CK(cudaMallocHost(&host, nstreams * n * sizeof(float)));
     CK(cudaMalloc(&dev, nstreams * n * sizeof(float)));
-    for (int i = 0; i < nstreams * n; i++) host[i] = (float)(i % 1000);
+    for (int i = 0; i < nstreams * n; i++)
+        host[i] = (float)(i % 1000);
     CK(cudaEventCreate(&start));
     CK(cudaEventCreate(&stop));
     CK(cudaEventRecord(start, 0));

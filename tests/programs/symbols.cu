@@ -22,7 +22,8 @@ int main()
 {
     const int n = 256;
     float hx[n], hy[n], c[4] = {1.0f, -2.0f, 0.5f, 0.25f};
-    for (int i = 0; i < n; i++) hx[i] = (float)(i % 17) * 0.125f;
+    for (int i = 0; i < n; i++)
+        hx[i] = (float)(i % 17) * 0.125f;
     float *x, *y;
     CK(cudaMalloc(&x, sizeof hx));
     CK(cudaMalloc(&y, sizeof hy));
@@ -49,19 +50,24 @@ int main()
     cudaStream_t s;
     CK(cudaStreamCreate(&s));
     double four[4] = {1.5, -2.5, 3.5, -4.5}, tail[6];
-    CK(cudaMemcpyToSymbolAsync(table, four, sizeof four, 18 * sizeof(double), cudaMemcpyHostToDevice, s));
-    CK(cudaMemcpyFromSymbolAsync(tail, table, sizeof tail, 16 * sizeof(double), cudaMemcpyDeviceToHost, s));
+    CK(cudaMemcpyToSymbolAsync(table, four, sizeof four, 18 * sizeof(double),
+                               cudaMemcpyHostToDevice, s));
+    CK(cudaMemcpyFromSymbolAsync(tail, table, sizeof tail, 16 * sizeof(double),
+                                 cudaMemcpyDeviceToHost, s));
     CK(cudaStreamSynchronize(s));
     CK(cudaStreamDestroy(s));
     long bad = 0;
     double want_tail[6] = {0, 0, 1.5, -2.5, 3.5, -4.5};
-    for (int i = 0; i < 6; i++) bad += tail[i] != want_tail[i];
+    for (int i = 0; i < 6; i++)
+        bad += tail[i] != want_tail[i];
     for (int i = 0; i < n; i++) {
         float v = hx[i], want = c[0] + v * (c[1] + v * (c[2] + v * c[3]));
         bad += hy[i] != want;
     }
-    for (int i = 0; i < 8; i++) bad += t[i] != 2.0 * (i + 8);
-    for (int i = 0; i < 4; i++) bad += back[i] != c[i];
+    for (int i = 0; i < 8; i++)
+        bad += t[i] != 2.0 * (i + 8);
+    for (int i = 0; i < 4; i++)
+        bad += back[i] != c[i];
     bad += count != start + n;
     bad += addr == NULL || size != sizeof(double) * 256;
     printf("counter %d, table[8] %.1f, symbol size %zu\n", count, t[0], size);

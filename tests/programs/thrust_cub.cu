@@ -39,7 +39,8 @@ static long thrust_part(const std::vector<int> &h)
     int n = (int)h.size();
     thrust::device_vector<int> d(h.begin(), h.end());
     long long sum = thrust::reduce(d.begin(), d.end(), 0LL, thrust::plus<long long>());
-    long long sq = thrust::transform_reduce(d.begin(), d.end(), square(), 0LL, thrust::plus<long long>());
+    long long sq =
+        thrust::transform_reduce(d.begin(), d.end(), square(), 0LL, thrust::plus<long long>());
     thrust::sort(d.begin(), d.end());
     std::vector<int> got(n);
     thrust::copy(d.begin(), d.end(), got.begin());
@@ -47,8 +48,10 @@ static long thrust_part(const std::vector<int> &h)
     std::vector<int> want = h;
     std::sort(want.begin(), want.end());
     long long want_sum = std::accumulate(h.begin(), h.end(), 0LL), want_sq = 0;
-    for (int v : h) want_sq += (long long)v * v;
-    for (int i = 0; i < n; i++) EXPECT(got[i] == want[i], "sorted[%d] %d want %d", i, got[i], want[i]);
+    for (int v : h)
+        want_sq += (long long)v * v;
+    for (int i = 0; i < n; i++)
+        EXPECT(got[i] == want[i], "sorted[%d] %d want %d", i, got[i], want[i]);
     EXPECT(sum == want_sum, "sum %lld want %lld", sum, want_sum);
     EXPECT(sq == want_sq, "sum of squares %lld want %lld", sq, want_sq);
     printf("thrust: sum %lld, sum of squares %lld, min %d max %d\n", sum, sq, got[0], got[n - 1]);
@@ -82,7 +85,8 @@ static long cub_part(const std::vector<int> &h)
         EXPECT(gmx[i] == best, "inclusive max[%d] %d want %d", i, gmx[i], best);
     }
     printf("cub: %zu bytes of temporary storage, last exclusive sum %d\n", bytes, gex[n - 1]);
-    for (void *p : {(void *)in, (void *)ex, (void *)mx, tmp}) CK(cudaFree(p));
+    for (void *p : {(void *)in, (void *)ex, (void *)mx, tmp})
+        CK(cudaFree(p));
     return 0;
 }
 
