@@ -59,6 +59,9 @@ static const struct cfg_entry cfg_table[] = {
      "admin socket (ZeroMQ URL) for rgpuctl; empty: ipc://$RGPU_RUN_DIR/rgpud.sock, off: none"},
     {"metrics", STR(metrics), "", 0, 0,
      "Prometheus text endpoint, HOST:PORT (empty: none)"},
+    {"tenants", STR(tenants), "", 0, 0,
+     "tenants file: NAME SCRAM-SHA-256$... [max-gpus=N] [max-sessions=N] [memory-quota=Q] per line "
+     "(rgpuctl hash-secret); clients then need RGPU_TOKEN=NAME:SECRET. Empty: anonymous clients"},
     {"allow-anonymous", INT(allow_anonymous), "0", 0, 1,
      "1: listen on an address other than loopback without authentication (logged loudly); "
      "0: refuse to start there"},

@@ -31,6 +31,7 @@ struct srv_config {
     char metrics[SRV_STR_MAX];   /* Prometheus text endpoint host:port ("" none) */
     int keepalive_s;             /* TCP keepalive idle time of session connections (0: off) */
     int allow_anonymous;         /* serve unauthenticated clients on a non-loopback address */
+    char tenants[SRV_STR_MAX];   /* the tenants file (tenants.h); "": anonymous clients */
 };
 
 /* Internal flags of a worker (not settings; set by the supervisor only). */

@@ -199,40 +199,43 @@ static int load_cmp(const void *a, const void *b)
 }
 
 /* The quota of a session on a device of `total` bytes: "0" none, bytes, or "N%". */
-static uint64_t quota_for(const struct srv_config *cfg, uint64_t total)
+static uint64_t quota_for(const char *setting, uint64_t total)
 {
-    uint64_t q = srv_quota_bytes(cfg->memory_quota, total);
+    uint64_t q = srv_quota_bytes(setting, total);
     return q > total ? total : q;
 }
 
-static uint64_t reserve_for(const struct srv_config *cfg, uint64_t total)
+static uint64_t reserve_for(const struct srv_config *cfg, const char *quota, uint64_t total)
 {
-    uint64_t q = quota_for(cfg, total), r;
+    uint64_t q = quota_for(quota, total), r;
     if (!q) return 0; /* no quota: sessions share the device without a guarantee */
     r = q + srv_size_bytes(cfg->memory_headroom);
     return r > total ? total : r;
 }
 
-static int fits(const struct pool_table *t, const struct srv_config *cfg, const struct load *l)
+static int fits(const struct pool_table *t, const struct srv_config *cfg, const char *quota,
+                const struct load *l)
 {
     const struct pool_device *d = &t->dev[l->dev];
     if (atomic_load(&d->drained)) return 0;
     if (cfg->device_sessions && l->sessions >= cfg->device_sessions) return 0;
-    uint64_t r = reserve_for(cfg, d->total);
+    uint64_t r = reserve_for(cfg, quota, d->total);
     return !r || l->committed + r <= d->total;
 }
 
 /* Under the lock: chooses devices for slot i; 1 if placed. */
-static int try_place(struct pool_table *t, const struct srv_config *cfg, int i, int want)
+static int try_place(struct pool_table *t, const struct srv_config *cfg, const struct pool_request *rq,
+                     int i, int want)
 {
     struct load l[POOL_MAX_DEVICES];
+    const char *quota = rq->memory_quota ? rq->memory_quota : cfg->memory_quota;
     int n = 0, live = 0;
     device_loads(t, i, l);
     for (int d = 0; d < t->ndev; d++) {
         if (!atomic_load(&t->dev[d].drained)) live++;
-        if (fits(t, cfg, &l[d])) l[n++] = l[d];
+        if (fits(t, cfg, quota, &l[d])) l[n++] = l[d];
     }
-    if (want < 0) want = live; /* all: every device not drained */
+    if (want < 0) want = rq->max_gpus && live > rq->max_gpus ? rq->max_gpus : live; /* all not drained */
     if (want == 0 || n < want) return 0;
     policy_pack = !strcmp(cfg->placement, "pack");
     qsort(l, (size_t)n, sizeof *l, load_cmp);
@@ -241,10 +244,20 @@ static int try_place(struct pool_table *t, const struct srv_config *cfg, int i, 
     for (int k = 0; k < want; k++) {
         uint64_t total = t->dev[l[k].dev].total;
         s->dev[k] = (int8_t)l[k].dev;
-        s->quota[k] = quota_for(cfg, total);
-        s->reserve[k] = reserve_for(cfg, total);
+        s->quota[k] = quota_for(quota, total);
+        s->reserve[k] = reserve_for(cfg, quota, total);
     }
     return 1;
+}
+
+/* Sessions of a tenant (the lock held), not counting slot self. */
+static int tenant_sessions(const struct pool_table *t, const char *tenant, int self)
+{
+    int n = 0;
+    for (uint32_t i = 0; i < t->nslots; i++)
+        if ((int)i != self && atomic_load(&t->slot[i].state) != POOL_FREE && !strcmp(t->slot[i].tenant, tenant))
+            n++;
+    return n;
 }
 
 static int claim_slot(struct pool_table *t, const struct pool_request *rq)
@@ -260,7 +273,7 @@ static int claim_slot(struct pool_table *t, const struct pool_request *rq)
         snprintf(s->program, sizeof s->program, "%s", rq->program ? rq->program : "");
         snprintf(s->user, sizeof s->user, "%s", rq->user ? rq->user : "");
         snprintf(s->peer, sizeof s->peer, "%s", rq->peer ? rq->peer : "");
-        snprintf(s->tenant, sizeof s->tenant, "anonymous");
+        snprintf(s->tenant, sizeof s->tenant, "%s", rq->tenant ? rq->tenant : "anonymous");
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         s->start_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -295,6 +308,11 @@ int pool_place(struct pool_table *t, const struct srv_config *cfg, const struct 
         snprintf(why, len, "rgpud: the session asks for %d GPUs; this server's pool has %d", want, t->ndev);
         return -1;
     }
+    if (rq->tenant && rq->max_gpus && want > rq->max_gpus) {
+        snprintf(why, len, "rgpud: tenant %s may use %d GPU(s) per session; the session asks for %d",
+                 rq->tenant, rq->max_gpus, want);
+        return -1;
+    }
     if (atomic_load(&t->closing)) {
         snprintf(why, len, "rgpud: the server is shutting down");
         return -1;
@@ -307,10 +325,17 @@ int pool_place(struct pool_table *t, const struct srv_config *cfg, const struct 
         snprintf(why, len, "rgpud: the session table is full");
         return -1;
     }
+    if (rq->tenant && rq->max_sessions && tenant_sessions(t, rq->tenant, i) >= rq->max_sessions) {
+        pthread_mutex_unlock(&t->lock);
+        pool_release_pid(t, (int)getpid(), NULL);
+        snprintf(why, len, "rgpud: tenant %s already has %d session(s), its limit", rq->tenant,
+                 rq->max_sessions);
+        return -1;
+    }
     atomic_store(&t->slot[i].state, POOL_PLACED); /* counted by others only once placed */
     t->slot[i].ndev = 0;
     int queued = 0;
-    while (!try_place(t, cfg, i, want)) {
+    while (!try_place(t, cfg, rq, i, want)) {
         pthread_mutex_unlock(&t->lock);
         if (atomic_load(&t->closing)) {
             pool_release_pid(t, (int)getpid(), NULL);

@@ -69,6 +69,10 @@ struct pool_request {
     uint64_t session;
     uint32_t client_pid;
     const char *host, *program, *user, *peer;
+    const char *tenant;      /* NULL: anonymous */
+    int max_sessions;        /* the tenant's concurrent sessions (0: no limit) */
+    int max_gpus;            /* the tenant's GPUs per session (0: no limit) */
+    const char *memory_quota; /* the tenant's quota setting, NULL: the server's */
 };
 
 /* Places the session: claims a slot and chooses its devices by cfg's policy,

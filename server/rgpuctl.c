@@ -10,6 +10,7 @@
 
 #include "admin.h"
 #include "admin.pb-c.h"
+#include "tenants.h"
 
 static void usage(FILE *f)
 {
@@ -24,7 +25,12 @@ static void usage(FILE *f)
             "  kill SESSION      end session SESSION (its worker stops; its GPUs and memory\n"
             "                    go back to the pool)\n"
             "  drain DEVICE      place no new sessions on GPU DEVICE (running ones go on)\n"
-            "  undrain DEVICE    place sessions on GPU DEVICE again\n\n"
+            "  undrain DEVICE    place sessions on GPU DEVICE again\n"
+            "  hash-secret       read a tenant's secret (first line of standard input) and\n"
+            "                    print its SCRAM-SHA-256 verifier for rgpud's tenants file:\n"
+            "                    NAME VERIFIER [max-gpus=N] [max-sessions=N] [memory-quota=Q]\n"
+            "                    (local: no rgpud needed; the client then sets\n"
+            "                    RGPU_TOKEN=NAME:SECRET)\n\n"
             "options:\n"
             "  --admin URL       rgpud's admin socket (default: $RGPU_ADMIN, else\n"
             "                    ipc://$RGPU_RUN_DIR/rgpud.sock, $RGPU_RUN_DIR defaulting to\n"
@@ -204,6 +210,28 @@ static int number(const char *s, long long *out)
     return !errno && end != s && !*end && *out >= 0;
 }
 
+static int hash_secret(void)
+{
+    char secret[1024], out[512];
+    if (!fgets(secret, sizeof secret, stdin)) {
+        fprintf(stderr, "rgpuctl: hash-secret reads the secret from standard input\n");
+        return 2;
+    }
+    secret[strcspn(secret, "\r\n")] = 0;
+    if (strlen(secret) < 8) {
+        fprintf(stderr, "rgpuctl: a secret of at least 8 characters, please\n");
+        return 2;
+    }
+    int rc = tenants_hash(secret, 4096, out, sizeof out);
+    memset(secret, 0, sizeof secret);
+    if (rc) {
+        fprintf(stderr, "rgpuctl: cannot hash the secret\n");
+        return 1;
+    }
+    printf("%s\n", out);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     char url[1024], dir[1024], why[1200];
@@ -231,6 +259,7 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[i++];
+    if (!strcmp(cmd, "hash-secret")) return hash_secret();
     for (int k = i; k < argc; k++) /* options after the command too */
         if (!strcmp(argv[k], "--json")) json = 1;
     Rgpu__AdminRequest q = RGPU__ADMIN_REQUEST__INIT;

@@ -24,6 +24,7 @@
 
 #include "admin.h"
 #include "log.h"
+#include "tenants.h"
 #include "msg.h"
 #include "rgpud.h"
 #include "share.h"
@@ -40,6 +41,7 @@ struct supervisor {
     struct pool_table *pool;    /* devices and sessions (pool.h), inherited as pool_fd */
     int pool_fd;
     struct admin *admin;
+    struct tenants tenants; /* --tenants: who may connect, and their limits */
 };
 
 static int sig_pipe[2] = {-1, -1};
@@ -213,17 +215,43 @@ static void exec_worker(struct supervisor *s, tp_conn *c, const Rgpu__Hello *m, 
     _exit(1);
 }
 
+/* With a tenants file, the client's token must name a tenant and its secret.
+ * 0 and *who, or -1 after refusing the client. */
+static int authenticate(struct supervisor *s, tp_conn *c, const Rgpu__Hello *m, const struct tenant **who)
+{
+    const char *token = m->credentials ? m->credentials->token : NULL;
+    const char *why = NULL;
+    *who = NULL;
+    if (!s->cfg->tenants[0]) return 0;
+    if (!token || !*token)
+        why = "rgpud: this server needs a token: set RGPU_TOKEN=NAME:SECRET (or RGPU_TOKEN_FILE)";
+    else if (!(*who = tenants_check(&s->tenants, token)))
+        why = "rgpud: the token was not accepted (RGPU_TOKEN=NAME:SECRET, as in the server's tenants file)";
+    if (!why) return 0;
+    const char *colon = token ? strchr(token, ':') : NULL;
+    srv_warn("refused %s (pid %u): %s token%s%.*s", tp_conn_peer(c), m->client ? m->client->pid : 0,
+             token && *token ? "wrong" : "no", colon ? " for tenant " : "",
+             colon ? (int)(colon - token > 32 ? 32 : colon - token) : 0, token ? token : "");
+    refuse(c, why);
+    return -1;
+}
+
 /* Chooses the session's GPUs (waiting in the queue while the pool is busy);
  * the slot, or -1 after refusing the client. */
 static int place(struct supervisor *s, tp_conn *c, const Rgpu__Hello *m, unsigned long long id)
 {
+    const struct tenant *tn;
+    if (authenticate(s, c, m, &tn)) return -1;
     char why[512], devs[POOL_MAX_DEVICES * 4];
     const Rgpu__ClientIdentity *ci = m->client;
     struct pool_request rq = {
         .ndev = m->all_devices ? -1 : (m->devices_wanted > POOL_MAX_DEVICES ? POOL_MAX_DEVICES + 1
                                                                             : (int)m->devices_wanted),
         .session = id, .client_pid = ci ? ci->pid : 0, .host = ci ? ci->host : NULL,
-        .program = ci ? ci->process : NULL, .user = ci ? ci->user : NULL, .peer = tp_conn_peer(c)};
+        .program = ci ? ci->process : NULL, .user = ci ? ci->user : NULL, .peer = tp_conn_peer(c),
+        .tenant = tn ? tn->name : NULL, .max_sessions = tn ? tn->max_sessions : 0,
+        .max_gpus = tn ? tn->max_gpus : 0,
+        .memory_quota = tn && tn->memory_quota[0] ? tn->memory_quota : NULL};
     int slot = pool_place(s->pool, s->cfg, &rq, why, sizeof why);
     if (slot < 0) {
         srv_warn("refused %s (pid %u, %s): %s", tp_conn_peer(c), rq.client_pid,
@@ -235,7 +263,8 @@ static int place(struct supervisor *s, tp_conn *c, const Rgpu__Hello *m, unsigne
     devices_text(ps, devs, sizeof devs);
     srv_info("session from %s (pid %u, %s, user %s): tenant %s, GPU(s) %s, quota %s", tp_conn_peer(c),
              rq.client_pid, rq.program ? rq.program : "?", rq.user && *rq.user ? rq.user : "?",
-             ps->tenant, devs, strcmp(s->cfg->memory_quota, "0") ? s->cfg->memory_quota : "none");
+             ps->tenant, devs, rq.memory_quota ? rq.memory_quota
+                               : strcmp(s->cfg->memory_quota, "0") ? s->cfg->memory_quota : "none");
     return slot;
 }
 
@@ -450,6 +479,10 @@ static int loopback_only(const char *url)
 static int anonymous_check(const struct srv_config *cfg)
 {
     if (loopback_only(cfg->listen)) return 0;
+    if (cfg->tenants[0]) {
+        srv_warn("tokens reach %s unencrypted until TLS is supported: use a trusted network", cfg->listen);
+        return 0;
+    }
     if (!cfg->allow_anonymous) {
         srv_err("refusing to listen on %s: clients there would not be authenticated (no tenants "
                 "file support yet); listen on loopback, or start with --allow-anonymous 1", cfg->listen);
@@ -491,6 +524,15 @@ int srv_supervisor_main(struct srv_config *cfg)
         return 1;
     snprintf(cfg->backend, sizeof cfg->backend, "%s", s.backend_kind); /* the worker's view */
     if (pool_setup(&s)) return 1;
+    if (cfg->tenants[0]) {
+        char why[1024];
+        if (tenants_load(cfg->tenants, &s.tenants, why, sizeof why)) {
+            srv_err("%s", why);
+            return 1;
+        }
+        srv_info("tenants file %s: %d tenant(s); clients need RGPU_TOKEN=NAME:SECRET", cfg->tenants,
+                 s.tenants.n);
+    }
     share_setup(&s);
     if (!(s.kids = calloc(cfg->max_sessions + 1, sizeof *s.kids)) || signals_install()) {
         srv_err("cannot set up: %s", strerror(errno));
@@ -516,5 +558,6 @@ int srv_supervisor_main(struct srv_config *cfg)
 out:
     if (s.l) tp_listener_close(s.l);
     free(s.kids);
+    tenants_free(&s.tenants);
     return rc;
 }

@@ -48,6 +48,10 @@ static int pool_start(struct pool *p, ...)
         _exit(127);
     }
     for (int i = 0; i < 1000; i++) {
+        if (waitpid(p->d.pid, NULL, WNOHANG) == p->d.pid) { /* it gave up: a bad setting */
+            p->d.pid = 0;
+            return -1;
+        }
         FILE *f = fopen(pf, "r");
         if (f) {
             int ok = fscanf(f, "%d", &p->d.port) == 1;
@@ -63,6 +67,8 @@ static int pool_start(struct pool *p, ...)
     rgpud_stop(&p->d);
     return -1;
 }
+
+static const char *token; /* RGPU_TOKEN of the sessions open_n opens */
 
 /* A session asking for ndev GPUs (0: the default, -1: all). */
 static int open_n(struct pool *p, struct sess *s, int ndev)
@@ -80,6 +86,9 @@ static int open_n(struct pool *p, struct sess *s, int ndev)
     m.window = &win;
     m.devices_wanted = ndev > 0 ? (uint32_t)ndev : 0;
     m.all_devices = ndev < 0;
+    Rgpu__Credentials cred = RGPU__CREDENTIALS__INIT;
+    cred.token = (char *)token;
+    if (token) m.credentials = &cred;
     rpc_hdr h = {.version = RPC_PROTO_VERSION, .type = RPC_T_HELLO};
     if (rpc_send_msg(s->c, RPC_FROM_CLIENT, &h, &m.base, 5000, &e) != RPC_OK ||
         rpc_recv_msg(s->c, RPC_FROM_SERVER, RPC_T_WELCOME, &rgpu__welcome__descriptor, 0, 30000, &h,
@@ -542,6 +551,74 @@ RG_TEST(non_loopback_needs_allow_anonymous)
         _exit(127);
     }
     CHECK_EQ_INT(exit_status(pid), 1);
+}
+
+/* ---- tenants ------------------------------------------------------------------------------ */
+
+/* A tenants-file verifier of secret, made by rgpuctl hash-secret. */
+static int verifier(const char *secret, char *out, size_t len)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "echo '%s' | %s hash-secret", secret, getenv("RGPUCTL"));
+    FILE *f = popen(cmd, "r");
+    int ok = f && fgets(out, (int)len, f) && !strncmp(out, "SCRAM-SHA-256$", 14);
+    if (f) pclose(f);
+    out[strcspn(out, "\n")] = 0;
+    return ok ? 0 : -1;
+}
+
+RG_TEST(tenants_tokens_and_limits)
+{
+    struct pool p;
+    struct sess a[3], b, x;
+    char va[256], vb[256], path[96];
+    if (verifier("alice-secret-1", va, sizeof va) || verifier("bob-secret-22", vb, sizeof vb))
+        RG_FAIL("rgpuctl hash-secret failed");
+    snprintf(path, sizeof path, "/tmp/rgpu-pool-test-%d.tenants", (int)getpid());
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    fprintf(f, "# test tenants\nalice %s max-sessions=2 max-gpus=2 memory-quota=128M\nbob %s\n", va, vb);
+    fclose(f);
+    START(&p, "--tenants", path, NULL);
+    token = NULL; /* none */
+    CHECK_EQ_INT(open_n(&p, &x, 0), 1);
+    CHECK(strstr(x.w->message, "needs a token") && strstr(x.w->message, "RGPU_TOKEN"));
+    sess_close(&x);
+    token = "alice:not-her-secret"; /* wrong */
+    CHECK_EQ_INT(open_n(&p, &x, 0), 1);
+    CHECK(strstr(x.w->message, "not accepted"));
+    sess_close(&x);
+    token = "mallory:alice-secret-1"; /* no such tenant: the same answer */
+    CHECK_EQ_INT(open_n(&p, &x, 0), 1);
+    CHECK(strstr(x.w->message, "not accepted"));
+    sess_close(&x);
+    token = "alice:alice-secret-1"; /* right */
+    CHECK_EQ_INT(open_n(&p, &a[0], 0), 0);
+    CHECK_EQ_U64(a[0].w->devices[0]->total_mem, 128 * MiB); /* alice's own quota */
+    CHECK_EQ_INT(open_n(&p, &x, 3), 1); /* more GPUs than alice may have */
+    CHECK(strstr(x.w->message, "tenant alice may use 2 GPU(s)"));
+    sess_close(&x);
+    CHECK_EQ_INT(open_n(&p, &a[1], 2), 0);
+    CHECK_EQ_INT(open_n(&p, &a[2], 0), 1); /* a third: over her session limit */
+    CHECK(strstr(a[2].w->message, "tenant alice already has 2 session(s), its limit"));
+    token = "bob:bob-secret-22";
+    CHECK_EQ_INT(open_n(&p, &b, 0), 0); /* others are not held back */
+    CHECK(b.w->devices[0]->total_mem > 128 * MiB);
+    CHECK_EQ_INT(status(&p), 0);
+    CHECK_EQ_INT(count(js, "\"tenant\":\"alice\""), 2);
+    CHECK_EQ_INT(count(js, "\"tenant\":\"bob\""), 1);
+    CHECK(!strstr(js, "secret"));
+    token = NULL;
+    for (int i = 0; i < 3; i++) sess_close(&a[i]);
+    sess_close(&b);
+    rgpud_stop(&p.d);
+    /* a tenants file that does not parse stops rgpud at start */
+    f = fopen(path, "w");
+    CHECK(f != NULL);
+    fprintf(f, "alice plain-text-secret\n");
+    fclose(f);
+    CHECK(pool_start(&p, "--tenants", path, NULL) != 0);
+    unlink(path);
 }
 
 /* ---- real programs ----------------------------------------------------------------------- */

@@ -1,0 +1,184 @@
+/* tenants.c — the tenants file and its SCRAM-SHA-256 verifiers (tenants.h),
+ * with OpenSSL's PBKDF2, HMAC and SHA-256. Today the client's token
+ * "NAME:SECRET" is checked against the verifier directly; the SCRAM exchange
+ * (the secret never on the wire) will use the same StoredKey and ServerKey. */
+#include "tenants.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#define PREFIX "SCRAM-SHA-256$"
+
+/* Base64 of n bytes into out (NUL-terminated); its length. */
+static int b64_encode(const uint8_t *in, size_t n, char *out)
+{
+    return EVP_EncodeBlock((unsigned char *)out, in, (int)n);
+}
+
+/* Decodes a base64 field of exactly its own length; bytes, or -1. */
+static int b64_decode(const char *in, size_t n, uint8_t *out, size_t max)
+{
+    uint8_t buf[128];
+    if (n == 0 || n % 4 || n / 4 * 3 > sizeof buf) return -1;
+    int k = EVP_DecodeBlock(buf, (const unsigned char *)in, (int)n);
+    if (k < 0) return -1;
+    k -= (in[n - 1] == '=') + (in[n - 2] == '='); /* DecodeBlock counts the padding */
+    if ((size_t)k > max) return -1;
+    memcpy(out, buf, (size_t)k);
+    return k;
+}
+
+/* SaltedPassword, then the two keys of RFC 5802. 0, or -1. */
+static int scram_keys(const char *secret, const uint8_t *salt, size_t salt_len, unsigned iter,
+                      uint8_t stored[32], uint8_t server[32])
+{
+    uint8_t salted[32], client[32];
+    unsigned n = 0;
+    if (!PKCS5_PBKDF2_HMAC(secret, (int)strlen(secret), salt, (int)salt_len, (int)iter, EVP_sha256(),
+                           sizeof salted, salted) ||
+        !HMAC(EVP_sha256(), salted, sizeof salted, (const unsigned char *)"Client Key", 10, client, &n) ||
+        !HMAC(EVP_sha256(), salted, sizeof salted, (const unsigned char *)"Server Key", 10, server, &n))
+        return -1;
+    SHA256(client, sizeof client, stored);
+    OPENSSL_cleanse(salted, sizeof salted);
+    OPENSSL_cleanse(client, sizeof client);
+    return 0;
+}
+
+int tenants_hash(const char *secret, unsigned iterations, char *out, size_t len)
+{
+    uint8_t salt[16], stored[32], server[32];
+    char s64[32], k64[48], v64[48];
+    if (RAND_bytes(salt, sizeof salt) != 1 || scram_keys(secret, salt, sizeof salt, iterations, stored, server))
+        return -1;
+    b64_encode(salt, sizeof salt, s64);
+    b64_encode(stored, sizeof stored, k64);
+    b64_encode(server, sizeof server, v64);
+    int n = snprintf(out, len, PREFIX "%u:%s$%s:%s", iterations, s64, k64, v64);
+    return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+/* PREFIX<iter>:<salt>$<stored>:<server> */
+static int parse_verifier(const char *v, struct tenant *t)
+{
+    char *end;
+    if (strncmp(v, PREFIX, strlen(PREFIX))) return -1;
+    v += strlen(PREFIX);
+    unsigned long it = strtoul(v, &end, 10);
+    if (end == v || *end != ':' || it < 1000 || it > 10000000) return -1;
+    t->iterations = (unsigned)it;
+    const char *salt = end + 1, *dollar = strchr(salt, '$');
+    const char *key = dollar ? dollar + 1 : NULL, *colon = key ? strchr(key, ':') : NULL;
+    if (!colon) return -1;
+    int sl = b64_decode(salt, (size_t)(dollar - salt), t->salt, sizeof t->salt);
+    if (sl < 8) return -1;
+    t->salt_len = (size_t)sl;
+    if (b64_decode(key, (size_t)(colon - key), t->stored_key, 32) != 32 ||
+        b64_decode(colon + 1, strlen(colon + 1), t->server_key, 32) != 32)
+        return -1;
+    return 0;
+}
+
+static int limit(const char *opt, const char *key, int *out)
+{
+    size_t n = strlen(key);
+    if (strncmp(opt, key, n) || opt[n] != '=') return 0;
+    char *end;
+    long v = strtol(opt + n + 1, &end, 10);
+    if (*end || v < 0 || v > 65536) return -1;
+    *out = (int)v;
+    return 1;
+}
+
+static int parse_line(char *line, struct tenant *t)
+{
+    char *save = NULL, *name = strtok_r(line, " \t", &save), *cred = strtok_r(NULL, " \t", &save);
+    memset(t, 0, sizeof *t);
+    if (!name || !cred || strlen(name) >= sizeof t->name || strchr(name, ':')) return -1;
+    snprintf(t->name, sizeof t->name, "%s", name);
+    if (parse_verifier(cred, t)) return -1;
+    for (char *o; (o = strtok_r(NULL, " \t", &save));) {
+        int r = limit(o, "max-gpus", &t->max_gpus);
+        if (!r) r = limit(o, "max-sessions", &t->max_sessions);
+        if (!r && !strncmp(o, "memory-quota=", 13) && strlen(o + 13) < sizeof t->memory_quota) {
+            snprintf(t->memory_quota, sizeof t->memory_quota, "%s", o + 13);
+            r = 1;
+        }
+        if (r != 1) return -1;
+    }
+    return 0;
+}
+
+int tenants_load(const char *path, struct tenants *t, char *why, size_t len)
+{
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    int n = 0;
+    memset(t, 0, sizeof *t);
+    if (!f) {
+        snprintf(why, len, "cannot read the tenants file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    while (fgets(line, sizeof line, f)) {
+        n++;
+        char *hash = strchr(line, '#'), *s = line;
+        if (hash) *hash = 0;
+        line[strcspn(line, "\r\n")] = 0;
+        while (isspace((unsigned char)*s)) s++;
+        if (!*s) continue;
+        struct tenant *v = realloc(t->v, (size_t)(t->n + 1) * sizeof *v);
+        if (!v) goto fail;
+        t->v = v;
+        if (parse_line(s, &t->v[t->n])) {
+            snprintf(why, len, "%s:%d: not NAME SCRAM-SHA-256$ITER:SALT$STOREDKEY:SERVERKEY "
+                     "[max-gpus=N] [max-sessions=N] [memory-quota=SIZE|N%%] (see rgpuctl hash-secret)",
+                     path, n);
+            goto fail;
+        }
+        for (int i = 0; i < t->n; i++)
+            if (!strcmp(t->v[i].name, t->v[t->n].name)) {
+                snprintf(why, len, "%s:%d: tenant %s is named twice", path, n, t->v[i].name);
+                goto fail;
+            }
+        t->n++;
+    }
+    fclose(f);
+    return 0;
+fail:
+    fclose(f);
+    tenants_free(t);
+    return -1;
+}
+
+void tenants_free(struct tenants *t)
+{
+    if (t->v) OPENSSL_cleanse(t->v, (size_t)t->n * sizeof *t->v);
+    free(t->v);
+    t->v = NULL;
+    t->n = 0;
+}
+
+const struct tenant *tenants_check(const struct tenants *t, const char *token)
+{
+    static const struct tenant nobody = {.iterations = 4096, .salt = "rgpu-no-such-tenant", .salt_len = 19};
+    const char *colon = token ? strchr(token, ':') : NULL;
+    const struct tenant *who = &nobody;
+    uint8_t stored[32], server[32];
+    if (!colon) return NULL;
+    for (int i = 0; i < t->n; i++)
+        if (strlen(t->v[i].name) == (size_t)(colon - token) && !strncmp(t->v[i].name, token, (size_t)(colon - token)))
+            who = &t->v[i];
+    /* an unknown name costs the same work: no answer tells which names exist */
+    if (scram_keys(colon + 1, who->salt, who->salt_len, who->iterations, stored, server)) return NULL;
+    int ok = CRYPTO_memcmp(stored, who->stored_key, sizeof stored) == 0 && who != &nobody;
+    return ok ? who : NULL;
+}
