@@ -1,0 +1,823 @@
+/* egl.c — libEGL_rgpu.so.0, a GLVND EGL vendor library (docs/gl.md): the
+ * surfaceless platform (and eglGetDisplay(EGL_DEFAULT_DISPLAY)) with pbuffers,
+ * configs from the server's display, contexts and surfaces minted here and
+ * created on the server in the thread's command stream, fence syncs, and the
+ * GL entry points libglvnd asks for by name. X11 windows are next. */
+#include <EGL/egl.h>
+#include <EGL/eglext.h>
+#include <glvnd/libeglabi.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "glc.h"
+
+#define MAGIC_CTX 0x52474378u  /* "RGCx" */
+#define MAGIC_SURF 0x52475366u /* "RGSf" */
+#define MAGIC_SYNC 0x52475379u
+
+static const __EGLapiExports *X;
+static __thread EGLint last_error = EGL_SUCCESS;
+
+struct glc_config {
+    EGLint a[RG_GL_NCONFIG_ATTR]; /* in the order of server/gl/gl_egl.c config_attrs */
+};
+enum {
+    C_ID,
+    C_BUFFER,
+    C_RED,
+    C_GREEN,
+    C_BLUE,
+    C_ALPHA,
+    C_DEPTH,
+    C_STENCIL,
+    C_SAMPLES,
+    C_SAMPLE_BUFFERS,
+    C_SURFACE,
+    C_RENDERABLE,
+    C_CONFORMANT,
+    C_CAVEAT,
+    C_COLOR_TYPE,
+    C_LEVEL
+};
+
+struct glc_surf {
+    uint32_t magic, id;
+    EGLint w, h;
+    struct glc_config *cfg;
+    int destroyed;
+};
+
+struct glc_sync {
+    uint32_t magic;
+    EGLenum type;
+    int signaled;
+};
+
+static struct {
+    pthread_mutex_t mu;
+    int inited;
+    char renderer[256], gl_version[256];
+    char egl_version[64];
+    struct glc_config *cfg;
+    EGLint ncfg;
+    uint32_t next_ctx, next_surf;
+} D = {.mu = PTHREAD_MUTEX_INITIALIZER};
+static int the_display; /* its address is the one EGLDisplay */
+#define DPY ((EGLDisplay)&the_display)
+
+static EGLBoolean fail(EGLint e)
+{
+    last_error = e;
+    return EGL_FALSE;
+}
+
+static EGLBoolean ok(void)
+{
+    last_error = EGL_SUCCESS;
+    return EGL_TRUE;
+}
+
+static int check_dpy(EGLDisplay dpy)
+{
+    if (dpy != DPY) return fail(EGL_BAD_DISPLAY), 0;
+    if (!D.inited) return fail(EGL_NOT_INITIALIZED), 0;
+    return 1;
+}
+
+static struct glc_config *config_of(EGLConfig c)
+{
+    struct glc_config *p = c;
+    return D.cfg && p >= D.cfg && p < D.cfg + D.ncfg ? p : NULL;
+}
+
+/* ---- display -------------------------------------------------------------------------------- */
+
+static EGLDisplay vendor_platform_display(EGLenum platform, void *native, const EGLAttrib *attrs)
+{
+    if (platform == EGL_PLATFORM_SURFACELESS_MESA && native == NULL) return DPY;
+    if (platform == EGL_NONE && native == EGL_DEFAULT_DISPLAY) return DPY;
+    return EGL_NO_DISPLAY;
+}
+
+static int fetch_info(void)
+{
+    rpc_put_u32(rg_glc_enc(), RG_WS_INFO);
+    struct glc_reply r;
+    if (rg_glc_sync(&r)) return -1;
+    const char *s[7];
+    for (int i = 0; i < 7; i++)
+        s[i] = rpc_get_str(&r.rest);
+    uint32_t n = rpc_get_u32(&r.rest);
+    int rc = -1;
+    if (!r.status && rpc_rbuf_ok(&r.rest) && n <= 4096 &&
+        (D.cfg = calloc(n ? n : 1, sizeof *D.cfg))) {
+        for (uint32_t i = 0; i < n; i++)
+            for (int k = 0; k < RG_GL_NCONFIG_ATTR; k++)
+                D.cfg[i].a[k] = (EGLint)rpc_get_u32(&r.rest);
+        for (uint32_t i = 0; i < n; i++) /* windows and pbuffers are both FBOs on the server */
+            D.cfg[i].a[C_SURFACE] |= EGL_WINDOW_BIT | EGL_PBUFFER_BIT;
+        D.ncfg = (EGLint)n;
+        snprintf(D.renderer, sizeof D.renderer, "%s via rgpu", s[1] ? s[1] : "?");
+        snprintf(D.gl_version, sizeof D.gl_version, "%s", s[2] ? s[2] : "");
+        rc = rpc_rbuf_done(&r.rest) ? 0 : -1;
+        rg_glc_log(GLC_INFO, "server renders with %s (%s)", D.renderer, D.gl_version);
+    }
+    rg_glc_reply_free(&r);
+    return rc;
+}
+
+static EGLBoolean rg_eglInitialize(EGLDisplay dpy, EGLint *major, EGLint *minor)
+{
+    if (dpy != DPY) return fail(EGL_BAD_DISPLAY);
+    pthread_mutex_lock(&D.mu);
+    if (!D.inited && !D.cfg && !rg_glc_connect() && !fetch_info())
+        D.inited = 1;
+    else if (!D.inited && D.cfg)
+        D.inited = 1; /* after eglTerminate */
+    int inited = D.inited;
+    pthread_mutex_unlock(&D.mu);
+    if (!inited) return fail(EGL_NOT_INITIALIZED);
+    if (major) *major = 1;
+    if (minor) *minor = 5;
+    return ok();
+}
+
+static EGLBoolean rg_eglTerminate(EGLDisplay dpy)
+{
+    if (dpy != DPY) return fail(EGL_BAD_DISPLAY);
+    D.inited = 0; /* handles stay valid for what is current (EGL 1.5 3.2) */
+    return ok();
+}
+
+static const char *rg_eglQueryString(EGLDisplay dpy, EGLint name)
+{
+    if (dpy == EGL_NO_DISPLAY && name == EGL_EXTENSIONS) return ""; /* platforms: vendor_string */
+    if (!check_dpy(dpy)) return NULL;
+    switch (name) {
+    case EGL_VENDOR:
+        return "rgpu";
+    case EGL_VERSION:
+        return "1.5 rgpu";
+    case EGL_CLIENT_APIS:
+        return "OpenGL_ES";
+    case EGL_EXTENSIONS:
+        return "EGL_KHR_create_context EGL_KHR_no_config_context EGL_KHR_surfaceless_context "
+               "EGL_KHR_fence_sync EGL_KHR_reusable_sync";
+    default:
+        fail(EGL_BAD_PARAMETER);
+        return NULL;
+    }
+}
+
+/* ---- configs ------------------------------------------------------------------------------- */
+
+static EGLBoolean rg_eglGetConfigs(EGLDisplay dpy, EGLConfig *configs, EGLint size, EGLint *num)
+{
+    if (!check_dpy(dpy)) return EGL_FALSE;
+    if (!num) return fail(EGL_BAD_PARAMETER);
+    EGLint n = configs ? (size < D.ncfg ? size : D.ncfg) : D.ncfg;
+    for (EGLint i = 0; configs && i < n; i++)
+        configs[i] = &D.cfg[i];
+    *num = n < 0 ? 0 : n;
+    return ok();
+}
+
+/* The server's eglChooseConfig decides (its matching and sort order are the
+ * real ones); the attribute list travels as it is. */
+static EGLBoolean rg_eglChooseConfig(EGLDisplay dpy, const EGLint *attrs, EGLConfig *configs,
+                                     EGLint size, EGLint *num)
+{
+    if (!check_dpy(dpy)) return EGL_FALSE;
+    if (!num) return fail(EGL_BAD_PARAMETER);
+    uint32_t n = 0;
+    while (attrs && attrs[2 * n] != EGL_NONE && n < 64)
+        n++;
+    rpc_wbuf *w = rg_glc_enc();
+    rpc_put_u32(w, RG_WS_CHOOSE_CONFIG);
+    rpc_put_u32(w, n);
+    for (uint32_t i = 0; i < 2 * n; i++)
+        rpc_put_u32(w, (uint32_t)attrs[i]);
+    struct glc_reply r;
+    if (rg_glc_sync(&r)) return fail(EGL_BAD_ALLOC);
+    EGLint m = 0;
+    for (size_t i = 0; i + 4 <= r.raw_len; i += 4) {
+        EGLint id;
+        memcpy(&id, r.raw + i, 4);
+        for (EGLint k = 0; k < D.ncfg; k++) {
+            if (D.cfg[k].a[C_ID] != id) continue;
+            if (configs && m < size) configs[m] = &D.cfg[k];
+            if (configs && m >= size) break;
+            m++;
+        }
+    }
+    rg_glc_reply_free(&r);
+    *num = configs && m > size ? size : m;
+    return ok();
+}
+
+static EGLBoolean rg_eglGetConfigAttrib(EGLDisplay dpy, EGLConfig config, EGLint attr,
+                                        EGLint *value)
+{
+    if (!check_dpy(dpy)) return EGL_FALSE;
+    struct glc_config *c = config_of(config);
+    if (!c) return fail(EGL_BAD_CONFIG);
+    if (!value) return fail(EGL_BAD_PARAMETER);
+    static const EGLint order[RG_GL_NCONFIG_ATTR] = {
+        EGL_CONFIG_ID,  EGL_BUFFER_SIZE,    EGL_RED_SIZE,          EGL_GREEN_SIZE,
+        EGL_BLUE_SIZE,  EGL_ALPHA_SIZE,     EGL_DEPTH_SIZE,        EGL_STENCIL_SIZE,
+        EGL_SAMPLES,    EGL_SAMPLE_BUFFERS, EGL_SURFACE_TYPE,      EGL_RENDERABLE_TYPE,
+        EGL_CONFORMANT, EGL_CONFIG_CAVEAT,  EGL_COLOR_BUFFER_TYPE, EGL_LEVEL};
+    for (int k = 0; k < RG_GL_NCONFIG_ATTR; k++)
+        if (order[k] == attr) return *value = c->a[k], ok();
+    switch (attr) {
+    case EGL_MAX_PBUFFER_WIDTH:
+    case EGL_MAX_PBUFFER_HEIGHT:
+        *value = 16384;
+        break;
+    case EGL_MAX_PBUFFER_PIXELS:
+        *value = 16384 * 16384;
+        break;
+    case EGL_NATIVE_RENDERABLE:
+    case EGL_BIND_TO_TEXTURE_RGB:
+    case EGL_BIND_TO_TEXTURE_RGBA:
+        *value = EGL_FALSE;
+        break;
+    case EGL_NATIVE_VISUAL_ID:
+    case EGL_NATIVE_VISUAL_TYPE:
+    case EGL_LUMINANCE_SIZE:
+    case EGL_ALPHA_MASK_SIZE:
+    case EGL_MIN_SWAP_INTERVAL:
+    case EGL_TRANSPARENT_RED_VALUE:
+    case EGL_TRANSPARENT_GREEN_VALUE:
+    case EGL_TRANSPARENT_BLUE_VALUE:
+        *value = 0;
+        break;
+    case EGL_MAX_SWAP_INTERVAL:
+        *value = 1;
+        break;
+    case EGL_TRANSPARENT_TYPE:
+        *value = EGL_NONE;
+        break;
+    default:
+        return fail(EGL_BAD_ATTRIBUTE);
+    }
+    return ok();
+}
+
+/* ---- contexts ------------------------------------------------------------------------------ */
+
+static struct glc_ctx *ctx_of(EGLContext c)
+{
+    struct glc_ctx *p = c;
+    return p && p->magic == MAGIC_CTX ? p : NULL;
+}
+
+static EGLContext rg_eglCreateContext(EGLDisplay dpy, EGLConfig config, EGLContext share,
+                                      const EGLint *attrs)
+{
+    if (!check_dpy(dpy)) return EGL_NO_CONTEXT;
+    EGLenum api = X->getCurrentApi();
+    if (api != EGL_OPENGL_ES_API)
+        return fail(EGL_BAD_MATCH), EGL_NO_CONTEXT; /* desktop GL: with GLX */
+    struct glc_config *cfg = config ? config_of(config) : NULL;
+    if (config && !cfg) return fail(EGL_BAD_CONFIG), EGL_NO_CONTEXT;
+    struct glc_ctx *sh = share ? ctx_of(share) : NULL;
+    if (share && !sh) return fail(EGL_BAD_CONTEXT), EGL_NO_CONTEXT;
+    EGLint major = 1, minor = 0, flags = 0;
+    for (int i = 0; attrs && attrs[i] != EGL_NONE; i += 2) {
+        switch (attrs[i]) {
+        case EGL_CONTEXT_MAJOR_VERSION:
+            major = attrs[i + 1];
+            break;
+        case EGL_CONTEXT_MINOR_VERSION:
+            minor = attrs[i + 1];
+            break;
+        case EGL_CONTEXT_OPENGL_DEBUG:
+            flags |= attrs[i + 1] ? 1 : 0;
+            break;
+        case EGL_CONTEXT_FLAGS_KHR:
+            flags |= attrs[i + 1] & 1;
+            break;
+        case EGL_CONTEXT_OPENGL_ROBUST_ACCESS:
+        case EGL_CONTEXT_OPENGL_RESET_NOTIFICATION_STRATEGY:
+        case EGL_CONTEXT_OPENGL_PROFILE_MASK:
+            break;
+        default:
+            return fail(EGL_BAD_ATTRIBUTE), EGL_NO_CONTEXT;
+        }
+    }
+    if (major < 1 || major > 3 || minor < 0 || minor > 2)
+        return fail(EGL_BAD_MATCH), EGL_NO_CONTEXT;
+    struct glc_ctx *c = calloc(1, sizeof *c);
+    if (!c) return fail(EGL_BAD_ALLOC), EGL_NO_CONTEXT;
+    pthread_mutex_lock(&D.mu);
+    c->id = ++D.next_ctx;
+    pthread_mutex_unlock(&D.mu);
+    c->magic = MAGIC_CTX;
+    c->dpy = dpy;
+    c->config = cfg;
+    c->api = (int32_t)api, c->major = major, c->minor = minor;
+    c->ps.pack.alignment = c->ps.unpack.alignment = 4;
+    if (sh) {
+        c->share = sh->share;
+        c->share->refs++;
+    } else if ((c->share = calloc(1, sizeof *c->share))) {
+        c->share->refs = 1;
+    }
+    rpc_wbuf *w = rg_glc_enc();
+    rpc_put_u32(w, RG_WS_CREATE_CONTEXT);
+    rpc_put_u32(w, c->id);
+    rpc_put_u32(w, sh ? sh->id : 0);
+    rpc_put_u32(w, cfg ? (uint32_t)cfg->a[C_ID] : 0);
+    rpc_put_u32(w, api);
+    rpc_put_u32(w, (uint32_t)major);
+    rpc_put_u32(w, (uint32_t)minor);
+    rpc_put_u32(w, (uint32_t)flags);
+    rpc_put_u32(w, 0);
+    /* waits, so a context the server cannot make fails here as it would locally */
+    rpc_put_u32(w, RG_WS_FINISH);
+    struct glc_reply r;
+    int bad = rg_glc_sync(&r) || r.status;
+    rg_glc_reply_free(&r);
+    if (bad || !c->share) {
+        c->magic = 0;
+        free(c->share);
+        free(c);
+        return fail(EGL_BAD_MATCH), EGL_NO_CONTEXT;
+    }
+    ok();
+    return c;
+}
+
+static void ctx_free(struct glc_ctx *c)
+{
+    c->magic = 0;
+    if (--c->share->refs == 0) free(c->share);
+    for (int i = 0; i < 8; i++)
+        free(c->strings[i]);
+    free(c);
+}
+
+static EGLBoolean rg_eglDestroyContext(EGLDisplay dpy, EGLContext ctx)
+{
+    if (!check_dpy(dpy)) return EGL_FALSE;
+    struct glc_ctx *c = ctx_of(ctx);
+    if (!c || c->destroyed) return fail(EGL_BAD_CONTEXT);
+    c->destroyed = 1;
+    rg_glc_reserve(8, 0);
+    rpc_put_u32(rg_glc_enc(), RG_WS_DESTROY_CONTEXT);
+    rpc_put_u32(rg_glc_enc(), c->id);
+    if (!c->current) ctx_free(c);
+    return ok();
+}
+
+static EGLBoolean rg_eglQueryContext(EGLDisplay dpy, EGLContext ctx, EGLint attr, EGLint *value)
+{
+    if (!check_dpy(dpy)) return EGL_FALSE;
+    struct glc_ctx *c = ctx_of(ctx);
+    if (!c) return fail(EGL_BAD_CONTEXT);
+    if (!value) return fail(EGL_BAD_PARAMETER);
+    switch (attr) {
+    case EGL_CONFIG_ID:
+        *value = c->config ? ((struct glc_config *)c->config)->a[C_ID] : 0;
+        break;
+    case EGL_CONTEXT_CLIENT_TYPE:
+        *value = c->api;
+        break;
+    case EGL_CONTEXT_CLIENT_VERSION:
+        *value = c->major;
+        break;
+    case EGL_RENDER_BUFFER:
+        *value = c->draw ? EGL_BACK_BUFFER : EGL_NONE;
+        break;
+    default:
+        return fail(EGL_BAD_ATTRIBUTE);
+    }
+    return ok();
+}
+
+/* ---- surfaces ------------------------------------------------------------------------------ */
+
+static struct glc_surf *surf_of(EGLSurface s)
+{
+    struct glc_surf *p = s;
+    return p && p->magic == MAGIC_SURF ? p : NULL;
+}
+
+static EGLSurface rg_eglCreatePbufferSurface(EGLDisplay dpy, EGLConfig config, const EGLint *attrs)
+{
+    if (!check_dpy(dpy)) return EGL_NO_SURFACE;
+    struct glc_config *cfg = config_of(config);
+    if (!cfg) return fail(EGL_BAD_CONFIG), EGL_NO_SURFACE;
+    EGLint w = 0, h = 0;
+    for (int i = 0; attrs && attrs[i] != EGL_NONE; i += 2) {
+        switch (attrs[i]) {
+        case EGL_WIDTH:
+            w = attrs[i + 1];
+            break;
+        case EGL_HEIGHT:
+            h = attrs[i + 1];
+            break;
+        case EGL_LARGEST_PBUFFER:
+        case EGL_TEXTURE_FORMAT:
+        case EGL_TEXTURE_TARGET:
+        case EGL_MIPMAP_TEXTURE:
+        case EGL_GL_COLORSPACE:
+        case EGL_VG_ALPHA_FORMAT:
+        case EGL_VG_COLORSPACE:
+            break;
+        default:
+            return fail(EGL_BAD_ATTRIBUTE), EGL_NO_SURFACE;
+        }
+    }
+    if (w < 0 || h < 0) return fail(EGL_BAD_PARAMETER), EGL_NO_SURFACE;
+    if (w > 16384 || h > 16384) return fail(EGL_BAD_ALLOC), EGL_NO_SURFACE;
+    struct glc_surf *s = calloc(1, sizeof *s);
+    if (!s) return fail(EGL_BAD_ALLOC), EGL_NO_SURFACE;
+    pthread_mutex_lock(&D.mu);
+    s->id = ++D.next_surf;
+    pthread_mutex_unlock(&D.mu);
+    s->magic = MAGIC_SURF, s->w = w, s->h = h, s->cfg = cfg;
+    rg_glc_reserve(20, 0);
+    rpc_wbuf *e = rg_glc_enc();
+    rpc_put_u32(e, RG_WS_CREATE_SURFACE);
+    rpc_put_u32(e, s->id);
+    rpc_put_u32(e, (uint32_t)cfg->a[C_ID]);
+    rpc_put_u32(e, (uint32_t)w);
+    rpc_put_u32(e, (uint32_t)h);
+    ok();
+    return s;
+}
+
+static EGLSurface rg_eglCreateWindowSurface(EGLDisplay dpy, EGLConfig config,
+                                            EGLNativeWindowType win, const EGLint *attrs)
+{
+    if (!check_dpy(dpy)) return EGL_NO_SURFACE;
+    return fail(EGL_BAD_NATIVE_WINDOW), EGL_NO_SURFACE; /* X11 windows: next (docs/gl.md) */
+}
+
+static EGLSurface rg_eglCreatePixmapSurface(EGLDisplay dpy, EGLConfig config,
+                                            EGLNativePixmapType pix, const EGLint *attrs)
+{
+    if (!check_dpy(dpy)) return EGL_NO_SURFACE;
+    return fail(EGL_BAD_NATIVE_PIXMAP), EGL_NO_SURFACE;
+}
+
+static EGLBoolean rg_eglDestroySurface(EGLDisplay dpy, EGLSurface surface)
+{
+    if (!check_dpy(dpy)) return EGL_FALSE;
+    struct glc_surf *s = surf_of(surface);
+    if (!s || s->destroyed) return fail(EGL_BAD_SURFACE);
+    s->destroyed = 1; /* the handle stays readable: a current context may still name it */
+    rg_glc_reserve(8, 0);
+    rpc_put_u32(rg_glc_enc(), RG_WS_DESTROY_SURFACE);
+    rpc_put_u32(rg_glc_enc(), s->id);
+    return ok();
+}
+
+static EGLBoolean rg_eglQuerySurface(EGLDisplay dpy, EGLSurface surface, EGLint attr, EGLint *value)
+{
+    if (!check_dpy(dpy)) return EGL_FALSE;
+    struct glc_surf *s = surf_of(surface);
+    if (!s) return fail(EGL_BAD_SURFACE);
+    if (!value) return fail(EGL_BAD_PARAMETER);
+    switch (attr) {
+    case EGL_WIDTH:
+        *value = s->w;
+        break;
+    case EGL_HEIGHT:
+        *value = s->h;
+        break;
+    case EGL_CONFIG_ID:
+        *value = s->cfg->a[C_ID];
+        break;
+    case EGL_LARGEST_PBUFFER:
+    case EGL_MIPMAP_TEXTURE:
+    case EGL_MIPMAP_LEVEL:
+        *value = 0;
+        break;
+    case EGL_TEXTURE_FORMAT:
+    case EGL_TEXTURE_TARGET:
+        *value = EGL_NO_TEXTURE;
+        break;
+    case EGL_RENDER_BUFFER:
+        *value = EGL_BACK_BUFFER;
+        break;
+    case EGL_SWAP_BEHAVIOR:
+        *value = EGL_BUFFER_DESTROYED;
+        break;
+    case EGL_MULTISAMPLE_RESOLVE:
+        *value = EGL_MULTISAMPLE_RESOLVE_DEFAULT;
+        break;
+    case EGL_HORIZONTAL_RESOLUTION:
+    case EGL_VERTICAL_RESOLUTION:
+    case EGL_PIXEL_ASPECT_RATIO:
+        *value = EGL_UNKNOWN;
+        break;
+    default:
+        return fail(EGL_BAD_ATTRIBUTE);
+    }
+    return ok();
+}
+
+static EGLBoolean rg_eglSurfaceAttrib(EGLDisplay dpy, EGLSurface surface, EGLint attr, EGLint value)
+{
+    if (!check_dpy(dpy)) return EGL_FALSE;
+    return surf_of(surface) ? ok() : fail(EGL_BAD_SURFACE);
+}
+
+/* ---- current ---------------------------------------------------------------------------- */
+
+static EGLBoolean rg_eglMakeCurrent(EGLDisplay dpy, EGLSurface draw, EGLSurface read,
+                                    EGLContext ctx)
+{
+    if (dpy != DPY) return fail(EGL_BAD_DISPLAY);
+    struct glc_ctx *c = ctx ? ctx_of(ctx) : NULL, *old = rg_glc_current();
+    struct glc_surf *d = draw ? surf_of(draw) : NULL, *r = read ? surf_of(read) : NULL;
+    if (ctx && (!c || c->destroyed)) return fail(EGL_BAD_CONTEXT);
+    if ((draw && (!d || d->destroyed)) || (read && (!r || r->destroyed)))
+        return fail(EGL_BAD_SURFACE);
+    if (!c && (draw || read)) return fail(EGL_BAD_MATCH);
+    if ((draw == NULL) != (read == NULL)) return fail(EGL_BAD_MATCH);
+    if (c && c->current && c != old) return fail(EGL_BAD_ACCESS);
+    if (c && !D.inited) return fail(EGL_NOT_INITIALIZED);
+    rg_glc_reserve(16, 0);
+    rpc_wbuf *w = rg_glc_enc();
+    rpc_put_u32(w, RG_WS_MAKE_CURRENT);
+    rpc_put_u32(w, d ? d->id : 0);
+    rpc_put_u32(w, r ? r->id : 0);
+    rpc_put_u32(w, c ? c->id : 0);
+    rg_glc_flush();
+    if (old && old != c) {
+        old->current = 0;
+        old->draw = old->read = NULL;
+        if (old->destroyed) ctx_free(old);
+    }
+    if (c) c->current = 1, c->draw = d, c->read = r;
+    rg_glc_set_current(c);
+    return ok();
+}
+
+static EGLBoolean rg_eglReleaseThread(void)
+{
+    if (rg_glc_current()) rg_eglMakeCurrent(DPY, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT);
+    return ok();
+}
+
+static void finish(void)
+{
+    if (!rg_glc_current()) return;
+    rpc_put_u32(rg_glc_enc(), RG_WS_FINISH);
+    struct glc_reply r;
+    if (!rg_glc_sync(&r)) rg_glc_reply_free(&r);
+}
+
+static EGLBoolean rg_eglSwapBuffers(EGLDisplay dpy, EGLSurface surface)
+{
+    if (!check_dpy(dpy)) return EGL_FALSE;
+    struct glc_surf *s = surf_of(surface);
+    if (!s || s->destroyed) return fail(EGL_BAD_SURFACE);
+    struct glc_ctx *c = rg_glc_current();
+    if (!c || c->draw != s) return fail(EGL_BAD_SURFACE);
+    rg_glc_flush(); /* a pbuffer has nothing to show; windows: frames come home (next) */
+    return ok();
+}
+
+static EGLBoolean rg_eglSwapInterval(EGLDisplay dpy, EGLint interval)
+{
+    return check_dpy(dpy) ? ok() : EGL_FALSE;
+}
+
+static EGLBoolean rg_eglWaitClient(void)
+{
+    finish();
+    return ok();
+}
+
+static EGLBoolean rg_eglWaitNative(EGLint engine)
+{
+    return ok();
+}
+
+static EGLBoolean rg_eglBindAPI(EGLenum api)
+{
+    return api == EGL_OPENGL_ES_API ? ok() : fail(EGL_BAD_PARAMETER);
+}
+
+static EGLint rg_eglGetError(void)
+{
+    EGLint e = last_error;
+    last_error = EGL_SUCCESS;
+    return e;
+}
+
+static EGLBoolean rg_eglCopyBuffers(EGLDisplay dpy, EGLSurface s, EGLNativePixmapType p)
+{
+    return check_dpy(dpy) ? fail(EGL_BAD_NATIVE_PIXMAP) : EGL_FALSE;
+}
+
+static EGLBoolean rg_eglBindTexImage(EGLDisplay dpy, EGLSurface s, EGLint buffer)
+{
+    return check_dpy(dpy) ? fail(EGL_BAD_MATCH) : EGL_FALSE;
+}
+
+static EGLBoolean rg_eglReleaseTexImage(EGLDisplay dpy, EGLSurface s, EGLint buffer)
+{
+    return check_dpy(dpy) ? fail(EGL_BAD_MATCH) : EGL_FALSE;
+}
+
+static EGLSurface rg_eglCreatePbufferFromClientBuffer(EGLDisplay dpy, EGLenum type,
+                                                      EGLClientBuffer buf, EGLConfig config,
+                                                      const EGLint *attrs)
+{
+    if (check_dpy(dpy)) fail(EGL_BAD_PARAMETER);
+    return EGL_NO_SURFACE;
+}
+
+/* ---- fence syncs: signalled once the server finished what came before ---------------- */
+
+static struct glc_sync *sync_of(EGLSync s)
+{
+    struct glc_sync *p = s;
+    return p && p->magic == MAGIC_SYNC ? p : NULL;
+}
+
+static EGLSync rg_eglCreateSync(EGLDisplay dpy, EGLenum type, const EGLAttrib *attrs)
+{
+    if (!check_dpy(dpy)) return EGL_NO_SYNC;
+    if (type != EGL_SYNC_FENCE) return fail(EGL_BAD_ATTRIBUTE), EGL_NO_SYNC;
+    if (attrs && attrs[0] != EGL_NONE) return fail(EGL_BAD_ATTRIBUTE), EGL_NO_SYNC;
+    if (!rg_glc_current()) return fail(EGL_BAD_MATCH), EGL_NO_SYNC;
+    struct glc_sync *s = calloc(1, sizeof *s);
+    if (!s) return fail(EGL_BAD_ALLOC), EGL_NO_SYNC;
+    s->magic = MAGIC_SYNC;
+    s->type = type;
+    rg_glc_flush();
+    ok();
+    return s;
+}
+
+static EGLSyncKHR rg_eglCreateSyncKHR(EGLDisplay dpy, EGLenum type, const EGLint *attrs)
+{
+    if (attrs && attrs[0] != EGL_NONE)
+        return check_dpy(dpy) ? (fail(EGL_BAD_ATTRIBUTE), EGL_NO_SYNC) : EGL_NO_SYNC;
+    return rg_eglCreateSync(dpy, type, NULL);
+}
+
+static EGLBoolean rg_eglDestroySync(EGLDisplay dpy, EGLSync sync)
+{
+    if (!check_dpy(dpy)) return EGL_FALSE;
+    struct glc_sync *s = sync_of(sync);
+    if (!s) return fail(EGL_BAD_PARAMETER);
+    s->magic = 0;
+    free(s);
+    return ok();
+}
+
+static EGLint rg_eglClientWaitSync(EGLDisplay dpy, EGLSync sync, EGLint flags, EGLTime timeout)
+{
+    if (!check_dpy(dpy)) return EGL_FALSE;
+    struct glc_sync *s = sync_of(sync);
+    if (!s) return fail(EGL_BAD_PARAMETER), EGL_FALSE;
+    if (!s->signaled) {
+        if (timeout == 0) { /* a poll: one round trip answers it */
+            finish();
+        } else {
+            finish();
+        }
+        s->signaled = 1;
+    }
+    ok();
+    return EGL_CONDITION_SATISFIED;
+}
+
+static EGLBoolean rg_eglGetSyncAttrib(EGLDisplay dpy, EGLSync sync, EGLint attr, EGLAttrib *value)
+{
+    if (!check_dpy(dpy)) return EGL_FALSE;
+    struct glc_sync *s = sync_of(sync);
+    if (!s) return fail(EGL_BAD_PARAMETER);
+    if (!value) return fail(EGL_BAD_PARAMETER);
+    switch (attr) {
+    case EGL_SYNC_TYPE:
+        *value = s->type;
+        break;
+    case EGL_SYNC_CONDITION:
+        *value = EGL_SYNC_PRIOR_COMMANDS_COMPLETE;
+        break;
+    case EGL_SYNC_STATUS:
+        if (!s->signaled) finish(), s->signaled = 1;
+        *value = EGL_SIGNALED;
+        break;
+    default:
+        return fail(EGL_BAD_ATTRIBUTE);
+    }
+    return ok();
+}
+
+static EGLBoolean rg_eglGetSyncAttribKHR(EGLDisplay dpy, EGLSync sync, EGLint attr, EGLint *value)
+{
+    EGLAttrib v = 0;
+    if (!rg_eglGetSyncAttrib(dpy, sync, attr, value ? &v : NULL)) return EGL_FALSE;
+    *value = (EGLint)v;
+    return EGL_TRUE;
+}
+
+static EGLBoolean rg_eglWaitSync(EGLDisplay dpy, EGLSync sync, EGLint flags)
+{
+    if (!check_dpy(dpy)) return EGL_FALSE;
+    return sync_of(sync) ? ok() : fail(EGL_BAD_PARAMETER); /* the stream is in order already */
+}
+
+/* ---- the vendor ABI -------------------------------------------------------------------------- */
+
+static const struct {
+    const char *name;
+    void *fn;
+} egl_procs[] = {
+#define P(f)                                                                                       \
+    {                                                                                              \
+#f, (void *)rg_##f                                                                         \
+    }
+    P(eglBindAPI),
+    P(eglBindTexImage),
+    P(eglChooseConfig),
+    P(eglClientWaitSync),
+    P(eglCopyBuffers),
+    P(eglCreateContext),
+    P(eglCreatePbufferSurface),
+    P(eglCreatePixmapSurface),
+    P(eglCreateSync),
+    P(eglCreateWindowSurface),
+    P(eglDestroyContext),
+    P(eglDestroySurface),
+    P(eglDestroySync),
+    P(eglGetConfigAttrib),
+    P(eglGetConfigs),
+    P(eglGetError),
+    P(eglGetSyncAttrib),
+    P(eglInitialize),
+    P(eglMakeCurrent),
+    P(eglQueryContext),
+    P(eglQueryString),
+    P(eglQuerySurface),
+    P(eglReleaseThread),
+    P(eglSurfaceAttrib),
+    P(eglSwapBuffers),
+    P(eglSwapInterval),
+    P(eglTerminate),
+    P(eglWaitClient),
+    P(eglWaitNative),
+    P(eglWaitSync),
+    P(eglCreateSyncKHR),
+    P(eglGetSyncAttribKHR),
+    P(eglReleaseTexImage),
+    P(eglCreatePbufferFromClientBuffer),
+#undef P
+    {"eglWaitGL", (void *)rg_eglWaitClient},
+    {"eglDestroySyncKHR", (void *)rg_eglDestroySync},
+    {"eglClientWaitSyncKHR", (void *)rg_eglClientWaitSync},
+};
+
+static void *vendor_proc(const char *name)
+{
+    if (name[0] == 'e')
+        for (size_t i = 0; i < sizeof egl_procs / sizeof *egl_procs; i++)
+            if (!strcmp(egl_procs[i].name, name)) return egl_procs[i].fn;
+    return (void *)rg_glc_proc(name);
+}
+
+static EGLBoolean vendor_supports_api(EGLenum api)
+{
+    return api == EGL_OPENGL_ES_API;
+}
+
+static const char *vendor_string(int name)
+{
+    return name == __EGL_VENDOR_STRING_PLATFORM_EXTENSIONS ? "EGL_MESA_platform_surfaceless" : NULL;
+}
+
+static void *vendor_dispatch_address(const char *name)
+{
+    return NULL; /* display extension functions of our own: none yet */
+}
+
+static void vendor_set_dispatch_index(const char *name, int index) {}
+
+__attribute__((visibility("default"))) EGLBoolean __egl_Main(uint32_t version,
+                                                             const __EGLapiExports *exports,
+                                                             __EGLvendorInfo *vendor,
+                                                             __EGLapiImports *imports)
+{
+    if (EGL_VENDOR_ABI_GET_MAJOR_VERSION(version) != EGL_VENDOR_ABI_MAJOR_VERSION) return EGL_FALSE;
+    X = exports;
+    memset(imports, 0, sizeof *imports);
+    imports->getPlatformDisplay = vendor_platform_display;
+    imports->getSupportsAPI = vendor_supports_api;
+    imports->getVendorString = vendor_string;
+    imports->getProcAddress = vendor_proc;
+    imports->getDispatchAddress = vendor_dispatch_address;
+    imports->setDispatchIndex = vendor_set_dispatch_index;
+    return EGL_TRUE;
+}

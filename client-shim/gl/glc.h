@@ -1,0 +1,85 @@
+/* glc.h — the client side of GL forwarding (docs/gl.md): per-thread command
+ * batches sent through the CUDA shim's session (rgpu_private_v1), client
+ * contexts with their minted names and shadowed state, and the generated
+ * encoders (rg_gl_enc.c) that call rg_glc_command. */
+#ifndef RG_GLC_H
+#define RG_GLC_H
+
+#include <GLES3/gl32.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "gl_desc.h"
+#include "rg_gl_cmds.h"
+
+struct rg_glc_proc {
+    const char *name;
+    void (*fn)(void);
+};
+extern const struct rg_glc_proc rg_glc_procs[]; /* sorted by name (generated) */
+extern const unsigned rg_glc_nprocs;
+void (*rg_glc_proc(const char *name))(void);
+
+struct glc_share { /* names minted for one share group, per class */
+    uint32_t next[RG_GC_N_];
+    int refs;
+};
+
+struct glc_ctx {
+    uint32_t magic;
+    uint32_t id;
+    void *dpy;
+    void *config;
+    int32_t api, major, minor;
+    struct glc_share *share;
+    struct rg_gl_sizectx ps;      /* pixel store */
+    uint32_t array_buf, elem_buf; /* GL_ARRAY_BUFFER / GL_ELEMENT_ARRAY_BUFFER bindings */
+    GLenum error;                 /* a GL error the client found itself */
+    char *strings[8];             /* glGetString answers, fetched once */
+    void *draw, *read;
+    int current;   /* current on some thread */
+    int destroyed; /* eglDestroyContext while current: freed when released */
+};
+
+/* ---- logging: silent unless RGPU_LOG says otherwise ------------------------------------- */
+void rg_glc_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define GLC_ERR 0
+#define GLC_WARN 1
+#define GLC_INFO 2
+#define GLC_DEBUG 3
+
+/* ---- the session --------------------------------------------------------------------------- */
+int rg_glc_connect(void); /* 0, or -1 (logged) */
+
+/* ---- this thread's batch ------------------------------------------------------------------ */
+struct glc_ctx *rg_glc_current(void);
+void rg_glc_set_current(struct glc_ctx *c);
+rpc_wbuf *rg_glc_enc(void); /* this thread's batch: append a command (u32 opcode first) */
+/* Appends n IN bytes to the batch's raw part (copied: the application may
+ * change them once the call returns). */
+void rg_glc_raw(const void *p, size_t n);
+/* Room for a command of enc_bytes / raw_bytes: sends what is queued first if needed. */
+void rg_glc_reserve(size_t enc_bytes, size_t raw_bytes);
+/* Sends the batch without waiting (NOREPLY). */
+void rg_glc_flush(void);
+/* Sends the batch, whose last command answers, and waits. On 0, *status,
+ * *ret, the encoded rest (enc/enc_len, after status and result) and the raw
+ * part are the reply's; release with rg_glc_reply_free. -1: the server is lost. */
+struct glc_reply {
+    uint32_t status;
+    uint64_t ret;
+    rpc_rbuf rest; /* the rest of the encoded part */
+    const uint8_t *raw;
+    size_t raw_len;
+    void *priv_enc, *priv_raw;
+};
+int rg_glc_sync(struct glc_reply *r);
+void rg_glc_reply_free(struct glc_reply *r);
+
+/* Generated commands (rg_gl_enc.c). */
+void rg_glc_command(unsigned op, const union rg_gl_arg *a, union rg_gl_arg *ret);
+void rg_glc_unsupported(unsigned op);
+void rg_glc_shadow_glPixelStorei(const union rg_gl_arg *a);
+void rg_glc_shadow_glBindBuffer(const union rg_gl_arg *a);
+
+#endif

@@ -1,0 +1,212 @@
+/* glc_custom.c — the GL commands gl.overlay marks custom on the client:
+ * names minted here (glGen*, glCreate*) so creation never waits, glDelete*,
+ * glShaderSource flattened, glGetString fetched once per context, glGetError
+ * with the client's own errors first. The server side is server/gl/gl_exec.c. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "glc.h"
+
+static void gen(unsigned op, unsigned cls, GLsizei n, GLuint *names)
+{
+    struct glc_ctx *c = rg_glc_current();
+    if (!c) return;
+    if (n < 0 || n > 65536) {
+        if (!c->error) c->error = GL_INVALID_VALUE;
+        return;
+    }
+    if (n && !names) return;
+    rg_glc_reserve(8 + 4u * (size_t)n, 0);
+    rpc_wbuf *w = rg_glc_enc();
+    rpc_put_u32(w, op);
+    rpc_put_u32(w, (uint32_t)n);
+    for (GLsizei i = 0; i < n; i++) {
+        names[i] = ++c->share->next[cls];
+        rpc_put_u32(w, names[i]);
+    }
+}
+
+static void del(unsigned op, GLsizei n, const GLuint *names)
+{
+    struct glc_ctx *c = rg_glc_current();
+    if (!c) return;
+    if (n < 0 || n > 65536) {
+        if (!c->error) c->error = GL_INVALID_VALUE;
+        return;
+    }
+    if (!n || !names) return;
+    GLsizei k = 0;
+    for (GLsizei i = 0; i < n; i++)
+        k += names[i] != 0 && names[i] < (1u << 22);
+    rg_glc_reserve(8 + 4u * (size_t)k, 0);
+    rpc_wbuf *w = rg_glc_enc();
+    rpc_put_u32(w, op);
+    rpc_put_u32(w, (uint32_t)k);
+    for (GLsizei i = 0; i < n; i++)
+        if (names[i] != 0 && names[i] < (1u << 22)) rpc_put_u32(w, names[i]);
+    for (GLsizei i = 0; i < n; i++) { /* bindings of deleted buffers revert to 0 */
+        if (names[i] == c->array_buf && op == RG_GLOP_glDeleteBuffers) c->array_buf = 0;
+        if (names[i] == c->elem_buf && op == RG_GLOP_glDeleteBuffers) c->elem_buf = 0;
+    }
+}
+
+void rgc_glGenBuffers(GLsizei n, GLuint *b)
+{
+    gen(RG_GLOP_glGenBuffers, RG_GC_BUFFER, n, b);
+}
+void rgc_glGenTextures(GLsizei n, GLuint *b)
+{
+    gen(RG_GLOP_glGenTextures, RG_GC_TEXTURE, n, b);
+}
+void rgc_glGenFramebuffers(GLsizei n, GLuint *b)
+{
+    gen(RG_GLOP_glGenFramebuffers, RG_GC_FRAMEBUFFER, n, b);
+}
+void rgc_glGenRenderbuffers(GLsizei n, GLuint *b)
+{
+    gen(RG_GLOP_glGenRenderbuffers, RG_GC_RENDERBUFFER, n, b);
+}
+void rgc_glDeleteBuffers(GLsizei n, const GLuint *b)
+{
+    del(RG_GLOP_glDeleteBuffers, n, b);
+}
+void rgc_glDeleteTextures(GLsizei n, const GLuint *b)
+{
+    del(RG_GLOP_glDeleteTextures, n, b);
+}
+void rgc_glDeleteFramebuffers(GLsizei n, const GLuint *b)
+{
+    del(RG_GLOP_glDeleteFramebuffers, n, b);
+}
+void rgc_glDeleteRenderbuffers(GLsizei n, const GLuint *b)
+{
+    del(RG_GLOP_glDeleteRenderbuffers, n, b);
+}
+
+static GLuint create(unsigned op, unsigned cls, int has_type, GLenum type)
+{
+    struct glc_ctx *c = rg_glc_current();
+    if (!c) return 0;
+    if (has_type && type != GL_VERTEX_SHADER && type != GL_FRAGMENT_SHADER &&
+        type != GL_COMPUTE_SHADER && type != GL_GEOMETRY_SHADER && type != GL_TESS_CONTROL_SHADER &&
+        type != GL_TESS_EVALUATION_SHADER) {
+        if (!c->error) c->error = GL_INVALID_ENUM;
+        return 0;
+    }
+    /* programs and shaders share one name space in GL */
+    GLuint name = ++c->share->next[RG_GC_PROGRAM];
+    (void)cls;
+    rg_glc_reserve(16, 0);
+    rpc_wbuf *w = rg_glc_enc();
+    rpc_put_u32(w, op);
+    if (has_type) rpc_put_u32(w, type);
+    rpc_put_u32(w, name);
+    return name;
+}
+
+GLuint rgc_glCreateProgram(void)
+{
+    return create(RG_GLOP_glCreateProgram, RG_GC_PROGRAM, 0, 0);
+}
+GLuint rgc_glCreateShader(GLenum type)
+{
+    return create(RG_GLOP_glCreateShader, RG_GC_SHADER, 1, type);
+}
+
+static void delone(unsigned op, GLuint name)
+{
+    if (!rg_glc_current() || !name) return;
+    rg_glc_reserve(8, 0);
+    rpc_wbuf *w = rg_glc_enc();
+    rpc_put_u32(w, op);
+    rpc_put_u32(w, name);
+}
+
+void rgc_glDeleteProgram(GLuint p)
+{
+    delone(RG_GLOP_glDeleteProgram, p);
+}
+void rgc_glDeleteShader(GLuint s)
+{
+    delone(RG_GLOP_glDeleteShader, s);
+}
+
+void rgc_glShaderSource(GLuint shader, GLsizei count, const GLchar *const *string,
+                        const GLint *length)
+{
+    struct glc_ctx *c = rg_glc_current();
+    if (!c) return;
+    if (count < 0 || count > 65536 || (count && !string)) {
+        if (!c->error) c->error = GL_INVALID_VALUE;
+        return;
+    }
+    size_t total = 0;
+    for (GLsizei i = 0; i < count; i++) {
+        if (!string[i]) {
+            if (!c->error) c->error = GL_INVALID_VALUE;
+            return;
+        }
+        total += length && length[i] >= 0 ? (size_t)length[i] : strlen(string[i]);
+    }
+    rg_glc_reserve(12 + 4u * (size_t)count, total);
+    rpc_wbuf *w = rg_glc_enc();
+    rpc_put_u32(w, RG_GLOP_glShaderSource);
+    rpc_put_u32(w, shader);
+    rpc_put_u32(w, (uint32_t)count);
+    for (GLsizei i = 0; i < count; i++) {
+        size_t l = length && length[i] >= 0 ? (size_t)length[i] : strlen(string[i]);
+        rpc_put_u32(w, (uint32_t)l);
+        rg_glc_raw(string[i], l);
+    }
+}
+
+/* The renderer names the server's and rgpu, so tools show where they render. */
+const GLubyte *rgc_glGetString(GLenum name)
+{
+    static const GLenum names[] = {GL_VENDOR, GL_RENDERER, GL_VERSION, GL_SHADING_LANGUAGE_VERSION,
+                                   GL_EXTENSIONS};
+    struct glc_ctx *c = rg_glc_current();
+    unsigned k = 0;
+    if (!c) return NULL;
+    while (k < 5 && names[k] != name)
+        k++;
+    if (k == 5) {
+        if (!c->error) c->error = GL_INVALID_ENUM;
+        return NULL;
+    }
+    if (c->strings[k]) return (const GLubyte *)c->strings[k];
+    rpc_wbuf *w = rg_glc_enc();
+    rpc_put_u32(w, RG_GLOP_glGetString);
+    rpc_put_u32(w, name);
+    struct glc_reply r;
+    if (rg_glc_sync(&r)) return NULL;
+    if (!r.status && r.ret && r.raw_len && r.raw[r.raw_len - 1] == 0) {
+        const char *s = (const char *)r.raw;
+        size_t n = strlen(s) + 16;
+        char *v = malloc(n);
+        if (v) {
+            if (name == GL_RENDERER)
+                snprintf(v, n, "%s via rgpu", s);
+            else
+                memcpy(v, s, strlen(s) + 1);
+            c->strings[k] = v;
+        }
+    }
+    rg_glc_reply_free(&r);
+    return (const GLubyte *)c->strings[k];
+}
+
+GLenum rgc_glGetError(void)
+{
+    struct glc_ctx *c = rg_glc_current();
+    if (!c) return GL_NO_ERROR;
+    if (c->error) {
+        GLenum e = c->error;
+        c->error = GL_NO_ERROR;
+        return e;
+    }
+    union rg_gl_arg r;
+    rg_glc_command(RG_GLOP_glGetError, NULL, &r);
+    return (GLenum)r.u;
+}

@@ -1,0 +1,148 @@
+/* gl_desc.h — what the client encoder and the server decoder agree on for every
+ * forwarded GL command: the generated descriptors (gl/gen/gen_gl.py reads gl.xml
+ * and gl/gl.overlay), the argument kinds and their wire form, and the size
+ * helpers both sides evaluate (the server recomputes every length itself). */
+#ifndef RG_GL_DESC_H
+#define RG_GL_DESC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Argument kinds. Wire form in the batch's encoded part, little-endian:
+ * scalars up to 32 bits as u32, 64-bit ones and doubles as u64; IN/STR as
+ * u32 byte count (RG_GL_NULL for NULL) with the bytes in the raw part, in
+ * order; OUT as u32 byte count wanted (RG_GL_NULL for NULL), the bytes come
+ * back in the REPLY's raw part; BUFOFF as u32 tag (0: u64 offset into the
+ * buffer bound to `bind`, 1: an IN blob). */
+enum rg_gl_kind {
+    RG_GK_VOID = 0,
+    RG_GK_U8,
+    RG_GK_I8,
+    RG_GK_U16,
+    RG_GK_I16,
+    RG_GK_U32,
+    RG_GK_I32,
+    RG_GK_F32,
+    RG_GK_U64,
+    RG_GK_I64,
+    RG_GK_F64,
+    RG_GK_IN,     /* const pointer, size from the descriptor */
+    RG_GK_OUT,    /* pointer the server fills */
+    RG_GK_STR,    /* NUL-terminated input string */
+    RG_GK_BUFOFF, /* an offset into a bound buffer, or client data when none is bound */
+};
+#define RG_GL_NULL 0xffffffffu
+
+/* Object classes of gl.xml's `class` attribute that the server translates
+ * (client-minted names, docs/gl.md "Names"). */
+enum rg_gl_class {
+    RG_GC_NONE = 0,
+    RG_GC_BUFFER,
+    RG_GC_TEXTURE,
+    RG_GC_FRAMEBUFFER,
+    RG_GC_RENDERBUFFER,
+    RG_GC_PROGRAM,
+    RG_GC_SHADER,
+    RG_GC_VERTEXARRAY,
+    RG_GC_QUERY,
+    RG_GC_SAMPLER,
+    RG_GC_TRANSFORMFEEDBACK,
+    RG_GC_N_
+};
+
+/* Command flags. */
+#define RG_GF_SYNC 0x01        /* returns a value or fills memory: flushes and waits */
+#define RG_GF_UNSUPPORTED 0x02 /* a pointer the descriptors cannot size yet */
+#define RG_GF_CUSTOM 0x04      /* hand-written on both sides (gl.overlay `custom=`) */
+
+/* Pixel-store state an image size depends on (shadowed by the client, read
+ * from the real context by the server). */
+struct rg_gl_pixstore {
+    int32_t alignment, row_length, image_height, skip_rows, skip_pixels, skip_images;
+};
+struct rg_gl_sizectx {
+    struct rg_gl_pixstore pack, unpack;
+};
+
+union rg_gl_arg {
+    uint64_t u;
+    int64_t i;
+    double d;
+    float f;
+    const void *p;
+};
+
+typedef size_t (*rg_gl_sizefn)(const union rg_gl_arg *a, const struct rg_gl_sizectx *sc);
+
+struct rg_gl_param {
+    uint8_t kind; /* enum rg_gl_kind */
+    uint8_t cls;  /* enum rg_gl_class of the name (scalar) or names (IN array) */
+    uint8_t nullable;
+    uint8_t elem;      /* bytes of one element of a pointer's type */
+    uint32_t bind;     /* BUFOFF: the binding query (GL_ARRAY_BUFFER_BINDING, ...) */
+    rg_gl_sizefn size; /* pointer kinds: bytes; NULL for STR */
+};
+
+struct rg_gl_cmd {
+    const char *name;
+    uint8_t ret;   /* enum rg_gl_kind of the result */
+    uint8_t flags; /* RG_GF_* */
+    uint8_t nparams;
+    uint8_t ret_cls; /* class of a returned name (glCreateProgram) */
+    const struct rg_gl_param *p;
+    const char *custom; /* gl.overlay `custom=` value, or NULL */
+};
+
+extern const struct rg_gl_cmd rg_gl_cmds[]; /* indexed by opcode; [0] unused */
+extern const unsigned rg_gl_ncmds;
+
+/* Size helpers used in the generated size expressions (gl/glsize.c). */
+size_t rg_gl_n(int64_t n); /* a count: negative is 0 (GL refuses before reading) */
+size_t rg_gl_type_size(uint32_t type);
+size_t rg_gl_image_size(const struct rg_gl_pixstore *ps, uint32_t format, uint32_t type, int64_t w,
+                        int64_t h, int64_t d);
+size_t rg_gl_get_count(uint32_t pname);      /* glGet{Integer,Float,Boolean}v values */
+size_t rg_gl_texparam_count(uint32_t pname); /* glTexParameter*v / glGetTexParameter*v */
+size_t rg_gl_vattrib_count(uint32_t pname);  /* glGetVertexAttrib{f,i}v */
+
+/* ---- the wire (docs/gl.md) ------------------------------------------------------
+ * GL travels in the CUDA session as CALL frames whose op is RG_GL_OP_BATCH: the
+ * encoded part is a batch of commands, each a u32 opcode and its arguments; the
+ * raw part holds their IN bytes in order. A batch that needs an answer ends with
+ * its one synchronous command and is sent without NOREPLY; the REPLY's encoded
+ * part is u32 status (RG_GL_OK), u64 result, and its raw part the OUT bytes. */
+#define RG_GL_OP_BASE 0x47000000u /* 'G' << 24: above every CUDA op number */
+#define RG_GL_OP_BATCH (RG_GL_OP_BASE + 1)
+static inline int rg_gl_op(uint32_t op)
+{
+    return (op & 0xff000000u) == RG_GL_OP_BASE;
+}
+
+/* Window-system commands in the same stream (hand-written; client-shim/gl/,
+ * server/gl/), so they keep their order with the GL calls of the thread. */
+enum rg_gl_wsop {
+    RG_WS_BASE = 0x8000,
+    RG_WS_INFO = RG_WS_BASE, /* sync: -> strings + config table */
+    RG_WS_CHOOSE_CONFIG,     /* sync: u32 n, n x (i32 attr, i32 value) -> raw: i32 ids */
+    RG_WS_CREATE_CONTEXT,    /* u32 ctx, u32 share, i32 config, u32 api, u32 major, u32 minor, u32
+                                flags, u32 profile */
+    RG_WS_DESTROY_CONTEXT,   /* u32 ctx */
+    RG_WS_CREATE_SURFACE,    /* u32 surf, i32 config, i32 w, i32 h */
+    RG_WS_DESTROY_SURFACE,   /* u32 surf */
+    RG_WS_MAKE_CURRENT,      /* u32 draw, u32 read, u32 ctx (0: release) */
+    RG_WS_FINISH,            /* sync: glFinish */
+    RG_WS_END_
+};
+
+enum rg_gl_status {
+    RG_GL_OK = 0,
+    RG_GL_E_CONTEXT = 1, /* no current context for a GL command / bad context id */
+    RG_GL_E_EGL = 2,     /* the server's EGL refused (context, surface) */
+};
+
+/* INFO reply, encoded part after status+result: str vendor, str renderer,
+ * str version, str glsl version, str extensions (GL), str egl version,
+ * str egl extensions, u32 nconfig, then per config RG_GL_NCONFIG_ATTR i32. */
+#define RG_GL_NCONFIG_ATTR 16
+
+#endif

@@ -1,0 +1,647 @@
+/* gl_exec.c — one GL batch CALL on the client thread's lane: every command
+ * decoded against its generated descriptor (gl_desc.h), every length
+ * recomputed here and compared with what the client sent, client-minted names
+ * translated, then the GL function called through libffi. A malformed batch
+ * ends the session (DESIGN rule 6); GL's own errors stay GL errors. */
+#include <ffi.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gl_server.h"
+#include "log.h"
+#include "rg_gl_cmds.h"
+#include "session.h"
+
+struct gl_fns G;
+
+#define GL_MAX_PARAMS 16
+#define GL_OUT_SLACK 4096 /* beyond the computed size, in case GL writes more than a table says */
+#define GL_MAX_GEN 65536  /* names in one glGen* / glDelete* */
+#define GL_BAD_NAME 0x7ffffff0u /* stands for an unknown program or shader: GL refuses it */
+
+int gl_fns_load(void)
+{
+#define L(f)                                                                                       \
+    if (!(G.f = (void *)gl_proc("gl" #f))) return -1
+    L(GetString);
+    L(GenRenderbuffers);
+    L(BindRenderbuffer);
+    L(RenderbufferStorage);
+    L(DeleteRenderbuffers);
+    L(GenFramebuffers);
+    L(BindFramebuffer);
+    L(FramebufferRenderbuffer);
+    L(Viewport);
+    L(Scissor);
+    L(GetIntegerv);
+    L(DeleteTextures);
+    L(DeleteBuffers);
+    L(DeleteFramebuffers);
+    L(GenTextures);
+    L(GenBuffers);
+    L(DeleteProgram);
+    L(DeleteShader);
+    L(ShaderSource);
+    L(Finish);
+    L(BindTexture);
+    L(TexImage2D);
+    L(FramebufferTexture2D);
+#undef L
+    return 0;
+}
+
+/* ---- per-opcode call interfaces, built on first use ------------------------------------ */
+
+static struct gl_entry {
+    int state; /* 0 not yet, 1 ready, -1 the server's GL lacks it */
+    void (*fn)(void);
+    ffi_cif cif;
+    ffi_type *types[GL_MAX_PARAMS];
+} entries[RG_GLOP_N_];
+static pthread_mutex_t entries_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static ffi_type *ffi_of(unsigned kind)
+{
+    switch (kind) {
+    case RG_GK_VOID:
+        return &ffi_type_void;
+    case RG_GK_U8:
+        return &ffi_type_uint8;
+    case RG_GK_I8:
+        return &ffi_type_sint8;
+    case RG_GK_U16:
+        return &ffi_type_uint16;
+    case RG_GK_I16:
+        return &ffi_type_sint16;
+    case RG_GK_U32:
+        return &ffi_type_uint32;
+    case RG_GK_I32:
+        return &ffi_type_sint32;
+    case RG_GK_F32:
+        return &ffi_type_float;
+    case RG_GK_U64:
+        return &ffi_type_uint64;
+    case RG_GK_I64:
+        return &ffi_type_sint64;
+    case RG_GK_F64:
+        return &ffi_type_double;
+    default:
+        return &ffi_type_pointer;
+    }
+}
+
+static struct gl_entry *entry(unsigned op)
+{
+    struct gl_entry *e = &entries[op];
+    pthread_mutex_lock(&entries_mu);
+    if (!e->state) {
+        const struct rg_gl_cmd *c = &rg_gl_cmds[op];
+        for (unsigned i = 0; i < c->nparams; i++)
+            e->types[i] = ffi_of(c->p[i].kind);
+        e->fn = (void (*)(void))gl_proc(c->name);
+        e->state = e->fn && c->nparams <= GL_MAX_PARAMS &&
+                           ffi_prep_cif(&e->cif, FFI_DEFAULT_ABI, c->nparams, ffi_of(c->ret),
+                                        e->types) == FFI_OK
+                       ? 1
+                       : -1;
+        if (e->state < 0) srv_warn("GL: %s is not available on the server", c->name);
+    }
+    pthread_mutex_unlock(&entries_mu);
+    return e->state > 0 ? e : NULL;
+}
+
+/* ---- names --------------------------------------------------------------------------------------
+ */
+
+static void (*gen_fn(unsigned cls))(GLsizei, GLuint *)
+{
+    switch (cls) {
+    case RG_GC_BUFFER:
+        return G.GenBuffers;
+    case RG_GC_TEXTURE:
+        return G.GenTextures;
+    case RG_GC_FRAMEBUFFER:
+        return G.GenFramebuffers;
+    case RG_GC_RENDERBUFFER:
+        return G.GenRenderbuffers;
+    default:
+        return NULL;
+    }
+}
+
+static void (*del_fn(unsigned cls))(GLsizei, const GLuint *)
+{
+    switch (cls) {
+    case RG_GC_BUFFER:
+        return G.DeleteBuffers;
+    case RG_GC_TEXTURE:
+        return G.DeleteTextures;
+    case RG_GC_FRAMEBUFFER:
+        return G.DeleteFramebuffers;
+    case RG_GC_RENDERBUFFER:
+        return G.DeleteRenderbuffers;
+    default:
+        return NULL;
+    }
+}
+
+static int names_set(struct gl_names *n, unsigned cls, uint32_t name, uint32_t real)
+{
+    if (cls >= RG_GC_N_ || name == 0 || name >= GL_MAX_NAME) return -1;
+    if (name >= n->cap[cls]) {
+        uint32_t m = n->cap[cls] ? n->cap[cls] : 64;
+        while (m <= name)
+            m *= 2;
+        uint32_t *t = realloc(n->map[cls], m * sizeof *t);
+        if (!t) return -1;
+        memset(t + n->cap[cls], 0, (m - n->cap[cls]) * sizeof *t);
+        n->map[cls] = t, n->cap[cls] = m;
+    }
+    n->map[cls][name] = real;
+    return 0;
+}
+
+void gl_names_put(struct gl_names *n)
+{
+    if (!n || --n->refs > 0) return;
+    for (int i = 0; i < RG_GC_N_; i++)
+        free(n->map[i]);
+    free(n);
+}
+
+/* The real name of a client name. Buffers, textures, framebuffers and
+ * renderbuffers that were never generated are made on first use, as GLES
+ * does on bind; an unknown program or shader becomes a name GL refuses.
+ * Framebuffer 0 is the current draw surface's FBO. */
+GLuint gl_name_lookup(struct gl_ctx *c, unsigned cls, uint32_t name, int create)
+{
+    if (cls == RG_GC_NONE) return name;
+    if (cls == RG_GC_FRAMEBUFFER && name == 0) return gl_surface_fbo(c, c->draw);
+    if (name == 0) return 0;
+    struct gl_names *n = c->names;
+    if (name < n->cap[cls] && n->map[cls][name]) return n->map[cls][name];
+    void (*gen)(GLsizei, GLuint *) = gen_fn(cls);
+    GLuint real = 0;
+    if (!create || !gen || name >= GL_MAX_NAME)
+        return cls == RG_GC_PROGRAM || cls == RG_GC_SHADER ? GL_BAD_NAME : 0;
+    gen(1, &real);
+    if (names_set(n, cls, name, real)) return 0;
+    return real;
+}
+
+/* ---- decoding one generated command --------------------------------------------------------- */
+
+struct batch {
+    struct session *s;
+    struct call *cl;
+    rpc_rbuf rb;
+    size_t raw_pos;
+    rpc_wbuf reply, reply_raw; /* of the last (sync) command */
+    uint32_t status;
+    uint64_t ret;
+};
+
+/* The next n bytes of the call's raw part, or NULL if they are not there. */
+static const void *raw_take(struct batch *b, uint32_t n)
+{
+    if (n > b->cl->raw_len - b->raw_pos) return NULL;
+    const void *p = (const char *)b->cl->raw + b->raw_pos;
+    b->raw_pos += n;
+    return p;
+}
+
+static void pixstore(struct rg_gl_sizectx *sc)
+{
+    static const GLenum q[2][6] = {
+        {GL_PACK_ALIGNMENT, GL_PACK_ROW_LENGTH, 0, GL_PACK_SKIP_ROWS, GL_PACK_SKIP_PIXELS, 0},
+        {GL_UNPACK_ALIGNMENT, GL_UNPACK_ROW_LENGTH, GL_UNPACK_IMAGE_HEIGHT, GL_UNPACK_SKIP_ROWS,
+         GL_UNPACK_SKIP_PIXELS, GL_UNPACK_SKIP_IMAGES}};
+    struct rg_gl_pixstore *ps[2] = {&sc->pack, &sc->unpack};
+    for (int k = 0; k < 2; k++) {
+        GLint v[6] = {4, 0, 0, 0, 0, 0};
+        for (int i = 0; i < 6; i++)
+            if (q[k][i]) G.GetIntegerv(q[k][i], &v[i]);
+        *ps[k] = (struct rg_gl_pixstore){v[0], v[1], v[2], v[3], v[4], v[5]};
+    }
+}
+
+static uint64_t get_scalar(rpc_rbuf *rb, unsigned kind, union rg_gl_arg *a)
+{
+    switch (kind) {
+    case RG_GK_U8:
+    case RG_GK_U16:
+    case RG_GK_U32:
+        a->u = rpc_get_u32(rb);
+        break;
+    case RG_GK_I8:
+    case RG_GK_I16:
+    case RG_GK_I32:
+        a->i = (int32_t)rpc_get_u32(rb);
+        break;
+    case RG_GK_F32: {
+        uint32_t v = rpc_get_u32(rb);
+        memcpy(&a->f, &v, 4);
+        break;
+    }
+    default:
+        a->u = rpc_get_u64(rb);
+        break; /* 64-bit integers and doubles: the bits */
+    }
+    return a->u;
+}
+
+/* Runs generated command op. 0 (ran or skipped as GL would), -1 malformed. */
+static int run_generic(struct batch *b, unsigned op, struct gl_ctx *c)
+{
+    const struct rg_gl_cmd *d = &rg_gl_cmds[op];
+    union rg_gl_arg a[GL_MAX_PARAMS];
+    uint32_t len[GL_MAX_PARAMS], tag[GL_MAX_PARAMS];
+    const void *blob[GL_MAX_PARAMS];
+    void *out[GL_MAX_PARAMS] = {0};
+    void *vals[GL_MAX_PARAMS];
+    /* typed storage libffi reads the arguments from */
+    union {
+        uint8_t u8;
+        uint16_t u16;
+        uint32_t u32;
+        float f;
+        uint64_t u64;
+        double d;
+        const void *p;
+    } st[GL_MAX_PARAMS];
+    int rc = -1, skip = 0, sized = 0;
+    if (d->nparams > GL_MAX_PARAMS) return -1;
+    memset(a, 0, sizeof a);
+    for (unsigned i = 0; i < d->nparams; i++) {
+        const struct rg_gl_param *p = &d->p[i];
+        blob[i] = NULL, tag[i] = 1, len[i] = 0;
+        switch (p->kind) {
+        case RG_GK_IN:
+        case RG_GK_STR:
+        case RG_GK_OUT:
+            len[i] = rpc_get_u32(&b->rb);
+            sized |= p->size != NULL;
+            if (len[i] != RG_GL_NULL && p->kind != RG_GK_OUT && !(blob[i] = raw_take(b, len[i])))
+                return -1;
+            break;
+        case RG_GK_BUFOFF:
+            tag[i] = rpc_get_u32(&b->rb);
+            if (tag[i] == 0) {
+                a[i].u = rpc_get_u64(&b->rb);
+            } else if (tag[i] == 1 && p->size) {
+                len[i] = rpc_get_u32(&b->rb);
+                sized = 1;
+                if (!(blob[i] = raw_take(b, len[i]))) return -1;
+            } else {
+                return -1;
+            }
+            break;
+        default:
+            get_scalar(&b->rb, p->kind, &a[i]);
+        }
+        if (!rpc_rbuf_ok(&b->rb)) return -1;
+    }
+    if (!c || c->destroyed) return 0; /* no context: GL calls do nothing */
+    struct gl_entry *e = entry(op);
+    if (!e) return 0;
+    struct rg_gl_sizectx sc;
+    if (sized) pixstore(&sc);
+    for (unsigned i = 0; i < d->nparams; i++) {
+        const struct rg_gl_param *p = &d->p[i];
+        switch (p->kind) {
+        case RG_GK_IN:
+        case RG_GK_OUT: {
+            if (len[i] == RG_GL_NULL) {
+                if (!p->nullable) return -1;
+                a[i].p = NULL;
+                break;
+            }
+            size_t want = p->size(a, &sc);
+            if (want != len[i]) {
+                srv_err("GL: %s: %u bytes for argument %u where the server computes %zu", d->name,
+                        len[i], i + 1, want);
+                return -1;
+            }
+            if (p->kind == RG_GK_OUT) {
+                if (!(out[i] = calloc(1, (size_t)len[i] + GL_OUT_SLACK))) goto done;
+                a[i].p = out[i];
+            } else if (p->cls != RG_GC_NONE) { /* an array of names: translated copy */
+                uint32_t *t = malloc(len[i] + 4);
+                if (!t) goto done;
+                memcpy(t, blob[i], len[i]);
+                for (uint32_t k = 0; k < len[i] / 4; k++)
+                    t[k] = gl_name_lookup(c, p->cls, t[k], 0);
+                a[i].p = out[i] = t;
+            } else {
+                a[i].p = blob[i];
+            }
+            break;
+        }
+        case RG_GK_STR:
+            if (len[i] == RG_GL_NULL || len[i] == 0 || ((const char *)blob[i])[len[i] - 1])
+                return -1;
+            a[i].p = blob[i];
+            break;
+        case RG_GK_BUFOFF: {
+            /* the pointer GL sees must be an offset exactly when a buffer is
+             * bound: never let a client value reach GL as a pointer */
+            GLint bound = 0;
+            G.GetIntegerv(p->bind, &bound);
+            if (tag[i] == 0 && !bound) skip = 1;
+            if (tag[i] == 1) {
+                if (bound || p->size(a, &sc) != len[i]) skip = 1;
+                a[i].p = blob[i];
+            }
+            break;
+        }
+        default:
+            if (p->cls != RG_GC_NONE) {
+                int bind_fb = op == RG_GLOP_glBindFramebuffer && p->cls == RG_GC_FRAMEBUFFER;
+                if (bind_fb) c->fb_default = a[i].u == 0;
+                a[i].u = gl_name_lookup(c, p->cls, (uint32_t)a[i].u, 1);
+            }
+        }
+    }
+    if (skip) {
+        srv_warn("GL: %s: a pointer argument does not match the buffer binding; skipped", d->name);
+        rc = 0;
+        goto done;
+    }
+    for (unsigned i = 0; i < d->nparams; i++) {
+        switch (d->p[i].kind) {
+        case RG_GK_U8:
+        case RG_GK_I8:
+            st[i].u8 = (uint8_t)a[i].u;
+            break;
+        case RG_GK_U16:
+        case RG_GK_I16:
+            st[i].u16 = (uint16_t)a[i].u;
+            break;
+        case RG_GK_U32:
+        case RG_GK_I32:
+            st[i].u32 = (uint32_t)a[i].u;
+            break;
+        case RG_GK_F32:
+            st[i].f = a[i].f;
+            break;
+        case RG_GK_F64:
+            memcpy(&st[i].d, &a[i].u, 8);
+            break;
+        case RG_GK_U64:
+        case RG_GK_I64:
+            st[i].u64 = a[i].u;
+            break;
+        default:
+            st[i].p = a[i].p;
+            break;
+        }
+        vals[i] = &st[i];
+    }
+    union {
+        ffi_arg r;
+        uint64_t u64;
+        double d;
+        float f;
+    } res = {0};
+    ffi_call(&e->cif, e->fn, &res, vals);
+    if (d->flags & RG_GF_SYNC) {
+        switch (d->ret) {
+        case RG_GK_F32:
+            memcpy(&b->ret, &res.f, 4);
+            break;
+        case RG_GK_F64:
+            memcpy(&b->ret, &res.d, 8);
+            break;
+        case RG_GK_U8:
+            b->ret = (uint8_t)res.r;
+            break;
+        case RG_GK_U32:
+        case RG_GK_I32:
+            b->ret = (uint32_t)res.r;
+            break;
+        default:
+            b->ret = res.u64;
+        }
+        for (unsigned i = 0; i < d->nparams; i++)
+            if (d->p[i].kind == RG_GK_OUT && out[i]) rpc_put_bytes(&b->reply_raw, out[i], len[i]);
+    }
+    rc = 0;
+done:
+    for (unsigned i = 0; i < d->nparams; i++)
+        free(out[i]);
+    return rc;
+}
+
+/* ---- custom commands (gl.overlay `custom=`) ----------------------------------------------- */
+
+static unsigned class_of(const char *custom)
+{
+    static const struct {
+        const char *name;
+        unsigned cls;
+    } m[] = {{"buffer", RG_GC_BUFFER},           {"texture", RG_GC_TEXTURE},
+             {"framebuffer", RG_GC_FRAMEBUFFER}, {"renderbuffer", RG_GC_RENDERBUFFER},
+             {"program", RG_GC_PROGRAM},         {"shader", RG_GC_SHADER}};
+    const char *colon = strchr(custom, ':');
+    for (size_t i = 0; colon && i < sizeof m / sizeof *m; i++)
+        if (!strcmp(colon + 1, m[i].name)) return m[i].cls;
+    return RG_GC_NONE;
+}
+
+/* glGen*: i32 n, n client names; glDelete*: the same. */
+static int run_names(struct batch *b, const struct rg_gl_cmd *d, struct gl_ctx *c, int gen)
+{
+    unsigned cls = class_of(d->custom);
+    int32_t n = (int32_t)rpc_get_u32(&b->rb);
+    if (!rpc_rbuf_ok(&b->rb) || n < 0 || n > GL_MAX_GEN) return -1;
+    uint32_t *names = malloc(((size_t)n + 1) * 4), *real = malloc(((size_t)n + 1) * 4);
+    int rc = -1;
+    if (!names || !real) goto done;
+    for (int32_t i = 0; i < n; i++)
+        if ((names[i] = rpc_get_u32(&b->rb)) == 0 || names[i] >= GL_MAX_NAME) goto done;
+    if (!rpc_rbuf_ok(&b->rb)) goto done;
+    rc = 0;
+    if (!c || c->destroyed || !gen_fn(cls)) goto done;
+    if (gen) {
+        gen_fn(cls)(n, real);
+        for (int32_t i = 0; i < n; i++)
+            if (names_set(c->names, cls, names[i], real[i])) rc = -1;
+    } else {
+        int32_t k = 0;
+        for (int32_t i = 0; i < n; i++) {
+            if (names[i] >= c->names->cap[cls] || !c->names->map[cls][names[i]]) continue;
+            real[k++] = c->names->map[cls][names[i]];
+            c->names->map[cls][names[i]] = 0;
+            if (cls == RG_GC_FRAMEBUFFER) { /* deleting the bound FBO rebinds 0: the surface's */
+                GLint bound = 0;
+                G.GetIntegerv(GL_FRAMEBUFFER_BINDING, &bound);
+                if ((GLuint)bound == real[k - 1]) c->fb_default = 1;
+            }
+        }
+        del_fn(cls)(k, real);
+        if (cls == RG_GC_FRAMEBUFFER && c->fb_default)
+            G.BindFramebuffer(GL_FRAMEBUFFER, gl_surface_fbo(c, c->draw));
+    }
+done:
+    free(names), free(real);
+    return rc;
+}
+
+/* glShaderSource: u32 shader, u32 count, count x u32 length; the bytes in raw. */
+static int run_shader_source(struct batch *b, struct gl_ctx *c)
+{
+    uint32_t sh = rpc_get_u32(&b->rb), n = rpc_get_u32(&b->rb);
+    if (!rpc_rbuf_ok(&b->rb) || n > 65536) return -1;
+    const GLchar **str = calloc(n + 1, sizeof *str);
+    GLint *lens = calloc(n + 1, sizeof *lens);
+    int rc = -1;
+    if (!str || !lens) goto done;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t l = rpc_get_u32(&b->rb);
+        if (!rpc_rbuf_ok(&b->rb) || l > INT32_MAX || !(str[i] = raw_take(b, l))) goto done;
+        lens[i] = (GLint)l;
+    }
+    rc = 0;
+    if (c && !c->destroyed)
+        G.ShaderSource(gl_name_lookup(c, RG_GC_SHADER, sh, 0), (GLsizei)n, str, lens);
+done:
+    free(str), free(lens);
+    return rc;
+}
+
+static int run_custom(struct batch *b, unsigned op, struct gl_ctx *c)
+{
+    const struct rg_gl_cmd *d = &rg_gl_cmds[op];
+    const char *k = d->custom;
+    if (!strncmp(k, "gen:", 4)) return run_names(b, d, c, 1);
+    if (!strncmp(k, "del:", 4)) return run_names(b, d, c, 0);
+    if (!strncmp(k, "create:", 7)) { /* the generated arguments, then the client's name */
+        union rg_gl_arg a[GL_MAX_PARAMS] = {0};
+        for (unsigned i = 0; i < d->nparams; i++)
+            get_scalar(&b->rb, d->p[i].kind, &a[i]);
+        uint32_t name = rpc_get_u32(&b->rb);
+        if (!rpc_rbuf_ok(&b->rb) || d->nparams > 1 || name == 0 || name >= GL_MAX_NAME) return -1;
+        struct gl_entry *e = entry(op);
+        if (!c || c->destroyed || !e) return 0;
+        GLuint real =
+            d->nparams ? ((GLuint(*)(GLenum))e->fn)((GLenum)a[0].u) : ((GLuint(*)(void))e->fn)();
+        return real ? names_set(c->names, class_of(k), name, real) : 0;
+    }
+    if (!strncmp(k, "delone:", 7)) {
+        uint32_t name = rpc_get_u32(&b->rb);
+        if (!rpc_rbuf_ok(&b->rb)) return -1;
+        if (!c || c->destroyed || name == 0) return 0;
+        unsigned cls = class_of(k);
+        GLuint real = gl_name_lookup(c, cls, name, 0);
+        (cls == RG_GC_PROGRAM ? G.DeleteProgram : G.DeleteShader)(real);
+        if (name < c->names->cap[cls]) c->names->map[cls][name] = 0;
+        return 0;
+    }
+    if (!strcmp(k, "glGetString")) { /* u32 name -> raw: the string with its NUL */
+        uint32_t name = rpc_get_u32(&b->rb);
+        if (!rpc_rbuf_ok(&b->rb)) return -1;
+        const GLubyte *s = c && !c->destroyed ? G.GetString(name) : NULL;
+        b->ret = s != NULL;
+        if (s) rpc_put_bytes(&b->reply_raw, s, strlen((const char *)s) + 1);
+        return 0;
+    }
+    if (!strcmp(k, "glShaderSource")) return run_shader_source(b, c);
+    if (!strcmp(k, "glGetError")) return run_generic(b, op, c); /* custom on the client only */
+    srv_err("GL: %s: no server side for custom=%s", d->name, k);
+    return -1;
+}
+
+/* ---- the batch ------------------------------------------------------------------------------ */
+
+static int send_reply(struct batch *b)
+{
+    uint8_t head[12];
+    rpc_wbuf w;
+    rpc_wbuf_init(&w, head, sizeof head);
+    rpc_put_u32(&w, b->status);
+    rpc_put_u64(&w, b->ret);
+    size_t ne = b->reply.len;
+    struct iovec raw = {b->reply_raw.data, b->reply_raw.len};
+    /* encoded part: status, result, then what a window-system command wrote */
+    uint8_t *enc = malloc(sizeof head + ne);
+    if (!enc || !rpc_wbuf_ok(&b->reply) || !rpc_wbuf_ok(&b->reply_raw)) {
+        free(enc);
+        return -1;
+    }
+    memcpy(enc, head, sizeof head);
+    if (ne) memcpy(enc + sizeof head, b->reply.data, ne);
+    rpc_hdr h = {.type = RPC_T_REPLY,
+                 .op = b->cl->h.op,
+                 .thread = b->cl->h.thread,
+                 .seq = b->cl->h.seq,
+                 .ctx = b->cl->h.ctx,
+                 .credit = 1};
+    int rc = session_send(b->s, &h, enc, sizeof head + ne, raw.iov_len ? &raw : NULL,
+                          raw.iov_len ? 1 : 0);
+    free(enc);
+    return rc;
+}
+
+int gl_call(struct session *s, struct call *cl)
+{
+    struct batch b = {.s = s, .cl = cl};
+    int noreply = (cl->h.flags & RPC_F_NOREPLY) != 0, rc = 0;
+    char why[256];
+    const char *bad = NULL;
+    rpc_rbuf_init(&b.rb, cl->enc, cl->h.enc_len);
+    rpc_wbuf_init_dyn(&b.reply, RPC_MAX_ENC_LEN - 64);
+    rpc_wbuf_init_dyn(&b.reply_raw, SRV_MAX_CALL_RAW);
+    if (cl->h.op != RG_GL_OP_BATCH) {
+        bad = "unknown GL op";
+    } else if (gl_egl_init(why, sizeof why)) {
+        srv_warn("GL: not available on this server: %s", why);
+        b.status = RG_GL_E_EGL;
+        b.rb.pos = b.rb.len; /* nothing runs */
+        b.raw_pos = cl->raw_len;
+    }
+    while (!bad && rpc_rbuf_left(&b.rb)) {
+        uint32_t op = rpc_get_u32(&b.rb);
+        int sync;
+        struct gl_ctx *c = gl_current();
+        if (op >= RG_WS_BASE && op < RG_WS_END_) {
+            sync = op == RG_WS_INFO || op == RG_WS_CHOOSE_CONFIG || op == RG_WS_FINISH;
+            if (op == RG_WS_FINISH) {
+                if (c) G.Finish();
+            } else if (gl_ws_command(op, &b.rb, &b.reply, &b.reply_raw, &b.status)) {
+                bad = "malformed window-system command";
+            }
+        } else if (op > 0 && op < rg_gl_ncmds) {
+            const struct rg_gl_cmd *d = &rg_gl_cmds[op];
+            sync = (d->flags & RG_GF_SYNC) != 0;
+            if (d->flags & RG_GF_UNSUPPORTED)
+                bad = "a command the client does not send";
+            else if ((d->flags & RG_GF_CUSTOM) ? run_custom(&b, op, c) : run_generic(&b, op, c))
+                bad = d->name;
+            if (sync && !c && !b.status) b.status = RG_GL_E_CONTEXT;
+        } else {
+            bad = "unknown GL opcode";
+            break;
+        }
+        /* a command that answers ends its batch, and only a batch that waits has one */
+        if (!bad && sync && (rpc_rbuf_left(&b.rb) || noreply))
+            bad = "an answering command inside a batch";
+    }
+    if (!bad && !rpc_rbuf_ok(&b.rb)) bad = "a command cut short";
+    if (!bad && b.raw_pos != cl->raw_len) bad = "bytes left over after the batch";
+    if (bad) {
+        snprintf(why, sizeof why, "GL batch (thread %u seq %llu): malformed: %s", cl->h.thread,
+                 (unsigned long long)cl->h.seq, bad);
+        rc = protocol_error(s, why);
+    } else if (noreply) {
+        pthread_mutex_lock(&s->lock);
+        s->credit_owed++;
+        pthread_mutex_unlock(&s->lock);
+    } else {
+        rc = send_reply(&b) ? -1 : 0;
+    }
+    rpc_wbuf_free(&b.reply);
+    rpc_wbuf_free(&b.reply_raw);
+    call_free(cl);
+    return rc;
+}

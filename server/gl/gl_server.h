@@ -1,0 +1,104 @@
+/* gl_server.h — the session worker's GL renderer (docs/gl.md): the batch
+ * decoder and generic libffi dispatch (gl_exec.c) and the EGL side
+ * (gl_egl.c): one EGL context per client context on a surfaceless display,
+ * client windows and pbuffers as framebuffer objects with default-framebuffer
+ * semantics. Everything runs on the client thread's lane, so the EGL context
+ * current on a lane is the one current on that client thread. */
+#ifndef RG_SRV_GL_H
+#define RG_SRV_GL_H
+
+#include <EGL/egl.h>
+#include <EGL/eglext.h>
+#include <GLES3/gl32.h>
+#include <GLES2/gl2ext.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "gl_desc.h"
+
+struct session;
+struct call;
+
+/* The hook in dispatch.c: runs one GL batch CALL and answers it. Frees cl.
+ * 0, or -1 on a protocol error (the session ends). */
+int gl_call(struct session *s, struct call *cl);
+
+/* ---- names of one client share group: client name -> real name, per class ---- */
+struct gl_names {
+    uint32_t *map[RG_GC_N_];
+    uint32_t cap[RG_GC_N_];
+    int refs;
+};
+#define GL_MAX_NAME (1u << 22) /* client names are minted in sequence */
+
+struct gl_surf {
+    uint32_t id;
+    int w, h;
+    EGLint r, g, b, a, depth, stencil;
+    GLuint color_tex, color_rb, ds_rb; /* shared by every context (one share group on the server) */
+    int refs;                          /* current somewhere, or alive */
+    int destroyed;
+};
+
+struct gl_fbo { /* a context's framebuffer object for one surface */
+    uint32_t surf;
+    GLuint fbo;
+    struct gl_fbo *next;
+};
+
+struct gl_ctx {
+    uint32_t id;
+    EGLContext egl;
+    uint32_t api; /* EGL_OPENGL_ES_API / EGL_OPENGL_API */
+    struct gl_names *names;
+    struct gl_surf *draw, *read;
+    struct gl_fbo *fbos;
+    int was_current; /* EGL sets viewport and scissor the first time */
+    int fb_default;  /* the application's framebuffer binding is 0 (the surface's) */
+    int current;     /* current on a lane */
+    int destroyed;
+};
+
+struct gl_fns { /* the GL entry points the server itself calls (gl_exec.c loads them) */
+    PFNGLGETSTRINGPROC GetString;
+    PFNGLGENRENDERBUFFERSPROC GenRenderbuffers;
+    PFNGLBINDRENDERBUFFERPROC BindRenderbuffer;
+    PFNGLRENDERBUFFERSTORAGEPROC RenderbufferStorage;
+    PFNGLDELETERENDERBUFFERSPROC DeleteRenderbuffers;
+    PFNGLGENFRAMEBUFFERSPROC GenFramebuffers;
+    PFNGLBINDFRAMEBUFFERPROC BindFramebuffer;
+    PFNGLFRAMEBUFFERRENDERBUFFERPROC FramebufferRenderbuffer;
+    PFNGLVIEWPORTPROC Viewport;
+    PFNGLSCISSORPROC Scissor;
+    PFNGLGETINTEGERVPROC GetIntegerv;
+    PFNGLDELETETEXTURESPROC DeleteTextures;
+    PFNGLDELETEBUFFERSPROC DeleteBuffers;
+    PFNGLDELETEFRAMEBUFFERSPROC DeleteFramebuffers;
+    PFNGLGENTEXTURESPROC GenTextures;
+    PFNGLGENBUFFERSPROC GenBuffers;
+    PFNGLDELETEPROGRAMPROC DeleteProgram;
+    PFNGLDELETESHADERPROC DeleteShader;
+    PFNGLSHADERSOURCEPROC ShaderSource;
+    PFNGLFINISHPROC Finish;
+    PFNGLBINDTEXTUREPROC BindTexture;
+    PFNGLTEXIMAGE2DPROC TexImage2D;
+    PFNGLFRAMEBUFFERTEXTURE2DPROC FramebufferTexture2D;
+};
+extern struct gl_fns G;
+int gl_fns_load(void); /* 0, or -1 if one is missing */
+
+/* gl_egl.c */
+int gl_egl_init(char *why, size_t len); /* once per worker; 0 or -1 */
+void *gl_proc(const char *name);        /* eglGetProcAddress */
+struct gl_ctx *gl_current(void);        /* this lane's */
+/* A window-system command: decoded from rb; a sync one writes its reply. 0,
+ * or -1 on a malformed command (protocol error). */
+int gl_ws_command(uint32_t op, rpc_rbuf *rb, rpc_wbuf *reply, rpc_wbuf *reply_raw,
+                  uint32_t *status);
+GLuint gl_surface_fbo(struct gl_ctx *c, struct gl_surf *sf); /* the context's FBO for a surface */
+
+/* gl_exec.c */
+GLuint gl_name_lookup(struct gl_ctx *c, unsigned cls, uint32_t name, int create);
+void gl_names_put(struct gl_names *n);
+
+#endif
