@@ -298,6 +298,8 @@ static int makes_visible(const struct rpc_call_desc *d)
     if (!strcmp(b, "cuCtxSynchronize") || !strcmp(b, "cuStreamSynchronize") ||
         !strcmp(b, "cuEventSynchronize") || !strcmp(b, "cuStreamQuery") || !strcmp(b, "cuEventQuery"))
         return 1;
+    /* CUDA_LAUNCH_BLOCKING=1: every device call returns once done */
+    if (rg_sess.cfg.launch_blocking && device_reads(d)) return 1;
     /* synchronous copies and memsets return once done */
     return (starts(b, "cuMemcpy") || starts(b, "cuMemset")) && !strstr(b, "Async");
 }
