@@ -11,6 +11,9 @@
 #include "quota.h"
 #include "ranges.h"
 #include "session.h"
+#ifdef RGPU_GL
+#include "gl/gl_hook.h"
+#endif
 
 /* The generic codec may land after this file: until then its calls are weak
  * and every op answers CUDA_ERROR_NOT_SUPPORTED. */
@@ -533,6 +536,9 @@ static int hostcb_call(struct session *s, struct call *cl)
 int dispatch_call(struct session *s, struct call *cl)
 {
     int noreply = (cl->h.flags & RPC_F_NOREPLY) != 0, rc = 0;
+#ifdef RGPU_GL
+    if (gl_hook_op(cl->h.op)) return gl_call(s, cl); /* GL batches (server/gl, docs/gl.md) */
+#endif
     if (hostcb_op(cl->d)) return hostcb_call(s, cl);
     if (mirror_op(cl->d)) return mirror_call(s, cl); /* managed memory (mirror.c) */
     if (!cl->d || !rpc_decode_call || !rpc_encode_reply)
