@@ -1,7 +1,8 @@
 // memory.cu — cudaMalloc / cudaMemcpy / cudaMemset as ordinary programs use
 // them: whole and partial memsets, copies in every direction (explicit kinds
 // and cudaMemcpyDefault), pitched 2D allocations and copies, async copies of
-// pageable memory, cudaMemGetInfo; each result compared with a CPU model.
+// pageable memory, stream-ordered cudaMallocAsync/cudaFreeAsync, cudaMemGetInfo; each result
+// compared with a CPU model.
 #include "check.cuh"
 
 #include <cstring>
@@ -75,6 +76,18 @@ static long linear(int n)
     CK(cudaStreamSynchronize(s));
     for (int i = 0; i < n; i++)
         EXPECT(back[i] == i - 1, "async [%d] %d want %d", i, back[i], i - 1);
+
+    // Stream-ordered allocation: allocate, use and free on the stream.
+    int *tmp;
+    CK(cudaMallocAsync(&tmp, bytes, s));
+    CK(cudaMemsetAsync(tmp, 0, bytes, s));
+    add_index<<<(n + 255) / 256, 256, 0, s>>>(tmp, n);
+    CK_LAUNCH();
+    CK(cudaMemcpyAsync(back.data(), tmp, bytes, cudaMemcpyDeviceToHost, s));
+    CK(cudaFreeAsync(tmp, s));
+    CK(cudaStreamSynchronize(s));
+    for (int i = 0; i < n; i++)
+        EXPECT(back[i] == i, "mallocAsync [%d] %d want %d", i, back[i], i);
     CK(cudaStreamDestroy(s));
     CK(cudaFree(a));
     CK(cudaFree(b));
