@@ -1,8 +1,8 @@
 // memory.cu — cudaMalloc / cudaMemcpy / cudaMemset as ordinary programs use
 // them: whole and partial memsets, copies in every direction (explicit kinds
 // and cudaMemcpyDefault), pitched 2D allocations and copies, async copies of
-// pageable memory, stream-ordered cudaMallocAsync/cudaFreeAsync, cudaMemGetInfo; each result
-// compared with a CPU model.
+// pageable memory, stream-ordered cudaMallocAsync/cudaFreeAsync,
+// cudaMemGetInfo; each result compared with a CPU model.
 #include "check.cuh"
 
 #include <cstring>
