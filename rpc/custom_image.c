@@ -151,7 +151,7 @@ static int image_decode_reply(const struct rpc_call_desc *d, void *const *args, 
         memcpy(out, &id, d->args[0].size < 8 ? d->args[0].size : 8);
     }
     jit_arrays(d, args, &n, &opts, &vals);
-    if (rpc_jit_decode_reply(r, n, opts, vals)) return -1;
+    if (rpc_jit_decode_reply(r, n, opts, vals, NULL)) return -1;
     return rpc_rbuf_done(r) ? 0 : -1;
 }
 

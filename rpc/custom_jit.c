@@ -57,7 +57,8 @@ static char *client_log(unsigned n, const CUjit_option *opts, void *const *vals,
     return *cap ? buf : NULL;
 }
 
-int rpc_jit_decode_reply(struct rpc_rbuf *r, unsigned n, const CUjit_option *opts, void **vals)
+int rpc_jit_decode_reply(struct rpc_rbuf *r, unsigned n, const CUjit_option *opts, void **vals,
+                         void *const *sent)
 {
     uint64_t after[RPC_JIT_MAX_OPTIONS];
     uint32_t m = rpc_get_u32(r);
@@ -68,8 +69,8 @@ int rpc_jit_decode_reply(struct rpc_rbuf *r, unsigned n, const CUjit_option *opt
         size_t len, cap;
         const char *text = rpc_get_blob(r, &len);
         if (!rpc_rbuf_ok(r) || len > RPC_JIT_MAX_LOG) return -1;
-        char *buf = client_log(n, opts, vals, k ? CU_JIT_ERROR_LOG_BUFFER : CU_JIT_INFO_LOG_BUFFER,
-                               &cap);
+        char *buf = client_log(n, opts, sent ? sent : vals,
+                               k ? CU_JIT_ERROR_LOG_BUFFER : CU_JIT_INFO_LOG_BUFFER, &cap);
         if (!buf) continue;
         size_t keep = len < cap - 1 ? len : cap - 1;
         memcpy(buf, text, keep);

@@ -28,9 +28,11 @@
  * a missing array) and writes them. 0, a CUresult, or -1 (buffer error). */
 int rpc_jit_encode(struct rpc_wbuf *w, unsigned n, const CUjit_option *opts, void *const *vals);
 /* Reads the reply part written by rpc_jit_encode_reply into the application's
- * option values and log buffers (opts = vals = NULL: read and dropped). 0 or -1
- * (malformed). */
-int rpc_jit_decode_reply(struct rpc_rbuf *r, unsigned n, const CUjit_option *opts, void **vals);
+ * option values and log buffers (opts = vals = NULL: read and dropped). The log
+ * capacities are read from `sent` (the values as they were sent; NULL: vals). 0
+ * or -1 (malformed). */
+int rpc_jit_decode_reply(struct rpc_rbuf *r, unsigned n, const CUjit_option *opts, void **vals,
+                         void *const *sent);
 
 /* ---- worker ---- */
 struct rpc_jit {

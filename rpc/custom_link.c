@@ -47,6 +47,7 @@ struct client_state {
     unsigned n;
     CUjit_option *opts; /* a copy */
     void **vals;        /* the application's array */
+    void **sent;        /* its values at cuLinkCreate: the log capacities the driver keeps */
     void *image;        /* the last cuLinkComplete's image */
     struct client_state *next;
 };
@@ -65,11 +66,13 @@ static struct client_state *client_find(uint64_t id)
 static int client_add(uint64_t id, unsigned n, const CUjit_option *opts, void **vals)
 {
     struct client_state *c = calloc(1, sizeof *c);
-    if (!c || (n && !(c->opts = malloc(n * sizeof *opts)))) {
+    if (c && n && (!(c->opts = malloc(n * sizeof *opts)) || !(c->sent = malloc(n * sizeof *vals)))) {
+        free(c->opts);
         free(c);
-        return -1;
+        c = NULL;
     }
-    if (n) memcpy(c->opts, opts, n * sizeof *opts);
+    if (!c) return -1;
+    if (n) memcpy(c->opts, opts, n * sizeof *opts), memcpy(c->sent, vals, n * sizeof *vals);
     c->id = id, c->n = n, c->vals = vals;
     pthread_mutex_lock(&client_mu);
     c->next = client_states;
@@ -87,6 +90,7 @@ static void client_remove(uint64_t id)
     pthread_mutex_unlock(&client_mu);
     if (!c) return;
     free(c->opts);
+    free(c->sent);
     free(c->image);
     free(c);
 }
@@ -96,7 +100,8 @@ static int client_state_logs(uint64_t id, struct rpc_rbuf *r)
 {
     pthread_mutex_lock(&client_mu);
     struct client_state *c = client_find(id);
-    int rc = rpc_jit_decode_reply(r, c ? c->n : 0, c ? c->opts : NULL, c ? c->vals : NULL);
+    int rc = rpc_jit_decode_reply(r, c ? c->n : 0, c ? c->opts : NULL, c ? c->vals : NULL,
+                                  c ? c->sent : NULL);
     pthread_mutex_unlock(&client_mu);
     return rc;
 }
@@ -202,12 +207,18 @@ static int dec_reply_create(const struct rpc_call_desc *d, void *const *args, st
     void **vals = *(void **const *)args[2];
     void *out = *(void *const *)args[3];
     uint64_t id = 0;
-    if (*result == 0 && out) id = rpc_get_u64(r);
-    if (rpc_jit_decode_reply(r, n, opts, vals)) return -1;
+    int made = 0;
     if (*result == 0 && out) {
-        if (client_add(id, n, opts, vals)) *result = RPC_CU_OUT_OF_MEMORY; /* the id leaks */
-        else memcpy(out, &id, sizeof id);
+        id = rpc_get_u64(r);
+        if (!rpc_rbuf_ok(r)) return -1;
+        /* the record keeps the values as sent, before the driver writes any back */
+        if (!(made = client_add(id, n, opts, vals) == 0)) *result = RPC_CU_OUT_OF_MEMORY;
     }
+    if (rpc_jit_decode_reply(r, n, opts, vals, NULL)) {
+        if (made) client_remove(id);
+        return -1;
+    }
+    if (made) memcpy(out, &id, sizeof id); /* without a record the id leaks in the worker */
     return 0;
 }
 
@@ -225,7 +236,8 @@ static int link_decode_reply(const struct rpc_call_desc *d, void *const *args, s
         break;
     case L_ADD:
         if (rpc_jit_decode_reply(r, (unsigned)rpc_uint_at(args[5], d->args[5].size),
-                                 *(CUjit_option *const *)args[6], *(void **const *)args[7]) ||
+                                 *(CUjit_option *const *)args[6], *(void **const *)args[7],
+                                 NULL) ||
             client_state_logs(id, r))
             return -1;
         break;

@@ -486,4 +486,183 @@ RG_TEST(launch_ex_config_and_attributes)
     CHECK_EQ_INT(encode(d, args), CUDA_ERROR_NOT_SUPPORTED);
 }
 
+/* ---- modules, libraries, linking ----------------------------------------------- */
+
+RG_TEST(global_size_always_asked)
+{
+    const struct rpc_call_desc *d = rpc_call_by_name("cuModuleGetGlobal_v2");
+    CHECK(d && d->cls == RPC_CLASS_CUSTOM);
+    CUdeviceptr p = 0;
+    CUdeviceptr *pp = &p;
+    size_t *bytes = NULL;
+    CUmodule m = (CUmodule)(uintptr_t)0x4000000001ull;
+    const char *name = "g";
+    void *args[] = {&pp, &bytes, &m, &name};
+    CHECK_EQ_INT(encode(d, args), 0);
+    struct rpc_decoded dc;
+    CHECK_EQ_INT(decode(d, &dc), 0);
+    CHECK(*(void **)dc.avalues[1] != NULL); /* the worker learns the size */
+    dc.val[0].u64 = 0x7f0000001000ull, dc.val[1].u64 = 16;
+    uint32_t res;
+    CHECK_EQ_INT(reply(&dc, 0, args, &res), 0); /* and keeps it to itself */
+    CHECK_EQ_U64(p, 0x7f0000001000ull);
+    rpc_decoded_free(&dc);
+    CHECK_EQ_INT(truncations_fail(d), 0);
+}
+
+static const char *kept_name(void *self, uint64_t id, const char *text, size_t len)
+{
+    static char copy[64];
+    (void)self;
+    if (id != 0x5000000001ull || len >= sizeof copy) return NULL;
+    memcpy(copy, text, len);
+    copy[len] = 0;
+    return copy;
+}
+
+RG_TEST(function_name_kept_by_the_client)
+{
+    static const struct rpc_client_ops names = {client_layout, NULL, kept_name};
+    const struct rpc_call_desc *d = rpc_call_by_name("cuFuncGetName");
+    CHECK(d && d->cls == RPC_CLASS_CUSTOM);
+    const char *name = NULL, **np = &name;
+    CUfunction f = (CUfunction)(uintptr_t)0x5000000001ull;
+    void *args[] = {&np, &f};
+    rpc_set_client_ops(&cops); /* no keep_name: nothing to keep the string in */
+    CHECK_EQ_INT(encode(d, args), CUDA_ERROR_NOT_SUPPORTED);
+    rpc_set_client_ops(&names);
+    CHECK_EQ_INT(encode(d, args), 0);
+    struct rpc_decoded dc;
+    CHECK_EQ_INT(decode(d, &dc), 0);
+    static const char backend_name[] = "vadd";
+    *(const char **)*(void **)dc.avalues[0] = backend_name;
+    uint32_t res;
+    CHECK_EQ_INT(reply(&dc, 0, args, &res), 0);
+    CHECK(name && name != backend_name);
+    CHECK_STR(name, "vadd");
+    rpc_decoded_free(&dc);
+    CHECK_EQ_INT(truncations_fail(d), 0);
+    rpc_set_client_ops(&cops);
+}
+
+static int b2s_calls;
+static size_t b2s(int block)
+{
+    b2s_calls++;
+    return (size_t)block * 10;
+}
+
+RG_TEST(occupancy_callback_as_a_table)
+{
+    const struct rpc_call_desc *d = rpc_call_by_name("cuOccupancyMaxPotentialBlockSizeWithFlags");
+    CHECK(d && d->cls == RPC_CLASS_CUSTOM);
+    int grid = 0, block = 0, *gp = &grid, *bp = &block, limit = 100;
+    unsigned flags = 0;
+    size_t dyn = 0;
+    CUfunction f = (CUfunction)(uintptr_t)0x5000000001ull;
+    CUoccupancyB2DSize fn = b2s;
+    void *args[] = {&gp, &bp, &f, &fn, &dyn, &limit, &flags};
+    CHECK_EQ_INT(encode(d, args), 0);
+    CHECK_EQ_INT(b2s_calls, 4); /* 32, 64, 96 and the limit */
+    struct rpc_decoded dc;
+    CHECK_EQ_INT(decode(d, &dc), 0);
+    CUoccupancyB2DSize w = *(CUoccupancyB2DSize *)dc.avalues[3];
+    CHECK(w && w != b2s);
+    CHECK_EQ_INT(w(96), 960);
+    CHECK_EQ_INT(w(50), 640); /* between entries: the next larger one */
+    CHECK_EQ_INT(w(100), 1000);
+    CHECK_EQ_INT(b2s_calls, 4);
+    dc.val[0].u64 = 7, dc.val[1].u64 = 96;
+    uint32_t res;
+    CHECK_EQ_INT(reply(&dc, 0, args, &res), 0);
+    CHECK(grid == 7 && block == 96);
+    rpc_decoded_free(&dc);
+    CHECK_EQ_INT(truncations_fail(d), 0);
+    fn = NULL;
+    CHECK_EQ_INT(encode(d, args), 0);
+    CHECK_EQ_INT(decode(d, &dc), 0);
+    CHECK(*(CUoccupancyB2DSize *)dc.avalues[3] == NULL);
+    rpc_decoded_free(&dc);
+}
+
+RG_TEST(link_state_logs_and_image)
+{
+    const struct rpc_call_desc *create = rpc_call_by_name("cuLinkCreate_v2");
+    const struct rpc_call_desc *add = rpc_call_by_name("cuLinkAddData_v2");
+    const struct rpc_call_desc *complete = rpc_call_by_name("cuLinkComplete");
+    const struct rpc_call_desc *destroy = rpc_call_by_name("cuLinkDestroy");
+    CHECK(create && add && complete && destroy && create->cls == RPC_CLASS_CUSTOM);
+    /* create, with an error log the later calls fill */
+    char err[32] = "stale";
+    CUjit_option opts[] = {CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
+    void *vals[] = {err, (void *)(uintptr_t)sizeof err};
+    unsigned n = 2;
+    CUjit_option *op = opts;
+    void **vp = vals;
+    CUlinkState st = NULL, *stp = &st;
+    void *cargs[] = {&n, &op, &vp, &stp};
+    CHECK_EQ_INT(encode(create, cargs), 0);
+    struct rpc_decoded dc;
+    CHECK_EQ_INT(decode(create, &dc), 0);
+    CHECK_EQ_INT(truncations_fail(create), 0);
+    char *wlog = (*(void ***)dc.avalues[2])[0];
+    CHECK(wlog && wlog != err);
+    dc.val[3].ptr = (void *)(uintptr_t)(0x8000000001ull ^ 0x5a000); /* the backend's state */
+    dc.ids[3] = 0x8000000001ull;                                     /* minted by the worker */
+    uint32_t res;
+    CHECK_EQ_INT(reply(&dc, 0, cargs, &res), 0);
+    CHECK_EQ_U64((uintptr_t)st, 0x8000000001ull);
+    rpc_decoded_free(&dc);
+    /* add data: PTX without its NUL arrives terminated */
+    static const char ptx[] = ".version 8.0";
+    size_t size = sizeof ptx - 1;
+    const void *data = ptx;
+    const char *name = "x";
+    unsigned zero = 0;
+    CUjit_option *nop = NULL;
+    void **nvp = NULL;
+    CUjitInputType type = CU_JIT_INPUT_PTX;
+    void *aargs[] = {&st, &type, &data, &size, &name, &zero, &nop, &nvp};
+    CHECK_EQ_INT(encode(add, aargs), 0);
+    CHECK_EQ_INT(decode(add, &dc), 0);
+    CHECK_EQ_INT(truncations_fail(add), 0);
+    const char *wdata = *(const char **)dc.avalues[2];
+    CHECK(wdata != ptx && !strcmp(wdata, ".version 8.0"));
+    strcpy(wlog, "bad input"); /* the backend logs into the state's create-time buffer */
+    vals[1] = (void *)(uintptr_t)7; /* what the driver writes back is replaced */
+    CHECK_EQ_INT(reply(&dc, CUDA_ERROR_INVALID_PTX, aargs, &res), 0);
+    CHECK_EQ_INT(res, CUDA_ERROR_INVALID_PTX);
+    rpc_decoded_free(&dc);
+    CHECK_STR(err, "bad input");
+    CHECK_EQ_INT((uintptr_t)vals[1], sizeof err);
+    /* complete: the image comes back and stays with the client */
+    static const char image[] = "linked image";
+    void *img = NULL, **imgp = &img;
+    size_t isz = 0, *iszp = &isz;
+    void *kargs[] = {&st, &imgp, &iszp};
+    CHECK_EQ_INT(encode(complete, kargs), 0);
+    CHECK_EQ_INT(decode(complete, &dc), 0);
+    CHECK_EQ_INT(truncations_fail(complete), 0);
+    dc.val[1].ptr = (void *)image;
+    dc.val[2].u64 = sizeof image;
+    CHECK_EQ_INT(reply(&dc, 0, kargs, &res), 0);
+    CHECK_EQ_INT(res, 0);
+    CHECK(img && img != (void *)image && isz == sizeof image && !memcmp(img, image, isz));
+    rpc_decoded_free(&dc);
+    void *dargs[] = {&st};
+    CHECK_EQ_INT(encode(destroy, dargs), 0);
+    CHECK_EQ_INT(decode(destroy, &dc), 0);
+    CHECK_EQ_INT(truncations_fail(destroy), 0);
+    CHECK_EQ_INT(reply(&dc, 0, dargs, &res), 0);
+    rpc_decoded_free(&dc);
+    /* an unknown JIT option and a fatbin that claims more than it has */
+    opts[1] = (CUjit_option)999;
+    CHECK_EQ_INT(encode(create, cargs), CUDA_ERROR_INVALID_VALUE);
+    static const uint32_t trunc[8] = {0xBA55ED50u, 0x00100001u, 64 + 16, 0};
+    data = trunc;
+    size = sizeof trunc;
+    type = CU_JIT_INPUT_FATBINARY;
+    CHECK_EQ_INT(encode(add, aargs), CUDA_ERROR_INVALID_IMAGE);
+}
+
 RG_TEST_MAIN()
