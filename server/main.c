@@ -32,6 +32,6 @@ int main(int argc, char **argv)
     struct pool_slot *slot = w.pool_fd >= 0 ? pool_attach(w.pool_fd, w.pool_slot, &pool) : NULL;
     if (w.pool_fd >= 0 && !slot) srv_warn("session %llu: not in the pool's table; no quota, no figures",
                                           w.session);
-    quota_attach(slot); /* quota.c: the session's share of its GPUs */
+    quota_attach(slot ? pool : NULL, slot); /* quota.c: the session's share of its GPUs */
     return srv_worker_main(&cfg, &w);
 }

@@ -25,6 +25,7 @@ struct qalloc {
 };
 
 static struct {
+    struct pool_table *t;
     struct pool_slot *slot;
     pthread_mutex_t lock;
     struct qalloc *v;
@@ -33,8 +34,9 @@ static struct {
     CUresult (*primary_state)(CUdevice, unsigned *, int *);
 } Q = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-void quota_attach(struct pool_slot *slot)
+void quota_attach(struct pool_table *t, struct pool_slot *slot)
 {
+    Q.t = t;
     Q.slot = slot;
 }
 
@@ -193,12 +195,35 @@ static void account_release(struct session *s, const struct rpc_decoded *dc)
     }
 }
 
-/* The session's own view: its quota (or the device) minus its own use. */
+/* What sessions of other tenants use on physical device phys (read without
+ * the lock: a snapshot is all cuMemGetInfo promises). */
+static uint64_t others_use(int phys)
+{
+    uint64_t n = 0;
+    for (uint32_t i = 0; Q.t && i < Q.t->nslots; i++) {
+        const struct pool_slot *o = &Q.t->slot[i];
+        if (o == Q.slot || atomic_load(&o->state) == POOL_FREE || !strcmp(o->tenant, Q.slot->tenant))
+            continue;
+        for (int k = 0; k < o->ndev && k < POOL_MAX_DEVICES; k++)
+            if (o->dev[k] == phys) n += atomic_load(&o->used[k]);
+    }
+    return n;
+}
+
+/* The session's own view, never another tenant's usage: with a quota, the
+ * quota minus its own use; without, the driver's answer with what other
+ * tenants' sessions hold on the device counted as free. */
 static void mem_info(struct session *s, struct rpc_decoded *dc)
 {
     int dev = current_device(s);
-    if (dev < 0 || dev >= Q.slot->ndev || !Q.slot->quota[dev]) return; /* no quota: the driver's view */
-    uint64_t q = quota_device_total(dev, val(dc, 1)), u = atomic_load(&Q.slot->used[dev]);
+    if (dev < 0 || dev >= Q.slot->ndev) return;
+    uint64_t total = val(dc, 1), u = atomic_load(&Q.slot->used[dev]);
+    if (!Q.slot->quota[dev]) {
+        uint64_t fr = val(dc, 0) + others_use(Q.slot->dev[dev]);
+        dc->val[0].u64 = fr < total ? fr : total;
+        return;
+    }
+    uint64_t q = quota_device_total(dev, total);
     dc->val[0].u64 = u < q ? q - u : 0;
     dc->val[1].u64 = q;
 }

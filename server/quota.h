@@ -11,8 +11,8 @@
 #include "pool.h"
 #include "session.h"
 
-/* The worker's slot in the pool (NULL: no pool, nothing is enforced). */
-void quota_attach(struct pool_slot *slot);
+/* The pool's table and the worker's slot in it (NULL: no pool, nothing is enforced). */
+void quota_attach(struct pool_table *t, struct pool_slot *slot);
 
 /* The total memory the session sees on its device dev (its quota, if lower). */
 uint64_t quota_device_total(int dev, uint64_t total);

@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -199,6 +200,7 @@ static void exec_worker(struct supervisor *s, tp_conn *c, const Rgpu__Hello *m, 
     }
     keepalive(fd, s->cfg->keepalive_s);
     if (drop_privileges(s->cfg->user)) _exit(1);
+    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); /* untrusted kernels: no setuid way back up */
     char fds[16], hfds[16], ids[32], pfds[16], slots[16], visible[POOL_MAX_DEVICES * 48];
     snprintf(fds, sizeof fds, "%d", fd);
     snprintf(hfds, sizeof hfds, "%d", hfd);

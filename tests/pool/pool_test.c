@@ -10,6 +10,9 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "rgtest.h"
 #include "server/srvtest.h"
@@ -553,6 +556,68 @@ RG_TEST(non_loopback_needs_allow_anonymous)
     CHECK_EQ_INT(exit_status(pid), 1);
 }
 
+/* A loopback port free a moment ago. */
+static int free_port(void)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+    if (fd >= 0 && !bind(fd, (struct sockaddr *)&sa, sizeof sa) && !getsockname(fd, (struct sockaddr *)&sa, &sl))
+        port = ntohs(sa.sin_port);
+    if (fd >= 0) close(fd);
+    return port;
+}
+
+/* One HTTP GET of /metrics; the response in out. */
+static int scrape(int port, char *out, size_t len)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    size_t n = 0;
+    const char *req = "GET /metrics HTTP/1.0\r\n\r\n";
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) || write(fd, req, strlen(req)) < 0) {
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    for (ssize_t k; n + 1 < len && (k = read(fd, out + n, len - 1 - n)) > 0;) n += (size_t)k;
+    out[n] = 0;
+    close(fd);
+    return 0;
+}
+
+RG_TEST(prometheus_metrics)
+{
+    struct pool p;
+    struct sess a;
+    uint64_t ctx;
+    CUdeviceptr pa;
+    char spec[64], pat[128];
+    static char body[1 << 16];
+    int port = free_port();
+    CHECK(port > 0);
+    snprintf(spec, sizeof spec, "127.0.0.1:%d", port);
+    START(&p, "--metrics", spec, "--memory-quota", "100M", NULL);
+    CHECK_EQ_INT(open_n(&p, &a, 0), 0);
+    CHECK_EQ_INT(make_ctx(&a, &ctx, 0), CUDA_SUCCESS);
+    CHECK_EQ_INT(mem_alloc(&a, ctx, 3 * MiB, &pa), CUDA_SUCCESS);
+    CHECK_EQ_INT(status(&p), 0);
+    int dev = session_device(js, a.w->session_id);
+    CHECK_EQ_INT(scrape(port, body, sizeof body), 0);
+    CHECK(!strncmp(body, "HTTP/1.0 200 OK", 15));
+    CHECK(strstr(body, "# TYPE rgpu_device_sessions gauge"));
+    snprintf(pat, sizeof pat, "rgpu_device_sessions{device=\"%d\",", dev);
+    CHECK(strstr(body, pat) && strstr(strstr(body, pat), "} 1\n"));
+    snprintf(pat, sizeof pat, "rgpu_device_memory_used_bytes{device=\"%d\",", dev);
+    CHECK(strstr(body, pat) && strstr(strstr(body, pat), "} 3145728\n"));
+    CHECK(strstr(body, "\nrgpu_sessions 1\n"));
+    snprintf(pat, sizeof pat, "rgpu_session_memory_used_bytes{session=\"%llu\",tenant=\"anonymous\"} 3145728",
+             (unsigned long long)a.w->session_id);
+    CHECK(strstr(body, pat));
+    sess_close(&a);
+    rgpud_stop(&p.d);
+}
+
 /* ---- tenants ------------------------------------------------------------------------------ */
 
 /* A tenants-file verifier of secret, made by rgpuctl hash-secret. */
@@ -618,6 +683,49 @@ RG_TEST(tenants_tokens_and_limits)
     fprintf(f, "alice plain-text-secret\n");
     fclose(f);
     CHECK(pool_start(&p, "--tenants", path, NULL) != 0);
+    unlink(path);
+}
+
+/* Without quotas, a session's cuMemGetInfo shows its own tenant's use of the
+ * GPU (as processes on one GPU see each other) but never another tenant's. */
+RG_TEST(other_tenants_usage_invisible)
+{
+    struct pool p;
+    struct sess a1, a2, b;
+    uint64_t c1, c2, cb;
+    CUdeviceptr pa, pb;
+    size_t free0 = 0, fr = 0, tot = 0;
+    char va[256], vb[256], path[96];
+    if (verifier("alice-secret-1", va, sizeof va) || verifier("bob-secret-22", vb, sizeof vb))
+        RG_FAIL("rgpuctl hash-secret failed");
+    snprintf(path, sizeof path, "/tmp/rgpu-pool-test-%d.tenants", (int)getpid());
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    fprintf(f, "alice %s\nbob %s\n", va, vb);
+    fclose(f);
+    START(&p, "--tenants", path, "--placement", "pack", NULL); /* all on one GPU */
+    token = "alice:alice-secret-1";
+    CHECK_EQ_INT(open_n(&p, &a1, 0), 0);
+    CHECK_EQ_INT(open_n(&p, &a2, 0), 0);
+    token = "bob:bob-secret-22";
+    CHECK_EQ_INT(open_n(&p, &b, 0), 0);
+    token = NULL;
+    CHECK_EQ_INT(make_ctx(&a1, &c1, 0), CUDA_SUCCESS);
+    CHECK_EQ_INT(make_ctx(&a2, &c2, 0), CUDA_SUCCESS);
+    CHECK_EQ_INT(make_ctx(&b, &cb, 0), CUDA_SUCCESS);
+    CHECK_EQ_INT(mem_info(&a1, c1, &free0, &tot), CUDA_SUCCESS);
+    CHECK_EQ_INT(mem_alloc(&b, cb, 256 * MiB, &pb), CUDA_SUCCESS);
+    CHECK_EQ_INT(mem_info(&a1, c1, &fr, &tot), CUDA_SUCCESS);
+    CHECK_EQ_U64(fr, free0); /* bob's 256 MiB do not show */
+    CHECK_EQ_INT(mem_alloc(&a2, c2, 128 * MiB, &pa), CUDA_SUCCESS);
+    CHECK_EQ_INT(mem_info(&a1, c1, &fr, &tot), CUDA_SUCCESS);
+    CHECK_EQ_U64(fr, free0 - 128 * MiB); /* alice's own other session does */
+    CHECK_EQ_INT(mem_info(&b, cb, &fr, &tot), CUDA_SUCCESS);
+    CHECK_EQ_U64(fr, free0 - 256 * MiB); /* and bob sees his own, not alice's */
+    sess_close(&a1);
+    sess_close(&a2);
+    sess_close(&b);
+    rgpud_stop(&p.d);
     unlink(path);
 }
 
