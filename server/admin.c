@@ -65,8 +65,9 @@ static int bind_admin(struct admin *a, const struct srv_config *cfg)
             return 0;
         }
         if (ipc_in_use(a->url + 6)) {
-            srv_warn("admin: %s belongs to another running rgpud; no admin socket here (use --admin)",
-                     a->url);
+            srv_warn(
+                "admin: %s belongs to another running rgpud; no admin socket here (use --admin)",
+                a->url);
             return 0;
         }
     } else {
@@ -132,7 +133,8 @@ int admin_pollitems(struct admin *a, void *items)
     zmq_pollitem_t *it = items;
     int n = 0;
     if (a && a->rep) it[n++] = (zmq_pollitem_t){.socket = a->rep, .events = ZMQ_POLLIN};
-    if (a && a->metrics_fd >= 0) it[n++] = (zmq_pollitem_t){.fd = a->metrics_fd, .events = ZMQ_POLLIN};
+    if (a && a->metrics_fd >= 0)
+        it[n++] = (zmq_pollitem_t){.fd = a->metrics_fd, .events = ZMQ_POLLIN};
     return n;
 }
 
@@ -271,15 +273,16 @@ static void figures_free(struct figures *f)
 
 /* ---- commands ---------------------------------------------------------------------------- */
 
-static void kill_session(struct admin_view *v, uint64_t id, Rgpu__AdminReply *r, char *msg, size_t len)
+static void kill_session(struct admin_view *v, uint64_t id, Rgpu__AdminReply *r, char *msg,
+                         size_t len)
 {
     for (uint32_t i = 0; i < v->pool->nslots; i++) {
         struct pool_slot *s = &v->pool->slot[i];
         if (atomic_load(&s->state) == POOL_FREE || s->session != id || s->pid <= 0) continue;
         atomic_store(&s->killed, 1);
         kill(s->pid, SIGTERM); /* the worker ends at once; reaping gives its GPUs back */
-        srv_info("admin: session %llu (worker %d, %s pid %u) killed", (unsigned long long)id, s->pid,
-                 s->host, s->client_pid);
+        srv_info("admin: session %llu (worker %d, %s pid %u) killed", (unsigned long long)id,
+                 s->pid, s->host, s->client_pid);
         snprintf(msg, len, "session %llu ended", (unsigned long long)id);
         r->ok = 1;
         return;
@@ -290,14 +293,18 @@ static void kill_session(struct admin_view *v, uint64_t id, Rgpu__AdminReply *r,
 static void drain(struct admin_view *v, int d, int on, Rgpu__AdminReply *r, char *msg, size_t len)
 {
     if (d < 0 || d >= v->pool->ndev) {
-        snprintf(msg, len, "no device %d (the pool has %d: 0..%d)", d, v->pool->ndev, v->pool->ndev - 1);
+        snprintf(msg, len, "no device %d (the pool has %d: 0..%d)", d, v->pool->ndev,
+                 v->pool->ndev - 1);
         return;
     }
     atomic_store(&v->pool->dev[d].drained, on);
     int n = pool_device_sessions(v->pool, d);
-    srv_info("admin: device %d %s (%d session(s) on it)", d, on ? "drained" : "back in the pool", n);
-    snprintf(msg, len, on ? "device %d drained: no new sessions; %d running session(s) go on"
-                          : "device %d takes new sessions again (%d running)", d, n);
+    srv_info("admin: device %d %s (%d session(s) on it)", d, on ? "drained" : "back in the pool",
+             n);
+    snprintf(msg, len,
+             on ? "device %d drained: no new sessions; %d running session(s) go on"
+                : "device %d takes new sessions again (%d running)",
+             d, n);
     r->ok = 1;
 }
 
@@ -310,11 +317,14 @@ static void answer(struct admin *a, struct admin_view *v, const Rgpu__AdminReque
     if (!q) {
         r->ok = 0;
         snprintf(msg, sizeof msg, "request does not parse as an AdminRequest");
-    } else if (q->command == RGPU__ADMIN_COMMAND__ADMIN_KILL || q->command == RGPU__ADMIN_COMMAND__ADMIN_DRAIN ||
+    } else if (q->command == RGPU__ADMIN_COMMAND__ADMIN_KILL ||
+               q->command == RGPU__ADMIN_COMMAND__ADMIN_DRAIN ||
                q->command == RGPU__ADMIN_COMMAND__ADMIN_UNDRAIN) {
         r->ok = 0;
-        if (q->command == RGPU__ADMIN_COMMAND__ADMIN_KILL) kill_session(v, q->session, r, msg, sizeof msg);
-        else drain(v, q->device, q->command == RGPU__ADMIN_COMMAND__ADMIN_DRAIN, r, msg, sizeof msg);
+        if (q->command == RGPU__ADMIN_COMMAND__ADMIN_KILL)
+            kill_session(v, q->session, r, msg, sizeof msg);
+        else
+            drain(v, q->device, q->command == RGPU__ADMIN_COMMAND__ADMIN_DRAIN, r, msg, sizeof msg);
         if (r->ok) { /* the figures after the change */
             figures_free(&f);
             rc = figures_build(a, v, &f);
@@ -351,8 +361,10 @@ static void serve_admin(struct admin *a, struct admin_view *v)
             zmq_msg_close(&m);
             return;
         }
-        Rgpu__AdminRequest *q = zmq_msg_size(&m) <= 4096
-            ? rgpu__admin_request__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m)) : NULL;
+        Rgpu__AdminRequest *q =
+            zmq_msg_size(&m) <= 4096
+                ? rgpu__admin_request__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m))
+                : NULL;
         zmq_msg_close(&m);
         answer(a, v, q);
         if (q) rgpu__admin_request__free_unpacked(q, NULL);
@@ -369,7 +381,9 @@ static void metrics_text(struct admin *a, struct admin_view *v, FILE *o)
         return;
     }
     Rgpu__AdminReply *r = &f.rep;
-    static const struct { const char *name, *help; } g[] = {
+    static const struct {
+        const char *name, *help;
+    } g[] = {
         {"rgpu_device_memory_total_bytes", "device memory"},
         {"rgpu_device_memory_used_bytes", "memory allocated by its sessions"},
         {"rgpu_device_memory_quota_bytes", "sum of its sessions' quotas"},
@@ -382,9 +396,15 @@ static void metrics_text(struct admin *a, struct admin_view *v, FILE *o)
         fprintf(o, "# HELP %s %s\n# TYPE %s gauge\n", g[k].name, g[k].help, g[k].name);
         for (size_t d = 0; d < r->n_devices; d++) {
             Rgpu__AdminDevice *m = r->devices[d];
-            double val[] = {(double)m->memory_total, (double)m->memory_used, (double)m->memory_quota,
-                            m->sessions, m->drained, m->calls_per_s, m->bytes_per_s};
-            fprintf(o, "%s{device=\"%d\",uuid=\"%s\"} %.17g\n", g[k].name, m->index, m->uuid, val[k]);
+            double val[] = {(double)m->memory_total,
+                            (double)m->memory_used,
+                            (double)m->memory_quota,
+                            m->sessions,
+                            m->drained,
+                            m->calls_per_s,
+                            m->bytes_per_s};
+            fprintf(o, "%s{device=\"%d\",uuid=\"%s\"} %.17g\n", g[k].name, m->index, m->uuid,
+                    val[k]);
         }
     }
     fprintf(o, "# HELP rgpu_sessions sessions\n# TYPE rgpu_sessions gauge\nrgpu_sessions %zu\n",
@@ -420,8 +440,10 @@ static void serve_metrics(struct admin *a, struct admin_view *v)
         fclose(o);
     }
     char head[160];
-    int hn = snprintf(head, sizeof head, "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
-                      "Content-Length: %zu\r\nConnection: close\r\n\r\n", blen);
+    int hn = snprintf(head, sizeof head,
+                      "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
+                      "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+                      blen);
     if (write(c, head, (size_t)hn) == hn && body && blen) {
         ssize_t w = write(c, body, blen);
         (void)w;
@@ -436,6 +458,7 @@ void admin_serve(struct admin *a, struct admin_view *v)
     if (a->rep) serve_admin(a, v);
     if (a->metrics_fd >= 0) {
         struct pollfd pf = {.fd = a->metrics_fd, .events = POLLIN};
-        while (poll(&pf, 1, 0) > 0 && (pf.revents & POLLIN)) serve_metrics(a, v);
+        while (poll(&pf, 1, 0) > 0 && (pf.revents & POLLIN))
+            serve_metrics(a, v);
     }
 }

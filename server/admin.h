@@ -16,8 +16,10 @@
 static inline void admin_default_url(char *out, size_t len, char *dir, size_t dlen)
 {
     const char *d = getenv("RGPU_RUN_DIR");
-    if (d && *d) snprintf(dir, dlen, "%s", d);
-    else snprintf(dir, dlen, "/tmp/rgpu-%u", (unsigned)getuid());
+    if (d && *d)
+        snprintf(dir, dlen, "%s", d);
+    else
+        snprintf(dir, dlen, "/tmp/rgpu-%u", (unsigned)getuid());
     snprintf(out, len, "ipc://%s/rgpud.sock", dir);
 }
 

@@ -78,9 +78,12 @@ static int inventory_child(const char *lib, int out)
     CUresult (*init)(unsigned) = (CUresult(*)(unsigned))dlsym(h, "cuInit");
     CUresult (*count)(int *) = (CUresult(*)(int *))dlsym(h, "cuDeviceGetCount");
     CUresult (*get)(CUdevice *, int) = (CUresult(*)(CUdevice *, int))dlsym(h, "cuDeviceGet");
-    CUresult (*name)(char *, int, CUdevice) = (CUresult(*)(char *, int, CUdevice))dlsym(h, "cuDeviceGetName");
-    CUresult (*uuid)(CUuuid *, CUdevice) = (CUresult(*)(CUuuid *, CUdevice))dlsym(h, "cuDeviceGetUuid");
-    CUresult (*mem)(size_t *, CUdevice) = (CUresult(*)(size_t *, CUdevice))dlsym(h, "cuDeviceTotalMem_v2");
+    CUresult (*name)(char *, int, CUdevice) =
+        (CUresult(*)(char *, int, CUdevice))dlsym(h, "cuDeviceGetName");
+    CUresult (*uuid)(CUuuid *, CUdevice) =
+        (CUresult(*)(CUuuid *, CUdevice))dlsym(h, "cuDeviceGetUuid");
+    CUresult (*mem)(size_t *, CUdevice) =
+        (CUresult(*)(size_t *, CUdevice))dlsym(h, "cuDeviceTotalMem_v2");
     int n = 0;
     if (!init || !count || !get || !name || !uuid || !mem || init(0) || count(&n)) return 1;
     for (int i = 0; i < n && i < POOL_MAX_DEVICES; i++) {
@@ -88,7 +91,8 @@ static int inventory_child(const char *lib, int out)
         CUdevice dev;
         CUuuid u;
         size_t total = 0;
-        if (get(&dev, i) || name(d.name, sizeof d.name - 1, dev) || uuid(&u, dev) || mem(&total, dev))
+        if (get(&dev, i) || name(d.name, sizeof d.name - 1, dev) || uuid(&u, dev) ||
+            mem(&total, dev))
             return 1;
         uuid_text(&u, d.uuid);
         d.total = total;
@@ -115,7 +119,8 @@ int pool_inventory(struct pool_table *t, const char *lib)
     struct inv_dev d;
     int n = 0, st = 0;
     struct pollfd pf = {.fd = p[0], .events = POLLIN};
-    while (n < POOL_MAX_DEVICES && poll(&pf, 1, 30000) > 0 && read(p[0], &d, sizeof d) == (ssize_t)sizeof d) {
+    while (n < POOL_MAX_DEVICES && poll(&pf, 1, 30000) > 0 &&
+           read(p[0], &d, sizeof d) == (ssize_t)sizeof d) {
         struct pool_device *pd = &t->dev[n++];
         memcpy(pd->name, d.name, sizeof pd->name);
         pd->name[sizeof pd->name - 1] = 0;
@@ -173,7 +178,8 @@ struct load {
 
 static void device_loads(const struct pool_table *t, int self, struct load *l)
 {
-    for (int d = 0; d < t->ndev; d++) l[d] = (struct load){.dev = d};
+    for (int d = 0; d < t->ndev; d++)
+        l[d] = (struct load){.dev = d};
     for (uint32_t i = 0; i < t->nslots; i++) {
         const struct pool_slot *s = &t->slot[i];
         if ((int)i == self || atomic_load(&s->state) == POOL_FREE) continue;
@@ -224,8 +230,8 @@ static int fits(const struct pool_table *t, const struct srv_config *cfg, const 
 }
 
 /* Under the lock: chooses devices for slot i; 1 if placed. */
-static int try_place(struct pool_table *t, const struct srv_config *cfg, const struct pool_request *rq,
-                     int i, int want)
+static int try_place(struct pool_table *t, const struct srv_config *cfg,
+                     const struct pool_request *rq, int i, int want)
 {
     struct load l[POOL_MAX_DEVICES];
     const char *quota = rq->memory_quota ? rq->memory_quota : cfg->memory_quota;
@@ -235,7 +241,8 @@ static int try_place(struct pool_table *t, const struct srv_config *cfg, const s
         if (!atomic_load(&t->dev[d].drained)) live++;
         if (fits(t, cfg, quota, &l[d])) l[n++] = l[d];
     }
-    if (want < 0) want = rq->max_gpus && live > rq->max_gpus ? rq->max_gpus : live; /* all not drained */
+    if (want < 0)
+        want = rq->max_gpus && live > rq->max_gpus ? rq->max_gpus : live; /* all not drained */
     if (want == 0 || n < want) return 0;
     policy_pack = !strcmp(cfg->placement, "pack");
     qsort(l, (size_t)n, sizeof *l, load_cmp);
@@ -255,7 +262,8 @@ static int tenant_sessions(const struct pool_table *t, const char *tenant, int s
 {
     int n = 0;
     for (uint32_t i = 0; i < t->nslots; i++)
-        if ((int)i != self && atomic_load(&t->slot[i].state) != POOL_FREE && !strcmp(t->slot[i].tenant, tenant))
+        if ((int)i != self && atomic_load(&t->slot[i].state) != POOL_FREE &&
+            !strcmp(t->slot[i].tenant, tenant))
             n++;
     return n;
 }
@@ -293,10 +301,13 @@ static void busy_reason(struct pool_table *t, const struct srv_config *cfg, int 
                         size_t len)
 {
     int drained = 0;
-    for (int d = 0; d < t->ndev; d++) drained += atomic_load(&t->dev[d].drained) != 0;
-    snprintf(why, len, "rgpud: no free GPU for %d device(s) after waiting %d ms (%d device(s), "
-             "%d drained%s%s)", want < 0 ? t->ndev - drained : want, cfg->queue_timeout_ms, t->ndev,
-             drained, cfg->device_sessions ? ", sessions per device limited" : "",
+    for (int d = 0; d < t->ndev; d++)
+        drained += atomic_load(&t->dev[d].drained) != 0;
+    snprintf(why, len,
+             "rgpud: no free GPU for %d device(s) after waiting %d ms (%d device(s), "
+             "%d drained%s%s)",
+             want < 0 ? t->ndev - drained : want, cfg->queue_timeout_ms, t->ndev, drained,
+             cfg->device_sessions ? ", sessions per device limited" : "",
              srv_quota_bytes(cfg->memory_quota, 1ull << 40) ? ", memory quotas reserved" : "");
 }
 
@@ -305,11 +316,13 @@ int pool_place(struct pool_table *t, const struct srv_config *cfg, const struct 
 {
     int want = rq->ndev ? rq->ndev : cfg->devices_default ? cfg->devices_default : -1;
     if (want > t->ndev) {
-        snprintf(why, len, "rgpud: the session asks for %d GPUs; this server's pool has %d", want, t->ndev);
+        snprintf(why, len, "rgpud: the session asks for %d GPUs; this server's pool has %d", want,
+                 t->ndev);
         return -1;
     }
     if (rq->tenant && rq->max_gpus && want > rq->max_gpus) {
-        snprintf(why, len, "rgpud: tenant %s may use %d GPU(s) per session; the session asks for %d",
+        snprintf(why, len,
+                 "rgpud: tenant %s may use %d GPU(s) per session; the session asks for %d",
                  rq->tenant, rq->max_gpus, want);
         return -1;
     }
@@ -347,7 +360,8 @@ int pool_place(struct pool_table *t, const struct srv_config *cfg, const struct 
             busy_reason(t, cfg, want, why, len);
             return -1;
         }
-        if (!queued++) srv_info("queued: no free GPU for %d device(s) yet", want < 0 ? t->ndev : want);
+        if (!queued++)
+            srv_info("queued: no free GPU for %d device(s) yet", want < 0 ? t->ndev : want);
         usleep(20000);
         pool_lock(t);
     }

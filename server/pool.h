@@ -20,25 +20,25 @@ enum pool_state { POOL_FREE = 0, POOL_PLACED, POOL_RUNNING };
 
 struct pool_device {
     char name[64];
-    char uuid[48];   /* "GPU-xxxxxxxx-...": the worker's CUDA_VISIBLE_DEVICES entry */
-    uint64_t total;  /* bytes, as the backend reports them */
+    char uuid[48];       /* "GPU-xxxxxxxx-...": the worker's CUDA_VISIBLE_DEVICES entry */
+    uint64_t total;      /* bytes, as the backend reports them */
     _Atomic int drained; /* no new sessions are placed on it */
 };
 
 struct pool_slot {
-    _Atomic int state;     /* enum pool_state */
-    int pid;               /* the handshake child, then (same pid) the worker */
+    _Atomic int state; /* enum pool_state */
+    int pid;           /* the handshake child, then (same pid) the worker */
     uint64_t session;
-    int64_t start_ms;      /* CLOCK_REALTIME */
+    int64_t start_ms; /* CLOCK_REALTIME */
     uint32_t client_pid;
     char host[64], program[64], user[32], tenant[32], peer[64];
     int ndev;
-    int8_t dev[POOL_MAX_DEVICES];       /* physical index of session device i */
-    uint64_t quota[POOL_MAX_DEVICES];   /* bytes on session device i (0: none) */
-    uint64_t reserve[POOL_MAX_DEVICES]; /* what placement holds on it: quota + headroom */
+    int8_t dev[POOL_MAX_DEVICES];            /* physical index of session device i */
+    uint64_t quota[POOL_MAX_DEVICES];        /* bytes on session device i (0: none) */
+    uint64_t reserve[POOL_MAX_DEVICES];      /* what placement holds on it: quota + headroom */
     _Atomic uint64_t used[POOL_MAX_DEVICES]; /* the session's allocations (worker) */
-    _Atomic uint64_t calls, bytes_in;  /* worker: calls run, bytes received with them */
-    _Atomic int killed;                /* the admin ended it */
+    _Atomic uint64_t calls, bytes_in;        /* worker: calls run, bytes received with them */
+    _Atomic int killed;                      /* the admin ended it */
 };
 
 struct pool_table {
@@ -65,13 +65,13 @@ int pool_device_sessions(const struct pool_table *t, int d);
 /* ---- the handshake child ------------------------------------------------ */
 
 struct pool_request {
-    int ndev;           /* devices wanted; -1: all */
+    int ndev; /* devices wanted; -1: all */
     uint64_t session;
     uint32_t client_pid;
     const char *host, *program, *user, *peer;
-    const char *tenant;      /* NULL: anonymous */
-    int max_sessions;        /* the tenant's concurrent sessions (0: no limit) */
-    int max_gpus;            /* the tenant's GPUs per session (0: no limit) */
+    const char *tenant;       /* NULL: anonymous */
+    int max_sessions;         /* the tenant's concurrent sessions (0: no limit) */
+    int max_gpus;             /* the tenant's GPUs per session (0: no limit) */
     const char *memory_quota; /* the tenant's quota setting, NULL: the server's */
 };
 

@@ -17,11 +17,11 @@
 enum { Q_MEM = 1, Q_VMM }; /* freed by cuMemFree*, by the last cuMemRelease */
 
 struct qalloc {
-    uint64_t key;   /* device address, or the backend's VMM handle */
+    uint64_t key; /* device address, or the backend's VMM handle */
     uint64_t size;
     uint64_t owner; /* context id (Q_MEM); contexts take their memory with them */
     int dev, kind;
-    unsigned refs;  /* Q_VMM: cuMemCreate + cuMemRetainAllocationHandle */
+    unsigned refs; /* Q_VMM: cuMemCreate + cuMemRetainAllocationHandle */
 };
 
 static struct {
@@ -124,8 +124,10 @@ static void release(uint64_t key, int kind, int delta)
     pthread_mutex_lock(&Q.lock);
     for (size_t i = 0; i < Q.n; i++) {
         if (Q.v[i].key != key || Q.v[i].kind != kind) continue;
-        if (delta > 0) Q.v[i].refs++;
-        else if (--Q.v[i].refs == 0) drop_at(i);
+        if (delta > 0)
+            Q.v[i].refs++;
+        else if (--Q.v[i].refs == 0)
+            drop_at(i);
         break;
     }
     pthread_mutex_unlock(&Q.lock);
@@ -135,8 +137,10 @@ static void release_owner(uint64_t owner)
 {
     pthread_mutex_lock(&Q.lock);
     for (size_t i = 0; i < Q.n;)
-        if (Q.v[i].kind == Q_MEM && Q.v[i].owner == owner) drop_at(i);
-        else i++;
+        if (Q.v[i].kind == Q_MEM && Q.v[i].owner == owner)
+            drop_at(i);
+        else
+            i++;
     pthread_mutex_unlock(&Q.lock);
 }
 
@@ -159,7 +163,8 @@ static int allocation(struct session *s, const struct rpc_decoded *dc, struct wa
         w->size = ((wd + 511) & ~511ull) * h;
     } else if (is(dc, "cuMemCreate")) {
         const CUmemAllocationProp *p = dc->ptrval[2];
-        if (!p || dc->lens[2] != sizeof *p || p->location.type != CU_MEM_LOCATION_TYPE_DEVICE) return 0;
+        if (!p || dc->lens[2] != sizeof *p || p->location.type != CU_MEM_LOCATION_TYPE_DEVICE)
+            return 0;
         w->kind = Q_VMM;
         w->size = val(dc, 1);
         w->dev = p->location.id;
@@ -186,10 +191,10 @@ static void account_release(struct session *s, const struct rpc_decoded *dc)
         int dev = (int)val(dc, 0), active = 0;
         unsigned flags;
         if (!Q.primary_state)
-            Q.primary_state = (CUresult(*)(CUdevice, unsigned *, int *))dlsym(s->be.dl,
-                                                                             "cuDevicePrimaryCtxGetState");
-        if (is(dc, "cuDevicePrimaryCtxRelease") && Q.primary_state && Q.primary_state(dev, &flags, &active) == 0 &&
-            active)
+            Q.primary_state = (CUresult(*)(CUdevice, unsigned *, int *))dlsym(
+                s->be.dl, "cuDevicePrimaryCtxGetState");
+        if (is(dc, "cuDevicePrimaryCtxRelease") && Q.primary_state &&
+            Q.primary_state(dev, &flags, &active) == 0 && active)
             return; /* still retained */
         if (dev >= 0 && dev < s->ndev) release_owner(primary_ctx_id(dev));
     }
@@ -202,7 +207,8 @@ static uint64_t others_use(int phys)
     uint64_t n = 0;
     for (uint32_t i = 0; Q.t && i < Q.t->nslots; i++) {
         const struct pool_slot *o = &Q.t->slot[i];
-        if (o == Q.slot || atomic_load(&o->state) == POOL_FREE || !strcmp(o->tenant, Q.slot->tenant))
+        if (o == Q.slot || atomic_load(&o->state) == POOL_FREE ||
+            !strcmp(o->tenant, Q.slot->tenant))
             continue;
         for (int k = 0; k < o->ndev && k < POOL_MAX_DEVICES; k++)
             if (o->dev[k] == phys) n += atomic_load(&o->used[k]);
@@ -273,14 +279,18 @@ CUresult quota_run(struct session *s, struct call *cl, struct rpc_decoded *dc, q
         } else {
             uint64_t size = w.size, real = val(dc, 1) * val(dc, 3);
             if (is(dc, "cuMemAllocPitch") && real != w.size) { /* the real size, now known */
-                if (real < w.size) uncharge(w.dev, w.size - real), size = real;
-                else if (charge(w.dev, real - w.size)) size = real;
+                if (real < w.size)
+                    uncharge(w.dev, w.size - real), size = real;
+                else if (charge(w.dev, real - w.size))
+                    size = real;
             }
             record(val(dc, 0), size, cl->h.ctx, w.dev, w.kind);
         }
     } else if (r == CUDA_SUCCESS) {
-        if (is(dc, "cuMemGetInfo")) mem_info(s, dc);
-        else account_release(s, dc);
+        if (is(dc, "cuMemGetInfo"))
+            mem_info(s, dc);
+        else
+            account_release(s, dc);
     }
     return r;
 }

@@ -47,7 +47,8 @@ static void human_bytes(double b, char *out, size_t len)
 {
     const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
     int i = 0;
-    while (b >= 1024 && i < 4) b /= 1024, i++;
+    while (b >= 1024 && i < 4)
+        b /= 1024, i++;
     snprintf(out, len, i ? "%.1f %s" : "%.0f %s", b, u[i]);
 }
 
@@ -56,9 +57,12 @@ static void json_str(const char *s)
     putchar('"');
     for (; s && *s; s++) {
         unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') printf("\\%c", c);
-        else if (c < 0x20) printf("\\u%04x", c);
-        else putchar(c);
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
     }
     putchar('"');
 }
@@ -89,11 +93,13 @@ static void json_session(const Rgpu__AdminSession *s)
     printf(",\"peer\":");
     json_str(s->peer);
     printf(",\"devices\":[");
-    for (size_t k = 0; k < s->n_devices; k++) printf("%s%d", k ? "," : "", s->devices[k]);
+    for (size_t k = 0; k < s->n_devices; k++)
+        printf("%s%d", k ? "," : "", s->devices[k]);
     printf("],\"memory_used\":%llu,\"memory_quota\":%llu,\"calls\":%llu,\"bytes_in\":%llu,"
            "\"uptime_s\":%.3f,\"worker_pid\":%u,\"state\":",
            (unsigned long long)s->memory_used, (unsigned long long)s->memory_quota,
-           (unsigned long long)s->calls, (unsigned long long)s->bytes_in, s->uptime_s, s->worker_pid);
+           (unsigned long long)s->calls, (unsigned long long)s->bytes_in, s->uptime_s,
+           s->worker_pid);
     json_str(s->state);
     putchar('}');
 }
@@ -148,8 +154,8 @@ static void print_sessions(const Rgpu__AdminReply *r)
         printf("no sessions\n");
         return;
     }
-    printf("%-8s %-12s %-32s %-10s %-22s %10s %8s\n", "SESSION", "TENANT", "CLIENT host:pid (program)",
-           "GPUS", "MEMORY used / quota", "CALLS", "UPTIME");
+    printf("%-8s %-12s %-32s %-10s %-22s %10s %8s\n", "SESSION", "TENANT",
+           "CLIENT host:pid (program)", "GPUS", "MEMORY used / quota", "CALLS", "UPTIME");
     for (size_t i = 0; i < r->n_sessions; i++) {
         const Rgpu__AdminSession *s = r->sessions[i];
         char client[160], gpus[64] = "", u[32], q[32], mem[80];
@@ -190,7 +196,8 @@ static Rgpu__AdminReply *exchange(const char *url, int timeout_ms, const Rgpu__A
     zmq_setsockopt(sk, ZMQ_SNDTIMEO, &timeout_ms, sizeof timeout_ms);
     if (zmq_connect(sk, url) || zmq_send(sk, buf, n, 0) < 0 || zmq_msg_recv(&m, sk, 0) < 0) {
         snprintf(why, len, "no answer from rgpud at %s within %d ms: %s", url, timeout_ms,
-                 zmq_errno() == EAGAIN ? "is it running, with this --admin?" : zmq_strerror(zmq_errno()));
+                 zmq_errno() == EAGAIN ? "is it running, with this --admin?"
+                                       : zmq_strerror(zmq_errno()));
         goto out;
     }
     if (!(r = rgpu__admin_reply__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m))))
@@ -237,8 +244,10 @@ int main(int argc, char **argv)
     char url[1024], dir[1024], why[1200];
     int json = 0, timeout = 5000, i;
     const char *env = getenv("RGPU_ADMIN");
-    if (env && *env) snprintf(url, sizeof url, "%s", env);
-    else admin_default_url(url, sizeof url, dir, sizeof dir);
+    if (env && *env)
+        snprintf(url, sizeof url, "%s", env);
+    else
+        admin_default_url(url, sizeof url, dir, sizeof dir);
     for (i = 1; i < argc && !strncmp(argv[i], "-", 1); i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
@@ -265,13 +274,19 @@ int main(int argc, char **argv)
     Rgpu__AdminRequest q = RGPU__ADMIN_REQUEST__INIT;
     long long arg = 0;
     int takes = 0;
-    if (!strcmp(cmd, "status")) q.command = RGPU__ADMIN_COMMAND__ADMIN_STATUS;
-    else if (!strcmp(cmd, "sessions")) q.command = RGPU__ADMIN_COMMAND__ADMIN_SESSIONS;
-    else if (!strcmp(cmd, "kill")) q.command = RGPU__ADMIN_COMMAND__ADMIN_KILL, takes = 1;
-    else if (!strcmp(cmd, "drain")) q.command = RGPU__ADMIN_COMMAND__ADMIN_DRAIN, takes = 1;
-    else if (!strcmp(cmd, "undrain")) q.command = RGPU__ADMIN_COMMAND__ADMIN_UNDRAIN, takes = 1;
+    if (!strcmp(cmd, "status"))
+        q.command = RGPU__ADMIN_COMMAND__ADMIN_STATUS;
+    else if (!strcmp(cmd, "sessions"))
+        q.command = RGPU__ADMIN_COMMAND__ADMIN_SESSIONS;
+    else if (!strcmp(cmd, "kill"))
+        q.command = RGPU__ADMIN_COMMAND__ADMIN_KILL, takes = 1;
+    else if (!strcmp(cmd, "drain"))
+        q.command = RGPU__ADMIN_COMMAND__ADMIN_DRAIN, takes = 1;
+    else if (!strcmp(cmd, "undrain"))
+        q.command = RGPU__ADMIN_COMMAND__ADMIN_UNDRAIN, takes = 1;
     else {
-        fprintf(stderr, "rgpuctl: unknown command \"%s\" (status, sessions, kill, drain, undrain)\n", cmd);
+        fprintf(stderr,
+                "rgpuctl: unknown command \"%s\" (status, sessions, kill, drain, undrain)\n", cmd);
         return 2;
     }
     if (takes && (i >= argc || !number(argv[i], &arg))) {

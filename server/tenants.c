@@ -43,10 +43,12 @@ static int scram_keys(const char *secret, const uint8_t *salt, size_t salt_len, 
 {
     uint8_t salted[32], client[32];
     unsigned n = 0;
-    if (!PKCS5_PBKDF2_HMAC(secret, (int)strlen(secret), salt, (int)salt_len, (int)iter, EVP_sha256(),
-                           sizeof salted, salted) ||
-        !HMAC(EVP_sha256(), salted, sizeof salted, (const unsigned char *)"Client Key", 10, client, &n) ||
-        !HMAC(EVP_sha256(), salted, sizeof salted, (const unsigned char *)"Server Key", 10, server, &n))
+    if (!PKCS5_PBKDF2_HMAC(secret, (int)strlen(secret), salt, (int)salt_len, (int)iter,
+                           EVP_sha256(), sizeof salted, salted) ||
+        !HMAC(EVP_sha256(), salted, sizeof salted, (const unsigned char *)"Client Key", 10, client,
+              &n) ||
+        !HMAC(EVP_sha256(), salted, sizeof salted, (const unsigned char *)"Server Key", 10, server,
+              &n))
         return -1;
     SHA256(client, sizeof client, stored);
     OPENSSL_cleanse(salted, sizeof salted);
@@ -58,7 +60,8 @@ int tenants_hash(const char *secret, unsigned iterations, char *out, size_t len)
 {
     uint8_t salt[16], stored[32], server[32];
     char s64[32], k64[48], v64[48];
-    if (RAND_bytes(salt, sizeof salt) != 1 || scram_keys(secret, salt, sizeof salt, iterations, stored, server))
+    if (RAND_bytes(salt, sizeof salt) != 1 ||
+        scram_keys(secret, salt, sizeof salt, iterations, stored, server))
         return -1;
     b64_encode(salt, sizeof salt, s64);
     b64_encode(stored, sizeof stored, k64);
@@ -133,15 +136,18 @@ int tenants_load(const char *path, struct tenants *t, char *why, size_t len)
         char *hash = strchr(line, '#'), *s = line;
         if (hash) *hash = 0;
         line[strcspn(line, "\r\n")] = 0;
-        while (isspace((unsigned char)*s)) s++;
+        while (isspace((unsigned char)*s))
+            s++;
         if (!*s) continue;
         struct tenant *v = realloc(t->v, (size_t)(t->n + 1) * sizeof *v);
         if (!v) goto fail;
         t->v = v;
         if (parse_line(s, &t->v[t->n])) {
-            snprintf(why, len, "%s:%d: not NAME SCRAM-SHA-256$ITER:SALT$STOREDKEY:SERVERKEY "
-                     "[max-gpus=N] [max-sessions=N] [memory-quota=SIZE|N%%] (see rgpuctl hash-secret)",
-                     path, n);
+            snprintf(
+                why, len,
+                "%s:%d: not NAME SCRAM-SHA-256$ITER:SALT$STOREDKEY:SERVERKEY "
+                "[max-gpus=N] [max-sessions=N] [memory-quota=SIZE|N%%] (see rgpuctl hash-secret)",
+                path, n);
             goto fail;
         }
         for (int i = 0; i < t->n; i++)
@@ -169,16 +175,19 @@ void tenants_free(struct tenants *t)
 
 const struct tenant *tenants_check(const struct tenants *t, const char *token)
 {
-    static const struct tenant nobody = {.iterations = 4096, .salt = "rgpu-no-such-tenant", .salt_len = 19};
+    static const struct tenant nobody = {
+        .iterations = 4096, .salt = "rgpu-no-such-tenant", .salt_len = 19};
     const char *colon = token ? strchr(token, ':') : NULL;
     const struct tenant *who = &nobody;
     uint8_t stored[32], server[32];
     if (!colon) return NULL;
     for (int i = 0; i < t->n; i++)
-        if (strlen(t->v[i].name) == (size_t)(colon - token) && !strncmp(t->v[i].name, token, (size_t)(colon - token)))
+        if (strlen(t->v[i].name) == (size_t)(colon - token) &&
+            !strncmp(t->v[i].name, token, (size_t)(colon - token)))
             who = &t->v[i];
     /* an unknown name costs the same work: no answer tells which names exist */
-    if (scram_keys(colon + 1, who->salt, who->salt_len, who->iterations, stored, server)) return NULL;
+    if (scram_keys(colon + 1, who->salt, who->salt_len, who->iterations, stored, server))
+        return NULL;
     int ok = CRYPTO_memcmp(stored, who->stored_key, sizeof stored) == 0 && who != &nobody;
     return ok ? who : NULL;
 }

@@ -31,15 +31,28 @@ static int pool_start(struct pool *p, ...)
     char pf[96];
     const char *bin = getenv("RGPUD");
     snprintf(pf, sizeof pf, "/tmp/rgpu-pool-test-%d-%ld.port", (int)getpid(), (long)random());
-    snprintf(p->admin, sizeof p->admin, "ipc:///tmp/rgpu-pool-test-%d-%ld.sock", (int)getpid(), (long)random());
+    snprintf(p->admin, sizeof p->admin, "ipc:///tmp/rgpu-pool-test-%d-%ld.sock", (int)getpid(),
+             (long)random());
     unlink(pf);
     if (!bin) return -1;
-    char *argv[64] = {(char *)bin, "--listen", "tcp://127.0.0.1:0", "--backend", "simgpu", "--port-file", pf,
-                      "--admin", p->admin, "--heartbeat-ms", "200", "--queue-timeout-ms", "0"};
+    char *argv[64] = {(char *)bin,
+                      "--listen",
+                      "tcp://127.0.0.1:0",
+                      "--backend",
+                      "simgpu",
+                      "--port-file",
+                      pf,
+                      "--admin",
+                      p->admin,
+                      "--heartbeat-ms",
+                      "200",
+                      "--queue-timeout-ms",
+                      "0"};
     int n = 13;
     va_list ap;
     va_start(ap, p);
-    for (char *a; n < 62 && (a = va_arg(ap, char *));) argv[n++] = a;
+    for (char *a; n < 62 && (a = va_arg(ap, char *));)
+        argv[n++] = a;
     va_end(ap);
     argv[n] = NULL;
     p->d.pid = fork();
@@ -159,7 +172,8 @@ static int session_device(const char *json, uint64_t id)
 static int count(const char *s, const char *what)
 {
     int n = 0;
-    for (; (s = strstr(s, what)); s++) n++;
+    for (; (s = strstr(s, what)); s++)
+        n++;
     return n;
 }
 
@@ -194,7 +208,9 @@ static int make_ctx(struct sess *s, uint64_t *id, int dev_ordinal)
 {
     const struct rpc_call_desc *cd = rpc_call_by_name("cuCtxCreate_v2");
     CUcontext ctx = (CUcontext)(uintptr_t)(cd && cd->args[0].mint == RPC_MINT_CLIENT
-                                               ? h_id(RPC_H_CONTEXT, 5) : 0), *pctx = &ctx;
+                                               ? h_id(RPC_H_CONTEXT, 5)
+                                               : 0),
+              *pctx = &ctx;
     unsigned flags = 0;
     CUdevice dev = dev_ordinal;
     void *a[] = {&pctx, &flags, &dev};
@@ -224,8 +240,9 @@ static int mem_info(struct sess *s, uint64_t ctx, size_t *fr, size_t *tot)
 
 #define START(p, ...)                                                                              \
     do {                                                                                           \
-        if (!have_codec()) RG_SKIP("the generic codec is not in this build");                     \
-        if (pool_start(p, __VA_ARGS__)) RG_FAIL("rgpud did not start (RGPUD=%s)", getenv("RGPUD")); \
+        if (!have_codec()) RG_SKIP("the generic codec is not in this build");                      \
+        if (pool_start(p, __VA_ARGS__))                                                            \
+            RG_FAIL("rgpud did not start (RGPUD=%s)", getenv("RGPUD"));                            \
     } while (0)
 
 /* ---- placement ---------------------------------------------------------------------- */
@@ -246,10 +263,12 @@ RG_TEST(least_loaded_spreads)
         seen |= 1 << d;
     }
     CHECK_EQ_INT(seen, 0xf); /* one session on each GPU */
-    for (int d = 0; d < 4; d++) CHECK_EQ_INT(device_field(js, d, "sessions"), 1);
+    for (int d = 0; d < 4; d++)
+        CHECK_EQ_INT(device_field(js, d, "sessions"), 1);
     /* distinct GPUs are distinct devices to the sessions too */
     CHECK(memcmp(s[0].w->devices[0]->uuid.data, s[1].w->devices[0]->uuid.data, 16));
-    for (int i = 0; i < 4; i++) sess_close(&s[i]);
+    for (int i = 0; i < 4; i++)
+        sess_close(&s[i]);
     rgpud_stop(&p.d);
 }
 
@@ -263,10 +282,11 @@ RG_TEST(pack_fills_one_gpu_first)
     CHECK_EQ_INT(status(&p), 0);
     int d0 = session_device(js, s[0].w->session_id);
     CHECK_EQ_INT(session_device(js, s[1].w->session_id), d0); /* packed on the same GPU */
-    CHECK(session_device(js, s[2].w->session_id) != d0);     /* that GPU holds 2: the next one */
+    CHECK(session_device(js, s[2].w->session_id) != d0);      /* that GPU holds 2: the next one */
     CHECK_EQ_INT(device_field(js, d0, "sessions"), 2);
     CHECK(!memcmp(s[0].w->devices[0]->uuid.data, s[1].w->devices[0]->uuid.data, 16));
-    for (int i = 0; i < 3; i++) sess_close(&s[i]);
+    for (int i = 0; i < 3; i++)
+        sess_close(&s[i]);
     rgpud_stop(&p.d);
 }
 
@@ -308,8 +328,9 @@ RG_TEST(queue_waits_for_a_gpu)
     CHECK_EQ_INT(until_sessions(&p, 2), 0); /* a, and b queued ("placed" without GPUs) */
     CHECK(strstr(js, "\"devices\":[],"));
     sess_close(&a); /* its GPUs come back: b gets one */
-    CHECK_EQ_INT(rpc_recv_msg(b.c, RPC_FROM_SERVER, RPC_T_WELCOME, &rgpu__welcome__descriptor, 0, 30000, &h,
-                              (ProtobufCMessage **)&b.w, &e), RPC_OK);
+    CHECK_EQ_INT(rpc_recv_msg(b.c, RPC_FROM_SERVER, RPC_T_WELCOME, &rgpu__welcome__descriptor, 0,
+                              30000, &h, (ProtobufCMessage **)&b.w, &e),
+                 RPC_OK);
     CHECK(b.w->accepted);
     sess_close(&b);
     rgpud_stop(&p.d);
@@ -335,7 +356,8 @@ RG_TEST(quota_enforced_and_reported)
     START(&p, "--placement", "pack", "--memory-quota", "64M", "--memory-headroom", "16M", NULL);
     CHECK_EQ_INT(open_n(&p, &a, 0), 0);
     CHECK_EQ_INT(open_n(&p, &b, 0), 0);
-    CHECK(!memcmp(a.w->devices[0]->uuid.data, b.w->devices[0]->uuid.data, 16)); /* one GPU, shared */
+    CHECK(
+        !memcmp(a.w->devices[0]->uuid.data, b.w->devices[0]->uuid.data, 16)); /* one GPU, shared */
     CHECK_EQ_U64(a.w->devices[0]->total_mem, 64 * MiB); /* cuDeviceTotalMem: the quota */
     CHECK_EQ_INT(make_ctx(&a, &actx, 0), CUDA_SUCCESS);
     CHECK_EQ_INT(make_ctx(&b, &bctx, 0), CUDA_SUCCESS);
@@ -343,7 +365,8 @@ RG_TEST(quota_enforced_and_reported)
     CHECK_EQ_U64(tot, 64 * MiB);
     CHECK_EQ_U64(fr, 64 * MiB);
     CHECK_EQ_INT(mem_alloc(&a, actx, 48 * MiB, &pa), CUDA_SUCCESS);
-    CHECK_EQ_INT(mem_alloc(&a, actx, 32 * MiB, &pa2), CUDA_ERROR_OUT_OF_MEMORY); /* past the quota */
+    CHECK_EQ_INT(mem_alloc(&a, actx, 32 * MiB, &pa2),
+                 CUDA_ERROR_OUT_OF_MEMORY); /* past the quota */
     CHECK_EQ_INT(mem_info(&a, actx, &fr, &tot), CUDA_SUCCESS);
     CHECK_EQ_U64(fr, 16 * MiB);
     /* b, on the same GPU, has its own quota and its own view */
@@ -395,7 +418,8 @@ RG_TEST(quota_reserves_gpu_memory)
         if (open_n(&p, &s[i], 0)) RG_FAIL("session %d refused", i);
     CHECK_EQ_INT(open_n(&p, &s[8], 0), 1);
     CHECK(strstr(s[8].w->message, "no free GPU") && strstr(s[8].w->message, "memory quotas"));
-    for (int i = 0; i < 9; i++) sess_close(&s[i]);
+    for (int i = 0; i < 9; i++)
+        sess_close(&s[i]);
     rgpud_stop(&p.d);
 }
 
@@ -417,7 +441,7 @@ RG_TEST(kill_and_drain)
     CHECK(strstr(out, "ended"));
     CHECK_EQ_INT(make_ctx(&a, &actx, 0), -1); /* its connection is gone */
     CHECK_EQ_INT(until_sessions(&p, 1), 0);
-    CHECK(session_device(js, b.w->session_id) >= 0); /* b goes on */
+    CHECK(session_device(js, b.w->session_id) >= 0);       /* b goes on */
     CHECK_EQ_INT(ctl(&p, out, sizeof out, "kill 999"), 1); /* no such session */
     /* drain every GPU but 2: new sessions land on 2 only, b keeps its own */
     int bdev = session_device(js, b.w->session_id);
@@ -469,7 +493,8 @@ RG_TEST(killed_client_and_worker_give_back)
         char ok = open_n(&p, &k, 0) == 0 && make_ctx(&k, &kctx, 0) == CUDA_SUCCESS &&
                   mem_alloc(&k, kctx, 128 * MiB, &pk) == CUDA_SUCCESS;
         if (write(ready[1], &ok, 1) != 1) _exit(1);
-        for (;;) pause();
+        for (;;)
+            pause();
     }
     char ok = 0;
     CHECK(read(ready[0], &ok, 1) == 1 && ok);
@@ -550,7 +575,8 @@ RG_TEST(non_loopback_needs_allow_anonymous)
     if (pid == 0) {
         int null = open("/dev/null", O_WRONLY);
         dup2(null, 2);
-        execl(bin, bin, "--listen", "tcp://0.0.0.0:0", "--backend", "simgpu", "--admin", "off", (char *)NULL);
+        execl(bin, bin, "--listen", "tcp://0.0.0.0:0", "--backend", "simgpu", "--admin", "off",
+              (char *)NULL);
         _exit(127);
     }
     CHECK_EQ_INT(exit_status(pid), 1);
@@ -562,7 +588,8 @@ static int free_port(void)
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t sl = sizeof sa;
     int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-    if (fd >= 0 && !bind(fd, (struct sockaddr *)&sa, sizeof sa) && !getsockname(fd, (struct sockaddr *)&sa, &sl))
+    if (fd >= 0 && !bind(fd, (struct sockaddr *)&sa, sizeof sa) &&
+        !getsockname(fd, (struct sockaddr *)&sa, &sl))
         port = ntohs(sa.sin_port);
     if (fd >= 0) close(fd);
     return port;
@@ -571,16 +598,19 @@ static int free_port(void)
 /* One HTTP GET of /metrics; the response in out. */
 static int scrape(int port, char *out, size_t len)
 {
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     size_t n = 0;
     const char *req = "GET /metrics HTTP/1.0\r\n\r\n";
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) || write(fd, req, strlen(req)) < 0) {
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) ||
+        write(fd, req, strlen(req)) < 0) {
         if (fd >= 0) close(fd);
         return -1;
     }
-    for (ssize_t k; n + 1 < len && (k = read(fd, out + n, len - 1 - n)) > 0;) n += (size_t)k;
+    for (ssize_t k; n + 1 < len && (k = read(fd, out + n, len - 1 - n)) > 0;)
+        n += (size_t)k;
     out[n] = 0;
     close(fd);
     return 0;
@@ -611,7 +641,8 @@ RG_TEST(prometheus_metrics)
     snprintf(pat, sizeof pat, "rgpu_device_memory_used_bytes{device=\"%d\",", dev);
     CHECK(strstr(body, pat) && strstr(strstr(body, pat), "} 3145728\n"));
     CHECK(strstr(body, "\nrgpu_sessions 1\n"));
-    snprintf(pat, sizeof pat, "rgpu_session_memory_used_bytes{session=\"%llu\",tenant=\"anonymous\"} 3145728",
+    snprintf(pat, sizeof pat,
+             "rgpu_session_memory_used_bytes{session=\"%llu\",tenant=\"anonymous\"} 3145728",
              (unsigned long long)a.w->session_id);
     CHECK(strstr(body, pat));
     sess_close(&a);
@@ -642,7 +673,8 @@ RG_TEST(tenants_tokens_and_limits)
     snprintf(path, sizeof path, "/tmp/rgpu-pool-test-%d.tenants", (int)getpid());
     FILE *f = fopen(path, "w");
     CHECK(f != NULL);
-    fprintf(f, "# test tenants\nalice %s max-sessions=2 max-gpus=2 memory-quota=128M\nbob %s\n", va, vb);
+    fprintf(f, "# test tenants\nalice %s max-sessions=2 max-gpus=2 memory-quota=128M\nbob %s\n", va,
+            vb);
     fclose(f);
     START(&p, "--tenants", path, NULL);
     token = NULL; /* none */
@@ -660,7 +692,7 @@ RG_TEST(tenants_tokens_and_limits)
     token = "alice:alice-secret-1"; /* right */
     CHECK_EQ_INT(open_n(&p, &a[0], 0), 0);
     CHECK_EQ_U64(a[0].w->devices[0]->total_mem, 128 * MiB); /* alice's own quota */
-    CHECK_EQ_INT(open_n(&p, &x, 3), 1); /* more GPUs than alice may have */
+    CHECK_EQ_INT(open_n(&p, &x, 3), 1);                     /* more GPUs than alice may have */
     CHECK(strstr(x.w->message, "tenant alice may use 2 GPU(s)"));
     sess_close(&x);
     CHECK_EQ_INT(open_n(&p, &a[1], 2), 0);
@@ -674,7 +706,8 @@ RG_TEST(tenants_tokens_and_limits)
     CHECK_EQ_INT(count(js, "\"tenant\":\"bob\""), 1);
     CHECK(!strstr(js, "secret"));
     token = NULL;
-    for (int i = 0; i < 3; i++) sess_close(&a[i]);
+    for (int i = 0; i < 3; i++)
+        sess_close(&a[i]);
     sess_close(&b);
     rgpud_stop(&p.d);
     /* a tenants file that does not parse stops rgpud at start */
@@ -738,7 +771,8 @@ RG_TEST(sixteen_programs_on_four_gpus)
     pid_t pid[N];
     int in[N], out[N];
     const char *run = getenv("RGPU_RUN"), *tiny = getenv("POOL_TINY");
-    if (!run || !tiny || access(run, X_OK) || access(tiny, X_OK)) RG_SKIP("rgpu-run or the tiny program is not built");
+    if (!run || !tiny || access(run, X_OK) || access(tiny, X_OK))
+        RG_SKIP("rgpu-run or the tiny program is not built");
     START(&p, NULL);
     char url[64];
     snprintf(url, sizeof url, "tcp://127.0.0.1:%d", p.d.port);
@@ -766,9 +800,11 @@ RG_TEST(sixteen_programs_on_four_gpus)
     }
     CHECK_EQ_INT(until_sessions(&p, N), 0);
     CHECK_EQ_INT(count(js, "\"state\":\"running\""), N);
-    for (int d = 0; d < 4; d++) CHECK_EQ_INT(device_field(js, d, "sessions"), N / 4); /* spread */
+    for (int d = 0; d < 4; d++)
+        CHECK_EQ_INT(device_field(js, d, "sessions"), N / 4); /* spread */
     CHECK(strstr(js, "\"program\":\"tiny\""));
-    for (int i = 0; i < N; i++) close(in[i]);
+    for (int i = 0; i < N; i++)
+        close(in[i]);
     int bad = 0;
     for (int i = 0; i < N; i++) {
         int st;
@@ -814,7 +850,8 @@ RG_TEST(sigterm_lets_sessions_finish)
     sess_close(&b);
     CHECK_EQ_INT(exit_status(p.d.pid), 0); /* by itself, once both ended */
     p.d.pid = 0;
-    for (int i = 0; i < n; i++) CHECK(kill(pids[i], 0) < 0 && errno == ESRCH);
+    for (int i = 0; i < n; i++)
+        CHECK(kill(pids[i], 0) < 0 && errno == ESRCH);
     CHECK(access(p.admin + 6, F_OK) < 0); /* the admin socket is gone too */
 }
 
@@ -835,9 +872,11 @@ RG_TEST(second_sigterm_ends_sessions)
     CHECK(kill(p.d.pid, SIGTERM) == 0);
     CHECK_EQ_INT(exit_status(p.d.pid), 0);
     p.d.pid = 0;
-    for (int i = 0; i < n; i++) CHECK(kill(pids[i], 0) < 0 && errno == ESRCH);
+    for (int i = 0; i < n; i++)
+        CHECK(kill(pids[i], 0) < 0 && errno == ESRCH);
     CHECK_EQ_INT(make_ctx(&s[0], &ctx, 0), -1); /* its session is over */
-    for (int i = 0; i < 3; i++) sess_close(&s[i]);
+    for (int i = 0; i < 3; i++)
+        sess_close(&s[i]);
 }
 
 RG_TEST_MAIN()

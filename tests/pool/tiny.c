@@ -37,7 +37,8 @@ int main(void)
     while (getchar() != EOF) {
     }
     host[0] = 0;
-    if ((r = cuMemcpyDtoH(host, p, sizeof *host)) || host[0] != seed) return fail("the second read", r);
+    if ((r = cuMemcpyDtoH(host, p, sizeof *host)) || host[0] != seed)
+        return fail("the second read", r);
     if ((r = cuMemFree(p))) return fail("cuMemFree", r);
     if ((r = cuDevicePrimaryCtxRelease(dev))) return fail("cuDevicePrimaryCtxRelease", r);
     return 0;
