@@ -94,7 +94,10 @@ CUresult cuLinkAddFile_v2(CUlinkState state, CUjitInputType type, const char *pa
     CUresult r = rg_ready();
     void *img = NULL;
     size_t size = 0;
-    if (r == CUDA_SUCCESS && !state) r = CUDA_ERROR_INVALID_HANDLE;
+    /* the driver judges the state before the file */
+    if (r == CUDA_SUCCESS && !rg_id_plausible(RPC_H_LINKSTATE, (uint64_t)(uintptr_t)state))
+        r = CUDA_ERROR_INVALID_HANDLE;
+    if (r == CUDA_SUCCESS && !path) r = CUDA_ERROR_INVALID_VALUE;
     if (r == CUDA_SUCCESS) r = read_image(path, &img, &size);
     /* an empty file still names a buffer: the driver judges its size */
     if (r == CUDA_SUCCESS)

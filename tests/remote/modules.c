@@ -85,6 +85,9 @@ RG_TEST(linked_image_lives_with_its_state)
     CHECK_CU(cuModuleUnload(m));
     CHECK_CU(cuLinkDestroy(a));
     CHECK_CU_IS(cuLinkComplete(a, &img_a, &size_a), CUDA_ERROR_INVALID_HANDLE);
+    /* the state is judged before the file, which the shim reads */
+    CHECK_CU_IS(cuLinkAddFile(a, CU_JIT_INPUT_PTX, "/nonexistent.ptx", 0, NULL, NULL),
+                CUDA_ERROR_INVALID_HANDLE);
 }
 
 static int calls;
