@@ -13,10 +13,13 @@
  *   translates the ids of its type's handles;
  * - cuStreamGetCaptureInfo_v2/_v3: the driver-owned node array comes back as
  *   ids the worker mints, kept by the shim per thread until the next call;
- * - cuGraphExecUpdate_v2: the error nodes come back as ids.
+ * - cuGraphExecUpdate_v2: the error nodes come back as ids;
+ * - cuGraphDebugDotPrint: the worker prints into its own file, the shim writes
+ *   the text to the client's path.
  * Everything else has the generic wire form. */
 #define __CUDA_API_VERSION_INTERNAL 1
 #include <cuda.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -509,12 +512,74 @@ static int eu_decode_reply(const struct rpc_call_desc *d, void *const *args, str
     return rpc_rbuf_done(r) ? 0 : -1;
 }
 
+/* ---- cuGraphDebugDotPrint: the server never opens a client-named path -----------------
+ * Wire: u64 graph id, u32 flags (the path stays in the client). The worker prints into
+ * a file of its own and sends the text back (server/notify.c); the shim writes the file.
+ * Reply: u32 result [+ u64 length; raw: the text]. */
+
+static int is_dot(const struct rpc_call_desc *d)
+{
+    return base_is(d, "cuGraphDebugDotPrint") && d->nargs == 3 && d->args[1].kind == RPC_ARG_STRING;
+}
+
+static int dot_encode(const struct rpc_call_desc *d, void *const *args, struct rpc_wbuf *w,
+                      struct iovec *raw, int *nraw)
+{
+    (void)raw;
+    *nraw = 0;
+    if (!*(const char *const *)args[1]) return RPC_CU_INVALID_VALUE;
+    rpc_enc_simple(w, &d->args[0], args[0]);
+    rpc_put_scalar(w, args[2], d->args[2].size);
+    return rpc_wbuf_ok(w) ? 0 : -1;
+}
+
+static int dot_decode(const struct rpc_call_desc *d, struct rpc_rbuf *r, const void *raw,
+                      size_t raw_len, const struct rpc_handle_ops *h, struct rpc_decoded *out)
+{
+    int cu = 0;
+    if (raw_len || rpc_dec_simple(d, 0, r, h, out, &cu) || rpc_dec_simple(d, 2, r, h, out, &cu) ||
+        !rpc_rbuf_done(r))
+        return -1;
+    out->ptrval[1] = NULL; /* the worker's own file (notify.c), then the text it holds */
+    out->avalues[1] = &out->ptrval[1];
+    return cu;
+}
+
+static int dot_encode_reply(const struct rpc_decoded *dc, uint32_t result, struct rpc_wbuf *w,
+                            struct iovec *raw, int *nraw)
+{
+    *nraw = 0;
+    rpc_put_u32(w, result);
+    if (result) return rpc_wbuf_ok(w) ? 0 : -1;
+    size_t n = dc->ptrval[1] ? dc->lens[1] : 0;
+    rpc_put_u64(w, n);
+    if (n) raw[0] = (struct iovec){dc->ptrval[1], n}, *nraw = 1;
+    return rpc_wbuf_ok(w) ? 0 : -1;
+}
+
+static int dot_decode_reply(const struct rpc_call_desc *d, void *const *args, struct rpc_rbuf *r,
+                            const void *raw, size_t raw_len, uint32_t *result)
+{
+    (void)d;
+    uint32_t res = rpc_get_u32(r);
+    if (!rpc_rbuf_ok(r)) return -1;
+    *result = res;
+    if (res) return rpc_rbuf_done(r) && !raw_len ? 0 : -1;
+    uint64_t n = rpc_get_u64(r);
+    if (!rpc_rbuf_done(r) || n != raw_len) return -1;
+    FILE *f = fopen(*(const char *const *)args[1], "w");
+    if (!f || fwrite(raw, 1, raw_len, f) != raw_len) *result = CUDA_ERROR_OPERATING_SYSTEM;
+    if (f && fclose(f)) *result = CUDA_ERROR_OPERATING_SYSTEM;
+    return 0;
+}
+
 /* ---- the marshaller ------------------------------------------------------------------ */
 
 static int g_encode(const struct rpc_call_desc *d, void *const *args, struct rpc_wbuf *w,
                     struct iovec *raw, int *nraw)
 {
     if (is_capture_info(d)) return ci_encode(d, args, w, raw, nraw);
+    if (is_dot(d)) return dot_encode(d, args, w, raw, nraw);
     if (is_node_params(d)) return np_encode(d, args, w, raw, nraw);
     if (is_host_copy(d)) return hc_encode(d, args, w, raw, nraw);
     return gen_encode(d, args, w, raw, nraw);
@@ -524,6 +589,7 @@ static int g_decode(const struct rpc_call_desc *d, struct rpc_rbuf *r, const voi
                     size_t raw_len, const struct rpc_handle_ops *h, struct rpc_decoded *out)
 {
     if (is_capture_info(d)) return ci_decode(d, r, raw, raw_len, h, out);
+    if (is_dot(d)) return dot_decode(d, r, raw, raw_len, h, out);
     if (is_node_params(d)) return np_decode(d, r, raw, raw_len, h, out);
     if (is_host_copy(d)) return hc_decode(d, r, raw, raw_len, h, out);
     return gen_decode(d, r, raw, raw_len, h, out);
@@ -533,6 +599,7 @@ static int g_encode_reply(const struct rpc_decoded *dc, uint32_t result, struct 
                           struct iovec *raw, int *nraw)
 {
     if (is_capture_info(dc->desc)) return ci_encode_reply(dc, result, w, raw, nraw);
+    if (is_dot(dc->desc)) return dot_encode_reply(dc, result, w, raw, nraw);
     if (is_host_copy(dc->desc)) return hc_encode_reply(dc, result, w, raw, nraw);
     if (is_exec_update(dc->desc)) return eu_encode_reply(dc, result, w, raw, nraw);
     return gen_encode_reply(dc, result, w, raw, nraw);
@@ -542,6 +609,7 @@ static int g_decode_reply(const struct rpc_call_desc *d, void *const *args, stru
                           const void *raw, size_t raw_len, uint32_t *result)
 {
     if (is_capture_info(d)) return ci_decode_reply(d, args, r, raw, raw_len, result);
+    if (is_dot(d)) return dot_decode_reply(d, args, r, raw, raw_len, result);
     if (is_host_copy(d)) return hc_decode_reply(d, args, r, raw, raw_len, result);
     if (is_exec_update(d)) return eu_decode_reply(d, args, r, raw, raw_len, result);
     int rc = rpc_decode_reply_generic(d, args, r, raw, raw_len, result);

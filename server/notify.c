@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -620,6 +621,41 @@ static int add_node_memcpy(struct session *s, struct rpc_decoded *dc, CUresult *
     return 0;
 }
 
+/* cuGraphDebugDotPrint: into a file of the worker's, whose text goes back to the
+ * client (custom_graph.c writes the client's file). */
+static CUresult dot_print(struct session *s, struct rpc_decoded *dc)
+{
+    static CUresult (*print)(CUgraph, const char *, unsigned);
+    const char *dir = getenv("TMPDIR");
+    char path[512];
+    if (!print) *(void **)&print = dlsym(s->be.dl, "cuGraphDebugDotPrint");
+    if (!print) return CUDA_ERROR_NOT_SUPPORTED;
+    snprintf(path, sizeof path, "%s/rgpu-dot-XXXXXX", dir && *dir ? dir : "/tmp");
+    int fd = mkstemp(path);
+    if (fd < 0) return CUDA_ERROR_OPERATING_SYSTEM;
+    CUresult r = print(arg_ptr(dc, 0), path, (unsigned)arg_u64(dc, 2));
+    char *text = NULL;
+    size_t n = 0;
+    if (r == CUDA_SUCCESS) {
+        off_t end = lseek(fd, 0, SEEK_END);
+        if (end < 0 || end > (off_t)(16 << 20) || !(text = malloc((size_t)end + 1)) ||
+            pread(fd, text, (size_t)end, 0) != (ssize_t)end)
+            r = CUDA_ERROR_OPERATING_SYSTEM;
+        else
+            n = (size_t)end;
+    }
+    close(fd);
+    unlink(path);
+    if (r != CUDA_SUCCESS) {
+        free(text);
+        return r;
+    }
+    dc->scratch = text; /* freed with the decoded call, after the reply */
+    dc->ptrval[1] = text;
+    dc->lens[1] = n;
+    return CUDA_SUCCESS;
+}
+
 int graph_call(struct session *s, struct call *cl, struct rpc_decoded *dc, CUresult *r)
 {
     struct rpc_graph_stash sh;
@@ -629,6 +665,10 @@ int graph_call(struct session *s, struct call *cl, struct rpc_decoded *dc, CUres
     if (is_base(dc, "cuGraphAddNode")) return add_node_memcpy(s, dc, r);
     if (is_base(dc, "cuGraphNodeSetParams") || is_base(dc, "cuGraphExecNodeSetParams"))
         return add_node_memcpy(s, dc, r);
+    if (is_base(dc, "cuGraphDebugDotPrint") && dc->desc->nargs == 3) {
+        *r = dot_print(s, dc);
+        return 1;
+    }
     if (is_base(dc, "cuGraphMemcpyNodeGetParams") && dc->desc->nargs == 2) {
         *r = memcpy_get(s, dc);
         return 1;

@@ -1,0 +1,157 @@
+/* graphs.c — graphs through the wire: copies with client host sides are staged
+ * by the worker and read / written in graph order at every launch (a host node
+ * before a host-to-device copy changes what it copies, one after a
+ * device-to-host copy sees what it wrote), pitched host sides are written row
+ * by row (the gaps stay), and a host side that is no longer mapped when the
+ * graph runs is an error in the client's log, not a crash of either side. */
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "remote.h"
+
+static CUcontext primary;
+
+enum { N = 1024 };
+
+struct order {
+    uint32_t src[N], dst[N];
+    int launch;
+    _Atomic int good;
+};
+
+static void CUDA_CB fill_src(void *p) /* before the H2D copy */
+{
+    struct order *o = p;
+    o->launch++;
+    for (int i = 0; i < N; i++) o->src[i] = (uint32_t)(o->launch * 1000 + i);
+}
+
+static void CUDA_CB check_dst(void *p) /* after the D2H copy */
+{
+    struct order *o = p;
+    int ok = 1;
+    for (int i = 0; i < N; i++)
+        if (o->dst[i] != (uint32_t)(o->launch * 1000 + i)) ok = 0;
+    atomic_fetch_add(&o->good, ok);
+}
+
+static CUDA_MEMCPY3D copy_1d(CUmemorytype st, const void *s, CUmemorytype dt, void *d, size_t n)
+{
+    CUDA_MEMCPY3D c;
+    memset(&c, 0, sizeof c);
+    c.srcMemoryType = st;
+    if (st == CU_MEMORYTYPE_HOST) c.srcHost = s;
+    else c.srcDevice = (CUdeviceptr)(uintptr_t)s;
+    c.dstMemoryType = dt;
+    if (dt == CU_MEMORYTYPE_HOST) c.dstHost = d;
+    else c.dstDevice = (CUdeviceptr)(uintptr_t)d;
+    c.WidthInBytes = n;
+    c.Height = c.Depth = 1;
+    return c;
+}
+
+/* host fill -> H2D -> D2H -> host check, launched ten times */
+RG_TEST(host_copies_follow_graph_order)
+{
+    CHECK_CU(rt_setup(&primary));
+    static struct order o;
+    CUdeviceptr d;
+    CUgraph g;
+    CUgraphNode fill, up, down, check;
+    CUgraphExec ex;
+    CHECK_CU(cuMemAlloc(&d, sizeof o.src));
+    CHECK_CU(cuGraphCreate(&g, 0));
+    CUDA_HOST_NODE_PARAMS hf = {fill_src, &o}, hc = {check_dst, &o};
+    CHECK_CU(cuGraphAddHostNode(&fill, g, NULL, 0, &hf));
+    CUDA_MEMCPY3D c = copy_1d(CU_MEMORYTYPE_HOST, o.src, CU_MEMORYTYPE_DEVICE, (void *)(uintptr_t)d,
+                              sizeof o.src);
+    CHECK_CU(cuGraphAddMemcpyNode(&up, g, &fill, 1, &c, primary));
+    c = copy_1d(CU_MEMORYTYPE_DEVICE, (void *)(uintptr_t)d, CU_MEMORYTYPE_HOST, o.dst, sizeof o.dst);
+    CHECK_CU(cuGraphAddMemcpyNode(&down, g, &up, 1, &c, primary));
+    CHECK_CU(cuGraphAddHostNode(&check, g, &down, 1, &hc));
+    CHECK_CU(cuGraphInstantiate(&ex, g, 0));
+    for (int i = 0; i < 10; i++) CHECK_CU(cuGraphLaunch(ex, NULL));
+    CHECK_CU(cuStreamSynchronize(NULL));
+    CHECK_EQ_INT(o.launch, 10);
+    CHECK_EQ_INT(atomic_load(&o.good), 10);
+    CHECK_EQ_INT(o.dst[N - 1], 10 * 1000 + N - 1);
+    CHECK_CU(cuGraphExecDestroy(ex));
+    CHECK_CU(cuGraphDestroy(g));
+    CHECK_CU(cuMemFree(d));
+}
+
+/* A pitched device-to-host copy writes its rows only. */
+RG_TEST(pitched_host_side_keeps_the_gaps)
+{
+    CHECK_CU(rt_setup(&primary));
+    enum { W = 24, H = 5, P = 40 };
+    static unsigned char host[H * P];
+    CUdeviceptr d;
+    CUgraph g;
+    CUgraphNode ms, cp;
+    CUgraphExec ex;
+    CHECK_CU(cuMemAlloc(&d, W * H));
+    CHECK_CU(cuGraphCreate(&g, 0));
+    CUDA_MEMSET_NODE_PARAMS m = {.dst = d, .value = 0x5a, .elementSize = 1, .width = W * H, .height = 1};
+    CHECK_CU(cuGraphAddMemsetNode(&ms, g, NULL, 0, &m, primary));
+    CUDA_MEMCPY3D c;
+    memset(&c, 0, sizeof c);
+    c.srcMemoryType = CU_MEMORYTYPE_DEVICE;
+    c.srcDevice = d;
+    c.srcPitch = W;
+    c.dstMemoryType = CU_MEMORYTYPE_HOST;
+    c.dstHost = host;
+    c.dstPitch = P;
+    c.WidthInBytes = W;
+    c.Height = H;
+    c.Depth = 1;
+    CHECK_CU(cuGraphAddMemcpyNode(&cp, g, &ms, 1, &c, primary));
+    CHECK_CU(cuGraphInstantiate(&ex, g, 0));
+    memset(host, 0x11, sizeof host);
+    CHECK_CU(cuGraphLaunch(ex, NULL));
+    CHECK_CU(cuStreamSynchronize(NULL));
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < P; x++)
+            if (host[y * P + x] != (x < W ? 0x5a : 0x11))
+                RG_FAIL("host[%d][%d] = %#x", y, x, host[y * P + x]);
+    CHECK_CU(cuGraphExecDestroy(ex));
+    CHECK_CU(cuGraphDestroy(g));
+    CHECK_CU(cuMemFree(d));
+}
+
+/* The captured copies' host pages are gone when the graph runs: the client
+ * refuses the server's request (log line), nobody crashes, the session goes on. */
+RG_TEST(unmapped_host_side_is_an_error_not_a_crash)
+{
+    CHECK_CU(rt_setup(&primary));
+    size_t page = 1 << 16;
+    CUstream s;
+    CUdeviceptr d;
+    CUgraph g;
+    CUgraphExec ex;
+    uint32_t back[4] = {0};
+    void *p = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(p != MAP_FAILED);
+    CHECK_CU(cuStreamCreate(&s, CU_STREAM_NON_BLOCKING));
+    CHECK_CU(cuMemAlloc(&d, page));
+    CHECK_CU(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_GLOBAL));
+    CHECK_CU(cuMemcpyHtoDAsync(d, p, page, s));
+    CHECK_CU(cuMemcpyDtoHAsync(p, d, page, s));
+    CHECK_CU(cuStreamEndCapture(s, &g));
+    CHECK_CU(cuGraphInstantiate(&ex, g, 0));
+    CHECK(munmap(p, page) == 0);
+    CHECK_CU(cuGraphLaunch(ex, s));
+    CHECK_CU(cuStreamSynchronize(s));
+    /* the session still works */
+    CHECK_CU(cuMemsetD32(d, 7, 4));
+    CHECK_CU(cuMemcpyDtoH(back, d, sizeof back));
+    CHECK_EQ_INT(back[3], 7);
+    CHECK_CU(cuGraphExecDestroy(ex));
+    CHECK_CU(cuGraphDestroy(g));
+    CHECK_CU(cuMemFree(d));
+    CHECK_CU(cuStreamDestroy(s));
+}
+
+RG_TEST_MAIN()
