@@ -281,6 +281,9 @@ static CUresult send_call(const struct rpc_call_desc *d, void **args, int wait)
     rpc_wbuf_init_dyn(&w, rg_conn_max_enc());
     int rc = rpc_encode_call(d, args, &w, raw, &nraw);
     if (rc != 0 || !rpc_wbuf_ok(&w)) {
+        static _Atomic int warned[1024]; /* DESIGN rule 9: a marshaller's refusal, logged once */
+        if (rc == CUDA_ERROR_NOT_SUPPORTED && d->op < 1024 && !atomic_exchange(&warned[d->op], 1))
+            rg_log(RG_LOG_WARN, "%s: these arguments cannot be forwarded (NOT_SUPPORTED)", d->name);
         rg_log(RG_LOG_DEBUG, "%s: not encoded (%d)", d->name, rc);
         rpc_wbuf_free(&w);
         return rc > 0 ? (CUresult)rc : CUDA_ERROR_INVALID_VALUE;
