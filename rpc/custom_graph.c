@@ -138,6 +138,41 @@ static int stash_copy(CUDA_MEMCPY3D *m, struct rpc_graph_stash *st, const struct
     return rc;
 }
 
+/* The client's host sides the server may later read or write (custom_graph.h). */
+static void grant(uint64_t addr, uint64_t len)
+{
+    const struct rpc_graph_ops *o = ops_now();
+    if (addr && len && o && o->grant) o->grant(o->self, addr, len);
+}
+
+/* From the first to the last byte a host side of m touches (0 on overflow). */
+static uint64_t host_span(const CUDA_MEMCPY3D *m, int dst, uint64_t *start)
+{
+    uint64_t x = dst ? m->dstXInBytes : m->srcXInBytes, y = dst ? m->dstY : m->srcY;
+    uint64_t z = dst ? m->dstZ : m->srcZ, pitch = dst ? m->dstPitch : m->srcPitch;
+    uint64_t height = dst ? m->dstHeight : m->srcHeight, first, rows, last;
+    uint64_t base = (uint64_t)(uintptr_t)(dst ? m->dstHost : m->srcHost);
+    if (!m->WidthInBytes || !m->Height || !m->Depth) return 0;
+    if (m->Height <= 1 && m->Depth <= 1 && !pitch) pitch = m->WidthInBytes;
+    if (!height) height = m->Height;
+    if (__builtin_mul_overflow(z, height, &first) || __builtin_add_overflow(first, y, &first) ||
+        __builtin_mul_overflow(first, pitch, &first) || __builtin_add_overflow(first, x, &first) ||
+        __builtin_add_overflow(first, base, start))
+        return 0;
+    if (__builtin_mul_overflow((uint64_t)m->Depth - 1, height, &rows) ||
+        __builtin_add_overflow(rows, (uint64_t)m->Height - 1, &rows) ||
+        __builtin_mul_overflow(rows, pitch, &last) || __builtin_add_overflow(last, m->WidthInBytes, &last))
+        return 0;
+    return last;
+}
+
+static void grant_copy(const CUDA_MEMCPY3D *m)
+{
+    uint64_t start, n;
+    if (m->srcMemoryType == CU_MEMORYTYPE_HOST && (n = host_span(m, 0, &start))) grant(start, n);
+    if (m->dstMemoryType == CU_MEMORYTYPE_HOST && (n = host_span(m, 1, &start))) grant(start, n);
+}
+
 /* ---- the generic wire form with struct fix-ups ----------------------------------- */
 
 static int fix_in(const struct rpc_arg_desc *a, void *p, size_t len, struct rpc_decoded *out,
@@ -160,6 +195,9 @@ static int gen_encode(const struct rpc_call_desc *d, void *const *args, struct r
         if (a->kind == RPC_ARG_IN_BUF && type_is(a, "CUDA_HOST_NODE_PARAMS")) {
             const CUDA_HOST_NODE_PARAMS *hp = *(void *const *)args[i];
             if (hp) allow((const void *)hp->fn, hp->userData);
+        } else if (a->kind == RPC_ARG_IN_BUF && type_is(a, "CUDA_MEMCPY3D")) {
+            const CUDA_MEMCPY3D *m = *(void *const *)args[i];
+            if (m) grant_copy(m);
         }
     }
     if (base_is(d, "cuUserObjectCreate") && d->nargs == 5)
@@ -238,7 +276,8 @@ static int hc_decode(const struct rpc_call_desc *d, struct rpc_rbuf *r, const vo
     return 0;
 }
 
-/* u8 staged (the copy went into a capture: no bytes), then the generic reply. */
+/* u8 staged (the copy went into a capture: no bytes, and the client grants its
+ * host range to the replays), then the generic reply. */
 static int hc_encode_reply(const struct rpc_decoded *dc, uint32_t result, struct rpc_wbuf *w,
                            struct iovec *raw, int *nraw)
 {
@@ -260,6 +299,9 @@ static int hc_decode_reply(const struct rpc_call_desc *d, void *const *args, str
     if (!rpc_rbuf_ok(r) || staged > 1) return -1;
     if (!staged) return rpc_decode_reply_generic(d, args, r, raw, raw_len, result);
     *result = rpc_get_u32(r);
+    int b = host_arg(d);
+    if (*result == 0 && b >= 0 && d->nargs == 4) /* a capture recorded it: replays use the range */
+        grant((uint64_t)(uintptr_t) * (void *const *)args[b], rpc_uint_at(args[2], d->args[2].size));
     return rpc_rbuf_done(r) && raw_len == 0 ? 0 : -1;
 }
 
@@ -312,6 +354,7 @@ static int np_encode(const struct rpc_call_desc *d, void *const *args, struct rp
     const CUgraphNodeParams *p = *(void *const *)args[k];
     if (p && !np_type_ok(p->type)) return RPC_CU_NOT_SUPPORTED;
     if (p && p->type == CU_GRAPH_NODE_TYPE_HOST) allow((const void *)p->host.fn, p->host.userData);
+    if (p && p->type == CU_GRAPH_NODE_TYPE_MEMCPY) grant_copy(&p->memcpy.copyParams);
     return rpc_encode_call_generic(&d2, args, w, raw, nraw);
 }
 

@@ -18,6 +18,9 @@
 struct rpc_graph_ops {
     /* client: (fn, data) may be named back by the server in a host-function NOTIFY */
     void (*allow_host_fn)(void *self, uint64_t fn, uint64_t data);
+    /* client: [addr, addr + len) of the application's host memory is a host side
+     * of a copy in a graph: the server may ask to read or write it there */
+    void (*grant)(void *self, uint64_t addr, uint64_t len);
     /* client: keeps a driver-owned array (capture dependencies, kernel node
      * parameters) until the next call that replaces it in this slot on this
      * thread; returns the kept copy or NULL (no memory) */

@@ -305,7 +305,8 @@ static uint64_t g_to_id(void *self, unsigned type, void *real, uint64_t parent)
     return id;
 }
 
-static struct rpc_graph_ops graph_ops = {NULL, NULL, g_host_fn_in, g_host_fn_out, g_to_id, NULL};
+static struct rpc_graph_ops graph_ops = {
+    .host_fn_in = g_host_fn_in, .host_fn_out = g_host_fn_out, .to_id = g_to_id};
 
 static void graph_install(struct session *s)
 {
@@ -330,10 +331,12 @@ static struct {
     int loaded;
 } G;
 
-static int graph_fns(struct session *s)
+static void *graph_dl;
+
+static void graph_fns_load(void)
 {
-    if (!G.loaded) {
-        void *dl = s->be.dl;
+    {
+        void *dl = graph_dl;
         *(void **)&G.graph_create = dlsym(dl, "cuGraphCreate");
         *(void **)&G.graph_destroy = dlsym(dl, "cuGraphDestroy");
         *(void **)&G.add_host = dlsym(dl, "cuGraphAddHostNode");
@@ -348,6 +351,13 @@ static int graph_fns(struct session *s)
                        ? 1
                        : -1;
     }
+}
+
+static int graph_fns(struct session *s)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    graph_dl = s->be.dl;
+    pthread_once(&once, graph_fns_load);
     return G.loaded == 1;
 }
 
@@ -591,7 +601,7 @@ static int capture_copy(struct session *s, struct rpc_decoded *dc, CUresult *r)
         *r = capture_child(st, g);
         G.graph_destroy(g);
     }
-    if (*r == CUDA_SUCCESS && !htod) { /* the reply carries no bytes (custom_graph.c) */
+    if (*r == CUDA_SUCCESS) { /* the reply carries no bytes; the client grants the range */
         sh.sides |= RPC_GRAPH_STAGED;
         memcpy(dc->val[host].bytes, &sh, sizeof sh);
     }

@@ -281,9 +281,10 @@ CUresult cuStreamAddCallback_ptsz(CUstream hStream, CUstreamCallback callback, v
  * the client's (fn, data) in each HOSTNODE request: only pairs the application
  * gave a graph call here (allow) are ever called. A host function captured from
  * a stream keeps its callback entry (CAPTURED) for the replays. FETCH and PUSH
- * read and write the application's host memory for copies in graphs, checked
- * against the device window and through process_vm_readv/writev, so a bad
- * address from the server is an error, never a crash. */
+ * read and write the application's host memory for copies in graphs: only
+ * within host ranges the application gave a graph call or a captured copy
+ * (grant), outside the device window, and through process_vm_readv/writev, so
+ * a bad address from the server is an error, never a crash. */
 
 #define NPAIRS 1024
 
@@ -343,7 +344,40 @@ static void *keep(void *self, int slot, const void *bytes, size_t len)
     return len ? kept[slot] : NULL;
 }
 
-static const struct rpc_graph_ops graph_ops = {allow_host_fn, keep, NULL, NULL, NULL, NULL};
+/* Host ranges of copies in graphs (grant): the only memory FETCH and PUSH may
+ * touch. Kept for the process, once per range. */
+struct grant {
+    uint64_t lo, hi;
+    struct grant *next;
+};
+static struct grant *grants;
+
+static void grant_range(void *self, uint64_t addr, uint64_t len)
+{
+    (void)self;
+    uint64_t hi;
+    if (__builtin_add_overflow(addr, len, &hi)) return;
+    pthread_mutex_lock(&G.mu);
+    struct grant *g = grants;
+    while (g && (g->lo > addr || g->hi < hi)) g = g->next;
+    if (!g && (g = malloc(sizeof *g))) {
+        *g = (struct grant){addr, hi, grants};
+        grants = g;
+    }
+    pthread_mutex_unlock(&G.mu);
+}
+
+static int granted(uint64_t lo, uint64_t hi)
+{
+    pthread_mutex_lock(&G.mu);
+    struct grant *g = grants;
+    while (g && (g->lo > lo || g->hi < hi)) g = g->next;
+    pthread_mutex_unlock(&G.mu);
+    return g != NULL;
+}
+
+static const struct rpc_graph_ops graph_ops = {
+    .allow_host_fn = allow_host_fn, .grant = grant_range, .keep = keep};
 
 __attribute__((constructor)) static void graph_ops_install(void)
 {
@@ -421,6 +455,7 @@ static int geo_ok(const struct geo *g, uint64_t *total)
         __builtin_add_overflow(last, g->width, &last) || __builtin_add_overflow(last, g->addr, &last))
         return 0;
     if (!g->addr || rg_in_window(g->addr) || rg_in_window(last - 1)) return 0;
+    if (!granted(g->addr, last)) return 0; /* not a host side the application gave a graph */
     if (g->addr < (uint64_t)(uintptr_t)rg_sess.window &&
         last > (uint64_t)(uintptr_t)rg_sess.window) /* spans the window */
         return 0;
