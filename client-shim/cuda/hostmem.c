@@ -1,7 +1,10 @@
 /* hostmem.c — page-locked host memory stays in the application (DESIGN rule
  * 5): cuMemAllocHost / cuMemHostAlloc map anonymous pages, cuMemHostRegister
- * records a range; the server never hears of either. Mapped (DEVICEMAP)
- * device pointers need the server to mirror the pages: not supported yet. */
+ * records a range; the server never hears of either, and the device cannot
+ * reach them (cuMemHostGetDevicePointer: NOT_SUPPORTED). cuMemHostAlloc with
+ * CU_MEMHOSTALLOC_DEVICEMAP is the exception: a managed allocation of the
+ * session mirrored at the same address (managed.c), so its device pointer is
+ * its host pointer. Pointer attributes outside the window are answered here. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -10,6 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "forward.h"
 #include "shim.h"
 
 #define PAGE 4096ul
@@ -18,11 +22,12 @@ struct host_range {
     uintptr_t base;
     size_t size;
     unsigned flags;
-    int registered; /* cuMemHostRegister (not ours to unmap) */
+    int kind;       /* RANGE_REGISTERED (not ours to unmap), RANGE_MAPPED, or 0 */
     uint64_t ctx;   /* the context id current when it was made */
     uint64_t buffer_id;
     struct host_range *next;
 };
+enum { RANGE_REGISTERED = 1, RANGE_MAPPED = 2 };
 static struct host_range *ranges;
 static pthread_mutex_t ranges_mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -34,13 +39,13 @@ static pthread_mutex_t ranges_mu = PTHREAD_MUTEX_INITIALIZER;
     if (r_ != CUDA_SUCCESS) return r_
 #define HOST_RETURN(r) return (errno = saved_errno_, (r))
 
-static int add_range(uintptr_t base, size_t size, unsigned flags, int registered)
+static int add_range(uintptr_t base, size_t size, unsigned flags, int kind)
 {
     struct host_range *h = malloc(sizeof *h);
     if (!h) return -1;
     /* buffer ids of host ranges: their own series, apart from the worker's device ones */
     static _Atomic uint64_t serial = 1ull << 62;
-    *h = (struct host_range){base, size, flags, registered, rg_ctx_current_id(),
+    *h = (struct host_range){base, size, flags, kind, rg_ctx_current_id(),
                              atomic_fetch_add(&serial, 1), NULL};
     pthread_mutex_lock(&ranges_mu);
     for (struct host_range *o = ranges; o; o = o->next)
@@ -55,13 +60,13 @@ static int add_range(uintptr_t base, size_t size, unsigned flags, int registered
     return 0;
 }
 
-/* Removes the range starting exactly at base and of the given kind; 0 if found. */
+/* Removes the range starting exactly at base, registered or allocated; 0 if found. */
 static int take_range(uintptr_t base, int registered, struct host_range *out)
 {
     int rc = -1;
     pthread_mutex_lock(&ranges_mu);
     for (struct host_range **p = &ranges; *p; p = &(*p)->next)
-        if ((*p)->base == base && (*p)->registered == registered) {
+        if ((*p)->base == base && ((*p)->kind == RANGE_REGISTERED) == registered) {
             struct host_range *h = *p;
             *out = *h;
             *p = h->next;
@@ -93,6 +98,35 @@ static size_t page_round(size_t n)
     return (n + PAGE - 1) & ~(PAGE - 1);
 }
 
+/* A mapped allocation goes back to the session (the mirror forgets it). */
+static void free_mapped(uintptr_t p)
+{
+    const struct rpc_call_desc *d = rpc_call_by_name("cuMemFree_v2");
+    CUdeviceptr dp = (CUdeviceptr)p;
+    void *args[1] = {&dp};
+    if (d) rg_shim_forward(d, args);
+}
+
+/* CU_MEMHOSTALLOC_DEVICEMAP: the device must reach the memory at the host
+ * address, so it is a managed allocation of the session, in the device window
+ * and mirrored like one (managed.c); *pp is its address. */
+static CUresult alloc_mapped(void **pp, size_t bytesize)
+{
+    const struct rpc_call_desc *d = rpc_call_by_name("cuMemAllocManaged");
+    CUdeviceptr p = 0, *pp2 = &p;
+    size_t n = bytesize;
+    unsigned fl = CU_MEM_ATTACH_GLOBAL;
+    void *args[3] = {&pp2, &n, &fl};
+    CUresult r = d ? rg_shim_forward(d, args) : CUDA_ERROR_NOT_SUPPORTED;
+    if (r != CUDA_SUCCESS) return r == CUDA_ERROR_INVALID_VALUE ? CUDA_ERROR_OUT_OF_MEMORY : r;
+    if (!rg_managed_contains(p, bytesize)) { /* not mirrored here: unusable */
+        free_mapped(p);
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    }
+    *pp = (void *)(uintptr_t)p;
+    return CUDA_SUCCESS;
+}
+
 CUresult cuMemHostAlloc(void **pp, size_t bytesize, unsigned int Flags)
 {
     HOST_ENTER();
@@ -100,12 +134,19 @@ CUresult cuMemHostAlloc(void **pp, size_t bytesize, unsigned int Flags)
         CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVICEMAP | CU_MEMHOSTALLOC_WRITECOMBINED;
     if (!pp || !bytesize || (Flags & ~known)) HOST_RETURN(CUDA_ERROR_INVALID_VALUE);
     if (bytesize > SIZE_MAX - PAGE) HOST_RETURN(CUDA_ERROR_OUT_OF_MEMORY);
-    void *p = mmap(NULL, page_round(bytesize), PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) HOST_RETURN(CUDA_ERROR_OUT_OF_MEMORY);
-    /* With unified addressing every allocation counts as mapped. */
-    if (add_range((uintptr_t)p, bytesize, Flags | CU_MEMHOSTALLOC_DEVICEMAP, 0) != 0) {
-        munmap(p, page_round(bytesize));
+    void *p;
+    int mapped = (Flags & CU_MEMHOSTALLOC_DEVICEMAP) != 0;
+    if (mapped) {
+        CUresult r = alloc_mapped(&p, bytesize);
+        if (r != CUDA_SUCCESS) HOST_RETURN(r);
+    } else {
+        p = mmap(NULL, page_round(bytesize), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                 -1, 0);
+        if (p == MAP_FAILED) HOST_RETURN(CUDA_ERROR_OUT_OF_MEMORY);
+    }
+    if (add_range((uintptr_t)p, bytesize, Flags, mapped ? RANGE_MAPPED : 0) != 0) {
+        if (mapped) free_mapped((uintptr_t)p);
+        else munmap(p, page_round(bytesize));
         HOST_RETURN(CUDA_ERROR_OUT_OF_MEMORY);
     }
     *pp = p;
@@ -123,7 +164,10 @@ CUresult cuMemFreeHost(void *p)
     if (!p) HOST_RETURN(CUDA_SUCCESS);
     struct host_range h;
     if (take_range((uintptr_t)p, 0, &h) != 0) HOST_RETURN(CUDA_ERROR_INVALID_VALUE);
-    munmap(p, page_round(h.size));
+    if (h.kind == RANGE_MAPPED)
+        free_mapped(h.base);
+    else
+        munmap(p, page_round(h.size));
     HOST_RETURN(CUDA_SUCCESS);
 }
 
@@ -142,9 +186,14 @@ CUresult cuMemHostGetDevicePointer_v2(CUdeviceptr *pdptr, void *p, unsigned int 
     struct host_range h;
     if (!pdptr || !p || Flags != 0 || find_range((uintptr_t)p, &h) != 0)
         HOST_RETURN(CUDA_ERROR_INVALID_VALUE);
+    if (h.kind == RANGE_MAPPED) { /* mirrored at the same address */
+        *pdptr = (CUdeviceptr)(uintptr_t)p;
+        HOST_RETURN(CUDA_SUCCESS);
+    }
     static _Atomic int warned;
     if (!atomic_exchange(&warned, 1))
-        rg_log(RG_LOG_WARN, "cuMemHostGetDevicePointer: mapped host memory is not supported yet");
+        rg_log(RG_LOG_WARN, "cuMemHostGetDevicePointer: only memory from cuMemHostAlloc with "
+                            "CU_MEMHOSTALLOC_DEVICEMAP is visible to the device through rgpu");
     HOST_RETURN(CUDA_ERROR_NOT_SUPPORTED);
 }
 
@@ -181,7 +230,7 @@ CUresult cuMemHostRegister_v2(void *p, size_t bytesize, unsigned int Flags)
         HOST_RETURN(CUDA_ERROR_NOT_SUPPORTED);
     }
     if (!range_usable((uintptr_t)p, bytesize)) HOST_RETURN(CUDA_ERROR_INVALID_VALUE);
-    int rc = add_range((uintptr_t)p, bytesize, Flags, 1);
+    int rc = add_range((uintptr_t)p, bytesize, Flags, RANGE_REGISTERED);
     if (rc < 0) HOST_RETURN(CUDA_ERROR_OUT_OF_MEMORY);
     HOST_RETURN(rc ? CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED : CUDA_SUCCESS);
 }
@@ -208,7 +257,8 @@ CUresult cuMemAllocHost(void **pp, unsigned int bytesize)
 /* ---- pointer attributes of host memory ------------------------------------------
  * Pointers outside the device window are the shim's business: pinned and
  * registered ranges are answered from its records, anything else as memory no
- * CUDA call made (the worker's address space is never consulted). */
+ * CUDA call made (the worker's address space is never consulted). Mapped
+ * pinned memory inside the window is answered here too, as host memory. */
 
 static void put_u32(void *data, unsigned v)
 {
@@ -224,8 +274,8 @@ static CUresult host_attr(const struct host_range *h, CUpointer_attribute attr, 
     case CU_POINTER_ATTRIBUTE_MEMORY_TYPE: put_u32(data, h ? CU_MEMORYTYPE_HOST : 0); break;
     case CU_POINTER_ATTRIBUTE_HOST_POINTER: *(void **)data = h ? (void *)p : NULL; break;
     case CU_POINTER_ATTRIBUTE_DEVICE_POINTER:
-        if (h) return CUDA_ERROR_NOT_SUPPORTED; /* not mapped for the device (cuMemHostGetDevicePointer) */
-        *(CUdeviceptr *)data = 0;
+        if (h && h->kind != RANGE_MAPPED) return CUDA_ERROR_NOT_SUPPORTED; /* cuMemHostGetDevicePointer */
+        *(CUdeviceptr *)data = h ? p : 0;
         break;
     case CU_POINTER_ATTRIBUTE_P2P_TOKENS: return CUDA_ERROR_NOT_SUPPORTED;
     case CU_POINTER_ATTRIBUTE_SYNC_MEMOPS: put_u32(data, h != NULL); break;
@@ -243,9 +293,9 @@ static CUresult host_attr(const struct host_range *h, CUpointer_attribute attr, 
         put_u32(data, h ? CU_POINTER_ATTRIBUTE_ACCESS_FLAG_READWRITE : 0);
         break;
     case CU_POINTER_ATTRIBUTE_MEMPOOL_HANDLE: *(void **)data = NULL; break;
+    case CU_POINTER_ATTRIBUTE_MAPPED: put_u32(data, h && h->kind == RANGE_MAPPED); break;
     case CU_POINTER_ATTRIBUTE_IS_MANAGED:
     case CU_POINTER_ATTRIBUTE_IS_LEGACY_CUDA_IPC_CAPABLE:
-    case CU_POINTER_ATTRIBUTE_MAPPED: /* the device cannot reach it through rgpu */
     case CU_POINTER_ATTRIBUTE_ALLOWED_HANDLE_TYPES:
     case CU_POINTER_ATTRIBUTE_IS_GPU_DIRECT_RDMA_CAPABLE:
     case CU_POINTER_ATTRIBUTE_IS_HW_DECOMPRESS_CAPABLE: put_u32(data, 0); break;
@@ -260,9 +310,9 @@ int rg_host_ptr_attr(const struct rpc_call_desc *d, void **args)
     if ((!plural && strcmp(d->base, "cuPointerGetAttribute")) || d->nargs != (plural ? 4 : 3))
         return -1;
     uint64_t ptr = *(uint64_t *)args[plural ? 3 : 2];
-    if (rg_in_window(ptr)) return -1; /* device memory: the worker answers */
     struct host_range h;
     int known = ptr && find_range((uintptr_t)ptr, &h) == 0;
+    if (!known && rg_in_window(ptr)) return -1; /* device memory: the worker answers */
     if (!plural) {
         void *data = *(void **)args[0];
         if (!data || !known) return CUDA_ERROR_INVALID_VALUE;

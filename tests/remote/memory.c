@@ -1,5 +1,5 @@
 /* memory.c — memory through the shim that the driver suite does not reach:
- * managed memory kept coherent in both directions (a kernel's writes seen after
+ * managed and mapped pinned memory kept coherent in both directions (a kernel's writes seen after
  * a synchronisation, the host's before a launch, bytes of one page changed by
  * both sides kept, an allocation bigger than one mirror batch), and device
  * ranges inside structs and arrays checked by the worker (2D / 3D copies,
@@ -85,6 +85,45 @@ RG_TEST(managed_bigger_than_a_batch)
     for (size_t i = 0; i < n; i += 4093) CHECK_EQ_INT(h[i], 0xa5);
     CHECK_EQ_INT(h[n - 1], 0xa5);
     CHECK_CU(cuMemFree(p));
+}
+
+RG_TEST(mapped_pinned_memory)
+{
+    CHECK(setup() == 0);
+    void *h;
+    CHECK_CU(cuMemHostAlloc(&h, 8192, CU_MEMHOSTALLOC_DEVICEMAP));
+    volatile unsigned *u = h;
+    CHECK_EQ_INT(u[0], 0);
+    u[0] = 41;
+    CUdeviceptr d;
+    CHECK_CU(cuMemHostGetDevicePointer(&d, h, 0));
+    CHECK_EQ_U64(d, (uintptr_t)h);
+    void *a1[] = {&d};
+    CHECK_CU(cuLaunchKernel(fn_incr, 1, 1, 1, 1, 1, 1, 0, NULL, a1, NULL));
+    CHECK_CU(cuCtxSynchronize());
+    CHECK_EQ_INT(u[0], 42);
+    unsigned type = 0, mapped = 0, flags = 0;
+    CHECK_CU(cuPointerGetAttribute(&type, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, d));
+    CHECK_EQ_INT(type, CU_MEMORYTYPE_HOST);
+    CHECK_CU(cuPointerGetAttribute(&mapped, CU_POINTER_ATTRIBUTE_MAPPED, d));
+    CHECK_EQ_INT(mapped, 1);
+    CHECK_CU(cuMemHostGetFlags(&flags, h));
+    CHECK(flags & CU_MEMHOSTALLOC_DEVICEMAP);
+    /* a copy from and to it as host memory */
+    CUdeviceptr dev;
+    CHECK_CU(cuMemAlloc(&dev, 64));
+    CHECK_CU(cuMemcpyHtoD(dev, h, 4));
+    CHECK_CU(cuMemcpyDtoH((char *)h + 4, dev, 4));
+    CHECK_EQ_INT(u[1], 42);
+    CHECK_CU(cuMemFree(dev));
+    CHECK_CU(cuMemFreeHost(h));
+    CHECK_CU_IS(cuMemFreeHost(h), CUDA_ERROR_INVALID_VALUE);
+    /* without DEVICEMAP the memory stays the client's: no device pointer through rgpu */
+    CHECK_CU(cuMemAllocHost(&h, 100));
+    CHECK_CU_IS(cuMemHostGetDevicePointer(&d, h, 0), CUDA_ERROR_NOT_SUPPORTED);
+    CHECK_CU(cuPointerGetAttribute(&type, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, (CUdeviceptr)(uintptr_t)h));
+    CHECK_EQ_INT(type, CU_MEMORYTYPE_HOST);
+    CHECK_CU(cuMemFreeHost(h));
 }
 
 RG_TEST(range_attributes)
