@@ -19,7 +19,9 @@ static void usage(FILE *f)
             "\n"
             "  --server URL  the rgpud to use, e.g. tcp://gpuhost:7070 (sets RGPU_SERVER;\n"
             "                default: $RGPU_SERVER, else tcp://127.0.0.1:7070)\n"
-            "  --gl          also use rgpu's GLX/EGL vendor libraries (not supported yet)\n"
+            "  --gl          also use rgpu's GL vendor libraries: EGL (surfaceless and\n"
+            "                default displays, pbuffers) for now, GLX next (docs/gl.md);\n"
+            "                sets __EGL_VENDOR_LIBRARY_FILENAMES\n"
             "  -h, --help    this text\n"
             "\n"
             "The shim's directory is put first in LD_LIBRARY_PATH and the shim is\n"
@@ -59,6 +61,24 @@ static int prepend_env(const char *name, const char *first, char sep)
     return rc;
 }
 
+/* --gl: GLVND picks rgpu's EGL vendor (build/share/glvnd/egl_vendor.d/50_rgpu.json,
+ * written by client-shim/gl/CMakeLists.txt) and nothing else. */
+static int gl_env(const char *dir)
+{
+    char json[PATH_MAX + 64];
+    snprintf(json, sizeof json, "%s/../../share/glvnd/egl_vendor.d/50_rgpu.json", dir);
+    if (access(json, R_OK) != 0) {
+        fprintf(stderr, "rgpu-run: --gl: %s is missing (GL support not built): %s\n", json, strerror(errno));
+        return -1;
+    }
+    char real[PATH_MAX];
+    if (setenv("__EGL_VENDOR_LIBRARY_FILENAMES", realpath(json, real) ? real : json, 1)) {
+        fprintf(stderr, "rgpu-run: cannot set the environment: %s\n", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, const char **server, int *gl)
 {
     int i = 1;
@@ -89,10 +109,6 @@ int main(int argc, char **argv)
     const char *server = NULL;
     int gl = 0;
     int first = parse_args(argc, argv, &server, &gl);
-    if (gl) {
-        fprintf(stderr, "rgpu-run: --gl (OpenGL remoting) is not supported yet\n");
-        return 2;
-    }
     if (first >= argc) {
         usage(stderr);
         return 2;
@@ -112,6 +128,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "rgpu-run: cannot set the environment: %s\n", strerror(errno));
         return 1;
     }
+    if (gl && gl_env(dir)) return 1;
     execvp(argv[first], argv + first);
     fprintf(stderr, "rgpu-run: cannot run %s: %s\n", argv[first], strerror(errno));
     return 127;

@@ -1,10 +1,11 @@
 #!/bin/sh
 # run-pbuffer.sh — the headless GL check: PROGRAM renders its scene on local
 # Mesa llvmpipe and then through rgpu (libEGL_rgpu.so.0 -> rgpud on loopback
-# -> the worker's EGL on llvmpipe); the two images must be identical.
-# usage: run-pbuffer.sh RGPUD SHIM_DIR RGPU_EGL_JSON WITH_RGPUD PROGRAM   (exit 77: skipped)
+# -> the worker's EGL on llvmpipe), started as `rgpu-run --gl PROGRAM`; the
+# two images must be identical.
+# usage: run-pbuffer.sh RGPUD SHIM_DIR RGPU_RUN WITH_RGPUD PROGRAM   (exit 77: skipped)
 set -u
-rgpud=$1 shimdir=$2 json=$3 with=$4 prog=$5
+rgpud=$1 shimdir=$2 rgpurun=$3 with=$4 prog=$5
 mesa=""
 for f in /usr/share/glvnd/egl_vendor.d/50_mesa.json /etc/glvnd/egl_vendor.d/50_mesa.json; do
     [ -f "$f" ] && mesa=$f && break
@@ -21,7 +22,7 @@ if [ $rc -ne 0 ]; then
     [ $rc -eq 77 ] && echo "SKIP: local llvmpipe cannot run the program"
     exit $rc
 fi
-"$with" "$rgpud" "$shimdir" env __EGL_VENDOR_LIBRARY_FILENAMES="$json" "$prog" "$dir/remote.ppm"
+"$with" "$rgpud" "$shimdir" "$rgpurun" --gl "$prog" "$dir/remote.ppm"
 rc=$?
 [ $rc -ne 0 ] && exit $rc
 if ! cmp "$dir/local.ppm" "$dir/remote.ppm"; then
