@@ -290,6 +290,22 @@ static int claim_slot(struct pool_table *t, const struct pool_request *rq)
     return -1;
 }
 
+/* The queue is first come, first placed: a session tries only when no one
+ * waits before it (a new one goes behind those already waiting), so a request
+ * for several GPUs is not passed forever by smaller ones. Slots of ended
+ * children are freed when they are reaped, taking their tickets along. */
+static int my_turn(const struct pool_table *t, int self)
+{
+    uint64_t mine = t->slot[self].ticket;
+    for (uint32_t i = 0; i < t->nslots; i++) {
+        uint64_t k = t->slot[i].ticket;
+        if ((int)i != self && k && (!mine || k < mine) &&
+            atomic_load(&t->slot[i].state) == POOL_PLACED)
+            return 0;
+    }
+    return 1;
+}
+
 static long long mono_ms(void)
 {
     struct timespec t;
@@ -348,7 +364,8 @@ int pool_place(struct pool_table *t, const struct srv_config *cfg, const struct 
     atomic_store(&t->slot[i].state, POOL_PLACED); /* counted by others only once placed */
     t->slot[i].ndev = 0;
     int queued = 0;
-    while (!try_place(t, cfg, rq, i, want)) {
+    while (!my_turn(t, i) || !try_place(t, cfg, rq, i, want)) {
+        if (!t->slot[i].ticket) t->slot[i].ticket = ++t->next_ticket; /* in the queue */
         pthread_mutex_unlock(&t->lock);
         if (atomic_load(&t->closing)) {
             pool_release_pid(t, (int)getpid(), NULL);
@@ -365,6 +382,7 @@ int pool_place(struct pool_table *t, const struct srv_config *cfg, const struct 
         usleep(20000);
         pool_lock(t);
     }
+    t->slot[i].ticket = 0;
     pthread_mutex_unlock(&t->lock);
     return i;
 }

@@ -39,12 +39,14 @@ struct pool_slot {
     _Atomic uint64_t used[POOL_MAX_DEVICES]; /* the session's allocations (worker) */
     _Atomic uint64_t calls, bytes_in;        /* worker: calls run, bytes received with them */
     _Atomic int killed;                      /* the admin ended it */
+    uint64_t ticket; /* its place in the queue while it waits for GPUs (0: not waiting) */
 };
 
 struct pool_table {
     uint32_t magic, nslots;
     int ndev;
     _Atomic int closing;  /* rgpud is shutting down: queued sessions are refused */
+    uint64_t next_ticket; /* the queue (under lock): first come, first placed */
     pthread_mutex_t lock; /* process-shared, robust: placement */
     struct pool_device dev[POOL_MAX_DEVICES];
     struct pool_slot slot[];

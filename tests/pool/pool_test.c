@@ -344,6 +344,54 @@ RG_TEST(queue_waits_for_a_gpu)
     rgpud_stop(&p.d);
 }
 
+/* HELLO sent, WELCOME not read yet: a session that may wait in the queue. */
+static int hello_only(struct pool *p, struct sess *s, int ndev)
+{
+    rpc_error e = {0};
+    memset(s, 0, sizeof *s);
+    s->thread = 1;
+    if (!(s->c = sess_dial(&p->d))) return -1;
+    Rgpu__Hello m = RGPU__HELLO__INIT;
+    m.protocol_version = RPC_PROTO_VERSION;
+    m.client_version = "test";
+    m.devices_wanted = (uint32_t)ndev;
+    rpc_hdr h = {.version = RPC_PROTO_VERSION, .type = RPC_T_HELLO};
+    return rpc_send_msg(s->c, RPC_FROM_CLIENT, &h, &m.base, 5000, &e) == RPC_OK ? 0 : -1;
+}
+
+static int welcome_of(struct sess *s)
+{
+    rpc_error e = {0};
+    rpc_hdr h;
+    if (rpc_recv_msg(s->c, RPC_FROM_SERVER, RPC_T_WELCOME, &rgpu__welcome__descriptor, 0, 30000, &h,
+                     (ProtobufCMessage **)&s->w, &e) != RPC_OK)
+        return -1;
+    return s->w->accepted ? 0 : 1;
+}
+
+/* First come, first placed: a session asking for 1 GPU while one is free
+ * still waits behind an earlier one asking for 2. */
+RG_TEST(queue_is_first_come_first_placed)
+{
+    struct pool p;
+    struct sess a, b, c;
+    START(&p, "--device-sessions", "1", "--queue-timeout-ms", "60000", NULL);
+    CHECK_EQ_INT(open_n(&p, &a, 3), 0); /* 1 GPU left */
+    CHECK_EQ_INT(hello_only(&p, &b, 2), 0);
+    CHECK_EQ_INT(until_sessions(&p, 2), 0); /* b waits */
+    CHECK_EQ_INT(hello_only(&p, &c, 1), 0);
+    CHECK_EQ_INT(until_sessions(&p, 3), 0);
+    CHECK_EQ_INT(count(js, "\"devices\":[],"), 2); /* c waits too, behind b */
+    sess_close(&a);
+    CHECK_EQ_INT(welcome_of(&b), 0);
+    CHECK_EQ_INT(b.w->n_devices, 2);
+    CHECK_EQ_INT(welcome_of(&c), 0);
+    CHECK_EQ_INT(c.w->n_devices, 1);
+    sess_close(&b);
+    sess_close(&c);
+    rgpud_stop(&p.d);
+}
+
 /* ---- memory quota ---------------------------------------------------------------------- */
 
 RG_TEST(quota_enforced_and_reported)
