@@ -25,5 +25,8 @@ struct rpc_batch_scratch {
 /* The client shim says which addresses are device memory (its window); a
  * program without the shim (tests) takes every address for device memory. */
 int rpc_client_is_device(uint64_t p);
+/* Is [p, p+len) host memory of the application the shim may read and write?
+ * (The marshallers must never fault on the application's behalf.) */
+int rpc_client_host_ok(uint64_t p, uint64_t len);
 
 #endif

@@ -27,6 +27,11 @@ __attribute__((weak)) int rpc_client_is_device(uint64_t p)
     return 1;
 }
 
+__attribute__((weak)) int rpc_client_host_ok(uint64_t p, uint64_t len)
+{
+    return p || !len;
+}
+
 /* The host sources' bytes, gathered per thread (the call is sent before the
  * thread encodes another). */
 static __thread struct {
@@ -119,8 +124,8 @@ static int b1_encode(const struct rpc_call_desc *d, void *const *args, struct rp
     for (size_t i = 0; i < a.n; i++) {
         uint8_t kind = (rpc_client_is_device(a.dst[i]) ? 0 : RPC_BATCH_DST_HOST) |
                        (rpc_client_is_device(a.src[i]) ? 0 : RPC_BATCH_SRC_HOST);
-        if (a.size[i] && (((kind & RPC_BATCH_DST_HOST) && !a.dst[i]) ||
-                          ((kind & RPC_BATCH_SRC_HOST) && !a.src[i])))
+        if (((kind & RPC_BATCH_DST_HOST) && !rpc_client_host_ok(a.dst[i], a.size[i])) ||
+            ((kind & RPC_BATCH_SRC_HOST) && !rpc_client_host_ok(a.src[i], a.size[i])))
             return RPC_CU_INVALID_VALUE;
         if (((kind & RPC_BATCH_SRC_HOST) && add_bytes(&in, a.size[i])) ||
             ((kind & RPC_BATCH_DST_HOST) && add_bytes(&out, a.size[i])))
@@ -342,7 +347,9 @@ static int b3_encode(const struct rpc_call_desc *d, void *const *args, struct rp
         if ((sh && add_bytes(&in, op_span(&o->src, &o->extent))) ||
             (dh && add_bytes(&out, op_span(&o->dst, &o->extent))))
             return RPC_CU_NOT_SUPPORTED;
-        if ((sh && !o->src.op.ptr.ptr) || (dh && !o->dst.op.ptr.ptr)) return RPC_CU_INVALID_VALUE;
+        if ((sh && !rpc_client_host_ok(o->src.op.ptr.ptr, op_span(&o->src, &o->extent))) ||
+            (dh && !rpc_client_host_ok(o->dst.op.ptr.ptr, op_span(&o->dst, &o->extent))))
+            return RPC_CU_INVALID_VALUE;
         put_operand(w, &o->src, sh);
         put_operand(w, &o->dst, dh);
         rpc_put_u64(w, o->extent.width), rpc_put_u64(w, o->extent.height);

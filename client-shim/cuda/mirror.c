@@ -161,3 +161,11 @@ int rpc_client_is_device(uint64_t p)
 {
     return rg_in_window(p);
 }
+
+int rpc_client_host_ok(uint64_t p, uint64_t len)
+{
+    if (!len) return 1;
+    if (!p || p + len < p) return 0;
+    if (rg_managed_contains(p, len)) return 1; /* mirrored here (managed.c) */
+    return !rg_in_window(p) && !rg_in_window(p + len - 1) && rg_host_mapped(p, len);
+}

@@ -258,7 +258,12 @@ RG_TEST(batch_copy_entries)
                 CUDA_ERROR_INVALID_VALUE);
     CHECK_CU(cuStreamSynchronize(NULL));
     for (size_t i = 0; i < sizeof host; i++) CHECK_EQ_INT(host[i], 0);
+    /* a host side that is not the application's memory: refused, never touched */
+    dsts[1] = (CUdeviceptr)0x1000;
     srcs[1] = b;
+    CHECK_CU_IS(cuMemcpyBatchAsync(dsts, srcs, sizes, 2, &at, &idx, 1, NULL),
+                CUDA_ERROR_INVALID_VALUE);
+    dsts[1] = (CUdeviceptr)(uintptr_t)(host + 128);
     CHECK_CU(cuMemcpyBatchAsync(dsts, srcs, sizes, 2, &at, &idx, 1, NULL));
     CHECK_CU(cuStreamSynchronize(NULL));
     CHECK_EQ_INT(host[0], 1);
