@@ -228,8 +228,9 @@ static int link_decode_reply(const struct rpc_call_desc *d, void *const *args, s
     enum link_op op = op_of(d);
     *result = rpc_get_u32(r);
     if (!rpc_rbuf_ok(r) || op == L_NONE) return -1;
-    if (rpc_rbuf_done(r)) return raw_len ? -1 : 0; /* refused before the backend ran */
     uint64_t id = op == L_CREATE ? 0 : rpc_uint_at(args[0], 8);
+    if (op == L_DESTROY && *result == 0) client_remove(id); /* its reply is the result alone */
+    if (rpc_rbuf_done(r)) return raw_len ? -1 : 0; /* or refused before the backend ran */
     switch (op) {
     case L_CREATE:
         if (dec_reply_create(d, args, r, result)) return -1;
@@ -250,9 +251,6 @@ static int link_decode_reply(const struct rpc_call_desc *d, void *const *args, s
                                *(size_t *const *)args[2]);
         return rpc_rbuf_done(r) ? 0 : -1;
     }
-    case L_DESTROY:
-        if (*result == 0) client_remove(id);
-        break;
     default: return -1;
     }
     return rpc_rbuf_done(r) && raw_len == 0 ? 0 : -1;

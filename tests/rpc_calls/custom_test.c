@@ -655,6 +655,14 @@ RG_TEST(link_state_logs_and_image)
     CHECK_EQ_INT(truncations_fail(destroy), 0);
     CHECK_EQ_INT(reply(&dc, 0, dargs, &res), 0);
     rpc_decoded_free(&dc);
+    /* the client's record (and its image copy) went with the state */
+    CHECK_EQ_INT(encode(complete, kargs), 0);
+    CHECK_EQ_INT(decode(complete, &dc), 0);
+    dc.val[1].ptr = (void *)image;
+    dc.val[2].u64 = sizeof image;
+    CHECK_EQ_INT(reply(&dc, 0, kargs, &res), 0);
+    CHECK_EQ_INT(res, CUDA_ERROR_INVALID_HANDLE);
+    rpc_decoded_free(&dc);
     /* an unknown JIT option and a fatbin that claims more than it has */
     opts[1] = (CUjit_option)999;
     CHECK_EQ_INT(encode(create, cargs), CUDA_ERROR_INVALID_VALUE);
