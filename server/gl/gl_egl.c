@@ -203,7 +203,7 @@ static void surf_storage(struct gl_surf *sf)
     G.BindRenderbuffer(GL_RENDERBUFFER, (GLuint)rb);
 }
 
-GLuint gl_surface_fbo(struct gl_ctx *c, struct gl_surf *sf)
+static GLuint surface_fbo_locked(struct gl_ctx *c, struct gl_surf *sf)
 {
     if (!sf) return 0;
     for (struct gl_fbo *f = c->fbos; f; f = f->next)
@@ -235,6 +235,15 @@ GLuint gl_surface_fbo(struct gl_ctx *c, struct gl_surf *sf)
     f->next = c->fbos;
     c->fbos = f;
     return f->fbo;
+}
+
+/* The lanes' way (framebuffer 0 of a bind): surfaces are shared between contexts. */
+GLuint gl_surface_fbo(struct gl_ctx *c, struct gl_surf *sf)
+{
+    pthread_mutex_lock(&E.mu);
+    GLuint f = surface_fbo_locked(c, sf);
+    pthread_mutex_unlock(&E.mu);
+    return f;
 }
 
 /* ---- window-system commands ------------------------------------------------------------ */
@@ -418,7 +427,7 @@ static int ws_make_current(rpc_rbuf *rb, uint32_t *status)
     c->draw = d, c->read = r;
     c->current = 1;
     if (c->fb_default) {
-        GLuint df = gl_surface_fbo(c, d), rf = gl_surface_fbo(c, r);
+        GLuint df = surface_fbo_locked(c, d), rf = surface_fbo_locked(c, r);
         if (df == rf) {
             G.BindFramebuffer(GL_FRAMEBUFFER, df);
         } else {

@@ -146,7 +146,10 @@ static void (*del_fn(unsigned cls))(GLsizei, const GLuint *)
     }
 }
 
-static int names_set(struct gl_names *n, unsigned cls, uint32_t name, uint32_t real)
+/* Name tables of a share group are used by the lanes of all its contexts. */
+static pthread_mutex_t names_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int names_set_locked(struct gl_names *n, unsigned cls, uint32_t name, uint32_t real)
 {
     if (cls >= RG_GC_N_ || name == 0 || name >= GL_MAX_NAME) return -1;
     if (name >= n->cap[cls]) {
@@ -160,6 +163,24 @@ static int names_set(struct gl_names *n, unsigned cls, uint32_t name, uint32_t r
     }
     n->map[cls][name] = real;
     return 0;
+}
+
+static int names_set(struct gl_names *n, unsigned cls, uint32_t name, uint32_t real)
+{
+    pthread_mutex_lock(&names_mu);
+    int rc = names_set_locked(n, cls, name, real);
+    pthread_mutex_unlock(&names_mu);
+    return rc;
+}
+
+/* Forgets a client name; returns its real name (0 if it had none). */
+static uint32_t names_drop(struct gl_names *n, unsigned cls, uint32_t name)
+{
+    uint32_t real = 0;
+    pthread_mutex_lock(&names_mu);
+    if (name < n->cap[cls]) real = n->map[cls][name], n->map[cls][name] = 0;
+    pthread_mutex_unlock(&names_mu);
+    return real;
 }
 
 void gl_names_put(struct gl_names *n)
@@ -180,13 +201,17 @@ GLuint gl_name_lookup(struct gl_ctx *c, unsigned cls, uint32_t name, int create)
     if (cls == RG_GC_FRAMEBUFFER && name == 0) return gl_surface_fbo(c, c->draw);
     if (name == 0) return 0;
     struct gl_names *n = c->names;
-    if (name < n->cap[cls] && n->map[cls][name]) return n->map[cls][name];
-    void (*gen)(GLsizei, GLuint *) = gen_fn(cls);
     GLuint real = 0;
-    if (!create || !gen || name >= GL_MAX_NAME)
-        return cls == RG_GC_PROGRAM || cls == RG_GC_SHADER ? GL_BAD_NAME : 0;
-    gen(1, &real);
-    if (names_set(n, cls, name, real)) return 0;
+    void (*gen)(GLsizei, GLuint *) = gen_fn(cls);
+    pthread_mutex_lock(&names_mu);
+    if (name < n->cap[cls]) real = n->map[cls][name];
+    if (!real && create && gen && name < GL_MAX_NAME) {
+        gen(1, &real);
+        if (names_set_locked(n, cls, name, real)) real = 0;
+    } else if (!real && (cls == RG_GC_PROGRAM || cls == RG_GC_SHADER)) {
+        real = GL_BAD_NAME;
+    }
+    pthread_mutex_unlock(&names_mu);
     return real;
 }
 
@@ -470,9 +495,8 @@ static int run_names(struct batch *b, const struct rg_gl_cmd *d, struct gl_ctx *
     } else {
         int32_t k = 0;
         for (int32_t i = 0; i < n; i++) {
-            if (names[i] >= c->names->cap[cls] || !c->names->map[cls][names[i]]) continue;
-            real[k++] = c->names->map[cls][names[i]];
-            c->names->map[cls][names[i]] = 0;
+            if (!(real[k] = names_drop(c->names, cls, names[i]))) continue;
+            k++;
             if (cls == RG_GC_FRAMEBUFFER) { /* deleting the bound FBO rebinds 0: the surface's */
                 GLint bound = 0;
                 G.GetIntegerv(GL_FRAMEBUFFER_BINDING, &bound);
@@ -535,7 +559,7 @@ static int run_custom(struct batch *b, unsigned op, struct gl_ctx *c)
         unsigned cls = class_of(k);
         GLuint real = gl_name_lookup(c, cls, name, 0);
         (cls == RG_GC_PROGRAM ? G.DeleteProgram : G.DeleteShader)(real);
-        if (name < c->names->cap[cls]) c->names->map[cls][name] = 0;
+        names_drop(c->names, cls, name);
         return 0;
     }
     if (!strcmp(k, "glGetString")) { /* u32 name -> raw: the string with its NUL */
