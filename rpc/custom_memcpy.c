@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batch_wire.h"
 #include "custom.h"
 
 struct side {
@@ -118,7 +119,10 @@ static int memcpy_encode(const struct rpc_call_desc *d, void *const *args, struc
     for (int k = 0; k < 2; k++)
         if (c.s[k].type == CU_MEMORYTYPE_HOST) {
             if ((rc = span(&c, &c.s[k], &first[k], &spans[k]))) return rc;
-            if (spans[k] && !c.s[k].host) return RPC_CU_INVALID_VALUE;
+            /* read (source) or written back (destination) here: the application's memory */
+            uint64_t at = (uint64_t)(uintptr_t)c.s[k].host + first[k];
+            if (spans[k] && (!c.s[k].host || !rpc_client_host_ok(at, spans[k])))
+                return RPC_CU_INVALID_VALUE;
         }
     put_copy(w, &c, spans);
     for (unsigned i = 1; i < d->nargs; i++) rpc_enc_simple(w, &d->args[i], args[i]);

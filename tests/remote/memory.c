@@ -204,6 +204,10 @@ RG_TEST(copy_structs_stay_inside)
     CHECK(memcmp(src, dst, sizeof src) == 0);
     m.dstDevice = a + 4090; /* a unified device side past the end */
     CHECK_CU_IS(cuMemcpy2D(&m), CUDA_ERROR_INVALID_VALUE);
+    m.dstDevice = a;
+    m.srcMemoryType = CU_MEMORYTYPE_HOST; /* host memory that is not the application's */
+    m.srcHost = (void *)0x1000;
+    CHECK_CU_IS(cuMemcpy2D(&m), CUDA_ERROR_INVALID_VALUE);
     unsigned char check[16];
     CHECK_CU(cuMemcpyDtoH(check, b, sizeof check));
     CHECK_EQ_INT(check[0], 0x77);
