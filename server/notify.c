@@ -439,6 +439,13 @@ static CUresult staged_graph(struct session *s, const CUDA_MEMCPY3D *m, const st
                         m->dstHeight, m))
         return CUDA_ERROR_INVALID_VALUE;
     if (!m->WidthInBytes || !m->Height || !m->Depth) return CUDA_ERROR_INVALID_VALUE;
+    uint64_t bytes;
+    if (__builtin_mul_overflow((uint64_t)m->WidthInBytes, (uint64_t)m->Height, &bytes) ||
+        __builtin_mul_overflow(bytes, (uint64_t)m->Depth, &bytes) || bytes > SRV_STAGE_MAX) {
+        srv_warn("graph copy: a host side of more than %llu bytes cannot be staged through rgpu",
+                 (unsigned long long)SRV_STAGE_MAX);
+        return CUDA_ERROR_NOT_SUPPORTED;
+    }
     if (sh->sides & 1) {
         if (!(in = stage_new(s, sh->src, m->srcXInBytes, m->srcY, m->srcZ, m->srcPitch, m->srcHeight, m)))
             return CUDA_ERROR_INVALID_VALUE;

@@ -2,8 +2,9 @@
  * by the worker and read / written in graph order at every launch (a host node
  * before a host-to-device copy changes what it copies, one after a
  * device-to-host copy sees what it wrote), pitched host sides are written row
- * by row (the gaps stay), and a host side that is no longer mapped when the
- * graph runs is an error in the client's log, not a crash of either side. */
+ * by row (the gaps stay), a host side that is no longer mapped when the graph
+ * runs is an error in the client's log, not a crash of either side, and large
+ * host sides go through in chunks. */
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
@@ -152,6 +153,42 @@ RG_TEST(unmapped_host_side_is_an_error_not_a_crash)
     CHECK_CU(cuGraphDestroy(g));
     CHECK_CU(cuMemFree(d));
     CHECK_CU(cuStreamDestroy(s));
+}
+
+/* 16 MiB each way through the staging buffers, replayed twice. */
+RG_TEST(large_staged_copies)
+{
+    CHECK_CU(rt_setup(&primary));
+    size_t n = 16u << 20;
+    CUstream s;
+    CUdeviceptr d;
+    CUgraph g;
+    CUgraphExec ex;
+    uint32_t *in, *out;
+    CHECK_CU(cuMemAllocHost((void **)&in, n));
+    CHECK_CU(cuMemAllocHost((void **)&out, n));
+    CHECK_CU(cuStreamCreate(&s, CU_STREAM_NON_BLOCKING));
+    CHECK_CU(cuMemAlloc(&d, n));
+    CHECK_CU(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_GLOBAL));
+    CHECK_CU(cuMemcpyHtoDAsync(d, in, n, s));
+    CHECK_CU(cuMemcpyDtoHAsync(out, d, n, s));
+    CHECK_CU(cuStreamEndCapture(s, &g));
+    CHECK_CU(cuGraphInstantiate(&ex, g, 0));
+    for (uint32_t it = 1; it <= 2; it++) {
+        for (size_t i = 0; i < n / 4; i++) in[i] = (uint32_t)i * 3u + it;
+        memset(out, 0, n);
+        CHECK_CU(cuGraphLaunch(ex, s));
+        CHECK_CU(cuStreamSynchronize(s));
+        for (size_t i = 0; i < n / 4; i += 4093)
+            if (out[i] != (uint32_t)i * 3u + it) RG_FAIL("launch %u: out[%zu] = %u", it, i, out[i]);
+        CHECK_EQ_U64(out[n / 4 - 1], (uint32_t)(n / 4 - 1) * 3u + it);
+    }
+    CHECK_CU(cuGraphExecDestroy(ex));
+    CHECK_CU(cuGraphDestroy(g));
+    CHECK_CU(cuMemFree(d));
+    CHECK_CU(cuStreamDestroy(s));
+    CHECK_CU(cuMemFreeHost(in));
+    CHECK_CU(cuMemFreeHost(out));
 }
 
 RG_TEST_MAIN()
