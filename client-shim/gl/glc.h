@@ -25,6 +25,17 @@ struct glc_share { /* names minted for one share group, per class */
     int refs;
 };
 
+#define GLC_MAX_ATTRIBS 32
+struct glc_attrib {      /* a vertex attribute array as the application set it */
+    int enabled, client; /* client: data in application memory (no buffer bound) */
+    GLint size;
+    GLenum type;
+    GLboolean normalized;
+    GLsizei stride;
+    const void *ptr;
+    GLuint stream; /* the buffer its client data is uploaded into at draw time */
+};
+
 struct glc_ctx {
     uint32_t magic;
     uint32_t id;
@@ -37,6 +48,7 @@ struct glc_ctx {
     GLenum error;                 /* a GL error the client found itself */
     char *strings[8];             /* glGetString answers, fetched once */
     void *draw, *read;
+    struct glc_attrib attr[GLC_MAX_ATTRIBS];
     int current;   /* current on some thread */
     int destroyed; /* eglDestroyContext while current: freed when released */
 };
@@ -81,5 +93,7 @@ void rg_glc_command(unsigned op, const union rg_gl_arg *a, union rg_gl_arg *ret)
 void rg_glc_unsupported(unsigned op);
 void rg_glc_shadow_glPixelStorei(const union rg_gl_arg *a);
 void rg_glc_shadow_glBindBuffer(const union rg_gl_arg *a);
+void rg_glc_shadow_glEnableVertexAttribArray(const union rg_gl_arg *a); /* glc_arrays.c */
+void rg_glc_shadow_glDisableVertexAttribArray(const union rg_gl_arg *a);
 
 #endif

@@ -1,11 +1,11 @@
 /* pbuffer.c — a headless EGL + GLES2 program: a pbuffer on the surfaceless
  * platform (or the default display), a known scene (clear, scissored clear,
  * colour-interpolated triangles from a VBO, indexed triangles with client
- * indices, then from an element buffer, a texture upload with an odd row
- * alignment, uniforms), read back with glReadPixels and written as a binary
- * PPM to argv[1]. Run once on local llvmpipe and once through rgpu; the
- * images must be identical (tests/gl/run-pbuffer.sh).
- * Exit 77 when there is no EGL display or no RGBA8888 pbuffer config. */
+ * indices, then from an element buffer, client-side vertex arrays alone and
+ * mixed with a VBO, a texture upload with an odd row alignment, uniforms),
+ * read back with glReadPixels and written as a binary PPM to argv[1]. Run once on local llvmpipe
+ * and once through rgpu; the images must be identical (tests/gl/run-pbuffer.sh). Exit 77 when there
+ * is no EGL display or no RGBA8888 pbuffer config. */
 #include <EGL/egl.h>
 #include <EGL/eglext.h>
 #include <GLES2/gl2.h>
@@ -152,6 +152,26 @@ static void scene(void)
     glBufferData(GL_ELEMENT_ARRAY_BUFFER, sizeof quad_idx, quad_idx, GL_STATIC_DRAW);
     glUniform2f(off, -0.3f, 0.05f);
     glDrawElements(GL_TRIANGLES, 3, GL_UNSIGNED_SHORT, (void *)(3 * sizeof(GLushort)));
+
+    /* client-side vertex arrays: all client (rebased ranges), then mixed with the VBO */
+    static const GLfloat cpos[] = {0.3f,   -0.95f, 0.9f,  -0.9f, 0.6f,  -0.4f,
+                                   -0.95f, 0.5f,   -0.7f, 0.95f, -0.9f, 0.9f};
+    static const GLfloat ccol[] = {1,    1,    1,    0.2f, 0.9f, 0.4f, 0.9f, 0.3f, 0.2f,
+                                   0.1f, 0.1f, 0.9f, 0.8f, 0.8f, 0.1f, 0.5f, 0.1f, 0.6f};
+    static const GLubyte cidx[] = {3, 4, 5};
+    glBindBuffer(GL_ARRAY_BUFFER, 0);
+    glVertexAttribPointer(0, 2, GL_FLOAT, GL_FALSE, 0, cpos);
+    glVertexAttribPointer(1, 3, GL_FLOAT, GL_FALSE, 3 * sizeof(GLfloat), ccol);
+    glUniform2f(off, 0.0f, 0.0f);
+    glDrawArrays(GL_TRIANGLES, 0, 3);
+    glBindBuffer(GL_ELEMENT_ARRAY_BUFFER, 0);
+    glDrawElements(GL_TRIANGLES, 3, GL_UNSIGNED_BYTE, cidx);
+    glBindBuffer(GL_ARRAY_BUFFER, vbo); /* positions from the VBO, colours from client memory */
+    glVertexAttribPointer(0, 2, GL_FLOAT, GL_FALSE, 5 * sizeof(GLfloat), (void *)0);
+    glUniform2f(off, -0.1f, -0.1f);
+    glDrawArrays(GL_TRIANGLES, 3, 3);
+    glVertexAttribPointer(1, 3, GL_FLOAT, GL_FALSE, 5 * sizeof(GLfloat),
+                          (void *)(2 * sizeof(GLfloat)));
 
     glGenTextures(1, &tex);
     glBindTexture(GL_TEXTURE_2D, tex);
