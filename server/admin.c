@@ -19,6 +19,7 @@
 
 #include "admin.pb-c.h"
 #include "log.h"
+#include "tenants.h"
 
 struct rate { /* one slot's counters at the last sample, and its rates */
     uint64_t session, calls, bytes;
@@ -32,6 +33,8 @@ struct admin {
     long long sampled_ms;
     struct rate *rates; /* one per slot */
     uint32_t nrates;
+    struct tenant cred; /* --admin-credential, when need_cred */
+    int need_cred;
 };
 
 static long long mono_ms(void)
@@ -73,9 +76,18 @@ static int bind_admin(struct admin *a, const struct srv_config *cfg)
     } else {
         snprintf(a->url, sizeof a->url, "%s", cfg->admin);
     }
-    if (!strncmp(a->url, "tcp://", 6))
-        srv_warn("admin: %s has no credential check yet; anyone who reaches it can kill sessions",
-                 a->url);
+    if (cfg->admin_credential[0]) {
+        if (tenants_verifier(cfg->admin_credential, &a->cred)) {
+            srv_err("admin-credential is not a verifier (SCRAM-SHA-256$...: rgpuctl hash-secret)");
+            return -1;
+        }
+        a->need_cred = 1;
+    } else if (!strncmp(a->url, "tcp://", 6)) {
+        srv_err("admin: %s would let anyone who reaches it end sessions: set --admin-credential "
+                "(rgpuctl hash-secret), or use an ipc:// socket",
+                a->url);
+        return -1;
+    }
     int linger = 0;
     if (!(a->ctx = zmq_ctx_new()) || !(a->rep = zmq_socket(a->ctx, ZMQ_REP)) ||
         zmq_setsockopt(a->rep, ZMQ_LINGER, &linger, sizeof linger) || zmq_bind(a->rep, a->url)) {
@@ -317,6 +329,15 @@ static void answer(struct admin *a, struct admin_view *v, const Rgpu__AdminReque
     if (!q) {
         r->ok = 0;
         snprintf(msg, sizeof msg, "request does not parse as an AdminRequest");
+    } else if (a->need_cred && !tenants_secret_ok(&a->cred, q->credential)) {
+        figures_free(&f);
+        memset(&f, 0, sizeof f); /* nothing but the refusal */
+        rgpu__admin_reply__init(&f.rep);
+        r = &f.rep;
+        srv_warn("admin: a request without the right credential refused");
+        snprintf(msg, sizeof msg,
+                 "the admin credential is missing or wrong "
+                 "(rgpuctl: RGPU_ADMIN_SECRET or --secret-file)");
     } else if (q->command == RGPU__ADMIN_COMMAND__ADMIN_KILL ||
                q->command == RGPU__ADMIN_COMMAND__ADMIN_DRAIN ||
                q->command == RGPU__ADMIN_COMMAND__ADMIN_UNDRAIN) {

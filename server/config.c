@@ -57,6 +57,9 @@ static const struct cfg_entry cfg_table[] = {
      "how long a session waits for free GPUs before it is refused (0: refused at once)"},
     {"admin", STR(admin), "", 0, 0,
      "admin socket (ZeroMQ URL) for rgpuctl; empty: ipc://$RGPU_RUN_DIR/rgpud.sock, off: none"},
+    {"admin-credential", STR(admin_credential), "", 0, 0,
+     "verifier (rgpuctl hash-secret) of the secret every admin request must carry; required for a "
+     "tcp:// admin socket (rgpuctl: RGPU_ADMIN_SECRET or --secret-file)"},
     {"metrics", STR(metrics), "", 0, 0,
      "Prometheus text endpoint, HOST:PORT (empty: none)"},
     {"tenants", STR(tenants), "", 0, 0,

@@ -28,6 +28,7 @@ struct srv_config {
     char memory_headroom[32];    /* held on the device beside each quota for the driver's own use */
     int queue_timeout_ms;        /* how long a session waits for free GPUs (0: refused at once) */
     char admin[SRV_STR_MAX];     /* admin socket URL; "" the default ipc:// one, "off" none */
+    char admin_credential[256];  /* SCRAM verifier every admin request must match ("": none) */
     char metrics[SRV_STR_MAX];   /* Prometheus text endpoint host:port ("" none) */
     int keepalive_s;             /* TCP keepalive idle time of session connections (0: off) */
     int allow_anonymous;         /* serve unauthenticated clients on a non-loopback address */

@@ -36,6 +36,8 @@ static void usage(FILE *f)
             "                    ipc://$RGPU_RUN_DIR/rgpud.sock, $RGPU_RUN_DIR defaulting to\n"
             "                    /tmp/rgpu-$UID; rgpud's --admin must match)\n"
             "  --json            machine-readable output\n"
+            "  --secret-file F   the admin secret (first line of F) when rgpud has\n"
+            "                    --admin-credential (else $RGPU_ADMIN_SECRET)\n"
             "  --timeout MS      how long to wait for rgpud (default 5000)\n\n"
             "exit status: 0 done, 1 rgpud refused (no such session or device), 2 usage,\n"
             "3 no answer from rgpud\n");
@@ -243,7 +245,9 @@ int main(int argc, char **argv)
 {
     char url[1024], dir[1024], why[1200];
     int json = 0, timeout = 5000, i;
-    const char *env = getenv("RGPU_ADMIN");
+    const char *env = getenv("RGPU_ADMIN"), *senv = getenv("RGPU_ADMIN_SECRET");
+    static char secret[1024];
+    if (senv) snprintf(secret, sizeof secret, "%s", senv);
     if (env && *env)
         snprintf(url, sizeof url, "%s", env);
     else
@@ -256,6 +260,15 @@ int main(int argc, char **argv)
             json = 1;
         } else if (!strcmp(argv[i], "--admin") && i + 1 < argc) {
             snprintf(url, sizeof url, "%s", argv[++i]);
+        } else if (!strcmp(argv[i], "--secret-file") && i + 1 < argc) {
+            FILE *f = fopen(argv[++i], "r");
+            if (!f || !fgets(secret, sizeof secret, f)) {
+                fprintf(stderr, "rgpuctl: cannot read the secret from %s\n", argv[i]);
+                if (f) fclose(f);
+                return 2;
+            }
+            fclose(f);
+            secret[strcspn(secret, "\r\n")] = 0;
         } else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
             timeout = atoi(argv[++i]);
         } else {
@@ -294,6 +307,7 @@ int main(int argc, char **argv)
                 q.command == RGPU__ADMIN_COMMAND__ADMIN_KILL ? "SESSION" : "DEVICE");
         return 2;
     }
+    q.credential = secret;
     q.session = (uint64_t)arg;
     q.device = (int32_t)arg;
     Rgpu__AdminReply *r = exchange(url, timeout, &q, why, sizeof why);
@@ -307,7 +321,11 @@ int main(int argc, char **argv)
     } else if (takes) {
         fprintf(r->ok ? stdout : stderr, "%s%s\n", r->ok ? "" : "rgpuctl: ", r->message);
     } else {
-        if (!r->ok) fprintf(stderr, "rgpuctl: %s\n", r->message);
+        if (!r->ok) {
+            fprintf(stderr, "rgpuctl: %s\n", r->message);
+            rgpu__admin_reply__free_unpacked(r, NULL);
+            return 1;
+        }
         if (q.command == RGPU__ADMIN_COMMAND__ADMIN_STATUS) {
             printf("rgpud %s, backend %s, placement %s%s\n\n", r->server_version, r->backend,
                    r->placement, r->shutting_down ? ", shutting down" : "");

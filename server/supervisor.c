@@ -1,9 +1,11 @@
 /* supervisor.c — rgpud's listening process: accepts connections, and for each
  * forks a child that reads the HELLO (pre-auth size limit, timeout), refuses a
- * version mismatch, places the session on GPUs of the pool (pool.c: it may
- * wait in the queue) and execs `rgpud --worker` with the connection and its
- * devices. Signals arrive through a self-pipe; SIGTERM/SIGINT stop, terminate
- * and reap. The admin socket (admin.c) is served in the same poll loop. */
+ * version mismatch, checks the tenant's token (tenants.c), places the session
+ * on GPUs of the pool (pool.c: it may wait in the queue) and execs `rgpud
+ * --worker` with the connection and its devices. Signals arrive through a
+ * self-pipe: SIGTERM/SIGINT drain then stop (a second one at once), SIGHUP
+ * reloads the tenants file, SIGCHLD reaps. The admin socket (admin.c) is
+ * served in the same poll loop. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -66,6 +68,7 @@ static int signals_install(void)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGCHLD, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     return 0;
 }
 
@@ -74,6 +77,7 @@ static void signals_default(void)
     signal(SIGTERM, SIG_DFL);
     signal(SIGINT, SIG_DFL);
     signal(SIGCHLD, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
     close(sig_pipe[0]);
     close(sig_pipe[1]);
 }
@@ -347,6 +351,22 @@ static void accept_one(struct supervisor *s)
     else if (st != TP_TIMEOUT) srv_warn("accept: %s", te.msg);
 }
 
+/* SIGHUP: the tenants file again, for sessions from now on (running ones keep
+ * what they were given); a file that does not parse leaves the old one. */
+static void reload_tenants(struct supervisor *s)
+{
+    struct tenants t;
+    char why[1024];
+    if (!s->cfg->tenants[0]) return;
+    if (tenants_load(s->cfg->tenants, &t, why, sizeof why)) {
+        srv_err("SIGHUP: %s; keeping the %d tenant(s) loaded before", why, s->tenants.n);
+        return;
+    }
+    tenants_free(&s->tenants);
+    s->tenants = t;
+    srv_info("SIGHUP: tenants file %s reloaded: %d tenant(s)", s->cfg->tenants, t.n);
+}
+
 /* Drains the self-pipe; returns 1 when asked to stop. */
 static int handle_signals(struct supervisor *s)
 {
@@ -356,6 +376,7 @@ static int handle_signals(struct supervisor *s)
     while ((n = read(sig_pipe[0], b, sizeof b)) > 0)
         for (ssize_t i = 0; i < n; i++) {
             if (b[i] == SIGCHLD) reap(s);
+            else if (b[i] == SIGHUP) reload_tenants(s);
             else stop = b[i];
         }
     if (stop) srv_info("signal %d (%s)", stop, strsignal(stop));
@@ -545,9 +566,11 @@ int srv_supervisor_main(struct srv_config *cfg)
         goto out;
     }
     tp_listener_url(s.l, url, sizeof url, &te);
+    s.admin = admin_open(cfg);
+    if (!s.admin && ((cfg->admin[0] && strcmp(cfg->admin, "off")) || cfg->metrics[0]))
+        goto out; /* what the operator asked for explicitly cannot be had (logged) */
     if (write_port_file(&s)) goto out;
     srv_info("listening on %s, backend %s (%s)", url, s.backend_kind, s.backend_lib);
-    s.admin = admin_open(cfg);
     serve(&s);
     admin_close(s.admin);
     s.admin = NULL;
@@ -558,6 +581,7 @@ int srv_supervisor_main(struct srv_config *cfg)
     srv_info("stopped");
     rc = 0;
 out:
+    admin_close(s.admin);
     if (s.l) tp_listener_close(s.l);
     free(s.kids);
     tenants_free(&s.tenants);

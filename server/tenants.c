@@ -71,7 +71,7 @@ int tenants_hash(const char *secret, unsigned iterations, char *out, size_t len)
 }
 
 /* PREFIX<iter>:<salt>$<stored>:<server> */
-static int parse_verifier(const char *v, struct tenant *t)
+int tenants_verifier(const char *v, struct tenant *t)
 {
     char *end;
     if (strncmp(v, PREFIX, strlen(PREFIX))) return -1;
@@ -108,7 +108,7 @@ static int parse_line(char *line, struct tenant *t)
     memset(t, 0, sizeof *t);
     if (!name || !cred || strlen(name) >= sizeof t->name || strchr(name, ':')) return -1;
     snprintf(t->name, sizeof t->name, "%s", name);
-    if (parse_verifier(cred, t)) return -1;
+    if (tenants_verifier(cred, t)) return -1;
     for (char *o; (o = strtok_r(NULL, " \t", &save));) {
         int r = limit(o, "max-gpus", &t->max_gpus);
         if (!r) r = limit(o, "max-sessions", &t->max_sessions);
@@ -173,21 +173,26 @@ void tenants_free(struct tenants *t)
     t->n = 0;
 }
 
+int tenants_secret_ok(const struct tenant *t, const char *secret)
+{
+    uint8_t stored[32], server[32];
+    if (!secret || scram_keys(secret, t->salt, t->salt_len, t->iterations, stored, server))
+        return 0;
+    return CRYPTO_memcmp(stored, t->stored_key, sizeof stored) == 0;
+}
+
 const struct tenant *tenants_check(const struct tenants *t, const char *token)
 {
     static const struct tenant nobody = {
         .iterations = 4096, .salt = "rgpu-no-such-tenant", .salt_len = 19};
     const char *colon = token ? strchr(token, ':') : NULL;
     const struct tenant *who = &nobody;
-    uint8_t stored[32], server[32];
     if (!colon) return NULL;
     for (int i = 0; i < t->n; i++)
         if (strlen(t->v[i].name) == (size_t)(colon - token) &&
             !strncmp(t->v[i].name, token, (size_t)(colon - token)))
             who = &t->v[i];
     /* an unknown name costs the same work: no answer tells which names exist */
-    if (scram_keys(colon + 1, who->salt, who->salt_len, who->iterations, stored, server))
-        return NULL;
-    int ok = CRYPTO_memcmp(stored, who->stored_key, sizeof stored) == 0 && who != &nobody;
-    return ok ? who : NULL;
+    int ok = tenants_secret_ok(who, colon + 1);
+    return ok && who != &nobody ? who : NULL;
 }

@@ -38,6 +38,11 @@ void tenants_free(struct tenants *t);
  * Every known name costs the same (one PBKDF2), an unknown one too. */
 const struct tenant *tenants_check(const struct tenants *t, const char *token);
 
+/* Parses a stored verifier into t's credential fields. 0, or -1. */
+int tenants_verifier(const char *v, struct tenant *t);
+/* Does secret match t's verifier? (constant time in the comparison) */
+int tenants_secret_ok(const struct tenant *t, const char *secret);
+
 /* The stored form of secret with a fresh random salt. 0, or -1. */
 int tenants_hash(const char *secret, unsigned iterations, char *out, size_t len);
 

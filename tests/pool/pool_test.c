@@ -757,6 +757,24 @@ RG_TEST(tenants_tokens_and_limits)
     for (int i = 0; i < 3; i++)
         sess_close(&a[i]);
     sess_close(&b);
+    /* SIGHUP reloads the file: a new tenant is served from then on */
+    f = fopen(path, "w");
+    CHECK(f != NULL);
+    fprintf(f, "bob %s\ncarol %s\n", vb, va);
+    fclose(f);
+    CHECK(kill(p.d.pid, SIGHUP) == 0);
+    token = "carol:alice-secret-1";
+    int carol = 1;
+    for (int i = 0; i < 500 && carol == 1; i++) { /* until the reload is done */
+        carol = open_n(&p, &x, 0);
+        sess_close(&x);
+        if (carol == 1) usleep(20000);
+    }
+    CHECK_EQ_INT(carol, 0);
+    token = "alice:alice-secret-1"; /* gone from the file */
+    CHECK_EQ_INT(open_n(&p, &x, 0), 1);
+    sess_close(&x);
+    token = NULL;
     rgpud_stop(&p.d);
     /* a tenants file that does not parse stops rgpud at start */
     f = fopen(path, "w");
@@ -808,6 +826,50 @@ RG_TEST(other_tenants_usage_invisible)
     sess_close(&b);
     rgpud_stop(&p.d);
     unlink(path);
+}
+
+/* A tcp:// admin socket needs a credential; every request must carry it. */
+RG_TEST(admin_credential)
+{
+    struct pool p;
+    char v[256], url[64], cmd[512], out[4096], path[96];
+    int port = free_port();
+    if (verifier("admin-secret-9", v, sizeof v)) RG_FAIL("rgpuctl hash-secret failed");
+    snprintf(url, sizeof url, "tcp://127.0.0.1:%d", port);
+    /* tcp:// without a credential: rgpud refuses to start */
+    char *argv0[] = {getenv("RGPUD"),
+                     "--listen",
+                     "tcp://127.0.0.1:0",
+                     "--backend",
+                     "simgpu",
+                     "--admin",
+                     url,
+                     NULL};
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 2);
+        execv(argv0[0], argv0);
+        _exit(127);
+    }
+    CHECK_EQ_INT(exit_status(pid), 1);
+    START(&p, "--admin-credential", v, NULL);
+    snprintf(path, sizeof path, "/tmp/rgpu-pool-test-%d.secret", (int)getpid());
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    fprintf(f, "admin-secret-9\n");
+    fclose(f);
+    CHECK_EQ_INT(ctl(&p, out, sizeof out, "status"), 1); /* none */
+    snprintf(cmd, sizeof cmd, "--secret-file %s status --json", path);
+    CHECK_EQ_INT(ctl(&p, out, sizeof out, cmd), 0);
+    CHECK(strstr(out, "\"ok\":true"));
+    setenv("RGPU_ADMIN_SECRET", "not-it", 1);
+    CHECK_EQ_INT(ctl(&p, out, sizeof out, "drain 0"), 1); /* wrong */
+    setenv("RGPU_ADMIN_SECRET", "admin-secret-9", 1);
+    CHECK_EQ_INT(ctl(&p, out, sizeof out, "drain 0"), 0);
+    unsetenv("RGPU_ADMIN_SECRET");
+    unlink(path);
+    rgpud_stop(&p.d);
 }
 
 /* ---- real programs ----------------------------------------------------------------------- */
