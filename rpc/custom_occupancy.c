@@ -1,4 +1,6 @@
-/* custom_occupancy.c — cuOccupancyMaxPotentialBlockSize[WithFlags]. The
+/* custom_occupancy.c — the occupancy calls that generic forwarding cannot carry.
+ *
+ * cuOccupancyMaxPotentialBlockSize[WithFlags]: the
  * blockSizeToDynamicSMemSize callback is a function of the application: it
  * cannot run on the server. The shim calls it for the block sizes the driver
  * tries (the limit, then every multiple of the warp size below it, up to 1024
@@ -7,7 +9,17 @@
  * entries gets the next larger entry's size, the conservative one).
  * Wire: u8 present(minGridSize), u8 present(blockSize), u64 function id,
  * u64 dynamicSMemSize, s32 blockSizeLimit, [u32 flags,] u32 n, n x (u32 block
- * size, u64 bytes), ascending; reply: u32 result [+ s32 minGridSize] [+ s32 blockSize]. */
+ * size, u64 bytes), ascending; reply: u32 result [+ s32 minGridSize] [+ s32 blockSize].
+ *
+ * cuOccupancyMaxPotentialClusterSize / cuOccupancyMaxActiveClusters: the
+ * CUlaunchConfig travels field by field, its stream as an id, its attributes
+ * as (u32 id, value bytes), an event inside a value as its id, translated by
+ * the worker; the device-updatable node attribute (the driver writes a device
+ * pointer through it) is NOT_SUPPORTED. Wire: u8 present(out), u64
+ * function id, u8 present(config) [+ 7 x u32 dims and shared memory, u64
+ * stream, u32 n, n x (u32 id, value)]; reply: u32 result [+ s32 out]. */
+#define __CUDA_API_VERSION_INTERNAL 1
+#include <cuda.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +28,7 @@
 #define WARP 32
 #define MAX_BLOCK 1024
 #define MAX_ENTRIES (MAX_BLOCK / WARP + 1)
+#define MAX_ATTRS 64u
 
 struct occ_entry {
     uint32_t block;
@@ -30,7 +43,7 @@ static int occ_ok(const struct rpc_call_desc *d)
 
 typedef size_t (*b2smem_fn)(int block);
 
-static int occ_encode(const struct rpc_call_desc *d, void *const *args, struct rpc_wbuf *w,
+static int block_encode(const struct rpc_call_desc *d, void *const *args, struct rpc_wbuf *w,
                       struct iovec *raw, int *nraw)
 {
     (void)raw;
@@ -61,7 +74,7 @@ static int occ_encode(const struct rpc_call_desc *d, void *const *args, struct r
     return rpc_wbuf_ok(w) ? 0 : -1;
 }
 
-static int occ_decode_reply(const struct rpc_call_desc *d, void *const *args, struct rpc_rbuf *r,
+static int block_decode_reply(const struct rpc_call_desc *d, void *const *args, struct rpc_rbuf *r,
                             const void *raw, size_t raw_len, uint32_t *result)
 {
     (void)raw;
@@ -107,7 +120,7 @@ static int read_table(struct rpc_rbuf *r, struct rpc_decoded *out, uint32_t *n)
     return rpc_rbuf_ok(r) ? 0 : -1;
 }
 
-static int occ_decode(const struct rpc_call_desc *d, struct rpc_rbuf *r, const void *raw,
+static int block_decode(const struct rpc_call_desc *d, struct rpc_rbuf *r, const void *raw,
                       size_t raw_len, const struct rpc_handle_ops *h, struct rpc_decoded *out)
 {
     int cu = 0, rc;
@@ -134,7 +147,7 @@ static int occ_decode(const struct rpc_call_desc *d, struct rpc_rbuf *r, const v
     return cu;
 }
 
-static int occ_encode_reply(const struct rpc_decoded *dc, uint32_t result, struct rpc_wbuf *w,
+static int block_encode_reply(const struct rpc_decoded *dc, uint32_t result, struct rpc_wbuf *w,
                             struct iovec *raw, int *nraw)
 {
     (void)raw;
@@ -142,6 +155,154 @@ static int occ_encode_reply(const struct rpc_decoded *dc, uint32_t result, struc
     rpc_put_u32(w, result);
     for (int i = 0; result == 0 && i < 2; i++)
         if (dc->ptrval[i]) rpc_put_u32(w, (uint32_t)rpc_uint_at(dc->ptrval[i], 4));
+    return rpc_wbuf_ok(w) ? 0 : -1;
+}
+
+/* ---- clusters ----------------------------------------------------------------------- */
+
+static int is_cluster(const struct rpc_call_desc *d)
+{
+    return (!strcmp(d->base, "cuOccupancyMaxPotentialClusterSize") ||
+            !strcmp(d->base, "cuOccupancyMaxActiveClusters")) &&
+           d->nargs == 3 && d->args[0].kind == RPC_ARG_OUT && d->args[1].kind == RPC_ARG_HANDLE;
+}
+
+/* A value that holds a pointer cannot travel as bytes. */
+static int attr_travels(uint32_t id)
+{
+    return id != CU_LAUNCH_ATTRIBUTE_DEVICE_UPDATABLE_KERNEL_NODE;
+}
+
+/* Values that start with a CUevent. */
+static int attr_has_event(uint32_t id)
+{
+    return id == CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_EVENT ||
+           id == CU_LAUNCH_ATTRIBUTE_LAUNCH_COMPLETION_EVENT;
+}
+
+static int cluster_encode(const struct rpc_call_desc *d, void *const *args, struct rpc_wbuf *w)
+{
+    const CUlaunchConfig *c = *(const CUlaunchConfig *const *)args[2];
+    rpc_put_u8(w, *(void *const *)args[0] != NULL);
+    rpc_enc_simple(w, &d->args[1], args[1]);
+    rpc_put_u8(w, c != NULL);
+    if (!c) return rpc_wbuf_ok(w) ? 0 : -1; /* the driver answers */
+    if (c->numAttrs && !c->attrs) return RPC_CU_INVALID_VALUE;
+    if (c->numAttrs > MAX_ATTRS) return RPC_CU_NOT_SUPPORTED;
+    const unsigned dims[7] = {c->gridDimX,  c->gridDimY,  c->gridDimZ,     c->blockDimX,
+                              c->blockDimY, c->blockDimZ, c->sharedMemBytes};
+    for (int i = 0; i < 7; i++) rpc_put_u32(w, dims[i]);
+    rpc_put_u64(w, (uint64_t)(uintptr_t)c->hStream);
+    rpc_put_u32(w, c->numAttrs);
+    for (unsigned i = 0; i < c->numAttrs; i++) {
+        if (!attr_travels(c->attrs[i].id)) return RPC_CU_NOT_SUPPORTED;
+        rpc_put_u32(w, c->attrs[i].id);
+        rpc_put_bytes(w, &c->attrs[i].value, sizeof c->attrs[i].value);
+    }
+    return rpc_wbuf_ok(w) ? 0 : -1;
+}
+
+struct cluster_scratch {
+    CUlaunchConfig config;
+    CUlaunchAttribute attrs[MAX_ATTRS];
+};
+
+static int read_config(struct rpc_rbuf *r, const struct rpc_handle_ops *h,
+                       struct cluster_scratch *x, int *cu)
+{
+    static const struct rpc_arg_desc stream = {"hStream", "CUstream", RPC_ARG_HANDLE, RPC_S_PTR,
+                                               sizeof(void *), sizeof(void *), RPC_H_STREAM};
+    static const struct rpc_arg_desc event = {"event", "CUevent", RPC_ARG_HANDLE, RPC_S_PTR,
+                                              sizeof(void *), sizeof(void *), RPC_H_EVENT};
+    unsigned *dims[7] = {&x->config.gridDimX,  &x->config.gridDimY,  &x->config.gridDimZ,
+                         &x->config.blockDimX, &x->config.blockDimY, &x->config.blockDimZ,
+                         &x->config.sharedMemBytes};
+    for (int i = 0; i < 7; i++) *dims[i] = rpc_get_u32(r);
+    uint64_t sid = rpc_get_u64(r);
+    x->config.numAttrs = rpc_get_u32(r);
+    if (!rpc_rbuf_ok(r) || x->config.numAttrs > MAX_ATTRS) return -1;
+    int rc = rpc_handle_in(h, &stream, sid, &x->config.hStream);
+    if (rc && !*cu) *cu = rc;
+    x->config.attrs = x->config.numAttrs ? x->attrs : NULL;
+    for (unsigned i = 0; i < x->config.numAttrs; i++) {
+        uint32_t id = rpc_get_u32(r);
+        if (rpc_get_bytes(r, &x->attrs[i].value, sizeof x->attrs[i].value)) return -1;
+        if (!attr_travels(id)) return -1; /* the shim refuses these */
+        x->attrs[i].id = (CUlaunchAttributeID)id;
+        if (!attr_has_event(id)) continue;
+        uint64_t ev;
+        memcpy(&ev, &x->attrs[i].value, sizeof ev);
+        if ((rc = rpc_handle_in(h, &event, ev, &x->attrs[i].value)) && !*cu) *cu = rc;
+    }
+    return 0;
+}
+
+static int cluster_decode(const struct rpc_call_desc *d, struct rpc_rbuf *r,
+                          const struct rpc_handle_ops *h, struct rpc_decoded *out)
+{
+    int cu = 0;
+    uint8_t present = rpc_get_u8(r);
+    if (present > 1 || rpc_dec_simple(d, 1, r, h, out, &cu)) return -1;
+    uint8_t has_config = rpc_get_u8(r);
+    if (!rpc_rbuf_ok(r) || has_config > 1) return -1;
+    struct cluster_scratch *x = NULL;
+    if (has_config) {
+        if (!(x = calloc(1, sizeof *x))) return RPC_CU_OUT_OF_MEMORY;
+        out->scratch = x;
+        if (read_config(r, h, x, &cu)) return -1;
+    }
+    if (!rpc_rbuf_done(r)) return -1;
+    out->val[0].u64 = 0;
+    out->ptrval[0] = present ? &out->val[0] : NULL;
+    out->avalues[0] = &out->ptrval[0];
+    out->ptrval[2] = x ? &x->config : NULL;
+    out->avalues[2] = &out->ptrval[2];
+    return cu;
+}
+
+static int cluster_decode_reply(void *const *args, struct rpc_rbuf *r, uint32_t *result)
+{
+    *result = rpc_get_u32(r);
+    if (!rpc_rbuf_ok(r)) return -1;
+    int *out = *(int *const *)args[0];
+    if (*result == 0 && out) {
+        uint32_t v = rpc_get_u32(r);
+        if (rpc_rbuf_ok(r)) *out = (int)v;
+    }
+    return rpc_rbuf_done(r) ? 0 : -1;
+}
+
+/* ---- both ----------------------------------------------------------------------------- */
+
+static int occ_encode(const struct rpc_call_desc *d, void *const *args, struct rpc_wbuf *w,
+                      struct iovec *raw, int *nraw)
+{
+    if (!is_cluster(d)) return block_encode(d, args, w, raw, nraw);
+    *nraw = 0;
+    return cluster_encode(d, args, w);
+}
+
+static int occ_decode_reply(const struct rpc_call_desc *d, void *const *args, struct rpc_rbuf *r,
+                            const void *raw, size_t raw_len, uint32_t *result)
+{
+    if (!is_cluster(d)) return block_decode_reply(d, args, r, raw, raw_len, result);
+    return raw_len ? -1 : cluster_decode_reply(args, r, result);
+}
+
+static int occ_decode(const struct rpc_call_desc *d, struct rpc_rbuf *r, const void *raw,
+                      size_t raw_len, const struct rpc_handle_ops *h, struct rpc_decoded *out)
+{
+    if (!is_cluster(d)) return block_decode(d, r, raw, raw_len, h, out);
+    return raw_len ? -1 : cluster_decode(d, r, h, out);
+}
+
+static int occ_encode_reply(const struct rpc_decoded *dc, uint32_t result, struct rpc_wbuf *w,
+                            struct iovec *raw, int *nraw)
+{
+    if (!is_cluster(dc->desc)) return block_encode_reply(dc, result, w, raw, nraw);
+    *nraw = 0;
+    rpc_put_u32(w, result);
+    if (result == 0 && dc->ptrval[0]) rpc_put_u32(w, (uint32_t)rpc_uint_at(dc->ptrval[0], 4));
     return rpc_wbuf_ok(w) ? 0 : -1;
 }
 

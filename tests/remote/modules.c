@@ -120,4 +120,44 @@ RG_TEST(occupancy_callback_runs_in_the_client)
     CHECK_CU(cuModuleUnload(m));
 }
 
+RG_TEST(cluster_occupancy_with_a_config)
+{
+    CUcontext ctx;
+    CUmodule m;
+    CUfunction f;
+    CUstream st;
+    int size = 0, clusters = 0, blocks = 0;
+    CHECK_CU(rt_setup(&ctx));
+    CHECK_CU(cuModuleLoadData(&m, ptx));
+    CHECK_CU(cuModuleGetFunction(&f, m, "first_kernel"));
+    CHECK_CU(cuStreamCreate(&st, CU_STREAM_NON_BLOCKING));
+    CUlaunchAttribute at = {0};
+    at.id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
+    at.value.clusterDim.x = 2, at.value.clusterDim.y = 1, at.value.clusterDim.z = 1;
+    CUlaunchConfig c = {8, 1, 1, 128, 1, 1, 0, st, &at, 1};
+    CHECK_CU(cuOccupancyMaxPotentialClusterSize(&size, f, &c));
+    CHECK(size >= 1);
+    CHECK_CU(cuOccupancyMaxActiveClusters(&clusters, f, &c));
+    CHECK_CU(cuOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, f, 128, 0));
+    CHECK(clusters > 0 && blocks > 0);
+    CHECK_CU_IS(cuOccupancyMaxActiveClusters(&clusters, f, NULL), CUDA_ERROR_INVALID_VALUE);
+    at.value.clusterDim.x = 0;
+    CHECK_CU_IS(cuOccupancyMaxActiveClusters(&clusters, f, &c), CUDA_ERROR_INVALID_CLUSTER_SIZE);
+    /* an event inside an attribute travels as its id */
+    CUevent ev;
+    CHECK_CU(cuEventCreate(&ev, CU_EVENT_DISABLE_TIMING));
+    at.id = CU_LAUNCH_ATTRIBUTE_LAUNCH_COMPLETION_EVENT;
+    at.value.launchCompletionEvent.event = ev;
+    at.value.launchCompletionEvent.flags = 0;
+    CHECK_CU(cuOccupancyMaxActiveClusters(&clusters, f, &c));
+    CHECK(clusters > 0);
+    CHECK_CU(cuEventDestroy(ev));
+    /* the driver writes a device pointer through this one: it cannot travel */
+    memset(&at.value, 0, sizeof at.value);
+    at.id = CU_LAUNCH_ATTRIBUTE_DEVICE_UPDATABLE_KERNEL_NODE;
+    CHECK_CU_IS(cuOccupancyMaxActiveClusters(&clusters, f, &c), CUDA_ERROR_NOT_SUPPORTED);
+    CHECK_CU(cuStreamDestroy(st));
+    CHECK_CU(cuModuleUnload(m));
+}
+
 RG_TEST_MAIN()

@@ -585,6 +585,41 @@ RG_TEST(occupancy_callback_as_a_table)
     rpc_decoded_free(&dc);
 }
 
+RG_TEST(cluster_occupancy_config)
+{
+    const struct rpc_call_desc *d = rpc_call_by_name("cuOccupancyMaxActiveClusters");
+    CHECK(d && d->cls == RPC_CLASS_CUSTOM);
+    CUlaunchAttribute at[2];
+    memset(at, 0, sizeof at);
+    at[0].id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
+    at[0].value.clusterDim.x = 2;
+    at[1].id = CU_LAUNCH_ATTRIBUTE_LAUNCH_COMPLETION_EVENT;
+    at[1].value.launchCompletionEvent.event = (CUevent)(uintptr_t)0x3000000004ull;
+    CUlaunchConfig c = {8, 1, 1, 64, 1, 1, 0, (CUstream)(uintptr_t)0x2000000002ull, at, 2};
+    const CUlaunchConfig *cp = &c;
+    int out = 0, *op = &out;
+    CUfunction f = (CUfunction)(uintptr_t)0x5000000001ull;
+    void *args[] = {&op, &f, &cp};
+    CHECK_EQ_INT(encode(d, args), 0);
+    struct rpc_decoded dc;
+    CHECK_EQ_INT(decode(d, &dc), 0);
+    const CUlaunchConfig *wc = *(const CUlaunchConfig **)dc.avalues[2];
+    CHECK(wc != &c && wc->blockDimX == 64 && wc->numAttrs == 2);
+    CHECK_EQ_U64((uintptr_t)wc->hStream, 0x2000000002ull ^ 0x5a000);
+    CHECK_EQ_U64((uintptr_t)wc->attrs[1].value.launchCompletionEvent.event,
+                 0x3000000004ull ^ 0x5a000);
+    dc.val[0].u64 = 12;
+    uint32_t res;
+    CHECK_EQ_INT(reply(&dc, 0, args, &res), 0);
+    CHECK_EQ_INT(out, 12);
+    rpc_decoded_free(&dc);
+    CHECK_EQ_INT(truncations_fail(d), 0);
+    at[1].id = CU_LAUNCH_ATTRIBUTE_DEVICE_UPDATABLE_KERNEL_NODE;
+    CHECK_EQ_INT(encode(d, args), CUDA_ERROR_NOT_SUPPORTED);
+    c.attrs = NULL;
+    CHECK_EQ_INT(encode(d, args), CUDA_ERROR_INVALID_VALUE);
+}
+
 RG_TEST(link_state_logs_and_image)
 {
     const struct rpc_call_desc *create = rpc_call_by_name("cuLinkCreate_v2");
