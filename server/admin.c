@@ -176,7 +176,8 @@ void admin_tick(struct admin *a, struct admin_view *v)
     for (uint32_t i = 0; i < a->nrates; i++) {
         struct pool_slot *s = &v->pool->slot[i];
         struct rate *r = &a->rates[i];
-        uint64_t c = atomic_load(&s->calls), b = atomic_load(&s->bytes_in);
+        uint64_t c = atomic_load(&s->calls),
+                 b = atomic_load(&s->bytes_in) + atomic_load(&s->bytes_out);
         int same = atomic_load(&s->state) != POOL_FREE && s->session == r->session && a->sampled_ms;
         r->calls_s = same && c >= r->calls ? (double)(c - r->calls) / dt : 0;
         r->bytes_s = same && b >= r->bytes ? (double)(b - r->bytes) / dt : 0;
@@ -218,6 +219,11 @@ static void fill_session(struct admin *a, struct admin_view *v, uint32_t i, Rgpu
     m->state = (char *)state_name(atomic_load(&s->state));
     m->calls = atomic_load(&s->calls);
     m->bytes_in = atomic_load(&s->bytes_in);
+    m->bytes_out = atomic_load(&s->bytes_out);
+    if (a && i < a->nrates && a->rates[i].session == s->session) {
+        m->calls_per_s = a->rates[i].calls_s;
+        m->bytes_per_s = a->rates[i].bytes_s;
+    }
     m->uptime_s = (now - s->start_ms) / 1000.0;
     m->n_devices = (size_t)s->ndev;
     m->devices = devs;
@@ -411,7 +417,7 @@ static void metrics_text(struct admin *a, struct admin_view *v, FILE *o)
         {"rgpu_device_sessions", "sessions placed on it"},
         {"rgpu_device_drained", "1 when no new sessions are placed on it"},
         {"rgpu_device_calls_per_second", "calls of its sessions"},
-        {"rgpu_device_bytes_per_second", "bytes sent by its sessions' clients"},
+        {"rgpu_device_bytes_per_second", "bytes of its sessions' calls, both ways"},
     };
     for (size_t k = 0; k < sizeof g / sizeof *g; k++) {
         fprintf(o, "# HELP %s %s\n# TYPE %s gauge\n", g[k].name, g[k].help, g[k].name);

@@ -37,7 +37,7 @@ struct pool_slot {
     uint64_t quota[POOL_MAX_DEVICES];        /* bytes on session device i (0: none) */
     uint64_t reserve[POOL_MAX_DEVICES];      /* what placement holds on it: quota + headroom */
     _Atomic uint64_t used[POOL_MAX_DEVICES]; /* the session's allocations (worker) */
-    _Atomic uint64_t calls, bytes_in;        /* worker: calls run, bytes received with them */
+    _Atomic uint64_t calls, bytes_in, bytes_out; /* worker: calls run, their bytes in and out */
     _Atomic int killed;                      /* the admin ended it */
     uint64_t ticket; /* its place in the queue while it waits for GPUs (0: not waiting) */
 };

@@ -257,6 +257,18 @@ static void debug_crash(const struct rpc_decoded *dc)
 #define debug_crash(dc) ((void)0)
 #endif
 
+/* Bytes the reply carries back (output buffers), for the admin plane's figures. */
+static void count_out(const struct rpc_decoded *dc, CUresult r)
+{
+    uint64_t n = 0;
+    if (r != CUDA_SUCCESS) return;
+    for (int i = 0; i < dc->desc->nargs; i++) {
+        unsigned k = dc->desc->args[i].kind;
+        if ((k == RPC_ARG_OUT_BUF || k == RPC_ARG_INOUT_BUF) && dc->ptrval[i]) n += dc->lens[i];
+    }
+    if (n) atomic_fetch_add(&Q.slot->bytes_out, n);
+}
+
 CUresult quota_run(struct session *s, struct call *cl, struct rpc_decoded *dc, quota_run_fn run)
 {
     struct want w = {0};
@@ -273,6 +285,7 @@ CUresult quota_run(struct session *s, struct call *cl, struct rpc_decoded *dc, q
         return CUDA_ERROR_OUT_OF_MEMORY;
     }
     CUresult r = run(s, cl, dc);
+    count_out(dc, r);
     if (alloc) {
         if (r != CUDA_SUCCESS) {
             uncharge(w.dev, w.size);

@@ -98,9 +98,11 @@ static void json_session(const Rgpu__AdminSession *s)
     for (size_t k = 0; k < s->n_devices; k++)
         printf("%s%d", k ? "," : "", s->devices[k]);
     printf("],\"memory_used\":%llu,\"memory_quota\":%llu,\"calls\":%llu,\"bytes_in\":%llu,"
+           "\"bytes_out\":%llu,\"calls_per_s\":%.3f,\"bytes_per_s\":%.3f,"
            "\"uptime_s\":%.3f,\"worker_pid\":%u,\"state\":",
            (unsigned long long)s->memory_used, (unsigned long long)s->memory_quota,
-           (unsigned long long)s->calls, (unsigned long long)s->bytes_in, s->uptime_s,
+           (unsigned long long)s->calls, (unsigned long long)s->bytes_in,
+           (unsigned long long)s->bytes_out, s->calls_per_s, s->bytes_per_s, s->uptime_s,
            s->worker_pid);
     json_str(s->state);
     putchar('}');
@@ -156,8 +158,9 @@ static void print_sessions(const Rgpu__AdminReply *r)
         printf("no sessions\n");
         return;
     }
-    printf("%-8s %-12s %-32s %-10s %-22s %10s %8s\n", "SESSION", "TENANT",
-           "CLIENT host:pid (program)", "GPUS", "MEMORY used / quota", "CALLS", "UPTIME");
+    printf("%-8s %-12s %-32s %-10s %-22s %10s %8s %8s\n", "SESSION", "TENANT",
+           "CLIENT host:pid (program)", "GPUS", "MEMORY used / quota", "CALLS", "CALLS/S",
+           "UPTIME");
     for (size_t i = 0; i < r->n_sessions; i++) {
         const Rgpu__AdminSession *s = r->sessions[i];
         char client[160], gpus[64] = "", u[32], q[32], mem[80];
@@ -169,9 +172,12 @@ static void print_sessions(const Rgpu__AdminReply *r)
         human_bytes((double)s->memory_used, u, sizeof u);
         human_bytes((double)s->memory_quota, q, sizeof q);
         snprintf(mem, sizeof mem, "%s / %s", u, s->memory_quota ? q : "-");
-        printf("%-8llu %-12.12s %-32.32s %-10s %-22s %10llu %7.0fs%s\n", (unsigned long long)s->id,
-               s->tenant, client, gpus, mem, (unsigned long long)s->calls, s->uptime_s,
-               strcmp(s->state, "running") ? " (starting)" : "");
+        printf("%-8llu %-12.12s %-32.32s %-10s %-22s %10llu %8.1f %7.0fs%s\n",
+               (unsigned long long)s->id, s->tenant, client, gpus[0] ? gpus : "-", mem,
+               (unsigned long long)s->calls, s->calls_per_s, s->uptime_s,
+               !strcmp(s->state, "running") ? ""
+               : s->n_devices               ? " (starting)"
+                                            : " (queued)");
     }
 }
 

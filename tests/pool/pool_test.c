@@ -913,6 +913,13 @@ RG_TEST(sixteen_programs_on_four_gpus)
     for (int d = 0; d < 4; d++)
         CHECK_EQ_INT(device_field(js, d, "sessions"), N / 4); /* spread */
     CHECK(strstr(js, "\"program\":\"tiny\""));
+    int big = 0; /* each read back its 1 MiB: bytes out counted */
+    for (const char *o = js; (o = strstr(o, "\"bytes_out\":")); o++)
+        big += strtoll(o + 12, NULL, 10) >= 1048576;
+    CHECK_EQ_INT(big, N);
+    static char text[1 << 16];
+    CHECK_EQ_INT(ctl(&p, text, sizeof text, "status"), 0); /* for a person */
+    CHECK(strstr(text, "SESSION") && strstr(text, "(tiny)") && strstr(text, "in pool"));
     for (int i = 0; i < N; i++)
         close(in[i]);
     int bad = 0;
