@@ -191,4 +191,43 @@ RG_TEST(large_staged_copies)
     CHECK_CU(cuMemFreeHost(out));
 }
 
+/* Older and per-thread forms the public header maps away, as cudart finds them
+ * through cuGetProcAddress. */
+CUresult CUDAAPI cuStreamGetCaptureInfo_v2(CUstream, CUstreamCaptureStatus *, cuuint64_t *, CUgraph *,
+                                           const CUgraphNode **, size_t *);
+CUresult CUDAAPI cuStreamGetCaptureInfo_v3_ptsz(CUstream, CUstreamCaptureStatus *, cuuint64_t *,
+                                                CUgraph *, const CUgraphNode **,
+                                                const CUgraphEdgeData **, size_t *);
+
+/* cuStreamGetCaptureInfo_v2 (what cudart and cuBLAS ask) and the _ptsz form of _v3:
+ * node ids the application can use, kept until the thread's next query. */
+RG_TEST(capture_info_v2_and_per_thread)
+{
+    CHECK_CU(rt_setup(&primary));
+    CUdeviceptr d;
+    CUgraph g, cg = NULL;
+    CUstreamCaptureStatus st;
+    cuuint64_t id = 0;
+    const CUgraphNode *deps = NULL;
+    size_t n = 0;
+    CUgraphNodeType t;
+    CHECK_CU(cuMemAlloc(&d, 64));
+    CHECK_CU(cuStreamBeginCapture(CU_STREAM_PER_THREAD, CU_STREAM_CAPTURE_MODE_RELAXED));
+    CHECK_CU(cuMemsetD8Async(d, 1, 64, CU_STREAM_PER_THREAD));
+    CHECK_CU(cuStreamGetCaptureInfo_v2(CU_STREAM_PER_THREAD, &st, &id, &cg, &deps, &n));
+    CHECK_EQ_INT(st, CU_STREAM_CAPTURE_STATUS_ACTIVE);
+    CHECK(id != 0 && cg != NULL && deps != NULL);
+    CHECK_EQ_INT(n, 1);
+    CHECK_CU(cuGraphNodeGetType(deps[0], &t)); /* an id the application can use */
+    const CUgraphEdgeData *ed = (const CUgraphEdgeData *)1;
+    CHECK_CU(cuStreamGetCaptureInfo_v3_ptsz(NULL, &st, NULL, NULL, &deps, &ed, &n));
+    CHECK_EQ_INT(n, 1);
+    CHECK_CU(cuStreamEndCapture(CU_STREAM_PER_THREAD, &g));
+    CHECK(g == cg);
+    CHECK_CU(cuStreamGetCaptureInfo_v2(CU_STREAM_PER_THREAD, &st, NULL, NULL, NULL, NULL));
+    CHECK_EQ_INT(st, CU_STREAM_CAPTURE_STATUS_NONE);
+    CHECK_CU(cuGraphDestroy(g));
+    CHECK_CU(cuMemFree(d));
+}
+
 RG_TEST_MAIN()
