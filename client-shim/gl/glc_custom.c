@@ -210,3 +210,57 @@ GLenum rgc_glGetError(void)
     rg_glc_command(RG_GLOP_glGetError, NULL, &r);
     return (GLenum)r.u;
 }
+
+/* glGet*v: the lists whose length is another pname's value come through a
+ * scratch buffer of the descriptor's size (rg_gl_get_count), and only as many
+ * values as the count says reach the application's memory. */
+static GLenum list_count_pname(GLenum pname)
+{
+    switch (pname) {
+    case GL_COMPRESSED_TEXTURE_FORMATS:
+        return GL_NUM_COMPRESSED_TEXTURE_FORMATS;
+    case GL_SHADER_BINARY_FORMATS:
+        return GL_NUM_SHADER_BINARY_FORMATS;
+    case GL_PROGRAM_BINARY_FORMATS:
+        return GL_NUM_PROGRAM_BINARY_FORMATS;
+    default:
+        return 0;
+    }
+}
+
+static void get_values(unsigned op, GLenum pname, void *data, size_t elem)
+{
+    union rg_gl_arg a[2];
+    GLenum count_pname = list_count_pname(pname);
+    a[0].i = pname, a[1].p = data;
+    if (!count_pname || !data) {
+        rg_glc_command(op, a, NULL);
+        return;
+    }
+    GLint n = 0;
+    union rg_gl_arg q[2];
+    q[0].i = count_pname, q[1].p = &n;
+    rg_glc_command(RG_GLOP_glGetIntegerv, q, NULL);
+    size_t cap = rg_gl_get_count(pname);
+    if (n <= 0) return;
+    if ((size_t)n > cap) n = (GLint)cap; /* more than the wire carries: the first ones */
+    uint64_t scratch[256];
+    a[1].p = scratch;
+    rg_glc_command(op, a, NULL);
+    memcpy(data, scratch, (size_t)n * elem);
+}
+
+void rgc_glGetIntegerv(GLenum pname, GLint *data)
+{
+    get_values(RG_GLOP_glGetIntegerv, pname, data, sizeof *data);
+}
+
+void rgc_glGetFloatv(GLenum pname, GLfloat *data)
+{
+    get_values(RG_GLOP_glGetFloatv, pname, data, sizeof *data);
+}
+
+void rgc_glGetBooleanv(GLenum pname, GLboolean *data)
+{
+    get_values(RG_GLOP_glGetBooleanv, pname, data, sizeof *data);
+}

@@ -216,6 +216,15 @@ int main(int argc, char **argv)
     glGetIntegerv(GL_VIEWPORT, vp);
     CHECK(vp[2] == W && vp[3] == H, "viewport %d %d %d %d", vp[0], vp[1], vp[2], vp[3]);
 
+    GLint nfmt = -1, fmts[256];
+    glGetIntegerv(GL_NUM_COMPRESSED_TEXTURE_FORMATS, &nfmt);
+    CHECK(nfmt >= 0 && nfmt <= 256, "GL_NUM_COMPRESSED_TEXTURE_FORMATS %d", nfmt);
+    if (nfmt > 0 && nfmt <= 256) {
+        fmts[nfmt - 1] = 0;
+        glGetIntegerv(GL_COMPRESSED_TEXTURE_FORMATS, fmts);
+        CHECK(fmts[nfmt - 1] != 0, "the last of %d compressed formats is 0", nfmt);
+    }
+
     scene();
 
     static unsigned char px[W * H * 4];
