@@ -247,13 +247,14 @@ static int try_place(struct pool_table *t, const struct srv_config *cfg,
     policy_pack = !strcmp(cfg->placement, "pack");
     qsort(l, (size_t)n, sizeof *l, load_cmp);
     struct pool_slot *s = &t->slot[i];
-    s->ndev = want;
     for (int k = 0; k < want; k++) {
         uint64_t total = t->dev[l[k].dev].total;
         s->dev[k] = (int8_t)l[k].dev;
         s->quota[k] = quota_for(quota, total);
         s->reserve[k] = reserve_for(cfg, quota, total);
     }
+    atomic_thread_fence(memory_order_release); /* readers without the lock: devices, then count */
+    s->ndev = want;
     return 1;
 }
 

@@ -546,6 +546,9 @@ int srv_supervisor_main(struct srv_config *cfg)
                                                      s.backend_kind, sizeof s.backend_kind))
         return 1;
     snprintf(cfg->backend, sizeof cfg->backend, "%s", s.backend_kind); /* the worker's view */
+    if (geteuid() == 0 && !cfg->user[0])
+        srv_warn("running as root without --user: session workers, which run clients' kernels, "
+                 "keep root's privileges");
     if (pool_setup(&s)) return 1;
     if (cfg->tenants[0]) {
         char why[1024];
