@@ -118,8 +118,9 @@ def classify(cmd):
         o = p.ov
         if p.stars == 0:
             if p.ptype not in SCALAR:
-                if p.ptype == 'GLsync':
+                if p.ptype == 'GLsync':  # a server pointer: needs translation like a name
                     p.kind = 'U64'
+                    why = why or '%s: GLsync needs translation' % p.name
                 else:
                     why = why or 'scalar type %s' % p.ptype
                     p.kind = 'U64'
@@ -129,6 +130,10 @@ def classify(cmd):
             continue
         if 'str' in o:
             p.kind, p.size = 'STR', None
+            continue
+        if p.stars > 1:  # arrays of pointers: their values are client addresses
+            why = why or '%s: an array of pointers' % p.name
+            p.kind, p.size = 'IN', None
             continue
         p.size = c_len_expr(cmd, p)
         if 'bufoff' in o:
@@ -146,6 +151,7 @@ def classify(cmd):
             rk = SCALAR[base][0]
         elif base == 'GLsync':
             rk = 'U64'
+            why = why or 'returns a GLsync (needs translation)'
         else:
             why = why or 'returns %s' % cmd.rtype
     sync = rk != 'VOID' or any(p.kind == 'OUT' for p in cmd.params)

@@ -47,6 +47,7 @@ int gl_fns_load(void)
     L(BindTexture);
     L(TexImage2D);
     L(FramebufferTexture2D);
+    L(GetVertexAttribiv);
 #undef L
     return 0;
 }
@@ -276,6 +277,26 @@ static uint64_t get_scalar(rpc_rbuf *rb, unsigned kind, union rg_gl_arg *a)
     return a->u;
 }
 
+/* Every enabled vertex array must read from a buffer: the client uploads its
+ * client-side arrays before a draw, so an array without one (never pointed,
+ * or its buffer deleted since) would make GL read server memory at an
+ * address the client chose. Local queries, a few per draw. */
+static int arrays_in_buffers(struct gl_ctx *c)
+{
+    if (!c->max_attribs) {
+        G.GetIntegerv(GL_MAX_VERTEX_ATTRIBS, &c->max_attribs);
+        if (c->max_attribs <= 0 || c->max_attribs > 64) c->max_attribs = 16;
+    }
+    for (GLint i = 0; i < c->max_attribs; i++) {
+        GLint on = 0, buf = 0;
+        G.GetVertexAttribiv((GLuint)i, GL_VERTEX_ATTRIB_ARRAY_ENABLED, &on);
+        if (!on) continue;
+        G.GetVertexAttribiv((GLuint)i, GL_VERTEX_ATTRIB_ARRAY_BUFFER_BINDING, &buf);
+        if (!buf) return 0;
+    }
+    return 1;
+}
+
 /* Runs generated command op. 0 (ran or skipped as GL would), -1 malformed. */
 static int run_generic(struct batch *b, unsigned op, struct gl_ctx *c)
 {
@@ -390,6 +411,11 @@ static int run_generic(struct batch *b, unsigned op, struct gl_ctx *c)
     }
     if (skip) {
         srv_warn("GL: %s: a pointer argument does not match the buffer binding; skipped", d->name);
+        rc = 0;
+        goto done;
+    }
+    if (!strncmp(d->name, "glDraw", 6) && !arrays_in_buffers(c)) {
+        srv_warn("GL: %s: an enabled vertex array is not in a buffer; skipped", d->name);
         rc = 0;
         goto done;
     }

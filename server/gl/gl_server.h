@@ -53,9 +53,10 @@ struct gl_ctx {
     struct gl_names *names;
     struct gl_surf *draw, *read;
     struct gl_fbo *fbos;
-    int was_current; /* EGL sets viewport and scissor the first time */
-    int fb_default;  /* the application's framebuffer binding is 0 (the surface's) */
-    int current;     /* current on a lane */
+    int was_current;   /* EGL sets viewport and scissor the first time */
+    GLint max_attribs; /* GL_MAX_VERTEX_ATTRIBS, asked once */
+    int fb_default;    /* the application's framebuffer binding is 0 (the surface's) */
+    int current;       /* current on a lane */
     int destroyed;
 };
 
@@ -83,6 +84,7 @@ struct gl_fns { /* the GL entry points the server itself calls (gl_exec.c loads 
     PFNGLBINDTEXTUREPROC BindTexture;
     PFNGLTEXIMAGE2DPROC TexImage2D;
     PFNGLFRAMEBUFFERTEXTURE2DPROC FramebufferTexture2D;
+    PFNGLGETVERTEXATTRIBIVPROC GetVertexAttribiv;
 };
 extern struct gl_fns G;
 int gl_fns_load(void); /* 0, or -1 if one is missing */

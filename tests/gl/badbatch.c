@@ -6,6 +6,10 @@
  *   badlen   glBufferData whose bytes disagree with its size argument
  *   rawcut   an IN argument that claims more raw bytes than the CALL carries
  *   opcode   an opcode nobody defined
+ *   noarray  a draw with an enabled vertex array that never got a buffer, and
+ *            one whose buffer was deleted: GL would read server memory at
+ *            an address the client chose; the worker skips the draws and
+ *            the session goes on (answered like ok)
  * A hostile batch must fail the call (the session is gone), never hang.
  * usage: badbatch SHIM_LIBCUDA MODE */
 #include <dlfcn.h>
@@ -16,7 +20,7 @@
 #include "gl_desc.h"
 #include "rg_gl_cmds.h"
 
-static uint8_t buf[256];
+static uint8_t buf[512];
 static size_t n;
 
 static void u32(uint32_t v)
@@ -73,6 +77,17 @@ int main(int argc, char **argv)
         u32(RG_GLOP_glBindAttribLocation);
         u32(1), u32(0), u32(40); /* program, index, name: 40 bytes, none sent */
         u32(RG_WS_FINISH);
+    } else if (!strcmp(mode, "noarray")) {
+        context();
+        u32(RG_GLOP_glEnableVertexAttribArray), u32(0);
+        u32(RG_GLOP_glDrawArrays), u32(4 /* GL_TRIANGLES */), u32(0), u32(3);
+        u32(RG_GLOP_glGenBuffers), u32(1), u32(7);
+        u32(RG_GLOP_glBindBuffer), u32(0x8892), u32(7);
+        u32(RG_GLOP_glVertexAttribPointer), u32(0), u32(2), u32(0x1406 /* GL_FLOAT */), u32(0), u32(0);
+        u32(0), u32(0x10000), u32(0); /* tag 0: offset 65536 into buffer 7 */
+        u32(RG_GLOP_glDeleteBuffers), u32(1), u32(7);
+        u32(RG_GLOP_glDrawArrays), u32(4), u32(0), u32(3);
+        u32(RG_WS_FINISH);
     } else if (!strcmp(mode, "opcode")) {
         u32(0x7fff);
     } else {
@@ -81,7 +96,7 @@ int main(int argc, char **argv)
     struct iovec iov = {raw, nraw};
     struct rgpu_private_reply rep = {0};
     r = p->call(RG_GL_OP_BATCH, buf, n, nraw ? &iov : NULL, nraw ? 1 : 0, 1, &rep);
-    if (!strcmp(mode, "ok")) {
+    if (!strcmp(mode, "ok") || !strcmp(mode, "noarray")) {
         uint32_t st = 1;
         if (!r && rep.enc_len >= 12) memcpy(&st, rep.enc, 4);
         printf("%s: call %d, status %u\n", mode, r, st);
