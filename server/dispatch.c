@@ -472,6 +472,7 @@ static int decode_and_run(struct session *s, struct call *cl, struct rpc_decoded
     int rc = rpc_decode_call(cl->d, &rb, cl->raw, cl->raw_len, &ho, dc);
     if (rc == 0) rc = check_new_ids(s, dc);
     if (rc == 0) rc = check_ranges(s, dc);
+    if (rc == 0) mirror_before_call(s, dc); /* memory about to be freed leaves the mirror */
     pthread_mutex_unlock(&s->lock);
     if (rc < 0) return -1;
     *r = (CUresult)rc;

@@ -118,3 +118,20 @@ int mirror_call(struct session *s, struct call *cl)
     call_free(cl);
     return rc;
 }
+
+void mirror_before_call(struct session *s, const struct rpc_decoded *dc)
+{
+    const char *b = dc->desc->base;
+    if (!strcmp(b, "cuMemFree") && dc->desc->nargs == 1) {
+        uint64_t p = 0;
+        memcpy(&p, dc->val[0].bytes, sizeof p);
+        struct alloc *a = allocs_find(&s->mem, p, 1);
+        if (a && a->base == p) a->managed = 0;
+    } else if (!strcmp(b, "cuCtxDestroy") || !strcmp(b, "cuDevicePrimaryCtxReset")) {
+        int dev = 0;
+        memcpy(&dev, dc->val[0].bytes, sizeof dev);
+        uint64_t owner = !strcmp(b, "cuCtxDestroy") ? dc->ids[0] : primary_ctx_id(dev);
+        for (size_t i = 0; i < s->mem.n; i++)
+            if (s->mem.v[i].owner == owner) s->mem.v[i].managed = 0;
+    }
+}

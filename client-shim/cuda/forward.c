@@ -504,7 +504,7 @@ static CUresult forward(const struct rpc_call_desc *d, void **args)
     void **sent = device_ordinals_out(d, args, wire, dev_vals);
     struct rg_copy_struct copy;
     if (sent == args) sent = rg_mirror_unified_copy(d, args, wire, &copy); /* no device args */
-    if ((r = rg_managed_before(d)) != CUDA_SUCCESS) return r;
+    if ((r = rg_managed_before(d, args)) != CUDA_SUCCESS) return r;
     if (is_split_copy(d) && *(size_t *)args[2] > RPC_MAX_CALL_BYTES)
         r = send_split(d, sent, wait);
     else

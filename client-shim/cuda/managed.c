@@ -304,9 +304,13 @@ static int makes_visible(const struct rpc_call_desc *d)
     return (starts(b, "cuMemcpy") || starts(b, "cuMemset")) && !strstr(b, "Async");
 }
 
-CUresult rg_managed_before(const struct rpc_call_desc *d)
+CUresult rg_managed_before(const struct rpc_call_desc *d, void **args)
 {
-    if (!atomic_load(&G.live) || !device_reads(d)) return CUDA_SUCCESS;
+    if (!atomic_load(&G.live)) return CUDA_SUCCESS;
+    /* a freed region leaves the mirror before the free is sent: a PUSH another
+     * thread sends later cannot name it (the worker frees it meanwhile) */
+    if (!strcmp(d->name, "cuMemFree_v2") && d->nargs == 1) rg_managed_remove(*(uint64_t *)args[0]);
+    if (!device_reads(d)) return CUDA_SUCCESS;
     return push();
 }
 

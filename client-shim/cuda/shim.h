@@ -198,7 +198,7 @@ int rg_managed_contains(uint64_t p, uint64_t len); /* inside one mirrored region
 /* Before call d is sent: the application's changes go to the worker if the
  * device may read them. After d succeeded: the device's changes come back if
  * d makes them visible. */
-CUresult rg_managed_before(const struct rpc_call_desc *d);
+CUresult rg_managed_before(const struct rpc_call_desc *d, void **args);
 CUresult rg_managed_after(const struct rpc_call_desc *d);
 /* cuPointerGetAttribute(s) of a pointer outside the device window, answered
  * from the shim's host-memory records (hostmem.c): the CUresult, or -1 to forward. */

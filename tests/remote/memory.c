@@ -7,6 +7,7 @@
  * allocation gets CUDA_ERROR_INVALID_VALUE, never bytes of its neighbour
  * (simgpu itself does not check the rows of a 2D copy: this runs through the
  * shim only). */
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -65,6 +66,42 @@ RG_TEST(managed_both_ways)
     unsigned char got[8];
     CHECK_CU(cuMemcpyDtoH(got, p, sizeof got));
     CHECK_EQ_INT(got[6], 0x66);
+    CHECK_CU(cuMemFree(p));
+}
+
+/* One thread allocates, writes and frees managed memory while another writes
+ * its own and launches: a PUSH never names memory the worker is freeing. */
+static void *churn(void *arg)
+{
+    CUcontext c = arg;
+    cuCtxSetCurrent(c);
+    for (int i = 0; i < 200; i++) {
+        CUdeviceptr q;
+        if (cuMemAllocManaged(&q, 1 << 16, CU_MEM_ATTACH_GLOBAL) != CUDA_SUCCESS) return (void *)1;
+        memset((void *)(uintptr_t)q, i, 1 << 16);
+        if (cuMemFree(q) != CUDA_SUCCESS) return (void *)1;
+    }
+    return NULL;
+}
+
+RG_TEST(managed_freed_while_another_thread_launches)
+{
+    CHECK(setup() == 0);
+    CUdeviceptr p;
+    CHECK_CU(cuMemAllocManaged(&p, 4096, CU_MEM_ATTACH_GLOBAL));
+    volatile unsigned *h = (unsigned *)(uintptr_t)p;
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, churn, ctx) == 0);
+    void *a1[] = {&p};
+    for (int i = 0; i < 200; i++) {
+        h[1] = (unsigned)i; /* something to push each time */
+        CHECK_CU(cuLaunchKernel(fn_incr, 1, 1, 1, 1, 1, 1, 0, NULL, a1, NULL));
+    }
+    CHECK_CU(cuCtxSynchronize());
+    void *rc;
+    pthread_join(t, &rc);
+    CHECK(rc == NULL);
+    CHECK_EQ_INT(h[0], 200);
     CHECK_CU(cuMemFree(p));
 }
 
