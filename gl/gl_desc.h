@@ -99,8 +99,8 @@ extern const unsigned rg_gl_ncmds;
 /* Size helpers used in the generated size expressions (gl/glsize.c). */
 size_t rg_gl_n(int64_t n); /* a count: negative is 0 (GL refuses before reading) */
 size_t rg_gl_type_size(uint32_t type);
-size_t rg_gl_image_size(const struct rg_gl_pixstore *ps, uint32_t format, uint32_t type, int64_t w,
-                        int64_t h, int64_t d);
+size_t rg_gl_image_size(const struct rg_gl_pixstore *ps, int dims, uint32_t format, uint32_t type,
+                        int64_t w, int64_t h, int64_t d);
 size_t rg_gl_get_count(uint32_t pname);      /* glGet{Integer,Float,Boolean}v values */
 size_t rg_gl_texparam_count(uint32_t pname); /* glTexParameter*v / glGetTexParameter*v */
 size_t rg_gl_vattrib_count(uint32_t pname);  /* glGetVertexAttrib{f,i}v */

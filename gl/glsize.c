@@ -84,21 +84,23 @@ static size_t pixel_bytes(uint32_t format, uint32_t type)
 }
 
 /* The bytes GL reads or writes for a w x h x d image: rows padded to the
- * alignment, row length / image height / skips from the pixel store, the last
+ * alignment, row length / image height / skips from the pixel store (dims:
+ * 2 or 3; image height and skipped images count for 3D only), the last
  * row and image not padded beyond their pixels (as GL computes it). */
-size_t rg_gl_image_size(const struct rg_gl_pixstore *ps, uint32_t format, uint32_t type, int64_t w,
-                        int64_t h, int64_t d)
+size_t rg_gl_image_size(const struct rg_gl_pixstore *ps, int dims, uint32_t format, uint32_t type,
+                        int64_t w, int64_t h, int64_t d)
 {
     size_t bpp = pixel_bytes(format, type);
     if (w <= 0 || h <= 0 || d <= 0 || !bpp) return 0;
     if (w > (1 << 20) || h > (1 << 20) || d > (1 << 20)) return RG_GL_MAX_BYTES;
     size_t align = ps->alignment > 0 ? (size_t)ps->alignment : 4;
     size_t rowpix = ps->row_length > 0 ? (size_t)ps->row_length : (size_t)w;
-    size_t rows = ps->image_height > 0 ? (size_t)ps->image_height : (size_t)h;
+    /* image height and skipped images apply to 3D images only */
+    size_t rows = dims == 3 && ps->image_height > 0 ? (size_t)ps->image_height : (size_t)h;
     size_t stride = (rowpix * bpp + align - 1) / align * align;
     size_t skip = (size_t)(ps->skip_pixels > 0 ? ps->skip_pixels : 0) * bpp +
                   (size_t)(ps->skip_rows > 0 ? ps->skip_rows : 0) * stride +
-                  (size_t)(ps->skip_images > 0 ? ps->skip_images : 0) * stride * rows;
+                  (size_t)(dims == 3 && ps->skip_images > 0 ? ps->skip_images : 0) * stride * rows;
     size_t last_image = ((size_t)h - 1) * stride + (size_t)w * bpp;
     size_t n = skip + ((size_t)d - 1) * stride * rows + last_image;
     return n > RG_GL_MAX_BYTES ? RG_GL_MAX_BYTES : n;
