@@ -328,6 +328,14 @@ static struct {
     CUresult (*update_deps)(CUstream, CUgraphNode *, size_t, unsigned);
     CUresult (*memcpy_get)(CUgraphNode, CUDA_MEMCPY3D *);
     CUresult (*launch_host_func)(CUstream, CUhostFn, void *);
+    /* changing staged nodes */
+    CUresult (*child_get)(CUgraphNode, CUgraph *);
+    CUresult (*get_nodes)(CUgraph, CUgraphNode *, size_t *);
+    CUresult (*node_type)(CUgraphNode, CUgraphNodeType *);
+    CUresult (*host_get)(CUgraphNode, CUDA_HOST_NODE_PARAMS *);
+    CUresult (*host_set)(CUgraphNode, const CUDA_HOST_NODE_PARAMS *);
+    CUresult (*memcpy_set)(CUgraphNode, const CUDA_MEMCPY3D *);
+    CUresult (*exec_child_set)(CUgraphExec, CUgraphNode, CUgraph);
     int loaded;
 } G;
 
@@ -346,8 +354,17 @@ static void graph_fns_load(void)
         *(void **)&G.update_deps = dlsym(dl, "cuStreamUpdateCaptureDependencies");
         *(void **)&G.memcpy_get = dlsym(dl, "cuGraphMemcpyNodeGetParams");
         *(void **)&G.launch_host_func = dlsym(dl, "cuLaunchHostFunc");
+        *(void **)&G.child_get = dlsym(dl, "cuGraphChildGraphNodeGetGraph");
+        *(void **)&G.get_nodes = dlsym(dl, "cuGraphGetNodes");
+        *(void **)&G.node_type = dlsym(dl, "cuGraphNodeGetType");
+        *(void **)&G.host_get = dlsym(dl, "cuGraphHostNodeGetParams");
+        *(void **)&G.host_set = dlsym(dl, "cuGraphHostNodeSetParams");
+        *(void **)&G.memcpy_set = dlsym(dl, "cuGraphMemcpyNodeSetParams");
+        *(void **)&G.exec_child_set = dlsym(dl, "cuGraphExecChildGraphNodeSetParams");
         G.loaded = G.graph_create && G.graph_destroy && G.add_host && G.add_memcpy && G.add_child &&
-                           G.capture_info && G.update_deps && G.memcpy_get && G.launch_host_func
+                           G.capture_info && G.update_deps && G.memcpy_get && G.launch_host_func &&
+                           G.child_get && G.get_nodes && G.node_type && G.host_get && G.host_set &&
+                           G.memcpy_set && G.exec_child_set
                        ? 1
                        : -1;
     }
@@ -535,6 +552,98 @@ static CUresult add_memcpy_node(struct session *s, struct rpc_decoded *dc, const
     return r;
 }
 
+static struct staged_node *staged_find_locked(struct session *s, CUgraphNode node)
+{
+    struct staged_node *n = s->staged_nodes;
+    while (n && n->node != node) n = n->next;
+    return n;
+}
+
+/* The parts of a staged child graph: fetch host node, copy, push host node. */
+struct roles {
+    CUgraphNode fetch, copy, push;
+    CUDA_HOST_NODE_PARAMS fetch_p, push_p;
+    CUDA_MEMCPY3D copy_p;
+};
+
+static CUresult roles_of(CUgraph g, struct roles *ro)
+{
+    CUgraphNode v[4];
+    size_t n = 4;
+    memset(ro, 0, sizeof *ro);
+    CUresult r = G.get_nodes(g, v, &n);
+    if (r == CUDA_SUCCESS && n > 3) r = CUDA_ERROR_INVALID_VALUE;
+    for (size_t i = 0; r == CUDA_SUCCESS && i < n; i++) {
+        CUgraphNodeType t;
+        CUDA_HOST_NODE_PARAMS hp;
+        if ((r = G.node_type(v[i], &t)) != CUDA_SUCCESS) break;
+        if (t == CU_GRAPH_NODE_TYPE_MEMCPY) {
+            ro->copy = v[i];
+            r = G.memcpy_get(v[i], &ro->copy_p);
+        } else if (t == CU_GRAPH_NODE_TYPE_HOST && (r = G.host_get(v[i], &hp)) == CUDA_SUCCESS) {
+            if (hp.fn == on_fetch) ro->fetch = v[i], ro->fetch_p = hp;
+            else if (hp.fn == on_push) ro->push = v[i], ro->push_p = hp;
+        }
+    }
+    return r == CUDA_SUCCESS && !ro->copy ? CUDA_ERROR_INVALID_VALUE : r;
+}
+
+/* cuGraphMemcpyNodeSetParams / cuGraphExecMemcpyNodeSetParams with host sides:
+ * only a node that stands for a staged copy takes them, and its sides stay the
+ * kind they were (the child graph keeps its shape). */
+static CUresult memcpy_set(struct session *s, struct rpc_decoded *dc, const struct rpc_graph_stash *sh)
+{
+    int exec = dc->desc->nargs == 4;
+    CUgraphNode node = arg_ptr(dc, exec ? 1 : 0);
+    const CUDA_MEMCPY3D *m = dc->ptrval[exec ? 2 : 1];
+    if (!m) return CUDA_ERROR_INVALID_VALUE;
+    pthread_mutex_lock(&s->lock);
+    struct staged_node *n = staged_find_locked(s, node);
+    pthread_mutex_unlock(&s->lock);
+    if (!n) {
+        srv_warn("%s: host sides can only replace those of a memcpy node added with host sides "
+                 "through rgpu", dc->desc->name);
+        return CUDA_ERROR_NOT_SUPPORTED;
+    }
+    CUgraph fresh, inner;
+    struct roles nr, orl;
+    CUresult r = staged_graph(s, m, sh, exec ? arg_ptr(dc, 3) : NULL, &fresh);
+    if (r != CUDA_SUCCESS) return r;
+    if (exec) {
+        r = G.exec_child_set(arg_ptr(dc, 0), node, fresh);
+    } else if ((r = roles_of(fresh, &nr)) == CUDA_SUCCESS && (r = G.child_get(node, &inner)) == CUDA_SUCCESS &&
+               (r = roles_of(inner, &orl)) == CUDA_SUCCESS) {
+        if (!nr.fetch != !orl.fetch || !nr.push != !orl.push) {
+            srv_warn("%s: a staged copy keeps the kind of its sides through rgpu", dc->desc->name);
+            r = CUDA_ERROR_NOT_SUPPORTED;
+        }
+        if (r == CUDA_SUCCESS) r = G.memcpy_set(orl.copy, &nr.copy_p);
+        if (r == CUDA_SUCCESS && nr.fetch) r = G.host_set(orl.fetch, &nr.fetch_p);
+        if (r == CUDA_SUCCESS && nr.push) r = G.host_set(orl.push, &nr.push_p);
+        if (r == CUDA_SUCCESS) {
+            pthread_mutex_lock(&s->lock);
+            n->params = *m;
+            if (sh->sides & 1) n->params.srcHost = (const void *)(uintptr_t)sh->src;
+            if (sh->sides & 2) n->params.dstHost = (void *)(uintptr_t)sh->dst;
+            pthread_mutex_unlock(&s->lock);
+        }
+    }
+    G.graph_destroy(fresh);
+    return r;
+}
+
+/* cuGraphNodeGetType: a node standing for a staged copy is a memcpy node. */
+static CUresult node_type(struct session *s, struct rpc_decoded *dc)
+{
+    CUgraphNodeType *t = dc->ptrval[1];
+    if (!graph_fns(s)) return CUDA_ERROR_NOT_SUPPORTED;
+    CUresult r = G.node_type(arg_ptr(dc, 0), t);
+    pthread_mutex_lock(&s->lock);
+    if (r == CUDA_SUCCESS && t && staged_find_locked(s, arg_ptr(dc, 0))) *t = CU_GRAPH_NODE_TYPE_MEMCPY;
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
 /* cuGraphMemcpyNodeGetParams: a staged node answers what the client gave. */
 static CUresult memcpy_get(struct session *s, struct rpc_decoded *dc)
 {
@@ -695,12 +804,14 @@ int graph_call(struct session *s, struct call *cl, struct rpc_decoded *dc, CUres
         *r = graph_fns(s) ? add_memcpy_node(s, dc, &sh) : CUDA_ERROR_NOT_SUPPORTED;
         return 1;
     }
-    if ((is_base(dc, "cuGraphMemcpyNodeSetParams") || is_base(dc, "cuGraphExecMemcpyNodeSetParams"))) {
-        int k = dc->desc->nargs == 2 ? 1 : 2;
-        if (!stashed(dc, k, &sh)) return 0;
-        srv_warn("%s: host sides of an existing memcpy node cannot be changed through rgpu yet",
-                 dc->desc->name);
-        *r = CUDA_ERROR_NOT_SUPPORTED;
+    if ((is_base(dc, "cuGraphMemcpyNodeSetParams") && dc->desc->nargs == 2) ||
+        (is_base(dc, "cuGraphExecMemcpyNodeSetParams") && dc->desc->nargs == 4)) {
+        if (!stashed(dc, dc->desc->nargs == 2 ? 1 : 2, &sh)) return 0;
+        *r = graph_fns(s) ? memcpy_set(s, dc, &sh) : CUDA_ERROR_NOT_SUPPORTED;
+        return 1;
+    }
+    if (is_base(dc, "cuGraphNodeGetType") && dc->desc->nargs == 2) {
+        *r = node_type(s, dc);
         return 1;
     }
     return 0;

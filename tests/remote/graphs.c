@@ -191,6 +191,53 @@ RG_TEST(large_staged_copies)
     CHECK_CU(cuMemFreeHost(out));
 }
 
+/* A memcpy node with a host side is still a memcpy node: its type, its
+ * parameters, and new host sides for the graph and for an executable. */
+RG_TEST(staged_node_type_and_new_host_sides)
+{
+    CHECK_CU(rt_setup(&primary));
+    static uint32_t h1[64], h2[64], h3[64];
+    CUdeviceptr d;
+    CUgraph g;
+    CUgraphNode ms, cp;
+    CUgraphExec ex, ex2;
+    CUgraphNodeType t;
+    CHECK_CU(cuMemAlloc(&d, sizeof h1));
+    CHECK_CU(cuGraphCreate(&g, 0));
+    CUDA_MEMSET_NODE_PARAMS m = {.dst = d, .value = 9, .elementSize = 4, .width = 64, .height = 1};
+    CHECK_CU(cuGraphAddMemsetNode(&ms, g, NULL, 0, &m, primary));
+    CUDA_MEMCPY3D c = copy_1d(CU_MEMORYTYPE_DEVICE, (void *)(uintptr_t)d, CU_MEMORYTYPE_HOST, h1, sizeof h1);
+    CHECK_CU(cuGraphAddMemcpyNode(&cp, g, &ms, 1, &c, primary));
+    CHECK_CU(cuGraphNodeGetType(cp, &t));
+    CHECK_EQ_INT(t, CU_GRAPH_NODE_TYPE_MEMCPY);
+    CHECK_CU(cuGraphInstantiate(&ex, g, 0));
+    CHECK_CU(cuGraphLaunch(ex, NULL));
+    CHECK_CU(cuStreamSynchronize(NULL));
+    CHECK_EQ_INT(h1[63], 9);
+    /* the executable's node writes h2 now; the graph's still names h1 */
+    c.dstHost = h2;
+    CHECK_CU(cuGraphExecMemcpyNodeSetParams(ex, cp, &c, primary));
+    CHECK_CU(cuGraphLaunch(ex, NULL));
+    CHECK_CU(cuStreamSynchronize(NULL));
+    CHECK_EQ_INT(h2[0], 9);
+    CUDA_MEMCPY3D got;
+    CHECK_CU(cuGraphMemcpyNodeGetParams(cp, &got));
+    CHECK(got.dstHost == h1);
+    /* the graph's node writes h3 */
+    c.dstHost = h3;
+    CHECK_CU(cuGraphMemcpyNodeSetParams(cp, &c));
+    CHECK_CU(cuGraphMemcpyNodeGetParams(cp, &got));
+    CHECK(got.dstHost == h3);
+    CHECK_CU(cuGraphInstantiate(&ex2, g, 0));
+    CHECK_CU(cuGraphLaunch(ex2, NULL));
+    CHECK_CU(cuStreamSynchronize(NULL));
+    CHECK_EQ_INT(h3[31], 9);
+    CHECK_CU(cuGraphExecDestroy(ex));
+    CHECK_CU(cuGraphExecDestroy(ex2));
+    CHECK_CU(cuGraphDestroy(g));
+    CHECK_CU(cuMemFree(d));
+}
+
 /* Older and per-thread forms the public header maps away, as cudart finds them
  * through cuGetProcAddress. */
 CUresult CUDAAPI cuStreamGetCaptureInfo_v2(CUstream, CUstreamCaptureStatus *, cuuint64_t *, CUgraph *,
