@@ -874,7 +874,9 @@ RG_TEST(admin_credential)
 
 /* ---- real programs ----------------------------------------------------------------------- */
 
-RG_TEST(sixteen_programs_on_four_gpus)
+/* 16 tiny programs under rgpu-run at once on 4 GPUs, placed as `placement`
+ * says: all correct, all seen running in rgpuctl status --json. */
+static void sixteen(const char *placement)
 {
     struct pool p;
     enum { N = 16 };
@@ -883,7 +885,7 @@ RG_TEST(sixteen_programs_on_four_gpus)
     const char *run = getenv("RGPU_RUN"), *tiny = getenv("POOL_TINY");
     if (!run || !tiny || access(run, X_OK) || access(tiny, X_OK))
         RG_SKIP("rgpu-run or the tiny program is not built");
-    START(&p, NULL);
+    START(&p, "--placement", placement, NULL);
     char url[64];
     snprintf(url, sizeof url, "tcp://127.0.0.1:%d", p.d.port);
     for (int i = 0; i < N; i++) {
@@ -910,8 +912,9 @@ RG_TEST(sixteen_programs_on_four_gpus)
     }
     CHECK_EQ_INT(until_sessions(&p, N), 0);
     CHECK_EQ_INT(count(js, "\"state\":\"running\""), N);
-    for (int d = 0; d < 4; d++)
-        CHECK_EQ_INT(device_field(js, d, "sessions"), N / 4); /* spread */
+    int pack = !strcmp(placement, "pack");
+    for (int d = 0; d < 4; d++) /* spread evenly, or all on the first GPU */
+        CHECK_EQ_INT(device_field(js, d, "sessions"), pack ? (d == 0 ? N : 0) : N / 4);
     CHECK(strstr(js, "\"program\":\"tiny\""));
     int big = 0; /* each read back its 1 MiB: bytes out counted */
     for (const char *o = js; (o = strstr(o, "\"bytes_out\":")); o++)
@@ -932,6 +935,16 @@ RG_TEST(sixteen_programs_on_four_gpus)
     CHECK_EQ_INT(bad, 0);
     CHECK_EQ_INT(until_sessions(&p, 0), 0);
     rgpud_stop(&p.d);
+}
+
+RG_TEST(sixteen_programs_spread_on_four_gpus)
+{
+    sixteen("least-loaded");
+}
+
+RG_TEST(sixteen_programs_packed_on_one_gpu)
+{
+    sixteen("pack");
 }
 
 /* Waits (bounded) until rgpuctl reports the server shutting down. */
