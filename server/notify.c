@@ -180,6 +180,7 @@ struct stage { /* one host side of a staged copy */
 };
 
 struct staged_node { /* a child graph node standing for a memcpy node */
+    CUgraph graph; /* the graph it is in: it goes with it (cuGraphDestroy, cuGraphDestroyNode) */
     CUgraphNode node;
     CUDA_MEMCPY3D params; /* as the client gave them (its host addresses) */
     struct staged_node *next;
@@ -336,6 +337,9 @@ static struct {
     CUresult (*host_set)(CUgraphNode, const CUDA_HOST_NODE_PARAMS *);
     CUresult (*memcpy_set)(CUgraphNode, const CUDA_MEMCPY3D *);
     CUresult (*exec_child_set)(CUgraphExec, CUgraphNode, CUgraph);
+    CUresult (*clone)(CUgraph *, CUgraph);
+    CUresult (*find_in_clone)(CUgraphNode *, CUgraphNode, CUgraph);
+    CUresult (*destroy_node)(CUgraphNode);
     int loaded;
 } G;
 
@@ -361,10 +365,14 @@ static void graph_fns_load(void)
         *(void **)&G.host_set = dlsym(dl, "cuGraphHostNodeSetParams");
         *(void **)&G.memcpy_set = dlsym(dl, "cuGraphMemcpyNodeSetParams");
         *(void **)&G.exec_child_set = dlsym(dl, "cuGraphExecChildGraphNodeSetParams");
+        *(void **)&G.clone = dlsym(dl, "cuGraphClone");
+        *(void **)&G.find_in_clone = dlsym(dl, "cuGraphNodeFindInClone");
+        *(void **)&G.destroy_node = dlsym(dl, "cuGraphDestroyNode");
         G.loaded = G.graph_create && G.graph_destroy && G.add_host && G.add_memcpy && G.add_child &&
                            G.capture_info && G.update_deps && G.memcpy_get && G.launch_host_func &&
                            G.child_get && G.get_nodes && G.node_type && G.host_get && G.host_set &&
-                           G.memcpy_set && G.exec_child_set
+                           G.memcpy_set && G.exec_child_set && G.clone && G.find_in_clone &&
+                           G.destroy_node
                        ? 1
                        : -1;
     }
@@ -496,11 +504,12 @@ static CUresult staged_graph(struct session *s, const CUDA_MEMCPY3D *m, const st
     return CUDA_SUCCESS;
 }
 
-static void staged_node_add(struct session *s, CUgraphNode node, const CUDA_MEMCPY3D *m,
+static void staged_node_add(struct session *s, CUgraph graph, CUgraphNode node, const CUDA_MEMCPY3D *m,
                             const struct rpc_graph_stash *sh)
 {
     struct staged_node *n = calloc(1, sizeof *n);
     if (!n) return;
+    n->graph = graph;
     n->node = node;
     n->params = *m;
     if (sh->sides & 1) n->params.srcHost = (const void *)(uintptr_t)sh->src;
@@ -548,7 +557,7 @@ static CUresult add_memcpy_node(struct session *s, struct rpc_decoded *dc, const
     r = G.add_child(dc->ptrval[0], arg_ptr(dc, 1), dc->ptrval[2], (size_t)arg_u64(dc, 3),
                     child);
     G.graph_destroy(child); /* the node holds a clone */
-    if (r == CUDA_SUCCESS) staged_node_add(s, *(CUgraphNode *)dc->ptrval[0], m, sh);
+    if (r == CUDA_SUCCESS) staged_node_add(s, arg_ptr(dc, 1), *(CUgraphNode *)dc->ptrval[0], m, sh);
     return r;
 }
 
@@ -632,11 +641,58 @@ static CUresult memcpy_set(struct session *s, struct rpc_decoded *dc, const stru
     return r;
 }
 
+/* cuGraphClone: the clone's nodes standing for staged copies are known too. */
+static CUresult graph_clone(struct session *s, struct rpc_decoded *dc)
+{
+    CUgraph *out = dc->ptrval[0], orig = arg_ptr(dc, 1);
+    if (!out) return CUDA_ERROR_INVALID_VALUE;
+    CUresult r = G.clone(out, orig);
+    if (r != CUDA_SUCCESS) return r;
+    pthread_mutex_lock(&s->lock);
+    struct staged_node *n = s->staged_nodes, *found = NULL;
+    for (; n; n = n->next) {
+        CUgraphNode cn;
+        struct staged_node *c;
+        if (n->graph != orig || G.find_in_clone(&cn, n->node, *out) != CUDA_SUCCESS) continue;
+        if (!(c = calloc(1, sizeof *c))) break;
+        *c = (struct staged_node){*out, cn, n->params, found};
+        found = c;
+    }
+    while (found) { /* after the walk: the list is not changed under it */
+        struct staged_node *next = found->next;
+        found->next = s->staged_nodes;
+        s->staged_nodes = found;
+        found = next;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return CUDA_SUCCESS;
+}
+
+/* cuGraphDestroy / cuGraphDestroyNode: what stood for staged copies there goes
+ * (the backend may give a later node the same handle). */
+static CUresult graph_destroy(struct session *s, struct rpc_decoded *dc, int node)
+{
+    void *h = arg_ptr(dc, 0);
+    CUresult r = node ? G.destroy_node(h) : G.graph_destroy(h);
+    if (r != CUDA_SUCCESS) return r;
+    pthread_mutex_lock(&s->lock);
+    for (struct staged_node **p = &s->staged_nodes; *p;) {
+        struct staged_node *n = *p;
+        if (node ? (void *)n->node == h : (void *)n->graph == h) {
+            *p = n->next;
+            free(n);
+        } else {
+            p = &n->next;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return CUDA_SUCCESS;
+}
+
 /* cuGraphNodeGetType: a node standing for a staged copy is a memcpy node. */
 static CUresult node_type(struct session *s, struct rpc_decoded *dc)
 {
     CUgraphNodeType *t = dc->ptrval[1];
-    if (!graph_fns(s)) return CUDA_ERROR_NOT_SUPPORTED;
     CUresult r = G.node_type(arg_ptr(dc, 0), t);
     pthread_mutex_lock(&s->lock);
     if (r == CUDA_SUCCESS && t && staged_find_locked(s, arg_ptr(dc, 0))) *t = CU_GRAPH_NODE_TYPE_MEMCPY;
@@ -673,17 +729,15 @@ static int capturing(struct session *s, CUstream st)
 
 /* Puts a child graph node for g into st's capture, after the capture's current
  * dependencies, and makes it the only one. */
-static CUresult capture_child(CUstream st, CUgraph g)
+static CUresult capture_child(CUstream st, CUgraph g, CUgraph *cg, CUgraphNode *node)
 {
     CUstreamCaptureStatus cs;
-    CUgraph cg;
     const CUgraphNode *deps = NULL;
     const CUgraphEdgeData *ed = NULL;
     size_t n = 0;
-    CUgraphNode node;
-    CUresult r = G.capture_info(st, &cs, NULL, &cg, &deps, &ed, &n);
-    if (r == CUDA_SUCCESS) r = G.add_child(&node, cg, deps, n, g);
-    if (r == CUDA_SUCCESS) r = G.update_deps(st, &node, 1, CU_STREAM_SET_CAPTURE_DEPENDENCIES);
+    CUresult r = G.capture_info(st, &cs, NULL, cg, &deps, &ed, &n);
+    if (r == CUDA_SUCCESS) r = G.add_child(node, *cg, deps, n, g);
+    if (r == CUDA_SUCCESS) r = G.update_deps(st, node, 1, CU_STREAM_SET_CAPTURE_DEPENDENCIES);
     return r;
 }
 
@@ -713,10 +767,13 @@ static int capture_copy(struct session *s, struct rpc_decoded *dc, CUresult *r)
     CUcontext ctx = NULL;
     s->be.cuCtxGetCurrent(&ctx);
     *r = staged_graph(s, &m, &sh, ctx, &g);
+    CUgraph cg;
+    CUgraphNode node;
     if (*r == CUDA_SUCCESS) {
-        *r = capture_child(st, g);
+        *r = capture_child(st, g, &cg, &node);
         G.graph_destroy(g);
     }
+    if (*r == CUDA_SUCCESS) staged_node_add(s, cg, node, &m, &sh);
     if (*r == CUDA_SUCCESS) { /* the reply carries no bytes; the client grants the range */
         sh.sides |= RPC_GRAPH_STAGED;
         memcpy(dc->val[host].bytes, &sh, sizeof sh);
@@ -808,6 +865,16 @@ int graph_call(struct session *s, struct call *cl, struct rpc_decoded *dc, CUres
         (is_base(dc, "cuGraphExecMemcpyNodeSetParams") && dc->desc->nargs == 4)) {
         if (!stashed(dc, dc->desc->nargs == 2 ? 1 : 2, &sh)) return 0;
         *r = graph_fns(s) ? memcpy_set(s, dc, &sh) : CUDA_ERROR_NOT_SUPPORTED;
+        return 1;
+    }
+    /* the rest only keep the staged nodes' records: as usual on a backend without staging */
+    if (!graph_fns(s)) return 0;
+    if (is_base(dc, "cuGraphClone") && dc->desc->nargs == 2) {
+        *r = graph_clone(s, dc);
+        return 1;
+    }
+    if ((is_base(dc, "cuGraphDestroy") || is_base(dc, "cuGraphDestroyNode")) && dc->desc->nargs == 1) {
+        *r = graph_destroy(s, dc, is_base(dc, "cuGraphDestroyNode"));
         return 1;
     }
     if (is_base(dc, "cuGraphNodeGetType") && dc->desc->nargs == 2) {

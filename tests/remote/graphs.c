@@ -192,7 +192,7 @@ RG_TEST(large_staged_copies)
 }
 
 /* A memcpy node with a host side is still a memcpy node: its type, its
- * parameters, and new host sides for the graph and for an executable. */
+ * parameters, new host sides for the graph and for an executable, its clone. */
 RG_TEST(staged_node_type_and_new_host_sides)
 {
     CHECK_CU(rt_setup(&primary));
@@ -232,6 +232,16 @@ RG_TEST(staged_node_type_and_new_host_sides)
     CHECK_CU(cuGraphLaunch(ex2, NULL));
     CHECK_CU(cuStreamSynchronize(NULL));
     CHECK_EQ_INT(h3[31], 9);
+    /* and in a clone */
+    CUgraph cl;
+    CUgraphNode ccp;
+    CHECK_CU(cuGraphClone(&cl, g));
+    CHECK_CU(cuGraphNodeFindInClone(&ccp, cp, cl));
+    CHECK_CU(cuGraphNodeGetType(ccp, &t));
+    CHECK_EQ_INT(t, CU_GRAPH_NODE_TYPE_MEMCPY);
+    CHECK_CU(cuGraphMemcpyNodeGetParams(ccp, &got));
+    CHECK(got.dstHost == h3);
+    CHECK_CU(cuGraphDestroy(cl));
     CHECK_CU(cuGraphExecDestroy(ex));
     CHECK_CU(cuGraphExecDestroy(ex2));
     CHECK_CU(cuGraphDestroy(g));
