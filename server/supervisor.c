@@ -109,11 +109,16 @@ static void ended(struct supervisor *s, pid_t pid, int status)
     clock_gettime(CLOCK_REALTIME, &ts);
     long long ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - was.start_ms;
     devices_text(&was, devs, sizeof devs);
-    srv_info("session %llu ended%s (tenant %s, client %s pid %u %s, GPU(s) %s, %llu calls, %.1f s): "
-             "its GPUs and memory are back in the pool", (unsigned long long)was.session,
-             atomic_load(&was.killed) ? " by the admin" : WIFSIGNALED(status) ? " with its worker's crash" : "",
-             was.tenant, was.host[0] ? was.host : was.peer, was.client_pid,
-             was.program[0] ? was.program : "?", devs, (unsigned long long)atomic_load(&was.calls), ms / 1000.0);
+    srv_info(
+        "session %llu ended%s (tenant %s, client %s pid %u %s, GPU(s) %s, %llu calls, %.1f s): "
+        "its GPUs and memory are back in the pool",
+        (unsigned long long)was.session,
+        atomic_load(&was.killed) ? " by the admin"
+        : WIFSIGNALED(status)    ? " with its worker's crash"
+                                 : "",
+        was.tenant, was.host[0] ? was.host : was.peer, was.client_pid,
+        was.program[0] ? was.program : "?", devs, (unsigned long long)atomic_load(&was.calls),
+        ms / 1000.0);
 }
 
 static void reap(struct supervisor *s)
@@ -193,8 +198,8 @@ static void keepalive(int fd, int idle_s)
         srv_debug("keepalive not set on the session's connection: %s", strerror(errno));
 }
 
-static void exec_worker(struct supervisor *s, tp_conn *c, const Rgpu__Hello *m, unsigned long long id,
-                        int slot)
+static void exec_worker(struct supervisor *s, tp_conn *c, const Rgpu__Hello *m,
+                        unsigned long long id, int slot)
 {
     int fd = -1, hfd = hello_file(m);
     tp_error te;
@@ -213,26 +218,84 @@ static void exec_worker(struct supervisor *s, tp_conn *c, const Rgpu__Hello *m, 
     snprintf(slots, sizeof slots, "%d", slot);
     pool_visible(s->pool, slot, visible, sizeof visible);
     setenv("CUDA_VISIBLE_DEVICES", visible, 1); /* the backend shows the session's GPUs as 0..N-1 */
-    char *argv[80] = {srv_self_exe, "--worker", "--fd", fds, "--hello-fd", hfds, "--session", ids,
-                      "--backend-lib", s->backend_lib, "--pool-fd", pfds, "--pool-slot", slots};
+    char *argv[80] = {
+        srv_self_exe,    "--worker",     "--fd",      fds,  "--hello-fd",  hfds, "--session", ids,
+        "--backend-lib", s->backend_lib, "--pool-fd", pfds, "--pool-slot", slots};
     srv_config_to_argv(s->cfg, argv, 14, 79);
     execv(srv_self_exe, argv);
     srv_err("session %llu: cannot start the worker %s: %s", id, srv_self_exe, strerror(errno));
     _exit(1);
 }
 
-/* With a tenants file, the client's token must name a tenant and its secret.
+static int send_welcome(tp_conn *c, Rgpu__Welcome *w)
+{
+    w->protocol_version = RPC_PROTO_VERSION;
+    w->server_version = (char *)RGPU_VERSION;
+    rpc_hdr h = {.version = RPC_PROTO_VERSION, .type = RPC_T_WELCOME};
+    return rpc_send_msg(c, RPC_FROM_SERVER, &h, &w->base, 2000, NULL) == RPC_OK ? 0 : -1;
+}
+
+/* SCRAM-SHA-256 over the handshake (docs/pool.md): the first HELLO named the
+ * tenant and a nonce; a WELCOME with the challenge (accepted = false, auth
+ * fields set), a second HELLO with the proof, a WELCOME with the server's
+ * signature; the worker's WELCOME follows. The secret never crosses the wire. */
+static int scram(struct supervisor *s, tp_conn *c, const Rgpu__Hello *m, const struct tenant **who)
+{
+    struct scram st;
+    rpc_hdr h;
+    rpc_error e = {0};
+    ProtobufCMessage *msg = NULL;
+    uint8_t sig[32];
+    Rgpu__Welcome w = RGPU__WELCOME__INIT;
+    if (scram_server_first(&s->tenants, m->auth_user, m->auth_nonce.data, m->auth_nonce.len, &st)) {
+        refuse(
+            c,
+            "rgpud: malformed SCRAM-SHA-256 first message (a tenant name and a 16-64 byte nonce)");
+        return -1;
+    }
+    w.message = "SCRAM-SHA-256 challenge";
+    w.auth_nonce = (ProtobufCBinaryData){st.nonce_len, st.nonce};
+    w.auth_salt = (ProtobufCBinaryData){st.salt_len, st.salt};
+    w.auth_iterations = st.iterations;
+    if (send_welcome(c, &w) ||
+        rpc_recv_msg(c, RPC_FROM_CLIENT, RPC_T_HELLO, &rgpu__hello__descriptor,
+                     RPC_MAX_HANDSHAKE_LEN, s->cfg->handshake_timeout_ms, &h, &msg, &e) != RPC_OK) {
+        srv_warn("%s: SCRAM exchange broken off: %s", tp_conn_peer(c), e.msg);
+        return -1;
+    }
+    Rgpu__Hello *f = (Rgpu__Hello *)msg;
+    *who = scram_server_final(&st, f->auth_nonce.data, f->auth_nonce.len, f->auth_proof.data,
+                              f->auth_proof.len, sig);
+    rgpu__hello__free_unpacked(f, NULL);
+    if (!*who) {
+        srv_warn("refused %s (pid %u): SCRAM proof for tenant %s not accepted", tp_conn_peer(c),
+                 m->client ? m->client->pid : 0, st.user);
+        refuse(c, "rgpud: authentication failed (RGPU_TOKEN=NAME:SECRET, as in the server's "
+                  "tenants file)");
+        return -1;
+    }
+    Rgpu__Welcome fin = RGPU__WELCOME__INIT;
+    fin.message = "SCRAM-SHA-256 server signature";
+    fin.auth_signature = (ProtobufCBinaryData){sizeof sig, sig};
+    return send_welcome(c, &fin);
+}
+
+/* With a tenants file, the client must prove it knows a tenant's secret:
+ * SCRAM when it offers it, else the token NAME:SECRET in the HELLO.
  * 0 and *who, or -1 after refusing the client. */
-static int authenticate(struct supervisor *s, tp_conn *c, const Rgpu__Hello *m, const struct tenant **who)
+static int authenticate(struct supervisor *s, tp_conn *c, const Rgpu__Hello *m,
+                        const struct tenant **who)
 {
     const char *token = m->credentials ? m->credentials->token : NULL;
     const char *why = NULL;
     *who = NULL;
     if (!s->cfg->tenants[0]) return 0;
+    if (m->auth_user && m->auth_user[0]) return scram(s, c, m, who);
     if (!token || !*token)
         why = "rgpud: this server needs a token: set RGPU_TOKEN=NAME:SECRET (or RGPU_TOKEN_FILE)";
     else if (!(*who = tenants_check(&s->tenants, token)))
-        why = "rgpud: the token was not accepted (RGPU_TOKEN=NAME:SECRET, as in the server's tenants file)";
+        why = "rgpud: the token was not accepted (RGPU_TOKEN=NAME:SECRET, as in the server's "
+              "tenants file)";
     if (!why) return 0;
     const char *colon = token ? strchr(token, ':') : NULL;
     srv_warn("refused %s (pid %u): %s token%s%.*s", tp_conn_peer(c), m->client ? m->client->pid : 0,
@@ -250,14 +313,20 @@ static int place(struct supervisor *s, tp_conn *c, const Rgpu__Hello *m, unsigne
     if (authenticate(s, c, m, &tn)) return -1;
     char why[512], devs[POOL_MAX_DEVICES * 4];
     const Rgpu__ClientIdentity *ci = m->client;
-    struct pool_request rq = {
-        .ndev = m->all_devices ? -1 : (m->devices_wanted > POOL_MAX_DEVICES ? POOL_MAX_DEVICES + 1
-                                                                            : (int)m->devices_wanted),
-        .session = id, .client_pid = ci ? ci->pid : 0, .host = ci ? ci->host : NULL,
-        .program = ci ? ci->process : NULL, .user = ci ? ci->user : NULL, .peer = tp_conn_peer(c),
-        .tenant = tn ? tn->name : NULL, .max_sessions = tn ? tn->max_sessions : 0,
-        .max_gpus = tn ? tn->max_gpus : 0,
-        .memory_quota = tn && tn->memory_quota[0] ? tn->memory_quota : NULL};
+    struct pool_request rq = {.ndev = m->all_devices ? -1
+                                                     : (m->devices_wanted > POOL_MAX_DEVICES
+                                                            ? POOL_MAX_DEVICES + 1
+                                                            : (int)m->devices_wanted),
+                              .session = id,
+                              .client_pid = ci ? ci->pid : 0,
+                              .host = ci ? ci->host : NULL,
+                              .program = ci ? ci->process : NULL,
+                              .user = ci ? ci->user : NULL,
+                              .peer = tp_conn_peer(c),
+                              .tenant = tn ? tn->name : NULL,
+                              .max_sessions = tn ? tn->max_sessions : 0,
+                              .max_gpus = tn ? tn->max_gpus : 0,
+                              .memory_quota = tn && tn->memory_quota[0] ? tn->memory_quota : NULL};
     int slot = pool_place(s->pool, s->cfg, &rq, why, sizeof why);
     if (slot < 0) {
         srv_warn("refused %s (pid %u, %s): %s", tp_conn_peer(c), rq.client_pid,
@@ -267,10 +336,12 @@ static int place(struct supervisor *s, tp_conn *c, const Rgpu__Hello *m, unsigne
     }
     const struct pool_slot *ps = &s->pool->slot[slot];
     devices_text(ps, devs, sizeof devs);
-    srv_info("session from %s (pid %u, %s, user %s): tenant %s, GPU(s) %s, quota %s", tp_conn_peer(c),
-             rq.client_pid, rq.program ? rq.program : "?", rq.user && *rq.user ? rq.user : "?",
-             ps->tenant, devs, rq.memory_quota ? rq.memory_quota
-                               : strcmp(s->cfg->memory_quota, "0") ? s->cfg->memory_quota : "none");
+    srv_info("session from %s (pid %u, %s, user %s): tenant %s, GPU(s) %s, quota %s",
+             tp_conn_peer(c), rq.client_pid, rq.program ? rq.program : "?",
+             rq.user && *rq.user ? rq.user : "?", ps->tenant, devs,
+             rq.memory_quota                     ? rq.memory_quota
+             : strcmp(s->cfg->memory_quota, "0") ? s->cfg->memory_quota
+                                                 : "none");
     return slot;
 }
 
@@ -347,8 +418,10 @@ static void accept_one(struct supervisor *s)
     tp_conn *c = NULL;
     tp_error te = {0};
     tp_status st = tp_accept(s->l, 0, &c, &te);
-    if (st == TP_OK) start_session(s, c);
-    else if (st != TP_TIMEOUT) srv_warn("accept: %s", te.msg);
+    if (st == TP_OK)
+        start_session(s, c);
+    else if (st != TP_TIMEOUT)
+        srv_warn("accept: %s", te.msg);
 }
 
 /* SIGHUP: the tenants file again, for sessions from now on (running ones keep
@@ -375,9 +448,12 @@ static int handle_signals(struct supervisor *s)
     int stop = 0;
     while ((n = read(sig_pipe[0], b, sizeof b)) > 0)
         for (ssize_t i = 0; i < n; i++) {
-            if (b[i] == SIGCHLD) reap(s);
-            else if (b[i] == SIGHUP) reload_tenants(s);
-            else stop = b[i];
+            if (b[i] == SIGCHLD)
+                reap(s);
+            else if (b[i] == SIGHUP)
+                reload_tenants(s);
+            else
+                stop = b[i];
         }
     if (stop) srv_info("signal %d (%s)", stop, strsignal(stop));
     return stop != 0;
@@ -386,7 +462,8 @@ static int handle_signals(struct supervisor *s)
 /* What is left ends now: SIGTERM (workers exit at once), SIGKILL after 2 s. */
 static void shutdown_workers(struct supervisor *s)
 {
-    for (int i = 0; i < s->nkids; i++) kill(s->kids[i], SIGTERM);
+    for (int i = 0; i < s->nkids; i++)
+        kill(s->kids[i], SIGTERM);
     struct timespec t0, now;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     while (s->nkids > 0) {
@@ -396,7 +473,8 @@ static void shutdown_workers(struct supervisor *s)
         if (ms > 2000) break;
         if (s->nkids > 0) usleep(10000);
     }
-    for (int i = 0; i < s->nkids; i++) kill(s->kids[i], SIGKILL);
+    for (int i = 0; i < s->nkids; i++)
+        kill(s->kids[i], SIGKILL);
     while (s->nkids > 0) {
         pid_t pid = waitpid(-1, NULL, 0);
         if (pid < 0 && errno != EINTR) break;
@@ -460,7 +538,9 @@ static void serve(struct supervisor *s)
     long long until = 0; /* draining until then */
     for (;;) {
         long long left = until ? until - mono_ms() : 0;
-        long wait = until ? (left < 1000 ? (left > 0 ? (long)left : 0) : 1000) : s->admin ? 1000 : -1;
+        long wait = until      ? (left < 1000 ? (left > 0 ? (long)left : 0) : 1000)
+                    : s->admin ? 1000
+                               : -1;
         int r = zmq_poll(pf, n, wait);
         if (r < 0 && zmq_errno() != EINTR) {
             srv_err("poll: %s", zmq_strerror(zmq_errno()));
@@ -503,16 +583,19 @@ static int anonymous_check(const struct srv_config *cfg)
 {
     if (loopback_only(cfg->listen)) return 0;
     if (cfg->tenants[0]) {
-        srv_warn("tokens reach %s unencrypted until TLS is supported: use a trusted network", cfg->listen);
+        srv_warn("tokens reach %s unencrypted until TLS is supported: use a trusted network",
+                 cfg->listen);
         return 0;
     }
     if (!cfg->allow_anonymous) {
         srv_err("refusing to listen on %s: clients there would not be authenticated (no tenants "
-                "file support yet); listen on loopback, or start with --allow-anonymous 1", cfg->listen);
+                "file support yet); listen on loopback, or start with --allow-anonymous 1",
+                cfg->listen);
         return -1;
     }
     srv_warn("*** ANONYMOUS ACCESS: anyone who reaches %s can use this server's GPUs, with no "
-             "authentication (--allow-anonymous 1) ***", cfg->listen);
+             "authentication (--allow-anonymous 1) ***",
+             cfg->listen);
     return 0;
 }
 
@@ -531,7 +614,8 @@ static int pool_setup(struct supervisor *s)
         srv_info("pool device %d: %s %s, %llu MiB", d, s->pool->dev[d].name, s->pool->dev[d].uuid,
                  (unsigned long long)(s->pool->dev[d].total >> 20));
     srv_info("placement %s, %d GPU(s) per session by default, memory quota %s%s", s->cfg->placement,
-             s->cfg->devices_default, s->cfg->memory_quota, strcmp(s->cfg->memory_quota, "0") ? "" : " (none)");
+             s->cfg->devices_default, s->cfg->memory_quota,
+             strcmp(s->cfg->memory_quota, "0") ? "" : " (none)");
     return 0;
 }
 
@@ -543,7 +627,7 @@ int srv_supervisor_main(struct srv_config *cfg)
     int rc = 1;
 
     if (anonymous_check(cfg) || srv_backend_resolve(cfg, s.backend_lib, sizeof s.backend_lib,
-                                                     s.backend_kind, sizeof s.backend_kind))
+                                                    s.backend_kind, sizeof s.backend_kind))
         return 1;
     snprintf(cfg->backend, sizeof cfg->backend, "%s", s.backend_kind); /* the worker's view */
     if (geteuid() == 0 && !cfg->user[0])

@@ -102,11 +102,20 @@ static int limit(const char *opt, const char *key, int *out)
     return 1;
 }
 
+/* Names go into SCRAM's messages as they are: letters, digits, '.', '_', '-'. */
+static int name_ok(const char *n)
+{
+    if (!*n || strlen(n) >= TENANT_NAME_MAX) return 0;
+    for (; *n; n++)
+        if (!isalnum((unsigned char)*n) && *n != '.' && *n != '_' && *n != '-') return 0;
+    return 1;
+}
+
 static int parse_line(char *line, struct tenant *t)
 {
     char *save = NULL, *name = strtok_r(line, " \t", &save), *cred = strtok_r(NULL, " \t", &save);
     memset(t, 0, sizeof *t);
-    if (!name || !cred || strlen(name) >= sizeof t->name || strchr(name, ':')) return -1;
+    if (!name || !cred || !name_ok(name)) return -1;
     snprintf(t->name, sizeof t->name, "%s", name);
     if (tenants_verifier(cred, t)) return -1;
     for (char *o; (o = strtok_r(NULL, " \t", &save));) {
@@ -129,6 +138,11 @@ int tenants_load(const char *path, struct tenants *t, char *why, size_t len)
     memset(t, 0, sizeof *t);
     if (!f) {
         snprintf(why, len, "cannot read the tenants file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (RAND_bytes(t->fake_key, sizeof t->fake_key) != 1) {
+        fclose(f);
+        snprintf(why, len, "no random bytes for the tenants' salts");
         return -1;
     }
     while (fgets(line, sizeof line, f)) {
@@ -195,4 +209,93 @@ const struct tenant *tenants_check(const struct tenants *t, const char *token)
     /* an unknown name costs the same work: no answer tells which names exist */
     int ok = tenants_secret_ok(who, colon + 1);
     return ok && who != &nobody ? who : NULL;
+}
+
+/* ---- SCRAM-SHA-256 exchange (RFC 5802 / 7677) --------------------------------------- */
+
+/* AuthMessage: client-first-bare "," server-first "," client-final-without-proof. */
+static int auth_message(char *out, size_t len, const char *user, const uint8_t *cnonce, size_t cn,
+                        const uint8_t *nonce, size_t n, const uint8_t *salt, size_t sn,
+                        unsigned iterations)
+{
+    char c64[96], n64[192], s64[96];
+    if (cn > SCRAM_NONCE_MAX || n > 2 * SCRAM_NONCE_MAX || sn > 64) return -1;
+    b64_encode(cnonce, cn, c64);
+    b64_encode(nonce, n, n64);
+    b64_encode(salt, sn, s64);
+    int k = snprintf(out, len, "n=%s,r=%s,r=%s,s=%s,i=%u,c=biws,r=%s", user, c64, n64, s64,
+                     iterations, n64);
+    return k > 0 && (size_t)k < len ? k : -1;
+}
+
+static int hmac256(const uint8_t *key, size_t kn, const void *msg, size_t mn, uint8_t out[32])
+{
+    unsigned n = 0;
+    return HMAC(EVP_sha256(), key, (int)kn, msg, mn, out, &n) ? 0 : -1;
+}
+
+int scram_server_first(const struct tenants *t, const char *user, const uint8_t *cnonce, size_t n,
+                       struct scram *st)
+{
+    memset(st, 0, sizeof *st);
+    if (!user || !name_ok(user) || n < 16 || n > SCRAM_NONCE_MAX) return -1;
+    snprintf(st->user, sizeof st->user, "%s", user);
+    for (int i = 0; i < t->n; i++)
+        if (!strcmp(t->v[i].name, user)) st->who = &t->v[i];
+    if (st->who) {
+        memcpy(st->salt, st->who->salt, st->who->salt_len);
+        st->salt_len = st->who->salt_len;
+        st->iterations = st->who->iterations;
+    } else { /* a salt that looks the same every time: the name's existence stays unknown */
+        uint8_t h[32];
+        if (hmac256(t->fake_key, sizeof t->fake_key, user, strlen(user), h)) return -1;
+        memcpy(st->salt, h, 16);
+        st->salt_len = 16;
+        st->iterations = 4096;
+    }
+    memcpy(st->nonce, cnonce, n);
+    st->cnonce_len = n;
+    if (RAND_bytes(st->nonce + n, 24) != 1) return -1;
+    st->nonce_len = n + 24;
+    return 0;
+}
+
+const struct tenant *scram_server_final(const struct scram *st, const uint8_t *nonce, size_t n,
+                                        const uint8_t *proof, size_t pn, uint8_t sig[32])
+{
+    char am[512];
+    uint8_t csig[32], ckey[32], stored[32];
+    if (!st->who || n != st->nonce_len || memcmp(nonce, st->nonce, n) || pn != 32) return NULL;
+    if (auth_message(am, sizeof am, st->user, st->nonce, st->cnonce_len, st->nonce, st->nonce_len,
+                     st->salt, st->salt_len, st->iterations) < 0 ||
+        hmac256(st->who->stored_key, 32, am, strlen(am), csig))
+        return NULL;
+    for (int i = 0; i < 32; i++)
+        ckey[i] = proof[i] ^ csig[i];
+    SHA256(ckey, sizeof ckey, stored);
+    if (CRYPTO_memcmp(stored, st->who->stored_key, 32)) return NULL;
+    if (hmac256(st->who->server_key, 32, am, strlen(am), sig)) return NULL;
+    return st->who;
+}
+
+int scram_client_final(const char *user, const char *secret, const uint8_t *cnonce, size_t cn,
+                       const uint8_t *nonce, size_t n, const uint8_t *salt, size_t sn,
+                       unsigned iterations, uint8_t proof[32], uint8_t server_sig[32])
+{
+    char am[512];
+    uint8_t stored[32], server[32], salted[32], ckey[32], csig[32];
+    if (!PKCS5_PBKDF2_HMAC(secret, (int)strlen(secret), salt, (int)sn, (int)iterations,
+                           EVP_sha256(), sizeof salted, salted) ||
+        hmac256(salted, 32, "Client Key", 10, ckey) ||
+        hmac256(salted, 32, "Server Key", 10, server))
+        return -1;
+    SHA256(ckey, sizeof ckey, stored);
+    if (auth_message(am, sizeof am, user, cnonce, cn, nonce, n, salt, sn, iterations) < 0 ||
+        hmac256(stored, 32, am, strlen(am), csig) ||
+        hmac256(server, 32, am, strlen(am), server_sig))
+        return -1;
+    for (int i = 0; i < 32; i++)
+        proof[i] = ckey[i] ^ csig[i];
+    OPENSSL_cleanse(salted, sizeof salted);
+    return 0;
 }

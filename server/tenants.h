@@ -27,7 +27,35 @@ struct tenant {
 struct tenants {
     struct tenant *v;
     int n;
+    uint8_t fake_key[32]; /* salts for unknown names, so answers do not tell names apart */
 };
+
+/* One SCRAM-SHA-256 exchange, server side (RFC 5802 messages, binary nonces
+ * base64-encoded inside AuthMessage). */
+#define SCRAM_NONCE_MAX 64
+struct scram {
+    const struct tenant *who; /* NULL: unknown name (the exchange fails at the proof) */
+    char user[TENANT_NAME_MAX];
+    uint8_t nonce[2 * SCRAM_NONCE_MAX]; /* client nonce + server nonce */
+    size_t cnonce_len, nonce_len;
+    uint8_t salt[64];
+    size_t salt_len;
+    unsigned iterations;
+};
+
+/* Client-first: the tenant's name and its nonce (16..64 bytes). Fills the
+ * challenge in st (nonce, salt, iterations). 0, or -1 if malformed. */
+int scram_server_first(const struct tenants *t, const char *user, const uint8_t *cnonce, size_t n,
+                       struct scram *st);
+/* Client-final: the whole nonce and the proof. The tenant, with the server's
+ * signature in sig, or NULL. */
+const struct tenant *scram_server_final(const struct scram *st, const uint8_t *nonce, size_t n,
+                                        const uint8_t *proof, size_t pn, uint8_t sig[32]);
+/* The client's side (tests; the shim does the same): proof and the server
+ * signature to expect. 0, or -1. */
+int scram_client_final(const char *user, const char *secret, const uint8_t *cnonce, size_t cn,
+                       const uint8_t *nonce, size_t n, const uint8_t *salt, size_t sn,
+                       unsigned iterations, uint8_t proof[32], uint8_t server_sig[32]);
 
 /* Reads path into t (replacing nothing: t starts empty). 0, or -1 with why
  * naming the line. */

@@ -16,6 +16,7 @@
 
 #include "rgtest.h"
 #include "server/srvtest.h"
+#include "tenants.h"
 
 #define MiB (1ull << 20)
 
@@ -782,6 +783,98 @@ RG_TEST(tenants_tokens_and_limits)
     fprintf(f, "alice plain-text-secret\n");
     fclose(f);
     CHECK(pool_start(&p, "--tenants", path, NULL) != 0);
+    unlink(path);
+}
+
+/* The SCRAM-SHA-256 exchange as a client does it; 0 accepted, 1 refused
+ * (s->w holds the refusal), -1 broken. *sig_ok: the server's signature matched. */
+static int scram_open(struct pool *p, struct sess *s, const char *user, const char *secret,
+                      int *sig_ok)
+{
+    rpc_error e = {0};
+    rpc_hdr h = {.version = RPC_PROTO_VERSION, .type = RPC_T_HELLO};
+    uint8_t cnonce[24], proof[32], want_sig[32];
+    Rgpu__Welcome *w = NULL;
+    memset(s, 0, sizeof *s);
+    s->thread = 1;
+    *sig_ok = 0;
+    for (size_t i = 0; i < sizeof cnonce; i++)
+        cnonce[i] = (uint8_t)random();
+    if (!(s->c = sess_dial(&p->d))) return -1;
+    Rgpu__Hello m = RGPU__HELLO__INIT;
+    m.protocol_version = RPC_PROTO_VERSION;
+    m.client_version = "test";
+    m.auth_user = (char *)user;
+    m.auth_nonce = (ProtobufCBinaryData){sizeof cnonce, cnonce};
+    if (rpc_send_msg(s->c, RPC_FROM_CLIENT, &h, &m.base, 5000, &e) != RPC_OK ||
+        rpc_recv_msg(s->c, RPC_FROM_SERVER, RPC_T_WELCOME, &rgpu__welcome__descriptor, 0, 30000, &h,
+                     (ProtobufCMessage **)&w, &e) != RPC_OK)
+        return -1;
+    if (!w->auth_nonce.len) { /* no challenge: refused */
+        s->w = w;
+        return 1;
+    }
+    if (w->auth_nonce.len <= sizeof cnonce || memcmp(w->auth_nonce.data, cnonce, sizeof cnonce) ||
+        scram_client_final(user, secret, cnonce, sizeof cnonce, w->auth_nonce.data,
+                           w->auth_nonce.len, w->auth_salt.data, w->auth_salt.len,
+                           w->auth_iterations, proof, want_sig))
+        return -1;
+    Rgpu__Hello f = RGPU__HELLO__INIT;
+    f.protocol_version = RPC_PROTO_VERSION;
+    f.auth_nonce = w->auth_nonce;
+    f.auth_proof = (ProtobufCBinaryData){sizeof proof, proof};
+    h = (rpc_hdr){.version = RPC_PROTO_VERSION, .type = RPC_T_HELLO};
+    int st = rpc_send_msg(s->c, RPC_FROM_CLIENT, &h, &f.base, 5000, &e);
+    rgpu__welcome__free_unpacked(w, NULL);
+    w = NULL;
+    if (st != RPC_OK ||
+        rpc_recv_msg(s->c, RPC_FROM_SERVER, RPC_T_WELCOME, &rgpu__welcome__descriptor, 0, 30000, &h,
+                     (ProtobufCMessage **)&w, &e) != RPC_OK)
+        return -1;
+    if (!w->auth_signature.len) { /* the proof was refused */
+        s->w = w;
+        return 1;
+    }
+    *sig_ok = w->auth_signature.len == 32 && !memcmp(w->auth_signature.data, want_sig, 32);
+    rgpu__welcome__free_unpacked(w, NULL);
+    if (rpc_recv_msg(s->c, RPC_FROM_SERVER, RPC_T_WELCOME, &rgpu__welcome__descriptor, 0, 30000, &h,
+                     (ProtobufCMessage **)&s->w, &e) != RPC_OK)
+        return -1;
+    return s->w->accepted ? 0 : 1;
+}
+
+/* SCRAM-SHA-256: the right secret is accepted (and the server proves it knows
+ * the verifier), a wrong one and an unknown name are refused the same way. */
+RG_TEST(scram_exchange)
+{
+    struct pool p;
+    struct sess a, x;
+    char va[256], path[96];
+    int sig_ok = 0;
+    if (verifier("alice-secret-1", va, sizeof va)) RG_FAIL("rgpuctl hash-secret failed");
+    snprintf(path, sizeof path, "/tmp/rgpu-pool-test-%d.tenants", (int)getpid());
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    fprintf(f, "alice %s max-sessions=1\n", va);
+    fclose(f);
+    START(&p, "--tenants", path, NULL);
+    CHECK_EQ_INT(scram_open(&p, &x, "alice", "wrong-secret", &sig_ok), 1);
+    CHECK(strstr(x.w->message, "authentication failed"));
+    sess_close(&x);
+    CHECK_EQ_INT(scram_open(&p, &x, "mallory", "alice-secret-1", &sig_ok), 1);
+    CHECK(strstr(x.w->message, "authentication failed"));
+    sess_close(&x);
+    CHECK_EQ_INT(scram_open(&p, &x, "bad,name", "alice-secret-1", &sig_ok), 1);
+    sess_close(&x);
+    CHECK_EQ_INT(scram_open(&p, &a, "alice", "alice-secret-1", &sig_ok), 0);
+    CHECK(sig_ok); /* the server knew alice's verifier */
+    CHECK_EQ_INT(status(&p), 0);
+    CHECK_EQ_INT(count(js, "\"tenant\":\"alice\""), 1);
+    CHECK_EQ_INT(scram_open(&p, &x, "alice", "alice-secret-1", &sig_ok), 1); /* her limit is 1 */
+    CHECK(strstr(x.w->message, "already has 1 session(s)"));
+    sess_close(&x);
+    sess_close(&a);
+    rgpud_stop(&p.d);
     unlink(path);
 }
 
