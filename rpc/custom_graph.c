@@ -166,6 +166,29 @@ static uint64_t host_span(const CUDA_MEMCPY3D *m, int dst, uint64_t *start)
     return last;
 }
 
+/* A unified side outside the client's device window is its host memory (a
+ * cudaMemcpyDefault node): retyped here, where the window is known. */
+static int unified(const CUDA_MEMCPY3D *m)
+{
+    return m->srcMemoryType == CU_MEMORYTYPE_UNIFIED || m->dstMemoryType == CU_MEMORYTYPE_UNIFIED;
+}
+
+static void retype_unified(CUDA_MEMCPY3D *m)
+{
+    const struct rpc_graph_ops *o = ops_now();
+    if (!o || !o->in_window) return;
+    if (m->srcMemoryType == CU_MEMORYTYPE_UNIFIED) {
+        int dev = o->in_window(o->self, m->srcDevice);
+        m->srcMemoryType = dev ? CU_MEMORYTYPE_DEVICE : CU_MEMORYTYPE_HOST;
+        if (!dev) m->srcHost = (const void *)(uintptr_t)m->srcDevice;
+    }
+    if (m->dstMemoryType == CU_MEMORYTYPE_UNIFIED) {
+        int dev = o->in_window(o->self, m->dstDevice);
+        m->dstMemoryType = dev ? CU_MEMORYTYPE_DEVICE : CU_MEMORYTYPE_HOST;
+        if (!dev) m->dstHost = (void *)(uintptr_t)m->dstDevice;
+    }
+}
+
 static void grant_copy(const CUDA_MEMCPY3D *m)
 {
     uint64_t start, n;
@@ -190,6 +213,11 @@ static int fix_in(const struct rpc_arg_desc *a, void *p, size_t len, struct rpc_
 static int gen_encode(const struct rpc_call_desc *d, void *const *args, struct rpc_wbuf *w,
                       struct iovec *raw, int *nraw)
 {
+    static __thread CUDA_MEMCPY3D retyped; /* sent from here: the frame goes out before return */
+    static __thread const CUDA_MEMCPY3D *retyped_p;
+    void *sent[RPC_MAX_ARGS];
+    if (d->nargs > RPC_MAX_ARGS) return RPC_CU_NOT_SUPPORTED;
+    memcpy(sent, args, d->nargs * sizeof *sent);
     for (unsigned i = 0; i < d->nargs; i++) {
         const struct rpc_arg_desc *a = &d->args[i];
         if (a->kind == RPC_ARG_IN_BUF && type_is(a, "CUDA_HOST_NODE_PARAMS")) {
@@ -197,12 +225,19 @@ static int gen_encode(const struct rpc_call_desc *d, void *const *args, struct r
             if (hp) allow((const void *)hp->fn, hp->userData);
         } else if (a->kind == RPC_ARG_IN_BUF && type_is(a, "CUDA_MEMCPY3D")) {
             const CUDA_MEMCPY3D *m = *(void *const *)args[i];
+            if (m && unified(m)) {
+                retyped = *m;
+                retype_unified(&retyped);
+                retyped_p = &retyped;
+                sent[i] = (void *)&retyped_p;
+                m = &retyped;
+            }
             if (m) grant_copy(m);
         }
     }
     if (base_is(d, "cuUserObjectCreate") && d->nargs == 5)
         allow(*(void *const *)args[2], *(void *const *)args[1]);
-    return rpc_encode_call_generic(d, args, w, raw, nraw);
+    return rpc_encode_call_generic(d, sent, w, raw, nraw);
 }
 
 static int gen_decode(const struct rpc_call_desc *d, struct rpc_rbuf *r, const void *raw,
@@ -351,11 +386,22 @@ static int np_encode(const struct rpc_call_desc *d, void *const *args, struct rp
     struct rpc_arg_desc a2[RPC_MAX_ARGS];
     int k = np_desc(d, &d2, a2);
     if (k < 0) return RPC_CU_NOT_SUPPORTED;
+    static __thread CUgraphNodeParams retyped; /* sent from here: the frame goes out before return */
+    static __thread const CUgraphNodeParams *retyped_p;
+    void *sent[RPC_MAX_ARGS];
+    memcpy(sent, args, d->nargs * sizeof *sent);
     const CUgraphNodeParams *p = *(void *const *)args[k];
     if (p && !np_type_ok(p->type)) return RPC_CU_NOT_SUPPORTED;
     if (p && p->type == CU_GRAPH_NODE_TYPE_HOST) allow((const void *)p->host.fn, p->host.userData);
+    if (p && p->type == CU_GRAPH_NODE_TYPE_MEMCPY && unified(&p->memcpy.copyParams)) {
+        retyped = *p;
+        retype_unified(&retyped.memcpy.copyParams);
+        retyped_p = &retyped;
+        sent[k] = (void *)&retyped_p;
+        p = &retyped;
+    }
     if (p && p->type == CU_GRAPH_NODE_TYPE_MEMCPY) grant_copy(&p->memcpy.copyParams);
-    return rpc_encode_call_generic(&d2, args, w, raw, nraw);
+    return rpc_encode_call_generic(&d2, sent, w, raw, nraw);
 }
 
 static int np_fix(CUgraphNodeParams *p, struct rpc_decoded *out, int k, const struct rpc_handle_ops *h)

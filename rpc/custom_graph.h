@@ -21,6 +21,8 @@ struct rpc_graph_ops {
     /* client: [addr, addr + len) of the application's host memory is a host side
      * of a copy in a graph: the server may ask to read or write it there */
     void (*grant)(void *self, uint64_t addr, uint64_t len);
+    /* client: is addr inside the device address window? (unified copy sides) */
+    int (*in_window)(void *self, uint64_t addr);
     /* client: keeps a driver-owned array (capture dependencies, kernel node
      * parameters) until the next call that replaces it in this slot on this
      * thread; returns the kept copy or NULL (no memory) */

@@ -376,8 +376,14 @@ static int granted(uint64_t lo, uint64_t hi)
     return g != NULL;
 }
 
+static int in_window(void *self, uint64_t addr)
+{
+    (void)self;
+    return rg_in_window(addr);
+}
+
 static const struct rpc_graph_ops graph_ops = {
-    .allow_host_fn = allow_host_fn, .grant = grant_range, .keep = keep};
+    .allow_host_fn = allow_host_fn, .grant = grant_range, .in_window = in_window, .keep = keep};
 
 __attribute__((constructor)) static void graph_ops_install(void)
 {

@@ -232,6 +232,22 @@ RG_TEST(staged_node_type_and_new_host_sides)
     CHECK_CU(cuGraphLaunch(ex2, NULL));
     CHECK_CU(cuStreamSynchronize(NULL));
     CHECK_EQ_INT(h3[31], 9);
+    /* a cudaMemcpyDefault node: unified sides told apart by the device window */
+    static uint32_t h4[64];
+    CUgraph g2;
+    CUgraphNode u;
+    CUgraphExec ex3;
+    CUDA_MEMCPY3D uc = copy_1d(CU_MEMORYTYPE_DEVICE, (void *)(uintptr_t)d, CU_MEMORYTYPE_DEVICE,
+                               (void *)h4, sizeof h4);
+    uc.srcMemoryType = uc.dstMemoryType = CU_MEMORYTYPE_UNIFIED;
+    CHECK_CU(cuGraphCreate(&g2, 0));
+    CHECK_CU(cuGraphAddMemcpyNode(&u, g2, NULL, 0, &uc, primary));
+    CHECK_CU(cuGraphInstantiate(&ex3, g2, 0));
+    CHECK_CU(cuGraphLaunch(ex3, NULL));
+    CHECK_CU(cuStreamSynchronize(NULL));
+    CHECK_EQ_INT(h4[63], 9);
+    CHECK_CU(cuGraphExecDestroy(ex3));
+    CHECK_CU(cuGraphDestroy(g2));
     /* and in a clone */
     CUgraph cl;
     CUgraphNode ccp;
