@@ -459,7 +459,7 @@ static void serve_metrics(struct admin *a, struct admin_view *v)
     char req[2048], *body = NULL;
     size_t blen = 0;
     struct pollfd pf = {.fd = c, .events = POLLIN};
-    if (poll(&pf, 1, 200) > 0 && read(c, req, sizeof req) < 0) { /* nothing to do */
+    if (poll(&pf, 1, 100) > 0 && read(c, req, sizeof req) < 0) { /* nothing to do */
     }
     FILE *o = open_memstream(&body, &blen);
     if (o) {
