@@ -422,6 +422,7 @@ typedef struct ir_var {
     ptx_var_info info;
     char *name_buf;
     uint8_t *init_buf;
+    bool is_extern; /* declared .extern and not (yet) defined in this module */
 } ir_var;
 
 struct ptx_kernel {

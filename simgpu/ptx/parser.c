@@ -430,10 +430,29 @@ static void declare_one(parser *p, int space, const decl_attr *a, int is_extern,
     if (align == 0) align = 1;
     psym *s;
     if (space == S_GLOBAL || space == S_CONST) {
-        uint32_t vi = new_var(p, &name, space == S_GLOBAL ? PTX_SPACE_GLOBAL : PTX_SPACE_CONST,
-                              size, align, visible || is_extern);
-        s = pp_define(p, &p->syms, &name, SYM_VAR);
-        s->idx = vi;
+        enum ptx_space sp = space == S_GLOBAL ? PTX_SPACE_GLOBAL : PTX_SPACE_CONST;
+        psym *old = in_func ? NULL : pp_lookup(&p->syms, name.text, name.len);
+        uint32_t vi;
+        if (old && old->kind == SYM_VAR && (is_extern || p->m->vars[old->idx].is_extern)) {
+            /* one variable that linked units (-rdc) declare .extern and define:
+             * every use, before the definition or after, names the same storage */
+            ir_var *v = &p->m->vars[old->idx];
+            if (v->info.space != sp) pp_error(p, &name, "'%.*s' declared in two state spaces",
+                                              (int)name.len, name.text);
+            if (!is_extern) {
+                v->is_extern = false;
+                v->info.size = size;
+                v->info.align = align;
+            }
+            s = old;
+            vi = old->idx;
+            if (is_extern) return; /* a re-declaration: the symbol stays as it is */
+        } else {
+            vi = new_var(p, &name, sp, size, align, visible || is_extern);
+            p->m->vars[vi].is_extern = is_extern;
+            s = pp_define(p, &p->syms, &name, SYM_VAR);
+            s->idx = vi;
+        }
         if (pp_is_punct(&p->lx.tok, '=')) {
             pp_next(p);
             ir_var *v = &p->m->vars[vi];

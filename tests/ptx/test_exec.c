@@ -413,4 +413,28 @@ RG_TEST(clobbered_return_address_faults)
     free(e);
 }
 
+/* -rdc linking puts one unit's `.extern` declaration of a variable before
+ * another unit's definition in one module: both must name one variable. k,
+ * before the definition, adds 1 per thread to the initialiser 5; k2, after it,
+ * reads the sum. */
+RG_TEST(extern_variable_defined_later_is_one_variable)
+{
+    pu_env *e = calloc(1, sizeof *e);
+    const char *src = PTX_HEADER
+        ".extern .global .align 4 .u32 cnt;\n"
+        ".visible .entry k(.param .u64 pout, .param .u64 pin)\n{\n .reg .b32 %r<4>;\n"
+        " atom.global.add.u32 %r1, [cnt], 1;\n ret;\n}\n"
+        ".visible .global .align 4 .u32 cnt = 5;\n"
+        ".visible .entry k2(.param .u64 pout, .param .u64 pin)\n{\n .reg .b32 %r<4>;\n"
+        " .reg .b64 %rd<4>;\n ld.param.u64 %rd1, [pout];\n ld.global.u32 %r1, [cnt];\n"
+        " st.global.u32 [%rd1], %r1;\n ret;\n}\n";
+    void *out;
+    CHECK_EQ_INT(run_src(e, src, 2, 32, &out, 4, NULL, 0), PTX_OK);
+    uint64_t params[2] = {(uint64_t)(uintptr_t)out, 0};
+    CHECK_EQ_INT(pu_run(e, "k2", 1, 1, 0, params, sizeof params), PTX_OK);
+    CHECK_EQ_INT(*(uint32_t *)out, 5 + 64);
+    pu_free(e);
+    free(e);
+}
+
 RG_TEST_MAIN()
