@@ -30,6 +30,11 @@ static struct {
     pthread_mutex_t lock;
     struct qalloc *v;
     size_t n, cap;
+    struct {
+        uint64_t pool;
+        int dev;
+    } pools[64]; /* memory pools' devices (FromPoolAsync) */
+    int npools;
     CUresult (*ctx_device)(CUdevice *);
     CUresult (*primary_state)(CUdevice, unsigned *, int *);
 } Q = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -151,6 +156,31 @@ struct want { /* an allocation about to be made */
     uint64_t size;
 };
 
+/* The device of a memory pool the session created or asked for; -1 unknown. */
+static int pool_device(uint64_t pool)
+{
+    int dev = -1;
+    pthread_mutex_lock(&Q.lock);
+    for (int i = 0; i < Q.npools; i++)
+        if (Q.pools[i].pool == pool) dev = Q.pools[i].dev;
+    pthread_mutex_unlock(&Q.lock);
+    return dev;
+}
+
+static void pool_note(uint64_t pool, int dev)
+{
+    pthread_mutex_lock(&Q.lock);
+    int i = 0;
+    while (i < Q.npools && Q.pools[i].pool != pool)
+        i++;
+    if (i == Q.npools && Q.npools < (int)(sizeof Q.pools / sizeof Q.pools[0])) Q.npools++;
+    if (i < Q.npools) {
+        Q.pools[i].pool = pool;
+        Q.pools[i].dev = dev;
+    }
+    pthread_mutex_unlock(&Q.lock);
+}
+
 /* Which allocation the call makes, if any: 1 and *w filled. */
 static int allocation(struct session *s, const struct rpc_decoded *dc, struct want *w)
 {
@@ -172,7 +202,8 @@ static int allocation(struct session *s, const struct rpc_decoded *dc, struct wa
     } else {
         return 0;
     }
-    w->dev = current_device(s);
+    w->dev = is(dc, "cuMemAllocFromPoolAsync") ? pool_device(real_arg(dc, 2)) : -1;
+    if (w->dev < 0) w->dev = current_device(s);
     return 1;
 }
 
@@ -185,6 +216,12 @@ static void account_release(struct session *s, const struct rpc_decoded *dc)
         release(real_arg(dc, 0), Q_VMM, -1);
     } else if (is(dc, "cuMemRetainAllocationHandle")) {
         release(val(dc, 0), Q_VMM, +1);
+    } else if (is(dc, "cuDeviceGetDefaultMemPool") || is(dc, "cuDeviceGetMemPool")) {
+        pool_note(val(dc, 0), (int)val(dc, 1));
+    } else if (is(dc, "cuMemPoolCreate")) {
+        const CUmemPoolProps *p = dc->ptrval[1];
+        if (p && dc->lens[1] == sizeof *p && p->location.type == CU_MEM_LOCATION_TYPE_DEVICE)
+            pool_note(val(dc, 0), p->location.id);
     } else if (is(dc, "cuCtxDestroy")) {
         release_owner(dc->ids[0]);
     } else if (is(dc, "cuDevicePrimaryCtxReset") || is(dc, "cuDevicePrimaryCtxRelease")) {

@@ -457,6 +457,40 @@ RG_TEST(quota_enforced_and_reported)
     rgpud_stop(&p.d);
 }
 
+/* Allocations from a memory pool count on the pool's GPU, whatever the
+ * current context's: each GPU of a session has its own quota. */
+RG_TEST(quota_per_gpu_follows_memory_pools)
+{
+    struct pool p;
+    struct sess a;
+    uint64_t ctx;
+    CUdeviceptr p1, p2, p3;
+    START(&p, "--memory-quota", "64M", NULL);
+    CHECK_EQ_INT(open_n(&p, &a, 2), 0);
+    CHECK_EQ_INT(make_ctx(&a, &ctx, 0), CUDA_SUCCESS); /* current: session GPU 0 */
+    CUmemoryPool pool = NULL, *ppool = &pool;
+    CUdevice one = 1;
+    void *gp[] = {&ppool, &one};
+    CHECK_EQ_INT(sess_call(&a, "cuDeviceGetDefaultMemPool", ctx, gp), CUDA_SUCCESS);
+    size_t big = 48 * MiB, more = 32 * MiB;
+    CUstream st = NULL;
+    CUdeviceptr *pp = &p1;
+    void *al[] = {&pp, &big, &pool, &st};
+    CHECK_EQ_INT(sess_call(&a, "cuMemAllocFromPoolAsync", ctx, al), CUDA_SUCCESS);
+    pp = &p2;
+    void *al2[] = {&pp, &more, &pool, &st};
+    CHECK_EQ_INT(sess_call(&a, "cuMemAllocFromPoolAsync", ctx, al2), CUDA_ERROR_OUT_OF_MEMORY);
+    CHECK_EQ_INT(mem_alloc(&a, ctx, 48 * MiB, &p3), CUDA_SUCCESS); /* GPU 0 has its own 64 MiB */
+    CHECK_EQ_INT(status(&p), 0);
+    const char *o = object(js, "id", a.w->session_id), *d = o ? strstr(o, "\"devices\":[") : NULL;
+    int g0 = -1, g1 = -1;
+    CHECK(d && sscanf(d + 11, "%d,%d", &g0, &g1) == 2);
+    CHECK_EQ_INT(device_field(js, g0, "memory_used"), 48 * MiB);
+    CHECK_EQ_INT(device_field(js, g1, "memory_used"), 48 * MiB);
+    sess_close(&a);
+    rgpud_stop(&p.d);
+}
+
 RG_TEST(quota_reserves_gpu_memory)
 {
     struct pool p;
