@@ -213,7 +213,8 @@ static CUresult enqueue(const char *name, CUstream stream, struct cb *proto)
     rpc_put_u64(&w, sid);
     rpc_put_u64(&w, id);
     rpc_put_u32(&w, 0);
-    int wait = rg_sess.cfg.launch_blocking != 0;
+    /* during a capture the driver's answer (IMPLICIT, INVALIDATED, ...) is the call's own */
+    int wait = rg_sess.cfg.launch_blocking != 0 || rg_capture_active();
     rpc_hdr h = {.op = d->op, .ctx = cur, .flags = wait ? 0 : RPC_F_NOREPLY};
     struct rg_reply rep = {0};
     r = rg_conn_call(&h, b, w.len, NULL, 0, wait, &rep);

@@ -469,6 +469,12 @@ static CUresult device_ordinals_in(const struct rpc_call_desc *d, void **args)
  * themselves. A capture ends with cuStreamEndCapture, successful or not. */
 static _Atomic int captures;
 
+/* callbacks.c: a host function enqueued while a capture may be active waits too. */
+int rg_capture_active(void)
+{
+    return atomic_load(&captures) > 0;
+}
+
 static void note_capture(const struct rpc_call_desc *d, void **args, CUresult r)
 {
     if (!strncmp(d->base, "cuStreamBeginCapture", 20) && r == CUDA_SUCCESS) {

@@ -143,6 +143,8 @@ size_t rg_conn_max_enc(void);
 void rg_cb_notified(uint64_t id, CUresult status);
 /* Host callbacks enqueued and not yet run. */
 int rg_cb_pending(void);
+/* forward.c: a stream capture may be active in the process (nothing is pipelined then). */
+int rg_capture_active(void);
 /* Graphs (callbacks.c, docs/protocol.md): host functions of graph nodes and
  * captured host functions, and the bytes of copies whose host sides are ours. */
 #define RG_NOTIFY_HOSTNODE 5 /* enc: u64 request, u64 fn, u64 data (fn 0: data = captured callback id) */

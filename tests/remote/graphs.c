@@ -264,6 +264,29 @@ RG_TEST(staged_node_type_and_new_host_sides)
     CHECK_CU(cuMemFree(d));
 }
 
+static void CUDA_CB nothing(void *p)
+{
+    (void)p;
+}
+
+/* A host function on the legacy stream while a blocking stream captures: the
+ * driver's answer is the call's own, not a later call's. */
+RG_TEST(host_function_during_capture_answers_itself)
+{
+    CHECK_CU(rt_setup(&primary));
+    CUstream s;
+    CUgraph g = (CUgraph)1;
+    CUstreamCaptureStatus st;
+    CHECK_CU(cuStreamCreate(&s, 0));
+    CHECK_CU(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_RELAXED));
+    CHECK_CU_IS(cuLaunchHostFunc(NULL, nothing, NULL), CUDA_ERROR_STREAM_CAPTURE_IMPLICIT);
+    CHECK_CU(cuStreamIsCapturing(s, &st));
+    CHECK_EQ_INT(st, CU_STREAM_CAPTURE_STATUS_INVALIDATED);
+    CHECK_CU_IS(cuStreamEndCapture(s, &g), CUDA_ERROR_STREAM_CAPTURE_INVALIDATED);
+    CHECK(g == NULL);
+    CHECK_CU(cuStreamDestroy(s));
+}
+
 /* Older and per-thread forms the public header maps away, as cudart finds them
  * through cuGetProcAddress. */
 CUresult CUDAAPI cuStreamGetCaptureInfo_v2(CUstream, CUstreamCaptureStatus *, cuuint64_t *, CUgraph *,
