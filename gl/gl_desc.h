@@ -26,10 +26,12 @@ enum rg_gl_kind {
     RG_GK_U64,
     RG_GK_I64,
     RG_GK_F64,
-    RG_GK_IN,     /* const pointer, size from the descriptor */
-    RG_GK_OUT,    /* pointer the server fills */
-    RG_GK_STR,    /* NUL-terminated input string */
-    RG_GK_BUFOFF, /* an offset into a bound buffer, or client data when none is bound */
+    RG_GK_IN,         /* const pointer, size from the descriptor */
+    RG_GK_OUT,        /* pointer the server fills */
+    RG_GK_STR,        /* NUL-terminated input string */
+    RG_GK_BUFOFF,     /* an offset into a bound buffer, or client data when none is bound */
+    RG_GK_BUFOFF_OUT, /* an offset into a bound buffer, or memory the server fills (u32 tag,
+                         then u64 offset or u32 byte count wanted) */
 };
 #define RG_GL_NULL 0xffffffffu
 
@@ -47,6 +49,7 @@ enum rg_gl_class {
     RG_GC_QUERY,
     RG_GC_SAMPLER,
     RG_GC_TRANSFORMFEEDBACK,
+    RG_GC_SYNC, /* GLsync: a client-minted id for a server pointer */
     RG_GC_N_
 };
 
@@ -101,9 +104,10 @@ size_t rg_gl_n(int64_t n); /* a count: negative is 0 (GL refuses before reading)
 size_t rg_gl_type_size(uint32_t type);
 size_t rg_gl_image_size(const struct rg_gl_pixstore *ps, int dims, uint32_t format, uint32_t type,
                         int64_t w, int64_t h, int64_t d);
-size_t rg_gl_get_count(uint32_t pname);      /* glGet{Integer,Float,Boolean}v values */
-size_t rg_gl_texparam_count(uint32_t pname); /* glTexParameter*v / glGetTexParameter*v */
-size_t rg_gl_vattrib_count(uint32_t pname);  /* glGetVertexAttrib{f,i}v */
+size_t rg_gl_get_count(uint32_t pname);          /* glGet{Integer,Float,Boolean}v values */
+size_t rg_gl_texparam_count(uint32_t pname);     /* glTexParameter*v / glGetTexParameter*v */
+size_t rg_gl_vattrib_count(uint32_t pname);      /* glGetVertexAttrib{f,i}v */
+size_t rg_gl_clearbuffer_count(uint32_t buffer); /* glClearBuffer*v */
 
 /* ---- the wire (docs/gl.md) ------------------------------------------------------
  * GL travels in the CUDA session as CALL frames whose op is RG_GL_OP_BATCH: the

@@ -138,3 +138,8 @@ size_t rg_gl_vattrib_count(uint32_t pname)
 {
     return pname == GL_CURRENT_VERTEX_ATTRIB ? 4 : 1;
 }
+
+size_t rg_gl_clearbuffer_count(uint32_t buffer)
+{
+    return buffer == GL_COLOR ? 4 : 1;
+}

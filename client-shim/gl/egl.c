@@ -357,6 +357,10 @@ static void ctx_free(struct glc_ctx *c)
     if (--c->share->refs == 0) free(c->share);
     for (int i = 0; i < 8; i++)
         free(c->strings[i]);
+    for (uint32_t i = 0; i < c->nexts; i++)
+        free(c->exts[i]);
+    free(c->exts);
+    free(c->vaos);
     free(c);
 }
 

@@ -241,6 +241,10 @@ static uint32_t bound(const struct glc_ctx *c, uint32_t binding)
         return c->array_buf;
     case GL_ELEMENT_ARRAY_BUFFER_BINDING:
         return c->elem_buf;
+    case GL_PIXEL_PACK_BUFFER_BINDING:
+        return c->pack_buf;
+    case GL_PIXEL_UNPACK_BUFFER_BINDING:
+        return c->unpack_buf;
     default:
         return 0;
     }
@@ -255,51 +259,51 @@ void rg_glc_command(unsigned op, const union rg_gl_arg *a, union rg_gl_arg *ret)
     if (!c || d->nparams > 16) return; /* no current context: GL does nothing */
     for (unsigned i = 0; i < d->nparams; i++) {
         const struct rg_gl_param *p = &d->p[i];
+        int buf = (p->kind == RG_GK_BUFOFF || p->kind == RG_GK_BUFOFF_OUT) && bound(c, p->bind);
         sz[i] = 0;
         if (p->kind == RG_GK_STR) {
             if (!a[i].p) goto refuse;
             sz[i] = strlen(a[i].p) + 1;
-        } else if ((p->kind == RG_GK_IN || p->kind == RG_GK_OUT) && a[i].p) {
-            sz[i] = p->size(a, &c->ps);
-        } else if ((p->kind == RG_GK_IN || p->kind == RG_GK_OUT) && !p->nullable) {
-            goto refuse;
-        } else if (p->kind == RG_GK_BUFOFF && !bound(c, p->bind)) {
-            if (!p->size) {
+        } else if (p->kind == RG_GK_IN || p->kind == RG_GK_OUT ||
+                   ((p->kind == RG_GK_BUFOFF || p->kind == RG_GK_BUFOFF_OUT) && !buf)) {
+            if (p->kind == RG_GK_BUFOFF && !p->size) {
                 static int logged;
                 if (!logged++)
-                    rg_glc_log(GLC_WARN, "client-side vertex arrays are not forwarded yet (%s)",
+                    rg_glc_log(GLC_WARN, "%s: client data without a size is not forwarded",
                                d->name);
                 goto refuse;
             }
-            if (!a[i].p) goto refuse;
-            sz[i] = p->size(a, &c->ps);
+            if (!a[i].p && !p->nullable) goto refuse;
+            if (a[i].p) sz[i] = p->size(a, &c->ps);
         }
         if (sz[i] >= RG_GL_NULL) goto refuse;
-        if (p->kind != RG_GK_OUT) raw += sz[i];
+        if (p->kind != RG_GK_OUT && p->kind != RG_GK_BUFOFF_OUT) raw += sz[i];
     }
     rg_glc_reserve(8 + 16u * d->nparams, raw);
     rpc_wbuf *w = &thr()->enc;
     rpc_put_u32(w, op);
     for (unsigned i = 0; i < d->nparams; i++) {
         const struct rg_gl_param *p = &d->p[i];
+        uint32_t n = a[i].p ? (uint32_t)sz[i] : RG_GL_NULL;
         switch (p->kind) {
         case RG_GK_IN:
         case RG_GK_STR:
-            rpc_put_u32(w, a[i].p ? (uint32_t)sz[i] : RG_GL_NULL);
+            rpc_put_u32(w, n);
             if (a[i].p) rg_glc_raw(a[i].p, sz[i]);
             break;
         case RG_GK_OUT:
-            rpc_put_u32(w, a[i].p ? (uint32_t)sz[i] : RG_GL_NULL);
+            rpc_put_u32(w, n);
             break;
         case RG_GK_BUFOFF:
-            if (bound(c, p->bind)) {
+        case RG_GK_BUFOFF_OUT:
+            if (bound(c, p->bind)) { /* the pointer is an offset into that buffer */
                 rpc_put_u32(w, 0);
                 rpc_put_u64(w, (uint64_t)(uintptr_t)a[i].p);
-            } else {
-                rpc_put_u32(w, 1);
-                rpc_put_u32(w, (uint32_t)sz[i]);
-                rg_glc_raw(a[i].p, sz[i]);
+                break;
             }
+            rpc_put_u32(w, 1);
+            rpc_put_u32(w, n);
+            if (a[i].p && p->kind == RG_GK_BUFOFF) rg_glc_raw(a[i].p, sz[i]);
             break;
         default:
             put_scalar(w, p->kind, &a[i]);
@@ -312,7 +316,9 @@ void rg_glc_command(unsigned op, const union rg_gl_arg *a, union rg_gl_arg *ret)
     if (ret) ret->u = r.ret;
     size_t pos = 0;
     for (unsigned i = 0; i < d->nparams; i++) {
-        if (d->p[i].kind != RG_GK_OUT || !a[i].p) continue;
+        int out = d->p[i].kind == RG_GK_OUT ||
+                  (d->p[i].kind == RG_GK_BUFOFF_OUT && !bound(c, d->p[i].bind));
+        if (!out || !a[i].p) continue;
         if (r.status || pos + sz[i] > r.raw_len)
             break; /* no context on the server: nothing written */
         memcpy((void *)a[i].p, r.raw + pos, sz[i]);
@@ -386,4 +392,6 @@ void rg_glc_shadow_glBindBuffer(const union rg_gl_arg *a)
     if (!c) return;
     if ((GLenum)a[0].u == GL_ARRAY_BUFFER) c->array_buf = (uint32_t)a[1].u;
     if ((GLenum)a[0].u == GL_ELEMENT_ARRAY_BUFFER) c->elem_buf = (uint32_t)a[1].u;
+    if ((GLenum)a[0].u == GL_PIXEL_PACK_BUFFER) c->pack_buf = (uint32_t)a[1].u;
+    if ((GLenum)a[0].u == GL_PIXEL_UNPACK_BUFFER) c->unpack_buf = (uint32_t)a[1].u;
 }

@@ -36,6 +36,12 @@ struct glc_attrib {      /* a vertex attribute array as the application set it *
     GLuint stream; /* the buffer its client data is uploaded into at draw time */
 };
 
+struct glc_vao { /* a vertex array object's state the client needs */
+    uint32_t name;
+    uint32_t elem_buf;
+    struct glc_attrib attr[GLC_MAX_ATTRIBS];
+};
+
 struct glc_ctx {
     uint32_t magic;
     uint32_t id;
@@ -43,10 +49,16 @@ struct glc_ctx {
     void *config;
     int32_t api, major, minor;
     struct glc_share *share;
-    struct rg_gl_sizectx ps;      /* pixel store */
-    uint32_t array_buf, elem_buf; /* GL_ARRAY_BUFFER / GL_ELEMENT_ARRAY_BUFFER bindings */
-    GLenum error;                 /* a GL error the client found itself */
-    char *strings[8];             /* glGetString answers, fetched once */
+    struct rg_gl_sizectx ps;       /* pixel store */
+    uint32_t array_buf, elem_buf;  /* GL_ARRAY_BUFFER / GL_ELEMENT_ARRAY_BUFFER bindings */
+    uint32_t pack_buf, unpack_buf; /* GL_PIXEL_PACK_BUFFER / GL_PIXEL_UNPACK_BUFFER */
+    struct glc_vao *vaos;          /* vertex array objects' element binding and arrays */
+    size_t nvaos;
+    uint32_t vao;     /* the bound vertex array (0: the default one, in the fields here) */
+    GLenum error;     /* a GL error the client found itself */
+    char *strings[8]; /* glGetString answers, fetched once */
+    char **exts;      /* glGetStringi(GL_EXTENSIONS, i) answers */
+    uint32_t nexts;
     void *draw, *read;
     struct glc_attrib attr[GLC_MAX_ATTRIBS];
     int current;   /* current on some thread */
@@ -95,5 +107,7 @@ void rg_glc_shadow_glPixelStorei(const union rg_gl_arg *a);
 void rg_glc_shadow_glBindBuffer(const union rg_gl_arg *a);
 void rg_glc_shadow_glEnableVertexAttribArray(const union rg_gl_arg *a); /* glc_arrays.c */
 void rg_glc_shadow_glDisableVertexAttribArray(const union rg_gl_arg *a);
+void rg_glc_vaos_deleted(struct glc_ctx *c, GLsizei n, const GLuint *names);
+void rgc_glDrawElements(GLenum mode, GLsizei count, GLenum type, const void *indices);
 
 #endif

@@ -177,3 +177,124 @@ void rgc_glDrawElements(GLenum mode, GLsizei count, GLenum type, const void *ind
     rg_glc_command(RG_GLOP_glDrawElements, a, NULL); /* the indices are copied here */
     free(rebased);
 }
+
+/* ---- vertex array objects: the element binding and the arrays are theirs ---------- */
+
+static struct glc_vao *vao_slot(struct glc_ctx *c, uint32_t name, int make)
+{
+    for (size_t i = 0; i < c->nvaos; i++)
+        if (c->vaos[i].name == name) return &c->vaos[i];
+    if (!make) return NULL;
+    struct glc_vao *v = realloc(c->vaos, (c->nvaos + 1) * sizeof *v);
+    if (!v) return NULL;
+    c->vaos = v;
+    v = &c->vaos[c->nvaos++];
+    memset(v, 0, sizeof *v);
+    v->name = name;
+    return v;
+}
+
+/* Keeps the bound VAO's state in its slot and makes `name`'s the context's. */
+static void vao_switch(struct glc_ctx *c, uint32_t name)
+{
+    struct glc_vao *old = vao_slot(c, c->vao, 1), *nv;
+    if (old) {
+        old->elem_buf = c->elem_buf;
+        memcpy(old->attr, c->attr, sizeof c->attr);
+    }
+    if (!(nv = vao_slot(c, name, 1))) return;
+    c->elem_buf = nv->elem_buf;
+    memcpy(c->attr, nv->attr, sizeof c->attr);
+    c->vao = name;
+}
+
+void rgc_glBindVertexArray(GLuint array)
+{
+    struct glc_ctx *c = rg_glc_current();
+    union rg_gl_arg a[1];
+    if (!c) return;
+    a[0].i = array;
+    rg_glc_command(RG_GLOP_glBindVertexArray, a, NULL);
+    if (array != c->vao) vao_switch(c, array);
+}
+
+/* glDeleteVertexArrays (glc_custom.c): a deleted bound VAO leaves 0 bound. */
+void rg_glc_vaos_deleted(struct glc_ctx *c, GLsizei n, const GLuint *names)
+{
+    for (GLsizei i = 0; i < n; i++) {
+        if (!names[i]) continue;
+        if (names[i] == c->vao) vao_switch(c, 0);
+        struct glc_vao *v = vao_slot(c, names[i], 0);
+        if (v) *v = c->vaos[--c->nvaos];
+    }
+}
+
+/* ---- GL ES 3.0 draws and integer arrays -------------------------------------------- */
+
+void rgc_glVertexAttribIPointer(GLuint index, GLint size, GLenum type, GLsizei stride,
+                                const void *pointer)
+{
+    struct glc_ctx *c = rg_glc_current();
+    union rg_gl_arg a[5];
+    if (!c) return;
+    if (!c->array_buf && index < GLC_MAX_ATTRIBS) { /* client integer arrays: not yet */
+        static int logged;
+        if (!logged++)
+            rg_glc_log(GLC_WARN, "client-side integer vertex arrays are not forwarded yet");
+        if (!c->error) c->error = GL_INVALID_OPERATION;
+        return;
+    }
+    if (index < GLC_MAX_ATTRIBS) c->attr[index].client = 0;
+    a[0].i = index, a[1].i = size, a[2].i = type, a[3].i = stride, a[4].p = pointer;
+    rg_glc_command(RG_GLOP_glVertexAttribIPointer, a, NULL);
+}
+
+/* Instanced draws with client arrays would need the instance range too: not yet. */
+static int refuse_client_arrays(struct glc_ctx *c, const char *what)
+{
+    int all;
+    if (!any_client(c, &all)) return 0;
+    static int logged;
+    if (!logged++)
+        rg_glc_log(GLC_WARN, "%s with client-side vertex arrays is not forwarded yet", what);
+    if (!c->error) c->error = GL_INVALID_OPERATION;
+    return 1;
+}
+
+void rgc_glDrawArraysInstanced(GLenum mode, GLint first, GLsizei count, GLsizei instances)
+{
+    struct glc_ctx *c = rg_glc_current();
+    union rg_gl_arg a[4];
+    if (!c || refuse_client_arrays(c, "glDrawArraysInstanced")) return;
+    a[0].i = mode, a[1].i = first, a[2].i = count, a[3].i = instances;
+    rg_glc_command(RG_GLOP_glDrawArraysInstanced, a, NULL);
+}
+
+void rgc_glDrawElementsInstanced(GLenum mode, GLsizei count, GLenum type, const void *indices,
+                                 GLsizei instances)
+{
+    struct glc_ctx *c = rg_glc_current();
+    union rg_gl_arg a[5];
+    if (!c || refuse_client_arrays(c, "glDrawElementsInstanced")) return;
+    a[0].i = mode, a[1].i = count, a[2].i = type, a[3].p = indices, a[4].i = instances;
+    rg_glc_command(RG_GLOP_glDrawElementsInstanced, a, NULL);
+}
+
+void rgc_glDrawRangeElements(GLenum mode, GLuint start, GLuint end, GLsizei count, GLenum type,
+                             const void *indices)
+{
+    struct glc_ctx *c = rg_glc_current();
+    union rg_gl_arg a[6];
+    int all;
+    if (!c) return;
+    if (any_client(c, &all)) { /* the range is a hint: the indices decide, as in glDrawElements */
+        if (end < start) {
+            if (!c->error) c->error = GL_INVALID_VALUE;
+            return;
+        }
+        rgc_glDrawElements(mode, count, type, indices);
+        return;
+    }
+    a[0].i = mode, a[1].i = start, a[2].i = end, a[3].i = count, a[4].i = type, a[5].p = indices;
+    rg_glc_command(RG_GLOP_glDrawRangeElements, a, NULL);
+}

@@ -31,6 +31,8 @@ static void del(unsigned op, GLsizei n, const GLuint *names)
 {
     struct glc_ctx *c = rg_glc_current();
     if (!c) return;
+    if (op == RG_GLOP_glDeleteVertexArrays && n > 0 && n <= 65536 && names)
+        rg_glc_vaos_deleted(c, n, names);
     if (n < 0 || n > 65536) {
         if (!c->error) c->error = GL_INVALID_VALUE;
         return;
@@ -48,6 +50,8 @@ static void del(unsigned op, GLsizei n, const GLuint *names)
     for (GLsizei i = 0; i < n; i++) { /* bindings of deleted buffers revert to 0 */
         if (names[i] == c->array_buf && op == RG_GLOP_glDeleteBuffers) c->array_buf = 0;
         if (names[i] == c->elem_buf && op == RG_GLOP_glDeleteBuffers) c->elem_buf = 0;
+        if (names[i] == c->pack_buf && op == RG_GLOP_glDeleteBuffers) c->pack_buf = 0;
+        if (names[i] == c->unpack_buf && op == RG_GLOP_glDeleteBuffers) c->unpack_buf = 0;
     }
 }
 
@@ -78,6 +82,38 @@ void rgc_glDeleteTextures(GLsizei n, const GLuint *b)
 void rgc_glDeleteFramebuffers(GLsizei n, const GLuint *b)
 {
     del(RG_GLOP_glDeleteFramebuffers, n, b);
+}
+void rgc_glGenQueries(GLsizei n, GLuint *b)
+{
+    gen(RG_GLOP_glGenQueries, RG_GC_QUERY, n, b);
+}
+void rgc_glGenVertexArrays(GLsizei n, GLuint *b)
+{
+    gen(RG_GLOP_glGenVertexArrays, RG_GC_VERTEXARRAY, n, b);
+}
+void rgc_glGenSamplers(GLsizei n, GLuint *b)
+{
+    gen(RG_GLOP_glGenSamplers, RG_GC_SAMPLER, n, b);
+}
+void rgc_glGenTransformFeedbacks(GLsizei n, GLuint *b)
+{
+    gen(RG_GLOP_glGenTransformFeedbacks, RG_GC_TRANSFORMFEEDBACK, n, b);
+}
+void rgc_glDeleteQueries(GLsizei n, const GLuint *b)
+{
+    del(RG_GLOP_glDeleteQueries, n, b);
+}
+void rgc_glDeleteVertexArrays(GLsizei n, const GLuint *b)
+{
+    del(RG_GLOP_glDeleteVertexArrays, n, b);
+}
+void rgc_glDeleteSamplers(GLsizei n, const GLuint *b)
+{
+    del(RG_GLOP_glDeleteSamplers, n, b);
+}
+void rgc_glDeleteTransformFeedbacks(GLsizei n, const GLuint *b)
+{
+    del(RG_GLOP_glDeleteTransformFeedbacks, n, b);
 }
 void rgc_glDeleteRenderbuffers(GLsizei n, const GLuint *b)
 {
@@ -263,4 +299,70 @@ void rgc_glGetFloatv(GLenum pname, GLfloat *data)
 void rgc_glGetBooleanv(GLenum pname, GLboolean *data)
 {
     get_values(RG_GLOP_glGetBooleanv, pname, data, sizeof *data);
+}
+
+/* glGetStringi: extension names are asked once each per context and kept. */
+const GLubyte *rgc_glGetStringi(GLenum name, GLuint index)
+{
+    struct glc_ctx *c = rg_glc_current();
+    if (!c) return NULL;
+    int cache = name == GL_EXTENSIONS && index < 4096;
+    if (cache && index < c->nexts && c->exts[index]) return (const GLubyte *)c->exts[index];
+    rpc_wbuf *w = rg_glc_enc();
+    rpc_put_u32(w, RG_GLOP_glGetStringi);
+    rpc_put_u32(w, name);
+    rpc_put_u32(w, index);
+    struct glc_reply r;
+    if (rg_glc_sync(&r)) return NULL;
+    char *v = NULL;
+    if (!r.status && r.ret && r.raw_len && r.raw[r.raw_len - 1] == 0)
+        v = strdup((const char *)r.raw);
+    rg_glc_reply_free(&r);
+    if (!v) {
+        if (!c->error) c->error = GL_INVALID_VALUE; /* what GL says for an index past the end */
+        return NULL;
+    }
+    if (!cache) { /* other names: kept until the context goes (rare) */
+        free(c->strings[7]);
+        c->strings[7] = v;
+        return (const GLubyte *)v;
+    }
+    if (index >= c->nexts) {
+        uint32_t n = index + 64;
+        char **t = realloc(c->exts, n * sizeof *t);
+        if (!t) {
+            free(v);
+            return NULL;
+        }
+        memset(t + c->nexts, 0, (n - c->nexts) * sizeof *t);
+        c->exts = t, c->nexts = n;
+    }
+    c->exts[index] = v;
+    return (const GLubyte *)v;
+}
+
+/* glFenceSync: the GLsync the application gets is an id minted here; the
+ * server keeps the real one. */
+GLsync rgc_glFenceSync(GLenum condition, GLbitfield flags)
+{
+    struct glc_ctx *c = rg_glc_current();
+    if (!c) return NULL;
+    uint32_t id = ++c->share->next[RG_GC_SYNC];
+    rg_glc_reserve(16, 0);
+    rpc_wbuf *w = rg_glc_enc();
+    rpc_put_u32(w, RG_GLOP_glFenceSync);
+    rpc_put_u32(w, condition);
+    rpc_put_u32(w, flags);
+    rpc_put_u32(w, id);
+    return (GLsync)(uintptr_t)id;
+}
+
+void rgc_glDeleteSync(GLsync sync)
+{
+    struct glc_ctx *c = rg_glc_current();
+    if (!c || !sync) return;
+    rg_glc_reserve(8, 0);
+    rpc_wbuf *w = rg_glc_enc();
+    rpc_put_u32(w, RG_GLOP_glDeleteSync);
+    rpc_put_u32(w, (uint32_t)(uintptr_t)sync);
 }

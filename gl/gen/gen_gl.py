@@ -35,7 +35,7 @@ ELEM = {'void': 1, 'GLvoid': 1, 'GLchar': 1, 'GLubyte': 1, 'GLbyte': 1, 'GLboole
 CLASSES = {'buffer': 'BUFFER', 'texture': 'TEXTURE', 'framebuffer': 'FRAMEBUFFER',
            'renderbuffer': 'RENDERBUFFER', 'program': 'PROGRAM', 'shader': 'SHADER',
            'vertex array': 'VERTEXARRAY', 'query': 'QUERY', 'sampler': 'SAMPLER',
-           'transform feedback': 'TRANSFORMFEEDBACK'}
+           'transform feedback': 'TRANSFORMFEEDBACK', 'sync': 'SYNC'}
 
 
 def die(msg):
@@ -118,9 +118,9 @@ def classify(cmd):
         o = p.ov
         if p.stars == 0:
             if p.ptype not in SCALAR:
-                if p.ptype == 'GLsync':  # a server pointer: needs translation like a name
+                if p.ptype == 'GLsync':  # a client-minted id, translated like a name
                     p.kind = 'U64'
-                    why = why or '%s: GLsync needs translation' % p.name
+                    p.cls = 'sync'
                 else:
                     why = why or 'scalar type %s' % p.ptype
                     p.kind = 'U64'
@@ -137,7 +137,8 @@ def classify(cmd):
             continue
         p.size = c_len_expr(cmd, p)
         if 'bufoff' in o:
-            p.kind = 'BUFOFF'  # without a size: only an offset (client arrays: glc_arrays.c)
+            # without a size: only an offset (client arrays: glc_arrays.c)
+            p.kind = 'BUFOFF' if p.const or o.get('dir') == 'in' else 'BUFOFF_OUT'
             continue
         if p.size is None:
             why = why or '%s: no size (len=%s)' % (p.name, p.len)
@@ -154,7 +155,7 @@ def classify(cmd):
             why = why or 'returns a GLsync (needs translation)'
         else:
             why = why or 'returns %s' % cmd.rtype
-    sync = rk != 'VOID' or any(p.kind == 'OUT' for p in cmd.params)
+    sync = rk != 'VOID' or any(p.kind in ('OUT', 'BUFOFF_OUT') for p in cmd.params)
     if cmd.ov.get('sync'):
         sync = True
     if cmd.ov.get('async'):
@@ -215,7 +216,7 @@ def main():
         f.write('#pragma GCC diagnostic ignored "-Wunused-parameter"\n\n')
         for c in out:
             for i, p in enumerate(c.params):
-                if p.size and p.kind in ('IN', 'OUT', 'BUFOFF'):
+                if p.size and p.kind in ('IN', 'OUT', 'BUFOFF', 'BUFOFF_OUT'):
                     f.write('static size_t sz_%s_%d(const union rg_gl_arg *a, const struct rg_gl_sizectx *sc)\n{\n'
                             % (c.name, i))
                     for j, q in enumerate(c.params):
@@ -228,7 +229,7 @@ def main():
                 cls = CLASSES.get(p.cls or '', 'NONE') if p.cls else 'NONE'
                 elem = ELEM.get(p.ptype, 1) if p.stars else 0
                 bind = p.ov.get('bufoff', '0')
-                size = 'sz_%s_%d' % (c.name, c.params.index(p)) if (p.size and p.kind in ('IN', 'OUT', 'BUFOFF')) else 'NULL'
+                size = 'sz_%s_%d' % (c.name, c.params.index(p)) if (p.size and p.kind in ('IN', 'OUT', 'BUFOFF', 'BUFOFF_OUT')) else 'NULL'
                 f.write('    {RG_GK_%s, RG_GC_%s, %d, %d, %s, %s},\n'
                         % (p.kind, cls, 1 if p.ov.get('nullable') else 0, elem, bind, size))
             f.write('    {0}\n};\n')
@@ -255,7 +256,7 @@ def main():
             f.write('static %s rgc_%s(%s)\n{\n' % (c.rtype, c.name, args))
             if c.why:
                 f.write('    rg_glc_unsupported(%s);\n' % op)
-                if c.rk != 'VOID':
+                if c.rtype != 'void':
                     f.write('    return 0;\n')
                 f.write('}\n')
                 continue

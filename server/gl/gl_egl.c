@@ -435,6 +435,13 @@ static int ws_make_current(rpc_rbuf *rb, uint32_t *status)
             G.BindFramebuffer(GL_READ_FRAMEBUFFER, rf);
         }
     }
+    if (!c->version) { /* "OpenGL ES 3.2 Mesa ..." or "4.6 (Core Profile) ..." */
+        const char *v = (const char *)G.GetString(GL_VERSION);
+        int ma = 0, mi = 0;
+        if (v && !strncmp(v, "OpenGL ES ", 10)) v += 10;
+        if (v && sscanf(v, "%d.%d", &ma, &mi) == 2) c->version = ma * 10 + mi;
+        if (!c->version) c->version = 20;
+    }
     if (d && !c->was_current) { /* EGL: the first time, viewport and scissor = the surface */
         c->was_current = 1;
         G.Viewport(0, 0, d->w, d->h);

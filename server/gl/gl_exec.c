@@ -49,6 +49,20 @@ int gl_fns_load(void)
     L(FramebufferTexture2D);
     L(GetVertexAttribiv);
 #undef L
+    /* GL ES 3.0 / GL 3.x: absent from older servers, then those commands do nothing */
+#define O(f) G.f = (void *)gl_proc("gl" #f)
+    O(GenVertexArrays);
+    O(DeleteVertexArrays);
+    O(GenQueries);
+    O(DeleteQueries);
+    O(GenSamplers);
+    O(DeleteSamplers);
+    O(GenTransformFeedbacks);
+    O(DeleteTransformFeedbacks);
+    O(GetStringi);
+    O(FenceSync);
+    O(DeleteSync);
+#undef O
     return 0;
 }
 
@@ -126,6 +140,14 @@ static void (*gen_fn(unsigned cls))(GLsizei, GLuint *)
         return G.GenFramebuffers;
     case RG_GC_RENDERBUFFER:
         return G.GenRenderbuffers;
+    case RG_GC_VERTEXARRAY:
+        return G.GenVertexArrays;
+    case RG_GC_QUERY:
+        return G.GenQueries;
+    case RG_GC_SAMPLER:
+        return G.GenSamplers;
+    case RG_GC_TRANSFORMFEEDBACK:
+        return G.GenTransformFeedbacks;
     default:
         return NULL;
     }
@@ -142,6 +164,14 @@ static void (*del_fn(unsigned cls))(GLsizei, const GLuint *)
         return G.DeleteFramebuffers;
     case RG_GC_RENDERBUFFER:
         return G.DeleteRenderbuffers;
+    case RG_GC_VERTEXARRAY:
+        return G.DeleteVertexArrays;
+    case RG_GC_QUERY:
+        return G.DeleteQueries;
+    case RG_GC_SAMPLER:
+        return G.DeleteSamplers;
+    case RG_GC_TRANSFORMFEEDBACK:
+        return G.DeleteTransformFeedbacks;
     default:
         return NULL;
     }
@@ -184,9 +214,49 @@ static uint32_t names_drop(struct gl_names *n, unsigned cls, uint32_t name)
     return real;
 }
 
+/* GLsync objects: client ids -> the server's pointers (gl_names.syncs). */
+static int sync_put(struct gl_names *n, uint32_t id, GLsync s)
+{
+    int rc = -1;
+    pthread_mutex_lock(&names_mu);
+    if (id && id < GL_MAX_NAME) {
+        if (id >= n->nsync) {
+            uint32_t m = n->nsync ? n->nsync : 64;
+            while (m <= id)
+                m *= 2;
+            void **t = realloc(n->syncs, m * sizeof *t);
+            if (t) {
+                memset(t + n->nsync, 0, (m - n->nsync) * sizeof *t);
+                n->syncs = t, n->nsync = m;
+            }
+        }
+        if (id < n->nsync) n->syncs[id] = s, rc = 0;
+    }
+    pthread_mutex_unlock(&names_mu);
+    return rc;
+}
+
+void *gl_sync_get(struct gl_names *n, uint32_t id)
+{
+    pthread_mutex_lock(&names_mu);
+    void *s = id < n->nsync ? n->syncs[id] : NULL;
+    pthread_mutex_unlock(&names_mu);
+    return s;
+}
+
+static void *sync_drop(struct gl_names *n, uint32_t id)
+{
+    pthread_mutex_lock(&names_mu);
+    void *s = id < n->nsync ? n->syncs[id] : NULL;
+    if (s) n->syncs[id] = NULL;
+    pthread_mutex_unlock(&names_mu);
+    return s;
+}
+
 void gl_names_put(struct gl_names *n)
 {
     if (!n || --n->refs > 0) return;
+    free(n->syncs);
     for (int i = 0; i < RG_GC_N_; i++)
         free(n->map[i]);
     free(n);
@@ -277,6 +347,18 @@ static uint64_t get_scalar(rpc_rbuf *rb, unsigned kind, union rg_gl_arg *a)
     return a->u;
 }
 
+/* A buffer binding, asked of the real context; pixel buffers exist from
+ * GL ES 3.0 / GL 2.1 on, and asking an older context would leave it an error. */
+static GLint binding(struct gl_ctx *c, GLenum pname)
+{
+    GLint v = 0;
+    if ((pname == GL_PIXEL_PACK_BUFFER_BINDING || pname == GL_PIXEL_UNPACK_BUFFER_BINDING) &&
+        c->version < 30)
+        return 0;
+    G.GetIntegerv(pname, &v);
+    return v;
+}
+
 /* Every enabled vertex array must read from a buffer: the client uploads its
  * client-side arrays before a draw, so an array without one (never pointed,
  * or its buffer deleted since) would make GL read server memory at an
@@ -332,13 +414,16 @@ static int run_generic(struct batch *b, unsigned op, struct gl_ctx *c)
                 return -1;
             break;
         case RG_GK_BUFOFF:
+        case RG_GK_BUFOFF_OUT:
             tag[i] = rpc_get_u32(&b->rb);
             if (tag[i] == 0) {
                 a[i].u = rpc_get_u64(&b->rb);
             } else if (tag[i] == 1 && p->size) {
                 len[i] = rpc_get_u32(&b->rb);
                 sized = 1;
-                if (!(blob[i] = raw_take(b, len[i]))) return -1;
+                if (len[i] != RG_GL_NULL && p->kind == RG_GK_BUFOFF &&
+                    !(blob[i] = raw_take(b, len[i])))
+                    return -1;
             } else {
                 return -1;
             }
@@ -389,20 +474,38 @@ static int run_generic(struct batch *b, unsigned op, struct gl_ctx *c)
                 return -1;
             a[i].p = blob[i];
             break;
-        case RG_GK_BUFOFF: {
+        case RG_GK_BUFOFF:
+        case RG_GK_BUFOFF_OUT: {
             /* the pointer GL sees must be an offset exactly when a buffer is
              * bound: never let a client value reach GL as a pointer */
-            GLint bound = 0;
-            G.GetIntegerv(p->bind, &bound);
-            if (tag[i] == 0 && !bound) skip = 1;
-            if (tag[i] == 1) {
-                if (bound || p->size(a, &sc) != len[i]) skip = 1;
+            GLint bound = binding(c, p->bind);
+            if (tag[i] == 0) {
+                if (!bound) skip = 1;
+                break;
+            }
+            if (bound) skip = 1;
+            if (len[i] == RG_GL_NULL) {
+                if (!p->nullable) return -1;
+                a[i].p = NULL;
+                break;
+            }
+            if (p->size(a, &sc) != len[i]) {
+                srv_err("GL: %s: %u bytes for argument %u where the server computes %zu", d->name,
+                        len[i], i + 1, p->size(a, &sc));
+                return -1;
+            }
+            if (p->kind == RG_GK_BUFOFF_OUT) {
+                if (!(out[i] = calloc(1, (size_t)len[i] + GL_OUT_SLACK))) goto done;
+                a[i].p = out[i];
+            } else {
                 a[i].p = blob[i];
             }
             break;
         }
         default:
-            if (p->cls != RG_GC_NONE) {
+            if (p->cls == RG_GC_SYNC) {
+                a[i].u = (uint64_t)(uintptr_t)gl_sync_get(c->names, (uint32_t)a[i].u);
+            } else if (p->cls != RG_GC_NONE) {
                 int bind_fb = op == RG_GLOP_glBindFramebuffer && p->cls == RG_GC_FRAMEBUFFER;
                 if (bind_fb) c->fb_default = a[i].u == 0;
                 a[i].u = gl_name_lookup(c, p->cls, (uint32_t)a[i].u, 1);
@@ -475,7 +578,8 @@ static int run_generic(struct batch *b, unsigned op, struct gl_ctx *c)
             b->ret = res.u64;
         }
         for (unsigned i = 0; i < d->nparams; i++)
-            if (d->p[i].kind == RG_GK_OUT && out[i]) rpc_put_bytes(&b->reply_raw, out[i], len[i]);
+            if ((d->p[i].kind == RG_GK_OUT || d->p[i].kind == RG_GK_BUFOFF_OUT) && out[i])
+                rpc_put_bytes(&b->reply_raw, out[i], len[i]);
     }
     rc = 0;
 done:
@@ -491,9 +595,17 @@ static unsigned class_of(const char *custom)
     static const struct {
         const char *name;
         unsigned cls;
-    } m[] = {{"buffer", RG_GC_BUFFER},           {"texture", RG_GC_TEXTURE},
-             {"framebuffer", RG_GC_FRAMEBUFFER}, {"renderbuffer", RG_GC_RENDERBUFFER},
-             {"program", RG_GC_PROGRAM},         {"shader", RG_GC_SHADER}};
+    } m[] = {{"buffer", RG_GC_BUFFER},
+             {"texture", RG_GC_TEXTURE},
+             {"framebuffer", RG_GC_FRAMEBUFFER},
+             {"renderbuffer", RG_GC_RENDERBUFFER},
+             {"program", RG_GC_PROGRAM},
+             {"shader", RG_GC_SHADER},
+             {"vertexarray", RG_GC_VERTEXARRAY},
+             {"query", RG_GC_QUERY},
+             {"sampler", RG_GC_SAMPLER},
+             {"transformfeedback", RG_GC_TRANSFORMFEEDBACK},
+             {"sync", RG_GC_SYNC}};
     const char *colon = strchr(custom, ':');
     for (size_t i = 0; colon && i < sizeof m / sizeof *m; i++)
         if (!strcmp(colon + 1, m[i].name)) return m[i].cls;
@@ -566,6 +678,14 @@ static int run_custom(struct batch *b, unsigned op, struct gl_ctx *c)
     const char *k = d->custom;
     if (!strncmp(k, "gen:", 4)) return run_names(b, d, c, 1);
     if (!strncmp(k, "del:", 4)) return run_names(b, d, c, 0);
+    if (!strcmp(k, "create:sync")) { /* u32 condition, u32 flags, u32 the client's id */
+        uint32_t cond = rpc_get_u32(&b->rb), flags = rpc_get_u32(&b->rb), id = rpc_get_u32(&b->rb);
+        if (!rpc_rbuf_ok(&b->rb) || id == 0 || id >= GL_MAX_NAME) return -1;
+        if (!c || c->destroyed || !G.FenceSync) return 0;
+        GLsync sy = G.FenceSync(cond, flags);
+        if (sy && sync_put(c->names, id, sy)) G.DeleteSync(sy);
+        return 0;
+    }
     if (!strncmp(k, "create:", 7)) { /* the generated arguments, then the client's name */
         union rg_gl_arg a[GL_MAX_PARAMS] = {0};
         for (unsigned i = 0; i < d->nparams; i++)
@@ -594,6 +714,21 @@ static int run_custom(struct batch *b, unsigned op, struct gl_ctx *c)
         const GLubyte *s = c && !c->destroyed ? G.GetString(name) : NULL;
         b->ret = s != NULL;
         if (s) rpc_put_bytes(&b->reply_raw, s, strlen((const char *)s) + 1);
+        return 0;
+    }
+    if (!strcmp(k, "delsync")) {
+        uint32_t id = rpc_get_u32(&b->rb);
+        if (!rpc_rbuf_ok(&b->rb)) return -1;
+        void *sy = c && !c->destroyed ? sync_drop(c->names, id) : NULL;
+        if (sy && G.DeleteSync) G.DeleteSync(sy);
+        return 0;
+    }
+    if (!strcmp(k, "glGetStringi")) { /* u32 name, u32 index -> raw: the string with its NUL */
+        uint32_t name = rpc_get_u32(&b->rb), index = rpc_get_u32(&b->rb);
+        if (!rpc_rbuf_ok(&b->rb)) return -1;
+        const GLubyte *str = c && !c->destroyed && G.GetStringi ? G.GetStringi(name, index) : NULL;
+        b->ret = str != NULL;
+        if (str) rpc_put_bytes(&b->reply_raw, str, strlen((const char *)str) + 1);
         return 0;
     }
     if (!strcmp(k, "glShaderSource")) return run_shader_source(b, c);

@@ -27,6 +27,8 @@ int gl_call(struct session *s, struct call *cl);
 struct gl_names {
     uint32_t *map[RG_GC_N_];
     uint32_t cap[RG_GC_N_];
+    void **syncs; /* GLsync by client id */
+    uint32_t nsync;
     int refs;
 };
 #define GL_MAX_NAME (1u << 22) /* client names are minted in sequence */
@@ -55,6 +57,7 @@ struct gl_ctx {
     struct gl_fbo *fbos;
     int was_current;   /* EGL sets viewport and scissor the first time */
     GLint max_attribs; /* GL_MAX_VERTEX_ATTRIBS, asked once */
+    int version;       /* major * 10 + minor of the real context, from the first make-current */
     int fb_default;    /* the application's framebuffer binding is 0 (the surface's) */
     int current;       /* current on a lane */
     int destroyed;
@@ -85,6 +88,18 @@ struct gl_fns { /* the GL entry points the server itself calls (gl_exec.c loads 
     PFNGLTEXIMAGE2DPROC TexImage2D;
     PFNGLFRAMEBUFFERTEXTURE2DPROC FramebufferTexture2D;
     PFNGLGETVERTEXATTRIBIVPROC GetVertexAttribiv;
+    /* optional (GL ES 3.0) */
+    PFNGLGENVERTEXARRAYSPROC GenVertexArrays;
+    PFNGLDELETEVERTEXARRAYSPROC DeleteVertexArrays;
+    PFNGLGENQUERIESPROC GenQueries;
+    PFNGLDELETEQUERIESPROC DeleteQueries;
+    PFNGLGENSAMPLERSPROC GenSamplers;
+    PFNGLDELETESAMPLERSPROC DeleteSamplers;
+    PFNGLGENTRANSFORMFEEDBACKSPROC GenTransformFeedbacks;
+    PFNGLDELETETRANSFORMFEEDBACKSPROC DeleteTransformFeedbacks;
+    PFNGLGETSTRINGIPROC GetStringi;
+    PFNGLFENCESYNCPROC FenceSync;
+    PFNGLDELETESYNCPROC DeleteSync;
 };
 extern struct gl_fns G;
 int gl_fns_load(void); /* 0, or -1 if one is missing */
@@ -102,5 +117,6 @@ GLuint gl_surface_fbo(struct gl_ctx *c, struct gl_surf *sf); /* the context's FB
 /* gl_exec.c */
 GLuint gl_name_lookup(struct gl_ctx *c, unsigned cls, uint32_t name, int create);
 void gl_names_put(struct gl_names *n);
+void *gl_sync_get(struct gl_names *n, uint32_t id); /* the GLsync of a client id, or NULL */
 
 #endif

@@ -1,0 +1,220 @@
+/* es3.c — a headless GL ES 3.0 program for the same local-versus-rgpu image
+ * comparison as pbuffer.c (tests/gl/run-pbuffer.sh): a vertex array object
+ * holding its element buffer, an instanced draw with an integer attribute,
+ * a texture uploaded from a pixel unpack buffer (an offset, not memory), a 3D
+ * texture with image height and skipped images, glClearBufferfv, a fence
+ * sync waited on, glGetStringi; read back with glReadPixels into argv[1].
+ * Exit 77 without an ES 3 context. */
+#include <EGL/egl.h>
+#include <EGL/eglext.h>
+#include <GLES3/gl3.h>
+#include <stdio.h>
+#include <string.h>
+
+#define W 80
+#define H 60
+
+static int fails;
+#define CHECK(c, ...)                                                                              \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                   \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
+            fails++;                                                                               \
+        }                                                                                          \
+    } while (0)
+
+static const char *vs =
+    "#version 300 es\n"
+    "layout(location = 0) in vec2 pos;\n"
+    "layout(location = 1) in ivec2 cell;\n"
+    "out vec3 uvw;\n"
+    "void main() {\n"
+    "  vec2 o = vec2(float(cell.x) * 0.5 + float(gl_InstanceID) * 0.25, float(cell.y) * 0.4);\n"
+    "  uvw = vec3(pos * 0.5 + 0.5, float(gl_InstanceID) / 2.0);\n"
+    "  gl_Position = vec4(pos * 0.3 + o - 0.6, 0.0, 1.0);\n"
+    "}\n";
+static const char *fs =
+    "#version 300 es\n"
+    "precision mediump float;\n"
+    "precision mediump sampler3D;\n"
+    "uniform sampler2D t2;\n"
+    "uniform sampler3D t3;\n"
+    "in vec3 uvw;\n"
+    "out vec4 color;\n"
+    "void main() { color = 0.5 * texture(t2, uvw.xy) + 0.5 * texture(t3, uvw); }\n";
+
+static GLuint shader(GLenum type, const char *src)
+{
+    GLuint s = glCreateShader(type);
+    GLint ok = 0;
+    glShaderSource(s, 1, &src, NULL);
+    glCompileShader(s);
+    glGetShaderiv(s, GL_COMPILE_STATUS, &ok);
+    if (!ok) {
+        char log[1024] = "";
+        glGetShaderInfoLog(s, sizeof log, NULL, log);
+        CHECK(0, "shader: %s", log);
+    }
+    return s;
+}
+
+static void scene(void)
+{
+    static const GLfloat quad[] = {-1, -1, 1, -1, 1, 1, -1, 1};
+    static const GLint cells[] = {0, 0, 1, 1, 2, 0, 0, 2};
+    static const GLushort idx[] = {0, 1, 2, 0, 2, 3};
+    GLubyte tex2[4 * 4 * 4], tex3[3 * 3 * 3 * 4 + 64];
+    for (int i = 0; i < (int)sizeof tex2; i++)
+        tex2[i] = (GLubyte)(i * 37 + 11);
+    for (int i = 0; i < (int)sizeof tex3; i++)
+        tex3[i] = (GLubyte)(i * 53 + 7);
+
+    GLuint prog = glCreateProgram();
+    glAttachShader(prog, shader(GL_VERTEX_SHADER, vs));
+    glAttachShader(prog, shader(GL_FRAGMENT_SHADER, fs));
+    glLinkProgram(prog);
+    GLint ok = 0;
+    glGetProgramiv(prog, GL_LINK_STATUS, &ok);
+    CHECK(ok, "link");
+    glUseProgram(prog);
+    glUniform1i(glGetUniformLocation(prog, "t2"), 0);
+    glUniform1i(glGetUniformLocation(prog, "t3"), 1);
+
+    GLfloat clear[4] = {0.2f, 0.1f, 0.4f, 1.0f};
+    glClearBufferfv(GL_COLOR, 0, clear);
+
+    GLuint vao, bufs[3], tex[2];
+    glGenVertexArrays(1, &vao);
+    glGenBuffers(3, bufs);
+    glBindVertexArray(vao);
+    glBindBuffer(GL_ARRAY_BUFFER, bufs[0]);
+    glBufferData(GL_ARRAY_BUFFER, sizeof quad, quad, GL_STATIC_DRAW);
+    glVertexAttribPointer(0, 2, GL_FLOAT, GL_FALSE, 0, (void *)0);
+    glEnableVertexAttribArray(0);
+    glBindBuffer(GL_ARRAY_BUFFER, bufs[1]);
+    glBufferData(GL_ARRAY_BUFFER, sizeof cells, cells, GL_STATIC_DRAW);
+    glVertexAttribIPointer(1, 2, GL_INT, 0, (void *)0);
+    glVertexAttribDivisor(1, 0);
+    glEnableVertexAttribArray(1);
+    glBindBuffer(GL_ELEMENT_ARRAY_BUFFER, bufs[2]); /* recorded in the VAO */
+    glBufferData(GL_ELEMENT_ARRAY_BUFFER, sizeof idx, idx, GL_STATIC_DRAW);
+    glBindVertexArray(0);
+    glBindBuffer(GL_ELEMENT_ARRAY_BUFFER, 0); /* the default VAO's binding: still 0 */
+
+    glGenTextures(2, tex);
+    glActiveTexture(GL_TEXTURE0);
+    glBindTexture(GL_TEXTURE_2D, tex[0]);
+    GLuint pbo;
+    glGenBuffers(1, &pbo);
+    glBindBuffer(GL_PIXEL_UNPACK_BUFFER, pbo);
+    glBufferData(GL_PIXEL_UNPACK_BUFFER, sizeof tex2 + 16, NULL, GL_STATIC_DRAW);
+    glBufferSubData(GL_PIXEL_UNPACK_BUFFER, 16, sizeof tex2, tex2);
+    glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, 4, 4, 0, GL_RGBA, GL_UNSIGNED_BYTE,
+                 (void *)16); /* offset */
+    glBindBuffer(GL_PIXEL_UNPACK_BUFFER, 0);
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
+
+    glActiveTexture(GL_TEXTURE1);
+    glBindTexture(GL_TEXTURE_3D, tex[1]);
+    glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
+    glPixelStorei(GL_UNPACK_IMAGE_HEIGHT, 4); /* a spare row between images */
+    glPixelStorei(GL_UNPACK_SKIP_IMAGES, 0);
+    glTexImage3D(GL_TEXTURE_3D, 0, GL_RGBA8, 3, 3, 2, 0, GL_RGBA, GL_UNSIGNED_BYTE, tex3);
+    glTexParameteri(GL_TEXTURE_3D, GL_TEXTURE_MIN_FILTER, GL_LINEAR);
+    glTexParameteri(GL_TEXTURE_3D, GL_TEXTURE_MAG_FILTER, GL_LINEAR);
+
+    glBindVertexArray(vao);
+    glDrawElementsInstanced(GL_TRIANGLES, 6, GL_UNSIGNED_SHORT, (void *)0, 3);
+    glBindVertexArray(0);
+
+    GLsync f = glFenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
+    CHECK(f != NULL, "glFenceSync");
+    GLenum w = glClientWaitSync(f, GL_SYNC_FLUSH_COMMANDS_BIT, 1000000000ull);
+    CHECK(w == GL_ALREADY_SIGNALED || w == GL_CONDITION_SATISFIED, "glClientWaitSync 0x%x", w);
+    GLint status = 0;
+    glGetSynciv(f, GL_SYNC_STATUS, 1, NULL, &status);
+    CHECK(status == GL_SIGNALED, "sync status 0x%x", status);
+    glDeleteSync(f);
+    CHECK(glGetError() == GL_NO_ERROR, "GL error after the scene");
+}
+
+static EGLDisplay display(void) /* surfaceless where there is one, as pbuffer.c */
+{
+    PFNEGLGETPLATFORMDISPLAYEXTPROC gpd =
+        (PFNEGLGETPLATFORMDISPLAYEXTPROC)eglGetProcAddress("eglGetPlatformDisplayEXT");
+    const char *cx = eglQueryString(EGL_NO_DISPLAY, EGL_EXTENSIONS);
+    EGLDisplay d = EGL_NO_DISPLAY;
+    if (gpd && cx && strstr(cx, "EGL_MESA_platform_surfaceless"))
+        d = gpd(EGL_PLATFORM_SURFACELESS_MESA, EGL_DEFAULT_DISPLAY, NULL);
+    return d == EGL_NO_DISPLAY ? eglGetDisplay(EGL_DEFAULT_DISPLAY) : d;
+}
+
+int main(int argc, char **argv)
+{
+    EGLDisplay d = display();
+    EGLint ma, mi, n = 0;
+    EGLConfig cfg[64], pick = NULL;
+    static const EGLint want[] = {EGL_SURFACE_TYPE,
+                                  EGL_PBUFFER_BIT,
+                                  EGL_RENDERABLE_TYPE,
+                                  EGL_OPENGL_ES3_BIT,
+                                  EGL_RED_SIZE,
+                                  8,
+                                  EGL_GREEN_SIZE,
+                                  8,
+                                  EGL_BLUE_SIZE,
+                                  8,
+                                  EGL_ALPHA_SIZE,
+                                  8,
+                                  EGL_NONE};
+    if (d == EGL_NO_DISPLAY || !eglInitialize(d, &ma, &mi) ||
+        !eglChooseConfig(d, want, cfg, 64, &n)) {
+        printf("SKIP: no EGL display\n");
+        return 77;
+    }
+    for (EGLint i = 0; i < n && !pick; i++) {
+        EGLint r, a, s;
+        eglGetConfigAttrib(d, cfg[i], EGL_RED_SIZE, &r);
+        eglGetConfigAttrib(d, cfg[i], EGL_ALPHA_SIZE, &a);
+        eglGetConfigAttrib(d, cfg[i], EGL_SAMPLES, &s);
+        if (r == 8 && a == 8 && s == 0) pick = cfg[i];
+    }
+    static const EGLint ca[] = {EGL_CONTEXT_CLIENT_VERSION, 3, EGL_NONE};
+    static const EGLint pa[] = {EGL_WIDTH, W, EGL_HEIGHT, H, EGL_NONE};
+    eglBindAPI(EGL_OPENGL_ES_API);
+    EGLContext ctx = pick ? eglCreateContext(d, pick, EGL_NO_CONTEXT, ca) : EGL_NO_CONTEXT;
+    if (ctx == EGL_NO_CONTEXT) {
+        printf("SKIP: no GL ES 3 context\n");
+        return 77;
+    }
+    EGLSurface pb = eglCreatePbufferSurface(d, pick, pa);
+    CHECK(eglMakeCurrent(d, pb, pb, ctx), "eglMakeCurrent 0x%x", eglGetError());
+    GLint next = 0;
+    glGetIntegerv(GL_NUM_EXTENSIONS, &next);
+    const char *e0 = next > 0 ? (const char *)glGetStringi(GL_EXTENSIONS, 0) : NULL;
+    CHECK(next > 0 && e0 && !strncmp(e0, "GL_", 3), "glGetStringi: %d extensions, first %s", next,
+          e0 ? e0 : "(null)");
+    scene();
+    static unsigned char px[W * H * 4];
+    glReadPixels(0, 0, W, H, GL_RGBA, GL_UNSIGNED_BYTE, px);
+    CHECK(glGetError() == GL_NO_ERROR, "glReadPixels");
+    if (argc > 1) {
+        FILE *o = fopen(argv[1], "wb");
+        CHECK(o != NULL, "cannot write %s", argv[1]);
+        if (o) {
+            fprintf(o, "P6\n%d %d\n255\n", W, H);
+            for (int y = H - 1; y >= 0; y--)
+                for (int x = 0; x < W; x++)
+                    fwrite(px + ((size_t)y * W + x) * 4, 1, 3, o);
+            fclose(o);
+        }
+    }
+    eglMakeCurrent(d, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT);
+    eglTerminate(d);
+    if (fails) return 1;
+    printf("OK\n");
+    return 0;
+}
