@@ -218,15 +218,35 @@ static int cfg_file(struct srv_config *c, const char *path)
     return rc;
 }
 
+/* Help text in lines of at most 80 columns, continued under its first column. */
+static void help_wrapped(FILE *f, const char *h)
+{
+    const int col = 27, width = 80 - col;
+    while (*h) {
+        int n = (int)strlen(h);
+        if (n > width) {
+            n = width;
+            while (n > 0 && h[n] != ' ') n--;
+            if (n == 0) n = width;
+        }
+        fprintf(f, "%.*s\n", n, h);
+        h += n;
+        while (*h == ' ') h++;
+        if (*h) fprintf(f, "%*s", col, "");
+    }
+}
+
 void srv_config_usage(FILE *f)
 {
     fprintf(f, "usage: rgpud [--config FILE] [--SETTING VALUE ...] [--help]\n\n"
                "rgpu's GPU server: accepts sessions of rgpu's libcuda.so.1 and runs their\n"
                "CUDA driver calls on a backend, one worker process per session.\n\n"
                "settings (command line overrides the config file; see docs/rgpud.conf.example):\n");
-    for (size_t i = 0; i < CFG_N; i++)
-        fprintf(f, "  --%-22s %s\n  %-24s (default: \"%s\")\n", cfg_table[i].name, cfg_table[i].help,
-                "", cfg_table[i].dflt);
+    for (size_t i = 0; i < CFG_N; i++) {
+        fprintf(f, "  --%-22s ", cfg_table[i].name);
+        help_wrapped(f, cfg_table[i].help);
+        fprintf(f, "  %-24s (default: \"%s\")\n", "", cfg_table[i].dflt);
+    }
 }
 
 /* The worker's own flags, which are not settings. */
