@@ -379,6 +379,28 @@ static int arrays_in_buffers(struct gl_ctx *c)
     return 1;
 }
 
+static int is_draw(const char *name)
+{
+    return !strncmp(name, "glDrawArrays", 12) || !strncmp(name, "glDrawElements", 14) ||
+           !strncmp(name, "glDrawRangeElements", 19);
+}
+
+/* The surface's FBO stands in for the default framebuffer, whose colour buffer
+ * is GL_BACK; the FBO's is GL_COLOR_ATTACHMENT0. glDrawBuffers gets a
+ * translated copy (kept in out[1], freed with the call). 0, or -1: no memory. */
+static int back_to_attachment(unsigned op, union rg_gl_arg *a, void **out)
+{
+    if (op == RG_GLOP_glReadBuffer && a[0].u == GL_BACK) a[0].u = GL_COLOR_ATTACHMENT0;
+    if (op != RG_GLOP_glDrawBuffers || a[0].i <= 0 || !a[1].p || out[1]) return 0;
+    GLenum *t = malloc((size_t)a[0].i * sizeof *t);
+    if (!t) return -1;
+    memcpy(t, a[1].p, (size_t)a[0].i * sizeof *t);
+    for (int64_t k = 0; k < a[0].i; k++)
+        if (t[k] == GL_BACK) t[k] = GL_COLOR_ATTACHMENT0;
+    a[1].p = out[1] = t;
+    return 0;
+}
+
 /* Runs generated command op. 0 (ran or skipped as GL would), -1 malformed. */
 static int run_generic(struct batch *b, unsigned op, struct gl_ctx *c)
 {
@@ -517,7 +539,8 @@ static int run_generic(struct batch *b, unsigned op, struct gl_ctx *c)
         rc = 0;
         goto done;
     }
-    if (!strncmp(d->name, "glDraw", 6) && !arrays_in_buffers(c)) {
+    if (c->fb_default && back_to_attachment(op, a, out) < 0) goto done;
+    if (is_draw(d->name) && !arrays_in_buffers(c)) {
         srv_warn("GL: %s: an enabled vertex array is not in a buffer; skipped", d->name);
         rc = 0;
         goto done;

@@ -2,7 +2,7 @@
  * comparison as pbuffer.c (tests/gl/run-pbuffer.sh): a vertex array object
  * holding its element buffer, an instanced draw with an integer attribute,
  * a texture uploaded from a pixel unpack buffer (an offset, not memory), a 3D
- * texture with image height and skipped images, glClearBufferfv, a fence
+ * texture with image height, GL_BACK as draw and read buffer, glClearBufferfv, a fence
  * sync waited on, glGetStringi; read back with glReadPixels into argv[1].
  * Exit 77 without an ES 3 context. */
 #include <EGL/egl.h>
@@ -82,6 +82,10 @@ static void scene(void)
     glUniform1i(glGetUniformLocation(prog, "t2"), 0);
     glUniform1i(glGetUniformLocation(prog, "t3"), 1);
 
+    GLenum back = GL_BACK; /* the default framebuffer's colour buffer, also through rgpu */
+    glDrawBuffers(1, &back);
+    glReadBuffer(GL_BACK);
+    CHECK(glGetError() == GL_NO_ERROR, "glDrawBuffers / glReadBuffer (GL_BACK)");
     GLfloat clear[4] = {0.2f, 0.1f, 0.4f, 1.0f};
     glClearBufferfv(GL_COLOR, 0, clear);
 
