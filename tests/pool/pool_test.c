@@ -999,6 +999,37 @@ RG_TEST(admin_credential)
     rgpud_stop(&p.d);
 }
 
+/* Every setting rgpud --help lists is a line of docs/rgpud.conf.example,
+ * and the example as a whole is a config file rgpud accepts. */
+RG_TEST(every_setting_in_the_example_config)
+{
+    const char *ex = getenv("RGPUD_CONF_EXAMPLE"), *bin = getenv("RGPUD");
+    static char text[1 << 16], help[1 << 16];
+    char cmd[1024], name[64];
+    if (!ex || !bin) RG_SKIP("RGPUD_CONF_EXAMPLE or RGPUD not set");
+    FILE *f = fopen(ex, "r");
+    CHECK(f != NULL);
+    size_t n = fread(text + 1, 1, sizeof text - 2, f);
+    fclose(f);
+    text[0] = '\n';
+    text[n + 1] = 0;
+    snprintf(cmd, sizeof cmd, "%s --config %s --help", bin, ex);
+    f = popen(cmd, "r");
+    CHECK(f != NULL);
+    n = fread(help, 1, sizeof help - 1, f);
+    help[n] = 0;
+    CHECK_EQ_INT(pclose(f), 0); /* the example parses */
+    int settings = 0;
+    for (const char *l = help; (l = strstr(l, "\n  --")); l++) {
+        if (sscanf(l + 5, "%63[a-z-]", name) != 1) continue;
+        char pat[80];
+        snprintf(pat, sizeof pat, "\n%s ", name);
+        if (!strstr(text, pat)) RG_FAIL("setting %s is not in %s", name, ex);
+        settings++;
+    }
+    CHECK(settings >= 20);
+}
+
 /* ---- real programs ----------------------------------------------------------------------- */
 
 /* 16 tiny programs under rgpu-run at once on 4 GPUs, placed as `placement`
