@@ -14,6 +14,8 @@
  * - cuStreamGetCaptureInfo_v2/_v3: the driver-owned node array comes back as
  *   ids the worker mints, kept by the shim per thread until the next call;
  * - cuGraphExecUpdate_v2: the error nodes come back as ids;
+ * - cuGraphInstantiateWithParams: the upload stream translated, the error node
+ *   back as an id, the result also when the call fails;
  * - cuGraphDebugDotPrint: the worker prints into its own file, the shim writes
  *   the text to the client's path.
  * Everything else has the generic wire form. */
@@ -662,6 +664,68 @@ static int dot_decode_reply(const struct rpc_call_desc *d, void *const *args, st
     return 0;
 }
 
+/* ---- cuGraphInstantiateWithParams: handles inside, the result also on failure ---------
+ * The struct travels generically (INOUT); the worker translates the upload stream and
+ * answers with the error node as an id. Reply: u8 failed; 0: the generic reply; 1: u32
+ * result, u8 present [+ the struct]. */
+
+static int is_inst(const struct rpc_call_desc *d)
+{
+    return base_is(d, "cuGraphInstantiateWithParams") && d->nargs == 3 &&
+           d->args[2].kind == RPC_ARG_INOUT_BUF;
+}
+
+static int inst_decode(const struct rpc_call_desc *d, struct rpc_rbuf *r, const void *raw,
+                       size_t raw_len, const struct rpc_handle_ops *h, struct rpc_decoded *out)
+{
+    int rc = rpc_decode_call_generic(d, r, raw, raw_len, h, out);
+    CUDA_GRAPH_INSTANTIATE_PARAMS *p = out->ptrval[2];
+    if (rc || !p || out->lens[2] != sizeof *p) return rc;
+    uint64_t id = (uint64_t)(uintptr_t)p->hUploadStream;
+    memcpy(out->val[2].bytes, &id, sizeof id); /* the client's id, for the reply */
+    p->hErrNode_out = NULL;
+    if ((rc = handle_in(h, RPC_H_STREAM, (void **)&p->hUploadStream))) rpc_decoded_free(out);
+    return rc;
+}
+
+static int inst_encode_reply(const struct rpc_decoded *dc, uint32_t result, struct rpc_wbuf *w,
+                             struct iovec *raw, int *nraw)
+{
+    CUDA_GRAPH_INSTANTIATE_PARAMS *p = dc->ptrval[2];
+    if (p && dc->lens[2] == sizeof *p) {
+        uint64_t id;
+        memcpy(&id, dc->val[2].bytes, sizeof id);
+        p->hUploadStream = (CUstream)(uintptr_t)id;
+        p->hErrNode_out = (CUgraphNode)(uintptr_t)to_id(RPC_H_GRAPH_NODE, p->hErrNode_out, 0);
+    } else {
+        p = NULL;
+    }
+    rpc_put_u8(w, result != 0);
+    if (!result) return rpc_encode_reply_generic(dc, result, w, raw, nraw);
+    *nraw = 0;
+    rpc_put_u32(w, result);
+    rpc_put_u8(w, p != NULL);
+    if (p) rpc_put_bytes(w, p, sizeof *p);
+    return rpc_wbuf_ok(w) ? 0 : -1;
+}
+
+static int inst_decode_reply(const struct rpc_call_desc *d, void *const *args, struct rpc_rbuf *r,
+                             const void *raw, size_t raw_len, uint32_t *result)
+{
+    uint8_t failed = rpc_get_u8(r);
+    if (!rpc_rbuf_ok(r) || failed > 1) return -1;
+    if (!failed) return rpc_decode_reply_generic(d, args, r, raw, raw_len, result);
+    *result = rpc_get_u32(r);
+    uint8_t present = rpc_get_u8(r);
+    CUDA_GRAPH_INSTANTIATE_PARAMS p, *app = *(void *const *)args[2];
+    if (!rpc_rbuf_ok(r) || present > 1 || raw_len) return -1;
+    if (present) {
+        if (rpc_get_bytes(r, &p, sizeof p)) return -1;
+        if (app) app->hErrNode_out = p.hErrNode_out, app->result_out = p.result_out;
+    }
+    return rpc_rbuf_done(r) ? 0 : -1;
+}
+
 /* ---- the marshaller ------------------------------------------------------------------ */
 
 static int g_encode(const struct rpc_call_desc *d, void *const *args, struct rpc_wbuf *w,
@@ -679,6 +743,7 @@ static int g_decode(const struct rpc_call_desc *d, struct rpc_rbuf *r, const voi
 {
     if (is_capture_info(d)) return ci_decode(d, r, raw, raw_len, h, out);
     if (is_dot(d)) return dot_decode(d, r, raw, raw_len, h, out);
+    if (is_inst(d)) return inst_decode(d, r, raw, raw_len, h, out);
     if (is_node_params(d)) return np_decode(d, r, raw, raw_len, h, out);
     if (is_host_copy(d)) return hc_decode(d, r, raw, raw_len, h, out);
     return gen_decode(d, r, raw, raw_len, h, out);
@@ -689,6 +754,7 @@ static int g_encode_reply(const struct rpc_decoded *dc, uint32_t result, struct 
 {
     if (is_capture_info(dc->desc)) return ci_encode_reply(dc, result, w, raw, nraw);
     if (is_dot(dc->desc)) return dot_encode_reply(dc, result, w, raw, nraw);
+    if (is_inst(dc->desc)) return inst_encode_reply(dc, result, w, raw, nraw);
     if (is_host_copy(dc->desc)) return hc_encode_reply(dc, result, w, raw, nraw);
     if (is_exec_update(dc->desc)) return eu_encode_reply(dc, result, w, raw, nraw);
     return gen_encode_reply(dc, result, w, raw, nraw);
@@ -699,6 +765,7 @@ static int g_decode_reply(const struct rpc_call_desc *d, void *const *args, stru
 {
     if (is_capture_info(d)) return ci_decode_reply(d, args, r, raw, raw_len, result);
     if (is_dot(d)) return dot_decode_reply(d, args, r, raw, raw_len, result);
+    if (is_inst(d)) return inst_decode_reply(d, args, r, raw, raw_len, result);
     if (is_host_copy(d)) return hc_decode_reply(d, args, r, raw, raw_len, result);
     if (is_exec_update(d)) return eu_decode_reply(d, args, r, raw, raw_len, result);
     int rc = rpc_decode_reply_generic(d, args, r, raw, raw_len, result);

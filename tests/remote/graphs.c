@@ -264,6 +264,37 @@ RG_TEST(staged_node_type_and_new_host_sides)
     CHECK_CU(cuMemFree(d));
 }
 
+/* cuGraphInstantiateWithParams: an upload stream in the struct, the result out. */
+RG_TEST(instantiate_with_params)
+{
+    CHECK_CU(rt_setup(&primary));
+    CUstream s;
+    CUgraph g;
+    CUgraphNode a, b;
+    CUgraphExec ex;
+    CHECK_CU(cuStreamCreate(&s, CU_STREAM_NON_BLOCKING));
+    CHECK_CU(cuGraphCreate(&g, 0));
+    CHECK_CU(cuGraphAddEmptyNode(&a, g, NULL, 0));
+    CHECK_CU(cuGraphAddEmptyNode(&b, g, &a, 1));
+    CUDA_GRAPH_INSTANTIATE_PARAMS ip = {.flags = CUDA_GRAPH_INSTANTIATE_FLAG_UPLOAD,
+                                        .hUploadStream = s,
+                                        .result_out = (CUgraphInstantiateResult)99};
+    CHECK_CU(cuGraphInstantiateWithParams(&ex, g, &ip));
+    CHECK_EQ_INT(ip.result_out, CUDA_GRAPH_INSTANTIATE_SUCCESS);
+    CHECK(ip.hUploadStream == s);
+    CHECK_CU(cuGraphLaunch(ex, s));
+    CHECK_CU(cuStreamSynchronize(s));
+    /* a cycle: the call fails and still says why */
+    CUgraphExec bad;
+    CHECK_CU(cuGraphAddDependencies(g, &b, &a, NULL, 1));
+    ip.result_out = CUDA_GRAPH_INSTANTIATE_SUCCESS;
+    CHECK(cuGraphInstantiateWithParams(&bad, g, &ip) != CUDA_SUCCESS);
+    CHECK(ip.result_out != CUDA_GRAPH_INSTANTIATE_SUCCESS);
+    CHECK_CU(cuGraphExecDestroy(ex));
+    CHECK_CU(cuGraphDestroy(g));
+    CHECK_CU(cuStreamDestroy(s));
+}
+
 static void CUDA_CB nothing(void *p)
 {
     (void)p;
