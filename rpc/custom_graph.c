@@ -112,7 +112,8 @@ static uint64_t to_id(unsigned type, void *real, uint64_t parent)
 
 static int handle_in(const struct rpc_handle_ops *h, unsigned type, void **v)
 {
-    struct rpc_arg_desc a = {.kind = RPC_ARG_HANDLE, .size = sizeof(void *), .handle = (uint8_t)type};
+    struct rpc_arg_desc a = {
+        .kind = RPC_ARG_HANDLE, .size = sizeof(void *), .handle = (uint8_t)type};
     uint64_t id = (uint64_t)(uintptr_t)*v;
     *v = NULL;
     return rpc_handle_in(h, &a, id, v);
@@ -128,11 +129,15 @@ static int stash_copy(CUDA_MEMCPY3D *m, struct rpc_graph_stash *st, const struct
     st->magic = RPC_GRAPH_STASH_MAGIC;
     if (m->srcMemoryType == CU_MEMORYTYPE_UNIFIED) m->srcMemoryType = CU_MEMORYTYPE_DEVICE;
     if (m->dstMemoryType == CU_MEMORYTYPE_UNIFIED) m->dstMemoryType = CU_MEMORYTYPE_DEVICE;
-    if (m->srcMemoryType == CU_MEMORYTYPE_HOST) st->sides |= 1, st->src = (uint64_t)(uintptr_t)m->srcHost;
-    if (m->dstMemoryType == CU_MEMORYTYPE_HOST) st->sides |= 2, st->dst = (uint64_t)(uintptr_t)m->dstHost;
+    if (m->srcMemoryType == CU_MEMORYTYPE_HOST)
+        st->sides |= 1, st->src = (uint64_t)(uintptr_t)m->srcHost;
+    if (m->dstMemoryType == CU_MEMORYTYPE_HOST)
+        st->sides |= 2, st->dst = (uint64_t)(uintptr_t)m->dstHost;
     m->srcHost = NULL, m->dstHost = NULL, m->reserved0 = NULL, m->reserved1 = NULL;
-    if (m->srcMemoryType == CU_MEMORYTYPE_ARRAY) rc = handle_in(h, RPC_H_ARRAY, (void **)&m->srcArray);
-    else m->srcArray = NULL;
+    if (m->srcMemoryType == CU_MEMORYTYPE_ARRAY)
+        rc = handle_in(h, RPC_H_ARRAY, (void **)&m->srcArray);
+    else
+        m->srcArray = NULL;
     if (!rc && m->dstMemoryType == CU_MEMORYTYPE_ARRAY)
         rc = handle_in(h, RPC_H_ARRAY, (void **)&m->dstArray);
     else if (m->dstMemoryType != CU_MEMORYTYPE_ARRAY)
@@ -163,7 +168,8 @@ static uint64_t host_span(const CUDA_MEMCPY3D *m, int dst, uint64_t *start)
         return 0;
     if (__builtin_mul_overflow((uint64_t)m->Depth - 1, height, &rows) ||
         __builtin_add_overflow(rows, (uint64_t)m->Height - 1, &rows) ||
-        __builtin_mul_overflow(rows, pitch, &last) || __builtin_add_overflow(last, m->WidthInBytes, &last))
+        __builtin_mul_overflow(rows, pitch, &last) ||
+        __builtin_add_overflow(last, m->WidthInBytes, &last))
         return 0;
     return last;
 }
@@ -250,7 +256,8 @@ static int gen_decode(const struct rpc_call_desc *d, struct rpc_rbuf *r, const v
     for (unsigned i = 0; i < d->nargs && !rc; i++) {
         const struct rpc_arg_desc *a = &d->args[i];
         if (a->kind != RPC_ARG_IN_BUF || !out->ptrval[i]) continue;
-        rc = a->align > 1 ? fix_in(a, out->ptrval[i], out->lens[i], out, i, h) : RPC_CU_NOT_SUPPORTED;
+        rc = a->align > 1 ? fix_in(a, out->ptrval[i], out->lens[i], out, i, h)
+                          : RPC_CU_NOT_SUPPORTED;
     }
     if (!rc && base_is(d, "cuUserObjectCreate") && d->nargs == 5) {
         void *fn, *data;
@@ -307,8 +314,10 @@ static int hc_decode(const struct rpc_call_desc *d, struct rpc_rbuf *r, const vo
     if (rc) return rc;
     struct rpc_graph_stash st = {RPC_GRAPH_STASH_MAGIC, d->args[b].kind == RPC_ARG_IN_BUF ? 1u : 2u,
                                  0, 0};
-    if (st.sides & 1) st.src = addr;
-    else st.dst = addr;
+    if (st.sides & 1)
+        st.src = addr;
+    else
+        st.dst = addr;
     memcpy(out->val[b].bytes, &st, sizeof st);
     return 0;
 }
@@ -338,7 +347,8 @@ static int hc_decode_reply(const struct rpc_call_desc *d, void *const *args, str
     *result = rpc_get_u32(r);
     int b = host_arg(d);
     if (*result == 0 && b >= 0 && d->nargs == 4) /* a capture recorded it: replays use the range */
-        grant((uint64_t)(uintptr_t) * (void *const *)args[b], rpc_uint_at(args[2], d->args[2].size));
+        grant((uint64_t)(uintptr_t) * (void *const *)args[b],
+              rpc_uint_at(args[2], d->args[2].size));
     return rpc_rbuf_done(r) && raw_len == 0 ? 0 : -1;
 }
 
@@ -372,9 +382,13 @@ static int np_desc(const struct rpc_call_desc *d, struct rpc_call_desc *d2, stru
 static int np_type_ok(CUgraphNodeType t)
 {
     switch (t) {
-    case CU_GRAPH_NODE_TYPE_EMPTY: case CU_GRAPH_NODE_TYPE_MEMSET: case CU_GRAPH_NODE_TYPE_MEMCPY:
-    case CU_GRAPH_NODE_TYPE_HOST: case CU_GRAPH_NODE_TYPE_GRAPH:
-    case CU_GRAPH_NODE_TYPE_EVENT_RECORD: case CU_GRAPH_NODE_TYPE_WAIT_EVENT:
+    case CU_GRAPH_NODE_TYPE_EMPTY:
+    case CU_GRAPH_NODE_TYPE_MEMSET:
+    case CU_GRAPH_NODE_TYPE_MEMCPY:
+    case CU_GRAPH_NODE_TYPE_HOST:
+    case CU_GRAPH_NODE_TYPE_GRAPH:
+    case CU_GRAPH_NODE_TYPE_EVENT_RECORD:
+    case CU_GRAPH_NODE_TYPE_WAIT_EVENT:
         return 1;
     default:
         return 0; /* kernel parameters, allocations, semaphores, conditionals: not yet */
@@ -388,7 +402,8 @@ static int np_encode(const struct rpc_call_desc *d, void *const *args, struct rp
     struct rpc_arg_desc a2[RPC_MAX_ARGS];
     int k = np_desc(d, &d2, a2);
     if (k < 0) return RPC_CU_NOT_SUPPORTED;
-    static __thread CUgraphNodeParams retyped; /* sent from here: the frame goes out before return */
+    static __thread CUgraphNodeParams
+        retyped; /* sent from here: the frame goes out before return */
     static __thread const CUgraphNodeParams *retyped_p;
     void *sent[RPC_MAX_ARGS];
     memcpy(sent, args, d->nargs * sizeof *sent);
@@ -406,22 +421,30 @@ static int np_encode(const struct rpc_call_desc *d, void *const *args, struct rp
     return rpc_encode_call_generic(&d2, sent, w, raw, nraw);
 }
 
-static int np_fix(CUgraphNodeParams *p, struct rpc_decoded *out, int k, const struct rpc_handle_ops *h)
+static int np_fix(CUgraphNodeParams *p, struct rpc_decoded *out, int k,
+                  const struct rpc_handle_ops *h)
 {
     switch (p->type) {
-    case CU_GRAPH_NODE_TYPE_EMPTY: return 0;
-    case CU_GRAPH_NODE_TYPE_MEMSET: return handle_in(h, RPC_H_CONTEXT, (void **)&p->memset.ctx);
+    case CU_GRAPH_NODE_TYPE_EMPTY:
+        return 0;
+    case CU_GRAPH_NODE_TYPE_MEMSET:
+        return handle_in(h, RPC_H_CONTEXT, (void **)&p->memset.ctx);
     case CU_GRAPH_NODE_TYPE_MEMCPY: {
         int rc = handle_in(h, RPC_H_CONTEXT, (void **)&p->memcpy.copyCtx);
         return rc ? rc
-                  : stash_copy(&p->memcpy.copyParams, (struct rpc_graph_stash *)out->val[k].bytes, h);
+                  : stash_copy(&p->memcpy.copyParams, (struct rpc_graph_stash *)out->val[k].bytes,
+                               h);
     }
-    case CU_GRAPH_NODE_TYPE_HOST: return host_in((void **)&p->host.fn, &p->host.userData);
-    case CU_GRAPH_NODE_TYPE_GRAPH: return handle_in(h, RPC_H_GRAPH, (void **)&p->graph.graph);
+    case CU_GRAPH_NODE_TYPE_HOST:
+        return host_in((void **)&p->host.fn, &p->host.userData);
+    case CU_GRAPH_NODE_TYPE_GRAPH:
+        return handle_in(h, RPC_H_GRAPH, (void **)&p->graph.graph);
     case CU_GRAPH_NODE_TYPE_EVENT_RECORD:
         return handle_in(h, RPC_H_EVENT, (void **)&p->eventRecord.event);
-    case CU_GRAPH_NODE_TYPE_WAIT_EVENT: return handle_in(h, RPC_H_EVENT, (void **)&p->eventWait.event);
-    default: return RPC_CU_NOT_SUPPORTED;
+    case CU_GRAPH_NODE_TYPE_WAIT_EVENT:
+        return handle_in(h, RPC_H_EVENT, (void **)&p->eventWait.event);
+    default:
+        return RPC_CU_NOT_SUPPORTED;
     }
 }
 
@@ -531,7 +554,8 @@ static int ci_decode_reply(const struct rpc_call_desc *d, void *const *args, str
     if (res) return rpc_rbuf_done(r) ? 0 : -1;
     void *p;
     (void)raw;
-    if ((p = *(void *const *)args[1])) *(CUstreamCaptureStatus *)p = (CUstreamCaptureStatus)rpc_get_u32(r);
+    if ((p = *(void *const *)args[1]))
+        *(CUstreamCaptureStatus *)p = (CUstreamCaptureStatus)rpc_get_u32(r);
     if ((p = *(void *const *)args[2])) *(cuuint64_t *)p = rpc_get_u64(r);
     if ((p = *(void *const *)args[3])) *(CUgraph *)p = (CUgraph)(uintptr_t)rpc_get_u64(r);
     uint64_t n = 0;
@@ -542,7 +566,8 @@ static int ci_decode_reply(const struct rpc_call_desc *d, void *const *args, str
         if (rpc_get_u8(r)) {
             uint64_t ids[64], *all = n <= 64 ? ids : malloc((size_t)n * 8);
             if (!all) return -1;
-            for (uint64_t j = 0; j < n; j++) all[j] = rpc_get_u64(r);
+            for (uint64_t j = 0; j < n; j++)
+                all[j] = rpc_get_u64(r);
             v = keep(RPC_GRAPH_KEEP_DEPS, all, (size_t)n * 8);
             if (all != ids) free(all);
             if (!v && n) return -1;
@@ -770,7 +795,8 @@ static int g_decode_reply(const struct rpc_call_desc *d, void *const *args, stru
     if (is_exec_update(d)) return eu_decode_reply(d, args, r, raw, raw_len, result);
     int rc = rpc_decode_reply_generic(d, args, r, raw, raw_len, result);
     /* a capture that ends in failure leaves no graph: the driver sets *phGraph = NULL */
-    if (!rc && *result && base_is(d, "cuStreamEndCapture") && d->nargs == 2 && *(void *const *)args[1])
+    if (!rc && *result && base_is(d, "cuStreamEndCapture") && d->nargs == 2 &&
+        *(void *const *)args[1])
         **(CUgraph *const *)args[1] = NULL;
     return rc;
 }

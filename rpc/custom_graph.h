@@ -43,8 +43,8 @@ const struct rpc_graph_ops *rpc_graph_ops_now(void); /* NULL if none */
 /* ops->keep, or NULL without ops; bytes NULL: len bytes of room, not filled */
 void *rpc_graph_keep(int slot, const void *bytes, size_t len);
 
-#define RPC_GRAPH_KEEP_DEPS 0  /* cuStreamGetCaptureInfo dependencies */
-#define RPC_GRAPH_KEEP_EDGES 1 /* cuStreamGetCaptureInfo edge data */
+#define RPC_GRAPH_KEEP_DEPS 0    /* cuStreamGetCaptureInfo dependencies */
+#define RPC_GRAPH_KEEP_EDGES 1   /* cuStreamGetCaptureInfo edge data */
 #define RPC_GRAPH_KEEP_KPARAMS 2 /* cuGraphKernelNodeGetParams parameters */
 
 /* Client host addresses of a copy's host sides, kept in the decoded call's

@@ -29,7 +29,8 @@ static enum shape shape_of(const struct rpc_call_desc *d)
     if (!d->nargs || last->size != sizeof(CUDA_KERNEL_NODE_PARAMS *)) return 0;
     if (!strcmp(d->base, "cuGraphAddKernelNode"))
         return d->nargs == 5 && d->args[0].kind == RPC_ARG_OUT_HANDLE &&
-                       d->args[1].kind == RPC_ARG_HANDLE && d->args[2].kind == RPC_ARG_HANDLE_ARRAY_IN &&
+                       d->args[1].kind == RPC_ARG_HANDLE &&
+                       d->args[2].kind == RPC_ARG_HANDLE_ARRAY_IN &&
                        d->args[3].kind == RPC_ARG_VALUE
                    ? ADD
                    : 0;
@@ -54,9 +55,10 @@ static int enc_params(struct rpc_wbuf *w, const CUDA_KERNEL_NODE_PARAMS *p)
     rpc_put_u64(w, func);
     rpc_put_u64(w, kern);
     rpc_put_u64(w, (uint64_t)(uintptr_t)p->ctx);
-    const unsigned dims[7] = {p->gridDimX, p->gridDimY, p->gridDimZ, p->blockDimX,
+    const unsigned dims[7] = {p->gridDimX,  p->gridDimY,  p->gridDimZ,      p->blockDimX,
                               p->blockDimY, p->blockDimZ, p->sharedMemBytes};
-    for (int k = 0; k < 7; k++) rpc_put_u32(w, dims[k]);
+    for (int k = 0; k < 7; k++)
+        rpc_put_u32(w, dims[k]);
     int rc = rpc_launch_enc_params(w, func ? func : kern, p->kernelParams, p->extra);
     if (rc) return rc;
     return rpc_wbuf_ok(w) ? 0 : -1;
@@ -71,7 +73,8 @@ static int kn_encode(const struct rpc_call_desc *d, void *const *args, struct rp
     if (!sh) return RPC_CU_NOT_SUPPORTED;
     const CUDA_KERNEL_NODE_PARAMS *p = *(void *const *)args[d->nargs - 1];
     if (sh != ADD) {
-        for (unsigned i = 0; i + 1 < d->nargs; i++) rpc_enc_simple(w, &d->args[i], args[i]);
+        for (unsigned i = 0; i + 1 < d->nargs; i++)
+            rpc_enc_simple(w, &d->args[i], args[i]);
         if (sh == GET) {
             rpc_put_u8(w, p != NULL);
             return rpc_wbuf_ok(w) ? 0 : -1;
@@ -85,14 +88,16 @@ static int kn_encode(const struct rpc_call_desc *d, void *const *args, struct rp
     if (deps && n > RPC_MAX_HANDLE_ARRAY) return RPC_CU_INVALID_VALUE;
     rpc_put_u8(w, deps != NULL);
     rpc_put_u64(w, n);
-    for (size_t j = 0; deps && j < n; j++) rpc_put_u64(w, (uint64_t)(uintptr_t)deps[j]);
+    for (size_t j = 0; deps && j < n; j++)
+        rpc_put_u64(w, (uint64_t)(uintptr_t)deps[j]);
     return enc_params(w, p);
 }
 
 static int get_handle(const struct rpc_handle_ops *h, unsigned type, uint64_t id, void **real,
                       int *cu)
 {
-    struct rpc_arg_desc a = {.kind = RPC_ARG_HANDLE, .size = sizeof(void *), .handle = (uint8_t)type};
+    struct rpc_arg_desc a = {
+        .kind = RPC_ARG_HANDLE, .size = sizeof(void *), .handle = (uint8_t)type};
     *real = NULL;
     int rc = rpc_handle_in(h, &a, id, real);
     if (rc && !*cu) *cu = rc;
@@ -107,7 +112,8 @@ static int dec_params(struct rpc_rbuf *r, const struct rpc_handle_ops *h, const 
 {
     uint64_t func = rpc_get_u64(r), kern = rpc_get_u64(r), ctx = rpc_get_u64(r);
     uint32_t dims[7];
-    for (int k = 0; k < 7; k++) dims[k] = rpc_get_u32(r);
+    for (int k = 0; k < 7; k++)
+        dims[k] = rpc_get_u32(r);
     if (!rpc_rbuf_ok(r)) return -1;
     void *f, *kr, *c;
     get_handle(h, RPC_H_FUNCTION, func, &f, cu);
@@ -133,8 +139,8 @@ static int dec_params(struct rpc_rbuf *r, const struct rpc_handle_ops *h, const 
 }
 
 /* Set: the leading handles, then the params (in one block with the struct). */
-static int set_decode(const struct rpc_call_desc *d, struct rpc_rbuf *r, const struct rpc_handle_ops *h,
-                      struct rpc_decoded *out)
+static int set_decode(const struct rpc_call_desc *d, struct rpc_rbuf *r,
+                      const struct rpc_handle_ops *h, struct rpc_decoded *out)
 {
     int cu = 0;
     unsigned k = d->nargs - 1;
@@ -161,15 +167,16 @@ static int set_decode(const struct rpc_call_desc *d, struct rpc_rbuf *r, const s
     return 0;
 }
 
-static int get_decode(const struct rpc_call_desc *d, struct rpc_rbuf *r, const struct rpc_handle_ops *h,
-                      struct rpc_decoded *out)
+static int get_decode(const struct rpc_call_desc *d, struct rpc_rbuf *r,
+                      const struct rpc_handle_ops *h, struct rpc_decoded *out)
 {
     int cu = 0;
     if (rpc_dec_simple(d, 0, r, h, out, &cu)) return -1;
     uint8_t present = rpc_get_u8(r);
     if (present > 1 || !rpc_rbuf_done(r)) return -1;
     if (cu) return cu;
-    if (present && !(out->scratch = calloc(1, sizeof(CUDA_KERNEL_NODE_PARAMS)))) return RPC_CU_OUT_OF_MEMORY;
+    if (present && !(out->scratch = calloc(1, sizeof(CUDA_KERNEL_NODE_PARAMS))))
+        return RPC_CU_OUT_OF_MEMORY;
     out->ptrval[1] = out->scratch;
     out->avalues[1] = &out->ptrval[1];
     return 0;
@@ -195,7 +202,8 @@ static int kn_decode(const struct rpc_call_desc *d, struct rpc_rbuf *r, const vo
     uint8_t params_present = rpc_get_u8(r);
     if (params_present > 1 || !rpc_rbuf_ok(r)) return -1;
 
-    size_t head = align16(sizeof(CUDA_KERNEL_NODE_PARAMS)), prefix = head + align16((size_t)ndeps * 8);
+    size_t head = align16(sizeof(CUDA_KERNEL_NODE_PARAMS)),
+           prefix = head + align16((size_t)ndeps * 8);
     struct rpc_launch_params lp = {0};
     CUDA_KERNEL_NODE_PARAMS kp;
     memset(&kp, 0, sizeof kp);
@@ -247,9 +255,10 @@ static int get_encode_reply(const struct rpc_decoded *dc, uint32_t result, struc
     rpc_put_u64(w, id_of(RPC_H_FUNCTION, p->func));
     rpc_put_u64(w, id_of(RPC_H_KERNEL, p->kern));
     rpc_put_u64(w, id_of(RPC_H_CONTEXT, p->ctx));
-    const unsigned dims[7] = {p->gridDimX, p->gridDimY, p->gridDimZ, p->blockDimX,
+    const unsigned dims[7] = {p->gridDimX,  p->gridDimY,  p->gridDimZ,      p->blockDimX,
                               p->blockDimY, p->blockDimZ, p->sharedMemBytes};
-    for (int k = 0; k < 7; k++) rpc_put_u32(w, dims[k]);
+    for (int k = 0; k < 7; k++)
+        rpc_put_u32(w, dims[k]);
     struct rpc_param_layout l = {0};
     const struct rpc_worker_ops *ops = __atomic_load_n(&rpc_worker_ops_now, __ATOMIC_ACQUIRE);
     void *f = p->func ? (void *)p->func : (void *)p->kern;
@@ -282,7 +291,8 @@ static int get_decode_reply(const struct rpc_call_desc *d, void *const *args, st
     kp.kern = (CUkernel)(uintptr_t)rpc_get_u64(r);
     kp.ctx = (CUcontext)(uintptr_t)rpc_get_u64(r);
     unsigned dims[7];
-    for (int k = 0; k < 7; k++) dims[k] = rpc_get_u32(r);
+    for (int k = 0; k < 7; k++)
+        dims[k] = rpc_get_u32(r);
     kp.gridDimX = dims[0], kp.gridDimY = dims[1], kp.gridDimZ = dims[2];
     kp.blockDimX = dims[3], kp.blockDimY = dims[4], kp.blockDimZ = dims[5];
     kp.sharedMemBytes = dims[6];

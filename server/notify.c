@@ -158,7 +158,7 @@ void hostcb_done_data(struct session *s, uint64_t id, const void *raw, size_t ra
  * through a staging buffer [-> PUSH host node], so each replay reads and
  * writes the client's memory when the graph reaches the copy (docs/remoting.md). */
 
-#define SRV_NOTIFY_HOSTNODE 5 /* enc: u64 request, u64 fn, u64 data (fn 0: data is a captured callback id) */
+#define SRV_NOTIFY_HOSTNODE 5 /* enc: u64 request, u64 fn, u64 data (fn 0: a captured callback) */
 #define SRV_NOTIFY_FETCH 6    /* enc: u64 request, 6 x u64 host geometry; DONE carries the bytes */
 #define SRV_NOTIFY_PUSH 7     /* enc: same; raw: the bytes to write */
 #define SRV_NOTIFY_CAPTURED 8 /* enc: u64 callback id, kept by the client for replays */
@@ -180,7 +180,7 @@ struct stage { /* one host side of a staged copy */
 };
 
 struct staged_node { /* a child graph node standing for a memcpy node */
-    CUgraph graph; /* the graph it is in: it goes with it (cuGraphDestroy, cuGraphDestroyNode) */
+    CUgraph graph;   /* the graph it is in: it goes with it (cuGraphDestroy, cuGraphDestroyNode) */
     CUgraphNode node;
     CUDA_MEMCPY3D params; /* as the client gave them (its host addresses) */
     struct staged_node *next;
@@ -259,7 +259,8 @@ static void CUDA_CB on_push(void *p)
 static struct hostfn *hostfn_get_locked(struct session *s, uint64_t fn, uint64_t data)
 {
     struct hostfn *hf = s->hostfns;
-    while (hf && (hf->fn != fn || hf->data != data)) hf = hf->next;
+    while (hf && (hf->fn != fn || hf->data != data))
+        hf = hf->next;
     if (!hf && (hf = calloc(1, sizeof *hf))) {
         *hf = (struct hostfn){s, fn, data, s->hostfns};
         s->hostfns = hf;
@@ -291,7 +292,8 @@ static int g_host_fn_out(void *self, void *real_fn, void *real_data, uint64_t *f
     if (real_fn != (void *)on_hostnode) return -1;
     pthread_mutex_lock(&s->lock);
     struct hostfn *hf = s->hostfns;
-    while (hf && hf != real_data) hf = hf->next;
+    while (hf && hf != real_data)
+        hf = hf->next;
     if (hf) *fn = hf->fn, *data = hf->data;
     pthread_mutex_unlock(&s->lock);
     return hf ? 0 : -1;
@@ -320,9 +322,10 @@ static void graph_install(struct session *s)
 static struct {
     CUresult (*graph_create)(CUgraph *, unsigned);
     CUresult (*graph_destroy)(CUgraph);
-    CUresult (*add_host)(CUgraphNode *, CUgraph, const CUgraphNode *, size_t, const CUDA_HOST_NODE_PARAMS *);
-    CUresult (*add_memcpy)(CUgraphNode *, CUgraph, const CUgraphNode *, size_t, const CUDA_MEMCPY3D *,
-                           CUcontext);
+    CUresult (*add_host)(CUgraphNode *, CUgraph, const CUgraphNode *, size_t,
+                         const CUDA_HOST_NODE_PARAMS *);
+    CUresult (*add_memcpy)(CUgraphNode *, CUgraph, const CUgraphNode *, size_t,
+                           const CUDA_MEMCPY3D *, CUcontext);
     CUresult (*add_child)(CUgraphNode *, CUgraph, const CUgraphNode *, size_t, CUgraph);
     CUresult (*capture_info)(CUstream, CUstreamCaptureStatus *, cuuint64_t *, CUgraph *,
                              const CUgraphNode **, const CUgraphEdgeData **, size_t *);
@@ -394,19 +397,21 @@ static uint64_t side_span(size_t x, size_t y, size_t z, size_t pitch, size_t hei
 {
     uint64_t rows, first, last;
     if (m->Depth > 1 && height < m->Height) return 0;
-    if (__builtin_mul_overflow((uint64_t)z, height, &first) || __builtin_add_overflow(first, y, &first) ||
-        __builtin_mul_overflow(first, pitch, &first) || __builtin_add_overflow(first, x, start))
+    if (__builtin_mul_overflow((uint64_t)z, height, &first) ||
+        __builtin_add_overflow(first, y, &first) || __builtin_mul_overflow(first, pitch, &first) ||
+        __builtin_add_overflow(first, x, start))
         return 0;
     if (__builtin_mul_overflow((uint64_t)(m->Depth - 1), height, &rows) ||
-        __builtin_add_overflow(rows, m->Height - 1, &rows) || __builtin_mul_overflow(rows, pitch, &last) ||
+        __builtin_add_overflow(rows, m->Height - 1, &rows) ||
+        __builtin_mul_overflow(rows, pitch, &last) ||
         __builtin_add_overflow(last, m->WidthInBytes, &last))
         return 0;
     return last;
 }
 
 /* A device side must lie in the session's memory (DESIGN rule 2). */
-static int device_side_ok(struct session *s, CUmemorytype t, CUdeviceptr d, size_t x, size_t y, size_t z,
-                          size_t pitch, size_t height, const CUDA_MEMCPY3D *m)
+static int device_side_ok(struct session *s, CUmemorytype t, CUdeviceptr d, size_t x, size_t y,
+                          size_t z, size_t pitch, size_t height, const CUDA_MEMCPY3D *m)
 {
     uint64_t off, n;
     if (t != CU_MEMORYTYPE_DEVICE) return 1; /* arrays: the driver checks the translated handle */
@@ -452,16 +457,16 @@ static struct stage *stage_new(struct session *s, uint64_t addr, size_t x, size_
 
 /* The child graph standing for copy m whose host sides are the client's
  * (stash): [fetch ->] copy through staging [-> push]. */
-static CUresult staged_graph(struct session *s, const CUDA_MEMCPY3D *m, const struct rpc_graph_stash *sh,
-                             CUcontext ctx, CUgraph *out)
+static CUresult staged_graph(struct session *s, const CUDA_MEMCPY3D *m,
+                             const struct rpc_graph_stash *sh, CUcontext ctx, CUgraph *out)
 {
     CUDA_MEMCPY3D c = *m;
     struct stage *in = NULL, *outs = NULL;
     if (!graph_fns(s)) return CUDA_ERROR_NOT_SUPPORTED;
-    if (!device_side_ok(s, m->srcMemoryType, m->srcDevice, m->srcXInBytes, m->srcY, m->srcZ, m->srcPitch,
-                        m->srcHeight, m) ||
-        !device_side_ok(s, m->dstMemoryType, m->dstDevice, m->dstXInBytes, m->dstY, m->dstZ, m->dstPitch,
-                        m->dstHeight, m))
+    if (!device_side_ok(s, m->srcMemoryType, m->srcDevice, m->srcXInBytes, m->srcY, m->srcZ,
+                        m->srcPitch, m->srcHeight, m) ||
+        !device_side_ok(s, m->dstMemoryType, m->dstDevice, m->dstXInBytes, m->dstY, m->dstZ,
+                        m->dstPitch, m->dstHeight, m))
         return CUDA_ERROR_INVALID_VALUE;
     if (!m->WidthInBytes || !m->Height || !m->Depth) return CUDA_ERROR_INVALID_VALUE;
     uint64_t bytes;
@@ -472,13 +477,15 @@ static CUresult staged_graph(struct session *s, const CUDA_MEMCPY3D *m, const st
         return CUDA_ERROR_NOT_SUPPORTED;
     }
     if (sh->sides & 1) {
-        if (!(in = stage_new(s, sh->src, m->srcXInBytes, m->srcY, m->srcZ, m->srcPitch, m->srcHeight, m)))
+        if (!(in = stage_new(s, sh->src, m->srcXInBytes, m->srcY, m->srcZ, m->srcPitch,
+                             m->srcHeight, m)))
             return CUDA_ERROR_INVALID_VALUE;
         c.srcHost = in->buf, c.srcXInBytes = c.srcY = c.srcZ = 0;
         c.srcPitch = m->WidthInBytes, c.srcHeight = m->Height;
     }
     if (sh->sides & 2) {
-        if (!(outs = stage_new(s, sh->dst, m->dstXInBytes, m->dstY, m->dstZ, m->dstPitch, m->dstHeight, m)))
+        if (!(outs = stage_new(s, sh->dst, m->dstXInBytes, m->dstY, m->dstZ, m->dstPitch,
+                               m->dstHeight, m)))
             return CUDA_ERROR_INVALID_VALUE;
         c.dstHost = outs->buf, c.dstXInBytes = c.dstY = c.dstZ = 0;
         c.dstPitch = m->WidthInBytes, c.dstHeight = m->Height;
@@ -504,8 +511,8 @@ static CUresult staged_graph(struct session *s, const CUDA_MEMCPY3D *m, const st
     return CUDA_SUCCESS;
 }
 
-static void staged_node_add(struct session *s, CUgraph graph, CUgraphNode node, const CUDA_MEMCPY3D *m,
-                            const struct rpc_graph_stash *sh)
+static void staged_node_add(struct session *s, CUgraph graph, CUgraphNode node,
+                            const CUDA_MEMCPY3D *m, const struct rpc_graph_stash *sh)
 {
     struct staged_node *n = calloc(1, sizeof *n);
     if (!n) return;
@@ -547,15 +554,15 @@ static int is_base(const struct rpc_decoded *dc, const char *b)
 }
 
 /* cuGraphAddMemcpyNode(node, graph, deps, n, params, ctx) with host sides. */
-static CUresult add_memcpy_node(struct session *s, struct rpc_decoded *dc, const struct rpc_graph_stash *sh)
+static CUresult add_memcpy_node(struct session *s, struct rpc_decoded *dc,
+                                const struct rpc_graph_stash *sh)
 {
     const CUDA_MEMCPY3D *m = dc->ptrval[4];
     CUgraph child;
     if (!m || !dc->ptrval[0]) return CUDA_ERROR_INVALID_VALUE;
     CUresult r = staged_graph(s, m, sh, arg_ptr(dc, 5), &child);
     if (r != CUDA_SUCCESS) return r;
-    r = G.add_child(dc->ptrval[0], arg_ptr(dc, 1), dc->ptrval[2], (size_t)arg_u64(dc, 3),
-                    child);
+    r = G.add_child(dc->ptrval[0], arg_ptr(dc, 1), dc->ptrval[2], (size_t)arg_u64(dc, 3), child);
     G.graph_destroy(child); /* the node holds a clone */
     if (r == CUDA_SUCCESS) staged_node_add(s, arg_ptr(dc, 1), *(CUgraphNode *)dc->ptrval[0], m, sh);
     return r;
@@ -564,7 +571,8 @@ static CUresult add_memcpy_node(struct session *s, struct rpc_decoded *dc, const
 static struct staged_node *staged_find_locked(struct session *s, CUgraphNode node)
 {
     struct staged_node *n = s->staged_nodes;
-    while (n && n->node != node) n = n->next;
+    while (n && n->node != node)
+        n = n->next;
     return n;
 }
 
@@ -590,8 +598,10 @@ static CUresult roles_of(CUgraph g, struct roles *ro)
             ro->copy = v[i];
             r = G.memcpy_get(v[i], &ro->copy_p);
         } else if (t == CU_GRAPH_NODE_TYPE_HOST && (r = G.host_get(v[i], &hp)) == CUDA_SUCCESS) {
-            if (hp.fn == on_fetch) ro->fetch = v[i], ro->fetch_p = hp;
-            else if (hp.fn == on_push) ro->push = v[i], ro->push_p = hp;
+            if (hp.fn == on_fetch)
+                ro->fetch = v[i], ro->fetch_p = hp;
+            else if (hp.fn == on_push)
+                ro->push = v[i], ro->push_p = hp;
         }
     }
     return r == CUDA_SUCCESS && !ro->copy ? CUDA_ERROR_INVALID_VALUE : r;
@@ -600,7 +610,8 @@ static CUresult roles_of(CUgraph g, struct roles *ro)
 /* cuGraphMemcpyNodeSetParams / cuGraphExecMemcpyNodeSetParams with host sides:
  * only a node that stands for a staged copy takes them, and its sides stay the
  * kind they were (the child graph keeps its shape). */
-static CUresult memcpy_set(struct session *s, struct rpc_decoded *dc, const struct rpc_graph_stash *sh)
+static CUresult memcpy_set(struct session *s, struct rpc_decoded *dc,
+                           const struct rpc_graph_stash *sh)
 {
     int exec = dc->desc->nargs == 4;
     CUgraphNode node = arg_ptr(dc, exec ? 1 : 0);
@@ -611,7 +622,8 @@ static CUresult memcpy_set(struct session *s, struct rpc_decoded *dc, const stru
     pthread_mutex_unlock(&s->lock);
     if (!n) {
         srv_warn("%s: host sides can only replace those of a memcpy node added with host sides "
-                 "through rgpu", dc->desc->name);
+                 "through rgpu",
+                 dc->desc->name);
         return CUDA_ERROR_NOT_SUPPORTED;
     }
     CUgraph fresh, inner;
@@ -620,7 +632,8 @@ static CUresult memcpy_set(struct session *s, struct rpc_decoded *dc, const stru
     if (r != CUDA_SUCCESS) return r;
     if (exec) {
         r = G.exec_child_set(arg_ptr(dc, 0), node, fresh);
-    } else if ((r = roles_of(fresh, &nr)) == CUDA_SUCCESS && (r = G.child_get(node, &inner)) == CUDA_SUCCESS &&
+    } else if ((r = roles_of(fresh, &nr)) == CUDA_SUCCESS &&
+               (r = G.child_get(node, &inner)) == CUDA_SUCCESS &&
                (r = roles_of(inner, &orl)) == CUDA_SUCCESS) {
         if (!nr.fetch != !orl.fetch || !nr.push != !orl.push) {
             srv_warn("%s: a staged copy keeps the kind of its sides through rgpu", dc->desc->name);
@@ -695,7 +708,8 @@ static CUresult node_type(struct session *s, struct rpc_decoded *dc)
     CUgraphNodeType *t = dc->ptrval[1];
     CUresult r = G.node_type(arg_ptr(dc, 0), t);
     pthread_mutex_lock(&s->lock);
-    if (r == CUDA_SUCCESS && t && staged_find_locked(s, arg_ptr(dc, 0))) *t = CU_GRAPH_NODE_TYPE_MEMCPY;
+    if (r == CUDA_SUCCESS && t && staged_find_locked(s, arg_ptr(dc, 0)))
+        *t = CU_GRAPH_NODE_TYPE_MEMCPY;
     pthread_mutex_unlock(&s->lock);
     return r;
 }
@@ -709,7 +723,8 @@ static CUresult memcpy_get(struct session *s, struct rpc_decoded *dc)
     if (!out) return CUDA_ERROR_INVALID_VALUE;
     pthread_mutex_lock(&s->lock);
     struct staged_node *n = s->staged_nodes;
-    while (n && n->node != node) n = n->next;
+    while (n && n->node != node)
+        n = n->next;
     if (n) *out = n->params;
     pthread_mutex_unlock(&s->lock);
     if (n) return CUDA_SUCCESS;
@@ -724,7 +739,8 @@ static int capturing(struct session *s, CUstream st)
 {
     CUstreamCaptureStatus cs = CU_STREAM_CAPTURE_STATUS_NONE;
     if (!atomic_load(&s->captured)) return 0;
-    return s->be.cuStreamIsCapturing(st, &cs) == CUDA_SUCCESS && cs == CU_STREAM_CAPTURE_STATUS_ACTIVE;
+    return s->be.cuStreamIsCapturing(st, &cs) == CUDA_SUCCESS &&
+           cs == CU_STREAM_CAPTURE_STATUS_ACTIVE;
 }
 
 /* Puts a child graph node for g into st's capture, after the capture's current
@@ -761,8 +777,10 @@ static int capture_copy(struct session *s, struct rpc_decoded *dc, CUresult *r)
     m.Height = m.Depth = 1;
     m.srcMemoryType = htod ? CU_MEMORYTYPE_HOST : CU_MEMORYTYPE_DEVICE;
     m.dstMemoryType = htod ? CU_MEMORYTYPE_DEVICE : CU_MEMORYTYPE_HOST;
-    if (htod) m.dstDevice = (CUdeviceptr)arg_u64(dc, dev);
-    else m.srcDevice = (CUdeviceptr)arg_u64(dc, dev);
+    if (htod)
+        m.dstDevice = (CUdeviceptr)arg_u64(dc, dev);
+    else
+        m.srcDevice = (CUdeviceptr)arg_u64(dc, dev);
     CUgraph g;
     CUcontext ctx = NULL;
     s->be.cuCtxGetCurrent(&ctx);
@@ -796,9 +814,11 @@ static int add_node_memcpy(struct session *s, struct rpc_decoded *dc, CUresult *
         return 1;
     }
     CUgraph child;
-    if ((*r = staged_graph(s, &p->memcpy.copyParams, &sh, p->memcpy.copyCtx, &child)) != CUDA_SUCCESS)
+    if ((*r = staged_graph(s, &p->memcpy.copyParams, &sh, p->memcpy.copyCtx, &child)) !=
+        CUDA_SUCCESS)
         return 1;
-    memset(p, 0, sizeof *p); /* the backend clones the child into the node; it stays with the session */
+    memset(p, 0,
+           sizeof *p); /* the backend clones the child into the node; it stays with the session */
     p->type = CU_GRAPH_NODE_TYPE_GRAPH;
     p->graph.graph = child;
     return 0;
@@ -844,7 +864,8 @@ int graph_call(struct session *s, struct call *cl, struct rpc_decoded *dc, CUres
     struct rpc_graph_stash sh;
     (void)cl;
     if (!dc->desc->custom || strcmp(dc->desc->custom, "graph")) return 0;
-    if (is_base(dc, "cuMemcpyHtoDAsync") || is_base(dc, "cuMemcpyDtoHAsync")) return capture_copy(s, dc, r);
+    if (is_base(dc, "cuMemcpyHtoDAsync") || is_base(dc, "cuMemcpyDtoHAsync"))
+        return capture_copy(s, dc, r);
     if (is_base(dc, "cuGraphAddNode")) return add_node_memcpy(s, dc, r);
     if (is_base(dc, "cuGraphNodeSetParams") || is_base(dc, "cuGraphExecNodeSetParams"))
         return add_node_memcpy(s, dc, r);
@@ -873,7 +894,8 @@ int graph_call(struct session *s, struct call *cl, struct rpc_decoded *dc, CUres
         *r = graph_clone(s, dc);
         return 1;
     }
-    if ((is_base(dc, "cuGraphDestroy") || is_base(dc, "cuGraphDestroyNode")) && dc->desc->nargs == 1) {
+    if ((is_base(dc, "cuGraphDestroy") || is_base(dc, "cuGraphDestroyNode")) &&
+        dc->desc->nargs == 1) {
         *r = graph_destroy(s, dc, is_base(dc, "cuGraphDestroyNode"));
         return 1;
     }

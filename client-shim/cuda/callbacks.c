@@ -311,7 +311,8 @@ static void allow_host_fn(void *self, uint64_t fn, uint64_t data)
     unsigned k = pair_hash(fn, data);
     pthread_mutex_lock(&G.mu);
     struct pair *p = G.pairs[k];
-    while (p && (p->fn != fn || p->data != data)) p = p->next;
+    while (p && (p->fn != fn || p->data != data))
+        p = p->next;
     if (!p && (p = malloc(sizeof *p))) { /* one per pair the application named: kept */
         *p = (struct pair){fn, data, G.pairs[k]};
         G.pairs[k] = p;
@@ -323,7 +324,8 @@ static int allowed(uint64_t fn, uint64_t data)
 {
     pthread_mutex_lock(&G.mu);
     struct pair *p = G.pairs[pair_hash(fn, data)];
-    while (p && (p->fn != fn || p->data != data)) p = p->next;
+    while (p && (p->fn != fn || p->data != data))
+        p = p->next;
     pthread_mutex_unlock(&G.mu);
     return p != NULL;
 }
@@ -360,7 +362,8 @@ static void grant_range(void *self, uint64_t addr, uint64_t len)
     if (__builtin_add_overflow(addr, len, &hi)) return;
     pthread_mutex_lock(&G.mu);
     struct grant *g = grants;
-    while (g && (g->lo > addr || g->hi < hi)) g = g->next;
+    while (g && (g->lo > addr || g->hi < hi))
+        g = g->next;
     if (!g && (g = malloc(sizeof *g))) {
         *g = (struct grant){addr, hi, grants};
         grants = g;
@@ -372,7 +375,8 @@ static int granted(uint64_t lo, uint64_t hi)
 {
     pthread_mutex_lock(&G.mu);
     struct grant *g = grants;
-    while (g && (g->lo > lo || g->hi < hi)) g = g->next;
+    while (g && (g->lo > lo || g->hi < hi))
+        g = g->next;
     pthread_mutex_unlock(&G.mu);
     return g != NULL;
 }
@@ -418,12 +422,14 @@ static void host_node(uint64_t req, uint64_t fn, uint64_t data)
     } else { /* a captured cuLaunchHostFunc */
         pthread_mutex_lock(&B.mu);
         struct cb *k = G.kept[data % NBUCKETS];
-        while (k && k->id != data) k = k->next;
+        while (k && k->id != data)
+            k = k->next;
         if (k) c->fn = k->fn, c->data = k->data;
         pthread_mutex_unlock(&B.mu);
     }
     if (!c->fn) {
-        rg_log(RG_LOG_WARN, "the server named a host function the application did not give; ignored");
+        rg_log(RG_LOG_WARN,
+               "the server named a host function the application did not give; ignored");
         free(c);
         done_raw(req, NULL, 0);
         return;
@@ -459,7 +465,8 @@ static int geo_ok(const struct geo *g, uint64_t *total)
         return 0;
     if (__builtin_mul_overflow(g->depth - 1, g->slice, &last) ||
         __builtin_add_overflow(last, (g->height - 1) * g->pitch, &last) ||
-        __builtin_add_overflow(last, g->width, &last) || __builtin_add_overflow(last, g->addr, &last))
+        __builtin_add_overflow(last, g->width, &last) ||
+        __builtin_add_overflow(last, g->addr, &last))
         return 0;
     if (!g->addr || rg_in_window(g->addr) || rg_in_window(last - 1)) return 0;
     if (!granted(g->addr, last)) return 0; /* not a host side the application gave a graph */
@@ -477,7 +484,8 @@ static int move_rows(const struct geo *g, void *buf, int to_app)
     for (uint64_t z = 0; z < g->depth; z++)
         for (uint64_t y = 0; y < g->height; y++) {
             struct iovec local = {(char *)buf + (z * g->height + y) * g->width, g->width};
-            struct iovec app = {(void *)(uintptr_t)(g->addr + z * g->slice + y * g->pitch), g->width};
+            struct iovec app = {(void *)(uintptr_t)(g->addr + z * g->slice + y * g->pitch),
+                                g->width};
             ssize_t n = to_app ? process_vm_writev(self, &local, 1, &app, 1, 0)
                                : process_vm_readv(self, &local, 1, &app, 1, 0);
             if (n != (ssize_t)g->width) return -1;
@@ -485,7 +493,8 @@ static int move_rows(const struct geo *g, void *buf, int to_app)
     return 0;
 }
 
-void rg_graph_notify(uint32_t kind, const void *enc, size_t enc_len, const void *raw, size_t raw_len)
+void rg_graph_notify(uint32_t kind, const void *enc, size_t enc_len, const void *raw,
+                     size_t raw_len)
 {
     rpc_rbuf r;
     rpc_rbuf_init(&r, enc, enc_len);
@@ -497,8 +506,10 @@ void rg_graph_notify(uint32_t kind, const void *enc, size_t enc_len, const void 
     uint64_t req = rpc_get_u64(&r);
     if (kind == RG_NOTIFY_HOSTNODE) {
         uint64_t fn = rpc_get_u64(&r), data = rpc_get_u64(&r);
-        if (rpc_rbuf_done(&r)) host_node(req, fn, data);
-        else rg_log(RG_LOG_WARN, "malformed graph host function notification ignored");
+        if (rpc_rbuf_done(&r))
+            host_node(req, fn, data);
+        else
+            rg_log(RG_LOG_WARN, "malformed graph host function notification ignored");
         return;
     }
     struct geo g;
@@ -512,15 +523,17 @@ void rg_graph_notify(uint32_t kind, const void *enc, size_t enc_len, const void 
     int ok = geo_ok(&g, &total);
     if (kind == RG_NOTIFY_PUSH) {
         ok = ok && raw_len == total && move_rows(&g, (void *)raw, 1) == 0;
-        if (!ok) rg_log(RG_LOG_ERROR, "graph copy: cannot write %llu bytes at %#llx",
-                        (unsigned long long)raw_len, (unsigned long long)g.addr);
+        if (!ok)
+            rg_log(RG_LOG_ERROR, "graph copy: cannot write %llu bytes at %#llx",
+                   (unsigned long long)raw_len, (unsigned long long)g.addr);
         done_raw(req, NULL, 0);
         return;
     }
     void *buf = ok && total <= RPC_MAX_CALL_BYTES ? malloc(total) : NULL;
     ok = buf && move_rows(&g, buf, 0) == 0;
-    if (!ok) rg_log(RG_LOG_ERROR, "graph copy: cannot read %llu bytes at %#llx",
-                    (unsigned long long)total, (unsigned long long)g.addr);
+    if (!ok)
+        rg_log(RG_LOG_ERROR, "graph copy: cannot read %llu bytes at %#llx",
+               (unsigned long long)total, (unsigned long long)g.addr);
     struct iovec v = {buf, ok ? total : 0};
     done_raw(req, ok ? &v : NULL, ok ? 1 : 0);
     free(buf);

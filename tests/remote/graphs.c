@@ -26,7 +26,8 @@ static void CUDA_CB fill_src(void *p) /* before the H2D copy */
 {
     struct order *o = p;
     o->launch++;
-    for (int i = 0; i < N; i++) o->src[i] = (uint32_t)(o->launch * 1000 + i);
+    for (int i = 0; i < N; i++)
+        o->src[i] = (uint32_t)(o->launch * 1000 + i);
 }
 
 static void CUDA_CB check_dst(void *p) /* after the D2H copy */
@@ -43,11 +44,15 @@ static CUDA_MEMCPY3D copy_1d(CUmemorytype st, const void *s, CUmemorytype dt, vo
     CUDA_MEMCPY3D c;
     memset(&c, 0, sizeof c);
     c.srcMemoryType = st;
-    if (st == CU_MEMORYTYPE_HOST) c.srcHost = s;
-    else c.srcDevice = (CUdeviceptr)(uintptr_t)s;
+    if (st == CU_MEMORYTYPE_HOST)
+        c.srcHost = s;
+    else
+        c.srcDevice = (CUdeviceptr)(uintptr_t)s;
     c.dstMemoryType = dt;
-    if (dt == CU_MEMORYTYPE_HOST) c.dstHost = d;
-    else c.dstDevice = (CUdeviceptr)(uintptr_t)d;
+    if (dt == CU_MEMORYTYPE_HOST)
+        c.dstHost = d;
+    else
+        c.dstDevice = (CUdeviceptr)(uintptr_t)d;
     c.WidthInBytes = n;
     c.Height = c.Depth = 1;
     return c;
@@ -69,11 +74,13 @@ RG_TEST(host_copies_follow_graph_order)
     CUDA_MEMCPY3D c = copy_1d(CU_MEMORYTYPE_HOST, o.src, CU_MEMORYTYPE_DEVICE, (void *)(uintptr_t)d,
                               sizeof o.src);
     CHECK_CU(cuGraphAddMemcpyNode(&up, g, &fill, 1, &c, primary));
-    c = copy_1d(CU_MEMORYTYPE_DEVICE, (void *)(uintptr_t)d, CU_MEMORYTYPE_HOST, o.dst, sizeof o.dst);
+    c = copy_1d(CU_MEMORYTYPE_DEVICE, (void *)(uintptr_t)d, CU_MEMORYTYPE_HOST, o.dst,
+                sizeof o.dst);
     CHECK_CU(cuGraphAddMemcpyNode(&down, g, &up, 1, &c, primary));
     CHECK_CU(cuGraphAddHostNode(&check, g, &down, 1, &hc));
     CHECK_CU(cuGraphInstantiate(&ex, g, 0));
-    for (int i = 0; i < 10; i++) CHECK_CU(cuGraphLaunch(ex, NULL));
+    for (int i = 0; i < 10; i++)
+        CHECK_CU(cuGraphLaunch(ex, NULL));
     CHECK_CU(cuStreamSynchronize(NULL));
     CHECK_EQ_INT(o.launch, 10);
     CHECK_EQ_INT(atomic_load(&o.good), 10);
@@ -95,7 +102,8 @@ RG_TEST(pitched_host_side_keeps_the_gaps)
     CUgraphExec ex;
     CHECK_CU(cuMemAlloc(&d, W * H));
     CHECK_CU(cuGraphCreate(&g, 0));
-    CUDA_MEMSET_NODE_PARAMS m = {.dst = d, .value = 0x5a, .elementSize = 1, .width = W * H, .height = 1};
+    CUDA_MEMSET_NODE_PARAMS m = {
+        .dst = d, .value = 0x5a, .elementSize = 1, .width = W * H, .height = 1};
     CHECK_CU(cuGraphAddMemsetNode(&ms, g, NULL, 0, &m, primary));
     CUDA_MEMCPY3D c;
     memset(&c, 0, sizeof c);
@@ -175,7 +183,8 @@ RG_TEST(large_staged_copies)
     CHECK_CU(cuStreamEndCapture(s, &g));
     CHECK_CU(cuGraphInstantiate(&ex, g, 0));
     for (uint32_t it = 1; it <= 2; it++) {
-        for (size_t i = 0; i < n / 4; i++) in[i] = (uint32_t)i * 3u + it;
+        for (size_t i = 0; i < n / 4; i++)
+            in[i] = (uint32_t)i * 3u + it;
         memset(out, 0, n);
         CHECK_CU(cuGraphLaunch(ex, s));
         CHECK_CU(cuStreamSynchronize(s));
@@ -206,7 +215,8 @@ RG_TEST(staged_node_type_and_new_host_sides)
     CHECK_CU(cuGraphCreate(&g, 0));
     CUDA_MEMSET_NODE_PARAMS m = {.dst = d, .value = 9, .elementSize = 4, .width = 64, .height = 1};
     CHECK_CU(cuGraphAddMemsetNode(&ms, g, NULL, 0, &m, primary));
-    CUDA_MEMCPY3D c = copy_1d(CU_MEMORYTYPE_DEVICE, (void *)(uintptr_t)d, CU_MEMORYTYPE_HOST, h1, sizeof h1);
+    CUDA_MEMCPY3D c =
+        copy_1d(CU_MEMORYTYPE_DEVICE, (void *)(uintptr_t)d, CU_MEMORYTYPE_HOST, h1, sizeof h1);
     CHECK_CU(cuGraphAddMemcpyNode(&cp, g, &ms, 1, &c, primary));
     CHECK_CU(cuGraphNodeGetType(cp, &t));
     CHECK_EQ_INT(t, CU_GRAPH_NODE_TYPE_MEMCPY);
@@ -320,8 +330,8 @@ RG_TEST(host_function_during_capture_answers_itself)
 
 /* Older and per-thread forms the public header maps away, as cudart finds them
  * through cuGetProcAddress. */
-CUresult CUDAAPI cuStreamGetCaptureInfo_v2(CUstream, CUstreamCaptureStatus *, cuuint64_t *, CUgraph *,
-                                           const CUgraphNode **, size_t *);
+CUresult CUDAAPI cuStreamGetCaptureInfo_v2(CUstream, CUstreamCaptureStatus *, cuuint64_t *,
+                                           CUgraph *, const CUgraphNode **, size_t *);
 CUresult CUDAAPI cuStreamGetCaptureInfo_v3_ptsz(CUstream, CUstreamCaptureStatus *, cuuint64_t *,
                                                 CUgraph *, const CUgraphNode **,
                                                 const CUgraphEdgeData **, size_t *);
