@@ -181,6 +181,14 @@ static void pool_note(uint64_t pool, int dev)
     pthread_mutex_unlock(&Q.lock);
 }
 
+static void pool_forget(uint64_t pool)
+{
+    pthread_mutex_lock(&Q.lock);
+    for (int i = 0; i < Q.npools; i++)
+        if (Q.pools[i].pool == pool) Q.pools[i--] = Q.pools[--Q.npools];
+    pthread_mutex_unlock(&Q.lock);
+}
+
 /* Which allocation the call makes, if any: 1 and *w filled. */
 static int allocation(struct session *s, const struct rpc_decoded *dc, struct want *w)
 {
@@ -222,6 +230,8 @@ static void account_release(struct session *s, const struct rpc_decoded *dc)
         const CUmemPoolProps *p = dc->ptrval[1];
         if (p && dc->lens[1] == sizeof *p && p->location.type == CU_MEM_LOCATION_TYPE_DEVICE)
             pool_note(val(dc, 0), p->location.id);
+    } else if (is(dc, "cuMemPoolDestroy")) {
+        pool_forget(real_arg(dc, 0));
     } else if (is(dc, "cuCtxDestroy")) {
         release_owner(dc->ids[0]);
     } else if (is(dc, "cuDevicePrimaryCtxReset") || is(dc, "cuDevicePrimaryCtxRelease")) {
