@@ -999,6 +999,27 @@ RG_TEST(admin_credential)
     rgpud_stop(&p.d);
 }
 
+/* rgpuctl says what went wrong, with distinct exit statuses. */
+RG_TEST(rgpuctl_errors)
+{
+    char cmd[512];
+    const char *ctl_bin = getenv("RGPUCTL");
+    if (!ctl_bin) RG_SKIP("RGPUCTL not set");
+    snprintf(cmd, sizeof cmd,
+             "%s --admin ipc:///tmp/rgpu-pool-test-none-%d.sock --timeout 300 status 2>/dev/null",
+             ctl_bin, (int)getpid());
+    int st = system(cmd);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 3); /* nobody answers */
+    snprintf(cmd, sizeof cmd, "%s frobnicate 2>/dev/null", ctl_bin);
+    st = system(cmd);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+    snprintf(cmd, sizeof cmd, "%s kill 2>/dev/null", ctl_bin); /* no SESSION */
+    st = system(cmd);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+    snprintf(cmd, sizeof cmd, "%s --help | grep -q 'drain DEVICE'", ctl_bin);
+    CHECK_EQ_INT(system(cmd), 0);
+}
+
 /* Every setting rgpud --help lists is a line of docs/rgpud.conf.example,
  * and the example as a whole is a config file rgpud accepts. */
 RG_TEST(every_setting_in_the_example_config)
