@@ -42,19 +42,27 @@ static enum shape shape_of(const struct rpc_call_desc *d)
     return 0;
 }
 
+/* The _v1 struct (older headers' cuGraphAddKernelNode & co.) is the _v2 one
+ * without kern and ctx at its end: never read or written past it. */
+static int is_v1(const struct rpc_call_desc *d)
+{
+    const char *t = d->nargs ? d->args[d->nargs - 1].ctype : NULL;
+    return t && strstr(t, "_v1") != NULL;
+}
+
 static size_t align16(size_t n)
 {
     return (n + 15) & ~(size_t)15;
 }
 
-static int enc_params(struct rpc_wbuf *w, const CUDA_KERNEL_NODE_PARAMS *p)
+static int enc_params(struct rpc_wbuf *w, const CUDA_KERNEL_NODE_PARAMS *p, int v1)
 {
     rpc_put_u8(w, p != NULL);
     if (!p) return rpc_wbuf_ok(w) ? 0 : -1;
-    uint64_t func = (uint64_t)(uintptr_t)p->func, kern = (uint64_t)(uintptr_t)p->kern;
+    uint64_t func = (uint64_t)(uintptr_t)p->func, kern = v1 ? 0 : (uint64_t)(uintptr_t)p->kern;
     rpc_put_u64(w, func);
     rpc_put_u64(w, kern);
-    rpc_put_u64(w, (uint64_t)(uintptr_t)p->ctx);
+    rpc_put_u64(w, v1 ? 0 : (uint64_t)(uintptr_t)p->ctx);
     const unsigned dims[7] = {p->gridDimX,  p->gridDimY,  p->gridDimZ,      p->blockDimX,
                               p->blockDimY, p->blockDimZ, p->sharedMemBytes};
     for (int k = 0; k < 7; k++)
@@ -79,7 +87,7 @@ static int kn_encode(const struct rpc_call_desc *d, void *const *args, struct rp
             rpc_put_u8(w, p != NULL);
             return rpc_wbuf_ok(w) ? 0 : -1;
         }
-        return enc_params(w, p);
+        return enc_params(w, p, is_v1(d));
     }
     rpc_put_u8(w, *(void *const *)args[0] != NULL);
     rpc_enc_simple(w, &d->args[1], args[1]);
@@ -90,7 +98,7 @@ static int kn_encode(const struct rpc_call_desc *d, void *const *args, struct rp
     rpc_put_u64(w, n);
     for (size_t j = 0; deps && j < n; j++)
         rpc_put_u64(w, (uint64_t)(uintptr_t)deps[j]);
-    return enc_params(w, p);
+    return enc_params(w, p, is_v1(d));
 }
 
 static int get_handle(const struct rpc_handle_ops *h, unsigned type, uint64_t id, void **real,
@@ -279,7 +287,7 @@ static int get_encode_reply(const struct rpc_decoded *dc, uint32_t result, struc
 static int get_decode_reply(const struct rpc_call_desc *d, void *const *args, struct rpc_rbuf *r,
                             const void *raw, size_t raw_len, uint32_t *result)
 {
-    (void)d, (void)raw;
+    (void)raw;
     uint32_t res = rpc_get_u32(r);
     if (!rpc_rbuf_ok(r) || raw_len) return -1;
     *result = res;
@@ -318,7 +326,7 @@ static int get_decode_reply(const struct rpc_call_desc *d, void *const *args, st
         off += align16(n);
     }
     kp.kernelParams = count ? ptrs : NULL;
-    *p = kp;
+    memcpy(p, &kp, is_v1(d) ? sizeof(CUDA_KERNEL_NODE_PARAMS_v1) : sizeof kp);
     return rpc_rbuf_done(r) ? 0 : -1;
 }
 

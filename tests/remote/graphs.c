@@ -305,6 +305,66 @@ RG_TEST(instantiate_with_params)
     CHECK_CU(cuStreamDestroy(s));
 }
 
+/* The _v1 kernel node calls of older headers (a struct without kern and ctx). */
+#undef cuGraphAddKernelNode
+#undef cuGraphKernelNodeGetParams
+CUresult CUDAAPI cuGraphAddKernelNode(CUgraphNode *, CUgraph, const CUgraphNode *, size_t,
+                                      const CUDA_KERNEL_NODE_PARAMS_v1 *);
+CUresult CUDAAPI cuGraphKernelNodeGetParams(CUgraphNode, CUDA_KERNEL_NODE_PARAMS_v1 *);
+
+static const char fill_ptx[] = ".version 8.0\n.target sm_80\n.address_size 64\n"
+                               ".visible .entry fill(.param .u64 out)\n{\n"
+                               " .reg .b64 %rd<4>;\n .reg .b32 %r<3>;\n"
+                               " ld.param.u64 %rd1, [out];\n cvta.to.global.u64 %rd1, %rd1;\n"
+                               " mov.u32 %r1, %tid.x;\n mov.u32 %r2, %ctaid.x;\n"
+                               " mad.lo.u32 %r2, %r2, 64, %r1;\n"
+                               " mul.wide.u32 %rd2, %r2, 4;\n add.u64 %rd3, %rd1, %rd2;\n"
+                               " st.global.u32 [%rd3], %r2;\n ret;\n}\n";
+
+RG_TEST(kernel_node_v1)
+{
+    CHECK_CU(rt_setup(&primary));
+    CUmodule m;
+    CUfunction f;
+    CUdeviceptr d;
+    CUgraph g;
+    CUgraphNode k;
+    CUgraphExec ex;
+    uint32_t out[64] = {0};
+    CHECK_CU(cuModuleLoadData(&m, fill_ptx));
+    CHECK_CU(cuModuleGetFunction(&f, m, "fill"));
+    CHECK_CU(cuMemAlloc(&d, sizeof out));
+    CHECK_CU(cuGraphCreate(&g, 0));
+    void *args[] = {&d};
+    CUDA_KERNEL_NODE_PARAMS_v1 kp = {.func = f,
+                                     .gridDimX = 1,
+                                     .gridDimY = 1,
+                                     .gridDimZ = 1,
+                                     .blockDimX = 64,
+                                     .blockDimY = 1,
+                                     .blockDimZ = 1,
+                                     .kernelParams = args};
+    CHECK_CU(cuGraphAddKernelNode(&k, g, NULL, 0, &kp));
+    struct {
+        CUDA_KERNEL_NODE_PARAMS_v1 p;
+        unsigned char guard[32];
+    } got;
+    memset(&got, 0x5c, sizeof got);
+    CHECK_CU(cuGraphKernelNodeGetParams(k, &got.p));
+    CHECK(got.p.func == f && got.p.blockDimX == 64 && got.p.kernelParams != NULL);
+    CHECK_EQ_U64(*(CUdeviceptr *)got.p.kernelParams[0], d);
+    for (size_t i = 0; i < sizeof got.guard; i++)
+        if (got.guard[i] != 0x5c) RG_FAIL("written past the _v1 struct at %zu", i);
+    CHECK_CU(cuGraphInstantiate(&ex, g, 0));
+    CHECK_CU(cuGraphLaunch(ex, NULL));
+    CHECK_CU(cuMemcpyDtoH(out, d, sizeof out));
+    CHECK_EQ_INT(out[63], 63);
+    CHECK_CU(cuGraphExecDestroy(ex));
+    CHECK_CU(cuGraphDestroy(g));
+    CHECK_CU(cuMemFree(d));
+    CHECK_CU(cuModuleUnload(m));
+}
+
 static void CUDA_CB nothing(void *p)
 {
     (void)p;
