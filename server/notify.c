@@ -7,10 +7,16 @@
  * When the stream reaches it, that function sends NOTIFY(op = kind, callback
  * id[, stream status]) and blocks the stream until the client's DONE CALL for
  * that id arrives (or the session ends), so the callback runs on the client in
- * stream order. The main loop handles DONE as soon as it reads it; while
- * callbacks are live, it hands other calls to the session executor (waiter.c)
- * so that a call blocked in the backend behind a callback never keeps it from
- * reading the acknowledgement.
+ * stream order. The main loop handles DONE as soon as it reads it; calls run
+ * on the client threads' lanes (lane.c), so a call blocked in the backend
+ * behind a callback never keeps it from reading the acknowledgement.
+ *
+ * Graphs (custom=graph, rpc/custom_graph.c). Host functions of graph nodes,
+ * captured host functions and user-object destructors: a trampoline stands
+ * for each client (fn, data) pair and asks the client at every run
+ * (NOTIFY HOSTNODE). Copies with client host sides: a child graph node of the
+ * worker's, FETCH host node -> copy through a staging buffer -> PUSH host node,
+ * so replays read and write the client's memory in graph order.
  *
  * Device printf (DESIGN rule 10). The backend writes kernel output to fd 1,
  * which the worker turns into a pipe at start (its own log lines go to fd 2).
