@@ -101,6 +101,10 @@ static uint64_t sreg_value(ex_warp *w, unsigned id, int l)
         return EX_RESERVED_SMEM;
     case SR_ONE:
         return 1;
+    case SR_ENVREG1:
+        return (uint32_t)(b->l->grid_workspace >> 32);
+    case SR_ENVREG2:
+        return (uint32_t)b->l->grid_workspace;
     default:
         return 0;
     }

@@ -340,6 +340,8 @@ enum ir_sreg {
     SR_TOTAL_SMEM,
     SR_ZERO,
     SR_ONE,
+    SR_ENVREG1, /* high / low half of the grid workspace (cooperative launches) */
+    SR_ENVREG2,
     SR_RESV_BEGIN,
     SR_RESV_END,
     SR_RESV_CAP,

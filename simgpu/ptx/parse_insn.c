@@ -500,7 +500,9 @@ static int parse_sreg(parser *p, ir_operand *o)
     }
     if (t->len > 7 && (memcmp(t->text, "%envreg", 7) == 0 || memcmp(t->text, "%pm", 3) == 0)) {
         o->kind = O_SREG;
-        o->idx = SR_ZERO;
+        o->idx = SR_ZERO; /* %envreg1:%envreg2 is the cooperative grid workspace, the rest 0 */
+        if (t->len == 8 && t->text[7] == '1') o->idx = SR_ENVREG1;
+        if (t->len == 8 && t->text[7] == '2') o->idx = SR_ENVREG2;
         pp_next(p);
         return 1;
     }

@@ -135,6 +135,13 @@ typedef struct ptx_launch {
     unsigned sm_count;      /* for %nsmid / %smid */
     uint64_t launch_id;     /* free-running id for %gridid */
     ptx_heap *heap;         /* device malloc/free; NULL: malloc returns NULL */
+    /* Cooperative launch: every block of the grid makes progress at once
+     * (grid-wide synchronisation spins on global memory), and the kernel finds
+     * grid_workspace (8 zeroed bytes of device memory the caller keeps: the
+     * size word and the barrier of cooperative_groups' grid sync) in
+     * %envreg1 (high half) and %envreg2 (low half). */
+    bool cooperative;
+    uint64_t grid_workspace;
 } ptx_launch;
 
 /* Run a grid to completion on the interpreter's worker threads (created on

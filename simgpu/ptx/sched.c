@@ -1,6 +1,7 @@
 /* sched.c — runs grids: blocks are handed out in increasing index order to the
  * caller and SIMGPU_THREADS-1 pool workers; each block's warps are time-sliced
- * on one host thread with per-thread scratch reused across launches. */
+ * on one host thread with per-thread scratch reused across launches. A
+ * cooperative grid runs all its blocks at once, time-sliced on the caller. */
 #include "exec.h"
 
 #include <stdlib.h>
@@ -138,32 +139,39 @@ static void init_warps(ex_block *b, uint64_t *regs)
     }
 }
 
-/* Round-robin the block's warps until all exit; release warp-sync waiters if
- * nothing else can run; report a deadlock if only barrier waiters remain. */
+/* One round over the block's warps: 1 while it has work left, 0 once all its
+ * threads exited or it faulted. Warp-sync waiters are released if nothing else
+ * could run; a deadlock is reported if only barrier waiters remain. */
+static int block_round(ex_block *b, int quantum)
+{
+    int live = 0, ran = 0;
+    for (unsigned i = 0; i < b->nwarps; i++) {
+        ex_warp *w = &b->warps[i];
+        if (!w->live) continue;
+        live = 1;
+        if (!(w->live & ~(w->bar_blocked | w->ws_blocked))) continue;
+        ran = 1;
+        if (ex_warp_run(w, quantum)) return 0;
+    }
+    if (!live || atomic_load_explicit(&b->job->status, memory_order_relaxed)) return 0;
+    if (ran) return 1;
+    int released = 0;
+    for (unsigned i = 0; i < b->nwarps; i++)
+        if (b->warps[i].ws_blocked)
+            ex_unblock(&b->warps[i], b->warps[i].ws_blocked, 0), released = 1;
+    if (!released) {
+        ex_fault(&b->warps[0], 0, PTX_ERR_ILLEGAL_INSTR, 0,
+                 "deadlock: every live thread waits at a barrier");
+        return 0;
+    }
+    return 1;
+}
+
+/* Round-robin the block's warps until all exit. */
 static void block_loop(ex_block *b)
 {
     int quantum = b->nwarps == 1 ? 1 << 30 : SCHED_QUANTUM;
-    for (;;) {
-        int live = 0, ran = 0;
-        for (unsigned i = 0; i < b->nwarps; i++) {
-            ex_warp *w = &b->warps[i];
-            if (!w->live) continue;
-            live = 1;
-            if (!(w->live & ~(w->bar_blocked | w->ws_blocked))) continue;
-            ran = 1;
-            if (ex_warp_run(w, quantum)) return;
-        }
-        if (!live || atomic_load_explicit(&b->job->status, memory_order_relaxed)) return;
-        if (ran) continue;
-        int released = 0;
-        for (unsigned i = 0; i < b->nwarps; i++)
-            if (b->warps[i].ws_blocked)
-                ex_unblock(&b->warps[i], b->warps[i].ws_blocked, 0), released = 1;
-        if (!released) {
-            ex_fault(&b->warps[0], 0, PTX_ERR_ILLEGAL_INSTR, 0,
-                     "deadlock: every live thread waits at a barrier");
-            return;
-        }
+    while (block_round(b, quantum)) {
     }
 }
 
@@ -179,6 +187,42 @@ static void run_block(ex_job *j, uint64_t idx, ex_scratch *sc)
     init_warps(b, sc->regs);
     block_loop(b);
     atomic_fetch_add_explicit(&g_steps, b->steps, memory_order_relaxed);
+}
+
+/* A cooperative grid: every block resident at once, as the hardware guarantees
+ * for cooperative launches, so blocks spinning in a grid-wide barrier let the
+ * others reach it. All blocks are time-sliced on the calling thread, a round
+ * of each in turn; memory is per block. */
+static void run_cooperative(ex_job *j)
+{
+    uint64_t n = j->nblocks;
+    ex_scratch *sc = calloc(n, sizeof *sc);
+    unsigned char *done = calloc(n, 1);
+    uint64_t left = n;
+    int failed = !sc || !done;
+    for (uint64_t i = 0; i < n && !failed; i++) {
+        init_block(&sc[i].blk, j, i);
+        failed = block_memory(&sc[i], &sc[i].blk, j->k);
+        if (!failed) init_warps(&sc[i].blk, sc[i].regs);
+    }
+    if (failed) {
+        int expect = 0;
+        atomic_compare_exchange_strong(&j->status, &expect, PTX_ERR_NOMEM);
+        left = 0;
+    }
+    while (left && !atomic_load_explicit(&j->status, memory_order_relaxed))
+        for (uint64_t i = 0; i < n; i++) {
+            if (done[i] || block_round(&sc[i].blk, SCHED_QUANTUM)) continue;
+            done[i] = 1;
+            left--;
+        }
+    for (uint64_t i = 0; sc && i < n; i++) {
+        atomic_fetch_add_explicit(&g_steps, sc[i].blk.steps, memory_order_relaxed);
+        free(sc[i].regs), free(sc[i].smem), free(sc[i].local), free(sc[i].warps), free(sc[i].barw);
+    }
+    free(sc);
+    free(done);
+    atomic_store(&j->done, n);
 }
 
 static void run_blocks(ex_job *j)
@@ -282,7 +326,9 @@ enum ptx_status ptx_run(const ptx_launch *l, ptx_fault *fault)
     j.users = 0;
     j.link = NULL;
     pthread_mutex_init(&j.fault_lock, NULL);
-    if (j.nblocks == 1 || ptx_worker_count() == 1) {
+    if (l->cooperative) {
+        run_cooperative(&j);
+    } else if (j.nblocks == 1 || ptx_worker_count() == 1) {
         run_blocks(&j);
     } else {
         pthread_mutex_lock(&pool_lock);

@@ -1,7 +1,8 @@
-/* devheap.c — the device heap behind kernels' malloc/free: one region of
- * CU_LIMIT_MALLOC_HEAP_SIZE bytes of device memory per context, allocated at
- * the first launch of a kernel whose module uses malloc/free, and gone with
- * the context. The block bookkeeping is the interpreter's (ptx_heap). */
+/* devheap.c — device memory a context keeps for its kernels: the heap behind
+ * malloc/free (one region of CU_LIMIT_MALLOC_HEAP_SIZE bytes, allocated at the
+ * first launch of a kernel whose module uses malloc/free; the block
+ * bookkeeping is the interpreter's ptx_heap) and the grid workspace of
+ * cooperative launches. Both are gone with the context. */
 #include "sim.h"
 
 CUresult sim_ctx_heap(struct sim_ctx *c, ptx_heap **out)
@@ -40,6 +41,18 @@ void sim_ctx_heap_destroy(struct sim_ctx *c)
     pthread_mutex_lock(&c->lock);
     ptx_heap *h = c->heap;
     c->heap = NULL;
+    c->grid_ws = 0; /* went with the context's memory */
     pthread_mutex_unlock(&c->lock);
     ptx_heap_destroy(h);
+}
+
+CUresult sim_ctx_grid_workspace(struct sim_ctx *c, uintptr_t *out)
+{
+    CUresult r = CUDA_SUCCESS;
+    pthread_mutex_lock(&c->lock);
+    /* internal like the heap: cuMemFree refuses it; device memory starts zeroed */
+    if (!c->grid_ws) r = sim_mem_alloc_device(c, 8, true, &c->grid_ws);
+    *out = c->grid_ws;
+    pthread_mutex_unlock(&c->lock);
+    return r;
 }

@@ -15,7 +15,8 @@ struct launch_op {
     uint32_t grid[3], block[3];
     uint32_t dyn_smem;
     uint32_t params_size;
-    unsigned char params[]; /* offset 48: 8-aligned like the stream ring slots */
+    uint64_t grid_ws;       /* cooperative launches: the context's grid workspace, else 0 */
+    unsigned char params[]; /* offset 56: 8-aligned like the stream ring slots */
 };
 
 #define LAUNCH_STACK_PARAMS 4096 /* larger parameter buffers are packed on the heap */
@@ -103,6 +104,8 @@ static CUresult launch_run(void *payload)
         .launch_id = atomic_fetch_add_explicit(&g_launch_id, 1, memory_order_relaxed) + 1,
         /* set before the launch was queued (launch_ex), stable until teardown */
         .heap = f->mod->code->uses_heap ? op->ctx->heap : NULL,
+        .cooperative = op->grid_ws != 0,
+        .grid_workspace = op->grid_ws,
     };
     ptx_fault fault;
     fault.message[0] = 0;
@@ -220,7 +223,9 @@ static CUresult launch_ex(struct sim_func *f, struct sim_stream *s, struct sim_c
     CUresult r = check_config(f, g, b, dyn, coop);
     if (r != CUDA_SUCCESS) return r;
     ptx_heap *heap;
+    uintptr_t ws = 0;
     if (f->mod->code->uses_heap && (r = sim_ctx_heap(c, &heap)) != CUDA_SUCCESS) return r;
+    if (coop && (r = sim_ctx_grid_workspace(c, &ws)) != CUDA_SUCCESS) return r;
     size_t ps = f->info->params_size;
     union {
         struct launch_op op;
@@ -237,6 +242,7 @@ static CUresult launch_ex(struct sim_func *f, struct sim_stream *s, struct sim_c
         memcpy(op->block, b, sizeof op->block);
         op->dyn_smem = dyn;
         op->params_size = (uint32_t)ps;
+        op->grid_ws = ws;
         r = sim_stream_enqueue(s, launch_run, op, sizeof *op + ps);
     }
     if (op != &stack.op) free(op);

@@ -137,6 +137,7 @@ struct sim_ctx {
     struct sim_barrier *barriers; /* positions all later work waits for; under lock */
     size_t nbarriers, barriers_cap;
     ptx_heap *heap; /* device malloc/free (devheap.c); under lock, NULL until first needed */
+    uintptr_t grid_ws; /* cooperative launches' grid workspace (devheap.c); under lock, 0 until first needed */
 };
 
 /* Context on top of the calling thread's stack, NULL if none. */
@@ -155,6 +156,10 @@ CUresult sim_ctx_heap(struct sim_ctx *c, ptx_heap **out);
 /* cuCtxSetLimit(CU_LIMIT_MALLOC_HEAP_SIZE): INVALID_VALUE once the heap exists. */
 CUresult sim_ctx_heap_set_size(struct sim_ctx *c, size_t size);
 void sim_ctx_heap_destroy(struct sim_ctx *c);
+/* The grid workspace of c's cooperative launches (cooperative_groups' grid
+ * sync barrier, read through %envreg1:2): 8 zeroed bytes of device memory
+ * owned by c, made on first use. */
+CUresult sim_ctx_grid_workspace(struct sim_ctx *c, uintptr_t *out);
 /* Record an execution error as the context's sticky error. */
 void sim_ctx_set_sticky(struct sim_ctx *c, CUresult r);
 /* Wait until all work of every stream of the context is done; returns the
