@@ -383,6 +383,7 @@ static int np_type_ok(CUgraphNodeType t)
 {
     switch (t) {
     case CU_GRAPH_NODE_TYPE_EMPTY:
+    case CU_GRAPH_NODE_TYPE_KERNEL:
     case CU_GRAPH_NODE_TYPE_MEMSET:
     case CU_GRAPH_NODE_TYPE_MEMCPY:
     case CU_GRAPH_NODE_TYPE_HOST:
@@ -391,7 +392,7 @@ static int np_type_ok(CUgraphNodeType t)
     case CU_GRAPH_NODE_TYPE_WAIT_EVENT:
         return 1;
     default:
-        return 0; /* kernel parameters, allocations, semaphores, conditionals: not yet */
+        return 0; /* allocations, semaphores, memory operations, conditionals: not yet */
     }
 }
 
@@ -418,7 +419,25 @@ static int np_encode(const struct rpc_call_desc *d, void *const *args, struct rp
         p = &retyped;
     }
     if (p && p->type == CU_GRAPH_NODE_TYPE_MEMCPY) grant_copy(&p->memcpy.copyParams);
-    return rpc_encode_call_generic(&d2, sent, w, raw, nraw);
+    /* u32 length + the generic part, then u8 kernel [+ its parameters by the layout] */
+    rpc_wbuf g;
+    rpc_wbuf_init_dyn(&g, 1u << 20); /* an encoded part is at most RPC_MAX_ENC_LEN */
+    int rc = rpc_encode_call_generic(&d2, sent, &g, raw, nraw);
+    if (!rc) {
+        rpc_put_u32(w, (uint32_t)g.len);
+        rpc_put_bytes(w, g.data, g.len);
+    }
+    rpc_wbuf_free(&g);
+    if (rc) return rc < 0 ? (w->err = 1, -1) : rc;
+    int kernel = p && p->type == CU_GRAPH_NODE_TYPE_KERNEL;
+    rpc_put_u8(w, (uint8_t)kernel);
+    if (kernel) {
+        const CUDA_KERNEL_NODE_PARAMS_v3 *kp = &p->kernel;
+        uint64_t func = (uint64_t)(uintptr_t)kp->func, kern = (uint64_t)(uintptr_t)kp->kern;
+        if ((rc = rpc_launch_enc_params(w, func ? func : kern, kp->kernelParams, kp->extra)))
+            return rc;
+    }
+    return rpc_wbuf_ok(w) ? 0 : -1;
 }
 
 static int np_fix(CUgraphNodeParams *p, struct rpc_decoded *out, int k,
@@ -455,10 +474,45 @@ static int np_decode(const struct rpc_call_desc *d, struct rpc_rbuf *r, const vo
     struct rpc_arg_desc a2[RPC_MAX_ARGS];
     int k = np_desc(d, &d2, a2);
     if (k < 0) return RPC_CU_NOT_SUPPORTED;
-    int rc = rpc_decode_call_generic(&d2, r, raw, raw_len, h, out);
+    /* A kernel's parameter block outlives the decoded call's scratch (one slot):
+     * it is freed at this thread's next node-params call, after this one ran. */
+    static __thread void *kblock;
+    free(kblock);
+    kblock = NULL;
+    uint32_t glen = rpc_get_u32(r);
+    const void *gv = rpc_get_view(r, glen);
+    uint8_t kernel = rpc_get_u8(r);
+    if (!gv || kernel > 1 || !rpc_rbuf_ok(r)) return -1;
+    rpc_rbuf gr;
+    rpc_rbuf_init(&gr, gv, glen);
+    int rc = rpc_decode_call_generic(&d2, &gr, raw, raw_len, h, out);
     out->desc = d;
-    if (rc) return rc;
-    if (out->ptrval[k] && (rc = np_fix(out->ptrval[k], out, k, h))) rpc_decoded_free(out);
+    if (rc) return rc; /* -1 malformed, or a CUresult (nothing kept) */
+    CUgraphNodeParams *p = out->ptrval[k];
+    if ((p && p->type == CU_GRAPH_NODE_TYPE_KERNEL) != kernel || (!kernel && !rpc_rbuf_done(r))) {
+        rpc_decoded_free(out);
+        return -1; /* the kernel flag must say what the union says */
+    }
+    if (kernel) {
+        struct rpc_launch_params lp = {0};
+        uint64_t func = (uint64_t)(uintptr_t)p->kernel.func;
+        uint64_t kern = (uint64_t)(uintptr_t)p->kernel.kern;
+        int cu = handle_in(h, RPC_H_FUNCTION, (void **)&p->kernel.func);
+        if (!cu) cu = handle_in(h, RPC_H_KERNEL, (void **)&p->kernel.kern);
+        if (!cu) cu = handle_in(h, RPC_H_CONTEXT, (void **)&p->kernel.ctx);
+        void *f = p->kernel.func, *kr = p->kernel.kern;
+        rc = rpc_launch_dec_params(r, func ? f : kr, func ? func : kern, cu, 0, &lp);
+        if (rc) {
+            free(lp.block);
+            rpc_decoded_free(out);
+            return rc;
+        }
+        kblock = lp.block;
+        p->kernel.kernelParams = lp.kp;
+        p->kernel.extra = lp.extra;
+        return 0;
+    }
+    if (p && (rc = np_fix(p, out, k, h))) rpc_decoded_free(out);
     return rc;
 }
 

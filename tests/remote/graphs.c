@@ -365,6 +365,44 @@ RG_TEST(kernel_node_v1)
     CHECK_CU(cuModuleUnload(m));
 }
 
+/* cuGraphAddNode with a kernel: its parameters travel by the kernel's layout. */
+RG_TEST(generic_kernel_node)
+{
+    CHECK_CU(rt_setup(&primary));
+    CUmodule m;
+    CUfunction f;
+    CUdeviceptr d;
+    CUgraph g;
+    CUgraphNode k;
+    CUgraphExec ex;
+    uint32_t out[128] = {0};
+    CHECK_CU(cuModuleLoadData(&m, fill_ptx));
+    CHECK_CU(cuModuleGetFunction(&f, m, "fill"));
+    CHECK_CU(cuMemAlloc(&d, sizeof out));
+    CHECK_CU(cuGraphCreate(&g, 0));
+    void *args[] = {&d};
+    CUgraphNodeParams p;
+    memset(&p, 0, sizeof p);
+    p.type = CU_GRAPH_NODE_TYPE_KERNEL;
+    p.kernel.func = f;
+    p.kernel.gridDimX = 2, p.kernel.gridDimY = 1, p.kernel.gridDimZ = 1;
+    p.kernel.blockDimX = 64, p.kernel.blockDimY = 1, p.kernel.blockDimZ = 1;
+    p.kernel.kernelParams = args;
+    CHECK_CU(cuGraphAddNode(&k, g, NULL, NULL, 0, &p));
+    d = 0;                       /* the parameters were copied */
+    CUDA_KERNEL_NODE_PARAMS got; /* the _v2 call: the _v1 name is undefined above */
+    CHECK_CU(cuGraphKernelNodeGetParams_v2(k, &got));
+    CHECK(got.func == f && got.gridDimX == 2);
+    CHECK_CU(cuGraphInstantiate(&ex, g, 0));
+    CHECK_CU(cuGraphLaunch(ex, NULL));
+    CHECK_CU(cuMemcpyDtoH(out, *(CUdeviceptr *)got.kernelParams[0], sizeof out));
+    CHECK_EQ_INT(out[127], 127);
+    CHECK_CU(cuMemFree(*(CUdeviceptr *)got.kernelParams[0]));
+    CHECK_CU(cuGraphExecDestroy(ex));
+    CHECK_CU(cuGraphDestroy(g));
+    CHECK_CU(cuModuleUnload(m));
+}
+
 static void CUDA_CB nothing(void *p)
 {
     (void)p;
