@@ -10,7 +10,7 @@
  *   them (server/notify.c); a staged DtoH reply carries no bytes;
  * - CUgraphNodeParams (cuGraphAddNode, cuGraphNodeSetParams,
  *   cuGraphExecNodeSetParams): the union travels as its bytes, the worker
- *   translates the ids of its type's handles;
+ *   translates the ids of its type's handles; a kernel's parameters follow;
  * - cuStreamGetCaptureInfo_v2/_v3: the driver-owned node array comes back as
  *   ids the worker mints, kept by the shim per thread until the next call;
  * - cuGraphExecUpdate_v2: the error nodes come back as ids;
@@ -352,7 +352,9 @@ static int hc_decode_reply(const struct rpc_call_desc *d, void *const *args, str
     return rpc_rbuf_done(r) && raw_len == 0 ? 0 : -1;
 }
 
-/* ---- CUgraphNodeParams: the union as bytes, with the ids of its type's handles ----- */
+/* ---- CUgraphNodeParams: the union as bytes, with the ids of its type's handles -----
+ * Wire: u32 length + the generic form (the union travels as its bytes), u8 kernel
+ * [+ the kernel's parameters by its layout, as a launch's]. */
 
 static int np_index(const struct rpc_call_desc *d)
 {
