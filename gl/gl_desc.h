@@ -49,7 +49,8 @@ enum rg_gl_class {
     RG_GC_QUERY,
     RG_GC_SAMPLER,
     RG_GC_TRANSFORMFEEDBACK,
-    RG_GC_SYNC, /* GLsync: a client-minted id for a server pointer */
+    RG_GC_SYNC,        /* GLsync: a client-minted id for a server pointer */
+    RG_GC_DISPLAYLIST, /* desktop GL compatibility */
     RG_GC_N_
 };
 
@@ -108,6 +109,9 @@ size_t rg_gl_get_count(uint32_t pname);          /* glGet{Integer,Float,Boolean}
 size_t rg_gl_texparam_count(uint32_t pname);     /* glTexParameter*v / glGetTexParameter*v */
 size_t rg_gl_vattrib_count(uint32_t pname);      /* glGetVertexAttrib{f,i}v */
 size_t rg_gl_clearbuffer_count(uint32_t buffer); /* glClearBuffer*v */
+size_t rg_gl_light_count(uint32_t pname);        /* gl{Get,}Light*v */
+size_t rg_gl_material_count(uint32_t pname);     /* gl{Get,}Material*v */
+size_t rg_gl_fixed_count(uint32_t pname); /* fog, light model, tex env/gen, point parameters */
 
 /* ---- the wire (docs/gl.md) ------------------------------------------------------
  * GL travels in the CUDA session as CALL frames whose op is RG_GL_OP_BATCH: the

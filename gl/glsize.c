@@ -2,9 +2,7 @@
  * COMPSIZE: image sizes under the pixel-store modes, values per glGet pname.
  * Compiled into the client (with its shadow pixel store) and the server (with
  * the real context's), which refuses a blob whose size it computes otherwise. */
-#include <GLES3/gl32.h>
-#include <GLES2/gl2ext.h>
-
+#include "gl_api.h"
 #include "gl_desc.h"
 
 #define RG_GL_MAX_BYTES ((size_t)1 << 40) /* beyond any real buffer: refused by the limits */
@@ -142,4 +140,52 @@ size_t rg_gl_vattrib_count(uint32_t pname)
 size_t rg_gl_clearbuffer_count(uint32_t buffer)
 {
     return buffer == GL_COLOR ? 4 : 1;
+}
+
+/* Fixed-function vector parameters (desktop GL compatibility). */
+size_t rg_gl_light_count(uint32_t pname)
+{
+    switch (pname) {
+    case GL_AMBIENT:
+    case GL_DIFFUSE:
+    case GL_SPECULAR:
+    case GL_POSITION:
+        return 4;
+    case GL_SPOT_DIRECTION:
+        return 3;
+    default:
+        return 1;
+    }
+}
+
+size_t rg_gl_material_count(uint32_t pname)
+{
+    switch (pname) {
+    case GL_AMBIENT:
+    case GL_DIFFUSE:
+    case GL_SPECULAR:
+    case GL_EMISSION:
+    case GL_AMBIENT_AND_DIFFUSE:
+        return 4;
+    case GL_COLOR_INDEXES:
+        return 3;
+    default:
+        return 1;
+    }
+}
+
+size_t rg_gl_fixed_count(uint32_t pname) /* fog, light model, texture env / gen, point parameters */
+{
+    switch (pname) {
+    case GL_FOG_COLOR:
+    case GL_LIGHT_MODEL_AMBIENT:
+    case GL_TEXTURE_ENV_COLOR:
+    case GL_OBJECT_PLANE:
+    case GL_EYE_PLANE:
+        return 4;
+    case GL_POINT_DISTANCE_ATTENUATION:
+        return 3;
+    default:
+        return 1;
+    }
 }

@@ -2,7 +2,8 @@
  * surfaceless platform (and eglGetDisplay(EGL_DEFAULT_DISPLAY)) with pbuffers,
  * configs from the server's display, contexts and surfaces minted here and
  * created on the server in the thread's command stream, fence syncs, and the
- * GL entry points libglvnd asks for by name. X11 windows are next. */
+ * GL entry points (GL ES and desktop GL) libglvnd asks for by name. X11
+ * windows are next. */
 #include <EGL/egl.h>
 #include <EGL/eglext.h>
 #include <glvnd/libeglabi.h>
@@ -161,7 +162,7 @@ static const char *rg_eglQueryString(EGLDisplay dpy, EGLint name)
     case EGL_VERSION:
         return "1.5 rgpu";
     case EGL_CLIENT_APIS:
-        return "OpenGL_ES";
+        return "OpenGL OpenGL_ES";
     case EGL_EXTENSIONS:
         return "EGL_KHR_create_context EGL_KHR_no_config_context EGL_KHR_surfaceless_context "
                "EGL_KHR_fence_sync EGL_KHR_reusable_sync";
@@ -279,13 +280,13 @@ static EGLContext rg_eglCreateContext(EGLDisplay dpy, EGLConfig config, EGLConte
 {
     if (!check_dpy(dpy)) return EGL_NO_CONTEXT;
     EGLenum api = X->getCurrentApi();
-    if (api != EGL_OPENGL_ES_API)
-        return fail(EGL_BAD_MATCH), EGL_NO_CONTEXT; /* desktop GL: with GLX */
+    if (api != EGL_OPENGL_ES_API && api != EGL_OPENGL_API)
+        return fail(EGL_BAD_MATCH), EGL_NO_CONTEXT;
     struct glc_config *cfg = config ? config_of(config) : NULL;
     if (config && !cfg) return fail(EGL_BAD_CONFIG), EGL_NO_CONTEXT;
     struct glc_ctx *sh = share ? ctx_of(share) : NULL;
     if (share && !sh) return fail(EGL_BAD_CONTEXT), EGL_NO_CONTEXT;
-    EGLint major = 1, minor = 0, flags = 0;
+    EGLint major = 1, minor = 0, flags = 0, profile = 0;
     for (int i = 0; attrs && attrs[i] != EGL_NONE; i += 2) {
         switch (attrs[i]) {
         case EGL_CONTEXT_MAJOR_VERSION:
@@ -300,15 +301,17 @@ static EGLContext rg_eglCreateContext(EGLDisplay dpy, EGLConfig config, EGLConte
         case EGL_CONTEXT_FLAGS_KHR:
             flags |= attrs[i + 1] & 1;
             break;
+        case EGL_CONTEXT_OPENGL_PROFILE_MASK:
+            profile = attrs[i + 1];
+            break;
         case EGL_CONTEXT_OPENGL_ROBUST_ACCESS:
         case EGL_CONTEXT_OPENGL_RESET_NOTIFICATION_STRATEGY:
-        case EGL_CONTEXT_OPENGL_PROFILE_MASK:
             break;
         default:
             return fail(EGL_BAD_ATTRIBUTE), EGL_NO_CONTEXT;
         }
     }
-    if (major < 1 || major > 3 || minor < 0 || minor > 2)
+    if (major < 1 || major > (api == EGL_OPENGL_API ? 4 : 3) || minor < 0 || minor > 6)
         return fail(EGL_BAD_MATCH), EGL_NO_CONTEXT;
     struct glc_ctx *c = calloc(1, sizeof *c);
     if (!c) return fail(EGL_BAD_ALLOC), EGL_NO_CONTEXT;
@@ -335,7 +338,7 @@ static EGLContext rg_eglCreateContext(EGLDisplay dpy, EGLConfig config, EGLConte
     rpc_put_u32(w, (uint32_t)major);
     rpc_put_u32(w, (uint32_t)minor);
     rpc_put_u32(w, (uint32_t)flags);
-    rpc_put_u32(w, 0);
+    rpc_put_u32(w, api == EGL_OPENGL_API ? (uint32_t)profile : 0);
     /* waits, so a context the server cannot make fails here as it would locally */
     rpc_put_u32(w, RG_WS_FINISH);
     struct glc_reply r;
@@ -607,7 +610,7 @@ static EGLBoolean rg_eglWaitNative(EGLint engine)
 
 static EGLBoolean rg_eglBindAPI(EGLenum api)
 {
-    return api == EGL_OPENGL_ES_API ? ok() : fail(EGL_BAD_PARAMETER);
+    return api == EGL_OPENGL_ES_API || api == EGL_OPENGL_API ? ok() : fail(EGL_BAD_PARAMETER);
 }
 
 static EGLint rg_eglGetError(void)
@@ -794,7 +797,7 @@ static void *vendor_proc(const char *name)
 
 static EGLBoolean vendor_supports_api(EGLenum api)
 {
-    return api == EGL_OPENGL_ES_API;
+    return api == EGL_OPENGL_ES_API || api == EGL_OPENGL_API;
 }
 
 static const char *vendor_string(int name)

@@ -5,10 +5,10 @@
 #ifndef RG_GLC_H
 #define RG_GLC_H
 
-#include <GLES3/gl32.h>
 #include <stdint.h>
 
 #include "buf.h"
+#include "gl_api.h"
 #include "gl_desc.h"
 #include "rg_gl_cmds.h"
 

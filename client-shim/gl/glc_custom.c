@@ -366,3 +366,39 @@ void rgc_glDeleteSync(GLsync sync)
     rpc_put_u32(w, RG_GLOP_glDeleteSync);
     rpc_put_u32(w, (uint32_t)(uintptr_t)sync);
 }
+
+/* Display lists (desktop GL): a range of names minted here; the worker maps
+ * each to its own list of one real range. */
+GLuint rgc_glGenLists(GLsizei range)
+{
+    struct glc_ctx *c = rg_glc_current();
+    if (!c) return 0;
+    if (range < 0 || range > 65536) {
+        if (!c->error) c->error = GL_INVALID_VALUE;
+        return 0;
+    }
+    if (range == 0) return 0;
+    GLuint base = c->share->next[RG_GC_DISPLAYLIST] + 1;
+    c->share->next[RG_GC_DISPLAYLIST] += (uint32_t)range;
+    rg_glc_reserve(12, 0);
+    rpc_wbuf *w = rg_glc_enc();
+    rpc_put_u32(w, RG_GLOP_glGenLists);
+    rpc_put_u32(w, (uint32_t)range);
+    rpc_put_u32(w, base);
+    return base;
+}
+
+void rgc_glDeleteLists(GLuint list, GLsizei range)
+{
+    struct glc_ctx *c = rg_glc_current();
+    if (!c) return;
+    if (range < 0 || range > 65536) {
+        if (!c->error) c->error = GL_INVALID_VALUE;
+        return;
+    }
+    rg_glc_reserve(12, 0);
+    rpc_wbuf *w = rg_glc_enc();
+    rpc_put_u32(w, RG_GLOP_glDeleteLists);
+    rpc_put_u32(w, list);
+    rpc_put_u32(w, (uint32_t)range);
+}

@@ -222,8 +222,10 @@ static GLuint surface_fbo_locked(struct gl_ctx *c, struct gl_surf *sf)
                                   sf->color_rb);
     /* Mesa draws window-system buffers upside down in memory, and rasterises
      * edges accordingly: an FBO that stands in for one says so too */
-    PFNGLFRAMEBUFFERPARAMETERIMESAPROC flip =
-        (PFNGLFRAMEBUFFERPARAMETERIMESAPROC)gl_proc("glFramebufferParameteriMESA");
+    /* the MESA entry point on GL ES; desktop GL takes the flag through the 4.3 one */
+    PFNGLFRAMEBUFFERPARAMETERIMESAPROC flip = (PFNGLFRAMEBUFFERPARAMETERIMESAPROC)gl_proc(
+        c->api == EGL_OPENGL_API ? "glFramebufferParameteri" : "glFramebufferParameteriMESA");
+    if (c->api == EGL_OPENGL_API && c->version < 43) flip = NULL;
     const char *ext = (const char *)G.GetString(GL_EXTENSIONS);
     if (flip && ext && strstr(ext, "GL_MESA_framebuffer_flip_y"))
         flip(GL_FRAMEBUFFER, GL_FRAMEBUFFER_FLIP_Y_MESA, GL_TRUE);
@@ -426,6 +428,18 @@ static int ws_make_current(rpc_rbuf *rb, uint32_t *status)
     if (c->draw && c == old) surf_unref(c->draw), surf_unref(c->read);
     c->draw = d, c->read = r;
     c->current = 1;
+    if (!c->version) { /* "OpenGL ES 3.2 Mesa ..." or "4.6 (Core Profile) ..." */
+        const char *v = (const char *)G.GetString(GL_VERSION);
+        int ma = 0, mi = 0;
+        if (v && !strncmp(v, "OpenGL ES ", 10)) v += 10;
+        if (v && sscanf(v, "%d.%d", &ma, &mi) == 2) c->version = ma * 10 + mi;
+        if (!c->version) c->version = 20;
+        if (c->api == EGL_OPENGL_API) {
+            GLint mask = 0;
+            if (c->version >= 32) G.GetIntegerv(GL_CONTEXT_PROFILE_MASK, &mask);
+            c->compat = c->version < 32 || (mask & GL_CONTEXT_COMPATIBILITY_PROFILE_BIT);
+        }
+    }
     if (c->fb_default) {
         GLuint df = surface_fbo_locked(c, d), rf = surface_fbo_locked(c, r);
         if (df == rf) {
@@ -434,13 +448,6 @@ static int ws_make_current(rpc_rbuf *rb, uint32_t *status)
             G.BindFramebuffer(GL_DRAW_FRAMEBUFFER, df);
             G.BindFramebuffer(GL_READ_FRAMEBUFFER, rf);
         }
-    }
-    if (!c->version) { /* "OpenGL ES 3.2 Mesa ..." or "4.6 (Core Profile) ..." */
-        const char *v = (const char *)G.GetString(GL_VERSION);
-        int ma = 0, mi = 0;
-        if (v && !strncmp(v, "OpenGL ES ", 10)) v += 10;
-        if (v && sscanf(v, "%d.%d", &ma, &mi) == 2) c->version = ma * 10 + mi;
-        if (!c->version) c->version = 20;
     }
     if (d && !c->was_current) { /* EGL: the first time, viewport and scissor = the surface */
         c->was_current = 1;

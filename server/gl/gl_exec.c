@@ -62,6 +62,10 @@ int gl_fns_load(void)
     O(GetStringi);
     O(FenceSync);
     O(DeleteSync);
+    O(GenLists);
+    O(DeleteLists);
+    O(ClientActiveTexture);
+    O(IsEnabled);
 #undef O
     return 0;
 }
@@ -276,7 +280,10 @@ GLuint gl_name_lookup(struct gl_ctx *c, unsigned cls, uint32_t name, int create)
     void (*gen)(GLsizei, GLuint *) = gen_fn(cls);
     pthread_mutex_lock(&names_mu);
     if (name < n->cap[cls]) real = n->map[cls][name];
-    if (!real && create && gen && name < GL_MAX_NAME) {
+    if (!real && create && cls == RG_GC_DISPLAYLIST && G.GenLists && name < GL_MAX_NAME) {
+        /* any name may be given to glNewList: a list of its own */
+        if ((real = G.GenLists(1)) && names_set_locked(n, cls, name, real)) real = 0;
+    } else if (!real && create && gen && name < GL_MAX_NAME) {
         gen(1, &real);
         if (names_set_locked(n, cls, name, real)) real = 0;
     } else if (!real && (cls == RG_GC_PROGRAM || cls == RG_GC_SHADER)) {
@@ -363,8 +370,40 @@ static GLint binding(struct gl_ctx *c, GLenum pname)
  * client-side arrays before a draw, so an array without one (never pointed,
  * or its buffer deleted since) would make GL read server memory at an
  * address the client chose. Local queries, a few per draw. */
+static int fixed_arrays_in_buffers(struct gl_ctx *c)
+{
+    static const GLenum arr[][2] = {
+        {GL_VERTEX_ARRAY, GL_VERTEX_ARRAY_BUFFER_BINDING},
+        {GL_NORMAL_ARRAY, GL_NORMAL_ARRAY_BUFFER_BINDING},
+        {GL_COLOR_ARRAY, GL_COLOR_ARRAY_BUFFER_BINDING},
+        {GL_INDEX_ARRAY, GL_INDEX_ARRAY_BUFFER_BINDING},
+        {GL_EDGE_FLAG_ARRAY, GL_EDGE_FLAG_ARRAY_BUFFER_BINDING},
+        {GL_FOG_COORD_ARRAY, GL_FOG_COORD_ARRAY_BUFFER_BINDING},
+        {GL_SECONDARY_COLOR_ARRAY, GL_SECONDARY_COLOR_ARRAY_BUFFER_BINDING}};
+    if (!c->compat || !G.IsEnabled) return 1; /* fixed-function arrays: compatibility contexts */
+    for (size_t i = 0; i < sizeof arr / sizeof *arr; i++) {
+        GLint buf = 0;
+        if (!G.IsEnabled(arr[i][0])) continue;
+        G.GetIntegerv(arr[i][1], &buf);
+        if (!buf) return 0;
+    }
+    GLint units = 0, active = 0, ok = 1;
+    G.GetIntegerv(GL_MAX_TEXTURE_COORDS, &units);
+    G.GetIntegerv(GL_CLIENT_ACTIVE_TEXTURE, &active);
+    for (GLint u = 0; u < units && u < 32 && ok && G.ClientActiveTexture; u++) {
+        GLint buf = 0;
+        G.ClientActiveTexture(GL_TEXTURE0 + (GLenum)u);
+        if (!G.IsEnabled(GL_TEXTURE_COORD_ARRAY)) continue;
+        G.GetIntegerv(GL_TEXTURE_COORD_ARRAY_BUFFER_BINDING, &buf);
+        ok = buf != 0;
+    }
+    if (G.ClientActiveTexture && units > 0) G.ClientActiveTexture((GLenum)active);
+    return ok;
+}
+
 static int arrays_in_buffers(struct gl_ctx *c)
 {
+    if (!fixed_arrays_in_buffers(c)) return 0;
     if (!c->max_attribs) {
         G.GetIntegerv(GL_MAX_VERTEX_ATTRIBS, &c->max_attribs);
         if (c->max_attribs <= 0 || c->max_attribs > 64) c->max_attribs = 16;
@@ -382,7 +421,8 @@ static int arrays_in_buffers(struct gl_ctx *c)
 static int is_draw(const char *name)
 {
     return !strncmp(name, "glDrawArrays", 12) || !strncmp(name, "glDrawElements", 14) ||
-           !strncmp(name, "glDrawRangeElements", 19);
+           !strncmp(name, "glDrawRangeElements", 19) || !strncmp(name, "glMultiDraw", 11) ||
+           !strcmp(name, "glArrayElement");
 }
 
 /* The surface's FBO stands in for the default framebuffer, whose colour buffer
@@ -695,6 +735,28 @@ done:
     return rc;
 }
 
+/* glGenLists: u32 range, u32 the client's first name; glDeleteLists: u32
+ * first, u32 range. Each client name maps to one real list. */
+static int run_lists(struct batch *b, struct gl_ctx *c, int gen)
+{
+    uint32_t x = rpc_get_u32(&b->rb), y = rpc_get_u32(&b->rb);
+    uint32_t range = gen ? x : y, base = gen ? y : x;
+    if (!rpc_rbuf_ok(&b->rb) || range > 65536) return -1;
+    if (gen && (base == 0 || base >= GL_MAX_NAME || range > GL_MAX_NAME - base)) return -1;
+    if (!c || c->destroyed || !G.GenLists || !range) return 0;
+    if (gen) {
+        GLuint real = G.GenLists((GLsizei)range);
+        for (uint32_t i = 0; real && i < range; i++)
+            if (names_set(c->names, RG_GC_DISPLAYLIST, base + i, real + i)) return -1;
+        return 0;
+    }
+    for (uint32_t i = 0; i < range && base + i < GL_MAX_NAME; i++) {
+        uint32_t real = names_drop(c->names, RG_GC_DISPLAYLIST, base + i);
+        if (real) G.DeleteLists(real, 1);
+    }
+    return 0;
+}
+
 static int run_custom(struct batch *b, unsigned op, struct gl_ctx *c)
 {
     const struct rg_gl_cmd *d = &rg_gl_cmds[op];
@@ -754,6 +816,7 @@ static int run_custom(struct batch *b, unsigned op, struct gl_ctx *c)
         if (str) rpc_put_bytes(&b->reply_raw, str, strlen((const char *)str) + 1);
         return 0;
     }
+    if (!strcmp(k, "genlists") || !strcmp(k, "dellists")) return run_lists(b, c, k[0] == 'g');
     if (!strcmp(k, "glShaderSource")) return run_shader_source(b, c);
     if (!strcmp(k, "client")) return run_generic(b, op, c); /* custom on the client only */
     srv_err("GL: %s: no server side for custom=%s", d->name, k);

@@ -9,11 +9,10 @@
 
 #include <EGL/egl.h>
 #include <EGL/eglext.h>
-#include <GLES3/gl32.h>
-#include <GLES2/gl2ext.h>
 #include <stdint.h>
 
 #include "buf.h"
+#include "gl_api.h"
 #include "gl_desc.h"
 
 struct session;
@@ -58,6 +57,7 @@ struct gl_ctx {
     int was_current;   /* EGL sets viewport and scissor the first time */
     GLint max_attribs; /* GL_MAX_VERTEX_ATTRIBS, asked once */
     int version;       /* major * 10 + minor of the real context, from the first make-current */
+    int compat;        /* desktop GL with the fixed-function pipeline */
     int fb_default;    /* the application's framebuffer binding is 0 (the surface's) */
     int current;       /* current on a lane */
     int destroyed;
@@ -100,6 +100,11 @@ struct gl_fns { /* the GL entry points the server itself calls (gl_exec.c loads 
     PFNGLGETSTRINGIPROC GetStringi;
     PFNGLFENCESYNCPROC FenceSync;
     PFNGLDELETESYNCPROC DeleteSync;
+    /* optional (desktop GL compatibility) */
+    GLuint (*GenLists)(GLsizei);
+    void (*DeleteLists)(GLuint, GLsizei);
+    void (*ClientActiveTexture)(GLenum);
+    GLboolean (*IsEnabled)(GLenum);
 };
 extern struct gl_fns G;
 int gl_fns_load(void); /* 0, or -1 if one is missing */

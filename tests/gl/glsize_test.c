@@ -2,9 +2,9 @@
  * values worked out by hand from the GL rules: row alignment, row length,
  * skipped rows/pixels, 3D image height and skipped images (ignored in 2D),
  * the last row not padded, packed types, unknown formats. */
-#include <GLES3/gl32.h>
 #include <stdio.h>
 
+#include "gl_api.h"
 #include "gl_desc.h"
 
 static int fails;

@@ -1,5 +1,5 @@
 #!/bin/sh
-# run-pbuffer.sh — the headless GL check: PROGRAM (pbuffer.c, es3.c) renders its scene on local
+# run-pbuffer.sh — the headless GL check: PROGRAM (pbuffer.c, es3.c, fixedfn.c) renders its scene on local
 # Mesa llvmpipe and then through rgpu (libEGL_rgpu.so.0 -> rgpud on loopback
 # -> the worker's EGL on llvmpipe), started as `rgpu-run --gl PROGRAM`; the
 # two images must be identical.
