@@ -649,6 +649,45 @@ static int is_exec_update(const struct rpc_call_desc *d)
     return base_is(d, "cuGraphExecUpdate") && d->nargs == 3 && d->args[2].kind == RPC_ARG_OUT_BUF;
 }
 
+/* The older cuGraphExecUpdate(exec, graph, CUgraphNode *errorNode, CUgraphExecUpdateResult *):
+ * reply u32 result, u8 mask of the outputs present, u64 node id, u32 result code. */
+static int is_exec_update_v1(const struct rpc_call_desc *d)
+{
+    return base_is(d, "cuGraphExecUpdate") && d->nargs == 4 &&
+           d->args[2].kind == RPC_ARG_OUT_HANDLE && d->args[3].kind == RPC_ARG_OUT;
+}
+
+static int eu1_encode_reply(const struct rpc_decoded *dc, uint32_t result, struct rpc_wbuf *w,
+                            struct iovec *raw, int *nraw)
+{
+    void *node = NULL;
+    *nraw = 0;
+    (void)raw;
+    memcpy(&node, dc->val[2].bytes, sizeof node);
+    rpc_put_u32(w, result);
+    rpc_put_u8(w, (uint8_t)((dc->ptrval[2] ? 1 : 0) | (dc->ptrval[3] ? 2 : 0)));
+    rpc_put_u64(w, dc->ptrval[2] ? to_id(RPC_H_GRAPH_NODE, node, 0) : 0);
+    rpc_put_u32(w, dc->ptrval[3] ? (uint32_t)rpc_uint_at(dc->val[3].bytes, 4) : 0);
+    return rpc_wbuf_ok(w) ? 0 : -1;
+}
+
+static int eu1_decode_reply(const struct rpc_call_desc *d, void *const *args, struct rpc_rbuf *r,
+                            const void *raw, size_t raw_len, uint32_t *result)
+{
+    (void)d, (void)raw;
+    uint32_t res = rpc_get_u32(r);
+    uint8_t mask = rpc_get_u8(r);
+    uint64_t node = rpc_get_u64(r);
+    uint32_t code = rpc_get_u32(r);
+    if (!rpc_rbuf_done(r) || raw_len || mask > 3) return -1;
+    *result = res;
+    CUgraphNode *pn = *(void *const *)args[2];
+    CUgraphExecUpdateResult *pr = *(void *const *)args[3];
+    if (pn && (mask & 1)) *pn = (CUgraphNode)(uintptr_t)node;
+    if (pr && (mask & 2)) *pr = (CUgraphExecUpdateResult)code;
+    return 0;
+}
+
 static int eu_encode_reply(const struct rpc_decoded *dc, uint32_t result, struct rpc_wbuf *w,
                            struct iovec *raw, int *nraw)
 {
@@ -838,6 +877,7 @@ static int g_encode_reply(const struct rpc_decoded *dc, uint32_t result, struct 
     if (is_inst(dc->desc)) return inst_encode_reply(dc, result, w, raw, nraw);
     if (is_host_copy(dc->desc)) return hc_encode_reply(dc, result, w, raw, nraw);
     if (is_exec_update(dc->desc)) return eu_encode_reply(dc, result, w, raw, nraw);
+    if (is_exec_update_v1(dc->desc)) return eu1_encode_reply(dc, result, w, raw, nraw);
     return gen_encode_reply(dc, result, w, raw, nraw);
 }
 
@@ -849,6 +889,7 @@ static int g_decode_reply(const struct rpc_call_desc *d, void *const *args, stru
     if (is_inst(d)) return inst_decode_reply(d, args, r, raw, raw_len, result);
     if (is_host_copy(d)) return hc_decode_reply(d, args, r, raw, raw_len, result);
     if (is_exec_update(d)) return eu_decode_reply(d, args, r, raw, raw_len, result);
+    if (is_exec_update_v1(d)) return eu1_decode_reply(d, args, r, raw, raw_len, result);
     int rc = rpc_decode_reply_generic(d, args, r, raw, raw_len, result);
     /* a capture that ends in failure leaves no graph: the driver sets *phGraph = NULL */
     if (!rc && *result && base_is(d, "cuStreamEndCapture") && d->nargs == 2 &&

@@ -403,6 +403,31 @@ RG_TEST(generic_kernel_node)
     CHECK_CU(cuModuleUnload(m));
 }
 
+/* The older cuGraphExecUpdate: its result code comes back when it fails too. */
+#undef cuGraphExecUpdate
+CUresult CUDAAPI cuGraphExecUpdate(CUgraphExec, CUgraph, CUgraphNode *, CUgraphExecUpdateResult *);
+
+RG_TEST(exec_update_v1_says_why)
+{
+    CHECK_CU(rt_setup(&primary));
+    CUgraph g, g2;
+    CUgraphNode a, b, c;
+    CUgraphExec ex;
+    CUgraphNode err = (CUgraphNode)1;
+    CUgraphExecUpdateResult why = CU_GRAPH_EXEC_UPDATE_SUCCESS;
+    CHECK_CU(cuGraphCreate(&g, 0));
+    CHECK_CU(cuGraphAddEmptyNode(&a, g, NULL, 0));
+    CHECK_CU(cuGraphCreate(&g2, 0));
+    CHECK_CU(cuGraphAddEmptyNode(&b, g2, NULL, 0));
+    CHECK_CU(cuGraphAddEmptyNode(&c, g2, &b, 1));
+    CHECK_CU(cuGraphInstantiate(&ex, g, 0));
+    CHECK_CU_IS(cuGraphExecUpdate(ex, g2, &err, &why), CUDA_ERROR_GRAPH_EXEC_UPDATE_FAILURE);
+    CHECK_EQ_INT(why, CU_GRAPH_EXEC_UPDATE_ERROR_TOPOLOGY_CHANGED);
+    CHECK_CU(cuGraphExecDestroy(ex));
+    CHECK_CU(cuGraphDestroy(g));
+    CHECK_CU(cuGraphDestroy(g2));
+}
+
 static void CUDA_CB nothing(void *p)
 {
     (void)p;
