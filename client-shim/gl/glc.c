@@ -140,6 +140,29 @@ static void reset(struct glc_thread *t)
     }
 }
 
+/* What crossed the wire, for RGPU_LOG=info at exit and for rgpu-bench gl:
+ * batches, the ones that waited (round trips), bytes each way. */
+static struct {
+    _Atomic unsigned long long batches, waits, commands_bytes, data_bytes, reply_bytes;
+} S;
+
+void rg_glc_stats(unsigned long long out[5])
+{
+    out[0] = S.batches, out[1] = S.waits, out[2] = S.commands_bytes, out[3] = S.data_bytes;
+    out[4] = S.reply_bytes;
+}
+
+__attribute__((destructor)) static void stats_at_exit(void)
+{
+    if (!S.batches) return;
+    rg_glc_log(
+        GLC_INFO,
+        "GL: %llu batches (%llu waited), %llu bytes of commands + %llu of data sent, %llu received",
+        (unsigned long long)S.batches, (unsigned long long)S.waits,
+        (unsigned long long)S.commands_bytes, (unsigned long long)S.data_bytes,
+        (unsigned long long)S.reply_bytes);
+}
+
 static int send_batch(int wait, struct rgpu_private_reply *rep)
 {
     struct glc_thread *t = thr();
@@ -152,6 +175,11 @@ static int send_batch(int wait, struct rgpu_private_reply *rep)
         struct iovec raw = {t->raw, t->raw_len};
         int r = priv->call(RG_GL_OP_BATCH, t->enc.data, t->enc.len, t->raw_len ? &raw : NULL,
                            t->raw_len ? 1 : 0, wait, rep);
+        S.batches++;
+        S.waits += wait != 0;
+        S.commands_bytes += t->enc.len + 48; /* 48: the frame header */
+        S.data_bytes += t->raw_len;
+        if (!r && wait && rep) S.reply_bytes += rep->enc_len + rep->raw_len + 48;
         if (!r)
             rc = 0;
         else if (!lost_logged++)

@@ -99,6 +99,8 @@ struct glc_reply {
 };
 int rg_glc_sync(struct glc_reply *r);
 void rg_glc_reply_free(struct glc_reply *r);
+/* Totals so far: batches, batches that waited, command bytes, data bytes, reply bytes. */
+void rg_glc_stats(unsigned long long out[5]);
 
 /* Generated commands (rg_gl_enc.c). */
 void rg_glc_command(unsigned op, const union rg_gl_arg *a, union rg_gl_arg *ret);

@@ -55,13 +55,20 @@ struct gl_ctx *gl_current(void)
     return cur;
 }
 
+/* Robust buffer access where the server's EGL offers it: a draw whose
+ * indices or offsets run past a buffer reads zeros, never server memory
+ * (clients choose those numbers). Every context of the share group must
+ * agree, so the roots ask for it too. */
+static int robust;
+
 static EGLContext make_root(EGLenum api)
 {
-    static const EGLint es[] = {EGL_CONTEXT_MAJOR_VERSION, 2, EGL_NONE};
-    static const EGLint gl[] = {EGL_NONE};
+    EGLint a[8], k = 0;
+    if (api == EGL_OPENGL_ES_API) a[k++] = EGL_CONTEXT_MAJOR_VERSION, a[k++] = 2;
+    if (robust) a[k++] = EGL_CONTEXT_OPENGL_ROBUST_ACCESS, a[k++] = EGL_TRUE;
+    a[k] = EGL_NONE;
     if (!e_bind_api(api)) return EGL_NO_CONTEXT;
-    return e_create_context(E.dpy, EGL_NO_CONFIG_KHR, EGL_NO_CONTEXT,
-                            api == EGL_OPENGL_ES_API ? es : gl);
+    return e_create_context(E.dpy, EGL_NO_CONFIG_KHR, EGL_NO_CONTEXT, a);
 }
 
 static int load(void)
@@ -113,13 +120,16 @@ static int open_display(void)
         snprintf(E.why, sizeof E.why, "the server's EGL lacks no-config or surfaceless contexts");
         return -1;
     }
+    int ma15 = ma > 1 || (ma == 1 && mi >= 5);
+    robust = ma15 || strstr(ext, "EGL_EXT_create_context_robustness") != NULL;
     E.root[0] = make_root(EGL_OPENGL_ES_API);
     E.root[1] = make_root(EGL_OPENGL_API);
     if (E.root[0] == EGL_NO_CONTEXT) {
         snprintf(E.why, sizeof E.why, "cannot create a GLES context (error 0x%x)", e_get_error());
         return -1;
     }
-    srv_info("GL: EGL %d.%d, %s", ma, mi, e_query_string(E.dpy, EGL_VENDOR));
+    srv_info("GL: EGL %d.%d, %s%s", ma, mi, e_query_string(E.dpy, EGL_VENDOR),
+             robust ? ", robust buffer access" : "");
     return 0;
 }
 
@@ -343,6 +353,7 @@ static int ws_create_context(rpc_rbuf *rb, uint32_t *status)
     if (api == EGL_OPENGL_API && profile)
         a[k++] = EGL_CONTEXT_OPENGL_PROFILE_MASK, a[k++] = (EGLint)profile;
     if (flags & 1) a[k++] = EGL_CONTEXT_OPENGL_DEBUG, a[k++] = EGL_TRUE;
+    if (robust) a[k++] = EGL_CONTEXT_OPENGL_ROBUST_ACCESS, a[k++] = EGL_TRUE;
     a[k] = EGL_NONE;
     struct gl_ctx *c = calloc(1, sizeof *c);
     if (!c) return -1;
