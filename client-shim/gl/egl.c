@@ -14,7 +14,6 @@
 
 #include "glc.h"
 
-#define MAGIC_CTX 0x52474378u  /* "RGCx" */
 #define MAGIC_SURF 0x52475366u /* "RGSf" */
 #define MAGIC_SYNC 0x52475379u
 
@@ -59,11 +58,8 @@ struct glc_sync {
 static struct {
     pthread_mutex_t mu;
     int inited;
-    char renderer[256], gl_version[256];
-    char egl_version[64];
     struct glc_config *cfg;
     EGLint ncfg;
-    uint32_t next_ctx, next_surf;
 } D = {.mu = PTHREAD_MUTEX_INITIALIZER};
 static int the_display; /* its address is the one EGLDisplay */
 #define DPY ((EGLDisplay)&the_display)
@@ -102,38 +98,24 @@ static EGLDisplay vendor_platform_display(EGLenum platform, void *native, const 
     return EGL_NO_DISPLAY;
 }
 
+/* The config table from the server, with the surface types FBOs give. */
 static int fetch_info(void)
 {
-    rpc_put_u32(rg_glc_enc(), RG_WS_INFO);
-    struct glc_reply r;
-    if (rg_glc_sync(&r)) return -1;
-    const char *s[7];
-    for (int i = 0; i < 7; i++)
-        s[i] = rpc_get_str(&r.rest);
-    uint32_t n = rpc_get_u32(&r.rest);
-    int rc = -1;
-    if (!r.status && rpc_rbuf_ok(&r.rest) && n <= 4096 &&
-        (D.cfg = calloc(n ? n : 1, sizeof *D.cfg))) {
-        for (uint32_t i = 0; i < n; i++)
-            for (int k = 0; k < RG_GL_NCONFIG_ATTR; k++)
-                D.cfg[i].a[k] = (EGLint)rpc_get_u32(&r.rest);
-        for (uint32_t i = 0; i < n; i++) /* windows and pbuffers are both FBOs on the server */
-            D.cfg[i].a[C_SURFACE] |= EGL_WINDOW_BIT | EGL_PBUFFER_BIT;
-        D.ncfg = (EGLint)n;
-        snprintf(D.renderer, sizeof D.renderer, "%s via rgpu", s[1] ? s[1] : "?");
-        snprintf(D.gl_version, sizeof D.gl_version, "%s", s[2] ? s[2] : "");
-        rc = rpc_rbuf_done(&r.rest) ? 0 : -1;
-        rg_glc_log(GLC_INFO, "server renders with %s (%s)", D.renderer, D.gl_version);
+    const struct glc_server *sv = rg_glc_server();
+    if (!sv || !(D.cfg = calloc(sv->ncfg ? sv->ncfg : 1, sizeof *D.cfg))) return -1;
+    for (uint32_t i = 0; i < sv->ncfg; i++) {
+        memcpy(D.cfg[i].a, sv->cfg[i], sizeof D.cfg[i].a);
+        D.cfg[i].a[C_SURFACE] |= EGL_WINDOW_BIT | EGL_PBUFFER_BIT; /* both are FBOs on the server */
     }
-    rg_glc_reply_free(&r);
-    return rc;
+    D.ncfg = (EGLint)sv->ncfg;
+    return 0;
 }
 
 static EGLBoolean rg_eglInitialize(EGLDisplay dpy, EGLint *major, EGLint *minor)
 {
     if (dpy != DPY) return fail(EGL_BAD_DISPLAY);
     pthread_mutex_lock(&D.mu);
-    if (!D.inited && !D.cfg && !rg_glc_connect() && !fetch_info())
+    if (!D.inited && !D.cfg && !fetch_info())
         D.inited = 1;
     else if (!D.inited && D.cfg)
         D.inited = 1; /* after eglTerminate */
@@ -272,7 +254,7 @@ static EGLBoolean rg_eglGetConfigAttrib(EGLDisplay dpy, EGLConfig config, EGLint
 static struct glc_ctx *ctx_of(EGLContext c)
 {
     struct glc_ctx *p = c;
-    return p && p->magic == MAGIC_CTX ? p : NULL;
+    return p && p->magic == GLC_CTX_MAGIC ? p : NULL;
 }
 
 static EGLContext rg_eglCreateContext(EGLDisplay dpy, EGLConfig config, EGLContext share,
@@ -313,58 +295,13 @@ static EGLContext rg_eglCreateContext(EGLDisplay dpy, EGLConfig config, EGLConte
     }
     if (major < 1 || major > (api == EGL_OPENGL_API ? 4 : 3) || minor < 0 || minor > 6)
         return fail(EGL_BAD_MATCH), EGL_NO_CONTEXT;
-    struct glc_ctx *c = calloc(1, sizeof *c);
-    if (!c) return fail(EGL_BAD_ALLOC), EGL_NO_CONTEXT;
-    pthread_mutex_lock(&D.mu);
-    c->id = ++D.next_ctx;
-    pthread_mutex_unlock(&D.mu);
-    c->magic = MAGIC_CTX;
+    struct glc_ctx *c = rg_glc_ctx_create(
+        api, major, minor, flags, api == EGL_OPENGL_API ? profile : 0, sh, cfg ? cfg->a[C_ID] : 0);
+    if (!c) return fail(EGL_BAD_MATCH), EGL_NO_CONTEXT;
     c->dpy = dpy;
     c->config = cfg;
-    c->api = (int32_t)api, c->major = major, c->minor = minor;
-    c->ps.pack.alignment = c->ps.unpack.alignment = 4;
-    if (sh) {
-        c->share = sh->share;
-        c->share->refs++;
-    } else if ((c->share = calloc(1, sizeof *c->share))) {
-        c->share->refs = 1;
-    }
-    rpc_wbuf *w = rg_glc_enc();
-    rpc_put_u32(w, RG_WS_CREATE_CONTEXT);
-    rpc_put_u32(w, c->id);
-    rpc_put_u32(w, sh ? sh->id : 0);
-    rpc_put_u32(w, cfg ? (uint32_t)cfg->a[C_ID] : 0);
-    rpc_put_u32(w, api);
-    rpc_put_u32(w, (uint32_t)major);
-    rpc_put_u32(w, (uint32_t)minor);
-    rpc_put_u32(w, (uint32_t)flags);
-    rpc_put_u32(w, api == EGL_OPENGL_API ? (uint32_t)profile : 0);
-    /* waits, so a context the server cannot make fails here as it would locally */
-    rpc_put_u32(w, RG_WS_FINISH);
-    struct glc_reply r;
-    int bad = rg_glc_sync(&r) || r.status;
-    rg_glc_reply_free(&r);
-    if (bad || !c->share) {
-        c->magic = 0;
-        free(c->share);
-        free(c);
-        return fail(EGL_BAD_MATCH), EGL_NO_CONTEXT;
-    }
     ok();
     return c;
-}
-
-static void ctx_free(struct glc_ctx *c)
-{
-    c->magic = 0;
-    if (--c->share->refs == 0) free(c->share);
-    for (int i = 0; i < 8; i++)
-        free(c->strings[i]);
-    for (uint32_t i = 0; i < c->nexts; i++)
-        free(c->exts[i]);
-    free(c->exts);
-    free(c->vaos);
-    free(c);
 }
 
 static EGLBoolean rg_eglDestroyContext(EGLDisplay dpy, EGLContext ctx)
@@ -372,11 +309,7 @@ static EGLBoolean rg_eglDestroyContext(EGLDisplay dpy, EGLContext ctx)
     if (!check_dpy(dpy)) return EGL_FALSE;
     struct glc_ctx *c = ctx_of(ctx);
     if (!c || c->destroyed) return fail(EGL_BAD_CONTEXT);
-    c->destroyed = 1;
-    rg_glc_reserve(8, 0);
-    rpc_put_u32(rg_glc_enc(), RG_WS_DESTROY_CONTEXT);
-    rpc_put_u32(rg_glc_enc(), c->id);
-    if (!c->current) ctx_free(c);
+    rg_glc_ctx_destroy(c);
     return ok();
 }
 
@@ -443,17 +376,8 @@ static EGLSurface rg_eglCreatePbufferSurface(EGLDisplay dpy, EGLConfig config, c
     if (w > 16384 || h > 16384) return fail(EGL_BAD_ALLOC), EGL_NO_SURFACE;
     struct glc_surf *s = calloc(1, sizeof *s);
     if (!s) return fail(EGL_BAD_ALLOC), EGL_NO_SURFACE;
-    pthread_mutex_lock(&D.mu);
-    s->id = ++D.next_surf;
-    pthread_mutex_unlock(&D.mu);
     s->magic = MAGIC_SURF, s->w = w, s->h = h, s->cfg = cfg;
-    rg_glc_reserve(20, 0);
-    rpc_wbuf *e = rg_glc_enc();
-    rpc_put_u32(e, RG_WS_CREATE_SURFACE);
-    rpc_put_u32(e, s->id);
-    rpc_put_u32(e, (uint32_t)cfg->a[C_ID]);
-    rpc_put_u32(e, (uint32_t)w);
-    rpc_put_u32(e, (uint32_t)h);
+    s->id = rg_glc_surface_create(cfg->a[C_ID], w, h);
     ok();
     return s;
 }
@@ -478,9 +402,7 @@ static EGLBoolean rg_eglDestroySurface(EGLDisplay dpy, EGLSurface surface)
     struct glc_surf *s = surf_of(surface);
     if (!s || s->destroyed) return fail(EGL_BAD_SURFACE);
     s->destroyed = 1; /* the handle stays readable: a current context may still name it */
-    rg_glc_reserve(8, 0);
-    rpc_put_u32(rg_glc_enc(), RG_WS_DESTROY_SURFACE);
-    rpc_put_u32(rg_glc_enc(), s->id);
+    rg_glc_surface_destroy(s->id);
     return ok();
 }
 
@@ -550,20 +472,7 @@ static EGLBoolean rg_eglMakeCurrent(EGLDisplay dpy, EGLSurface draw, EGLSurface 
     if ((draw == NULL) != (read == NULL)) return fail(EGL_BAD_MATCH);
     if (c && c->current && c != old) return fail(EGL_BAD_ACCESS);
     if (c && !D.inited) return fail(EGL_NOT_INITIALIZED);
-    rg_glc_reserve(16, 0);
-    rpc_wbuf *w = rg_glc_enc();
-    rpc_put_u32(w, RG_WS_MAKE_CURRENT);
-    rpc_put_u32(w, d ? d->id : 0);
-    rpc_put_u32(w, r ? r->id : 0);
-    rpc_put_u32(w, c ? c->id : 0);
-    rg_glc_flush();
-    if (old && old != c) {
-        old->current = 0;
-        old->draw = old->read = NULL;
-        if (old->destroyed) ctx_free(old);
-    }
-    if (c) c->current = 1, c->draw = d, c->read = r;
-    rg_glc_set_current(c);
+    rg_glc_make_current(c, d ? d->id : 0, r ? r->id : 0, d, r);
     return ok();
 }
 
@@ -575,10 +484,7 @@ static EGLBoolean rg_eglReleaseThread(void)
 
 static void finish(void)
 {
-    if (!rg_glc_current()) return;
-    rpc_put_u32(rg_glc_enc(), RG_WS_FINISH);
-    struct glc_reply r;
-    if (!rg_glc_sync(&r)) rg_glc_reply_free(&r);
+    rg_glc_finish();
 }
 
 static EGLBoolean rg_eglSwapBuffers(EGLDisplay dpy, EGLSurface surface)

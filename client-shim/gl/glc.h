@@ -102,6 +102,28 @@ void rg_glc_reply_free(struct glc_reply *r);
 /* Totals so far: batches, batches that waited, command bytes, data bytes, reply bytes. */
 void rg_glc_stats(unsigned long long out[5]);
 
+/* ---- window-system objects shared by EGL and GLX (glc_ws.c) ----------------------- */
+#define GLC_CTX_MAGIC 0x52474378u /* "RGCx" */
+struct glc_server {
+    char renderer[256], version[256];   /* renderer already says "via rgpu" */
+    int32_t (*cfg)[RG_GL_NCONFIG_ATTR]; /* the server's configs (server/gl/gl_egl.c config_attrs) */
+    uint32_t ncfg;
+};
+/* Connects and asks the server once; NULL if that failed (logged). */
+const struct glc_server *rg_glc_server(void);
+/* A context made on the server (waits for it): NULL if the server refused. */
+struct glc_ctx *rg_glc_ctx_create(uint32_t api, int major, int minor, int flags, int profile,
+                                  struct glc_ctx *share, int32_t config_id);
+void rg_glc_ctx_destroy(struct glc_ctx *c); /* freed now, or when no longer current */
+void rg_glc_ctx_free(struct glc_ctx *c);
+uint32_t rg_glc_surface_create(int32_t config_id, int w, int h); /* its id; sent in the stream */
+void rg_glc_surface_destroy(uint32_t id);
+/* Makes c (NULL: none) current on this thread with the surfaces' ids; draw and
+ * read are the front end's own records, kept in c. */
+void rg_glc_make_current(struct glc_ctx *c, uint32_t draw_id, uint32_t read_id, void *draw,
+                         void *read);
+void rg_glc_finish(void); /* waits until the server ran everything sent */
+
 /* Generated commands (rg_gl_enc.c). */
 void rg_glc_command(unsigned op, const union rg_gl_arg *a, union rg_gl_arg *ret);
 void rg_glc_unsupported(unsigned op);
