@@ -337,8 +337,10 @@ CUresult quota_run(struct session *s, struct call *cl, struct rpc_decoded *dc, q
         if (r != CUDA_SUCCESS) {
             uncharge(w.dev, w.size);
         } else {
-            uint64_t size = w.size, real = val(dc, 1) * val(dc, 3);
-            if (is(dc, "cuMemAllocPitch") && real != w.size) { /* the real size, now known */
+            uint64_t size = w.size;
+            /* cuMemAllocPitch: the real size, now known (the other calls have no 4th argument) */
+            uint64_t real = is(dc, "cuMemAllocPitch") ? val(dc, 1) * val(dc, 3) : w.size;
+            if (real != w.size) {
                 if (real < w.size)
                     uncharge(w.dev, w.size - real), size = real;
                 else if (charge(w.dev, real - w.size))

@@ -480,8 +480,10 @@ static void note_capture(const struct rpc_call_desc *d, void **args, CUresult r)
     if (!strncmp(d->base, "cuStreamBeginCapture", 20) && r == CUDA_SUCCESS) {
         atomic_fetch_add(&captures, 1);
     } else if (!strcmp(d->base, "cuStreamEndCapture") &&
-               (r == CUDA_SUCCESS || r == CUDA_ERROR_STREAM_CAPTURE_INVALIDATED)) {
-        /* an invalidated capture gives a NULL graph (a failed reply carries no outputs) */
+               (r == CUDA_SUCCESS || r == CUDA_ERROR_STREAM_CAPTURE_INVALIDATED ||
+                r == CUDA_ERROR_STREAM_CAPTURE_UNJOINED)) {
+        /* the capture ended; an invalidated or unjoined one gives a NULL graph (a
+         * failed reply carries no outputs) */
         if (r != CUDA_SUCCESS && d->nargs == 2 && *(CUgraph **)args[1]) **(CUgraph **)args[1] = NULL;
         int n = atomic_load(&captures);
         while (n > 0 && !atomic_compare_exchange_weak(&captures, &n, n - 1)) {
