@@ -19,9 +19,9 @@ static void usage(FILE *f)
             "\n"
             "  --server URL  the rgpud to use, e.g. tcp://gpuhost:7070 (sets RGPU_SERVER;\n"
             "                default: $RGPU_SERVER, else tcp://127.0.0.1:7070)\n"
-            "  --gl          also use rgpu's GL vendor libraries: EGL (surfaceless and\n"
-            "                default displays, pbuffers) for now, GLX next (docs/gl.md);\n"
-            "                sets __EGL_VENDOR_LIBRARY_FILENAMES\n"
+            "  --gl          also use rgpu's GL vendor libraries (docs/gl.md): EGL\n"
+            "                (surfaceless and default displays, pbuffers) and GLX; sets\n"
+            "                __EGL_VENDOR_LIBRARY_FILENAMES and __GLX_VENDOR_LIBRARY_NAME\n"
             "  -h, --help    this text\n"
             "\n"
             "The shim's directory is put first in LD_LIBRARY_PATH and the shim is\n"
@@ -62,7 +62,8 @@ static int prepend_env(const char *name, const char *first, char sep)
 }
 
 /* --gl: GLVND picks rgpu's EGL vendor (build/share/glvnd/egl_vendor.d/50_rgpu.json,
- * written by client-shim/gl/CMakeLists.txt) and nothing else. */
+ * written by client-shim/gl/CMakeLists.txt) and nothing else, and rgpu's GLX
+ * vendor (libGLX_rgpu.so.0 beside the shim) for every X screen. */
 static int gl_env(const char *dir)
 {
     char json[PATH_MAX + 64];
@@ -71,7 +72,12 @@ static int gl_env(const char *dir)
         fprintf(stderr, "rgpu-run: --gl: %s is missing (GL support not built): %s\n", json, strerror(errno));
         return -1;
     }
-    char real[PATH_MAX];
+    char real[PATH_MAX], glx[PATH_MAX + 32];
+    snprintf(glx, sizeof glx, "%s/libGLX_rgpu.so.0", dir); /* found through LD_LIBRARY_PATH */
+    if (access(glx, R_OK) == 0 && setenv("__GLX_VENDOR_LIBRARY_NAME", "rgpu", 1)) {
+        fprintf(stderr, "rgpu-run: cannot set the environment: %s\n", strerror(errno));
+        return -1;
+    }
     if (setenv("__EGL_VENDOR_LIBRARY_FILENAMES", realpath(json, real) ? real : json, 1)) {
         fprintf(stderr, "rgpu-run: cannot set the environment: %s\n", strerror(errno));
         return -1;

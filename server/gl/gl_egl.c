@@ -186,15 +186,35 @@ static GLenum color_format(const struct gl_surf *sf)
  * where the server has GL_EXT_texture_format_BGRA8888: the layout Mesa gives
  * its own pbuffers, so rendering rounds exactly as it does locally. The
  * application's texture and renderbuffer bindings are kept. */
-static void surf_storage(struct gl_surf *sf)
+/* Does the current context have extension `name`? A desktop GL 3+ context is
+ * asked one name at a time (glGetString(GL_EXTENSIONS) is an error in core
+ * profiles, and the application would see that error). */
+static int has_ext(struct gl_ctx *c, const char *name)
+{
+    if (c->api == EGL_OPENGL_API && c->version >= 30) {
+        GLint n = 0;
+        G.GetIntegerv(GL_NUM_EXTENSIONS, &n);
+        for (GLint i = 0; i < n && G.GetStringi; i++) {
+            const char *e = (const char *)G.GetStringi(GL_EXTENSIONS, (GLuint)i);
+            if (e && !strcmp(e, name)) return 1;
+        }
+        return 0;
+    }
+    const char *ext = (const char *)G.GetString(GL_EXTENSIONS);
+    size_t len = strlen(name);
+    for (const char *p = ext; p && (p = strstr(p, name)); p += len)
+        if ((p == ext || p[-1] == ' ') && (p[len] == ' ' || p[len] == 0)) return 1;
+    return 0;
+}
+
+static void surf_storage(struct gl_ctx *c, struct gl_surf *sf)
 {
     GLint tex = 0, rb = 0;
     if (sf->color_tex || sf->color_rb) return;
     G.GetIntegerv(GL_TEXTURE_BINDING_2D, &tex);
     G.GetIntegerv(GL_RENDERBUFFER_BINDING, &rb);
-    const char *ext = (const char *)G.GetString(GL_EXTENSIONS);
-    if (sf->r == 8 && sf->g == 8 && sf->b == 8 && ext &&
-        strstr(ext, "GL_EXT_texture_format_BGRA8888")) {
+    if (sf->r == 8 && sf->g == 8 && sf->b == 8 && c->api == EGL_OPENGL_ES_API &&
+        has_ext(c, "GL_EXT_texture_format_BGRA8888")) {
         G.GenTextures(1, &sf->color_tex);
         G.BindTexture(GL_TEXTURE_2D, sf->color_tex);
         G.TexImage2D(GL_TEXTURE_2D, 0, GL_BGRA_EXT, sf->w, sf->h, 0, GL_BGRA_EXT, GL_UNSIGNED_BYTE,
@@ -220,7 +240,7 @@ static GLuint surface_fbo_locked(struct gl_ctx *c, struct gl_surf *sf)
         if (f->surf == sf->id) return f->fbo;
     struct gl_fbo *f = calloc(1, sizeof *f);
     if (!f) return 0;
-    surf_storage(sf);
+    surf_storage(c, sf);
     f->surf = sf->id;
     G.GenFramebuffers(1, &f->fbo);
     G.BindFramebuffer(GL_FRAMEBUFFER, f->fbo);
@@ -236,8 +256,7 @@ static GLuint surface_fbo_locked(struct gl_ctx *c, struct gl_surf *sf)
     PFNGLFRAMEBUFFERPARAMETERIMESAPROC flip = (PFNGLFRAMEBUFFERPARAMETERIMESAPROC)gl_proc(
         c->api == EGL_OPENGL_API ? "glFramebufferParameteri" : "glFramebufferParameteriMESA");
     if (c->api == EGL_OPENGL_API && c->version < 43) flip = NULL;
-    const char *ext = (const char *)G.GetString(GL_EXTENSIONS);
-    if (flip && ext && strstr(ext, "GL_MESA_framebuffer_flip_y"))
+    if (flip && has_ext(c, "GL_MESA_framebuffer_flip_y"))
         flip(GL_FRAMEBUFFER, GL_FRAMEBUFFER_FLIP_Y_MESA, GL_TRUE);
     if (sf->ds_rb) {
         G.FramebufferRenderbuffer(GL_FRAMEBUFFER, GL_DEPTH_ATTACHMENT, GL_RENDERBUFFER, sf->ds_rb);
