@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 struct bench_env {
-    bool quick;      /* smaller sizes and counts (for smoke runs) */
+    bool quick; /* smaller sizes and counts (for smoke runs) */
     CUcontext ctx;
     CUdevice dev;
 };
@@ -32,6 +32,28 @@ struct bench_def {
 /* All driver-API benchmarks, NULL-terminated (driver_bench.c, interp_bench.c). */
 extern const struct bench_def bench_driver_list[];
 extern const struct bench_def bench_interp_list[];
+
+/* ---- the harness process (main.c, rgpud.c, raw_transport.c) ---- */
+
+/* A figure measured in the harness process itself (raw transports). */
+void bench_add_row(const char *backend, const char *bench, const char *param, double value,
+                   const char *unit, const char *error);
+/* Repetitions of one size in a copy series (the same for rgpu and raw). */
+int bench_copy_reps(size_t size);
+/* Raw limits of a transport between two processes: rows raw_pingpong, raw_push,
+ * raw_pull of backend `name`. 0, or -1 with why set. */
+int bench_raw_transport(const char *name, const char *url, bool quick, char *why, size_t len);
+
+struct bench_rgpud {
+    int pid;
+    char url[160]; /* what RGPU_SERVER gets */
+};
+/* Starts bindir/rgpud on listen_url (port 0: a free one) with the simgpu
+ * backend, its log in outdir/rgpud.log. 0, or -1 with why set. */
+int bench_rgpud_start(struct bench_rgpud *d, const char *bindir, const char *listen_url,
+                      const char *outdir, char *why, size_t len);
+/* Stops it and its session workers (SIGTERM, then SIGKILL). */
+void bench_rgpud_stop(struct bench_rgpud *d);
 
 #define BENCH_CK(name, call)                                                                       \
     do {                                                                                           \

@@ -13,7 +13,8 @@ static int sync_roundtrip(struct bench_env *env)
     int n = env->quick ? 2000 : 20000;
     BENCH_CK(name, cuCtxSynchronize());
     double t0 = bench_now();
-    for (int i = 0; i < n; i++) BENCH_CK(name, cuCtxSynchronize());
+    for (int i = 0; i < n; i++)
+        BENCH_CK(name, cuCtxSynchronize());
     bench_report(name, "", (bench_now() - t0) / n * 1e6, "us/call");
     return 0;
 }
@@ -29,9 +30,13 @@ static int launch_rate(struct bench_env *env)
     BENCH_CK(name, cuLaunchKernel(fn, 1, 1, 1, 1, 1, 1, 0, NULL, NULL, NULL));
     BENCH_CK(name, cuCtxSynchronize());
     double t0 = bench_now();
-    for (int i = 0; i < n; i++) BENCH_CK(name, cuLaunchKernel(fn, 1, 1, 1, 1, 1, 1, 0, NULL, NULL, NULL));
+    for (int i = 0; i < n; i++)
+        BENCH_CK(name, cuLaunchKernel(fn, 1, 1, 1, 1, 1, 1, 0, NULL, NULL, NULL));
+    double issued = bench_now();
     BENCH_CK(name, cuCtxSynchronize());
+    /* end to end (every kernel ran), and how fast the application's loop returned */
     bench_report(name, "", n / (bench_now() - t0), "launches/s");
+    bench_report("launch_issue", "", n / (issued - t0), "launches/s");
     cuModuleUnload(mod);
     return 0;
 }
@@ -56,34 +61,51 @@ static int bandwidth(struct bench_env *env, const char *name, int to_device, int
     size_t max = env->quick ? (16u << 20) : (256u << 20);
     void *host = NULL;
     CUdeviceptr dev;
-    if (pinned) BENCH_CK(name, cuMemAllocHost(&host, max));
-    else if (!(host = malloc(max))) return 1;
+    if (pinned)
+        BENCH_CK(name, cuMemAllocHost(&host, max));
+    else if (!(host = malloc(max)))
+        return 1;
     memset(host, 1, max);
     BENCH_CK(name, cuMemAlloc(&dev, max));
     for (size_t sz = 4096; sz <= max; sz *= 4) {
-        int reps = (int)((64u << 20) / sz);
-        if (reps < 3) reps = 3;
-        if (reps > 2000) reps = 2000;
+        int reps = bench_copy_reps(sz);
         double t0 = bench_now();
         for (int i = 0; i < reps; i++) {
-            if (to_device) BENCH_CK(name, cuMemcpyHtoD(dev, host, sz));
-            else BENCH_CK(name, cuMemcpyDtoH(host, dev, sz));
+            if (to_device)
+                BENCH_CK(name, cuMemcpyHtoD(dev, host, sz));
+            else
+                BENCH_CK(name, cuMemcpyDtoH(host, dev, sz));
         }
+        BENCH_CK(name, cuCtxSynchronize()); /* pipelined copies have landed */
         double dt = bench_now() - t0;
         char param[32];
         snprintf(param, sizeof param, "%zu", sz);
         bench_report(name, param, (double)sz * reps / dt / 1e9, "GB/s");
     }
     cuMemFree(dev);
-    if (pinned) cuMemFreeHost(host);
-    else free(host);
+    if (pinned)
+        cuMemFreeHost(host);
+    else
+        free(host);
     return 0;
 }
 
-static int h2d_pageable(struct bench_env *e) { return bandwidth(e, "h2d_pageable", 1, 0); }
-static int h2d_pinned(struct bench_env *e) { return bandwidth(e, "h2d_pinned", 1, 1); }
-static int d2h_pageable(struct bench_env *e) { return bandwidth(e, "d2h_pageable", 0, 0); }
-static int d2h_pinned(struct bench_env *e) { return bandwidth(e, "d2h_pinned", 0, 1); }
+static int h2d_pageable(struct bench_env *e)
+{
+    return bandwidth(e, "h2d_pageable", 1, 0);
+}
+static int h2d_pinned(struct bench_env *e)
+{
+    return bandwidth(e, "h2d_pinned", 1, 1);
+}
+static int d2h_pageable(struct bench_env *e)
+{
+    return bandwidth(e, "d2h_pageable", 0, 0);
+}
+static int d2h_pinned(struct bench_env *e)
+{
+    return bandwidth(e, "d2h_pinned", 0, 1);
+}
 
 static int module_load(struct bench_env *env)
 {
@@ -113,7 +135,8 @@ static int train_step(struct bench_env *env)
     unsigned n = 4096, iters = 4;
     CUdeviceptr a, b;
     float batch[4096];
-    for (unsigned i = 0; i < n; i++) batch[i] = (float)i;
+    for (unsigned i = 0; i < n; i++)
+        batch[i] = (float)i;
     BENCH_CK(name, cuMemAlloc(&a, n * 4));
     BENCH_CK(name, cuMemAlloc(&b, n * 4));
     void *cargs[] = {&b, &a, &n};

@@ -1,8 +1,11 @@
 /* main.c — rgpu-bench: runs every benchmark once per backend, each backend in a
  * worker process that loads that backend's libcuda.so.1, and writes a table to
- * stdout, a JSON file and (when gnuplot is installed) PNG plots. Figures from
- * one run are comparable with each other; runs on a shared machine are not. */
+ * stdout, a JSON file and (when gnuplot is installed) PNG plots. rgpu backends
+ * run against a private rgpud, after the raw limits of their transport are
+ * measured (raw_transport.c). Figures from one run are comparable with each
+ * other; runs on a shared machine are not. */
 #include <errno.h>
+#include <signal.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
@@ -14,45 +17,67 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench.h"
+#include "transport.h"
+
 int bench_worker_main(bool quick, const char *only);
 void bench_ir_sizes(void);
 
+/* One column of the comparison. A native backend runs the benchmark worker
+ * directly on simgpu; an rgpu backend runs it with the client shim against a
+ * private rgpud over `scheme`, and the raw limits of that transport are
+ * measured in the same run under `raw` (every rgpu figure is printed as a
+ * ratio to its limit). A backend that cannot run here is skipped with a reason. */
 struct backend {
     const char *name;
     const char *what;
     const char *libdir; /* relative to the build tree's bin/ */
+    const char *scheme; /* NULL: native; else the transport's URL scheme */
+    const char *env;    /* NAME=VALUE for client, server and raw peers, or NULL */
+    const char *raw;    /* backend name of the raw transport rows */
 };
 
-/* The remoting work adds rgpu over tcp / ucx here, each with the raw transport
- * figures it is compared against. */
 static const struct backend backends[] = {
-    {"simgpu", "native: the program directly on simgpu (no remoting)", "../lib/simgpu"},
+    {"simgpu", "native: the program directly on simgpu (no remoting)", "../lib/simgpu", NULL, NULL,
+     NULL},
+    {"tcp", "rgpu over tcp: the shim, a private rgpud (simgpu) on loopback", "../lib/rgpu", "tcp",
+     NULL, "tcp-raw"},
+    /* transport/ucx: runs as soon as the ucx transport is compiled into rg_transport */
+    {"ucx-tcp", "rgpu over ucx with UCX_TLS=tcp", "../lib/rgpu", "ucx", "UCX_TLS=tcp",
+     "ucx-tcp-raw"},
+    {"ucx-shm", "rgpu over ucx with UCX_TLS=shm (same machine)", "../lib/rgpu", "ucx",
+     "UCX_TLS=shm,self", "ucx-shm-raw"},
 };
 #define NBACKENDS (sizeof backends / sizeof backends[0])
 
 struct result {
     char backend[32], bench[64], param[32], unit[24], error[160];
     double value;
+    double ratio;       /* value / reference, 0 if none */
+    const char *versus; /* what the ratio is to */
 };
 
 static struct result *results;
 static size_t nresults, cap;
+static char skipped[NBACKENDS][200];
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: rgpu-bench [--quick] [--out DIR] [--backend NAME] [--only PATTERN]\n"
-            "\n"
-            "Runs every rgpu benchmark against each backend and prints a table; writes\n"
-            "DIR/rgpu-bench.json and, if gnuplot is installed, DIR/*.png.\n"
-            "\n"
-            "  --quick          smaller sizes and counts (a smoke run, seconds not minutes)\n"
-            "  --out DIR        where to write results (default: rgpu-bench-results)\n"
-            "  --backend NAME   run only this backend (default: all)\n"
-            "  --only PATTERN   run only benchmarks whose name contains PATTERN\n"
-            "  --list           list backends and benchmarks, then exit\n"
-            "\nbackends:\n");
-    for (size_t i = 0; i < NBACKENDS; i++) fprintf(f, "  %-10s %s\n", backends[i].name, backends[i].what);
+    fprintf(f, "usage: rgpu-bench [--quick] [--out DIR] [--backend NAME] [--only PATTERN]\n"
+               "\n"
+               "Runs every rgpu benchmark against each backend and prints a table; writes\n"
+               "DIR/rgpu-bench.json and, if gnuplot is installed, DIR/*.png. Every rgpu\n"
+               "figure is also given as a ratio to its limit: the raw transport measured in\n"
+               "the same run (ping-pong, streaming), or native simgpu.\n"
+               "\n"
+               "  --quick          smaller sizes and counts (a smoke run, seconds not minutes)\n"
+               "  --out DIR        where to write results (default: rgpu-bench-results)\n"
+               "  --backend NAME   run only this backend (default: all)\n"
+               "  --only PATTERN   run only benchmarks whose name contains PATTERN\n"
+               "  --list           list backends and benchmarks, then exit\n"
+               "\nbackends:\n");
+    for (size_t i = 0; i < NBACKENDS; i++)
+        fprintf(f, "  %-10s %s\n", backends[i].name, backends[i].what);
 }
 
 /* Pull "key":"value" or "key":number out of one of our own JSON lines. */
@@ -66,7 +91,8 @@ static bool json_field(const char *line, const char *key, char *out, size_t n)
     bool quoted = *p == '"';
     if (quoted) p++;
     size_t i = 0;
-    while (*p && i + 1 < n && (quoted ? *p != '"' : (*p != ',' && *p != '}'))) out[i++] = *p++;
+    while (*p && i + 1 < n && (quoted ? *p != '"' : (*p != ',' && *p != '}')))
+        out[i++] = *p++;
     out[i] = 0;
     return true;
 }
@@ -76,7 +102,10 @@ static struct result *new_result(void)
     if (nresults == cap) {
         cap = cap ? cap * 2 : 64;
         results = realloc(results, cap * sizeof *results);
-        if (!results) { perror("rgpu-bench"); exit(1); }
+        if (!results) {
+            perror("rgpu-bench");
+            exit(1);
+        }
     }
     struct result *r = &results[nresults];
     memset(r, 0, sizeof *r);
@@ -110,7 +139,28 @@ static void add_result(const char *backend, const char *line)
     nresults++;
 }
 
-static int run_backend(const struct backend *b, const char *self, bool quick, const char *only)
+/* NAME=VALUE into the environment (of this process and what it forks). */
+static void put_env(const char *kv)
+{
+    if (!kv) return;
+    char name[64];
+    const char *eq = strchr(kv, '=');
+    if (!eq || eq - kv >= (long)sizeof name) return;
+    snprintf(name, sizeof name, "%.*s", (int)(eq - kv), kv);
+    setenv(name, eq + 1, 1);
+}
+
+static void drop_env(const char *kv)
+{
+    char name[64];
+    const char *eq = kv ? strchr(kv, '=') : NULL;
+    if (!eq || eq - kv >= (long)sizeof name) return;
+    snprintf(name, sizeof name, "%.*s", (int)(eq - kv), kv);
+    unsetenv(name);
+}
+
+static int run_worker(const struct backend *b, const char *self, const char *server, bool quick,
+                      const char *only)
 {
     char exe[PATH_MAX], libdir[PATH_MAX];
     snprintf(exe, sizeof exe, "%s", self);
@@ -124,9 +174,18 @@ static int run_backend(const struct backend *b, const char *self, bool quick, co
         close(fds[0]);
         close(fds[1]);
         setenv("LD_LIBRARY_PATH", libdir, 1);
+        if (server) { /* as rgpu-run does: the shim preloaded, RGPU_SERVER set */
+            char shim[PATH_MAX + 16];
+            snprintf(shim, sizeof shim, "%s/libcuda.so.1", libdir);
+            setenv("LD_PRELOAD", shim, 1);
+            setenv("RGPU_SERVER", server, 1);
+        }
         char *argv[] = {(char *)self, "--worker", quick ? "--quick" : NULL, NULL, NULL, NULL};
         int a = quick ? 3 : 2;
-        if (only) { argv[a++] = "--only"; argv[a++] = (char *)only; }
+        if (only) {
+            argv[a++] = "--only";
+            argv[a++] = (char *)only;
+        }
         execv(self, argv);
         perror("rgpu-bench: exec worker");
         _exit(127);
@@ -134,7 +193,8 @@ static int run_backend(const struct backend *b, const char *self, bool quick, co
     close(fds[1]);
     FILE *in = fdopen(fds[0], "r");
     char line[512];
-    while (in && fgets(line, sizeof line, in)) add_result(b->name, line);
+    while (in && fgets(line, sizeof line, in))
+        add_result(b->name, line);
     if (in) fclose(in);
     int status = 0;
     waitpid(pid, &status, 0);
@@ -144,14 +204,115 @@ static int run_backend(const struct backend *b, const char *self, bool quick, co
     return 0;
 }
 
-static void print_table(void)
+/* Runs one backend: native directly; rgpu after measuring its transport's raw
+ * limits, against a private rgpud. Returns 0, or -1 if it was skipped (the
+ * reason is kept for the table). */
+static int run_backend(size_t bi, const char *self, const char *out, bool quick, const char *only)
 {
-    printf("%-22s %-10s %-12s %14s  %s\n", "benchmark", "param", "backend", "value", "unit");
+    const struct backend *b = &backends[bi];
+    char why[160] = "", bindir[PATH_MAX];
+    if (!b->scheme) return run_worker(b, self, NULL, quick, only);
+    if (!tp_lookup(b->scheme)) {
+        snprintf(skipped[bi], sizeof skipped[bi], "transport %s is not in this build", b->scheme);
+        return -1;
+    }
+    snprintf(bindir, sizeof bindir, "%s", self);
+    dirname(bindir);
+    char listen[64];
+    snprintf(listen, sizeof listen, "%s://127.0.0.1:0", b->scheme);
+    put_env(b->env);
+    fprintf(stderr, "rgpu-bench: %s: raw transport ...\n", b->raw);
+    if (bench_raw_transport(b->raw, listen, quick, why, sizeof why) != 0) {
+        snprintf(skipped[bi], sizeof skipped[bi], "raw %s: %s", b->scheme, why);
+        drop_env(b->env);
+        return -1;
+    }
+    struct bench_rgpud d;
+    if (bench_rgpud_start(&d, bindir, listen, out, why, sizeof why) != 0) {
+        snprintf(skipped[bi], sizeof skipped[bi], "%s", why);
+        drop_env(b->env);
+        return -1;
+    }
+    run_worker(b, self, d.url, quick, only);
+    bench_rgpud_stop(&d);
+    drop_env(b->env);
+    return 0;
+}
+
+static const struct result *find(const char *backend, const char *bench, const char *param)
+{
     for (size_t i = 0; i < nresults; i++) {
         const struct result *r = &results[i];
-        if (r->error[0]) printf("%-22s %-10s %-12s %14s  %s\n", r->bench, r->param, r->backend, "FAILED", r->error);
-        else printf("%-22s %-10s %-12s %14.4g  %s\n", r->bench, r->param, r->backend, r->value, r->unit);
+        if (!r->error[0] && !strcmp(r->backend, backend) && !strcmp(r->bench, bench) &&
+            !strcmp(r->param, param))
+            return r;
     }
+    return NULL;
+}
+
+/* Each rgpu figure against its limit: the raw transport's ping-pong for the
+ * synchronous round trip, its push / pull series of the same size for copies,
+ * native simgpu for the rest (value / reference: above 1 is slower for times,
+ * faster for rates). */
+static void compute_ratios(void)
+{
+    for (size_t i = 0; i < nresults; i++) {
+        struct result *r = &results[i];
+        const struct backend *b = NULL;
+        for (size_t k = 0; k < NBACKENDS; k++)
+            if (!strcmp(backends[k].name, r->backend) && backends[k].scheme) b = &backends[k];
+        if (!b || r->error[0]) continue;
+        const struct result *ref;
+        if (!strcmp(r->bench, "sync_roundtrip")) {
+            ref = find(b->raw, "raw_pingpong", "48B");
+            r->versus = "raw ping-pong";
+        } else if (!strncmp(r->bench, "h2d_", 4)) {
+            ref = find(b->raw, "raw_push", r->param);
+            r->versus = "raw push";
+        } else if (!strncmp(r->bench, "d2h_", 4)) {
+            ref = find(b->raw, "raw_pull", r->param);
+            r->versus = "raw pull";
+        } else {
+            ref = find("simgpu", r->bench, r->param);
+            r->versus = "native";
+        }
+        if (ref && ref->value > 0)
+            r->ratio = r->value / ref->value;
+        else
+            r->versus = NULL;
+    }
+}
+
+static void print_table(void)
+{
+    printf("%-22s %-10s %-12s %14s  %-14s %8s  %s\n", "benchmark", "param", "backend", "value",
+           "unit", "ratio", "to");
+    for (size_t i = 0; i < nresults; i++) {
+        const struct result *r = &results[i];
+        if (r->error[0]) {
+            printf("%-22s %-10s %-12s %14s  %s\n", r->bench, r->param, r->backend, "FAILED",
+                   r->error);
+            continue;
+        }
+        printf("%-22s %-10s %-12s %14.4g  %-14s", r->bench, r->param, r->backend, r->value,
+               r->unit);
+        if (r->versus) printf(" %8.3f  %s", r->ratio, r->versus);
+        printf("\n");
+    }
+    for (size_t b = 0; b < NBACKENDS; b++)
+        if (skipped[b][0])
+            printf("%-22s %-10s %-12s %14s  %s\n", "*", "", backends[b].name, "SKIPPED",
+                   skipped[b]);
+}
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') fputc('\\', f);
+        if ((unsigned char)*s >= 0x20) fputc(*s, f);
+    }
+    fputc('"', f);
 }
 
 static int write_json(const char *dir)
@@ -159,96 +320,173 @@ static int write_json(const char *dir)
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/rgpu-bench.json", dir);
     FILE *f = fopen(path, "w");
-    if (!f) { fprintf(stderr, "rgpu-bench: %s: %s\n", path, strerror(errno)); return -1; }
-    fprintf(f, "{\"results\":[\n");
+    if (!f) {
+        fprintf(stderr, "rgpu-bench: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    fprintf(f, "{\"cores\":%ld,\"results\":[\n", cores);
     for (size_t i = 0; i < nresults; i++) {
         const struct result *r = &results[i];
-        fprintf(f, "  {\"backend\":\"%s\",\"bench\":\"%s\",\"param\":\"%s\",", r->backend, r->bench, r->param);
-        if (r->error[0]) fprintf(f, "\"error\":\"%s\"}", r->error);
-        else fprintf(f, "\"value\":%.6g,\"unit\":\"%s\"}", r->value, r->unit);
+        fprintf(f, "  {\"backend\":\"%s\",\"bench\":\"%s\",\"param\":\"%s\",", r->backend, r->bench,
+                r->param);
+        if (r->error[0]) {
+            fprintf(f, "\"error\":");
+            json_str(f, r->error);
+            fprintf(f, "}");
+        } else {
+            fprintf(f, "\"value\":%.6g,\"unit\":\"%s\"", r->value, r->unit);
+            if (r->versus) fprintf(f, ",\"ratio\":%.4f,\"ratio_to\":\"%s\"", r->ratio, r->versus);
+            fprintf(f, "}");
+        }
         fprintf(f, "%s\n", i + 1 < nresults ? "," : "");
     }
-    fprintf(f, "]}\n");
+    fprintf(f, "],\"skipped\":{");
+    int first = 1;
+    for (size_t b = 0; b < NBACKENDS; b++)
+        if (skipped[b][0]) {
+            fprintf(f, "%s\"%s\":", first ? "" : ",", backends[b].name);
+            json_str(f, skipped[b]);
+            first = 0;
+        }
+    fprintf(f, "}}\n");
     fclose(f);
     printf("\nresults: %s\n", path);
     return 0;
 }
 
-/* Bandwidth series (benchmarks whose param is a byte count) as one PNG. */
+/* One data block per series that has points. Returns how many were written. */
+static int plot_series(FILE *d, FILE *g, const char *dat, int idx, const char *backend,
+                       const char *bench)
+{
+    int points = 0;
+    for (size_t i = 0; i < nresults; i++)
+        if (!strcmp(results[i].backend, backend) && !strcmp(results[i].bench, bench) &&
+            !results[i].error[0])
+            points++;
+    if (!points) return 0;
+    fprintf(d, "# %s %s\n", backend, bench);
+    for (size_t i = 0; i < nresults; i++)
+        if (!strcmp(results[i].backend, backend) && !strcmp(results[i].bench, bench) &&
+            !results[i].error[0])
+            fprintf(d, "%s %g\n", results[i].param, results[i].value);
+    fprintf(d, "\n\n");
+    fprintf(g, "%s'%s' index %d with linespoints title '%s %s'", idx ? ", " : "", dat, idx, backend,
+            bench);
+    return 1;
+}
+
+/* Copy bandwidth against size, one PNG per direction, with the raw limits. */
+static void write_plot(const char *dir, const char *file, const char *title, const char *prefix,
+                       const char *raw)
+{
+    char dat[PATH_MAX], gp[PATH_MAX];
+    snprintf(dat, sizeof dat, "%s/%s.dat", dir, file);
+    snprintf(gp, sizeof gp, "%s/%s.gp", dir, file);
+    FILE *d = fopen(dat, "w"), *g = fopen(gp, "w");
+    if (!d || !g) {
+        if (d) fclose(d);
+        if (g) fclose(g);
+        return;
+    }
+    fprintf(g,
+            "set terminal png size 1000,650\nset output '%s/%s.png'\nset title '%s'\n"
+            "set logscale x 2\nset format x '%%.0b%%B'\nset xlabel 'bytes per copy'\n"
+            "set ylabel 'GB/s'\nset key left top\nset grid\nplot ",
+            dir, file, title);
+    int idx = 0;
+    char pageable[32], pinned[32];
+    snprintf(pageable, sizeof pageable, "%s_pageable", prefix);
+    snprintf(pinned, sizeof pinned, "%s_pinned", prefix);
+    for (size_t b = 0; b < NBACKENDS; b++) {
+        idx += plot_series(d, g, dat, idx, backends[b].name, pageable);
+        idx += plot_series(d, g, dat, idx, backends[b].name, pinned);
+        if (backends[b].raw) idx += plot_series(d, g, dat, idx, backends[b].raw, raw);
+    }
+    fprintf(g, "\n");
+    fclose(d);
+    fclose(g);
+    if (!idx) return;
+    char cmd[PATH_MAX * 2];
+    snprintf(cmd, sizeof cmd, "gnuplot '%s'", gp);
+    if (system(cmd) == 0) printf("plot: %s/%s.png\n", dir, file);
+}
+
 static void write_plots(const char *dir)
 {
     if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
         printf("plots: skipped (gnuplot not installed)\n");
         return;
     }
-    char dat[PATH_MAX], gp[PATH_MAX];
-    snprintf(dat, sizeof dat, "%s/bandwidth.dat", dir);
-    snprintf(gp, sizeof gp, "%s/bandwidth.gp", dir);
-    FILE *d = fopen(dat, "w"), *g = fopen(gp, "w");
-    if (!d || !g) { if (d) fclose(d); if (g) fclose(g); return; }
-    const char *series[] = {"h2d_pageable", "h2d_pinned", "d2h_pageable", "d2h_pinned"};
-    fprintf(g, "set terminal png size 900,600\nset output '%s/bandwidth.png'\n"
-               "set logscale x 2\nset xlabel 'bytes'\nset ylabel 'GB/s'\nset key left top\nplot ", dir);
-    int idx = 0;
-    for (size_t b = 0; b < NBACKENDS; b++)
-        for (size_t s = 0; s < 4; s++) {
-            fprintf(d, "# %s %s\n", backends[b].name, series[s]);
-            for (size_t i = 0; i < nresults; i++)
-                if (!strcmp(results[i].backend, backends[b].name) && !strcmp(results[i].bench, series[s]) && !results[i].error[0])
-                    fprintf(d, "%s %g\n", results[i].param, results[i].value);
-            fprintf(d, "\n\n");
-            fprintf(g, "%s'%s' index %d with linespoints title '%s %s'", idx ? ", " : "", dat, idx,
-                    backends[b].name, series[s]);
-            idx++;
-        }
-    fprintf(g, "\n");
-    fclose(d);
-    fclose(g);
-    char cmd[PATH_MAX * 2];
-    snprintf(cmd, sizeof cmd, "gnuplot '%s'", gp);
-    if (system(cmd) == 0) printf("plot: %s/bandwidth.png\n", dir);
+    write_plot(dir, "h2d", "host to device (cuMemcpyHtoD)", "h2d", "raw_push");
+    write_plot(dir, "d2h", "device to host (cuMemcpyDtoH)", "d2h", "raw_pull");
 }
 
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"quick", no_argument, 0, 'q'}, {"out", required_argument, 0, 'o'},
+        {"quick", no_argument, 0, 'q'},         {"out", required_argument, 0, 'o'},
         {"backend", required_argument, 0, 'b'}, {"only", required_argument, 0, 'O'},
-        {"list", no_argument, 0, 'l'}, {"worker", no_argument, 0, 'w'},
-        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"list", no_argument, 0, 'l'},          {"worker", no_argument, 0, 'w'},
+        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     bool quick = false, worker = false;
     const char *out = "rgpu-bench-results", *only_backend = NULL, *only = NULL;
     int c;
     while ((c = getopt_long(argc, argv, "qo:b:O:lwh", opts, NULL)) != -1) {
         switch (c) {
-        case 'q': quick = true; break;
-        case 'o': out = optarg; break;
-        case 'b': only_backend = optarg; break;
-        case 'O': only = optarg; break;
-        case 'w': worker = true; break;
-        case 'l': usage(stdout); return 0;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'q':
+            quick = true;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'b':
+            only_backend = optarg;
+            break;
+        case 'O':
+            only = optarg;
+            break;
+        case 'w':
+            worker = true;
+            break;
+        case 'l':
+            usage(stdout);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (worker) return bench_worker_main(quick, only);
 
     char self[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) { perror("rgpu-bench: /proc/self/exe"); return 1; }
+    if (n <= 0) {
+        perror("rgpu-bench: /proc/self/exe");
+        return 1;
+    }
     self[n] = 0;
     if (mkdir(out, 0755) != 0 && errno != EEXIST) {
         fprintf(stderr, "rgpu-bench: cannot create %s: %s\n", out, strerror(errno));
         return 1;
     }
+    signal(SIGPIPE, SIG_IGN);
     int ran = 0;
     for (size_t i = 0; i < NBACKENDS; i++) {
         if (only_backend && strcmp(only_backend, backends[i].name)) continue;
-        run_backend(&backends[i], self, quick, only);
+        if (run_backend(i, self, out, quick, only) != 0)
+            fprintf(stderr, "rgpu-bench: backend %s skipped: %s\n", backends[i].name, skipped[i]);
         ran++;
     }
-    if (!ran) { fprintf(stderr, "rgpu-bench: no backend named %s\n", only_backend); return 2; }
+    if (!ran) {
+        fprintf(stderr, "rgpu-bench: no backend named %s\n", only_backend);
+        return 2;
+    }
     if (!only || strstr("ptx_ir_bytes", only)) bench_ir_sizes();
+    compute_ratios();
     print_table();
     write_json(out);
     write_plots(out);
