@@ -139,6 +139,7 @@ enum rg_gl_wsop {
     RG_WS_DESTROY_SURFACE,   /* u32 surf */
     RG_WS_MAKE_CURRENT,      /* u32 draw, u32 read, u32 ctx (0: release) */
     RG_WS_FINISH,            /* sync: glFinish */
+    RG_WS_PRESENT, /* sync: u32 surf -> u32 w, u32 h; raw: w*h RGBA8 rows, bottom row first */
     RG_WS_END_
 };
 

@@ -516,6 +516,52 @@ static int ws_create_surface(rpc_rbuf *rb)
     return 0;
 }
 
+/* A window's frame: the surface's colour read back for the client to put in
+ * the window (synchronous for now; PBOs, frame dropping and compression are
+ * next, docs/gl.md). The application's read framebuffer and pack state are
+ * set aside and put back. */
+static int ws_present(rpc_rbuf *rb, rpc_wbuf *reply, rpc_wbuf *raw, uint32_t *status)
+{
+    static const GLenum pack[] = {GL_PACK_ALIGNMENT, GL_PACK_ROW_LENGTH, GL_PACK_SKIP_ROWS,
+                                  GL_PACK_SKIP_PIXELS};
+    struct gl_surf *sf = surf_get(rpc_get_u32(rb));
+    if (!rpc_rbuf_ok(rb) || !sf) return -1;
+    struct gl_ctx *c = cur;
+    if (!c || c->destroyed || c->draw != sf) {
+        *status = RG_GL_E_CONTEXT;
+        return 0;
+    }
+    GLint saved[4], read_fb = 0, pbo = 0;
+    for (int i = 0; i < 4; i++)
+        G.GetIntegerv(pack[i], &saved[i]);
+    G.GetIntegerv(c->api == EGL_OPENGL_ES_API && c->version < 30 ? GL_FRAMEBUFFER_BINDING
+                                                                 : GL_READ_FRAMEBUFFER_BINDING,
+                  &read_fb);
+    if (c->version >= 30 || c->api == EGL_OPENGL_API)
+        G.GetIntegerv(GL_PIXEL_PACK_BUFFER_BINDING, &pbo);
+    GLenum target =
+        c->api == EGL_OPENGL_ES_API && c->version < 30 ? GL_FRAMEBUFFER : GL_READ_FRAMEBUFFER;
+    G.BindFramebuffer(target, surface_fbo_locked(c, sf));
+    if (pbo) G.BindBuffer(GL_PIXEL_PACK_BUFFER, 0);
+    G.PixelStorei(GL_PACK_ALIGNMENT, 4);
+    G.PixelStorei(GL_PACK_ROW_LENGTH, 0);
+    G.PixelStorei(GL_PACK_SKIP_ROWS, 0);
+    G.PixelStorei(GL_PACK_SKIP_PIXELS, 0);
+    size_t n = (size_t)sf->w * (size_t)sf->h * 4;
+    uint8_t *px = malloc(n ? n : 1);
+    if (px) G.ReadPixels(0, 0, sf->w, sf->h, GL_RGBA, GL_UNSIGNED_BYTE, px);
+    for (int i = 0; i < 4; i++)
+        G.PixelStorei(pack[i], saved[i]);
+    if (pbo) G.BindBuffer(GL_PIXEL_PACK_BUFFER, (GLuint)pbo);
+    G.BindFramebuffer(target, (GLuint)read_fb);
+    if (!px) return -1;
+    rpc_put_u32(reply, (uint32_t)sf->w);
+    rpc_put_u32(reply, (uint32_t)sf->h);
+    rpc_put_bytes(raw, px, n);
+    free(px);
+    return 0;
+}
+
 int gl_ws_command(uint32_t op, rpc_rbuf *rb, rpc_wbuf *reply, rpc_wbuf *reply_raw, uint32_t *status)
 {
     int rc = 0;
@@ -551,6 +597,9 @@ int gl_ws_command(uint32_t op, rpc_rbuf *rb, rpc_wbuf *reply, rpc_wbuf *reply_ra
             sf->destroyed = 1, surf_unref(sf);
         break;
     }
+    case RG_WS_PRESENT:
+        rc = ws_present(rb, reply, reply_raw, status);
+        break;
     case RG_WS_MAKE_CURRENT:
         rc = ws_make_current(rb, status);
         break;

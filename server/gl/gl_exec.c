@@ -48,6 +48,9 @@ int gl_fns_load(void)
     L(TexImage2D);
     L(FramebufferTexture2D);
     L(GetVertexAttribiv);
+    L(ReadPixels);
+    L(PixelStorei);
+    L(BindBuffer);
 #undef L
     /* GL ES 3.0 / GL 3.x: absent from older servers, then those commands do nothing */
 #define O(f) G.f = (void *)gl_proc("gl" #f)
@@ -876,7 +879,8 @@ int gl_call(struct session *s, struct call *cl)
         int sync;
         struct gl_ctx *c = gl_current();
         if (op >= RG_WS_BASE && op < RG_WS_END_) {
-            sync = op == RG_WS_INFO || op == RG_WS_CHOOSE_CONFIG || op == RG_WS_FINISH;
+            sync = op == RG_WS_INFO || op == RG_WS_CHOOSE_CONFIG || op == RG_WS_FINISH ||
+                   op == RG_WS_PRESENT;
             if (op == RG_WS_FINISH) {
                 if (c) G.Finish();
             } else if (gl_ws_command(op, &b.rb, &b.reply, &b.reply_raw, &b.status)) {

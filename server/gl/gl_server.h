@@ -88,6 +88,9 @@ struct gl_fns { /* the GL entry points the server itself calls (gl_exec.c loads 
     PFNGLTEXIMAGE2DPROC TexImage2D;
     PFNGLFRAMEBUFFERTEXTURE2DPROC FramebufferTexture2D;
     PFNGLGETVERTEXATTRIBIVPROC GetVertexAttribiv;
+    PFNGLREADPIXELSPROC ReadPixels;
+    PFNGLPIXELSTOREIPROC PixelStorei;
+    PFNGLBINDBUFFERPROC BindBuffer;
     /* optional (GL ES 3.0) */
     PFNGLGENVERTEXARRAYSPROC GenVertexArrays;
     PFNGLDELETEVERTEXARRAYSPROC DeleteVertexArrays;

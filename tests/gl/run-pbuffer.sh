@@ -1,8 +1,9 @@
 #!/bin/sh
-# run-pbuffer.sh — the headless GL check: PROGRAM (pbuffer.c, es3.c, fixedfn.c) renders its scene on local
-# Mesa llvmpipe and then through rgpu (libEGL_rgpu.so.0 -> rgpud on loopback
-# -> the worker's EGL on llvmpipe), started as `rgpu-run --gl PROGRAM`; the
-# two images must be identical.
+# run-pbuffer.sh — the image check: PROGRAM (pbuffer.c, es3.c, fixedfn.c,
+# glxwin.c) renders its scene on local Mesa llvmpipe and then through rgpu
+# (rgpu's vendor library -> rgpud on loopback -> the worker's EGL on
+# llvmpipe), started as `rgpu-run --gl PROGRAM`; the two images must be
+# identical.
 # usage: run-pbuffer.sh RGPUD SHIM_DIR RGPU_RUN WITH_RGPUD PROGRAM   (exit 77: skipped)
 set -u
 rgpud=$1 shimdir=$2 rgpurun=$3 with=$4 prog=$5
