@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "glc.h"
+#include "glc_x11.h"
 
 #define GLX_CFG_MAGIC 0x52474678u /* "RGFx" */
 enum {
@@ -53,9 +54,7 @@ struct glx_drawable { /* a window or pbuffer the server has a surface for */
     XID xid;
     uint32_t surf;
     int w, h, pbuffer;
-    GC gc;          /* windows: where frames are put */
-    uint8_t *frame; /* windows: the last frame as the X server wants it (BGRX rows, top first) */
-    size_t frame_cap;
+    struct glc_frame frame; /* windows: where frames are put */
     struct glx_config *cfg;
     struct glx_drawable *next;
 };
@@ -68,52 +67,6 @@ static struct {
     XID next_pbuffer;
 } L = {.mu = PTHREAD_MUTEX_INITIALIZER, .next_pbuffer = 0x7e000000};
 
-/* ---- libX11, loaded on first use --------------------------------------------------------- */
-
-static struct {
-    Status (*GetGeometry)(Display *, Drawable, Window *, int *, int *, unsigned *, unsigned *,
-                          unsigned *, unsigned *);
-    Status (*MatchVisualInfo)(Display *, int, int, int, XVisualInfo *);
-    XVisualInfo *(*GetVisualInfo)(Display *, long, XVisualInfo *, int *);
-    int (*Sync)(Display *, Bool);
-    Status (*GetWindowAttributes)(Display *, Window, XWindowAttributes *);
-    XImage *(*CreateImage)(Display *, Visual *, unsigned, int, int, char *, unsigned, unsigned, int,
-                           int);
-    int (*PutImage)(Display *, Drawable, GC, XImage *, int, int, int, int, unsigned, unsigned);
-    GC (*CreateGC)(Display *, Drawable, unsigned long, XGCValues *);
-    int (*FreeGC)(Display *, GC);
-    int (*Flush)(Display *);
-} X11;
-
-static int x11(void)
-{
-    static int state;
-    pthread_mutex_lock(&L.mu);
-    if (!state) {
-        void *h = dlopen("libX11.so.6", RTLD_NOW | RTLD_GLOBAL);
-        if (h) {
-            X11.GetGeometry = (void *)dlsym(h, "XGetGeometry");
-            X11.MatchVisualInfo = (void *)dlsym(h, "XMatchVisualInfo");
-            X11.GetVisualInfo = (void *)dlsym(h, "XGetVisualInfo");
-            X11.Sync = (void *)dlsym(h, "XSync");
-            X11.GetWindowAttributes = (void *)dlsym(h, "XGetWindowAttributes");
-            X11.CreateImage = (void *)dlsym(h, "XCreateImage");
-            X11.PutImage = (void *)dlsym(h, "XPutImage");
-            X11.CreateGC = (void *)dlsym(h, "XCreateGC");
-            X11.FreeGC = (void *)dlsym(h, "XFreeGC");
-            X11.Flush = (void *)dlsym(h, "XFlush");
-        }
-        state = X11.GetGeometry && X11.MatchVisualInfo && X11.GetVisualInfo && X11.Sync &&
-                        X11.GetWindowAttributes && X11.CreateImage && X11.PutImage &&
-                        X11.CreateGC && X11.FreeGC && X11.Flush
-                    ? 1
-                    : -1;
-        if (state < 0) rg_glc_log(GLC_ERR, "GLX: cannot load libX11.so.6");
-    }
-    pthread_mutex_unlock(&L.mu);
-    return state > 0 ? 0 : -1;
-}
-
 /* ---- FBConfigs ---------------------------------------------------------------------------------
  */
 
@@ -123,10 +76,10 @@ static int build_configs(Display *dpy, int screen)
 {
     const struct glc_server *sv = rg_glc_server();
     XVisualInfo vi;
-    if (!sv || x11()) return -1;
+    if (!sv || rg_glc_x11()) return -1;
     pthread_mutex_lock(&L.mu);
     if (L.built) goto done;
-    if (!X11.MatchVisualInfo(dpy, screen, 24, TrueColor, &vi)) {
+    if (!RG_X11.MatchVisualInfo(dpy, screen, 24, TrueColor, &vi)) {
         rg_glc_log(GLC_ERR, "GLX: screen %d has no 24-bit TrueColor visual", screen);
         goto done;
     }
@@ -308,11 +261,11 @@ static struct glx_drawable *drawable_get(Display *dpy, XID xid, struct glx_confi
     pthread_mutex_lock(&L.mu);
     struct glx_drawable *d = drawable_find(xid);
     pthread_mutex_unlock(&L.mu);
-    if (d || x11()) return d;
+    if (d || rg_glc_x11()) return d;
     Window root;
     int x, y;
     unsigned w, h, bw, depth;
-    if (!X11.GetGeometry(dpy, xid, &root, &x, &y, &w, &h, &bw, &depth)) return NULL;
+    if (!RG_X11.GetGeometry(dpy, xid, &root, &x, &y, &w, &h, &bw, &depth)) return NULL;
     if (!(d = calloc(1, sizeof *d))) return NULL;
     d->xid = xid, d->w = (int)w, d->h = (int)h, d->cfg = cfg;
     d->surf = rg_glc_surface_create(cfg ? cfg->a[C_ID] : 0, d->w, d->h);
@@ -387,8 +340,8 @@ static XVisualInfo *visual_info(Display *dpy, const struct glx_config *c)
 {
     XVisualInfo tmpl = {.visualid = c->vid, .screen = c->screen};
     int n = 0;
-    if (x11()) return NULL;
-    return X11.GetVisualInfo(dpy, VisualIDMask | VisualScreenMask, &tmpl, &n);
+    if (rg_glc_x11()) return NULL;
+    return RG_X11.GetVisualInfo(dpy, VisualIDMask | VisualScreenMask, &tmpl, &n);
 }
 
 static XVisualInfo *rg_glXGetVisualFromFBConfig(Display *dpy, GLXFBConfig config)
@@ -518,47 +471,6 @@ static Bool rg_glXMakeContextCurrent(Display *dpy, GLXDrawable draw, GLXDrawable
     return make_current(dpy, draw, read, ctx);
 }
 
-/* The frame of window d, read back by the server, put into the window: RGBA
- * rows bottom first become the 32-bit ZPixmap (BGRX little-endian) rows top
- * first that a 24-bit TrueColor window takes. Synchronous for now; the frame
- * channel with PBOs, frame dropping, compression and XShm is next. */
-static void present(Display *dpy, struct glx_drawable *d)
-{
-    rpc_put_u32(rg_glc_enc(), RG_WS_PRESENT);
-    rpc_put_u32(rg_glc_enc(), d->surf);
-    struct glc_reply r;
-    if (rg_glc_sync(&r)) return;
-    uint32_t w = rpc_get_u32(&r.rest), h = rpc_get_u32(&r.rest);
-    size_t n = (size_t)w * h * 4;
-    XWindowAttributes wa;
-    if (r.status || !rpc_rbuf_done(&r.rest) || r.raw_len != n || !n || x11() ||
-        !X11.GetWindowAttributes(dpy, d->xid, &wa) || wa.depth != 24)
-        goto done;
-    if (n > d->frame_cap) {
-        uint8_t *f = realloc(d->frame, n);
-        if (!f) goto done;
-        d->frame = f, d->frame_cap = n;
-    }
-    for (uint32_t y = 0; y < h; y++) {
-        const uint8_t *src = r.raw + (size_t)(h - 1 - y) * w * 4;
-        uint8_t *dst = d->frame + (size_t)y * w * 4;
-        for (uint32_t x = 0; x < w; x++, src += 4, dst += 4)
-            dst[0] = src[2], dst[1] = src[1], dst[2] = src[0], dst[3] = 0xff;
-    }
-    if (!d->gc) d->gc = X11.CreateGC(dpy, d->xid, 0, NULL);
-    XImage *img = X11.CreateImage(dpy, wa.visual, 24, ZPixmap, 0, (char *)d->frame, w, h, 32, 0);
-    if (img && d->gc) {
-        X11.PutImage(dpy, d->xid, d->gc, img, 0, 0, 0, 0, w, h);
-        X11.Flush(dpy);
-    }
-    if (img) {
-        img->data = NULL; /* ours */
-        img->f.destroy_image(img);
-    }
-done:
-    rg_glc_reply_free(&r);
-}
-
 static void rg_glXSwapBuffers(Display *dpy, GLXDrawable draw)
 {
     struct glc_ctx *c = rg_glc_current();
@@ -570,7 +482,7 @@ static void rg_glXSwapBuffers(Display *dpy, GLXDrawable draw)
         rg_glc_flush();
         return;
     }
-    present(dpy, d);
+    rg_glc_x11_present(dpy, d->xid, d->surf, &d->frame);
 }
 
 static Bool rg_glXIsDirect(Display *dpy, GLXContext ctx)

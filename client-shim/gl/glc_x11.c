@@ -1,0 +1,81 @@
+/* glc_x11.c — libX11 for the GLX and EGL X11 vendors, loaded on first use,
+ * and the first frame path: the server's readback put into the window with
+ * XPutImage (synchronous; PBOs, frame dropping, compression and XShm are next,
+ * docs/gl.md). */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "glc.h"
+#include "glc_x11.h"
+
+struct glc_x11 RG_X11;
+
+int rg_glc_x11(void)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static int state;
+    pthread_mutex_lock(&mu);
+    if (!state) {
+        void *h = dlopen("libX11.so.6", RTLD_NOW | RTLD_GLOBAL);
+        if (h) {
+            RG_X11.GetGeometry = (void *)dlsym(h, "XGetGeometry");
+            RG_X11.MatchVisualInfo = (void *)dlsym(h, "XMatchVisualInfo");
+            RG_X11.GetVisualInfo = (void *)dlsym(h, "XGetVisualInfo");
+            RG_X11.Sync = (void *)dlsym(h, "XSync");
+            RG_X11.GetWindowAttributes = (void *)dlsym(h, "XGetWindowAttributes");
+            RG_X11.CreateImage = (void *)dlsym(h, "XCreateImage");
+            RG_X11.PutImage = (void *)dlsym(h, "XPutImage");
+            RG_X11.CreateGC = (void *)dlsym(h, "XCreateGC");
+            RG_X11.FreeGC = (void *)dlsym(h, "XFreeGC");
+            RG_X11.Flush = (void *)dlsym(h, "XFlush");
+        }
+        state = RG_X11.GetGeometry && RG_X11.MatchVisualInfo && RG_X11.GetVisualInfo &&
+                        RG_X11.Sync && RG_X11.GetWindowAttributes && RG_X11.CreateImage &&
+                        RG_X11.PutImage && RG_X11.CreateGC && RG_X11.FreeGC && RG_X11.Flush
+                    ? 1
+                    : -1;
+        if (state < 0) rg_glc_log(GLC_ERR, "cannot load libX11.so.6");
+    }
+    pthread_mutex_unlock(&mu);
+    return state > 0 ? 0 : -1;
+}
+
+/* RGBA rows bottom first become the 32-bit ZPixmap (BGRX little-endian) rows
+ * top first that a 24-bit TrueColor window takes. */
+void rg_glc_x11_present(Display *dpy, Window win, uint32_t surf, struct glc_frame *f)
+{
+    rpc_put_u32(rg_glc_enc(), RG_WS_PRESENT);
+    rpc_put_u32(rg_glc_enc(), surf);
+    struct glc_reply r;
+    if (rg_glc_sync(&r)) return;
+    uint32_t w = rpc_get_u32(&r.rest), h = rpc_get_u32(&r.rest);
+    size_t n = (size_t)w * h * 4;
+    XWindowAttributes wa;
+    if (r.status || !rpc_rbuf_done(&r.rest) || r.raw_len != n || !n || rg_glc_x11() ||
+        !RG_X11.GetWindowAttributes(dpy, win, &wa) || wa.depth != 24)
+        goto done;
+    if (n > f->cap) {
+        uint8_t *p = realloc(f->px, n);
+        if (!p) goto done;
+        f->px = p, f->cap = n;
+    }
+    for (uint32_t y = 0; y < h; y++) {
+        const uint8_t *src = r.raw + (size_t)(h - 1 - y) * w * 4;
+        uint8_t *dst = f->px + (size_t)y * w * 4;
+        for (uint32_t x = 0; x < w; x++, src += 4, dst += 4)
+            dst[0] = src[2], dst[1] = src[1], dst[2] = src[0], dst[3] = 0xff;
+    }
+    if (!f->gc) f->gc = RG_X11.CreateGC(dpy, win, 0, NULL);
+    XImage *img = RG_X11.CreateImage(dpy, wa.visual, 24, ZPixmap, 0, (char *)f->px, w, h, 32, 0);
+    if (img && f->gc) {
+        RG_X11.PutImage(dpy, win, f->gc, img, 0, 0, 0, 0, w, h);
+        RG_X11.Flush(dpy);
+    }
+    if (img) {
+        img->data = NULL; /* ours */
+        img->f.destroy_image(img);
+    }
+done:
+    rg_glc_reply_free(&r);
+}

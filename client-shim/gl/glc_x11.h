@@ -1,0 +1,37 @@
+/* glc_x11.h — what the GLX and EGL (X11 platform) vendors need of libX11,
+ * loaded on first use (EGL-only processes never need it), and frames put
+ * into X windows. */
+#ifndef RG_GLC_X11_H
+#define RG_GLC_X11_H
+
+#include <X11/Xlib.h>
+#include <X11/Xutil.h>
+#include <stdint.h>
+
+struct glc_x11 {
+    Status (*GetGeometry)(Display *, Drawable, Window *, int *, int *, unsigned *, unsigned *,
+                          unsigned *, unsigned *);
+    Status (*MatchVisualInfo)(Display *, int, int, int, XVisualInfo *);
+    XVisualInfo *(*GetVisualInfo)(Display *, long, XVisualInfo *, int *);
+    int (*Sync)(Display *, Bool);
+    Status (*GetWindowAttributes)(Display *, Window, XWindowAttributes *);
+    XImage *(*CreateImage)(Display *, Visual *, unsigned, int, int, char *, unsigned, unsigned, int,
+                           int);
+    int (*PutImage)(Display *, Drawable, GC, XImage *, int, int, int, int, unsigned, unsigned);
+    GC (*CreateGC)(Display *, Drawable, unsigned long, XGCValues *);
+    int (*FreeGC)(Display *, GC);
+    int (*Flush)(Display *);
+};
+extern struct glc_x11 RG_X11;
+int rg_glc_x11(void); /* loads libX11.so.6 once: 0, or -1 (logged) */
+
+struct glc_frame { /* a window's last frame, as the X server takes it */
+    GC gc;
+    uint8_t *px; /* 32-bit ZPixmap rows, top first */
+    size_t cap;
+};
+/* Asks the server for surface surf's colour (RG_WS_PRESENT, waits) and puts it
+ * into window win. */
+void rg_glc_x11_present(Display *dpy, Window win, uint32_t surf, struct glc_frame *f);
+
+#endif
