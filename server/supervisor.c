@@ -1,6 +1,6 @@
 /* supervisor.c — rgpud's listening process: accepts connections, and for each
  * forks a child that reads the HELLO (pre-auth size limit, timeout), refuses a
- * version mismatch, checks the tenant's token (tenants.c), places the session
+ * version mismatch, authenticates the tenant (SCRAM-SHA-256, tenants.c), places the session
  * on GPUs of the pool (pool.c: it may wait in the queue) and execs `rgpud
  * --worker` with the connection and its devices. Signals arrive through a
  * self-pipe: SIGTERM/SIGINT drain then stop (a second one at once), SIGHUP
@@ -280,27 +280,25 @@ static int scram(struct supervisor *s, tp_conn *c, const Rgpu__Hello *m, const s
     return send_welcome(c, &fin);
 }
 
-/* With a tenants file, the client must prove it knows a tenant's secret:
- * SCRAM when it offers it, else the token NAME:SECRET in the HELLO.
- * 0 and *who, or -1 after refusing the client. */
+/* With a tenants file, the client must prove it knows a tenant's secret
+ * through SCRAM; a token in the HELLO (the secret itself, as clients before
+ * SCRAM sent it) is refused without being looked at. 0 and *who, or -1 after
+ * refusing the client. */
 static int authenticate(struct supervisor *s, tp_conn *c, const Rgpu__Hello *m,
                         const struct tenant **who)
 {
     const char *token = m->credentials ? m->credentials->token : NULL;
-    const char *why = NULL;
+    const char *why;
     *who = NULL;
     if (!s->cfg->tenants[0]) return 0;
     if (m->auth_user && m->auth_user[0]) return scram(s, c, m, who);
-    if (!token || !*token)
+    if (token && *token)
+        why = "rgpud: this client sent its secret in the clear; rgpud accepts only SCRAM-SHA-256 "
+              "(the secret never on the wire): update the client";
+    else
         why = "rgpud: this server needs a token: set RGPU_TOKEN=NAME:SECRET (or RGPU_TOKEN_FILE)";
-    else if (!(*who = tenants_check(&s->tenants, token)))
-        why = "rgpud: the token was not accepted (RGPU_TOKEN=NAME:SECRET, as in the server's "
-              "tenants file)";
-    if (!why) return 0;
-    const char *colon = token ? strchr(token, ':') : NULL;
-    srv_warn("refused %s (pid %u): %s token%s%.*s", tp_conn_peer(c), m->client ? m->client->pid : 0,
-             token && *token ? "wrong" : "no", colon ? " for tenant " : "",
-             colon ? (int)(colon - token > 32 ? 32 : colon - token) : 0, token ? token : "");
+    srv_warn("refused %s (pid %u): %s", tp_conn_peer(c), m->client ? m->client->pid : 0,
+             token && *token ? "a plain token instead of SCRAM-SHA-256" : "no token");
     refuse(c, why);
     return -1;
 }
@@ -583,7 +581,8 @@ static int anonymous_check(const struct srv_config *cfg)
 {
     if (loopback_only(cfg->listen)) return 0;
     if (cfg->tenants[0]) {
-        srv_warn("tokens reach %s unencrypted until TLS is supported: use a trusted network",
+        srv_warn("sessions on %s are authenticated but not encrypted (no TLS): use a trusted "
+                 "network",
                  cfg->listen);
         return 0;
     }

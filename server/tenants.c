@@ -1,7 +1,7 @@
 /* tenants.c — the tenants file and its SCRAM-SHA-256 verifiers (tenants.h),
- * with OpenSSL's PBKDF2, HMAC and SHA-256. Today the client's token
- * "NAME:SECRET" is checked against the verifier directly; the SCRAM exchange
- * (the secret never on the wire) will use the same StoredKey and ServerKey. */
+ * with OpenSSL's PBKDF2, HMAC and SHA-256, and the server's half of the SCRAM
+ * exchange (the client's is client-shim/cuda/auth.c; scram_client_final here
+ * is the tests' independent one). The secret never crosses the wire. */
 #include "tenants.h"
 
 #include <ctype.h>
@@ -193,22 +193,6 @@ int tenants_secret_ok(const struct tenant *t, const char *secret)
     if (!secret || scram_keys(secret, t->salt, t->salt_len, t->iterations, stored, server))
         return 0;
     return CRYPTO_memcmp(stored, t->stored_key, sizeof stored) == 0;
-}
-
-const struct tenant *tenants_check(const struct tenants *t, const char *token)
-{
-    static const struct tenant nobody = {
-        .iterations = 4096, .salt = "rgpu-no-such-tenant", .salt_len = 19};
-    const char *colon = token ? strchr(token, ':') : NULL;
-    const struct tenant *who = &nobody;
-    if (!colon) return NULL;
-    for (int i = 0; i < t->n; i++)
-        if (strlen(t->v[i].name) == (size_t)(colon - token) &&
-            !strncmp(t->v[i].name, token, (size_t)(colon - token)))
-            who = &t->v[i];
-    /* an unknown name costs the same work: no answer tells which names exist */
-    int ok = tenants_secret_ok(who, colon + 1);
-    return ok && who != &nobody ? who : NULL;
 }
 
 /* ---- SCRAM-SHA-256 exchange (RFC 5802 / 7677) --------------------------------------- */

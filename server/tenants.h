@@ -62,13 +62,10 @@ int scram_client_final(const char *user, const char *secret, const uint8_t *cnon
 int tenants_load(const char *path, struct tenants *t, char *why, size_t len);
 void tenants_free(struct tenants *t);
 
-/* The tenant whose name and secret a token "NAME:SECRET" gives, or NULL.
- * Every known name costs the same (one PBKDF2), an unknown one too. */
-const struct tenant *tenants_check(const struct tenants *t, const char *token);
-
 /* Parses a stored verifier into t's credential fields. 0, or -1. */
 int tenants_verifier(const char *v, struct tenant *t);
-/* Does secret match t's verifier? (constant time in the comparison) */
+/* Does secret match t's verifier? (constant time in the comparison; the
+ * admin credential, which travels in the request) */
 int tenants_secret_ok(const struct tenant *t, const char *secret);
 
 /* The stored form of secret with a fresh random salt. 0, or -1. */

@@ -4,6 +4,7 @@
  * lost after RGPU_TIMEOUT of silence while anyone waits (DESIGN rule 8). */
 #include <errno.h>
 #include <poll.h>
+#include <pwd.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "msg.h"
 #include "shim.h"
 
@@ -55,7 +57,7 @@ static uint64_t now_ms(void)
 void rg_reply_free(struct rg_reply *r)
 {
     free(r->enc);
-    free(r->raw);
+    if (r->raw != r->sink) free(r->raw);
     r->enc = r->raw = NULL;
 }
 
@@ -109,9 +111,19 @@ static void complete(struct waiter *w)
  * receiver touches a waiter's buffers until it is marked done. */
 static rpc_status gather_raw(struct waiter *w, const rpc_hdr *h, rpc_error *err)
 {
+    struct rg_reply *r = &w->rep;
     if (!h->raw_len) return RPC_OK;
-    void *p = realloc(w->rep.raw, w->rep.raw_len + h->raw_len);
+    if (r->sink && (!r->raw || r->raw == r->sink) && h->raw_len <= r->sink_len - r->raw_len) {
+        r->raw = r->sink; /* in place: no buffer of the reply's size, no copy after */
+        rpc_status st = rpc_frame_recv_raw(C.c, (char *)r->sink + r->raw_len, h->raw_len,
+                                           rg_sess.cfg.timeout_ms, err);
+        r->raw_len += h->raw_len;
+        return st;
+    }
+    void *p = r->raw == r->sink ? malloc(r->raw_len + h->raw_len)
+                                : realloc(r->raw, r->raw_len + h->raw_len);
     if (!p) return rpc_fail(err, RPC_E_NOMEM, "no memory for a %u-byte reply chunk", h->raw_len);
+    if (r->raw && r->raw == r->sink) memcpy(p, r->sink, r->raw_len); /* more than the sink holds */
     w->rep.raw = p;
     rpc_status st = rpc_frame_recv_raw(C.c, (char *)p + w->rep.raw_len, h->raw_len,
                                        rg_sess.cfg.timeout_ms, err);
@@ -404,6 +416,12 @@ static CUresult wait_reply(struct waiter *w, struct rg_reply *rep)
 CUresult rg_conn_call(rpc_hdr *h, const void *enc, size_t enc_len, const struct iovec *raw,
                       int nraw, int wait, struct rg_reply *rep)
 {
+    return rg_conn_call_into(h, enc, enc_len, raw, nraw, wait, NULL, 0, rep);
+}
+
+CUresult rg_conn_call_into(rpc_hdr *h, const void *enc, size_t enc_len, const struct iovec *raw,
+                           int nraw, int wait, void *sink, size_t sink_len, struct rg_reply *rep)
+{
     struct waiter w = {0};
     pthread_mutex_lock(&C.mu);
     if (take_credit_locked()) {
@@ -417,6 +435,8 @@ CUresult rg_conn_call(rpc_hdr *h, const void *enc, size_t enc_len, const struct 
     if (wait) {
         w.thread = h->thread;
         w.seq = h->seq;
+        w.rep.sink = sink;
+        w.rep.sink_len = sink ? sink_len : 0;
         pthread_cond_init(&w.cv, NULL);
         w.next = C.waiters;
         C.waiters = &w;
@@ -487,40 +507,57 @@ CUresult rg_conn_take_async_error(void)
 
 /* ---- the handshake ----------------------------------------------------------------- */
 
-static void fill_hello(Rgpu__Hello *m, Rgpu__ClientIdentity *id, Rgpu__Credentials *cr,
-                       Rgpu__AddressWindow *win, char *host, size_t hostlen)
+/* The login name for the server's logs: $USER, $LOGNAME, else the passwd entry. */
+static const char *user_name(char *buf, size_t len)
+{
+    const char *u = getenv("USER");
+    if (!u || !*u) u = getenv("LOGNAME");
+    if (u && *u) return u;
+    struct passwd pw, *res = NULL;
+    char tmp[1024];
+    if (getpwuid_r(getuid(), &pw, tmp, sizeof tmp, &res) == 0 && res) {
+        snprintf(buf, len, "%s", res->pw_name);
+        return buf;
+    }
+    return "";
+}
+
+static void fill_hello(Rgpu__Hello *m, Rgpu__ClientIdentity *id, Rgpu__AddressWindow *win,
+                       char *host, size_t hostlen, char *user, size_t userlen)
 {
     extern char *program_invocation_short_name;
     if (gethostname(host, hostlen) != 0) snprintf(host, hostlen, "?");
     host[hostlen - 1] = 0;
-    const char *user = getenv("USER");
     id->host = host;
     id->pid = (uint32_t)getpid();
     id->uid = (uint32_t)getuid();
-    id->user = (char *)(user ? user : "");
+    id->user = (char *)user_name(user, userlen);
     id->process = program_invocation_short_name ? program_invocation_short_name : "";
-    cr->token = rg_sess.cfg.token;
     win->start = (uint64_t)(uintptr_t)rg_sess.window;
     win->size = rg_sess.window_size;
     m->protocol_version = RPC_PROTO_VERSION;
     m->client_version = RG_SHIM_VERSION;
     m->client = id;
-    m->credentials = cr;
     m->devices_wanted = rg_sess.cfg.devices_wanted;
+    m->all_devices = rg_sess.cfg.all_devices != 0;
     m->window = win;
     m->launch_blocking = rg_sess.cfg.launch_blocking != 0;
 }
 
-static rpc_status send_hello(rpc_error *err)
+/* The token's secret never goes out: with a token the HELLO starts the
+ * SCRAM-SHA-256 exchange (auth.c), which ends before the worker's WELCOME. */
+static rpc_status send_hello(struct rg_auth *a, rpc_error *err)
 {
     Rgpu__Hello m = RGPU__HELLO__INIT;
     Rgpu__ClientIdentity id = RGPU__CLIENT_IDENTITY__INIT;
-    Rgpu__Credentials cr = RGPU__CREDENTIALS__INIT;
     Rgpu__AddressWindow win = RGPU__ADDRESS_WINDOW__INIT;
-    char host[256];
-    fill_hello(&m, &id, &cr, &win, host, sizeof host);
+    char host[256], user[256];
+    fill_hello(&m, &id, &win, host, sizeof host, user, sizeof user);
+    if (rg_auth_hello(rg_sess.cfg.token, a, &m, err)) return RPC_E_INVAL;
     rpc_hdr h = {.version = RPC_PROTO_VERSION, .type = RPC_T_HELLO};
-    return rpc_send_msg(C.c, RPC_FROM_CLIENT, &h, &m.base, rg_sess.cfg.timeout_ms, err);
+    rpc_status st = rpc_send_msg(C.c, RPC_FROM_CLIENT, &h, &m.base, rg_sess.cfg.timeout_ms, err);
+    if (st == RPC_OK && a->on) st = rg_auth_exchange(C.c, a, rg_sess.cfg.timeout_ms, err);
+    return st;
 }
 
 static void keep_device(struct rg_device *d, const Rgpu__DeviceSummary *s)
@@ -569,7 +606,9 @@ static void keep_welcome(const Rgpu__Welcome *w)
 
 static rpc_status handshake(rpc_error *err)
 {
-    rpc_status st = send_hello(err);
+    struct rg_auth a;
+    rpc_status st = send_hello(&a, err);
+    explicit_bzero(rg_sess.cfg.token, sizeof rg_sess.cfg.token); /* needed once */
     if (st != RPC_OK) return st;
     rpc_hdr h;
     ProtobufCMessage *m = NULL;

@@ -23,7 +23,8 @@ static void copy_env(char *dst, size_t len, const char *name, const char *dflt)
     snprintf(dst, len, "%s", v && *v ? v : dflt);
 }
 
-/* RGPU_TOKEN wins over RGPU_TOKEN_FILE; the file's first line is the token. */
+/* RGPU_TOKEN wins over RGPU_TOKEN_FILE; the file's first line is the token,
+ * NAME:SECRET (auth.c: only a SCRAM-SHA-256 proof of it is sent). */
 static void read_token(char *dst, size_t len)
 {
     copy_env(dst, len, "RGPU_TOKEN", "");
@@ -56,7 +57,10 @@ static void read_settings(struct rg_settings *s)
 {
     copy_env(s->server, sizeof s->server, "RGPU_SERVER", RG_DEFAULT_SERVER);
     read_token(s->token, sizeof s->token);
-    s->devices_wanted = (unsigned)env_long("RGPU_DEVICES", 0, 0, RG_MAX_DEVICES);
+    const char *devs = getenv("RGPU_DEVICES");
+    s->all_devices = devs && !strcmp(devs, "all");
+    if (!s->all_devices)
+        s->devices_wanted = (unsigned)env_long("RGPU_DEVICES", 0, 0, RG_MAX_DEVICES);
     s->timeout_ms = (int)env_long("RGPU_TIMEOUT", RG_DEFAULT_TIMEOUT_S, 1, 86400) * 1000;
     s->launch_blocking = env_long("CUDA_LAUNCH_BLOCKING", 0, 0, 1) == 1;
 }

@@ -67,6 +67,7 @@ struct rg_settings {
     char server[512];
     char token[512];
     unsigned devices_wanted;
+    int all_devices; /* RGPU_DEVICES=all */
     int timeout_ms;
     int launch_blocking;
 };
@@ -106,6 +107,8 @@ struct rg_reply {
     void *raw;     /* heap, raw_len bytes gathered from REPLY + DATA frames */
     size_t raw_len;
     CUresult error; /* set instead of a reply by an ERROR frame about this call */
+    void *sink;     /* rg_conn_call_into's: raw == sink when received in place */
+    size_t sink_len;
 };
 void rg_reply_free(struct rg_reply *r);
 
@@ -117,6 +120,10 @@ CUresult rg_conn_open(void);
  * are filled here. On CUDA_SUCCESS with wait, *rep is the caller's to free. */
 CUresult rg_conn_call(rpc_hdr *h, const void *enc, size_t enc_len, const struct iovec *raw,
                       int nraw, int wait, struct rg_reply *rep);
+/* The same, receiving the reply's raw bytes in place into sink[0..sink_len)
+ * when they fit (rep->raw == sink then): a generic reply's one output buffer. */
+CUresult rg_conn_call_into(rpc_hdr *h, const void *enc, size_t enc_len, const struct iovec *raw,
+                           int nraw, int wait, void *sink, size_t sink_len, struct rg_reply *rep);
 /* Sends one NOREPLY CALL without waiting for a credit (a host callback's
  * acknowledgement must never wait behind calls that wait for it). */
 CUresult rg_conn_post(uint32_t op, const void *enc, size_t enc_len);

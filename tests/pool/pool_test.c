@@ -8,6 +8,7 @@
 #include <cuda.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <arpa/inet.h>
@@ -85,33 +86,20 @@ static int pool_start(struct pool *p, ...)
     return -1;
 }
 
-static const char *token; /* RGPU_TOKEN of the sessions open_n opens */
+static const char *token; /* NAME:SECRET of the sessions open_n opens (SCRAM-SHA-256) */
+static int open_as(struct pool *p, struct sess *s, int ndev, const char *user, const char *secret,
+                   const char *plain, int *sig_ok);
 
 /* A session asking for ndev GPUs (0: the default, -1: all). */
 static int open_n(struct pool *p, struct sess *s, int ndev)
 {
-    rpc_error e = {0};
-    Rgpu__Hello m = RGPU__HELLO__INIT;
-    Rgpu__AddressWindow win = RGPU__ADDRESS_WINDOW__INIT;
-    memset(s, 0, sizeof *s);
-    s->thread = 1;
-    if (!(s->c = sess_dial(&p->d))) return -1;
-    win.start = 0x600000000000ull;
-    win.size = 16ull << 30;
-    m.protocol_version = RPC_PROTO_VERSION;
-    m.client_version = "test";
-    m.window = &win;
-    m.devices_wanted = ndev > 0 ? (uint32_t)ndev : 0;
-    m.all_devices = ndev < 0;
-    Rgpu__Credentials cred = RGPU__CREDENTIALS__INIT;
-    cred.token = (char *)token;
-    if (token) m.credentials = &cred;
-    rpc_hdr h = {.version = RPC_PROTO_VERSION, .type = RPC_T_HELLO};
-    if (rpc_send_msg(s->c, RPC_FROM_CLIENT, &h, &m.base, 5000, &e) != RPC_OK ||
-        rpc_recv_msg(s->c, RPC_FROM_SERVER, RPC_T_WELCOME, &rgpu__welcome__descriptor, 0, 30000, &h,
-                     (ProtobufCMessage **)&s->w, &e) != RPC_OK)
-        return -1;
-    return s->w->accepted ? 0 : 1;
+    char user[64];
+    int sig_ok;
+    const char *colon = token ? strchr(token, ':') : NULL;
+    if (!colon) return open_as(p, s, ndev, NULL, NULL, NULL, &sig_ok);
+    snprintf(user, sizeof user, "%.*s", (int)(colon - token), token);
+    int r = open_as(p, s, ndev, user, colon + 1, NULL, &sig_ok);
+    return r == 0 && !sig_ok ? -1 : r;
 }
 
 /* ---- rgpuctl ---------------------------------------------------------------------- */
@@ -766,11 +754,15 @@ RG_TEST(tenants_tokens_and_limits)
     sess_close(&x);
     token = "alice:not-her-secret"; /* wrong */
     CHECK_EQ_INT(open_n(&p, &x, 0), 1);
-    CHECK(strstr(x.w->message, "not accepted"));
+    CHECK(strstr(x.w->message, "authentication failed"));
     sess_close(&x);
     token = "mallory:alice-secret-1"; /* no such tenant: the same answer */
     CHECK_EQ_INT(open_n(&p, &x, 0), 1);
-    CHECK(strstr(x.w->message, "not accepted"));
+    CHECK(strstr(x.w->message, "authentication failed"));
+    sess_close(&x);
+    int sig_ok; /* the right secret in the clear: refused, the secret is not even looked at */
+    CHECK_EQ_INT(open_as(&p, &x, 0, NULL, NULL, "alice:alice-secret-1", &sig_ok), 1);
+    CHECK(strstr(x.w->message, "SCRAM-SHA-256") && strstr(x.w->message, "clear"));
     sess_close(&x);
     token = "alice:alice-secret-1"; /* right */
     CHECK_EQ_INT(open_n(&p, &a[0], 0), 0);
@@ -820,10 +812,12 @@ RG_TEST(tenants_tokens_and_limits)
     unlink(path);
 }
 
-/* The SCRAM-SHA-256 exchange as a client does it; 0 accepted, 1 refused
+/* A session asking for ndev GPUs (0: the default, -1: all), with the
+ * SCRAM-SHA-256 exchange as a client does it when user is set, or a plain
+ * token in the HELLO (what clients before SCRAM sent). 0 accepted, 1 refused
  * (s->w holds the refusal), -1 broken. *sig_ok: the server's signature matched. */
-static int scram_open(struct pool *p, struct sess *s, const char *user, const char *secret,
-                      int *sig_ok)
+static int open_as(struct pool *p, struct sess *s, int ndev, const char *user, const char *secret,
+                   const char *plain, int *sig_ok)
 {
     rpc_error e = {0};
     rpc_hdr h = {.version = RPC_PROTO_VERSION, .type = RPC_T_HELLO};
@@ -836,17 +830,30 @@ static int scram_open(struct pool *p, struct sess *s, const char *user, const ch
         cnonce[i] = (uint8_t)random();
     if (!(s->c = sess_dial(&p->d))) return -1;
     Rgpu__Hello m = RGPU__HELLO__INIT;
+    Rgpu__AddressWindow win = RGPU__ADDRESS_WINDOW__INIT;
+    Rgpu__Credentials cred = RGPU__CREDENTIALS__INIT;
+    win.start = 0x600000000000ull;
+    win.size = 16ull << 30;
     m.protocol_version = RPC_PROTO_VERSION;
     m.client_version = "test";
-    m.auth_user = (char *)user;
-    m.auth_nonce = (ProtobufCBinaryData){sizeof cnonce, cnonce};
+    m.window = &win;
+    m.devices_wanted = ndev > 0 ? (uint32_t)ndev : 0;
+    m.all_devices = ndev < 0;
+    if (user) {
+        m.auth_user = (char *)user;
+        m.auth_nonce = (ProtobufCBinaryData){sizeof cnonce, cnonce};
+    }
+    if (plain) {
+        cred.token = (char *)plain;
+        m.credentials = &cred;
+    }
     if (rpc_send_msg(s->c, RPC_FROM_CLIENT, &h, &m.base, 5000, &e) != RPC_OK ||
         rpc_recv_msg(s->c, RPC_FROM_SERVER, RPC_T_WELCOME, &rgpu__welcome__descriptor, 0, 30000, &h,
                      (ProtobufCMessage **)&w, &e) != RPC_OK)
         return -1;
-    if (!w->auth_nonce.len) { /* no challenge: refused */
+    if (!user || !w->auth_nonce.len) { /* no exchange, or no challenge: refused */
         s->w = w;
-        return 1;
+        return w->accepted ? 0 : 1;
     }
     if (w->auth_nonce.len <= sizeof cnonce || memcmp(w->auth_nonce.data, cnonce, sizeof cnonce) ||
         scram_client_final(user, secret, cnonce, sizeof cnonce, w->auth_nonce.data,
@@ -875,6 +882,12 @@ static int scram_open(struct pool *p, struct sess *s, const char *user, const ch
                      (ProtobufCMessage **)&s->w, &e) != RPC_OK)
         return -1;
     return s->w->accepted ? 0 : 1;
+}
+
+static int scram_open(struct pool *p, struct sess *s, const char *user, const char *secret,
+                      int *sig_ok)
+{
+    return open_as(p, s, 0, user, secret, NULL, sig_ok);
 }
 
 /* SCRAM-SHA-256: the right secret is accepted (and the server proves it knows
@@ -910,6 +923,228 @@ RG_TEST(scram_exchange)
     sess_close(&a);
     rgpud_stop(&p.d);
     unlink(path);
+}
+
+/* ---- the real shim's SCRAM (client-shim/cuda/auth.c) -------------------------------------- */
+
+/* tiny under rgpu-run against url with the settings in env ("NAME=VALUE", NULL
+ * ended; RGPU_TOKEN* unset otherwise). Its stdin (close to let it end) and
+ * stderr come back; its pid. */
+static pid_t tiny_start(const char *url, const char *const *env, int *in, int *out, int *err)
+{
+    const char *run = getenv("RGPU_RUN"), *tiny = getenv("POOL_TINY");
+    int a[2], b[2], c[2];
+    if (!run || !tiny || pipe(a) || pipe(b) || pipe(c)) return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(a[0], 0);
+        dup2(b[1], 1);
+        dup2(c[1], 2);
+        close(a[1]);
+        close(b[0]);
+        close(c[0]);
+        unsetenv("RGPU_TOKEN");
+        unsetenv("RGPU_TOKEN_FILE");
+        unsetenv("RGPU_LOG");
+        setenv("RGPU_SERVER", url, 1);
+        for (; env && *env; env++)
+            putenv((char *)*env);
+        execl(run, run, tiny, (char *)NULL);
+        _exit(127);
+    }
+    close(a[0]);
+    close(b[1]);
+    close(c[1]);
+    *in = a[1];
+    *out = b[0];
+    *err = c[0];
+    return pid;
+}
+
+/* Runs tiny to its end; its exit status (-1: did not run) and stderr in text. */
+static int tiny_run(const char *url, const char *const *env, char *text, size_t len)
+{
+    int in, out, err, st;
+    size_t n = 0;
+    ssize_t k;
+    pid_t pid = tiny_start(url, env, &in, &out, &err);
+    if (pid < 0) return -1;
+    close(in);
+    while (n + 1 < len && (k = read(err, text + n, len - 1 - n)) > 0)
+        n += (size_t)k;
+    text[n] = 0;
+    close(out);
+    close(err);
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Refused at cuInit with CUDA_ERROR_NO_DEVICE (100) and one log line saying why. */
+static int refused_saying(const char *text, const char *why)
+{
+    return strstr(text, "cuInit failed: 100") && strstr(text, why) &&
+           count(text, "rgpu") >= 1 && count(text, "\n") == 2;
+}
+
+/* A tenants file with alice (one session at most) and bob; its path in path. */
+static int two_tenants(char *path, size_t len, const char *alice_limits)
+{
+    char va[256], vb[256];
+    if (verifier("alice-secret-1", va, sizeof va) || verifier("bob-secret-22", vb, sizeof vb))
+        return -1;
+    snprintf(path, len, "/tmp/rgpu-pool-test-%d.tenants", (int)getpid());
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    fprintf(f, "alice %s %s\nbob %s\n", va, alice_limits, vb);
+    return fclose(f);
+}
+
+/* Through the real shim: the right token works (RGPU_TOKEN and
+ * RGPU_TOKEN_FILE), none, a wrong secret, an unknown tenant and a malformed
+ * token are refused at cuInit saying why, a tenant over its session limit too. */
+RG_TEST(shim_tokens)
+{
+    struct pool p;
+    char path[96], url[64], tf[96], text[4096];
+    if (!getenv("RGPU_RUN") || access(getenv("RGPU_RUN"), X_OK)) RG_SKIP("rgpu-run is not built");
+    if (two_tenants(path, sizeof path, "max-sessions=1")) RG_FAIL("no tenants file");
+    START(&p, "--tenants", path, NULL);
+    snprintf(url, sizeof url, "tcp://127.0.0.1:%d", p.d.port);
+    CHECK_EQ_INT(tiny_run(url, NULL, text, sizeof text), 1);
+    CHECK(refused_saying(text, "needs a token: set RGPU_TOKEN=NAME:SECRET"));
+    const char *wrong[] = {"RGPU_TOKEN=alice:bob-secret-22", NULL};
+    CHECK_EQ_INT(tiny_run(url, wrong, text, sizeof text), 1);
+    CHECK(refused_saying(text, "authentication failed"));
+    const char *unknown[] = {"RGPU_TOKEN=mallory:alice-secret-1", NULL};
+    CHECK_EQ_INT(tiny_run(url, unknown, text, sizeof text), 1);
+    CHECK(refused_saying(text, "authentication failed"));
+    const char *malformed[] = {"RGPU_TOKEN=alice-secret-1", NULL};
+    CHECK_EQ_INT(tiny_run(url, malformed, text, sizeof text), 1);
+    CHECK(refused_saying(text, "not NAME:SECRET"));
+    /* the right one from a file: alice's one session runs... */
+    snprintf(tf, sizeof tf, "/tmp/rgpu-pool-test-%d.token", (int)getpid());
+    FILE *f = fopen(tf, "w");
+    CHECK(f != NULL);
+    fprintf(f, "alice:alice-secret-1\n");
+    fclose(f);
+    char tfenv[128];
+    snprintf(tfenv, sizeof tfenv, "RGPU_TOKEN_FILE=%s", tf);
+    const char *fromfile[] = {tfenv, NULL};
+    int in, out, err, st;
+    pid_t pid = tiny_start(url, fromfile, &in, &out, &err);
+    CHECK(pid > 0);
+    char line[16] = {0};
+    CHECK(read(out, line, sizeof line - 1) > 0 && !strncmp(line, "ready", 5));
+    CHECK_EQ_INT(status(&p), 0);
+    CHECK_EQ_INT(count(js, "\"tenant\":\"alice\""), 1);
+    /* ...and a second one is over her limit, while bob is served */
+    const char *right[] = {"RGPU_TOKEN=alice:alice-secret-1", NULL};
+    CHECK_EQ_INT(tiny_run(url, right, text, sizeof text), 1);
+    CHECK(refused_saying(text, "tenant alice already has 1 session(s), its limit"));
+    const char *bob[] = {"RGPU_TOKEN=bob:bob-secret-22", NULL};
+    CHECK_EQ_INT(tiny_run(url, bob, text, sizeof text), 0);
+    close(in);
+    waitpid(pid, &st, 0);
+    close(out);
+    close(err);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    CHECK_EQ_INT(until_sessions(&p, 0), 0);
+    CHECK_EQ_INT(tiny_run(url, right, text, sizeof text), 0); /* her session ended: again */
+    rgpud_stop(&p.d);
+    unlink(path);
+    unlink(tf);
+    /* a server that does not authenticate is not trusted with a token */
+    START(&p, NULL);
+    snprintf(url, sizeof url, "tcp://127.0.0.1:%d", p.d.port);
+    CHECK_EQ_INT(tiny_run(url, right, text, sizeof text), 1);
+    CHECK(refused_saying(text, "did not authenticate"));
+    CHECK_EQ_INT(tiny_run(url, NULL, text, sizeof text), 0); /* without a token it serves */
+    /* RGPU_DEVICES=all: every GPU of the pool; the login name reaches the server */
+    const char *all[] = {"RGPU_DEVICES=all", "USER=", "LOGNAME=tiny-tester", NULL};
+    pid = tiny_start(url, all, &in, &out, &err);
+    CHECK(pid > 0);
+    memset(line, 0, sizeof line);
+    CHECK(read(out, line, sizeof line - 1) > 0 && !strncmp(line, "ready", 5));
+    CHECK_EQ_INT(status(&p), 0);
+    for (int d = 0; d < 4; d++)
+        CHECK_EQ_INT(device_field(js, d, "sessions"), 1);
+    CHECK(strstr(js, "\"user\":\"tiny-tester\""));
+    close(in);
+    waitpid(pid, &st, 0);
+    close(out);
+    close(err);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    rgpud_stop(&p.d);
+}
+
+/* A server pretending to know alice: its challenge is well formed, but its
+ * signature cannot be right. It serves one connection and says whether the
+ * client sent a proof. */
+struct impostor {
+    tp_listener *l;
+    int got_proof;
+};
+
+static void *impostor_main(void *arg)
+{
+    struct impostor *im = arg;
+    tp_conn *c = NULL;
+    rpc_hdr h;
+    rpc_error e = {0};
+    Rgpu__Hello *m = NULL, *f = NULL;
+    uint8_t nonce[64], salt[16], sig[32];
+    if (tp_accept(im->l, 30000, &c, NULL) != TP_OK) return NULL;
+    if (rpc_recv_msg(c, RPC_FROM_CLIENT, RPC_T_HELLO, &rgpu__hello__descriptor, 0, 30000, &h,
+                     (ProtobufCMessage **)&m, &e) != RPC_OK ||
+        m->auth_nonce.len > 40)
+        goto out;
+    memcpy(nonce, m->auth_nonce.data, m->auth_nonce.len);
+    for (size_t i = 0; i < 24; i++)
+        nonce[m->auth_nonce.len + i] = (uint8_t)random();
+    for (size_t i = 0; i < sizeof salt; i++)
+        salt[i] = (uint8_t)random();
+    for (size_t i = 0; i < sizeof sig; i++)
+        sig[i] = (uint8_t)random();
+    Rgpu__Welcome w = RGPU__WELCOME__INIT;
+    w.protocol_version = RPC_PROTO_VERSION;
+    w.auth_nonce = (ProtobufCBinaryData){m->auth_nonce.len + 24, nonce};
+    w.auth_salt = (ProtobufCBinaryData){sizeof salt, salt};
+    w.auth_iterations = 4096;
+    h = (rpc_hdr){.version = RPC_PROTO_VERSION, .type = RPC_T_WELCOME};
+    if (rpc_send_msg(c, RPC_FROM_SERVER, &h, &w.base, 5000, &e) != RPC_OK ||
+        rpc_recv_msg(c, RPC_FROM_CLIENT, RPC_T_HELLO, &rgpu__hello__descriptor, 0, 30000, &h,
+                     (ProtobufCMessage **)&f, &e) != RPC_OK)
+        goto out;
+    im->got_proof = f->auth_proof.len == 32;
+    Rgpu__Welcome fin = RGPU__WELCOME__INIT;
+    fin.protocol_version = RPC_PROTO_VERSION;
+    fin.auth_signature = (ProtobufCBinaryData){sizeof sig, sig};
+    h = (rpc_hdr){.version = RPC_PROTO_VERSION, .type = RPC_T_WELCOME};
+    rpc_send_msg(c, RPC_FROM_SERVER, &h, &fin.base, 5000, &e);
+    char b;
+    tp_recv(c, &b, 1, 30000, NULL); /* until the client hangs up */
+out:
+    if (m) rgpu__hello__free_unpacked(m, NULL);
+    if (f) rgpu__hello__free_unpacked(f, NULL);
+    tp_close(c);
+    return NULL;
+}
+
+RG_TEST(shim_refuses_a_server_without_the_verifier)
+{
+    struct impostor im = {0};
+    pthread_t t;
+    char url[128], text[4096];
+    if (!getenv("RGPU_RUN") || access(getenv("RGPU_RUN"), X_OK)) RG_SKIP("rgpu-run is not built");
+    CHECK(tp_listen("tcp://127.0.0.1:0", &im.l, NULL) == TP_OK);
+    CHECK(tp_listener_url(im.l, url, sizeof url, NULL) == TP_OK);
+    CHECK(pthread_create(&t, NULL, impostor_main, &im) == 0);
+    const char *right[] = {"RGPU_TOKEN=alice:alice-secret-1", NULL};
+    CHECK_EQ_INT(tiny_run(url, right, text, sizeof text), 1);
+    pthread_join(t, NULL);
+    tp_listener_close(im.l);
+    CHECK(im.got_proof);
+    CHECK(refused_saying(text, "signature is wrong"));
 }
 
 /* Without quotas, a session's cuMemGetInfo shows its own tenant's use of the
