@@ -135,13 +135,15 @@ enum rg_gl_wsop {
     RG_WS_CREATE_CONTEXT,    /* u32 ctx, u32 share, i32 config, u32 api, u32 major, u32 minor, u32
                                 flags, u32 profile */
     RG_WS_DESTROY_CONTEXT,   /* u32 ctx */
-    RG_WS_CREATE_SURFACE,    /* u32 surf, i32 config, i32 w, i32 h */
+    RG_WS_CREATE_SURFACE,    /* u32 surf, i32 config, i32 w, i32 h, u32 flags (RG_SURF_*) */
     RG_WS_DESTROY_SURFACE,   /* u32 surf */
     RG_WS_MAKE_CURRENT,      /* u32 draw, u32 read, u32 ctx (0: release) */
     RG_WS_FINISH,            /* sync: glFinish */
     RG_WS_PRESENT, /* sync: u32 surf -> u32 w, u32 h; raw: w*h RGBA8 rows, bottom row first */
     RG_WS_END_
 };
+
+#define RG_SURF_WINDOW24 0x1 /* an X window of a 24-bit visual: colour without alpha */
 
 enum rg_gl_status {
     RG_GL_OK = 0,

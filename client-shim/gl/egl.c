@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "glc.h"
+#include "glc_x11.h"
 
 #define MAGIC_SURF 0x52475366u /* "RGSf" */
 #define MAGIC_SYNC 0x52475379u
@@ -47,6 +48,8 @@ struct glc_surf {
     EGLint w, h;
     struct glc_config *cfg;
     int destroyed;
+    Window win; /* X11 window surfaces: frames go there */
+    struct glc_frame frame;
 };
 
 struct glc_sync {
@@ -61,8 +64,14 @@ static struct {
     struct glc_config *cfg;
     EGLint ncfg;
 } D = {.mu = PTHREAD_MUTEX_INITIALIZER};
-static int the_display; /* its address is the one EGLDisplay */
+static int the_display; /* its address is the surfaceless / default EGLDisplay */
 #define DPY ((EGLDisplay)&the_display)
+/* The X11 platform's display: one X connection per process for now. */
+static struct {
+    Display *x;
+    VisualID vid; /* the screen's 24-bit TrueColor visual: every config's */
+} XD;
+#define DPYX ((EGLDisplay)&XD)
 
 static EGLBoolean fail(EGLint e)
 {
@@ -78,8 +87,8 @@ static EGLBoolean ok(void)
 
 static int check_dpy(EGLDisplay dpy)
 {
-    if (dpy != DPY) return fail(EGL_BAD_DISPLAY), 0;
-    if (!D.inited) return fail(EGL_NOT_INITIALIZED), 0;
+    if (dpy != DPY && dpy != DPYX) return fail(EGL_BAD_DISPLAY), 0;
+    if (!D.inited || (dpy == DPYX && !XD.vid)) return fail(EGL_NOT_INITIALIZED), 0;
     return 1;
 }
 
@@ -95,6 +104,10 @@ static EGLDisplay vendor_platform_display(EGLenum platform, void *native, const 
 {
     if (platform == EGL_PLATFORM_SURFACELESS_MESA && native == NULL) return DPY;
     if (platform == EGL_NONE && native == EGL_DEFAULT_DISPLAY) return DPY;
+    if (platform == EGL_PLATFORM_X11_KHR && native && (!XD.x || XD.x == native)) {
+        XD.x = native;
+        return DPYX;
+    }
     return EGL_NO_DISPLAY;
 }
 
@@ -113,7 +126,13 @@ static int fetch_info(void)
 
 static EGLBoolean rg_eglInitialize(EGLDisplay dpy, EGLint *major, EGLint *minor)
 {
-    if (dpy != DPY) return fail(EGL_BAD_DISPLAY);
+    if (dpy != DPY && dpy != DPYX) return fail(EGL_BAD_DISPLAY);
+    if (dpy == DPYX && !XD.vid) { /* windows take the screen's TrueColor visual */
+        XVisualInfo vi;
+        if (rg_glc_x11() || !RG_X11.MatchVisualInfo(XD.x, DefaultScreen(XD.x), 24, TrueColor, &vi))
+            return fail(EGL_NOT_INITIALIZED);
+        XD.vid = vi.visualid;
+    }
     pthread_mutex_lock(&D.mu);
     if (!D.inited && !D.cfg && !fetch_info())
         D.inited = 1;
@@ -129,7 +148,7 @@ static EGLBoolean rg_eglInitialize(EGLDisplay dpy, EGLint *major, EGLint *minor)
 
 static EGLBoolean rg_eglTerminate(EGLDisplay dpy)
 {
-    if (dpy != DPY) return fail(EGL_BAD_DISPLAY);
+    if (dpy != DPY && dpy != DPYX) return fail(EGL_BAD_DISPLAY);
     D.inited = 0; /* handles stay valid for what is current (EGL 1.5 3.2) */
     return ok();
 }
@@ -168,15 +187,21 @@ static EGLBoolean rg_eglGetConfigs(EGLDisplay dpy, EGLConfig *configs, EGLint si
 }
 
 /* The server's eglChooseConfig decides (its matching and sort order are the
- * real ones); the attribute list travels as it is. */
+ * real ones); the attribute list travels as it is. On the X11 display a
+ * config that may draw to windows must fit the 24-bit visual: 8-bit colour. */
 static EGLBoolean rg_eglChooseConfig(EGLDisplay dpy, const EGLint *attrs, EGLConfig *configs,
                                      EGLint size, EGLint *num)
 {
     if (!check_dpy(dpy)) return EGL_FALSE;
     if (!num) return fail(EGL_BAD_PARAMETER);
     uint32_t n = 0;
-    while (attrs && attrs[2 * n] != EGL_NONE && n < 64)
+    int windows = 1; /* EGL_SURFACE_TYPE defaults to EGL_WINDOW_BIT */
+    while (attrs && attrs[2 * n] != EGL_NONE && n < 64) {
+        if (attrs[2 * n] == EGL_SURFACE_TYPE && attrs[2 * n + 1] != EGL_DONT_CARE)
+            windows = (attrs[2 * n + 1] & EGL_WINDOW_BIT) != 0;
         n++;
+    }
+    int visual24 = dpy == DPYX && windows;
     rpc_wbuf *w = rg_glc_enc();
     rpc_put_u32(w, RG_WS_CHOOSE_CONFIG);
     rpc_put_u32(w, n);
@@ -190,6 +215,9 @@ static EGLBoolean rg_eglChooseConfig(EGLDisplay dpy, const EGLint *attrs, EGLCon
         memcpy(&id, r.raw + i, 4);
         for (EGLint k = 0; k < D.ncfg; k++) {
             if (D.cfg[k].a[C_ID] != id) continue;
+            if (visual24 &&
+                (D.cfg[k].a[C_RED] != 8 || D.cfg[k].a[C_GREEN] != 8 || D.cfg[k].a[C_BLUE] != 8))
+                continue;
             if (configs && m < size) configs[m] = &D.cfg[k];
             if (configs && m >= size) break;
             m++;
@@ -228,7 +256,11 @@ static EGLBoolean rg_eglGetConfigAttrib(EGLDisplay dpy, EGLConfig config, EGLint
         *value = EGL_FALSE;
         break;
     case EGL_NATIVE_VISUAL_ID:
+        *value = dpy == DPYX ? (EGLint)XD.vid : 0;
+        break;
     case EGL_NATIVE_VISUAL_TYPE:
+        *value = dpy == DPYX ? TrueColor : EGL_NONE;
+        break;
     case EGL_LUMINANCE_SIZE:
     case EGL_ALPHA_MASK_SIZE:
     case EGL_MIN_SWAP_INTERVAL:
@@ -377,7 +409,7 @@ static EGLSurface rg_eglCreatePbufferSurface(EGLDisplay dpy, EGLConfig config, c
     struct glc_surf *s = calloc(1, sizeof *s);
     if (!s) return fail(EGL_BAD_ALLOC), EGL_NO_SURFACE;
     s->magic = MAGIC_SURF, s->w = w, s->h = h, s->cfg = cfg;
-    s->id = rg_glc_surface_create(cfg->a[C_ID], w, h);
+    s->id = rg_glc_surface_create(cfg->a[C_ID], w, h, 0);
     ok();
     return s;
 }
@@ -386,7 +418,27 @@ static EGLSurface rg_eglCreateWindowSurface(EGLDisplay dpy, EGLConfig config,
                                             EGLNativeWindowType win, const EGLint *attrs)
 {
     if (!check_dpy(dpy)) return EGL_NO_SURFACE;
-    return fail(EGL_BAD_NATIVE_WINDOW), EGL_NO_SURFACE; /* X11 windows: next (docs/gl.md) */
+    struct glc_config *cfg = config_of(config);
+    if (!cfg) return fail(EGL_BAD_CONFIG), EGL_NO_SURFACE;
+    Window root;
+    int x, y;
+    unsigned w, h, bw, depth;
+    if (dpy != DPYX || !win || rg_glc_x11() ||
+        !RG_X11.GetGeometry(XD.x, (Window)win, &root, &x, &y, &w, &h, &bw, &depth))
+        return fail(EGL_BAD_NATIVE_WINDOW), EGL_NO_SURFACE;
+    struct glc_surf *s = calloc(1, sizeof *s);
+    if (!s) return fail(EGL_BAD_ALLOC), EGL_NO_SURFACE;
+    s->magic = MAGIC_SURF, s->w = (EGLint)w, s->h = (EGLint)h, s->cfg = cfg, s->win = (Window)win;
+    s->id = rg_glc_surface_create(cfg->a[C_ID], s->w, s->h, depth == 24 ? RG_SURF_WINDOW24 : 0);
+    ok();
+    return s;
+}
+
+static EGLSurface rg_eglCreatePlatformWindowSurface(EGLDisplay dpy, EGLConfig config, void *native,
+                                                    const EGLAttrib *attrs)
+{
+    /* the X11 platform's native window is a pointer to the Window */
+    return rg_eglCreateWindowSurface(dpy, config, native ? *(Window *)native : 0, NULL);
 }
 
 static EGLSurface rg_eglCreatePixmapSurface(EGLDisplay dpy, EGLConfig config,
@@ -462,7 +514,7 @@ static EGLBoolean rg_eglSurfaceAttrib(EGLDisplay dpy, EGLSurface surface, EGLint
 static EGLBoolean rg_eglMakeCurrent(EGLDisplay dpy, EGLSurface draw, EGLSurface read,
                                     EGLContext ctx)
 {
-    if (dpy != DPY) return fail(EGL_BAD_DISPLAY);
+    if (dpy != DPY && dpy != DPYX) return fail(EGL_BAD_DISPLAY);
     struct glc_ctx *c = ctx ? ctx_of(ctx) : NULL, *old = rg_glc_current();
     struct glc_surf *d = draw ? surf_of(draw) : NULL, *r = read ? surf_of(read) : NULL;
     if (ctx && (!c || c->destroyed)) return fail(EGL_BAD_CONTEXT);
@@ -494,7 +546,10 @@ static EGLBoolean rg_eglSwapBuffers(EGLDisplay dpy, EGLSurface surface)
     if (!s || s->destroyed) return fail(EGL_BAD_SURFACE);
     struct glc_ctx *c = rg_glc_current();
     if (!c || c->draw != s) return fail(EGL_BAD_SURFACE);
-    rg_glc_flush(); /* a pbuffer has nothing to show; windows: frames come home (next) */
+    if (s->win)
+        rg_glc_x11_present(XD.x, s->win, s->id, &s->frame);
+    else
+        rg_glc_flush(); /* a pbuffer has nothing to show */
     return ok();
 }
 
@@ -687,6 +742,7 @@ static const struct {
     P(eglGetSyncAttribKHR),
     P(eglReleaseTexImage),
     P(eglCreatePbufferFromClientBuffer),
+    P(eglCreatePlatformWindowSurface),
 #undef P
     {"eglWaitGL", (void *)rg_eglWaitClient},
     {"eglDestroySyncKHR", (void *)rg_eglDestroySync},
@@ -708,7 +764,9 @@ static EGLBoolean vendor_supports_api(EGLenum api)
 
 static const char *vendor_string(int name)
 {
-    return name == __EGL_VENDOR_STRING_PLATFORM_EXTENSIONS ? "EGL_MESA_platform_surfaceless" : NULL;
+    return name == __EGL_VENDOR_STRING_PLATFORM_EXTENSIONS
+               ? "EGL_MESA_platform_surfaceless EGL_EXT_platform_x11 EGL_KHR_platform_x11"
+               : NULL;
 }
 
 static void *vendor_dispatch_address(const char *name)

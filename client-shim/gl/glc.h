@@ -116,7 +116,8 @@ struct glc_ctx *rg_glc_ctx_create(uint32_t api, int major, int minor, int flags,
                                   struct glc_ctx *share, int32_t config_id);
 void rg_glc_ctx_destroy(struct glc_ctx *c); /* freed now, or when no longer current */
 void rg_glc_ctx_free(struct glc_ctx *c);
-uint32_t rg_glc_surface_create(int32_t config_id, int w, int h); /* its id; sent in the stream */
+/* Its id; sent in the stream. flags: RG_SURF_* */
+uint32_t rg_glc_surface_create(int32_t config_id, int w, int h, uint32_t flags);
 void rg_glc_surface_destroy(uint32_t id);
 /* Makes c (NULL: none) current on this thread with the surfaces' ids; draw and
  * read are the front end's own records, kept in c. */

@@ -114,18 +114,19 @@ void rg_glc_ctx_destroy(struct glc_ctx *c)
     if (!c->current) rg_glc_ctx_free(c); /* else when it is released */
 }
 
-uint32_t rg_glc_surface_create(int32_t config_id, int w, int h)
+uint32_t rg_glc_surface_create(int32_t config_id, int w, int h, uint32_t flags)
 {
     pthread_mutex_lock(&mu);
     uint32_t id = ++next_surf;
     pthread_mutex_unlock(&mu);
-    rg_glc_reserve(20, 0);
+    rg_glc_reserve(24, 0);
     rpc_wbuf *e = rg_glc_enc();
     rpc_put_u32(e, RG_WS_CREATE_SURFACE);
     rpc_put_u32(e, id);
     rpc_put_u32(e, (uint32_t)config_id);
     rpc_put_u32(e, (uint32_t)w);
     rpc_put_u32(e, (uint32_t)h);
+    rpc_put_u32(e, flags);
     return id;
 }
 

@@ -87,7 +87,8 @@ static int build_configs(Display *dpy, int screen)
     for (uint32_t i = 0; L.cfg && i < sv->ncfg; i++) {
         const int32_t *a = sv->cfg[i];
         if (!(a[C_RENDERABLE] & EGL_OPENGL_BIT_) || a[C_COLOR_TYPE] != EGL_RGB_BUFFER_ ||
-            a[C_RED] < 5 || a[C_SAMPLES] > 0)
+            a[C_RED] != 8 || a[C_GREEN] != 8 || a[C_BLUE] != 8 ||
+            a[C_SAMPLES] > 0) /* what fits the 24-bit visual */
             continue;
         for (int db = 1; db >= 0; db--) {
             struct glx_config *c = &L.cfg[L.ncfg++];
@@ -268,7 +269,8 @@ static struct glx_drawable *drawable_get(Display *dpy, XID xid, struct glx_confi
     if (!RG_X11.GetGeometry(dpy, xid, &root, &x, &y, &w, &h, &bw, &depth)) return NULL;
     if (!(d = calloc(1, sizeof *d))) return NULL;
     d->xid = xid, d->w = (int)w, d->h = (int)h, d->cfg = cfg;
-    d->surf = rg_glc_surface_create(cfg ? cfg->a[C_ID] : 0, d->w, d->h);
+    d->surf = rg_glc_surface_create(cfg ? cfg->a[C_ID] : 0, d->w, d->h,
+                                    depth == 24 ? RG_SURF_WINDOW24 : 0);
     pthread_mutex_lock(&L.mu);
     d->next = L.drawables;
     L.drawables = d;
@@ -530,7 +532,7 @@ static GLXPbuffer rg_glXCreatePbuffer(Display *dpy, GLXFBConfig config, const in
     struct glx_drawable *d = calloc(1, sizeof *d);
     if (!d) return None;
     d->w = w, d->h = h, d->cfg = cfg, d->pbuffer = 1;
-    d->surf = rg_glc_surface_create(cfg->a[C_ID], w, h);
+    d->surf = rg_glc_surface_create(cfg->a[C_ID], w, h, 0);
     pthread_mutex_lock(&L.mu);
     d->xid = ++L.next_pbuffer; /* an id no X resource has: pbuffers exist on the server only */
     d->next = L.drawables;

@@ -492,7 +492,9 @@ static int ws_create_surface(rpc_rbuf *rb)
     uint32_t id = rpc_get_u32(rb);
     EGLint cfg_id = (EGLint)rpc_get_u32(rb);
     int32_t w = (int32_t)rpc_get_u32(rb), h = (int32_t)rpc_get_u32(rb);
-    if (!rpc_rbuf_ok(rb) || w < 0 || h < 0 || w > 16384 || h > 16384) return -1;
+    uint32_t flags = rpc_get_u32(rb);
+    if (!rpc_rbuf_ok(rb) || w < 0 || h < 0 || w > 16384 || h > 16384 || (flags & ~RG_SURF_WINDOW24))
+        return -1;
     EGLConfig cfg = config_by_id(cfg_id);
     struct gl_surf *sf = calloc(1, sizeof *sf);
     if (!sf) return -1;
@@ -509,6 +511,8 @@ static int ws_create_surface(rpc_rbuf *rb)
         e_config_attrib(E.dpy, cfg, EGL_DEPTH_SIZE, &sf->depth);
         e_config_attrib(E.dpy, cfg, EGL_STENCIL_SIZE, &sf->stencil);
     }
+    if (flags & RG_SURF_WINDOW24)
+        sf->a = 0; /* the window keeps no alpha: neither does its storage */
     if (table_put((void ***)&E.surf, &E.nsurf, id, sf)) {
         free(sf);
         return -1;
