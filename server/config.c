@@ -71,6 +71,12 @@ static const struct cfg_entry cfg_table[] = {
     {"keepalive-s", INT(keepalive_s), "20", 0, 7200,
      "a silent client connection is probed after this many seconds and its session ended "
      "when 3 probes (a third of it apart) go unanswered (0: no keepalive)"},
+    {"image-cache", STR(image_cache), "", 0, 0,
+     "directory of the code image cache (by SHA-256, one subdirectory per tenant); empty: "
+     "$RGPU_RUN_DIR/images (RGPU_RUN_DIR defaults to /tmp/rgpu-$UID), off: none"},
+    {"image-cache-mb", INT(image_cache_mb), "1024", 0, 1048576,
+     "size bound of the image cache, all tenants together; the least recently used images go "
+     "first (0: no cache on disk, images are still sent once per session)"},
 };
 #define CFG_N (sizeof cfg_table / sizeof cfg_table[0])
 

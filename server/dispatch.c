@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "imagecache.h"
 #include "log.h"
 #include "mirror.h"
 #include "quota.h"
@@ -542,6 +543,7 @@ int dispatch_call(struct session *s, struct call *cl)
 #endif
     if (hostcb_op(cl->d)) return hostcb_call(s, cl);
     if (mirror_op(cl->d)) return mirror_call(s, cl); /* managed memory (mirror.c) */
+    if (imagecache_op(cl->d)) return imagecache_call(s, cl); /* image QUERY (imagecache.c) */
     if (!cl->d || !rpc_decode_call || !rpc_encode_reply)
         rc = unsupported(s, cl, cl->d ? "no codec in this build" : "unknown op");
     else if (cl->d->cls != RPC_CLASS_FORWARD && cl->d->cls != RPC_CLASS_CUSTOM)

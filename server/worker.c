@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "imagecache.h"
 #include "log.h"
 #include "msg.h"
 #include "quota.h"
@@ -30,6 +31,19 @@ static Rgpu__Hello *read_hello(int fd)
     free(buf);
     close(fd);
     return m;
+}
+
+/* The session's tenant, as the supervisor authenticated it (NULL: anonymous). */
+static const char *tenant_of(const struct srv_config *cfg, const Rgpu__Hello *m, char *buf,
+                             size_t len)
+{
+    const char *token = m->credentials ? m->credentials->token : NULL;
+    if (!cfg->tenants[0]) return NULL;
+    if (m->auth_user && m->auth_user[0]) return m->auth_user;
+    const char *colon = token ? strchr(token, ':') : NULL;
+    if (!colon) return NULL;
+    snprintf(buf, len, "%.*s", (int)(colon - token), token);
+    return buf;
 }
 
 static int is_nvidia(const struct session *s)
@@ -348,6 +362,8 @@ int srv_worker_main(struct srv_config *cfg, struct srv_worker_args *wa)
         return 1;
     }
     tp_fd_inherit(wa->fd, 0, NULL);
+    char tenant[256];
+    imagecache_open(cfg, tenant_of(cfg, m, tenant, sizeof tenant)); /* code images sent once */
     int rc = welcome(&s, m, wa->backend_lib);
     rgpu__hello__free_unpacked(m, NULL);
     if (rc) {

@@ -15,9 +15,11 @@ fi
 dir=$(mktemp -d "${TMPDIR:-/tmp}/rgpud-test.XXXXXX")
 # Own process group (setsid does not fork here: a background job is no group
 # leader), so the supervisor and its session workers are stopped together.
-# Every session gets every simgpu device (the suite's multi-device cases); no admin socket.
-setsid "$rgpud" --listen tcp://127.0.0.1:0 --port-file "$dir/port" --backend simgpu \
-    --devices-default 0 --admin off >"$dir/log" 2>&1 &
+# Every session gets every simgpu device (the suite's multi-device cases); no admin socket;
+# the run directory (the image cache) is the test's own. RGPUD_ARGS: more settings.
+# shellcheck disable=SC2086
+RGPU_RUN_DIR="$dir" setsid "$rgpud" --listen tcp://127.0.0.1:0 --port-file "$dir/port" \
+    --backend simgpu --devices-default 0 --admin off ${RGPUD_ARGS:-} >"$dir/log" 2>&1 &
 pid=$!
 
 stop() {

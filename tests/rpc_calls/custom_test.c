@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "calls.h"
+#include "image_wire.h"
 #include "rgtest.h"
 
 static int fake_to_real(void *self, enum rpc_handle_type t, uint64_t id, void **real)
@@ -329,6 +330,81 @@ RG_TEST(image_wrapper_v2_rebuilt)
     uint64_t big = 1000;
     memcpy(wr.raw + 8, &big, 8);
     CHECK_EQ_INT(decode(d, &dc), CUDA_ERROR_INVALID_IMAGE);
+}
+
+/* Parts the worker has go by hash alone: a fake worker store stands for both sides. */
+static const char *kept_ptx;
+static int known_calls, sent_calls, stored;
+static void fake_known(void *self, uint32_t n, const uint8_t (*hash)[RG_SHA256_LEN],
+                       const uint64_t *size, uint8_t *known)
+{
+    (void)self, (void)hash, (void)size;
+    known_calls++;
+    memset(known, kept_ptx != NULL, n);
+}
+static void fake_sent(void *self, uint32_t n, const uint8_t (*hash)[RG_SHA256_LEN],
+                      const uint64_t *size)
+{
+    (void)self, (void)n, (void)hash, (void)size;
+    sent_calls++;
+}
+static const void *fake_lookup(void *self, const uint8_t hash[RG_SHA256_LEN], uint64_t size)
+{
+    uint8_t want[RG_SHA256_LEN];
+    (void)self;
+    if (!kept_ptx || size != strlen(kept_ptx) + 1) return NULL;
+    rg_sha256(kept_ptx, (size_t)size, want);
+    return memcmp(want, hash, RG_SHA256_LEN) ? NULL : kept_ptx;
+}
+static int fake_store(void *self, const void *p, uint64_t size)
+{
+    (void)self, (void)p, (void)size;
+    stored++;
+    return 0;
+}
+static const struct rpc_image_ops fake_image_ops = {fake_known, fake_sent, fake_lookup,
+                                                    fake_store, NULL};
+
+RG_TEST(image_by_hash)
+{
+    const struct rpc_call_desc *d = rpc_call_by_name("cuModuleLoadData");
+    static const char ptx[] = ".version 8.0\n.target sm_80\n.address_size 64\n// by hash\n";
+    const char *img = ptx;
+    CUmodule m = NULL, *mp = &m;
+    void *args[] = {&mp, &img};
+    struct rpc_decoded dc;
+    uint32_t res;
+    rpc_set_image_ops(&fake_image_ops);
+    /* unknown: the bytes travel, the worker keeps them once the backend ran */
+    kept_ptx = NULL;
+    CHECK_EQ_INT(encode(d, args), 0);
+    CHECK_EQ_INT(wr.raw_len, sizeof ptx);
+    CHECK_EQ_INT(decode(d, &dc), 0);
+    CHECK_EQ_INT(reply(&dc, 0, args, &res), 0);
+    rpc_decoded_free(&dc);
+    CHECK(stored == 1 && sent_calls == 1);
+    /* known: only the hash travels, and the worker uses its own copy */
+    kept_ptx = ptx;
+    CHECK_EQ_INT(encode(d, args), 0);
+    CHECK_EQ_INT(wr.raw_len, 0);
+    CHECK_EQ_INT(decode(d, &dc), 0);
+    CHECK_STR(*(const char **)dc.avalues[1], ptx);
+    CHECK_EQ_INT(reply(&dc, 0, args, &res), 0);
+    rpc_decoded_free(&dc);
+    CHECK(stored == 1 && sent_calls == 2 && known_calls == 2);
+    /* a hash the worker does not have, and a hash naming other bytes */
+    kept_ptx = NULL;
+    CHECK_EQ_INT(decode(d, &dc), CUDA_ERROR_INVALID_IMAGE);
+    kept_ptx = ".version 8.0\n.target sm_80\n.address_size 64\n// other\n";
+    CHECK_EQ_INT(decode(d, &dc), CUDA_ERROR_INVALID_IMAGE);
+    /* hostile: an unknown part kind, and a hash part claiming raw bytes that are not there */
+    kept_ptx = ptx;
+    CHECK_EQ_INT(truncations_fail(d), 0);
+    wr.enc[1 + 1 + 4 + 4 + 8] = 7; /* present, kind, version, n, size: then how */
+    CHECK_EQ_INT(decode(d, &dc), -1);
+    wr.enc[1 + 1 + 4 + 4 + 8] = RPC_IMAGE_PART_BYTES;
+    CHECK_EQ_INT(decode(d, &dc), -1);
+    rpc_set_image_ops(NULL);
 }
 
 RG_TEST(image_jit_options_and_logs)
