@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "imagecache.h"
+#include "bulk.h"
 #include "log.h"
 #include "mirror.h"
 #include "quota.h"
@@ -446,6 +447,11 @@ static CUresult run_backend(struct session *s, struct call *cl, struct rpc_decod
     return r;
 }
 
+static CUresult run_streamed(struct session *s, struct call *cl, struct rpc_decoded *dc)
+{
+    return bulk_in_run(s, cl, dc, run_backend);
+}
+
 static int unsupported(struct session *s, struct call *cl, const char *why)
 {
     static __thread uint32_t logged[64];
@@ -487,7 +493,8 @@ static int decode_and_run(struct session *s, struct call *cl, struct rpc_decoded
         return 1;
     }
     if ((*r = check_capture_host_bytes(s, dc)) != CUDA_SUCCESS) return 0;
-    *r = quota_run(s, cl, dc, run_backend); /* quota.c: the session's share of its GPUs */
+    /* quota.c: the session's share of its GPUs; bulk.c: a copy whose bytes still arrive */
+    *r = quota_run(s, cl, dc, bulk_in_of(s, cl) ? run_streamed : run_backend);
     if (*r == CUDA_SUCCESS && !strncmp(cl->d->base, "cuStreamBeginCapture", 20))
         atomic_store(&s->captured, true);
     if (*r == CUDA_SUCCESS) *r = check_reservation(s, dc);
@@ -552,6 +559,8 @@ int dispatch_call(struct session *s, struct call *cl)
         CUresult r = noreply ? CUDA_SUCCESS : take_pending(s, cl);
         if (r != CUDA_SUCCESS) {
             rc = reply_result(s, cl, r);
+        } else if (set_context(s, cl->h.ctx), bulk_out_call(s, cl, &rc)) {
+            /* bulk.c: a large cuMemcpyDtoH answered in pieces */
         } else {
             struct rpc_decoded dc;
             memset(&dc, 0, sizeof dc);
@@ -569,6 +578,7 @@ int dispatch_call(struct session *s, struct call *cl)
             if (rpc_decoded_free) rpc_decoded_free(&dc);
         }
     }
+    bulk_in_done(s, cl); /* a streamed copy's bytes are all read before the call goes */
     call_free(cl);
     return rc;
 }

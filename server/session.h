@@ -96,6 +96,9 @@ struct session {
     struct stage *stages;
     struct staged_node *staged_nodes;
     uint64_t wait_serial;
+    /* streamed copies (bulk.c): cuMemcpyHtoD calls whose bytes the main loop reads in
+     * pieces while their lanes copy them; under lock */
+    struct bulk *bulks;
 };
 
 /* NOTIFY kinds (frame op) and the host-callback CALL's sub-commands; the shim
