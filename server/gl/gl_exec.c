@@ -421,6 +421,29 @@ static int arrays_in_buffers(struct gl_ctx *c)
     return 1;
 }
 
+/* What a command means for the vertex-array check: a draw reads the arrays;
+ * an array command changes what they point at. The check runs at a draw only
+ * when an array command came since the last one (a few queries per check). */
+enum { OPK_OTHER = 1, OPK_DRAW, OPK_ARRAYS };
+static int is_draw(const char *name);
+
+static int op_kind(unsigned op)
+{
+    static unsigned char kind[RG_GLOP_N_];
+    if (!kind[op]) {
+        const char *n = rg_gl_cmds[op].name;
+        int arrays = strstr(n, "Pointer") || strstr(n, "VertexAttribArray") ||
+                     strstr(n, "ClientState") || !strcmp(n, "glBindVertexArray") ||
+                     !strcmp(n, "glClientActiveTexture") || !strcmp(n, "glDeleteBuffers") ||
+                     !strcmp(n, "glDeleteVertexArrays") || !strcmp(n, "glPopClientAttrib") ||
+                     !strcmp(n, "glInterleavedArrays");
+        kind[op] = is_draw(n) ? OPK_DRAW
+                   : arrays   ? OPK_ARRAYS
+                              : OPK_OTHER; /* benign race: same value */
+    }
+    return kind[op];
+}
+
 static int is_draw(const char *name)
 {
     return !strncmp(name, "glDrawArrays", 12) || !strncmp(name, "glDrawElements", 14) ||
@@ -583,7 +606,9 @@ static int run_generic(struct batch *b, unsigned op, struct gl_ctx *c)
         goto done;
     }
     if (c->fb_default && back_to_attachment(op, a, out) < 0) goto done;
-    if (is_draw(d->name) && !arrays_in_buffers(c)) {
+    if (op_kind(op) == OPK_DRAW && c->arrays_state == 0)
+        c->arrays_state = arrays_in_buffers(c) ? 1 : -1;
+    if (op_kind(op) == OPK_DRAW && c->arrays_state < 0) {
         srv_warn("GL: %s: an enabled vertex array is not in a buffer; skipped", d->name);
         rc = 0;
         goto done;
@@ -625,6 +650,7 @@ static int run_generic(struct batch *b, unsigned op, struct gl_ctx *c)
         float f;
     } res = {0};
     ffi_call(&e->cif, e->fn, &res, vals);
+    if (op_kind(op) == OPK_ARRAYS) c->arrays_state = 0; /* checked again at the next draw */
     if (d->flags & RG_GF_SYNC) {
         switch (d->ret) {
         case RG_GK_F32:
@@ -681,6 +707,7 @@ static unsigned class_of(const char *custom)
 /* glGen*: i32 n, n client names; glDelete*: the same. */
 static int run_names(struct batch *b, const struct rg_gl_cmd *d, struct gl_ctx *c, int gen)
 {
+    if (c && !gen) c->arrays_state = 0; /* a deleted buffer or VAO: the arrays are checked again */
     unsigned cls = class_of(d->custom);
     int32_t n = (int32_t)rpc_get_u32(&b->rb);
     if (!rpc_rbuf_ok(&b->rb) || n < 0 || n > GL_MAX_GEN) return -1;

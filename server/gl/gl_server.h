@@ -56,6 +56,7 @@ struct gl_ctx {
     struct gl_fbo *fbos;
     int was_current;   /* EGL sets viewport and scissor the first time */
     GLint max_attribs; /* GL_MAX_VERTEX_ATTRIBS, asked once */
+    int arrays_state;  /* vertex arrays all in buffers: 0 unknown (check at the next draw), 1, -1 */
     int version;       /* major * 10 + minor of the real context, from the first make-current */
     int compat;        /* desktop GL with the fixed-function pipeline */
     int fb_default;    /* the application's framebuffer binding is 0 (the surface's) */

@@ -8,7 +8,7 @@
 set -u
 rgpud=$1 shimdir=$2 rgpurun=$3 with=$4 prog=${5:-glxgears}
 command -v "$prog" >/dev/null || { echo "SKIP: $prog is not installed (mesa-utils)"; exit 77; }
-secs=7 # the demos report after 5 seconds; unbuffered, since timeout ends them
+secs=10 # the demos report after 5 seconds of frames (start-up can take seconds on a loaded machine); unbuffered, since timeout ends them
 local_fps=$(timeout "$secs" stdbuf -o0 "$prog" 2>&1 | sed -n 's/.* = \([0-9.]*\) FPS/\1/p' | head -n 1)
 out=$("$with" "$rgpud" "$shimdir" sh -c "timeout $secs stdbuf -o0 \"$rgpurun\" --gl $prog; test \$? -eq 124" 2>&1)
 rc=$?
