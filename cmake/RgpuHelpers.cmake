@@ -31,6 +31,21 @@ set(RG_BACKEND_tcp_WRAPPER ${PROJECT_SOURCE_DIR}/tests/remote/run-remote.sh
     ${CMAKE_BINARY_DIR}/bin/rgpud ${CMAKE_BINARY_DIR}/lib/rgpu
     ${PROJECT_SOURCE_DIR}/tests/remote/tcp-exclude.txt CACHE INTERNAL "")
 set(RG_BACKEND_tcp_DEPENDS rgpu_shim rgpud CACHE INTERNAL "")
+# ucx, ucx_sm: the same over ucx:// (lib/rgpu/librgpu_ucx.so), once with UCX_TLS=tcp
+# and once over shared memory (no HCA here). transport/ucx/CMakeLists.txt adds them
+# to RG_DRIVER_BACKENDS when UCX is found.
+foreach(b ucx ucx_sm)
+  if(b STREQUAL "ucx")
+    set(tls tcp)
+  else()
+    set(tls sm,self)
+  endif()
+  set(RG_BACKEND_${b}_LIBPATH "" CACHE INTERNAL "")
+  set(RG_BACKEND_${b}_WRAPPER env RGPU_TEST_SCHEME=ucx UCX_TLS=${tls}
+      ${PROJECT_SOURCE_DIR}/tests/remote/run-remote.sh ${CMAKE_BINARY_DIR}/bin/rgpud
+      ${CMAKE_BINARY_DIR}/lib/rgpu ${PROJECT_SOURCE_DIR}/tests/remote/tcp-exclude.txt CACHE INTERNAL "")
+  set(RG_BACKEND_${b}_DEPENDS rgpu_shim rgpud rgpu_ucx CACHE INTERNAL "")
+endforeach()
 
 # rg_driver_test(NAME name SOURCES ... [LABELS ...])
 # A test written against the public cuda.h only; linked to "libcuda.so.1" by

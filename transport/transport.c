@@ -240,11 +240,23 @@ int tp_url_format(const tp_url *u, char *buf, size_t len)
 
 /* ---- wrappers ----------------------------------------------------------------- */
 
+/* A registered transport, or one loaded now from its own shared object; if
+ * neither, err says why ("unknown transport" when nothing could be loaded). */
+static const tp_transport *lookup_or_load(const char *scheme, const char *text, tp_error *err)
+{
+    tp_error why = {0};
+    const tp_transport *t = tp_lookup(scheme);
+    if (!t && tp_plugin_load(scheme, &why) == TP_OK) t = tp_lookup(scheme);
+    if (t) return t;
+    if (why.msg[0] && err) *err = why;
+    else if (text) tp_fail(err, TP_ADDR, 0, "unknown transport '%s' in '%s'", scheme, text);
+    else tp_fail(err, TP_ADDR, 0, "unknown transport '%s'", scheme ? scheme : "");
+    return NULL;
+}
+
 static const tp_transport *transport_for(const tp_url *u, const char *text, tp_error *err)
 {
-    const tp_transport *t = tp_lookup(u->scheme);
-    if (!t) tp_fail(err, TP_ADDR, 0, "unknown transport '%s' in '%s'", u->scheme, text);
-    return t;
+    return lookup_or_load(u->scheme, text, err);
 }
 
 tp_status tp_listen(const char *url, tp_listener **out, tp_error *err)
@@ -276,8 +288,8 @@ tp_status tp_adopt(const char *scheme, int fd, tp_conn **out, tp_error *err)
 {
     if (!out || fd < 0) return tp_fail(err, TP_INVAL, 0, "adopt: bad descriptor %d", fd);
     *out = NULL;
-    const tp_transport *t = tp_lookup(scheme);
-    if (!t) return tp_fail(err, TP_ADDR, 0, "unknown transport '%s'", scheme ? scheme : "");
+    const tp_transport *t = lookup_or_load(scheme, NULL, err);
+    if (!t) return TP_ADDR;
     return t->ops.adopt(t, fd, out, err);
 }
 

@@ -214,6 +214,16 @@ tp_status tp_fail(tp_error *err, tp_status st, int sys, const char *fmt, ...)
 /* Built-in transports' registration calls (one per folder). */
 tp_status tp_tcp_register(void);
 
+/* Transports in their own shared object (ucx: librgpu_ucx.so, so that nothing
+ * of UCX enters a process that never asks for ucx://). tp_listen, tp_dial and
+ * tp_adopt call this for a scheme not registered yet: it loads the object
+ * once (from the directory of the binary or library holding this code, or
+ * its ../lib/rgpu) and registers the table returned by its one export,
+ * `const tp_ops *rgpu_tp_plugin(unsigned abi)`. TP_ADDR if the scheme has no
+ * such object (err untouched) or it cannot be loaded (err says why). Thread-safe. */
+#define TP_PLUGIN_ABI 1
+tp_status tp_plugin_load(const char *scheme, tp_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -3,6 +3,8 @@
 # free loopback port: RGPU_SERVER, RGPUD_PID and LD_LIBRARY_PATH (the client
 # shim's directory) are set for the command only; the server is always stopped.
 # usage: with-rgpud.sh RGPUD SHIM_DIR [--] COMMAND [ARGS...]   (exit 77: no rgpud)
+# RGPU_TEST_SCHEME=ucx: the server listens on, and the client dials, ucx:// (UCX_TLS
+# and the other UCX_* settings in the environment reach both).
 set -u
 rgpud=$1
 shimdir=$2
@@ -12,13 +14,14 @@ if [ ! -x "$rgpud" ]; then
     echo "SKIP: $rgpud is not built"
     exit 77
 fi
+scheme=${RGPU_TEST_SCHEME:-tcp}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/rgpud-test.XXXXXX")
 # Own process group (setsid does not fork here: a background job is no group
 # leader), so the supervisor and its session workers are stopped together.
 # Every session gets every simgpu device (the suite's multi-device cases); no admin socket;
 # the run directory (the image cache) is the test's own. RGPUD_ARGS: more settings.
 # shellcheck disable=SC2086
-RGPU_RUN_DIR="$dir" setsid "$rgpud" --listen tcp://127.0.0.1:0 --port-file "$dir/port" \
+RGPU_RUN_DIR="$dir" setsid "$rgpud" --listen "$scheme://127.0.0.1:0" --port-file "$dir/port" \
     --backend simgpu --devices-default 0 --admin off ${RGPUD_ARGS:-} >"$dir/log" 2>&1 &
 pid=$!
 
@@ -46,7 +49,7 @@ if [ ! -s "$dir/port" ]; then
     exit 1
 fi
 port=$(cat "$dir/port")
-env RGPU_SERVER="tcp://127.0.0.1:$port" RGPUD_PID="$pid" LD_LIBRARY_PATH="$shimdir" "$@"
+env RGPU_SERVER="$scheme://127.0.0.1:$port" RGPUD_PID="$pid" LD_LIBRARY_PATH="$shimdir" "$@"
 rc=$?
 stop
 if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then

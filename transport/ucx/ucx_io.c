@@ -1,0 +1,349 @@
+/* ucx_io.c — frames over UCP once the connection is upgraded: one active
+ * message per tp_sendv (its first bytes in the message header, the rest as
+ * data UCP sends eagerly or by rendezvous, straight from the caller's iovecs),
+ * and exact-length receives over the queue of arrived messages, fetching
+ * rendezvous data straight into the caller's buffer when it asks for all of it. */
+#include "ucx.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* ---- the receive queue (mu held) ------------------------------------------------- */
+
+void ucx_queue_insert(struct ucx_conn *u, struct ucx_msg *m)
+{
+    struct ucx_msg **p = &u->q;
+    if (m->pre) {
+        while (*p && (*p)->pre) p = &(*p)->next;
+    } else {
+        while (*p && ((*p)->pre || (*p)->seq < m->seq)) p = &(*p)->next;
+    }
+    m->next = *p;
+    *p = m;
+}
+
+int ucx_head_ready(struct ucx_conn *u)
+{
+    return u->q && (u->q->pre || u->q->seq == u->rx_seq);
+}
+
+void ucx_msg_free(struct ucx_conn *u, struct ucx_msg *m)
+{
+    if (m->desc && u->worker) ucp_am_data_release(u->worker, m->desc);
+    free(m->buf);
+    free(m->stage);
+    free(m);
+}
+
+static void pop_head(struct ucx_conn *u)
+{
+    struct ucx_msg *m = u->q;
+    u->q = m->next;
+    if (!m->pre) u->rx_seq++;
+    if (m->fin) u->fin_seen = 1;
+    ucx_msg_free(u, m);
+}
+
+/* ---- completions ------------------------------------------------------------------- */
+
+struct op {
+    struct ucx_conn *u;
+    int done;
+    ucs_status_t st;
+};
+
+static void on_send_done(void *req, ucs_status_t st, void *arg)
+{
+    struct op *o = arg;
+    o->st = st;
+    o->done = 1;
+    pthread_cond_broadcast(&o->u->cv);
+}
+
+static void on_recv_done(void *req, ucs_status_t st, size_t len, void *arg)
+{
+    on_send_done(req, st, arg);
+}
+
+/* mu held: waits for req (NULL: done at once) until the deadline; on a timeout
+ * or the peer's end the request is cancelled and waited for, so no buffer of
+ * the caller stays in UCP's hands. */
+static tp_status finish(struct ucx_conn *u, void *req, struct op *o, long long deadline,
+                        unsigned busy_us)
+{
+    if (req == NULL) return TP_OK;
+    if (UCS_PTR_IS_ERR(req)) {
+        o->st = UCS_PTR_STATUS(req);
+        return TP_ERR;
+    }
+    tp_status st = ucx_wait(u, &o->done, deadline, busy_us);
+    if (!o->done) {
+        if (u->ep && !u->ep_failed) {
+            ucp_request_param_t p = {.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS,
+                                     .flags = UCP_EP_CLOSE_FLAG_FORCE};
+            void *cr = ucp_ep_close_nbx(u->ep, &p); /* fails what is outstanding on it */
+            u->ep = NULL;
+            u->ep_failed = 1;
+            if (cr && !UCS_PTR_IS_ERR(cr)) {
+                while (ucp_request_check_status(cr) == UCS_INPROGRESS) ucp_worker_progress(u->worker);
+                ucp_request_free(cr);
+            }
+        }
+        ucp_request_cancel(u->worker, req);
+        while (!o->done) ucp_worker_progress(u->worker);
+        if (st == TP_OK) st = TP_CLOSED;
+    }
+    ucp_request_free(req);
+    if (st == TP_OK && o->st != UCS_OK) st = TP_ERR;
+    return st;
+}
+
+static long long deadline_after(int timeout_ms)
+{
+    return timeout_ms < 0 ? 0 : ucx_now_ns() + (long long)timeout_ms * 1000000LL + 1;
+}
+
+/* ---- send ------------------------------------------------------------------------------ */
+
+/* One active message: hdr, then iov's bytes (the first inline_max in the header). */
+static tp_status send_am(struct ucx_conn *u, uint32_t flags, const struct iovec *iov, int iovcnt,
+                         int timeout_ms, struct op *o)
+{
+    char head[sizeof(struct ucx_am_hdr) + 4096];
+    ucp_dt_iov_t rest[TP_IOV_MAX];
+    struct ucx_am_hdr h = {.flags = flags};
+    size_t hl = 0;
+    int n = 0;
+    for (int i = 0; i < iovcnt; i++) {
+        const char *b = iov[i].iov_base;
+        size_t l = iov[i].iov_len, take = 0;
+        if (n == 0 && hl < u->inline_max) {
+            take = l < u->inline_max - hl ? l : u->inline_max - hl;
+            memcpy(head + sizeof h + hl, b, take);
+            hl += take;
+        }
+        if (l > take) rest[n++] = (ucp_dt_iov_t){.buffer = (void *)(b + take), .length = l - take};
+    }
+    h.inline_len = (uint32_t)hl;
+    h.seq = u->tx_seq++;
+    memcpy(head, &h, sizeof h);
+    ucp_request_param_t p = {.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK |
+                                             UCP_OP_ATTR_FIELD_USER_DATA |
+                                             UCP_OP_ATTR_FIELD_DATATYPE |
+                                             UCP_OP_ATTR_FIELD_MEMORY_TYPE,
+                             .cb.send = on_send_done,
+                             .user_data = o,
+                             .datatype = n ? ucp_dt_make_iov() : ucp_dt_make_contig(1),
+                             .memory_type = UCS_MEMORY_TYPE_HOST}; /* head lives until done */
+    void *req = ucp_am_send_nbx(u->ep, UCX_AM_ID, head, sizeof h + hl, n ? rest : NULL,
+                                (size_t)n, &p);
+    return finish(u, req, o, deadline_after(timeout_ms), 0);
+}
+
+tp_status ucx_sendv(tp_conn *c, const struct iovec *iov, int iovcnt, int timeout_ms, tp_error *err)
+{
+    struct ucx_conn *u = ucx_conn_of(c);
+    if (!u->upgraded) {
+        pthread_mutex_lock(&u->ctl_tx);
+        if (!u->upgraded) {
+            tp_status st = ucx_pre_sendv(u, iov, iovcnt, timeout_ms, err);
+            pthread_mutex_unlock(&u->ctl_tx);
+            return st;
+        }
+        pthread_mutex_unlock(&u->ctl_tx);
+    }
+    if (u->tx_broken)
+        return tp_fail(err, TP_BROKEN, 0, "send to %s: %s", c->peer, tp_strerror(TP_BROKEN));
+    pthread_mutex_lock(&u->mu);
+    struct op o = {.u = u};
+    tp_status st;
+    if (u->shut || u->peer_gone || u->ep_failed || u->fin_seen || u->ctl_eof || !u->ep)
+        st = TP_CLOSED; /* the peer ended the connection: nobody would read it */
+    else
+        st = send_am(u, 0, iov, iovcnt, timeout_ms, &o);
+    pthread_mutex_unlock(&u->mu);
+    if (st == TP_OK) return TP_OK;
+    u->tx_broken = st != TP_CLOSED || o.st != UCS_OK;
+    if (st == TP_TIMEOUT) return tp_fail(err, st, 0, "send to %s: timed out", c->peer);
+    if (st == TP_CLOSED) return tp_fail(err, st, 0, "send to %s: peer closed the connection", c->peer);
+    return tp_fail(err, st, 0, "send to %s: %s", c->peer, ucs_status_string(o.st));
+}
+
+/* ---- receive ------------------------------------------------------------------------- */
+
+/* mu held: brings the head's rendezvous data here: into dst when want covers
+ * all of it, else want bytes into dst and the rest into m->stage. */
+static tp_status fetch(struct ucx_conn *u, struct ucx_msg *m, char *dst, size_t want,
+                       size_t *into_dst, int timeout_ms)
+{
+    ucp_dt_iov_t v[2];
+    int n = 0;
+    size_t direct = want < m->dlen ? want : m->dlen;
+    if (direct) v[n++] = (ucp_dt_iov_t){.buffer = dst, .length = direct};
+    if (direct < m->dlen) {
+        if (!(m->stage = malloc(m->dlen - direct))) return TP_NOMEM;
+        v[n++] = (ucp_dt_iov_t){.buffer = m->stage, .length = m->dlen - direct};
+    }
+    struct op o = {.u = u};
+    ucp_request_param_t p = {.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK |
+                                             UCP_OP_ATTR_FIELD_USER_DATA |
+                                             UCP_OP_ATTR_FIELD_DATATYPE |
+                                             UCP_OP_ATTR_FIELD_MEMORY_TYPE,
+                             .cb.recv_am = on_recv_done,
+                             .user_data = &o,
+                             .datatype = ucp_dt_make_iov(),
+                             .memory_type = UCS_MEMORY_TYPE_HOST};
+    void *desc = m->desc;
+    m->desc = NULL; /* UCP owns it from here, whatever happens */
+    void *req = ucp_am_recv_data_nbx(u->worker, desc, v, (size_t)n, &p);
+    tp_status st = finish(u, req, &o, deadline_after(timeout_ms), u->busy_us);
+    if (st != TP_OK) return st;
+    *into_dst = direct;
+    m->doff = direct; /* what is left is in stage, from stage[0] */
+    return TP_OK;
+}
+
+/* mu held: copies or fetches from the head message into p; how many bytes moved. */
+static tp_status take(struct ucx_conn *u, char *p, size_t want, size_t *moved, int timeout_ms)
+{
+    struct ucx_msg *m = u->q;
+    *moved = 0;
+    if (m->boff < m->blen) {
+        size_t k = m->blen - m->boff < want ? m->blen - m->boff : want;
+        memcpy(p, m->buf + m->boff, k);
+        m->boff += k;
+        *moved = k;
+    } else if (m->desc) {
+        tp_status st = fetch(u, m, p, want, moved, timeout_ms);
+        if (st != TP_OK) return st;
+    } else if (m->doff < m->dlen) { /* the staged rest of a fetched message */
+        size_t k = m->dlen - m->doff < want ? m->dlen - m->doff : want;
+        memcpy(p, m->stage + m->soff, k);
+        m->soff += k;
+        m->doff += k;
+        *moved = k;
+    }
+    if (m->boff == m->blen && !m->desc && m->doff == m->dlen) pop_head(u);
+    return TP_OK;
+}
+
+static tp_status recv_failed(struct ucx_conn *u, size_t got, size_t len, tp_status st,
+                             tp_error *err)
+{
+    const char *peer = u->base.peer;
+    if (got) u->rx_broken = 1;
+    if (st == TP_CLOSED && got)
+        return tp_fail(err, TP_ERR, 0, "receive from %s: connection closed after %zu of %zu bytes",
+                       peer, got, len);
+    if (st == TP_CLOSED)
+        return tp_fail(err, st, 0, "receive from %s: connection closed by peer%s%s", peer,
+                       u->why[0] && !u->fin_seen ? ": " : "", u->fin_seen ? "" : u->why);
+    if (st == TP_TIMEOUT)
+        return tp_fail(err, st, 0, "receive from %s: timed out after %zu of %zu bytes", peer, got,
+                       len);
+    if (st == TP_NOMEM)
+        return tp_fail(err, st, ENOMEM, "receive from %s: no memory to stage a message", peer);
+    return tp_fail(err, st, 0, "receive from %s: UCP transfer failed%s%s", peer,
+                   u->why[0] ? ": " : "", u->why);
+}
+
+tp_status ucx_recv(tp_conn *c, void *buf, size_t len, int timeout_ms, tp_error *err)
+{
+    struct ucx_conn *u = ucx_conn_of(c);
+    if (u->rx_broken)
+        return tp_fail(err, TP_BROKEN, 0, "receive from %s: %s", c->peer, tp_strerror(TP_BROKEN));
+    if (!u->upgraded) return ucx_pre_recv(u, buf, len, timeout_ms, err);
+    char *p = buf;
+    size_t got = 0;
+    tp_status st = TP_OK;
+    pthread_mutex_lock(&u->mu);
+    long long deadline = deadline_after(timeout_ms);
+    unsigned busy = u->busy_us;
+    while (got < len) {
+        if (ucx_head_ready(u) && u->q->fin) pop_head(u); /* sets fin_seen: the end */
+        if (ucx_head_ready(u)) {
+            size_t k;
+            if ((st = take(u, p + got, len - got, &k, timeout_ms)) != TP_OK) break;
+            got += k;
+            deadline = deadline_after(timeout_ms);
+            continue;
+        }
+        if (u->fin_seen || u->peer_gone || u->ep_failed || u->shut) {
+            st = TP_CLOSED;
+            break;
+        }
+        if (timeout_ms == 0) { /* one try */
+            ucp_worker_progress(u->worker);
+            if (ucx_head_ready(u)) continue;
+            st = TP_TIMEOUT;
+            break;
+        }
+        if (ucx_wait(u, NULL, deadline, busy) == TP_TIMEOUT && !ucx_head_ready(u)) {
+            st = TP_TIMEOUT;
+            break;
+        }
+        busy = 0; /* one budget per call */
+    }
+    ucx_update_ready(u);
+    pthread_mutex_unlock(&u->mu);
+    return st == TP_OK ? TP_OK : recv_failed(u, got, len, st, err);
+}
+
+tp_status ucx_set_busy_poll(tp_conn *c, unsigned usec)
+{
+    if (usec > 1000000u) return TP_INVAL;
+    struct ucx_conn *u = ucx_conn_of(c);
+    u->busy_us = usec;
+    return tp_set_busy_poll(u->ctl, usec);
+}
+
+int ucx_conn_fd(tp_conn *c)
+{
+    return ucx_conn_of(c)->epfd;
+}
+
+/* ---- the end ------------------------------------------------------------------------ */
+
+tp_status ucx_shutdown(tp_conn *c)
+{
+    struct ucx_conn *u = ucx_conn_of(c);
+    u->shut = 1;
+    tp_shutdown(u->ctl); /* the peer sees the control connection end */
+    if (!u->upgraded) return TP_OK;
+    pthread_mutex_lock(&u->mu);
+    ucx_update_ready(u);
+    pthread_cond_broadcast(&u->cv);
+    pthread_mutex_unlock(&u->mu);
+    uint64_t v = 1;
+    ssize_t r = write(u->wakefd, &v, sizeof v);
+    (void)r;
+    return TP_OK;
+}
+
+/* The orderly end: a FIN after the last frame (the peer reads everything we
+ * sent, then TP_CLOSED), then UCP, then the control connection. */
+void ucx_close(tp_conn *c)
+{
+    struct ucx_conn *u = ucx_conn_of(c);
+    if (u->upgraded) {
+        pthread_mutex_lock(&u->mu);
+        if (u->ep && !u->tx_broken && !u->ep_failed && !u->peer_gone && !u->ctl_eof &&
+            !u->fin_seen && !u->shut) {
+            struct op o = {.u = u};
+            send_am(u, UCX_AM_FIN, NULL, 0, 2000, &o); /* complete: handed to the transport */
+        }
+        pthread_mutex_unlock(&u->mu);
+    }
+    ucx_ucp_close(u);
+    tp_close(u->ctl);
+    if (u->epfd >= 0) close(u->epfd);
+    if (u->rxfd >= 0) close(u->rxfd);
+    if (u->wakefd >= 0) close(u->wakefd);
+    pthread_mutex_destroy(&u->mu);
+    pthread_mutex_destroy(&u->ctl_tx);
+    pthread_cond_destroy(&u->cv);
+    free(u);
+}
