@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "imagecache.h"
+#include "bulk.h"
 #include "log.h"
 #include "msg.h"
 #include "quota.h"
@@ -235,7 +236,8 @@ static int on_call(struct session *s, rpc_hdr *h, void *enc)
     cl->h = *h;
     cl->enc = enc;
     cl->d = rpc_call_by_op(h->op);
-    if (receive_raw(s, cl, &e)) {
+    int streamed = bulk_in_wanted(s, cl); /* bulk.c: its bytes are read once its lane has it */
+    if (!streamed && receive_raw(s, cl, &e)) {
         call_free(cl);
         return protocol_error(s, e.msg);
     }
@@ -265,7 +267,9 @@ static int on_call(struct session *s, rpc_hdr *h, void *enc)
     }
     /* the main loop never runs calls itself: it keeps reading (callback acks, other
      * threads' calls) however long a call blocks in the backend */
-    return lane_submit(s, cl) ? protocol_error(s, "cannot start a worker thread for a client thread") : 0;
+    if (lane_submit(s, cl)) return protocol_error(s, "cannot start a worker thread for a client thread");
+    if (streamed && bulk_in_receive(s, cl, &e)) return protocol_error(s, e.msg);
+    return 0;
 }
 
 /* Credits of pipelined calls go back when the client has nothing more queued. */
