@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "imagecache.h"
-#include "bulk.h"
 #include "log.h"
 #include "msg.h"
 #include "quota.h"
@@ -122,6 +121,20 @@ static CUresult describe_device(struct session *s, struct welcome_store *ws, int
     return CUDA_SUCCESS;
 }
 
+/* The client's CUDA_MODULE_LOADING is the backend's (the driver reads it at
+ * cuInit); the server's own value must not leak into the session. Only the
+ * short upper-case words the driver knows a value of are passed on. */
+static void module_loading_setup(const Rgpu__Hello *m)
+{
+    const char *v = m->module_loading;
+    size_t n = v ? strlen(v) : 0;
+    int ok = n > 0 && n <= 16;
+    for (size_t i = 0; ok && i < n; i++) ok = v[i] >= 'A' && v[i] <= 'Z';
+    if (ok) setenv("CUDA_MODULE_LOADING", v, 1);
+    else unsetenv("CUDA_MODULE_LOADING");
+    if (n && !ok) srv_warn("CUDA_MODULE_LOADING from the client is not a word; ignored");
+}
+
 /* Loads the backend, initialises it and sends the WELCOME (or the refusal). */
 static int welcome(struct session *s, const Rgpu__Hello *m, const char *lib)
 {
@@ -129,6 +142,7 @@ static int welcome(struct session *s, const Rgpu__Hello *m, const char *lib)
     static struct welcome_store ws;
     int drv = 0, n = 0;
     CUresult r;
+    module_loading_setup(m);
     if (window_setup(s, m, why, sizeof why) || backend_load(&s->be, lib, why, sizeof why)) goto refuse;
     if ((r = s->be.cuInit(0)) != CUDA_SUCCESS) {
         snprintf(why, sizeof why, "backend %s: cuInit failed with %d%s", s->cfg->backend, r,
@@ -236,8 +250,7 @@ static int on_call(struct session *s, rpc_hdr *h, void *enc)
     cl->h = *h;
     cl->enc = enc;
     cl->d = rpc_call_by_op(h->op);
-    int streamed = bulk_in_wanted(s, cl); /* bulk.c: its bytes are read once its lane has it */
-    if (!streamed && receive_raw(s, cl, &e)) {
+    if (receive_raw(s, cl, &e)) {
         call_free(cl);
         return protocol_error(s, e.msg);
     }
@@ -267,9 +280,7 @@ static int on_call(struct session *s, rpc_hdr *h, void *enc)
     }
     /* the main loop never runs calls itself: it keeps reading (callback acks, other
      * threads' calls) however long a call blocks in the backend */
-    if (lane_submit(s, cl)) return protocol_error(s, "cannot start a worker thread for a client thread");
-    if (streamed && bulk_in_receive(s, cl, &e)) return protocol_error(s, e.msg);
-    return 0;
+    return lane_submit(s, cl) ? protocol_error(s, "cannot start a worker thread for a client thread") : 0;
 }
 
 /* Credits of pipelined calls go back when the client has nothing more queued. */
@@ -361,9 +372,7 @@ int srv_worker_main(struct srv_config *cfg, struct srv_worker_args *wa)
     pthread_cond_init(&s.cb_cond, NULL);
     if (out_capture(&s)) srv_warn("cannot capture the backend's stdout; device printf stays on the server");
     Rgpu__Hello *m = read_hello(wa->hello_fd);
-    tp_url lu; /* the connection is of the listener's scheme (ucx: the upgrade happens here) */
-    const char *scheme = tp_url_parse(cfg->listen, &lu, NULL) == TP_OK ? lu.scheme : "tcp";
-    if (!m || !(s.h = handles_new()) || tp_adopt(scheme, wa->fd, &s.c, &te) != TP_OK) {
+    if (!m || !(s.h = handles_new()) || tp_adopt("tcp", wa->fd, &s.c, &te) != TP_OK) {
         srv_err("worker: bad start (hello %s, connection %s)", m ? "ok" : "missing", te.msg);
         return 1;
     }

@@ -542,6 +542,8 @@ static void fill_hello(Rgpu__Hello *m, Rgpu__ClientIdentity *id, Rgpu__AddressWi
     m->all_devices = rg_sess.cfg.all_devices != 0;
     m->window = win;
     m->launch_blocking = rg_sess.cfg.launch_blocking != 0;
+    const char *loading = getenv("CUDA_MODULE_LOADING"); /* the backend's to apply */
+    m->module_loading = (char *)(loading ? loading : "");
 }
 
 /* The token's secret never goes out: with a token the HELLO starts the
