@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "imagecache.h"
+#include "bulk.h"
 #include "log.h"
 #include "msg.h"
 #include "quota.h"
@@ -250,7 +251,8 @@ static int on_call(struct session *s, rpc_hdr *h, void *enc)
     cl->h = *h;
     cl->enc = enc;
     cl->d = rpc_call_by_op(h->op);
-    if (receive_raw(s, cl, &e)) {
+    int streamed = bulk_in_wanted(s, cl); /* bulk.c: its bytes are read once its lane has it */
+    if (!streamed && receive_raw(s, cl, &e)) {
         call_free(cl);
         return protocol_error(s, e.msg);
     }
@@ -280,7 +282,9 @@ static int on_call(struct session *s, rpc_hdr *h, void *enc)
     }
     /* the main loop never runs calls itself: it keeps reading (callback acks, other
      * threads' calls) however long a call blocks in the backend */
-    return lane_submit(s, cl) ? protocol_error(s, "cannot start a worker thread for a client thread") : 0;
+    if (lane_submit(s, cl)) return protocol_error(s, "cannot start a worker thread for a client thread");
+    if (streamed && bulk_in_receive(s, cl, &e)) return protocol_error(s, e.msg);
+    return 0;
 }
 
 /* Credits of pipelined calls go back when the client has nothing more queued. */
@@ -372,7 +376,9 @@ int srv_worker_main(struct srv_config *cfg, struct srv_worker_args *wa)
     pthread_cond_init(&s.cb_cond, NULL);
     if (out_capture(&s)) srv_warn("cannot capture the backend's stdout; device printf stays on the server");
     Rgpu__Hello *m = read_hello(wa->hello_fd);
-    if (!m || !(s.h = handles_new()) || tp_adopt("tcp", wa->fd, &s.c, &te) != TP_OK) {
+    tp_url lu; /* the connection is of the listener's scheme (ucx: the upgrade happens here) */
+    const char *scheme = tp_url_parse(cfg->listen, &lu, NULL) == TP_OK ? lu.scheme : "tcp";
+    if (!m || !(s.h = handles_new()) || tp_adopt(scheme, wa->fd, &s.c, &te) != TP_OK) {
         srv_err("worker: bad start (hello %s, connection %s)", m ? "ok" : "missing", te.msg);
         return 1;
     }
