@@ -309,7 +309,7 @@ static int dec_out_arg(const struct rpc_call_desc *d, unsigned i, void *const *a
         return rpc_rbuf_ok(r) ? 0 : -1;
     }
     if (len > raw_len - *off) return -1;
-    if (len) memcpy(p, raw + *off, (size_t)len);
+    if (len && p != raw + *off) memcpy(p, raw + *off, (size_t)len); /* else received in place */
     *off += (size_t)len;
     return 0;
 }

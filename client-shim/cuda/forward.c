@@ -273,6 +273,24 @@ static CUresult decode(const struct rpc_call_desc *d, void **args, struct rg_rep
     return (CUresult)result;
 }
 
+/* A generic reply's raw part is its one output buffer: received straight into
+ * the application's memory (no reply-sized buffer, no copy after). */
+static void reply_sink(const struct rpc_call_desc *d, void **args, void **sink, size_t *sink_len)
+{
+    int k = -1;
+    uint64_t len = 0;
+    if (d->cls != RPC_CLASS_FORWARD || d->custom) return;
+    for (int i = 0; i < d->nargs; i++) {
+        uint8_t kind = d->args[i].kind;
+        if (kind != RPC_ARG_OUT_BUF && kind != RPC_ARG_INOUT_BUF) continue;
+        if (k >= 0) return;
+        k = i;
+    }
+    if (k < 0 || !*(void **)args[k] || rpc_arg_len(d, (unsigned)k, args, &len) || !len) return;
+    *sink = *(void **)args[k];
+    *sink_len = (size_t)len;
+}
+
 static CUresult send_call(const struct rpc_call_desc *d, void **args, int wait)
 {
     rpc_wbuf w;
@@ -290,7 +308,10 @@ static CUresult send_call(const struct rpc_call_desc *d, void **args, int wait)
     }
     rpc_hdr h = {.op = d->op, .ctx = rg_ctx_current_id(), .flags = wait ? 0 : RPC_F_NOREPLY};
     struct rg_reply rep = {0};
-    CUresult r = rg_conn_call(&h, w.data, w.len, raw, nraw, wait, &rep);
+    void *sink = NULL;
+    size_t sink_len = 0;
+    if (wait) reply_sink(d, args, &sink, &sink_len);
+    CUresult r = rg_conn_call_into(&h, w.data, w.len, raw, nraw, wait, sink, sink_len, &rep);
     rpc_wbuf_free(&w);
     if (r != CUDA_SUCCESS || !wait) return r;
     r = decode(d, args, &rep);
