@@ -511,6 +511,12 @@ static EGLBoolean rg_eglSurfaceAttrib(EGLDisplay dpy, EGLSurface surface, EGLint
 
 /* ---- current ---------------------------------------------------------------------------- */
 
+static void egl_follow(struct glc_ctx *c)
+{
+    struct glc_surf *s = c->draw;
+    if (s && s->win) rg_glc_x11_follow(XD.x, s->win, s->cfg->a[C_ID], &s->id, &s->w, &s->h);
+}
+
 static EGLBoolean rg_eglMakeCurrent(EGLDisplay dpy, EGLSurface draw, EGLSurface read,
                                     EGLContext ctx)
 {
@@ -525,6 +531,7 @@ static EGLBoolean rg_eglMakeCurrent(EGLDisplay dpy, EGLSurface draw, EGLSurface 
     if (c && c->current && c != old) return fail(EGL_BAD_ACCESS);
     if (c && !D.inited) return fail(EGL_NOT_INITIALIZED);
     rg_glc_make_current(c, d ? d->id : 0, r ? r->id : 0, d, r);
+    if (c) c->follow = d && d->win ? egl_follow : NULL;
     return ok();
 }
 
@@ -546,9 +553,10 @@ static EGLBoolean rg_eglSwapBuffers(EGLDisplay dpy, EGLSurface surface)
     if (!s || s->destroyed) return fail(EGL_BAD_SURFACE);
     struct glc_ctx *c = rg_glc_current();
     if (!c || c->draw != s) return fail(EGL_BAD_SURFACE);
-    if (s->win)
+    if (s->win) {
         rg_glc_x11_present(XD.x, s->win, s->id, &s->frame);
-    else
+        egl_follow(c);
+    } else
         rg_glc_flush(); /* a pbuffer has nothing to show */
     return ok();
 }

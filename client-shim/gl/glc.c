@@ -423,3 +423,11 @@ void rg_glc_shadow_glBindBuffer(const union rg_gl_arg *a)
     if ((GLenum)a[0].u == GL_PIXEL_PACK_BUFFER) c->pack_buf = (uint32_t)a[1].u;
     if ((GLenum)a[0].u == GL_PIXEL_UNPACK_BUFFER) c->unpack_buf = (uint32_t)a[1].u;
 }
+
+/* glViewport is where Mesa looks at a window's size again: so does rgpu. */
+void rg_glc_shadow_glViewport(const union rg_gl_arg *a)
+{
+    struct glc_ctx *c = T.cur;
+    (void)a;
+    if (c && c->follow) c->follow(c);
+}

@@ -61,6 +61,9 @@ struct glc_ctx {
     uint32_t nexts;
     void *draw, *read;
     struct glc_attrib attr[GLC_MAX_ATTRIBS];
+    /* set by the front end while a window is the draw surface: follows the
+     * window's size (at glViewport and after each swap, as Mesa does) */
+    void (*follow)(struct glc_ctx *c);
     int current;   /* current on some thread */
     int destroyed; /* eglDestroyContext while current: freed when released */
 };
@@ -130,6 +133,7 @@ void rg_glc_command(unsigned op, const union rg_gl_arg *a, union rg_gl_arg *ret)
 void rg_glc_unsupported(unsigned op);
 void rg_glc_shadow_glPixelStorei(const union rg_gl_arg *a);
 void rg_glc_shadow_glBindBuffer(const union rg_gl_arg *a);
+void rg_glc_shadow_glViewport(const union rg_gl_arg *a);
 void rg_glc_shadow_glEnableVertexAttribArray(const union rg_gl_arg *a); /* glc_arrays.c */
 void rg_glc_shadow_glDisableVertexAttribArray(const union rg_gl_arg *a);
 void rg_glc_vaos_deleted(struct glc_ctx *c, GLsizei n, const GLuint *names);

@@ -79,3 +79,21 @@ void rg_glc_x11_present(Display *dpy, Window win, uint32_t surf, struct glc_fram
 done:
     rg_glc_reply_free(&r);
 }
+
+int rg_glc_x11_follow(Display *dpy, Window win, int32_t config_id, uint32_t *surf, int *w, int *h)
+{
+    Window root;
+    int x, y;
+    unsigned nw, nh, bw, depth;
+    struct glc_ctx *c = rg_glc_current();
+    if (rg_glc_x11() || !RG_X11.GetGeometry(dpy, win, &root, &x, &y, &nw, &nh, &bw, &depth))
+        return 0;
+    if ((int)nw == *w && (int)nh == *h) return 0;
+    if (!c || c->draw != c->read) return 0; /* a separate read surface: kept as it is */
+    uint32_t old = *surf;
+    *surf = rg_glc_surface_create(config_id, (int)nw, (int)nh, depth == 24 ? RG_SURF_WINDOW24 : 0);
+    *w = (int)nw, *h = (int)nh;
+    rg_glc_make_current(c, *surf, *surf, c->draw, c->read);
+    rg_glc_surface_destroy(old);
+    return 1;
+}

@@ -33,5 +33,9 @@ struct glc_frame { /* a window's last frame, as the X server takes it */
 /* Asks the server for surface surf's colour (RG_WS_PRESENT, waits) and puts it
  * into window win. */
 void rg_glc_x11_present(Display *dpy, Window win, uint32_t surf, struct glc_frame *f);
+/* A window's surface follows its size: when win is no longer *w x *h, a new
+ * surface of the new size takes *surf's place as the current context's draw
+ * and read surface, and the old one goes. 1 if it changed. */
+int rg_glc_x11_follow(Display *dpy, Window win, int32_t config_id, uint32_t *surf, int *w, int *h);
 
 #endif

@@ -278,6 +278,15 @@ static struct glx_drawable *drawable_get(Display *dpy, XID xid, struct glx_confi
     return d;
 }
 
+static Display *follow_dpy; /* the X connection of the windows followed */
+
+static void glx_follow(struct glc_ctx *c)
+{
+    struct glx_drawable *d = c->draw;
+    if (d && !d->pbuffer && follow_dpy)
+        rg_glc_x11_follow(follow_dpy, d->xid, d->cfg ? d->cfg->a[C_ID] : 0, &d->surf, &d->w, &d->h);
+}
+
 static Bool make_current(Display *dpy, GLXDrawable draw, GLXDrawable read, GLXContext ctx)
 {
     struct glc_ctx *c = ctx ? ctx_of(ctx) : NULL;
@@ -291,6 +300,8 @@ static Bool make_current(Display *dpy, GLXDrawable draw, GLXDrawable read, GLXCo
     struct glx_drawable *r = read == draw ? d : read ? drawable_get(dpy, read, c->config) : NULL;
     if ((draw && !d) || (read && !r)) return False;
     rg_glc_make_current(c, d ? d->surf : 0, r ? r->surf : 0, d, r);
+    follow_dpy = dpy;
+    c->follow = d && !d->pbuffer ? glx_follow : NULL;
     return True;
 }
 
@@ -485,6 +496,7 @@ static void rg_glXSwapBuffers(Display *dpy, GLXDrawable draw)
         return;
     }
     rg_glc_x11_present(dpy, d->xid, d->surf, &d->frame);
+    glx_follow(c);
 }
 
 static Bool rg_glXIsDirect(Display *dpy, GLXContext ctx)

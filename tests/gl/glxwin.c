@@ -1,7 +1,8 @@
 /* glxwin.c — a GLX program that draws one static frame into an X window
  * (double-buffered visual with depth, lighting, a display list, immediate
- * mode), swaps, and reads the window back from the X server with XGetImage
- * into a binary PPM (argv[1]): run on local llvmpipe and through rgpu (the
+ * mode), swaps, resizes the window and draws and swaps again (the surface
+ * follows the window at glViewport), and reads the window back from the X
+ * server with XGetImage into a binary PPM (argv[1]): run on local llvmpipe and through rgpu (the
  * frame travels back and is put into the window), the images must match
  * (tests/gl/run-pbuffer.sh under tests/gl/glxwin.sh's Xvfb).
  * Exit 77 without an X display or a GLX visual. */
@@ -13,6 +14,8 @@
 
 #define W 160
 #define H 120
+#define W2 200 /* after the resize */
+#define H2 90
 
 static void scene(void)
 {
@@ -89,10 +92,19 @@ int main(int argc, char **argv)
     glViewport(0, 0, W, H);
     scene();
     glXSwapBuffers(dpy, win);
+    XResizeWindow(dpy, win, W2, H2);
+    for (XEvent e;;) {
+        XNextEvent(dpy, &e);
+        if (e.type == ConfigureNotify && e.xconfigure.width == W2 && e.xconfigure.height == H2)
+            break;
+    }
+    glViewport(0, 0, W2, H2);
+    scene();
+    glXSwapBuffers(dpy, win);
     glXWaitGL();
     XSync(dpy, False);
     GLenum err = glGetError();
-    XImage *img = XGetImage(dpy, win, 0, 0, W, H, AllPlanes, ZPixmap);
+    XImage *img = XGetImage(dpy, win, 0, 0, W2, H2, AllPlanes, ZPixmap);
     if (err != GL_NO_ERROR || !img) {
         printf("FAIL: GL error 0x%x, image %p\n", err, (void *)img);
         return 1;
@@ -100,9 +112,9 @@ int main(int argc, char **argv)
     if (argc > 1) {
         FILE *o = fopen(argv[1], "wb");
         if (!o) return 1;
-        fprintf(o, "P6\n%d %d\n255\n", W, H);
-        for (int y = 0; y < H; y++)
-            for (int x = 0; x < W; x++) {
+        fprintf(o, "P6\n%d %d\n255\n", W2, H2);
+        for (int y = 0; y < H2; y++)
+            for (int x = 0; x < W2; x++) {
                 unsigned long p = XGetPixel(img, x, y);
                 unsigned char rgb[3] = {(unsigned char)(p >> 16), (unsigned char)(p >> 8),
                                         (unsigned char)p};
