@@ -423,6 +423,23 @@ static void surf_unref(struct gl_surf *sf)
             if (sf->ds_rb) G.DeleteRenderbuffers(1, &sf->ds_rb);
         }
         sf->color_tex = sf->color_rb = sf->ds_rb = 0;
+        E.surf[sf->id] = NULL; /* its id is never used again; contexts drop their FBOs for it */
+        free(sf);
+    }
+}
+
+/* A context's FBOs for surfaces that are gone (a window resized, a pbuffer
+ * destroyed), deleted while it is current. */
+static void prune_fbos(struct gl_ctx *c)
+{
+    for (struct gl_fbo **p = &c->fbos, *f; (f = *p);) {
+        if (surf_get(f->surf)) {
+            p = &f->next;
+            continue;
+        }
+        G.DeleteFramebuffers(1, &f->fbo);
+        *p = f->next;
+        free(f);
     }
 }
 
@@ -453,6 +470,7 @@ static int ws_make_current(rpc_rbuf *rb, uint32_t *status)
     }
     cur = c;
     if (!c) return 0;
+    prune_fbos(c);
     if (d) d->refs++;
     if (r) r->refs++;
     if (c->draw && c == old) surf_unref(c->draw), surf_unref(c->read);
