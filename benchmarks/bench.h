@@ -14,6 +14,9 @@ struct bench_env {
     CUdevice dev;
 };
 
+/* Latencies are the best of this many rounds (raw and rgpu alike). */
+#define BENCH_ROUNDS 5
+
 /* Report one figure. `param` names the point of a series (e.g. "4096" bytes), or "". */
 void bench_report(const char *bench, const char *param, double value, const char *unit);
 /* Report a failure of a benchmark (printed in the table instead of a figure). */

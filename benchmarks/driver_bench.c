@@ -12,10 +12,15 @@ static int sync_roundtrip(struct bench_env *env)
     const char *name = "sync_roundtrip";
     int n = env->quick ? 2000 : 20000;
     BENCH_CK(name, cuCtxSynchronize());
-    double t0 = bench_now();
-    for (int i = 0; i < n; i++)
-        BENCH_CK(name, cuCtxSynchronize());
-    bench_report(name, "", (bench_now() - t0) / n * 1e6, "us/call");
+    double best = -1;
+    for (int round = 0; round < BENCH_ROUNDS; round++) { /* the quietest round, as raw_pingpong */
+        double t0 = bench_now();
+        for (int i = 0; i < n / BENCH_ROUNDS; i++)
+            BENCH_CK(name, cuCtxSynchronize());
+        double us = (bench_now() - t0) / (n / BENCH_ROUNDS) * 1e6;
+        if (best < 0 || us < best) best = us;
+    }
+    bench_report(name, "", best, "us/call");
     return 0;
 }
 

@@ -42,11 +42,11 @@ static const struct backend backends[] = {
      NULL},
     {"tcp", "rgpu over tcp: the shim, a private rgpud (simgpu) on loopback", "../lib/rgpu", "tcp",
      NULL, "tcp-raw"},
-    /* transport/ucx: runs as soon as the ucx transport is compiled into rg_transport */
+    /* transport/ucx (lib/rgpu/librgpu_ucx.so, loaded when asked for); skipped without it */
     {"ucx-tcp", "rgpu over ucx with UCX_TLS=tcp", "../lib/rgpu", "ucx", "UCX_TLS=tcp",
      "ucx-tcp-raw"},
-    {"ucx-shm", "rgpu over ucx with UCX_TLS=shm (same machine)", "../lib/rgpu", "ucx",
-     "UCX_TLS=shm,self", "ucx-shm-raw"},
+    {"ucx-shm", "rgpu over ucx with UCX_TLS=sm,self (shared memory)", "../lib/rgpu", "ucx",
+     "UCX_TLS=sm,self", "ucx-shm-raw"},
 };
 #define NBACKENDS (sizeof backends / sizeof backends[0])
 
@@ -59,7 +59,7 @@ struct result {
 
 static struct result *results;
 static size_t nresults, cap;
-static char skipped[NBACKENDS][200];
+static char skipped[NBACKENDS][256];
 
 static void usage(FILE *f)
 {
@@ -212,8 +212,10 @@ static int run_backend(size_t bi, const char *self, const char *out, bool quick,
     const struct backend *b = &backends[bi];
     char why[160] = "", bindir[PATH_MAX];
     if (!b->scheme) return run_worker(b, self, NULL, quick, only);
-    if (!tp_lookup(b->scheme)) {
-        snprintf(skipped[bi], sizeof skipped[bi], "transport %s is not in this build", b->scheme);
+    tp_error te = {0};
+    if (!tp_lookup(b->scheme) && tp_plugin_load(b->scheme, &te) != TP_OK) {
+        snprintf(skipped[bi], sizeof skipped[bi], "transport %s is not available: %s", b->scheme,
+                 te.msg[0] ? te.msg : "not in this build");
         return -1;
     }
     snprintf(bindir, sizeof bindir, "%s", self);

@@ -11,6 +11,7 @@ PKGS=(
   libzmq3-dev    # rgpud's admin socket and rgpuctl (ZeroMQ)
   libssl-dev    # rgpud: tenants' SCRAM-SHA-256 verifiers (OpenSSL), TLS later
   libucx-dev ucx-utils    # transport/ucx (RDMA verbs, shared memory, tcp); optional: the build skips it without
+  gnuplot-nox    # rgpu-bench: the PNG plots (without it the table and JSON are still written)
   # GL forwarding (docs/gl.md): GLVND headers/ABI, Mesa llvmpipe for the server side, gl.xml, Xvfb + demos for tests
   libglvnd-dev libegl-dev libgles-dev libgl-dev libegl-mesa0 libgl1-mesa-dri khronos-api
   libx11-dev libxext-dev xvfb mesa-utils
