@@ -96,8 +96,10 @@ static void *runner_main(void *arg)
         if (!B.head) B.tail = NULL;
         B.queued--;
         pthread_mutex_unlock(&B.mu);
+        rg_managed_callback_before(); /* managed.c: what the device wrote is seen */
         if (c->kind == RG_NOTIFY_CALLBACK) c->scb(c->stream, c->status, c->data);
         else c->fn(c->data);
+        rg_managed_callback_after(); /* what the callback wrote, before the stream goes on */
         acknowledge(c);
         atomic_fetch_sub(&B.pending, 1);
         free(c);

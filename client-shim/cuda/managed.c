@@ -9,6 +9,7 @@
  * back (PULL), compared by the worker against its own shadow. Only changed
  * bytes travel; no signal handler, no page protection tricks. */
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -139,10 +140,11 @@ static const struct rpc_call_desc *mirror_desc(void)
     return d;
 }
 
-static CUresult send_push_locked(void)
+static CUresult send_push_locked(size_t *sent)
 {
     const struct rpc_call_desc *d = mirror_desc();
     if (!G.runs.n) return CUDA_SUCCESS;
+    *sent += G.runs.n;
     if (!d) return CUDA_ERROR_NOT_SUPPORTED;
     rpc_wbuf w;
     rpc_wbuf_init_dyn(&w, rg_conn_max_enc());
@@ -158,8 +160,9 @@ static CUresult send_push_locked(void)
     return r;
 }
 
-/* The application's changes since the last agreement go to the worker. */
-static CUresult push(void)
+/* The application's changes since the last agreement go to the worker; *sent
+ * counts the runs sent. */
+static CUresult push(size_t *sent)
 {
     CUresult r = CUDA_SUCCESS;
     pthread_mutex_lock(&G.mu);
@@ -168,14 +171,14 @@ static CUresult push(void)
         rpc_runs_seal(&G.runs);
         for (uint64_t off = 0; off < g->size && r == CUDA_SUCCESS; off += PAGE) {
             size_t len = g->size - off < PAGE ? (size_t)(g->size - off) : PAGE;
-            if (!rpc_runs_room(&G.runs, len)) r = send_push_locked();
+            if (!rpc_runs_room(&G.runs, len)) r = send_push_locked(sent);
             if (r == CUDA_SUCCESS &&
                 rpc_runs_diff(&G.runs, g->base + off, (const uint8_t *)(uintptr_t)(g->base + off),
                               g->shadow + off, len))
                 r = CUDA_ERROR_OUT_OF_MEMORY;
         }
     }
-    if (r == CUDA_SUCCESS) r = send_push_locked();
+    if (r == CUDA_SUCCESS) r = send_push_locked(sent);
     rpc_runs_reset(&G.runs);
     pthread_mutex_unlock(&G.mu);
     return r;
@@ -311,11 +314,106 @@ CUresult rg_managed_before(const struct rpc_call_desc *d, void **args)
      * thread sends later cannot name it (the worker frees it meanwhile) */
     if (!strcmp(d->name, "cuMemFree_v2") && d->nargs == 1) rg_managed_remove(*(uint64_t *)args[0]);
     if (!device_reads(d)) return CUDA_SUCCESS;
-    return push();
+    size_t sent = 0;
+    return push(&sent);
 }
 
 CUresult rg_managed_after(const struct rpc_call_desc *d)
 {
     if (!atomic_load(&G.live) || !makes_visible(d)) return CUDA_SUCCESS;
     return pull();
+}
+
+/* ---- around host callbacks ------------------------------------------------------------
+ * A host callback (cuLaunchHostFunc, cuStreamAddCallback, a graph's host node)
+ * sees what the device wrote before its stream reached it: a PULL before it
+ * runs. What it writes is the device's to see once its stream goes on: a PUSH
+ * after it returns, then a PULL whose reply says the worker applied the PUSH
+ * (the same client thread's calls run in order), all before the callback's
+ * DONE lets the worker release the stream. The worker holds the stream
+ * meanwhile, never anything these calls need. They are made by one helper
+ * thread of the shim's, not by the callback threads, which come and go: the
+ * worker keeps a lane for every client thread id it has seen. */
+
+enum { JOB_NONE, JOB_BEFORE, JOB_AFTER };
+
+static struct {
+    pthread_mutex_t use; /* one callback's job at a time */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int job, done, started;
+} H = {.use = PTHREAD_MUTEX_INITIALIZER, .mu = PTHREAD_MUTEX_INITIALIZER,
+       .cv = PTHREAD_COND_INITIALIZER};
+
+static void run_job(int job)
+{
+    size_t sent = 0;
+    CUresult r = CUDA_SUCCESS;
+    if (job == JOB_BEFORE) r = pull();
+    else if ((r = push(&sent)) == CUDA_SUCCESS && sent) r = pull(); /* applied before the DONE */
+    if (r != CUDA_SUCCESS)
+        rg_log(RG_LOG_WARN, "managed memory around a host callback: %s failed (%d)",
+               job == JOB_BEFORE ? "PULL" : "PUSH", (int)r);
+}
+
+static void *helper_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&H.mu);
+    for (;;) {
+        while (H.job == JOB_NONE) pthread_cond_wait(&H.cv, &H.mu);
+        int job = H.job;
+        pthread_mutex_unlock(&H.mu);
+        run_job(job);
+        pthread_mutex_lock(&H.mu);
+        H.job = JOB_NONE;
+        H.done = 1;
+        pthread_cond_broadcast(&H.cv);
+    }
+    return NULL;
+}
+
+/* The helper, started on first use; 0, or -1 (the caller runs the job itself). */
+static int helper_locked(void)
+{
+    if (H.started) return 0;
+    sigset_t all, old;
+    pthread_t t;
+    pthread_attr_t at;
+    sigfillset(&all); /* signals are the application's threads' */
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    H.started = pthread_create(&t, &at, helper_main, NULL) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&at);
+    return H.started ? 0 : -1;
+}
+
+static void callback_job(int job)
+{
+    if (!atomic_load(&G.live) || rg_ready() != CUDA_SUCCESS) return;
+    pthread_mutex_lock(&H.use);
+    pthread_mutex_lock(&H.mu);
+    if (helper_locked()) {
+        pthread_mutex_unlock(&H.mu);
+        run_job(job);
+    } else {
+        H.job = job;
+        H.done = 0;
+        pthread_cond_broadcast(&H.cv);
+        while (!H.done) pthread_cond_wait(&H.cv, &H.mu);
+        pthread_mutex_unlock(&H.mu);
+    }
+    pthread_mutex_unlock(&H.use);
+}
+
+void rg_managed_callback_before(void)
+{
+    callback_job(JOB_BEFORE);
+}
+
+void rg_managed_callback_after(void)
+{
+    callback_job(JOB_AFTER);
 }

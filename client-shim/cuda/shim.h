@@ -209,6 +209,10 @@ int rg_managed_contains(uint64_t p, uint64_t len); /* inside one mirrored region
  * d makes them visible. */
 CUresult rg_managed_before(const struct rpc_call_desc *d, void **args);
 CUresult rg_managed_after(const struct rpc_call_desc *d);
+/* Around a host callback (callbacks.c): the device's changes come back before
+ * it runs; its own go to the worker, applied, before its DONE is sent. */
+void rg_managed_callback_before(void);
+void rg_managed_callback_after(void);
 /* cuPointerGetAttribute(s) of a pointer outside the device window, answered
  * from the shim's host-memory records (hostmem.c): the CUresult, or -1 to forward. */
 int rg_host_ptr_attr(const struct rpc_call_desc *d, void **args);
