@@ -65,6 +65,11 @@ static const struct cfg_entry cfg_table[] = {
     {"tenants", STR(tenants), "", 0, 0,
      "tenants file: NAME SCRAM-SHA-256$... [max-gpus=N] [max-sessions=N] [memory-quota=Q] per line "
      "(rgpuctl hash-secret); clients then need RGPU_TOKEN=NAME:SECRET. Empty: anonymous clients"},
+    {"tls-cert", STR(tls_cert), "", 0, 0,
+     "with a tls:// listen address: the server's certificate chain (PEM), which clients check "
+     "against their CAs (RGPU_TLS_CA) and the name or address they dial"},
+    {"tls-key", STR(tls_key), "", 0, 0,
+     "the certificate's private key (PEM); read by the supervisor at start, never by workers"},
     {"allow-anonymous", INT(allow_anonymous), "0", 0, 1,
      "1: listen on an address other than loopback without authentication (logged loudly); "
      "0: refuse to start there"},

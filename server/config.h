@@ -33,6 +33,8 @@ struct srv_config {
     int keepalive_s;             /* TCP keepalive idle time of session connections (0: off) */
     int allow_anonymous;         /* serve unauthenticated clients on a non-loopback address */
     char tenants[SRV_STR_MAX];   /* the tenants file (tenants.h); "": anonymous clients */
+    char tls_cert[SRV_STR_MAX];  /* tls:// listen: certificate chain (PEM) */
+    char tls_key[SRV_STR_MAX];   /* and its private key */
     char image_cache[SRV_STR_MAX]; /* code image cache root (imagecache.h); "": $RGPU_RUN_DIR/images */
     int image_cache_mb;          /* its size bound across tenants (0: no disk cache) */
 };

@@ -408,7 +408,9 @@ struct pool_slot *pool_attach(int fd, int slot, struct pool_table **tp)
     close(fd);
     if (t == MAP_FAILED) return NULL;
     if (t->magic != POOL_MAGIC || slot < 0 || (uint32_t)slot >= t->nslots ||
-        (off_t)table_size((int)t->nslots) > len || t->slot[slot].pid != (int)getpid()) {
+        (off_t)table_size((int)t->nslots) > len ||
+        (t->slot[slot].pid != (int)getpid() && /* tls://: the slot is the relay's, our parent */
+         t->slot[slot].pid != (int)getppid())) {
         munmap(t, (size_t)len);
         return NULL;
     }

@@ -2,7 +2,8 @@
  * forks a child that reads the HELLO (pre-auth size limit, timeout), refuses a
  * version mismatch, authenticates the tenant (SCRAM-SHA-256, tenants.c), places the session
  * on GPUs of the pool (pool.c: it may wait in the queue) and execs `rgpud
- * --worker` with the connection and its devices. Signals arrive through a
+ * --worker` with the connection and its devices (tls://: it stays as the
+ * session's TLS end and relays to the worker). Signals arrive through a
  * self-pipe: SIGTERM/SIGINT drain then stop (a second one at once), SIGHUP
  * reloads the tenants file, SIGCHLD reaps. The admin socket (admin.c) is
  * served in the same poll loop. */
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/mman.h>
@@ -31,6 +33,7 @@
 #include "msg.h"
 #include "rgpud.h"
 #include "share.h"
+#include "tls.h"
 
 struct supervisor {
     struct srv_config *cfg;
@@ -227,6 +230,83 @@ static void exec_worker(struct supervisor *s, tp_conn *c, const Rgpu__Hello *m,
     _exit(1);
 }
 
+/* ---- tls:// sessions --------------------------------------------------------------
+ * A TLS session lives in this process's memory and cannot cross exec (no
+ * kernel TLS here, docs/pool.md). So the handshake child stays: it forks the
+ * worker, hands it one end of a loopback TCP connection of its own (adopted
+ * like a client's), and relays between the client's TLS and that connection.
+ * The child keeps the session's slot (its pid), forwards SIGTERM/SIGINT
+ * (rgpuctl kill, shutdown) to the worker and ends with its status. The
+ * worker, which runs clients' kernels, never holds the server's key. */
+
+static pid_t relay_worker;
+
+static void relay_forward(int sig)
+{
+    if (relay_worker > 0) kill(relay_worker, sig);
+}
+
+/* Two ends of a loopback connection; the accepted end must be our own dial's
+ * (another local process could connect first). 0, or -1. */
+static int loopback_pair(tp_conn **near, tp_conn **far)
+{
+    tp_listener *l = NULL;
+    tp_error te = {0};
+    char url[128], mine[64];
+    struct sockaddr_in a;
+    socklen_t al = sizeof a;
+    *near = *far = NULL;
+    int ok = tp_listen("tcp://127.0.0.1:0", &l, &te) == TP_OK &&
+             tp_listener_url(l, url, sizeof url, &te) == TP_OK &&
+             tp_dial(url, 2000, near, &te) == TP_OK && tp_accept(l, 2000, far, &te) == TP_OK &&
+             getsockname(tp_conn_fd(*near), (struct sockaddr *)&a, &al) == 0;
+    if (ok) {
+        snprintf(mine, sizeof mine, "127.0.0.1:%d", ntohs(a.sin_port));
+        ok = !strcmp(tp_conn_peer(*far), mine);
+    }
+    tp_listener_close(l);
+    if (ok) return 0;
+    srv_err("cannot connect a tls session's worker: %s", te.msg[0] ? te.msg : "a stranger came first");
+    tp_close(*near);
+    tp_close(*far);
+    return -1;
+}
+
+static void relay_to_worker(struct supervisor *s, tp_conn *c, const Rgpu__Hello *m,
+                            unsigned long long id, int slot)
+{
+    tp_conn *near, *far;
+    tp_error te = {0};
+    int st = 0;
+    keepalive(tp_conn_fd(c), s->cfg->keepalive_s);
+    if (loopback_pair(&near, &far)) _exit(1);
+    relay_worker = fork();
+    if (relay_worker < 0) _exit(1);
+    if (relay_worker == 0) { /* the worker's connection is plain tcp: so says its listen */
+        memcpy(s->cfg->listen, "tcp", 3);
+        tp_close(near);
+        exec_worker(s, far, m, id, slot); /* the client's socket is close-on-exec */
+    }
+    tp_close(far);
+    struct sigaction sa = {.sa_handler = relay_forward};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    if (drop_privileges(s->cfg->user)) kill(relay_worker, SIGTERM);
+    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    if (tp_tls_relay(c, tp_conn_fd(near), &te) != TP_OK)
+        srv_debug("session %llu: the TLS relay stopped: %s", id, te.msg);
+    while (waitpid(relay_worker, &st, 0) < 0 && errno == EINTR) {
+    }
+    if (s->share) simgpu_share_release_pid(s->share, (int)relay_worker);
+    if (WIFSIGNALED(st)) { /* the supervisor learns of a crash as if it were ours */
+        signal(WTERMSIG(st), SIG_DFL);
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* no core of this process: it holds the key */
+        raise(WTERMSIG(st));
+    }
+    _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 1);
+}
+
 static int send_welcome(tp_conn *c, Rgpu__Welcome *w)
 {
     w->protocol_version = RPC_PROTO_VERSION;
@@ -372,6 +452,7 @@ static void handshake_child(struct supervisor *s, tp_conn *c, unsigned long long
     }
     int slot = place(s, c, m, id);
     if (slot < 0) _exit(0);
+    if (!strcmp(c->tp->ops.scheme, "tls")) relay_to_worker(s, c, m, id, slot);
     exec_worker(s, c, m, id, slot);
 }
 
@@ -581,9 +662,10 @@ static int anonymous_check(const struct srv_config *cfg)
 {
     if (loopback_only(cfg->listen)) return 0;
     if (cfg->tenants[0]) {
-        srv_warn("sessions on %s are authenticated but not encrypted (no TLS): use a trusted "
-                 "network",
-                 cfg->listen);
+        if (strncmp(cfg->listen, "tls://", 6))
+            srv_warn("sessions on %s are authenticated but not encrypted (tls:// is): use a "
+                     "trusted network",
+                     cfg->listen);
         return 0;
     }
     if (!cfg->allow_anonymous) {
@@ -595,6 +677,29 @@ static int anonymous_check(const struct srv_config *cfg)
     srv_warn("*** ANONYMOUS ACCESS: anyone who reaches %s can use this server's GPUs, with no "
              "authentication (--allow-anonymous 1) ***",
              cfg->listen);
+    return 0;
+}
+
+/* tls:// listening: the certificate and key are read now (a bad one stops
+ * rgpud at start); either setting without tls:// is a mistake worth stopping for. */
+static int tls_setup(const struct srv_config *cfg)
+{
+    int tls = !strncmp(cfg->listen, "tls://", 6);
+    struct tp_tls_config t = {.cert_file = cfg->tls_cert, .key_file = cfg->tls_key};
+    tp_error te = {0};
+    if (!tls && !cfg->tls_cert[0] && !cfg->tls_key[0]) return 0;
+    if (!tls) {
+        srv_err("tls-cert / tls-key are set but listen %s is not tls://", cfg->listen);
+        return -1;
+    }
+    if (!cfg->tls_cert[0] || !cfg->tls_key[0]) {
+        srv_err("listen %s needs tls-cert and tls-key (PEM files)", cfg->listen);
+        return -1;
+    }
+    if (tp_tls_register(&t, &te) != TP_OK) {
+        srv_err("%s", te.msg);
+        return -1;
+    }
     return 0;
 }
 
@@ -625,7 +730,7 @@ int srv_supervisor_main(struct srv_config *cfg)
     char url[SRV_STR_MAX];
     int rc = 1;
 
-    if (anonymous_check(cfg) || srv_backend_resolve(cfg, s.backend_lib, sizeof s.backend_lib,
+    if (anonymous_check(cfg) || tls_setup(cfg) || srv_backend_resolve(cfg, s.backend_lib, sizeof s.backend_lib,
                                                     s.backend_kind, sizeof s.backend_kind))
         return 1;
     snprintf(cfg->backend, sizeof cfg->backend, "%s", s.backend_kind); /* the worker's view */

@@ -107,6 +107,10 @@ static tp_status nop_detach(tp_conn *c, int *fd, tp_error *e)
     return tp_fail(e, TP_NOTSUP, 0, "%s: connections cannot be handed over", c->tp->ops.scheme);
 }
 static void nop_close(tp_conn *c) {}
+static size_t nop_pending(tp_conn *c)
+{
+    return 0;
+}
 
 static void fill_defaults(tp_ops *o)
 {
@@ -126,6 +130,7 @@ static void fill_defaults(tp_ops *o)
     DEFAULT(shutdown, nop_shutdown);
     DEFAULT(detach, nop_detach);
     DEFAULT(close, nop_close);
+    DEFAULT(pending, nop_pending);
 #undef DEFAULT
 }
 
@@ -353,6 +358,11 @@ tp_status tp_set_busy_poll(tp_conn *c, unsigned usec)
 int tp_conn_fd(tp_conn *c)
 {
     return c ? c->tp->ops.conn_fd(c) : -1;
+}
+
+size_t tp_pending(tp_conn *c)
+{
+    return c ? c->tp->ops.pending(c) : 0;
 }
 
 const char *tp_conn_peer(tp_conn *c)

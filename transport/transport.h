@@ -130,6 +130,10 @@ tp_status tp_set_busy_poll(tp_conn *c, unsigned usec);
 /* A descriptor that polls readable (POLLIN) when tp_recv may make progress
  * (possibly spuriously); owned by the connection. -1 if there is none. */
 int tp_conn_fd(tp_conn *c);
+/* Non-zero when tp_recv can make progress without the descriptor polling
+ * readable: bytes the transport already holds (TLS records decrypted ahead).
+ * A receiver checks it before sleeping in poll(). Does not block. */
+size_t tp_pending(tp_conn *c);
 /* The peer as "host:port" (static for the connection's life). */
 const char *tp_conn_peer(tp_conn *c);
 
@@ -181,6 +185,7 @@ typedef struct tp_ops {
     tp_status (*shutdown)(tp_conn *c);
     tp_status (*detach)(tp_conn *c, int *fd, tp_error *err);
     void (*close)(tp_conn *c);
+    size_t (*pending)(tp_conn *c);
 } tp_ops;
 
 /* A registered transport: the implementation's ops with every gap filled. */

@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -14,6 +15,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
+
+#include "tls.h"
 
 /* The static libcrypto of the shim reads no openssl.cnf and registers no
  * atexit handler in the application. */
@@ -167,4 +170,14 @@ out:
     if (w) rgpu__welcome__free_unpacked(w, NULL);
     OPENSSL_cleanse(proof, sizeof proof);
     return st;
+}
+
+int rg_auth_tls(const char *url, char *why, size_t len)
+{
+    struct tp_tls_config cfg = {.ca_file = getenv("RGPU_TLS_CA")};
+    tp_error te = {0};
+    if (strncmp(url, "tls://", 6)) return 0;
+    if (tp_tls_register(&cfg, &te) == TP_OK) return 0;
+    snprintf(why, len, "%s", te.msg);
+    return -1;
 }

@@ -1,8 +1,9 @@
-/* auth.h — the shim's half of SCRAM-SHA-256 over the handshake (docs/pool.md
- * "Tenants"): RGPU_TOKEN / RGPU_TOKEN_FILE hold NAME:SECRET; the secret never
- * leaves the process, and a server that cannot prove it knows the tenant's
- * verifier is refused. Crypto from OpenSSL's libcrypto, linked statically and
- * hidden (CMakeLists.txt). */
+/* auth.h — who the shim and rgpud are to each other (docs/pool.md "Tenants",
+ * "TLS"): the shim's half of SCRAM-SHA-256 over the handshake (RGPU_TOKEN /
+ * RGPU_TOKEN_FILE hold NAME:SECRET; the secret never leaves the process, and
+ * a server that cannot prove it knows the tenant's verifier is refused), and
+ * the server's certificate for tls:// (RGPU_TLS_CA). OpenSSL is linked in
+ * statically and hidden (CMakeLists.txt). */
 #ifndef RG_SHIM_AUTH_H
 #define RG_SHIM_AUTH_H
 
@@ -39,5 +40,9 @@ int rg_scram_auth_message(char *out, size_t len, const char *user, const uint8_t
 /* ClientProof and the ServerSignature to expect for an AuthMessage. 0, or -1. */
 int rg_scram_proof(const char *secret, const uint8_t *salt, size_t sn, unsigned iterations,
                    const char *auth_message, uint8_t proof[32], uint8_t server_sig[32]);
+
+/* For a tls:// url: registers the transport with the CAs of RGPU_TLS_CA (a
+ * PEM file; unset: the system's). 0 (also for other schemes), or -1 with why. */
+int rg_auth_tls(const char *url, char *why, size_t len);
 
 #endif

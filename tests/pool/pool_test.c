@@ -1147,6 +1147,113 @@ RG_TEST(shim_refuses_a_server_without_the_verifier)
     CHECK(refused_saying(text, "signature is wrong"));
 }
 
+/* ---- tls:// (transport/tls, the relay in server/supervisor.c) ------------------------------ */
+
+/* A CA and a server certificate it signed for DNS:localhost only, plus a CA
+ * that signed nothing, in dir (openssl's command line). 0, or -1. */
+static int make_certs(const char *dir)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "cd %s && K='-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes' && "
+             "openssl req -x509 $K -keyout ca.key -out ca.pem -days 2 -subj '/CN=rgpu test CA' && "
+             "openssl req -x509 $K -keyout other.key -out other.pem -days 2 -subj '/CN=other CA' && "
+             "openssl req $K -keyout srv.key -out srv.csr -subj '/CN=rgpud test' && "
+             "echo subjectAltName=DNS:localhost > ext && "
+             "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
+             "-extfile ext -out srv.pem",
+             dir);
+    char quiet[2100];
+    snprintf(quiet, sizeof quiet, "(%s) >/dev/null 2>&1", cmd);
+    return system(quiet) == 0 ? 0 : -1;
+}
+
+/* The id of the first session of tenant in rgpuctl's JSON, 0 if none. */
+static unsigned long long session_of_tenant(const char *json, const char *tenant)
+{
+    char pat[64];
+    const char *best = NULL;
+    snprintf(pat, sizeof pat, "\"tenant\":\"%s\"", tenant);
+    const char *t = strstr(json, pat);
+    for (const char *o = json; t && (o = strstr(o, "{\"id\":")) && o < t; o++)
+        best = o;
+    return best ? strtoull(best + 6, NULL, 10) : 0;
+}
+
+/* Sessions over tls:// through the real shim: the server's certificate is
+ * checked (CA and name), SCRAM runs inside TLS, a plain tcp:// client gets
+ * nowhere, the admin can end a tls session, and rgpud refuses to start
+ * without its certificate or with one and no tls:// address. */
+RG_TEST(tls_sessions)
+{
+    struct pool p;
+    char dir[] = "/tmp/rgpu-tls-test-XXXXXX", path[96], url[128], text[4096], ca[128], other[128];
+    char cert[128], key[128], caenv[160], otherenv[160];
+    if (!getenv("RGPU_RUN") || access(getenv("RGPU_RUN"), X_OK)) RG_SKIP("rgpu-run is not built");
+    if (system("openssl version >/dev/null 2>&1")) RG_SKIP("no openssl command to make certificates");
+    CHECK(mkdtemp(dir) != NULL);
+    CHECK_EQ_INT(make_certs(dir), 0);
+    snprintf(ca, sizeof ca, "%s/ca.pem", dir);
+    snprintf(other, sizeof other, "%s/other.pem", dir);
+    snprintf(cert, sizeof cert, "%s/srv.pem", dir);
+    snprintf(key, sizeof key, "%s/srv.key", dir);
+    snprintf(caenv, sizeof caenv, "RGPU_TLS_CA=%s", ca);
+    snprintf(otherenv, sizeof otherenv, "RGPU_TLS_CA=%s", other);
+    if (two_tenants(path, sizeof path, "max-sessions=1")) RG_FAIL("no tenants file");
+    START(&p, "--listen", "tls://127.0.0.1:0", "--tls-cert", cert, "--tls-key", key, "--tenants",
+          path, NULL);
+    snprintf(url, sizeof url, "tls://localhost:%d", p.d.port);
+    const char *right[] = {caenv, "RGPU_TOKEN=alice:alice-secret-1", NULL};
+    CHECK_EQ_INT(tiny_run(url, right, text, sizeof text), 0);
+    const char *wrong_secret[] = {caenv, "RGPU_TOKEN=alice:bob-secret-22", NULL};
+    CHECK_EQ_INT(tiny_run(url, wrong_secret, text, sizeof text), 1);
+    CHECK(refused_saying(text, "authentication failed"));
+    const char *wrong_ca[] = {otherenv, "RGPU_TOKEN=alice:alice-secret-1", NULL};
+    CHECK_EQ_INT(tiny_run(url, wrong_ca, text, sizeof text), 1);
+    CHECK(refused_saying(text, "certificate of localhost (") && strstr(text, "not accepted"));
+    const char *system_cas[] = {"RGPU_TOKEN=alice:alice-secret-1", NULL}; /* not one of them */
+    CHECK_EQ_INT(tiny_run(url, system_cas, text, sizeof text), 1);
+    CHECK(refused_saying(text, "not accepted"));
+    char byaddr[128]; /* the certificate names localhost, not 127.0.0.1 */
+    snprintf(byaddr, sizeof byaddr, "tls://127.0.0.1:%d", p.d.port);
+    CHECK_EQ_INT(tiny_run(byaddr, right, text, sizeof text), 1);
+    CHECK(refused_saying(text, "not accepted") && strstr(text, "mismatch"));
+    char plain[128];
+    snprintf(plain, sizeof plain, "tcp://127.0.0.1:%d", p.d.port);
+    CHECK_EQ_INT(tiny_run(plain, right, text, sizeof text), 1);
+    CHECK(strstr(text, "cuInit failed: 100"));
+    /* a running tls session: in status, one session for alice, ended by the admin */
+    int in, out, err, st;
+    pid_t pid = tiny_start(url, right, &in, &out, &err);
+    CHECK(pid > 0);
+    char line[16] = {0};
+    CHECK(read(out, line, sizeof line - 1) > 0 && !strncmp(line, "ready", 5));
+    CHECK_EQ_INT(status(&p), 0);
+    CHECK_EQ_INT(count(js, "\"tenant\":\"alice\""), 1);
+    unsigned long long id = session_of_tenant(js, "alice");
+    CHECK(session_field(js, id, "calls") > 0); /* the worker found its slot behind the relay */
+    CHECK_EQ_INT(tiny_run(url, right, text, sizeof text), 1); /* her limit holds over tls too */
+    CHECK(refused_saying(text, "already has 1 session(s)"));
+    char args[64];
+    snprintf(args, sizeof args, "kill %llu", id);
+    CHECK_EQ_INT(ctl(&p, text, sizeof text, args), 0);
+    close(in); /* tiny's next call finds the session gone */
+    waitpid(pid, &st, 0);
+    close(out);
+    close(err);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) != 0);
+    CHECK_EQ_INT(until_sessions(&p, 0), 0);
+    rgpud_stop(&p.d);
+    /* no certificate, or a certificate and no tls:// address: rgpud does not start */
+    CHECK(pool_start(&p, "--listen", "tls://127.0.0.1:0", NULL) != 0);
+    CHECK(pool_start(&p, "--tls-cert", cert, "--tls-key", key, NULL) != 0);
+    CHECK(pool_start(&p, "--listen", "tls://127.0.0.1:0", "--tls-cert", cert, "--tls-key", ca,
+                     NULL) != 0); /* a key that is not the certificate's */
+    unlink(path);
+    snprintf(text, sizeof text, "rm -rf %s", dir);
+    CHECK(system(text) == 0);
+}
+
 /* Without quotas, a session's cuMemGetInfo shows its own tenant's use of the
  * GPU (as processes on one GPU see each other) but never another tenant's. */
 RG_TEST(other_tenants_usage_invisible)
