@@ -45,6 +45,18 @@ static struct {
        .send_mu = PTHREAD_MUTEX_INITIALIZER,
        .credit_cv = PTHREAD_COND_INITIALIZER};
 
+/* Pipelined calls waiting to be written together (send_call_locked, below). */
+#define BATCH_BYTES (64u << 10)
+#define BATCH_FRAME_MAX (4u << 10) /* larger frames go out alone, from where they live */
+#define BATCH_LINGER_US 50
+
+static struct {
+    uint8_t buf[BATCH_BYTES];
+    size_t len;
+    pthread_cond_t cv; /* with C.send_mu: the flusher waits for a first frame */
+    int started;
+} B = {.cv = PTHREAD_COND_INITIALIZER};
+
 static _Thread_local uint64_t thread_seq;
 
 static uint64_t now_ms(void)
@@ -89,6 +101,7 @@ static void lose_locked(const char *fmt, ...)
         pthread_cond_signal(&w->cv);
     }
     pthread_cond_broadcast(&C.credit_cv);
+    pthread_cond_broadcast(&B.cv); /* the flusher ends */
     tp_shutdown(C.c);
 }
 
@@ -375,6 +388,94 @@ static rpc_status send_frames(rpc_hdr *h, const void *enc, size_t enc_len, const
     return st;
 }
 
+/* ---- pipelined calls in batches ----------------------------------------------------
+ * Small NOREPLY frames (launches, memsets, small copies) are appended to one
+ * buffer and written together: by the next frame that is not batched (a call
+ * that waits, bulk bytes, a callback's acknowledgement), when the buffer fills,
+ * or by the flusher thread at most about BATCH_LINGER_US after the first one,
+ * so a pipelined call never sits unsent while the application waits elsewhere.
+ * One write per batch instead of one per call; order is the order of send_mu. */
+/* send_mu held: writes what is batched. */
+static rpc_status batch_flush_locked(rpc_error *err)
+{
+    tp_error te;
+    if (!B.len) return RPC_OK;
+    tp_status ts = tp_send(C.c, B.buf, B.len, rg_sess.cfg.timeout_ms, &te);
+    B.len = 0;
+    return rpc_from_tp(ts, &te, err);
+}
+
+static void *flusher_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&C.send_mu);
+    while (!rg_conn_lost()) {
+        if (!B.len) {
+            pthread_cond_wait(&B.cv, &C.send_mu);
+            continue;
+        }
+        pthread_mutex_unlock(&C.send_mu); /* let the batch grow a little */
+        struct timespec nap = {0, BATCH_LINGER_US * 1000L};
+        nanosleep(&nap, NULL);
+        pthread_mutex_lock(&C.send_mu);
+        rpc_error err = {0};
+        if (batch_flush_locked(&err) != RPC_OK) {
+            pthread_mutex_lock(&C.mu);
+            lose_locked("sending calls: %s", err.msg[0] ? err.msg : "write failed");
+            pthread_mutex_unlock(&C.mu);
+        }
+    }
+    pthread_mutex_unlock(&C.send_mu);
+    return NULL;
+}
+
+/* send_mu held: appends a small pipelined frame. 1 if batched, 0 if it must go
+ * out on its own (the caller flushes first), -1 if a flush failed. */
+static int batch_add_locked(rpc_hdr *h, const void *enc, size_t enc_len, const struct iovec *raw,
+                            int nraw, rpc_error *err)
+{
+    size_t total = RPC_HDR_SIZE + enc_len;
+    for (int i = 0; i < nraw; i++) total += raw[i].iov_len;
+    if (total > BATCH_FRAME_MAX || nraw > RPC_MAX_RAW_IOV) return 0;
+    h->enc_len = (uint32_t)enc_len;
+    h->raw_len = (uint32_t)(total - RPC_HDR_SIZE - enc_len);
+    uint8_t hb[RPC_HDR_SIZE];
+    rpc_hdr check;
+    rpc_hdr_encode(h, hb);
+    if (rpc_hdr_decode(hb, sizeof hb, RPC_FROM_CLIENT, &check) != RPC_OK) return 0; /* refused alone */
+    if (!B.started) {
+        sigset_t all, old;
+        pthread_t t;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        B.started = pthread_create(&t, NULL, flusher_main, NULL) == 0 ? 1 : -1;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (B.started > 0) pthread_detach(t);
+    }
+    if (B.started < 0) return 0;
+    if (B.len + total > sizeof B.buf && batch_flush_locked(err) != RPC_OK) return -1;
+    uint8_t *p = B.buf + B.len;
+    memcpy(p, hb, sizeof hb);
+    p += sizeof hb;
+    if (enc_len) memcpy(p, enc, enc_len), p += enc_len;
+    for (int i = 0; i < nraw; i++)
+        if (raw[i].iov_len) memcpy(p, raw[i].iov_base, raw[i].iov_len), p += raw[i].iov_len;
+    if (!B.len) pthread_cond_signal(&B.cv);
+    B.len += total;
+    return 1;
+}
+
+/* send_mu held: one call's frames, batched when small and pipelined. */
+static rpc_status send_call_locked(rpc_hdr *h, const void *enc, size_t enc_len,
+                                   const struct iovec *raw, int nraw, int batch, rpc_error *err)
+{
+    if (rg_conn_lost()) return RPC_E_CLOSED;
+    int added = batch ? batch_add_locked(h, enc, enc_len, raw, nraw, err) : 0;
+    if (added) return added > 0 ? RPC_OK : err->status ? err->status : RPC_E_TRANSPORT;
+    rpc_status st = batch_flush_locked(err);
+    return st == RPC_OK ? send_frames(h, enc, enc_len, raw, nraw, err) : st;
+}
+
 /* Takes one credit, waiting while there is none; non-zero once the server is lost. */
 static int take_credit_locked(void)
 {
@@ -446,7 +547,7 @@ CUresult rg_conn_call_into(rpc_hdr *h, const void *enc, size_t enc_len, const st
 
     rpc_error err = {0};
     pthread_mutex_lock(&C.send_mu);
-    rpc_status st = rg_conn_lost() ? RPC_E_CLOSED : send_frames(h, enc, enc_len, raw, nraw, &err);
+    rpc_status st = send_call_locked(h, enc, enc_len, raw, nraw, !wait, &err);
     pthread_mutex_unlock(&C.send_mu);
     if (st != RPC_OK) {
         pthread_mutex_lock(&C.mu);
@@ -477,7 +578,7 @@ CUresult rg_conn_post_raw(uint32_t op, const void *enc, size_t enc_len, const st
     pthread_mutex_unlock(&C.mu);
     rpc_error err = {0};
     pthread_mutex_lock(&C.send_mu);
-    rpc_status st = rg_conn_lost() ? RPC_E_CLOSED : send_frames(&h, enc, enc_len, raw, nraw, &err);
+    rpc_status st = send_call_locked(&h, enc, enc_len, raw, nraw, 0, &err);
     pthread_mutex_unlock(&C.send_mu);
     if (st != RPC_OK) {
         pthread_mutex_lock(&C.mu);
@@ -542,6 +643,8 @@ static void fill_hello(Rgpu__Hello *m, Rgpu__ClientIdentity *id, Rgpu__AddressWi
     m->all_devices = rg_sess.cfg.all_devices != 0;
     m->window = win;
     m->launch_blocking = rg_sess.cfg.launch_blocking != 0;
+    const char *loading = getenv("CUDA_MODULE_LOADING"); /* the backend's to apply */
+    m->module_loading = (char *)(loading ? loading : "");
 }
 
 /* The token's secret never goes out: with a token the HELLO starts the
