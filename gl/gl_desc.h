@@ -139,10 +139,12 @@ enum rg_gl_wsop {
     RG_WS_DESTROY_SURFACE,   /* u32 surf */
     RG_WS_MAKE_CURRENT,      /* u32 draw, u32 read, u32 ctx (0: release) */
     RG_WS_FINISH,            /* sync: glFinish */
-    RG_WS_PRESENT, /* sync: u32 surf -> u32 w, u32 h; raw: w*h RGBA8 rows, bottom row first */
+    RG_WS_PRESENT, /* sync: u32 surf, u32 codecs the client takes (RG_FRAME_*) -> u32 w, u32 h,
+                      u32 codec; raw: w*h RGBA8 rows, bottom row first, coded */
     RG_WS_END_
 };
 
+#define RG_FRAME_LZ4 0x1     /* a frame as one LZ4 block (lossless) */
 #define RG_SURF_WINDOW24 0x1 /* an X window of a 24-bit visual: colour without alpha */
 
 enum rg_gl_status {

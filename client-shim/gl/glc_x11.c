@@ -3,6 +3,7 @@
  * XPutImage (synchronous; PBOs, frame dropping, compression and XShm are next,
  * docs/gl.md). */
 #include <dlfcn.h>
+#include <lz4.h>
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -47,21 +48,36 @@ void rg_glc_x11_present(Display *dpy, Window win, uint32_t surf, struct glc_fram
 {
     rpc_put_u32(rg_glc_enc(), RG_WS_PRESENT);
     rpc_put_u32(rg_glc_enc(), surf);
+    rpc_put_u32(rg_glc_enc(), RG_FRAME_LZ4);
     struct glc_reply r;
     if (rg_glc_sync(&r)) return;
-    uint32_t w = rpc_get_u32(&r.rest), h = rpc_get_u32(&r.rest);
+    uint32_t w = rpc_get_u32(&r.rest), h = rpc_get_u32(&r.rest), codec = rpc_get_u32(&r.rest);
     size_t n = (size_t)w * h * 4;
+    const uint8_t *rgba = r.raw;
     XWindowAttributes wa;
-    if (r.status || !rpc_rbuf_done(&r.rest) || r.raw_len != n || !n || rg_glc_x11() ||
-        !RG_X11.GetWindowAttributes(dpy, win, &wa) || wa.depth != 24)
+    if (r.status || !rpc_rbuf_done(&r.rest) || !n || n > (size_t)LZ4_MAX_INPUT_SIZE ||
+        rg_glc_x11() || !RG_X11.GetWindowAttributes(dpy, win, &wa) || wa.depth != 24)
         goto done;
+    if (codec == RG_FRAME_LZ4) {
+        if (n > f->zcap) {
+            uint8_t *z = realloc(f->z, n);
+            if (!z) goto done;
+            f->z = z, f->zcap = n;
+        }
+        if (r.raw_len > INT32_MAX || LZ4_decompress_safe((const char *)r.raw, (char *)f->z,
+                                                         (int)r.raw_len, (int)n) != (int)n)
+            goto done;
+        rgba = f->z;
+    } else if (codec != 0 || r.raw_len != n) {
+        goto done;
+    }
     if (n > f->cap) {
         uint8_t *p = realloc(f->px, n);
         if (!p) goto done;
         f->px = p, f->cap = n;
     }
     for (uint32_t y = 0; y < h; y++) {
-        const uint8_t *src = r.raw + (size_t)(h - 1 - y) * w * 4;
+        const uint8_t *src = rgba + (size_t)(h - 1 - y) * w * 4;
         uint8_t *dst = f->px + (size_t)y * w * 4;
         for (uint32_t x = 0; x < w; x++, src += 4, dst += 4)
             dst[0] = src[2], dst[1] = src[1], dst[2] = src[0], dst[3] = 0xff;

@@ -29,6 +29,8 @@ struct glc_frame { /* a window's last frame, as the X server takes it */
     GC gc;
     uint8_t *px; /* 32-bit ZPixmap rows, top first */
     size_t cap;
+    uint8_t *z; /* a decompressed frame */
+    size_t zcap;
 };
 /* Asks the server for surface surf's colour (RG_WS_PRESENT, waits) and puts it
  * into window win. */

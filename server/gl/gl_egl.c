@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <lz4.h>
+
 #include "gl_server.h"
 #include "log.h"
 
@@ -547,6 +549,7 @@ static int ws_present(rpc_rbuf *rb, rpc_wbuf *reply, rpc_wbuf *raw, uint32_t *st
     static const GLenum pack[] = {GL_PACK_ALIGNMENT, GL_PACK_ROW_LENGTH, GL_PACK_SKIP_ROWS,
                                   GL_PACK_SKIP_PIXELS};
     struct gl_surf *sf = surf_get(rpc_get_u32(rb));
+    uint32_t codecs = rpc_get_u32(rb);
     if (!rpc_rbuf_ok(rb) || !sf) return -1;
     struct gl_ctx *c = cur;
     if (!c || c->destroyed || c->draw != sf) {
@@ -579,7 +582,18 @@ static int ws_present(rpc_rbuf *rb, rpc_wbuf *reply, rpc_wbuf *raw, uint32_t *st
     if (!px) return -1;
     rpc_put_u32(reply, (uint32_t)sf->w);
     rpc_put_u32(reply, (uint32_t)sf->h);
-    rpc_put_bytes(raw, px, n);
+    /* lossless: lz4 when the client takes it and it saves bytes */
+    int bound = n <= (size_t)LZ4_MAX_INPUT_SIZE ? LZ4_compressBound((int)n) : 0;
+    char *z = (codecs & RG_FRAME_LZ4) && bound > 0 ? malloc((size_t)bound) : NULL;
+    int zn = z ? LZ4_compress_default((const char *)px, z, (int)n, bound) : 0;
+    if (zn > 0 && (size_t)zn < n) {
+        rpc_put_u32(reply, RG_FRAME_LZ4);
+        rpc_put_bytes(raw, z, (size_t)zn);
+    } else {
+        rpc_put_u32(reply, 0);
+        rpc_put_bytes(raw, px, n);
+    }
+    free(z);
     free(px);
     return 0;
 }
