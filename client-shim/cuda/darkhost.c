@@ -2,10 +2,21 @@
  * cuGetExportTable, and the host operations cudart's private tables call back
  * into, answered from the session (primary context ids, Welcome's devices) or
  * through the wire (PCI ids, module loads). */
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <string.h>
 
 #include "shim.h"
+
+/* The file name of the library holding code address pc ("" if unknown). */
+static const char *library_of(const void *pc)
+{
+    Dl_info di;
+    if (!pc || !dladdr(pc, &di) || !di.dli_fname) return "";
+    const char *slash = strrchr(di.dli_fname, '/');
+    return slash ? slash + 1 : di.dli_fname;
+}
 
 static CUresult host_ctx_current(CUcontext *out)
 {
@@ -103,7 +114,9 @@ CUresult cuGetExportTable(const void **ppExportTable, const CUuuid *pExportTable
     int saved = errno;
     pthread_once(&host_once, install_host);
     refresh_version();
-    CUresult r = rg_darkapi_export_table(ppExportTable, pExportTableId);
+    /* the caller is named in the log line of a table not served */
+    CUresult r = rg_darkapi_export_table_from(ppExportTable, pExportTableId,
+                                              library_of(__builtin_return_address(0)));
     errno = saved;
     return r;
 }

@@ -31,9 +31,12 @@ typedef struct rg_darkapi_host {
  * is handed out. The struct must outlive the process. */
 void rg_darkapi_set_host(const rg_darkapi_host *host);
 
-/* cuGetExportTable: known tables get stable addresses; unknown ids get
- * CUDA_ERROR_NOT_FOUND with *table = NULL and one log line naming the UUID. */
+/* cuGetExportTable: known tables get stable addresses; other ids get
+ * CUDA_ERROR_NOT_FOUND with *table = NULL, and the first request of each id
+ * one log line naming the UUID (warn when unknown, info when known and not
+ * served) and, when given, the caller (the library that asked). */
 CUresult rg_darkapi_export_table(const void **table, const CUuuid *id);
+CUresult rg_darkapi_export_table_from(const void **table, const CUuuid *id, const char *caller);
 
 /* Context-local storage (table c693336e): the driver calls this when a context
  * dies (destroy, primary reset, last primary release) so cudart's destructors

@@ -1,6 +1,10 @@
 /* export_table.c — cuGetExportTable: maps the UUIDs cudart asks for (ref §3)
  * to the tables the other darkapi files define, and holds the host operations
- * the driver installs. Unknown ids fail with NOT_FOUND and a NULL table. */
+ * the driver installs. Other ids fail with NOT_FOUND and a NULL table; each
+ * one is logged once per process, with the library that asked, so the tables
+ * a library misses are visible (docs/libraries.md "Export tables"): a known
+ * one not served at info, an unknown one at warn. */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -44,7 +48,13 @@ static const struct known_table known[] = {
      "CONTEXT_IDENTITY (21318c60)", rg_tbl_ctx_identity},
     /* Composite table of unknown layout; cudart 13.0 accepts any error (ref §4.7). */
     {{0xf8, 0xcf, 0xf9, 0x51, 0x21, 0x46, 0x8b, 0x4e, 0xb9, 0xe2, 0xfb, 0x46, 0x9e, 0x7c, 0x0d, 0xd9},
-     "f8cff951 (unimplemented)", NULL},
+     "f8cff951 (Wine: Relay12; cudart, cuBLAS: NOT_FOUND accepted)", NULL},
+    /* NVRTC 13.0 asks; it compiles without it (docs/libraries.md). */
+    {{0xda, 0x91, 0x51, 0xd3, 0x3a, 0xe6, 0xcc, 0x41, 0xa5, 0xc0, 0x4f, 0x26, 0xd5, 0x33, 0xe3, 0x28},
+     "da9151d3 (Wine: Relay14; NVRTC: NOT_FOUND accepted)", NULL},
+    /* cuFFT 12.0 asks and gives up without it; slot 7's meaning is unknown. */
+    {{0x6e, 0x16, 0x3f, 0xbe, 0xb9, 0x58, 0x44, 0x4d, 0x83, 0x5c, 0xe1, 0x82, 0xaf, 0xf1, 0x99, 0x1e},
+     "6e163fbe (Wine: Relay9; cuFFT fails without it)", NULL},
 };
 /* clang-format on */
 
@@ -58,22 +68,58 @@ static void uuid_text(const uint8_t *b, char out[37])
     }
 }
 
-CUresult rg_darkapi_export_table(const void **table, const CUuuid *id)
+/* The ids answered NOT_FOUND so far: each is logged once (the first MAX_SEEN). */
+#define MAX_SEEN 64
+static struct {
+    pthread_mutex_t mu;
+    uint8_t id[MAX_SEEN][16];
+    int n;
+} seen = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static int first_refusal(const uint8_t *id)
+{
+    int first = 1;
+    pthread_mutex_lock(&seen.mu);
+    for (int i = 0; first && i < seen.n; i++)
+        first = memcmp(seen.id[i], id, 16) != 0;
+    if (first && seen.n < MAX_SEEN)
+        memcpy(seen.id[seen.n++], id, 16);
+    else if (first)
+        first = 0; /* past the bound: quiet rather than a line per call */
+    pthread_mutex_unlock(&seen.mu);
+    return first;
+}
+
+CUresult rg_darkapi_export_table_from(const void **table, const CUuuid *id, const char *caller)
 {
     if (!table || !id) {
         if (table) *table = NULL;
         return CUDA_ERROR_INVALID_VALUE;
     }
     char text[37];
+    const char *by = caller && *caller ? " asked by " : "", *who = caller ? caller : "";
     uuid_text((const uint8_t *)id->bytes, text);
+    *table = NULL;
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
         if (memcmp(known[i].id, id->bytes, 16) != 0) continue;
-        rg_log(RG_LOG_DEBUG, "cuGetExportTable(%s) %s -> %s", text, known[i].name,
-               known[i].table ? "table" : "NOT_FOUND");
         *table = known[i].table;
+        if (known[i].table || !first_refusal((const uint8_t *)id->bytes))
+            rg_log(RG_LOG_DEBUG, "cuGetExportTable(%s) %s%s%s -> %s", text, known[i].name, by, who,
+                   known[i].table ? "table" : "NOT_FOUND");
+        else
+            rg_log(RG_LOG_INFO, "cuGetExportTable(%s) %s%s%s: not served (NOT_FOUND)", text,
+                   known[i].name, by, who);
         return known[i].table ? CUDA_SUCCESS : CUDA_ERROR_NOT_FOUND;
     }
-    rg_log(RG_LOG_WARN, "cuGetExportTable: unknown export table %s", text);
-    *table = NULL;
+    if (first_refusal((const uint8_t *)id->bytes))
+        rg_log(RG_LOG_WARN, "cuGetExportTable: unknown export table %s%s%s: NOT_FOUND", text, by,
+               who);
+    else
+        rg_log(RG_LOG_DEBUG, "cuGetExportTable(%s)%s%s -> NOT_FOUND (unknown)", text, by, who);
     return CUDA_ERROR_NOT_FOUND;
+}
+
+CUresult rg_darkapi_export_table(const void **table, const CUuuid *id)
+{
+    return rg_darkapi_export_table_from(table, id, NULL);
 }
