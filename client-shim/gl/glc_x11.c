@@ -58,6 +58,12 @@ void rg_glc_x11_present(Display *dpy, Window win, uint32_t surf, struct glc_fram
     if (r.status || !rpc_rbuf_done(&r.rest) || !n || n > (size_t)LZ4_MAX_INPUT_SIZE ||
         rg_glc_x11() || !RG_X11.GetWindowAttributes(dpy, win, &wa) || wa.depth != 24)
         goto done;
+    static _Atomic unsigned long long frames,
+        wire; /* RGPU_LOG=debug: bytes per frame now and then */
+    unsigned long long k = ++frames, b = (wire += r.raw_len + 60);
+    if ((k & 255) == 0)
+        rg_glc_log(GLC_DEBUG, "frames: %llu, %llu bytes each on average (%ux%u, %s)", k, b / k, w,
+                   h, codec == RG_FRAME_LZ4 ? "lz4" : "raw");
     if (codec == RG_FRAME_LZ4) {
         if (n > f->zcap) {
             uint8_t *z = realloc(f->z, n);
