@@ -9,7 +9,7 @@ PKGS=(
   protobuf-c-compiler libprotobuf-c-dev    # rpc/proto: handshake and error schemas
   libffi-dev    # rgpud calls the backend through libffi
   libzmq3-dev    # rgpud's admin socket and rgpuctl (ZeroMQ)
-  libssl-dev    # rgpud: tenants' SCRAM-SHA-256 verifiers (OpenSSL), TLS later
+  libssl-dev    # SCRAM-SHA-256 and tls:// (OpenSSL; the shim links its .a archives, hidden)
   libucx-dev ucx-utils    # transport/ucx (RDMA verbs, shared memory, tcp); optional: the build skips it without
   gnuplot-nox    # rgpu-bench: the PNG plots (without it the table and JSON are still written)
   # GL forwarding (docs/gl.md): GLVND headers/ABI, Mesa llvmpipe for the server side, gl.xml, Xvfb + demos for tests
