@@ -17,16 +17,19 @@ static void usage(FILE *f)
             "Runs PROGRAM with rgpu's client libcuda.so.1, so its CUDA calls run on the\n"
             "GPUs of an rgpud server instead of a local GPU. PROGRAM is not modified.\n"
             "\n"
-            "  --server URL  the rgpud to use, e.g. tcp://gpuhost:7070 (sets RGPU_SERVER;\n"
-            "                default: $RGPU_SERVER, else tcp://127.0.0.1:7070)\n"
+            "  --server URL  the rgpud to use, e.g. tcp://gpuhost:7070 or tls://gpuhost:7070\n"
+            "                (sets RGPU_SERVER; default: $RGPU_SERVER, else\n"
+            "                tcp://127.0.0.1:7070)\n"
             "  --gl          also use rgpu's GL vendor libraries (docs/gl.md): EGL\n"
             "                (surfaceless and default displays, pbuffers) and GLX; sets\n"
             "                __EGL_VENDOR_LIBRARY_FILENAMES and __GLX_VENDOR_LIBRARY_NAME\n"
             "  -h, --help    this text\n"
             "\n"
             "The shim's directory is put first in LD_LIBRARY_PATH and the shim is\n"
-            "preloaded (LD_PRELOAD). Settings it reads: RGPU_SERVER, RGPU_TOKEN,\n"
-            "RGPU_TOKEN_FILE, RGPU_DEVICES, RGPU_TIMEOUT (seconds, default 30), RGPU_LOG\n"
+            "preloaded (LD_PRELOAD). Settings it reads: RGPU_SERVER, RGPU_TOKEN or\n"
+            "RGPU_TOKEN_FILE (NAME:SECRET, for servers with tenants), RGPU_TLS_CA (PEM\n"
+            "file of the CAs that may vouch for a tls:// server; default: the system's),\n"
+            "RGPU_DEVICES (a number or all), RGPU_TIMEOUT (seconds, default 30), RGPU_LOG\n"
             "(error, warn, info, debug), CUDA_LAUNCH_BLOCKING.\n");
 }
 
