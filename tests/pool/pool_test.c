@@ -1254,6 +1254,43 @@ RG_TEST(tls_sessions)
     CHECK(system(text) == 0);
 }
 
+/* A tls session's worker that crashes ends only its session: the relay
+ * reports the crash as its own, the slot is freed, the next session runs. */
+RG_TEST(tls_worker_crash)
+{
+    struct pool p;
+    char dir[] = "/tmp/rgpu-tls-test-XXXXXX", url[128], text[4096], cert[128], key[128];
+    char caenv[160];
+    if (!getenv("RGPU_RUN") || access(getenv("RGPU_RUN"), X_OK)) RG_SKIP("rgpu-run is not built");
+    if (system("openssl version >/dev/null 2>&1")) RG_SKIP("no openssl command to make certificates");
+    CHECK(mkdtemp(dir) != NULL);
+    CHECK_EQ_INT(make_certs(dir), 0);
+    snprintf(cert, sizeof cert, "%s/srv.pem", dir);
+    snprintf(key, sizeof key, "%s/srv.key", dir);
+    snprintf(caenv, sizeof caenv, "RGPU_TLS_CA=%s/ca.pem", dir);
+    setenv("RGPUD_DEBUG_CRASH", "cuMemAlloc_v2@1", 1); /* the first session's worker */
+    int started = pool_start(&p, "--listen", "tls://127.0.0.1:0", "--tls-cert", cert,
+                             "--tls-key", key, NULL);
+    unsetenv("RGPUD_DEBUG_CRASH");
+    if (started) RG_FAIL("rgpud did not start");
+    snprintf(url, sizeof url, "tls://localhost:%d", p.d.port);
+    const char *env[] = {caenv, NULL};
+    int rc = tiny_run(url, env, text, sizeof text);
+    if (rc == 0) {
+        rgpud_stop(&p.d);
+        RG_SKIP("rgpud is built without the debug fault hook (NDEBUG)");
+    }
+    CHECK_EQ_INT(rc, 1);
+    CHECK(strstr(text, "tiny: cuMemAlloc failed: 46")); /* DEVICE_UNAVAILABLE: the server is gone */
+    CHECK_EQ_INT(until_sessions(&p, 0), 0);
+    for (int d = 0; d < 4; d++)
+        CHECK_EQ_INT(device_field(js, d, "memory_used"), 0);
+    CHECK_EQ_INT(tiny_run(url, env, text, sizeof text), 0); /* session 2 runs */
+    rgpud_stop(&p.d);
+    snprintf(text, sizeof text, "rm -rf %s", dir);
+    CHECK(system(text) == 0);
+}
+
 /* Without quotas, a session's cuMemGetInfo shows its own tenant's use of the
  * GPU (as processes on one GPU see each other) but never another tenant's. */
 RG_TEST(other_tenants_usage_invisible)
