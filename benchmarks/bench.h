@@ -51,10 +51,10 @@ struct bench_rgpud {
     int pid;
     char url[160]; /* what RGPU_SERVER gets */
 };
-/* Starts bindir/rgpud on listen_url (port 0: a free one) with the simgpu
- * backend, its log in outdir/rgpud.log. 0, or -1 with why set. */
+/* Starts bindir/rgpud on listen_url (port 0: a free one) with `backend`
+ * (rgpud --backend), its log in outdir/rgpud.log. 0, or -1 with why set. */
 int bench_rgpud_start(struct bench_rgpud *d, const char *bindir, const char *listen_url,
-                      const char *outdir, char *why, size_t len);
+                      const char *backend, const char *outdir, char *why, size_t len);
 /* Stops it and its session workers (SIGTERM, then SIGKILL). */
 void bench_rgpud_stop(struct bench_rgpud *d);
 

@@ -60,6 +60,9 @@ struct result {
 static struct result *results;
 static size_t nresults, cap;
 static char skipped[NBACKENDS][256];
+/* On a GPU server: --native-lib names NVIDIA's libcuda.so.1 directory for the
+ * native column, --server-backend what the private rgpud runs (rgpud --backend). */
+static const char *native_lib, *server_backend = "simgpu";
 
 static void usage(FILE *f)
 {
@@ -74,6 +77,10 @@ static void usage(FILE *f)
                "  --out DIR        where to write results (default: rgpu-bench-results)\n"
                "  --backend NAME   run only this backend (default: all)\n"
                "  --only PATTERN   run only benchmarks whose name contains PATTERN\n"
+               "  --native-lib DIR the native column's libcuda.so.1 directory (a GPU server:\n"
+               "                   NVIDIA's; default: simgpu's)\n"
+               "  --server-backend NAME  what the private rgpud runs (rgpud --backend; default\n"
+               "                   simgpu; nvidia on a GPU server)\n"
                "  --list           list backends and benchmarks, then exit\n"
                "\nbackends:\n");
     for (size_t i = 0; i < NBACKENDS; i++)
@@ -164,7 +171,10 @@ static int run_worker(const struct backend *b, const char *self, const char *ser
 {
     char exe[PATH_MAX], libdir[PATH_MAX];
     snprintf(exe, sizeof exe, "%s", self);
-    snprintf(libdir, sizeof libdir, "%s/%s", dirname(exe), b->libdir);
+    if (!b->scheme && native_lib)
+        snprintf(libdir, sizeof libdir, "%s", native_lib);
+    else
+        snprintf(libdir, sizeof libdir, "%s/%s", dirname(exe), b->libdir);
     int fds[2];
     if (pipe(fds) != 0) return -1;
     pid_t pid = fork();
@@ -230,7 +240,7 @@ static int run_backend(size_t bi, const char *self, const char *out, bool quick,
         return -1;
     }
     struct bench_rgpud d;
-    if (bench_rgpud_start(&d, bindir, listen, out, why, sizeof why) != 0) {
+    if (bench_rgpud_start(&d, bindir, listen, server_backend, out, why, sizeof why) != 0) {
         snprintf(skipped[bi], sizeof skipped[bi], "%s", why);
         drop_env(b->env);
         return -1;
@@ -392,9 +402,9 @@ static void write_plot(const char *dir, const char *file, const char *title, con
         return;
     }
     fprintf(g,
-            "set terminal png size 1000,650\nset output '%s/%s.png'\nset title '%s'\n"
-            "set logscale x 2\nset format x '%%.0b%%B'\nset xlabel 'bytes per copy'\n"
-            "set ylabel 'GB/s'\nset key left top\nset grid\nplot ",
+            "set terminal png noenhanced size 1100,650\nset output '%s/%s.png'\nset title '%s'\n"
+            "set logscale xy 2\nset format x '%%.0b%%B'\nset xlabel 'bytes per copy'\n"
+            "set ylabel 'GB/s (log)'\nset key outside right top\nset grid\nplot ",
             dir, file, title);
     int idx = 0;
     char pageable[32], pinned[32];
@@ -426,21 +436,32 @@ static void write_plots(const char *dir)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"quick", no_argument, 0, 'q'},         {"out", required_argument, 0, 'o'},
-        {"backend", required_argument, 0, 'b'}, {"only", required_argument, 0, 'O'},
-        {"list", no_argument, 0, 'l'},          {"worker", no_argument, 0, 'w'},
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+    static const struct option opts[] = {{"quick", no_argument, 0, 'q'},
+                                         {"out", required_argument, 0, 'o'},
+                                         {"backend", required_argument, 0, 'b'},
+                                         {"only", required_argument, 0, 'O'},
+                                         {"native-lib", required_argument, 0, 'n'},
+                                         {"server-backend", required_argument, 0, 's'},
+                                         {"list", no_argument, 0, 'l'},
+                                         {"worker", no_argument, 0, 'w'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     bool quick = false, worker = false;
     const char *out = "rgpu-bench-results", *only_backend = NULL, *only = NULL;
     int c;
-    while ((c = getopt_long(argc, argv, "qo:b:O:lwh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "qo:b:O:n:s:lwh", opts, NULL)) != -1) {
         switch (c) {
         case 'q':
             quick = true;
             break;
         case 'o':
             out = optarg;
+            break;
+        case 'n':
+            native_lib = optarg;
+            break;
+        case 's':
+            server_backend = optarg;
             break;
         case 'b':
             only_backend = optarg;

@@ -1,5 +1,5 @@
 /* rgpud.c — a private rgpud for the rgpu backends of rgpu-bench, started as
- * rgpu-run's users would start one: simgpu backend, a free loopback port (read
+ * rgpu-run's users would start one: the given backend, a free loopback port (read
  * back from --port-file), no admin socket, its own process group so its
  * session workers stop with it. */
 #include <errno.h>
@@ -22,7 +22,7 @@ static void nap_ms(int ms)
 }
 
 int bench_rgpud_start(struct bench_rgpud *d, const char *bindir, const char *listen_url,
-                      const char *outdir, char *why, size_t len)
+                      const char *backend, const char *outdir, char *why, size_t len)
 {
     char bin[4096], portfile[4200], log[4200];
     snprintf(bin, sizeof bin, "%s/rgpud", bindir);
@@ -45,7 +45,7 @@ int bench_rgpud_start(struct bench_rgpud *d, const char *bindir, const char *lis
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (fd >= 0) dup2(fd, STDOUT_FILENO), dup2(fd, STDERR_FILENO);
-        execl(bin, bin, "--listen", listen_url, "--port-file", portfile, "--backend", "simgpu",
+        execl(bin, bin, "--listen", listen_url, "--port-file", portfile, "--backend", backend,
               "--admin", "off", (char *)NULL);
         _exit(127);
     }

@@ -48,6 +48,37 @@ struct bulk {
     struct bulk *next;
 };
 
+/* Pieces are kept for the next copy: a fresh 4 MiB allocation is mmap'd and
+ * faulted in page by page, every time. At most BULK_KEEP stay (16 MiB). */
+#define BULK_KEEP 4
+static struct {
+    pthread_mutex_t mu;
+    struct piece *free;
+    int n;
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static struct piece *piece_get(void)
+{
+    pthread_mutex_lock(&pool.mu);
+    struct piece *p = pool.free;
+    if (p) pool.free = p->next, pool.n--;
+    pthread_mutex_unlock(&pool.mu);
+    return p ? p : malloc(sizeof *p + SRV_BULK_PIECE);
+}
+
+static void piece_put(struct piece *p)
+{
+    pthread_mutex_lock(&pool.mu);
+    if (pool.n < BULK_KEEP) {
+        p->next = pool.free;
+        pool.free = p;
+        pool.n++;
+        p = NULL;
+    }
+    pthread_mutex_unlock(&pool.mu);
+    free(p);
+}
+
 static int host_memory_backend(const struct session *s)
 {
     return !strcmp(s->cfg->backend, "simgpu");
@@ -151,10 +182,10 @@ static int read_piece(struct session *s, struct bulk *b, size_t k, rpc_error *e)
         pthread_mutex_unlock(&b->mu);
         return 0;
     }
-    struct piece *p = malloc(sizeof *p + k);
+    struct piece *p = piece_get();
     if (!p) return rpc_fail(e, RPC_E_NOMEM, "no memory for a %zu-byte piece of a copy", k), -1;
     if (rpc_frame_recv_raw(s->c, p->data, k, 30000, e) != RPC_OK) {
-        free(p);
+        piece_put(p);
         return -1;
     }
     p->len = k;
@@ -163,7 +194,7 @@ static int read_piece(struct session *s, struct bulk *b, size_t k, rpc_error *e)
     p->off = b->received;
     b->received += k;
     if (b->discard) {
-        free(p); /* the lane gave up while we read */
+        piece_put(p); /* the lane gave up while we read */
     } else {
         if (b->tail)
             b->tail->next = p;
@@ -260,7 +291,7 @@ CUresult bulk_in_run(struct session *s, struct call *cl, struct rpc_decoded *dc,
         } else {
             memcpy((char *)(uintptr_t)dst + p->off, p->data, p->len);
         }
-        free(p);
+        piece_put(p);
         if (first && r == CUDA_SUCCESS) { /* from now on the main loop may wait for us */
             pthread_mutex_lock(&b->mu);
             b->consuming = 1;
@@ -293,7 +324,7 @@ void bulk_in_done(struct session *s, const struct call *cl)
             b->head = p->next;
             if (!b->head) b->tail = NULL;
             b->queued -= p->len;
-            free(p);
+            piece_put(p);
             continue;
         }
         pthread_cond_wait(&b->cv, &b->mu);
@@ -301,7 +332,7 @@ void bulk_in_done(struct session *s, const struct call *cl)
     while (b->head) {
         struct piece *p = b->head;
         b->head = p->next;
-        free(p);
+        piece_put(p);
     }
     pthread_mutex_unlock(&b->mu);
     pthread_mutex_lock(&s->lock);
@@ -386,7 +417,8 @@ int bulk_out_call(struct session *s, struct call *cl, int *rc)
     int ok = allocs_contains(&s->mem, dev, n); /* the range check of dispatch.c */
     pthread_mutex_unlock(&s->lock);
     size_t first = n < SRV_BULK_PIECE ? (size_t)n : SRV_BULK_PIECE;
-    char *stage = ok ? malloc(first) : NULL;
+    struct piece *sp = ok ? piece_get() : NULL; /* the staging buffer */
+    char *stage = sp ? sp->data : NULL;
     CUresult r = !ok ? CUDA_ERROR_INVALID_VALUE : !stage ? CUDA_ERROR_OUT_OF_MEMORY : CUDA_SUCCESS;
     if (r == CUDA_SUCCESS) {
         atomic_fetch_add(&s->busy, 1);
@@ -394,7 +426,7 @@ int bulk_out_call(struct session *s, struct call *cl, int *rc)
         atomic_fetch_sub(&s->busy, 1);
     }
     if (r != CUDA_SUCCESS) {
-        free(stage);
+        if (sp) piece_put(sp);
         uint8_t b[4] = {(uint8_t)r, (uint8_t)(r >> 8), (uint8_t)(r >> 16), (uint8_t)(r >> 24)};
         rpc_hdr h = {.type = RPC_T_REPLY,
                      .op = cl->h.op,
@@ -411,6 +443,6 @@ int bulk_out_call(struct session *s, struct call *cl, int *rc)
     atomic_fetch_sub(&s->busy, 1);
     atomic_store(&s->last_send, srv_now_ms());
     pthread_mutex_unlock(&s->send_lock);
-    free(stage);
+    piece_put(sp);
     return 1;
 }

@@ -184,7 +184,7 @@ static int welcome(struct session *s, const Rgpu__Hello *m, const char *lib)
     }
     w.credits = s->cfg->credits;
     w.max_enc_len = RPC_MAX_ENC_LEN;
-    w.max_raw_len = RPC_MAX_RAW_LEN;
+    w.max_raw_len = SRV_BULK_PIECE; /* bulk in frames of the pieces bulk.c reads (it accepts more) */
     w.heartbeat_ms = s->cfg->heartbeat_ms;
     rpc_hdr h = {.version = RPC_PROTO_VERSION, .type = RPC_T_WELCOME};
     rpc_error e;
