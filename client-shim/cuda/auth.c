@@ -58,9 +58,9 @@ int rg_auth_hello(const char *token, struct rg_auth *a, Rgpu__Hello *m, rpc_erro
     return 0;
 }
 
-int rg_scram_auth_message(char *out, size_t len, const char *user, const uint8_t *cnonce,
-                          size_t cn, const uint8_t *nonce, size_t n, const uint8_t *salt,
-                          size_t sn, unsigned iterations)
+int rg_scram_auth_message(char *out, size_t len, const char *user, const uint8_t *cnonce, size_t cn,
+                          const uint8_t *nonce, size_t n, const uint8_t *salt, size_t sn,
+                          unsigned iterations)
 {
     char c64[128], n64[192], s64[96];
     if (cn > 64 || n > 128 || sn > 64) return -1;
@@ -125,8 +125,7 @@ static int challenge_ok(const struct rg_auth *a, const Rgpu__Welcome *w)
 {
     return w->auth_nonce.len > sizeof a->cnonce && w->auth_nonce.len <= 128 &&
            !memcmp(w->auth_nonce.data, a->cnonce, sizeof a->cnonce) && w->auth_salt.len >= 8 &&
-           w->auth_salt.len <= 64 && w->auth_iterations >= 1000 &&
-           w->auth_iterations <= 10000000;
+           w->auth_salt.len <= 64 && w->auth_iterations >= 1000 && w->auth_iterations <= 10000000;
 }
 
 rpc_status rg_auth_exchange(tp_conn *c, const struct rg_auth *a, int timeout_ms, rpc_error *err)

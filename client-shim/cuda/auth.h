@@ -34,9 +34,9 @@ rpc_status rg_auth_exchange(tp_conn *c, const struct rg_auth *a, int timeout_ms,
 
 /* RFC 5802's AuthMessage with the nonces and salt in base64 (as rgpud builds
  * it). Its length, or -1 if it does not fit in len. */
-int rg_scram_auth_message(char *out, size_t len, const char *user, const uint8_t *cnonce,
-                          size_t cn, const uint8_t *nonce, size_t n, const uint8_t *salt,
-                          size_t sn, unsigned iterations);
+int rg_scram_auth_message(char *out, size_t len, const char *user, const uint8_t *cnonce, size_t cn,
+                          const uint8_t *nonce, size_t n, const uint8_t *salt, size_t sn,
+                          unsigned iterations);
 /* ClientProof and the ServerSignature to expect for an AuthMessage. 0, or -1. */
 int rg_scram_proof(const char *secret, const uint8_t *salt, size_t sn, unsigned iterations,
                    const char *auth_message, uint8_t proof[32], uint8_t server_sig[32]);

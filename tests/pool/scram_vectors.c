@@ -52,12 +52,10 @@ RG_TEST(same_proof_as_the_server)
                                     sizeof nonce, salt, sizeof salt, 4096 + round) > 0);
         b64(cnonce, sizeof cnonce, c64);
         CHECK(!strncmp(am, "n=alice,r=", 10) && !strncmp(am + 10, c64, strlen(c64)));
-        CHECK_EQ_INT(rg_scram_proof("s3cret:with:colons", salt, sizeof salt, 4096 + round, am, p1,
-                                    s1),
-                     0);
-        CHECK_EQ_INT(scram_client_final("alice", "s3cret:with:colons", cnonce, sizeof cnonce,
-                                        nonce, sizeof nonce, salt, sizeof salt, 4096 + round, p2,
-                                        s2),
+        CHECK_EQ_INT(
+            rg_scram_proof("s3cret:with:colons", salt, sizeof salt, 4096 + round, am, p1, s1), 0);
+        CHECK_EQ_INT(scram_client_final("alice", "s3cret:with:colons", cnonce, sizeof cnonce, nonce,
+                                        sizeof nonce, salt, sizeof salt, 4096 + round, p2, s2),
                      0);
         CHECK(!memcmp(p1, p2, 32) && !memcmp(s1, s2, 32));
     }

@@ -65,7 +65,7 @@ static int setup(void)
 
 #define SETUP()                                                                                    \
     do {                                                                                           \
-        if (setup()) RG_SKIP("no openssl command or certificates");                               \
+        if (setup()) RG_SKIP("no openssl command or certificates");                                \
     } while (0)
 
 /* The byte at offset i of a stream seeded with seed (xorshift). */
@@ -192,8 +192,10 @@ RG_TEST(bulk_both_ways_through_the_relay)
     int bad = 0;
     while (total < TOTAL && !bad) {
         struct pollfd p = {.fd = tp_conn_fd(cli), .events = POLLIN};
-        if (tp_pending(cli)) held++;
-        else if (poll(&p, 1, 10000) != 1) break;
+        if (tp_pending(cli))
+            held++;
+        else if (poll(&p, 1, 10000) != 1)
+            break;
         size_t n = TOTAL - total < 4096 ? TOTAL - total : 4096; /* smaller than a record */
         if (tp_recv(cli, got, n, 10000, &e) != TP_OK) break;
         fill(want, n, &state);
@@ -205,7 +207,7 @@ RG_TEST(bulk_both_ways_through_the_relay)
     CHECK_EQ_INT(bad, 0);
     CHECK_EQ_U64(total, TOTAL);
     CHECK(held > 0); /* reads smaller than records: later ones came from OpenSSL's buffer */
-    tp_close(cli); /* the relay sees the end and ends the plain side */
+    tp_close(cli);   /* the relay sees the end and ends the plain side */
     pthread_join(tr, NULL);
     pthread_join(te, NULL);
     CHECK_EQ_INT(r.st, TP_OK);

@@ -32,7 +32,6 @@ static SSL_CTX *client_ctx, *server_ctx; /* tp_tls_register's */
 static BIO_METHOD *sock_method;
 static int registered;
 
-
 /* ---- the socket under OpenSSL ---------------------------------------------------
  * A BIO of our own rather than OpenSSL's socket BIO: writes use MSG_NOSIGNAL,
  * so a vanished peer never raises SIGPIPE in the application. */
@@ -50,8 +49,7 @@ static int bio_read(BIO *b, char *buf, int n)
 {
     BIO_clear_retry_flags(b);
     ssize_t k = recv((int)(intptr_t)BIO_get_data(b), buf, (size_t)n, 0);
-    if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-        BIO_set_retry_read(b);
+    if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) BIO_set_retry_read(b);
     return (int)k;
 }
 
@@ -211,8 +209,8 @@ static tp_status tls_sendv(tp_conn *cp, const struct iovec *iov, int iovcnt, int
     char stage[STAGE];
     size_t staged = 0, done = 0;
     tp_status st;
-    if (c->tx_broken) return tp_fail(err, TP_BROKEN, 0, "tls: an earlier send to %s broke off",
-                                     cp->peer);
+    if (c->tx_broken)
+        return tp_fail(err, TP_BROKEN, 0, "tls: an earlier send to %s broke off", cp->peer);
     if (!c->ready && (st = handshake(c, timeout_ms, err)) != TP_OK) return st;
     for (int i = 0; i < iovcnt; i++) {
         const char *p = iov[i].iov_base;
@@ -235,8 +233,8 @@ static tp_status tls_recv(tp_conn *cp, void *buf, size_t len, int timeout_ms, tp
     struct tls_conn *c = conn_of(cp);
     size_t got = 0;
     tp_status st;
-    if (c->rx_broken) return tp_fail(err, TP_BROKEN, 0, "tls: an earlier receive from %s broke off",
-                                     cp->peer);
+    if (c->rx_broken)
+        return tp_fail(err, TP_BROKEN, 0, "tls: an earlier receive from %s broke off", cp->peer);
     if (!c->ready && (st = handshake(c, timeout_ms, err)) != TP_OK) return st;
     long long deadline = deadline_after(timeout_ms);
     while (got < len) {
@@ -487,7 +485,8 @@ tp_status tp_tls_register(const struct tp_tls_config *cfg, tp_error *err)
         return tp_fail(err, TP_ERR, 0, "tls: OpenSSL did not initialise");
     int listening = cfg->cert_file && *cfg->cert_file;
     if (listening != (cfg->key_file && *cfg->key_file))
-        return tp_fail(err, TP_INVAL, 0, "tls: a certificate needs its key and a key its certificate");
+        return tp_fail(err, TP_INVAL, 0,
+                       "tls: a certificate needs its key and a key its certificate");
     SSL_CTX *cli = new_ctx(0, cfg, err), *srv = NULL;
     if (!cli || (listening && !(srv = new_ctx(1, cfg, err)))) {
         SSL_CTX_free(cli);

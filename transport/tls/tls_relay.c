@@ -31,14 +31,19 @@ static int ssl_step(SSL *ssl, int rd, char *p, size_t n, size_t *k, short *want,
     if (ok) return GOING;
     int e = SSL_get_error(ssl, 0);
     *k = 0;
-    if (e == SSL_ERROR_WANT_READ) *want |= POLLIN;
-    else if (e == SSL_ERROR_WANT_WRITE) *want |= POLLOUT;
-    else if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && errno == 0)) return ENDED;
-    else if (e == SSL_ERROR_SYSCALL && (errno == EPIPE || errno == ECONNRESET)) return ENDED;
+    if (e == SSL_ERROR_WANT_READ)
+        *want |= POLLIN;
+    else if (e == SSL_ERROR_WANT_WRITE)
+        *want |= POLLOUT;
+    else if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && errno == 0))
+        return ENDED;
+    else if (e == SSL_ERROR_SYSCALL && (errno == EPIPE || errno == ECONNRESET))
+        return ENDED;
     else {
         char why[160];
         ERR_error_string_n(ERR_get_error(), why, sizeof why);
-        tp_fail(err, TP_ERR, errno, "tls relay: %s", e == SSL_ERROR_SYSCALL ? strerror(errno) : why);
+        tp_fail(err, TP_ERR, errno, "tls relay: %s",
+                e == SSL_ERROR_SYSCALL ? strerror(errno) : why);
         return FAILED;
     }
     return GOING;
@@ -89,8 +94,10 @@ tp_status tp_tls_relay(tp_conn *cp, int fd, tp_error *err)
         if (state != GOING || moved || (!in.len && SSL_has_pending(c->ssl))) continue;
         /* nothing moved: sleep until a side can take or give what is waiting */
         struct pollfd p[2] = {{.fd = c->fd, .events = tls_ev}, {.fd = fd}};
-        if (in.len) p[1].events |= POLLOUT;
-        else p[0].events |= POLLIN;
+        if (in.len)
+            p[1].events |= POLLOUT;
+        else
+            p[0].events |= POLLIN;
         if (!out.len) p[1].events |= POLLIN;
         if (poll(p, 2, -1) < 0 && errno != EINTR) {
             tp_fail(err, TP_ERR, errno, "tls relay: poll: %s", strerror(errno));
