@@ -103,6 +103,11 @@ tp_status tp_tls_relay(tp_conn *cp, int fd, tp_error *err)
             tp_fail(err, TP_ERR, errno, "tls relay: poll: %s", strerror(errno));
             state = FAILED;
         }
+        /* a side that hung up while we wait to write to the other one would wake
+         * poll() at once for ever: its peer is gone, the session with it */
+        if (((p[0].revents & (POLLHUP | POLLERR)) && !(p[0].events & POLLIN)) ||
+            ((p[1].revents & (POLLHUP | POLLERR)) && !(p[1].events & POLLIN)))
+            state = ENDED;
     }
     shutdown(fd, SHUT_RDWR); /* the other side sees the end */
     ERR_clear_error();
