@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "bulk.h"
+#include "quota.h"
 #include "log.h"
 
 struct piece {
@@ -444,5 +445,6 @@ int bulk_out_call(struct session *s, struct call *cl, int *rc)
     atomic_store(&s->last_send, srv_now_ms());
     pthread_mutex_unlock(&s->send_lock);
     piece_put(sp);
+    quota_count_call(*rc == 0 ? n : 0); /* rgpuctl's calls and bytes out */
     return 1;
 }

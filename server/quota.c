@@ -316,6 +316,13 @@ static void count_out(const struct rpc_decoded *dc, CUresult r)
     if (n) atomic_fetch_add(&Q.slot->bytes_out, n);
 }
 
+void quota_count_call(uint64_t bytes_out)
+{
+    if (!Q.slot) return;
+    atomic_fetch_add(&Q.slot->calls, 1);
+    atomic_fetch_add(&Q.slot->bytes_out, bytes_out);
+}
+
 CUresult quota_run(struct session *s, struct call *cl, struct rpc_decoded *dc, quota_run_fn run)
 {
     struct want w = {0};

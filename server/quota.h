@@ -17,6 +17,9 @@ void quota_attach(struct pool_table *t, struct pool_slot *slot);
 /* The total memory the session sees on its device dev (its quota, if lower). */
 uint64_t quota_device_total(int dev, uint64_t total);
 
+/* A call answered outside quota_run (bulk.c's streamed cuMemcpyDtoH): counted in
+ * the session's figures, with the bytes it sent back. */
+void quota_count_call(uint64_t bytes_out);
 typedef CUresult (*quota_run_fn)(struct session *s, struct call *cl, struct rpc_decoded *dc);
 
 /* Runs one decoded call through `run` (the backend), refusing an allocation
