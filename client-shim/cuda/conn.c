@@ -58,6 +58,16 @@ static struct {
 } B = {.cv = PTHREAD_COND_INITIALIZER};
 
 static _Thread_local uint64_t thread_seq;
+/* Credits only the managed-memory helper may take (managed.c): it runs a host
+ * callback's PULL while the application's calls may wait for credits behind
+ * the stream that callback holds. */
+static int credit_reserve;
+static _Thread_local int reserve_user;
+
+void rg_conn_reserve_user(void)
+{
+    reserve_user = 1;
+}
 
 static uint64_t now_ms(void)
 {
@@ -479,7 +489,7 @@ static rpc_status send_call_locked(rpc_hdr *h, const void *enc, size_t enc_len,
 /* Takes one credit, waiting while there is none; non-zero once the server is lost. */
 static int take_credit_locked(void)
 {
-    while (!rg_conn_lost() && C.credits <= 0) {
+    while (!rg_conn_lost() && C.credits <= (reserve_user ? 0 : credit_reserve)) {
         if (C.nwait++ == 0) C.busy_since_ms = now_ms();
         pthread_cond_wait(&C.credit_cv, &C.mu);
         C.nwait--;
@@ -696,6 +706,7 @@ static void keep_welcome(const Rgpu__Welcome *w)
         keep_device(&rg_sess.dev[rg_sess.ndev++], w->devices[i]);
     rg_dev_apply_visible();
     C.credits = w->credits ? w->credits : INT32_MAX;
+    credit_reserve = C.credits >= 16 ? 4 : C.credits >= 2 ? 1 : 0;
     C.max_enc = w->max_enc_len && w->max_enc_len < RPC_MAX_ENC_LEN ? w->max_enc_len : 0;
     C.max_raw = w->max_raw_len && w->max_raw_len < RPC_MAX_RAW_LEN ? w->max_raw_len : 0;
     uint64_t lo = (uint64_t)(uintptr_t)rg_sess.window, hi = lo + rg_sess.window_size;

@@ -25,7 +25,7 @@ struct region {
 };
 
 static struct {
-    pthread_mutex_t mu; /* regions, shadows, and the order of PUSH / PULL frames */
+    pthread_mutex_t mu; /* regions, shadows, the PUSH batch (never held while waiting) */
     struct region *v;
     size_t n, cap;
     _Atomic size_t live; /* n, readable without the lock */
@@ -151,10 +151,10 @@ static CUresult send_push_locked(size_t *sent)
     rpc_put_u32(&w, RPC_MIRROR_PUSH);
     rpc_runs_encode(&w, &G.runs);
     CUresult r = CUDA_ERROR_OUT_OF_MEMORY;
-    if (rpc_wbuf_ok(&w)) {
-        rpc_hdr h = {.op = d->op, .ctx = rg_ctx_current_id(), .flags = RPC_F_NOREPLY};
-        r = rg_conn_call(&h, w.data, w.len, G.runs.iov, (int)G.runs.n, 0, NULL);
-    }
+    /* posted without waiting for a credit (the worker returns it as usual): a
+     * thread holding G.mu never waits for the server, so a host callback's
+     * PULL can always take G.mu */
+    if (rpc_wbuf_ok(&w)) r = rg_conn_post_raw(d->op, w.data, w.len, G.runs.iov, (int)G.runs.n);
     rpc_wbuf_free(&w);
     rpc_runs_reset(&G.runs);
     return r;
@@ -220,14 +220,14 @@ static int apply_locked(struct rg_reply *rep)
 }
 
 /* The device's changes come back. The PULL does not take a pending
- * asynchronous error: the application's next waiting call reports it. */
+ * asynchronous error: the application's next waiting call reports it. G.mu is
+ * held only to apply a reply, never while waiting for a credit or the server. */
 static CUresult pull(void)
 {
     const struct rpc_call_desc *d = mirror_desc();
     if (!d) return CUDA_ERROR_NOT_SUPPORTED;
     CUresult r = CUDA_SUCCESS;
-    pthread_mutex_lock(&G.mu);
-    for (int more = 1; more == 1 && G.n && r == CUDA_SUCCESS;) {
+    for (int more = 1; more == 1 && atomic_load(&G.live) && r == CUDA_SUCCESS;) {
         uint8_t b[4];
         rpc_wbuf w;
         rpc_wbuf_init(&w, b, sizeof b);
@@ -236,14 +236,15 @@ static CUresult pull(void)
         struct rg_reply rep = {0};
         r = rg_conn_call(&h, b, w.len, NULL, 0, 1, &rep);
         if (r != CUDA_SUCCESS) break;
+        pthread_mutex_lock(&G.mu);
         more = apply_locked(&rep);
+        pthread_mutex_unlock(&G.mu);
         rg_reply_free(&rep);
         if (more < 0) {
             rg_log(RG_LOG_ERROR, "managed memory: the server's reply does not decode");
             r = CUDA_ERROR_UNKNOWN;
         }
     }
-    pthread_mutex_unlock(&G.mu);
     return r;
 }
 
@@ -359,6 +360,7 @@ static void run_job(int job)
 static void *helper_main(void *arg)
 {
     (void)arg;
+    rg_conn_reserve_user(); /* its PULL never waits behind calls waiting for the held stream */
     pthread_mutex_lock(&H.mu);
     for (;;) {
         while (H.job == JOB_NONE) pthread_cond_wait(&H.cv, &H.mu);

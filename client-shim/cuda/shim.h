@@ -136,6 +136,10 @@ void rg_conn_restore_async_error(CUresult r);
 int rg_conn_lost(void);
 /* Largest encoded part the server accepts. */
 size_t rg_conn_max_enc(void);
+/* This thread may take the last few credits, which the others leave it
+ * (managed.c's helper: a host callback's PULL must never wait behind calls
+ * that wait for the stream the callback holds). */
+void rg_conn_reserve_user(void);
 
 /* ---- host callbacks and device output (callbacks.c) ----------------------------
  * NOTIFY kinds (frame op) and the callback CALL's sub-commands; the worker

@@ -23,7 +23,10 @@ static const char ptx[] =
     "\tcvta.to.global.u64 %rd1, %rd0;\n\tmul.wide.u32 %rd2, %r1, 4;\n"
     "\tadd.u64 %rd3, %rd1, %rd2;\n\tld.global.u32 %r2, [%rd3];\n\tadd.u32 %r3, %r2, 1;\n"
     "\tmul.wide.u32 %rd4, %r0, 4;\n\tadd.u64 %rd5, %rd1, %rd4;\n"
-    "\tst.global.u32 [%rd5], %r3;\n\tret;\n}\n";
+    "\tst.global.u32 [%rd5], %r3;\n\tret;\n}\n"
+    ".visible .entry spin(.param .u32 n)\n{\n\t.reg .u32 %r<2>;\n\t.reg .pred %p;\n"
+    "\tld.param.u32 %r0, [n];\n\tmov.u32 %r1, 0;\nLOOP:\n\tadd.u32 %r1, %r1, 1;\n"
+    "\tsetp.lt.u32 %p, %r1, %r0;\n\t@%p bra LOOP;\n\tret;\n}\n";
 
 #define WORDS 2048 /* two pages */
 #define SEEN 0     /* the first kernel's word */
@@ -31,7 +34,7 @@ static const char ptx[] =
 #define NEXT 2     /* the second kernel's word */
 
 static CUcontext ctx;
-static CUfunction set_at, next_of;
+static CUfunction set_at, next_of, spin;
 static unsigned *m;
 
 struct seen {
@@ -66,7 +69,7 @@ static int setup(void)
     if (m) return 0;
     if (rt_setup(&ctx) || cuModuleLoadData(&mod, ptx) ||
         cuModuleGetFunction(&set_at, mod, "set_at") ||
-        cuModuleGetFunction(&next_of, mod, "next_of") ||
+        cuModuleGetFunction(&next_of, mod, "next_of") || cuModuleGetFunction(&spin, mod, "spin") ||
         cuMemAllocManaged(&p, WORDS * sizeof(unsigned), CU_MEM_ATTACH_GLOBAL))
         return -1;
     m = (unsigned *)(uintptr_t)p;
@@ -152,6 +155,31 @@ RG_TEST(graph_host_node_sees_and_is_seen)
     }
     CHECK_CU(cuGraphExecDestroy(ge));
     CHECK_CU(cuGraphDestroy(g));
+    CHECK_CU(cuStreamDestroy(s));
+}
+
+/* More launches behind a callback than the backend's stream queue and the
+ * session's credits hold (run with rgpud --credits 16): the application's
+ * thread waits for credits while the callback's PULL must still go (the shim
+ * keeps it a few credits; a spinning kernel first lets the launches pile up). */
+RG_TEST(many_launches_behind_a_callback)
+{
+    CUstream s;
+    struct seen w = {0};
+    enum { LAUNCHES = 700 };
+    CHECK(setup() == 0);
+    CHECK_CU(cuStreamCreate(&s, CU_STREAM_NON_BLOCKING));
+    memset(m, 0, WORDS * sizeof(unsigned));
+    CHECK_CU(launch(set_at, s, SEEN, 99));
+    unsigned n = 3000000;
+    void *args[] = {&n};
+    CHECK_CU(cuLaunchKernel(spin, 1, 1, 1, 1, 1, 1, 0, s, args, NULL));
+    CHECK_CU(cuLaunchHostFunc(s, host_fn, &w));
+    for (int i = 0; i < LAUNCHES; i++)
+        CHECK_CU(launch(next_of, s, NEXT, WROTE));
+    CHECK_CU(cuStreamSynchronize(s));
+    CHECK_EQ_INT(w.v, 99);
+    CHECK_EQ_INT(m[NEXT], 2 * 99 + 1);
     CHECK_CU(cuStreamDestroy(s));
 }
 
