@@ -226,7 +226,7 @@ tp_status tp_tcp_register(void);
  * its ../lib/rgpu) and registers the table returned by its one export,
  * `const tp_ops *rgpu_tp_plugin(unsigned abi)`. TP_ADDR if the scheme has no
  * such object (err untouched) or it cannot be loaded (err says why). Thread-safe. */
-#define TP_PLUGIN_ABI 1
+#define TP_PLUGIN_ABI (1u << 16 | (unsigned)sizeof(tp_ops)) /* a stale object is refused */
 tp_status tp_plugin_load(const char *scheme, tp_error *err);
 
 #ifdef __cplusplus

@@ -127,6 +127,8 @@ tp_status ucx_ucp_connect(struct ucx_conn *u, const void *addr, size_t len, tp_e
 /* Starts the progress thread and switches tp_conn_fd to rxfd. */
 tp_status ucx_ucp_start(struct ucx_conn *u, tp_error *err);
 void ucx_ucp_close(struct ucx_conn *u);
+/* mu held or no other user: progresses until req ends (at most 2 s), then frees it. */
+void ucx_wait_request(struct ucx_conn *u, void *req);
 /* Waits on u->cv (mu held) until *flag (NULL: a message is ready), the
  * deadline (0: none) or the stream's end;
  * the first busy_us spin in ucp_worker_progress. TP_OK or TP_TIMEOUT. */

@@ -63,23 +63,34 @@ static void on_send_done(void *req, ucs_status_t st, void *arg)
     pthread_cond_broadcast(&o->u->cv);
 }
 
+static void note_leak(struct ucx_conn *u)
+{
+    u->tx_broken = u->rx_broken = 1;
+    if (!u->why[0]) snprintf(u->why, sizeof u->why, "a transfer did not end after its endpoint closed");
+}
+
 static void on_recv_done(void *req, ucs_status_t st, size_t len, void *arg)
 {
     on_send_done(req, st, arg);
 }
 
 /* mu held: waits for req (NULL: done at once) until the deadline; on a timeout
- * or the peer's end the request is cancelled and waited for, so no buffer of
- * the caller stays in UCP's hands. */
+ * or the peer's end the endpoint is closed and the request cancelled, so that
+ * no buffer of the caller stays in UCP's hands. o (malloc'ed) is freed here,
+ * unless UCP never lets go of the request (a peer gone mid-transfer): then it
+ * stays with the request. *ust: UCP's status of the operation. */
 static tp_status finish(struct ucx_conn *u, void *req, struct op *o, long long deadline,
-                        unsigned busy_us)
+                        unsigned busy_us, ucs_status_t *ust)
 {
-    if (req == NULL) return TP_OK;
+    tp_status st = TP_OK;
+    *ust = UCS_OK;
+    if (req == NULL) goto out;
     if (UCS_PTR_IS_ERR(req)) {
-        o->st = UCS_PTR_STATUS(req);
-        return TP_ERR;
+        *ust = UCS_PTR_STATUS(req);
+        st = TP_ERR;
+        goto out;
     }
-    tp_status st = ucx_wait(u, &o->done, deadline, busy_us);
+    st = ucx_wait(u, &o->done, deadline, busy_us);
     if (!o->done) {
         if (u->ep && !u->ep_failed) {
             ucp_request_param_t p = {.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS,
@@ -87,18 +98,30 @@ static tp_status finish(struct ucx_conn *u, void *req, struct op *o, long long d
             void *cr = ucp_ep_close_nbx(u->ep, &p); /* fails what is outstanding on it */
             u->ep = NULL;
             u->ep_failed = 1;
-            if (cr && !UCS_PTR_IS_ERR(cr)) {
-                while (ucp_request_check_status(cr) == UCS_INPROGRESS) ucp_worker_progress(u->worker);
-                ucp_request_free(cr);
-            }
+            ucx_wait_request(u, cr);
         }
         ucp_request_cancel(u->worker, req);
-        while (!o->done) ucp_worker_progress(u->worker);
+        long long until = ucx_now_ns() + 2000000000LL;
+        while (!o->done && ucx_now_ns() < until) ucp_worker_progress(u->worker);
         if (st == TP_OK) st = TP_CLOSED;
+        if (!o->done) {
+            note_leak(u);
+            return st; /* o and req stay UCP's */
+        }
     }
+    *ust = o->st;
     ucp_request_free(req);
     if (st == TP_OK && o->st != UCS_OK) st = TP_ERR;
+out:
+    free(o);
     return st;
+}
+
+static struct op *op_new(struct ucx_conn *u)
+{
+    struct op *o = calloc(1, sizeof *o);
+    if (o) o->u = u;
+    return o;
 }
 
 static long long deadline_after(int timeout_ms)
@@ -110,8 +133,11 @@ static long long deadline_after(int timeout_ms)
 
 /* One active message: hdr, then iov's bytes (the first inline_max in the header). */
 static tp_status send_am(struct ucx_conn *u, uint32_t flags, const struct iovec *iov, int iovcnt,
-                         int timeout_ms, struct op *o)
+                         int timeout_ms, ucs_status_t *ust)
 {
+    struct op *o = op_new(u);
+    *ust = UCS_ERR_NO_MEMORY;
+    if (!o) return TP_NOMEM;
     char head[sizeof(struct ucx_am_hdr) + 4096];
     ucp_dt_iov_t rest[TP_IOV_MAX];
     struct ucx_am_hdr h = {.flags = flags};
@@ -140,7 +166,7 @@ static tp_status send_am(struct ucx_conn *u, uint32_t flags, const struct iovec 
                              .memory_type = UCS_MEMORY_TYPE_HOST}; /* head lives until done */
     void *req = ucp_am_send_nbx(u->ep, UCX_AM_ID, head, sizeof h + hl, n ? rest : NULL,
                                 (size_t)n, &p);
-    return finish(u, req, o, deadline_after(timeout_ms), 0);
+    return finish(u, req, o, deadline_after(timeout_ms), 0, ust);
 }
 
 tp_status ucx_sendv(tp_conn *c, const struct iovec *iov, int iovcnt, int timeout_ms, tp_error *err)
@@ -158,18 +184,19 @@ tp_status ucx_sendv(tp_conn *c, const struct iovec *iov, int iovcnt, int timeout
     if (u->tx_broken)
         return tp_fail(err, TP_BROKEN, 0, "send to %s: %s", c->peer, tp_strerror(TP_BROKEN));
     pthread_mutex_lock(&u->mu);
-    struct op o = {.u = u};
+    ucs_status_t ust = UCS_OK;
     tp_status st;
     if (u->shut || u->peer_gone || u->ep_failed || u->fin_seen || u->ctl_eof || !u->ep)
         st = TP_CLOSED; /* the peer ended the connection: nobody would read it */
     else
-        st = send_am(u, 0, iov, iovcnt, timeout_ms, &o);
+        st = send_am(u, 0, iov, iovcnt, timeout_ms, &ust);
     pthread_mutex_unlock(&u->mu);
     if (st == TP_OK) return TP_OK;
-    u->tx_broken = st != TP_CLOSED || o.st != UCS_OK;
+    u->tx_broken = 1;
     if (st == TP_TIMEOUT) return tp_fail(err, st, 0, "send to %s: timed out", c->peer);
     if (st == TP_CLOSED) return tp_fail(err, st, 0, "send to %s: peer closed the connection", c->peer);
-    return tp_fail(err, st, 0, "send to %s: %s", c->peer, ucs_status_string(o.st));
+    if (st == TP_NOMEM) return tp_fail(err, st, ENOMEM, "send to %s: out of memory", c->peer);
+    return tp_fail(err, st, 0, "send to %s: %s", c->peer, ucs_status_string(ust));
 }
 
 /* ---- receive ------------------------------------------------------------------------- */
@@ -187,19 +214,21 @@ static tp_status fetch(struct ucx_conn *u, struct ucx_msg *m, char *dst, size_t 
         if (!(m->stage = malloc(m->dlen - direct))) return TP_NOMEM;
         v[n++] = (ucp_dt_iov_t){.buffer = m->stage, .length = m->dlen - direct};
     }
-    struct op o = {.u = u};
+    struct op *o = op_new(u);
+    if (!o) return TP_NOMEM;
     ucp_request_param_t p = {.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK |
                                              UCP_OP_ATTR_FIELD_USER_DATA |
                                              UCP_OP_ATTR_FIELD_DATATYPE |
                                              UCP_OP_ATTR_FIELD_MEMORY_TYPE,
                              .cb.recv_am = on_recv_done,
-                             .user_data = &o,
+                             .user_data = o,
                              .datatype = ucp_dt_make_iov(),
                              .memory_type = UCS_MEMORY_TYPE_HOST};
     void *desc = m->desc;
     m->desc = NULL; /* UCP owns it from here, whatever happens */
     void *req = ucp_am_recv_data_nbx(u->worker, desc, v, (size_t)n, &p);
-    tp_status st = finish(u, req, &o, deadline_after(timeout_ms), u->busy_us);
+    ucs_status_t ust;
+    tp_status st = finish(u, req, o, deadline_after(timeout_ms), u->busy_us, &ust);
     if (st != TP_OK) return st;
     *into_dst = direct;
     m->doff = direct; /* what is left is in stage, from stage[0] */
@@ -332,8 +361,8 @@ void ucx_close(tp_conn *c)
         pthread_mutex_lock(&u->mu);
         if (u->ep && !u->tx_broken && !u->ep_failed && !u->peer_gone && !u->ctl_eof &&
             !u->fin_seen && !u->shut) {
-            struct op o = {.u = u};
-            send_am(u, UCX_AM_FIN, NULL, 0, 2000, &o); /* complete: handed to the transport */
+            ucs_status_t ust;
+            send_am(u, UCX_AM_FIN, NULL, 0, 2000, &ust); /* then the endpoint's flush */
         }
         pthread_mutex_unlock(&u->mu);
     }

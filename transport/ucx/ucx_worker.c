@@ -333,14 +333,13 @@ void ucx_update_ready(struct ucx_conn *u)
     u->rx_signalled = ready;
 }
 
-static void wait_request(struct ucx_conn *u, void *req)
+void ucx_wait_request(struct ucx_conn *u, void *req)
 {
     if (!req || UCS_PTR_IS_ERR(req)) return;
     long long until = ucx_now_ns() + 2000000000LL; /* a peer that is gone answers nothing */
     while (ucp_request_check_status(req) == UCS_INPROGRESS && ucx_now_ns() < until)
         ucp_worker_progress(u->worker);
-    if (ucp_request_check_status(req) == UCS_INPROGRESS) ucp_request_cancel(u->worker, req);
-    else ucp_request_free(req);
+    if (ucp_request_check_status(req) != UCS_INPROGRESS) ucp_request_free(req);
 }
 
 /* Stops the progress thread and frees the UCP objects; the queue goes with them. */
@@ -363,9 +362,12 @@ void ucx_ucp_close(struct ucx_conn *u)
         ucx_msg_free(u, m);
     }
     if (u->ep) {
+        /* A peer still there gets what we sent: UCX's tcp completes a send
+         * once it is in its own buffer, so the endpoint is flushed first. */
+        int alive = !u->ctl_eof && !u->fin_seen && !u->ep_failed && !u->peer_gone && !u->tx_broken;
         ucp_request_param_t p = {.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS,
-                                 .flags = UCP_EP_CLOSE_FLAG_FORCE};
-        wait_request(u, ucp_ep_close_nbx(u->ep, &p));
+                                 .flags = alive ? 0 : UCP_EP_CLOSE_FLAG_FORCE};
+        ucx_wait_request(u, ucp_ep_close_nbx(u->ep, &p));
         u->ep = NULL;
     }
     if (u->worker) ucp_worker_destroy(u->worker);
