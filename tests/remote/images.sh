@@ -4,6 +4,7 @@
 # session against rgpud sessions sharing one image cache directory, and the
 # shim's own count (RGPU_LOG=info: "code images: N part(s) sent ...") and the
 # cache's files are checked against sha256sum of the images:
+#   0. --image-cache off: each image still sent once per session, in every session;
 #   1. a cold cache: each image sent once per session (the second load by hash),
 #      and filed under its SHA-256 with exactly its bytes;
 #   2. a new session: nothing sent;
@@ -34,6 +35,15 @@ filed() { # K: the cache holds image K, byte for byte
     [ -f "$f" ] || fail "image $1 is not in the cache as $f"
     { cat "$dir/ptx-$1.ptx"; printf '\0'; } | cmp -s - "$f" || fail "$f does not hold image $1"
 }
+
+# no disk cache: still once per session, and nothing is kept across sessions
+for i in 1 2; do
+    RGPUD_ARGS="--image-cache off" RGPU_LOG=info "$with" "$rgpud" "$shimdir" -- \
+        "$prog" "$dir" 65536 1 2 >"$dir/out" 2>&1 || { cat "$dir/out"; fail "remote_images (off)"; }
+    counted "2 part(s) sent (131074 bytes), 2 by hash only (131074 bytes not sent)"
+done
+[ -e "$cache" ] && fail "--image-cache off wrote $cache"
+echo "ok: --image-cache off: each image sent once per session, every session"
 
 extra=""
 session 65536 1 2
