@@ -11,7 +11,9 @@
 #   3. a corrupted cache file is not used: the image is sent again, the file
 #      replaced by the right bytes;
 #   4. --image-cache-mb 1 with three 400 KB images: the least recently used
-#      files go, the newest stay.
+#      files go, the newest stay;
+#   5. with a tenants file, each tenant has its own cache: what one sent, the
+#      other sends again.
 # usage: images.sh WITH_RGPUD RGPUD SHIM_DIR REMOTE_IMAGES
 set -u
 with=$1 rgpud=$2 shimdir=$3 prog=$4
@@ -72,3 +74,19 @@ done
 filed 4
 filed 5
 echo "ok: --image-cache-mb 1 evicts the least recently used images"
+
+rgpuctl=$(dirname "$rgpud")/rgpuctl
+[ -x "$rgpuctl" ] || { echo "SKIP (step 5): no rgpuctl"; exit 0; }
+for t in alice bob; do
+    printf '%s %s\n' "$t" "$(echo "secret-$t" | "$rgpuctl" hash-secret)" >>"$dir/tenants"
+done
+extra="--tenants $dir/tenants"
+RGPU_TOKEN=alice:secret-alice session 65536 6
+counted "1 part(s) sent (65537 bytes)"
+RGPU_TOKEN=alice:secret-alice session 65536 6
+counted "0 part(s) sent (0 bytes)"
+RGPU_TOKEN=bob:secret-bob session 65536 6
+counted "1 part(s) sent (65537 bytes)"
+[ -f "$cache/alice/$(sum 6)" ] && [ -f "$cache/bob/$(sum 6)" ] || fail "not filed per tenant"
+[ -e "$cache/anonymous/$(sum 6)" ] && fail "a tenant's image is in the anonymous cache"
+echo "ok: each tenant has its own image cache"
