@@ -383,6 +383,10 @@ int srv_worker_main(struct srv_config *cfg, struct srv_worker_args *wa)
         return 1;
     }
     tp_fd_inherit(wa->fd, 0, NULL);
+    /* No busy-poll in the main loop: right after a frame the CPU is the lane's, which
+     * makes the reply the next frame waits for (spinning cost 22 us of a 56 us round
+     * trip on 2 busy cores: docs/performance.md); pipelined frames are already there. */
+    tp_set_busy_poll(s.c, 0);
     char tenant[256];
     imagecache_open(cfg, tenant_of(cfg, m, tenant, sizeof tenant)); /* code images sent once */
     int rc = welcome(&s, m, wa->backend_lib);
