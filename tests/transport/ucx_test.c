@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -137,7 +138,8 @@ static void *echo_big(void *p)
         if ((a->st = tp_recv(a->c, a->buf + off, pieces[i], 10000, NULL)) != TP_OK) return NULL;
         off += pieces[i];
     }
-    struct iovec v[3] = {{a->buf, 3}, {a->buf + 3, 1 << 20}, {a->buf + 3 + (1 << 20), BIG - 3 - (1 << 20)}};
+    struct iovec v[3] = {
+        {a->buf, 3}, {a->buf + 3, 1 << 20}, {a->buf + 3 + (1 << 20), BIG - 3 - (1 << 20)}};
     a->st = tp_sendv(a->c, v, 3, 10000, NULL);
     return NULL;
 }
@@ -152,7 +154,10 @@ RG_TEST(ucx_echo_64mib_scatter_gather)
     struct echo_arg a = {.c = p.srv, .buf = mid};
     pthread_t t;
     pthread_create(&t, NULL, echo_big, &a);
-    struct iovec v[4] = {{out, 100}, {out + 100, 5000}, {out + 5100, 1 << 22}, {out + 5100 + (1 << 22), BIG - 5100 - (1 << 22)}};
+    struct iovec v[4] = {{out, 100},
+                         {out + 100, 5000},
+                         {out + 5100, 1 << 22},
+                         {out + 5100 + (1 << 22), BIG - 5100 - (1 << 22)}};
     CHECK_EQ_INT(tp_sendv(p.cli, v, 4, 10000, NULL), TP_OK);
     CHECK_EQ_INT(tp_recv(p.cli, back, BIG, 10000, NULL), TP_OK); /* all of it: into place */
     pthread_join(t, NULL);
@@ -218,7 +223,7 @@ RG_TEST(ucx_recv_timeout_is_retryable_and_fd_tells_readiness)
     CHECK_EQ_INT(tp_recv(p.cli, b, 4, 30, &e), TP_TIMEOUT);
     CHECK(strstr(e.msg, "timed out") != NULL);
     CHECK_EQ_INT(tp_send(p.srv, "ping", 4, 1000, NULL), TP_OK);
-    CHECK_EQ_INT(poll(&pf, 1, 10000), 1); /* readable once it arrived */
+    CHECK_EQ_INT(poll(&pf, 1, 10000), 1);                /* readable once it arrived */
     CHECK_EQ_INT(tp_recv(p.cli, b, 4, 1000, &e), TP_OK); /* still usable */
     CHECK(memcmp(b, "ping", 4) == 0);
     CHECK_EQ_INT(poll(&pf, 1, 0), 0); /* drained */
@@ -381,6 +386,25 @@ RG_TEST(ucx_scheme_mismatch_is_reported)
     tp_close(acc);
     tp_close(cli);
     tp_listener_close(l);
+}
+
+/* UCX came into this process with the first ucx:// call (tests of this file
+ * run before): none of its error-signal handlers, memory hooks off. */
+RG_TEST(ucx_is_a_quiet_guest)
+{
+    int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE};
+    tp_listener *l = NULL;
+    tp_error e = {0};
+    CHECK_EQ_INT(tp_listen("ucx://127.0.0.1:0", &l, &e), TP_OK); /* loaded by now, at the latest */
+    tp_listener_close(l);
+    for (int i = 0; i < 4; i++) {
+        struct sigaction sa;
+        CHECK(sigaction(sigs[i], NULL, &sa) == 0);
+        CHECK(sa.sa_handler == SIG_DFL);
+    }
+    const char *ev = getenv("UCX_MEM_EVENTS"), *es = getenv("UCX_ERROR_SIGNALS");
+    CHECK(ev && !strcmp(ev, "no"));
+    CHECK(es && !*es);
 }
 
 RG_TEST(ucx_dial_refused_says_where)

@@ -17,10 +17,10 @@
  * ('R' 'X' type 0, u32 little-endian length) then the payload. Before the
  * upgrade the byte stream rides in DATA records; the other kinds set up UCP. */
 enum {
-    UCX_REC_DATA = 'D',    /* stream bytes before the upgrade */
-    UCX_REC_OFFER = 'U',   /* server -> client: the worker's UCP address */
-    UCX_REC_ANSWER = 'A',  /* client -> server: the client's UCP address */
-    UCX_REC_REFUSE = 'N',  /* either way: UCP cannot be set up (text follows) */
+    UCX_REC_DATA = 'D',   /* stream bytes before the upgrade */
+    UCX_REC_OFFER = 'U',  /* server -> client: the worker's UCP address */
+    UCX_REC_ANSWER = 'A', /* client -> server: the client's UCP address */
+    UCX_REC_REFUSE = 'N', /* either way: UCP cannot be set up (text follows) */
 };
 #define UCX_REC_HDR 8
 #define UCX_ADDR_MAX (1u << 20)      /* an OFFER/ANSWER larger than this is hostile */
@@ -40,7 +40,7 @@ struct ucx_msg {
     int fin; /* the peer's orderly end of stream */
     char *buf;
     size_t blen, boff;
-    void *desc; /* rendezvous descriptor, NULL once fetched */
+    void *desc;        /* rendezvous descriptor, NULL once fetched */
     size_t dlen, doff; /* doff counts what was handed to receives */
     char *stage;       /* data bytes [dlen - (staged), dlen) of a partly fetched message */
     size_t soff;
@@ -56,11 +56,11 @@ struct ucx_am_hdr {
 #define UCX_AM_ID 7
 
 struct ucx_conn {
-    tp_conn base;  /* first: tp_container_of converts back */
-    tp_conn *ctl;  /* the tcp connection: handshake bytes, then liveness */
-    int epfd;      /* tp_conn_fd: the ctl socket before the upgrade, rxfd after */
-    int rxfd;      /* eventfd, readable while a message is ready or the stream ended */
-    int wakefd;    /* eventfd that wakes the progress thread */
+    tp_conn base; /* first: tp_container_of converts back */
+    tp_conn *ctl; /* the tcp connection: handshake bytes, then liveness */
+    int epfd;     /* tp_conn_fd: the ctl socket before the upgrade, rxfd after */
+    int rxfd;     /* eventfd, readable while a message is ready or the stream ended */
+    int wakefd;   /* eventfd that wakes the progress thread */
     unsigned busy_us;
     _Atomic int upgraded;
     _Atomic int shut; /* tp_shutdown: both directions over */

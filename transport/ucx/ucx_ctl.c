@@ -136,7 +136,8 @@ void ucx_rec_header(uint8_t *h, int type, uint32_t len)
     h[1] = 'X';
     h[2] = (uint8_t)type;
     h[3] = 0;
-    for (int i = 0; i < 4; i++) h[4 + i] = (uint8_t)(len >> (8 * i));
+    for (int i = 0; i < 4; i++)
+        h[4 + i] = (uint8_t)(len >> (8 * i));
 }
 
 static tp_status rec_send(struct ucx_conn *u, int type, const void *p, uint32_t len, int timeout_ms,
@@ -149,7 +150,8 @@ static tp_status rec_send(struct ucx_conn *u, int type, const void *p, uint32_t 
 }
 
 /* Reads one record header: its type and length. */
-static tp_status rec_head(struct ucx_conn *u, int *type, uint32_t *len, int timeout_ms, tp_error *err)
+static tp_status rec_head(struct ucx_conn *u, int *type, uint32_t *len, int timeout_ms,
+                          tp_error *err)
 {
     uint8_t h[UCX_REC_HDR];
     tp_status st = tp_recv(u->ctl, h, sizeof h, timeout_ms, err);
@@ -166,7 +168,8 @@ static tp_status rec_head(struct ucx_conn *u, int *type, uint32_t *len, int time
 }
 
 /* The payload of a set-up record (at most UCX_ADDR_MAX bytes), malloc'ed. */
-static tp_status rec_body(struct ucx_conn *u, uint32_t len, char **out, int timeout_ms, tp_error *err)
+static tp_status rec_body(struct ucx_conn *u, uint32_t len, char **out, int timeout_ms,
+                          tp_error *err)
 {
     if (len > UCX_ADDR_MAX) return tp_fail(err, TP_ERR, EPROTO, "ucx: oversized set-up record");
     char *b = malloc(len + 1);
@@ -189,8 +192,10 @@ tp_status ucx_pre_sendv(struct ucx_conn *u, const struct iovec *iov, int iovcnt,
     uint8_t h[UCX_REC_HDR];
     struct iovec v[TP_IOV_MAX];
     size_t total = 0;
-    for (int i = 0; i < iovcnt; i++) total += iov[i].iov_len;
-    if (total > UINT32_MAX) return tp_fail(err, TP_INVAL, 0, "ucx: frame too large before the upgrade");
+    for (int i = 0; i < iovcnt; i++)
+        total += iov[i].iov_len;
+    if (total > UINT32_MAX)
+        return tp_fail(err, TP_INVAL, 0, "ucx: frame too large before the upgrade");
     if (total == 0) return TP_OK;
     ucx_rec_header(h, UCX_REC_DATA, (uint32_t)total);
     if (iovcnt < TP_IOV_MAX) { /* header and frame in one sendmsg */
@@ -215,7 +220,11 @@ tp_status ucx_pre_recv(struct ucx_conn *u, void *buf, size_t len, int timeout_ms
             tp_status st = tp_recv(u->ctl, p + got, k, timeout_ms, err);
             if (st != TP_OK) {
                 if (got || st == TP_BROKEN) u->rx_broken = 1;
-                return st == TP_CLOSED && got ? tp_fail(err, TP_ERR, 0, "receive from %s: connection closed after %zu of %zu bytes", u->base.peer, got, len) : st;
+                return st == TP_CLOSED && got
+                           ? tp_fail(err, TP_ERR, 0,
+                                     "receive from %s: connection closed after %zu of %zu bytes",
+                                     u->base.peer, got, len)
+                           : st;
             }
             u->rec_left -= (uint32_t)k;
             got += k;
@@ -241,7 +250,8 @@ tp_status ucx_pre_recv(struct ucx_conn *u, void *buf, size_t len, int timeout_ms
         if (st != TP_OK) {
             if (got || st != TP_TIMEOUT) u->rx_broken = st != TP_CLOSED || got;
             if (st == TP_CLOSED && got)
-                return tp_fail(err, TP_ERR, 0, "receive from %s: connection closed after %zu of %zu bytes",
+                return tp_fail(err, TP_ERR, 0,
+                               "receive from %s: connection closed after %zu of %zu bytes",
                                u->base.peer, got, len);
             return st;
         }
@@ -354,11 +364,11 @@ tp_status ucx_adopt(const tp_transport *t, int fd, tp_conn **out, tp_error *err)
     }
     *out = &u->base;
     return TP_OK;
-give_back: /* on failure the caller still owns fd */
-    {
-        int back = -1;
-        tp_detach(ctl, &back, NULL);
-    }
+give_back : /* on failure the caller still owns fd */
+{
+    int back = -1;
+    tp_detach(ctl, &back, NULL);
+}
     return st;
 }
 

@@ -17,9 +17,11 @@ void ucx_queue_insert(struct ucx_conn *u, struct ucx_msg *m)
 {
     struct ucx_msg **p = &u->q;
     if (m->pre) {
-        while (*p && (*p)->pre) p = &(*p)->next;
+        while (*p && (*p)->pre)
+            p = &(*p)->next;
     } else {
-        while (*p && ((*p)->pre || (*p)->seq < m->seq)) p = &(*p)->next;
+        while (*p && ((*p)->pre || (*p)->seq < m->seq))
+            p = &(*p)->next;
     }
     m->next = *p;
     *p = m;
@@ -66,7 +68,8 @@ static void on_send_done(void *req, ucs_status_t st, void *arg)
 static void note_leak(struct ucx_conn *u)
 {
     u->tx_broken = u->rx_broken = 1;
-    if (!u->why[0]) snprintf(u->why, sizeof u->why, "a transfer did not end after its endpoint closed");
+    if (!u->why[0])
+        snprintf(u->why, sizeof u->why, "a transfer did not end after its endpoint closed");
 }
 
 static void on_recv_done(void *req, ucs_status_t st, size_t len, void *arg)
@@ -102,7 +105,8 @@ static tp_status finish(struct ucx_conn *u, void *req, struct op *o, long long d
         }
         ucp_request_cancel(u->worker, req);
         long long until = ucx_now_ns() + 2000000000LL;
-        while (!o->done && ucx_now_ns() < until) ucp_worker_progress(u->worker);
+        while (!o->done && ucx_now_ns() < until)
+            ucp_worker_progress(u->worker);
         if (st == TP_OK) st = TP_CLOSED;
         if (!o->done) {
             note_leak(u);
@@ -156,16 +160,15 @@ static tp_status send_am(struct ucx_conn *u, uint32_t flags, const struct iovec 
     h.inline_len = (uint32_t)hl;
     h.seq = u->tx_seq++;
     memcpy(head, &h, sizeof h);
-    ucp_request_param_t p = {.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK |
-                                             UCP_OP_ATTR_FIELD_USER_DATA |
-                                             UCP_OP_ATTR_FIELD_DATATYPE |
-                                             UCP_OP_ATTR_FIELD_MEMORY_TYPE,
+    ucp_request_param_t p = {.op_attr_mask =
+                                 UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA |
+                                 UCP_OP_ATTR_FIELD_DATATYPE | UCP_OP_ATTR_FIELD_MEMORY_TYPE,
                              .cb.send = on_send_done,
                              .user_data = o,
                              .datatype = n ? ucp_dt_make_iov() : ucp_dt_make_contig(1),
                              .memory_type = UCS_MEMORY_TYPE_HOST}; /* head lives until done */
-    void *req = ucp_am_send_nbx(u->ep, UCX_AM_ID, head, sizeof h + hl, n ? rest : NULL,
-                                (size_t)n, &p);
+    void *req =
+        ucp_am_send_nbx(u->ep, UCX_AM_ID, head, sizeof h + hl, n ? rest : NULL, (size_t)n, &p);
     return finish(u, req, o, deadline_after(timeout_ms), 0, ust);
 }
 
@@ -194,7 +197,8 @@ tp_status ucx_sendv(tp_conn *c, const struct iovec *iov, int iovcnt, int timeout
     if (st == TP_OK) return TP_OK;
     u->tx_broken = 1;
     if (st == TP_TIMEOUT) return tp_fail(err, st, 0, "send to %s: timed out", c->peer);
-    if (st == TP_CLOSED) return tp_fail(err, st, 0, "send to %s: peer closed the connection", c->peer);
+    if (st == TP_CLOSED)
+        return tp_fail(err, st, 0, "send to %s: peer closed the connection", c->peer);
     if (st == TP_NOMEM) return tp_fail(err, st, ENOMEM, "send to %s: out of memory", c->peer);
     return tp_fail(err, st, 0, "send to %s: %s", c->peer, ucs_status_string(ust));
 }
@@ -216,10 +220,9 @@ static tp_status fetch(struct ucx_conn *u, struct ucx_msg *m, char *dst, size_t 
     }
     struct op *o = op_new(u);
     if (!o) return TP_NOMEM;
-    ucp_request_param_t p = {.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK |
-                                             UCP_OP_ATTR_FIELD_USER_DATA |
-                                             UCP_OP_ATTR_FIELD_DATATYPE |
-                                             UCP_OP_ATTR_FIELD_MEMORY_TYPE,
+    ucp_request_param_t p = {.op_attr_mask =
+                                 UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA |
+                                 UCP_OP_ATTR_FIELD_DATATYPE | UCP_OP_ATTR_FIELD_MEMORY_TYPE,
                              .cb.recv_am = on_recv_done,
                              .user_data = o,
                              .datatype = ucp_dt_make_iov(),

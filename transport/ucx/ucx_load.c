@@ -22,8 +22,8 @@
 static void ucx_env_defaults(void)
 {
     static const char *const defaults[][2] = {
-        {"UCX_MEM_EVENTS", "no"},    {"UCX_ERROR_SIGNALS", ""}, {"UCX_MEMTYPE_CACHE", "n"},
-        {"UCX_VFS_ENABLE", "n"},     {"UCX_LOG_LEVEL", "fatal"},
+        {"UCX_MEM_EVENTS", "no"}, {"UCX_ERROR_SIGNALS", ""},  {"UCX_MEMTYPE_CACHE", "n"},
+        {"UCX_VFS_ENABLE", "n"},  {"UCX_LOG_LEVEL", "fatal"},
     };
     int saved = errno;
     for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)

@@ -109,16 +109,17 @@ tp_status ucx_ucp_open(struct ucx_conn *u, tp_error *err)
     if ((st = ucp_worker_get_efd(u->worker, &u->efd)) != UCS_OK) goto fail;
     ucp_worker_attr_t wa = {.field_mask = UCP_WORKER_ATTR_FIELD_MAX_AM_HEADER};
     if ((st = ucp_worker_query(u->worker, &wa)) != UCS_OK) goto fail;
-    size_t room = wa.max_am_header > sizeof(struct ucx_am_hdr) ? wa.max_am_header - sizeof(struct ucx_am_hdr) : 0;
+    size_t room = wa.max_am_header > sizeof(struct ucx_am_hdr)
+                      ? wa.max_am_header - sizeof(struct ucx_am_hdr)
+                      : 0;
     u->inline_max = room < 4096 ? room : 4096;
-    ucp_am_handler_param_t hp = {.field_mask = UCP_AM_HANDLER_PARAM_FIELD_ID |
-                                               UCP_AM_HANDLER_PARAM_FIELD_CB |
-                                               UCP_AM_HANDLER_PARAM_FIELD_ARG |
-                                               UCP_AM_HANDLER_PARAM_FIELD_FLAGS,
-                                 .id = UCX_AM_ID,
-                                 .cb = on_am,
-                                 .arg = u,
-                                 .flags = UCP_AM_FLAG_WHOLE_MSG};
+    ucp_am_handler_param_t hp = {
+        .field_mask = UCP_AM_HANDLER_PARAM_FIELD_ID | UCP_AM_HANDLER_PARAM_FIELD_CB |
+                      UCP_AM_HANDLER_PARAM_FIELD_ARG | UCP_AM_HANDLER_PARAM_FIELD_FLAGS,
+        .id = UCX_AM_ID,
+        .cb = on_am,
+        .arg = u,
+        .flags = UCP_AM_FLAG_WHOLE_MSG};
     if ((st = ucp_worker_set_am_recv_handler(u->worker, &hp)) != UCS_OK) goto fail;
     return TP_OK;
 fail:
@@ -156,8 +157,9 @@ tp_status ucx_ucp_connect(struct ucx_conn *u, const void *addr, size_t len, tp_e
     pthread_mutex_unlock(&u->mu);
     if (st != UCS_OK) {
         u->ep = NULL;
-        return tp_fail(err, TP_ERR, 0, "ucx: cannot reach the peer's UCP worker (%zu-byte address): %s",
-                       len, ucs_status_string(st));
+        return tp_fail(err, TP_ERR, 0,
+                       "ucx: cannot reach the peer's UCP worker (%zu-byte address): %s", len,
+                       ucs_status_string(st));
     }
     return TP_OK;
 }
@@ -269,7 +271,8 @@ tp_status ucx_ucp_start(struct ucx_conn *u, tp_error *err)
     pthread_sigmask(SIG_SETMASK, &all, &old); /* the application's signals stay on its threads */
     int rc = pthread_create(&u->progress, NULL, progress_main, u);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc) return tp_fail(err, TP_ERR, rc, "ucx: cannot start the progress thread: %s", strerror(rc));
+    if (rc)
+        return tp_fail(err, TP_ERR, rc, "ucx: cannot start the progress thread: %s", strerror(rc));
     u->have_progress = 1;
     live_add(u);
     struct epoll_event ev = {.events = EPOLLIN, .data.fd = u->rxfd};
