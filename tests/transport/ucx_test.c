@@ -407,6 +407,25 @@ RG_TEST(ucx_is_a_quiet_guest)
     CHECK(es && !*es);
 }
 
+/* A forked child of a process with a live connection exits cleanly without
+ * touching it (the progress thread is the parent's), and the parent goes on. */
+RG_TEST(ucx_fork_child_exits_without_touching_the_connection)
+{
+    struct pair p;
+    int status = 0;
+    char b[4];
+    CHECK(pair_open(&p) == 0);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) exit(0); /* runs the exit-time destructors */
+    CHECK_EQ_INT(waitpid(pid, &status, 0), pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK_EQ_INT(tp_send(p.srv, "pong", 4, 1000, NULL), TP_OK);
+    CHECK_EQ_INT(tp_recv(p.cli, b, 4, 5000, NULL), TP_OK);
+    CHECK(memcmp(b, "pong", 4) == 0);
+    pair_close(&p);
+}
+
 RG_TEST(ucx_dial_refused_says_where)
 {
     tp_listener *l = NULL;

@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <ucp/api/ucp.h>
 
 #include "../transport.h"
@@ -87,6 +88,7 @@ struct ucx_conn {
     char why[TP_ERRLEN]; /* the first failure the progress side saw */
     int rx_broken, tx_broken;
     struct ucx_conn *live_next; /* ucx_worker.c: connections to quiesce at exit */
+    pid_t owner;                /* the process whose progress thread it is */
 };
 
 struct ucx_listener {

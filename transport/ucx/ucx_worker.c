@@ -251,6 +251,7 @@ __attribute__((destructor)) static void quiesce_at_exit(void)
 {
     pthread_mutex_lock(&live_lock);
     for (struct ucx_conn *u = live; u; u = u->live_next) {
+        if (u->owner != getpid()) continue; /* a fork's child: the thread is not here */
         pthread_mutex_lock(&u->mu);
         u->stop = 1;
         pthread_mutex_unlock(&u->mu);
@@ -274,6 +275,7 @@ tp_status ucx_ucp_start(struct ucx_conn *u, tp_error *err)
     if (rc)
         return tp_fail(err, TP_ERR, rc, "ucx: cannot start the progress thread: %s", strerror(rc));
     u->have_progress = 1;
+    u->owner = getpid();
     live_add(u);
     struct epoll_event ev = {.events = EPOLLIN, .data.fd = u->rxfd};
     epoll_ctl(u->epfd, EPOLL_CTL_DEL, tp_conn_fd(u->ctl), NULL);
