@@ -455,7 +455,7 @@ static int attr_fixed(CUdevice_attribute a)
     case CU_DEVICE_ATTRIBUTE_DMA_BUF_SUPPORTED:
         return 0;
     case CU_DEVICE_ATTRIBUTE_IPC_EVENT_SUPPORTED:
-        return 0;
+        return 1; /* ipc.c */
     case CU_DEVICE_ATTRIBUTE_MEM_SYNC_DOMAIN_COUNT:
         return 1;
     case CU_DEVICE_ATTRIBUTE_TENSOR_MAP_ACCESS_SUPPORTED:

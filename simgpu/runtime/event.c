@@ -16,6 +16,7 @@ struct sim_event {
     _Atomic uint64_t rec_gen, done_gen;
     _Atomic uint64_t time_ns;
     bool captured;          /* last record was into a stream capture (under lock) */
+    struct sim_ipc_event *ipc; /* exported or opened (ipc.c): the shared counters */
     struct sim_event *next; /* in ctx->events */
 };
 
@@ -23,6 +24,7 @@ static void event_unref(struct sim_event *e)
 {
     if (atomic_fetch_sub(&e->refs, 1) != 1) return;
     if (e->stream) sim_stream_unref(e->stream);
+    if (e->ipc) sim_ipc_event_free(e->ipc);
     pthread_mutex_destroy(&e->lock);
     free(e);
 }
@@ -32,6 +34,23 @@ CUresult sim_event_resolve(CUevent h, struct sim_event **out)
     SIM_INIT_OR_RETURN();
     if (!h || !sim_handle_ok(h, SIM_KIND_EVENT)) return CUDA_ERROR_INVALID_HANDLE;
     *out = (struct sim_event *)h;
+    return CUDA_SUCCESS;
+}
+
+CUresult sim_event_new(struct sim_ctx *c, unsigned Flags, struct sim_event **out)
+{
+    struct sim_event *e = calloc(1, sizeof *e);
+    if (!e) return CUDA_ERROR_OUT_OF_MEMORY;
+    e->ctx = c;
+    e->flags = Flags;
+    atomic_store(&e->refs, 1);
+    pthread_mutex_init(&e->lock, NULL);
+    pthread_mutex_lock(&c->lock);
+    e->next = c->events;
+    c->events = e;
+    pthread_mutex_unlock(&c->lock);
+    sim_handle_add(&e->obj, SIM_KIND_EVENT);
+    *out = e;
     return CUDA_SUCCESS;
 }
 
@@ -45,19 +64,35 @@ CUresult cuEventCreate(CUevent *phEvent, unsigned int Flags)
     if (Flags & ~known) return CUDA_ERROR_INVALID_VALUE;
     if ((Flags & CU_EVENT_INTERPROCESS) && !(Flags & CU_EVENT_DISABLE_TIMING))
         return CUDA_ERROR_INVALID_VALUE;
-    struct sim_event *e = calloc(1, sizeof *e);
-    if (!e) return CUDA_ERROR_OUT_OF_MEMORY;
-    e->ctx = c;
-    e->flags = Flags;
-    atomic_store(&e->refs, 1);
-    pthread_mutex_init(&e->lock, NULL);
-    pthread_mutex_lock(&c->lock);
-    e->next = c->events;
-    c->events = e;
-    pthread_mutex_unlock(&c->lock);
-    sim_handle_add(&e->obj, SIM_KIND_EVENT);
+    struct sim_event *e;
+    if ((r = sim_event_new(c, Flags, &e))) return r;
     *phEvent = (CUevent)e;
     return CUDA_SUCCESS;
+}
+
+unsigned sim_event_flags(const struct sim_event *e)
+{
+    return e->flags;
+}
+
+uint64_t sim_event_done_gen(struct sim_event *e)
+{
+    return atomic_load(&e->done_gen);
+}
+
+struct sim_ipc_event *sim_event_ipc(struct sim_event *e)
+{
+    pthread_mutex_lock(&e->lock);
+    struct sim_ipc_event *ev = e->ipc;
+    pthread_mutex_unlock(&e->lock);
+    return ev;
+}
+
+void sim_event_set_ipc(struct sim_event *e, struct sim_ipc_event *ev)
+{
+    pthread_mutex_lock(&e->lock);
+    e->ipc = ev;
+    pthread_mutex_unlock(&e->lock);
 }
 
 static void event_unlink(struct sim_event *e)
@@ -104,7 +139,7 @@ void sim_ctx_destroy_events(struct sim_ctx *c)
 
 struct record_op {
     struct sim_event *e;
-    uint64_t gen;
+    uint64_t gen, ipc_gen; /* ipc_gen: in the shared record (0: not shared) */
 };
 
 static CUresult op_record(void *p)
@@ -114,6 +149,7 @@ static CUresult op_record(void *p)
     uint64_t cur = atomic_load(&o->e->done_gen);
     while (cur < o->gen && !atomic_compare_exchange_weak(&o->e->done_gen, &cur, o->gen)) {
     }
+    if (o->ipc_gen) sim_ipc_event_done(o->e->ipc, o->ipc_gen);
     event_unref(o->e);
     return CUDA_SUCCESS;
 }
@@ -131,7 +167,7 @@ CUresult sim_event_record(struct sim_event *e, struct sim_stream *s)
     pthread_mutex_lock(&e->lock);
     uint64_t gen = atomic_fetch_add(&e->rec_gen, 1) + 1;
     atomic_fetch_add(&e->refs, 1);
-    struct record_op o = {e, gen};
+    struct record_op o = {e, gen, e->ipc ? sim_ipc_event_next(e->ipc) : 0};
     CUresult r = sim_stream_enqueue(s, op_record, &o, sizeof o);
     if (r) {
         atomic_fetch_sub(&e->rec_gen, 1);
@@ -179,6 +215,8 @@ CUresult cuEventRecordWithFlags_ptsz(CUevent h, CUstream s, unsigned int f)
 
 static bool event_complete(struct sim_event *e)
 {
+    struct sim_ipc_event *ev = sim_event_ipc(e); /* other processes' records count too */
+    if (ev && !sim_ipc_event_reached(ev, sim_ipc_event_target(ev))) return false;
     return atomic_load(&e->done_gen) >= atomic_load(&e->rec_gen);
 }
 
@@ -205,8 +243,36 @@ CUresult cuEventSynchronize(CUevent hEvent)
         sim_stream_wait_pos(s, pos);
         sim_stream_unref(s);
     }
+    struct sim_ipc_event *ev = sim_event_ipc(e);
+    if (ev) sim_ipc_event_wait(ev, sim_ipc_event_target(ev));
     sim_printf_flush();
     return (CUresult)atomic_load(&e->ctx->sticky);
+}
+
+struct ipc_wait_op {
+    struct sim_event *e;
+    uint64_t gen;
+};
+
+static CUresult op_ipc_wait(void *p)
+{
+    struct ipc_wait_op *o = p;
+    sim_ipc_event_wait(o->e->ipc, o->gen);
+    event_unref(o->e);
+    return CUDA_SUCCESS;
+}
+
+/* A wait on an interprocess event also waits for its last record in any process. */
+static CUresult wait_shared(struct sim_stream *s, struct sim_event *e)
+{
+    struct sim_ipc_event *ev = sim_event_ipc(e);
+    if (!ev) return CUDA_SUCCESS;
+    struct ipc_wait_op o = {e, sim_ipc_event_target(ev)};
+    if (sim_ipc_event_reached(ev, o.gen)) return CUDA_SUCCESS;
+    atomic_fetch_add(&e->refs, 1);
+    CUresult r = sim_stream_enqueue(s, op_ipc_wait, &o, sizeof o);
+    if (r) atomic_fetch_sub(&e->refs, 1);
+    return r;
 }
 
 CUresult sim_stream_wait_event(struct sim_stream *s, struct sim_event *e)
@@ -224,10 +290,10 @@ CUresult sim_stream_wait_event(struct sim_stream *s, struct sim_event *e)
     uint64_t pos = e->pos;
     if (o) sim_stream_ref(o);
     pthread_mutex_unlock(&e->lock);
-    if (!o) return CUDA_SUCCESS; /* never recorded: nothing to wait for */
+    if (!o) return wait_shared(s, e); /* never recorded here */
     CUresult r = sim_stream_enqueue_wait(s, o, pos);
     sim_stream_unref(o);
-    return r;
+    return r ? r : wait_shared(s, e);
 }
 
 static CUresult wait_event(CUstream hs, CUevent h, unsigned flags, bool pt)

@@ -345,6 +345,7 @@ fail:
 
 static void slab_free(struct slab *s)
 {
+    sim_ipc_unshare(s->base, SLAB);
     madvise((void *)s->base, SLAB, MADV_DONTNEED);
     mprotect((void *)s->base, SLAB, PROT_NONE);
     sim_va_give(s->base, SLAB);
@@ -495,6 +496,11 @@ void sim_mem_release(const struct sim_alloc *a)
             break;
         }
         size_t sz = page_round(a->size);
+        if (a->ipc) { /* an import: never charged here */
+            sim_ipc_release(a);
+            break;
+        }
+        sim_ipc_unshare(a->base, sz);
         madvise((void *)a->base, sz, MADV_DONTNEED);
         mprotect((void *)a->base, sz, PROT_NONE);
         sim_va_give(a->base, sz);
@@ -522,6 +528,19 @@ CUresult sim_mem_free_device(uintptr_t base)
     if (!sim_table_remove(base, &a)) return CUDA_ERROR_INVALID_VALUE;
     sim_mem_release(&a);
     return CUDA_SUCCESS;
+}
+
+bool sim_mem_region(const struct sim_alloc *a, uintptr_t *lo, size_t *len)
+{
+    if (a->kind != SIM_MEM_DEVICE || a->ipc) return false;
+    if (a->slab) {
+        *lo = ((const struct slab *)a->slab)->base;
+        *len = SLAB;
+    } else {
+        *lo = a->base;
+        *len = page_round(a->size);
+    }
+    return *len != 0;
 }
 
 /* ---- snapshot for the interpreter ---------------------------------------- */
@@ -597,7 +616,8 @@ CUresult cuMemFree_v2(CUdeviceptr dptr)
     if (r || (r = sim_capture_check_unsafe())) return r;
     if (!dptr) return CUDA_SUCCESS; /* like free(NULL) */
     struct sim_alloc a;
-    if (sim_mem_lookup((uintptr_t)dptr, &a) && a.internal) return CUDA_ERROR_INVALID_VALUE;
+    if (sim_mem_lookup((uintptr_t)dptr, &a) && (a.internal || a.ipc))
+        return CUDA_ERROR_INVALID_VALUE; /* imports go with cuIpcCloseMemHandle */
     return sim_mem_free_device((uintptr_t)dptr);
 }
 

@@ -191,6 +191,7 @@ struct sim_alloc {
     void *pool;    /* struct sim_mempool * for stream-ordered allocations */
     bool freeing;  /* cuMemFreeAsync queued: a second free is an error */
     void *slab;    /* small allocations: the slab holding them (memory.c) */
+    void *ipc;     /* opened with cuIpcOpenMemHandle: its mapping (ipc.c) */
 };
 
 /* Allocate device memory in the region, charged to dev. OUT_OF_MEMORY when the
@@ -317,6 +318,32 @@ CUresult sim_stream_check_sync_call(struct sim_stream *s);
 CUresult sim_event_resolve(CUevent h, struct sim_event **out);
 CUresult sim_event_record(struct sim_event *e, struct sim_stream *s);
 CUresult sim_stream_wait_event(struct sim_stream *s, struct sim_event *e);
+
+/* Event internals for IPC (event.c): a new event of c (the registry holds
+ * it); its flags; the generations it has completed; its shared record. */
+struct sim_ipc_event;
+CUresult sim_event_new(struct sim_ctx *c, unsigned flags, struct sim_event **out);
+unsigned sim_event_flags(const struct sim_event *e);
+uint64_t sim_event_done_gen(struct sim_event *e);
+struct sim_ipc_event *sim_event_ipc(struct sim_event *e);
+void sim_event_set_ipc(struct sim_event *e, struct sim_ipc_event *ev); /* e owns ev */
+
+/* ---- IPC (ipc.c) ----------------------------------------------------------
+ * Exported memory is a memfd mapped in place; imports are table entries with
+ * a->ipc set. Interprocess events keep their counters in a shared page. */
+/* The pages that share with an allocation when it is exported (its slab for a
+ * small one); false if it cannot be exported (memory.c). */
+bool sim_mem_region(const struct sim_alloc *a, uintptr_t *lo, size_t *len);
+/* [lo, lo+len) is being freed: if exported, private pages again. */
+void sim_ipc_unshare(uintptr_t lo, size_t len);
+/* An import's table entry was removed: unmap it and give its addresses back. */
+void sim_ipc_release(const struct sim_alloc *a);
+void sim_ipc_event_free(struct sim_ipc_event *ev);
+uint64_t sim_ipc_event_next(struct sim_ipc_event *ev);            /* a record: its generation */
+void sim_ipc_event_done(struct sim_ipc_event *ev, uint64_t gen);  /* that record ran */
+uint64_t sim_ipc_event_target(struct sim_ipc_event *ev);          /* the last one recorded */
+bool sim_ipc_event_reached(struct sim_ipc_event *ev, uint64_t gen);
+void sim_ipc_event_wait(struct sim_ipc_event *ev, uint64_t gen);  /* blocks */
 
 /* Do a host-side copy of n bytes once both ranges are validated (memcpy.c);
  * used by copy ops of graphs. */
