@@ -285,6 +285,27 @@ tp_status ucx_ucp_start(struct ucx_conn *u, tp_error *err)
     return TP_OK;
 }
 
+/* mu held: a receiver waiting for a message sleeps on the worker's event fd
+ * itself (armed), so a message wakes it directly rather than through the
+ * progress thread; rxfd wakes it when the progress thread took the message
+ * (or the stream ended) first. */
+static void sleep_for_message(struct ucx_conn *u, long long deadline_ns, long long now)
+{
+    if (ucp_worker_progress(u->worker) || ucx_head_ready(u)) return;
+    if (ucp_worker_arm(u->worker) == UCS_ERR_BUSY) return; /* events pending: progress again */
+    ucx_update_ready(u); /* rxfd clear: nothing is ready */
+    int tmo = -1;
+    if (deadline_ns) {
+        long long left = deadline_ns - now;
+        tmo = left <= 0 ? 0 : (int)((left + 999999LL) / 1000000LL);
+    }
+    struct pollfd p[2] = {{.fd = u->efd, .events = POLLIN}, {.fd = u->rxfd, .events = POLLIN}};
+    pthread_mutex_unlock(&u->mu);
+    poll(p, 2, tmo); /* EINTR or a spurious wake: the caller's loop looks again */
+    pthread_mutex_lock(&u->mu);
+    ucp_worker_progress(u->worker);
+}
+
 tp_status ucx_wait(struct ucx_conn *u, volatile int *flag, long long deadline_ns, unsigned busy_us)
 {
     long long spin_until = busy_us ? ucx_now_ns() + busy_us * 1000LL : 0;
@@ -314,15 +335,8 @@ tp_status ucx_wait(struct ucx_conn *u, volatile int *flag, long long deadline_ns
             ts.tv_sec += ns / 1000000000LL;
             ts.tv_nsec = ns % 1000000000LL;
             pthread_cond_timedwait(&u->cv, &u->mu, &ts);
-        } else if (!deadline_ns) {
-            pthread_cond_wait(&u->cv, &u->mu);
         } else {
-            struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            long long left = deadline_ns - now, ns = ts.tv_nsec + left % 1000000000LL;
-            ts.tv_sec += left / 1000000000LL + ns / 1000000000LL;
-            ts.tv_nsec = ns % 1000000000LL;
-            pthread_cond_timedwait(&u->cv, &u->mu, &ts);
+            sleep_for_message(u, deadline_ns, now);
         }
     }
     return TP_OK;
