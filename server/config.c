@@ -36,6 +36,8 @@ static const struct cfg_entry cfg_table[] = {
     {"user", STR(user), "", 0, 0, "when started as root, workers drop privileges to this user"},
     {"heartbeat-ms", INT(heartbeat_ms), "2000", 100, 600000,
      "interval of heartbeats sent while a call runs longer"},
+    {"lane-idle-ms", INT(lane_idle_ms), "30000", 10, 86400000,
+     "a client thread's worker thread idle this long ends (the next call starts another)"},
     {"credits", INT(credits), "256", 1, 65536, "calls a client may have in flight unacknowledged"},
     {"max-sessions", INT(max_sessions), "256", 1, 65536, "concurrent sessions (workers)"},
     {"handshake-timeout-ms", INT(handshake_timeout_ms), "10000", 100, 600000,

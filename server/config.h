@@ -16,6 +16,7 @@ struct srv_config {
     char port_file[SRV_STR_MAX];
     char user[64];               /* drop privileges to this user when started as root */
     int heartbeat_ms;
+    int lane_idle_ms;
     int credits;
     int max_sessions;
     int handshake_timeout_ms;

@@ -3,7 +3,8 @@
  * thread of its own that runs all its calls, in order. The backend therefore
  * sees one OS thread per client thread, as the driver would (stream capture
  * modes check the thread, the current context is per thread), and a client
- * thread blocked in a synchronisation never holds up another's calls.
+ * thread blocked in a synchronisation never holds up another's calls. An idle
+ * lane ends after lane-idle-ms (setting) and the thread's next call starts another.
  *
  * Order across client threads: the main loop gives every call a ticket in
  * arrival order; a call starts only on its ticket's turn, so a call another
@@ -47,15 +48,49 @@ static void turn_release(struct session *s, const struct call *cl)
     pthread_cond_broadcast(&s->cond);
 }
 
+/* Client threads come and go (thread pools, the shim's callback runners): a lane
+ * with nothing to do for lane-idle-ms (setting) ends, and the thread's small record
+ * (sequence number, per-thread streams) stays for its next call. Not while a
+ * stream capture may be under way in the session: capture modes check the OS
+ * thread. Under s->lock; 1 if the lane ends. */
+static int lane_retire(struct session *s, struct cthread *t, const struct timespec *dl)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (t->head || atomic_load(&s->captured) ||
+        (now.tv_sec < dl->tv_sec || (now.tv_sec == dl->tv_sec && now.tv_nsec < dl->tv_nsec)))
+        return 0;
+    t->has_lane = 0;
+    s->nlanes--;
+    pthread_detach(pthread_self());
+    return 1;
+}
+
+static void idle_deadline(const struct session *s, struct timespec *dl)
+{
+    int ms = s->cfg->lane_idle_ms;
+    clock_gettime(CLOCK_REALTIME, dl);
+    dl->tv_sec += ms / 1000;
+    dl->tv_nsec += (long)(ms % 1000) * 1000000;
+    if (dl->tv_nsec >= 1000000000) dl->tv_sec++, dl->tv_nsec -= 1000000000;
+}
+
 static void *lane_main(void *p)
 {
     struct cthread *t = ((void **)p)[1];
     struct session *s = ((void **)p)[0];
+    struct timespec dl;
     free(p);
     pthread_mutex_lock(&s->lock);
+    idle_deadline(s, &dl);
     for (;;) {
-        while (!atomic_load(&s->closing) && (!t->head || t->head->ticket > s->turn))
-            pthread_cond_wait(&s->cond, &s->lock);
+        while (!atomic_load(&s->closing) && (!t->head || t->head->ticket > s->turn)) {
+            if (pthread_cond_timedwait(&s->cond, &s->lock, &dl) == ETIMEDOUT &&
+                lane_retire(s, t, &dl)) {
+                pthread_mutex_unlock(&s->lock);
+                return NULL;
+            }
+        }
         if (atomic_load(&s->closing)) break;
         struct call *cl = t->head;
         t->head = cl->next;
@@ -74,6 +109,7 @@ static void *lane_main(void *p)
             flush_credits(s);
             pthread_mutex_lock(&s->lock);
         }
+        idle_deadline(s, &dl);
     }
     pthread_mutex_unlock(&s->lock);
     return NULL;
@@ -84,6 +120,13 @@ int lane_submit(struct session *s, struct call *cl)
     struct cthread *t = cl->t;
     pthread_mutex_lock(&s->lock);
     if (!t->has_lane) {
+        if (s->nlanes >= SRV_MAX_LANES) {
+            pthread_mutex_unlock(&s->lock);
+            srv_err("client thread %u: %d client threads have calls running or queued already",
+                    t->id, SRV_MAX_LANES);
+            call_free(cl);
+            return -1;
+        }
         void **arg = malloc(2 * sizeof *arg);
         if (!arg) goto fail;
         arg[0] = s;
@@ -93,6 +136,7 @@ int lane_submit(struct session *s, struct call *cl)
             goto fail;
         }
         t->has_lane = 1;
+        s->nlanes++;
     }
     cl->ticket = s->next_ticket++;
     cl->next = NULL;

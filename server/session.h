@@ -15,7 +15,8 @@
 #include "handles.h"
 
 #define SRV_MAX_DEVICES 64
-#define SRV_MAX_THREADS 1024
+#define SRV_MAX_THREADS (1 << 20) /* client threads a session may have named (small records) */
+#define SRV_MAX_LANES 1024        /* worker threads running at once for them */
 #define SRV_MAX_CALL_RAW (1ull << 30) /* bytes of one call gathered from DATA frames */
 #define SRV_TURN_MS 50 /* a call blocked this long in the backend stops holding up other threads */
 
@@ -54,7 +55,7 @@ struct session {
     struct memh_ref { uint64_t id; unsigned refs; } *memh; /* VMM handle ids: references */
     size_t nmemh, capmemh; /* (cuMemCreate / cuMemRetainAllocationHandle - cuMemRelease) */
     struct cthread *threads;
-    int nthreads;
+    int nthreads, nlanes;
     uint32_t credit_owed;
 
     pthread_mutex_t send_lock;

@@ -161,4 +161,36 @@ RG_TEST(blocked_legacy_copy_does_not_stall_other_threads)
     CHECK_CU(cuMemFree(dst));
 }
 
+/* Threads that come and go (thread pools, callback runners): far more of them
+ * over a session's life than the worker runs at once (1024 lanes). rgpud runs
+ * this test with --lane-idle-ms 20, so idle lanes end and their threads' later
+ * calls would start new ones. Each thread makes a call that waits. */
+static void *short_lived(void *arg)
+{
+    CUdeviceptr d = (CUdeviceptr)(uintptr_t)arg;
+    unsigned v = 0;
+    if (cuCtxSetCurrent(primary) != CUDA_SUCCESS) return (void *)1;
+    if (cuMemcpyDtoH(&v, d, sizeof v) != CUDA_SUCCESS) return (void *)1;
+    return v == 0x2a2a2a2a ? NULL : (void *)1;
+}
+
+RG_TEST(many_threads_over_the_session)
+{
+    CUdeviceptr d;
+    CHECK_CU(rt_setup(&primary));
+    CHECK_CU(cuMemAlloc(&d, 4));
+    CHECK_CU(cuMemsetD8(d, 0x2a, 4));
+    int bad = 0;
+    for (int i = 0; i < 1100 && !bad; i++) {
+        pthread_t t;
+        void *r = (void *)1;
+        if (pthread_create(&t, NULL, short_lived, (void *)(uintptr_t)d)) RG_FAIL("pthread_create");
+        pthread_join(t, &r);
+        if (r) bad = i + 1;
+        if (i % 100 == 99) usleep(50 * 1000); /* let idle lanes end now and then */
+    }
+    CHECK_EQ_INT(bad, 0);
+    CHECK_CU(cuMemFree(d));
+}
+
 RG_TEST_MAIN()
