@@ -21,6 +21,7 @@
 #include "transport.h"
 
 int bench_worker_main(bool quick, const char *only);
+int bench_gl_main(int argc, char **argv); /* `rgpu-bench gl` (gl_bench.c) */
 void bench_ir_sizes(void);
 
 /* One column of the comparison. A native backend runs the benchmark worker
@@ -67,6 +68,7 @@ static const char *native_lib, *server_backend = "simgpu";
 static void usage(FILE *f)
 {
     fprintf(f, "usage: rgpu-bench [--quick] [--out DIR] [--backend NAME] [--only PATTERN]\n"
+               "       rgpu-bench gl [--help]   (glxgears through rgpu vs local llvmpipe)\n"
                "\n"
                "Runs every rgpu benchmark against each backend and prints a table; writes\n"
                "DIR/rgpu-bench.json and, if gnuplot is installed, DIR/*.png. Every rgpu\n"
@@ -446,6 +448,7 @@ int main(int argc, char **argv)
                                          {"worker", no_argument, 0, 'w'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
+    if (argc > 1 && !strcmp(argv[1], "gl")) return bench_gl_main(argc - 1, argv + 1);
     bool quick = false, worker = false;
     const char *out = "rgpu-bench-results", *only_backend = NULL, *only = NULL;
     int c;

@@ -108,6 +108,10 @@ static EGLDisplay vendor_platform_display(EGLenum platform, void *native, const 
         XD.x = native;
         return DPYX;
     }
+    if (platform == EGL_PLATFORM_X11_KHR && !native) { /* EGL_DEFAULT_DISPLAY: $DISPLAY */
+        if (!XD.x && !rg_glc_x11()) XD.x = RG_X11.OpenDisplay(NULL);
+        return XD.x ? DPYX : EGL_NO_DISPLAY;
+    }
     return EGL_NO_DISPLAY;
 }
 
@@ -773,7 +777,8 @@ static EGLBoolean vendor_supports_api(EGLenum api)
 static const char *vendor_string(int name)
 {
     return name == __EGL_VENDOR_STRING_PLATFORM_EXTENSIONS
-               ? "EGL_MESA_platform_surfaceless EGL_EXT_platform_x11 EGL_KHR_platform_x11"
+               ? "EGL_EXT_platform_base EGL_MESA_platform_surfaceless EGL_EXT_platform_x11 "
+                 "EGL_KHR_platform_x11"
                : NULL;
 }
 

@@ -30,10 +30,12 @@ int rg_glc_x11(void)
             RG_X11.CreateGC = (void *)dlsym(h, "XCreateGC");
             RG_X11.FreeGC = (void *)dlsym(h, "XFreeGC");
             RG_X11.Flush = (void *)dlsym(h, "XFlush");
+            RG_X11.OpenDisplay = (void *)dlsym(h, "XOpenDisplay");
         }
         state = RG_X11.GetGeometry && RG_X11.MatchVisualInfo && RG_X11.GetVisualInfo &&
                         RG_X11.Sync && RG_X11.GetWindowAttributes && RG_X11.CreateImage &&
-                        RG_X11.PutImage && RG_X11.CreateGC && RG_X11.FreeGC && RG_X11.Flush
+                        RG_X11.PutImage && RG_X11.CreateGC && RG_X11.FreeGC && RG_X11.Flush &&
+                        RG_X11.OpenDisplay
                     ? 1
                     : -1;
         if (state < 0) rg_glc_log(GLC_ERR, "cannot load libX11.so.6");

@@ -21,6 +21,7 @@ struct glc_x11 {
     GC (*CreateGC)(Display *, Drawable, unsigned long, XGCValues *);
     int (*FreeGC)(Display *, GC);
     int (*Flush)(Display *);
+    Display *(*OpenDisplay)(const char *);
 };
 extern struct glc_x11 RG_X11;
 int rg_glc_x11(void); /* loads libX11.so.6 once: 0, or -1 (logged) */
