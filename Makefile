@@ -30,7 +30,7 @@ test-quick: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE slow
 
 bench: build
-	@$(BUILD)/bin/rgpu-bench
+	@$(BUILD)/bin/rgpu-bench --out $(BUILD)/rgpu-bench-results
 
 format:
 	@git ls-files '*.c' '*.h' | xargs clang-format -i

@@ -184,6 +184,9 @@ int bench_raw_transport(const char *name, const char *url, bool quick, char *why
     double us = ping_pong(c, quick ? 2000 : 20000);
     if (us < 0) goto broken;
     bench_add_row(name, "raw_pingpong", "48B", us, "us/rt", NULL);
+    /* streams without spinning: a receiver that spins between pieces takes the
+     * sender's core on a busy machine (rgpu's receivers sleep in poll() too) */
+    if (peer_busy_poll(c, 0)) goto broken;
     for (size_t sz = 4096; sz <= max; sz *= 4) {
         char param[32];
         snprintf(param, sizeof param, "%zu", sz);
