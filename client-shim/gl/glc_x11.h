@@ -6,6 +6,7 @@
 
 #include <X11/Xlib.h>
 #include <X11/Xutil.h>
+#include <X11/extensions/XShm.h>
 #include <stdint.h>
 
 struct glc_x11 {
@@ -32,6 +33,12 @@ struct glc_frame { /* a window's last frame, as the X server takes it */
     size_t cap;
     uint8_t *z; /* a decompressed frame */
     size_t zcap;
+    /* MIT-SHM (a local X server): the rows go into a shared segment the X server
+     * reads; shm < 0 once it failed (XPutImage then). pending: an XShmPutImage
+     * the X server may still be reading (XSync before the next write). */
+    int shm, pending;
+    XShmSegmentInfo si;
+    XImage *img;
 };
 /* Asks the server for surface surf's colour (RG_WS_PRESENT, waits) and puts it
  * into window win. */
