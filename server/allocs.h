@@ -13,6 +13,7 @@ enum alloc_kind {
     ALLOC_MAPPED,  /* cuMemMap of a VMM handle: cuMemUnmap */
     ALLOC_RESERVED,/* cuMemAddressReserve: cuMemAddressFree (not accessible by itself) */
     ALLOC_GLOBAL,  /* a module's or library's variable: goes with its owner */
+    ALLOC_IPC,     /* cuIpcOpenMemHandle: cuIpcCloseMemHandle (ipc.c; its context unmaps it) */
 };
 
 struct alloc {

@@ -69,6 +69,10 @@ static ffi_type *scalar_type(unsigned s)
 static ffi_type *struct_type(struct backend_fn *f, int i, const struct rpc_arg_desc *a)
 {
     unsigned al = a->align ? a->align : 1, n = a->size / al;
+    if (n > 16 && a->size % 8 == 0) { /* over 16 bytes it goes in memory: only the size counts */
+        al = 8;                       /* (CUipcMemHandle: char[64]) */
+        n = a->size / 8;
+    }
     if (al > 8 || (al & (al - 1)) || n == 0 || n > 16 || n * al != a->size) return NULL;
     ffi_type *m = al == 8 ? &ffi_type_uint64 : al == 4 ? &ffi_type_uint32
                 : al == 2 ? &ffi_type_uint16 : &ffi_type_uint8;

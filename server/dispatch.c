@@ -8,6 +8,7 @@
 
 #include "imagecache.h"
 #include "bulk.h"
+#include "ipc.h"
 #include "log.h"
 #include "mirror.h"
 #include "quota.h"
@@ -484,7 +485,8 @@ static int decode_and_run(struct session *s, struct call *cl, struct rpc_decoded
     if (rc < 0) return -1;
     *r = (CUresult)rc;
     if (rc) return 0;
-    if (graph_call(s, cl, dc, r)) { /* notify.c: staged host sides, client host functions */
+    /* notify.c: staged host sides, client host functions; ipc.c: the export table */
+    if (graph_call(s, cl, dc, r) || ipc_call(s, cl, dc, r)) {
         if (*r == CUDA_SUCCESS) {
             pthread_mutex_lock(&s->lock);
             post_process(s, cl, dc);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ipc.h"
 #include "log.h"
 #include "pool.h"
 #include "quota.h"
@@ -33,5 +34,6 @@ int main(int argc, char **argv)
     if (w.pool_fd >= 0 && !slot) srv_warn("session %llu: not in the pool's table; no quota, no figures",
                                           w.session);
     quota_attach(slot ? pool : NULL, slot); /* quota.c: the session's share of its GPUs */
+    ipc_attach(slot ? pool : NULL, slot);   /* ipc.c: the export table */
     return srv_worker_main(&cfg, &w);
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,7 +23,13 @@
 
 static size_t table_size(int nslots)
 {
-    return sizeof(struct pool_table) + (size_t)nslots * sizeof(struct pool_slot);
+    return sizeof(struct pool_table) + (size_t)nslots * sizeof(struct pool_slot) +
+           POOL_MAX_EXPORTS * sizeof(struct pool_export);
+}
+
+static struct pool_export *exports(struct pool_table *t)
+{
+    return (struct pool_export *)&t->slot[t->nslots];
 }
 
 struct pool_table *pool_create(int nslots, int *fd)
@@ -36,6 +43,8 @@ struct pool_table *pool_create(int nslots, int *fd)
     if (t == MAP_FAILED) goto fail;
     t->magic = POOL_MAGIC;
     t->nslots = (uint32_t)nslots;
+    if (getrandom(&t->boot, sizeof t->boot, 0) != (ssize_t)sizeof t->boot)
+        t->boot = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL);
     pthread_mutexattr_init(&ma);
     pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
     pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST); /* a child may die holding it */
@@ -147,6 +156,9 @@ uint64_t pool_release_pid(struct pool_table *t, int pid, struct pool_slot *was)
         if (atomic_load(&s->state) == POOL_FREE || s->pid != pid) continue;
         id = s->session;
         if (was) memcpy(was, s, sizeof *was);
+        for (int k = 0; k < POOL_MAX_EXPORTS; k++) /* its IPC handles die with it */
+            if (exports(t)[k].kind && exports(t)[k].session == s->session)
+                exports(t)[k].kind = POOL_EXPORT_FREE;
         memset((char *)s + sizeof s->state, 0, sizeof *s - sizeof s->state);
         atomic_store(&s->state, POOL_FREE);
     }
@@ -417,4 +429,52 @@ struct pool_slot *pool_attach(int fd, int slot, struct pool_table **tp)
     atomic_store(&t->slot[slot].state, POOL_RUNNING);
     *tp = t;
     return &t->slot[slot];
+}
+
+/* ---- IPC exports ------------------------------------------------------------------- */
+
+uint64_t pool_export_add(struct pool_table *t, struct pool_export *e)
+{
+    struct pool_export *x = exports(t), *free_one = NULL;
+    uint64_t serial = 0;
+    pool_lock(t);
+    for (int k = 0; k < POOL_MAX_EXPORTS && !serial; k++) {
+        if (!x[k].kind) {
+            if (!free_one) free_one = &x[k];
+        } else if (x[k].session == e->session && x[k].kind == e->kind &&
+                   !memcmp(x[k].backend, e->backend, sizeof e->backend)) {
+            serial = x[k].serial; /* exported again: the same handle */
+            memcpy(e->key, x[k].key, sizeof e->key);
+        }
+    }
+    if (!serial && free_one) {
+        *free_one = *e;
+        serial = free_one->serial = ++t->next_export;
+    }
+    pthread_mutex_unlock(&t->lock);
+    return serial;
+}
+
+int pool_export_find(struct pool_table *t, uint64_t serial, struct pool_export *out)
+{
+    struct pool_export *x = exports(t);
+    int rc = -1;
+    pool_lock(t);
+    for (int k = 0; k < POOL_MAX_EXPORTS && rc; k++)
+        if (x[k].kind && x[k].serial == serial) {
+            *out = x[k];
+            rc = 0;
+        }
+    pthread_mutex_unlock(&t->lock);
+    return rc;
+}
+
+void pool_export_drop(struct pool_table *t, uint64_t session, uint64_t base)
+{
+    struct pool_export *x = exports(t);
+    pool_lock(t);
+    for (int k = 0; k < POOL_MAX_EXPORTS; k++)
+        if (x[k].kind == POOL_EXPORT_MEM && x[k].session == session && (!base || x[k].base == base))
+            x[k].kind = POOL_EXPORT_FREE;
+    pthread_mutex_unlock(&t->lock);
 }

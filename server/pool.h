@@ -42,9 +42,26 @@ struct pool_slot {
     uint64_t ticket; /* its place in the queue while it waits for GPUs (0: not waiting) */
 };
 
+/* A CUDA IPC export (server/ipc.c): the key an rgpu handle names, and what it
+ * stands for. Entries follow the slots in the table; under the lock. */
+#define POOL_MAX_EXPORTS 1024
+enum pool_export_kind { POOL_EXPORT_FREE = 0, POOL_EXPORT_MEM, POOL_EXPORT_EVENT };
+
+struct pool_export {
+    int kind; /* enum pool_export_kind */
+    uint32_t slot;
+    uint64_t session, serial;
+    uint64_t base;       /* memory: the exporter's allocation (dropped when it is freed) */
+    uint8_t key[24];     /* random: the handle must carry it */
+    uint8_t backend[64]; /* the backend's own handle */
+    char tenant[32];
+};
+
 struct pool_table {
     uint32_t magic, nslots;
     int ndev;
+    uint64_t boot;        /* random, per rgpud: handles of another run are not looked up */
+    uint64_t next_export; /* serials of exports (under lock) */
     _Atomic int closing;  /* rgpud is shutting down: queued sessions are refused */
     uint64_t next_ticket; /* the queue (under lock): first come, first placed */
     pthread_mutex_t lock; /* process-shared, robust: placement */
@@ -89,5 +106,13 @@ void pool_visible(const struct pool_table *t, int slot, char *out, size_t len);
 
 /* Maps the inherited table (fd) and returns this worker's slot, or NULL. */
 struct pool_slot *pool_attach(int fd, int slot, struct pool_table **t);
+
+/* IPC exports (server/ipc.c). add: an entry like e (or the same session's
+ * entry with the same backend handle, whose key then replaces e's); its
+ * serial, or 0 when the table is full. find: the entry of serial, copied; 0 or -1.
+ * drop: a session's memory entries of base (all of them for base 0). */
+uint64_t pool_export_add(struct pool_table *t, struct pool_export *e);
+int pool_export_find(struct pool_table *t, uint64_t serial, struct pool_export *out);
+void pool_export_drop(struct pool_table *t, uint64_t session, uint64_t base);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ipc.h"
 #include "log.h"
 #include "session.h"
 
@@ -213,4 +214,5 @@ void post_process(struct session *s, struct call *cl, struct rpc_decoded *dc)
     }
     track_memory(s, cl, dc);
     track_lifetimes(s, dc);
+    ipc_post(s, dc); /* IPC: closes of imports, frees of exports */
 }

@@ -1,0 +1,72 @@
+/* ipc_peer.c — one side of the IPC pool test, run under rgpu-run.
+ *   ipc_peer export   allocates 1 MiB filled with 0x1234abcd, prints its IPC
+ *                     handle in hex, waits for stdin to close, then exits 0
+ *                     only if an importer wrote 0xfeedface into its first word.
+ *   ipc_peer import HEX   opens the handle and prints "open R" (the CUresult);
+ *                     when open, checks the exporter's words, writes 0xfeedface
+ *                     and closes it; exits 0 when every answer was consistent. */
+#include <cuda.h>
+#include <stdio.h>
+#include <string.h>
+
+#define N (256 * 1024)
+
+static unsigned host[N];
+
+static int setup(void)
+{
+    CUcontext ctx;
+    return cuInit(0) || cuDevicePrimaryCtxRetain(&ctx, 0) || cuCtxSetCurrent(ctx);
+}
+
+static int export_side(void)
+{
+    CUdeviceptr p;
+    CUipcMemHandle h;
+    if (setup() || cuMemAlloc(&p, N * sizeof *host) || cuMemsetD32(p, 0x1234abcd, N)) return 2;
+    CUresult r = cuIpcGetMemHandle(&h, p);
+    if (r) {
+        printf("export %d\n", (int)r);
+        return 3;
+    }
+    for (size_t i = 0; i < sizeof h.reserved; i++)
+        printf("%02x", (unsigned char)h.reserved[i]);
+    printf("\n");
+    fflush(stdout);
+    while (getchar() != EOF) {
+    }
+    if (cuMemcpyDtoH(host, p, N * sizeof *host)) return 4;
+    return host[0] == 0xfeedface && host[1] == 0x1234abcd && host[N - 1] == 0x1234abcd ? 0 : 5;
+}
+
+static int import_side(const char *hex)
+{
+    CUipcMemHandle h;
+    CUdeviceptr p;
+    if (strlen(hex) != 2 * sizeof h.reserved) return 2;
+    for (size_t i = 0; i < sizeof h.reserved; i++) {
+        unsigned v;
+        if (sscanf(hex + 2 * i, "%2x", &v) != 1) return 2;
+        h.reserved[i] = (char)v;
+    }
+    if (setup()) return 3;
+    CUresult r = cuIpcOpenMemHandle(&p, h, CU_IPC_MEM_LAZY_ENABLE_PEER_ACCESS);
+    printf("open %d\n", (int)r);
+    fflush(stdout);
+    if (r) return 0;
+    if (cuMemcpyDtoH(host, p, N * sizeof *host)) return 4;
+    for (int i = 0; i < N; i++)
+        if (host[i] != 0x1234abcd) return 5;
+    if (cuMemsetD32(p, 0xfeedface, 1) || cuCtxSynchronize()) return 6;
+    if (cuIpcCloseMemHandle(p)) return 7;
+    /* closed: the range is no longer the session's */
+    return cuMemcpyDtoH(host, p, 4) == CUDA_ERROR_INVALID_VALUE ? 0 : 8;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && !strcmp(argv[1], "export")) return export_side();
+    if (argc == 3 && !strcmp(argv[1], "import")) return import_side(argv[2]);
+    fprintf(stderr, "usage: ipc_peer export | import HEX\n");
+    return 2;
+}
