@@ -218,6 +218,17 @@ static void note_parents(const struct rpc_call_desc *d, void **args)
     }
 }
 
+/* An opened IPC range may lie where this session freed memory before: the
+ * mirror forgets those freed spans (the worker checks every range naming it). */
+static void ipc_opened(uint64_t p)
+{
+    const struct rpc_call_desc *d = rpc_call_by_name("cuMemGetAddressRange_v2");
+    CUdeviceptr base = 0, dp = p, *pb = &base;
+    size_t size = 0, *ps = &size;
+    void *args[3] = {&pb, &ps, &dp};
+    if (d && rg_shim_forward(d, args) == CUDA_SUCCESS) rg_mirror_unfree(base, size);
+}
+
 static void after_success(const struct rpc_call_desc *d, void **args)
 {
     note_destroyed(d, args);
@@ -248,6 +259,8 @@ static void after_success(const struct rpc_call_desc *d, void **args)
         if (rg_managed_add(p, n))
             rg_log(RG_LOG_ERROR, "cuMemAllocManaged: %#llx cannot be mirrored here",
                    (unsigned long long)p);
+    } else if (!strcmp(d->base, "cuIpcOpenMemHandle")) {
+        ipc_opened(**(uint64_t **)args[0]);
     } else if (!strcmp(d->base, "cuLibraryGetManaged")) {
         rg_managed_var(d, args);
     } else if (!strcmp(d->name, "cuMemFree_v2") || !strcmp(d->base, "cuMemFreeAsync")) {

@@ -85,6 +85,13 @@ void rg_mirror_remove(uint64_t base)
     pthread_mutex_unlock(&M.mu);
 }
 
+void rg_mirror_unfree(uint64_t base, uint64_t size)
+{
+    pthread_mutex_lock(&M.mu);
+    unfree_locked(base, size);
+    pthread_mutex_unlock(&M.mu);
+}
+
 int rg_in_window(uint64_t p)
 {
     uint64_t lo = (uint64_t)(uintptr_t)rg_sess.window;

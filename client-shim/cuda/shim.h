@@ -184,6 +184,8 @@ void rg_ctx_clear_sticky(uint64_t id);
 /* ---- device allocations (mirror.c) ------------------------------------------- */
 void rg_mirror_add(uint64_t base, uint64_t size);
 void rg_mirror_remove(uint64_t base);
+/* Addresses in use again that the mirror does not track (an opened IPC range). */
+void rg_mirror_unfree(uint64_t base, uint64_t size);
 int rg_in_window(uint64_t p);
 int rg_mirror_range_ok(uint64_t p, uint64_t len);
 /* cuMemcpy2D / 3D: CU_MEMORYTYPE_UNIFIED sides retyped HOST (outside the window) or

@@ -45,7 +45,11 @@ static int child_main(const char *hex, int fd)
     static unsigned char buf[BIG];
     if (hex_get(hex, &h, sizeof h)) return 2;
     if (cuInit(0) || cuDevicePrimaryCtxRetain(&c, 0) || cuCtxSetCurrent(c)) return 3;
+    /* freed memory first: the import may land where it was (an address the shim saw freed) */
+    CUdeviceptr tmp;
+    if (cuMemAlloc(&tmp, BIG) || cuMemFree(tmp)) return 28;
     if (cuIpcOpenMemHandle(&big, h.big, CU_IPC_MEM_LAZY_ENABLE_PEER_ACCESS)) return 4;
+    if (big == tmp) fprintf(stderr, "ipc: the import is where freed memory was\n");
     if (cuIpcOpenMemHandle(&big2, h.big, 0) || big2 != big) return 5; /* counted, same pointer */
     if (cuIpcOpenMemHandle(&small, h.small, 0)) return 6;
     if (cuMemcpyDtoH(buf, big, BIG)) return 7;
