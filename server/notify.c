@@ -62,17 +62,14 @@ int hostcb_op(const struct rpc_call_desc *d)
            (!strcmp(d->base, "cuLaunchHostFunc") || !strcmp(d->base, "cuStreamAddCallback"));
 }
 
-static void hostcb_run(struct hostcb *cb, CUresult status)
+/* Sends cb's NOTIFY and waits, with heartbeats going out, until the client's
+ * DONE marks cb done or the session ends; then takes cb off the session's
+ * list (nobody else touches it after). 1 if the NOTIFY went out. */
+static int notify_and_wait(struct session *s, struct hostcb *cb, rpc_hdr *h, const void *enc,
+                           size_t len, const struct iovec *raw, int nraw)
 {
-    struct session *s = cb->s;
-    uint8_t b[12];
-    rpc_wbuf w;
-    rpc_wbuf_init(&w, b, sizeof b);
-    rpc_put_u64(&w, cb->id);
-    if (cb->kind == SRV_NOTIFY_CALLBACK) rpc_put_u32(&w, (uint32_t)status);
-    rpc_hdr h = {.type = RPC_T_NOTIFY, .op = cb->kind};
-    atomic_fetch_add(&s->busy, 1); /* heartbeats while the client runs it */
-    int sent = !atomic_load(&s->closing) && session_send(s, &h, b, w.len, NULL, 0) == 0;
+    atomic_fetch_add(&s->busy, 1); /* heartbeats while the client works */
+    int sent = !atomic_load(&s->closing) && session_send(s, h, enc, len, raw, nraw) == 0;
     pthread_mutex_lock(&s->lock);
     while (sent && !cb->done && !atomic_load(&s->closing) && !atomic_load(&s->fatal)) {
         struct timespec dl;
@@ -88,6 +85,19 @@ static void hostcb_run(struct hostcb *cb, CUresult status)
         }
     pthread_mutex_unlock(&s->lock);
     atomic_fetch_sub(&s->busy, 1);
+    return sent;
+}
+
+static void hostcb_run(struct hostcb *cb, CUresult status)
+{
+    struct session *s = cb->s;
+    uint8_t b[12];
+    rpc_wbuf w;
+    rpc_wbuf_init(&w, b, sizeof b);
+    rpc_put_u64(&w, cb->id);
+    if (cb->kind == SRV_NOTIFY_CALLBACK) rpc_put_u32(&w, (uint32_t)status);
+    rpc_hdr h = {.type = RPC_T_NOTIFY, .op = cb->kind};
+    notify_and_wait(s, cb, &h, b, w.len, NULL, 0);
     atomic_fetch_sub(&s->live_cbs, 1);
     free(cb);
 }
@@ -213,24 +223,8 @@ static int client_request(struct session *s, uint32_t kind, const void *body, si
     rpc_put_u64(&w, cb->id);
     rpc_put_bytes(&w, body, len);
     rpc_hdr h = {.type = RPC_T_NOTIFY, .op = kind};
-    atomic_fetch_add(&s->busy, 1); /* heartbeats while the client works */
-    int sent = !atomic_load(&s->closing) && session_send(s, &h, b, w.len, raw, nraw) == 0;
-    pthread_mutex_lock(&s->lock);
-    while (sent && !cb->done && !atomic_load(&s->closing) && !atomic_load(&s->fatal)) {
-        struct timespec dl;
-        clock_gettime(CLOCK_REALTIME, &dl);
-        dl.tv_nsec += 200 * 1000000L;
-        if (dl.tv_nsec >= 1000000000L) dl.tv_sec++, dl.tv_nsec -= 1000000000L;
-        pthread_cond_timedwait(&s->cb_cond, &s->lock, &dl);
-    }
-    for (struct hostcb **p = &s->cbs; *p; p = &(*p)->next)
-        if (*p == cb) {
-            *p = cb->next;
-            break;
-        }
-    int ok = sent && cb->done && (!fetch || cb->fetched);
-    pthread_mutex_unlock(&s->lock);
-    atomic_fetch_sub(&s->busy, 1);
+    int sent = notify_and_wait(s, cb, &h, b, w.len, raw, nraw);
+    int ok = sent && cb->done && (!fetch || cb->fetched); /* off the list: ours alone */
     free(cb);
     return ok ? 0 : -1;
 }
