@@ -144,7 +144,7 @@ static struct shared *share_region(uintptr_t lo, size_t len)
     s->lo = lo;
     s->len = len;
     s->next = shared_list;
-    shared_list = s;
+    __atomic_store_n(&shared_list, s, __ATOMIC_RELEASE); /* read without the lock at free */
     return s;
 fail:
     sim_warn("IPC: cannot share %zu bytes of device memory: %s", len, strerror(errno));
@@ -164,7 +164,7 @@ void sim_ipc_unshare(uintptr_t lo, size_t len)
         mmap((void *)lo, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
              -1, 0);
         close(s->fd); /* importers keep their mappings (the driver leaves them undefined) */
-        *pp = s->next;
+        __atomic_store_n(pp, s->next, __ATOMIC_RELEASE);
         free(s);
         break;
     }

@@ -1,8 +1,9 @@
 /* ipc_test.c — CUDA IPC through rgpud between sessions (docs/pool.md, server/ipc.c):
  * real rgpud with a tenants file and ipc_peer programs under rgpu-run. Two
- * sessions of alice share a buffer (each checks what the other wrote), bob's
- * session is refused the same handle with INVALID_HANDLE and a log line, and
- * once the exporting session has ended its handle opens nothing. */
+ * sessions of alice share a buffer (each checks what the other wrote) and an
+ * interprocess event; bob's session is refused both handles with
+ * INVALID_HANDLE and a log line; once the exporting session has ended its
+ * handle opens nothing. */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -108,12 +109,14 @@ static int wait_exit(pid_t pid)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-/* An importer run to its end: the result of its cuIpcOpenMemHandle (-1: none) and exit status. */
-static int import(const struct server *s, const char *token, const char *hex, int *status)
+/* An importer (mode import or import-event) run to its end: the result of its
+ * cuIpcOpen*Handle (-1: none) and exit status. */
+static int import_as(const struct server *s, const char *token, const char *mode, const char *hex,
+                     int *status)
 {
     int in, out, r = -1;
     char line[64] = "";
-    pid_t pid = peer_start(s, token, "import", hex, &in, &out);
+    pid_t pid = peer_start(s, token, mode, hex, &in, &out);
     if (pid < 0) return -1;
     close(in);
     FILE *f = fdopen(out, "r");
@@ -121,6 +124,11 @@ static int import(const struct server *s, const char *token, const char *hex, in
     if (f) fclose(f);
     *status = wait_exit(pid);
     return r;
+}
+
+static int import(const struct server *s, const char *token, const char *hex, int *status)
+{
+    return import_as(s, token, "import", hex, status);
 }
 
 static int log_has(const struct server *s, const char *what)
@@ -136,7 +144,7 @@ static int log_has(const struct server *s, const char *what)
 RG_TEST(one_tenant_shares_another_is_refused)
 {
     struct server s = {0};
-    char va[256], vb[256], path[96], hex[256] = "";
+    char va[256], vb[256], path[96], hex[256] = "", evhex[256] = "";
     int in, out, st = -1;
     if (!getenv("RGPU_RUN") || access(getenv("RGPU_RUN"), X_OK)) RG_SKIP("rgpu-run is not built");
     if (verifier("alice-secret-1", va, sizeof va) || verifier("bob-secret-22", vb, sizeof vb))
@@ -154,11 +162,20 @@ RG_TEST(one_tenant_shares_another_is_refused)
     CHECK(eo && fgets(hex, sizeof hex, eo));
     hex[strcspn(hex, "\n")] = 0;
     CHECK_EQ_INT((int)strlen(hex), 128);
+    CHECK(fgets(evhex, sizeof evhex, eo));
+    evhex[strcspn(evhex, "\n")] = 0;
+    CHECK_EQ_INT((int)strlen(evhex), 128);
 
     /* bob's session: the handle is not his tenant's */
     CHECK_EQ_INT(import(&s, "bob:bob-secret-22", hex, &st), 400); /* CUDA_ERROR_INVALID_HANDLE */
     CHECK_EQ_INT(st, 0);
     CHECK(log_has(&s, "IPC handle refused (it is another tenant's): tenant bob"));
+    CHECK_EQ_INT(import_as(&s, "bob:bob-secret-22", "import-event", evhex, &st), 400);
+    CHECK(log_has(&s, "cuIpcOpenEventHandle: IPC handle refused (it is another tenant's)"));
+    CHECK_EQ_INT(import_as(&s, "alice:alice-secret-1", "import-event", evhex, &st), 0);
+    CHECK_EQ_INT(st, 0);
+    /* a memory handle is not an event handle */
+    CHECK_EQ_INT(import_as(&s, "alice:alice-secret-1", "import-event", hex, &st), 400);
     /* a handle whose key was changed is refused too */
     char forged[256];
     snprintf(forged, sizeof forged, "%s", hex);
