@@ -139,8 +139,10 @@ enum rg_gl_wsop {
     RG_WS_DESTROY_SURFACE,   /* u32 surf */
     RG_WS_MAKE_CURRENT,      /* u32 draw, u32 read, u32 ctx (0: release) */
     RG_WS_FINISH,            /* sync: glFinish */
-    RG_WS_PRESENT, /* sync: u32 surf, u32 codecs the client takes (RG_FRAME_*) -> u32 w, u32 h,
-                      u32 codec; raw: w*h RGBA8 rows, bottom row first, coded */
+    RG_WS_PRESENT,    /* sync: u32 surf, u32 codecs the client takes (RG_FRAME_*) -> u32 w, u32 h,
+                         u32 codec; raw: w*h RGBA8 rows, bottom row first, coded */
+    RG_WS_EXTENSIONS, /* sync: -> u32 n; raw: n NUL-terminated glGetStringi(GL_EXTENSIONS, i)
+                         names (n = 0: the context has no glGetStringi) */
     RG_WS_END_
 };
 

@@ -59,6 +59,8 @@ struct glc_ctx {
     char *strings[8]; /* glGetString answers, fetched once */
     char **exts;      /* glGetStringi(GL_EXTENSIONS, i) answers */
     uint32_t nexts;
+    uint32_t next_all; /* RG_WS_EXTENSIONS answered: exts[0..next_all) is the list */
+    int ext_tried;     /* RG_WS_EXTENSIONS asked (once per context) */
     void *draw, *read;
     struct glc_attrib attr[GLC_MAX_ATTRIBS];
     /* set by the front end while a window is the draw surface: follows the

@@ -301,12 +301,54 @@ void rgc_glGetBooleanv(GLenum pname, GLboolean *data)
     get_values(RG_GLOP_glGetBooleanv, pname, data, sizeof *data);
 }
 
-/* glGetStringi: extension names are asked once each per context and kept. */
+/* The whole extension list in one round trip (RG_WS_EXTENSIONS), the first
+ * time a context asks for a name in it. 0, or -1: ask name by name. */
+static int fetch_extensions(struct glc_ctx *c)
+{
+    rpc_put_u32(rg_glc_enc(), RG_WS_EXTENSIONS);
+    struct glc_reply r;
+    if (rg_glc_sync(&r)) return -1;
+    uint32_t n = rpc_get_u32(&r.rest);
+    int rc = -1;
+    char **t = NULL;
+    if (r.status || !rpc_rbuf_done(&r.rest) || !n || n > 4096 || !(t = calloc(n, sizeof *t)))
+        goto done;
+    const char *p = (const char *)r.raw, *end = p + r.raw_len;
+    for (uint32_t i = 0; i < n; i++) {
+        const char *z = p < end ? memchr(p, 0, (size_t)(end - p)) : NULL;
+        if (!z || !(t[i] = strdup(p))) goto done;
+        p = z + 1;
+    }
+    if (p != end) goto done;
+    for (uint32_t i = 0; i < c->nexts; i++)
+        free(c->exts[i]);
+    free(c->exts);
+    c->exts = t, c->nexts = c->next_all = n;
+    t = NULL;
+    rc = 0;
+done:
+    for (uint32_t i = 0; t && i < n; i++)
+        free(t[i]);
+    free(t);
+    rg_glc_reply_free(&r);
+    return rc;
+}
+
+/* glGetStringi: extension names are fetched all at once per context (one by one
+ * where the server cannot list them) and kept. */
 const GLubyte *rgc_glGetStringi(GLenum name, GLuint index)
 {
     struct glc_ctx *c = rg_glc_current();
     if (!c) return NULL;
     int cache = name == GL_EXTENSIONS && index < 4096;
+    if (cache && !c->next_all && !c->ext_tried) {
+        c->ext_tried = 1;
+        fetch_extensions(c);
+    }
+    if (cache && c->next_all && index >= c->next_all) {
+        if (!c->error) c->error = GL_INVALID_VALUE; /* past the end of the list */
+        return NULL;
+    }
     if (cache && index < c->nexts && c->exts[index]) return (const GLubyte *)c->exts[index];
     rpc_wbuf *w = rg_glc_enc();
     rpc_put_u32(w, RG_GLOP_glGetStringi);

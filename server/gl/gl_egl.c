@@ -598,6 +598,28 @@ static int ws_present(rpc_rbuf *rb, rpc_wbuf *reply, rpc_wbuf *raw, uint32_t *st
     return 0;
 }
 
+/* Every glGetStringi(GL_EXTENSIONS, i) name in one answer, so a client walking
+ * the list (glxinfo: about 200 names) waits once instead of once a name. */
+static int ws_extensions(rpc_wbuf *reply, rpc_wbuf *raw, uint32_t *status)
+{
+    struct gl_ctx *c = cur;
+    if (!c || c->destroyed) {
+        *status = RG_GL_E_CONTEXT;
+        return 0;
+    }
+    GLint n = 0;
+    if (c->version >= 30 && G.GetStringi) G.GetIntegerv(GL_NUM_EXTENSIONS, &n);
+    uint32_t k = 0;
+    for (GLint i = 0; i < n && i < 4096; i++) {
+        const char *e = (const char *)G.GetStringi(GL_EXTENSIONS, (GLuint)i);
+        if (!e) break;
+        rpc_put_bytes(raw, e, strlen(e) + 1);
+        k++;
+    }
+    rpc_put_u32(reply, k);
+    return 0;
+}
+
 int gl_ws_command(uint32_t op, rpc_rbuf *rb, rpc_wbuf *reply, rpc_wbuf *reply_raw, uint32_t *status)
 {
     int rc = 0;
@@ -638,6 +660,9 @@ int gl_ws_command(uint32_t op, rpc_rbuf *rb, rpc_wbuf *reply, rpc_wbuf *reply_ra
         break;
     case RG_WS_MAKE_CURRENT:
         rc = ws_make_current(rb, status);
+        break;
+    case RG_WS_EXTENSIONS:
+        rc = ws_extensions(reply, reply_raw, status);
         break;
     default:
         rc = -1;

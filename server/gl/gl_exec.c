@@ -907,7 +907,7 @@ int gl_call(struct session *s, struct call *cl)
         struct gl_ctx *c = gl_current();
         if (op >= RG_WS_BASE && op < RG_WS_END_) {
             sync = op == RG_WS_INFO || op == RG_WS_CHOOSE_CONFIG || op == RG_WS_FINISH ||
-                   op == RG_WS_PRESENT;
+                   op == RG_WS_PRESENT || op == RG_WS_EXTENSIONS;
             if (op == RG_WS_FINISH) {
                 if (c) G.Finish();
             } else if (gl_ws_command(op, &b.rb, &b.reply, &b.reply_raw, &b.status)) {
