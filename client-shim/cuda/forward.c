@@ -408,9 +408,13 @@ static int misaligned_memset(const struct rpc_call_desc *d, void **args)
 /* Pipelined creations: flags the driver would refuse are refused here. */
 static int bad_create_flags(const struct rpc_call_desc *d, void **args)
 {
-    if (!strcmp(d->name, "cuEventCreate") && d->nargs == 2)
-        return (*(unsigned *)args[1] & ~(unsigned)(CU_EVENT_BLOCKING_SYNC | CU_EVENT_DISABLE_TIMING |
-                                                   CU_EVENT_INTERPROCESS)) != 0;
+    if (!strcmp(d->name, "cuEventCreate") && d->nargs == 2) {
+        unsigned f = *(unsigned *)args[1];
+        if ((f & CU_EVENT_INTERPROCESS) && !(f & CU_EVENT_DISABLE_TIMING))
+            return 1; /* an interprocess event must not record timing */
+        return (f & ~(unsigned)(CU_EVENT_BLOCKING_SYNC | CU_EVENT_DISABLE_TIMING |
+                                CU_EVENT_INTERPROCESS)) != 0;
+    }
     if (!strcmp(d->name, "cuStreamCreate") && d->nargs == 2)
         return (*(unsigned *)args[1] & ~(unsigned)CU_STREAM_NON_BLOCKING) != 0;
     if (!strcmp(d->base, "cuStreamWaitEvent") && d->nargs == 3)

@@ -139,6 +139,8 @@ RG_TEST(bad_events)
     CUevent e;
     CHECK_CU_IS(cuEventCreate(&e, 0x100), CUDA_ERROR_INVALID_VALUE);
     CHECK_CU_IS(cuEventCreate(NULL, 0), CUDA_ERROR_INVALID_VALUE);
+    /* an interprocess event must disable timing (cuEventCreate's documentation) */
+    CHECK_CU_IS(cuEventCreate(&e, CU_EVENT_INTERPROCESS), CUDA_ERROR_INVALID_VALUE);
     CHECK_CU(cuEventCreate(&e, 0));
     CHECK_CU(cuEventDestroy(e));
     CHECK_CU_IS(cuEventQuery(e), CUDA_ERROR_INVALID_HANDLE);
