@@ -1059,6 +1059,7 @@ RG_TEST(shim_tokens)
     CHECK_EQ_INT(tiny_run(url, right, text, sizeof text), 1);
     CHECK(refused_saying(text, "did not authenticate"));
     CHECK_EQ_INT(tiny_run(url, NULL, text, sizeof text), 0); /* without a token it serves */
+    CHECK_EQ_INT(until_sessions(&p, 0), 0); /* those sessions' workers have ended */
     /* RGPU_DEVICES=all: every GPU of the pool; the login name reaches the server */
     const char *all[] = {"RGPU_DEVICES=all", "USER=", "LOGNAME=tiny-tester", NULL};
     pid = tiny_start(url, all, &in, &out, &err);
