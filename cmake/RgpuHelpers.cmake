@@ -26,10 +26,11 @@ set(RG_BACKEND_simgpu_LIBPATH ${CMAKE_BINARY_DIR}/lib/simgpu CACHE INTERNAL "")
 # tcp: the client shim over a fresh rgpud (simgpu backend) on a loopback port.
 # The wrapper sets LD_LIBRARY_PATH for the test program only (not for rgpud)
 # and skips, with their reasons, the cases listed in tests/remote/tcp-exclude.txt.
+set(RG_TCP_EXCLUDE ${PROJECT_SOURCE_DIR}/tests/remote/tcp-exclude.txt CACHE INTERNAL "")
+set(_rg_remote_run ${PROJECT_SOURCE_DIR}/tests/remote/run-remote.sh ${CMAKE_BINARY_DIR}/bin/rgpud
+    ${CMAKE_BINARY_DIR}/lib/rgpu ${RG_TCP_EXCLUDE})
 set(RG_BACKEND_tcp_LIBPATH "" CACHE INTERNAL "")
-set(RG_BACKEND_tcp_WRAPPER ${PROJECT_SOURCE_DIR}/tests/remote/run-remote.sh
-    ${CMAKE_BINARY_DIR}/bin/rgpud ${CMAKE_BINARY_DIR}/lib/rgpu
-    ${PROJECT_SOURCE_DIR}/tests/remote/tcp-exclude.txt CACHE INTERNAL "")
+set(RG_BACKEND_tcp_WRAPPER ${_rg_remote_run} CACHE INTERNAL "")
 set(RG_BACKEND_tcp_DEPENDS rgpu_shim rgpud CACHE INTERNAL "")
 # ucx, ucx_sm: the same over ucx:// (lib/rgpu/librgpu_ucx.so), once with UCX_TLS=tcp
 # and once over shared memory (no HCA here). transport/ucx/CMakeLists.txt adds them
@@ -41,9 +42,8 @@ foreach(b ucx ucx_sm)
     set(tls sm,self)
   endif()
   set(RG_BACKEND_${b}_LIBPATH "" CACHE INTERNAL "")
-  set(RG_BACKEND_${b}_WRAPPER env RGPU_TEST_SCHEME=ucx UCX_TLS=${tls}
-      ${PROJECT_SOURCE_DIR}/tests/remote/run-remote.sh ${CMAKE_BINARY_DIR}/bin/rgpud
-      ${CMAKE_BINARY_DIR}/lib/rgpu ${PROJECT_SOURCE_DIR}/tests/remote/tcp-exclude.txt CACHE INTERNAL "")
+  set(RG_BACKEND_${b}_WRAPPER env RGPU_TEST_SCHEME=ucx UCX_TLS=${tls} ${_rg_remote_run}
+      CACHE INTERNAL "")
   set(RG_BACKEND_${b}_DEPENDS rgpu_shim rgpud rgpu_ucx CACHE INTERNAL "")
 endforeach()
 
@@ -90,7 +90,6 @@ endfunction()
 # on a free loopback port (tests/remote/with-rgpud.sh). Labels: tcp, remote + LABELS.
 # A line "<name> REASON" in tests/remote/tcp-exclude.txt makes it a skip that prints
 # the reason.
-set(RG_TCP_EXCLUDE ${PROJECT_SOURCE_DIR}/tests/remote/tcp-exclude.txt CACHE INTERNAL "")
 function(rg_remote_program_test)
   cmake_parse_arguments(T "" "NAME;TIMEOUT" "COMMAND;LABELS;ENV" ${ARGN})
   if(NOT T_TIMEOUT)

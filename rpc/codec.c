@@ -137,6 +137,13 @@ int rpc_handle_in(const struct rpc_handle_ops *h, const struct rpc_arg_desc *a, 
     return 0;
 }
 
+int rpc_handle_in_ptr(const struct rpc_handle_ops *h, unsigned t, uint64_t id, void **real)
+{
+    struct rpc_arg_desc a = {.kind = RPC_ARG_HANDLE, .size = sizeof(void *), .handle = (uint8_t)t};
+    *real = NULL;
+    return rpc_handle_in(h, &a, id, real);
+}
+
 /* ---- by-value arguments, shared with the marshallers ----------------------------- */
 
 void rpc_enc_simple(struct rpc_wbuf *w, const struct rpc_arg_desc *a, const void *argp)
@@ -521,13 +528,14 @@ static void dec_place(struct dec *s, const uint8_t *raw, const struct rpc_handle
 int rpc_decode_call(const struct rpc_call_desc *d, struct rpc_rbuf *r, const void *raw,
                     size_t raw_len, const struct rpc_handle_ops *h, struct rpc_decoded *out)
 {
+    if (d->cls == RPC_CLASS_FORWARD) /* resets out itself */
+        return rpc_decode_call_generic(d, r, raw, raw_len, h, out);
     rpc_reset_decoded(d, out);
     if (d->cls == RPC_CLASS_CUSTOM) {
         const struct rpc_custom *c = rpc_custom_find(d->custom);
         return c ? c->decode_call(d, r, raw, raw_len, h, out) : RPC_CU_NOT_SUPPORTED;
     }
-    if (d->cls != RPC_CLASS_FORWARD) return RPC_CU_NOT_SUPPORTED;
-    return rpc_decode_call_generic(d, r, raw, raw_len, h, out);
+    return RPC_CU_NOT_SUPPORTED;
 }
 
 int rpc_decode_call_generic(const struct rpc_call_desc *d, struct rpc_rbuf *r, const void *raw,

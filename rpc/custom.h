@@ -49,6 +49,9 @@ int rpc_arg_len(const struct rpc_call_desc *d, unsigned i, void *const *vals, ui
 /* Translates handle id of type t into out->val[i] (as the argument's size). */
 int rpc_handle_in(const struct rpc_handle_ops *h, const struct rpc_arg_desc *a, uint64_t id,
                   void *dst);
+/* The same for a pointer-sized handle of type t (enum rpc_handle_type) found
+ * inside a struct: *real is NULL when the id does not translate. */
+int rpc_handle_in_ptr(const struct rpc_handle_ops *h, unsigned t, uint64_t id, void **real);
 /* A by-value argument (VALUE, DEVPTR: the scalar; HANDLE: u64 id). The decoder
  * translates handles, remembering the first failure in *cu. */
 void rpc_enc_simple(struct rpc_wbuf *w, const struct rpc_arg_desc *a, const void *argp);

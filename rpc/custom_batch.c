@@ -83,6 +83,31 @@ static int add_bytes(uint64_t *total, uint64_t n)
     return __builtin_add_overflow(*total, n, total) || *total > RPC_MAX_CALL_BYTES;
 }
 
+/* What a decoded batch keeps for its reply (both forms). */
+struct batch_scratch {
+    struct rpc_batch_scratch hdr; /* first: server/ranges.c reads it */
+    size_t fail;
+    int want_fail;
+    unsigned char *out;
+    size_t out_len;
+};
+
+static int batch_encode_reply(const struct rpc_decoded *dc, uint32_t result, struct rpc_wbuf *w,
+                              struct iovec *raw, int *nraw)
+{
+    const struct batch_scratch *sc = dc->scratch;
+    int max = *nraw;
+    *nraw = 0;
+    rpc_put_u32(w, result);
+    if (sc && sc->want_fail) rpc_put_u64(w, sc->fail);
+    if (result == 0 && sc && sc->out_len) {
+        if (max < 1) return -1;
+        raw[0] = (struct iovec){sc->out, sc->out_len};
+        *nraw = 1;
+    }
+    return rpc_wbuf_ok(w) ? 0 : -1;
+}
+
 /* ==== 1D ============================================================================ */
 
 static int b1_v1(const struct rpc_call_desc *d)
@@ -180,14 +205,6 @@ static int b1_decode_reply(const struct rpc_call_desc *d, void *const *args, str
     return off == raw_len ? 0 : -1;
 }
 
-struct b1_scratch {
-    struct rpc_batch_scratch hdr; /* first: server/ranges.c reads it */
-    size_t fail;
-    int want_fail;
-    unsigned char *out;
-    size_t out_len;
-};
-
 struct b1_entry {
     uint8_t kind;
     uint64_t dst, src, size;
@@ -211,14 +228,14 @@ static int b1_decode(const struct rpc_call_desc *d, struct rpc_rbuf *r, const vo
     }
     uint64_t na = rpc_get_u64(r);
     if (!rpc_rbuf_ok(r) || na > n || in != raw_len) goto done;
-    struct carve c = {NULL, 0, sizeof(struct b1_scratch) + 16 * 8 + n * (3 * 8 + sizeof(struct rpc_batch_range) * 2) +
+    struct carve c = {NULL, 0, sizeof(struct batch_scratch) + 16 * 8 + n * (3 * 8 + sizeof(struct rpc_batch_range) * 2) +
                                na * (sizeof(CUmemcpyAttributes) + 8) + outb};
     if (!(c.p = calloc(1, c.cap))) {
         rc = RPC_CU_OUT_OF_MEMORY;
         goto done;
     }
     out->scratch = c.p;
-    struct b1_scratch *sc = take(&c, sizeof *sc);
+    struct batch_scratch *sc = take(&c, sizeof *sc);
     CUdeviceptr *dst = take(&c, n * 8), *src = take(&c, n * 8);
     size_t *size = take(&c, n * 8);
     CUmemcpyAttributes *attrs = take(&c, na * sizeof *attrs);
@@ -271,24 +288,8 @@ done:
     return rc;
 }
 
-static int b1_encode_reply(const struct rpc_decoded *dc, uint32_t result, struct rpc_wbuf *w,
-                           struct iovec *raw, int *nraw)
-{
-    const struct b1_scratch *sc = dc->scratch;
-    int max = *nraw;
-    *nraw = 0;
-    rpc_put_u32(w, result);
-    if (sc && sc->want_fail) rpc_put_u64(w, sc->fail);
-    if (result == 0 && sc && sc->out_len) {
-        if (max < 1) return -1;
-        raw[0] = (struct iovec){sc->out, sc->out_len};
-        *nraw = 1;
-    }
-    return rpc_wbuf_ok(w) ? 0 : -1;
-}
-
 const struct rpc_custom rpc_custom_batch = {
-    "batch", b1_encode, b1_decode_reply, b1_decode, b1_encode_reply,
+    "batch", b1_encode, b1_decode_reply, b1_decode, batch_encode_reply,
 };
 
 /* ==== 3D ============================================================================ */
@@ -410,14 +411,6 @@ static int b3_decode_reply(const struct rpc_call_desc *d, void *const *args, str
     return off == raw_len ? 0 : -1;
 }
 
-struct b3_scratch {
-    struct rpc_batch_scratch hdr; /* first: server/ranges.c reads it */
-    size_t fail;
-    int want_fail;
-    unsigned char *out;
-    size_t out_len;
-};
-
 /* One operand from the wire; a host side gets its span's place (host_at). */
 static int get_operand(struct rpc_rbuf *r, CUmemcpy3DOperand *o, int *host)
 {
@@ -464,14 +457,14 @@ static int b3_decode(const struct rpc_call_desc *d, struct rpc_rbuf *r, const vo
     if (rpc_dec_simple(d, d->nargs - 2, r, h, out, &cu) ||
         rpc_dec_simple(d, d->nargs - 1, r, h, out, &cu) || !rpc_rbuf_done(r))
         goto done;
-    struct carve c = {NULL, 0, sizeof(struct b3_scratch) + 64 +
+    struct carve c = {NULL, 0, sizeof(struct batch_scratch) + 64 +
                                n * (sizeof(CUDA_MEMCPY3D_BATCH_OP) + 2 * sizeof(struct rpc_batch_range)) + outb};
     if (!(c.p = calloc(1, c.cap))) {
         rc = RPC_CU_OUT_OF_MEMORY;
         goto done;
     }
     out->scratch = c.p;
-    struct b3_scratch *sc = take(&c, sizeof *sc);
+    struct batch_scratch *sc = take(&c, sizeof *sc);
     CUDA_MEMCPY3D_BATCH_OP *ops = take(&c, n * sizeof *ops);
     sc->hdr.ranges = take(&c, n * 2 * sizeof *sc->hdr.ranges);
     sc->out = take(&c, outb);
@@ -511,22 +504,6 @@ done:
     return rc;
 }
 
-static int b3_encode_reply(const struct rpc_decoded *dc, uint32_t result, struct rpc_wbuf *w,
-                           struct iovec *raw, int *nraw)
-{
-    const struct b3_scratch *sc = dc->scratch;
-    int max = *nraw;
-    *nraw = 0;
-    rpc_put_u32(w, result);
-    if (sc && sc->want_fail) rpc_put_u64(w, sc->fail);
-    if (result == 0 && sc && sc->out_len) {
-        if (max < 1) return -1;
-        raw[0] = (struct iovec){sc->out, sc->out_len};
-        *nraw = 1;
-    }
-    return rpc_wbuf_ok(w) ? 0 : -1;
-}
-
 const struct rpc_custom rpc_custom_batch3d = {
-    "batch3d", b3_encode, b3_decode_reply, b3_decode, b3_encode_reply,
+    "batch3d", b3_encode, b3_decode_reply, b3_decode, batch_encode_reply,
 };

@@ -40,11 +40,6 @@ const struct rpc_graph_ops *rpc_graph_ops_now(void)
     return __atomic_load_n(&gops, __ATOMIC_ACQUIRE);
 }
 
-static const struct rpc_graph_ops *ops_now(void)
-{
-    return rpc_graph_ops_now();
-}
-
 static int type_is(const struct rpc_arg_desc *a, const char *t)
 {
     return a->ctype && strstr(a->ctype, t) != NULL;
@@ -75,7 +70,7 @@ static int is_host_copy(const struct rpc_call_desc *d)
 
 static void allow(const void *fn, const void *data)
 {
-    const struct rpc_graph_ops *o = ops_now();
+    const struct rpc_graph_ops *o = rpc_graph_ops_now();
     if (fn && o && o->allow_host_fn)
         o->allow_host_fn(o->self, (uint64_t)(uintptr_t)fn, (uint64_t)(uintptr_t)data);
 }
@@ -84,7 +79,7 @@ static void allow(const void *fn, const void *data)
  * left for the driver to refuse. */
 static int host_in(void **fn, void **data)
 {
-    const struct rpc_graph_ops *o = ops_now();
+    const struct rpc_graph_ops *o = rpc_graph_ops_now();
     if (!*fn) return 0;
     if (!o || !o->host_fn_in) return RPC_CU_NOT_SUPPORTED;
     return o->host_fn_in(o->self, (uint64_t)(uintptr_t)*fn, (uint64_t)(uintptr_t)*data, fn, data);
@@ -92,7 +87,7 @@ static int host_in(void **fn, void **data)
 
 static void host_out(void **fn, void **data)
 {
-    const struct rpc_graph_ops *o = ops_now();
+    const struct rpc_graph_ops *o = rpc_graph_ops_now();
     uint64_t f = 0, p = 0;
     if (*fn && o && o->host_fn_out && o->host_fn_out(o->self, *fn, *data, &f, &p) == 0) {
         *fn = (void *)(uintptr_t)f;
@@ -104,19 +99,16 @@ static void host_out(void **fn, void **data)
 
 static uint64_t to_id(unsigned type, void *real, uint64_t parent)
 {
-    const struct rpc_graph_ops *o = ops_now();
+    const struct rpc_graph_ops *o = rpc_graph_ops_now();
     return real && o && o->to_id ? o->to_id(o->self, type, real, parent) : 0;
 }
 
 /* ---- copies with host sides ------------------------------------------------------ */
 
+/* The id in *v becomes the real handle in place. */
 static int handle_in(const struct rpc_handle_ops *h, unsigned type, void **v)
 {
-    struct rpc_arg_desc a = {
-        .kind = RPC_ARG_HANDLE, .size = sizeof(void *), .handle = (uint8_t)type};
-    uint64_t id = (uint64_t)(uintptr_t)*v;
-    *v = NULL;
-    return rpc_handle_in(h, &a, id, v);
+    return rpc_handle_in_ptr(h, type, (uint64_t)(uintptr_t)*v, v);
 }
 
 /* Host sides leave the struct for the stash (client addresses, never used as
@@ -148,7 +140,7 @@ static int stash_copy(CUDA_MEMCPY3D *m, struct rpc_graph_stash *st, const struct
 /* The client's host sides the server may later read or write (custom_graph.h). */
 static void grant(uint64_t addr, uint64_t len)
 {
-    const struct rpc_graph_ops *o = ops_now();
+    const struct rpc_graph_ops *o = rpc_graph_ops_now();
     if (addr && len && o && o->grant) o->grant(o->self, addr, len);
 }
 
@@ -183,7 +175,7 @@ static int unified(const CUDA_MEMCPY3D *m)
 
 static void retype_unified(CUDA_MEMCPY3D *m)
 {
-    const struct rpc_graph_ops *o = ops_now();
+    const struct rpc_graph_ops *o = rpc_graph_ops_now();
     if (!o || !o->in_window) return;
     if (m->srcMemoryType == CU_MEMORYTYPE_UNIFIED) {
         int dev = o->in_window(o->self, m->srcDevice);
@@ -590,13 +582,8 @@ static int ci_encode_reply(const struct rpc_decoded *dc, uint32_t result, struct
 
 void *rpc_graph_keep(int slot, const void *bytes, size_t len)
 {
-    const struct rpc_graph_ops *o = ops_now();
+    const struct rpc_graph_ops *o = rpc_graph_ops_now();
     return o && o->keep ? o->keep(o->self, slot, bytes, len) : NULL;
-}
-
-static void *keep(int slot, const void *bytes, size_t len)
-{
-    return rpc_graph_keep(slot, bytes, len);
 }
 
 static int ci_decode_reply(const struct rpc_call_desc *d, void *const *args, struct rpc_rbuf *r,
@@ -624,7 +611,7 @@ static int ci_decode_reply(const struct rpc_call_desc *d, void *const *args, str
             if (!all) return -1;
             for (uint64_t j = 0; j < n; j++)
                 all[j] = rpc_get_u64(r);
-            v = keep(RPC_GRAPH_KEEP_DEPS, all, (size_t)n * 8);
+            v = rpc_graph_keep(RPC_GRAPH_KEEP_DEPS, all, (size_t)n * 8);
             if (all != ids) free(all);
             if (!v && n) return -1;
         }
@@ -634,7 +621,8 @@ static int ci_decode_reply(const struct rpc_call_desc *d, void *const *args, str
         const CUgraphEdgeData *e = NULL;
         if (rpc_get_u8(r) && n) {
             const void *view = rpc_get_view(r, (size_t)n * sizeof *e);
-            if (!view || !(e = keep(RPC_GRAPH_KEEP_EDGES, view, (size_t)n * sizeof *e))) return -1;
+            if (!view || !(e = rpc_graph_keep(RPC_GRAPH_KEEP_EDGES, view, (size_t)n * sizeof *e)))
+                return -1;
         }
         *(const CUgraphEdgeData **)p = e;
     }

@@ -101,15 +101,12 @@ static int kn_encode(const struct rpc_call_desc *d, void *const *args, struct rp
     return enc_params(w, p, is_v1(d));
 }
 
-static int get_handle(const struct rpc_handle_ops *h, unsigned type, uint64_t id, void **real,
-                      int *cu)
+/* The first failure goes to *cu. */
+static void get_handle(const struct rpc_handle_ops *h, unsigned type, uint64_t id, void **real,
+                       int *cu)
 {
-    struct rpc_arg_desc a = {
-        .kind = RPC_ARG_HANDLE, .size = sizeof(void *), .handle = (uint8_t)type};
-    *real = NULL;
-    int rc = rpc_handle_in(h, &a, id, real);
+    int rc = rpc_handle_in_ptr(h, type, id, real);
     if (rc && !*cu) *cu = rc;
-    return 0;
 }
 
 /* The params part (after its u8 present): kp filled, lp's block holds prefix
@@ -226,10 +223,8 @@ static int kn_decode(const struct rpc_call_desc *d, struct rpc_rbuf *r, const vo
     uint8_t *b = lp.block;
     out->scratch = b;
     void **deps = (void **)(b + head);
-    for (uint64_t j = 0; j < ndeps; j++) {
-        int rc = get_handle(h, RPC_H_GRAPH_NODE, rpc_uint_at(ids + j * 8, 8), &deps[j], &cu);
-        (void)rc;
-    }
+    for (uint64_t j = 0; j < ndeps; j++)
+        get_handle(h, RPC_H_GRAPH_NODE, rpc_uint_at(ids + j * 8, 8), &deps[j], &cu);
     if (cu) {
         rpc_decoded_free(out);
         return cu;

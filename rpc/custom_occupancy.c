@@ -18,17 +18,14 @@
  * pointer through it) is NOT_SUPPORTED. Wire: u8 present(out), u64
  * function id, u8 present(config) [+ 7 x u32 dims and shared memory, u64
  * stream, u32 n, n x (u32 id, value)]; reply: u32 result [+ s32 out]. */
-#define __CUDA_API_VERSION_INTERNAL 1
-#include <cuda.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "custom.h"
+#include "launch_config.h"
 
 #define WARP 32
 #define MAX_BLOCK 1024
 #define MAX_ENTRIES (MAX_BLOCK / WARP + 1)
-#define MAX_ATTRS 64u
 
 struct occ_entry {
     uint32_t block;
@@ -167,15 +164,10 @@ static int is_cluster(const struct rpc_call_desc *d)
            d->nargs == 3 && d->args[0].kind == RPC_ARG_OUT && d->args[1].kind == RPC_ARG_HANDLE;
 }
 
-/* A value that holds a pointer cannot travel as bytes. */
-static int attr_travels(uint32_t id)
+/* A value that holds a pointer cannot travel as bytes; events are translated. */
+static int attr_kind(uint32_t id)
 {
-    return id != CU_LAUNCH_ATTRIBUTE_DEVICE_UPDATABLE_KERNEL_NODE;
-}
-
-/* Values that start with a CUevent. */
-static int attr_has_event(uint32_t id)
-{
+    if (id == CU_LAUNCH_ATTRIBUTE_DEVICE_UPDATABLE_KERNEL_NODE) return RPC_CU_NOT_SUPPORTED;
     return id == CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_EVENT ||
            id == CU_LAUNCH_ATTRIBUTE_LAUNCH_COMPLETION_EVENT;
 }
@@ -188,53 +180,10 @@ static int cluster_encode(const struct rpc_call_desc *d, void *const *args, stru
     rpc_put_u8(w, c != NULL);
     if (!c) return rpc_wbuf_ok(w) ? 0 : -1; /* the driver answers */
     if (c->numAttrs && !c->attrs) return RPC_CU_INVALID_VALUE;
-    if (c->numAttrs > MAX_ATTRS) return RPC_CU_NOT_SUPPORTED;
-    const unsigned dims[7] = {c->gridDimX,  c->gridDimY,  c->gridDimZ,     c->blockDimX,
-                              c->blockDimY, c->blockDimZ, c->sharedMemBytes};
-    for (int i = 0; i < 7; i++) rpc_put_u32(w, dims[i]);
-    rpc_put_u64(w, (uint64_t)(uintptr_t)c->hStream);
-    rpc_put_u32(w, c->numAttrs);
-    for (unsigned i = 0; i < c->numAttrs; i++) {
-        if (!attr_travels(c->attrs[i].id)) return RPC_CU_NOT_SUPPORTED;
-        rpc_put_u32(w, c->attrs[i].id);
-        rpc_put_bytes(w, &c->attrs[i].value, sizeof c->attrs[i].value);
-    }
+    if (c->numAttrs > RPC_LAUNCH_MAX_ATTRS) return RPC_CU_NOT_SUPPORTED;
+    int rc = rpc_launch_config_put(w, c, attr_kind);
+    if (rc) return rc;
     return rpc_wbuf_ok(w) ? 0 : -1;
-}
-
-struct cluster_scratch {
-    CUlaunchConfig config;
-    CUlaunchAttribute attrs[MAX_ATTRS];
-};
-
-static int read_config(struct rpc_rbuf *r, const struct rpc_handle_ops *h,
-                       struct cluster_scratch *x, int *cu)
-{
-    static const struct rpc_arg_desc stream = {"hStream", "CUstream", RPC_ARG_HANDLE, RPC_S_PTR,
-                                               sizeof(void *), sizeof(void *), RPC_H_STREAM};
-    static const struct rpc_arg_desc event = {"event", "CUevent", RPC_ARG_HANDLE, RPC_S_PTR,
-                                              sizeof(void *), sizeof(void *), RPC_H_EVENT};
-    unsigned *dims[7] = {&x->config.gridDimX,  &x->config.gridDimY,  &x->config.gridDimZ,
-                         &x->config.blockDimX, &x->config.blockDimY, &x->config.blockDimZ,
-                         &x->config.sharedMemBytes};
-    for (int i = 0; i < 7; i++) *dims[i] = rpc_get_u32(r);
-    uint64_t sid = rpc_get_u64(r);
-    x->config.numAttrs = rpc_get_u32(r);
-    if (!rpc_rbuf_ok(r) || x->config.numAttrs > MAX_ATTRS) return -1;
-    int rc = rpc_handle_in(h, &stream, sid, &x->config.hStream);
-    if (rc && !*cu) *cu = rc;
-    x->config.attrs = x->config.numAttrs ? x->attrs : NULL;
-    for (unsigned i = 0; i < x->config.numAttrs; i++) {
-        uint32_t id = rpc_get_u32(r);
-        if (rpc_get_bytes(r, &x->attrs[i].value, sizeof x->attrs[i].value)) return -1;
-        if (!attr_travels(id)) return -1; /* the shim refuses these */
-        x->attrs[i].id = (CUlaunchAttributeID)id;
-        if (!attr_has_event(id)) continue;
-        uint64_t ev;
-        memcpy(&ev, &x->attrs[i].value, sizeof ev);
-        if ((rc = rpc_handle_in(h, &event, ev, &x->attrs[i].value)) && !*cu) *cu = rc;
-    }
-    return 0;
 }
 
 static int cluster_decode(const struct rpc_call_desc *d, struct rpc_rbuf *r,
@@ -245,11 +194,11 @@ static int cluster_decode(const struct rpc_call_desc *d, struct rpc_rbuf *r,
     if (present > 1 || rpc_dec_simple(d, 1, r, h, out, &cu)) return -1;
     uint8_t has_config = rpc_get_u8(r);
     if (!rpc_rbuf_ok(r) || has_config > 1) return -1;
-    struct cluster_scratch *x = NULL;
+    struct rpc_launch_config *x = NULL;
     if (has_config) {
         if (!(x = calloc(1, sizeof *x))) return RPC_CU_OUT_OF_MEMORY;
         out->scratch = x;
-        if (read_config(r, h, x, &cu)) return -1;
+        if (rpc_launch_config_get(r, h, x, attr_kind, 1, &cu)) return -1;
     }
     if (!rpc_rbuf_done(r)) return -1;
     out->val[0].u64 = 0;

@@ -1,9 +1,8 @@
 /* custom_scrub.c — calls whose wire form is the generic one, but whose struct
  * arguments carry fields the worker must not pass on as the client sent them
- * (annotation custom=scrub): host pointers (win32 attributes, the host and
- * array sides of a graph memcpy node) are cleared or refused after decoding,
- * and backend handles or pointers inside an output struct (cuGraphExecUpdate's
- * error nodes, an allocation's win32 metadata) are cleared before the reply, so no real handle reaches the client.
+ * (annotation custom=scrub): host pointers (win32 attributes) are cleared
+ * after decoding, and pointers inside an output struct (an allocation's win32
+ * metadata) before the reply, so no server pointer reaches the client.
  * Structs are recognised by the parameter's C type in the descriptor. */
 #define __CUDA_API_VERSION_INTERNAL 1
 #include <cuda.h>
@@ -17,29 +16,12 @@ static int type_is(const struct rpc_arg_desc *a, const char *t)
     return a->ctype && strstr(a->ctype, t) != NULL;
 }
 
-/* A graph memcpy node runs later, on the server: only device sides can be
- * named (the client's host memory is not there, arrays are not translated).
- * Unified sides are taken as device addresses, so the driver checks them as
- * device memory. Other types go to the driver, which refuses them. */
-static int memcpy_side(CUmemorytype *t)
-{
-    if (*t == CU_MEMORYTYPE_UNIFIED) *t = CU_MEMORYTYPE_DEVICE;
-    return *t == CU_MEMORYTYPE_HOST || *t == CU_MEMORYTYPE_ARRAY ? RPC_CU_NOT_SUPPORTED : 0;
-}
-
 static int scrub_in(const struct rpc_arg_desc *a, void *p, size_t len)
 {
     if (type_is(a, "CUmemAllocationProp") && len == sizeof(CUmemAllocationProp)) {
         ((CUmemAllocationProp *)p)->win32HandleMetaData = NULL;
     } else if (type_is(a, "CUmemPoolProps") && len == sizeof(CUmemPoolProps)) {
         ((CUmemPoolProps *)p)->win32SecurityAttributes = NULL;
-    } else if (type_is(a, "CUDA_MEMCPY3D") && len == sizeof(CUDA_MEMCPY3D)) {
-        CUDA_MEMCPY3D *m = p;
-        int rc = memcpy_side(&m->srcMemoryType);
-        if (!rc) rc = memcpy_side(&m->dstMemoryType);
-        if (rc) return rc;
-        m->srcHost = NULL, m->dstHost = NULL, m->srcArray = NULL, m->dstArray = NULL;
-        m->reserved0 = NULL, m->reserved1 = NULL;
     } else {
         return RPC_CU_NOT_SUPPORTED; /* a struct this marshaller does not know */
     }
@@ -70,14 +52,8 @@ static int scrub_encode_reply(const struct rpc_decoded *dc, uint32_t result, str
     for (unsigned i = 0; result == 0 && i < d->nargs; i++) {
         const struct rpc_arg_desc *a = &d->args[i];
         if (a->kind != RPC_ARG_OUT_BUF || !dc->ptrval[i]) continue;
-        if (type_is(a, "CUgraphExecUpdateResultInfo") &&
-            dc->lens[i] == sizeof(CUgraphExecUpdateResultInfo)) {
-            CUgraphExecUpdateResultInfo *ri = dc->ptrval[i];
-            ri->errorNode = NULL; /* backend handles: ids would need the worker's table */
-            ri->errorFromNode = NULL;
-        } else if (type_is(a, "CUmemAllocationProp") && dc->lens[i] == sizeof(CUmemAllocationProp)) {
+        if (type_is(a, "CUmemAllocationProp") && dc->lens[i] == sizeof(CUmemAllocationProp))
             ((CUmemAllocationProp *)dc->ptrval[i])->win32HandleMetaData = NULL; /* a server pointer */
-        }
     }
     return rpc_encode_reply_generic(dc, result, w, raw, nraw);
 }

@@ -158,9 +158,7 @@ static char *next_target(struct session *s, struct bulk *b, size_t k, int *drop)
     while (b->consuming && !b->direct && !b->discard && b->queued + k > SRV_BULK_WINDOW &&
            !atomic_load(&s->fatal) && !atomic_load(&s->closing)) {
         struct timespec dl;
-        clock_gettime(CLOCK_REALTIME, &dl);
-        dl.tv_nsec += 100 * 1000000L;
-        if (dl.tv_nsec >= 1000000000L) dl.tv_sec++, dl.tv_nsec -= 1000000000L;
+        srv_deadline(&dl, 100);
         pthread_cond_timedwait(&b->cv, &b->mu, &dl);
     }
     *drop = b->discard;
@@ -368,13 +366,8 @@ static int send_pieces(struct session *s, struct call *cl, char *stage, uint64_t
                        size_t first)
 {
     uint8_t res[4] = {0, 0, 0, 0};
-    rpc_hdr h = {.version = RPC_PROTO_VERSION,
-                 .type = RPC_T_REPLY,
-                 .op = cl->h.op,
-                 .thread = cl->h.thread,
-                 .seq = cl->h.seq,
-                 .ctx = cl->h.ctx,
-                 .credit = 1};
+    rpc_hdr h = reply_hdr(cl);
+    h.version = RPC_PROTO_VERSION;
     pthread_mutex_lock(&s->lock);
     h.credit += s->credit_owed;
     s->credit_owed = 0;
@@ -428,14 +421,7 @@ int bulk_out_call(struct session *s, struct call *cl, int *rc)
     }
     if (r != CUDA_SUCCESS) {
         if (sp) piece_put(sp);
-        uint8_t b[4] = {(uint8_t)r, (uint8_t)(r >> 8), (uint8_t)(r >> 16), (uint8_t)(r >> 24)};
-        rpc_hdr h = {.type = RPC_T_REPLY,
-                     .op = cl->h.op,
-                     .thread = cl->h.thread,
-                     .seq = cl->h.seq,
-                     .ctx = cl->h.ctx,
-                     .credit = 1};
-        *rc = session_send(s, &h, b, 4, NULL, 0);
+        *rc = reply_result(s, cl, r);
         return 1;
     }
     pthread_mutex_lock(&s->send_lock);

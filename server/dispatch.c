@@ -9,6 +9,7 @@
 #include "imagecache.h"
 #include "bulk.h"
 #include "ipc.h"
+#include "cuinfo.h"
 #include "log.h"
 #include "mirror.h"
 #include "quota.h"
@@ -29,6 +30,14 @@ long long srv_now_ms(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+void srv_deadline(struct timespec *dl, int ms)
+{
+    clock_gettime(CLOCK_REALTIME, dl);
+    dl->tv_sec += ms / 1000;
+    dl->tv_nsec += (long)(ms % 1000) * 1000000;
+    if (dl->tv_nsec >= 1000000000) dl->tv_sec++, dl->tv_nsec -= 1000000000;
 }
 
 void call_free(struct call *cl)
@@ -89,14 +98,13 @@ int session_send(struct session *s, rpc_hdr *h, const void *enc, size_t enc_len,
     return rc;
 }
 
-static rpc_hdr reply_hdr(const struct call *cl)
+rpc_hdr reply_hdr(const struct call *cl)
 {
     return (rpc_hdr){.type = RPC_T_REPLY, .op = cl->h.op, .thread = cl->h.thread,
                      .seq = cl->h.seq, .ctx = cl->h.ctx, .credit = 1};
 }
 
-/* A reply of the result alone (the call did not decode or did not run). */
-static int reply_result(struct session *s, struct call *cl, CUresult r)
+int reply_result(struct session *s, struct call *cl, CUresult r)
 {
     uint8_t b[4];
     rpc_wbuf w;
@@ -138,26 +146,6 @@ static void note_async(struct session *s, struct call *cl, CUresult r)
     pthread_mutex_unlock(&s->lock);
 }
 
-/* A device fault is the context's (sticky): the backend reports it from every
- * later call in that context, so a call in another context does not get it. */
-static bool sticky_fault(CUresult r)
-{
-    switch (r) {
-    case CUDA_ERROR_ILLEGAL_ADDRESS:
-    case CUDA_ERROR_LAUNCH_TIMEOUT:
-    case CUDA_ERROR_ASSERT:
-    case CUDA_ERROR_HARDWARE_STACK_ERROR:
-    case CUDA_ERROR_ILLEGAL_INSTRUCTION:
-    case CUDA_ERROR_MISALIGNED_ADDRESS:
-    case CUDA_ERROR_INVALID_ADDRESS_SPACE:
-    case CUDA_ERROR_INVALID_PC:
-    case CUDA_ERROR_LAUNCH_FAILED:
-        return true;
-    default:
-        return false;
-    }
-}
-
 /* The failure cl's thread is owed, taken once (CUDA_SUCCESS if none). */
 static CUresult take_pending(struct session *s, const struct call *cl)
 {
@@ -173,7 +161,9 @@ static CUresult take_pending(struct session *s, const struct call *cl)
         break;
     }
     pthread_mutex_unlock(&s->lock);
-    return sticky_fault(r) && ctx != cl->h.ctx ? CUDA_SUCCESS : r;
+    /* a device fault is the context's: the backend reports it from every later
+     * call in that context, so a call in another context does not get it */
+    return rpc_error_is_sticky(r) && ctx != cl->h.ctx ? CUDA_SUCCESS : r;
 }
 
 /* ---- handles ------------------------------------------------------------------- */
@@ -236,19 +226,6 @@ static int to_real(void *self, enum rpc_handle_type t, uint64_t id, void **real)
 }
 
 /* ---- argument values --------------------------------------------------------------- */
-
-static uint64_t val_u64(const struct rpc_decoded *dc, int i, unsigned size)
-{
-    uint64_t v = 0;
-    memcpy(&v, dc->val[i].bytes, size > 8 ? 8 : size);
-    return v;
-}
-
-static uint64_t arg_u64(const struct rpc_decoded *dc, int i)
-{
-    const struct rpc_arg_desc *a = &dc->desc->args[i];
-    return val_u64(dc, i, a->size);
-}
 
 /* The byte length a DEVPTR argument names; -1 on overflow. */
 static int arg_len(const struct rpc_decoded *dc, const struct rpc_len *l, unsigned size, uint64_t *out)

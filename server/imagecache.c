@@ -352,12 +352,7 @@ int imagecache_call(struct session *s, struct call *cl)
     rpc_put_u32(&w, CUDA_SUCCESS);
     rpc_put_u32(&w, n);
     rpc_put_bytes(&w, known, n);
-    rpc_hdr h = {.type = RPC_T_REPLY,
-                 .op = cl->h.op,
-                 .thread = cl->h.thread,
-                 .seq = cl->h.seq,
-                 .ctx = cl->h.ctx,
-                 .credit = 1};
+    rpc_hdr h = reply_hdr(cl);
     int rc = session_send(s, &h, w.data, w.len, NULL, 0);
     call_free(cl);
     return rc;

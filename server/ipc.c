@@ -50,13 +50,6 @@ static CUresult run(struct session *s, struct call *cl, struct rpc_decoded *dc)
     return r;
 }
 
-static uint64_t u64_arg(const struct rpc_decoded *dc, int i)
-{
-    uint64_t v = 0;
-    memcpy(&v, dc->val[i].bytes, sizeof v);
-    return v;
-}
-
 /* cuIpcGetMemHandle / cuIpcGetEventHandle: the backend's handle goes into the
  * table, the application gets the key. */
 static CUresult get_handle(struct session *s, struct call *cl, struct rpc_decoded *dc, int kind)
@@ -74,7 +67,7 @@ static CUresult get_handle(struct session *s, struct call *cl, struct rpc_decode
     memcpy(e.backend, out, sizeof e.backend);
     memcpy(e.tenant, I.slot->tenant, sizeof e.tenant);
     if (kind == POOL_EXPORT_MEM) {
-        uint64_t p = u64_arg(dc, 1);
+        uint64_t p = arg_u64(dc, 1);
         pthread_mutex_lock(&s->lock);
         struct alloc *a = allocs_find(&s->mem, p, 1);
         e.base = a ? a->base : p;
@@ -203,7 +196,7 @@ int ipc_call(struct session *s, struct call *cl, struct rpc_decoded *dc, CUresul
 void ipc_post(struct session *s, struct rpc_decoded *dc)
 {
     const char *b = dc->desc->base;
-    uint64_t p = dc->desc->nargs ? u64_arg(dc, 0) : 0;
+    uint64_t p = dc->desc->nargs ? arg_u64(dc, 0) : 0;
     if (!strcmp(b, "cuIpcCloseMemHandle")) {
         struct import_ref *ref = import_ref(p, 0);
         if (!ref || --ref->refs == 0) allocs_remove(&s->mem, p, ALLOC_IPC);

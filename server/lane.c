@@ -66,15 +66,6 @@ static int lane_retire(struct session *s, struct cthread *t, const struct timesp
     return 1;
 }
 
-static void idle_deadline(const struct session *s, struct timespec *dl)
-{
-    int ms = s->cfg->lane_idle_ms;
-    clock_gettime(CLOCK_REALTIME, dl);
-    dl->tv_sec += ms / 1000;
-    dl->tv_nsec += (long)(ms % 1000) * 1000000;
-    if (dl->tv_nsec >= 1000000000) dl->tv_sec++, dl->tv_nsec -= 1000000000;
-}
-
 static void *lane_main(void *p)
 {
     struct cthread *t = ((void **)p)[1];
@@ -82,7 +73,7 @@ static void *lane_main(void *p)
     struct timespec dl;
     free(p);
     pthread_mutex_lock(&s->lock);
-    idle_deadline(s, &dl);
+    srv_deadline(&dl, s->cfg->lane_idle_ms);
     for (;;) {
         while (!atomic_load(&s->closing) && (!t->head || t->head->ticket > s->turn)) {
             if (pthread_cond_timedwait(&s->cond, &s->lock, &dl) == ETIMEDOUT &&
@@ -109,7 +100,7 @@ static void *lane_main(void *p)
             flush_credits(s);
             pthread_mutex_lock(&s->lock);
         }
-        idle_deadline(s, &dl);
+        srv_deadline(&dl, s->cfg->lane_idle_ms);
     }
     pthread_mutex_unlock(&s->lock);
     return NULL;
@@ -189,10 +180,7 @@ int lanes_stop(struct session *s, int ms)
     pthread_cond_broadcast(&s->cond);
     pthread_mutex_unlock(&s->lock);
     struct timespec dl;
-    clock_gettime(CLOCK_REALTIME, &dl);
-    dl.tv_sec += ms / 1000;
-    dl.tv_nsec += (long)(ms % 1000) * 1000000;
-    if (dl.tv_nsec >= 1000000000) dl.tv_sec++, dl.tv_nsec -= 1000000000;
+    srv_deadline(&dl, ms);
     for (struct cthread *t = s->threads; t; t = t->next) {
         if (!t->has_lane) continue;
         if (pthread_timedjoin_np(t->lane, NULL, &dl) == 0) t->has_lane = 0;

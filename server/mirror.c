@@ -95,8 +95,7 @@ static int pull(struct session *s, struct call *cl)
     else rpc_put_u32(&w, 0);
     if (rc) srv_warn("mirror pull: no memory for the device's changes");
     struct iovec raw = {bytes, rc == 0 ? (size_t)r.bytes : 0};
-    rpc_hdr h = {.type = RPC_T_REPLY, .op = cl->h.op, .thread = cl->h.thread, .seq = cl->h.seq,
-                 .ctx = cl->h.ctx, .credit = 1};
+    rpc_hdr h = reply_hdr(cl);
     int sent = rpc_wbuf_ok(&w) ? session_send(s, &h, w.data, w.len, &raw, raw.iov_len ? 1 : 0) : -1;
     rpc_wbuf_free(&w);
     free(bytes);

@@ -73,9 +73,7 @@ static int notify_and_wait(struct session *s, struct hostcb *cb, rpc_hdr *h, con
     pthread_mutex_lock(&s->lock);
     while (sent && !cb->done && !atomic_load(&s->closing) && !atomic_load(&s->fatal)) {
         struct timespec dl;
-        clock_gettime(CLOCK_REALTIME, &dl);
-        dl.tv_nsec += 200 * 1000000L;
-        if (dl.tv_nsec >= 1000000000L) dl.tv_sec++, dl.tv_nsec -= 1000000000L;
+        srv_deadline(&dl, 200);
         pthread_cond_timedwait(&s->cb_cond, &s->lock, &dl);
     }
     for (struct hostcb **p = &s->cbs; *p; p = &(*p)->next)
@@ -538,19 +536,6 @@ static void *arg_ptr(const struct rpc_decoded *dc, int i)
     void *p;
     memcpy(&p, dc->val[i].bytes, sizeof p);
     return p;
-}
-
-static uint64_t arg_u64(const struct rpc_decoded *dc, int i)
-{
-    uint64_t v = 0;
-    unsigned n = dc->desc->args[i].size;
-    memcpy(&v, dc->val[i].bytes, n < 8 ? n : 8);
-    return v;
-}
-
-static int is_base(const struct rpc_decoded *dc, const char *b)
-{
-    return !strcmp(dc->desc->base, b);
 }
 
 /* cuGraphAddMemcpyNode(node, graph, deps, n, params, ctx) with host sides. */

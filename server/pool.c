@@ -7,19 +7,19 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cuda.h>
 
+#include "cuinfo.h"
 #include "log.h"
+#include "rgpud.h"
 
 static size_t table_size(int nslots)
 {
@@ -70,17 +70,7 @@ struct inv_dev {
     uint64_t total;
 };
 
-static void uuid_text(const CUuuid *u, char *out)
-{
-    const unsigned char *b = (const unsigned char *)u->bytes;
-    int n = sprintf(out, "GPU-");
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) out[n++] = '-';
-        n += sprintf(out + n, "%02x", b[i]);
-    }
-}
-
-static int inventory_child(const char *lib, int out)
+static int inventory_child(const void *lib, int out)
 {
     void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
     if (!h) return 1;
@@ -103,7 +93,7 @@ static int inventory_child(const char *lib, int out)
         if (get(&dev, i) || name(d.name, sizeof d.name - 1, dev) || uuid(&u, dev) ||
             mem(&total, dev))
             return 1;
-        uuid_text(&u, d.uuid);
+        rpc_uuid_text(&u, d.uuid);
         d.total = total;
         if (write(out, &d, sizeof d) != (ssize_t)sizeof d) return 1;
     }
@@ -112,24 +102,14 @@ static int inventory_child(const char *lib, int out)
 
 int pool_inventory(struct pool_table *t, const char *lib)
 {
-    int p[2];
-    if (pipe(p)) return -1;
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(p[0]);
-        close(p[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        close(p[0]);
-        _exit(inventory_child(lib, p[1]));
-    }
-    close(p[1]);
+    pid_t pid;
+    int fd = srv_child_start(inventory_child, lib, &pid);
+    if (fd < 0) return -1;
     struct inv_dev d;
-    int n = 0, st = 0;
-    struct pollfd pf = {.fd = p[0], .events = POLLIN};
+    int n = 0;
+    struct pollfd pf = {.fd = fd, .events = POLLIN};
     while (n < POOL_MAX_DEVICES && poll(&pf, 1, 30000) > 0 &&
-           read(p[0], &d, sizeof d) == (ssize_t)sizeof d) {
+           read(fd, &d, sizeof d) == (ssize_t)sizeof d) {
         struct pool_device *pd = &t->dev[n++];
         memcpy(pd->name, d.name, sizeof pd->name);
         pd->name[sizeof pd->name - 1] = 0;
@@ -137,10 +117,7 @@ int pool_inventory(struct pool_table *t, const char *lib)
         pd->uuid[sizeof pd->uuid - 1] = 0;
         pd->total = d.total;
     }
-    close(p[0]);
-    kill(pid, SIGKILL); /* a driver that hangs on exit cannot hold us */
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-    }
+    srv_child_end(fd, pid);
     t->ndev = n;
     return n > 0 ? 0 : -1;
 }

@@ -9,19 +9,6 @@
 #include "log.h"
 #include "session.h"
 
-static uint64_t val_at(const struct rpc_decoded *dc, int i)
-{
-    uint64_t v = 0;
-    unsigned size = dc->desc->args[i].size;
-    memcpy(&v, dc->val[i].bytes, size > 8 ? 8 : size);
-    return v;
-}
-
-static int is(const struct rpc_decoded *dc, const char *base)
-{
-    return !strcmp(dc->desc->base, base);
-}
-
 /* Handles that live inside a module, library or graph name it as parent;
  * context-bound objects name the call's context; the rest have none. */
 static uint64_t parent_of(const struct rpc_decoded *dc, unsigned type, uint64_t ctx)
@@ -45,20 +32,20 @@ static int device_arg(const struct rpc_decoded *dc)
 {
     for (int i = 0; i < dc->desc->nargs; i++)
         if (dc->desc->args[i].kind == RPC_ARG_HANDLE && dc->desc->args[i].handle == RPC_H_DEVICE)
-            return (int)val_at(dc, i);
+            return (int)arg_u64(dc, i);
     return -1;
 }
 
 static void new_handle(struct session *s, struct call *cl, struct rpc_decoded *dc, int i)
 {
     const struct rpc_arg_desc *a = &dc->desc->args[i];
-    void *real = (void *)(uintptr_t)val_at(dc, i);
+    void *real = (void *)(uintptr_t)arg_u64(dc, i);
     uint64_t parent = parent_of(dc, a->handle, cl->h.ctx);
     if (a->handle == RPC_H_DEVICE) { /* ordinals are the session's own */
-        dc->ids[i] = val_at(dc, i);
+        dc->ids[i] = arg_u64(dc, i);
         return;
     }
-    if (is(dc, "cuDevicePrimaryCtxRetain")) {
+    if (is_base(dc, "cuDevicePrimaryCtxRetain")) {
         int dev = device_arg(dc);
         if (dev < 0 || dev >= s->ndev) return;
         dc->ids[i] = primary_ctx_id(dev);
@@ -91,30 +78,30 @@ static void new_handle_array(struct session *s, struct call *cl, struct rpc_deco
 static void track_memory(struct session *s, struct call *cl, struct rpc_decoded *dc)
 {
     uint64_t ctx = cl->h.ctx;
-    if (is(dc, "cuMemAlloc") || is(dc, "cuMemAllocManaged") || is(dc, "cuMemAllocAsync") ||
-        is(dc, "cuMemAllocFromPoolAsync")) {
-        allocs_add(&s->mem, val_at(dc, 0), val_at(dc, 1), ALLOC_MEM, ctx);
-        struct alloc *a = allocs_find(&s->mem, val_at(dc, 0), val_at(dc, 1));
-        if (a && is(dc, "cuMemAllocManaged")) a->managed = 1; /* mirrored in the client */
+    if (is_base(dc, "cuMemAlloc") || is_base(dc, "cuMemAllocManaged") ||
+        is_base(dc, "cuMemAllocAsync") || is_base(dc, "cuMemAllocFromPoolAsync")) {
+        allocs_add(&s->mem, arg_u64(dc, 0), arg_u64(dc, 1), ALLOC_MEM, ctx);
+        struct alloc *a = allocs_find(&s->mem, arg_u64(dc, 0), arg_u64(dc, 1));
+        if (a && is_base(dc, "cuMemAllocManaged")) a->managed = 1; /* mirrored in the client */
     }
-    else if (is(dc, "cuMemAllocPitch"))
-        allocs_add(&s->mem, val_at(dc, 0), val_at(dc, 1) * val_at(dc, 3), ALLOC_MEM, ctx);
-    else if (is(dc, "cuMemFree") || is(dc, "cuMemFreeAsync"))
-        allocs_remove(&s->mem, val_at(dc, 0), ALLOC_MEM);
-    else if (is(dc, "cuMemAddressReserve"))
-        allocs_add(&s->mem, val_at(dc, 0), val_at(dc, 1), ALLOC_RESERVED, 0);
-    else if (is(dc, "cuMemAddressFree"))
-        allocs_remove(&s->mem, val_at(dc, 0), ALLOC_RESERVED);
-    else if (is(dc, "cuMemMap"))
-        allocs_add(&s->mem, val_at(dc, 0), val_at(dc, 1), ALLOC_MAPPED, 0);
-    else if (is(dc, "cuMemUnmap")) /* may name several whole mappings */
-        allocs_remove_within(&s->mem, val_at(dc, 0), val_at(dc, 1), ALLOC_MAPPED);
-    else if ((is(dc, "cuModuleGetGlobal") || is(dc, "cuLibraryGetGlobal") ||
-              is(dc, "cuLibraryGetManaged")) && dc->desc->nargs >= 3) {
-        uint64_t p = val_at(dc, 0), n = val_at(dc, 1);
+    else if (is_base(dc, "cuMemAllocPitch"))
+        allocs_add(&s->mem, arg_u64(dc, 0), arg_u64(dc, 1) * arg_u64(dc, 3), ALLOC_MEM, ctx);
+    else if (is_base(dc, "cuMemFree") || is_base(dc, "cuMemFreeAsync"))
+        allocs_remove(&s->mem, arg_u64(dc, 0), ALLOC_MEM);
+    else if (is_base(dc, "cuMemAddressReserve"))
+        allocs_add(&s->mem, arg_u64(dc, 0), arg_u64(dc, 1), ALLOC_RESERVED, 0);
+    else if (is_base(dc, "cuMemAddressFree"))
+        allocs_remove(&s->mem, arg_u64(dc, 0), ALLOC_RESERVED);
+    else if (is_base(dc, "cuMemMap"))
+        allocs_add(&s->mem, arg_u64(dc, 0), arg_u64(dc, 1), ALLOC_MAPPED, 0);
+    else if (is_base(dc, "cuMemUnmap")) /* may name several whole mappings */
+        allocs_remove_within(&s->mem, arg_u64(dc, 0), arg_u64(dc, 1), ALLOC_MAPPED);
+    else if ((is_base(dc, "cuModuleGetGlobal") || is_base(dc, "cuLibraryGetGlobal") ||
+              is_base(dc, "cuLibraryGetManaged")) && dc->desc->nargs >= 3) {
+        uint64_t p = arg_u64(dc, 0), n = arg_u64(dc, 1);
         if (p && n && !allocs_contains(&s->mem, p, n))
             allocs_add(&s->mem, p, n, ALLOC_GLOBAL, dc->ids[2]);
-        struct alloc *a = is(dc, "cuLibraryGetManaged") ? allocs_find(&s->mem, p, n) : NULL;
+        struct alloc *a = is_base(dc, "cuLibraryGetManaged") ? allocs_find(&s->mem, p, n) : NULL;
         if (a) a->managed = 1; /* a __managed__ variable: mirrored in the client */
     }
 }
@@ -157,15 +144,15 @@ static unsigned memh_refs(struct session *s, uint64_t id, int delta)
 
 static void track_lifetimes(struct session *s, struct rpc_decoded *dc)
 {
-    if ((is(dc, "cuMemCreate") || is(dc, "cuMemRetainAllocationHandle")) && dc->ids[0]) {
+    if ((is_base(dc, "cuMemCreate") || is_base(dc, "cuMemRetainAllocationHandle")) && dc->ids[0]) {
         memh_refs(s, dc->ids[0], +1);
         return;
     }
-    if (is(dc, "cuMemRelease") && memh_refs(s, dc->ids[0], -1) > 0) return;
-    if (is(dc, "cuDevicePrimaryCtxRelease") || is(dc, "cuDevicePrimaryCtxReset")) {
+    if (is_base(dc, "cuMemRelease") && memh_refs(s, dc->ids[0], -1) > 0) return;
+    if (is_base(dc, "cuDevicePrimaryCtxRelease") || is_base(dc, "cuDevicePrimaryCtxReset")) {
         int dev = device_arg(dc);
         if (dev < 0 || dev >= s->ndev) return;
-        if (is(dc, "cuDevicePrimaryCtxReset")) s->primary_retains[dev] = 0;
+        if (is_base(dc, "cuDevicePrimaryCtxReset")) s->primary_retains[dev] = 0;
         else if (s->primary_retains[dev] > 0) s->primary_retains[dev]--;
         if (s->primary_retains[dev] == 0) {
             handles_kill_children(s->h, primary_ctx_id(dev));
@@ -195,9 +182,9 @@ static void pointer_value(struct session *s, uint64_t attr, void *value)
 
 static void pointer_attr(struct session *s, struct rpc_decoded *dc)
 {
-    if (is(dc, "cuPointerGetAttribute")) {
-        pointer_value(s, val_at(dc, 1), dc->ptrval[0]);
-    } else if (is(dc, "cuPointerGetAttributes") && dc->ptrval[1] && dc->ptrval[2]) {
+    if (is_base(dc, "cuPointerGetAttribute")) {
+        pointer_value(s, arg_u64(dc, 1), dc->ptrval[0]);
+    } else if (is_base(dc, "cuPointerGetAttributes") && dc->ptrval[1] && dc->ptrval[2]) {
         const CUpointer_attribute *attrs = dc->ptrval[1];
         void **data = dc->ptrval[2];
         for (size_t i = 0; i < dc->lens[2]; i++) pointer_value(s, attrs[i], data[i]);

@@ -1,6 +1,7 @@
 /* probe.c — choosing the backend library without loading it: simgpu is found
  * beside rgpud (<bin>/../lib/simgpu); NVIDIA's driver is probed in a child
- * process that must load a libcuda.so.1 outside our build tree and see a device. */
+ * process that must load a libcuda.so.1 outside our build tree and see a device
+ * (srv_child_start: pool.c asks the backend for its inventory the same way). */
 #include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
@@ -48,9 +49,35 @@ static int is_ours(const char *path)
            strstr(real, "/lib/simgpu/");
 }
 
-/* In the probe child: loads candidates until one is NVIDIA's and has a device. */
-static int probe_child(int out)
+int srv_child_start(int (*child)(const void *arg, int out), const void *arg, pid_t *pid)
 {
+    int p[2];
+    if (pipe(p)) return -1;
+    if ((*pid = fork()) < 0) {
+        close(p[0]);
+        close(p[1]);
+        return -1;
+    }
+    if (*pid == 0) {
+        close(p[0]);
+        _exit(child(arg, p[1]));
+    }
+    close(p[1]);
+    return p[0];
+}
+
+void srv_child_end(int fd, pid_t pid)
+{
+    close(fd);
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+}
+
+/* In the probe child: loads candidates until one is NVIDIA's and has a device. */
+static int probe_child(const void *arg, int out)
+{
+    (void)arg;
     for (size_t i = 0; i < sizeof nvidia_paths / sizeof *nvidia_paths; i++) {
         void *h = dlopen(nvidia_paths[i], RTLD_NOW | RTLD_LOCAL);
         struct link_map *lm = NULL;
@@ -73,26 +100,13 @@ static int probe_child(int out)
  * down); 0 and the library path if NVIDIA's driver has a device. */
 static int probe_nvidia(char *lib, size_t len)
 {
-    int p[2];
-    if (pipe(p)) return -1;
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(p[0]);
-        close(p[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        close(p[0]);
-        _exit(probe_child(p[1]));
-    }
-    close(p[1]);
-    struct pollfd pf = {.fd = p[0], .events = POLLIN};
+    pid_t pid;
+    int fd = srv_child_start(probe_child, NULL, &pid);
+    if (fd < 0) return -1;
+    struct pollfd pf = {.fd = fd, .events = POLLIN};
     ssize_t n = 0;
-    if (poll(&pf, 1, 20000) > 0) n = read(p[0], lib, len - 1);
-    close(p[0]);
-    kill(pid, SIGKILL);
-    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
-    }
+    if (poll(&pf, 1, 20000) > 0) n = read(fd, lib, len - 1);
+    srv_child_end(fd, pid);
     if (n <= 0) return -1;
     lib[n] = 0;
     return 0;

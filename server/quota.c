@@ -51,19 +51,6 @@ uint64_t quota_device_total(int dev, uint64_t total)
     return Q.slot->quota[dev] < total ? Q.slot->quota[dev] : total;
 }
 
-static int is(const struct rpc_decoded *dc, const char *base)
-{
-    return !strcmp(dc->desc->base, base);
-}
-
-static uint64_t val(const struct rpc_decoded *dc, int i)
-{
-    uint64_t v = 0;
-    unsigned size = dc->desc->args[i].size;
-    memcpy(&v, dc->val[i].bytes, size > 8 ? 8 : size);
-    return v;
-}
-
 /* The real value a HANDLE argument was translated to. */
 static uint64_t real_arg(const struct rpc_decoded *dc, int i)
 {
@@ -193,24 +180,24 @@ static void pool_forget(uint64_t pool)
 static int allocation(struct session *s, const struct rpc_decoded *dc, struct want *w)
 {
     w->kind = Q_MEM;
-    if (is(dc, "cuMemAlloc") || is(dc, "cuMemAllocManaged") || is(dc, "cuMemAllocAsync") ||
-        is(dc, "cuMemAllocFromPoolAsync")) {
-        w->size = val(dc, 1);
-    } else if (is(dc, "cuMemAllocPitch")) { /* the pitch is at most width rounded up to 512 */
-        uint64_t wd = val(dc, 2), h = val(dc, 3);
+    if (is_base(dc, "cuMemAlloc") || is_base(dc, "cuMemAllocManaged") ||
+        is_base(dc, "cuMemAllocAsync") || is_base(dc, "cuMemAllocFromPoolAsync")) {
+        w->size = arg_u64(dc, 1);
+    } else if (is_base(dc, "cuMemAllocPitch")) { /* the pitch is at most width rounded up to 512 */
+        uint64_t wd = arg_u64(dc, 2), h = arg_u64(dc, 3);
         w->size = ((wd + 511) & ~511ull) * h;
-    } else if (is(dc, "cuMemCreate")) {
+    } else if (is_base(dc, "cuMemCreate")) {
         const CUmemAllocationProp *p = dc->ptrval[2];
         if (!p || dc->lens[2] != sizeof *p || p->location.type != CU_MEM_LOCATION_TYPE_DEVICE)
             return 0;
         w->kind = Q_VMM;
-        w->size = val(dc, 1);
+        w->size = arg_u64(dc, 1);
         w->dev = p->location.id;
         return 1;
     } else {
         return 0;
     }
-    w->dev = is(dc, "cuMemAllocFromPoolAsync") ? pool_device(real_arg(dc, 2)) : -1;
+    w->dev = is_base(dc, "cuMemAllocFromPoolAsync") ? pool_device(real_arg(dc, 2)) : -1;
     if (w->dev < 0) w->dev = current_device(s);
     return 1;
 }
@@ -218,29 +205,29 @@ static int allocation(struct session *s, const struct rpc_decoded *dc, struct wa
 /* After a successful call: frees, releases, destroyed contexts. */
 static void account_release(struct session *s, const struct rpc_decoded *dc)
 {
-    if (is(dc, "cuMemFree") || is(dc, "cuMemFreeAsync")) {
-        release(val(dc, 0), Q_MEM, -1);
-    } else if (is(dc, "cuMemRelease")) {
+    if (is_base(dc, "cuMemFree") || is_base(dc, "cuMemFreeAsync")) {
+        release(arg_u64(dc, 0), Q_MEM, -1);
+    } else if (is_base(dc, "cuMemRelease")) {
         release(real_arg(dc, 0), Q_VMM, -1);
-    } else if (is(dc, "cuMemRetainAllocationHandle")) {
-        release(val(dc, 0), Q_VMM, +1);
-    } else if (is(dc, "cuDeviceGetDefaultMemPool") || is(dc, "cuDeviceGetMemPool")) {
-        pool_note(val(dc, 0), (int)val(dc, 1));
-    } else if (is(dc, "cuMemPoolCreate")) {
+    } else if (is_base(dc, "cuMemRetainAllocationHandle")) {
+        release(arg_u64(dc, 0), Q_VMM, +1);
+    } else if (is_base(dc, "cuDeviceGetDefaultMemPool") || is_base(dc, "cuDeviceGetMemPool")) {
+        pool_note(arg_u64(dc, 0), (int)arg_u64(dc, 1));
+    } else if (is_base(dc, "cuMemPoolCreate")) {
         const CUmemPoolProps *p = dc->ptrval[1];
         if (p && dc->lens[1] == sizeof *p && p->location.type == CU_MEM_LOCATION_TYPE_DEVICE)
-            pool_note(val(dc, 0), p->location.id);
-    } else if (is(dc, "cuMemPoolDestroy")) {
+            pool_note(arg_u64(dc, 0), p->location.id);
+    } else if (is_base(dc, "cuMemPoolDestroy")) {
         pool_forget(real_arg(dc, 0));
-    } else if (is(dc, "cuCtxDestroy")) {
+    } else if (is_base(dc, "cuCtxDestroy")) {
         release_owner(dc->ids[0]);
-    } else if (is(dc, "cuDevicePrimaryCtxReset") || is(dc, "cuDevicePrimaryCtxRelease")) {
-        int dev = (int)val(dc, 0), active = 0;
+    } else if (is_base(dc, "cuDevicePrimaryCtxReset") || is_base(dc, "cuDevicePrimaryCtxRelease")) {
+        int dev = (int)arg_u64(dc, 0), active = 0;
         unsigned flags;
         if (!Q.primary_state)
             Q.primary_state = (CUresult(*)(CUdevice, unsigned *, int *))dlsym(
                 s->be.dl, "cuDevicePrimaryCtxGetState");
-        if (is(dc, "cuDevicePrimaryCtxRelease") && Q.primary_state &&
+        if (is_base(dc, "cuDevicePrimaryCtxRelease") && Q.primary_state &&
             Q.primary_state(dev, &flags, &active) == 0 && active)
             return; /* still retained */
         if (dev >= 0 && dev < s->ndev) release_owner(primary_ctx_id(dev));
@@ -270,9 +257,9 @@ static void mem_info(struct session *s, struct rpc_decoded *dc)
 {
     int dev = current_device(s);
     if (dev < 0 || dev >= Q.slot->ndev) return;
-    uint64_t total = val(dc, 1), u = atomic_load(&Q.slot->used[dev]);
+    uint64_t total = arg_u64(dc, 1), u = atomic_load(&Q.slot->used[dev]);
     if (!Q.slot->quota[dev]) {
-        uint64_t fr = val(dc, 0) + others_use(Q.slot->dev[dev]);
+        uint64_t fr = arg_u64(dc, 0) + others_use(Q.slot->dev[dev]);
         dc->val[0].u64 = fr < total ? fr : total;
         return;
     }
@@ -346,17 +333,18 @@ CUresult quota_run(struct session *s, struct call *cl, struct rpc_decoded *dc, q
         } else {
             uint64_t size = w.size;
             /* cuMemAllocPitch: the real size, now known (the other calls have no 4th argument) */
-            uint64_t real = is(dc, "cuMemAllocPitch") ? val(dc, 1) * val(dc, 3) : w.size;
+            uint64_t real =
+                is_base(dc, "cuMemAllocPitch") ? arg_u64(dc, 1) * arg_u64(dc, 3) : w.size;
             if (real != w.size) {
                 if (real < w.size)
                     uncharge(w.dev, w.size - real), size = real;
                 else if (charge(w.dev, real - w.size))
                     size = real;
             }
-            record(val(dc, 0), size, cl->h.ctx, w.dev, w.kind);
+            record(arg_u64(dc, 0), size, cl->h.ctx, w.dev, w.kind);
         }
     } else if (r == CUDA_SUCCESS) {
-        if (is(dc, "cuMemGetInfo"))
+        if (is_base(dc, "cuMemGetInfo"))
             mem_info(s, dc);
         else
             account_release(s, dc);

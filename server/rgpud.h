@@ -5,6 +5,7 @@
 #define RG_SRV_RGPUD_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "config.h"
 
@@ -16,6 +17,12 @@ extern char srv_self_exe[PATH_MAX];
  * child process when "auto" or "nvidia"). Returns 0, or -1 with a log line. */
 int srv_backend_resolve(const struct srv_config *cfg, char *lib, size_t len, char *kind,
                         size_t kind_len);
+/* Runs child(arg, out) in a forked process, so a broken driver cannot take the
+ * caller down; out is the write end of a pipe, the return the exit status.
+ * Returns the pipe's read end (*pid the child), or -1. */
+int srv_child_start(int (*child)(const void *arg, int out), const void *arg, pid_t *pid);
+/* Closes fd and ends the child: a driver that hangs on exit cannot hold us. */
+void srv_child_end(int fd, pid_t pid);
 
 int srv_supervisor_main(struct srv_config *cfg);
 int srv_worker_main(struct srv_config *cfg, struct srv_worker_args *w);

@@ -7,6 +7,8 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <string.h>
+#include <time.h>
 
 #include "allocs.h"
 #include "backend.h"
@@ -130,6 +132,23 @@ static inline uint64_t primary_ctx_id(int dev)
 }
 
 long long srv_now_ms(void);
+/* CLOCK_REALTIME ms from now, for pthread_cond_timedwait. */
+void srv_deadline(struct timespec *dl, int ms);
+
+/* Argument i of a decoded call as an integer (at most its first 8 bytes). */
+static inline uint64_t arg_u64(const struct rpc_decoded *dc, int i)
+{
+    uint64_t v = 0;
+    unsigned size = dc->desc->args[i].size;
+    memcpy(&v, dc->val[i].bytes, size > 8 ? 8 : size);
+    return v;
+}
+
+/* Whether dc is a call of the API `base` (whatever its _v2 / _ptds variant). */
+static inline int is_base(const struct rpc_decoded *dc, const char *base)
+{
+    return !strcmp(dc->desc->base, base);
+}
 
 /* dispatch.c: runs one call and answers it. 0, or -1 on a protocol error
  * (the session ends). Frees the call. */
@@ -138,6 +157,10 @@ void call_free(struct call *cl);
 /* Sends a frame (REPLY, HEARTBEAT, CREDIT, ...) with owed credits, chunking raw bytes. */
 int session_send(struct session *s, rpc_hdr *h, const void *enc, size_t enc_len,
                  const struct iovec *raw, int nraw);
+/* The REPLY header answering cl (one credit back). */
+rpc_hdr reply_hdr(const struct call *cl);
+/* A reply of the result alone (the call did not decode or did not run). */
+int reply_result(struct session *s, struct call *cl, CUresult r);
 /* Destroys what the session made (contexts, memory, per-thread streams). */
 void session_cleanup(struct session *s);
 

@@ -1,16 +1,18 @@
 /* transport.c — the transport registry, the "not supported" default ops, URL
  * parsing and the tp_* wrappers that dispatch through a connection's ops.
- * Nothing here knows about sockets beyond tp_fd_inherit. */
+ * Nothing here knows about sockets beyond tp_fd_inherit and tp_wait_ready. */
 #include "transport.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- errors ---------------------------------------------------------------- */
 
@@ -241,6 +243,39 @@ int tp_url_format(const tp_url *u, char *buf, size_t len)
 {
     const char *fmt = strchr(u->host, ':') ? "%s://[%s]:%d" : "%s://%s:%d";
     return snprintf(buf, len, fmt, u->scheme, u->host, u->port);
+}
+
+/* ---- time and waiting (for implementations) ------------------------------------ */
+
+long long tp_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+long long tp_deadline_after(int timeout_ms)
+{
+    return timeout_ms < 0 ? 0 : tp_now_ns() + (long long)timeout_ms * 1000000LL;
+}
+
+int tp_ms_left(int timeout_ms, long long deadline_ns)
+{
+    if (timeout_ms < 0) return TP_FOREVER;
+    long long left = deadline_ns - tp_now_ns();
+    if (left <= 0) return 0;
+    return (int)((left + 999999LL) / 1000000LL);
+}
+
+tp_status tp_wait_ready(int fd, short ev, int timeout_ms, long long deadline_ns)
+{
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = ev};
+        int r = poll(&p, 1, tp_ms_left(timeout_ms, deadline_ns));
+        if (r > 0) return TP_OK;
+        if (r == 0) return TP_TIMEOUT;
+        if (errno != EINTR) return TP_ERR;
+    }
 }
 
 /* ---- wrappers ----------------------------------------------------------------- */

@@ -216,6 +216,16 @@ const tp_transport *tp_lookup(const char *scheme);
 tp_status tp_fail(tp_error *err, tp_status st, int sys, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Time and waiting, for implementations: the monotonic clock in ns; the
+ * deadline timeout_ms from now (0 for TP_FOREVER); the milliseconds left until
+ * it (TP_FOREVER passes through); a poll() on fd for ev until ready (errors
+ * and hang-ups count as ready) or the deadline: TP_OK, TP_TIMEOUT or TP_ERR
+ * (errno set). */
+long long tp_now_ns(void);
+long long tp_deadline_after(int timeout_ms);
+int tp_ms_left(int timeout_ms, long long deadline_ns);
+tp_status tp_wait_ready(int fd, short ev, int timeout_ms, long long deadline_ns);
+
 /* Built-in transports' registration calls (one per folder). */
 tp_status tp_tcp_register(void);
 

@@ -13,7 +13,6 @@
 #define _GNU_SOURCE 1
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -21,6 +20,7 @@
 #include <unistd.h>
 
 #include "custom_graph.h"
+#include "cuinfo.h"
 #include "shim.h"
 
 #define NBUCKETS 4096
@@ -139,19 +139,7 @@ static void run_locked(struct cb *c)
     pthread_cond_signal(&B.cv);
     pthread_mutex_unlock(&B.mu);
     if (!start) return;
-    /* Runners take no signals, like the receiver: the application's handlers
-     * run on the application's threads. */
-    sigset_t all, old;
-    pthread_t t;
-    pthread_attr_t at;
-    sigfillset(&all);
-    pthread_attr_init(&at);
-    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int rc = pthread_create(&t, &at, runner_main, NULL);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pthread_attr_destroy(&at);
-    if (rc) {
+    if (rg_thread_start(runner_main)) {
         pthread_mutex_lock(&B.mu);
         B.runners--;
         pthread_mutex_unlock(&B.mu);
@@ -236,7 +224,7 @@ static CUresult enqueue(const char *name, CUstream stream, struct cb *proto)
         free(gone);
         pthread_mutex_unlock(&B.mu);
     }
-    if (rg_is_sticky_error(r)) rg_ctx_set_sticky(cur, r);
+    if (rpc_error_is_sticky(r)) rg_ctx_set_sticky(cur, r);
 out:
     errno = saved;
     return r;

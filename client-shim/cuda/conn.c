@@ -40,7 +40,6 @@ static struct {
     uint64_t last_rx_ms, busy_since_ms;
     CUresult async_err;
     uint32_t max_raw, max_enc;
-    pthread_t rx;
 } C = {.mu = PTHREAD_MUTEX_INITIALIZER,
        .send_mu = PTHREAD_MUTEX_INITIALIZER,
        .credit_cv = PTHREAD_COND_INITIALIZER};
@@ -228,6 +227,15 @@ static void add_credit(uint32_t n)
     pthread_mutex_unlock(&C.mu);
 }
 
+/* A NOTIFY's raw part into *raw (the caller frees it), or skipped (*raw NULL)
+ * when it is empty or there is no memory for it. */
+static rpc_status notify_raw(const rpc_hdr *h, void **raw, rpc_error *err)
+{
+    *raw = h->raw_len ? malloc(h->raw_len) : NULL;
+    if (!*raw) return rpc_frame_skip_raw(C.c, h->raw_len, rg_sess.cfg.timeout_ms, err);
+    return rpc_frame_recv_raw(C.c, *raw, h->raw_len, rg_sess.cfg.timeout_ms, err);
+}
+
 /* NOTIFY: host callbacks go to the callback threads (the receiver never runs
  * application code: a callback may wait for a reply only the receiver can
  * deliver); device output is written to the application's stdout before any
@@ -236,13 +244,9 @@ static rpc_status on_notify(const rpc_hdr *h, void *enc, rpc_error *err)
 {
     rpc_status st = RPC_OK;
     if ((h->op == RG_NOTIFY_STDOUT || h->op == RG_NOTIFY_STDERR) && h->raw_len) {
-        char *buf = malloc(h->raw_len);
-        if (!buf) {
-            free(enc);
-            return rpc_frame_skip_raw(C.c, h->raw_len, rg_sess.cfg.timeout_ms, err);
-        }
-        st = rpc_frame_recv_raw(C.c, buf, h->raw_len, rg_sess.cfg.timeout_ms, err);
-        if (st == RPC_OK) {
+        void *buf;
+        st = notify_raw(h, &buf, err);
+        if (st == RPC_OK && buf) {
             FILE *to = h->op == RG_NOTIFY_STDERR ? stderr : stdout;
             if (to == stderr) fflush(stdout); /* as the device runtime orders them */
             fwrite(buf, 1, h->raw_len, to);
@@ -253,9 +257,8 @@ static rpc_status on_notify(const rpc_hdr *h, void *enc, rpc_error *err)
         return st;
     }
     if (h->op >= RG_NOTIFY_HOSTNODE && h->op <= RG_NOTIFY_CAPTURED) { /* graphs (callbacks.c) */
-        void *raw = h->raw_len ? malloc(h->raw_len) : NULL;
-        if (raw) st = rpc_frame_recv_raw(C.c, raw, h->raw_len, rg_sess.cfg.timeout_ms, err);
-        else st = rpc_frame_skip_raw(C.c, h->raw_len, rg_sess.cfg.timeout_ms, err);
+        void *raw;
+        st = notify_raw(h, &raw, err);
         if (st == RPC_OK) rg_graph_notify(h->op, enc, h->enc_len, raw, raw ? h->raw_len : 0);
         free(raw);
         free(enc);
@@ -342,16 +345,20 @@ static void *rx_main(void *arg)
     return NULL;
 }
 
-/* The receiver runs with every signal blocked: the application's handlers run
- * on the application's threads. */
-static int start_receiver(void)
+/* The shim's threads (the receiver first) run with every signal blocked: the
+ * application's handlers run on the application's threads. */
+int rg_thread_start(void *(*fn)(void *))
 {
     sigset_t all, old;
+    pthread_t t;
+    pthread_attr_t at;
     sigfillset(&all);
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    int rc = pthread_create(&C.rx, NULL, rx_main, NULL);
+    int rc = pthread_create(&t, &at, fn, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc == 0) pthread_detach(C.rx);
+    pthread_attr_destroy(&at);
     return rc;
 }
 
@@ -453,15 +460,7 @@ static int batch_add_locked(rpc_hdr *h, const void *enc, size_t enc_len, const s
     rpc_hdr check;
     rpc_hdr_encode(h, hb);
     if (rpc_hdr_decode(hb, sizeof hb, RPC_FROM_CLIENT, &check) != RPC_OK) return 0; /* refused alone */
-    if (!B.started) {
-        sigset_t all, old;
-        pthread_t t;
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        B.started = pthread_create(&t, NULL, flusher_main, NULL) == 0 ? 1 : -1;
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        if (B.started > 0) pthread_detach(t);
-    }
+    if (!B.started) B.started = rg_thread_start(flusher_main) == 0 ? 1 : -1;
     if (B.started < 0) return 0;
     if (B.len + total > sizeof B.buf && batch_flush_locked(err) != RPC_OK) return -1;
     uint8_t *p = B.buf + B.len;
@@ -524,6 +523,22 @@ static CUresult wait_reply(struct waiter *w, struct rg_reply *rep)
     return CUDA_SUCCESS;
 }
 
+/* One call's frames under send_mu; a failed send loses the session. */
+static rpc_status send_or_lose(rpc_hdr *h, const void *enc, size_t enc_len,
+                               const struct iovec *raw, int nraw, int batch)
+{
+    rpc_error err = {0};
+    pthread_mutex_lock(&C.send_mu);
+    rpc_status st = send_call_locked(h, enc, enc_len, raw, nraw, batch, &err);
+    pthread_mutex_unlock(&C.send_mu);
+    if (st != RPC_OK) {
+        pthread_mutex_lock(&C.mu);
+        lose_locked("sending a call: %s", err.msg[0] ? err.msg : rpc_strerror(st));
+        pthread_mutex_unlock(&C.mu);
+    }
+    return st;
+}
+
 CUresult rg_conn_call(rpc_hdr *h, const void *enc, size_t enc_len, const struct iovec *raw,
                       int nraw, int wait, struct rg_reply *rep)
 {
@@ -555,15 +570,7 @@ CUresult rg_conn_call_into(rpc_hdr *h, const void *enc, size_t enc_len, const st
     }
     pthread_mutex_unlock(&C.mu);
 
-    rpc_error err = {0};
-    pthread_mutex_lock(&C.send_mu);
-    rpc_status st = send_call_locked(h, enc, enc_len, raw, nraw, !wait, &err);
-    pthread_mutex_unlock(&C.send_mu);
-    if (st != RPC_OK) {
-        pthread_mutex_lock(&C.mu);
-        lose_locked("sending a call: %s", err.msg[0] ? err.msg : rpc_strerror(st));
-        pthread_mutex_unlock(&C.mu);
-    }
+    rpc_status st = send_or_lose(h, enc, enc_len, raw, nraw, !wait);
     if (!wait) return st == RPC_OK ? CUDA_SUCCESS : CUDA_ERROR_DEVICE_UNAVAILABLE;
     return wait_reply(&w, rep);
 }
@@ -586,17 +593,8 @@ CUresult rg_conn_post_raw(uint32_t op, const void *enc, size_t enc_len, const st
                  .op = op, .thread = rg_thread_id(), .seq = ++thread_seq,
                  .ctx = rg_ctx_current_id()};
     pthread_mutex_unlock(&C.mu);
-    rpc_error err = {0};
-    pthread_mutex_lock(&C.send_mu);
-    rpc_status st = send_call_locked(&h, enc, enc_len, raw, nraw, 0, &err);
-    pthread_mutex_unlock(&C.send_mu);
-    if (st != RPC_OK) {
-        pthread_mutex_lock(&C.mu);
-        lose_locked("sending a call: %s", err.msg[0] ? err.msg : rpc_strerror(st));
-        pthread_mutex_unlock(&C.mu);
-        return CUDA_ERROR_DEVICE_UNAVAILABLE;
-    }
-    return CUDA_SUCCESS;
+    return send_or_lose(&h, enc, enc_len, raw, nraw, 0) == RPC_OK ? CUDA_SUCCESS
+                                                                   : CUDA_ERROR_DEVICE_UNAVAILABLE;
 }
 
 void rg_conn_restore_async_error(CUresult r)
@@ -754,7 +752,7 @@ CUresult rg_conn_open(void)
     rpc_status st = handshake(&err);
     if (st == RPC_OK && rg_sess.ndev == 0)
         st = rpc_fail(&err, RPC_E_REFUSED, "the session has no devices");
-    if (st == RPC_OK && start_receiver() != 0)
+    if (st == RPC_OK && rg_thread_start(rx_main) != 0)
         st = rpc_fail(&err, RPC_E_NOMEM, "cannot start the receiver thread");
     if (st != RPC_OK) {
         rg_log(RG_LOG_ERROR, "rgpud at %s: %s", rg_sess.cfg.server,

@@ -344,24 +344,6 @@ static struct {
 } sticky[STICKY_MAX];
 static pthread_mutex_t sticky_mu = PTHREAD_MUTEX_INITIALIZER;
 
-int rg_is_sticky_error(CUresult r)
-{
-    switch (r) {
-    case CUDA_ERROR_ILLEGAL_ADDRESS:
-    case CUDA_ERROR_LAUNCH_TIMEOUT:
-    case CUDA_ERROR_ASSERT:
-    case CUDA_ERROR_HARDWARE_STACK_ERROR:
-    case CUDA_ERROR_ILLEGAL_INSTRUCTION:
-    case CUDA_ERROR_MISALIGNED_ADDRESS:
-    case CUDA_ERROR_INVALID_ADDRESS_SPACE:
-    case CUDA_ERROR_INVALID_PC:
-    case CUDA_ERROR_LAUNCH_FAILED:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
 void rg_ctx_set_sticky(uint64_t id, CUresult code)
 {
     if (!id) return;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cuinfo.h"
 #include "shim.h"
 
 #define ATTR_CACHE 256
@@ -134,16 +135,6 @@ void rg_dev_remember(const struct rpc_call_desc *d, void **args)
 
 /* ---- CUDA_VISIBLE_DEVICES -------------------------------------------------------- */
 
-static void uuid_text(const CUuuid *u, char *out)
-{
-    const unsigned char *b = (const unsigned char *)u->bytes;
-    int n = sprintf(out, "GPU-");
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) out[n++] = '-';
-        n += sprintf(out + n, "%02x", b[i]);
-    }
-}
-
 /* One entry: a session ordinal, or -1 (invalid: the list stops). */
 static int visible_entry(const char *e, size_t len, const struct rg_device *all, int n)
 {
@@ -156,8 +147,8 @@ static int visible_entry(const char *e, size_t len, const struct rg_device *all,
     if (!strncmp(buf, "GPU-", 4)) {
         int found = -1;
         for (int i = 0; i < n; i++) {
-            char u[64];
-            uuid_text(&all[i].uuid, u);
+            char u[RPC_UUID_TEXT_LEN];
+            rpc_uuid_text(&all[i].uuid, u);
             if (!strncasecmp(u, buf, len)) {
                 if (found >= 0) return -1; /* ambiguous prefix */
                 found = i;

@@ -8,6 +8,7 @@
 
 #include "custom.h"
 #include "forward.h"
+#include "cuinfo.h"
 #include "shim.h"
 
 #define RAW_MAX RPC_MAX_ARGS
@@ -240,19 +241,22 @@ static void after_success(const struct rpc_call_desc *d, void **args)
         if (c >= 0 && v >= 0) rg_ctx_created(**(uint64_t **)args[c], *(CUdevice *)args[v]);
     } else if (!strcmp(d->base, "cuCtxDestroy")) {
         int c = arg_index(d, RPC_ARG_HANDLE, RPC_H_CONTEXT);
-        if (c >= 0) rg_ctx_destroyed(*(uint64_t *)args[c]);
-        if (c >= 0) rg_ctx_clear_sticky(*(uint64_t *)args[c]);
-        if (c >= 0) rg_managed_ctx_gone(*(uint64_t *)args[c]);
+        if (c >= 0) {
+            uint64_t ctx = *(uint64_t *)args[c];
+            rg_ctx_destroyed(ctx);
+            rg_ctx_clear_sticky(ctx);
+            rg_managed_ctx_gone(ctx);
+        }
     } else if (!strcmp(d->base, "cuDevicePrimaryCtxReset") && d->nargs == 1) {
-        rg_ctx_clear_sticky(rg_primary_ctx_id(*(CUdevice *)args[0]));
-        rg_managed_ctx_gone(rg_primary_ctx_id(*(CUdevice *)args[0]));
-        rg_ctx_children_die(rg_primary_ctx_id(*(CUdevice *)args[0]));
-    } else if (!strcmp(d->name, "cuMemAlloc_v2")) {
+        uint64_t ctx = rg_primary_ctx_id(*(CUdevice *)args[0]);
+        rg_ctx_clear_sticky(ctx);
+        rg_managed_ctx_gone(ctx);
+        rg_ctx_children_die(ctx);
+    } else if (!strcmp(d->name, "cuMemAlloc_v2") || !strcmp(d->base, "cuMemAllocAsync") ||
+               !strcmp(d->base, "cuMemAllocFromPoolAsync")) {
         rg_mirror_add(**(uint64_t **)args[0], *(size_t *)args[1]);
     } else if (!strcmp(d->name, "cuMemAllocPitch_v2")) {
         rg_mirror_add(**(uint64_t **)args[0], **(size_t **)args[1] * *(size_t *)args[3]);
-    } else if (!strcmp(d->base, "cuMemAllocAsync") || !strcmp(d->base, "cuMemAllocFromPoolAsync")) {
-        rg_mirror_add(**(uint64_t **)args[0], *(size_t *)args[1]);
     } else if (!strcmp(d->name, "cuMemAllocManaged")) {
         uint64_t p = **(uint64_t **)args[0], n = *(size_t *)args[1];
         rg_mirror_add(p, n);
@@ -263,7 +267,9 @@ static void after_success(const struct rpc_call_desc *d, void **args)
         ipc_opened(**(uint64_t **)args[0]);
     } else if (!strcmp(d->base, "cuLibraryGetManaged")) {
         rg_managed_var(d, args);
-    } else if (!strcmp(d->name, "cuMemFree_v2") || !strcmp(d->base, "cuMemFreeAsync")) {
+    } else if (!strcmp(d->name, "cuMemFree_v2")) {
+        rg_mirror_remove(*(uint64_t *)args[0]); /* managed: gone before the call (managed.c) */
+    } else if (!strcmp(d->base, "cuMemFreeAsync")) {
         rg_mirror_remove(*(uint64_t *)args[0]);
         rg_managed_remove(*(uint64_t *)args[0]);
     } else {
@@ -556,7 +562,7 @@ static CUresult forward(const struct rpc_call_desc *d, void **args)
     else
         r = send_call(d, sent, wait);
     if (r == CUDA_SUCCESS && wait) r = device_ordinals_in(d, args);
-    if (rg_is_sticky_error(r)) rg_ctx_set_sticky(cur, r);
+    if (rpc_error_is_sticky(r)) rg_ctx_set_sticky(cur, r);
     note_capture(d, args, r);
     if (r == CUDA_SUCCESS) after_success(d, args);
     if (r == CUDA_SUCCESS) r = rg_managed_after(d);

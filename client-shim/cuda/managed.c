@@ -9,7 +9,6 @@
  * back (PULL), compared by the worker against its own shadow. Only changed
  * bytes travel; no signal handler, no page protection tricks. */
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -120,13 +119,20 @@ void rg_managed_ctx_gone(uint64_t ctx)
     pthread_mutex_unlock(&G.mu);
 }
 
+/* G.mu held: the region holding all of [p, p + len), or NULL. */
+static struct region *region_of(uint64_t p, uint64_t len)
+{
+    for (size_t i = 0; i < G.n; i++)
+        if (p >= G.v[i].base && p - G.v[i].base < G.v[i].size && len <= G.v[i].size - (p - G.v[i].base))
+            return &G.v[i];
+    return NULL;
+}
+
 int rg_managed_contains(uint64_t p, uint64_t len)
 {
     if (!atomic_load(&G.live)) return 0;
-    int in = 0;
     pthread_mutex_lock(&G.mu);
-    for (size_t i = 0; i < G.n && !in; i++)
-        in = p >= G.v[i].base && p - G.v[i].base < G.v[i].size && len <= G.v[i].size - (p - G.v[i].base);
+    int in = region_of(p, len) != NULL;
     pthread_mutex_unlock(&G.mu);
     return in;
 }
@@ -185,14 +191,6 @@ static CUresult push(size_t *sent)
 }
 
 /* ---- PULL ---------------------------------------------------------------------- */
-
-static struct region *region_of(uint64_t p, uint64_t len)
-{
-    for (size_t i = 0; i < G.n; i++)
-        if (p >= G.v[i].base && p - G.v[i].base < G.v[i].size && len <= G.v[i].size - (p - G.v[i].base))
-            return &G.v[i];
-    return NULL;
-}
 
 /* Writes the worker's runs into the application's memory and the shadows.
  * 0, 1 if the worker has more, -1 if the reply is malformed. */
@@ -379,16 +377,7 @@ static void *helper_main(void *arg)
 static int helper_locked(void)
 {
     if (H.started) return 0;
-    sigset_t all, old;
-    pthread_t t;
-    pthread_attr_t at;
-    sigfillset(&all); /* signals are the application's threads' */
-    pthread_attr_init(&at);
-    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    H.started = pthread_create(&t, &at, helper_main, NULL) == 0;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pthread_attr_destroy(&at);
+    H.started = rg_thread_start(helper_main) == 0;
     return H.started ? 0 : -1;
 }
 

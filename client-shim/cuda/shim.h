@@ -140,6 +140,10 @@ size_t rg_conn_max_enc(void);
  * (managed.c's helper: a host callback's PULL must never wait behind calls
  * that wait for the stream the callback holds). */
 void rg_conn_reserve_user(void);
+/* Starts fn(NULL) on a detached thread of the shim's own (receiver, flusher,
+ * callback runners, managed helper), which takes no signals: the application's
+ * handlers run on the application's threads. pthread_create's result. */
+int rg_thread_start(void *(*fn)(void *));
 
 /* ---- host callbacks and device output (callbacks.c) ----------------------------
  * NOTIFY kinds (frame op) and the callback CALL's sub-commands; the worker
@@ -176,7 +180,6 @@ void rg_ctx_created(uint64_t id, CUdevice dev); /* push a client-minted context 
 void rg_ctx_destroyed(uint64_t id);
 int rg_ctx_device(uint64_t id, CUdevice *dev);  /* 0 if the shim knows ctx's device */
 int rg_ctx_dead(uint64_t id);                    /* destroyed through this shim */
-int rg_is_sticky_error(CUresult r);
 void rg_ctx_set_sticky(uint64_t id, CUresult code);
 CUresult rg_ctx_sticky(uint64_t id); /* the context's sticky fault, or CUDA_SUCCESS */
 void rg_ctx_clear_sticky(uint64_t id);

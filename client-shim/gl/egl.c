@@ -24,24 +24,6 @@ static __thread EGLint last_error = EGL_SUCCESS;
 struct glc_config {
     EGLint a[RG_GL_NCONFIG_ATTR]; /* in the order of server/gl/gl_egl.c config_attrs */
 };
-enum {
-    C_ID,
-    C_BUFFER,
-    C_RED,
-    C_GREEN,
-    C_BLUE,
-    C_ALPHA,
-    C_DEPTH,
-    C_STENCIL,
-    C_SAMPLES,
-    C_SAMPLE_BUFFERS,
-    C_SURFACE,
-    C_RENDERABLE,
-    C_CONFORMANT,
-    C_CAVEAT,
-    C_COLOR_TYPE,
-    C_LEVEL
-};
 
 struct glc_surf {
     uint32_t magic, id;
@@ -138,10 +120,8 @@ static EGLBoolean rg_eglInitialize(EGLDisplay dpy, EGLint *major, EGLint *minor)
         XD.vid = vi.visualid;
     }
     pthread_mutex_lock(&D.mu);
-    if (!D.inited && !D.cfg && !fetch_info())
+    if (!D.inited && (D.cfg || !fetch_info())) /* D.cfg: again after eglTerminate */
         D.inited = 1;
-    else if (!D.inited && D.cfg)
-        D.inited = 1; /* after eglTerminate */
     int inited = D.inited;
     pthread_mutex_unlock(&D.mu);
     if (!inited) return fail(EGL_NOT_INITIALIZED);
@@ -545,11 +525,6 @@ static EGLBoolean rg_eglReleaseThread(void)
     return ok();
 }
 
-static void finish(void)
-{
-    rg_glc_finish();
-}
-
 static EGLBoolean rg_eglSwapBuffers(EGLDisplay dpy, EGLSurface surface)
 {
     if (!check_dpy(dpy)) return EGL_FALSE;
@@ -572,7 +547,7 @@ static EGLBoolean rg_eglSwapInterval(EGLDisplay dpy, EGLint interval)
 
 static EGLBoolean rg_eglWaitClient(void)
 {
-    finish();
+    rg_glc_finish();
     return ok();
 }
 
@@ -661,12 +636,8 @@ static EGLint rg_eglClientWaitSync(EGLDisplay dpy, EGLSync sync, EGLint flags, E
     if (!check_dpy(dpy)) return EGL_FALSE;
     struct glc_sync *s = sync_of(sync);
     if (!s) return fail(EGL_BAD_PARAMETER), EGL_FALSE;
-    if (!s->signaled) {
-        if (timeout == 0) { /* a poll: one round trip answers it */
-            finish();
-        } else {
-            finish();
-        }
+    if (!s->signaled) { /* a poll (timeout 0) too: one round trip answers it */
+        rg_glc_finish();
         s->signaled = 1;
     }
     ok();
@@ -687,7 +658,7 @@ static EGLBoolean rg_eglGetSyncAttrib(EGLDisplay dpy, EGLSync sync, EGLint attr,
         *value = EGL_SYNC_PRIOR_COMMANDS_COMPLETE;
         break;
     case EGL_SYNC_STATUS:
-        if (!s->signaled) finish(), s->signaled = 1;
+        if (!s->signaled) rg_glc_finish(), s->signaled = 1;
         *value = EGL_SIGNALED;
         break;
     default:

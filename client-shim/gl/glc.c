@@ -239,7 +239,7 @@ void rg_glc_unsupported(unsigned op)
     struct glc_ctx *c = T.cur;
     if (op < RG_GLOP_N_ && !logged[op]++)
         rg_glc_log(GLC_WARN, "%s is not forwarded yet", rg_gl_cmds[op].name);
-    if (c && !c->error) c->error = GL_INVALID_OPERATION;
+    if (c) rg_glc_error(c, GL_INVALID_OPERATION);
 }
 
 static void put_scalar(rpc_wbuf *w, unsigned kind, const union rg_gl_arg *a)
@@ -355,7 +355,7 @@ void rg_glc_command(unsigned op, const union rg_gl_arg *a, union rg_gl_arg *ret)
     rg_glc_reply_free(&r);
     return;
 refuse: /* what the server could not accept safely: GL would fault or refuse */
-    if (!c->error) c->error = GL_INVALID_VALUE;
+    rg_glc_error(c, GL_INVALID_VALUE);
 }
 
 void (*rg_glc_proc(const char *name))(void)

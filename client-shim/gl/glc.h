@@ -70,6 +70,12 @@ struct glc_ctx {
     int destroyed; /* eglDestroyContext while current: freed when released */
 };
 
+/* A GL error the client found itself: the first one stays until glGetError. */
+static inline void rg_glc_error(struct glc_ctx *c, GLenum e)
+{
+    if (!c->error) c->error = e;
+}
+
 /* ---- logging: silent unless RGPU_LOG says otherwise ------------------------------------- */
 void rg_glc_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define GLC_ERR 0
@@ -113,6 +119,25 @@ struct glc_server {
     char renderer[256], version[256];   /* renderer already says "via rgpu" */
     int32_t (*cfg)[RG_GL_NCONFIG_ATTR]; /* the server's configs (server/gl/gl_egl.c config_attrs) */
     uint32_t ncfg;
+};
+/* Indices into a server config: the order of server/gl/gl_egl.c config_attrs. */
+enum {
+    C_ID,
+    C_BUFFER,
+    C_RED,
+    C_GREEN,
+    C_BLUE,
+    C_ALPHA,
+    C_DEPTH,
+    C_STENCIL,
+    C_SAMPLES,
+    C_SAMPLE_BUFFERS,
+    C_SURFACE,
+    C_RENDERABLE,
+    C_CONFORMANT,
+    C_CAVEAT,
+    C_COLOR_TYPE,
+    C_LEVEL
 };
 /* Connects and asks the server once; NULL if that failed (logged). */
 const struct glc_server *rg_glc_server(void);

@@ -40,11 +40,11 @@ void rgc_glVertexAttribPointer(GLuint index, GLint size, GLenum type, GLboolean 
         return;
     }
     if (size < 1 || size > 4 || stride < 0) {
-        if (!c->error) c->error = GL_INVALID_VALUE;
+        rg_glc_error(c, GL_INVALID_VALUE);
         return;
     }
     if (!rg_gl_type_size(type)) {
-        if (!c->error) c->error = GL_INVALID_ENUM;
+        rg_glc_error(c, GL_INVALID_ENUM);
         return;
     }
     struct glc_attrib *at = &c->attr[index];
@@ -109,7 +109,7 @@ void rgc_glDrawArrays(GLenum mode, GLint first, GLsizei count)
     a[0].i = mode, a[1].i = first, a[2].i = count;
     if (first >= 0 && count > 0 && any_client(c, &all)) {
         if (upload(c, all ? (uint64_t)first : 0, (uint64_t)first + (uint64_t)count - 1)) {
-            if (!c->error) c->error = GL_INVALID_OPERATION;
+            rg_glc_error(c, GL_INVALID_OPERATION);
             return;
         }
         if (all) a[1].i = 0;
@@ -144,7 +144,7 @@ void rgc_glDrawElements(GLenum mode, GLsizei count, GLenum type, const void *ind
             if (!logged++)
                 rg_glc_log(GLC_WARN,
                            "client vertex arrays with an element buffer are not forwarded yet");
-            if (!c->error) c->error = GL_INVALID_OPERATION;
+            rg_glc_error(c, GL_INVALID_OPERATION);
             return;
         }
         uint32_t lo = UINT32_MAX, hi = 0;
@@ -170,7 +170,7 @@ void rgc_glDrawElements(GLenum mode, GLsizei count, GLenum type, const void *ind
         }
         if (upload(c, lo, hi)) {
             free(rebased);
-            if (!c->error) c->error = GL_INVALID_OPERATION;
+            rg_glc_error(c, GL_INVALID_OPERATION);
             return;
         }
     }
@@ -241,7 +241,7 @@ void rgc_glVertexAttribIPointer(GLuint index, GLint size, GLenum type, GLsizei s
         static int logged;
         if (!logged++)
             rg_glc_log(GLC_WARN, "client-side integer vertex arrays are not forwarded yet");
-        if (!c->error) c->error = GL_INVALID_OPERATION;
+        rg_glc_error(c, GL_INVALID_OPERATION);
         return;
     }
     if (index < GLC_MAX_ATTRIBS) c->attr[index].client = 0;
@@ -257,7 +257,7 @@ static int refuse_client_arrays(struct glc_ctx *c, const char *what)
     static int logged;
     if (!logged++)
         rg_glc_log(GLC_WARN, "%s with client-side vertex arrays is not forwarded yet", what);
-    if (!c->error) c->error = GL_INVALID_OPERATION;
+    rg_glc_error(c, GL_INVALID_OPERATION);
     return 1;
 }
 
@@ -289,7 +289,7 @@ void rgc_glDrawRangeElements(GLenum mode, GLuint start, GLuint end, GLsizei coun
     if (!c) return;
     if (any_client(c, &all)) { /* the range is a hint: the indices decide, as in glDrawElements */
         if (end < start) {
-            if (!c->error) c->error = GL_INVALID_VALUE;
+            rg_glc_error(c, GL_INVALID_VALUE);
             return;
         }
         rgc_glDrawElements(mode, count, type, indices);

@@ -13,7 +13,7 @@ static void gen(unsigned op, unsigned cls, GLsizei n, GLuint *names)
     struct glc_ctx *c = rg_glc_current();
     if (!c) return;
     if (n < 0 || n > 65536) {
-        if (!c->error) c->error = GL_INVALID_VALUE;
+        rg_glc_error(c, GL_INVALID_VALUE);
         return;
     }
     if (n && !names) return;
@@ -34,7 +34,7 @@ static void del(unsigned op, GLsizei n, const GLuint *names)
     if (op == RG_GLOP_glDeleteVertexArrays && n > 0 && n <= 65536 && names)
         rg_glc_vaos_deleted(c, n, names);
     if (n < 0 || n > 65536) {
-        if (!c->error) c->error = GL_INVALID_VALUE;
+        rg_glc_error(c, GL_INVALID_VALUE);
         return;
     }
     if (!n || !names) return;
@@ -47,11 +47,12 @@ static void del(unsigned op, GLsizei n, const GLuint *names)
     rpc_put_u32(w, (uint32_t)k);
     for (GLsizei i = 0; i < n; i++)
         if (names[i] != 0 && names[i] < (1u << 22)) rpc_put_u32(w, names[i]);
-    for (GLsizei i = 0; i < n; i++) { /* bindings of deleted buffers revert to 0 */
-        if (names[i] == c->array_buf && op == RG_GLOP_glDeleteBuffers) c->array_buf = 0;
-        if (names[i] == c->elem_buf && op == RG_GLOP_glDeleteBuffers) c->elem_buf = 0;
-        if (names[i] == c->pack_buf && op == RG_GLOP_glDeleteBuffers) c->pack_buf = 0;
-        if (names[i] == c->unpack_buf && op == RG_GLOP_glDeleteBuffers) c->unpack_buf = 0;
+    for (GLsizei i = 0; op == RG_GLOP_glDeleteBuffers && i < n; i++) {
+        /* bindings of deleted buffers revert to 0 */
+        if (names[i] == c->array_buf) c->array_buf = 0;
+        if (names[i] == c->elem_buf) c->elem_buf = 0;
+        if (names[i] == c->pack_buf) c->pack_buf = 0;
+        if (names[i] == c->unpack_buf) c->unpack_buf = 0;
     }
 }
 
@@ -120,19 +121,18 @@ void rgc_glDeleteRenderbuffers(GLsizei n, const GLuint *b)
     del(RG_GLOP_glDeleteRenderbuffers, n, b);
 }
 
-static GLuint create(unsigned op, unsigned cls, int has_type, GLenum type)
+static GLuint create(unsigned op, int has_type, GLenum type)
 {
     struct glc_ctx *c = rg_glc_current();
     if (!c) return 0;
     if (has_type && type != GL_VERTEX_SHADER && type != GL_FRAGMENT_SHADER &&
         type != GL_COMPUTE_SHADER && type != GL_GEOMETRY_SHADER && type != GL_TESS_CONTROL_SHADER &&
         type != GL_TESS_EVALUATION_SHADER) {
-        if (!c->error) c->error = GL_INVALID_ENUM;
+        rg_glc_error(c, GL_INVALID_ENUM);
         return 0;
     }
     /* programs and shaders share one name space in GL */
     GLuint name = ++c->share->next[RG_GC_PROGRAM];
-    (void)cls;
     rg_glc_reserve(16, 0);
     rpc_wbuf *w = rg_glc_enc();
     rpc_put_u32(w, op);
@@ -143,11 +143,11 @@ static GLuint create(unsigned op, unsigned cls, int has_type, GLenum type)
 
 GLuint rgc_glCreateProgram(void)
 {
-    return create(RG_GLOP_glCreateProgram, RG_GC_PROGRAM, 0, 0);
+    return create(RG_GLOP_glCreateProgram, 0, 0);
 }
 GLuint rgc_glCreateShader(GLenum type)
 {
-    return create(RG_GLOP_glCreateShader, RG_GC_SHADER, 1, type);
+    return create(RG_GLOP_glCreateShader, 1, type);
 }
 
 static void delone(unsigned op, GLuint name)
@@ -174,13 +174,13 @@ void rgc_glShaderSource(GLuint shader, GLsizei count, const GLchar *const *strin
     struct glc_ctx *c = rg_glc_current();
     if (!c) return;
     if (count < 0 || count > 65536 || (count && !string)) {
-        if (!c->error) c->error = GL_INVALID_VALUE;
+        rg_glc_error(c, GL_INVALID_VALUE);
         return;
     }
     size_t total = 0;
     for (GLsizei i = 0; i < count; i++) {
         if (!string[i]) {
-            if (!c->error) c->error = GL_INVALID_VALUE;
+            rg_glc_error(c, GL_INVALID_VALUE);
             return;
         }
         total += length && length[i] >= 0 ? (size_t)length[i] : strlen(string[i]);
@@ -208,7 +208,7 @@ const GLubyte *rgc_glGetString(GLenum name)
     while (k < 5 && names[k] != name)
         k++;
     if (k == 5) {
-        if (!c->error) c->error = GL_INVALID_ENUM;
+        rg_glc_error(c, GL_INVALID_ENUM);
         return NULL;
     }
     if (c->strings[k]) return (const GLubyte *)c->strings[k];
@@ -346,7 +346,7 @@ const GLubyte *rgc_glGetStringi(GLenum name, GLuint index)
         fetch_extensions(c);
     }
     if (cache && c->next_all && index >= c->next_all) {
-        if (!c->error) c->error = GL_INVALID_VALUE; /* past the end of the list */
+        rg_glc_error(c, GL_INVALID_VALUE); /* past the end of the list */
         return NULL;
     }
     if (cache && index < c->nexts && c->exts[index]) return (const GLubyte *)c->exts[index];
@@ -361,7 +361,7 @@ const GLubyte *rgc_glGetStringi(GLenum name, GLuint index)
         v = strdup((const char *)r.raw);
     rg_glc_reply_free(&r);
     if (!v) {
-        if (!c->error) c->error = GL_INVALID_VALUE; /* what GL says for an index past the end */
+        rg_glc_error(c, GL_INVALID_VALUE); /* what GL says for an index past the end */
         return NULL;
     }
     if (!cache) { /* other names: kept until the context goes (rare) */
@@ -416,7 +416,7 @@ GLuint rgc_glGenLists(GLsizei range)
     struct glc_ctx *c = rg_glc_current();
     if (!c) return 0;
     if (range < 0 || range > 65536) {
-        if (!c->error) c->error = GL_INVALID_VALUE;
+        rg_glc_error(c, GL_INVALID_VALUE);
         return 0;
     }
     if (range == 0) return 0;
@@ -435,7 +435,7 @@ void rgc_glDeleteLists(GLuint list, GLsizei range)
     struct glc_ctx *c = rg_glc_current();
     if (!c) return;
     if (range < 0 || range > 65536) {
-        if (!c->error) c->error = GL_INVALID_VALUE;
+        rg_glc_error(c, GL_INVALID_VALUE);
         return;
     }
     rg_glc_reserve(12, 0);

@@ -19,24 +19,6 @@
 #include "glc_x11.h"
 
 #define GLX_CFG_MAGIC 0x52474678u /* "RGFx" */
-enum {
-    C_ID,
-    C_BUFFER,
-    C_RED,
-    C_GREEN,
-    C_BLUE,
-    C_ALPHA,
-    C_DEPTH,
-    C_STENCIL,
-    C_SAMPLES,
-    C_SAMPLE_BUFFERS,
-    C_SURFACE,
-    C_RENDERABLE,
-    C_CONFORMANT,
-    C_CAVEAT,
-    C_COLOR_TYPE,
-    C_LEVEL
-};
 #define EGL_OPENGL_BIT_ 0x0008
 #define EGL_RGB_BUFFER_ 0x308E
 #define EGL_OPENGL_API_ 0x30A2

@@ -48,12 +48,18 @@ static int ensure(void **buf, size_t *cap, size_t need)
 static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
 static pthread_key_t scratch_key;
 
+/* The buffers of one scratch (not the scratch itself). */
+static void scratch_release(ex_scratch *sc)
+{
+    free(sc->regs), free(sc->smem), free(sc->local), free(sc->warps), free(sc->barw);
+}
+
 /* Frees a thread's scratch when it exits (application threads that launched). */
 static void scratch_free(void *p)
 {
     ex_scratch *sc = p;
     if (!sc) return;
-    free(sc->regs), free(sc->smem), free(sc->local), free(sc->warps), free(sc->barw);
+    scratch_release(sc);
     free(sc);
 }
 
@@ -218,7 +224,7 @@ static void run_cooperative(ex_job *j)
         }
     for (uint64_t i = 0; sc && i < n; i++) {
         atomic_fetch_add_explicit(&g_steps, sc[i].blk.steps, memory_order_relaxed);
-        free(sc[i].regs), free(sc[i].smem), free(sc[i].local), free(sc[i].warps), free(sc[i].barw);
+        scratch_release(&sc[i]);
     }
     free(sc);
     free(done);

@@ -19,6 +19,9 @@ bool sim_va_contains(uintptr_t p, size_t n);
  * free). Returns false if no room. The pages stay PROT_NONE. */
 bool sim_va_take(size_t size, size_t align, uintptr_t fixed, uintptr_t *out);
 void sim_va_give(uintptr_t base, size_t size);
+/* Puts [base, base+size) back as the region reserves it (private, PROT_NONE,
+ * no memory), replacing whatever was mapped there. */
+void sim_va_unmap(uintptr_t base, size_t size);
 /* Table of live allocations: insert fails (false) on overlap or no memory. */
 bool sim_table_insert(const struct sim_alloc *a);
 bool sim_table_remove(uintptr_t base, struct sim_alloc *out);

@@ -161,8 +161,7 @@ void sim_ipc_unshare(uintptr_t lo, size_t len)
         struct shared *s = *pp;
         if (s->lo != lo) continue;
         /* private zero pages again: the next allocation here must not share */
-        mmap((void *)lo, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
-             -1, 0);
+        sim_va_unmap(lo, len);
         close(s->fd); /* importers keep their mappings (the driver leaves them undefined) */
         __atomic_store_n(pp, s->next, __ATOMIC_RELEASE);
         free(s);
@@ -238,8 +237,7 @@ static CUresult import_map(const struct wire *w, int fd, struct sim_ctx *c, stru
     struct sim_alloc a = {
         .base = m->ptr, .size = w->size, .kind = SIM_MEM_DEVICE, .dev = c->dev, .ctx = c, .ipc = m};
     if (!sim_table_insert(&a)) {
-        mmap((void *)va, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
-             -1, 0);
+        sim_va_unmap(va, len);
         sim_va_give(va, len);
         return CUDA_ERROR_OUT_OF_MEMORY;
     }
@@ -300,8 +298,7 @@ void sim_ipc_release(const struct sim_alloc *a)
             break;
         }
     pthread_mutex_unlock(&ipc_lock);
-    mmap((void *)m->va, m->len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
-         -1, 0);
+    sim_va_unmap(m->va, m->len);
     sim_va_give(m->va, m->len);
     free(m);
 }

@@ -160,6 +160,12 @@ void sim_va_give(uintptr_t lo, size_t size)
     pthread_mutex_unlock(&va_lock);
 }
 
+void sim_va_unmap(uintptr_t base, size_t size)
+{
+    mmap((void *)base, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
+         -1, 0);
+}
+
 /* ---- the allocation table ----------------------------------------------- */
 
 /* The table is a balanced search tree (libc tsearch) of non-overlapping

@@ -150,14 +150,14 @@ int sim_occupancy_blocks(const ptx_kernel_info *info, const struct sim_fattrs *a
                          size_t dyn_smem);
 
 /* ---- link.c ---- */
-/* Link several PTX texts into one (text-level): the header of the newest,
- * file-local names that collide renamed, extern declarations resolved.
- * *out is malloc'd; errors are written to the log. */
 /* PTX texts of a fatbin image (ptxpick.c): rg_image_extract_ptx for sm_120;
  * when the image has none, the oldest newer PTX (one info log line). *arch
  * gets the newest .target the caller may accept (SIM_ARCH, or that one). */
 enum rg_fatbin_status sim_image_pick_ptx(const void *image, char ***texts, size_t *n,
                                          unsigned *arch, char *why, size_t why_size);
+/* Link several PTX texts into one (text-level): the header of the newest,
+ * file-local names that collide renamed, extern declarations resolved.
+ * *out is malloc'd; errors are written to the log. */
 CUresult sim_ptx_link(char *const *texts, size_t n, char **out, struct sim_jit_opts *o);
 
 /* ---- printf.c ---- */

@@ -275,8 +275,7 @@ out:
 static void mapping_drop(struct mapping *m)
 {
     sim_table_remove(m->va, NULL);
-    mmap((void *)m->va, m->size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
-         -1, 0);
+    sim_va_unmap(m->va, m->size);
     m->h->map_refs--;
     handle_maybe_free(m->h);
     free(m);

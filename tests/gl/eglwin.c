@@ -10,6 +10,8 @@
 #include <X11/Xutil.h>
 #include <stdio.h>
 
+#include "gltest.h"
+
 #define W 150
 #define H 100
 
@@ -17,14 +19,6 @@ static const char *vs = "attribute vec2 pos; attribute vec3 col; varying vec3 c;
                         "void main() { c = col; gl_Position = vec4(pos, 0.0, 1.0); }\n";
 static const char *fs = "precision mediump float; varying vec3 c;\n"
                         "void main() { gl_FragColor = vec4(c, 1.0); }\n";
-
-static GLuint shader(GLenum type, const char *src)
-{
-    GLuint s = glCreateShader(type);
-    glShaderSource(s, 1, &src, NULL);
-    glCompileShader(s);
-    return s;
-}
 
 int main(int argc, char **argv)
 {
@@ -59,16 +53,7 @@ int main(int argc, char **argv)
         printf("FAIL: the config's native visual 0x%x is not the X server's\n", vid);
         return 1;
     }
-    Window root = RootWindow(x, vi->screen);
-    XSetWindowAttributes swa = {.colormap = XCreateColormap(x, root, vi->visual, AllocNone),
-                                .event_mask = StructureNotifyMask};
-    Window win = XCreateWindow(x, root, 0, 0, W, H, 0, vi->depth, InputOutput, vi->visual,
-                               CWColormap | CWEventMask, &swa);
-    XMapWindow(x, win);
-    for (XEvent e;;) {
-        XNextEvent(x, &e);
-        if (e.type == MapNotify) break;
-    }
+    Window win = gltest_x_window(x, vi, W, H, 0);
     static const EGLint ca[] = {EGL_CONTEXT_CLIENT_VERSION, 2, EGL_NONE};
     eglBindAPI(EGL_OPENGL_ES_API);
     EGLContext ctx = eglCreateContext(d, cfg, EGL_NO_CONTEXT, ca);
@@ -79,8 +64,8 @@ int main(int argc, char **argv)
     }
     static const GLfloat v[] = {-0.8f, -0.7f, 1, 0, 0, 0.9f, -0.5f, 0, 1, 0, 0.1f, 0.9f, 0, 0, 1};
     GLuint prog = glCreateProgram(), vbo;
-    glAttachShader(prog, shader(GL_VERTEX_SHADER, vs));
-    glAttachShader(prog, shader(GL_FRAGMENT_SHADER, fs));
+    glAttachShader(prog, gltest_shader(GL_VERTEX_SHADER, vs));
+    glAttachShader(prog, gltest_shader(GL_FRAGMENT_SHADER, fs));
     glBindAttribLocation(prog, 0, "pos");
     glBindAttribLocation(prog, 1, "col");
     glLinkProgram(prog);
@@ -106,19 +91,7 @@ int main(int argc, char **argv)
         printf("FAIL: GL error 0x%x, image %p\n", err, (void *)img);
         return 1;
     }
-    if (argc > 1) {
-        FILE *o = fopen(argv[1], "wb");
-        if (!o) return 1;
-        fprintf(o, "P6\n%d %d\n255\n", W, H);
-        for (int y = 0; y < H; y++)
-            for (int xx = 0; xx < W; xx++) {
-                unsigned long p = XGetPixel(img, xx, y);
-                unsigned char rgb[3] = {(unsigned char)(p >> 16), (unsigned char)(p >> 8),
-                                        (unsigned char)p};
-                fwrite(rgb, 1, 3, o);
-            }
-        fclose(o);
-    }
+    if (argc > 1 && gltest_ppm_ximage(argv[1], img, W, H) != 0) return 1;
     XDestroyImage(img);
     eglMakeCurrent(d, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT);
     eglTerminate(d);

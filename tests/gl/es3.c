@@ -11,19 +11,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gltest.h"
+
 #define W 80
 #define H 60
-
-static int fails;
-#define CHECK(c, ...)                                                                              \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                   \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-            fails++;                                                                               \
-        }                                                                                          \
-    } while (0)
 
 static const char *vs =
     "#version 300 es\n"
@@ -45,21 +36,6 @@ static const char *fs =
     "out vec4 color;\n"
     "void main() { color = 0.5 * texture(t2, uvw.xy) + 0.5 * texture(t3, uvw); }\n";
 
-static GLuint shader(GLenum type, const char *src)
-{
-    GLuint s = glCreateShader(type);
-    GLint ok = 0;
-    glShaderSource(s, 1, &src, NULL);
-    glCompileShader(s);
-    glGetShaderiv(s, GL_COMPILE_STATUS, &ok);
-    if (!ok) {
-        char log[1024] = "";
-        glGetShaderInfoLog(s, sizeof log, NULL, log);
-        CHECK(0, "shader: %s", log);
-    }
-    return s;
-}
-
 static void scene(void)
 {
     static const GLfloat quad[] = {-1, -1, 1, -1, 1, 1, -1, 1};
@@ -72,8 +48,8 @@ static void scene(void)
         tex3[i] = (GLubyte)(i * 53 + 7);
 
     GLuint prog = glCreateProgram();
-    glAttachShader(prog, shader(GL_VERTEX_SHADER, vs));
-    glAttachShader(prog, shader(GL_FRAGMENT_SHADER, fs));
+    glAttachShader(prog, gltest_shader(GL_VERTEX_SHADER, vs));
+    glAttachShader(prog, gltest_shader(GL_FRAGMENT_SHADER, fs));
     glLinkProgram(prog);
     GLint ok = 0;
     glGetProgramiv(prog, GL_LINK_STATUS, &ok);
@@ -145,22 +121,10 @@ static void scene(void)
     CHECK(glGetError() == GL_NO_ERROR, "GL error after the scene");
 }
 
-static EGLDisplay display(void) /* surfaceless where there is one, as pbuffer.c */
-{
-    PFNEGLGETPLATFORMDISPLAYEXTPROC gpd =
-        (PFNEGLGETPLATFORMDISPLAYEXTPROC)eglGetProcAddress("eglGetPlatformDisplayEXT");
-    const char *cx = eglQueryString(EGL_NO_DISPLAY, EGL_EXTENSIONS);
-    EGLDisplay d = EGL_NO_DISPLAY;
-    if (gpd && cx && strstr(cx, "EGL_MESA_platform_surfaceless"))
-        d = gpd(EGL_PLATFORM_SURFACELESS_MESA, EGL_DEFAULT_DISPLAY, NULL);
-    return d == EGL_NO_DISPLAY ? eglGetDisplay(EGL_DEFAULT_DISPLAY) : d;
-}
-
 int main(int argc, char **argv)
 {
-    EGLDisplay d = display();
-    EGLint ma, mi, n = 0;
-    EGLConfig cfg[64], pick = NULL;
+    EGLDisplay d = gltest_egl_display();
+    EGLint ma, mi;
     static const EGLint want[] = {EGL_SURFACE_TYPE,
                                   EGL_PBUFFER_BIT,
                                   EGL_RENDERABLE_TYPE,
@@ -174,18 +138,11 @@ int main(int argc, char **argv)
                                   EGL_ALPHA_SIZE,
                                   8,
                                   EGL_NONE};
-    if (d == EGL_NO_DISPLAY || !eglInitialize(d, &ma, &mi) ||
-        !eglChooseConfig(d, want, cfg, 64, &n)) {
+    if (d == EGL_NO_DISPLAY || !eglInitialize(d, &ma, &mi)) {
         printf("SKIP: no EGL display\n");
         return 77;
     }
-    for (EGLint i = 0; i < n && !pick; i++) {
-        EGLint r, a, s;
-        eglGetConfigAttrib(d, cfg[i], EGL_RED_SIZE, &r);
-        eglGetConfigAttrib(d, cfg[i], EGL_ALPHA_SIZE, &a);
-        eglGetConfigAttrib(d, cfg[i], EGL_SAMPLES, &s);
-        if (r == 8 && a == 8 && s == 0) pick = cfg[i];
-    }
+    EGLConfig pick = gltest_rgba8(d, want);
     static const EGLint ca[] = {EGL_CONTEXT_CLIENT_VERSION, 3, EGL_NONE};
     static const EGLint pa[] = {EGL_WIDTH, W, EGL_HEIGHT, H, EGL_NONE};
     eglBindAPI(EGL_OPENGL_ES_API);
@@ -205,17 +162,7 @@ int main(int argc, char **argv)
     static unsigned char px[W * H * 4];
     glReadPixels(0, 0, W, H, GL_RGBA, GL_UNSIGNED_BYTE, px);
     CHECK(glGetError() == GL_NO_ERROR, "glReadPixels");
-    if (argc > 1) {
-        FILE *o = fopen(argv[1], "wb");
-        CHECK(o != NULL, "cannot write %s", argv[1]);
-        if (o) {
-            fprintf(o, "P6\n%d %d\n255\n", W, H);
-            for (int y = H - 1; y >= 0; y--)
-                for (int x = 0; x < W; x++)
-                    fwrite(px + ((size_t)y * W + x) * 4, 1, 3, o);
-            fclose(o);
-        }
-    }
+    if (argc > 1) CHECK(gltest_ppm_rgba(argv[1], px, W, H) == 0, "cannot write %s", argv[1]);
     eglMakeCurrent(d, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT);
     eglTerminate(d);
     if (fails) return 1;

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gltest.h"
+
 #define W 120
 #define H 90
 
@@ -44,22 +46,10 @@ static void wheel(float r0, float r1, float d, int teeth)
     glEnd();
 }
 
-static EGLDisplay display(void)
-{
-    PFNEGLGETPLATFORMDISPLAYEXTPROC gpd =
-        (PFNEGLGETPLATFORMDISPLAYEXTPROC)eglGetProcAddress("eglGetPlatformDisplayEXT");
-    const char *cx = eglQueryString(EGL_NO_DISPLAY, EGL_EXTENSIONS);
-    EGLDisplay d = EGL_NO_DISPLAY;
-    if (gpd && cx && strstr(cx, "EGL_MESA_platform_surfaceless"))
-        d = gpd(EGL_PLATFORM_SURFACELESS_MESA, EGL_DEFAULT_DISPLAY, NULL);
-    return d == EGL_NO_DISPLAY ? eglGetDisplay(EGL_DEFAULT_DISPLAY) : d;
-}
-
 int main(int argc, char **argv)
 {
-    EGLDisplay d = display();
-    EGLint ma, mi, n = 0;
-    EGLConfig cfg[64], pick = NULL;
+    EGLDisplay d = gltest_egl_display();
+    EGLint ma, mi;
     static const EGLint want[] = {EGL_SURFACE_TYPE,
                                   EGL_PBUFFER_BIT,
                                   EGL_RENDERABLE_TYPE,
@@ -75,18 +65,11 @@ int main(int argc, char **argv)
                                   EGL_DEPTH_SIZE,
                                   16,
                                   EGL_NONE};
-    if (d == EGL_NO_DISPLAY || !eglInitialize(d, &ma, &mi) || !eglBindAPI(EGL_OPENGL_API) ||
-        !eglChooseConfig(d, want, cfg, 64, &n)) {
+    if (d == EGL_NO_DISPLAY || !eglInitialize(d, &ma, &mi) || !eglBindAPI(EGL_OPENGL_API)) {
         printf("SKIP: no EGL display with desktop GL\n");
         return 77;
     }
-    for (EGLint i = 0; i < n && !pick; i++) {
-        EGLint r, a, s;
-        eglGetConfigAttrib(d, cfg[i], EGL_RED_SIZE, &r);
-        eglGetConfigAttrib(d, cfg[i], EGL_ALPHA_SIZE, &a);
-        eglGetConfigAttrib(d, cfg[i], EGL_SAMPLES, &s);
-        if (r == 8 && a == 8 && s == 0) pick = cfg[i];
-    }
+    EGLConfig pick = gltest_rgba8(d, want);
     static const EGLint pa[] = {EGL_WIDTH, W, EGL_HEIGHT, H, EGL_NONE};
     EGLContext ctx = pick ? eglCreateContext(d, pick, EGL_NO_CONTEXT, NULL) : EGL_NO_CONTEXT;
     if (ctx == EGL_NO_CONTEXT) {
@@ -143,15 +126,7 @@ int main(int argc, char **argv)
         printf("FAIL: GL error 0x%x\n", err);
         return 1;
     }
-    if (argc > 1) {
-        FILE *o = fopen(argv[1], "wb");
-        if (!o) return 1;
-        fprintf(o, "P6\n%d %d\n255\n", W, H);
-        for (int y = H - 1; y >= 0; y--)
-            for (int x = 0; x < W; x++)
-                fwrite(px + ((size_t)y * W + x) * 4, 1, 3, o);
-        fclose(o);
-    }
+    if (argc > 1 && gltest_ppm_rgba(argv[1], px, W, H) != 0) return 1;
     eglMakeCurrent(d, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT);
     eglTerminate(d);
     printf("OK\n");

@@ -12,6 +12,8 @@
 #include <X11/Xutil.h>
 #include <stdio.h>
 
+#include "gltest.h"
+
 #define W 160
 #define H 120
 #define W2 200 /* after the resize */
@@ -73,16 +75,7 @@ int main(int argc, char **argv)
         printf("SKIP: no double-buffered RGB GLX visual\n");
         return 77;
     }
-    Window root = RootWindow(dpy, vi->screen);
-    XSetWindowAttributes swa = {.colormap = XCreateColormap(dpy, root, vi->visual, AllocNone),
-                                .event_mask = StructureNotifyMask | ExposureMask};
-    Window win = XCreateWindow(dpy, root, 0, 0, W, H, 0, vi->depth, InputOutput, vi->visual,
-                               CWColormap | CWEventMask, &swa);
-    XMapWindow(dpy, win);
-    for (XEvent e;;) { /* drawn once it is on the screen */
-        XNextEvent(dpy, &e);
-        if (e.type == MapNotify) break;
-    }
+    Window win = gltest_x_window(dpy, vi, W, H, ExposureMask);
     GLXContext ctx = glXCreateContext(dpy, vi, NULL, True);
     if (!ctx || !glXMakeCurrent(dpy, win, ctx)) {
         printf("FAIL: no GLX context\n");
@@ -109,19 +102,7 @@ int main(int argc, char **argv)
         printf("FAIL: GL error 0x%x, image %p\n", err, (void *)img);
         return 1;
     }
-    if (argc > 1) {
-        FILE *o = fopen(argv[1], "wb");
-        if (!o) return 1;
-        fprintf(o, "P6\n%d %d\n255\n", W2, H2);
-        for (int y = 0; y < H2; y++)
-            for (int x = 0; x < W2; x++) {
-                unsigned long p = XGetPixel(img, x, y);
-                unsigned char rgb[3] = {(unsigned char)(p >> 16), (unsigned char)(p >> 8),
-                                        (unsigned char)p};
-                fwrite(rgb, 1, 3, o);
-            }
-        fclose(o);
-    }
+    if (argc > 1 && gltest_ppm_ximage(argv[1], img, W2, H2) != 0) return 1;
     XDestroyImage(img);
     glXMakeCurrent(dpy, None, NULL);
     glXDestroyContext(dpy, ctx);

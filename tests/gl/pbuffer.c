@@ -13,19 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gltest.h"
+
 #define W 97 /* odd: the texture upload below has unaligned rows */
 #define H 64
-
-static int fails;
-#define CHECK(c, ...)                                                                              \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                   \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-            fails++;                                                                               \
-        }                                                                                          \
-    } while (0)
 
 static const char *vs_src = "attribute vec2 pos;\n"
                             "attribute vec3 col;\n"
@@ -42,63 +33,20 @@ static const char *fs_src =
     "uniform float use_tex;\n"
     "void main() { gl_FragColor = mix(vec4(v_col, 1.0), texture2D(tex, v_uv), use_tex); }\n";
 
-static GLuint shader(GLenum type, const char *src)
-{
-    GLuint s = glCreateShader(type);
-    GLint ok = 0;
-    glShaderSource(s, 1, &src, NULL);
-    glCompileShader(s);
-    glGetShaderiv(s, GL_COMPILE_STATUS, &ok);
-    if (!ok) {
-        char log[1024] = "";
-        glGetShaderInfoLog(s, sizeof log, NULL, log);
-        CHECK(0, "shader does not compile: %s", log);
-    }
-    return s;
-}
-
-static EGLDisplay display(void)
-{
-    PFNEGLGETPLATFORMDISPLAYEXTPROC gpd =
-        (PFNEGLGETPLATFORMDISPLAYEXTPROC)eglGetProcAddress("eglGetPlatformDisplayEXT");
-    const char *cx = eglQueryString(EGL_NO_DISPLAY, EGL_EXTENSIONS);
-    EGLDisplay d = EGL_NO_DISPLAY;
-    if (gpd && cx && strstr(cx, "EGL_MESA_platform_surfaceless"))
-        d = gpd(EGL_PLATFORM_SURFACELESS_MESA, EGL_DEFAULT_DISPLAY, NULL);
-    if (d == EGL_NO_DISPLAY) d = eglGetDisplay(EGL_DEFAULT_DISPLAY);
-    return d;
-}
-
-/* The first config whose colour is exactly 8/8/8/8: the same on both sides. */
-static EGLConfig rgba8(EGLDisplay d)
-{
-    static const EGLint want[] = {EGL_SURFACE_TYPE,
-                                  EGL_PBUFFER_BIT,
-                                  EGL_RENDERABLE_TYPE,
-                                  EGL_OPENGL_ES2_BIT,
-                                  EGL_RED_SIZE,
-                                  8,
-                                  EGL_GREEN_SIZE,
-                                  8,
-                                  EGL_BLUE_SIZE,
-                                  8,
-                                  EGL_ALPHA_SIZE,
-                                  8,
-                                  EGL_NONE};
-    EGLConfig cfg[256];
-    EGLint n = 0;
-    if (!eglChooseConfig(d, want, cfg, 256, &n)) return NULL;
-    for (EGLint i = 0; i < n; i++) {
-        EGLint r, g, b, a, samples;
-        eglGetConfigAttrib(d, cfg[i], EGL_RED_SIZE, &r);
-        eglGetConfigAttrib(d, cfg[i], EGL_GREEN_SIZE, &g);
-        eglGetConfigAttrib(d, cfg[i], EGL_BLUE_SIZE, &b);
-        eglGetConfigAttrib(d, cfg[i], EGL_ALPHA_SIZE, &a);
-        eglGetConfigAttrib(d, cfg[i], EGL_SAMPLES, &samples);
-        if (r == 8 && g == 8 && b == 8 && a == 8 && samples == 0) return cfg[i];
-    }
-    return NULL;
-}
+/* RGBA8888 pbuffers for GL ES 2 (gltest_rgba8 takes the exact ones) */
+static const EGLint want[] = {EGL_SURFACE_TYPE,
+                              EGL_PBUFFER_BIT,
+                              EGL_RENDERABLE_TYPE,
+                              EGL_OPENGL_ES2_BIT,
+                              EGL_RED_SIZE,
+                              8,
+                              EGL_GREEN_SIZE,
+                              8,
+                              EGL_BLUE_SIZE,
+                              8,
+                              EGL_ALPHA_SIZE,
+                              8,
+                              EGL_NONE};
 
 static void scene(void)
 {
@@ -112,8 +60,8 @@ static void scene(void)
                                                255, 255, 0,   0,   255, 255, 255, 0, 255,
                                                40,  80,  120, 200, 100, 50,  7,   7, 7};
     GLuint prog = glCreateProgram(), vbo, ebo, tex;
-    glAttachShader(prog, shader(GL_VERTEX_SHADER, vs_src));
-    glAttachShader(prog, shader(GL_FRAGMENT_SHADER, fs_src));
+    glAttachShader(prog, gltest_shader(GL_VERTEX_SHADER, vs_src));
+    glAttachShader(prog, gltest_shader(GL_FRAGMENT_SHADER, fs_src));
     glBindAttribLocation(prog, 0, "pos");
     glBindAttribLocation(prog, 1, "col");
     glLinkProgram(prog);
@@ -187,13 +135,13 @@ static void scene(void)
 
 int main(int argc, char **argv)
 {
-    EGLDisplay d = display();
+    EGLDisplay d = gltest_egl_display();
     EGLint ma, mi;
     if (d == EGL_NO_DISPLAY || !eglInitialize(d, &ma, &mi)) {
         printf("SKIP: no EGL display (0x%x)\n", eglGetError());
         return 77;
     }
-    EGLConfig cfg = rgba8(d);
+    EGLConfig cfg = gltest_rgba8(d, want);
     if (!cfg) {
         printf("SKIP: no RGBA8888 pbuffer config\n");
         return 77;
@@ -253,17 +201,7 @@ int main(int argc, char **argv)
         }
     }
 
-    if (argc > 1) {
-        FILE *o = fopen(argv[1], "wb");
-        CHECK(o != NULL, "cannot write %s", argv[1]);
-        if (o) {
-            fprintf(o, "P6\n%d %d\n255\n", W, H);
-            for (int y = H - 1; y >= 0; y--)
-                for (int x = 0; x < W; x++)
-                    fwrite(px + ((size_t)y * W + x) * 4, 1, 3, o);
-            fclose(o);
-        }
-    }
+    if (argc > 1) CHECK(gltest_ppm_rgba(argv[1], px, W, H) == 0, "cannot write %s", argv[1]);
     eglMakeCurrent(d, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT);
     eglDestroySurface(d, pb);
     eglDestroyContext(d, ctx);

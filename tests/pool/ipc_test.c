@@ -14,22 +14,12 @@
 #include <unistd.h>
 
 #include "rgtest.h"
+#include "verifier.h"
 
 struct server {
     pid_t pid;
     char url[64], log[96];
 };
-
-static int verifier(const char *secret, char *out, size_t len)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "echo '%s' | %s hash-secret", secret, getenv("RGPUCTL"));
-    FILE *f = popen(cmd, "r");
-    int ok = f && fgets(out, (int)len, f) && !strncmp(out, "SCRAM-SHA-256$", 14);
-    if (f) pclose(f);
-    out[strcspn(out, "\n")] = 0;
-    return ok ? 0 : -1;
-}
 
 /* rgpud on a free loopback port with the tenants file, its log in s->log. */
 static int server_start(struct server *s, const char *tenants)

@@ -18,6 +18,7 @@
 #include "rgtest.h"
 #include "server/srvtest.h"
 #include "tenants.h"
+#include "verifier.h"
 
 #define MiB (1ull << 20)
 
@@ -721,18 +722,6 @@ RG_TEST(prometheus_metrics)
 }
 
 /* ---- tenants ------------------------------------------------------------------------------ */
-
-/* A tenants-file verifier of secret, made by rgpuctl hash-secret. */
-static int verifier(const char *secret, char *out, size_t len)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "echo '%s' | %s hash-secret", secret, getenv("RGPUCTL"));
-    FILE *f = popen(cmd, "r");
-    int ok = f && fgets(out, (int)len, f) && !strncmp(out, "SCRAM-SHA-256$", 14);
-    if (f) pclose(f);
-    out[strcspn(out, "\n")] = 0;
-    return ok ? 0 : -1;
-}
 
 RG_TEST(tenants_tokens_and_limits)
 {

@@ -9,21 +9,13 @@
 
 #include "remote.h"
 
-static size_t bytes_of(const char *s, char *out, size_t cap)
-{
-    size_t n = 0;
-    for (size_t i = 0; i <= strlen(s); i++)
-        n += (size_t)snprintf(out + n, cap - n, "%s%d", i ? ", " : "", (unsigned char)s[i]);
-    return n;
-}
-
 static char *ptx_source(void)
 {
     static char src[8192];
     char m[512], f[512], fn[512];
-    bytes_of("v != 0", m, sizeof m);
-    bytes_of("check.cu", f, sizeof f);
-    bytes_of("check", fn, sizeof fn);
+    rt_ptx_bytes("v != 0", m, sizeof m);
+    rt_ptx_bytes("check.cu", f, sizeof f);
+    rt_ptx_bytes("check", fn, sizeof fn);
     snprintf(src, sizeof src,
              ".version 8.0\n.target sm_80\n.address_size 64\n"
              ".extern .func __assertfail(.param .b64 m, .param .b64 f, .param .b32 l,"
@@ -50,26 +42,13 @@ static char *ptx_source(void)
  * returns what was written there (caller frees). */
 static char *run_captured(CUfunction f, unsigned v, CUresult *launch, CUresult *sync)
 {
-    FILE *tmp = tmpfile();
+    int saved;
+    FILE *tmp = rt_capture_begin(stderr, &saved);
     if (!tmp) return NULL;
-    fflush(stderr);
-    int saved = dup(2);
-    dup2(fileno(tmp), 2);
     void *args[] = {&v};
     *launch = cuLaunchKernel(f, 1, 1, 1, 1, 1, 1, 0, NULL, args, NULL);
     *sync = cuCtxSynchronize();
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    long n = (fseek(tmp, 0, SEEK_END), ftell(tmp));
-    char *out = calloc(1, n > 0 ? (size_t)n + 1 : 1);
-    if (out && n > 0) {
-        rewind(tmp);
-        size_t got = fread(out, 1, (size_t)n, tmp);
-        out[got] = 0;
-    }
-    fclose(tmp);
-    return out;
+    return rt_capture_end(stderr, saved, tmp);
 }
 
 RG_TEST(device_assert_reaches_the_clients_stderr)

@@ -177,9 +177,12 @@ RG_TEST(callback_may_call_the_driver)
 
 /* ---- the round trip ------------------------------------------------------------------ */
 
+static _Atomic int nop_runs;
+
 static void CUDA_CB nop_fn(void *arg)
 {
     (void)arg;
+    atomic_fetch_add(&nop_runs, 1);
 }
 
 RG_TEST(callback_round_trip)
@@ -188,10 +191,13 @@ RG_TEST(callback_round_trip)
     CUstream s;
     CHECK_CU(cuStreamCreate(&s, CU_STREAM_NON_BLOCKING));
     CHECK_CU(cuStreamSynchronize(s));
+    atomic_store(&nop_runs, 0);
     double t0 = rt_now();
     for (int i = 0; i < 200; i++) {
         CHECK_CU(cuLaunchHostFunc(s, nop_fn, NULL));
         CHECK_CU(cuStreamSynchronize(s));
+        /* it ran before the synchronisation returned */
+        CHECK_EQ_INT(atomic_load(&nop_runs), i + 1);
     }
     double one = (rt_now() - t0) / 200;
     t0 = rt_now();
@@ -201,6 +207,7 @@ RG_TEST(callback_round_trip)
     for (int i = 0; i < 5000; i++) CHECK_CU(cuLaunchHostFunc(s, nop_fn, NULL));
     CHECK_CU(cuStreamSynchronize(s));
     double piped = (rt_now() - t0) / 5000;
+    CHECK_EQ_INT(atomic_load(&nop_runs), 200 + 5000);
     printf("host callback: launch+sync %.1f us (sync alone %.1f us), pipelined %.1f us each\n",
            one * 1e6, sync_only * 1e6, piped * 1e6);
     CHECK_CU(cuStreamDestroy(s));

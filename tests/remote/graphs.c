@@ -312,14 +312,7 @@ CUresult CUDAAPI cuGraphAddKernelNode(CUgraphNode *, CUgraph, const CUgraphNode 
                                       const CUDA_KERNEL_NODE_PARAMS_v1 *);
 CUresult CUDAAPI cuGraphKernelNodeGetParams(CUgraphNode, CUDA_KERNEL_NODE_PARAMS_v1 *);
 
-static const char fill_ptx[] = ".version 8.0\n.target sm_80\n.address_size 64\n"
-                               ".visible .entry fill(.param .u64 out)\n{\n"
-                               " .reg .b64 %rd<4>;\n .reg .b32 %r<3>;\n"
-                               " ld.param.u64 %rd1, [out];\n cvta.to.global.u64 %rd1, %rd1;\n"
-                               " mov.u32 %r1, %tid.x;\n mov.u32 %r2, %ctaid.x;\n"
-                               " mad.lo.u32 %r2, %r2, 64, %r1;\n"
-                               " mul.wide.u32 %rd2, %r2, 4;\n add.u64 %rd3, %rd1, %rd2;\n"
-                               " st.global.u32 [%rd3], %r2;\n ret;\n}\n";
+static const char fill_ptx[] = RT_FILL_PTX;
 
 RG_TEST(kernel_node_v1)
 {

@@ -29,10 +29,14 @@ static const char ptx[] =
 
 static CUfunction fn_incr, fn_setb;
 
+/* The context made current, and the module loaded by the first test that
+ * gets here (it stays loaded: nothing here resets the primary context). */
 static int setup(void)
 {
-    CUmodule m;
-    if (rt_setup(&ctx) != CUDA_SUCCESS || cuModuleLoadData(&m, ptx) != CUDA_SUCCESS) return -1;
+    static CUmodule m;
+    if (rt_setup(&ctx) != CUDA_SUCCESS) return -1;
+    if (fn_incr && fn_setb) return 0;
+    if (!m && cuModuleLoadData(&m, ptx) != CUDA_SUCCESS) return -1;
     if (cuModuleGetFunction(&fn_incr, m, "incr") || cuModuleGetFunction(&fn_setb, m, "setb"))
         return -1;
     return 0;

@@ -14,10 +14,7 @@ static char *ptx_source(void)
 {
     static char src[4096];
     char bytes[1024];
-    size_t n = 0;
-    for (size_t i = 0; i <= strlen(fmt_text); i++)
-        n += (size_t)snprintf(bytes + n, sizeof bytes - n, "%s%d", i ? ", " : "",
-                              (unsigned char)fmt_text[i]);
+    rt_ptx_bytes(fmt_text, bytes, sizeof bytes);
     snprintf(src, sizeof src,
              ".version 8.0\n.target sm_80\n.address_size 64\n"
              ".extern .func (.param .b32 r) vprintf(.param .b64 f, .param .b64 a);\n"
@@ -39,26 +36,13 @@ static char *ptx_source(void)
  * file; returns what was written there (caller frees). */
 static char *run_captured(CUfunction f, unsigned v, CUresult *r)
 {
-    FILE *tmp = tmpfile();
+    int saved;
+    FILE *tmp = rt_capture_begin(stdout, &saved);
     if (!tmp) return NULL;
-    fflush(stdout);
-    int saved = dup(1);
-    dup2(fileno(tmp), 1);
     void *args[] = {&v};
     *r = cuLaunchKernel(f, 1, 1, 1, 4, 1, 1, 0, NULL, args, NULL);
     if (*r == CUDA_SUCCESS) *r = cuCtxSynchronize();
-    fflush(stdout);
-    dup2(saved, 1);
-    close(saved);
-    long n = ftell(tmp) >= 0 ? (fseek(tmp, 0, SEEK_END), ftell(tmp)) : 0;
-    char *out = calloc(1, (size_t)n + 1);
-    if (out) {
-        rewind(tmp);
-        size_t got = fread(out, 1, (size_t)n, tmp);
-        out[got] = 0;
-    }
-    fclose(tmp);
-    return out;
+    return rt_capture_end(stdout, saved, tmp);
 }
 
 RG_TEST(device_printf_reaches_the_client)

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "rgtest.h"
-#include "transport.h"
+#include "tptest.h"
 
 static long long now_ms(void)
 {
@@ -22,11 +22,6 @@ static long long now_ms(void)
 }
 
 /* A listener on url, a dialled client and the accepted server end. */
-struct pair {
-    tp_listener *l;
-    tp_conn *cli, *srv;
-};
-
 static int pair_open(const char *url, struct pair *p)
 {
     char bound[300];
@@ -42,32 +37,7 @@ fail:
     return -1;
 }
 
-static void pair_close(struct pair *p)
-{
-    tp_close(p->cli);
-    tp_close(p->srv);
-    tp_listener_close(p->l);
-    *p = (struct pair){0};
-}
-
-static void fill(uint8_t *b, size_t n, uint32_t seed)
-{
-    uint32_t x = seed;
-    for (size_t i = 0; i < n; i++) {
-        x = x * 1664525u + 1013904223u;
-        b[i] = (uint8_t)(x >> 24);
-    }
-}
-
 /* ---- big frames ------------------------------------------------------------ */
-
-#define BIG (64u << 20)
-
-struct echo_arg {
-    tp_conn *c;
-    uint8_t *buf;
-    tp_status st;
-};
 
 /* Receives BIG bytes in awkward pieces (partial reads), then sends them back
  * as three iovecs of different sizes. */

@@ -14,18 +14,9 @@
 #include <unistd.h>
 
 #include "rgtest.h"
-#include "transport.h"
+#include "tptest.h"
 
 static const char *self_exe;
-
-static void fill(uint8_t *b, size_t n, uint32_t seed)
-{
-    uint32_t x = seed;
-    for (size_t i = 0; i < n; i++) {
-        x = x * 1664525u + 1013904223u;
-        b[i] = (uint8_t)(x >> 24);
-    }
-}
 
 /* The worker side of a handover: adopt fd (which makes the upgrade), then
  * answer one length-prefixed message with its bytes reversed, then close. */
@@ -55,11 +46,6 @@ static int adopt_and_reverse(int fd)
 }
 
 /* ---- an upgraded pair in one process ------------------------------------------------ */
-
-struct pair {
-    tp_listener *l;
-    tp_conn *cli, *srv;
-};
 
 struct adopt_arg {
     int fd;
@@ -110,23 +96,7 @@ fail:
     return -1;
 }
 
-static void pair_close(struct pair *p)
-{
-    tp_close(p->cli);
-    tp_close(p->srv);
-    tp_listener_close(p->l);
-    *p = (struct pair){0};
-}
-
 /* ---- big frames ------------------------------------------------------------------ */
-
-#define BIG (64u << 20)
-
-struct echo_arg {
-    tp_conn *c;
-    uint8_t *buf;
-    tp_status st;
-};
 
 /* Receives BIG bytes in awkward pieces (so rendezvous data is partly staged),
  * then sends them back as three iovecs. */
@@ -279,6 +249,24 @@ RG_TEST(ucx_shutdown_wakes_a_blocked_receiver_and_the_peer)
 
 /* ---- handing over, refusals ------------------------------------------------------------- */
 
+/* The accepted end acc detached and handed to this program run again with
+ * --adopt (as rgpud hands a connection to its worker): the child's pid, or -1. */
+static pid_t adopt_in_child(tp_conn *acc, tp_error *e)
+{
+    int fd = -1;
+    if (tp_detach(acc, &fd, e) != TP_OK) return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        char arg[16];
+        snprintf(arg, sizeof arg, "%d", fd);
+        if (tp_fd_inherit(fd, 1, NULL) != TP_OK) _exit(10);
+        execl(self_exe, self_exe, "--adopt", arg, (char *)NULL);
+        _exit(11);
+    }
+    close(fd);
+    return pid;
+}
+
 RG_TEST(ucx_handover_across_fork_exec)
 {
     char url[300];
@@ -292,17 +280,8 @@ RG_TEST(ucx_handover_across_fork_exec)
     CHECK(tp_listener_port(l) > 0);
     CHECK_EQ_INT(tp_dial(url, 5000, &cli, &e), TP_OK);
     CHECK_EQ_INT(tp_accept(l, 5000, &acc, &e), TP_OK);
-    CHECK_EQ_INT(tp_detach(acc, &fd, &e), TP_OK);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        char arg[16];
-        snprintf(arg, sizeof arg, "%d", fd);
-        if (tp_fd_inherit(fd, 1, NULL) != TP_OK) _exit(10);
-        execl(self_exe, self_exe, "--adopt", arg, (char *)NULL);
-        _exit(11);
-    }
-    close(fd);
+    pid_t pid = adopt_in_child(acc, &e);
+    CHECK(pid > 0);
     size_t n = 3u << 20; /* rendezvous-sized both ways */
     uint8_t *out = malloc(n), *back = malloc(n);
     fill(out, n, 99);
@@ -331,22 +310,13 @@ RG_TEST(ucx_peer_process_dying_is_closed)
     tp_listener *l = NULL;
     tp_conn *cli = NULL, *acc = NULL;
     tp_error e = {0};
-    int fd = -1, status = 0;
+    int status = 0;
     CHECK_EQ_INT(tp_listen("ucx://127.0.0.1:0", &l, &e), TP_OK);
     CHECK_EQ_INT(tp_listener_url(l, url, sizeof url, &e), TP_OK);
     CHECK_EQ_INT(tp_dial(url, 5000, &cli, &e), TP_OK);
     CHECK_EQ_INT(tp_accept(l, 5000, &acc, &e), TP_OK);
-    CHECK_EQ_INT(tp_detach(acc, &fd, &e), TP_OK);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        char arg[16];
-        snprintf(arg, sizeof arg, "%d", fd);
-        if (tp_fd_inherit(fd, 1, NULL) != TP_OK) _exit(10);
-        execl(self_exe, self_exe, "--adopt", arg, (char *)NULL);
-        _exit(11);
-    }
-    close(fd);
+    pid_t pid = adopt_in_child(acc, &e);
+    CHECK(pid > 0);
     uint32_t zero = 0;
     CHECK_EQ_INT(tp_send(cli, &zero, 4, 10000, &e), TP_OK); /* "die" */
     CHECK_EQ_INT(tp_recv(cli, &b, 1, 10000, &e), TP_CLOSED);

@@ -36,14 +36,6 @@ int tcp_conn_fd(tp_conn *c);
 tp_status tcp_shutdown(tp_conn *c);
 tp_status tcp_detach(tp_conn *c, int *fd, tp_error *err);
 void tcp_close(tp_conn *c);
-/* Milliseconds left until deadline (monotonic ns), TP_FOREVER passes through. */
-int tcp_ms_left(int timeout_ms, long long deadline_ns);
-long long tcp_now_ns(void);
-/* The deadline timeout_ms from now (0 for TP_FOREVER). */
-long long tcp_deadline_after(int timeout_ms);
-/* Sleeps in poll() until fd is ready for ev (errors count as ready) or the
- * deadline passes: TP_OK, TP_TIMEOUT or TP_ERR (errno set). */
-tp_status tcp_wait_ready(int fd, short ev, int timeout_ms, long long deadline);
 
 /* tcp_connect.c: setting connections up. */
 tp_status tcp_listen(const tp_transport *t, const tp_url *url, tp_listener **out, tp_error *err);

@@ -147,7 +147,7 @@ fail:
 tp_status tcp_accept(tp_listener *lp, int timeout_ms, tp_conn **out, tp_error *err)
 {
     struct tcp_listener *l = tcp_listener_of(lp);
-    long long deadline = tcp_deadline_after(timeout_ms);
+    long long deadline = tp_deadline_after(timeout_ms);
     for (;;) {
         int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (fd >= 0) {
@@ -158,7 +158,7 @@ tp_status tcp_accept(tp_listener *lp, int timeout_ms, tp_conn **out, tp_error *e
         if (errno == EINTR || errno == ECONNABORTED) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             return tp_fail(err, TP_ERR, errno, "accept: %s", strerror(errno));
-        tp_status st = tcp_wait_ready(l->fd, POLLIN, timeout_ms, deadline);
+        tp_status st = tp_wait_ready(l->fd, POLLIN, timeout_ms, deadline);
         if (st == TP_TIMEOUT) return tp_fail(err, st, 0, "accept: nobody connected in time");
         if (st != TP_OK) return tp_fail(err, st, errno, "accept: %s", strerror(errno));
     }
@@ -200,7 +200,7 @@ static int connect_one(const struct addrinfo *a, int timeout_ms, long long deadl
     while (connect(fd, a->ai_addr, a->ai_addrlen) < 0) {
         if (errno == EINTR) continue;
         if (errno != EINPROGRESS) goto fail;
-        tp_status st = tcp_wait_ready(fd, POLLOUT, timeout_ms, deadline);
+        tp_status st = tp_wait_ready(fd, POLLOUT, timeout_ms, deadline);
         if (st == TP_TIMEOUT) errno = ETIMEDOUT;
         if (st != TP_OK) goto fail;
         int soerr = 0;
@@ -245,7 +245,7 @@ tp_status tcp_dial(const tp_transport *t, const tp_url *url, int timeout_ms, tp_
     tp_status st;
 
     if ((st = resolve(url, 0, &ai, err)) != TP_OK) return st;
-    long long deadline = tcp_deadline_after(timeout_ms); /* one budget for all addresses */
+    long long deadline = tp_deadline_after(timeout_ms); /* one budget for all addresses */
     for (const struct addrinfo *a = ai; a && fd < 0; a = a->ai_next)
         fd = connect_one(a, timeout_ms, deadline, &sys);
     freeaddrinfo(ai);

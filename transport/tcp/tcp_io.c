@@ -11,39 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-long long tcp_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-long long tcp_deadline_after(int timeout_ms)
-{
-    return timeout_ms < 0 ? 0 : tcp_now_ns() + (long long)timeout_ms * 1000000LL;
-}
-
-int tcp_ms_left(int timeout_ms, long long deadline_ns)
-{
-    if (timeout_ms < 0) return TP_FOREVER;
-    long long left = deadline_ns - tcp_now_ns();
-    if (left <= 0) return 0;
-    return (int)((left + 999999LL) / 1000000LL);
-}
-
-/* Sleeps until fd is ready for ev or the deadline passes. Errors and hang-ups
- * count as ready: the next send/recv reports them with the right errno. */
-tp_status tcp_wait_ready(int fd, short ev, int timeout_ms, long long deadline)
-{
-    for (;;) {
-        struct pollfd p = {.fd = fd, .events = ev};
-        int r = poll(&p, 1, tcp_ms_left(timeout_ms, deadline));
-        if (r > 0) return TP_OK;
-        if (r == 0) return TP_TIMEOUT;
-        if (errno != EINTR) return TP_ERR;
-    }
-}
-
 static inline void cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
@@ -91,18 +58,18 @@ tp_status tcp_sendv(tp_conn *c, const struct iovec *iov, int iovcnt, int timeout
     for (int i = 0; i < iovcnt; i++)
         if (iov[i].iov_len) win[n++] = iov[i];
 
-    long long deadline = tcp_deadline_after(timeout_ms);
+    long long deadline = tp_deadline_after(timeout_ms);
     while (n > 0) {
         struct msghdr m = {.msg_iov = cur, .msg_iovlen = (size_t)n};
         ssize_t k = sendmsg(t->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (k > 0) {
             iov_advance(&cur, &n, (size_t)k);
             progress = 1;
-            deadline = tcp_deadline_after(timeout_ms);
+            deadline = tp_deadline_after(timeout_ms);
         } else if (k < 0 && errno == EINTR) {
             continue;
         } else if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            tp_status st = tcp_wait_ready(t->fd, POLLOUT, timeout_ms, deadline);
+            tp_status st = tp_wait_ready(t->fd, POLLOUT, timeout_ms, deadline);
             if (st != TP_OK) return send_failed(t, progress, st, errno, err);
         } else {
             int e = k < 0 ? errno : EIO;
@@ -140,12 +107,12 @@ tp_status tcp_recv(tp_conn *c, void *buf, size_t len, int timeout_ms, tp_error *
 
     if (t->rx_broken)
         return tp_fail(err, TP_BROKEN, 0, "receive from %s: %s", c->peer, tp_strerror(TP_BROKEN));
-    long long deadline = tcp_deadline_after(timeout_ms);
+    long long deadline = tp_deadline_after(timeout_ms);
     while (got < len) {
         ssize_t k = recv(t->fd, p + got, len - got, MSG_DONTWAIT);
         if (k > 0) {
             got += (size_t)k;
-            deadline = tcp_deadline_after(timeout_ms);
+            deadline = tp_deadline_after(timeout_ms);
             continue;
         }
         if (k == 0) return recv_failed(t, got, len, TP_CLOSED, 0, err);
@@ -153,12 +120,12 @@ tp_status tcp_recv(tp_conn *c, void *buf, size_t len, int timeout_ms, tp_error *
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             return recv_failed(t, got, len, TP_ERR, errno, err);
         if (busy_until < 0)
-            busy_until = (t->busy_us && timeout_ms != 0) ? tcp_now_ns() + t->busy_us * 1000LL : 0;
-        if (busy_until && tcp_now_ns() < busy_until) {
+            busy_until = (t->busy_us && timeout_ms != 0) ? tp_now_ns() + t->busy_us * 1000LL : 0;
+        if (busy_until && tp_now_ns() < busy_until) {
             cpu_relax();
             continue;
         }
-        tp_status st = tcp_wait_ready(t->fd, POLLIN, timeout_ms, deadline);
+        tp_status st = tp_wait_ready(t->fd, POLLIN, timeout_ms, deadline);
         if (st != TP_OK) return recv_failed(t, got, len, st, errno, err);
     }
     return TP_OK;

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -94,34 +93,11 @@ static tp_status tls_failed(struct tls_conn *c, int *broken, int progress, int s
 
 /* ---- waiting -------------------------------------------------------------------- */
 
-static long long now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static long long deadline_after(int timeout_ms)
-{
-    return timeout_ms < 0 ? 0 : now_ns() + (long long)timeout_ms * 1000000LL;
-}
-
 /* Sleeps until fd is ready for what OpenSSL wants (sslerr) or the deadline. */
 static tp_status wait_for(int fd, int sslerr, int timeout_ms, long long deadline)
 {
-    short ev = sslerr == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN;
-    for (;;) {
-        int ms = -1;
-        if (timeout_ms >= 0) {
-            long long left = deadline - now_ns();
-            ms = left <= 0 ? 0 : (int)((left + 999999LL) / 1000000LL);
-        }
-        struct pollfd p = {.fd = fd, .events = ev};
-        int r = poll(&p, 1, ms);
-        if (r > 0) return TP_OK;
-        if (r == 0) return TP_TIMEOUT;
-        if (errno != EINTR) return TP_ERR;
-    }
+    return tp_wait_ready(fd, sslerr == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN, timeout_ms,
+                         deadline);
 }
 
 /* ---- the handshake ---------------------------------------------------------------- */
@@ -145,7 +121,7 @@ static tp_status handshake_failed(struct tls_conn *c, int sslerr, int sys, tp_er
 
 static tp_status handshake(struct tls_conn *c, int timeout_ms, tp_error *err)
 {
-    long long deadline = deadline_after(timeout_ms);
+    long long deadline = tp_deadline_after(timeout_ms);
     for (;;) {
         pthread_mutex_lock(&c->mu);
         ERR_clear_error();
@@ -171,7 +147,7 @@ static tp_status handshake(struct tls_conn *c, int timeout_ms, tp_error *err)
 static tp_status write_all(struct tls_conn *c, const char *p, size_t n, int timeout_ms,
                            size_t *done, tp_error *err)
 {
-    long long deadline = deadline_after(timeout_ms);
+    long long deadline = tp_deadline_after(timeout_ms);
     while (n) {
         size_t k = 0;
         pthread_mutex_lock(&c->mu);
@@ -186,7 +162,7 @@ static tp_status write_all(struct tls_conn *c, const char *p, size_t n, int time
         if (st != TP_OK) return st;
         if (ok) {
             p += k, n -= k, *done += k;
-            deadline = deadline_after(timeout_ms); /* silence counts, not the whole transfer */
+            deadline = tp_deadline_after(timeout_ms); /* silence counts, not the whole transfer */
             continue;
         }
         st = wait_for(c->fd, e, timeout_ms, deadline);
@@ -236,7 +212,7 @@ static tp_status tls_recv(tp_conn *cp, void *buf, size_t len, int timeout_ms, tp
     if (c->rx_broken)
         return tp_fail(err, TP_BROKEN, 0, "tls: an earlier receive from %s broke off", cp->peer);
     if (!c->ready && (st = handshake(c, timeout_ms, err)) != TP_OK) return st;
-    long long deadline = deadline_after(timeout_ms);
+    long long deadline = tp_deadline_after(timeout_ms);
     while (got < len) {
         size_t k = 0;
         pthread_mutex_lock(&c->mu);
@@ -251,7 +227,7 @@ static tp_status tls_recv(tp_conn *cp, void *buf, size_t len, int timeout_ms, tp
         if (st != TP_OK) return st;
         if (ok) {
             got += k;
-            deadline = deadline_after(timeout_ms);
+            deadline = tp_deadline_after(timeout_ms);
             continue;
         }
         st = wait_for(c->fd, e, timeout_ms, deadline);

@@ -137,7 +137,6 @@ void ucx_wait_request(struct ucx_conn *u, void *req);
 tp_status ucx_wait(struct ucx_conn *u, volatile int *flag, long long deadline_ns, unsigned busy_us);
 /* mu held: makes rxfd readable exactly while a receive would not block. */
 void ucx_update_ready(struct ucx_conn *u);
-long long ucx_now_ns(void);
 
 /* ucx_io.c: frames over UCP. */
 tp_status ucx_sendv(tp_conn *c, const struct iovec *iov, int iovcnt, int timeout_ms, tp_error *err);

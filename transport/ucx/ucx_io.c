@@ -104,8 +104,8 @@ static tp_status finish(struct ucx_conn *u, void *req, struct op *o, long long d
             ucx_wait_request(u, cr);
         }
         ucp_request_cancel(u->worker, req);
-        long long until = ucx_now_ns() + 2000000000LL;
-        while (!o->done && ucx_now_ns() < until)
+        long long until = tp_now_ns() + 2000000000LL;
+        while (!o->done && tp_now_ns() < until)
             ucp_worker_progress(u->worker);
         if (st == TP_OK) st = TP_CLOSED;
         if (!o->done) {
@@ -130,7 +130,7 @@ static struct op *op_new(struct ucx_conn *u)
 
 static long long deadline_after(int timeout_ms)
 {
-    return timeout_ms < 0 ? 0 : ucx_now_ns() + (long long)timeout_ms * 1000000LL + 1;
+    return timeout_ms < 0 ? 0 : tp_now_ns() + (long long)timeout_ms * 1000000LL + 1;
 }
 
 /* ---- send ------------------------------------------------------------------------------ */

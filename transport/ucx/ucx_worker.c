@@ -16,13 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-long long ucx_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static void note_failure(struct ucx_conn *u, const char *fmt, const char *what)
 {
     if (!u->why[0]) snprintf(u->why, sizeof u->why, fmt, what);
@@ -175,7 +168,7 @@ static void check_ctl(struct ucx_conn *u)
     if (k > 0 || (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) || k == 0) {
         if (k > 0) note_failure(u, "%s", "unexpected bytes on the control connection");
         u->ctl_eof = 1;
-        u->eof_at_ns = ucx_now_ns();
+        u->eof_at_ns = tp_now_ns();
     }
 }
 
@@ -185,7 +178,7 @@ static void check_end(struct ucx_conn *u)
 {
     if (!u->ctl_eof || u->peer_gone) return;
     if (u->fin_seen || u->ep_failed ||
-        ucx_now_ns() - u->eof_at_ns >= UCX_EOF_GRACE_MS * 1000000LL) {
+        tp_now_ns() - u->eof_at_ns >= UCX_EOF_GRACE_MS * 1000000LL) {
         u->peer_gone = 1;
         ucx_update_ready(u);
         pthread_cond_broadcast(&u->cv);
@@ -245,6 +238,19 @@ static void live_remove(struct ucx_conn *u)
     pthread_mutex_unlock(&live_lock);
 }
 
+/* Tells the progress thread to stop, wakes it and waits for it. */
+static void stop_progress(struct ucx_conn *u)
+{
+    pthread_mutex_lock(&u->mu);
+    u->stop = 1;
+    pthread_mutex_unlock(&u->mu);
+    uint64_t v = 1;
+    ssize_t r = write(u->wakefd, &v, sizeof v);
+    (void)r;
+    pthread_join(u->progress, NULL);
+    u->have_progress = 0;
+}
+
 /* At exit (this object's destructor runs before libucp's): the progress
  * threads stop; the connections themselves are left to the kernel. */
 __attribute__((destructor)) static void quiesce_at_exit(void)
@@ -252,14 +258,7 @@ __attribute__((destructor)) static void quiesce_at_exit(void)
     pthread_mutex_lock(&live_lock);
     for (struct ucx_conn *u = live; u; u = u->live_next) {
         if (u->owner != getpid()) continue; /* a fork's child: the thread is not here */
-        pthread_mutex_lock(&u->mu);
-        u->stop = 1;
-        pthread_mutex_unlock(&u->mu);
-        uint64_t v = 1;
-        ssize_t r = write(u->wakefd, &v, sizeof v);
-        (void)r;
-        pthread_join(u->progress, NULL);
-        u->have_progress = 0;
+        stop_progress(u);
     }
     live = NULL;
     pthread_mutex_unlock(&live_lock);
@@ -308,10 +307,10 @@ static void sleep_for_message(struct ucx_conn *u, long long deadline_ns, long lo
 
 tp_status ucx_wait(struct ucx_conn *u, volatile int *flag, long long deadline_ns, unsigned busy_us)
 {
-    long long spin_until = busy_us ? ucx_now_ns() + busy_us * 1000LL : 0;
+    long long spin_until = busy_us ? tp_now_ns() + busy_us * 1000LL : 0;
     while (flag ? !*flag : !ucx_head_ready(u)) {
         if (u->peer_gone || u->ep_failed || u->shut) return TP_OK; /* the caller looks why */
-        long long now = ucx_now_ns();
+        long long now = tp_now_ns();
         if (deadline_ns && now >= deadline_ns) return TP_TIMEOUT;
         if (spin_until && now < spin_until) {
             if (!ucp_worker_progress(u->worker)) {
@@ -355,8 +354,8 @@ void ucx_update_ready(struct ucx_conn *u)
 void ucx_wait_request(struct ucx_conn *u, void *req)
 {
     if (!req || UCS_PTR_IS_ERR(req)) return;
-    long long until = ucx_now_ns() + 2000000000LL; /* a peer that is gone answers nothing */
-    while (ucp_request_check_status(req) == UCS_INPROGRESS && ucx_now_ns() < until)
+    long long until = tp_now_ns() + 2000000000LL; /* a peer that is gone answers nothing */
+    while (ucp_request_check_status(req) == UCS_INPROGRESS && tp_now_ns() < until)
         ucp_worker_progress(u->worker);
     if (ucp_request_check_status(req) != UCS_INPROGRESS) ucp_request_free(req);
 }
@@ -365,16 +364,7 @@ void ucx_wait_request(struct ucx_conn *u, void *req)
 void ucx_ucp_close(struct ucx_conn *u)
 {
     live_remove(u);
-    if (u->have_progress) {
-        pthread_mutex_lock(&u->mu);
-        u->stop = 1;
-        pthread_mutex_unlock(&u->mu);
-        uint64_t v = 1;
-        ssize_t r = write(u->wakefd, &v, sizeof v);
-        (void)r;
-        pthread_join(u->progress, NULL);
-        u->have_progress = 0;
-    }
+    if (u->have_progress) stop_progress(u);
     while (u->q) {
         struct ucx_msg *m = u->q;
         u->q = m->next;
