@@ -6,7 +6,11 @@
  * copied the first piece through the backend's own cuMemcpyHtoD (which waits
  * for earlier work, as the driver does), pieces queue up: the lane may be
  * waiting for something only a later frame brings (a host callback's DONE), so
- * the main loop never waits on it then. Once the lane takes pieces as they come,
+ * the main loop does not wait on it for long then: it keeps SRV_BULK_WINDOW
+ * bytes queued for at most SRV_BULK_EARLY_MS in all while the lane has not
+ * reached the call (a lane late under load would otherwise let a 1 GiB copy
+ * pile up in pieces), and none once the lane is in that first copy, which may
+ * wait for a frame behind these bytes. Once the lane takes pieces as they come,
  * the main loop keeps at most SRV_BULK_WINDOW bytes queued; with a backend
  * whose device memory is host memory (simgpu) it then receives the rest
  * straight into the allocation, whose range the lane checked. A call that does
@@ -43,6 +47,9 @@ struct bulk {
     struct piece *head, *tail;
     size_t queued; /* bytes in pieces */
     int consuming; /* the lane takes pieces as they come: the window applies */
+    int first_run; /* the lane is in the backend's copy of the first piece */
+    long early_ms; /* how long the main loop has waited before the lane consumed */
+    int late;      /* ... and gave up waiting */
     char *direct;  /* where the rest goes in place (host-memory backend), or NULL */
     int discard;   /* the call did not run: bytes are dropped */
     int eof, failed;
@@ -155,11 +162,22 @@ int bulk_in_of(struct session *s, const struct call *cl)
 static char *next_target(struct session *s, struct bulk *b, size_t k, int *drop)
 {
     pthread_mutex_lock(&b->mu);
-    while (b->consuming && !b->direct && !b->discard && b->queued + k > SRV_BULK_WINDOW &&
+    while (!b->direct && !b->discard && b->queued + k > SRV_BULK_WINDOW &&
            !atomic_load(&s->fatal) && !atomic_load(&s->closing)) {
-        struct timespec dl;
+        if (!b->consuming && (b->first_run || b->early_ms >= SRV_BULK_EARLY_MS)) {
+            if (!b->first_run && !b->late)
+                srv_debug("%s of %llu bytes: its lane is still busy after %ld ms; the rest "
+                          "is queued", b->cl->d->name, (unsigned long long)b->total, b->early_ms);
+            b->late = 1;
+            break; /* queue: the lane may wait for something behind these bytes */
+        }
+        struct timespec dl, t0, t1;
         srv_deadline(&dl, 100);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         pthread_cond_timedwait(&b->cv, &b->mu, &dl);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (!b->consuming)
+            b->early_ms += (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
     }
     *drop = b->discard;
     char *to = b->direct && !b->discard ? b->direct + b->received : NULL;
@@ -286,6 +304,12 @@ CUresult bulk_in_run(struct session *s, struct call *cl, struct rpc_decoded *dc,
             memcpy(dc->val[0].bytes, &to, 8);
             memcpy(dc->val[2].bytes, &len, 8);
             dc->ptrval[1] = p->data;
+            if (first) {
+                pthread_mutex_lock(&b->mu);
+                b->first_run = 1;
+                pthread_cond_broadcast(&b->cv);
+                pthread_mutex_unlock(&b->mu);
+            }
             r = run(s, cl, dc);
         } else {
             memcpy((char *)(uintptr_t)dst + p->off, p->data, p->len);

@@ -9,6 +9,7 @@
 #define SRV_BULK_MIN (1u << 20)              /* smaller copies travel whole, as any call */
 #define SRV_BULK_PIECE (4u << 20)            /* read, copy and send granularity */
 #define SRV_BULK_WINDOW (4 * SRV_BULK_PIECE) /* bytes queued while the lane takes them */
+#define SRV_BULK_EARLY_MS 1000L /* longest wait, in all, for a lane yet to reach its copy */
 
 /* ---- host to device: the main loop (worker.c) and the lane (dispatch.c) ---- */
 

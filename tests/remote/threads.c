@@ -161,6 +161,44 @@ RG_TEST(blocked_legacy_copy_does_not_stall_other_threads)
     CHECK_CU(cuMemFree(dst));
 }
 
+/* The same, with a large copy (streamed in pieces) behind a blocked small copy
+ * of the copying thread: that thread's lane is in the memset when the copy's bytes
+ * arrive, and the flag's write travels behind them, so the worker must take
+ * the bytes in without waiting for the lane for ever. */
+RG_TEST(large_copy_behind_a_blocked_call_of_its_thread)
+{
+    CUstream held, other;
+    CUdeviceptr dst;
+    size_t n = 64u << 20;
+    unsigned char *src = malloc(n), *back = malloc(n);
+    if (!src || !back) RG_SKIP("no memory for two %zu-byte buffers", n);
+    for (size_t i = 0; i < n; i++) src[i] = (unsigned char)(i * 13 + (i >> 12));
+    CHECK_CU(rt_setup(&primary));
+    CHECK_CU(cuStreamCreate(&held, CU_STREAM_DEFAULT));
+    CHECK_CU(cuStreamCreate(&other, CU_STREAM_NON_BLOCKING));
+    CHECK_CU(cuMemAlloc(&late_flag, 4));
+    CHECK_CU(cuMemAlloc(&dst, n));
+    CHECK_CU(cuMemsetD32(late_flag, 0, 1));
+    CHECK_CU(cuCtxSynchronize());
+    CHECK_CU(cuStreamWaitValue32(held, late_flag, 1, CU_STREAM_WAIT_VALUE_EQ));
+    pthread_t w;
+    CHECK(pthread_create(&w, NULL, late_writer, other) == 0);
+    CHECK_CU(cuMemcpyHtoD(dst, src + 1, 4096)); /* legacy stream: blocks behind `held` */
+    CHECK_CU(cuMemcpyHtoD(dst, src, n));
+    CHECK_CU(cuCtxSynchronize());
+    void *bad = (void *)1;
+    pthread_join(w, &bad);
+    CHECK(bad == NULL);
+    CHECK_CU(cuMemcpyDtoH(back, dst, n));
+    CHECK(memcmp(src, back, n) == 0);
+    CHECK_CU(cuStreamDestroy(held));
+    CHECK_CU(cuStreamDestroy(other));
+    CHECK_CU(cuMemFree(late_flag));
+    CHECK_CU(cuMemFree(dst));
+    free(src);
+    free(back);
+}
+
 /* Threads that come and go (thread pools, callback runners): far more of them
  * over a session's life than the worker runs at once (1024 lanes). rgpud runs
  * this test with --lane-idle-ms 20, so idle lanes end and their threads' later
