@@ -259,6 +259,14 @@ RG_TEST(many_small_allocations)
 
 static int thread_errors;
 
+static void thread_error(const char *what, CUresult r, int i)
+{
+    const char *name = NULL;
+    cuGetErrorName(r, &name);
+    fprintf(stderr, "  iteration %d: %s: %s\n", i, what, r ? (name ? name : "?") : "wrong value");
+    __atomic_add_fetch(&thread_errors, 1, __ATOMIC_RELAXED);
+}
+
 static void *alloc_thread(void *arg)
 {
     cuCtxSetCurrent(ctx);
@@ -266,14 +274,16 @@ static void *alloc_thread(void *arg)
     for (int i = 0; i < 300; i++) {
         CUdeviceptr p;
         size_t n = 1 + (rand_r(&seed) % 100000);
-        if (cuMemAlloc(&p, n)) {
-            __atomic_add_fetch(&thread_errors, 1, __ATOMIC_RELAXED);
+        CUresult r = cuMemAlloc(&p, n);
+        if (r) {
+            thread_error("cuMemAlloc", r, i);
             continue;
         }
         unsigned char v = (unsigned char)i, back = 0;
-        if (cuMemsetD8(p + n - 1, v, 1) || cuMemcpyDtoH(&back, p + n - 1, 1) || back != v)
-            __atomic_add_fetch(&thread_errors, 1, __ATOMIC_RELAXED);
-        if (cuMemFree(p)) __atomic_add_fetch(&thread_errors, 1, __ATOMIC_RELAXED);
+        if ((r = cuMemsetD8(p + n - 1, v, 1))) thread_error("cuMemsetD8", r, i);
+        if ((r = cuMemcpyDtoH(&back, p + n - 1, 1))) thread_error("cuMemcpyDtoH", r, i);
+        if (back != v) thread_error("the byte read back", CUDA_SUCCESS, i);
+        if ((r = cuMemFree(p))) thread_error("cuMemFree", r, i);
     }
     return NULL;
 }
