@@ -32,6 +32,13 @@ long long srv_now_ms(void)
     return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
+long long srv_now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
 void srv_deadline(struct timespec *dl, int ms)
 {
     clock_gettime(CLOCK_REALTIME, dl);

@@ -57,13 +57,34 @@ static int lane_retire(struct session *s, struct cthread *t, const struct timesp
 {
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
-    if (t->head || atomic_load(&s->captured) ||
+    if (t->head || s->rd_lane == t || atomic_load(&s->captured) ||
         (now.tv_sec < dl->tv_sec || (now.tv_sec == dl->tv_sec && now.tv_nsec < dl->tv_nsec)))
         return 0;
     t->has_lane = 0;
     s->nlanes--;
     pthread_detach(pthread_self());
     return 1;
+}
+
+/* The lane holds the reading role and has nothing to run: one frame (s->lock
+ * held, released meanwhile). Its own calls come back on its queue. */
+static void lane_read(struct session *s, struct cthread *t)
+{
+    s->rd_reading = 1;
+    s->rd_mark_ns = srv_now_ns();
+    pthread_mutex_unlock(&s->lock);
+    reader_busy_poll(s, TP_BUSY_POLL_DEFAULT_US);
+    int end = read_one(s, t);
+    pthread_mutex_lock(&s->lock);
+    s->rd_reading = 0;
+    s->rd_mark_ns = srv_now_ns();
+    if (end) {
+        s->rd_ended = 1;
+        s->rd_lane = NULL;
+        pthread_cond_signal(&s->rd_cv);
+    } else if (s->rd_main_asleep) {
+        pthread_cond_signal(&s->rd_cv); /* it times how long we do not receive */
+    }
 }
 
 static void *lane_main(void *p)
@@ -76,6 +97,10 @@ static void *lane_main(void *p)
     srv_deadline(&dl, s->cfg->lane_idle_ms);
     for (;;) {
         while (!atomic_load(&s->closing) && (!t->head || t->head->ticket > s->turn)) {
+            if (s->rd_lane == t && !t->head && !s->rd_ended) {
+                lane_read(s, t);
+                continue;
+            }
             if (pthread_cond_timedwait(&s->cond, &s->lock, &dl) == ETIMEDOUT &&
                 lane_retire(s, t, &dl)) {
                 pthread_mutex_unlock(&s->lock);
@@ -89,6 +114,10 @@ static void *lane_main(void *p)
         t->running = 1;
         struct call mine = {.ticket = cl->ticket}; /* cl is freed by dispatch_call */
         if (may_block(cl)) turn_release(s, cl);
+        if (s->rd_lane == t && may_block(cl) && atomic_load(&s->live_cbs) > 0) {
+            s->rd_lane = NULL; /* it may wait for a callback's acknowledgement: read on */
+            pthread_cond_signal(&s->rd_cv);
+        }
         pthread_mutex_unlock(&s->lock);
         int rc = dispatch_call(s, cl);
         pthread_mutex_lock(&s->lock);
@@ -106,10 +135,11 @@ static void *lane_main(void *p)
     return NULL;
 }
 
-int lane_submit(struct session *s, struct call *cl)
+int lane_submit(struct session *s, struct call *cl, int may_read)
 {
     struct cthread *t = cl->t;
     pthread_mutex_lock(&s->lock);
+    int idle = !t->has_lane || (!t->head && !t->running);
     if (!t->has_lane) {
         if (s->nlanes >= SRV_MAX_LANES) {
             pthread_mutex_unlock(&s->lock);
@@ -134,6 +164,10 @@ int lane_submit(struct session *s, struct call *cl)
     if (t->tail) t->tail->next = cl;
     else t->head = cl;
     t->tail = cl;
+    if (may_read && idle && !s->rd_lane && !s->rd_ended) { /* the main loop reads: hand over */
+        s->rd_lane = t;
+        s->rd_mark_ns = srv_now_ns();
+    }
     pthread_cond_broadcast(&s->cond);
     pthread_mutex_unlock(&s->lock);
     return 0;

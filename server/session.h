@@ -102,7 +102,31 @@ struct session {
     /* streamed copies (bulk.c): cuMemcpyHtoD calls whose bytes the main loop reads in
      * pieces while their lanes copy them; under lock */
     struct bulk *bulks;
+    /* who reads the connection (worker.c, lane.c): the main loop, or the lane of
+     * the client thread whose call the main loop last found idle, which then
+     * runs its thread's calls as it reads them, with no hand-off (the round
+     * trip of a call that waits is the network's). The main loop takes the
+     * role back when the lane has not been receiving for SRV_STEAL_US (a call
+     * that runs long or waits for a frame only a reader can bring); under lock */
+    struct cthread *rd_lane;  /* NULL: the main loop reads */
+    int rd_reading;           /* rd_lane is in a receive */
+    long long rd_mark_ns;     /* when rd_lane last began or ended a receive */
+    int rd_main_asleep;       /* the main loop waits without a timeout: wake it */
+    int rd_ended;             /* a reader met the end of the session */
+    struct call *rd_bulk;     /* a streamed copy whose bytes the main loop reads next */
+    pthread_cond_t rd_cv;     /* the main loop's wait for the role */
+    int rd_poll_us;           /* the connection's busy-poll now (the reader's to set) */
 };
+
+/* The reader's busy-poll: a lane that reads runs what it reads and spins for the
+ * next call; the main loop hands frames to lanes and leaves them the CPU. */
+static inline void reader_busy_poll(struct session *s, int us)
+{
+    if (s->rd_poll_us != us) tp_set_busy_poll(s->c, (unsigned)us), s->rd_poll_us = us;
+}
+
+#define SRV_STEAL_US 250        /* a lane not receiving this long gives the reading role back */
+#define SRV_READER_IDLE_MS 50   /* a lane receiving this long: the main loop stops checking */
 
 /* NOTIFY kinds (frame op) and the host-callback CALL's sub-commands; the shim
  * (client-shim/cuda/callbacks.c) uses the same numbers. */
@@ -132,6 +156,7 @@ static inline uint64_t primary_ctx_id(int dev)
 }
 
 long long srv_now_ms(void);
+long long srv_now_ns(void);
 /* CLOCK_REALTIME ms from now, for pthread_cond_timedwait. */
 void srv_deadline(struct timespec *dl, int ms);
 
@@ -175,8 +200,10 @@ void layout_install(struct backend *b);
  * its own (its lane), so the backend sees one OS thread per client thread
  * (stream capture modes, the current context, thread-local state). */
 struct cthread *cthread_get(struct session *s, uint32_t id); /* under s->lock; NULL: too many */
-/* Gives cl a ticket and queues it on its thread's lane (starting it). 0, or -1. */
-int lane_submit(struct session *s, struct call *cl);
+/* Gives cl a ticket and queues it on its thread's lane (starting it). With
+ * may_read, read by the main loop and the lane idle, the lane takes the reading
+ * role too. 0, or -1. */
+int lane_submit(struct session *s, struct call *cl, int may_read);
 /* Lets a call blocked in the backend for SRV_TURN_MS stop holding the turn (heartbeat thread). */
 void turn_watch(struct session *s);
 /* Stops the lanes, giving running calls up to ms to return; 0 if all ended. */
@@ -205,5 +232,8 @@ int send_frames(struct session *s, rpc_hdr *h, const void *enc, size_t enc_len,
 
 int protocol_error(struct session *s, const char *what); /* worker.c: ERROR frame, -1 */
 void flush_credits(struct session *s); /* worker.c: a CREDIT frame if credits are owed */
+/* worker.c: reads one frame and acts on it, as the reader (a lane, or NULL: the
+ * main loop). 1 when the session is over. */
+int read_one(struct session *s, struct cthread *reader);
 
 #endif

@@ -240,7 +240,7 @@ static int receive_raw(struct session *s, struct call *cl, rpc_error *e)
 }
 
 /* Takes a CALL frame whose header and encoded part arrived. 0 or -1 (end). */
-static int on_call(struct session *s, rpc_hdr *h, void *enc)
+static int on_call(struct session *s, rpc_hdr *h, void *enc, struct cthread *reader)
 {
     rpc_error e = {0};
     struct call *cl = calloc(1, sizeof *cl);
@@ -281,8 +281,18 @@ static int on_call(struct session *s, rpc_hdr *h, void *enc)
         atomic_fetch_add(&s->live_cbs, 1);
     }
     /* the main loop never runs calls itself: it keeps reading (callback acks, other
-     * threads' calls) however long a call blocks in the backend */
-    if (lane_submit(s, cl)) return protocol_error(s, "cannot start a worker thread for a client thread");
+     * threads' calls) however long a call blocks in the backend; a streamed copy's
+     * bytes are read by a thread other than the lane that takes them */
+    if (lane_submit(s, cl, !streamed))
+        return protocol_error(s, "cannot start a worker thread for a client thread");
+    if (streamed && reader == cl->t) {
+        pthread_mutex_lock(&s->lock);
+        s->rd_bulk = cl; /* the main loop reads them, and reads on */
+        s->rd_lane = NULL;
+        pthread_cond_signal(&s->rd_cv);
+        pthread_mutex_unlock(&s->lock);
+        return 0;
+    }
     if (streamed && bulk_in_receive(s, cl, &e)) return protocol_error(s, e.msg);
     return 0;
 }
@@ -299,10 +309,10 @@ void flush_credits(struct session *s)
     session_send(s, &h, NULL, 0, NULL, 0);
 }
 
-static int on_frame(struct session *s, rpc_hdr *h, void *enc)
+static int on_frame(struct session *s, rpc_hdr *h, void *enc, struct cthread *reader)
 {
     switch (h->type) {
-    case RPC_T_CALL: return on_call(s, h, enc);
+    case RPC_T_CALL: return on_call(s, h, enc, reader);
     case RPC_T_HEARTBEAT: free(enc); return 0;
     case RPC_T_CLOSE: free(enc); srv_info("client closed the session"); return 1;
     case RPC_T_ERROR: free(enc); srv_warn("client sent an ERROR frame; ending"); return 1;
@@ -313,29 +323,72 @@ static int on_frame(struct session *s, rpc_hdr *h, void *enc)
     }
 }
 
+int read_one(struct session *s, struct cthread *reader)
+{
+    rpc_hdr h;
+    void *enc = NULL;
+    rpc_error e = {0};
+    rpc_status st = rpc_frame_recv(s->c, RPC_FROM_CLIENT, 0, TP_FOREVER, &h, &enc, &e);
+    if (atomic_load(&s->fatal) || atomic_load(&s->closing)) {
+        free(enc);
+        return 1;
+    }
+    if (st == RPC_E_CLOSED) {
+        srv_info("client went away");
+        return 1;
+    }
+    if (st == RPC_E_TRANSPORT || st == RPC_E_TIMEOUT) {
+        srv_warn("connection lost: %s", e.msg);
+        return 1;
+    }
+    if (st != RPC_OK) {
+        protocol_error(s, e.msg);
+        return 1;
+    }
+    if (on_frame(s, &h, enc, reader)) return 1;
+    flush_credits(s);
+    return 0;
+}
+
+/* The main loop: reads while no lane holds the reading role, takes it back from
+ * a lane that has not been receiving for SRV_STEAL_US, and reads the bytes of a
+ * streamed copy its own lane read the call of. Returns at the session's end. */
 static void serve(struct session *s)
 {
+    pthread_mutex_lock(&s->lock);
     for (;;) {
-        rpc_hdr h;
-        void *enc = NULL;
+        while (!s->rd_ended && s->rd_lane) {
+            long long since = srv_now_ns() - s->rd_mark_ns;
+            if (s->rd_reading && since >= SRV_READER_IDLE_MS * 1000000LL) {
+                s->rd_main_asleep = 1; /* the lane waits for frames: it wakes us when it stops */
+                pthread_cond_wait(&s->rd_cv, &s->lock);
+                s->rd_main_asleep = 0;
+                continue;
+            }
+            if (!s->rd_reading && since >= SRV_STEAL_US * 1000LL) {
+                s->rd_lane = NULL; /* a call runs long, or waits: frames must be read */
+                break;
+            }
+            struct timespec dl;
+            clock_gettime(CLOCK_REALTIME, &dl);
+            dl.tv_nsec += SRV_STEAL_US * 1000L;
+            if (dl.tv_nsec >= 1000000000L) dl.tv_sec++, dl.tv_nsec -= 1000000000L;
+            pthread_cond_timedwait(&s->rd_cv, &s->lock, &dl);
+        }
+        if (s->rd_ended) break;
+        struct call *bulk = s->rd_bulk;
+        s->rd_bulk = NULL;
+        pthread_mutex_unlock(&s->lock);
+        /* no busy-poll here: right after a frame the CPU is the lane's, which makes the
+         * reply the next frame waits for (a lane reading for itself does poll) */
+        reader_busy_poll(s, 0);
         rpc_error e = {0};
-        rpc_status st = rpc_frame_recv(s->c, RPC_FROM_CLIENT, 0, TP_FOREVER, &h, &enc, &e);
-        if (atomic_load(&s->fatal)) return;
-        if (st == RPC_E_CLOSED) {
-            srv_info("client went away");
-            return;
-        }
-        if (st == RPC_E_TRANSPORT || st == RPC_E_TIMEOUT) {
-            srv_warn("connection lost: %s", e.msg);
-            return;
-        }
-        if (st != RPC_OK) {
-            protocol_error(s, e.msg);
-            return;
-        }
-        if (on_frame(s, &h, enc)) return;
-        flush_credits(s);
+        int end = bulk ? bulk_in_receive(s, bulk, &e) && (protocol_error(s, e.msg), 1)
+                       : read_one(s, NULL);
+        pthread_mutex_lock(&s->lock);
+        if (end) s->rd_ended = 1;
     }
+    pthread_mutex_unlock(&s->lock);
 }
 
 /* ---- heartbeats and the turn watch --------------------------------------------------------------------- */
@@ -374,6 +427,8 @@ int srv_worker_main(struct srv_config *cfg, struct srv_worker_args *wa)
     pthread_mutex_init(&s.send_lock, NULL);
     pthread_cond_init(&s.cond, NULL);
     pthread_cond_init(&s.cb_cond, NULL);
+    pthread_cond_init(&s.rd_cv, NULL);
+    s.rd_poll_us = -1;
     if (out_capture(&s)) srv_warn("cannot capture the backend's stdout; device printf stays on the server");
     Rgpu__Hello *m = read_hello(wa->hello_fd);
     tp_url lu; /* the connection is of the listener's scheme (ucx: the upgrade happens here) */
@@ -383,10 +438,6 @@ int srv_worker_main(struct srv_config *cfg, struct srv_worker_args *wa)
         return 1;
     }
     tp_fd_inherit(wa->fd, 0, NULL);
-    /* No busy-poll in the main loop: right after a frame the CPU is the lane's, which
-     * makes the reply the next frame waits for (spinning cost 22 us of a 56 us round
-     * trip on 2 busy cores: docs/performance.md); pipelined frames are already there. */
-    tp_set_busy_poll(s.c, 0);
     char tenant[256];
     imagecache_open(cfg, tenant_of(cfg, m, tenant, sizeof tenant)); /* code images sent once */
     int rc = welcome(&s, m, wa->backend_lib);

@@ -1,7 +1,15 @@
 /* conn.c — the shim's one connection to rgpud: the handshake, serialised
- * sends (CALL split into DATA chunks), credits, and one receiver thread that
+ * sends (CALL split into DATA chunks), credits, and the receiving side, which
  * hands REPLYs to the waiting threads by (thread, seq) and declares the server
- * lost after RGPU_TIMEOUT of silence while anyone waits (DESIGN rule 8). */
+ * lost after RGPU_TIMEOUT of silence while anyone waits (DESIGN rule 8).
+ *
+ * One thread reads at a time (C.reader). A thread that waits for its reply
+ * (or for credits) reads the frames itself when nobody else does, so a call
+ * that waits costs the network's round trip and no hand-off between threads;
+ * frames for others it reads are handed on as the receiver thread would. The
+ * receiver thread reads while no application thread does: it stands by for
+ * RX_STANDBY_MS after an application thread last read or wanted to, and is
+ * woken at once when a reader leaves with other threads still waiting. */
 #include <errno.h>
 #include <poll.h>
 #include <pwd.h>
@@ -38,11 +46,19 @@ static struct {
     int64_t credits;
     _Atomic int lost;
     uint64_t last_rx_ms, busy_since_ms;
+    int reader;           /* who reads frames now: RD_NONE, RD_RX, RD_APP */
+    int rx_wanted;        /* a reader left with threads still waiting: the receiver reads */
+    uint64_t app_read_ms; /* when an application thread last read, or wanted to */
+    pthread_cond_t rx_cv; /* the receiver's stand-by */
     CUresult async_err;
     uint32_t max_raw, max_enc;
 } C = {.mu = PTHREAD_MUTEX_INITIALIZER,
        .send_mu = PTHREAD_MUTEX_INITIALIZER,
-       .credit_cv = PTHREAD_COND_INITIALIZER};
+       .credit_cv = PTHREAD_COND_INITIALIZER,
+       .rx_cv = PTHREAD_COND_INITIALIZER};
+
+enum { RD_NONE, RD_RX, RD_APP };
+#define RX_STANDBY_MS 5
 
 /* Pipelined calls waiting to be written together (send_call_locked, below). */
 #define BATCH_BYTES (64u << 10)
@@ -110,6 +126,7 @@ static void lose_locked(const char *fmt, ...)
         pthread_cond_signal(&w->cv);
     }
     pthread_cond_broadcast(&C.credit_cv);
+    pthread_cond_broadcast(&C.rx_cv);
     pthread_cond_broadcast(&B.cv); /* the flusher ends */
     tp_shutdown(C.c);
 }
@@ -308,7 +325,11 @@ static int receive_one(void)
     }
     if (st == RPC_OK) return 0;
     pthread_mutex_lock(&C.mu);
-    lose_locked("%s", err.msg[0] ? err.msg : rpc_strerror(st));
+    if (st == RPC_E_TIMEOUT) /* a waiting thread read: the server was silent all along */
+        lose_locked("no reply and no heartbeat for %d s (RGPU_TIMEOUT)",
+                    rg_sess.cfg.timeout_ms / 1000);
+    else
+        lose_locked("%s", err.msg[0] ? err.msg : rpc_strerror(st));
     pthread_mutex_unlock(&C.mu);
     return 1;
 }
@@ -330,7 +351,19 @@ static void *rx_main(void *arg)
 {
     (void)arg;
     struct pollfd p = {.fd = tp_conn_fd(C.c), .events = POLLIN};
+    pthread_mutex_lock(&C.mu);
     while (!rg_conn_lost()) {
+        if (C.reader == RD_APP || (!C.rx_wanted && now_ms() - C.app_read_ms < RX_STANDBY_MS)) {
+            struct timespec dl; /* an application thread reads, or may again soon */
+            clock_gettime(CLOCK_REALTIME, &dl);
+            dl.tv_nsec += RX_STANDBY_MS * 1000000L;
+            if (dl.tv_nsec >= 1000000000L) dl.tv_sec++, dl.tv_nsec -= 1000000000L;
+            pthread_cond_timedwait(&C.rx_cv, &C.mu, &dl);
+            continue;
+        }
+        C.rx_wanted = 0;
+        C.reader = RD_RX;
+        pthread_mutex_unlock(&C.mu);
         int n = tp_pending(C.c) ? 1 : poll(&p, 1, 250); /* TLS may hold a frame already */
         if (n < 0 && errno != EINTR) {
             pthread_mutex_lock(&C.mu);
@@ -338,11 +371,36 @@ static void *rx_main(void *arg)
             pthread_mutex_unlock(&C.mu);
         } else if (n > 0) {
             receive_one();
-        } else if (silent_too_long()) {
-            break;
+        } else {
+            silent_too_long();
         }
+        pthread_mutex_lock(&C.mu);
+        C.reader = RD_NONE;
     }
+    pthread_mutex_unlock(&C.mu);
     return NULL;
+}
+
+/* C.mu held (and still held on return). The calling thread reads frames while
+ * done(arg) is false and nobody else reads; 0 if someone else does (the caller
+ * sleeps until it is woken). */
+static int read_while(int (*done)(void *), void *arg)
+{
+    C.app_read_ms = now_ms();
+    if (C.reader != RD_NONE) return 0;
+    C.reader = RD_APP;
+    while (!done(arg) && !rg_conn_lost()) {
+        pthread_mutex_unlock(&C.mu);
+        receive_one(); /* RGPU_TIMEOUT of silence loses the session, as for the receiver */
+        pthread_mutex_lock(&C.mu);
+    }
+    C.reader = RD_NONE;
+    C.app_read_ms = now_ms();
+    if (C.nwait > 1) { /* others wait (this thread is still counted): the receiver reads */
+        C.rx_wanted = 1;
+        pthread_cond_signal(&C.rx_cv);
+    }
+    return 1;
 }
 
 /* The shim's threads (the receiver first) run with every signal blocked: the
@@ -485,12 +543,18 @@ static rpc_status send_call_locked(rpc_hdr *h, const void *enc, size_t enc_len,
     return st == RPC_OK ? send_frames(h, enc, enc_len, raw, nraw, err) : st;
 }
 
+static int have_credit(void *arg)
+{
+    (void)arg;
+    return C.credits > (reserve_user ? 0 : credit_reserve);
+}
+
 /* Takes one credit, waiting while there is none; non-zero once the server is lost. */
 static int take_credit_locked(void)
 {
-    while (!rg_conn_lost() && C.credits <= (reserve_user ? 0 : credit_reserve)) {
+    while (!rg_conn_lost() && !have_credit(NULL)) {
         if (C.nwait++ == 0) C.busy_since_ms = now_ms();
-        pthread_cond_wait(&C.credit_cv, &C.mu);
+        if (!read_while(have_credit, NULL)) pthread_cond_wait(&C.credit_cv, &C.mu);
         C.nwait--;
     }
     if (rg_conn_lost()) return -1;
@@ -508,10 +572,17 @@ static void unlink_waiter_locked(struct waiter *w)
     C.nwait--;
 }
 
+static int replied(void *arg)
+{
+    struct waiter *w = arg;
+    return w->done && !w->busy;
+}
+
 static CUresult wait_reply(struct waiter *w, struct rg_reply *rep)
 {
     pthread_mutex_lock(&C.mu);
-    while (!w->done || w->busy) pthread_cond_wait(&w->cv, &C.mu);
+    while (!replied(w))
+        if (!read_while(replied, w)) pthread_cond_wait(&w->cv, &C.mu);
     unlink_waiter_locked(w);
     pthread_mutex_unlock(&C.mu);
     pthread_cond_destroy(&w->cv);
