@@ -304,7 +304,7 @@ void flush_credits(struct session *s)
     pthread_mutex_lock(&s->lock);
     uint32_t owed = s->credit_owed;
     pthread_mutex_unlock(&s->lock);
-    if (!owed || (pf.fd >= 0 && poll(&pf, 1, 0) > 0)) return;
+    if (!owed || tp_pending(s->c) || (pf.fd >= 0 && poll(&pf, 1, 0) > 0)) return;
     rpc_hdr h = {.type = RPC_T_CREDIT};
     session_send(s, &h, NULL, 0, NULL, 0);
 }
@@ -438,6 +438,7 @@ int srv_worker_main(struct srv_config *cfg, struct srv_worker_args *wa)
         return 1;
     }
     tp_fd_inherit(wa->fd, 0, NULL);
+    tp_set_read_ahead(s.c, 64u << 10); /* pipelined calls come in batches (tcp; others buffer) */
     char tenant[256];
     imagecache_open(cfg, tenant_of(cfg, m, tenant, sizeof tenant)); /* code images sent once */
     int rc = welcome(&s, m, wa->backend_lib);

@@ -109,6 +109,13 @@ static tp_status nop_detach(tp_conn *c, int *fd, tp_error *e)
     return tp_fail(e, TP_NOTSUP, 0, "%s: connections cannot be handed over", c->tp->ops.scheme);
 }
 static void nop_close(tp_conn *c) {}
+static tp_status nop_read_ahead(tp_conn *c, size_t bytes)
+{
+    (void)c;
+    (void)bytes;
+    return TP_NOTSUP;
+}
+
 static size_t nop_pending(tp_conn *c)
 {
     return 0;
@@ -133,6 +140,7 @@ static void fill_defaults(tp_ops *o)
     DEFAULT(detach, nop_detach);
     DEFAULT(close, nop_close);
     DEFAULT(pending, nop_pending);
+    DEFAULT(set_read_ahead, nop_read_ahead);
 #undef DEFAULT
 }
 
@@ -393,6 +401,11 @@ tp_status tp_set_busy_poll(tp_conn *c, unsigned usec)
 int tp_conn_fd(tp_conn *c)
 {
     return c ? c->tp->ops.conn_fd(c) : -1;
+}
+
+tp_status tp_set_read_ahead(tp_conn *c, size_t bytes)
+{
+    return c ? c->tp->ops.set_read_ahead(c, bytes) : TP_INVAL;
 }
 
 size_t tp_pending(tp_conn *c)

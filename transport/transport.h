@@ -127,6 +127,15 @@ tp_status tp_recv(tp_conn *c, void *buf, size_t len, int timeout_ms, tp_error *e
  * for latency on replies that come back within tens of microseconds. */
 tp_status tp_set_busy_poll(tp_conn *c, unsigned usec);
 
+/* Lets the connection read up to `bytes` ahead into a buffer of its own, so a
+ * stream of small messages (pipelined calls) costs one receive system call per
+ * batch instead of one or two per message; receives of at least half that
+ * size still go straight into the caller's buffer. 0 turns it off (the
+ * default). Bytes read ahead count in tp_pending, and tp_detach refuses to
+ * hand over a connection that holds some. TP_NOTSUP where the transport has
+ * its own buffering. Only the receiving thread may call it. */
+tp_status tp_set_read_ahead(tp_conn *c, size_t bytes);
+
 /* A descriptor that polls readable (POLLIN) when tp_recv may make progress
  * (possibly spuriously); owned by the connection. -1 if there is none. */
 int tp_conn_fd(tp_conn *c);
@@ -181,6 +190,7 @@ typedef struct tp_ops {
                        tp_error *err);
     tp_status (*recv)(tp_conn *c, void *buf, size_t len, int timeout_ms, tp_error *err);
     tp_status (*set_busy_poll)(tp_conn *c, unsigned usec);
+    tp_status (*set_read_ahead)(tp_conn *c, size_t bytes);
     int (*conn_fd)(tp_conn *c);
     tp_status (*shutdown)(tp_conn *c);
     tp_status (*detach)(tp_conn *c, int *fd, tp_error *err);

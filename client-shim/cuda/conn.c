@@ -823,6 +823,7 @@ CUresult rg_conn_open(void)
     rpc_status st = handshake(&err);
     if (st == RPC_OK && rg_sess.ndev == 0)
         st = rpc_fail(&err, RPC_E_REFUSED, "the session has no devices");
+    if (st == RPC_OK) tp_set_read_ahead(C.c, 64u << 10); /* header and body: one receive */
     if (st == RPC_OK && rg_thread_start(rx_main) != 0)
         st = rpc_fail(&err, RPC_E_NOMEM, "cannot start the receiver thread");
     if (st != RPC_OK) {

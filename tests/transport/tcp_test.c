@@ -327,6 +327,44 @@ RG_TEST(tcp_ping_pong_busy_poll_on_and_off)
     pair_close(&p);
 }
 
+/* ---- read-ahead ------------------------------------------------------------------ */
+
+/* Small messages sent in one write come out exactly, in order, with what was
+ * read ahead counted by tp_pending; a large receive still gets every byte; a
+ * connection holding bytes read ahead is not handed over (they would be lost),
+ * and once they are consumed it is. */
+RG_TEST(tcp_read_ahead_keeps_every_byte)
+{
+    struct pair p;
+    tp_error e = {0};
+    enum { SMALL = 48, COUNT = 300, LARGE = 200000 };
+    static uint8_t out[SMALL * COUNT + LARGE], in[LARGE];
+    fill(out, sizeof out, 77);
+    CHECK(pair_open("tcp://127.0.0.1:0", &p) == 0);
+    CHECK_EQ_INT(tp_pending(p.srv), 0);
+    CHECK_EQ_INT(tp_set_read_ahead(p.srv, 4096), TP_OK);
+    CHECK_EQ_INT(tp_send(p.cli, out, sizeof out, 5000, &e), TP_OK);
+    uint8_t msg[SMALL];
+    CHECK_EQ_INT(tp_recv(p.srv, msg, SMALL, 5000, &e), TP_OK);
+    CHECK(memcmp(msg, out, SMALL) == 0);
+    CHECK(tp_pending(p.srv) > 0); /* the rest of a 4 KiB read waits in user space */
+    int fd = -1;
+    CHECK_EQ_INT(tp_detach(p.srv, &fd, &e), TP_ERR);
+    CHECK(strstr(e.msg, "read ahead") != NULL);
+    for (int i = 1; i < COUNT; i++) {
+        CHECK_EQ_INT(tp_recv(p.srv, msg, SMALL, 5000, &e), TP_OK);
+        CHECK(memcmp(msg, out + (size_t)i * SMALL, SMALL) == 0);
+    }
+    CHECK_EQ_INT(tp_recv(p.srv, in, LARGE, 5000, &e), TP_OK); /* partly buffered, rest in place */
+    CHECK(memcmp(in, out + SMALL * COUNT, LARGE) == 0);
+    CHECK_EQ_INT(tp_pending(p.srv), 0);
+    CHECK_EQ_INT(tp_set_read_ahead(p.srv, 0), TP_OK);
+    CHECK_EQ_INT(tp_detach(p.srv, &fd, &e), TP_OK);
+    p.srv = NULL;
+    close(fd);
+    pair_close(&p);
+}
+
 /* ---- handing a connection to another process ------------------------------------ */
 
 RG_TEST(tcp_fd_handover_across_fork_exec)

@@ -11,6 +11,8 @@ struct tcp_conn {
     int fd;           /* owned; -1 once detached */
     unsigned busy_us; /* busy-poll budget before sleeping in poll() */
     int rx_broken;    /* touched only by the receiving thread */
+    char *ra;         /* read-ahead buffer (tp_set_read_ahead) or NULL; receiving thread's */
+    size_t ra_cap, ra_off, ra_len; /* its size, and the unread bytes [ra_off, ra_len) */
     int tx_broken;    /* touched only by the sending thread */
 };
 
@@ -32,6 +34,8 @@ static inline struct tcp_listener *tcp_listener_of(tp_listener *l)
 tp_status tcp_sendv(tp_conn *c, const struct iovec *iov, int iovcnt, int timeout_ms, tp_error *err);
 tp_status tcp_recv(tp_conn *c, void *buf, size_t len, int timeout_ms, tp_error *err);
 tp_status tcp_set_busy_poll(tp_conn *c, unsigned usec);
+tp_status tcp_set_read_ahead(tp_conn *c, size_t bytes);
+size_t tcp_pending(tp_conn *c);
 int tcp_conn_fd(tp_conn *c);
 tp_status tcp_shutdown(tp_conn *c);
 tp_status tcp_detach(tp_conn *c, int *fd, tp_error *err);

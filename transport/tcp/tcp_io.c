@@ -109,9 +109,21 @@ tp_status tcp_recv(tp_conn *c, void *buf, size_t len, int timeout_ms, tp_error *
         return tp_fail(err, TP_BROKEN, 0, "receive from %s: %s", c->peer, tp_strerror(TP_BROKEN));
     long long deadline = tp_deadline_after(timeout_ms);
     while (got < len) {
-        ssize_t k = recv(t->fd, p + got, len - got, MSG_DONTWAIT);
+        if (t->ra_off < t->ra_len) { /* read ahead earlier */
+            size_t n = t->ra_len - t->ra_off < len - got ? t->ra_len - t->ra_off : len - got;
+            memcpy(p + got, t->ra + t->ra_off, n);
+            t->ra_off += n;
+            got += n;
+            continue;
+        }
+        int ahead = t->ra && len - got < t->ra_cap / 2; /* large reads go in place */
+        ssize_t k = ahead ? recv(t->fd, t->ra, t->ra_cap, MSG_DONTWAIT)
+                          : recv(t->fd, p + got, len - got, MSG_DONTWAIT);
         if (k > 0) {
-            got += (size_t)k;
+            if (ahead)
+                t->ra_off = 0, t->ra_len = (size_t)k;
+            else
+                got += (size_t)k;
             deadline = tp_deadline_after(timeout_ms);
             continue;
         }
@@ -138,6 +150,29 @@ tp_status tcp_set_busy_poll(tp_conn *c, unsigned usec)
     return TP_OK;
 }
 
+tp_status tcp_set_read_ahead(tp_conn *c, size_t bytes)
+{
+    struct tcp_conn *t = tcp_conn_of(c);
+    if (bytes > (64u << 20)) return TP_INVAL;
+    if (t->ra_off < t->ra_len && bytes < t->ra_len - t->ra_off) return TP_INVAL; /* would lose bytes */
+    char *b = NULL;
+    if (bytes && !(b = malloc(bytes))) return TP_NOMEM;
+    size_t n = t->ra_len - t->ra_off;
+    if (n) memcpy(b, t->ra + t->ra_off, n);
+    free(t->ra);
+    t->ra = b;
+    t->ra_cap = bytes;
+    t->ra_off = 0;
+    t->ra_len = n;
+    return TP_OK;
+}
+
+size_t tcp_pending(tp_conn *c)
+{
+    struct tcp_conn *t = tcp_conn_of(c);
+    return t->ra_len - t->ra_off;
+}
+
 /* ---- end of a connection -------------------------------------------------- */
 
 int tcp_conn_fd(tp_conn *c)
@@ -155,14 +190,19 @@ void tcp_close(tp_conn *c)
 {
     struct tcp_conn *t = tcp_conn_of(c);
     if (t->fd >= 0) close(t->fd);
+    free(t->ra);
     free(t);
 }
 
 tp_status tcp_detach(tp_conn *c, int *fd, tp_error *err)
 {
     struct tcp_conn *t = tcp_conn_of(c);
-    *fd = t->fd; /* tcp keeps no user-space buffer: the socket is the whole state */
+    if (t->ra_off < t->ra_len) /* the socket alone would not have them */
+        return tp_fail(err, TP_ERR, 0, "detach from %s: %zu bytes already read ahead", c->peer,
+                       t->ra_len - t->ra_off);
+    *fd = t->fd; /* without read-ahead bytes the socket is the whole state */
     t->fd = -1;
+    free(t->ra);
     free(t);
     return TP_OK;
 }
