@@ -479,6 +479,15 @@ static int decode_and_run(struct session *s, struct call *cl, struct rpc_decoded
         return 1;
     }
     if ((*r = check_capture_host_bytes(s, dc)) != CUDA_SUCCESS) return 0;
+    /* An allocation and a free run with their table update as one step: a free's
+     * address can come back from another thread's allocation before the free's
+     * own update, which would then remove the new entry. */
+    int memop = dc->desc->base[2] == 'M' &&
+                (is_base(dc, "cuMemAlloc") || is_base(dc, "cuMemAllocPitch") ||
+                 is_base(dc, "cuMemAllocManaged") || is_base(dc, "cuMemAllocAsync") ||
+                 is_base(dc, "cuMemAllocFromPoolAsync") || is_base(dc, "cuMemFree") ||
+                 is_base(dc, "cuMemFreeAsync"));
+    if (memop) pthread_mutex_lock(&s->mem_mu);
     /* quota.c: the session's share of its GPUs; bulk.c: a copy whose bytes still arrive */
     *r = quota_run(s, cl, dc, bulk_in_of(s, cl) ? run_streamed : run_backend);
     if (*r == CUDA_SUCCESS && !strncmp(cl->d->base, "cuStreamBeginCapture", 20))
@@ -489,6 +498,7 @@ static int decode_and_run(struct session *s, struct call *cl, struct rpc_decoded
         post_process(s, cl, dc);
         pthread_mutex_unlock(&s->lock);
     }
+    if (memop) pthread_mutex_unlock(&s->mem_mu);
     return 1;
 }
 

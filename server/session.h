@@ -60,6 +60,7 @@ struct session {
     int nthreads, nlanes;
     uint32_t credit_owed;
 
+    pthread_mutex_t mem_mu; /* allocations and frees with their table updates (dispatch.c) */
     pthread_mutex_t send_lock;
     atomic_int busy;       /* calls running in the backend */
     atomic_bool captured;  /* a stream capture has begun in this session */

@@ -425,6 +425,7 @@ int srv_worker_main(struct srv_config *cfg, struct srv_worker_args *wa)
     s.id = wa->session;
     pthread_mutex_init(&s.lock, NULL);
     pthread_mutex_init(&s.send_lock, NULL);
+    pthread_mutex_init(&s.mem_mu, NULL);
     pthread_cond_init(&s.cond, NULL);
     pthread_cond_init(&s.cb_cond, NULL);
     pthread_cond_init(&s.rd_cv, NULL);
