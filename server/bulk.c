@@ -171,13 +171,11 @@ static char *next_target(struct session *s, struct bulk *b, size_t k, int *drop)
             b->late = 1;
             break; /* queue: the lane may wait for something behind these bytes */
         }
-        struct timespec dl, t0, t1;
+        struct timespec dl;
+        long long t0 = srv_now_ms();
         srv_deadline(&dl, 100);
-        clock_gettime(CLOCK_MONOTONIC, &t0);
         pthread_cond_timedwait(&b->cv, &b->mu, &dl);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        if (!b->consuming)
-            b->early_ms += (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+        if (!b->consuming) b->early_ms += srv_now_ms() - t0;
     }
     *drop = b->discard;
     char *to = b->direct && !b->discard ? b->direct + b->received : NULL;

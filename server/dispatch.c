@@ -25,13 +25,6 @@
 #pragma weak rpc_decoded_free
 #pragma weak rpc_encode_reply
 
-long long srv_now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 long long srv_now_ns(void)
 {
     struct timespec t;
@@ -39,12 +32,22 @@ long long srv_now_ns(void)
     return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
-void srv_deadline(struct timespec *dl, int ms)
+long long srv_now_ms(void)
+{
+    return srv_now_ns() / 1000000;
+}
+
+void srv_deadline_us(struct timespec *dl, long us)
 {
     clock_gettime(CLOCK_REALTIME, dl);
-    dl->tv_sec += ms / 1000;
-    dl->tv_nsec += (long)(ms % 1000) * 1000000;
+    dl->tv_sec += us / 1000000;
+    dl->tv_nsec += (us % 1000000) * 1000;
     if (dl->tv_nsec >= 1000000000) dl->tv_sec++, dl->tv_nsec -= 1000000000;
+}
+
+void srv_deadline(struct timespec *dl, int ms)
+{
+    srv_deadline_us(dl, (long)ms * 1000);
 }
 
 void call_free(struct call *cl)
@@ -479,14 +482,10 @@ static int decode_and_run(struct session *s, struct call *cl, struct rpc_decoded
         return 1;
     }
     if ((*r = check_capture_host_bytes(s, dc)) != CUDA_SUCCESS) return 0;
-    /* An allocation and a free run with their table update as one step: a free's
-     * address can come back from another thread's allocation before the free's
-     * own update, which would then remove the new entry. */
-    int memop = dc->desc->base[2] == 'M' &&
-                (is_base(dc, "cuMemAlloc") || is_base(dc, "cuMemAllocPitch") ||
-                 is_base(dc, "cuMemAllocManaged") || is_base(dc, "cuMemAllocAsync") ||
-                 is_base(dc, "cuMemAllocFromPoolAsync") || is_base(dc, "cuMemFree") ||
-                 is_base(dc, "cuMemFreeAsync"));
+    /* A call that changes the allocation table runs with its update as one step: a
+     * freed address can come back from another thread's allocation before the
+     * free's own update, which would then remove the new entry. */
+    int memop = post_changes_allocs(dc);
     if (memop) pthread_mutex_lock(&s->mem_mu);
     /* quota.c: the session's share of its GPUs; bulk.c: a copy whose bytes still arrive */
     *r = quota_run(s, cl, dc, bulk_in_of(s, cl) ? run_streamed : run_backend);

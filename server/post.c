@@ -74,29 +74,59 @@ static void new_handle_array(struct session *s, struct call *cl, struct rpc_deco
                     : 0;
 }
 
-/* Allocations and frees, by base name: [out ptr, size arg, kind]. */
+/* The calls that add to or take from the allocation table, by base name. */
+enum mem_action { M_ADD, M_ADD_MANAGED, M_ADD_PITCH, M_FREE, M_RESERVE, M_UNRESERVE, M_MAP, M_UNMAP };
+static const struct memop {
+    const char *base;
+    enum mem_action act;
+} memops[] = {
+    {"cuMemAlloc", M_ADD},         {"cuMemAllocManaged", M_ADD_MANAGED},
+    {"cuMemAllocAsync", M_ADD},    {"cuMemAllocFromPoolAsync", M_ADD},
+    {"cuMemAllocPitch", M_ADD_PITCH}, {"cuMemFree", M_FREE},
+    {"cuMemFreeAsync", M_FREE},    {"cuMemAddressReserve", M_RESERVE},
+    {"cuMemAddressFree", M_UNRESERVE}, {"cuMemMap", M_MAP},
+    {"cuMemUnmap", M_UNMAP},
+};
+
+static const struct memop *memop_of(const struct rpc_decoded *dc)
+{
+    for (size_t i = 0; i < sizeof memops / sizeof memops[0]; i++)
+        if (is_base(dc, memops[i].base)) return &memops[i];
+    return NULL;
+}
+
+int post_changes_allocs(const struct rpc_decoded *dc)
+{
+    return memop_of(dc) != NULL;
+}
+
+/* Allocations and frees: [out ptr, size arg, kind]. */
 static void track_memory(struct session *s, struct call *cl, struct rpc_decoded *dc)
 {
     uint64_t ctx = cl->h.ctx;
-    if (is_base(dc, "cuMemAlloc") || is_base(dc, "cuMemAllocManaged") ||
-        is_base(dc, "cuMemAllocAsync") || is_base(dc, "cuMemAllocFromPoolAsync")) {
-        allocs_add(&s->mem, arg_u64(dc, 0), arg_u64(dc, 1), ALLOC_MEM, ctx);
-        struct alloc *a = allocs_find(&s->mem, arg_u64(dc, 0), arg_u64(dc, 1));
-        if (a && is_base(dc, "cuMemAllocManaged")) a->managed = 1; /* mirrored in the client */
-    }
-    else if (is_base(dc, "cuMemAllocPitch"))
-        allocs_add(&s->mem, arg_u64(dc, 0), arg_u64(dc, 1) * arg_u64(dc, 3), ALLOC_MEM, ctx);
-    else if (is_base(dc, "cuMemFree") || is_base(dc, "cuMemFreeAsync"))
-        allocs_remove(&s->mem, arg_u64(dc, 0), ALLOC_MEM);
-    else if (is_base(dc, "cuMemAddressReserve"))
-        allocs_add(&s->mem, arg_u64(dc, 0), arg_u64(dc, 1), ALLOC_RESERVED, 0);
-    else if (is_base(dc, "cuMemAddressFree"))
-        allocs_remove(&s->mem, arg_u64(dc, 0), ALLOC_RESERVED);
-    else if (is_base(dc, "cuMemMap"))
-        allocs_add(&s->mem, arg_u64(dc, 0), arg_u64(dc, 1), ALLOC_MAPPED, 0);
-    else if (is_base(dc, "cuMemUnmap")) /* may name several whole mappings */
-        allocs_remove_within(&s->mem, arg_u64(dc, 0), arg_u64(dc, 1), ALLOC_MAPPED);
-    else if ((is_base(dc, "cuModuleGetGlobal") || is_base(dc, "cuLibraryGetGlobal") ||
+    const struct memop *m = memop_of(dc);
+    if (m) {
+        uint64_t p = arg_u64(dc, 0);
+        switch (m->act) {
+        case M_ADD:
+        case M_ADD_MANAGED: {
+            allocs_add(&s->mem, p, arg_u64(dc, 1), ALLOC_MEM, ctx);
+            struct alloc *a = allocs_find(&s->mem, p, arg_u64(dc, 1));
+            if (a && m->act == M_ADD_MANAGED) a->managed = 1; /* mirrored in the client */
+            break;
+        }
+        case M_ADD_PITCH:
+            allocs_add(&s->mem, p, arg_u64(dc, 1) * arg_u64(dc, 3), ALLOC_MEM, ctx);
+            break;
+        case M_FREE: allocs_remove(&s->mem, p, ALLOC_MEM); break;
+        case M_RESERVE: allocs_add(&s->mem, p, arg_u64(dc, 1), ALLOC_RESERVED, 0); break;
+        case M_UNRESERVE: allocs_remove(&s->mem, p, ALLOC_RESERVED); break;
+        case M_MAP: allocs_add(&s->mem, p, arg_u64(dc, 1), ALLOC_MAPPED, 0); break;
+        case M_UNMAP: /* may name several whole mappings */
+            allocs_remove_within(&s->mem, p, arg_u64(dc, 1), ALLOC_MAPPED);
+            break;
+        }
+    } else if ((is_base(dc, "cuModuleGetGlobal") || is_base(dc, "cuLibraryGetGlobal") ||
               is_base(dc, "cuLibraryGetManaged")) && dc->desc->nargs >= 3) {
         uint64_t p = arg_u64(dc, 0), n = arg_u64(dc, 1);
         if (p && n && !allocs_contains(&s->mem, p, n))

@@ -158,8 +158,9 @@ static inline uint64_t primary_ctx_id(int dev)
 
 long long srv_now_ms(void);
 long long srv_now_ns(void);
-/* CLOCK_REALTIME ms from now, for pthread_cond_timedwait. */
+/* CLOCK_REALTIME ms (us) from now, for pthread_cond_timedwait. */
 void srv_deadline(struct timespec *dl, int ms);
+void srv_deadline_us(struct timespec *dl, long us);
 
 /* Argument i of a decoded call as an integer (at most its first 8 bytes). */
 static inline uint64_t arg_u64(const struct rpc_decoded *dc, int i)
@@ -197,6 +198,9 @@ void session_cleanup(struct session *s);
 /* post.c: after a successful call (s->lock held): ids of created handles,
  * allocations and frees, destroyed handles and their children. */
 void post_process(struct session *s, struct call *cl, struct rpc_decoded *dc);
+/* Whether dc adds to or takes from the allocation table (allocations, frees,
+ * reservations, mappings): dispatch.c runs it and its update as one step. */
+int post_changes_allocs(const struct rpc_decoded *dc);
 
 /* layout.c: kernel parameter layouts for the launch marshallers. */
 void layout_install(struct backend *b);

@@ -370,9 +370,7 @@ static void serve(struct session *s)
                 break;
             }
             struct timespec dl;
-            clock_gettime(CLOCK_REALTIME, &dl);
-            dl.tv_nsec += SRV_STEAL_US * 1000L;
-            if (dl.tv_nsec >= 1000000000L) dl.tv_sec++, dl.tv_nsec -= 1000000000L;
+            srv_deadline_us(&dl, SRV_STEAL_US);
             pthread_cond_timedwait(&s->rd_cv, &s->lock, &dl);
         }
         if (s->rd_ended) break;
