@@ -28,6 +28,7 @@ struct gl_run {
     double secs;                 /* real time of the timed frames, 0 if not reported */
     unsigned long long stats[5]; /* batches, waited, command bytes, data bytes, received */
     int have_stats;
+    unsigned long long frames[4]; /* frame channel: received, shown, replaced, server dropped */
 };
 
 static char bindir[PATH_MAX], gearshot[PATH_MAX + 32];
@@ -44,12 +45,17 @@ static void parse_line(const char *line, struct gl_run *r)
                "%llu received",
                &r->stats[0], &r->stats[1], &r->stats[2], &r->stats[3], &r->stats[4]) == 5)
         r->have_stats = 1;
+    if ((p = strstr(line, "GL frames: ")))
+        sscanf(p,
+               "GL frames: %llu received (%*u bytes), %llu shown, %llu replaced by a newer one "
+               "before they were shown, %llu dropped by the server",
+               &r->frames[0], &r->frames[1], &r->frames[2], &r->frames[3]);
 }
 
 /* Runs PROG until swap warm + frames (gearshot ends it there); through rgpu when
- * server is set. 0, or -1 with why set. */
-static int run_prog(const char *prog, const char *server, long warm, long frames, struct gl_run *r,
-                    char *why, size_t len)
+ * server is set, with RGPU_GL_FRAMES=mode when mode is. 0, or -1 with why set. */
+static int run_prog(const char *prog, const char *server, const char *mode, long warm, long frames,
+                    struct gl_run *r, char *why, size_t len)
 {
     memset(r, 0, sizeof *r);
     int fds[2];
@@ -76,6 +82,8 @@ static int run_prog(const char *prog, const char *server, long warm, long frames
         } else {
             setenv("RGPU_SERVER", server, 1);
             setenv("RGPU_LOG", "info", 1);
+            if (mode) setenv("RGPU_GL_FRAMES", mode, 1);
+            else unsetenv("RGPU_GL_FRAMES");
             snprintf(rgpurun, sizeof rgpurun, "%s/rgpu-run", bindir);
             execlp("timeout", "timeout", "300", rgpurun, "--gl", prog, (char *)NULL);
         }
@@ -137,7 +145,9 @@ static void usage(FILE *f)
                "Runs a gears demo (default glxgears; es2gears_x11 too) on a private Xvfb,\n"
                "on local llvmpipe and through rgpu against a private rgpud on loopback, and\n"
                "prints frames per second of both, bytes on the wire and round trips per frame\n"
-               "through rgpu. Both runs draw the same frames (a fake clock, gl_gearshot.so).\n");
+               "through rgpu. Both runs draw the same frames (a fake clock, gl_gearshot.so).\n"
+               "Through rgpu it runs twice: with the frame channel (the default: a swap does\n"
+               "not wait for its frame) and with RGPU_GL_FRAMES=sync (every swap waits).\n");
 }
 
 int bench_gl_main(int argc, char **argv)
@@ -198,18 +208,24 @@ int bench_gl_main(int argc, char **argv)
     }
     setenv("DISPLAY", display, 1);
     struct bench_rgpud d;
-    struct gl_run local, remote, base;
+    struct gl_run local, remote, base, sync;
     int rc = 1;
     if (bench_rgpud_start(&d, bindir, "tcp://127.0.0.1:0", "simgpu", out, why, sizeof why) != 0)
         goto fail_x;
     fprintf(stderr, "rgpu-bench gl: %s, %ld frames after %ld, local llvmpipe ...\n", prog, frames,
             warm);
-    if (run_prog(prog, NULL, warm, frames, &local, why, sizeof why) != 0) goto fail;
+    if (run_prog(prog, NULL, NULL, warm, frames, &local, why, sizeof why) != 0) goto fail;
     fprintf(stderr, "rgpu-bench gl: through rgpu ...\n");
-    if (run_prog(prog, d.url, warm, frames, &remote, why, sizeof why) != 0 ||
-        run_prog(prog, d.url, warm, 0, &base, why, sizeof why) != 0)
+    if (run_prog(prog, d.url, NULL, warm, frames, &remote, why, sizeof why) != 0 ||
+        run_prog(prog, d.url, NULL, warm, 0, &base, why, sizeof why) != 0)
         goto fail;
+    fprintf(stderr, "rgpu-bench gl: through rgpu, every swap waiting for its frame ...\n");
+    if (run_prog(prog, d.url, "sync", warm, frames, &sync, why, sizeof why) != 0) goto fail;
     double lf = (double)frames / local.secs, rf = (double)frames / remote.secs;
+    double sf = (double)frames / sync.secs;
+    double shown = (double)(remote.frames[1] - base.frames[1]) / (double)frames;
+    unsigned long long dropped = remote.frames[3] + remote.frames[2] - base.frames[3] -
+                                 base.frames[2];
     unsigned long long sent = remote.stats[2] + remote.stats[3] - base.stats[2] - base.stats[3];
     unsigned long long recv = remote.stats[4] - base.stats[4];
     double waits = (double)(remote.stats[1] - base.stats[1]) / (double)frames;
@@ -218,6 +234,10 @@ int bench_gl_main(int argc, char **argv)
     printf("%-24s %-12s %-8s %12.1f  frames/s\n", "gl_fps", prog, "local", lf);
     printf("%-24s %-12s %-8s %12.1f  frames/s (%.1f%% of local)\n", "gl_fps", prog, "tcp", rf,
            100.0 * rf / lf);
+    printf("%-24s %-12s %-8s %12.1f  frames/s (%.1f%% of local; RGPU_GL_FRAMES=sync)\n", "gl_fps",
+           prog, "tcp-sync", sf, 100.0 * sf / lf);
+    printf("%-24s %-12s %-8s %12.1f  %% of swaps (%llu replaced or dropped)\n", "gl_frames_shown",
+           prog, "tcp", 100.0 * shown, dropped);
     printf("%-24s %-12s %-8s %12.0f  bytes/frame sent\n", "gl_wire_bytes_sent", prog, "tcp",
            (double)sent / (double)frames);
     printf("%-24s %-12s %-8s %12.0f  bytes/frame received\n", "gl_wire_bytes_received", prog, "tcp",
@@ -230,9 +250,11 @@ int bench_gl_main(int argc, char **argv)
     if (f) {
         fprintf(f,
                 "{\"program\":\"%s\",\"frames\":%ld,\"local_fps\":%.2f,\"rgpu_fps\":%.2f,"
-                "\"ratio\":%.4f,\"bytes_sent_per_frame\":%.1f,\"bytes_received_per_frame\":%.1f,"
+                "\"ratio\":%.4f,\"rgpu_sync_fps\":%.2f,\"sync_ratio\":%.4f,"
+                "\"frames_shown_per_swap\":%.4f,\"bytes_sent_per_frame\":%.1f,"
+                "\"bytes_received_per_frame\":%.1f,"
                 "\"batches_per_frame\":%.3f,\"round_trips_per_frame\":%.3f}\n",
-                prog, frames, lf, rf, rf / lf, (double)sent / (double)frames,
+                prog, frames, lf, rf, rf / lf, sf, sf / lf, shown, (double)sent / (double)frames,
                 (double)recv / (double)frames, batches, waits);
         fclose(f);
         printf("\nresults: %s\n", path);

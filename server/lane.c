@@ -20,6 +20,9 @@
 
 #include "log.h"
 #include "session.h"
+#ifdef RGPU_GL
+#include "gl/gl_hook.h"
+#endif
 
 struct cthread *cthread_get(struct session *s, uint32_t id)
 {
@@ -126,6 +129,9 @@ static void *lane_main(void *p)
         if (rc < 0 && !atomic_exchange(&s->fatal, 1)) tp_shutdown(s->c); /* ends the main loop */
         if (!t->head) { /* idle: credits of its pipelined calls go back */
             pthread_mutex_unlock(&s->lock);
+#ifdef RGPU_GL
+            gl_lane_idle(); /* and the frames of its swaps go out */
+#endif
             flush_credits(s);
             pthread_mutex_lock(&s->lock);
         }

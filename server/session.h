@@ -135,6 +135,7 @@ static inline void reader_busy_poll(struct session *s, int us)
 #define SRV_NOTIFY_CALLBACK 2 /* enc: u64 callback id, u32 stream status */
 #define SRV_NOTIFY_STDOUT 3   /* raw: device printf text */
 #define SRV_NOTIFY_STDERR 4   /* raw: device assert text */
+#define SRV_NOTIFY_GL_FRAME 9 /* a window's frame (gl/gl_desc.h RG_GL_NOTIFY_FRAME) */
 #define SRV_CB_ENQUEUE 1      /* cuLaunchHostFunc / cuStreamAddCallback[_ptsz] CALL:
                                  u32 sub, u64 stream id, u64 callback id, u32 flags */
 #define SRV_CB_DONE 2         /* same ops: u32 sub, u64 callback id (NOREPLY) */

@@ -18,6 +18,9 @@
 #include "quota.h"
 #include "rgpud.h"
 #include "session.h"
+#ifdef RGPU_GL
+#include "gl/gl_hook.h"
+#endif
 
 #define USER_VA_END (1ull << 47)
 
@@ -453,6 +456,9 @@ int srv_worker_main(struct srv_config *cfg, struct srv_worker_args *wa)
     serve(&s);
     tp_shutdown(s.c);
     int joined = lanes_stop(&s, 2000) == 0;
+#ifdef RGPU_GL
+    gl_stop(); /* the frame sender lets go of the connection */
+#endif
     if (have_hb) pthread_join(hb, NULL);
     if (joined) session_cleanup(&s);
     else srv_warn("calls still running in the backend; leaving cleanup to process exit");

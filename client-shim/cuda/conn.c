@@ -50,12 +50,15 @@ static struct {
     int rx_wanted;        /* a reader left with threads still waiting: the receiver reads */
     uint64_t app_read_ms; /* when an application thread last read, or wanted to */
     pthread_cond_t rx_cv; /* the receiver's stand-by */
+    pthread_cond_t notify_cv; /* rg_conn_wait_until's sleepers: a GL frame came */
+    rg_frame_sink frame_sink; /* where GL frames go (the GL vendor library) */
     CUresult async_err;
     uint32_t max_raw, max_enc;
 } C = {.mu = PTHREAD_MUTEX_INITIALIZER,
        .send_mu = PTHREAD_MUTEX_INITIALIZER,
        .credit_cv = PTHREAD_COND_INITIALIZER,
-       .rx_cv = PTHREAD_COND_INITIALIZER};
+       .rx_cv = PTHREAD_COND_INITIALIZER,
+       .notify_cv = PTHREAD_COND_INITIALIZER};
 
 enum { RD_NONE, RD_RX, RD_APP };
 #define RX_STANDBY_MS 5
@@ -127,6 +130,7 @@ static void lose_locked(const char *fmt, ...)
     }
     pthread_cond_broadcast(&C.credit_cv);
     pthread_cond_broadcast(&C.rx_cv);
+    pthread_cond_broadcast(&C.notify_cv);
     pthread_cond_broadcast(&B.cv); /* the flusher ends */
     tp_shutdown(C.c);
 }
@@ -271,6 +275,23 @@ static rpc_status on_notify(const rpc_hdr *h, void *enc, rpc_error *err)
         }
         free(buf);
         free(enc);
+        return st;
+    }
+    if (h->op == RG_NOTIFY_GL_FRAME) { /* a window's frame: the GL library takes it */
+        void *raw;
+        st = notify_raw(h, &raw, err);
+        pthread_mutex_lock(&C.mu);
+        rg_frame_sink sink = C.frame_sink;
+        pthread_mutex_unlock(&C.mu);
+        if (st == RPC_OK && sink) {
+            sink(enc, h->enc_len, raw, raw ? h->raw_len : 0); /* raw is the sink's now */
+            raw = NULL;
+        }
+        free(raw);
+        free(enc);
+        pthread_mutex_lock(&C.mu);
+        pthread_cond_broadcast(&C.notify_cv);
+        pthread_mutex_unlock(&C.mu);
         return st;
     }
     if (h->op >= RG_NOTIFY_HOSTNODE && h->op <= RG_NOTIFY_CAPTURED) { /* graphs (callbacks.c) */
@@ -592,6 +613,27 @@ static CUresult wait_reply(struct waiter *w, struct rg_reply *rep)
     }
     *rep = w->rep;
     return CUDA_SUCCESS;
+}
+
+void rg_conn_set_frame_sink(rg_frame_sink sink)
+{
+    pthread_mutex_lock(&C.mu);
+    C.frame_sink = sink;
+    pthread_mutex_unlock(&C.mu);
+}
+
+/* Waits, reading frames itself when nobody else does, as a call waiting for
+ * its reply would; done(arg) is asked under C.mu after every NOTIFY. */
+CUresult rg_conn_wait_until(int (*done)(void *), void *arg)
+{
+    pthread_mutex_lock(&C.mu);
+    if (C.nwait++ == 0) C.busy_since_ms = now_ms();
+    while (!rg_conn_lost() && !done(arg))
+        if (!read_while(done, arg)) pthread_cond_wait(&C.notify_cv, &C.mu);
+    C.nwait--;
+    int lost = rg_conn_lost() && !done(arg);
+    pthread_mutex_unlock(&C.mu);
+    return lost ? CUDA_ERROR_DEVICE_UNAVAILABLE : CUDA_SUCCESS;
 }
 
 /* One call's frames under send_mu; a failed send loses the session. */

@@ -1,4 +1,4 @@
-/* private.c — rgpu_private_v1: the session handed to the GL vendor libraries
+/* private.c — rgpu_private_v2: the session handed to the GL vendor libraries
  * of the same process (rgpu_private.h). The only export besides cu*. */
 #include <string.h>
 
@@ -37,9 +37,18 @@ static void priv_reply_free(struct rgpu_private_reply *rep)
     rep->enc = rep->raw = NULL;
 }
 
-__attribute__((visibility("default"))) const struct rgpu_private_v1 *rgpu_private_v1(void)
+static int priv_wait_until(int (*done)(void *), void *arg)
 {
-    static const struct rgpu_private_v1 t = {
-        .size = sizeof t, .init = priv_init, .call = priv_call, .reply_free = priv_reply_free};
+    return (int)rg_conn_wait_until(done, arg);
+}
+
+__attribute__((visibility("default"))) const struct rgpu_private_v2 *rgpu_private_v2(void)
+{
+    static const struct rgpu_private_v2 t = {.size = sizeof t,
+                                             .init = priv_init,
+                                             .call = priv_call,
+                                             .reply_free = priv_reply_free,
+                                             .frame_sink = rg_conn_set_frame_sink,
+                                             .wait_until = priv_wait_until};
     return &t;
 }

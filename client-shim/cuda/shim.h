@@ -134,6 +134,14 @@ CUresult rg_conn_take_async_error(void);
  * itself, so the application's next waiting call still reports it. */
 void rg_conn_restore_async_error(CUresult r);
 int rg_conn_lost(void);
+/* GL frames (RG_NOTIFY_GL_FRAME) go to sink, called on whichever thread reads
+ * (never with the shim's locks held); it takes raw (malloc'd, may be NULL). */
+typedef void (*rg_frame_sink)(const void *enc, size_t enc_len, void *raw, size_t raw_len);
+void rg_conn_set_frame_sink(rg_frame_sink sink);
+/* Waits until done(arg) (asked under the connection's lock, after each frame
+ * received), reading frames meanwhile when no other thread does.
+ * CUDA_ERROR_DEVICE_UNAVAILABLE once the server is lost. */
+CUresult rg_conn_wait_until(int (*done)(void *), void *arg);
 /* Largest encoded part the server accepts. */
 size_t rg_conn_max_enc(void);
 /* This thread may take the last few credits, which the others leave it
@@ -166,6 +174,8 @@ int rg_capture_active(void);
 #define RG_NOTIFY_FETCH 6    /* enc: u64 request, u64 addr, width, height, depth, pitch, slice pitch */
 #define RG_NOTIFY_PUSH 7     /* enc: the same; raw: the bytes to write there */
 #define RG_NOTIFY_CAPTURED 8 /* enc: u64 callback id: kept for the graph's replays */
+#define RG_NOTIFY_GL_FRAME 9 /* a window's frame (docs/gl.md "The frame channel"); enc and raw
+                                go to the GL library's sink (rgpu_private.h) */
 /* The receiver: a graph NOTIFY with its raw bytes (raw_len 0: none). */
 void rg_graph_notify(uint32_t kind, const void *enc, size_t enc_len, const void *raw, size_t raw_len);
 /* rg_conn_post with raw bytes (a FETCH's answer). */

@@ -1,5 +1,5 @@
 /* glc.c — GL commands on their way to the server: the session borrowed from
- * the CUDA shim (rgpu_private_v1, so GL and CUDA share it), one batch per
+ * the CUDA shim (rgpu_private_v2, so GL and CUDA share it), one batch per
  * thread (a context is current on one thread at a time) flushed at the
  * commands that answer, at glFlush, when full, and at eglMakeCurrent; the
  * generic encoder every generated entry point calls; shadowed state. */
@@ -17,7 +17,7 @@
 #define GLC_ENC_MAX (256u << 10) /* one batch's commands */
 #define GLC_RAW_MAX (8u << 20)   /* one batch's inline bytes; a larger blob goes alone */
 
-static const struct rgpu_private_v1 *priv;
+static const struct rgpu_private_v2 *priv;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int log_level = -1;
 
@@ -61,13 +61,13 @@ static void load_shim(void)
     if (!slash) return;
     snprintf(slash + 1, sizeof path - (size_t)(slash + 1 - path), "libcuda.so.1");
     void *h = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
-    rgpu_private_v1_fn f = h ? (rgpu_private_v1_fn)dlsym(h, "rgpu_private_v1") : NULL;
+    rgpu_private_v2_fn f = h ? (rgpu_private_v2_fn)dlsym(h, "rgpu_private_v2") : NULL;
     if (!f) {
         rg_glc_log(GLC_ERR, "cannot load rgpu's libcuda.so.1 from %s: %s", path,
-                   h ? "no rgpu_private_v1" : dlerror());
+                   h ? "no rgpu_private_v2" : dlerror());
         return;
     }
-    const struct rgpu_private_v1 *t = f();
+    const struct rgpu_private_v2 *t = f();
     if (t && t->size >= sizeof *t) priv = t;
 }
 
@@ -222,6 +222,21 @@ int rg_glc_sync(struct glc_reply *r)
     r->priv_enc = rep.enc;
     r->priv_raw = rep.raw;
     return 0;
+}
+
+void rg_glc_frame_sink(void (*sink)(const void *enc, size_t enc_len, void *raw, size_t raw_len))
+{
+    if (priv) priv->frame_sink(sink);
+}
+
+int rg_glc_wait_until(int (*done)(void *), void *arg)
+{
+    return priv && !priv->wait_until(done, arg) ? 0 : -1;
+}
+
+void rg_glc_count_received(size_t bytes)
+{
+    S.reply_bytes += bytes;
 }
 
 void rg_glc_reply_free(struct glc_reply *r)

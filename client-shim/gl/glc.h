@@ -1,5 +1,5 @@
 /* glc.h — the client side of GL forwarding (docs/gl.md): per-thread command
- * batches sent through the CUDA shim's session (rgpu_private_v1), client
+ * batches sent through the CUDA shim's session (rgpu_private_v2), client
  * contexts with their minted names and shadowed state, and the generated
  * encoders (rg_gl_enc.c) that call rg_glc_command. */
 #ifndef RG_GLC_H
@@ -112,6 +112,12 @@ int rg_glc_sync(struct glc_reply *r);
 void rg_glc_reply_free(struct glc_reply *r);
 /* Totals so far: batches, batches that waited, command bytes, data bytes, reply bytes. */
 void rg_glc_stats(unsigned long long out[5]);
+void rg_glc_count_received(size_t bytes); /* bytes that came otherwise (frames) */
+/* The frame channel (glc_x11.c): the session's frame NOTIFYs go to sink, which
+ * takes raw; rg_glc_wait_until waits for done(arg) (asked under the shim's
+ * lock after each frame), reading the connection meanwhile. 0, or -1: lost. */
+void rg_glc_frame_sink(void (*sink)(const void *enc, size_t enc_len, void *raw, size_t raw_len));
+int rg_glc_wait_until(int (*done)(void *), void *arg);
 
 /* ---- window-system objects shared by EGL and GLX (glc_ws.c) ----------------------- */
 #define GLC_CTX_MAGIC 0x52474378u /* "RGCx" */

@@ -1,7 +1,7 @@
 /* glc_x11.c — libX11 for the GLX and EGL X11 vendors, loaded on first use,
- * and the frame path: the server's readback (lz4) put into the window with
- * XShmPutImage where the X server shares memory with us, else XPutImage
- * (the swap still waits for its frame: the frame channel is next, docs/gl.md). */
+ * and the frames: the server's readbacks (lz4) arrive on the frame channel
+ * and are put into the window with XShmPutImage where the X server shares
+ * memory with us, else XPutImage. */
 #include <dlfcn.h>
 #include <lz4.h>
 #include <pthread.h>
@@ -151,62 +151,181 @@ off:
     return -1;
 }
 
-/* RGBA rows bottom first become the 32-bit ZPixmap (BGRX little-endian) rows
- * top first that a 24-bit TrueColor window takes. */
-void rg_glc_x11_present(Display *dpy, Window win, uint32_t surf, struct glc_frame *f)
+/* ---- the frame channel ------------------------------------------------------------------
+ * A window's swap sends RG_WS_PRESENT_ASYNC (channel, swap number) and does
+ * not wait: the server reads back, compresses and sends the frame as a NOTIFY
+ * on a thread of its own, and the receiving thread (whichever reads the
+ * connection) leaves it in the window's channel, replacing a frame not yet
+ * shown. The thread that swaps puts the newest frame into the window at its
+ * next swap, at glXWaitGL / eglWaitClient, and before its context leaves the
+ * window; it waits only when more than `credit` of its swaps have no frame
+ * yet (RGPU_GL_FRAMES: that number, 1-8, default 2; `sync`: every swap waits
+ * for its own frame). The X connection is the application's, so only the
+ * application's own thread ever puts. */
+
+struct glc_chan {
+    uint32_t id;
+    uint32_t sent; /* swaps sent (written by the swapping thread under F.mu) */
+    uint32_t got;  /* the newest frame's swap number (F.mu) */
+    /* the newest frame not shown yet (F.mu) */
+    int have;
+    uint32_t w, h, codec;
+    void *raw;
+    size_t raw_len;
+};
+
+static struct {
+    pthread_mutex_t mu;
+    struct glc_chan **chan; /* by id - 1; never freed (windows' records stay too) */
+    uint32_t n;
+    unsigned long long received, shown, replaced, server_dropped, bytes;
+} F = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static int frames_credit(void)
 {
-    rpc_put_u32(rg_glc_enc(), RG_WS_PRESENT);
-    rpc_put_u32(rg_glc_enc(), surf);
-    rpc_put_u32(rg_glc_enc(), RG_FRAME_LZ4);
-    struct glc_reply r;
-    if (rg_glc_sync(&r)) return;
-    uint32_t w = rpc_get_u32(&r.rest), h = rpc_get_u32(&r.rest), codec = rpc_get_u32(&r.rest);
+    static int credit = -1;
+    if (credit < 0) {
+        const char *e = getenv("RGPU_GL_FRAMES");
+        long v = e && *e ? strtol(e, NULL, 10) : 2;
+        credit = e && !strcmp(e, "sync") ? 0 : v >= 1 && v <= 8 ? (int)v : 2;
+        if (e && *e && strcmp(e, "sync") && (v < 1 || v > 8))
+            rg_glc_log(GLC_WARN, "RGPU_GL_FRAMES=%s: want `sync` or 1-8; using 2", e);
+    }
+    return credit;
+}
+
+/* The receiving thread: a frame for channel chan. Takes raw. */
+static void frame_sink(const void *enc, size_t enc_len, void *raw, size_t raw_len)
+{
+    rpc_rbuf r;
+    rpc_rbuf_init(&r, enc, enc_len);
+    uint32_t v[6];
+    for (int i = 0; i < 6; i++)
+        v[i] = rpc_get_u32(&r);
+    pthread_mutex_lock(&F.mu);
+    struct glc_chan *ch = rpc_rbuf_done(&r) && v[0] && v[0] <= F.n ? F.chan[v[0] - 1] : NULL;
+    if (!ch || (int32_t)(v[1] - ch->got) <= 0 || (int32_t)(v[1] - ch->sent) > 0) {
+        pthread_mutex_unlock(&F.mu);
+        rg_glc_log(GLC_WARN, "a frame for channel %u, swap %u, that was not asked for: dropped",
+                   v[0], v[1]);
+        free(raw);
+        return;
+    }
+    F.received++;
+    F.bytes += raw_len + enc_len + 48;
+    rg_glc_count_received(raw_len + enc_len + 48);
+    F.server_dropped = v[5];
+    if (ch->have) F.replaced++;
+    free(ch->raw);
+    ch->got = v[1];
+    ch->have = 1;
+    ch->w = v[2], ch->h = v[3], ch->codec = v[4];
+    ch->raw = raw, ch->raw_len = raw ? raw_len : 0;
+    pthread_mutex_unlock(&F.mu);
+}
+
+static struct glc_chan *chan_of(struct glc_frame *f)
+{
+    if (f->chan) return f->chan;
+    struct glc_chan *ch = calloc(1, sizeof *ch);
+    pthread_mutex_lock(&F.mu);
+    struct glc_chan **t = ch ? realloc(F.chan, (F.n + 1) * sizeof *t) : NULL;
+    if (t) {
+        F.chan = t;
+        F.chan[F.n] = ch;
+        ch->id = ++F.n;
+        if (ch->id == 1) rg_glc_frame_sink(frame_sink);
+    }
+    pthread_mutex_unlock(&F.mu);
+    if (!t) free(ch);
+    return f->chan = t ? ch : NULL;
+}
+
+struct frames_want {
+    struct glc_chan *ch;
+    uint32_t seq;
+};
+
+static int frames_came(void *arg)
+{
+    struct frames_want *w = arg;
+    pthread_mutex_lock(&F.mu);
+    int done = (int32_t)(w->ch->got - w->seq) >= 0;
+    pthread_mutex_unlock(&F.mu);
+    return done;
+}
+
+__attribute__((destructor)) static void frames_at_exit(void)
+{
+    if (F.received)
+        rg_glc_log(GLC_INFO,
+                   "GL frames: %llu received (%llu bytes), %llu shown, %llu replaced by a newer "
+                   "one before they were shown, %llu dropped by the server",
+                   F.received, F.bytes, F.shown, F.replaced, F.server_dropped);
+}
+
+/* A frame (coded) into the window: RG_FRAME_XIMAGE rows are the window's
+ * 32-bit ZPixmap as they are, decompressed straight into the shared segment
+ * (or the image buffer); RGBA rows bottom first are turned into them. */
+static void put_frame(Display *dpy, Window win, struct glc_frame *f, uint32_t w, uint32_t h,
+                      uint32_t codec, const void *raw, size_t raw_len)
+{
     size_t n = (size_t)w * h * 4;
-    const uint8_t *rgba = r.raw;
     XWindowAttributes wa;
-    if (r.status || !rpc_rbuf_done(&r.rest) || !n || n > (size_t)LZ4_MAX_INPUT_SIZE ||
-        rg_glc_x11() || !RG_X11.GetWindowAttributes(dpy, win, &wa) || wa.depth != 24)
-        goto done;
+    if (!n || n > (size_t)LZ4_MAX_INPUT_SIZE || (codec & ~(RG_FRAME_LZ4 | RG_FRAME_XIMAGE)) ||
+        (!(codec & RG_FRAME_LZ4) && raw_len != n) || raw_len > INT32_MAX) {
+        rg_glc_log(GLC_WARN, "a %ux%u frame of %zu bytes (codec %u): not shown", w, h, raw_len,
+                   codec);
+        return;
+    }
+    if (rg_glc_x11() || !RG_X11.GetWindowAttributes(dpy, win, &wa) || wa.depth != 24) return;
     static _Atomic unsigned long long frames,
         wire; /* RGPU_LOG=debug: bytes per frame now and then */
-    unsigned long long k = ++frames, b = (wire += r.raw_len + 60);
+    unsigned long long k = ++frames, b = (wire += raw_len + 60);
     if ((k & 255) == 0)
         rg_glc_log(GLC_DEBUG, "frames: %llu, %llu bytes each on average (%ux%u, %s)", k, b / k, w,
-                   h, codec == RG_FRAME_LZ4 ? "lz4" : "raw");
-    if (codec == RG_FRAME_LZ4) {
-        if (n > f->zcap) {
-            uint8_t *z = realloc(f->z, n);
-            if (!z) goto done;
-            f->z = z, f->zcap = n;
-        }
-        if (r.raw_len > INT32_MAX || LZ4_decompress_safe((const char *)r.raw, (char *)f->z,
-                                                         (int)r.raw_len, (int)n) != (int)n)
-            goto done;
-        rgba = f->z;
-    } else if (codec != 0 || r.raw_len != n) {
-        goto done;
-    }
+                   h, codec & RG_FRAME_LZ4 ? "lz4" : "raw");
     int shm = !shm_setup(dpy, wa.visual, f, w, h);
     if (shm && f->pending) RG_X11.Sync(dpy, False); /* the last put has been read */
     f->pending = 0;
     if (!shm && n > f->cap) {
         uint8_t *p = realloc(f->px, n);
-        if (!p) goto done;
+        if (!p) return;
         f->px = p, f->cap = n;
     }
     uint8_t *rows = shm ? (uint8_t *)f->img->data : f->px;
-    for (uint32_t y = 0; y < h; y++) {
-        const uint8_t *src = rgba + (size_t)(h - 1 - y) * w * 4;
-        uint8_t *dst = rows + (size_t)y * w * 4;
-        for (uint32_t x = 0; x < w; x++, src += 4, dst += 4)
-            dst[0] = src[2], dst[1] = src[1], dst[2] = src[0], dst[3] = 0xff;
+    const uint8_t *rgba = raw;
+    if (codec & RG_FRAME_LZ4) {
+        uint8_t *to = rows;
+        if (!(codec & RG_FRAME_XIMAGE)) {
+            if (n > f->zcap) {
+                uint8_t *z = realloc(f->z, n);
+                if (!z) return;
+                f->z = z, f->zcap = n;
+            }
+            to = f->z;
+        }
+        if (LZ4_decompress_safe((const char *)raw, (char *)to, (int)raw_len, (int)n) != (int)n) {
+            rg_glc_log(GLC_WARN, "a %ux%u frame that does not decode: not shown", w, h);
+            return;
+        }
+        rgba = to;
+    } else if (codec & RG_FRAME_XIMAGE) {
+        memcpy(rows, raw, n);
     }
+    if (!(codec & RG_FRAME_XIMAGE))
+        for (uint32_t y = 0; y < h; y++) {
+            const uint8_t *src = rgba + (size_t)(h - 1 - y) * w * 4;
+            uint8_t *dst = rows + (size_t)y * w * 4;
+            for (uint32_t x = 0; x < w; x++, src += 4, dst += 4)
+                dst[0] = src[2], dst[1] = src[1], dst[2] = src[0], dst[3] = 0xff;
+        }
     if (!f->gc) f->gc = RG_X11.CreateGC(dpy, win, 0, NULL);
-    if (shm && f->gc) { /* the X server reads while we fetch the next frame */
+    if (shm && f->gc) { /* the X server reads while the next frame comes */
         SHM.PutImage(dpy, win, f->gc, f->img, 0, 0, 0, 0, w, h, False);
         RG_X11.Flush(dpy);
         f->pending = 1;
-        goto done;
+        return;
     }
     XImage *img = RG_X11.CreateImage(dpy, wa.visual, 24, ZPixmap, 0, (char *)f->px, w, h, 32, 0);
     if (img && f->gc) {
@@ -217,8 +336,73 @@ void rg_glc_x11_present(Display *dpy, Window win, uint32_t surf, struct glc_fram
         img->data = NULL; /* ours */
         img->f.destroy_image(img);
     }
-done:
+}
+
+/* The channel's newest frame, if one came, into the window. */
+static void put_newest(Display *dpy, Window win, struct glc_frame *f, struct glc_chan *ch)
+{
+    pthread_mutex_lock(&F.mu);
+    int have = ch->have;
+    uint32_t w = ch->w, h = ch->h, codec = ch->codec;
+    void *raw = ch->raw;
+    size_t raw_len = ch->raw_len;
+    ch->have = 0, ch->raw = NULL;
+    if (have && w) F.shown++;
+    pthread_mutex_unlock(&F.mu);
+    if (have && w) put_frame(dpy, win, f, w, h, codec, raw, raw_len);
+    free(raw);
+}
+
+/* Waits until the channel has a frame of swap seq or later, then shows it. */
+static void wait_frame(Display *dpy, Window win, struct glc_frame *f, struct glc_chan *ch,
+                       uint32_t seq)
+{
+    struct frames_want want = {ch, seq};
+    if (!frames_came(&want) && rg_glc_wait_until(frames_came, &want)) return; /* lost */
+    put_newest(dpy, win, f, ch);
+}
+
+/* The swap waits for its frame (RGPU_GL_FRAMES=sync). */
+static void present_sync(Display *dpy, Window win, uint32_t surf, struct glc_frame *f)
+{
+    rpc_put_u32(rg_glc_enc(), RG_WS_PRESENT);
+    rpc_put_u32(rg_glc_enc(), surf);
+    rpc_put_u32(rg_glc_enc(), RG_FRAME_LZ4 | RG_FRAME_XIMAGE);
+    struct glc_reply r;
+    if (rg_glc_sync(&r)) return;
+    uint32_t w = rpc_get_u32(&r.rest), h = rpc_get_u32(&r.rest), codec = rpc_get_u32(&r.rest);
+    if (!r.status && rpc_rbuf_done(&r.rest))
+        put_frame(dpy, win, f, w, h, codec, r.raw, r.raw_len);
     rg_glc_reply_free(&r);
+}
+
+void rg_glc_x11_present(Display *dpy, Window win, uint32_t surf, struct glc_frame *f)
+{
+    int credit = frames_credit();
+    struct glc_chan *ch = credit ? chan_of(f) : NULL;
+    if (!ch) {
+        present_sync(dpy, win, surf, f);
+        return;
+    }
+    pthread_mutex_lock(&F.mu); /* the receiver checks frames against it */
+    uint32_t seq = ++ch->sent;
+    pthread_mutex_unlock(&F.mu);
+    rpc_put_u32(rg_glc_enc(), RG_WS_PRESENT_ASYNC);
+    rpc_put_u32(rg_glc_enc(), surf);
+    rpc_put_u32(rg_glc_enc(), RG_FRAME_LZ4 | RG_FRAME_XIMAGE);
+    rpc_put_u32(rg_glc_enc(), ch->id);
+    rpc_put_u32(rg_glc_enc(), seq);
+    rg_glc_flush(); /* the server starts on the frame while we show the last one */
+    if (seq > (uint32_t)credit) wait_frame(dpy, win, f, ch, seq - (uint32_t)credit);
+    else put_newest(dpy, win, f, ch);
+}
+
+void rg_glc_x11_frames_wait(Display *dpy, Window win, struct glc_frame *f)
+{
+    struct glc_chan *ch = f->chan;
+    if (!ch || !ch->sent) return;
+    rg_glc_flush();
+    wait_frame(dpy, win, f, ch, ch->sent);
 }
 
 int rg_glc_x11_follow(Display *dpy, Window win, int32_t config_id, uint32_t *surf, int *w, int *h)

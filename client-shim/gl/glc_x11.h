@@ -39,10 +39,15 @@ struct glc_frame { /* a window's last frame, as the X server takes it */
     int shm, pending;
     XShmSegmentInfo si;
     XImage *img;
+    struct glc_chan *chan; /* the window's frame channel, made at its first swap */
 };
-/* Asks the server for surface surf's colour (RG_WS_PRESENT, waits) and puts it
- * into window win. */
+/* A swap of window win (server surface surf): the server is asked for the
+ * frame, and the newest frame that came is put into the window; waits only
+ * when too many swaps have no frame yet (RGPU_GL_FRAMES, glc_x11.c). */
 void rg_glc_x11_present(Display *dpy, Window win, uint32_t surf, struct glc_frame *f);
+/* Every swap's frame shown (glXWaitGL, eglWaitClient, a context leaving the
+ * window): what X requests made after this see in the window. */
+void rg_glc_x11_frames_wait(Display *dpy, Window win, struct glc_frame *f);
 /* A window's surface follows its size: when win is no longer *w x *h, a new
  * surface of the new size takes *surf's place as the current context's draw
  * and read surface, and the old one goes. 1 if it changed. */

@@ -269,11 +269,22 @@ static void glx_follow(struct glc_ctx *c)
         rg_glc_x11_follow(follow_dpy, d->xid, d->cfg ? d->cfg->a[C_ID] : 0, &d->surf, &d->w, &d->h);
 }
 
+/* The frames of every swap of this thread's window shown (glXWaitGL, and
+ * before its context leaves the window). */
+static void frames_wait(void)
+{
+    struct glc_ctx *c = rg_glc_current();
+    struct glx_drawable *d = c ? c->draw : NULL;
+    if (d && !d->pbuffer && follow_dpy) rg_glc_x11_frames_wait(follow_dpy, d->xid, &d->frame);
+}
+
 static Bool make_current(Display *dpy, GLXDrawable draw, GLXDrawable read, GLXContext ctx)
 {
-    struct glc_ctx *c = ctx ? ctx_of(ctx) : NULL;
+    struct glc_ctx *c = ctx ? ctx_of(ctx) : NULL, *old = rg_glc_current();
     if (ctx && (!c || c->destroyed)) return False;
-    if (c && c->current && c != rg_glc_current()) return False;
+    if (c && c->current && c != old) return False;
+    if (old && (old != c || !old->draw || ((struct glx_drawable *)old->draw)->xid != draw))
+        frames_wait();
     if (!c) {
         rg_glc_make_current(NULL, 0, 0, NULL, NULL);
         return True;
@@ -595,6 +606,7 @@ static void rg_glXCopyContext(Display *dpy, GLXContext src, GLXContext dst, unsi
 static void rg_glXWaitGL(void)
 {
     rg_glc_finish();
+    frames_wait(); /* X requests after this see every frame swapped before */
 }
 
 static void rg_glXWaitX(void) {}

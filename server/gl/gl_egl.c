@@ -12,6 +12,7 @@
 
 #include <lz4.h>
 
+#include "gl_frameq.h"
 #include "gl_server.h"
 #include "log.h"
 
@@ -406,6 +407,7 @@ static int ws_create_context(rpc_rbuf *rb, uint32_t *status)
 
 static void ctx_free(struct gl_ctx *c)
 {
+    gl_frames_free(c, c == cur);
     if (c->egl) e_destroy_context(E.dpy, c->egl); /* FBOs go with it */
     for (struct gl_fbo *f = c->fbos, *n; f; f = n)
         n = f->next, free(f);
@@ -457,6 +459,10 @@ static int ws_make_current(rpc_rbuf *rb, uint32_t *status)
         return 0;
     }
     struct gl_ctx *old = cur;
+    if (old && old != c) { /* its swaps' frames out while it can still read them */
+        if (old->destroyed) gl_frames_free(old, 1);
+        else gl_frames_collect(old);
+    }
     if (!e_make_current(E.dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, c ? c->egl : EGL_NO_CONTEXT)) {
         srv_warn("GL: eglMakeCurrent failed: 0x%x", e_get_error());
         *status = RG_GL_E_EGL;
@@ -540,46 +546,74 @@ static int ws_create_surface(rpc_rbuf *rb)
     return 0;
 }
 
-/* A window's frame: the surface's colour read back for the client to put in
- * the window (synchronous for now; PBOs, frame dropping and compression are
- * next, docs/gl.md). The application's read framebuffer and pack state are
- * set aside and put back. */
-static int ws_present(rpc_rbuf *rb, rpc_wbuf *reply, rpc_wbuf *raw, uint32_t *status)
+/* The surface's colour as RGBA rows, bottom first, into the pixel-pack buffer
+ * pbo (non-zero) or into dst: the application's read framebuffer, pixel buffer
+ * and pack state are set aside and put back. c is current and draws to sf;
+ * E.mu held (window-system commands run under it). */
+int gl_read_bgra(struct gl_ctx *c)
+{
+    if (!c->read_bgra) /* core in desktop GL 1.2; an extension on GL ES */
+        c->read_bgra = c->api == EGL_OPENGL_API || has_ext(c, "GL_EXT_read_format_bgra") ? 1 : -1;
+    return c->read_bgra > 0;
+}
+
+int gl_read_colour(struct gl_ctx *c, struct gl_surf *sf, GLuint pbo, void *dst)
 {
     static const GLenum pack[] = {GL_PACK_ALIGNMENT, GL_PACK_ROW_LENGTH, GL_PACK_SKIP_ROWS,
                                   GL_PACK_SKIP_PIXELS};
-    struct gl_surf *sf = surf_get(rpc_get_u32(rb));
-    uint32_t codecs = rpc_get_u32(rb);
-    if (!rpc_rbuf_ok(rb) || !sf) return -1;
-    struct gl_ctx *c = cur;
-    if (!c || c->destroyed || c->draw != sf) {
-        *status = RG_GL_E_CONTEXT;
-        return 0;
-    }
-    GLint saved[4], read_fb = 0, pbo = 0;
+    GLint saved[4], read_fb = 0, app_pbo = 0;
     for (int i = 0; i < 4; i++)
         G.GetIntegerv(pack[i], &saved[i]);
-    G.GetIntegerv(c->api == EGL_OPENGL_ES_API && c->version < 30 ? GL_FRAMEBUFFER_BINDING
-                                                                 : GL_READ_FRAMEBUFFER_BINDING,
-                  &read_fb);
-    if (c->version >= 30 || c->api == EGL_OPENGL_API)
-        G.GetIntegerv(GL_PIXEL_PACK_BUFFER_BINDING, &pbo);
-    GLenum target =
-        c->api == EGL_OPENGL_ES_API && c->version < 30 ? GL_FRAMEBUFFER : GL_READ_FRAMEBUFFER;
-    G.BindFramebuffer(target, surface_fbo_locked(c, sf));
-    if (pbo) G.BindBuffer(GL_PIXEL_PACK_BUFFER, 0);
+    int es2 = c->api == EGL_OPENGL_ES_API && c->version < 30;
+    G.GetIntegerv(es2 ? GL_FRAMEBUFFER_BINDING : GL_READ_FRAMEBUFFER_BINDING, &read_fb);
+    if (!es2) G.GetIntegerv(GL_PIXEL_PACK_BUFFER_BINDING, &app_pbo);
+    GLenum target = es2 ? GL_FRAMEBUFFER : GL_READ_FRAMEBUFFER;
+    GLuint fbo = surface_fbo_locked(c, sf);
+    if (!fbo) return -1;
+    G.BindFramebuffer(target, fbo);
+    if (pbo || app_pbo) G.BindBuffer(GL_PIXEL_PACK_BUFFER, pbo);
     G.PixelStorei(GL_PACK_ALIGNMENT, 4);
     G.PixelStorei(GL_PACK_ROW_LENGTH, 0);
     G.PixelStorei(GL_PACK_SKIP_ROWS, 0);
     G.PixelStorei(GL_PACK_SKIP_PIXELS, 0);
-    size_t n = (size_t)sf->w * (size_t)sf->h * 4;
-    uint8_t *px = malloc(n ? n : 1);
-    if (px) G.ReadPixels(0, 0, sf->w, sf->h, GL_RGBA, GL_UNSIGNED_BYTE, px);
+    G.ReadPixels(0, 0, sf->w, sf->h, gl_read_bgra(c) ? GL_BGRA_EXT : GL_RGBA, GL_UNSIGNED_BYTE,
+                 pbo ? NULL : dst);
     for (int i = 0; i < 4; i++)
         G.PixelStorei(pack[i], saved[i]);
-    if (pbo) G.BindBuffer(GL_PIXEL_PACK_BUFFER, (GLuint)pbo);
+    if (pbo || app_pbo) G.BindBuffer(GL_PIXEL_PACK_BUFFER, (GLuint)app_pbo);
     G.BindFramebuffer(target, (GLuint)read_fb);
-    if (!px) return -1;
+    return 0;
+}
+
+/* The current context and the window surface it draws to, for a swap. */
+static struct gl_surf *present_target(rpc_rbuf *rb, uint32_t *status, struct gl_ctx **c)
+{
+    struct gl_surf *sf = surf_get(rpc_get_u32(rb));
+    *c = cur;
+    if (!sf) return NULL;
+    if (!*c || (*c)->destroyed || (*c)->draw != sf) *status = RG_GL_E_CONTEXT;
+    return sf;
+}
+
+/* A window's frame, answered (the swap waits for it: RGPU_GL_FRAMES=sync on
+ * the client). */
+static int ws_present(rpc_rbuf *rb, rpc_wbuf *reply, rpc_wbuf *raw, uint32_t *status)
+{
+    struct gl_ctx *c;
+    struct gl_surf *sf = present_target(rb, status, &c);
+    uint32_t codecs = rpc_get_u32(rb);
+    if (!rpc_rbuf_ok(rb) || !sf) return -1;
+    if (*status) return 0;
+    size_t n = (size_t)sf->w * (size_t)sf->h * 4;
+    uint8_t *read = malloc(n ? n : 1), *px = malloc(n ? n : 1);
+    if (!read || !px) {
+        free(read), free(px);
+        return -1;
+    }
+    if (gl_read_colour(c, sf, 0, read)) memset(read, 0, n);
+    uint32_t layout = gl_frame_layout(px, read, (uint32_t)sf->w, (uint32_t)sf->h,
+                                      gl_read_bgra(c), codecs);
+    free(read);
     rpc_put_u32(reply, (uint32_t)sf->w);
     rpc_put_u32(reply, (uint32_t)sf->h);
     /* lossless: lz4 when the client takes it and it saves bytes */
@@ -587,14 +621,29 @@ static int ws_present(rpc_rbuf *rb, rpc_wbuf *reply, rpc_wbuf *raw, uint32_t *st
     char *z = (codecs & RG_FRAME_LZ4) && bound > 0 ? malloc((size_t)bound) : NULL;
     int zn = z ? LZ4_compress_default((const char *)px, z, (int)n, bound) : 0;
     if (zn > 0 && (size_t)zn < n) {
-        rpc_put_u32(reply, RG_FRAME_LZ4);
+        rpc_put_u32(reply, RG_FRAME_LZ4 | layout);
         rpc_put_bytes(raw, z, (size_t)zn);
     } else {
-        rpc_put_u32(reply, 0);
+        rpc_put_u32(reply, layout);
         rpc_put_bytes(raw, px, n);
     }
     free(z);
     free(px);
+    return 0;
+}
+
+/* A window's frame on the frame channel (gl_frames.c): nothing is answered;
+ * a frame of this swap's number (or a later one) comes as a NOTIFY. A swap
+ * without a current context on the window still gets one, empty, so the
+ * client's count of frames in flight comes back. */
+static int ws_present_async(rpc_rbuf *rb)
+{
+    struct gl_ctx *c;
+    uint32_t bad = 0; /* nothing answers: the empty frame says it */
+    struct gl_surf *sf = present_target(rb, &bad, &c);
+    uint32_t codecs = rpc_get_u32(rb), chan = rpc_get_u32(rb), seq = rpc_get_u32(rb);
+    if (!rpc_rbuf_ok(rb) || !sf) return -1;
+    gl_frame_present(bad ? NULL : c, bad ? NULL : sf, chan, seq, codecs);
     return 0;
 }
 
@@ -657,6 +706,9 @@ int gl_ws_command(uint32_t op, rpc_rbuf *rb, rpc_wbuf *reply, rpc_wbuf *reply_ra
     }
     case RG_WS_PRESENT:
         rc = ws_present(rb, reply, reply_raw, status);
+        break;
+    case RG_WS_PRESENT_ASYNC:
+        rc = ws_present_async(rb);
         break;
     case RG_WS_MAKE_CURRENT:
         rc = ws_make_current(rb, status);

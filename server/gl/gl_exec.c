@@ -65,6 +65,11 @@ int gl_fns_load(void)
     O(GetStringi);
     O(FenceSync);
     O(DeleteSync);
+    O(ClientWaitSync);
+    O(BufferData);
+    O(MapBufferRange);
+    O(UnmapBuffer);
+    O(MapBuffer);
     O(GenLists);
     O(DeleteLists);
     O(ClientActiveTexture);
@@ -908,6 +913,7 @@ int gl_call(struct session *s, struct call *cl)
         if (op >= RG_WS_BASE && op < RG_WS_END_) {
             sync = op == RG_WS_INFO || op == RG_WS_CHOOSE_CONFIG || op == RG_WS_FINISH ||
                    op == RG_WS_PRESENT || op == RG_WS_EXTENSIONS;
+            if (op == RG_WS_PRESENT_ASYNC) gl_frames_session(s);
             if (op == RG_WS_FINISH) {
                 if (c) G.Finish();
             } else if (gl_ws_command(op, &b.rb, &b.reply, &b.reply_raw, &b.status)) {

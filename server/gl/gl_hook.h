@@ -13,5 +13,9 @@ static inline int gl_hook_op(unsigned op)
 }
 /* Runs one GL batch and answers it; frees cl. 0, or -1: the session ends. */
 int gl_call(struct session *s, struct call *cl);
+/* A lane has nothing left to run: its swaps' readbacks go out (gl_frames.c). */
+void gl_lane_idle(void);
+/* The session is over: no frame is sent from now on (returns once none is on its way). */
+void gl_stop(void);
 
 #endif

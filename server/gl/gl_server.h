@@ -62,6 +62,8 @@ struct gl_ctx {
     int fb_default;    /* the application's framebuffer binding is 0 (the surface's) */
     int current;       /* current on a lane */
     int destroyed;
+    struct gl_frames *frames; /* swaps' readbacks in flight (gl_frames.c) */
+    int read_bgra;            /* glReadPixels takes GL_BGRA: 0 not asked yet, 1, -1 */
 };
 
 struct gl_fns { /* the GL entry points the server itself calls (gl_exec.c loads them) */
@@ -104,6 +106,11 @@ struct gl_fns { /* the GL entry points the server itself calls (gl_exec.c loads 
     PFNGLGETSTRINGIPROC GetStringi;
     PFNGLFENCESYNCPROC FenceSync;
     PFNGLDELETESYNCPROC DeleteSync;
+    PFNGLCLIENTWAITSYNCPROC ClientWaitSync;
+    PFNGLBUFFERDATAPROC BufferData;
+    PFNGLMAPBUFFERRANGEPROC MapBufferRange;
+    PFNGLUNMAPBUFFERPROC UnmapBuffer;
+    void *(*MapBuffer)(GLenum, GLenum); /* desktop GL 1.5 */
     /* optional (desktop GL compatibility) */
     GLuint (*GenLists)(GLsizei);
     void (*DeleteLists)(GLuint, GLsizei);
@@ -122,6 +129,22 @@ struct gl_ctx *gl_current(void);        /* this lane's */
 int gl_ws_command(uint32_t op, rpc_rbuf *rb, rpc_wbuf *reply, rpc_wbuf *reply_raw,
                   uint32_t *status);
 GLuint gl_surface_fbo(struct gl_ctx *c, struct gl_surf *sf); /* the context's FBO for a surface */
+/* The surface's colour, rows bottom first, into pixel-pack buffer pbo
+ * (non-zero) or dst: BGRA where the context reads it (gl_read_bgra), else
+ * RGBA; the application's bindings and pack state kept. c is current and draws
+ * to sf; under the window-system lock. 0 or -1. */
+int gl_read_colour(struct gl_ctx *c, struct gl_surf *sf, GLuint pbo, void *dst);
+int gl_read_bgra(struct gl_ctx *c); /* does c read GL_BGRA (c current)? */
+
+/* gl_frames.c: the frame channel */
+void gl_frames_session(struct session *s); /* where frames are sent */
+/* A swap: readback of sf (c current, drawing to it) started for channel
+ * chan's frame seq; c NULL: an empty frame answers the swap. */
+void gl_frame_present(struct gl_ctx *c, struct gl_surf *sf, uint32_t chan, uint32_t seq,
+                      uint32_t codecs);
+void gl_frames_collect(struct gl_ctx *c); /* readbacks in flight out to the sender; c current */
+void gl_frames_free(struct gl_ctx *c, int current); /* c's readback buffers go */
+
 
 /* gl_exec.c */
 GLuint gl_name_lookup(struct gl_ctx *c, unsigned cls, uint32_t name, int create);

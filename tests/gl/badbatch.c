@@ -1,5 +1,5 @@
 /* badbatch.c — hostile GL batches end their session only (DESIGN rule 6).
- * Talks to rgpud through the shim's rgpu_private_v1 as libEGL_rgpu does,
+ * Talks to rgpud through the shim's rgpu_private_v2 as libEGL_rgpu does,
  * and sends, by mode:
  *   ok       the INFO command: answered (run after the others: rgpud still serves)
  *   cut      a command cut in the middle of its arguments
@@ -43,12 +43,12 @@ int main(int argc, char **argv)
 {
     if (argc != 3) return 2;
     void *h = dlopen(argv[1], RTLD_NOW);
-    rgpu_private_v1_fn f = h ? (rgpu_private_v1_fn)dlsym(h, "rgpu_private_v1") : NULL;
+    rgpu_private_v2_fn f = h ? (rgpu_private_v2_fn)dlsym(h, "rgpu_private_v2") : NULL;
     if (!f) {
-        printf("FAIL: no rgpu_private_v1 in %s\n", argv[1]);
+        printf("FAIL: no rgpu_private_v2 in %s\n", argv[1]);
         return 1;
     }
-    const struct rgpu_private_v1 *p = f();
+    const struct rgpu_private_v2 *p = f();
     int r = p->init();
     if (r) {
         printf("FAIL: no session (%d)\n", r);

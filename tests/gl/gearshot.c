@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -117,8 +118,12 @@ static void shoot(Display *dpy, Window win)
 }
 
 /* After each swap: time the frames since the warm-up swap, photograph the last
- * one, then exit normally (libraries' destructors run: rgpu's statistics). */
-static void swapped(Display *dpy, Window win)
+ * one, then exit normally (libraries' destructors run: rgpu's statistics).
+ * Before the picture, wait_gl (glXWaitGL / eglWaitClient): GL rendering and
+ * the swap are guaranteed to reach the window before later X requests only
+ * then — a swap may return before its frame is shown (rgpu's frame channel,
+ * or a real GPU). */
+static void swapped(Display *dpy, Window win, const char *wait_gl)
 {
     long n = ++swaps, last = env_long("RG_SHOT_FRAME", 30), warm = env_long("RG_SHOT_WARMUP", 0);
     if (n == warm) clock_gettime(CLOCK_MONOTONIC, &warm_at);
@@ -129,7 +134,13 @@ static void swapped(Display *dpy, Window win)
         fprintf(stderr, "gearshot: %ld frames in %.6f s\n", last - warm,
                 (double)(now.tv_sec - warm_at.tv_sec) + (now.tv_nsec - warm_at.tv_nsec) / 1e9);
     }
-    if (getenv("RG_SHOT_FILE")) shoot(dpy, win);
+    if (getenv("RG_SHOT_FILE")) {
+        void *wait = dlsym(RTLD_DEFAULT, wait_gl);
+        if (!wait) _exit(3);
+        if (!strcmp(wait_gl, "glXWaitGL")) ((void (*)(void))wait)();
+        else ((EGLBoolean(*)(void))wait)();
+        shoot(dpy, win);
+    }
     exit(0);
 }
 
@@ -138,7 +149,7 @@ void glXSwapBuffers(Display *dpy, XID drawable)
     static void (*real)(Display *, XID);
     if (!real) real = (void (*)(Display *, XID))dlsym(RTLD_NEXT, "glXSwapBuffers");
     real(dpy, drawable);
-    swapped(dpy, drawable);
+    swapped(dpy, drawable, "glXWaitGL");
 }
 
 EGLDisplay eglGetDisplay(void *native)
@@ -164,6 +175,6 @@ EGLBoolean eglSwapBuffers(EGLDisplay dpy, EGLSurface surf)
     static EGLBoolean (*real)(EGLDisplay, EGLSurface);
     if (!real) real = (EGLBoolean(*)(EGLDisplay, EGLSurface))dlsym(RTLD_NEXT, "eglSwapBuffers");
     EGLBoolean ok = real(dpy, surf);
-    if (egl_x && egl_win) swapped(egl_x, egl_win);
+    if (egl_x && egl_win) swapped(egl_x, egl_win, "eglWaitClient");
     return ok;
 }

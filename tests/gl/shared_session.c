@@ -2,7 +2,7 @@
  * program uses the driver API (cuInit, an allocation, a copy there and back),
  * then EGL + GLES2 (a pbuffer cleared and read back), then CUDA again, and
  * checks the process holds exactly one socket: libEGL_rgpu.so.0 reached the
- * CUDA shim's connection (rgpu_private_v1) instead of opening its own.
+ * CUDA shim's connection (rgpu_private_v2) instead of opening its own.
  * Run through rgpu-run --gl against a private rgpud. */
 #include <EGL/egl.h>
 #include <GLES2/gl2.h>
