@@ -159,7 +159,7 @@ off:
  * shown. The thread that swaps puts the newest frame into the window at its
  * next swap, at glXWaitGL / eglWaitClient, and before its context leaves the
  * window; it waits only when more than `credit` of its swaps have no frame
- * yet (RGPU_GL_FRAMES: that number, 1-8, default 2; `sync`: every swap waits
+ * yet (RGPU_GL_FRAMES: that number, 1-8, default 3; `sync`: every swap waits
  * for its own frame). The X connection is the application's, so only the
  * application's own thread ever puts. */
 
@@ -186,10 +186,10 @@ static int frames_credit(void)
     static int credit = -1;
     if (credit < 0) {
         const char *e = getenv("RGPU_GL_FRAMES");
-        long v = e && *e ? strtol(e, NULL, 10) : 2;
-        credit = e && !strcmp(e, "sync") ? 0 : v >= 1 && v <= 8 ? (int)v : 2;
+        long v = e && *e ? strtol(e, NULL, 10) : 3;
+        credit = e && !strcmp(e, "sync") ? 0 : v >= 1 && v <= 8 ? (int)v : 3;
         if (e && *e && strcmp(e, "sync") && (v < 1 || v > 8))
-            rg_glc_log(GLC_WARN, "RGPU_GL_FRAMES=%s: want `sync` or 1-8; using 2", e);
+            rg_glc_log(GLC_WARN, "RGPU_GL_FRAMES=%s: want `sync` or 1-8; using 3", e);
     }
     return credit;
 }

@@ -550,8 +550,9 @@ static int ws_create_surface(rpc_rbuf *rb)
  * pbo (non-zero) or into dst: the application's read framebuffer, pixel buffer
  * and pack state are set aside and put back. c is current and draws to sf;
  * E.mu held (window-system commands run under it). */
-int gl_read_bgra(struct gl_ctx *c)
+int gl_read_bgra(struct gl_ctx *c, const struct gl_surf *sf)
 {
+    if (!sf->color_tex) return 0; /* RGBA storage: Mesa copies RGBA rows as they are */
     if (!c->read_bgra) /* core in desktop GL 1.2; an extension on GL ES */
         c->read_bgra = c->api == EGL_OPENGL_API || has_ext(c, "GL_EXT_read_format_bgra") ? 1 : -1;
     return c->read_bgra > 0;
@@ -576,7 +577,7 @@ int gl_read_colour(struct gl_ctx *c, struct gl_surf *sf, GLuint pbo, void *dst)
     G.PixelStorei(GL_PACK_ROW_LENGTH, 0);
     G.PixelStorei(GL_PACK_SKIP_ROWS, 0);
     G.PixelStorei(GL_PACK_SKIP_PIXELS, 0);
-    G.ReadPixels(0, 0, sf->w, sf->h, gl_read_bgra(c) ? GL_BGRA_EXT : GL_RGBA, GL_UNSIGNED_BYTE,
+    G.ReadPixels(0, 0, sf->w, sf->h, gl_read_bgra(c, sf) ? GL_BGRA_EXT : GL_RGBA, GL_UNSIGNED_BYTE,
                  pbo ? NULL : dst);
     for (int i = 0; i < 4; i++)
         G.PixelStorei(pack[i], saved[i]);
@@ -612,7 +613,7 @@ static int ws_present(rpc_rbuf *rb, rpc_wbuf *reply, rpc_wbuf *raw, uint32_t *st
     }
     if (gl_read_colour(c, sf, 0, read)) memset(read, 0, n);
     uint32_t layout = gl_frame_layout(px, read, (uint32_t)sf->w, (uint32_t)sf->h,
-                                      gl_read_bgra(c), codecs);
+                                      gl_read_bgra(c, sf), codecs);
     free(read);
     rpc_put_u32(reply, (uint32_t)sf->w);
     rpc_put_u32(reply, (uint32_t)sf->h);

@@ -74,13 +74,18 @@ uint32_t gl_frame_layout(void *dst, const void *src, uint32_t w, uint32_t h, int
     for (uint32_t y = 0; y < h; y++) { /* top row first; X ignores the fourth byte: 0xff */
         const uint8_t *s = (const uint8_t *)src + (size_t)(h - 1 - y) * row;
         uint8_t *d = (uint8_t *)dst + (size_t)y * row;
-        if (bgra) {
-            memcpy(d, s, row);
+        if (bgra) { /* whole pixels: the fourth byte is the top one, little-endian */
+            const uint32_t *s32 = (const uint32_t *)(const void *)s;
+            uint32_t *d32 = (uint32_t *)(void *)d;
             for (uint32_t x = 0; x < w; x++)
-                d[4 * x + 3] = 0xff;
-        } else {
-            for (uint32_t x = 0; x < w; x++, s += 4, d += 4)
-                d[0] = s[2], d[1] = s[1], d[2] = s[0], d[3] = 0xff;
+                d32[x] = s32[x] | 0xff000000u;
+        } else { /* R G B A -> B G R 0xff, a pixel at a time as one word */
+            const uint32_t *s32 = (const uint32_t *)(const void *)s;
+            uint32_t *d32 = (uint32_t *)(void *)d;
+            for (uint32_t x = 0; x < w; x++) {
+                uint32_t p = s32[x];
+                d32[x] = (p & 0xff) << 16 | (p & 0xff00) | (p >> 16 & 0xff) | 0xff000000u;
+            }
         }
     }
     return RG_FRAME_XIMAGE;

@@ -227,7 +227,7 @@ void gl_frame_present(struct gl_ctx *c, struct gl_surf *sf, uint32_t chan, uint3
         void *read = malloc(n ? n : 1), *px = malloc(n ? n : 1);
         uint32_t layout = 0;
         if (read && px && !gl_read_colour(c, sf, 0, read))
-            layout = gl_frame_layout(px, read, w, h, gl_read_bgra(c), codecs);
+            layout = gl_frame_layout(px, read, w, h, gl_read_bgra(c, sf), codecs);
         else
             free(px), px = NULL;
         free(read);
@@ -251,7 +251,7 @@ void gl_frame_present(struct gl_ctx *c, struct gl_surf *sf, uint32_t chan, uint3
     }
     G.BindBuffer(GL_PIXEL_PACK_BUFFER, (GLuint)bound);
     *p = (struct gl_pending){.pbo = p->pbo, .cap = p->cap, .busy = 1, .chan = chan, .seq = seq,
-                             .w = w, .h = h, .codecs = codecs, .bgra = gl_read_bgra(c)};
+                             .w = w, .h = h, .codecs = codecs, .bgra = gl_read_bgra(c, sf)};
     if (gl_read_colour(c, sf, p->pbo, NULL)) {
         p->busy = 0;
         sender_put(chan, seq, w, h, codecs, NULL);

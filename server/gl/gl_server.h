@@ -130,11 +130,13 @@ int gl_ws_command(uint32_t op, rpc_rbuf *rb, rpc_wbuf *reply, rpc_wbuf *reply_ra
                   uint32_t *status);
 GLuint gl_surface_fbo(struct gl_ctx *c, struct gl_surf *sf); /* the context's FBO for a surface */
 /* The surface's colour, rows bottom first, into pixel-pack buffer pbo
- * (non-zero) or dst: BGRA where the context reads it (gl_read_bgra), else
- * RGBA; the application's bindings and pack state kept. c is current and draws
- * to sf; under the window-system lock. 0 or -1. */
+ * (non-zero) or dst: BGRA where gl_read_bgra says, else RGBA; the
+ * application's bindings and pack state kept. c is current and draws to sf;
+ * under the window-system lock. 0 or -1. */
 int gl_read_colour(struct gl_ctx *c, struct gl_surf *sf, GLuint pbo, void *dst);
-int gl_read_bgra(struct gl_ctx *c); /* does c read GL_BGRA (c current)? */
+/* Is sf read as GL_BGRA by c (c current)? Where its storage is BGRA and c can:
+ * then GL copies rows as they are, as it does for RGBA storage read as RGBA. */
+int gl_read_bgra(struct gl_ctx *c, const struct gl_surf *sf);
 
 /* gl_frames.c: the frame channel */
 void gl_frames_session(struct session *s); /* where frames are sent */
