@@ -145,6 +145,14 @@ enum rg_gl_wsop {
                          names (n = 0: the context has no glGetStringi) */
     RG_WS_PRESENT_ASYNC, /* u32 surf, u32 codecs, u32 chan, u32 seq: no answer; the frame (of
                             seq or later) comes as NOTIFY RG_GL_NOTIFY_FRAME on the session */
+    /* buffer mappings (client-shim/gl/glc_map.c): the application writes into client
+     * memory; the bytes reach the server's real mapping at a flush or the unmap */
+    RG_WS_MAP,       /* sync: u32 target, u64 offset, u64 length (RG_MAP_WHOLE: the buffer's
+                        size), u32 access, u32 fetch (1: send the range's bytes) -> result 1 if
+                        mapped, u64 offset, u64 length; raw: the bytes if fetched */
+    RG_WS_MAP_WRITE, /* u32 target, u64 offset in the mapping, u32 flush (1: also
+                        glFlushMappedBufferRange), blob: the bytes */
+    RG_WS_UNMAP,     /* u32 target: glUnmapBuffer */
     RG_WS_END_
 };
 
@@ -157,6 +165,7 @@ enum rg_gl_wsop {
  * = 0: no frame, the readback failed). */
 #define RG_GL_NOTIFY_FRAME 9
 #define RG_SURF_WINDOW24 0x1 /* an X window of a 24-bit visual: colour without alpha */
+#define RG_MAP_WHOLE UINT64_MAX /* RG_WS_MAP of the whole buffer (glMapBuffer) */
 
 enum rg_gl_status {
     RG_GL_OK = 0,

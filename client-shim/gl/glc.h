@@ -68,6 +68,8 @@ struct glc_ctx {
     void (*follow)(struct glc_ctx *c);
     int current;   /* current on some thread */
     int destroyed; /* eglDestroyContext while current: freed when released */
+    struct glc_map *maps; /* buffers mapped (glc_map.c) */
+    size_t nmaps;
 };
 
 /* A GL error the client found itself: the first one stays until glGetError. */
@@ -118,6 +120,8 @@ void rg_glc_count_received(size_t bytes); /* bytes that came otherwise (frames) 
  * lock after each frame), reading the connection meanwhile. 0, or -1: lost. */
 void rg_glc_frame_sink(void (*sink)(const void *enc, size_t enc_len, void *raw, size_t raw_len));
 int rg_glc_wait_until(int (*done)(void *), void *arg);
+
+void rg_glc_maps_free(struct glc_ctx *c); /* glc_map.c: the context's mappings go */
 
 /* ---- window-system objects shared by EGL and GLX (glc_ws.c) ----------------------- */
 #define GLC_CTX_MAGIC 0x52474378u /* "RGCx" */

@@ -70,6 +70,9 @@ int gl_fns_load(void)
     O(MapBufferRange);
     O(UnmapBuffer);
     O(MapBuffer);
+    O(FlushMappedBufferRange);
+    O(GetBufferParameteriv);
+    O(GetBufferPointerv);
     O(GenLists);
     O(DeleteLists);
     O(ClientActiveTexture);
@@ -792,6 +795,77 @@ static int run_lists(struct batch *b, struct gl_ctx *c, int gen)
     return 0;
 }
 
+/* Buffer mappings (client-shim/gl/glc_map.c): the real buffer is mapped here with the
+ * application's access bits, so GL validates them and keeps its own errors; the
+ * client's bytes go into that mapping, whose pointer and length are asked of GL
+ * each time (nothing the client says is an address here). */
+#define GL_MAP_MAX (1u << 30) /* a mapping larger than this is refused (GL_OUT_OF_MEMORY) */
+
+static int run_map(struct batch *b, uint32_t op, struct gl_ctx *c)
+{
+    GLenum target = rpc_get_u32(&b->rb);
+    int live = c && !c->destroyed && G.GetBufferPointerv && G.UnmapBuffer && G.GetBufferParameteriv;
+    if (op == RG_WS_UNMAP) {
+        if (!rpc_rbuf_ok(&b->rb)) return -1;
+        if (live && !G.UnmapBuffer(target)) srv_debug("GL: glUnmapBuffer: the store was lost");
+        return 0;
+    }
+    if (op == RG_WS_MAP_WRITE) {
+        uint64_t off = rpc_get_u64(&b->rb);
+        uint32_t flush = rpc_get_u32(&b->rb), n = rpc_get_u32(&b->rb);
+        const void *src = rpc_rbuf_ok(&b->rb) ? raw_take(b, n) : NULL;
+        if (!src && n) return -1;
+        void *p = NULL;
+        GLint len = 0;
+        if (live) {
+            G.GetBufferPointerv(target, GL_BUFFER_MAP_POINTER, &p);
+            G.GetBufferParameteriv(target, c->version >= 30 ? GL_BUFFER_MAP_LENGTH : GL_BUFFER_SIZE,
+                                   &len);
+        }
+        if (!p || off > (uint64_t)len || n > (uint64_t)len - off) { /* unmapped since, or rebound */
+            srv_debug("GL: bytes for a mapping that is not there (target 0x%x): dropped", target);
+            return 0;
+        }
+        memcpy((char *)p + off, src, n);
+        if (flush && G.FlushMappedBufferRange)
+            G.FlushMappedBufferRange(target, (GLintptr)off, (GLsizeiptr)n);
+        return 0;
+    }
+    uint64_t off = rpc_get_u64(&b->rb), len = rpc_get_u64(&b->rb);
+    GLbitfield access = rpc_get_u32(&b->rb);
+    uint32_t fetch = rpc_get_u32(&b->rb);
+    if (!rpc_rbuf_ok(&b->rb) || fetch > 1) return -1;
+    b->ret = 0;
+    if (!live) return 0;
+    GLbitfield real = access;
+    if (fetch && !(access & GL_MAP_READ_BIT)) /* the old bytes, to send back untouched */
+        real = (access | GL_MAP_READ_BIT) & ~(GLbitfield)GL_MAP_UNSYNCHRONIZED_BIT;
+    void *p = NULL;
+    if (len == RG_MAP_WHOLE) { /* glMapBuffer */
+        GLint size = 0;
+        G.GetBufferParameteriv(target, GL_BUFFER_SIZE, &size);
+        off = 0, len = size > 0 ? (uint64_t)size : 0;
+        if (G.MapBufferRange && size > 0)
+            p = G.MapBufferRange(target, 0, size, real);
+        else if (G.MapBuffer)
+            p = G.MapBuffer(target, fetch ? (access & GL_MAP_WRITE_BIT ? GL_READ_WRITE : GL_READ_ONLY)
+                                          : GL_WRITE_ONLY);
+    } else if (G.MapBufferRange && off <= INT64_MAX && len <= INT64_MAX) {
+        p = G.MapBufferRange(target, (GLintptr)off, (GLsizeiptr)len, real);
+    }
+    if (!p) return 0; /* GL recorded why; glGetError tells the application */
+    if (len > GL_MAP_MAX) {
+        G.UnmapBuffer(target);
+        b->ret = 2;
+        return 0;
+    }
+    b->ret = 1;
+    rpc_put_u64(&b->reply, off);
+    rpc_put_u64(&b->reply, len);
+    if (fetch) rpc_put_bytes(&b->reply_raw, p, (size_t)len);
+    return 0;
+}
+
 static int run_custom(struct batch *b, unsigned op, struct gl_ctx *c)
 {
     const struct rg_gl_cmd *d = &rg_gl_cmds[op];
@@ -912,10 +986,12 @@ int gl_call(struct session *s, struct call *cl)
         struct gl_ctx *c = gl_current();
         if (op >= RG_WS_BASE && op < RG_WS_END_) {
             sync = op == RG_WS_INFO || op == RG_WS_CHOOSE_CONFIG || op == RG_WS_FINISH ||
-                   op == RG_WS_PRESENT || op == RG_WS_EXTENSIONS;
+                   op == RG_WS_PRESENT || op == RG_WS_EXTENSIONS || op == RG_WS_MAP;
             if (op == RG_WS_PRESENT_ASYNC) gl_frames_session(s);
             if (op == RG_WS_FINISH) {
                 if (c) G.Finish();
+            } else if (op == RG_WS_MAP || op == RG_WS_MAP_WRITE || op == RG_WS_UNMAP) {
+                if (run_map(&b, op, c)) bad = "malformed buffer mapping command";
             } else if (gl_ws_command(op, &b.rb, &b.reply, &b.reply_raw, &b.status)) {
                 bad = "malformed window-system command";
             }

@@ -111,6 +111,9 @@ struct gl_fns { /* the GL entry points the server itself calls (gl_exec.c loads 
     PFNGLMAPBUFFERRANGEPROC MapBufferRange;
     PFNGLUNMAPBUFFERPROC UnmapBuffer;
     void *(*MapBuffer)(GLenum, GLenum); /* desktop GL 1.5 */
+    PFNGLFLUSHMAPPEDBUFFERRANGEPROC FlushMappedBufferRange;
+    PFNGLGETBUFFERPARAMETERIVPROC GetBufferParameteriv;
+    PFNGLGETBUFFERPOINTERVPROC GetBufferPointerv;
     /* optional (desktop GL compatibility) */
     GLuint (*GenLists)(GLsizei);
     void (*DeleteLists)(GLuint, GLsizei);

@@ -3,7 +3,12 @@
  * holding its element buffer, an instanced draw with an integer attribute,
  * a texture uploaded from a pixel unpack buffer (an offset, not memory), a 3D
  * texture with image height, GL_BACK as draw and read buffer, glClearBufferfv, a fence
- * sync waited on, glGetStringi; read back with glReadPixels into argv[1].
+ * sync waited on, glGetStringi, the quad's vertices written through glMapBufferRange;
+ * read back with glReadPixels into argv[1]. Buffer mappings are also checked against
+ * known bytes: read, write without invalidating (untouched bytes keep their
+ * values), explicit flushes, invalidation, glMapBuffer-style whole ranges through
+ * GL ES 3's range call, glGetBufferPointerv, and GL's errors for bad ranges and
+ * unmapping what is not mapped.
  * Exit 77 without an ES 3 context. */
 #include <EGL/egl.h>
 #include <EGL/eglext.h>
@@ -70,7 +75,12 @@ static void scene(void)
     glGenBuffers(3, bufs);
     glBindVertexArray(vao);
     glBindBuffer(GL_ARRAY_BUFFER, bufs[0]);
-    glBufferData(GL_ARRAY_BUFFER, sizeof quad, quad, GL_STATIC_DRAW);
+    glBufferData(GL_ARRAY_BUFFER, sizeof quad, NULL, GL_STATIC_DRAW);
+    void *q = glMapBufferRange(GL_ARRAY_BUFFER, 0, sizeof quad,
+                               GL_MAP_WRITE_BIT | GL_MAP_INVALIDATE_BUFFER_BIT);
+    CHECK(q != NULL, "glMapBufferRange for the quad");
+    if (q) memcpy(q, quad, sizeof quad);
+    CHECK(glUnmapBuffer(GL_ARRAY_BUFFER) == GL_TRUE, "glUnmapBuffer of the quad");
     glVertexAttribPointer(0, 2, GL_FLOAT, GL_FALSE, 0, (void *)0);
     glEnableVertexAttribArray(0);
     glBindBuffer(GL_ARRAY_BUFFER, bufs[1]);
@@ -121,6 +131,62 @@ static void scene(void)
     CHECK(glGetError() == GL_NO_ERROR, "GL error after the scene");
 }
 
+/* Mapped ranges against the bytes they must hold. */
+static void mapping(void)
+{
+    GLubyte init[64], *p;
+    for (int i = 0; i < 64; i++)
+        init[i] = (GLubyte)(i * 3 + 1);
+    GLuint b;
+    glGenBuffers(1, &b);
+    glBindBuffer(GL_COPY_WRITE_BUFFER, b); /* a target the client does not shadow */
+    glBufferData(GL_COPY_WRITE_BUFFER, 64, init, GL_DYNAMIC_DRAW);
+    p = glMapBufferRange(GL_COPY_WRITE_BUFFER, 8, 32, GL_MAP_READ_BIT);
+    CHECK(p && !memcmp(p, init + 8, 32), "read mapping [8, 40)");
+    void *q = NULL;
+    glGetBufferPointerv(GL_COPY_WRITE_BUFFER, GL_BUFFER_MAP_POINTER, &q);
+    CHECK(q == p, "glGetBufferPointerv gives the mapping");
+    CHECK(glUnmapBuffer(GL_COPY_WRITE_BUFFER) == GL_TRUE, "unmap after reading");
+    p = glMapBufferRange(GL_COPY_WRITE_BUFFER, 16, 16, GL_MAP_WRITE_BIT); /* half written */
+    for (int i = 0; p && i < 8; i++)
+        p[i] = (GLubyte)(0xa0 + i);
+    CHECK(p && glUnmapBuffer(GL_COPY_WRITE_BUFFER) == GL_TRUE, "write mapping [16, 32)");
+    p = glMapBufferRange(GL_COPY_WRITE_BUFFER, 40, 16, GL_MAP_WRITE_BIT | GL_MAP_FLUSH_EXPLICIT_BIT);
+    for (int i = 0; p && i < 16; i++)
+        p[i] = (GLubyte)(0xb0 + i);
+    glFlushMappedBufferRange(GL_COPY_WRITE_BUFFER, 4, 8); /* bytes 44..51 */
+    CHECK(p && glUnmapBuffer(GL_COPY_WRITE_BUFFER) == GL_TRUE, "explicit flush mapping");
+    p = glMapBufferRange(GL_COPY_WRITE_BUFFER, 56, 8, GL_MAP_WRITE_BIT | GL_MAP_INVALIDATE_RANGE_BIT);
+    for (int i = 0; p && i < 8; i++)
+        p[i] = (GLubyte)(0xc0 + i);
+    CHECK(p && glUnmapBuffer(GL_COPY_WRITE_BUFFER) == GL_TRUE, "invalidating mapping");
+    CHECK(glGetError() == GL_NO_ERROR, "GL error after the mappings");
+    GLubyte want[64];
+    memcpy(want, init, 64);
+    for (int i = 0; i < 8; i++)
+        want[16 + i] = (GLubyte)(0xa0 + i), want[44 + i] = (GLubyte)(0xb4 + i),
+                  want[56 + i] = (GLubyte)(0xc0 + i);
+    p = glMapBufferRange(GL_COPY_WRITE_BUFFER, 0, 64, GL_MAP_READ_BIT | GL_MAP_WRITE_BIT);
+    /* 40..43 and 52..55 were mapped for explicit flushes but not flushed: undefined */
+    CHECK(p && !memcmp(p, want, 40) && !memcmp(p + 44, want + 44, 8) &&
+              !memcmp(p + 56, want + 56, 8),
+          "the buffer after the writes");
+    if (p) p[0] = 0x55; /* read-write: the whole range goes back */
+    glUnmapBuffer(GL_COPY_WRITE_BUFFER);
+    p = glMapBufferRange(GL_COPY_WRITE_BUFFER, 0, 4, GL_MAP_READ_BIT);
+    CHECK(p && p[0] == 0x55 && p[1] == want[1], "a read-write mapping's write");
+    glUnmapBuffer(GL_COPY_WRITE_BUFFER);
+    CHECK(glGetError() == GL_NO_ERROR, "GL error after reading back");
+    /* GL's own errors */
+    CHECK(glMapBufferRange(GL_COPY_WRITE_BUFFER, 60, 8, GL_MAP_READ_BIT) == NULL &&
+              glGetError() == GL_INVALID_VALUE,
+          "a range past the end: NULL and GL_INVALID_VALUE");
+    CHECK(glUnmapBuffer(GL_COPY_WRITE_BUFFER) == GL_FALSE && glGetError() == GL_INVALID_OPERATION,
+          "unmapping what is not mapped: GL_INVALID_OPERATION");
+    glBindBuffer(GL_COPY_WRITE_BUFFER, 0);
+    glDeleteBuffers(1, &b);
+}
+
 int main(int argc, char **argv)
 {
     EGLDisplay d = gltest_egl_display();
@@ -159,6 +225,7 @@ int main(int argc, char **argv)
     CHECK(next > 0 && e0 && !strncmp(e0, "GL_", 3), "glGetStringi: %d extensions, first %s", next,
           e0 ? e0 : "(null)");
     scene();
+    mapping();
     static unsigned char px[W * H * 4];
     glReadPixels(0, 0, W, H, GL_RGBA, GL_UNSIGNED_BYTE, px);
     CHECK(glGetError() == GL_NO_ERROR, "glReadPixels");

@@ -8,6 +8,7 @@
 #include <EGL/egl.h>
 #include <EGL/eglext.h>
 #include <GL/gl.h>
+#include <GL/glext.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -119,6 +120,31 @@ int main(int argc, char **argv)
         glPopMatrix();
     }
     glDeleteLists(lists, 3);
+    /* GL 1.5's whole-buffer mapping: read-write, then read back */
+    PFNGLGENBUFFERSPROC gen = (PFNGLGENBUFFERSPROC)eglGetProcAddress("glGenBuffers");
+    PFNGLBINDBUFFERPROC bind = (PFNGLBINDBUFFERPROC)eglGetProcAddress("glBindBuffer");
+    PFNGLBUFFERDATAPROC data = (PFNGLBUFFERDATAPROC)eglGetProcAddress("glBufferData");
+    PFNGLMAPBUFFERPROC mapb = (PFNGLMAPBUFFERPROC)eglGetProcAddress("glMapBuffer");
+    PFNGLUNMAPBUFFERPROC unmap = (PFNGLUNMAPBUFFERPROC)eglGetProcAddress("glUnmapBuffer");
+    GLuint b = 0;
+    unsigned char init[32];
+    for (int i = 0; i < 32; i++)
+        init[i] = (unsigned char)(200 - i);
+    gen(1, &b);
+    bind(GL_ARRAY_BUFFER, b);
+    data(GL_ARRAY_BUFFER, 32, init, GL_STREAM_DRAW);
+    unsigned char *m = mapb(GL_ARRAY_BUFFER, GL_READ_WRITE);
+    int same = m && !memcmp(m, init, 32);
+    if (m) m[5] = 7;
+    GLboolean un = unmap(GL_ARRAY_BUFFER);
+    m = mapb(GL_ARRAY_BUFFER, GL_READ_ONLY);
+    int kept = m && m[5] == 7 && m[4] == init[4] && m[6] == init[6];
+    unmap(GL_ARRAY_BUFFER);
+    bind(GL_ARRAY_BUFFER, 0);
+    if (!same || !un || !kept) {
+        printf("FAIL: glMapBuffer: contents %d, unmap %d, write kept %d\n", same, un, kept);
+        return 1;
+    }
     static unsigned char px[W * H * 4];
     glReadPixels(0, 0, W, H, GL_RGBA, GL_UNSIGNED_BYTE, px);
     GLenum err = glGetError();
