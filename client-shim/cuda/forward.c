@@ -267,10 +267,7 @@ static void after_success(const struct rpc_call_desc *d, void **args)
         ipc_opened(**(uint64_t **)args[0]);
     } else if (!strcmp(d->base, "cuLibraryGetManaged")) {
         rg_managed_var(d, args);
-    } else if (!strcmp(d->name, "cuMemFree_v2")) {
-        rg_mirror_remove(*(uint64_t *)args[0]); /* managed: gone before the call (managed.c) */
-    } else if (!strcmp(d->base, "cuMemFreeAsync")) {
-        rg_mirror_remove(*(uint64_t *)args[0]);
+    } else if (!strcmp(d->base, "cuMemFreeAsync")) { /* the mirror let go before the call */
         rg_managed_remove(*(uint64_t *)args[0]);
     } else {
         rg_dev_remember(d, args);
@@ -557,10 +554,16 @@ static CUresult forward(const struct rpc_call_desc *d, void **args)
     struct rg_copy_struct copy;
     if (sent == args) sent = rg_mirror_unified_copy(d, args, wire, &copy); /* no device args */
     if ((r = rg_managed_before(d, args)) != CUDA_SUCCESS) return r;
+    /* A free leaves the mirror before the server frees: another thread's allocation
+     * may get the same address back from the server, and its entry must not be the
+     * one this free's update removes (managed memory left in rg_managed_before). */
+    int is_free = !strcmp(d->name, "cuMemFree_v2") || !strcmp(d->base, "cuMemFreeAsync");
+    uint64_t freed = is_free ? rg_mirror_remove(*(uint64_t *)args[0]) : 0;
     if (is_split_copy(d) && *(size_t *)args[2] > RPC_MAX_CALL_BYTES)
         r = send_split(d, sent, wait);
     else
         r = send_call(d, sent, wait);
+    if (r != CUDA_SUCCESS && freed) rg_mirror_add(*(uint64_t *)args[0], freed); /* not freed */
     if (r == CUDA_SUCCESS && wait) r = device_ordinals_in(d, args);
     if (rpc_error_is_sticky(r)) rg_ctx_set_sticky(cur, r);
     note_capture(d, args, r);

@@ -72,17 +72,20 @@ out:
     pthread_mutex_unlock(&M.mu);
 }
 
-void rg_mirror_remove(uint64_t base)
+uint64_t rg_mirror_remove(uint64_t base)
 {
+    uint64_t size = 0;
     pthread_mutex_lock(&M.mu);
     size_t i = upper(base);
     if (i > 0 && M.v[i - 1].base == base) {
+        size = M.v[i - 1].size;
         if (M.nfreed == FREED_MAX) M.nfreed = 0;
         M.freed[M.nfreed++] = M.v[i - 1];
         memmove(&M.v[i - 1], &M.v[i], (M.n - i) * sizeof *M.v);
         M.n--;
     }
     pthread_mutex_unlock(&M.mu);
+    return size;
 }
 
 void rg_mirror_unfree(uint64_t base, uint64_t size)

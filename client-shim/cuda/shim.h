@@ -196,7 +196,7 @@ void rg_ctx_clear_sticky(uint64_t id);
 
 /* ---- device allocations (mirror.c) ------------------------------------------- */
 void rg_mirror_add(uint64_t base, uint64_t size);
-void rg_mirror_remove(uint64_t base);
+uint64_t rg_mirror_remove(uint64_t base); /* the span's size, 0 if it was not there */
 /* Addresses in use again that the mirror does not track (an opened IPC range). */
 void rg_mirror_unfree(uint64_t base, uint64_t size);
 int rg_in_window(uint64_t p);
