@@ -153,6 +153,10 @@ enum rg_gl_wsop {
     RG_WS_MAP_WRITE, /* u32 target, u64 offset in the mapping, u32 flush (1: also
                         glFlushMappedBufferRange), blob: the bytes */
     RG_WS_UNMAP,     /* u32 target: glUnmapBuffer */
+    RG_WS_PROGRAM_INFO, /* sync: u32 program -> result 1 if it is a program; i32 link status,
+                           i32 info log length, i32 active uniform / attribute max length,
+                           u32 nu, u32 na (0 unless linked), then nu uniforms and na attributes,
+                           each i32 size, u32 type, i32 location, str name */
     RG_WS_END_
 };
 

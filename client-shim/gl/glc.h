@@ -122,6 +122,9 @@ void rg_glc_frame_sink(void (*sink)(const void *enc, size_t enc_len, void *raw, 
 int rg_glc_wait_until(int (*done)(void *), void *arg);
 
 void rg_glc_maps_free(struct glc_ctx *c); /* glc_map.c: the context's mappings go */
+/* glc_prog.c: program introspection shadows */
+void rg_glc_prog_deleted(uint32_t name);
+void rg_glc_progs_share_gone(struct glc_share *share);
 
 /* ---- window-system objects shared by EGL and GLX (glc_ws.c) ----------------------- */
 #define GLC_CTX_MAGIC 0x52474378u /* "RGCx" */
@@ -173,6 +176,8 @@ void rg_glc_shadow_glBindBuffer(const union rg_gl_arg *a);
 void rg_glc_shadow_glViewport(const union rg_gl_arg *a);
 void rg_glc_shadow_glEnableVertexAttribArray(const union rg_gl_arg *a); /* glc_arrays.c */
 void rg_glc_shadow_glDisableVertexAttribArray(const union rg_gl_arg *a);
+void rg_glc_shadow_glLinkProgram(const union rg_gl_arg *a); /* glc_prog.c */
+void rg_glc_shadow_glProgramBinary(const union rg_gl_arg *a);
 void rg_glc_vaos_deleted(struct glc_ctx *c, GLsizei n, const GLuint *names);
 void rgc_glDrawElements(GLenum mode, GLsizei count, GLenum type, const void *indices);
 

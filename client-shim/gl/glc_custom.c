@@ -161,6 +161,7 @@ static void delone(unsigned op, GLuint name)
 
 void rgc_glDeleteProgram(GLuint p)
 {
+    rg_glc_prog_deleted(p);
     delone(RG_GLOP_glDeleteProgram, p);
 }
 void rgc_glDeleteShader(GLuint s)

@@ -95,7 +95,10 @@ struct glc_ctx *rg_glc_ctx_create(uint32_t api, int major, int minor, int flags,
 void rg_glc_ctx_free(struct glc_ctx *c)
 {
     c->magic = 0;
-    if (--c->share->refs == 0) free(c->share);
+    if (--c->share->refs == 0) {
+        rg_glc_progs_share_gone(c->share);
+        free(c->share);
+    }
     for (int i = 0; i < 8; i++)
         free(c->strings[i]);
     for (uint32_t i = 0; i < c->nexts; i++)

@@ -73,6 +73,12 @@ int gl_fns_load(void)
     O(FlushMappedBufferRange);
     O(GetBufferParameteriv);
     O(GetBufferPointerv);
+    O(IsProgram);
+    O(GetProgramiv);
+    O(GetActiveUniform);
+    O(GetActiveAttrib);
+    O(GetUniformLocation);
+    O(GetAttribLocation);
     O(GenLists);
     O(DeleteLists);
     O(ClientActiveTexture);
@@ -866,6 +872,51 @@ static int run_map(struct batch *b, uint32_t op, struct gl_ctx *c)
     return 0;
 }
 
+/* Everything the client asks of a program after link, in one answer
+ * (client-shim/gl/glc_prog.c). The application's GL error state is left alone:
+ * only queries valid for a linked program are made. */
+static int run_program_info(struct batch *b, struct gl_ctx *c)
+{
+    uint32_t name = rpc_get_u32(&b->rb);
+    if (!rpc_rbuf_ok(&b->rb)) return -1;
+    b->ret = 0;
+    if (!c || c->destroyed || !G.IsProgram || !G.GetProgramiv || !G.GetActiveUniform ||
+        !G.GetActiveAttrib || !G.GetUniformLocation || !G.GetAttribLocation)
+        return 0;
+    GLuint p = gl_name_lookup(c, RG_GC_PROGRAM, name, 0);
+    if (!p || !G.IsProgram(p)) return 0;
+    GLint v[6] = {0}; /* link status, log length, max lengths, counts */
+    G.GetProgramiv(p, GL_LINK_STATUS, &v[0]);
+    G.GetProgramiv(p, GL_INFO_LOG_LENGTH, &v[1]);
+    if (v[0] == GL_TRUE) {
+        G.GetProgramiv(p, GL_ACTIVE_UNIFORM_MAX_LENGTH, &v[2]);
+        G.GetProgramiv(p, GL_ACTIVE_ATTRIBUTE_MAX_LENGTH, &v[3]);
+        G.GetProgramiv(p, GL_ACTIVE_UNIFORMS, &v[4]);
+        G.GetProgramiv(p, GL_ACTIVE_ATTRIBUTES, &v[5]);
+    }
+    if (v[4] < 0 || v[5] < 0 || v[4] > 65536 || v[5] > 65536) return 0;
+    for (int i = 0; i < 6; i++)
+        rpc_put_u32(&b->reply, (uint32_t)v[i]);
+    char nm[1024];
+    for (int k = 0; k < 2; k++)
+        for (GLint i = 0; i < v[4 + k]; i++) {
+            GLsizei len = 0;
+            GLint size = 0;
+            GLenum type = 0;
+            nm[0] = 0;
+            (k ? G.GetActiveAttrib : G.GetActiveUniform)(p, (GLuint)i, sizeof nm, &len, &size,
+                                                           &type, nm);
+            nm[sizeof nm - 1] = 0;
+            GLint loc = (k ? G.GetAttribLocation : G.GetUniformLocation)(p, nm);
+            rpc_put_u32(&b->reply, (uint32_t)size);
+            rpc_put_u32(&b->reply, type);
+            rpc_put_u32(&b->reply, (uint32_t)loc);
+            rpc_put_str(&b->reply, nm);
+        }
+    b->ret = 1;
+    return 0;
+}
+
 static int run_custom(struct batch *b, unsigned op, struct gl_ctx *c)
 {
     const struct rg_gl_cmd *d = &rg_gl_cmds[op];
@@ -986,12 +1037,15 @@ int gl_call(struct session *s, struct call *cl)
         struct gl_ctx *c = gl_current();
         if (op >= RG_WS_BASE && op < RG_WS_END_) {
             sync = op == RG_WS_INFO || op == RG_WS_CHOOSE_CONFIG || op == RG_WS_FINISH ||
-                   op == RG_WS_PRESENT || op == RG_WS_EXTENSIONS || op == RG_WS_MAP;
+                   op == RG_WS_PRESENT || op == RG_WS_EXTENSIONS || op == RG_WS_MAP ||
+                   op == RG_WS_PROGRAM_INFO;
             if (op == RG_WS_PRESENT_ASYNC) gl_frames_session(s);
             if (op == RG_WS_FINISH) {
                 if (c) G.Finish();
             } else if (op == RG_WS_MAP || op == RG_WS_MAP_WRITE || op == RG_WS_UNMAP) {
                 if (run_map(&b, op, c)) bad = "malformed buffer mapping command";
+            } else if (op == RG_WS_PROGRAM_INFO) {
+                if (run_program_info(&b, c)) bad = "malformed program query";
             } else if (gl_ws_command(op, &b.rb, &b.reply, &b.reply_raw, &b.status)) {
                 bad = "malformed window-system command";
             }

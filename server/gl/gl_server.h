@@ -114,6 +114,12 @@ struct gl_fns { /* the GL entry points the server itself calls (gl_exec.c loads 
     PFNGLFLUSHMAPPEDBUFFERRANGEPROC FlushMappedBufferRange;
     PFNGLGETBUFFERPARAMETERIVPROC GetBufferParameteriv;
     PFNGLGETBUFFERPOINTERVPROC GetBufferPointerv;
+    PFNGLISPROGRAMPROC IsProgram;
+    PFNGLGETPROGRAMIVPROC GetProgramiv;
+    PFNGLGETACTIVEUNIFORMPROC GetActiveUniform;
+    PFNGLGETACTIVEATTRIBPROC GetActiveAttrib;
+    PFNGLGETUNIFORMLOCATIONPROC GetUniformLocation;
+    PFNGLGETATTRIBLOCATIONPROC GetAttribLocation;
     /* optional (desktop GL compatibility) */
     GLuint (*GenLists)(GLsizei);
     void (*DeleteLists)(GLuint, GLsizei);

@@ -8,7 +8,9 @@
  * known bytes: read, write without invalidating (untouched bytes keep their
  * values), explicit flushes, invalidation, glMapBuffer-style whole ranges through
  * GL ES 3's range call, glGetBufferPointerv, and GL's errors for bad ranges and
- * unmapping what is not mapped.
+ * unmapping what is not mapped. Program introspection (answered by the client after
+ * one round trip) against what the shaders declare: counts, names, types,
+ * locations, a relink that moves an attribute, a program that did not link.
  * Exit 77 without an ES 3 context. */
 #include <EGL/egl.h>
 #include <EGL/eglext.h>
@@ -131,6 +133,78 @@ static void scene(void)
     CHECK(glGetError() == GL_NO_ERROR, "GL error after the scene");
 }
 
+/* Program queries against the shaders' own declarations. */
+static void introspection(void)
+{
+    static const char *v2 = "attribute vec4 a_pos;\n"
+                            "attribute vec2 a_uv;\n"
+                            "uniform mat4 u_m;\n"
+                            "uniform vec4 u_k[3];\n"
+                            "varying vec2 uv;\n"
+                            "void main() { uv = a_uv; gl_Position = u_m * a_pos + u_k[2]; }\n";
+    static const char *f2 = "precision mediump float;\n"
+                            "varying vec2 uv;\n"
+                            "uniform float u_a;\n"
+                            "void main() { gl_FragColor = vec4(uv, u_a, 1.0); }\n";
+    GLuint p = glCreateProgram();
+    glAttachShader(p, gltest_shader(GL_VERTEX_SHADER, v2));
+    glAttachShader(p, gltest_shader(GL_FRAGMENT_SHADER, f2));
+    glBindAttribLocation(p, 3, "a_pos");
+    glLinkProgram(p);
+    GLint ok = 0, nu = 0, na = 0, maxu = 0;
+    glGetProgramiv(p, GL_LINK_STATUS, &ok);
+    glGetProgramiv(p, GL_ACTIVE_UNIFORMS, &nu);
+    glGetProgramiv(p, GL_ACTIVE_ATTRIBUTES, &na);
+    glGetProgramiv(p, GL_ACTIVE_UNIFORM_MAX_LENGTH, &maxu);
+    CHECK(ok == GL_TRUE && nu == 3 && na == 2, "link %d, %d uniforms, %d attributes", ok, nu, na);
+    CHECK(maxu == (GLint)sizeof "u_k[0]", "longest uniform name with its NUL: %d", maxu);
+    CHECK(glGetAttribLocation(p, "a_pos") == 3, "bound attribute location");
+    GLint uv = glGetAttribLocation(p, "a_uv");
+    CHECK(uv >= 0 && uv != 3, "the other attribute: %d", uv);
+    CHECK(glGetAttribLocation(p, "nope") == -1 && glGetUniformLocation(p, "nope") == -1,
+          "names that are not there");
+    GLint k = glGetUniformLocation(p, "u_k"), k0 = glGetUniformLocation(p, "u_k[0]"),
+          k2 = glGetUniformLocation(p, "u_k[2]");
+    CHECK(k >= 0 && k == k0 && k2 >= 0 && k2 != k, "uniform array: %d %d %d", k, k0, k2);
+    int seen = 0;
+    for (GLint i = 0; i < nu; i++) {
+        char name[32];
+        GLsizei len = 0;
+        GLint size = 0;
+        GLenum type = 0;
+        glGetActiveUniform(p, (GLuint)i, sizeof name, &len, &size, &type, name);
+        if (!strcmp(name, "u_m") && type == GL_FLOAT_MAT4 && size == 1 && len == 3) seen |= 1;
+        if (!strcmp(name, "u_k[0]") && type == GL_FLOAT_VEC4 && size == 3 && len == 6) seen |= 2;
+        if (!strcmp(name, "u_a") && type == GL_FLOAT && size == 1) seen |= 4;
+        char cut[3];
+        glGetActiveUniform(p, (GLuint)i, sizeof cut, &len, &size, &type, cut);
+        if (len != 2 || cut[2] != 0) seen |= 8; /* cut to the buffer, NUL-terminated */
+    }
+    CHECK(seen == 7, "active uniforms: seen mask %d", seen);
+    GLsizei len = 0;
+    GLint size = 0;
+    GLenum type = 0;
+    char name[32];
+    glGetActiveAttrib(p, 0, sizeof name, &len, &size, &type, name);
+    CHECK(glGetError() == GL_NO_ERROR, "GL error after the queries");
+    glGetActiveUniform(p, (GLuint)nu, sizeof name, &len, &size, &type, name);
+    CHECK(glGetError() == GL_INVALID_VALUE, "an index past the last uniform");
+    glBindAttribLocation(p, 5, "a_pos"); /* takes effect at the next link */
+    CHECK(glGetAttribLocation(p, "a_pos") == 3, "before the relink");
+    glLinkProgram(p);
+    CHECK(glGetAttribLocation(p, "a_pos") == 5, "after the relink: %d", glGetAttribLocation(p, "a_pos"));
+    glDeleteProgram(p);
+    GLuint bad = glCreateProgram(); /* a fragment shader alone: it does not link in GL ES */
+    glAttachShader(bad, gltest_shader(GL_FRAGMENT_SHADER, f2));
+    glLinkProgram(bad);
+    glGetProgramiv(bad, GL_LINK_STATUS, &ok);
+    CHECK(ok == GL_FALSE, "a program without a vertex shader links?");
+    glGetError();
+    CHECK(glGetUniformLocation(bad, "u_a") == -1 && glGetError() == GL_INVALID_OPERATION,
+          "a location in a program that did not link: GL_INVALID_OPERATION");
+    glDeleteProgram(bad);
+}
+
 /* Mapped ranges against the bytes they must hold. */
 static void mapping(void)
 {
@@ -226,6 +300,7 @@ int main(int argc, char **argv)
           e0 ? e0 : "(null)");
     scene();
     mapping();
+    introspection();
     static unsigned char px[W * H * 4];
     glReadPixels(0, 0, W, H, GL_RGBA, GL_UNSIGNED_BYTE, px);
     CHECK(glGetError() == GL_NO_ERROR, "glReadPixels");
