@@ -481,6 +481,81 @@ static int back_to_attachment(unsigned op, union rg_gl_arg *a, void **out)
     return 0;
 }
 
+/* ---- binding queries: the server's names back into the client's ---------------------------- */
+
+/* The class of the object a binding pname names, RG_GC_NONE for other pnames. */
+static unsigned binding_class(GLenum pname)
+{
+    switch (pname) {
+    case GL_ARRAY_BUFFER_BINDING:
+    case GL_ELEMENT_ARRAY_BUFFER_BINDING:
+    case GL_PIXEL_PACK_BUFFER_BINDING:
+    case GL_PIXEL_UNPACK_BUFFER_BINDING:
+    case GL_COPY_READ_BUFFER_BINDING:
+    case GL_COPY_WRITE_BUFFER_BINDING:
+    case GL_UNIFORM_BUFFER_BINDING:
+    case GL_TRANSFORM_FEEDBACK_BUFFER_BINDING:
+        return RG_GC_BUFFER;
+    case GL_TEXTURE_BINDING_1D:
+    case GL_TEXTURE_BINDING_2D:
+    case GL_TEXTURE_BINDING_3D:
+    case GL_TEXTURE_BINDING_CUBE_MAP:
+    case GL_TEXTURE_BINDING_2D_ARRAY:
+        return RG_GC_TEXTURE;
+    case GL_DRAW_FRAMEBUFFER_BINDING: /* = GL_FRAMEBUFFER_BINDING */
+    case GL_READ_FRAMEBUFFER_BINDING:
+        return RG_GC_FRAMEBUFFER;
+    case GL_RENDERBUFFER_BINDING:
+        return RG_GC_RENDERBUFFER;
+    case GL_CURRENT_PROGRAM:
+        return RG_GC_PROGRAM;
+    case GL_VERTEX_ARRAY_BINDING:
+        return RG_GC_VERTEXARRAY;
+    case GL_SAMPLER_BINDING:
+        return RG_GC_SAMPLER;
+    case GL_TRANSFORM_FEEDBACK_BINDING:
+        return RG_GC_TRANSFORMFEEDBACK;
+    default:
+        return RG_GC_NONE;
+    }
+}
+
+/* The client's name for real name `real` of class cls (0 for the surface's
+ * stand-in framebuffer, and for objects the client never named). */
+static uint32_t client_name(struct gl_ctx *c, unsigned cls, GLenum pname, uint32_t real)
+{
+    if (!real) return 0;
+    if (cls == RG_GC_FRAMEBUFFER) {
+        struct gl_surf *sf = pname == GL_READ_FRAMEBUFFER_BINDING ? c->read : c->draw;
+        if (sf && real == gl_surface_fbo(c, sf)) return 0; /* the default framebuffer */
+    }
+    uint32_t name = 0;
+    pthread_mutex_lock(&names_mu);
+    struct gl_names *n = c->names;
+    for (uint32_t i = 1; i < n->cap[cls] && !name; i++)
+        if (n->map[cls][i] == real) name = i;
+    pthread_mutex_unlock(&names_mu);
+    return name;
+}
+
+/* glGetIntegerv and its 64-bit and indexed forms of a binding: the answer is
+ * the client's name of the object (GL gave the server's). */
+static void binding_names(struct gl_ctx *c, unsigned op, const union rg_gl_arg *a, void **out)
+{
+    int k = op == RG_GLOP_glGetIntegerv || op == RG_GLOP_glGetInteger64v ? 1
+            : op == RG_GLOP_glGetIntegeri_v || op == RG_GLOP_glGetInteger64i_v ? 2
+                                                                               : -1;
+    unsigned cls = k > 0 ? binding_class((GLenum)a[0].u) : RG_GC_NONE;
+    if (cls == RG_GC_NONE || !out[k]) return;
+    if (op == RG_GLOP_glGetInteger64v || op == RG_GLOP_glGetInteger64i_v) {
+        GLint64 *v = out[k];
+        *v = client_name(c, cls, (GLenum)a[0].u, (uint32_t)*v);
+    } else {
+        GLint *v = out[k];
+        *v = (GLint)client_name(c, cls, (GLenum)a[0].u, (uint32_t)*v);
+    }
+}
+
 /* Runs generated command op. 0 (ran or skipped as GL would), -1 malformed. */
 static int run_generic(struct batch *b, unsigned op, struct gl_ctx *c)
 {
@@ -665,6 +740,7 @@ static int run_generic(struct batch *b, unsigned op, struct gl_ctx *c)
     } res = {0};
     ffi_call(&e->cif, e->fn, &res, vals);
     if (op_kind(op) == OPK_ARRAYS) c->arrays_state = 0; /* checked again at the next draw */
+    if (d->flags & RG_GF_SYNC) binding_names(c, op, a, out);
     if (d->flags & RG_GF_SYNC) {
         switch (d->ret) {
         case RG_GK_F32:

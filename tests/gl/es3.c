@@ -8,7 +8,8 @@
  * known bytes: read, write without invalidating (untouched bytes keep their
  * values), explicit flushes, invalidation, glMapBuffer-style whole ranges through
  * GL ES 3's range call, glGetBufferPointerv, and GL's errors for bad ranges and
- * unmapping what is not mapped. Program introspection (answered by the client after
+ * unmapping what is not mapped. Binding queries give the application's names.
+ * Program introspection (answered by the client after
  * one round trip) against what the shaders declare: counts, names, types,
  * locations, a relink that moves an attribute, a program that did not link.
  * Exit 77 without an ES 3 context. */
@@ -120,6 +121,24 @@ static void scene(void)
 
     glBindVertexArray(vao);
     glDrawElementsInstanced(GL_TRIANGLES, 6, GL_UNSIGNED_SHORT, (void *)0, 3);
+    /* binding queries name the application's objects (the server's names differ) */
+    GLint got[6] = {-1, -1, -1, -1, -1, -1};
+    glBindBuffer(GL_ARRAY_BUFFER, bufs[1]);
+    glGetIntegerv(GL_ARRAY_BUFFER_BINDING, &got[0]);
+    glGetIntegerv(GL_ELEMENT_ARRAY_BUFFER_BINDING, &got[1]);
+    glGetIntegerv(GL_VERTEX_ARRAY_BINDING, &got[2]);
+    glGetIntegerv(GL_CURRENT_PROGRAM, &got[3]);
+    glGetIntegerv(GL_TEXTURE_BINDING_3D, &got[4]); /* unit 1 is active */
+    glGetIntegerv(GL_FRAMEBUFFER_BINDING, &got[5]);
+    CHECK(got[0] == (GLint)bufs[1] && got[1] == (GLint)bufs[2] && got[2] == (GLint)vao &&
+              got[3] == (GLint)prog && got[4] == (GLint)tex[1] && got[5] == 0,
+          "bindings: array %d (%u), element %d (%u), VAO %d (%u), program %d (%u), texture %d "
+          "(%u), framebuffer %d (0)",
+          got[0], bufs[1], got[1], bufs[2], got[2], vao, got[3], prog, got[4], tex[1], got[5]);
+    GLint64 got64 = -1;
+    glGetInteger64v(GL_ARRAY_BUFFER_BINDING, &got64);
+    CHECK(got64 == (GLint64)bufs[1], "glGetInteger64v binding %lld", (long long)got64);
+    glBindBuffer(GL_ARRAY_BUFFER, 0);
     glBindVertexArray(0);
 
     GLsync f = glFenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
