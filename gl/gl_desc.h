@@ -106,6 +106,15 @@ size_t rg_gl_type_size(uint32_t type);
 size_t rg_gl_image_size(const struct rg_gl_pixstore *ps, int dims, uint32_t format, uint32_t type,
                         int64_t w, int64_t h, int64_t d);
 size_t rg_gl_get_count(uint32_t pname);          /* glGet{Integer,Float,Boolean}v values */
+/* Implementation limits the client answers glGetIntegerv of (RG_WS_LIMITS): each
+ * with the first GL ES and desktop GL versions (major * 10 + minor) that have it. */
+struct rg_gl_limit {
+    uint32_t pname;
+    uint8_t es, gl;
+};
+extern const struct rg_gl_limit rg_gl_limits[];
+extern const unsigned rg_gl_nlimits;
+int rg_gl_is_limit(uint32_t pname);
 size_t rg_gl_texparam_count(uint32_t pname);     /* glTexParameter*v / glGetTexParameter*v */
 size_t rg_gl_vattrib_count(uint32_t pname);      /* glGetVertexAttrib{f,i}v */
 size_t rg_gl_clearbuffer_count(uint32_t buffer); /* glClearBuffer*v */
@@ -153,6 +162,8 @@ enum rg_gl_wsop {
     RG_WS_MAP_WRITE, /* u32 target, u64 offset in the mapping, u32 flush (1: also
                         glFlushMappedBufferRange), blob: the bytes */
     RG_WS_UNMAP,     /* u32 target: glUnmapBuffer */
+    RG_WS_LIMITS, /* sync: -> u32 n, n x (u32 pname, i32 value, i32 second value): those of
+                     rg_gl_limits the current context's version has */
     RG_WS_PROGRAM_INFO, /* sync: u32 program -> result 1 if it is a program; i32 link status,
                            i32 info log length, i32 active uniform / attribute max length,
                            u32 nu, u32 na (0 unless linked), then nu uniforms and na attributes,

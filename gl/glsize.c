@@ -189,3 +189,27 @@ size_t rg_gl_fixed_count(uint32_t pname) /* fog, light model, texture env / gen,
         return 1;
     }
 }
+
+const struct rg_gl_limit rg_gl_limits[] = {
+    {GL_MAX_TEXTURE_SIZE, 20, 10},           {GL_MAX_CUBE_MAP_TEXTURE_SIZE, 20, 13},
+    {GL_MAX_RENDERBUFFER_SIZE, 20, 30},      {GL_MAX_VERTEX_ATTRIBS, 20, 20},
+    {GL_MAX_TEXTURE_IMAGE_UNITS, 20, 20},    {GL_MAX_VERTEX_TEXTURE_IMAGE_UNITS, 20, 20},
+    {GL_MAX_COMBINED_TEXTURE_IMAGE_UNITS, 20, 20},
+    {GL_MAX_VERTEX_UNIFORM_VECTORS, 20, 41}, {GL_MAX_FRAGMENT_UNIFORM_VECTORS, 20, 41},
+    {GL_MAX_VARYING_VECTORS, 20, 41},        {GL_MAX_VIEWPORT_DIMS, 20, 10},
+    {GL_SUBPIXEL_BITS, 20, 10},              {GL_MAX_3D_TEXTURE_SIZE, 30, 12},
+    {GL_MAX_ARRAY_TEXTURE_LAYERS, 30, 30},   {GL_MAX_DRAW_BUFFERS, 30, 20},
+    {GL_MAX_COLOR_ATTACHMENTS, 30, 30},      {GL_MAX_SAMPLES, 30, 30},
+    {GL_MAX_ELEMENTS_VERTICES, 30, 12},      {GL_MAX_ELEMENTS_INDICES, 30, 12},
+    {GL_MAX_VERTEX_UNIFORM_COMPONENTS, 30, 20},
+    {GL_MAX_FRAGMENT_UNIFORM_COMPONENTS, 30, 20},
+    {GL_MAX_UNIFORM_BUFFER_BINDINGS, 30, 31},
+};
+const unsigned rg_gl_nlimits = sizeof rg_gl_limits / sizeof *rg_gl_limits;
+
+int rg_gl_is_limit(uint32_t pname)
+{
+    for (unsigned i = 0; i < rg_gl_nlimits; i++)
+        if (rg_gl_limits[i].pname == pname) return 1;
+    return 0;
+}

@@ -70,6 +70,9 @@ struct glc_ctx {
     int destroyed; /* eglDestroyContext while current: freed when released */
     struct glc_map *maps; /* buffers mapped (glc_map.c) */
     size_t nmaps;
+    int32_t (*limits)[3]; /* (pname, value, second value): implementation limits */
+    uint32_t nlimits;
+    int limits_tried;
 };
 
 /* A GL error the client found itself: the first one stays until glGetError. */

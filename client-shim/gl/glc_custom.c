@@ -287,8 +287,42 @@ static void get_values(unsigned op, GLenum pname, void *data, size_t elem)
     memcpy(data, scratch, (size_t)n * elem);
 }
 
+/* Implementation limits (gl/glsize.c), fetched in one round trip at the first
+ * glGetIntegerv of any of them (RG_WS_LIMITS: those this context's version has);
+ * 1 if *data was answered here. */
+static int limit(struct glc_ctx *c, GLenum pname, GLint *data)
+{
+    if (!c->limits_tried) {
+        c->limits_tried = 1;
+        rg_glc_reserve(4, 0);
+        rpc_put_u32(rg_glc_enc(), RG_WS_LIMITS);
+        struct glc_reply r;
+        if (rg_glc_sync(&r)) return 0;
+        uint32_t n = rpc_get_u32(&r.rest);
+        int32_t(*t)[3] = !r.status && n && n <= 256 ? calloc(n, sizeof *t) : NULL;
+        for (uint32_t i = 0; t && i < n; i++)
+            for (int k = 0; k < 3; k++)
+                t[i][k] = (int32_t)rpc_get_u32(&r.rest);
+        if (t && rpc_rbuf_done(&r.rest)) {
+            c->limits = t, c->nlimits = n;
+        } else {
+            free(t);
+        }
+        rg_glc_reply_free(&r);
+    }
+    for (uint32_t i = 0; i < c->nlimits; i++)
+        if ((GLenum)c->limits[i][0] == pname) {
+            data[0] = c->limits[i][1];
+            if (pname == GL_MAX_VIEWPORT_DIMS) data[1] = c->limits[i][2];
+            return 1;
+        }
+    return 0;
+}
+
 void rgc_glGetIntegerv(GLenum pname, GLint *data)
 {
+    struct glc_ctx *c = rg_glc_current();
+    if (c && data && rg_gl_is_limit(pname) && limit(c, pname, data)) return;
     get_values(RG_GLOP_glGetIntegerv, pname, data, sizeof *data);
 }
 

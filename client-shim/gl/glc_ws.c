@@ -106,6 +106,7 @@ void rg_glc_ctx_free(struct glc_ctx *c)
     free(c->exts);
     free(c->vaos);
     rg_glc_maps_free(c);
+    free(c->limits);
     free(c);
 }
 

@@ -948,6 +948,34 @@ static int run_map(struct batch *b, uint32_t op, struct gl_ctx *c)
     return 0;
 }
 
+/* Implementation limits (gl/glsize.c rg_gl_limits), for the client to answer
+ * glGetIntegerv of them (client-shim/gl/glc_custom.c). A pname is asked only of
+ * contexts whose API version has it, so the application's GL error state is
+ * left alone. */
+static int has_limit(const struct gl_ctx *c, size_t i)
+{
+    return c && !c->destroyed && c->version &&
+           c->version >= (c->api == EGL_OPENGL_API ? rg_gl_limits[i].gl : rg_gl_limits[i].es);
+}
+
+static int run_limits(struct batch *b, struct gl_ctx *c)
+{
+    const size_t nl = rg_gl_nlimits;
+    uint32_t n = 0;
+    for (size_t i = 0; i < nl; i++)
+        n += has_limit(c, i) != 0;
+    rpc_put_u32(&b->reply, n);
+    for (size_t i = 0; i < nl; i++) {
+        if (!has_limit(c, i)) continue;
+        GLint v[4] = {0}; /* GL_MAX_VIEWPORT_DIMS has two */
+        G.GetIntegerv(rg_gl_limits[i].pname, v);
+        rpc_put_u32(&b->reply, rg_gl_limits[i].pname);
+        rpc_put_u32(&b->reply, (uint32_t)v[0]);
+        rpc_put_u32(&b->reply, (uint32_t)v[1]);
+    }
+    return 0;
+}
+
 /* Everything the client asks of a program after link, in one answer
  * (client-shim/gl/glc_prog.c). The application's GL error state is left alone:
  * only queries valid for a linked program are made. */
@@ -1114,12 +1142,14 @@ int gl_call(struct session *s, struct call *cl)
         if (op >= RG_WS_BASE && op < RG_WS_END_) {
             sync = op == RG_WS_INFO || op == RG_WS_CHOOSE_CONFIG || op == RG_WS_FINISH ||
                    op == RG_WS_PRESENT || op == RG_WS_EXTENSIONS || op == RG_WS_MAP ||
-                   op == RG_WS_PROGRAM_INFO;
+                   op == RG_WS_PROGRAM_INFO || op == RG_WS_LIMITS;
             if (op == RG_WS_PRESENT_ASYNC) gl_frames_session(s);
             if (op == RG_WS_FINISH) {
                 if (c) G.Finish();
             } else if (op == RG_WS_MAP || op == RG_WS_MAP_WRITE || op == RG_WS_UNMAP) {
                 if (run_map(&b, op, c)) bad = "malformed buffer mapping command";
+            } else if (op == RG_WS_LIMITS) {
+                run_limits(&b, c);
             } else if (op == RG_WS_PROGRAM_INFO) {
                 if (run_program_info(&b, c)) bad = "malformed program query";
             } else if (gl_ws_command(op, &b.rb, &b.reply, &b.reply_raw, &b.status)) {

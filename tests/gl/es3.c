@@ -138,6 +138,18 @@ static void scene(void)
     GLint64 got64 = -1;
     glGetInteger64v(GL_ARRAY_BUFFER_BINDING, &got64);
     CHECK(got64 == (GLint64)bufs[1], "glGetInteger64v binding %lld", (long long)got64);
+    /* limits (answered by the client from one fetch) agree with GL's own float answers */
+    GLint ts = 0, va = 0, vp[2] = {0, 0};
+    GLfloat tsf = 0, vpf[2] = {0, 0};
+    glGetIntegerv(GL_MAX_TEXTURE_SIZE, &ts);
+    glGetIntegerv(GL_MAX_VERTEX_ATTRIBS, &va);
+    glGetIntegerv(GL_MAX_VIEWPORT_DIMS, vp);
+    glGetFloatv(GL_MAX_TEXTURE_SIZE, &tsf);
+    glGetFloatv(GL_MAX_VIEWPORT_DIMS, vpf);
+    CHECK(ts >= 2048 && va >= 16 && vp[0] >= ts && vp[1] >= ts, /* GL ES 3.0's minimums */
+          "limits: texture %d, attributes %d, viewport %dx%d", ts, va, vp[0], vp[1]);
+    CHECK(tsf == (GLfloat)ts && vpf[0] == (GLfloat)vp[0] && vpf[1] == (GLfloat)vp[1],
+          "limits as floats: %g, %gx%g", tsf, vpf[0], vpf[1]);
     glBindBuffer(GL_ARRAY_BUFFER, 0);
     glBindVertexArray(0);
 
