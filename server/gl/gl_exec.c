@@ -927,12 +927,12 @@ static int run_map(struct batch *b, uint32_t op, struct gl_ctx *c)
         GLint size = 0;
         G.GetBufferParameteriv(target, GL_BUFFER_SIZE, &size);
         off = 0, len = size > 0 ? (uint64_t)size : 0;
-        if (G.MapBufferRange && size > 0)
+        if (gl_has_map_range(c) && size > 0)
             p = G.MapBufferRange(target, 0, size, real);
         else if (G.MapBuffer)
             p = G.MapBuffer(target, fetch ? (access & GL_MAP_WRITE_BIT ? GL_READ_WRITE : GL_READ_ONLY)
                                           : GL_WRITE_ONLY);
-    } else if (G.MapBufferRange && off <= INT64_MAX && len <= INT64_MAX) {
+    } else if (gl_has_map_range(c) && off <= INT64_MAX && len <= INT64_MAX) {
         p = G.MapBufferRange(target, (GLintptr)off, (GLsizeiptr)len, real);
     }
     if (!p) return 0; /* GL recorded why; glGetError tells the application */

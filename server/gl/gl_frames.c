@@ -173,13 +173,12 @@ void gl_stop(void)
 static int has_pbo(const struct gl_ctx *c)
 {
     int v = c->api == EGL_OPENGL_API ? c->version >= 21 : c->version >= 30;
-    return v && G.BufferData && G.UnmapBuffer && (G.MapBufferRange || G.MapBuffer);
+    return v && G.BufferData && G.UnmapBuffer && (gl_has_map_range(c) || G.MapBuffer);
 }
 
 /* The frame in p's buffer out to the sender; p is free again. c is current. */
 static void collect(struct gl_ctx *c, struct gl_pending *p)
 {
-    (void)c;
     size_t n = (size_t)p->w * p->h * 4;
     void *px = malloc(n ? n : 1);
     int ok = px != NULL;
@@ -198,7 +197,7 @@ static void collect(struct gl_ctx *c, struct gl_pending *p)
         GLint bound = 0;
         G.GetIntegerv(GL_PIXEL_PACK_BUFFER_BINDING, &bound);
         G.BindBuffer(GL_PIXEL_PACK_BUFFER, p->pbo);
-        const void *m = G.MapBufferRange
+        const void *m = gl_has_map_range(c)
                             ? G.MapBufferRange(GL_PIXEL_PACK_BUFFER, 0, (GLsizeiptr)n, GL_MAP_READ_BIT)
                             : G.MapBuffer(GL_PIXEL_PACK_BUFFER, GL_READ_ONLY);
         if (m) p->codecs = (p->codecs & ~RG_FRAME_XIMAGE) |
@@ -257,7 +256,8 @@ void gl_frame_present(struct gl_ctx *c, struct gl_surf *sf, uint32_t chan, uint3
         sender_put(chan, seq, w, h, codecs, NULL);
         return;
     }
-    if (G.FenceSync) p->fence = G.FenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
+    if (G.FenceSync && c->version >= (c->api == EGL_OPENGL_API ? 32 : 30)) /* else: map waits */
+        p->fence = G.FenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
     fr->next ^= 1;
     if (older->busy) collect(c, older); /* a frame ago: done by now on a GPU */
 }

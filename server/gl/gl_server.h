@@ -146,6 +146,12 @@ int gl_read_colour(struct gl_ctx *c, struct gl_surf *sf, GLuint pbo, void *dst);
 /* Is sf read as GL_BGRA by c (c current)? Where its storage is BGRA and c can:
  * then GL copies rows as they are, as it does for RGBA storage read as RGBA. */
 int gl_read_bgra(struct gl_ctx *c, const struct gl_surf *sf);
+/* Does c have glMapBufferRange (GL ES 3.0, GL 3.0)? Asking an older context
+ * would leave a GL error the application did not cause. */
+static inline int gl_has_map_range(const struct gl_ctx *c)
+{
+    return G.MapBufferRange && c->version >= 30;
+}
 
 /* gl_frames.c: the frame channel */
 void gl_frames_session(struct session *s); /* where frames are sent */
