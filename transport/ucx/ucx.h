@@ -28,6 +28,7 @@ enum {
 #define UCX_UPGRADE_TIMEOUT_MS 30000 /* the adopting worker waits this long for the ANSWER */
 #define UCX_OP_POLL_US 200           /* a waiting send/fetch progresses at least this often */
 #define UCX_EOF_GRACE_MS 500         /* after the control EOF: frames still in flight */
+#define UCX_IDLE_POLL_MS 50          /* the progress thread progresses at least this often */
 
 /* One received active message, kept in the stream's order. Its bytes are
  * first `buf` (the message's header bytes, plus the data of an eager message,

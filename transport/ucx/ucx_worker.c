@@ -196,7 +196,14 @@ static void *progress_main(void *arg)
         ucs_status_t st = ucp_worker_arm(u->worker);
         if (st == UCS_ERR_BUSY) continue;
         int watch_ctl = !u->ctl_eof;
-        int tmo = u->ctl_eof && !u->peer_gone ? 10 : -1;
+        /* An armed worker is meant to signal every arrival, but a message that a
+         * shared-memory peer puts in our FIFO as we arm can go unannounced:
+         * progress now and then regardless, so such a message waits at most
+         * UCX_IDLE_POLL_MS instead of for ever. Seen with UCX_TLS=sm: a host
+         * callback's NOTIFY sat unread while both sides slept (drv_stream
+         * many_threads_one_stream hung 2 runs in 10); a check that counted work
+         * found after a quiet poll found it in 5 runs of 20, none hung. */
+        int tmo = u->ctl_eof && !u->peer_gone ? 10 : UCX_IDLE_POLL_MS;
         pthread_mutex_unlock(&u->mu);
         struct pollfd p[3] = {{.fd = u->efd, .events = POLLIN},
                               {.fd = u->wakefd, .events = POLLIN},
