@@ -129,10 +129,10 @@ static void *lane_main(void *p)
         if (rc < 0 && !atomic_exchange(&s->fatal, 1)) tp_shutdown(s->c); /* ends the main loop */
         if (!t->head) { /* idle: credits of its pipelined calls go back */
             pthread_mutex_unlock(&s->lock);
+            flush_credits(s);
 #ifdef RGPU_GL
             gl_lane_idle(); /* and the frames of its swaps go out */
 #endif
-            flush_credits(s);
             pthread_mutex_lock(&s->lock);
         }
         srv_deadline(&dl, s->cfg->lane_idle_ms);

@@ -503,11 +503,11 @@ static void egl_follow(struct glc_ctx *c)
 
 /* The frames of every swap of this thread's window shown (eglWaitClient, and
  * before its context leaves the window). */
-static void frames_wait(void)
+static void frames_wait(int careful)
 {
     struct glc_ctx *c = rg_glc_current();
     struct glc_surf *s = c ? c->draw : NULL;
-    if (s && s->win && XD.x) rg_glc_x11_frames_wait(XD.x, s->win, &s->frame);
+    if (s && s->win && !s->destroyed && XD.x) rg_glc_x11_frames_wait(XD.x, s->win, &s->frame, careful);
 }
 
 static EGLBoolean rg_eglMakeCurrent(EGLDisplay dpy, EGLSurface draw, EGLSurface read,
@@ -523,7 +523,7 @@ static EGLBoolean rg_eglMakeCurrent(EGLDisplay dpy, EGLSurface draw, EGLSurface 
     if ((draw == NULL) != (read == NULL)) return fail(EGL_BAD_MATCH);
     if (c && c->current && c != old) return fail(EGL_BAD_ACCESS);
     if (c && !D.inited) return fail(EGL_NOT_INITIALIZED);
-    if (old && (old != c || old->draw != d)) frames_wait();
+    if (old && (old != c || old->draw != d)) frames_wait(1);
     rg_glc_make_current(c, d ? d->id : 0, r ? r->id : 0, d, r);
     if (c) c->follow = d && d->win ? egl_follow : NULL;
     return ok();
@@ -558,7 +558,7 @@ static EGLBoolean rg_eglSwapInterval(EGLDisplay dpy, EGLint interval)
 static EGLBoolean rg_eglWaitClient(void)
 {
     rg_glc_finish();
-    frames_wait(); /* native (X) requests after this see every frame swapped before */
+    frames_wait(0); /* native (X) requests after this see every frame swapped before */
     return ok();
 }
 

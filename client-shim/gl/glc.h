@@ -181,6 +181,7 @@ void rg_glc_shadow_glEnableVertexAttribArray(const union rg_gl_arg *a); /* glc_a
 void rg_glc_shadow_glDisableVertexAttribArray(const union rg_gl_arg *a);
 void rg_glc_shadow_glLinkProgram(const union rg_gl_arg *a); /* glc_prog.c */
 void rg_glc_shadow_glProgramBinary(const union rg_gl_arg *a);
+void rg_glc_shadow_glValidateProgram(const union rg_gl_arg *a);
 void rg_glc_vaos_deleted(struct glc_ctx *c, GLsizei n, const GLuint *names);
 void rgc_glDrawElements(GLenum mode, GLsizei count, GLenum type, const void *indices);
 

@@ -11,7 +11,9 @@
  * the buffer's own. A write-only map that invalidates or flushes explicitly sends
  * nothing ahead. A mapping is found again by its target and, where the client
  * shadows that binding (array, element, pixel pack and unpack buffers), the buffer
- * bound there. */
+ * bound there. A record GL no longer has (glBufferData or glDeleteBuffers of a
+ * mapped buffer unmap it inside GL) is replaced by the next mapping GL grants
+ * there; GL, not the client, says whether a buffer is already mapped. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,10 +69,6 @@ static void *map(GLenum target, uint64_t offset, uint64_t length, GLbitfield acc
 {
     struct glc_ctx *c = rg_glc_current();
     if (!c) return NULL;
-    if (find(c, target)) { /* GL: mapping a mapped buffer is an error */
-        rg_glc_error(c, GL_INVALID_OPERATION);
-        return NULL;
-    }
     int fetch = (access & GL_MAP_READ_BIT) ||
                 ((access & GL_MAP_WRITE_BIT) &&
                  !(access & (GL_MAP_INVALIDATE_RANGE_BIT | GL_MAP_INVALIDATE_BUFFER_BIT |
@@ -94,9 +92,14 @@ static void *map(GLenum target, uint64_t offset, uint64_t length, GLbitfield acc
     uint64_t off = rpc_get_u64(&r.rest), len = rpc_get_u64(&r.rest);
     void *p = NULL;
     if (!r.status && r.ret == 2) rg_glc_error(c, GL_OUT_OF_MEMORY); /* larger than a blob */
-    if (!r.status && r.ret == 1 && rpc_rbuf_done(&r.rest) && len <= UINT32_MAX &&
+    int asked = length == RG_MAP_WHOLE || (off == offset && len == length); /* else: not ours */
+    if (!r.status && r.ret == 1 && rpc_rbuf_done(&r.rest) && asked && len <= UINT32_MAX &&
         (!fetch || r.raw_len == len) && (p = malloc(len ? len : 1))) {
         if (fetch && len) memcpy(p, r.raw, len);
+        /* GL mapped it, so a record left for this buffer is stale: the buffer was
+         * unmapped inside GL meanwhile (deleted, or given new storage) */
+        struct glc_map *old = find(c, target);
+        if (old) drop(c, old);
         c->maps[c->nmaps++] = (struct glc_map){target, bound(c, target), p, off, len, access};
     } else if (!r.status && r.ret == 1) { /* mapped there, but not here: let it go */
         rpc_put_u32(rg_glc_enc(), RG_WS_UNMAP);

@@ -3,8 +3,8 @@
  * glGetUniformLocation, glGetAttribLocation, glGetActiveUniform/Attrib) fetches
  * everything in one round trip (RG_WS_PROGRAM_INFO): link status, log length,
  * every active uniform and attribute with its size, type and location. The
- * answers stay until the program is linked again, loaded from a binary or
- * deleted. What the table cannot answer exactly goes to the server as before:
+ * answers stay until the program is linked again, loaded from a binary,
+ * validated (its info log changes) or deleted. What the table cannot answer exactly goes to the server as before:
  * programs that did not link (GL's errors are the server's), array elements past
  * the first ("a[2]": their locations are GL's to choose), other pnames. */
 #include <pthread.h>
@@ -85,6 +85,11 @@ void rg_glc_shadow_glProgramBinary(const union rg_gl_arg *a)
     forget((uint32_t)a[0].u);
 }
 
+void rg_glc_shadow_glValidateProgram(const union rg_gl_arg *a)
+{
+    forget((uint32_t)a[0].u); /* the info log is the validation's now */
+}
+
 void rg_glc_prog_deleted(uint32_t name)
 {
     forget(name);
@@ -95,14 +100,19 @@ static int get_vars(rpc_rbuf *r, uint32_t n, struct prog_var **out)
     if (n > 65536) return -1;
     struct prog_var *v = calloc(n ? n : 1, sizeof *v);
     if (!v) return -1;
-    *out = v;
     for (uint32_t i = 0; i < n; i++) {
         v[i].size = (GLint)rpc_get_u32(r);
         v[i].type = rpc_get_u32(r);
         v[i].location = (GLint)rpc_get_u32(r);
         const char *s = rpc_get_str(r);
-        if (!rpc_rbuf_ok(r) || !s || !(v[i].name = strdup(s))) return -1;
+        if (!rpc_rbuf_ok(r) || !s || !(v[i].name = strdup(s))) {
+            for (uint32_t k = 0; k < i; k++)
+                free(v[k].name);
+            free(v);
+            return -1;
+        }
     }
+    *out = v;
     return 0;
 }
 

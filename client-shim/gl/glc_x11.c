@@ -34,6 +34,7 @@ int rg_glc_x11(void)
             RG_X11.FreeGC = (void *)dlsym(h, "XFreeGC");
             RG_X11.Flush = (void *)dlsym(h, "XFlush");
             RG_X11.OpenDisplay = (void *)dlsym(h, "XOpenDisplay");
+            RG_X11.SetErrorHandler = (void *)dlsym(h, "XSetErrorHandler"); /* optional */
         }
         state = RG_X11.GetGeometry && RG_X11.MatchVisualInfo && RG_X11.GetVisualInfo &&
                         RG_X11.Sync && RG_X11.GetWindowAttributes && RG_X11.CreateImage &&
@@ -163,6 +164,8 @@ off:
  * for its own frame). The X connection is the application's, so only the
  * application's own thread ever puts. */
 
+#define GLC_FRAME_MAX 16384 /* a frame's width or height at most (as the server's surfaces) */
+
 struct glc_chan {
     uint32_t id;
     uint32_t sent; /* swaps sent (written by the swapping thread under F.mu) */
@@ -234,9 +237,9 @@ static struct glc_chan *chan_of(struct glc_frame *f)
         F.chan = t;
         F.chan[F.n] = ch;
         ch->id = ++F.n;
-        if (ch->id == 1) rg_glc_frame_sink(frame_sink);
     }
     pthread_mutex_unlock(&F.mu);
+    if (t && ch->id == 1) rg_glc_frame_sink(frame_sink); /* the shim's lock, not under ours */
     if (!t) free(ch);
     return f->chan = t ? ch : NULL;
 }
@@ -270,9 +273,13 @@ __attribute__((destructor)) static void frames_at_exit(void)
 static void put_frame(Display *dpy, Window win, struct glc_frame *f, uint32_t w, uint32_t h,
                       uint32_t codec, const void *raw, size_t raw_len)
 {
+    if (!w || !h || w > GLC_FRAME_MAX || h > GLC_FRAME_MAX) { /* the server's surface limit */
+        rg_glc_log(GLC_WARN, "a %ux%u frame: not shown", w, h);
+        return;
+    }
     size_t n = (size_t)w * h * 4;
     XWindowAttributes wa;
-    if (!n || n > (size_t)LZ4_MAX_INPUT_SIZE || (codec & ~(RG_FRAME_LZ4 | RG_FRAME_XIMAGE)) ||
+    if (n > (size_t)LZ4_MAX_INPUT_SIZE || (codec & ~(RG_FRAME_LZ4 | RG_FRAME_XIMAGE)) ||
         (!(codec & RG_FRAME_LZ4) && raw_len != n) || raw_len > INT32_MAX) {
         rg_glc_log(GLC_WARN, "a %ux%u frame of %zu bytes (codec %u): not shown", w, h, raw_len,
                    codec);
@@ -397,12 +404,33 @@ void rg_glc_x11_present(Display *dpy, Window win, uint32_t surf, struct glc_fram
     else put_newest(dpy, win, f, ch);
 }
 
-void rg_glc_x11_frames_wait(Display *dpy, Window win, struct glc_frame *f)
+static int quiet(Display *dpy, XErrorEvent *e)
 {
+    (void)dpy, (void)e;
+    return 0;
+}
+
+void rg_glc_x11_frames_wait(Display *dpy, Window win, struct glc_frame *f, int careful)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER; /* the error handler is global */
     struct glc_chan *ch = f->chan;
     if (!ch || !ch->sent) return;
     rg_glc_flush();
-    wait_frame(dpy, win, f, ch, ch->sent);
+    struct frames_want want = {ch, ch->sent};
+    if (!frames_came(&want) && rg_glc_wait_until(frames_came, &want)) return; /* lost */
+    if (!careful || !RG_X11.SetErrorHandler) {
+        put_newest(dpy, win, f, ch);
+        return;
+    }
+    /* the window may be gone already (a toolkit destroys it before it releases the
+     * context): BadWindow is not the application's to see */
+    pthread_mutex_lock(&mu);
+    RG_X11.Sync(dpy, False);
+    XErrorHandler old = RG_X11.SetErrorHandler(quiet);
+    put_newest(dpy, win, f, ch);
+    RG_X11.Sync(dpy, False);
+    RG_X11.SetErrorHandler(old);
+    pthread_mutex_unlock(&mu);
 }
 
 int rg_glc_x11_follow(Display *dpy, Window win, int32_t config_id, uint32_t *surf, int *w, int *h)

@@ -23,6 +23,7 @@ struct glc_x11 {
     int (*FreeGC)(Display *, GC);
     int (*Flush)(Display *);
     Display *(*OpenDisplay)(const char *);
+    XErrorHandler (*SetErrorHandler)(XErrorHandler);
 };
 extern struct glc_x11 RG_X11;
 int rg_glc_x11(void); /* loads libX11.so.6 once: 0, or -1 (logged) */
@@ -46,8 +47,10 @@ struct glc_frame { /* a window's last frame, as the X server takes it */
  * when too many swaps have no frame yet (RGPU_GL_FRAMES, glc_x11.c). */
 void rg_glc_x11_present(Display *dpy, Window win, uint32_t surf, struct glc_frame *f);
 /* Every swap's frame shown (glXWaitGL, eglWaitClient, a context leaving the
- * window): what X requests made after this see in the window. */
-void rg_glc_x11_frames_wait(Display *dpy, Window win, struct glc_frame *f);
+ * window): what X requests made after this see in the window. careful: the
+ * window may be gone (a context released after its window was destroyed): X
+ * errors of the put are swallowed. */
+void rg_glc_x11_frames_wait(Display *dpy, Window win, struct glc_frame *f, int careful);
 /* A window's surface follows its size: when win is no longer *w x *h, a new
  * surface of the new size takes *surf's place as the current context's draw
  * and read surface, and the old one goes. 1 if it changed. */

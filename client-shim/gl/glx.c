@@ -271,11 +271,12 @@ static void glx_follow(struct glc_ctx *c)
 
 /* The frames of every swap of this thread's window shown (glXWaitGL, and
  * before its context leaves the window). */
-static void frames_wait(void)
+static void frames_wait(int careful)
 {
     struct glc_ctx *c = rg_glc_current();
     struct glx_drawable *d = c ? c->draw : NULL;
-    if (d && !d->pbuffer && follow_dpy) rg_glc_x11_frames_wait(follow_dpy, d->xid, &d->frame);
+    if (d && !d->pbuffer && follow_dpy)
+        rg_glc_x11_frames_wait(follow_dpy, d->xid, &d->frame, careful);
 }
 
 static Bool make_current(Display *dpy, GLXDrawable draw, GLXDrawable read, GLXContext ctx)
@@ -284,7 +285,7 @@ static Bool make_current(Display *dpy, GLXDrawable draw, GLXDrawable read, GLXCo
     if (ctx && (!c || c->destroyed)) return False;
     if (c && c->current && c != old) return False;
     if (old && (old != c || !old->draw || ((struct glx_drawable *)old->draw)->xid != draw))
-        frames_wait();
+        frames_wait(1);
     if (!c) {
         rg_glc_make_current(NULL, 0, 0, NULL, NULL);
         return True;
@@ -606,7 +607,7 @@ static void rg_glXCopyContext(Display *dpy, GLXContext src, GLXContext dst, unsi
 static void rg_glXWaitGL(void)
 {
     rg_glc_finish();
-    frames_wait(); /* X requests after this see every frame swapped before */
+    frames_wait(0); /* X requests after this see every frame swapped before */
 }
 
 static void rg_glXWaitX(void) {}

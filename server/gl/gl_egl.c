@@ -271,6 +271,16 @@ static GLuint surface_fbo_locked(struct gl_ctx *c, struct gl_surf *sf)
     return f->fbo;
 }
 
+GLuint gl_surface_fbo_made(struct gl_ctx *c, const struct gl_surf *sf)
+{
+    GLuint f = 0;
+    pthread_mutex_lock(&E.mu);
+    for (struct gl_fbo *b = c->fbos; sf && b && !f; b = b->next)
+        if (b->surf == sf->id) f = b->fbo;
+    pthread_mutex_unlock(&E.mu);
+    return f;
+}
+
 /* The lanes' way (framebuffer 0 of a bind): surfaces are shared between contexts. */
 GLuint gl_surface_fbo(struct gl_ctx *c, struct gl_surf *sf)
 {

@@ -527,7 +527,7 @@ static uint32_t client_name(struct gl_ctx *c, unsigned cls, GLenum pname, uint32
     if (!real) return 0;
     if (cls == RG_GC_FRAMEBUFFER) {
         struct gl_surf *sf = pname == GL_READ_FRAMEBUFFER_BINDING ? c->read : c->draw;
-        if (sf && real == gl_surface_fbo(c, sf)) return 0; /* the default framebuffer */
+        if (sf && real == gl_surface_fbo_made(c, sf)) return 0; /* the default framebuffer */
     }
     uint32_t name = 0;
     pthread_mutex_lock(&names_mu);
@@ -904,8 +904,17 @@ static int run_map(struct batch *b, uint32_t op, struct gl_ctx *c)
             G.GetBufferParameteriv(target, c->version >= 30 ? GL_BUFFER_MAP_LENGTH : GL_BUFFER_SIZE,
                                    &len);
         }
-        if (!p || off > (uint64_t)len || n > (uint64_t)len - off) { /* unmapped since, or rebound */
-            srv_debug("GL: bytes for a mapping that is not there (target 0x%x): dropped", target);
+        GLint acc = 0; /* the mapping must write (and flush explicitly, for a flush) */
+        if (p && c->version >= 30) {
+            G.GetBufferParameteriv(target, GL_BUFFER_ACCESS_FLAGS, &acc);
+            if (!(acc & GL_MAP_WRITE_BIT) || (flush && !(acc & GL_MAP_FLUSH_EXPLICIT_BIT))) p = NULL;
+        } else if (p) {
+            G.GetBufferParameteriv(target, GL_BUFFER_ACCESS, &acc);
+            if (acc == GL_READ_ONLY || flush) p = NULL;
+        }
+        if (!p || off > (uint64_t)len || n > (uint64_t)len - off) { /* unmapped since, rebound */
+            srv_debug("GL: bytes for a mapping that is not there or does not write (target "
+                      "0x%x): dropped", target);
             return 0;
         }
         memcpy((char *)p + off, src, n);
@@ -1001,22 +1010,26 @@ static int run_program_info(struct batch *b, struct gl_ctx *c)
     if (v[4] < 0 || v[5] < 0 || v[4] > 65536 || v[5] > 65536) return 0;
     for (int i = 0; i < 6; i++)
         rpc_put_u32(&b->reply, (uint32_t)v[i]);
-    char nm[1024];
+    GLint longest = v[2] > v[3] ? v[2] : v[3]; /* with its NUL */
+    GLsizei cap = longest > 0 && longest < (1 << 20) ? longest + 1 : 1024;
+    char *nm = malloc((size_t)cap);
+    if (!nm) return 0;
     for (int k = 0; k < 2; k++)
         for (GLint i = 0; i < v[4 + k]; i++) {
             GLsizei len = 0;
             GLint size = 0;
             GLenum type = 0;
             nm[0] = 0;
-            (k ? G.GetActiveAttrib : G.GetActiveUniform)(p, (GLuint)i, sizeof nm, &len, &size,
-                                                           &type, nm);
-            nm[sizeof nm - 1] = 0;
+            (k ? G.GetActiveAttrib : G.GetActiveUniform)(p, (GLuint)i, cap, &len, &size, &type,
+                                                           nm);
+            nm[cap - 1] = 0;
             GLint loc = (k ? G.GetAttribLocation : G.GetUniformLocation)(p, nm);
             rpc_put_u32(&b->reply, (uint32_t)size);
             rpc_put_u32(&b->reply, type);
             rpc_put_u32(&b->reply, (uint32_t)loc);
             rpc_put_str(&b->reply, nm);
         }
+    free(nm);
     b->ret = 1;
     return 0;
 }

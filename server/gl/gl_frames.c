@@ -145,12 +145,10 @@ static void sender_put(uint32_t chan, uint32_t seq, uint32_t w, uint32_t h, uint
         pthread_t t;
         S.started = pthread_create(&t, NULL, sender_main, NULL) == 0 ? 1 : -1;
         if (S.started > 0) pthread_detach(t);
-        else srv_warn("GL: cannot start the frame sender: frames are not sent");
+        else srv_warn("GL: cannot start the frame sender: idle lanes send the frames");
     }
-    if (S.started > 0 && fq_put(&S.q, &f) < 0)
-        srv_warn("GL: no memory to queue a frame of channel %u", chan);
-    else if (S.started < 0)
-        free(px);
+    if (fq_put(&S.q, &f) < 0) /* the client's swap waits in vain: say so */
+        srv_err("GL: no memory to queue a frame of channel %u: its swap gets no answer", chan);
     if (!lane_idle) pthread_cond_signal(&S.cv);
     pthread_mutex_unlock(&S.mu);
 }

@@ -138,6 +138,7 @@ struct gl_ctx *gl_current(void);        /* this lane's */
 int gl_ws_command(uint32_t op, rpc_rbuf *rb, rpc_wbuf *reply, rpc_wbuf *reply_raw,
                   uint32_t *status);
 GLuint gl_surface_fbo(struct gl_ctx *c, struct gl_surf *sf); /* the context's FBO for a surface */
+GLuint gl_surface_fbo_made(struct gl_ctx *c, const struct gl_surf *sf); /* the same, 0 if none yet */
 /* The surface's colour, rows bottom first, into pixel-pack buffer pbo
  * (non-zero) or dst: BGRA where gl_read_bgra says, else RGBA; the
  * application's bindings and pack state kept. c is current and draws to sf;

@@ -104,9 +104,16 @@ int main(int argc, char **argv)
     }
     if (argc > 1 && gltest_ppm_ximage(argv[1], img, W2, H2) != 0) return 1;
     XDestroyImage(img);
-    glXMakeCurrent(dpy, None, NULL);
-    glXDestroyContext(dpy, ctx);
+    /* a swap, then the window destroyed before the context lets go of it (toolkits
+     * do this): releasing the context must not raise an X error (BadWindow would
+     * end the program through Xlib's default handler) */
+    scene();
+    glXSwapBuffers(dpy, win);
     XDestroyWindow(dpy, win);
+    XSync(dpy, False);
+    glXMakeCurrent(dpy, None, NULL);
+    XSync(dpy, False);
+    glXDestroyContext(dpy, ctx);
     XCloseDisplay(dpy);
     printf("OK\n");
     return 0;
