@@ -149,7 +149,7 @@ enum rg_gl_wsop {
     RG_WS_MAKE_CURRENT,      /* u32 draw, u32 read, u32 ctx (0: release) */
     RG_WS_FINISH,            /* sync: glFinish */
     RG_WS_PRESENT,    /* sync: u32 surf, u32 codecs the client takes (RG_FRAME_*) -> u32 w, u32 h,
-                         u32 codec (RG_FRAME_* bits); raw: w*h pixels, coded */
+                         u32 codec (RG_FRAME_LZ4 or 0); raw: w*h pixels, coded */
     RG_WS_EXTENSIONS, /* sync: -> u32 n; raw: n NUL-terminated glGetStringi(GL_EXTENSIONS, i)
                          names (n = 0: the context has no glGetStringi) */
     RG_WS_PRESENT_ASYNC, /* u32 surf, u32 codecs, u32 chan, u32 seq: no answer; the frame (of
@@ -171,12 +171,12 @@ enum rg_gl_wsop {
     RG_WS_END_
 };
 
+/* A frame's pixels are what a 24-bit TrueColor X window takes as it is: w*h
+ * 32-bit ZPixmap pixels, rows top first, bytes B, G, R, 0xff. */
 #define RG_FRAME_LZ4 0x1     /* a frame as one LZ4 block (lossless) */
-#define RG_FRAME_XIMAGE 0x2  /* rows top first, bytes B, G, R, 0xff: the ZPixmap of a 24-bit
-                                TrueColor X visual as it is (else RGBA rows, bottom first) */
 /* The frame channel's NOTIFY kind (the frame op; the CUDA shim hands these to
- * the GL library): enc u32 chan, u32 seq, u32 w, u32 h, u32 codec (RG_FRAME_*
- * bits), u32 frames the server dropped so far; raw: w*h pixels, coded (w = h
+ * the GL library): enc u32 chan, u32 seq, u32 w, u32 h, u32 codec (RG_FRAME_LZ4
+ * or 0), u32 frames the server dropped so far; raw: w*h pixels, coded (w = h
  * = 0: no frame, the readback failed). */
 #define RG_GL_NOTIFY_FRAME 9
 #define RG_SURF_WINDOW24 0x1 /* an X window of a 24-bit visual: colour without alpha */

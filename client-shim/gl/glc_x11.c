@@ -181,7 +181,7 @@ static struct {
     pthread_mutex_t mu;
     struct glc_chan **chan; /* by id - 1; never freed (windows' records stay too) */
     uint32_t n;
-    unsigned long long received, shown, replaced, server_dropped, bytes;
+    unsigned long long received, shown, replaced, server_dropped, bytes, shown_bytes;
 } F = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static int frames_credit(void)
@@ -267,9 +267,9 @@ __attribute__((destructor)) static void frames_at_exit(void)
                    F.received, F.bytes, F.shown, F.replaced, F.server_dropped);
 }
 
-/* A frame (coded) into the window: RG_FRAME_XIMAGE rows are the window's
- * 32-bit ZPixmap as they are, decompressed straight into the shared segment
- * (or the image buffer); RGBA rows bottom first are turned into them. */
+/* A frame (coded) into the window: its rows are the window's 32-bit ZPixmap as
+ * they are (gl_desc.h), decompressed straight into the shared segment (or the
+ * image buffer). */
 static void put_frame(Display *dpy, Window win, struct glc_frame *f, uint32_t w, uint32_t h,
                       uint32_t codec, const void *raw, size_t raw_len)
 {
@@ -279,19 +279,13 @@ static void put_frame(Display *dpy, Window win, struct glc_frame *f, uint32_t w,
     }
     size_t n = (size_t)w * h * 4;
     XWindowAttributes wa;
-    if (n > (size_t)LZ4_MAX_INPUT_SIZE || (codec & ~(RG_FRAME_LZ4 | RG_FRAME_XIMAGE)) ||
+    if (n > (size_t)LZ4_MAX_INPUT_SIZE || (codec & ~RG_FRAME_LZ4) ||
         (!(codec & RG_FRAME_LZ4) && raw_len != n) || raw_len > INT32_MAX) {
         rg_glc_log(GLC_WARN, "a %ux%u frame of %zu bytes (codec %u): not shown", w, h, raw_len,
                    codec);
         return;
     }
     if (rg_glc_x11() || !RG_X11.GetWindowAttributes(dpy, win, &wa) || wa.depth != 24) return;
-    static _Atomic unsigned long long frames,
-        wire; /* RGPU_LOG=debug: bytes per frame now and then */
-    unsigned long long k = ++frames, b = (wire += raw_len + 60);
-    if ((k & 255) == 0)
-        rg_glc_log(GLC_DEBUG, "frames: %llu, %llu bytes each on average (%ux%u, %s)", k, b / k, w,
-                   h, codec & RG_FRAME_LZ4 ? "lz4" : "raw");
     int shm = !shm_setup(dpy, wa.visual, f, w, h);
     if (shm && f->pending) RG_X11.Sync(dpy, False); /* the last put has been read */
     f->pending = 0;
@@ -301,32 +295,13 @@ static void put_frame(Display *dpy, Window win, struct glc_frame *f, uint32_t w,
         f->px = p, f->cap = n;
     }
     uint8_t *rows = shm ? (uint8_t *)f->img->data : f->px;
-    const uint8_t *rgba = raw;
-    if (codec & RG_FRAME_LZ4) {
-        uint8_t *to = rows;
-        if (!(codec & RG_FRAME_XIMAGE)) {
-            if (n > f->zcap) {
-                uint8_t *z = realloc(f->z, n);
-                if (!z) return;
-                f->z = z, f->zcap = n;
-            }
-            to = f->z;
-        }
-        if (LZ4_decompress_safe((const char *)raw, (char *)to, (int)raw_len, (int)n) != (int)n) {
-            rg_glc_log(GLC_WARN, "a %ux%u frame that does not decode: not shown", w, h);
-            return;
-        }
-        rgba = to;
-    } else if (codec & RG_FRAME_XIMAGE) {
+    if (!(codec & RG_FRAME_LZ4)) {
         memcpy(rows, raw, n);
+    } else if (LZ4_decompress_safe((const char *)raw, (char *)rows, (int)raw_len, (int)n) !=
+               (int)n) {
+        rg_glc_log(GLC_WARN, "a %ux%u frame that does not decode: not shown", w, h);
+        return;
     }
-    if (!(codec & RG_FRAME_XIMAGE))
-        for (uint32_t y = 0; y < h; y++) {
-            const uint8_t *src = rgba + (size_t)(h - 1 - y) * w * 4;
-            uint8_t *dst = rows + (size_t)y * w * 4;
-            for (uint32_t x = 0; x < w; x++, src += 4, dst += 4)
-                dst[0] = src[2], dst[1] = src[1], dst[2] = src[0], dst[3] = 0xff;
-        }
     if (!f->gc) f->gc = RG_X11.CreateGC(dpy, win, 0, NULL);
     if (shm && f->gc) { /* the X server reads while the next frame comes */
         SHM.PutImage(dpy, win, f->gc, f->img, 0, 0, 0, 0, w, h, False);
@@ -345,6 +320,17 @@ static void put_frame(Display *dpy, Window win, struct glc_frame *f, uint32_t w,
     }
 }
 
+/* F.mu held: a frame of raw_len bytes is shown (RGPU_LOG=debug: the average
+ * now and then). */
+static void count_shown_locked(size_t raw_len, uint32_t codec)
+{
+    F.shown++;
+    F.shown_bytes += raw_len;
+    if ((F.shown & 255) == 0)
+        rg_glc_log(GLC_DEBUG, "frames: %llu shown, %llu bytes each on average (%s)", F.shown,
+                   F.shown_bytes / F.shown, codec & RG_FRAME_LZ4 ? "lz4" : "raw");
+}
+
 /* The channel's newest frame, if one came, into the window. */
 static void put_newest(Display *dpy, Window win, struct glc_frame *f, struct glc_chan *ch)
 {
@@ -354,19 +340,18 @@ static void put_newest(Display *dpy, Window win, struct glc_frame *f, struct glc
     void *raw = ch->raw;
     size_t raw_len = ch->raw_len;
     ch->have = 0, ch->raw = NULL;
-    if (have && w) F.shown++;
+    if (have && w) count_shown_locked(raw_len, codec);
     pthread_mutex_unlock(&F.mu);
     if (have && w) put_frame(dpy, win, f, w, h, codec, raw, raw_len);
     free(raw);
 }
 
-/* Waits until the channel has a frame of swap seq or later, then shows it. */
-static void wait_frame(Display *dpy, Window win, struct glc_frame *f, struct glc_chan *ch,
-                       uint32_t seq)
+/* Waits until the channel has a frame of swap seq or later: 0, or -1 once
+ * the session is lost. */
+static int await_frame(struct glc_chan *ch, uint32_t seq)
 {
     struct frames_want want = {ch, seq};
-    if (!frames_came(&want) && rg_glc_wait_until(frames_came, &want)) return; /* lost */
-    put_newest(dpy, win, f, ch);
+    return frames_came(&want) ? 0 : rg_glc_wait_until(frames_came, &want);
 }
 
 /* The swap waits for its frame (RGPU_GL_FRAMES=sync). */
@@ -374,12 +359,16 @@ static void present_sync(Display *dpy, Window win, uint32_t surf, struct glc_fra
 {
     rpc_put_u32(rg_glc_enc(), RG_WS_PRESENT);
     rpc_put_u32(rg_glc_enc(), surf);
-    rpc_put_u32(rg_glc_enc(), RG_FRAME_LZ4 | RG_FRAME_XIMAGE);
+    rpc_put_u32(rg_glc_enc(), RG_FRAME_LZ4);
     struct glc_reply r;
     if (rg_glc_sync(&r)) return;
     uint32_t w = rpc_get_u32(&r.rest), h = rpc_get_u32(&r.rest), codec = rpc_get_u32(&r.rest);
-    if (!r.status && rpc_rbuf_done(&r.rest))
+    if (!r.status && rpc_rbuf_done(&r.rest)) {
+        pthread_mutex_lock(&F.mu);
+        count_shown_locked(r.raw_len, codec);
+        pthread_mutex_unlock(&F.mu);
         put_frame(dpy, win, f, w, h, codec, r.raw, r.raw_len);
+    }
     rg_glc_reply_free(&r);
 }
 
@@ -396,12 +385,12 @@ void rg_glc_x11_present(Display *dpy, Window win, uint32_t surf, struct glc_fram
     pthread_mutex_unlock(&F.mu);
     rpc_put_u32(rg_glc_enc(), RG_WS_PRESENT_ASYNC);
     rpc_put_u32(rg_glc_enc(), surf);
-    rpc_put_u32(rg_glc_enc(), RG_FRAME_LZ4 | RG_FRAME_XIMAGE);
+    rpc_put_u32(rg_glc_enc(), RG_FRAME_LZ4);
     rpc_put_u32(rg_glc_enc(), ch->id);
     rpc_put_u32(rg_glc_enc(), seq);
     rg_glc_flush(); /* the server starts on the frame while we show the last one */
-    if (seq > (uint32_t)credit) wait_frame(dpy, win, f, ch, seq - (uint32_t)credit);
-    else put_newest(dpy, win, f, ch);
+    if (seq <= (uint32_t)credit || !await_frame(ch, seq - (uint32_t)credit))
+        put_newest(dpy, win, f, ch);
 }
 
 static int quiet(Display *dpy, XErrorEvent *e)
@@ -416,8 +405,7 @@ void rg_glc_x11_frames_wait(Display *dpy, Window win, struct glc_frame *f, int c
     struct glc_chan *ch = f->chan;
     if (!ch || !ch->sent) return;
     rg_glc_flush();
-    struct frames_want want = {ch, ch->sent};
-    if (!frames_came(&want) && rg_glc_wait_until(frames_came, &want)) return; /* lost */
+    if (await_frame(ch, ch->sent)) return; /* lost */
     if (!careful || !RG_X11.SetErrorHandler) {
         put_newest(dpy, win, f, ch);
         return;

@@ -32,8 +32,6 @@ struct glc_frame { /* a window's last frame, as the X server takes it */
     GC gc;
     uint8_t *px; /* 32-bit ZPixmap rows, top first */
     size_t cap;
-    uint8_t *z; /* a decompressed frame */
-    size_t zcap;
     /* MIT-SHM (a local X server): the rows go into a shared segment the X server
      * reads; shm < 0 once it failed (XPutImage then). pending: an XShmPutImage
      * the X server may still be reading (XSync before the next write). */

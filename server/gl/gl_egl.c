@@ -10,9 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <lz4.h>
-
-#include "gl_frameq.h"
 #include "gl_server.h"
 #include "log.h"
 
@@ -616,28 +613,15 @@ static int ws_present(rpc_rbuf *rb, rpc_wbuf *reply, rpc_wbuf *raw, uint32_t *st
     if (!rpc_rbuf_ok(rb) || !sf) return -1;
     if (*status) return 0;
     size_t n = (size_t)sf->w * (size_t)sf->h * 4;
-    uint8_t *read = malloc(n ? n : 1), *px = malloc(n ? n : 1);
-    if (!read || !px) {
-        free(read), free(px);
-        return -1;
-    }
-    if (gl_read_colour(c, sf, 0, read)) memset(read, 0, n);
-    uint32_t layout = gl_frame_layout(px, read, (uint32_t)sf->w, (uint32_t)sf->h,
-                                      gl_read_bgra(c, sf), codecs);
-    free(read);
+    void *px = gl_frame_read(c, sf);
+    if (!px && !(px = calloc(1, n ? n : 1))) return -1; /* a readback that failed: black */
+    char *z;
+    struct iovec out;
+    uint32_t codec = gl_frame_code(px, n, codecs, &z, &out);
     rpc_put_u32(reply, (uint32_t)sf->w);
     rpc_put_u32(reply, (uint32_t)sf->h);
-    /* lossless: lz4 when the client takes it and it saves bytes */
-    int bound = n <= (size_t)LZ4_MAX_INPUT_SIZE ? LZ4_compressBound((int)n) : 0;
-    char *z = (codecs & RG_FRAME_LZ4) && bound > 0 ? malloc((size_t)bound) : NULL;
-    int zn = z ? LZ4_compress_default((const char *)px, z, (int)n, bound) : 0;
-    if (zn > 0 && (size_t)zn < n) {
-        rpc_put_u32(reply, RG_FRAME_LZ4 | layout);
-        rpc_put_bytes(raw, z, (size_t)zn);
-    } else {
-        rpc_put_u32(reply, layout);
-        rpc_put_bytes(raw, px, n);
-    }
+    rpc_put_u32(reply, codec);
+    rpc_put_bytes(raw, out.iov_base, out.iov_len);
     free(z);
     free(px);
     return 0;

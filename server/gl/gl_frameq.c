@@ -1,9 +1,7 @@
 /* gl_frameq.c — the newest unsent frame of each channel, and frames in the
- * layout the client asked for (gl_frameq.h). */
+ * X window's layout (gl_frameq.h). */
 #include <stdlib.h>
-#include <string.h>
 
-#include "gl_desc.h"
 #include "gl_frameq.h"
 
 int fq_put(struct fq *q, const struct fq_frame *f)
@@ -55,22 +53,9 @@ void fq_free(struct fq *q)
     *q = (struct fq){0};
 }
 
-uint32_t gl_frame_layout(void *dst, const void *src, uint32_t w, uint32_t h, int bgra,
-                         uint32_t codecs)
+void gl_frame_layout(void *dst, const void *src, uint32_t w, uint32_t h, int bgra)
 {
     size_t row = (size_t)w * 4;
-    if (!(codecs & RG_FRAME_XIMAGE)) { /* RGBA bottom first, as read */
-        if (!bgra) {
-            memcpy(dst, src, row * h);
-            return 0;
-        }
-        for (size_t i = 0; i < row * h; i += 4) {
-            const uint8_t *s = (const uint8_t *)src + i;
-            uint8_t *d = (uint8_t *)dst + i;
-            d[0] = s[2], d[1] = s[1], d[2] = s[0], d[3] = s[3];
-        }
-        return 0;
-    }
     for (uint32_t y = 0; y < h; y++) { /* top row first; X ignores the fourth byte: 0xff */
         const uint8_t *s = (const uint8_t *)src + (size_t)(h - 1 - y) * row;
         uint8_t *d = (uint8_t *)dst + (size_t)y * row;
@@ -88,5 +73,4 @@ uint32_t gl_frame_layout(void *dst, const void *src, uint32_t w, uint32_t h, int
             }
         }
     }
-    return RG_FRAME_XIMAGE;
 }

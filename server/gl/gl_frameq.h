@@ -35,10 +35,8 @@ int fq_take(struct fq *q, struct fq_frame *out);
 void fq_free(struct fq *q);
 
 /* w x h pixels as glReadPixels gave them (rows bottom first; B, G, R, A bytes
- * if bgra, else R, G, B, A) into dst in the layout codecs asks for:
- * RG_FRAME_XIMAGE (gl_desc.h), or else R, G, B, A rows bottom first. Returns
- * the layout bit of the result (RG_FRAME_XIMAGE or 0). */
-uint32_t gl_frame_layout(void *dst, const void *src, uint32_t w, uint32_t h, int bgra,
-                         uint32_t codecs);
+ * if bgra, else R, G, B, A) into dst as a frame carries them (gl_desc.h: the X
+ * window's rows, top first, B, G, R, 0xff). */
+void gl_frame_layout(void *dst, const void *src, uint32_t w, uint32_t h, int bgra);
 
 #endif

@@ -62,25 +62,31 @@ void gl_frames_session(struct session *s)
 
 /* ---- the sender ------------------------------------------------------------------------ */
 
+uint32_t gl_frame_code(const void *px, size_t n, uint32_t codecs, char **z, struct iovec *out)
+{
+    int bound = n && n <= (size_t)LZ4_MAX_INPUT_SIZE ? LZ4_compressBound((int)n) : 0;
+    *out = (struct iovec){(void *)px, n};
+    *z = (codecs & RG_FRAME_LZ4) && bound > 0 ? malloc((size_t)bound) : NULL;
+    int zn = *z ? LZ4_compress_default((const char *)px, *z, (int)n, bound) : 0;
+    if (zn <= 0 || (size_t)zn >= n) return 0; /* lossless: lz4 only when it saves bytes */
+    *out = (struct iovec){*z, (size_t)zn};
+    return RG_FRAME_LZ4;
+}
+
 /* NOTIFY RG_NOTIFY_GL_FRAME: u32 chan, u32 seq, u32 w, u32 h, u32 codec,
  * u32 frames the sender dropped so far; raw: the frame, coded (w = h = 0:
  * none, the readback failed). */
 static void send_frame(struct session *s, struct fq_frame *f, uint64_t dropped)
 {
-    size_t n = (size_t)f->w * f->h * 4;
     char *z = NULL;
-    const void *data = f->px;
-    uint32_t codec = f->codecs & RG_FRAME_XIMAGE, w = f->w, h = f->h; /* its layout */
-    if (!f->px) n = 0, w = h = 0;
-    int bound = n && n <= (size_t)LZ4_MAX_INPUT_SIZE ? LZ4_compressBound((int)n) : 0;
-    if ((f->codecs & RG_FRAME_LZ4) && bound > 0 && (z = malloc((size_t)bound))) {
-        int zn = LZ4_compress_default((const char *)f->px, z, (int)n, bound);
-        if (zn > 0 && (size_t)zn < n) data = z, n = (size_t)zn, codec |= RG_FRAME_LZ4;
-    }
+    struct iovec raw = {NULL, 0};
+    uint32_t codec = 0, w = f->px ? f->w : 0, h = f->px ? f->h : 0;
+    if (f->px) codec = gl_frame_code(f->px, (size_t)w * h * 4, f->codecs, &z, &raw);
+    size_t n = raw.iov_len;
     if (n > RPC_MAX_RAW_LEN) { /* one NOTIFY carries it, or the client gets none */
         srv_warn("GL: a %ux%u frame codes to %zu bytes, more than a frame may carry: not sent",
                  f->w, f->h, n);
-        n = 0, w = h = 0, codec = 0;
+        raw.iov_len = n = 0, w = h = 0, codec = 0;
     }
     uint32_t enc[6] = {f->chan, f->seq, w, h, codec, (uint32_t)dropped};
     uint8_t b[sizeof enc];
@@ -88,7 +94,6 @@ static void send_frame(struct session *s, struct fq_frame *f, uint64_t dropped)
     rpc_wbuf_init(&wb, b, sizeof b);
     for (int i = 0; i < 6; i++)
         rpc_put_u32(&wb, enc[i]);
-    struct iovec raw = {(void *)data, n};
     rpc_hdr hd = {.type = RPC_T_NOTIFY, .op = SRV_NOTIFY_GL_FRAME};
     if (!atomic_load(&s->closing)) session_send(s, &hd, b, wb.len, &raw, n ? 1 : 0);
     free(z);
@@ -168,6 +173,18 @@ void gl_stop(void)
 
 /* ---- readback -------------------------------------------------------------------------- */
 
+void *gl_frame_read(struct gl_ctx *c, struct gl_surf *sf)
+{
+    size_t n = (size_t)sf->w * (size_t)sf->h * 4;
+    void *read = malloc(n ? n : 1), *px = malloc(n ? n : 1);
+    if (read && px && !gl_read_colour(c, sf, 0, read))
+        gl_frame_layout(px, read, (uint32_t)sf->w, (uint32_t)sf->h, gl_read_bgra(c, sf));
+    else
+        free(px), px = NULL;
+    free(read);
+    return px;
+}
+
 static int has_pbo(const struct gl_ctx *c)
 {
     int v = c->api == EGL_OPENGL_API ? c->version >= 21 : c->version >= 30;
@@ -198,12 +215,14 @@ static void collect(struct gl_ctx *c, struct gl_pending *p)
         const void *m = gl_has_map_range(c)
                             ? G.MapBufferRange(GL_PIXEL_PACK_BUFFER, 0, (GLsizeiptr)n, GL_MAP_READ_BIT)
                             : G.MapBuffer(GL_PIXEL_PACK_BUFFER, GL_READ_ONLY);
-        if (m) p->codecs = (p->codecs & ~RG_FRAME_XIMAGE) |
-                           gl_frame_layout(px, m, p->w, p->h, p->bgra, p->codecs);
-        if (m) G.UnmapBuffer(GL_PIXEL_PACK_BUFFER);
+        if (m) {
+            gl_frame_layout(px, m, p->w, p->h, p->bgra);
+            G.UnmapBuffer(GL_PIXEL_PACK_BUFFER);
+        } else {
+            srv_warn("GL: cannot map a frame's pixel buffer: sent empty");
+            ok = 0;
+        }
         G.BindBuffer(GL_PIXEL_PACK_BUFFER, (GLuint)bound);
-        if (!m) srv_warn("GL: cannot map a frame's pixel buffer: sent empty");
-        ok = m != NULL;
     }
     if (!ok) free(px), px = NULL;
     p->busy = 0;
@@ -221,14 +240,7 @@ void gl_frame_present(struct gl_ctx *c, struct gl_surf *sf, uint32_t chan, uint3
     uint32_t w = (uint32_t)sf->w, h = (uint32_t)sf->h;
     size_t n = (size_t)w * h * 4;
     if (!has_pbo(c)) { /* straight into memory */
-        void *read = malloc(n ? n : 1), *px = malloc(n ? n : 1);
-        uint32_t layout = 0;
-        if (read && px && !gl_read_colour(c, sf, 0, read))
-            layout = gl_frame_layout(px, read, w, h, gl_read_bgra(c, sf), codecs);
-        else
-            free(px), px = NULL;
-        free(read);
-        sender_put(chan, seq, w, h, (codecs & ~RG_FRAME_XIMAGE) | layout, px);
+        sender_put(chan, seq, w, h, codecs, gl_frame_read(c, sf));
         return;
     }
     if (!c->frames && !(c->frames = calloc(1, sizeof *c->frames))) {

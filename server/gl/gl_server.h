@@ -10,6 +10,7 @@
 #include <EGL/egl.h>
 #include <EGL/eglext.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "buf.h"
 #include "gl_api.h"
@@ -162,6 +163,14 @@ void gl_frame_present(struct gl_ctx *c, struct gl_surf *sf, uint32_t chan, uint3
                       uint32_t codecs);
 void gl_frames_collect(struct gl_ctx *c); /* readbacks in flight out to the sender; c current */
 void gl_frames_free(struct gl_ctx *c, int current); /* c's readback buffers go */
+/* sf's colour as a frame carries it (gl_frameq.h gl_frame_layout), read straight
+ * into memory (c current, drawing to sf; window-system lock held): malloc'd, or
+ * NULL if the readback failed. */
+void *gl_frame_read(struct gl_ctx *c, struct gl_surf *sf);
+/* n bytes of frame px as they go on the wire: one LZ4 block where codecs takes
+ * it and it saves bytes (*z, which the caller frees, holds it), else px itself;
+ * *out says which. The codec bits (RG_FRAME_LZ4 or 0). */
+uint32_t gl_frame_code(const void *px, size_t n, uint32_t codecs, char **z, struct iovec *out);
 
 
 /* gl_exec.c */
