@@ -29,6 +29,7 @@ enum {
 #define UCX_OP_POLL_US 200           /* a waiting send/fetch progresses at least this often */
 #define UCX_EOF_GRACE_MS 500         /* after the control EOF: frames still in flight */
 #define UCX_IDLE_POLL_MS 50          /* the progress thread progresses at least this often */
+#define UCX_PARK_US 250              /* the progress thread keeps away this long after a spinning reader */
 
 /* One received active message, kept in the stream's order. Its bytes are
  * first `buf` (the message's header bytes, plus the data of an eager message,
@@ -81,6 +82,14 @@ struct ucx_conn {
     size_t inline_max; /* header bytes an active message may carry */
     pthread_t progress;
     int have_progress, stop;
+    /* Receivers busy-polling the worker themselves (inside ucx_recv, not asleep):
+     * while there are any, and for UCX_PARK_US after the last, the progress
+     * thread leaves the worker unarmed (park_cv), so that no message costs a
+     * wake-up (a shared-memory sender's signal, the thread, the lock) and the
+     * readiness eventfd is left alone until the spinner is done. */
+    pthread_cond_t park_cv;
+    int spinners;
+    long long park_until_ns;
     uint64_t tx_seq, rx_seq;
     struct ucx_msg *q; /* sorted: pre messages, then by seq */
     int rx_signalled;

@@ -33,6 +33,7 @@ static tp_status conn_new(const tp_transport *t, tp_conn *ctl, struct ucx_conn *
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&u->cv, &ca);
+    pthread_cond_init(&u->park_cv, &ca);
     pthread_condattr_destroy(&ca);
     struct epoll_event ev = {.events = EPOLLIN, .data.fd = tp_conn_fd(ctl)};
     if (u->epfd < 0 || u->rxfd < 0 || u->wakefd < 0 ||
@@ -61,6 +62,7 @@ static tp_conn *conn_release(struct ucx_conn *u)
     pthread_mutex_destroy(&u->mu);
     pthread_mutex_destroy(&u->ctl_tx);
     pthread_cond_destroy(&u->cv);
+    pthread_cond_destroy(&u->park_cv);
     free(u);
     return ctl;
 }

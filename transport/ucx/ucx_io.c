@@ -377,5 +377,6 @@ void ucx_close(tp_conn *c)
     pthread_mutex_destroy(&u->mu);
     pthread_mutex_destroy(&u->ctl_tx);
     pthread_cond_destroy(&u->cv);
+    pthread_cond_destroy(&u->park_cv);
     free(u);
 }

@@ -55,7 +55,7 @@ static ucs_status_t on_am(void *arg, const void *header, size_t header_length, v
         m->dlen = length;
     }
     ucx_queue_insert(u, m);
-    ucx_update_ready(u);
+    if (!u->spinners) ucx_update_ready(u); /* else the spinner takes it, or updates as it stops */
     pthread_cond_broadcast(&u->cv);
     return rndv ? UCS_INPROGRESS : UCS_OK;
 }
@@ -193,6 +193,15 @@ static void *progress_main(void *arg)
         while (ucp_worker_progress(u->worker)) {
         }
         check_end(u);
+        long long now = tp_now_ns();
+        if (u->spinners > 0 || now < u->park_until_ns) {
+            /* a receiver progresses the worker itself: stay out of its way */
+            long long until = u->spinners > 0 ? now + UCX_PARK_US * 1000LL : u->park_until_ns;
+            struct timespec ts = {.tv_sec = until / 1000000000LL, .tv_nsec = until % 1000000000LL};
+            pthread_cond_timedwait(&u->park_cv, &u->mu, &ts);
+            if (!u->ctl_eof) check_ctl(u); /* the peer's end is still ours to notice */
+            continue;
+        }
         ucs_status_t st = ucp_worker_arm(u->worker);
         if (st == UCS_ERR_BUSY) continue;
         int watch_ctl = !u->ctl_eof;
@@ -250,6 +259,7 @@ static void stop_progress(struct ucx_conn *u)
 {
     pthread_mutex_lock(&u->mu);
     u->stop = 1;
+    pthread_cond_broadcast(&u->park_cv);
     pthread_mutex_unlock(&u->mu);
     uint64_t v = 1;
     ssize_t r = write(u->wakefd, &v, sizeof v);
@@ -312,7 +322,23 @@ static void sleep_for_message(struct ucx_conn *u, long long deadline_ns, long lo
     ucp_worker_progress(u->worker);
 }
 
-tp_status ucx_wait(struct ucx_conn *u, volatile int *flag, long long deadline_ns, unsigned busy_us)
+/* mu held: a receiver starts or stops busy-polling the worker (see spinners). */
+static void spin_begin(struct ucx_conn *u, int *spinning)
+{
+    if (*spinning) return;
+    *spinning = 1;
+    u->spinners++;
+}
+
+static void spin_end(struct ucx_conn *u, int *spinning)
+{
+    if (!*spinning) return;
+    *spinning = 0;
+    if (--u->spinners == 0) u->park_until_ns = tp_now_ns() + UCX_PARK_US * 1000LL;
+}
+
+static tp_status wait_loop(struct ucx_conn *u, volatile int *flag, long long deadline_ns,
+                           unsigned busy_us, int *spinning)
 {
     long long spin_until = busy_us ? tp_now_ns() + busy_us * 1000LL : 0;
     while (flag ? !*flag : !ucx_head_ready(u)) {
@@ -320,6 +346,7 @@ tp_status ucx_wait(struct ucx_conn *u, volatile int *flag, long long deadline_ns
         long long now = tp_now_ns();
         if (deadline_ns && now >= deadline_ns) return TP_TIMEOUT;
         if (spin_until && now < spin_until) {
+            if (!flag) spin_begin(u, spinning);
             if (!ucp_worker_progress(u->worker)) {
                 pthread_mutex_unlock(&u->mu);
                 sched_yield();
@@ -327,12 +354,18 @@ tp_status ucx_wait(struct ucx_conn *u, volatile int *flag, long long deadline_ns
             }
             continue;
         }
+        spin_end(u, spinning);
         if (flag) {
             /* An operation of ours: a send queued behind a full shared-memory
              * FIFO makes no event when room appears, so its owner keeps
-             * progressing, waking every UCX_OP_POLL_US in between. */
+             * progressing, waking every UCX_OP_POLL_US in between; the
+             * progress thread, if parked after a spinner, watches again now. */
             ucp_worker_progress(u->worker);
             if (*flag) break;
+            if (u->park_until_ns && u->spinners == 0) {
+                u->park_until_ns = 0;
+                pthread_cond_signal(&u->park_cv);
+            }
             long long nap = UCX_OP_POLL_US * 1000LL;
             if (deadline_ns && deadline_ns - now < nap) nap = deadline_ns - now;
             struct timespec ts;
@@ -346,6 +379,14 @@ tp_status ucx_wait(struct ucx_conn *u, volatile int *flag, long long deadline_ns
         }
     }
     return TP_OK;
+}
+
+tp_status ucx_wait(struct ucx_conn *u, volatile int *flag, long long deadline_ns, unsigned busy_us)
+{
+    int spinning = 0;
+    tp_status st = wait_loop(u, flag, deadline_ns, busy_us, &spinning);
+    spin_end(u, &spinning);
+    return st;
 }
 
 void ucx_update_ready(struct ucx_conn *u)
