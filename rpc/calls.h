@@ -147,6 +147,17 @@ extern const size_t rpc_ncalls;
 const struct rpc_call_desc *rpc_call_by_op(uint32_t op);          /* NULL if out of range */
 const struct rpc_call_desc *rpc_call_by_name(const char *name);   /* binary search */
 
+/* Facts about a call that follow from its descriptor alone (is it a free, a
+ * launch, which marshaller, ...), worked out once per call by work_out and
+ * kept in a table by op, so that code on every call's path asks a bit rather
+ * than comparing names. Declare one per kind of fact:
+ *   static struct rpc_traits t = {work_out};   ...   rpc_traits_of(&t, d) */
+struct rpc_traits {
+    uint32_t (*work_out)(const struct rpc_call_desc *d);
+    uint32_t *_Atomic table; /* made at the first question */
+};
+uint32_t rpc_traits_of(struct rpc_traits *t, const struct rpc_call_desc *d);
+
 /* ---- the codec -------------------------------------------------------------
  * Wire form of a CALL's encoded part: for each argument in order, by kind:
  *   VALUE/DEVPTR: the scalar (size bytes, little-endian)

@@ -49,6 +49,22 @@ const struct rpc_custom *rpc_custom_find(const char *name)
     return NULL;
 }
 
+/* A call's marshaller as its index in customs[] + 1 (0: none), found once. */
+static uint32_t custom_index(const struct rpc_call_desc *d)
+{
+    const struct rpc_custom *c = rpc_custom_find(d->custom);
+    for (size_t i = 0; c && i < sizeof customs / sizeof customs[0]; i++)
+        if (customs[i] == c) return (uint32_t)i + 1;
+    return 0;
+}
+
+static const struct rpc_custom *custom_of(const struct rpc_call_desc *d)
+{
+    static struct rpc_traits t = {custom_index};
+    uint32_t i = d->custom ? rpc_traits_of(&t, d) : 0;
+    return i ? customs[i - 1] : NULL;
+}
+
 /* ---- scalars and lengths ---------------------------------------------------- */
 
 void rpc_put_scalar(struct rpc_wbuf *w, const void *p, unsigned size)
@@ -259,7 +275,7 @@ int rpc_encode_call(const struct rpc_call_desc *d, void *const *args, struct rpc
                     struct iovec *raw, int *nraw)
 {
     if (d->cls == RPC_CLASS_CUSTOM) {
-        const struct rpc_custom *c = rpc_custom_find(d->custom);
+        const struct rpc_custom *c = custom_of(d);
         if (!c) return RPC_CU_NOT_SUPPORTED;
         return c->encode_call(d, args, w, raw, nraw);
     }
@@ -339,7 +355,7 @@ int rpc_decode_reply(const struct rpc_call_desc *d, void *const *args, struct rp
                      const void *raw, size_t raw_len, uint32_t *result)
 {
     if (d->cls == RPC_CLASS_CUSTOM) {
-        const struct rpc_custom *c = rpc_custom_find(d->custom);
+        const struct rpc_custom *c = custom_of(d);
         return c ? c->decode_reply(d, args, r, raw, raw_len, result) : -1;
     }
     return rpc_decode_reply_generic(d, args, r, raw, raw_len, result);
@@ -532,7 +548,7 @@ int rpc_decode_call(const struct rpc_call_desc *d, struct rpc_rbuf *r, const voi
         return rpc_decode_call_generic(d, r, raw, raw_len, h, out);
     rpc_reset_decoded(d, out);
     if (d->cls == RPC_CLASS_CUSTOM) {
-        const struct rpc_custom *c = rpc_custom_find(d->custom);
+        const struct rpc_custom *c = custom_of(d);
         return c ? c->decode_call(d, r, raw, raw_len, h, out) : RPC_CU_NOT_SUPPORTED;
     }
     return RPC_CU_NOT_SUPPORTED;
@@ -593,7 +609,7 @@ int rpc_encode_reply(const struct rpc_decoded *dc, uint32_t result, struct rpc_w
                      struct iovec *raw, int *nraw)
 {
     if (dc->desc && dc->desc->cls == RPC_CLASS_CUSTOM) {
-        const struct rpc_custom *c = rpc_custom_find(dc->desc->custom);
+        const struct rpc_custom *c = custom_of(dc->desc);
         if (c) return c->encode_reply(dc, result, w, raw, nraw);
     }
     return rpc_encode_reply_generic(dc, result, w, raw, nraw);

@@ -257,14 +257,6 @@ static int arg_len(const struct rpc_decoded *dc, const struct rpc_len *l, unsign
     return 0;
 }
 
-/* VMM calls name reservations, which are not accessible memory: the driver checks them. */
-static int vmm_call(const char *base)
-{
-    return !strncmp(base, "cuMemMap", 8) || !strncmp(base, "cuMemUnmap", 10) ||
-           !strncmp(base, "cuMemAddress", 12) || !strncmp(base, "cuMemSetAccess", 14) ||
-           !strncmp(base, "cuMemGetAccess", 14) || !strncmp(base, "cuMemRetainAllocationHandle", 27);
-}
-
 /* The ranges VMM calls name must be the session's own (DESIGN rule 2): a mapping inside
  * one recorded reservation, an unmap of whole recorded mappings, the free of a whole
  * recorded reservation. Anything else is what the driver calls an invalid value. */
@@ -288,7 +280,7 @@ static CUresult check_vmm(struct session *s, const struct rpc_decoded *dc)
  * address range of that size is free (CUDA_ERROR_OUT_OF_MEMORY). */
 static CUresult check_reservation(struct session *s, const struct rpc_decoded *dc)
 {
-    if (strcmp(dc->desc->base, "cuMemAddressReserve") || !s->win_size) return CUDA_SUCCESS;
+    if (!(srv_traits(dc->desc) & SV_ADDR_RESERVE) || !s->win_size) return CUDA_SUCCESS;
     uint64_t p = arg_u64(dc, 0), n = arg_u64(dc, 1);
     if (p >= s->win_base && n <= s->win_size && p - s->win_base <= s->win_size - n)
         return CUDA_SUCCESS;
@@ -301,7 +293,8 @@ static CUresult check_reservation(struct session *s, const struct rpc_decoded *d
 static CUresult check_ranges(struct session *s, const struct rpc_decoded *dc)
 {
     const struct rpc_call_desc *d = dc->desc;
-    if (vmm_call(d->base)) return check_vmm(s, dc);
+    /* VMM calls name reservations, which are not accessible memory: the driver checks them */
+    if (srv_traits(d) & SV_VMM) return check_vmm(s, dc);
     int inner = ranges_inner_check(s, dc); /* inside structs and arrays (ranges.c) */
     if (inner != CUDA_SUCCESS) return (CUresult)inner;
     for (int i = 0; i < d->nargs; i++) {
@@ -323,25 +316,12 @@ static CUresult check_ranges(struct session *s, const struct rpc_decoded *dc)
 /* A call's host bytes live in this worker only until the call returns, so a
  * stream capture must not record them: a graph replay would read or write
  * freed worker memory. Refused until graph replays fetch host data from the
- * client. Memory-copy marshallers carry host bytes too. */
-static bool carries_host_bytes(const struct rpc_call_desc *d)
-{
-    if (d->custom && (!strcmp(d->custom, "memcpy2d") || !strcmp(d->custom, "memcpy3d")))
-        return true; /* their host sides travel inside the marshaller's encoding */
-    if (strncmp(d->base, "cuMemcpy", 8) && strncmp(d->base, "cuMemset", 8))
-        return false; /* other structs in buffers (capture dependencies' edge data) are no copies */
-    for (int i = 0; i < d->nargs; i++) {
-        uint8_t k = d->args[i].kind;
-        if (k == RPC_ARG_IN_BUF || k == RPC_ARG_OUT_BUF || k == RPC_ARG_INOUT_BUF) return true;
-    }
-    return false;
-}
-
+ * client (SV_HOST_BYTES: memory-copy marshallers carry host bytes too). */
 static CUresult check_capture_host_bytes(struct session *s, const struct rpc_decoded *dc)
 {
     const struct rpc_call_desc *d = dc->desc;
     /* Sessions that never capture pay nothing on their copies. */
-    if (!atomic_load(&s->captured) || !carries_host_bytes(d)) return CUDA_SUCCESS;
+    if (!atomic_load(&s->captured) || !(srv_traits(d) & SV_HOST_BYTES)) return CUDA_SUCCESS;
     for (int i = 0; i < d->nargs; i++) {
         if (d->args[i].kind != RPC_ARG_HANDLE || d->args[i].handle != RPC_H_STREAM) continue;
         CUstreamCaptureStatus st = CU_STREAM_CAPTURE_STATUS_NONE;
@@ -489,7 +469,7 @@ static int decode_and_run(struct session *s, struct call *cl, struct rpc_decoded
     if (memop) pthread_mutex_lock(&s->mem_mu);
     /* quota.c: the session's share of its GPUs; bulk.c: a copy whose bytes still arrive */
     *r = quota_run(s, cl, dc, bulk_in_of(s, cl) ? run_streamed : run_backend);
-    if (*r == CUDA_SUCCESS && !strncmp(cl->d->base, "cuStreamBeginCapture", 20))
+    if (*r == CUDA_SUCCESS && (srv_traits(cl->d) & SV_BEGIN_CAPTURE))
         atomic_store(&s->captured, true);
     if (*r == CUDA_SUCCESS) *r = check_reservation(s, dc);
     if (*r == CUDA_SUCCESS) {

@@ -179,7 +179,7 @@ static CUresult open_handle(struct session *s, struct call *cl, struct rpc_decod
 int ipc_call(struct session *s, struct call *cl, struct rpc_decoded *dc, CUresult *r)
 {
     const char *b = dc->desc->base;
-    if (strncmp(b, "cuIpc", 5)) return 0;
+    if (!(srv_traits(dc->desc) & SV_IPC)) return 0;
     if (!strcmp(b, "cuIpcGetMemHandle"))
         *r = get_handle(s, cl, dc, POOL_EXPORT_MEM);
     else if (!strcmp(b, "cuIpcGetEventHandle"))
@@ -196,6 +196,7 @@ int ipc_call(struct session *s, struct call *cl, struct rpc_decoded *dc, CUresul
 void ipc_post(struct session *s, struct rpc_decoded *dc)
 {
     const char *b = dc->desc->base;
+    if (!(srv_traits(dc->desc) & SV_IPC_POST)) return;
     uint64_t p = dc->desc->nargs ? arg_u64(dc, 0) : 0;
     if (!strcmp(b, "cuIpcCloseMemHandle")) {
         struct import_ref *ref = import_ref(p, 0);

@@ -121,6 +121,7 @@ int mirror_call(struct session *s, struct call *cl)
 void mirror_before_call(struct session *s, const struct rpc_decoded *dc)
 {
     const char *b = dc->desc->base;
+    if (!(srv_traits(dc->desc) & SV_MIRROR_BEFORE)) return;
     if (!strcmp(b, "cuMemFree") && dc->desc->nargs == 1) {
         uint64_t p = 0;
         memcpy(&p, dc->val[0].bytes, sizeof p);

@@ -848,7 +848,7 @@ int graph_call(struct session *s, struct call *cl, struct rpc_decoded *dc, CUres
 {
     struct rpc_graph_stash sh;
     (void)cl;
-    if (!dc->desc->custom || strcmp(dc->desc->custom, "graph")) return 0;
+    if (!(srv_traits(dc->desc) & SV_GRAPH)) return 0;
     if (is_base(dc, "cuMemcpyHtoDAsync") || is_base(dc, "cuMemcpyDtoHAsync"))
         return capture_copy(s, dc, r);
     if (is_base(dc, "cuGraphAddNode")) return add_node_memcpy(s, dc, r);

@@ -138,11 +138,8 @@ static void track_memory(struct session *s, struct call *cl, struct rpc_decoded 
 
 static int destroys(const struct rpc_decoded *dc)
 {
-    const char *b = dc->desc->base;
-    size_t n = strlen(b);
     if (!dc->desc->nargs || dc->desc->args[0].kind != RPC_ARG_HANDLE) return 0;
-    return (n > 7 && !strcmp(b + n - 7, "Destroy")) || (n > 6 && !strcmp(b + n - 6, "Unload")) ||
-           !strcmp(b, "cuGraphDestroyNode") || !strcmp(b, "cuMemRelease");
+    return (srv_traits(dc->desc) & SV_DESTROYS) != 0;
 }
 
 /* A VMM allocation handle is reference counted by the driver: cuMemCreate and each

@@ -92,10 +92,12 @@ static int pairs_ok(struct session *s, const struct rpc_decoded *dc)
 static int structs_ok(struct session *s, const struct rpc_decoded *dc)
 {
     const struct rpc_call_desc *d = dc->desc;
+    if (!(srv_traits(d) & SV_RANGES_OWN)) goto buffers;
     if (d->custom && !strcmp(d->custom, "memcpy2d") && dc->ptrval[0])
         return copy2d_ok(s, d->name, dc->ptrval[0]);
     if (d->custom && !strcmp(d->custom, "memcpy3d") && dc->ptrval[0])
         return copy3d_ok(s, d->name, dc->ptrval[0]);
+buffers:
     for (unsigned i = 0; i < d->nargs; i++) {
         const struct rpc_arg_desc *a = &d->args[i];
         const void *v = dc->ptrval[i];
@@ -124,7 +126,9 @@ int ranges_inner_check(struct session *s, const struct rpc_decoded *dc)
 {
     const char *b = dc->desc->base, *c = dc->desc->custom;
     int ok;
-    if (!strcmp(b, "cuMemPrefetchBatchAsync") || !strcmp(b, "cuMemDiscardBatchAsync") ||
+    if (!(srv_traits(dc->desc) & SV_RANGES_OWN))
+        ok = structs_ok(s, dc);
+    else if (!strcmp(b, "cuMemPrefetchBatchAsync") || !strcmp(b, "cuMemDiscardBatchAsync") ||
         !strcmp(b, "cuMemDiscardAndPrefetchBatchAsync"))
         ok = pairs_ok(s, dc);
     else if (c && (!strcmp(c, "batch") || !strcmp(c, "batch3d")))

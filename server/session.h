@@ -182,6 +182,21 @@ static inline int is_base(const struct rpc_decoded *dc, const char *base)
            b[3] == base[3] && !strcmp(b, base);
 }
 
+/* traits.c: facts about a call from its descriptor alone, worked out once. */
+enum {
+    SV_VMM = 1u << 0,           /* names reservations (cuMemMap, cuMemUnmap, cuMemAddress*, ...) */
+    SV_ADDR_RESERVE = 1u << 1,  /* cuMemAddressReserve */
+    SV_HOST_BYTES = 1u << 2,    /* a copy or memset carrying host bytes */
+    SV_BEGIN_CAPTURE = 1u << 3, /* cuStreamBeginCapture* */
+    SV_DESTROYS = 1u << 4,      /* *Destroy, *Unload, cuGraphDestroyNode, cuMemRelease */
+    SV_MIRROR_BEFORE = 1u << 5, /* cuMemFree, cuCtxDestroy, cuDevicePrimaryCtxReset */
+    SV_RANGES_OWN = 1u << 6,    /* device ranges inside its own arguments (ranges.c) */
+    SV_IPC = 1u << 7,           /* cuIpc* */
+    SV_IPC_POST = 1u << 8,      /* cuIpcCloseMemHandle, cuMemFree[Async] */
+    SV_GRAPH = 1u << 9,         /* custom=graph marshaller */
+};
+uint32_t srv_traits(const struct rpc_call_desc *d);
+
 /* dispatch.c: runs one call and answers it. 0, or -1 on a protocol error
  * (the session ends). Frees the call. */
 int dispatch_call(struct session *s, struct call *cl);

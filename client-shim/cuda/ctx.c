@@ -343,6 +343,7 @@ static struct {
     CUresult code;
 } sticky[STICKY_MAX];
 static pthread_mutex_t sticky_mu = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic int nsticky; /* entries in use: none (the rule) answers without the lock */
 
 void rg_ctx_set_sticky(uint64_t id, CUresult code)
 {
@@ -351,7 +352,10 @@ void rg_ctx_set_sticky(uint64_t id, CUresult code)
     int free_slot = -1, i;
     for (i = 0; i < STICKY_MAX && sticky[i].id != id; i++)
         if (!sticky[i].id && free_slot < 0) free_slot = i;
-    if (i == STICKY_MAX) i = free_slot;
+    if (i == STICKY_MAX) {
+        i = free_slot;
+        if (i >= 0) atomic_fetch_add(&nsticky, 1);
+    }
     if (i >= 0) sticky[i].id = id, sticky[i].code = code;
     pthread_mutex_unlock(&sticky_mu);
 }
@@ -359,7 +363,7 @@ void rg_ctx_set_sticky(uint64_t id, CUresult code)
 CUresult rg_ctx_sticky(uint64_t id)
 {
     CUresult r = CUDA_SUCCESS;
-    if (!id) return r;
+    if (!id || !atomic_load(&nsticky)) return r;
     pthread_mutex_lock(&sticky_mu);
     for (int i = 0; i < STICKY_MAX; i++)
         if (sticky[i].id == id) r = sticky[i].code;
@@ -371,6 +375,9 @@ void rg_ctx_clear_sticky(uint64_t id)
 {
     pthread_mutex_lock(&sticky_mu);
     for (int i = 0; i < STICKY_MAX; i++)
-        if (sticky[i].id == id) sticky[i].id = 0;
+        if (sticky[i].id == id) {
+            sticky[i].id = 0;
+            atomic_fetch_sub(&nsticky, 1);
+        }
     pthread_mutex_unlock(&sticky_mu);
 }

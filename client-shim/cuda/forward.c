@@ -184,10 +184,7 @@ static int arg_named(const struct rpc_call_desc *d, const char *name)
 /* cuEventDestroy, cuStreamDestroy, cuModuleUnload, ...: the first handle dies. */
 static void note_destroyed(const struct rpc_call_desc *d, void **args)
 {
-    size_t n = strlen(d->base);
-    int destroy = (n > 7 && !strcmp(d->base + n - 7, "Destroy")) ||
-                  (n > 6 && !strcmp(d->base + n - 6, "Unload"));
-    if (!destroy || !d->nargs || d->args[0].kind != RPC_ARG_HANDLE) return;
+    if (!(rg_call_traits(d) & RG_TR_DESTROY) || !d->nargs || d->args[0].kind != RPC_ARG_HANDLE) return;
     unsigned t = d->args[0].handle;
     if (t == RPC_H_DEVICE || t == RPC_H_CONTEXT) return; /* contexts: ctx.c */
     uint64_t id = handle_value(&d->args[0], args[0]);
@@ -234,6 +231,10 @@ static void after_success(const struct rpc_call_desc *d, void **args)
 {
     note_destroyed(d, args);
     note_parents(d, args);
+    if (!(rg_call_traits(d) & RG_TR_AFTER)) {
+        rg_dev_remember(d, args);
+        return;
+    }
     if (!strcmp(d->base, "cuFuncSetAttribute") || !strcmp(d->base, "cuKernelSetAttribute"))
         rg_launch_forget();
     if (!strcmp(d->base, "cuCtxCreate")) {
@@ -341,13 +342,7 @@ static CUresult send_call(const struct rpc_call_desc *d, void **args, int wait)
  * (rpc/calls.h): (dst, src, ByteCount[, stream]) with both addresses advanced. */
 static int is_split_copy(const struct rpc_call_desc *d)
 {
-    static const char *const names[] = {"cuMemcpyHtoD", "cuMemcpyHtoDAsync", "cuMemcpyDtoH",
-                                        "cuMemcpyDtoHAsync"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (!strcmp(d->base, names[i]))
-            return d->nargs >= 3 && d->args[2].kind == RPC_ARG_VALUE &&
-                   d->args[2].size == sizeof(size_t);
-    return 0;
+    return (rg_call_traits(d) & RG_TR_SPLIT_COPY) != 0;
 }
 
 static CUresult send_split(const struct rpc_call_desc *d, void **args, int wait)
@@ -398,7 +393,7 @@ static CUresult unified_copy(const struct rpc_call_desc *d, void **args)
 /* cuMemsetD16 / D32 (and their 2D forms) need an aligned destination. */
 static int misaligned_memset(const struct rpc_call_desc *d, void **args)
 {
-    if (strncmp(d->base, "cuMemsetD", 9) || d->nargs < 3) return 0;
+    if (!(rg_call_traits(d) & RG_TR_MEMSET_D)) return 0;
     unsigned a = strstr(d->base, "16") ? 2 : strstr(d->base, "32") ? 4 : 1;
     if (*(uint64_t *)args[0] % a) return 1;
     if (strncmp(d->base, "cuMemsetD2D", 11) || d->nargs < 5) return 0;
@@ -411,6 +406,7 @@ static int misaligned_memset(const struct rpc_call_desc *d, void **args)
 /* Pipelined creations: flags the driver would refuse are refused here. */
 static int bad_create_flags(const struct rpc_call_desc *d, void **args)
 {
+    if (!(rg_call_traits(d) & RG_TR_CREATE_FLAGS)) return 0;
     if (!strcmp(d->name, "cuEventCreate") && d->nargs == 2) {
         unsigned f = *(unsigned *)args[1];
         if ((f & CU_EVENT_INTERPROCESS) && !(f & CU_EVENT_DISABLE_TIMING))
@@ -429,8 +425,7 @@ static int bad_create_flags(const struct rpc_call_desc *d, void **args)
  * context (the driver's CUDA_ERROR_INVALID_HANDLE); the shim knows both. */
 static CUresult check_record(const struct rpc_call_desc *d, void **args)
 {
-    if (strcmp(d->base, "cuEventRecord") && strcmp(d->base, "cuEventRecordWithFlags"))
-        return CUDA_SUCCESS;
+    if (!(rg_call_traits(d) & RG_TR_RECORD)) return CUDA_SUCCESS;
     if (d->nargs < 2 || d->args[0].handle != RPC_H_EVENT || d->args[1].handle != RPC_H_STREAM)
         return CUDA_SUCCESS;
     if (d->nargs == 3 && (*(unsigned *)args[2] & ~(unsigned)CU_EVENT_RECORD_EXTERNAL))
@@ -444,14 +439,13 @@ static CUresult check_record(const struct rpc_call_desc *d, void **args)
 static int answer_locally(const struct rpc_call_desc *d, void **args)
 {
     if (misaligned_memset(d, args) || bad_create_flags(d, args)) return CUDA_ERROR_INVALID_VALUE;
+    uint32_t tr = rg_call_traits(d);
     uint64_t cur = rg_ctx_current_id();
-    int ctx_level = !strncmp(d->name, "cuCtx", 5) || !strncmp(d->name, "cuDevice", 8);
+    int ctx_level = (tr & RG_TR_CTX_LEVEL) != 0;
     if (cur && rg_ctx_dead(cur) && !ctx_level) return CUDA_ERROR_CONTEXT_IS_DESTROYED;
     CUresult st = rg_ctx_sticky(cur);
-    if (st != CUDA_SUCCESS && (!ctx_level || !strcmp(d->base, "cuCtxSynchronize")))
-        return st;
-    if ((!strcmp(d->base, "cuMemcpy") || !strcmp(d->base, "cuMemcpyAsync")) && d->nargs >= 3)
-        return (int)unified_copy(d, args);
+    if (st != CUDA_SUCCESS && (!ctx_level || (tr & RG_TR_CTX_SYNC))) return st;
+    if (tr & RG_TR_UNIFIED_COPY) return (int)unified_copy(d, args);
     int host = rg_host_ptr_attr(d, args);
     if (host >= 0) return host;
     return rg_dev_local(d, args);
@@ -463,8 +457,7 @@ static int answer_locally(const struct rpc_call_desc *d, void **args)
  * ran, so it waits, as the driver does. */
 static int observable_sync(const struct rpc_call_desc *d)
 {
-    if (strncmp(d->base, "cuMemcpy", 8) && strncmp(d->base, "cuMemset", 8)) return 0;
-    return !strstr(d->base, "Async") && rg_cb_pending();
+    return (rg_call_traits(d) & RG_TR_SYNC_COPY) && rg_cb_pending();
 }
 
 /* CUDA_VISIBLE_DEVICES: the application's device ordinals become the
@@ -518,6 +511,7 @@ int rg_capture_active(void)
 
 static void note_capture(const struct rpc_call_desc *d, void **args, CUresult r)
 {
+    if (!(rg_call_traits(d) & RG_TR_CAPTURE)) return;
     if (!strncmp(d->base, "cuStreamBeginCapture", 20) && r == CUDA_SUCCESS) {
         atomic_fetch_add(&captures, 1);
     } else if (!strcmp(d->base, "cuStreamEndCapture") &&
@@ -534,7 +528,7 @@ static void note_capture(const struct rpc_call_desc *d, void **args, CUresult r)
 
 static CUresult forward(const struct rpc_call_desc *d, void **args)
 {
-    if (!strcmp(d->name, "cuInit") && d->nargs == 1) return rg_shim_init(*(unsigned *)args[0]);
+    if (rg_call_traits(d) & RG_TR_INIT) return rg_shim_init(*(unsigned *)args[0]);
     CUresult r = rg_ready();
     if (r != CUDA_SUCCESS) return r;
     int local = answer_locally(d, args);
@@ -557,7 +551,7 @@ static CUresult forward(const struct rpc_call_desc *d, void **args)
     /* A free leaves the mirror before the server frees: another thread's allocation
      * may get the same address back from the server, and its entry must not be the
      * one this free's update removes (managed memory left in rg_managed_before). */
-    int is_free = !strcmp(d->name, "cuMemFree_v2") || !strcmp(d->base, "cuMemFreeAsync");
+    int is_free = (rg_call_traits(d) & RG_TR_FREE) != 0;
     uint64_t freed = is_free ? rg_mirror_remove(*(uint64_t *)args[0]) : 0;
     if (is_split_copy(d) && *(size_t *)args[2] > RPC_MAX_CALL_BYTES)
         r = send_split(d, sent, wait);

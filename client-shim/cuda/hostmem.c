@@ -306,9 +306,8 @@ static CUresult host_attr(const struct host_range *h, CUpointer_attribute attr, 
 
 int rg_host_ptr_attr(const struct rpc_call_desc *d, void **args)
 {
+    if (!(rg_call_traits(d) & RG_TR_PTR_ATTR)) return -1;
     int plural = !strcmp(d->base, "cuPointerGetAttributes");
-    if ((!plural && strcmp(d->base, "cuPointerGetAttribute")) || d->nargs != (plural ? 4 : 3))
-        return -1;
     uint64_t ptr = *(uint64_t *)args[plural ? 3 : 2];
     struct host_range h;
     int known = ptr && find_range((uintptr_t)ptr, &h) == 0;

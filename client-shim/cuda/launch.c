@@ -41,7 +41,18 @@ static int dev_attr(CUdevice dev, CUdevice_attribute a)
     return v;
 }
 
-static CUresult check_dims(CUdevice dev, const unsigned g[3], const unsigned b[3], unsigned shmem)
+/* A device's launch limits, read once: a device's attributes do not change,
+ * and asking for eight of them through cuDeviceGetAttribute on every launch
+ * was most of the client's time in a loop of empty launches. Limits that
+ * could not all be had are asked again next time (0 disables a check). */
+struct dev_limits {
+    int gmax[3], bmax[3], tmax, optin, regs;
+};
+#define LIMIT_DEVS 64
+static struct dev_limits limits[LIMIT_DEVS];
+static _Atomic int limits_ready[LIMIT_DEVS];
+
+static struct dev_limits get_limits(CUdevice dev)
 {
     static const CUdevice_attribute gmax[3] = {CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_X,
                                                CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_Y,
@@ -49,19 +60,39 @@ static CUresult check_dims(CUdevice dev, const unsigned g[3], const unsigned b[3
     static const CUdevice_attribute bmax[3] = {CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_X,
                                                CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_Y,
                                                CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_Z};
+    int slot = dev >= 0 && dev < LIMIT_DEVS ? dev : -1;
+    if (slot >= 0 && atomic_load_explicit(&limits_ready[slot], memory_order_acquire))
+        return limits[slot];
+    struct dev_limits l;
+    int all = 1;
+    for (int i = 0; i < 3; i++) {
+        l.gmax[i] = dev_attr(dev, gmax[i]);
+        l.bmax[i] = dev_attr(dev, bmax[i]);
+        all &= l.gmax[i] > 0 && l.bmax[i] > 0;
+    }
+    l.tmax = dev_attr(dev, CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK);
+    l.optin = dev_attr(dev, CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN);
+    l.regs = dev_attr(dev, CU_DEVICE_ATTRIBUTE_MAX_REGISTERS_PER_BLOCK);
+    all &= l.tmax > 0 && l.optin > 0 && l.regs > 0;
+    if (slot >= 0 && all && !atomic_load(&limits_ready[slot])) {
+        limits[slot] = l; /* the same values whichever thread writes them */
+        atomic_store_explicit(&limits_ready[slot], 1, memory_order_release);
+    }
+    return l;
+}
+
+static CUresult check_dims(CUdevice dev, const unsigned g[3], const unsigned b[3], unsigned shmem)
+{
     for (int i = 0; i < 3; i++)
         if (!g[i] || !b[i]) return CUDA_ERROR_INVALID_VALUE;
+    struct dev_limits l = get_limits(dev);
     for (int i = 0; i < 3; i++) {
-        int gm = dev_attr(dev, gmax[i]), bm = dev_attr(dev, bmax[i]);
-        if (gm > 0 && g[i] > (unsigned)gm) return CUDA_ERROR_INVALID_VALUE;
-        if (bm > 0 && b[i] > (unsigned)bm) return CUDA_ERROR_INVALID_VALUE;
+        if (l.gmax[i] > 0 && g[i] > (unsigned)l.gmax[i]) return CUDA_ERROR_INVALID_VALUE;
+        if (l.bmax[i] > 0 && b[i] > (unsigned)l.bmax[i]) return CUDA_ERROR_INVALID_VALUE;
     }
     unsigned long long threads = (unsigned long long)b[0] * b[1] * b[2];
-    int tmax = dev_attr(dev, CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK);
-    if (tmax > 0 && threads > (unsigned long long)tmax) return CUDA_ERROR_INVALID_VALUE;
-    if (!shmem) return CUDA_SUCCESS;
-    int optin = dev_attr(dev, CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN);
-    if (optin > 0 && shmem > (unsigned)optin) return CUDA_ERROR_INVALID_VALUE;
+    if (l.tmax > 0 && threads > (unsigned long long)l.tmax) return CUDA_ERROR_INVALID_VALUE;
+    if (shmem && l.optin > 0 && shmem > (unsigned)l.optin) return CUDA_ERROR_INVALID_VALUE;
     return CUDA_SUCCESS;
 }
 
@@ -165,7 +196,7 @@ static CUresult check_function(CUdevice dev, uint64_t func, const unsigned b[3],
     unsigned long long threads = (unsigned long long)b[0] * b[1] * b[2];
     if (a.max_threads > 0 && threads > (unsigned long long)a.max_threads)
         return CUDA_ERROR_INVALID_VALUE;
-    int regs = a.regs > 0 ? dev_attr(dev, CU_DEVICE_ATTRIBUTE_MAX_REGISTERS_PER_BLOCK) : 0;
+    int regs = a.regs > 0 ? get_limits(dev).regs : 0;
     if (regs > 0 && threads * (unsigned long long)a.regs > (unsigned long long)regs)
         return CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES;
     if (a.max_dyn >= 0 && shmem > (unsigned)a.max_dyn) return CUDA_ERROR_INVALID_VALUE;
@@ -287,17 +318,13 @@ static CUresult check_launch(const struct launch *l, int *wait)
     return check_params(l->func, l->kp, l->extra, wait);
 }
 
-static int is_launch(const char *base, const char *want)
-{
-    return !strcmp(base, want);
-}
-
 CUresult rg_launch_check(const struct rpc_call_desc *d, void **args, int *wait)
 {
+    uint32_t tr = rg_call_traits(d);
     struct launch l;
+    if (!(tr & (RG_TR_LAUNCH | RG_TR_LAUNCH_EX))) return CUDA_SUCCESS;
     memset(&l, 0, sizeof l);
-    if ((is_launch(d->base, "cuLaunchKernel") || is_launch(d->base, "cuLaunchCooperativeKernel")) &&
-        d->nargs >= 10) {
+    if (tr & RG_TR_LAUNCH) {
         l.func = (uint64_t)(uintptr_t) * (CUfunction *)args[0];
         for (int i = 0; i < 3; i++) {
             l.g[i] = *(unsigned *)args[1 + i];
@@ -307,12 +334,11 @@ CUresult rg_launch_check(const struct rpc_call_desc *d, void **args, int *wait)
         l.stream = (uint64_t)(uintptr_t) * (CUstream *)args[8];
         l.kp = *(void ***)args[9];
         l.extra = d->nargs > 10 ? *(void ***)args[10] : NULL;
-        l.coop = is_launch(d->base, "cuLaunchCooperativeKernel");
+        l.coop = !strcmp(d->base, "cuLaunchCooperativeKernel");
         if (!l.func) return CUDA_ERROR_INVALID_HANDLE;
         CUresult r = check_context(&l);
         return r != CUDA_SUCCESS ? r : check_launch(&l, wait);
     }
-    if (!is_launch(d->base, "cuLaunchKernelEx") || d->nargs < 4) return CUDA_SUCCESS;
     const CUlaunchConfig *c = *(const CUlaunchConfig **)args[0];
     struct ex_attrs x;
     if (!c) return CUDA_ERROR_INVALID_VALUE;

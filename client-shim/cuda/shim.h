@@ -253,6 +253,27 @@ int rg_dev_from_session(int sess);
 /* Remembers the answer of a completed call worth caching. */
 void rg_dev_remember(const struct rpc_call_desc *d, void **args);
 
+/* ---- what a call is, by its descriptor (traits.c) -------------------------------- */
+enum {
+    RG_TR_INIT = 1u << 0,          /* cuInit(flags) */
+    RG_TR_MEMSET_D = 1u << 1,      /* cuMemsetD8/16/32[2D][Async]: alignment checks */
+    RG_TR_CREATE_FLAGS = 1u << 2,  /* cuEventCreate, cuStreamCreate, cuStreamWaitEvent: flags */
+    RG_TR_CTX_LEVEL = 1u << 3,     /* cuCtx*, cuDevice*: answered by a faulted context too */
+    RG_TR_CTX_SYNC = 1u << 4,      /* cuCtxSynchronize */
+    RG_TR_UNIFIED_COPY = 1u << 5,  /* cuMemcpy, cuMemcpyAsync (dst, src, n[, stream]) */
+    RG_TR_RECORD = 1u << 6,        /* cuEventRecord[WithFlags] */
+    RG_TR_SYNC_COPY = 1u << 7,     /* a synchronous cuMemcpy* / cuMemset* */
+    RG_TR_FREE = 1u << 8,          /* cuMemFree_v2, cuMemFreeAsync */
+    RG_TR_SPLIT_COPY = 1u << 9,    /* 1D HtoD/DtoH copies split above RPC_MAX_CALL_BYTES */
+    RG_TR_CAPTURE = 1u << 10,      /* cuStreamBeginCapture*, cuStreamEndCapture */
+    RG_TR_DESTROY = 1u << 11,      /* *Destroy, *Unload: the first handle dies */
+    RG_TR_AFTER = 1u << 12,        /* has a local effect after success (forward.c) */
+    RG_TR_LAUNCH = 1u << 13,       /* cuLaunchKernel, cuLaunchCooperativeKernel */
+    RG_TR_LAUNCH_EX = 1u << 14,    /* cuLaunchKernelEx */
+    RG_TR_PTR_ATTR = 1u << 15,     /* cuPointerGetAttribute[s] */
+};
+uint32_t rg_call_traits(const struct rpc_call_desc *d);
+
 /* ---- launch checks (launch.c) ---------------------------------------------------
  * The driver's argument checks of a cuLaunchKernel / cuLaunchCooperativeKernel /
  * cuLaunchKernelEx (and _ptsz) call, before it is sent; CUDA_SUCCESS for others.
