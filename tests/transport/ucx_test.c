@@ -200,6 +200,41 @@ RG_TEST(ucx_recv_timeout_is_retryable_and_fd_tells_readiness)
     pair_close(&p);
 }
 
+/* tp_pending counts what a receive can take without waiting: the bytes of
+ * messages already here, read partly or not at all, and nothing once drained.
+ * A receiver that spun (busy-poll) leaves the descriptor to the next reader:
+ * after it, the descriptor and tp_pending still tell the truth. */
+RG_TEST(ucx_pending_counts_bytes_already_here)
+{
+    struct pair p;
+    char b[16];
+    CHECK(pair_open(&p) == 0);
+    CHECK_EQ_INT(tp_pending(p.cli), 0);
+    CHECK_EQ_INT(tp_send(p.srv, "0123456789", 10, 1000, NULL), TP_OK);
+    struct pollfd pf = {.fd = tp_conn_fd(p.cli), .events = POLLIN};
+    CHECK_EQ_INT(poll(&pf, 1, 10000), 1);
+    CHECK_EQ_INT(tp_pending(p.cli), 10);
+    CHECK_EQ_INT(tp_recv(p.cli, b, 4, 1000, NULL), TP_OK);
+    CHECK_EQ_INT(tp_pending(p.cli), 6);
+    CHECK_EQ_INT(tp_recv(p.cli, b + 4, 6, 1000, NULL), TP_OK);
+    CHECK(memcmp(b, "0123456789", 10) == 0);
+    CHECK_EQ_INT(tp_pending(p.cli), 0);
+    CHECK_EQ_INT(poll(&pf, 1, 0), 0);
+    /* two messages while the receiver spins for the first: the second is
+     * announced after that receive returns */
+    CHECK_EQ_INT(tp_set_busy_poll(p.cli, TP_BUSY_POLL_DEFAULT_US), TP_OK);
+    CHECK_EQ_INT(tp_send(p.srv, "ab", 2, 1000, NULL), TP_OK);
+    CHECK_EQ_INT(tp_send(p.srv, "cd", 2, 1000, NULL), TP_OK);
+    CHECK_EQ_INT(tp_recv(p.cli, b, 2, 1000, NULL), TP_OK);
+    CHECK_EQ_INT(poll(&pf, 1, 10000), 1);
+    CHECK_EQ_INT(tp_pending(p.cli), 2);
+    CHECK_EQ_INT(tp_recv(p.cli, b + 2, 2, 1000, NULL), TP_OK);
+    CHECK(memcmp(b, "abcd", 4) == 0);
+    CHECK_EQ_INT(tp_pending(p.cli), 0);
+    CHECK_EQ_INT(poll(&pf, 1, 0), 0);
+    pair_close(&p);
+}
+
 RG_TEST(ucx_peer_close_is_closed_after_the_data_and_truncation_is_error)
 {
     struct pair p;

@@ -17,6 +17,7 @@ static const tp_ops ucx_ops = {
     .recv = ucx_recv,
     .set_busy_poll = ucx_set_busy_poll,
     .conn_fd = ucx_conn_fd,
+    .pending = ucx_pending,
     .shutdown = ucx_shutdown,
     .detach = ucx_detach,
     .close = ucx_close,

@@ -153,6 +153,7 @@ tp_status ucx_sendv(tp_conn *c, const struct iovec *iov, int iovcnt, int timeout
 tp_status ucx_recv(tp_conn *c, void *buf, size_t len, int timeout_ms, tp_error *err);
 tp_status ucx_set_busy_poll(tp_conn *c, unsigned usec);
 int ucx_conn_fd(tp_conn *c);
+size_t ucx_pending(tp_conn *c);
 tp_status ucx_shutdown(tp_conn *c);
 void ucx_close(tp_conn *c);
 /* mu held: the active-message handler's work, and whether the head is readable. */

@@ -332,6 +332,23 @@ tp_status ucx_set_busy_poll(tp_conn *c, unsigned usec)
     return tp_set_busy_poll(u->ctl, usec);
 }
 
+/* What a receive can take without waiting for the peer: the head message's
+ * bytes (the lock is held briefly by whoever progresses the worker). */
+size_t ucx_pending(tp_conn *c)
+{
+    struct ucx_conn *u = ucx_conn_of(c);
+    size_t n = 0;
+    if (!u->upgraded) return 0;
+    pthread_mutex_lock(&u->mu);
+    if (ucx_head_ready(u)) {
+        struct ucx_msg *m = u->q;
+        n = m->blen - m->boff + (m->dlen - m->doff);
+        if (!n) n = 1; /* an empty message (the FIN): a receive returns at once */
+    }
+    pthread_mutex_unlock(&u->mu);
+    return n;
+}
+
 int ucx_conn_fd(tp_conn *c)
 {
     return ucx_conn_of(c)->epfd;
