@@ -50,3 +50,19 @@ uint32_t rpc_traits_of(struct rpc_traits *t, const struct rpc_call_desc *d)
     if (tab && d->op && d->op <= rpc_ncalls && &rpc_calls[d->op - 1] == d) return tab[d->op];
     return t->work_out(d); /* a descriptor not from the table (a test's own) */
 }
+
+int rpc_name_is(const char *s, const char *want)
+{
+    return !strcmp(s, want);
+}
+
+int rpc_name_starts(const char *s, const char *prefix)
+{
+    return !strncmp(s, prefix, strlen(prefix));
+}
+
+int rpc_name_ends(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n > k && !strcmp(s + n - k, suffix);
+}

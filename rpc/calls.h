@@ -157,6 +157,10 @@ struct rpc_traits {
     uint32_t *_Atomic table; /* made at the first question */
 };
 uint32_t rpc_traits_of(struct rpc_traits *t, const struct rpc_call_desc *d);
+/* Name tests for work_out functions: equal, starts with, ends with (and is longer). */
+int rpc_name_is(const char *s, const char *want);
+int rpc_name_starts(const char *s, const char *prefix);
+int rpc_name_ends(const char *s, const char *suffix);
 
 /* ---- the codec -------------------------------------------------------------
  * Wire form of a CALL's encoded part: for each argument in order, by kind:

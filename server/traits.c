@@ -6,30 +6,14 @@
 
 #include "session.h"
 
-static int is(const char *s, const char *want)
-{
-    return !strcmp(s, want);
-}
-
-static int starts(const char *s, const char *prefix)
-{
-    return !strncmp(s, prefix, strlen(prefix));
-}
-
-static int ends(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), k = strlen(suffix);
-    return n > k && !strcmp(s + n - k, suffix);
-}
-
 /* A copy or memset whose host bytes travel with the call (inside the
  * marshaller's encoding for the 2D/3D ones); structs in buffers of other
  * calls (capture dependencies' edge data) are no copies. */
 static int host_bytes(const struct rpc_call_desc *d)
 {
     const char *c = d->custom;
-    if (c && (is(c, "memcpy2d") || is(c, "memcpy3d"))) return 1;
-    if (!starts(d->base, "cuMemcpy") && !starts(d->base, "cuMemset")) return 0;
+    if (c && (rpc_name_is(c, "memcpy2d") || rpc_name_is(c, "memcpy3d"))) return 1;
+    if (!rpc_name_starts(d->base, "cuMemcpy") && !rpc_name_starts(d->base, "cuMemset")) return 0;
     for (int i = 0; i < d->nargs; i++) {
         uint8_t k = d->args[i].kind;
         if (k == RPC_ARG_IN_BUF || k == RPC_ARG_OUT_BUF || k == RPC_ARG_INOUT_BUF) return 1;
@@ -41,27 +25,29 @@ static uint32_t work_out(const struct rpc_call_desc *d)
 {
     const char *b = d->base, *c = d->custom ? d->custom : "";
     uint32_t t = 0;
-    if (starts(b, "cuMemMap") || starts(b, "cuMemUnmap") || starts(b, "cuMemAddress") ||
-        starts(b, "cuMemSetAccess") || starts(b, "cuMemGetAccess") ||
-        starts(b, "cuMemRetainAllocationHandle"))
+    if (rpc_name_starts(b, "cuMemMap") || rpc_name_starts(b, "cuMemUnmap") ||
+        rpc_name_starts(b, "cuMemAddress") || rpc_name_starts(b, "cuMemSetAccess") ||
+        rpc_name_starts(b, "cuMemGetAccess") || rpc_name_starts(b, "cuMemRetainAllocationHandle"))
         t |= SV_VMM;
-    if (is(b, "cuMemAddressReserve")) t |= SV_ADDR_RESERVE;
+    if (rpc_name_is(b, "cuMemAddressReserve")) t |= SV_ADDR_RESERVE;
     if (host_bytes(d)) t |= SV_HOST_BYTES;
-    if (starts(b, "cuStreamBeginCapture")) t |= SV_BEGIN_CAPTURE;
-    if (ends(b, "Destroy") || ends(b, "Unload") || is(b, "cuGraphDestroyNode") ||
-        is(b, "cuMemRelease"))
+    if (rpc_name_starts(b, "cuStreamBeginCapture")) t |= SV_BEGIN_CAPTURE;
+    if (rpc_name_ends(b, "Destroy") || rpc_name_ends(b, "Unload") ||
+        rpc_name_is(b, "cuGraphDestroyNode") || rpc_name_is(b, "cuMemRelease"))
         t |= SV_DESTROYS;
-    if ((is(b, "cuMemFree") && d->nargs == 1) || is(b, "cuCtxDestroy") ||
-        is(b, "cuDevicePrimaryCtxReset"))
+    if ((rpc_name_is(b, "cuMemFree") && d->nargs == 1) || rpc_name_is(b, "cuCtxDestroy") ||
+        rpc_name_is(b, "cuDevicePrimaryCtxReset"))
         t |= SV_MIRROR_BEFORE;
-    if (is(b, "cuMemPrefetchBatchAsync") || is(b, "cuMemDiscardBatchAsync") ||
-        is(b, "cuMemDiscardAndPrefetchBatchAsync") || is(c, "batch") || is(c, "batch3d") ||
-        is(c, "range_attr") || is(c, "memcpy2d") || is(c, "memcpy3d"))
+    if (rpc_name_is(b, "cuMemPrefetchBatchAsync") || rpc_name_is(b, "cuMemDiscardBatchAsync") ||
+        rpc_name_is(b, "cuMemDiscardAndPrefetchBatchAsync") || rpc_name_is(c, "batch") ||
+        rpc_name_is(c, "batch3d") || rpc_name_is(c, "range_attr") || rpc_name_is(c, "memcpy2d") ||
+        rpc_name_is(c, "memcpy3d"))
         t |= SV_RANGES_OWN;
-    if (starts(b, "cuIpc")) t |= SV_IPC;
-    if (is(b, "cuIpcCloseMemHandle") || is(b, "cuMemFree") || is(b, "cuMemFreeAsync"))
+    if (rpc_name_starts(b, "cuIpc")) t |= SV_IPC;
+    if (rpc_name_is(b, "cuIpcCloseMemHandle") || rpc_name_is(b, "cuMemFree") ||
+        rpc_name_is(b, "cuMemFreeAsync"))
         t |= SV_IPC_POST;
-    if (is(c, "graph")) t |= SV_GRAPH;
+    if (rpc_name_is(c, "graph")) t |= SV_GRAPH;
     return t;
 }
 

@@ -8,55 +8,45 @@
 
 #include "shim.h"
 
-static int is(const char *s, const char *want)
-{
-    return !strcmp(s, want);
-}
-
-static int starts(const char *s, const char *prefix)
-{
-    return !strncmp(s, prefix, strlen(prefix));
-}
-
-static int ends(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), k = strlen(suffix);
-    return n > k && !strcmp(s + n - k, suffix);
-}
-
 static uint32_t work_out(const struct rpc_call_desc *d)
 {
     const char *n = d->name, *b = d->base;
     uint32_t t = 0;
-    if (is(n, "cuInit") && d->nargs == 1) t |= RG_TR_INIT;
-    if (starts(b, "cuMemsetD") && d->nargs >= 3) t |= RG_TR_MEMSET_D;
-    if ((is(n, "cuEventCreate") || is(n, "cuStreamCreate")) && d->nargs == 2)
+    if (rpc_name_is(n, "cuInit") && d->nargs == 1) t |= RG_TR_INIT;
+    if (rpc_name_starts(b, "cuMemsetD") && d->nargs >= 3) t |= RG_TR_MEMSET_D;
+    if ((rpc_name_is(n, "cuEventCreate") || rpc_name_is(n, "cuStreamCreate")) && d->nargs == 2)
         t |= RG_TR_CREATE_FLAGS;
-    if (is(b, "cuStreamWaitEvent") && d->nargs == 3) t |= RG_TR_CREATE_FLAGS;
-    if (starts(n, "cuCtx") || starts(n, "cuDevice")) t |= RG_TR_CTX_LEVEL;
-    if (is(b, "cuCtxSynchronize")) t |= RG_TR_CTX_SYNC;
-    if ((is(b, "cuMemcpy") || is(b, "cuMemcpyAsync")) && d->nargs >= 3) t |= RG_TR_UNIFIED_COPY;
-    if (is(b, "cuEventRecord") || is(b, "cuEventRecordWithFlags")) t |= RG_TR_RECORD;
-    if ((starts(b, "cuMemcpy") || starts(b, "cuMemset")) && !strstr(b, "Async"))
+    if (rpc_name_is(b, "cuStreamWaitEvent") && d->nargs == 3) t |= RG_TR_CREATE_FLAGS;
+    if (rpc_name_starts(n, "cuCtx") || rpc_name_starts(n, "cuDevice")) t |= RG_TR_CTX_LEVEL;
+    if (rpc_name_is(b, "cuCtxSynchronize")) t |= RG_TR_CTX_SYNC;
+    if ((rpc_name_is(b, "cuMemcpy") || rpc_name_is(b, "cuMemcpyAsync")) && d->nargs >= 3)
+        t |= RG_TR_UNIFIED_COPY;
+    if (rpc_name_is(b, "cuEventRecord") || rpc_name_is(b, "cuEventRecordWithFlags"))
+        t |= RG_TR_RECORD;
+    if ((rpc_name_starts(b, "cuMemcpy") || rpc_name_starts(b, "cuMemset")) && !strstr(b, "Async"))
         t |= RG_TR_SYNC_COPY;
-    if (is(n, "cuMemFree_v2") || is(b, "cuMemFreeAsync")) t |= RG_TR_FREE;
-    if ((is(b, "cuMemcpyHtoD") || is(b, "cuMemcpyHtoDAsync") || is(b, "cuMemcpyDtoH") ||
-         is(b, "cuMemcpyDtoHAsync")) &&
+    if (rpc_name_is(n, "cuMemFree_v2") || rpc_name_is(b, "cuMemFreeAsync")) t |= RG_TR_FREE;
+    if ((rpc_name_is(b, "cuMemcpyHtoD") || rpc_name_is(b, "cuMemcpyHtoDAsync") ||
+         rpc_name_is(b, "cuMemcpyDtoH") || rpc_name_is(b, "cuMemcpyDtoHAsync")) &&
         d->nargs >= 3 && d->args[2].kind == RPC_ARG_VALUE && d->args[2].size == sizeof(size_t))
         t |= RG_TR_SPLIT_COPY;
-    if (starts(b, "cuStreamBeginCapture") || is(b, "cuStreamEndCapture")) t |= RG_TR_CAPTURE;
-    if (ends(b, "Destroy") || ends(b, "Unload")) t |= RG_TR_DESTROY;
-    if (is(b, "cuFuncSetAttribute") || is(b, "cuKernelSetAttribute") || is(b, "cuCtxCreate") ||
-        is(b, "cuCtxDestroy") || is(b, "cuDevicePrimaryCtxReset") || is(n, "cuMemAlloc_v2") ||
-        is(b, "cuMemAllocAsync") || is(b, "cuMemAllocFromPoolAsync") ||
-        is(n, "cuMemAllocPitch_v2") || is(n, "cuMemAllocManaged") || is(b, "cuIpcOpenMemHandle") ||
-        is(b, "cuLibraryGetManaged") || is(b, "cuMemFreeAsync"))
+    if (rpc_name_starts(b, "cuStreamBeginCapture") || rpc_name_is(b, "cuStreamEndCapture"))
+        t |= RG_TR_CAPTURE;
+    if (rpc_name_ends(b, "Destroy") || rpc_name_ends(b, "Unload")) t |= RG_TR_DESTROY;
+    if (rpc_name_is(b, "cuFuncSetAttribute") || rpc_name_is(b, "cuKernelSetAttribute") ||
+        rpc_name_is(b, "cuCtxCreate") || rpc_name_is(b, "cuCtxDestroy") ||
+        rpc_name_is(b, "cuDevicePrimaryCtxReset") || rpc_name_is(n, "cuMemAlloc_v2") ||
+        rpc_name_is(b, "cuMemAllocAsync") || rpc_name_is(b, "cuMemAllocFromPoolAsync") ||
+        rpc_name_is(n, "cuMemAllocPitch_v2") || rpc_name_is(n, "cuMemAllocManaged") ||
+        rpc_name_is(b, "cuIpcOpenMemHandle") || rpc_name_is(b, "cuLibraryGetManaged") ||
+        rpc_name_is(b, "cuMemFreeAsync"))
         t |= RG_TR_AFTER;
-    if ((is(b, "cuLaunchKernel") || is(b, "cuLaunchCooperativeKernel")) && d->nargs >= 10)
+    if ((rpc_name_is(b, "cuLaunchKernel") || rpc_name_is(b, "cuLaunchCooperativeKernel")) &&
+        d->nargs >= 10)
         t |= RG_TR_LAUNCH;
-    if (is(b, "cuLaunchKernelEx") && d->nargs >= 4) t |= RG_TR_LAUNCH_EX;
-    if ((is(b, "cuPointerGetAttribute") && d->nargs == 3) ||
-        (is(b, "cuPointerGetAttributes") && d->nargs == 4))
+    if (rpc_name_is(b, "cuLaunchKernelEx") && d->nargs >= 4) t |= RG_TR_LAUNCH_EX;
+    if ((rpc_name_is(b, "cuPointerGetAttribute") && d->nargs == 3) ||
+        (rpc_name_is(b, "cuPointerGetAttributes") && d->nargs == 4))
         t |= RG_TR_PTR_ATTR;
     return t;
 }
