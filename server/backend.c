@@ -44,6 +44,9 @@ int backend_load(struct backend *b, const char *lib, char *why, size_t len)
     SYM(cuMemUnmap, "cuMemUnmap");
     SYM(cuMemAddressFree, "cuMemAddressFree");
     SYM(cuStreamIsCapturing, "cuStreamIsCapturing");
+    *(void **)&b->cuMemHostRegister = dlsym(b->dl, "cuMemHostRegister_v2");
+    *(void **)&b->cuMemcpyDtoHAsync = dlsym(b->dl, "cuMemcpyDtoHAsync_v2");
+    *(void **)&b->cuStreamSynchronize = dlsym(b->dl, "cuStreamSynchronize");
     return 0;
 }
 

@@ -30,6 +30,10 @@ struct backend {
     CUresult (*cuMemUnmap)(CUdeviceptr, size_t);
     CUresult (*cuMemAddressFree)(CUdeviceptr, size_t);
     CUresult (*cuStreamIsCapturing)(CUstream, CUstreamCaptureStatus *);
+    /* optional (NULL if missing): bulk.c's page-locked staging */
+    CUresult (*cuMemHostRegister)(void *, size_t, unsigned);
+    CUresult (*cuMemcpyDtoHAsync)(void *, CUdeviceptr, size_t, CUstream);
+    CUresult (*cuStreamSynchronize)(CUstream);
 };
 
 /* Loads lib and resolves the entry points above. 0, or -1 with why[] filled. */

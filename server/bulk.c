@@ -20,9 +20,17 @@
  * Device to host (a plain cuMemcpyDtoH of SRV_BULK_MIN bytes or more): the
  * first piece goes through the backend's cuMemcpyDtoH (the wait for earlier
  * work), then simgpu's memory is sent straight from the allocation
- * (scatter-gather); other backends copy piece by piece into one staging
- * buffer between the frames. */
+ * (scatter-gather); other backends copy into two staging pieces in turn, the
+ * next piece's device copy (asynchronous, on a stream of the copy's own)
+ * running while the current one is sent.
+ *
+ * Staging pieces (a backend whose device memory is not host memory, or
+ * rgpud --bulk-staging pinned) are page-locked with the backend the first
+ * time a lane uses them (cuMemHostRegister, portable), so the device copies
+ * are DMA from and to them; at most BULK_PINNED stay pinned, and those are
+ * kept for the next copy, never freed. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +44,10 @@ struct piece {
     uint64_t off;
     size_t len;
     struct piece *next;
-    char data[];
+    int pinned;  /* registered with the backend (page-locked) */
+    char *data;  /* SRV_BULK_PIECE bytes, page-aligned, in the same block */
 };
+#define PIECE_HEAD 4096 /* the header's room: data starts on a page */
 
 struct bulk {
     const struct call *cl; /* the key; the call is its lane's */
@@ -57,8 +67,11 @@ struct bulk {
 };
 
 /* Pieces are kept for the next copy: a fresh 4 MiB allocation is mmap'd and
- * faulted in page by page, every time. At most BULK_KEEP stay (16 MiB). */
+ * faulted in page by page, every time. At most BULK_KEEP stay (16 MiB), plus
+ * the pinned ones (at most BULK_PINNED), which always do. */
 #define BULK_KEEP 4
+#define BULK_PINNED 6
+static _Atomic int npinned;
 static struct {
     pthread_mutex_t mu;
     struct piece *free;
@@ -71,13 +84,20 @@ static struct piece *piece_get(void)
     struct piece *p = pool.free;
     if (p) pool.free = p->next, pool.n--;
     pthread_mutex_unlock(&pool.mu);
-    return p ? p : malloc(sizeof *p + SRV_BULK_PIECE);
+    if (p) return p;
+    void *m = NULL;
+    if (posix_memalign(&m, PIECE_HEAD, PIECE_HEAD + SRV_BULK_PIECE)) return NULL;
+    p = m;
+    p->pinned = 0;
+    p->data = (char *)m + PIECE_HEAD;
+    return p;
 }
 
 static void piece_put(struct piece *p)
 {
+    if (!p) return;
     pthread_mutex_lock(&pool.mu);
-    if (pool.n < BULK_KEEP) {
+    if (pool.n < BULK_KEEP || p->pinned) {
         p->next = pool.free;
         pool.free = p;
         pool.n++;
@@ -87,9 +107,33 @@ static void piece_put(struct piece *p)
     free(p);
 }
 
+/* Whether the bytes go straight between the connection and device memory:
+ * the backend's device memory is this process's host memory (simgpu), and
+ * staging was not asked for. */
 static int host_memory_backend(const struct session *s)
 {
-    return !strcmp(s->cfg->backend, "simgpu");
+    return !strcmp(s->cfg->backend, "simgpu") && strcmp(s->cfg->bulk_staging, "pinned");
+}
+
+/* Lane, the call's context current: page-locks a staging piece once. Without
+ * it (the backend refuses, BULK_PINNED reached) the copy works from pageable
+ * memory, as the driver's own staging does. */
+static void pin(struct session *s, struct piece *p)
+{
+    if (!p || p->pinned || !s->be.cuMemHostRegister) return;
+    if (atomic_fetch_add(&npinned, 1) >= BULK_PINNED) {
+        atomic_fetch_sub(&npinned, 1);
+        return;
+    }
+    CUresult r = s->be.cuMemHostRegister(p->data, SRV_BULK_PIECE, CU_MEMHOSTREGISTER_PORTABLE);
+    if (r == CUDA_SUCCESS) {
+        p->pinned = 1;
+        return;
+    }
+    atomic_fetch_sub(&npinned, 1);
+    static _Atomic int told;
+    if (!atomic_exchange(&told, 1))
+        srv_info("staging pieces stay pageable: the backend's cuMemHostRegister says %d", (int)r);
 }
 
 static int plain_copy(const struct rpc_call_desc *d, const char *base, unsigned buf_arg,
@@ -299,6 +343,7 @@ CUresult bulk_in_run(struct session *s, struct call *cl, struct rpc_decoded *dc,
     for (struct piece *p; r == CUDA_SUCCESS && (p = take(b));) {
         if (first || !in_place) { /* the backend's own copy: order, and non-host memory */
             uint64_t to = dst + p->off, len = p->len;
+            if (!in_place) pin(s, p); /* the main loop fills the next pieces meanwhile */
             memcpy(dc->val[0].bytes, &to, 8);
             memcpy(dc->val[2].bytes, &len, 8);
             dc->ptrval[1] = p->data;
@@ -383,9 +428,61 @@ static CUresult dtoh(struct session *s, struct call *cl, void *host, uint64_t de
     return backend_call(f, av);
 }
 
-/* send_lock held: the REPLY (result 0) and the rest as DATA frames. */
-static int send_pieces(struct session *s, struct call *cl, char *stage, uint64_t dev, uint64_t n,
+/* A stream for the staged copies of one call (NULL: they run synchronously). */
+static CUstream copy_stream(struct session *s)
+{
+    CUstream st = NULL;
+    if (!s->be.cuMemcpyDtoHAsync || !s->be.cuStreamSynchronize ||
+        s->be.cuStreamCreate(&st, CU_STREAM_NON_BLOCKING) != CUDA_SUCCESS)
+        return NULL;
+    return st;
+}
+
+/* send_lock held, staging: the pieces leave from `stage` (the first already
+ * in it) and `spare` in turn; while one is sent, the next one's device copy
+ * runs on `st` (after the first, synchronous copy waited for earlier work,
+ * the rest need no order but their own). Without a spare or a stream, one
+ * piece is copied after the other. */
+static int send_staged(struct session *s, struct call *cl, rpc_hdr *h, const uint8_t res[4],
+                       char *stage, char *spare, CUstream st, uint64_t dev, uint64_t n,
                        size_t first)
+{
+    rpc_error e;
+    char *cur = stage;
+    for (uint64_t off = 0; off < n;) {
+        size_t k = off ? (size_t)(n - off < SRV_BULK_PIECE ? n - off : SRV_BULK_PIECE) : first;
+        uint64_t next = off + k;
+        size_t nk = next < n ? (size_t)(n - next < SRV_BULK_PIECE ? n - next : SRV_BULK_PIECE) : 0;
+        char *into = spare ? spare : cur; /* where the next piece's bytes go */
+        int ahead = nk && spare && st &&
+                    s->be.cuMemcpyDtoHAsync(into, (CUdeviceptr)(dev + next), nk, st) == CUDA_SUCCESS;
+        struct iovec iov = {cur, k};
+        h->flags = next < n ? RPC_F_MORE : 0;
+        if (rpc_frame_send(s->c, RPC_FROM_SERVER, h, off ? NULL : res, off ? 0 : 4, &iov, 1,
+                           30000, &e) != RPC_OK) {
+            srv_warn("send %s: %s", rpc_type_name(h->type), e.msg);
+            if (ahead) s->be.cuStreamSynchronize(st); /* nothing writes into freed staging */
+            return -1;
+        }
+        h->type = RPC_T_DATA;
+        h->credit = 0;
+        if (nk) {
+            CUresult r = ahead ? s->be.cuStreamSynchronize(st) : dtoh(s, cl, into, dev + next, nk);
+            if (r != CUDA_SUCCESS) { /* the REPLY said success: only ending the session is true */
+                srv_err("%s: the device copy failed half-way (%d); ending the session", cl->d->name,
+                        r);
+                return -1;
+            }
+            if (spare) spare = cur, cur = into;
+        }
+        off = next;
+    }
+    return 0;
+}
+
+/* send_lock held: the REPLY (result 0) and the rest as DATA frames. */
+static int send_pieces(struct session *s, struct call *cl, char *stage, char *spare, CUstream st,
+                       uint64_t dev, uint64_t n, size_t first)
 {
     uint8_t res[4] = {0, 0, 0, 0};
     rpc_hdr h = reply_hdr(cl);
@@ -400,29 +497,7 @@ static int send_pieces(struct session *s, struct call *cl, char *stage, uint64_t
                                {(char *)(uintptr_t)dev + first, (size_t)(n - first)}};
         return send_frames(s, &h, res, sizeof res, iov, n > first ? 2 : 1);
     }
-    rpc_error e;
-    for (uint64_t off = 0; off < n;) {
-        size_t k = off ? (size_t)(n - off < SRV_BULK_PIECE ? n - off : SRV_BULK_PIECE) : first;
-        if (off) {
-            CUresult r = dtoh(s, cl, stage, dev + off, k);
-            if (r != CUDA_SUCCESS) { /* the REPLY said success: only ending the session is true */
-                srv_err("%s: the device copy failed half-way (%d); ending the session", cl->d->name,
-                        r);
-                return -1;
-            }
-        }
-        struct iovec iov = {stage, k};
-        h.flags = off + k < n ? RPC_F_MORE : 0;
-        if (rpc_frame_send(s->c, RPC_FROM_SERVER, &h, off ? NULL : res, off ? 0 : sizeof res, &iov,
-                           1, 30000, &e) != RPC_OK) {
-            srv_warn("send %s: %s", rpc_type_name(h.type), e.msg);
-            return -1;
-        }
-        h.type = RPC_T_DATA;
-        h.credit = 0;
-        off += k;
-    }
-    return 0;
+    return send_staged(s, cl, &h, res, stage, spare, st, dev, n, first);
 }
 
 int bulk_out_call(struct session *s, struct call *cl, int *rc)
@@ -436,23 +511,35 @@ int bulk_out_call(struct session *s, struct call *cl, int *rc)
     struct piece *sp = ok ? piece_get() : NULL; /* the staging buffer */
     char *stage = sp ? sp->data : NULL;
     CUresult r = !ok ? CUDA_ERROR_INVALID_VALUE : !stage ? CUDA_ERROR_OUT_OF_MEMORY : CUDA_SUCCESS;
+    struct piece *spare = NULL; /* staging: the second piece, and a stream */
+    CUstream st = NULL;
+    if (r == CUDA_SUCCESS && !host_memory_backend(s)) {
+        pin(s, sp);
+        if (n > first && (spare = piece_get())) {
+            pin(s, spare);
+            st = copy_stream(s);
+        }
+    }
     if (r == CUDA_SUCCESS) {
         atomic_fetch_add(&s->busy, 1);
         r = dtoh(s, cl, stage, dev, first); /* waits for earlier work, as the driver does */
         atomic_fetch_sub(&s->busy, 1);
     }
+    if (r == CUDA_SUCCESS) {
+        pthread_mutex_lock(&s->send_lock);
+        atomic_fetch_add(&s->busy, 1);
+        *rc = send_pieces(s, cl, stage, spare ? spare->data : NULL, st, dev, n, first);
+        atomic_fetch_sub(&s->busy, 1);
+        atomic_store(&s->last_send, srv_now_ms());
+        pthread_mutex_unlock(&s->send_lock);
+    }
+    if (st) s->be.cuStreamDestroy(st);
+    piece_put(spare);
+    piece_put(sp);
     if (r != CUDA_SUCCESS) {
-        if (sp) piece_put(sp);
         *rc = reply_result(s, cl, r);
         return 1;
     }
-    pthread_mutex_lock(&s->send_lock);
-    atomic_fetch_add(&s->busy, 1);
-    *rc = send_pieces(s, cl, stage, dev, n, first);
-    atomic_fetch_sub(&s->busy, 1);
-    atomic_store(&s->last_send, srv_now_ms());
-    pthread_mutex_unlock(&s->send_lock);
-    piece_put(sp);
     quota_count_call(*rc == 0 ? n : 0); /* rgpuctl's calls and bytes out */
     return 1;
 }

@@ -38,6 +38,11 @@ static const struct cfg_entry cfg_table[] = {
      "interval of heartbeats sent while a call runs longer"},
     {"lane-idle-ms", INT(lane_idle_ms), "30000", 10, 86400000,
      "a client thread's worker thread idle this long ends (the next call starts another)"},
+    {"bulk-staging", STR(bulk_staging), "auto", 0, 0,
+     "auto | pinned: how copies of 1 MiB or more cross the worker. auto: straight between the "
+     "connection and device memory where the backend's device memory is host memory (simgpu), "
+     "else through page-locked staging pieces, received and copied in turn; pinned: the staging "
+     "path with any backend (to test it without a GPU)"},
     {"credits", INT(credits), "256", 1, 65536, "calls a client may have in flight unacknowledged"},
     {"max-sessions", INT(max_sessions), "256", 1, 65536, "concurrent sessions (workers)"},
     {"handshake-timeout-ms", INT(handshake_timeout_ms), "10000", 100, 600000,
@@ -155,6 +160,10 @@ unsigned long long srv_quota_bytes(const char *v, unsigned long long total)
 /* Settings whose values the table's types cannot check. */
 static int cfg_validate(const struct srv_config *c)
 {
+    if (strcmp(c->bulk_staging, "auto") && strcmp(c->bulk_staging, "pinned")) {
+        fprintf(stderr, "rgpud: bulk-staging is auto or pinned, not \"%s\"\n", c->bulk_staging);
+        return -1;
+    }
     if (strcmp(c->placement, "least-loaded") && strcmp(c->placement, "pack")) {
         fprintf(stderr, "rgpud: placement is least-loaded or pack, not \"%s\"\n", c->placement);
         return -1;

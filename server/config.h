@@ -23,6 +23,7 @@ struct srv_config {
     int shutdown_grace_ms;
     /* the GPU pool (pool.c, docs/pool.md) */
     char placement[16];          /* "least-loaded" or "pack" */
+    char bulk_staging[16];       /* "auto" or "pinned" (bulk.c) */
     int devices_default;         /* devices of a session that asks for none */
     int device_sessions;         /* sessions per device (0: no limit) */
     char memory_quota[32];       /* per session and device: "0" none, bytes ("4G") or "25%" */
