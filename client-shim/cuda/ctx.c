@@ -373,6 +373,7 @@ CUresult rg_ctx_sticky(uint64_t id)
 
 void rg_ctx_clear_sticky(uint64_t id)
 {
+    if (!id) return; /* 0 marks a free slot */
     pthread_mutex_lock(&sticky_mu);
     for (int i = 0; i < STICKY_MAX; i++)
         if (sticky[i].id == id) {

@@ -42,15 +42,16 @@ static int dev_attr(CUdevice dev, CUdevice_attribute a)
 }
 
 /* A device's launch limits, read once: a device's attributes do not change,
- * and asking for eight of them through cuDeviceGetAttribute on every launch
- * was most of the client's time in a loop of empty launches. Limits that
- * could not all be had are asked again next time (0 disables a check). */
+ * and asking for nine of them through cuDeviceGetAttribute on every launch
+ * was most of the client's time in a loop of empty launches. If the grid,
+ * block or thread limits could not all be had they are asked again next time;
+ * a 0 disables a check. */
 struct dev_limits {
     int gmax[3], bmax[3], tmax, optin, regs;
 };
 #define LIMIT_DEVS 64
 static struct dev_limits limits[LIMIT_DEVS];
-static _Atomic int limits_ready[LIMIT_DEVS];
+static _Atomic int limits_ready[LIMIT_DEVS]; /* 0 not yet, 1 being written, 2 ready */
 
 static struct dev_limits get_limits(CUdevice dev)
 {
@@ -61,7 +62,7 @@ static struct dev_limits get_limits(CUdevice dev)
                                                CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_Y,
                                                CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_Z};
     int slot = dev >= 0 && dev < LIMIT_DEVS ? dev : -1;
-    if (slot >= 0 && atomic_load_explicit(&limits_ready[slot], memory_order_acquire))
+    if (slot >= 0 && atomic_load_explicit(&limits_ready[slot], memory_order_acquire) == 2)
         return limits[slot];
     struct dev_limits l;
     int all = 1;
@@ -73,10 +74,11 @@ static struct dev_limits get_limits(CUdevice dev)
     l.tmax = dev_attr(dev, CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK);
     l.optin = dev_attr(dev, CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN);
     l.regs = dev_attr(dev, CU_DEVICE_ATTRIBUTE_MAX_REGISTERS_PER_BLOCK);
-    all &= l.tmax > 0 && l.optin > 0 && l.regs > 0;
-    if (slot >= 0 && all && !atomic_load(&limits_ready[slot])) {
-        limits[slot] = l; /* the same values whichever thread writes them */
-        atomic_store_explicit(&limits_ready[slot], 1, memory_order_release);
+    all &= l.tmax > 0;
+    int none = 0;
+    if (slot >= 0 && all && atomic_compare_exchange_strong(&limits_ready[slot], &none, 1)) {
+        limits[slot] = l; /* one writer; readers wait for 2 */
+        atomic_store_explicit(&limits_ready[slot], 2, memory_order_release);
     }
     return l;
 }

@@ -200,6 +200,14 @@ RG_TEST(ucx_recv_timeout_is_retryable_and_fd_tells_readiness)
     pair_close(&p);
 }
 
+static void *send_two_later(void *c)
+{
+    usleep(20000); /* the receiver is in its busy-poll by now */
+    tp_send(c, "ab", 2, 1000, NULL);
+    tp_send(c, "cd", 2, 1000, NULL);
+    return NULL;
+}
+
 /* tp_pending counts what a receive can take without waiting: the bytes of
  * messages already here, read partly or not at all, and nothing once drained.
  * A receiver that spun (busy-poll) leaves the descriptor to the next reader:
@@ -220,12 +228,14 @@ RG_TEST(ucx_pending_counts_bytes_already_here)
     CHECK(memcmp(b, "0123456789", 10) == 0);
     CHECK_EQ_INT(tp_pending(p.cli), 0);
     CHECK_EQ_INT(poll(&pf, 1, 0), 0);
-    /* two messages while the receiver spins for the first: the second is
-     * announced after that receive returns */
-    CHECK_EQ_INT(tp_set_busy_poll(p.cli, TP_BUSY_POLL_DEFAULT_US), TP_OK);
-    CHECK_EQ_INT(tp_send(p.srv, "ab", 2, 1000, NULL), TP_OK);
-    CHECK_EQ_INT(tp_send(p.srv, "cd", 2, 1000, NULL), TP_OK);
-    CHECK_EQ_INT(tp_recv(p.cli, b, 2, 1000, NULL), TP_OK);
+    /* two messages arriving while the receiver spins for the first (a long
+     * busy-poll; a thread sends them once it spins): the second is announced
+     * after that receive returns */
+    CHECK_EQ_INT(tp_set_busy_poll(p.cli, 1000000), TP_OK);
+    pthread_t t;
+    CHECK_EQ_INT(pthread_create(&t, NULL, send_two_later, p.srv), 0);
+    CHECK_EQ_INT(tp_recv(p.cli, b, 2, 5000, NULL), TP_OK);
+    pthread_join(t, NULL);
     CHECK_EQ_INT(poll(&pf, 1, 10000), 1);
     CHECK_EQ_INT(tp_pending(p.cli), 2);
     CHECK_EQ_INT(tp_recv(p.cli, b + 2, 2, 1000, NULL), TP_OK);
