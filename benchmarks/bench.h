@@ -16,6 +16,11 @@ struct bench_env {
 
 /* Latencies are the best of this many rounds (raw and rgpu alike). */
 #define BENCH_ROUNDS 5
+/* Bandwidths are the best of this many rounds of bench_copy_reps copies (raw:
+ * this many with the receiver spinning and as many sleeping): one round at
+ * 16 MiB and up is a few milliseconds, and on a shared 2-core machine any
+ * one of them can lose half its speed to a neighbour. */
+#define BENCH_COPY_ROUNDS 3
 
 /* Report one figure. `param` names the point of a series (e.g. "4096" bytes), or "". */
 void bench_report(const char *bench, const char *param, double value, const char *unit);
