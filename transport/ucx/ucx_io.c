@@ -262,6 +262,13 @@ static tp_status take(struct ucx_conn *u, char *p, size_t want, size_t *moved, i
     return TP_OK;
 }
 
+/* mu held: the head message is partly read. */
+static int started_head(struct ucx_conn *u)
+{
+    const struct ucx_msg *m = u->q;
+    return ucx_head_ready(u) && (m->boff || m->doff);
+}
+
 static tp_status recv_failed(struct ucx_conn *u, size_t got, size_t len, tp_status st,
                              tp_error *err)
 {
@@ -319,7 +326,11 @@ tp_status ucx_recv(tp_conn *c, void *buf, size_t len, int timeout_ms, tp_error *
         }
         busy = 0; /* one budget per call */
     }
-    ucx_update_ready(u);
+    /* A message this receive began is the reader's to finish (the rest of a
+     * frame follows at once) and tp_pending counts it, so the descriptor is
+     * left alone: a frame read as header then body would otherwise cost an
+     * eventfd write and a read, two system calls per frame on each side. */
+    if (!started_head(u)) ucx_update_ready(u);
     pthread_mutex_unlock(&u->mu);
     return st == TP_OK ? TP_OK : recv_failed(u, got, len, st, err);
 }
