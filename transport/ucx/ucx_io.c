@@ -1,6 +1,7 @@
 /* ucx_io.c — frames over UCP once the connection is upgraded: one active
  * message per tp_sendv (its first bytes in the message header, the rest as
- * data UCP sends eagerly or by rendezvous, straight from the caller's iovecs),
+ * data UCP sends eagerly or by rendezvous, straight from the caller's iovecs;
+ * one data buffer as contiguous data, which UCP can move by zero copy),
  * and exact-length receives over the queue of arrived messages, fetching
  * rendezvous data straight into the caller's buffer when it asks for all of it. */
 #include "ucx.h"
@@ -165,10 +166,14 @@ static tp_status send_am(struct ucx_conn *u, uint32_t flags, const struct iovec 
                                  UCP_OP_ATTR_FIELD_DATATYPE | UCP_OP_ATTR_FIELD_MEMORY_TYPE,
                              .cb.send = on_send_done,
                              .user_data = o,
-                             .datatype = n ? ucp_dt_make_iov() : ucp_dt_make_contig(1),
+                             .datatype = n > 1 ? ucp_dt_make_iov() : ucp_dt_make_contig(1),
                              .memory_type = UCS_MEMORY_TYPE_HOST}; /* head lives until done */
-    void *req =
-        ucp_am_send_nbx(u->ep, UCX_AM_ID, head, sizeof h + hl, n ? rest : NULL, (size_t)n, &p);
+    /* A single data buffer goes as contiguous data: UCP moves only that by
+     * zero-copy rendezvous (RDMA; cross-memory attach between processes on
+     * one host), an iov of one entry through its bounce buffers. */
+    const void *data = n > 1 ? (const void *)rest : n ? rest[0].buffer : NULL;
+    size_t count = n > 1 ? (size_t)n : n ? rest[0].length : 0;
+    void *req = ucp_am_send_nbx(u->ep, UCX_AM_ID, head, sizeof h + hl, data, count, &p);
     return finish(u, req, o, deadline_after(timeout_ms), 0, ust);
 }
 
@@ -225,11 +230,12 @@ static tp_status fetch(struct ucx_conn *u, struct ucx_msg *m, char *dst, size_t 
                                  UCP_OP_ATTR_FIELD_DATATYPE | UCP_OP_ATTR_FIELD_MEMORY_TYPE,
                              .cb.recv_am = on_recv_done,
                              .user_data = o,
-                             .datatype = ucp_dt_make_iov(),
+                             .datatype = n > 1 ? ucp_dt_make_iov() : ucp_dt_make_contig(1),
                              .memory_type = UCS_MEMORY_TYPE_HOST};
     void *desc = m->desc;
     m->desc = NULL; /* UCP owns it from here, whatever happens */
-    void *req = ucp_am_recv_data_nbx(u->worker, desc, v, (size_t)n, &p);
+    void *req = n > 1 ? ucp_am_recv_data_nbx(u->worker, desc, v, (size_t)n, &p)
+                      : ucp_am_recv_data_nbx(u->worker, desc, v[0].buffer, v[0].length, &p);
     ucs_status_t ust;
     tp_status st = finish(u, req, o, deadline_after(timeout_ms), u->busy_us, &ust);
     if (st != TP_OK) return st;
