@@ -159,6 +159,30 @@ int bench_copy_reps(size_t size)
     return reps < 3 ? 3 : reps > 2000 ? 2000 : reps;
 }
 
+/* A child with a pipe to its parent: 0 in the child (its end is p[1], it dies
+ * with the parent), the child's pid in the parent (its end is p[0]), or -1
+ * with *why set. */
+static pid_t fork_with_pipe(int p[2], char *why, size_t len)
+{
+    if (pipe(p) != 0) {
+        snprintf(why, len, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        close(p[0]);
+        return 0;
+    }
+    close(p[1]);
+    if (pid < 0) {
+        close(p[0]);
+        snprintf(why, len, "fork: %s", strerror(errno));
+    }
+    return pid;
+}
+
 /* One figure, from the measuring process to rgpu-bench. */
 struct row {
     char bench[32], param[32], unit[16];
@@ -185,19 +209,10 @@ static int measure(const char *url, bool quick, int out, char *why, size_t len)
     tp_error e = {0};
     char addr[128] = "", *buf = NULL;
     int rc = -1, p[2];
-    if (pipe(p) != 0) {
-        snprintf(why, len, "pipe: %s", strerror(errno));
-        return -1;
-    }
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        close(p[0]);
-        peer_serve(url, p[1]);
-    }
-    close(p[1]);
-    if (pid < 0 || read(p[0], addr, sizeof addr) != (ssize_t)sizeof addr || !addr[0]) {
+    pid_t pid = fork_with_pipe(p, why, len);
+    if (pid < 0) return -1;
+    if (pid == 0) peer_serve(url, p[1]);
+    if (read(p[0], addr, sizeof addr) != (ssize_t)sizeof addr || !addr[0]) {
         snprintf(why, len, "the peer cannot listen on %s", url);
         close(p[0]);
         goto out;
@@ -255,25 +270,13 @@ out:
 int bench_raw_transport(const char *name, const char *url, bool quick, char *why, size_t len)
 {
     int p[2];
-    if (pipe(p) != 0) {
-        snprintf(why, len, "pipe: %s", strerror(errno));
-        return -1;
-    }
-    fflush(NULL);
-    pid_t pid = fork();
+    pid_t pid = fork_with_pipe(p, why, len);
+    if (pid < 0) return -1;
     if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        close(p[0]);
         char w[320] = "";
         int rc = measure(url, quick, p[1], w, sizeof w);
         if (rc) emit(p[1], "", "", 0, "", w);
         _exit(rc ? 1 : 0);
-    }
-    close(p[1]);
-    if (pid < 0) {
-        close(p[0]);
-        snprintf(why, len, "fork: %s", strerror(errno));
-        return -1;
     }
     struct row r;
     int failed = 0;
