@@ -496,17 +496,11 @@ static int send_pieces(struct session *s, struct call *cl, char *stage, char *sp
         /* The first piece in the REPLY, the rest straight from the allocation
          * in DATA frames of one buffer each: a transport that can send a
          * single buffer without copying (UCX's zero-copy rendezvous) does. */
-        rpc_error e;
         struct iovec head = {stage, first};
         h.flags = n > first ? RPC_F_MORE : 0;
-        if (rpc_frame_send(s->c, RPC_FROM_SERVER, &h, res, sizeof res, &head, 1, 30000, &e) !=
-            RPC_OK) {
-            srv_warn("send %s: %s", rpc_type_name(h.type), e.msg);
-            return -1;
-        }
+        if (send_frames(s, &h, res, sizeof res, &head, 1)) return -1;
         if (n == first) return 0;
-        h.type = RPC_T_DATA;
-        h.credit = 0;
+        h.flags = 0; /* send_frames made it DATA */
         struct iovec rest = {(char *)(uintptr_t)dev + first, (size_t)(n - first)};
         return send_frames(s, &h, NULL, 0, &rest, 1);
     }

@@ -67,6 +67,7 @@ int send_frames(struct session *s, rpc_hdr *h, const void *enc, size_t enc_len,
     struct iovec part[RPC_MAX_RAW_IOV];
     int i = 0;
     size_t off = 0;
+    int more_after = h->flags & RPC_F_MORE; /* the caller sends more frames after these */
     do { /* one frame per RPC_MAX_RAW_LEN bytes or RPC_MAX_RAW_IOV pieces */
         int n = 0;
         size_t bytes = 0;
@@ -78,7 +79,7 @@ int send_frames(struct session *s, rpc_hdr *h, const void *enc, size_t enc_len,
             off += take;
             if (off == raw[i].iov_len) i++, off = 0;
         }
-        h->flags = (h->flags & ~RPC_F_MORE) | (i < nraw ? RPC_F_MORE : 0);
+        h->flags = (h->flags & ~RPC_F_MORE) | (i < nraw || more_after ? RPC_F_MORE : 0);
         if (rpc_frame_send(s->c, RPC_FROM_SERVER, h, enc, enc_len, part, n, 30000, &e) != RPC_OK) {
             srv_warn("send %s: %s", rpc_type_name(h->type), e.msg);
             return -1;

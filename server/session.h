@@ -251,7 +251,8 @@ int out_capture(struct session *s);
 void out_start(struct session *s);
 void out_drain_locked(struct session *s); /* send_lock held: pending output as NOTIFY frames */
 void out_stop(struct session *s);
-/* dispatch.c: the frames themselves, send_lock held (no credits attached) */
+/* dispatch.c: the frames themselves, send_lock held (no credits attached); RPC_F_MORE
+ * set in h on entry: the caller sends more frames of this message after these */
 int send_frames(struct session *s, rpc_hdr *h, const void *enc, size_t enc_len,
                 const struct iovec *raw, int nraw);
 
