@@ -96,18 +96,21 @@ static void *lane_main(void *p)
     struct session *s = ((void **)p)[0];
     struct timespec dl;
     free(p);
+    int dl_set = 0; /* the idle deadline runs from the first wait after a call */
     pthread_mutex_lock(&s->lock);
-    srv_deadline(&dl, s->cfg->lane_idle_ms);
     for (;;) {
         while (!atomic_load(&s->closing) && (!t->head || t->head->ticket > s->turn)) {
             if (s->rd_lane == t && !t->head && !s->rd_ended) {
                 lane_read(s, t);
                 continue;
             }
-            if (pthread_cond_timedwait(&s->cond, &s->lock, &dl) == ETIMEDOUT &&
-                lane_retire(s, t, &dl)) {
-                pthread_mutex_unlock(&s->lock);
-                return NULL;
+            if (!dl_set) srv_deadline(&dl, s->cfg->lane_idle_ms), dl_set = 1;
+            if (pthread_cond_timedwait(&s->cond, &s->lock, &dl) == ETIMEDOUT) {
+                if (lane_retire(s, t, &dl)) {
+                    pthread_mutex_unlock(&s->lock);
+                    return NULL;
+                }
+                dl_set = 0; /* it stays (capture, reading role, a queued call): wait anew */
             }
         }
         if (atomic_load(&s->closing)) break;
@@ -135,7 +138,7 @@ static void *lane_main(void *p)
 #endif
             pthread_mutex_lock(&s->lock);
         }
-        srv_deadline(&dl, s->cfg->lane_idle_ms);
+        dl_set = 0;
     }
     pthread_mutex_unlock(&s->lock);
     return NULL;

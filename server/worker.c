@@ -300,14 +300,26 @@ static int on_call(struct session *s, rpc_hdr *h, void *enc, struct cthread *rea
     return 0;
 }
 
-/* Credits of pipelined calls go back when the client has nothing more queued. */
+/* Credits of pipelined calls go back in batches: a CREDIT frame once a quarter
+ * of the window is owed and the client has nothing more queued. Fewer never
+ * stall it: it waits for credits only when all but its reserve (4 of a window
+ * of 16 or more, 1 below) are out, and a REPLY carries whatever is owed. */
+uint32_t credit_batch(uint32_t window)
+{
+    uint32_t q = window / 4, reserve = window >= 16 ? 4 : window >= 2 ? 1 : 0;
+    if (q > window - reserve) q = window - reserve;
+    return q ? q : 1;
+}
+
 void flush_credits(struct session *s)
 {
     struct pollfd pf = {.fd = tp_conn_fd(s->c), .events = POLLIN};
     pthread_mutex_lock(&s->lock);
     uint32_t owed = s->credit_owed;
     pthread_mutex_unlock(&s->lock);
-    if (!owed || tp_pending(s->c) || (pf.fd >= 0 && poll(&pf, 1, 0) > 0)) return;
+    if (owed < credit_batch((uint32_t)s->cfg->credits) || tp_pending(s->c) ||
+        (pf.fd >= 0 && poll(&pf, 1, 0) > 0))
+        return;
     rpc_hdr h = {.type = RPC_T_CREDIT};
     session_send(s, &h, NULL, 0, NULL, 0);
 }

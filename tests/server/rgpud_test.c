@@ -314,6 +314,96 @@ RG_TEST(killed_worker_memory_reclaimed)
     sess_close(&w.b);
 }
 
+/* Pipelined (NOREPLY) calls against a credit window: a client that spends
+ * every credit gets them back with no reply to wait for (CREDIT frames), and
+ * a waiting call's REPLY brings whatever is still owed, so after it the
+ * client holds exactly its window again: none lost, none given twice. */
+static int send_sync(struct sess *s, uint64_t ctx, uint16_t flags)
+{
+    const struct rpc_call_desc *cd = rpc_call_by_name("cuCtxSynchronize");
+    rpc_wbuf w;
+    struct iovec raw[RPC_MAX_RAW_IOV];
+    int nraw = RPC_MAX_RAW_IOV, rc = -1;
+    rpc_error e = {0};
+    rpc_wbuf_init_dyn(&w, RPC_MAX_ENC_LEN);
+    rpc_hdr h = {.version = RPC_PROTO_VERSION, .type = RPC_T_CALL, .op = cd ? cd->op : 0,
+                 .flags = flags, .thread = s->thread, .seq = ++s->seq, .ctx = ctx};
+    if (cd && !rpc_encode_call(cd, NULL, &w, raw, &nraw) &&
+        rpc_frame_send(s->c, RPC_FROM_CLIENT, &h, w.data, w.len, raw, nraw, 5000, &e) == RPC_OK)
+        rc = 0;
+    rpc_wbuf_free(&w);
+    return rc;
+}
+
+/* Reads one frame, adding its credits to *have; its type, or -1. */
+static int recv_credits(struct sess *s, long *have)
+{
+    rpc_hdr h;
+    void *enc = NULL;
+    rpc_error e = {0};
+    if (rpc_frame_recv(s->c, RPC_FROM_SERVER, 0, 5000, &h, &enc, &e) != RPC_OK) {
+        fprintf(stderr, "  no frame from the server: %s\n", e.msg);
+        return -1;
+    }
+    char sink[256];
+    for (size_t left = h.raw_len; left;) { /* a REPLY's raw part (none expected here) */
+        size_t k = left < sizeof sink ? left : sizeof sink;
+        if (rpc_frame_recv_raw(s->c, sink, k, 5000, &e) != RPC_OK) return -1;
+        left -= k;
+    }
+    free(enc);
+    *have += h.credit;
+    return h.type;
+}
+
+static int credits_round(int window, int calls)
+{
+    struct rgpud d;
+    struct sess s;
+    char arg[32];
+    uint64_t ctx = 0;
+    int bad = 0, credit_frames = 0, t;
+    snprintf(arg, sizeof arg, "--credits=%d", window);
+    if (rgpud_start(&d, arg)) return -1;
+    if (sess_open(&d, &s) || (int)s.w->credits != window || make_ctx(&s, &ctx) != CUDA_SUCCESS) {
+        rgpud_stop(&d);
+        return -1; /* make_ctx waits for its REPLY, which returns its own credit */
+    }
+    long have = window;
+    for (int i = 0; i < calls && !bad; i++) {
+        while (have <= 0 && !bad) { /* spent: only the server can unblock us */
+            t = recv_credits(&s, &have);
+            if (t == RPC_T_CREDIT) credit_frames++;
+            else if (t != RPC_T_HEARTBEAT) bad = 1;
+        }
+        if (!bad && send_sync(&s, ctx, RPC_F_NOREPLY)) bad = 1;
+        have--;
+    }
+    if (!bad && send_sync(&s, ctx, 0)) bad = 1;
+    have--;
+    while (!bad && (t = recv_credits(&s, &have)) != RPC_T_REPLY)
+        if (t == RPC_T_CREDIT) credit_frames++;
+        else if (t != RPC_T_HEARTBEAT) bad = 1;
+    if (!bad && have != window) {
+        fprintf(stderr, "  window %d: %ld credits after the reply\n", window, have);
+        bad = 1;
+    }
+    if (!bad && credit_frames == 0) {
+        fprintf(stderr, "  window %d: %d calls went with no CREDIT frame\n", window, calls);
+        bad = 1;
+    }
+    sess_close(&s);
+    rgpud_stop(&d);
+    return bad ? -1 : 0;
+}
+
+RG_TEST(credits_come_back)
+{
+    NEED_CODEC();
+    CHECK_EQ_INT(credits_round(16, 2000), 0);
+    CHECK_EQ_INT(credits_round(1, 200), 0);
+}
+
 RG_TEST(sigterm_clean_shutdown)
 {
     struct rgpud d;

@@ -137,6 +137,17 @@ static long long deadline_after(int timeout_ms)
 /* ---- send ------------------------------------------------------------------------------ */
 
 /* One active message: hdr, then iov's bytes (the first inline_max in the header). */
+/* How UCP is given n data pieces: a single one as contiguous bytes, which UCP
+ * can move by zero-copy rendezvous (RDMA; cross-memory attach between
+ * processes on one host), where an iov of one entry would go through its
+ * bounce buffers; more as an iov. Sets p's datatype; returns buffer and count. */
+static void *ucp_data(const ucp_dt_iov_t *v, int n, ucp_request_param_t *p, size_t *count)
+{
+    p->datatype = n > 1 ? ucp_dt_make_iov() : ucp_dt_make_contig(1);
+    *count = n > 1 ? (size_t)n : n ? v[0].length : 0;
+    return n > 1 ? (void *)v : n ? v[0].buffer : NULL;
+}
+
 static tp_status send_am(struct ucx_conn *u, uint32_t flags, const struct iovec *iov, int iovcnt,
                          int timeout_ms, ucs_status_t *ust)
 {
@@ -166,13 +177,9 @@ static tp_status send_am(struct ucx_conn *u, uint32_t flags, const struct iovec 
                                  UCP_OP_ATTR_FIELD_DATATYPE | UCP_OP_ATTR_FIELD_MEMORY_TYPE,
                              .cb.send = on_send_done,
                              .user_data = o,
-                             .datatype = n > 1 ? ucp_dt_make_iov() : ucp_dt_make_contig(1),
                              .memory_type = UCS_MEMORY_TYPE_HOST}; /* head lives until done */
-    /* A single data buffer goes as contiguous data: UCP moves only that by
-     * zero-copy rendezvous (RDMA; cross-memory attach between processes on
-     * one host), an iov of one entry through its bounce buffers. */
-    const void *data = n > 1 ? (const void *)rest : n ? rest[0].buffer : NULL;
-    size_t count = n > 1 ? (size_t)n : n ? rest[0].length : 0;
+    size_t count;
+    const void *data = ucp_data(rest, n, &p, &count);
     void *req = ucp_am_send_nbx(u->ep, UCX_AM_ID, head, sizeof h + hl, data, count, &p);
     return finish(u, req, o, deadline_after(timeout_ms), 0, ust);
 }
@@ -230,12 +237,12 @@ static tp_status fetch(struct ucx_conn *u, struct ucx_msg *m, char *dst, size_t 
                                  UCP_OP_ATTR_FIELD_DATATYPE | UCP_OP_ATTR_FIELD_MEMORY_TYPE,
                              .cb.recv_am = on_recv_done,
                              .user_data = o,
-                             .datatype = n > 1 ? ucp_dt_make_iov() : ucp_dt_make_contig(1),
                              .memory_type = UCS_MEMORY_TYPE_HOST};
+    size_t count;
+    void *data = ucp_data(v, n, &p, &count);
     void *desc = m->desc;
     m->desc = NULL; /* UCP owns it from here, whatever happens */
-    void *req = n > 1 ? ucp_am_recv_data_nbx(u->worker, desc, v, (size_t)n, &p)
-                      : ucp_am_recv_data_nbx(u->worker, desc, v[0].buffer, v[0].length, &p);
+    void *req = ucp_am_recv_data_nbx(u->worker, desc, data, count, &p);
     ucs_status_t ust;
     tp_status st = finish(u, req, o, deadline_after(timeout_ms), u->busy_us, &ust);
     if (st != TP_OK) return st;
