@@ -45,29 +45,13 @@ overflow:
     return -1;
 }
 
-static void put_le(rpc_wbuf *w, uint64_t v, unsigned n)
+/* rpc_put_le (buf.h) when the value does not fit as things are. */
+void rpc_put_le_slow(rpc_wbuf *w, uint64_t v, unsigned n)
 {
     if (reserve(w, n)) return;
     for (unsigned i = 0; i < n; i++)
         w->data[w->len + i] = (uint8_t)(v >> (8 * i));
     w->len += n;
-}
-
-void rpc_put_u8(rpc_wbuf *w, uint8_t v)
-{
-    put_le(w, v, 1);
-}
-void rpc_put_u16(rpc_wbuf *w, uint16_t v)
-{
-    put_le(w, v, 2);
-}
-void rpc_put_u32(rpc_wbuf *w, uint32_t v)
-{
-    put_le(w, v, 4);
-}
-void rpc_put_u64(rpc_wbuf *w, uint64_t v)
-{
-    put_le(w, v, 8);
 }
 
 void rpc_put_bytes(rpc_wbuf *w, const void *p, size_t n)
@@ -114,31 +98,12 @@ const void *rpc_get_view(rpc_rbuf *r, size_t n)
     return p;
 }
 
-static uint64_t get_le(rpc_rbuf *r, unsigned n)
+/* rpc_get_le (buf.h) past the end, or after an error. */
+uint64_t rpc_get_le_slow(rpc_rbuf *r, unsigned n)
 {
-    const uint8_t *p = rpc_get_view(r, n);
-    uint64_t v = 0;
-    if (!p) return 0;
-    for (unsigned i = 0; i < n; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
-uint8_t rpc_get_u8(rpc_rbuf *r)
-{
-    return (uint8_t)get_le(r, 1);
-}
-uint16_t rpc_get_u16(rpc_rbuf *r)
-{
-    return (uint16_t)get_le(r, 2);
-}
-uint32_t rpc_get_u32(rpc_rbuf *r)
-{
-    return (uint32_t)get_le(r, 4);
-}
-uint64_t rpc_get_u64(rpc_rbuf *r)
-{
-    return get_le(r, 8);
+    (void)n;
+    r->err = 1;
+    return 0;
 }
 
 int rpc_get_bytes(rpc_rbuf *r, void *dst, size_t n)

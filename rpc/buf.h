@@ -27,10 +27,35 @@ static inline int rpc_wbuf_ok(const rpc_wbuf *w)
     return !w->err;
 }
 
-void rpc_put_u8(rpc_wbuf *w, uint8_t v);
-void rpc_put_u16(rpc_wbuf *w, uint16_t v);
-void rpc_put_u32(rpc_wbuf *w, uint32_t v);
-void rpc_put_u64(rpc_wbuf *w, uint64_t v);
+/* Fixed-width values are inline (codecs write one per field, launches dozens):
+ * the common case stores in place, growth and overflow take the slow path. */
+void rpc_put_le_slow(rpc_wbuf *w, uint64_t v, unsigned n);
+static inline void rpc_put_le(rpc_wbuf *w, uint64_t v, unsigned n)
+{
+    if (w->err || n > w->cap - w->len) {
+        rpc_put_le_slow(w, v, n);
+        return;
+    }
+    for (unsigned i = 0; i < n; i++)
+        w->data[w->len + i] = (uint8_t)(v >> (8 * i));
+    w->len += n;
+}
+static inline void rpc_put_u8(rpc_wbuf *w, uint8_t v)
+{
+    rpc_put_le(w, v, 1);
+}
+static inline void rpc_put_u16(rpc_wbuf *w, uint16_t v)
+{
+    rpc_put_le(w, v, 2);
+}
+static inline void rpc_put_u32(rpc_wbuf *w, uint32_t v)
+{
+    rpc_put_le(w, v, 4);
+}
+static inline void rpc_put_u64(rpc_wbuf *w, uint64_t v)
+{
+    rpc_put_le(w, v, 8);
+}
 void rpc_put_bytes(rpc_wbuf *w, const void *p, size_t n); /* raw, no length */
 void rpc_put_blob(rpc_wbuf *w, const void *p, size_t n);  /* u32 length + bytes */
 /* u32 n then n bytes including the terminating NUL; NULL encodes as n = 0. */
@@ -58,10 +83,34 @@ static inline int rpc_rbuf_done(const rpc_rbuf *r)
     return !r->err && r->pos == r->len;
 }
 
-uint8_t rpc_get_u8(rpc_rbuf *r);
-uint16_t rpc_get_u16(rpc_rbuf *r);
-uint32_t rpc_get_u32(rpc_rbuf *r);
-uint64_t rpc_get_u64(rpc_rbuf *r);
+/* Inline like the puts; past the end: the sticky error and 0. */
+uint64_t rpc_get_le_slow(rpc_rbuf *r, unsigned n);
+static inline uint64_t rpc_get_le(rpc_rbuf *r, unsigned n)
+{
+    if (r->err || n > r->len - r->pos) return rpc_get_le_slow(r, n);
+    const uint8_t *p = r->data + r->pos;
+    uint64_t v = 0;
+    for (unsigned i = 0; i < n; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    r->pos += n;
+    return v;
+}
+static inline uint8_t rpc_get_u8(rpc_rbuf *r)
+{
+    return (uint8_t)rpc_get_le(r, 1);
+}
+static inline uint16_t rpc_get_u16(rpc_rbuf *r)
+{
+    return (uint16_t)rpc_get_le(r, 2);
+}
+static inline uint32_t rpc_get_u32(rpc_rbuf *r)
+{
+    return (uint32_t)rpc_get_le(r, 4);
+}
+static inline uint64_t rpc_get_u64(rpc_rbuf *r)
+{
+    return rpc_get_le(r, 8);
+}
 /* Copies n bytes into dst; on error dst is zeroed. Returns 0 or -1. */
 int rpc_get_bytes(rpc_rbuf *r, void *dst, size_t n);
 /* A pointer to the next n bytes inside the buffer (valid while it lives), or NULL. */

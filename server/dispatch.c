@@ -538,9 +538,9 @@ int dispatch_call(struct session *s, struct call *cl)
         } else if (set_context(s, cl->h.ctx), bulk_out_call(s, cl, &rc)) {
             /* bulk.c: a large cuMemcpyDtoH answered in pieces */
         } else {
-            struct rpc_decoded dc;
-            memset(&dc, 0, sizeof dc);
-            set_context(s, cl->h.ctx);
+            struct rpc_decoded dc; /* rpc_decode_call, always reached, clears it */
+            dc.desc = cl->d;
+            dc.scratch = NULL;
             int dec = decode_and_run(s, cl, &dc, &r);
             if (dec < 0) {
                 srv_err("%s (thread %u seq %llu): malformed arguments", cl->d->name, cl->h.thread,

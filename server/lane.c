@@ -74,13 +74,13 @@ static int lane_retire(struct session *s, struct cthread *t, const struct timesp
 static void lane_read(struct session *s, struct cthread *t)
 {
     s->rd_reading = 1;
-    s->rd_mark_ns = srv_now_ns();
+    s->rd_gen++;
     pthread_mutex_unlock(&s->lock);
     reader_busy_poll(s, TP_BUSY_POLL_DEFAULT_US);
     int end = read_one(s, t);
     pthread_mutex_lock(&s->lock);
     s->rd_reading = 0;
-    s->rd_mark_ns = srv_now_ns();
+    s->rd_gen++;
     if (end) {
         s->rd_ended = 1;
         s->rd_lane = NULL;
@@ -175,7 +175,7 @@ int lane_submit(struct session *s, struct call *cl, int may_read)
     t->tail = cl;
     if (may_read && idle && !s->rd_lane && !s->rd_ended) { /* the main loop reads: hand over */
         s->rd_lane = t;
-        s->rd_mark_ns = srv_now_ns();
+        s->rd_gen++;
     }
     pthread_cond_broadcast(&s->cond);
     pthread_mutex_unlock(&s->lock);

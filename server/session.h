@@ -111,7 +111,8 @@ struct session {
      * that runs long or waits for a frame only a reader can bring); under lock */
     struct cthread *rd_lane;  /* NULL: the main loop reads */
     int rd_reading;           /* rd_lane is in a receive */
-    long long rd_mark_ns;     /* when rd_lane last began or ended a receive */
+    unsigned rd_gen;          /* counts rd_lane's receives begun and ended (no clock
+                               * per frame: the main loop times how long it stays) */
     int rd_main_asleep;       /* the main loop waits without a timeout: wake it */
     int rd_ended;             /* a reader met the end of the session */
     struct call *rd_bulk;     /* a streamed copy whose bytes the main loop reads next */

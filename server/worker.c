@@ -367,13 +367,20 @@ int read_one(struct session *s, struct cthread *reader)
 
 /* The main loop: reads while no lane holds the reading role, takes it back from
  * a lane that has not been receiving for SRV_STEAL_US, and reads the bytes of a
- * streamed copy its own lane read the call of. Returns at the session's end. */
+ * streamed copy its own lane read the call of. Returns at the session's end.
+ * The lane only counts its receives begun and ended (rd_gen); how long one
+ * state has lasted is timed here, from when this loop first saw it, so it
+ * acts between one and two periods after the change. */
 static void serve(struct session *s)
 {
+    unsigned seen_gen = 0;
+    long long seen_at = srv_now_ns();
     pthread_mutex_lock(&s->lock);
     for (;;) {
         while (!s->rd_ended && s->rd_lane) {
-            long long since = srv_now_ns() - s->rd_mark_ns;
+            long long now = srv_now_ns();
+            if (s->rd_gen != seen_gen) seen_gen = s->rd_gen, seen_at = now;
+            long long since = now - seen_at;
             if (s->rd_reading && since >= SRV_READER_IDLE_MS * 1000000LL) {
                 s->rd_main_asleep = 1; /* the lane waits for frames: it wakes us when it stops */
                 pthread_cond_wait(&s->rd_cv, &s->lock);
