@@ -258,7 +258,7 @@ int send_frames(struct session *s, rpc_hdr *h, const void *enc, size_t enc_len,
                 const struct iovec *raw, int nraw);
 
 int protocol_error(struct session *s, const char *what); /* worker.c: ERROR frame, -1 */
-void flush_credits(struct session *s); /* worker.c: a CREDIT frame once a batch is owed */
+void flush_credits(struct session *s, uint32_t min); /* worker.c: a CREDIT frame if min are owed */
 uint32_t credit_batch(uint32_t window); /* worker.c: how many owed credits make a batch */
 /* worker.c: reads one frame and acts on it, as the reader (a lane, or NULL: the
  * main loop). 1 when the session is over. */

@@ -303,7 +303,9 @@ static int on_call(struct session *s, rpc_hdr *h, void *enc, struct cthread *rea
 /* Credits of pipelined calls go back in batches: a CREDIT frame once a quarter
  * of the window is owed and the client has nothing more queued. Fewer never
  * stall it: it waits for credits only when all but its reserve (4 of a window
- * of 16 or more, 1 below) are out, and a REPLY carries whatever is owed. */
+ * of 16 or more, 1 below) are out, and a REPLY carries whatever is owed. Calls
+ * that stay blocked in the backend hold theirs back meanwhile, so the
+ * heartbeat thread also returns any owed remainder (min 1) every few ms. */
 uint32_t credit_batch(uint32_t window)
 {
     uint32_t q = window / 4, reserve = window >= 16 ? 4 : window >= 2 ? 1 : 0;
@@ -311,15 +313,13 @@ uint32_t credit_batch(uint32_t window)
     return q ? q : 1;
 }
 
-void flush_credits(struct session *s)
+void flush_credits(struct session *s, uint32_t min)
 {
     struct pollfd pf = {.fd = tp_conn_fd(s->c), .events = POLLIN};
     pthread_mutex_lock(&s->lock);
     uint32_t owed = s->credit_owed;
     pthread_mutex_unlock(&s->lock);
-    if (owed < credit_batch((uint32_t)s->cfg->credits) || tp_pending(s->c) ||
-        (pf.fd >= 0 && poll(&pf, 1, 0) > 0))
-        return;
+    if (!owed || owed < min || tp_pending(s->c) || (pf.fd >= 0 && poll(&pf, 1, 0) > 0)) return;
     rpc_hdr h = {.type = RPC_T_CREDIT};
     session_send(s, &h, NULL, 0, NULL, 0);
 }
@@ -361,7 +361,7 @@ int read_one(struct session *s, struct cthread *reader)
         return 1;
     }
     if (on_frame(s, &h, enc, reader)) return 1;
-    flush_credits(s);
+    flush_credits(s, credit_batch((uint32_t)s->cfg->credits));
     return 0;
 }
 
@@ -420,6 +420,7 @@ static void *heartbeat_main(void *p)
     while (!atomic_load(&s->closing)) {
         usleep((useconds_t)(nap > 0 ? nap : 1) * 1000);
         turn_watch(s);
+        flush_credits(s, 1); /* what calls blocked in the backend kept from a batch */
         if (atomic_load(&s->busy) > 0 && srv_now_ms() - atomic_load(&s->last_send) >= ms) {
             rpc_hdr h = {.type = RPC_T_HEARTBEAT};
             session_send(s, &h, NULL, 0, NULL, 0);
