@@ -128,6 +128,7 @@ static inline void reader_busy_poll(struct session *s, int us)
 }
 
 #define SRV_STEAL_US 250        /* a lane not receiving this long gives the reading role back */
+#define SRV_READER_NAP_US 1000  /* the main loop's look at a lane found receiving: next one */
 #define SRV_READER_IDLE_MS 50   /* a lane receiving this long: the main loop stops checking */
 
 /* NOTIFY kinds (frame op) and the host-callback CALL's sub-commands; the shim

@@ -391,8 +391,10 @@ static void serve(struct session *s)
                 s->rd_lane = NULL; /* a call runs long, or waits: frames must be read */
                 break;
             }
+            /* A receiving lane is doing what is needed: look less often (each look
+             * wakes a thread on cores the lane and the client spin on). */
             struct timespec dl;
-            srv_deadline_us(&dl, SRV_STEAL_US);
+            srv_deadline_us(&dl, s->rd_reading ? SRV_READER_NAP_US : SRV_STEAL_US);
             pthread_cond_timedwait(&s->rd_cv, &s->lock, &dl);
         }
         if (s->rd_ended) break;
