@@ -196,7 +196,8 @@ static void *progress_main(void *arg)
         long long now = tp_now_ns();
         if (u->spinners > 0 || now < u->park_until_ns) {
             /* a receiver progresses the worker itself: stay out of its way */
-            long long until = u->spinners > 0 ? now + UCX_PARK_US * 1000LL : u->park_until_ns;
+            /* each look wakes a thread on cores the spinners use: seldom */
+            long long until = u->spinners > 0 ? now + UCX_SPIN_NAP_US * 1000LL : u->park_until_ns;
             struct timespec ts = {.tv_sec = until / 1000000000LL, .tv_nsec = until % 1000000000LL};
             pthread_cond_timedwait(&u->park_cv, &u->mu, &ts);
             if (!u->ctl_eof) check_ctl(u); /* the peer's end is still ours to notice */
