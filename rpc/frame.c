@@ -144,6 +144,17 @@ void rpc_hdr_encode(const rpc_hdr *h, uint8_t out[RPC_HDR_SIZE])
     rpc_put_u32(&w, 0);
 }
 
+/* The type's rule, if the type exists, speaks our version (or need not) and
+ * may come from `from`. */
+static rpc_status check_type(const rpc_hdr *h, enum rpc_side from, const struct type_rule **rule)
+{
+    *rule = rule_for(h->type);
+    if (!*rule) return RPC_E_TYPE;
+    if (h->version != RPC_PROTO_VERSION && !(*rule)->any_version) return RPC_E_VERSION;
+    if (!((*rule)->from & from)) return RPC_E_TYPE;
+    return RPC_OK;
+}
+
 static rpc_status check_fields(const rpc_hdr *h, const struct type_rule *r, enum rpc_side from)
 {
     if (h->flags & ~r->flags) return RPC_E_FLAGS;
@@ -183,14 +194,19 @@ rpc_status rpc_hdr_decode(const void *buf, size_t len, enum rpc_side from, rpc_h
     uint32_t reserved = rpc_get_u32(&r);
 
     if (magic != RPC_MAGIC) return RPC_E_MAGIC;
-    const struct type_rule *rule = rule_for(h.type);
-    if (!rule) return RPC_E_TYPE;
-    if (h.version != RPC_PROTO_VERSION && !rule->any_version) return RPC_E_VERSION;
-    if (!(rule->from & from)) return RPC_E_TYPE;
-    if (reserved) return RPC_E_FIELD;
-    rpc_status st = check_fields(&h, rule, from);
+    const struct type_rule *rule;
+    rpc_status st = check_type(&h, from, &rule);
+    if (st == RPC_OK && reserved) st = RPC_E_FIELD;
+    if (st == RPC_OK) st = check_fields(&h, rule, from);
     if (st == RPC_OK) *out = h;
     return st;
+}
+
+rpc_status rpc_hdr_check(const rpc_hdr *h, enum rpc_side from)
+{
+    const struct type_rule *rule;
+    rpc_status st = check_type(h, from, &rule);
+    return st == RPC_OK ? check_fields(h, rule, from) : st;
 }
 
 /* ---- frames over a transport ------------------------------------------------------- */
@@ -215,14 +231,12 @@ rpc_status rpc_frame_send(tp_conn *c, enum rpc_side from, rpc_hdr *h, const void
     if (enc_len > UINT32_MAX) return rpc_fail(err, RPC_E_LENGTH, "frame send: encoding too long");
     h->enc_len = (uint32_t)enc_len;
     h->raw_len = (uint32_t)raw_len;
-    rpc_hdr_encode(h, hb);
-
-    rpc_hdr check; /* never put on the wire what our own peer would reject */
-    rpc_status st = rpc_hdr_decode(hb, sizeof hb, from, &check);
+    rpc_status st = rpc_hdr_check(h, from); /* never put on the wire what our peer would reject */
     if (st != RPC_OK)
         return rpc_fail(err, st, "frame send: refusing to send a bad %s frame: %s",
                         rpc_type_name(h->type), rpc_strerror(st));
 
+    rpc_hdr_encode(h, hb);
     iov[0] = (struct iovec){hb, sizeof hb};
     iov[1] = (struct iovec){(void *)enc, enc_len};
     for (int i = 0; i < nraw; i++)

@@ -112,6 +112,9 @@ void rpc_hdr_encode(const rpc_hdr *h, uint8_t out[RPC_HDR_SIZE]);
 /* Decodes and checks len bytes: every field against its range for a frame
  * sent by `from`. Never reads past buf[len); fills *h only on RPC_OK. */
 rpc_status rpc_hdr_decode(const void *buf, size_t len, enum rpc_side from, rpc_hdr *h);
+/* rpc_hdr_decode's checks on a header about to be encoded (the magic and the
+ * reserved word are the encoder's): RPC_OK if a peer would accept it from `from`. */
+rpc_status rpc_hdr_check(const rpc_hdr *h, enum rpc_side from);
 /* The name of a frame type ("CALL"), or "?" */
 const char *rpc_type_name(unsigned type);
 /* The largest enc_len a frame of this type may carry (0 for unknown types). */

@@ -535,16 +535,13 @@ static int batch_add_locked(rpc_hdr *h, const void *enc, size_t enc_len, const s
     if (total > BATCH_FRAME_MAX || nraw > RPC_MAX_RAW_IOV) return 0;
     h->enc_len = (uint32_t)enc_len;
     h->raw_len = (uint32_t)(total - RPC_HDR_SIZE - enc_len);
-    uint8_t hb[RPC_HDR_SIZE];
-    rpc_hdr check;
-    rpc_hdr_encode(h, hb);
-    if (rpc_hdr_decode(hb, sizeof hb, RPC_FROM_CLIENT, &check) != RPC_OK) return 0; /* refused alone */
+    if (rpc_hdr_check(h, RPC_FROM_CLIENT) != RPC_OK) return 0; /* refused alone */
     if (!B.started) B.started = rg_thread_start(flusher_main) == 0 ? 1 : -1;
     if (B.started < 0) return 0;
     if (B.len + total > sizeof B.buf && batch_flush_locked(err) != RPC_OK) return -1;
     uint8_t *p = B.buf + B.len;
-    memcpy(p, hb, sizeof hb);
-    p += sizeof hb;
+    rpc_hdr_encode(h, p);
+    p += RPC_HDR_SIZE;
     if (enc_len) memcpy(p, enc, enc_len), p += enc_len;
     for (int i = 0; i < nraw; i++)
         if (raw[i].iov_len) memcpy(p, raw[i].iov_base, raw[i].iov_len), p += raw[i].iov_len;

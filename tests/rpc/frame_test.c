@@ -164,6 +164,34 @@ RG_TEST(frame_header_fuzz_fixed_seed)
     CHECK(ok > 0);        /* and some mutations stay valid */
 }
 
+/* rpc_hdr_check (senders, before encoding) decides as the receiver's
+ * rpc_hdr_decode does on the encoded header, for headers of every kind. */
+RG_TEST(frame_header_check_agrees_with_decode)
+{
+    uint32_t x = 0xBADC0DE;
+    int accepted = 0;
+    for (int it = 0; it < 100000; it++) {
+        rpc_hdr h = {0}, out;
+        uint8_t b[RPC_HDR_SIZE];
+        h.version = (uint16_t)(rnd(&x) % 8 ? RPC_PROTO_VERSION : rnd(&x) % 3);
+        h.type = (uint8_t)(rnd(&x) % (RPC_T_MAX_ + 2));
+        h.flags = (uint8_t)(rnd(&x) % 4 ? 0 : rnd(&x));
+        if (rnd(&x) & 1) h.op = rnd(&x) % 4 ? 1 + rnd(&x) % 500 : rnd(&x);
+        if (rnd(&x) & 1) h.thread = 1 + rnd(&x) % 8;
+        if (rnd(&x) & 1) h.seq = 1 + rnd(&x);
+        if (rnd(&x) % 4 == 0) h.ctx = rnd(&x);
+        if (rnd(&x) % 4 == 0) h.credit = rnd(&x) % 300;
+        h.enc_len = rnd(&x) % 8 ? rnd(&x) % 4096 : rnd(&x);
+        h.raw_len = rnd(&x) % 8 ? rnd(&x) % 4096 : rnd(&x);
+        enum rpc_side from = (rnd(&x) & 1) ? RPC_FROM_CLIENT : RPC_FROM_SERVER;
+        rpc_status want = rpc_hdr_check(&h, from);
+        rpc_hdr_encode(&h, b);
+        CHECK_EQ_INT(rpc_hdr_decode(b, sizeof b, from, &out), want);
+        accepted += want == RPC_OK;
+    }
+    CHECK(accepted > 1000); /* the comparison covered accepted headers too */
+}
+
 /* ---- over a connection ---------------------------------------------------------- */
 
 RG_TEST(frame_send_recv_with_raw_bytes_in_place)
