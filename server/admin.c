@@ -62,7 +62,11 @@ static int bind_admin(struct admin *a, const struct srv_config *cfg)
     char dir[SRV_STR_MAX];
     if (!strcmp(cfg->admin, "off")) return 0;
     if (!cfg->admin[0]) {
-        admin_default_url(a->url, sizeof a->url, dir, sizeof dir);
+        if (admin_default_url(a->url, sizeof a->url, dir, sizeof dir)) {
+            srv_warn("admin: RGPU_RUN_DIR is too long for a socket path; no admin socket "
+                     "(use --admin)");
+            return 0;
+        }
         if (mkdir(dir, 0700) && errno != EEXIST) {
             srv_warn("admin: cannot create %s (%s); no admin socket", dir, strerror(errno));
             return 0;

@@ -12,15 +12,20 @@
 
 #include "pool.h"
 
-/* ipc://$RGPU_RUN_DIR/rgpud.sock, $RGPU_RUN_DIR defaulting to /tmp/rgpu-$UID. */
-static inline void admin_default_url(char *out, size_t len, char *dir, size_t dlen)
+/* ipc://$RGPU_RUN_DIR/rgpud.sock, $RGPU_RUN_DIR defaulting to /tmp/rgpu-$UID.
+ * -1 (out empty) when the directory's name does not fit: a cut path would
+ * name another socket. */
+static inline int admin_default_url(char *out, size_t len, char *dir, size_t dlen)
 {
     const char *d = getenv("RGPU_RUN_DIR");
-    if (d && *d)
-        snprintf(dir, dlen, "%s", d);
-    else
-        snprintf(dir, dlen, "/tmp/rgpu-%u", (unsigned)getuid());
-    snprintf(out, len, "ipc://%s/rgpud.sock", dir);
+    int n = d && *d ? snprintf(dir, dlen, "%s", d)
+                    : snprintf(dir, dlen, "/tmp/rgpu-%u", (unsigned)getuid());
+    if (n >= 0 && (size_t)n < dlen) n = snprintf(out, len, "ipc://%s/rgpud.sock", dir);
+    if (n < 0 || (size_t)n >= dlen || (size_t)n >= len) {
+        if (len) out[0] = 0;
+        return -1;
+    }
+    return 0;
 }
 
 /* What the admin plane reads and acts on (the supervisor's). */

@@ -256,8 +256,8 @@ int main(int argc, char **argv)
     if (senv) snprintf(secret, sizeof secret, "%s", senv);
     if (env && *env)
         snprintf(url, sizeof url, "%s", env);
-    else
-        admin_default_url(url, sizeof url, dir, sizeof dir);
+    else if (admin_default_url(url, sizeof url, dir, sizeof dir))
+        url[0] = 0; /* only an --admin below can do */
     for (i = 1; i < argc && !strncmp(argv[i], "-", 1); i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
@@ -288,6 +288,11 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[i++];
     if (!strcmp(cmd, "hash-secret")) return hash_secret();
+    if (!url[0]) {
+        fprintf(stderr, "rgpuctl: RGPU_RUN_DIR is too long for a socket path; give the "
+                        "server's address with --admin or RGPU_ADMIN\n");
+        return 2;
+    }
     for (int k = i; k < argc; k++) /* options after the command too */
         if (!strcmp(argv[k], "--json")) json = 1;
     Rgpu__AdminRequest q = RGPU__ADMIN_REQUEST__INIT;

@@ -654,6 +654,41 @@ RG_TEST(non_loopback_needs_allow_anonymous)
     CHECK_EQ_INT(exit_status(pid), 1);
 }
 
+/* An RGPU_RUN_DIR too long for the default admin socket's path: rgpud says
+ * so and serves without the admin plane, instead of binding a cut path. */
+RG_TEST(admin_run_dir_too_long)
+{
+    const char *bin = getenv("RGPUD");
+    char dir[700], log[64], pf[64], text[4096] = "";
+    if (!bin) RG_FAIL("RGPUD is not set");
+    snprintf(log, sizeof log, "/tmp/rgpu-pool-test-%d.log", (int)getpid());
+    snprintf(pf, sizeof pf, "/tmp/rgpu-pool-test-%d.port", (int)getpid());
+    unlink(pf);
+    memset(dir, 'r', sizeof dir - 1);
+    memcpy(dir, "/tmp/", 5);
+    dir[sizeof dir - 1] = 0;
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, 2);
+        setenv("RGPU_RUN_DIR", dir, 1);
+        execl(bin, bin, "--listen", "tcp://127.0.0.1:0", "--backend", "simgpu", "--port-file", pf,
+              (char *)NULL);
+        _exit(127);
+    }
+    int up = 0;
+    for (int i = 0; i < 500 && !up; i++, usleep(10000))
+        up = access(pf, R_OK) == 0;
+    kill(pid, SIGTERM);
+    CHECK_EQ_INT(exit_status(pid), 0);
+    FILE *f = fopen(log, "r");
+    if (f) text[fread(text, 1, sizeof text - 1, f)] = 0, fclose(f);
+    unlink(log);
+    unlink(pf);
+    CHECK(up); /* it serves */
+    CHECK(strstr(text, "RGPU_RUN_DIR is too long") != NULL);
+}
+
 /* A loopback port free a moment ago. */
 static int free_port(void)
 {
