@@ -96,10 +96,7 @@ int session_send(struct session *s, rpc_hdr *h, const void *enc, size_t enc_len,
                  const struct iovec *raw, int nraw)
 {
     pthread_mutex_lock(&s->send_lock);
-    pthread_mutex_lock(&s->lock);
-    h->credit += s->credit_owed;
-    s->credit_owed = 0;
-    pthread_mutex_unlock(&s->lock);
+    h->credit += atomic_exchange(&s->credit_owed, 0);
     h->version = RPC_PROTO_VERSION;
     /* device output written before this reply (a synchronisation's) goes first */
     if (h->type == RPC_T_REPLY || h->type == RPC_T_NOTIFY) out_drain_locked(s);
@@ -137,8 +134,8 @@ struct pending_err {
 
 static void note_async(struct session *s, struct call *cl, CUresult r)
 {
-    pthread_mutex_lock(&s->lock);
     if (r != CUDA_SUCCESS) {
+        pthread_mutex_lock(&s->lock);
         struct pending_err *p = s->pend;
         while (p && p->thread != cl->h.thread) p = p->next;
         if (!p && (p = calloc(1, sizeof *p))) {
@@ -152,9 +149,9 @@ static void note_async(struct session *s, struct call *cl, CUresult r)
             p->r = r, p->ctx = cl->h.ctx;
         srv_debug("%s (thread %u seq %llu) failed with %d; reported at the thread's next reply",
                   cl->d ? cl->d->name : "?", cl->h.thread, (unsigned long long)cl->h.seq, r);
+        pthread_mutex_unlock(&s->lock);
     }
-    s->credit_owed++;
-    pthread_mutex_unlock(&s->lock);
+    atomic_fetch_add(&s->credit_owed, 1); /* after the failure is kept: its thread asks next */
 }
 
 /* The failure cl's thread is owed, taken once (CUDA_SUCCESS if none). */

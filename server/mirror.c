@@ -47,7 +47,7 @@ static int push(struct session *s, struct call *cl, rpc_rbuf *rb)
         memcpy((void *)(uintptr_t)addr, bytes, len);
         memcpy(a->shadow + (addr - a->base), bytes, len);
     }
-    s->credit_owed++;
+    atomic_fetch_add(&s->credit_owed, 1);
     pthread_mutex_unlock(&s->lock);
     return rc < 0 || !rpc_rbuf_done(rb) ? -1 : 0;
 }

@@ -159,7 +159,7 @@ void hostcb_done_data(struct session *s, uint64_t id, const void *raw, size_t ra
         }
     }
     pthread_cond_broadcast(&s->cb_cond);
-    s->credit_owed++;
+    atomic_fetch_add(&s->credit_owed, 1);
     pthread_mutex_unlock(&s->lock);
 }
 

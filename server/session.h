@@ -58,7 +58,7 @@ struct session {
     size_t nmemh, capmemh; /* (cuMemCreate / cuMemRetainAllocationHandle - cuMemRelease) */
     struct cthread *threads;
     int nthreads, nlanes;
-    uint32_t credit_owed;
+    _Atomic uint32_t credit_owed; /* credits for calls done, not yet sent back */
 
     pthread_mutex_t mem_mu; /* allocations and frees with their table updates (dispatch.c) */
     pthread_mutex_t send_lock;

@@ -316,9 +316,7 @@ uint32_t credit_batch(uint32_t window)
 void flush_credits(struct session *s, uint32_t min)
 {
     struct pollfd pf = {.fd = tp_conn_fd(s->c), .events = POLLIN};
-    pthread_mutex_lock(&s->lock);
-    uint32_t owed = s->credit_owed;
-    pthread_mutex_unlock(&s->lock);
+    uint32_t owed = atomic_load(&s->credit_owed);
     if (!owed || owed < min || tp_pending(s->c) || (pf.fd >= 0 && poll(&pf, 1, 0) > 0)) return;
     rpc_hdr h = {.type = RPC_T_CREDIT};
     session_send(s, &h, NULL, 0, NULL, 0);
