@@ -107,6 +107,14 @@ typedef struct rpc_hdr {
 } rpc_hdr;
 _Static_assert(sizeof(rpc_hdr) == 40, "rpc_hdr has no padding");
 
+/* Of a credit window (WELCOME's credits), how many the client keeps for the
+ * thread that answers host callbacks: its other threads wait for credits with
+ * this many left. The server counts on it to return credits in batches. */
+static inline uint32_t rpc_credit_reserve(uint32_t window)
+{
+    return window >= 16 ? 4 : window >= 2 ? 1 : 0;
+}
+
 /* Writes h (with RPC_MAGIC and a zero reserved field) into out. */
 void rpc_hdr_encode(const rpc_hdr *h, uint8_t out[RPC_HDR_SIZE]);
 /* Decodes and checks len bytes: every field against its range for a frame

@@ -486,9 +486,7 @@ static int send_pieces(struct session *s, struct call *cl, char *stage, char *sp
 {
     uint8_t res[4] = {0, 0, 0, 0};
     rpc_hdr h = reply_hdr(cl);
-    h.version = RPC_PROTO_VERSION;
-    h.credit += atomic_exchange(&s->credit_owed, 0);
-    out_drain_locked(s);          /* device output before the reply, as session_send does */
+    send_begin_locked(s, &h);
     if (host_memory_backend(s)) {
         /* The first piece in the REPLY, the rest straight from the allocation
          * in DATA frames of one buffer each: a transport that can send a

@@ -92,14 +92,19 @@ int send_frames(struct session *s, rpc_hdr *h, const void *enc, size_t enc_len,
     return 0;
 }
 
-int session_send(struct session *s, rpc_hdr *h, const void *enc, size_t enc_len,
-                 const struct iovec *raw, int nraw)
+void send_begin_locked(struct session *s, rpc_hdr *h)
 {
-    pthread_mutex_lock(&s->send_lock);
     h->credit += atomic_exchange(&s->credit_owed, 0);
     h->version = RPC_PROTO_VERSION;
     /* device output written before this reply (a synchronisation's) goes first */
     if (h->type == RPC_T_REPLY || h->type == RPC_T_NOTIFY) out_drain_locked(s);
+}
+
+int session_send(struct session *s, rpc_hdr *h, const void *enc, size_t enc_len,
+                 const struct iovec *raw, int nraw)
+{
+    pthread_mutex_lock(&s->send_lock);
+    send_begin_locked(s, h);
     int rc = send_frames(s, h, enc, enc_len, raw, nraw);
     atomic_store(&s->last_send, srv_now_ms());
     pthread_mutex_unlock(&s->send_lock);

@@ -132,7 +132,7 @@ static void *lane_main(void *p)
         if (rc < 0 && !atomic_exchange(&s->fatal, 1)) tp_shutdown(s->c); /* ends the main loop */
         if (!t->head) { /* idle: credits of its pipelined calls go back */
             pthread_mutex_unlock(&s->lock);
-            flush_credits(s, credit_batch((uint32_t)s->cfg->credits));
+            flush_credits(s, s->credit_batch);
 #ifdef RGPU_GL
             gl_lane_idle(); /* and the frames of its swaps go out */
 #endif

@@ -59,6 +59,7 @@ struct session {
     struct cthread *threads;
     int nthreads, nlanes;
     _Atomic uint32_t credit_owed; /* credits for calls done, not yet sent back */
+    uint32_t credit_batch;        /* owed this many, a CREDIT frame goes (worker.c) */
 
     pthread_mutex_t mem_mu; /* allocations and frees with their table updates (dispatch.c) */
     pthread_mutex_t send_lock;
@@ -253,14 +254,16 @@ int out_capture(struct session *s);
 void out_start(struct session *s);
 void out_drain_locked(struct session *s); /* send_lock held: pending output as NOTIFY frames */
 void out_stop(struct session *s);
+/* dispatch.c, send_lock held: the owed credits and the version into h, and before a
+ * REPLY or NOTIFY the backend's output so far (what session_send does first) */
+void send_begin_locked(struct session *s, rpc_hdr *h);
 /* dispatch.c: the frames themselves, send_lock held (no credits attached); RPC_F_MORE
  * set in h on entry: the caller sends more frames of this message after these */
 int send_frames(struct session *s, rpc_hdr *h, const void *enc, size_t enc_len,
                 const struct iovec *raw, int nraw);
 
 int protocol_error(struct session *s, const char *what); /* worker.c: ERROR frame, -1 */
-void flush_credits(struct session *s, uint32_t min); /* worker.c: a CREDIT frame if min are owed */
-uint32_t credit_batch(uint32_t window); /* worker.c: how many owed credits make a batch */
+void flush_credits(struct session *s, uint32_t min); /* worker.c: a CREDIT frame if min (>= 1) are owed */
 /* worker.c: reads one frame and acts on it, as the reader (a lane, or NULL: the
  * main loop). 1 when the session is over. */
 int read_one(struct session *s, struct cthread *reader);

@@ -302,22 +302,23 @@ static int on_call(struct session *s, rpc_hdr *h, void *enc, struct cthread *rea
 
 /* Credits of pipelined calls go back in batches: a CREDIT frame once a quarter
  * of the window is owed and the client has nothing more queued. Fewer never
- * stall it: it waits for credits only when all but its reserve (4 of a window
- * of 16 or more, 1 below) are out, and a REPLY carries whatever is owed. Calls
+ * stall it: it waits for credits only when all but its reserve
+ * (rpc_credit_reserve) are out, and a REPLY carries whatever is owed. Calls
  * that stay blocked in the backend hold theirs back meanwhile, so the
  * heartbeat thread also returns any owed remainder (min 1) every few ms. */
-uint32_t credit_batch(uint32_t window)
+static uint32_t credit_batch(uint32_t window)
 {
-    uint32_t q = window / 4, reserve = window >= 16 ? 4 : window >= 2 ? 1 : 0;
-    if (q > window - reserve) q = window - reserve;
+    uint32_t q = window / 4, most = window - rpc_credit_reserve(window);
+    if (q > most) q = most;
     return q ? q : 1;
 }
 
 void flush_credits(struct session *s, uint32_t min)
 {
     struct pollfd pf = {.fd = tp_conn_fd(s->c), .events = POLLIN};
-    uint32_t owed = atomic_load(&s->credit_owed);
-    if (!owed || owed < min || tp_pending(s->c) || (pf.fd >= 0 && poll(&pf, 1, 0) > 0)) return;
+    if (atomic_load(&s->credit_owed) < min || tp_pending(s->c) ||
+        (pf.fd >= 0 && poll(&pf, 1, 0) > 0))
+        return;
     rpc_hdr h = {.type = RPC_T_CREDIT};
     session_send(s, &h, NULL, 0, NULL, 0);
 }
@@ -359,7 +360,7 @@ int read_one(struct session *s, struct cthread *reader)
         return 1;
     }
     if (on_frame(s, &h, enc, reader)) return 1;
-    flush_credits(s, credit_batch((uint32_t)s->cfg->credits));
+    flush_credits(s, s->credit_batch);
     return 0;
 }
 
@@ -443,6 +444,7 @@ int srv_worker_main(struct srv_config *cfg, struct srv_worker_args *wa)
     srv_log_session(wa->session);
     signal(SIGTERM, on_term);
     s.cfg = cfg;
+    s.credit_batch = credit_batch((uint32_t)cfg->credits);
     s.id = wa->session;
     pthread_mutex_init(&s.lock, NULL);
     pthread_mutex_init(&s.send_lock, NULL);

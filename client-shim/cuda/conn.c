@@ -814,7 +814,7 @@ static void keep_welcome(const Rgpu__Welcome *w)
         keep_device(&rg_sess.dev[rg_sess.ndev++], w->devices[i]);
     rg_dev_apply_visible();
     C.credits = w->credits ? w->credits : INT32_MAX;
-    credit_reserve = C.credits >= 16 ? 4 : C.credits >= 2 ? 1 : 0;
+    credit_reserve = (int)rpc_credit_reserve(w->credits ? w->credits : UINT32_MAX);
     C.max_enc = w->max_enc_len && w->max_enc_len < RPC_MAX_ENC_LEN ? w->max_enc_len : 0;
     C.max_raw = w->max_raw_len && w->max_raw_len < RPC_MAX_RAW_LEN ? w->max_raw_len : 0;
     uint64_t lo = (uint64_t)(uintptr_t)rg_sess.window, hi = lo + rg_sess.window_size;

@@ -136,7 +136,6 @@ static long long deadline_after(int timeout_ms)
 
 /* ---- send ------------------------------------------------------------------------------ */
 
-/* One active message: hdr, then iov's bytes (the first inline_max in the header). */
 /* How UCP is given n data pieces: a single one as contiguous bytes, which UCP
  * can move by zero-copy rendezvous (RDMA; cross-memory attach between
  * processes on one host), where an iov of one entry would go through its
@@ -148,6 +147,7 @@ static void *ucp_data(const ucp_dt_iov_t *v, int n, ucp_request_param_t *p, size
     return n > 1 ? (void *)v : n ? v[0].buffer : NULL;
 }
 
+/* One active message: hdr, then iov's bytes (the first inline_max in the header). */
 static tp_status send_am(struct ucx_conn *u, uint32_t flags, const struct iovec *iov, int iovcnt,
                          int timeout_ms, ucs_status_t *ust)
 {

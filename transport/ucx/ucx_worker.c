@@ -195,8 +195,8 @@ static void *progress_main(void *arg)
         check_end(u);
         long long now = tp_now_ns();
         if (u->spinners > 0 || now < u->park_until_ns) {
-            /* a receiver progresses the worker itself: stay out of its way */
-            /* each look wakes a thread on cores the spinners use: seldom */
+            /* a receiver progresses the worker itself: stay out of its way, and
+             * look seldom (each look wakes a thread on the spinners' cores) */
             long long until = u->spinners > 0 ? now + UCX_SPIN_NAP_US * 1000LL : u->park_until_ns;
             struct timespec ts = {.tv_sec = until / 1000000000LL, .tv_nsec = until % 1000000000LL};
             pthread_cond_timedwait(&u->park_cv, &u->mu, &ts);
