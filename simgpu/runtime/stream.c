@@ -174,9 +174,9 @@ static void *worker_main(void *arg)
 {
     struct sim_stream *s = arg;
     pthread_setname_np(pthread_self(), s->legacy ? "simgpu-null" : "simgpu-stream");
-    uint64_t d = atomic_load(&s->done);
+    uint64_t d = atomic_load(&s->done), queued = d; /* the tail when last looked at */
     for (;;) {
-        if (atomic_load_explicit(&s->tail, memory_order_acquire) != d) {
+        if (queued != d || (queued = atomic_load_explicit(&s->tail, memory_order_acquire)) != d) {
             run_op(s, &s->ring[d & (RING - 1)]);
             op_done(s, d);
             d++;
@@ -246,7 +246,10 @@ static CUresult push_any_locked(struct sim_stream *s, sim_op_fn fn, const void *
                                 bool owned)
 {
     uint64_t t = atomic_load_explicit(&s->tail, memory_order_relaxed);
-    if (t - atomic_load(&s->done) >= RING) sim_stream_wait_pos(s, t - RING + 1);
+    if (t - s->done_seen >= RING && t - (s->done_seen = atomic_load(&s->done)) >= RING) {
+        sim_stream_wait_pos(s, t - RING + 1);
+        s->done_seen = t - RING + 1;
+    }
     struct sim_op *op = &s->ring[t & (RING - 1)];
     op->fn = fn;
     op->len = len;

@@ -28,8 +28,15 @@ struct sim_stream {
     CUstreamAttrValue attrs[8]; /* by small CUstreamAttrID */
 
     pthread_mutex_t plock; /* producers */
+    /* What producers write and what the worker writes, each on a cache line of
+     * its own: one launch after another would move a shared line between the
+     * two cores twice per op. */
+    char pad_tail_[64];
     _Atomic uint64_t tail; /* ops queued */
+    uint64_t done_seen;    /* producers (plock): `done` when they last looked */
+    char pad_done_[64];
     _Atomic uint64_t done; /* ops finished */
+    char pad_end_[64];
     struct sim_op *ring;
     bool started;
     pthread_t thread;
