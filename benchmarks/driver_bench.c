@@ -46,6 +46,34 @@ static int launch_rate(struct bench_env *env)
     return 0;
 }
 
+/* The same loop with a parameter that changes every launch: no two launches
+ * in a row are alike, so each travels as a call of its own (docs/performance.md,
+ * "The same launch again"). */
+static int launch_varied(struct bench_env *env)
+{
+    const char *name = "launch_varied";
+    CUmodule mod;
+    CUfunction fn;
+    BENCH_CK(name, cuModuleLoadData(&mod, BENCH_PTX_HEADER BENCH_PTX_EMPTY_ARG));
+    BENCH_CK(name, cuModuleGetFunction(&fn, mod, "empty_arg"));
+    int n = env->quick ? 20000 : 200000;
+    unsigned v = 0;
+    void *args[] = {&v};
+    BENCH_CK(name, cuLaunchKernel(fn, 1, 1, 1, 1, 1, 1, 0, NULL, args, NULL));
+    BENCH_CK(name, cuCtxSynchronize());
+    double t0 = bench_now();
+    for (int i = 0; i < n; i++) {
+        v = (unsigned)i;
+        BENCH_CK(name, cuLaunchKernel(fn, 1, 1, 1, 1, 1, 1, 0, NULL, args, NULL));
+    }
+    double issued = bench_now();
+    BENCH_CK(name, cuCtxSynchronize());
+    bench_report(name, "", n / (bench_now() - t0), "launches/s");
+    bench_report("launch_varied_issue", "", n / (issued - t0), "launches/s");
+    cuModuleUnload(mod);
+    return 0;
+}
+
 static int alloc_free(struct bench_env *env)
 {
     const char *name = "alloc_free";
@@ -178,6 +206,8 @@ static int train_step(struct bench_env *env)
 const struct bench_def bench_driver_list[] = {
     {"sync_roundtrip", "cuCtxSynchronize on an idle context", sync_roundtrip},
     {"launch_rate", "empty-kernel launches/s incl. final synchronise", launch_rate},
+    {"launch_varied", "launches whose parameter changes every time, incl. final synchronise",
+     launch_varied},
     {"alloc_free", "cuMemAlloc+cuMemFree of 1 MiB", alloc_free},
     {"h2d_pageable", "cuMemcpyHtoD bandwidth from malloc'd memory", h2d_pageable},
     {"h2d_pinned", "cuMemcpyHtoD bandwidth from cuMemAllocHost memory", h2d_pinned},

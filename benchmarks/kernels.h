@@ -8,6 +8,8 @@
 
 /* empty(): one instruction. */
 #define BENCH_PTX_EMPTY ".visible .entry empty()\n{\n  ret;\n}\n"
+/* empty_arg(v): one instruction, one parameter (launches that differ). */
+#define BENCH_PTX_EMPTY_ARG ".visible .entry empty_arg(.param .u32 v)\n{\n  ret;\n}\n"
 
 /* arith(out, iters): 9 instructions per iteration (6 arithmetic + add + setp + bra).
  * Prologue and epilogue are 12 instructions per thread. */

@@ -141,7 +141,7 @@ void rpc_hdr_encode(const rpc_hdr *h, uint8_t out[RPC_HDR_SIZE])
     rpc_put_u32(&w, h->enc_len);
     rpc_put_u32(&w, h->raw_len);
     rpc_put_u32(&w, h->credit);
-    rpc_put_u32(&w, 0);
+    rpc_put_u32(&w, h->repeat);
 }
 
 /* The type's rule, if the type exists, speaks our version (or need not) and
@@ -161,6 +161,10 @@ static rpc_status check_fields(const rpc_hdr *h, const struct type_rule *r, enum
     if (h->enc_len > r->max_enc) return RPC_E_LENGTH;
     if (h->raw_len > (r->raw ? RPC_MAX_RAW_LEN : 0)) return RPC_E_LENGTH;
     if (from == RPC_FROM_CLIENT && h->credit) return RPC_E_FIELD;
+    /* a repeated call is a whole pipelined CALL: no reply, no bytes to follow */
+    if (h->repeat && (h->type != RPC_T_CALL || (h->flags & (RPC_F_NOREPLY | RPC_F_MORE)) !=
+                      RPC_F_NOREPLY || h->repeat > RPC_MAX_REPEAT))
+        return RPC_E_FIELD;
     switch (r->thread) {
     case THR_ZERO:
         if (h->thread || h->seq || h->ctx || h->op) return RPC_E_FIELD;
@@ -191,12 +195,12 @@ rpc_status rpc_hdr_decode(const void *buf, size_t len, enum rpc_side from, rpc_h
     h.enc_len = rpc_get_u32(&r);
     h.raw_len = rpc_get_u32(&r);
     h.credit = rpc_get_u32(&r);
-    uint32_t reserved = rpc_get_u32(&r);
+    h.repeat = rpc_get_u32(&r);
+    h.unused_ = 0;
 
     if (magic != RPC_MAGIC) return RPC_E_MAGIC;
     const struct type_rule *rule;
     rpc_status st = check_type(&h, from, &rule);
-    if (st == RPC_OK && reserved) st = RPC_E_FIELD;
     if (st == RPC_OK) st = check_fields(&h, rule, from);
     if (st == RPC_OK) *out = h;
     return st;

@@ -59,7 +59,9 @@ rpc_status rpc_fail(rpc_error *err, rpc_status st, const char *fmt, ...)
  *  32     4   enc_len  encoded bytes that follow the header
  *  36     4   raw_len  raw bulk bytes that follow the encoded bytes
  *  40     4   credit   server -> client: calls the client may send again
- *  44     4   reserved must be 0
+ *  44     4   repeat   CALL with NOREPLY: how many more times the call runs, back
+ *                      to back, after the first (0: once; at most RPC_MAX_REPEAT);
+ *                      0 in every other frame. One frame, one seq, one credit.
  * The layout is the same in every protocol version, so a peer of another
  * version can still read a HELLO, WELCOME or ERROR and say which versions
  * differ; other types are accepted only at RPC_PROTO_VERSION. */
@@ -71,6 +73,7 @@ rpc_status rpc_fail(rpc_error *err, rpc_status st, const char *fmt, ...)
 #define RPC_MAX_ENC_LEN (1u << 20)        /* encoded arguments of one call */
 #define RPC_MAX_RAW_LEN (64u << 20)       /* bulk bytes in one frame (one chunk) */
 #define RPC_MAX_HANDSHAKE_LEN (64u << 10) /* HELLO, WELCOME, ERROR: before trust */
+#define RPC_MAX_REPEAT 65535u             /* further runs of one CALL (header `repeat`) */
 
 enum rpc_type {
     RPC_T_HELLO = 1,     /* client -> server: handshake (rgpu.Hello) */
@@ -104,8 +107,10 @@ typedef struct rpc_hdr {
     uint64_t ctx;
     uint32_t enc_len;
     uint32_t raw_len;
+    uint32_t repeat;
+    uint32_t unused_; /* not on the wire; keeps the struct free of padding */
 } rpc_hdr;
-_Static_assert(sizeof(rpc_hdr) == 40, "rpc_hdr has no padding");
+_Static_assert(sizeof(rpc_hdr) == 48, "rpc_hdr has no padding");
 
 /* Of a credit window (WELCOME's credits), how many the client keeps for the
  * thread that answers host callbacks: its other threads wait for credits with

@@ -414,6 +414,10 @@ static CUresult run_backend(struct session *s, struct call *cl, struct rpc_decod
     if (!f) return CUDA_ERROR_NOT_SUPPORTED;
     atomic_fetch_add(&s->busy, 1);
     CUresult r = backend_call(f, dc->avalues);
+    /* a launch the client sent once for several identical ones: the runs stop
+     * at the first failure, which stands for them all (note_async keeps one) */
+    for (uint32_t k = 0; k < cl->h.repeat && r == CUDA_SUCCESS; k++)
+        r = backend_call(f, dc->avalues);
     atomic_fetch_sub(&s->busy, 1);
     return r;
 }
@@ -523,6 +527,13 @@ static int hostcb_call(struct session *s, struct call *cl)
 int dispatch_call(struct session *s, struct call *cl)
 {
     int noreply = (cl->h.flags & RPC_F_NOREPLY) != 0, rc = 0;
+    if (cl->h.repeat && !(cl->d && (srv_traits(cl->d) & SV_REPEATS))) {
+        srv_err("%s (thread %u seq %llu): sent to run %u more times, which only a launch may",
+                cl->d ? cl->d->name : "unknown op", cl->h.thread, (unsigned long long)cl->h.seq,
+                cl->h.repeat);
+        call_free(cl);
+        return -1;
+    }
 #ifdef RGPU_GL
     if (gl_hook_op(cl->h.op)) return gl_call(s, cl); /* GL batches (server/gl, docs/gl.md) */
 #endif

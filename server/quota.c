@@ -315,7 +315,7 @@ CUresult quota_run(struct session *s, struct call *cl, struct rpc_decoded *dc, q
     struct want w = {0};
     debug_crash(dc);
     if (!Q.slot) return run(s, cl, dc);
-    atomic_fetch_add(&Q.slot->calls, 1);
+    atomic_fetch_add(&Q.slot->calls, 1 + cl->h.repeat); /* a repeated launch: each run */
     atomic_fetch_add(&Q.slot->bytes_in, cl->raw_len);
     int alloc = allocation(s, dc, &w);
     if (alloc && !charge(w.dev, w.size)) {

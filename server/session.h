@@ -197,6 +197,7 @@ enum {
     SV_IPC = 1u << 7,           /* cuIpc* */
     SV_IPC_POST = 1u << 8,      /* cuIpcCloseMemHandle, cuMemFree[Async] */
     SV_GRAPH = 1u << 9,         /* custom=graph marshaller */
+    SV_REPEATS = 1u << 10,      /* cuLaunchKernel[_ptsz]: may carry a `repeat` count */
 };
 uint32_t srv_traits(const struct rpc_call_desc *d);
 

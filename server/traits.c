@@ -48,6 +48,7 @@ static uint32_t work_out(const struct rpc_call_desc *d)
         rpc_name_is(b, "cuMemFreeAsync"))
         t |= SV_IPC_POST;
     if (rpc_name_is(c, "graph")) t |= SV_GRAPH;
+    if (rpc_name_is(b, "cuLaunchKernel") && d->nargs >= 10) t |= SV_REPEATS;
     return t;
 }
 

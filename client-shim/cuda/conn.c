@@ -67,6 +67,7 @@ enum { RD_NONE, RD_RX, RD_APP };
 #define BATCH_BYTES (64u << 10)
 #define BATCH_FRAME_MAX (4u << 10) /* larger frames go out alone, from where they live */
 #define BATCH_LINGER_US 50
+#define BATCH_LINGER_MAX 20 /* naps while a launch keeps running again */
 
 static struct {
     uint8_t buf[BATCH_BYTES];
@@ -74,6 +75,17 @@ static struct {
     pthread_cond_t cv; /* with C.send_mu: the flusher waits for a first frame */
     int started;
 } B = {.cv = PTHREAD_COND_INITIALIZER};
+
+/* The batch's last frame while it may run again (rg_conn_repeat): its key,
+ * where it is, and its header, written back when the batch moves on. */
+static struct {
+    uint8_t key[RG_REPEAT_KEY_MAX];
+    size_t key_len, off;
+    rpc_hdr hdr;
+    int live;
+} R;
+static _Thread_local const void *offer_key;
+static _Thread_local size_t offer_len;
 
 static _Thread_local uint64_t thread_seq;
 /* Credits only the managed-memory helper may take (managed.c): it runs a host
@@ -490,11 +502,23 @@ static rpc_status send_frames(rpc_hdr *h, const void *enc, size_t enc_len, const
  * that waits, bulk bytes, a callback's acknowledgement), when the buffer fills,
  * or by the flusher thread at most about BATCH_LINGER_US after the first one,
  * so a pipelined call never sits unsent while the application waits elsewhere.
- * One write per batch instead of one per call; order is the order of send_mu. */
+ * One write per batch instead of one per call; order is the order of send_mu.
+ * A launch identical to the last frame batched is counted in that frame's
+ * `repeat` instead (rg_conn_repeat; the key is launch.c's). */
+
+/* send_mu held: the frame that may run again is no longer the last; its
+ * header gets its count of runs. */
+static void repeat_end_locked(void)
+{
+    if (R.live && R.hdr.repeat) rpc_hdr_encode(&R.hdr, B.buf + R.off);
+    R.live = 0;
+}
+
 /* send_mu held: writes what is batched. */
 static rpc_status batch_flush_locked(rpc_error *err)
 {
     tp_error te;
+    repeat_end_locked();
     if (!B.len) return RPC_OK;
     tp_status ts = tp_send(C.c, B.buf, B.len, rg_sess.cfg.timeout_ms, &te);
     B.len = 0;
@@ -510,10 +534,17 @@ static void *flusher_main(void *arg)
             pthread_cond_wait(&B.cv, &C.send_mu);
             continue;
         }
-        pthread_mutex_unlock(&C.send_mu); /* let the batch grow a little */
-        struct timespec nap = {0, BATCH_LINGER_US * 1000L};
-        nanosleep(&nap, NULL);
-        pthread_mutex_lock(&C.send_mu);
+        /* let the batch grow a little; while its last launch keeps running again
+         * (a loop of them), a little longer: one frame for more of them */
+        uint32_t runs = R.live ? R.hdr.repeat : 0;
+        for (int naps = 0; naps < BATCH_LINGER_MAX; naps++) {
+            pthread_mutex_unlock(&C.send_mu);
+            struct timespec nap = {0, BATCH_LINGER_US * 1000L};
+            nanosleep(&nap, NULL);
+            pthread_mutex_lock(&C.send_mu);
+            if (!R.live || R.hdr.repeat == runs || R.hdr.repeat == RPC_MAX_REPEAT) break;
+            runs = R.hdr.repeat;
+        }
         rpc_error err = {0};
         if (batch_flush_locked(&err) != RPC_OK) {
             pthread_mutex_lock(&C.mu);
@@ -539,7 +570,16 @@ static int batch_add_locked(rpc_hdr *h, const void *enc, size_t enc_len, const s
     if (!B.started) B.started = rg_thread_start(flusher_main) == 0 ? 1 : -1;
     if (B.started < 0) return 0;
     if (B.len + total > sizeof B.buf && batch_flush_locked(err) != RPC_OK) return -1;
+    repeat_end_locked();
     uint8_t *p = B.buf + B.len;
+    if (offer_key && h->type == RPC_T_CALL && h->flags == RPC_F_NOREPLY && !h->raw_len &&
+        offer_len <= sizeof R.key) { /* the caller's pipelined call may run again */
+        memcpy(R.key, offer_key, offer_len);
+        R.key_len = offer_len;
+        R.off = B.len;
+        R.hdr = *h;
+        R.live = 1;
+    }
     rpc_hdr_encode(h, p);
     p += RPC_HDR_SIZE;
     if (enc_len) memcpy(p, enc, enc_len), p += enc_len;
@@ -559,6 +599,27 @@ static rpc_status send_call_locked(rpc_hdr *h, const void *enc, size_t enc_len,
     if (added) return added > 0 ? RPC_OK : err->status ? err->status : RPC_E_TRANSPORT;
     rpc_status st = batch_flush_locked(err);
     return st == RPC_OK ? send_frames(h, enc, enc_len, raw, nraw, err) : st;
+}
+
+void rg_conn_offer_repeat(const void *key, size_t len)
+{
+    offer_key = len ? key : NULL;
+    offer_len = len;
+}
+
+/* The call runs once more as the batch's last frame: no frame, no seq, no
+ * credit of its own (the frame's one covers its runs). Not once lost. */
+int rg_conn_repeat(const void *key, size_t len)
+{
+    int again = 0;
+    pthread_mutex_lock(&C.send_mu);
+    if (R.live && R.key_len == len && R.hdr.repeat < RPC_MAX_REPEAT && !rg_conn_lost() &&
+        !memcmp(R.key, key, len)) {
+        R.hdr.repeat++;
+        again = 1;
+    }
+    pthread_mutex_unlock(&C.send_mu);
+    return again;
 }
 
 static int have_credit(void *arg)

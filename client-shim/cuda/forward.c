@@ -531,6 +531,7 @@ static CUresult forward(const struct rpc_call_desc *d, void **args)
     if (rg_call_traits(d) & RG_TR_INIT) return rg_shim_init(*(unsigned *)args[0]);
     CUresult r = rg_ready();
     if (r != CUDA_SUCCESS) return r;
+    if (rg_launch_again(d, args)) return CUDA_SUCCESS; /* launch.c: one more run of the last */
     int local = answer_locally(d, args);
     if (local >= 0) return (CUresult)local;
     int wait = d->mode != RPC_MODE_ASYNC || rg_sess.cfg.launch_blocking || observable_sync(d) ||
@@ -553,10 +554,14 @@ static CUresult forward(const struct rpc_call_desc *d, void **args)
      * one this free's update removes (managed memory left in rg_managed_before). */
     int is_free = (rg_call_traits(d) & RG_TR_FREE) != 0;
     uint64_t freed = is_free ? rg_mirror_remove(*(uint64_t *)args[0]) : 0;
-    if (is_split_copy(d) && *(size_t *)args[2] > RPC_MAX_CALL_BYTES)
+    struct rg_launch_key key;
+    if (is_split_copy(d) && *(size_t *)args[2] > RPC_MAX_CALL_BYTES) {
         r = send_split(d, sent, wait);
-    else
+    } else {
+        rg_conn_offer_repeat(&key, wait ? 0 : rg_launch_key(d, args, &key));
         r = send_call(d, sent, wait);
+        rg_conn_offer_repeat(NULL, 0);
+    }
     if (r != CUDA_SUCCESS && freed) rg_mirror_add(*(uint64_t *)args[0], freed); /* not freed */
     if (r == CUDA_SUCCESS && wait) r = device_ordinals_in(d, args);
     if (rpc_error_is_sticky(r)) rg_ctx_set_sticky(cur, r);

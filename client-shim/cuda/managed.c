@@ -128,6 +128,11 @@ static struct region *region_of(uint64_t p, uint64_t len)
     return NULL;
 }
 
+int rg_managed_live(void)
+{
+    return atomic_load(&G.live) != 0;
+}
+
 int rg_managed_contains(uint64_t p, uint64_t len)
 {
     if (!atomic_load(&G.live)) return 0;

@@ -83,6 +83,16 @@ static int param_layout(void *self, uint64_t func_id, struct rpc_param_layout *o
     return 0;
 }
 
+int rg_param_layout_cached(uint64_t func_id, struct rpc_param_layout *out)
+{
+    struct layout *l = lookup(func_id);
+    if (!l) return -1;
+    out->count = l->count;
+    out->offset = l->offset;
+    out->size = l->size;
+    return 0;
+}
+
 /* ---- names ------------------------------------------------------------------
  * cuFuncGetName / cuKernelGetName answer a string the driver owns: one copy per
  * id, never freed (ids are never reused, so a copy can never name another

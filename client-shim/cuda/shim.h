@@ -127,6 +127,13 @@ CUresult rg_conn_call_into(rpc_hdr *h, const void *enc, size_t enc_len, const st
 /* Sends one NOREPLY CALL without waiting for a credit (a host callback's
  * acknowledgement must never wait behind calls that wait for it). */
 CUresult rg_conn_post(uint32_t op, const void *enc, size_t enc_len);
+/* Pipelined calls run again (rpc/frame.h `repeat`): the calling thread's next
+ * batched CALL is kept with key (NULL: none) as the batch's last frame;
+ * rg_conn_repeat counts one more run of it, instead of a frame, while it is
+ * still the last frame batched and key is the same. 1 if it did. */
+#define RG_REPEAT_KEY_MAX 512
+void rg_conn_offer_repeat(const void *key, size_t len);
+int rg_conn_repeat(const void *key, size_t len);
 /* An asynchronous error reported by the server for a pipelined call, taken
  * once (CUDA_SUCCESS if none). */
 CUresult rg_conn_take_async_error(void);
@@ -223,6 +230,7 @@ void rg_managed_ctx_gone(uint64_t ctx);
 /* After cuLibraryGetManaged: the __managed__ variable is mirrored, its value fetched. */
 void rg_managed_var(const struct rpc_call_desc *d, void **args);
 int rg_managed_contains(uint64_t p, uint64_t len); /* inside one mirrored region */
+int rg_managed_live(void); /* any managed memory mirrored: device calls push it first */
 /* Before call d is sent: the application's changes go to the worker if the
  * device may read them. After d succeeded: the device's changes come back if
  * d makes them visible. */
@@ -271,6 +279,7 @@ enum {
     RG_TR_LAUNCH = 1u << 13,       /* cuLaunchKernel, cuLaunchCooperativeKernel */
     RG_TR_LAUNCH_EX = 1u << 14,    /* cuLaunchKernelEx */
     RG_TR_PTR_ATTR = 1u << 15,     /* cuPointerGetAttribute[s] */
+    RG_TR_REPEATS = 1u << 16,      /* cuLaunchKernel[_ptsz]: may run again (conn.c) */
 };
 uint32_t rg_call_traits(const struct rpc_call_desc *d);
 
@@ -281,9 +290,28 @@ uint32_t rg_call_traits(const struct rpc_call_desc *d);
 CUresult rg_launch_check(const struct rpc_call_desc *d, void **args, int *wait);
 /* A function's limits may have changed (cuFuncSetAttribute, cuKernelSetAttribute). */
 void rg_launch_forget(void);
+/* A launch the driver would pipeline again, identical to the last one batched
+ * (rg_conn_repeat): the key of a cuLaunchKernel[_ptsz] (the call, thread,
+ * context, function, grid, block, shared memory, stream and the parameters'
+ * bytes), or 0 if it has none (extra, cooperative, large parameters, managed
+ * memory, a capture, CUDA_LAUNCH_BLOCKING: each launch goes its whole way). */
+struct rg_launch_key {
+    const struct rpc_call_desc *d;
+    uint64_t ctx, func, stream;
+    uint32_t thread, g[3], b[3], shmem, nbytes;
+    uint8_t bytes[440]; /* the key is the struct up to bytes[nbytes] */
+};
+size_t rg_launch_key(const struct rpc_call_desc *d, void **args, struct rg_launch_key *k);
+/* 1 if the launch went as one more run of the last one batched; 0: it goes
+ * its whole way (forward.c). */
+int rg_launch_again(const struct rpc_call_desc *d, void **args);
 
 /* ---- kernel parameter layouts (params.c) --------------------------------------- */
 void rg_params_install(void);
+/* A layout already asked for, never asking (the asking would collect a pending
+ * failure; launch.c asks once that is settled): 0 and *out, or -1. The arrays
+ * live as long as the process. */
+int rg_param_layout_cached(uint64_t func_id, struct rpc_param_layout *out);
 
 /* ---- darkapi host (darkhost.c) ------------------------------------------------- */
 void rg_darkhost_install(void);

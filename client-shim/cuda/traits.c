@@ -44,6 +44,7 @@ static uint32_t work_out(const struct rpc_call_desc *d)
     if ((rpc_name_is(b, "cuLaunchKernel") || rpc_name_is(b, "cuLaunchCooperativeKernel")) &&
         d->nargs >= 10)
         t |= RG_TR_LAUNCH;
+    if (rpc_name_is(b, "cuLaunchKernel") && d->nargs >= 10) t |= RG_TR_REPEATS;
     if (rpc_name_is(b, "cuLaunchKernelEx") && d->nargs >= 4) t |= RG_TR_LAUNCH_EX;
     if ((rpc_name_is(b, "cuPointerGetAttribute") && d->nargs == 3) ||
         (rpc_name_is(b, "cuPointerGetAttributes") && d->nargs == 4))

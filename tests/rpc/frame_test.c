@@ -42,6 +42,35 @@ RG_TEST(frame_header_round_trip)
     CHECK_EQ_INT(b[28], 1);
 }
 
+/* `repeat`: only a pipelined CALL with nothing to follow runs again, at most
+ * RPC_MAX_REPEAT more times; any other frame carries 0. */
+RG_TEST(frame_header_repeat)
+{
+    uint8_t b[RPC_HDR_SIZE];
+    rpc_hdr h = call_hdr(), out;
+    h.flags = RPC_F_NOREPLY, h.raw_len = 0, h.repeat = 3;
+    rpc_hdr_encode(&h, b);
+    CHECK_EQ_INT(b[44], 3); /* little-endian at offset 44 */
+    CHECK_EQ_INT(rpc_hdr_decode(b, sizeof b, RPC_FROM_CLIENT, &out), RPC_OK);
+    CHECK_EQ_INT(out.repeat, 3);
+    CHECK_EQ_INT(rpc_hdr_check(&h, RPC_FROM_CLIENT), RPC_OK);
+    h.repeat = RPC_MAX_REPEAT;
+    CHECK_EQ_INT(decode(&h, RPC_FROM_CLIENT), RPC_OK);
+    h.repeat = RPC_MAX_REPEAT + 1;
+    CHECK_EQ_INT(decode(&h, RPC_FROM_CLIENT), RPC_E_FIELD);
+    CHECK_EQ_INT(rpc_hdr_check(&h, RPC_FROM_CLIENT), RPC_E_FIELD);
+    h.repeat = 1, h.flags = 0; /* waits for a reply */
+    CHECK_EQ_INT(decode(&h, RPC_FROM_CLIENT), RPC_E_FIELD);
+    h.flags = RPC_F_NOREPLY | RPC_F_MORE; /* bytes follow in DATA frames */
+    CHECK_EQ_INT(decode(&h, RPC_FROM_CLIENT), RPC_E_FIELD);
+    h = call_hdr(), h.type = RPC_T_DATA, h.op = 0, h.enc_len = 0, h.repeat = 1;
+    CHECK_EQ_INT(decode(&h, RPC_FROM_CLIENT), RPC_E_FIELD);
+    h.repeat = 0;
+    CHECK_EQ_INT(decode(&h, RPC_FROM_CLIENT), RPC_OK);
+    h = call_hdr(), h.type = RPC_T_REPLY, h.flags = 0, h.raw_len = 0, h.repeat = 1;
+    CHECK_EQ_INT(decode(&h, RPC_FROM_SERVER), RPC_E_FIELD);
+}
+
 RG_TEST(frame_header_rejections_are_distinct)
 {
     uint8_t b[RPC_HDR_SIZE];
@@ -55,7 +84,7 @@ RG_TEST(frame_header_rejections_are_distinct)
     b[0] ^= 1;
     CHECK_EQ_INT(rpc_hdr_decode(b, sizeof b, RPC_FROM_CLIENT, &out), RPC_E_MAGIC);
     rpc_hdr_encode(&h, b);
-    b[44] = 1; /* reserved */
+    b[44] = 1; /* repeat, on a CALL that waits for its reply */
     CHECK_EQ_INT(rpc_hdr_decode(b, sizeof b, RPC_FROM_CLIENT, &out), RPC_E_FIELD);
 
     h = call_hdr(), h.version = 2;

@@ -410,6 +410,29 @@ RG_TEST(credits_come_back)
     CHECK_EQ_INT(credits_round(1, 200), 0);
 }
 
+/* A CALL counted to run again (rpc/frame.h `repeat`) must be a launch: any
+ * other ends its session before it runs, and the server serves on. */
+RG_TEST(repeat_only_for_launches)
+{
+    struct sess keep, bad;
+    NEED_SERVER();
+    NEED_CODEC();
+    if (sess_open(&srv, &keep) || sess_open(&srv, &bad)) RG_FAIL("session refused");
+    const struct rpc_call_desc *d = rpc_call_by_name("cuCtxSynchronize");
+    CHECK(d);
+    rpc_hdr h = {.version = RPC_PROTO_VERSION, .type = RPC_T_CALL, .flags = RPC_F_NOREPLY,
+                 .op = d->op, .thread = bad.thread, .seq = ++bad.seq, .repeat = 2};
+    rpc_error e = {0};
+    CHECK_EQ_INT(rpc_frame_send(bad.c, RPC_FROM_CLIENT, &h, NULL, 0, NULL, 0, 5000, &e), RPC_OK);
+    /* a call after it that waits gets no reply: the session is over */
+    int n = 0, *pn = &n;
+    void *a[] = {&pn};
+    CHECK_EQ_INT(sess_call(&bad, "cuDeviceGetCount", 0, a), -1);
+    sess_close(&bad);
+    CHECK_EQ_INT(still_serving(&keep), 0);
+    sess_close(&keep);
+}
+
 RG_TEST(sigterm_clean_shutdown)
 {
     struct rgpud d;
