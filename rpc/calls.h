@@ -221,6 +221,10 @@ struct rpc_decoded {
     uint64_t ids[RPC_MAX_ARGS]; /* handle ids as sent (HANDLE, client-minted OUT_HANDLE) */
     size_t lens[RPC_MAX_ARGS];  /* byte lengths of buffers / counts of arrays */
     void *scratch;              /* worker-owned output space (freed by rpc_decoded_free) */
+    /* cuLaunchKernel's kernelParams as sent (custom_launch.c), for the further
+     * runs of a repeated launch that carry parameters of their own */
+    const uint8_t *param_sizes; /* param_count u32s, inside the call's encoding */
+    uint32_t param_count, param_total;
 };
 
 /* Handle translation, supplied by the worker (per session). Returns 0 and the

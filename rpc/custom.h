@@ -80,8 +80,14 @@ struct rpc_launch_params {
     void *block;  /* malloc'd; NULL on failure */
     void **kp;    /* kernelParams for the backend, or NULL */
     void **extra; /* extra for the backend, or NULL */
+    const uint8_t *sizes; /* kernelParams: count u32 sizes as sent (inside the rbuf) */
+    uint32_t count, total;
 };
 int rpc_launch_enc_params(struct rpc_wbuf *w, uint64_t func_id, void **kp, void **extra);
+/* A further run of a decoded cuLaunchKernel with parameter bytes of its own
+ * (rpc/frame.h `repeat` with raw bytes): len bytes packed as the call's own
+ * kernelParams were (dc->param_total) go into their places. -1 if they do not. */
+int rpc_launch_rerun_params(const struct rpc_decoded *dc, const void *bytes, size_t len);
 int rpc_launch_dec_params(struct rpc_rbuf *r, void *real_func, uint64_t func_id, int cu,
                           size_t prefix, struct rpc_launch_params *o);
 

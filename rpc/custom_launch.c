@@ -165,6 +165,7 @@ int rpc_launch_dec_params(struct rpc_rbuf *r, void *real_func, uint64_t func_id,
     struct rpc_param_layout l;
     memset(o, 0, sizeof *o);
     if (read_params(r, &p) || !rpc_rbuf_done(r)) return -1;
+    if (p.form == FORM_PARAMS) o->sizes = p.sizes, o->count = p.count, o->total = p.total;
     if (cu) return cu;
     if (p.form == FORM_EXTRA) return place_extra(&p, prefix, o);
     if (p.form == FORM_NONE)
@@ -189,9 +190,23 @@ static int launch_decode(const struct rpc_call_desc *d, struct rpc_rbuf *r, cons
     int rc = rpc_launch_dec_params(r, f, out->ids[0], cu, 0, &lp);
     if (rc) return rc;
     out->scratch = lp.block;
+    if (lp.kp) out->param_sizes = lp.sizes, out->param_count = lp.count, out->param_total = lp.total;
     for (unsigned i = 9; i < d->nargs; i++) {
         out->ptrval[i] = i == 9 ? (void *)lp.kp : (void *)lp.extra;
         out->avalues[i] = &out->ptrval[i];
+    }
+    return 0;
+}
+
+int rpc_launch_rerun_params(const struct rpc_decoded *dc, const void *bytes, size_t len)
+{
+    void **kp = dc->desc && dc->desc->nargs > 9 ? (void **)dc->ptrval[9] : NULL;
+    if (!kp || !dc->param_sizes || len != dc->param_total) return -1;
+    const uint8_t *b = bytes;
+    for (uint32_t j = 0; j < dc->param_count; j++) {
+        uint32_t n = (uint32_t)rpc_uint_at(dc->param_sizes + 4 * j, 4);
+        memcpy(kp[j], b, n);
+        b += n;
     }
     return 0;
 }

@@ -10,6 +10,7 @@
 #include "bulk.h"
 #include "ipc.h"
 #include "cuinfo.h"
+#include "custom.h"
 #include "log.h"
 #include "mirror.h"
 #include "quota.h"
@@ -414,10 +415,17 @@ static CUresult run_backend(struct session *s, struct call *cl, struct rpc_decod
     if (!f) return CUDA_ERROR_NOT_SUPPORTED;
     atomic_fetch_add(&s->busy, 1);
     CUresult r = backend_call(f, dc->avalues);
-    /* a launch the client sent once for several identical ones: the runs stop
-     * at the first failure, which stands for them all (note_async keeps one) */
-    for (uint32_t k = 0; k < cl->h.repeat && r == CUDA_SUCCESS; k++)
-        r = backend_call(f, dc->avalues);
+    /* a launch the client sent once for several (rpc/frame.h `repeat`), each
+     * further run with the same parameters or, in the raw part, its own; the
+     * runs stop at the first failure, which stands for them all (note_async
+     * keeps one) */
+    size_t each = cl->raw_len / (cl->h.repeat ? cl->h.repeat : 1);
+    for (uint32_t k = 0; k < cl->h.repeat && r == CUDA_SUCCESS; k++) {
+        if (cl->raw_len && rpc_launch_rerun_params(dc, (char *)cl->raw + k * each, each))
+            r = CUDA_ERROR_INVALID_VALUE; /* checked before the first run: never here */
+        else
+            r = backend_call(f, dc->avalues);
+    }
     atomic_fetch_sub(&s->busy, 1);
     return r;
 }
@@ -450,8 +458,12 @@ static int decode_and_run(struct session *s, struct call *cl, struct rpc_decoded
     struct xlate x = {s, cl};
     struct rpc_handle_ops ho = {to_real, &x};
     rpc_rbuf_init(&rb, cl->enc, cl->h.enc_len);
+    /* a repeated launch's raw part is its further runs' parameters, not the call's */
+    int reruns = cl->h.repeat && cl->raw_len;
     pthread_mutex_lock(&s->lock);
-    int rc = rpc_decode_call(cl->d, &rb, cl->raw, cl->raw_len, &ho, dc);
+    int rc = rpc_decode_call(cl->d, &rb, reruns ? NULL : cl->raw, reruns ? 0 : cl->raw_len, &ho, dc);
+    if (rc >= 0 && reruns && (!dc->param_total || cl->raw_len != (size_t)dc->param_total * cl->h.repeat))
+        rc = -1; /* not a whole set of parameters for every further run */
     if (rc == 0) rc = check_new_ids(s, dc);
     if (rc == 0) rc = check_ranges(s, dc);
     if (rc == 0) mirror_before_call(s, dc); /* memory about to be freed leaves the mirror */

@@ -80,12 +80,13 @@ static struct {
  * where it is, and its header, written back when the batch moves on. */
 static struct {
     uint8_t key[RG_REPEAT_KEY_MAX];
-    size_t key_len, off;
+    size_t key_len, fixed, off;
     rpc_hdr hdr;
     int live;
+    int reruns; /* its further runs carry their own parameter bytes (raw part) */
 } R;
 static _Thread_local const void *offer_key;
-static _Thread_local size_t offer_len;
+static _Thread_local size_t offer_fixed, offer_len;
 
 static _Thread_local uint64_t thread_seq;
 /* Credits only the managed-memory helper may take (managed.c): it runs a host
@@ -503,8 +504,10 @@ static rpc_status send_frames(rpc_hdr *h, const void *enc, size_t enc_len, const
  * or by the flusher thread at most about BATCH_LINGER_US after the first one,
  * so a pipelined call never sits unsent while the application waits elsewhere.
  * One write per batch instead of one per call; order is the order of send_mu.
- * A launch identical to the last frame batched is counted in that frame's
- * `repeat` instead (rg_conn_repeat; the key is launch.c's). */
+ * A launch of the same function, grid, block, stream, ... as the last frame
+ * batched is counted in that frame's `repeat` instead, its parameter bytes
+ * added to the frame's raw part unless every run has the first one's
+ * (rg_conn_repeat; the key is launch.c's). */
 
 /* send_mu held: the frame that may run again is no longer the last; its
  * header gets its count of runs. */
@@ -576,9 +579,11 @@ static int batch_add_locked(rpc_hdr *h, const void *enc, size_t enc_len, const s
         offer_len <= sizeof R.key) { /* the caller's pipelined call may run again */
         memcpy(R.key, offer_key, offer_len);
         R.key_len = offer_len;
+        R.fixed = offer_fixed;
         R.off = B.len;
         R.hdr = *h;
         R.live = 1;
+        R.reruns = 0;
     }
     rpc_hdr_encode(h, p);
     p += RPC_HDR_SIZE;
@@ -601,23 +606,45 @@ static rpc_status send_call_locked(rpc_hdr *h, const void *enc, size_t enc_len,
     return st == RPC_OK ? send_frames(h, enc, enc_len, raw, nraw, err) : st;
 }
 
-void rg_conn_offer_repeat(const void *key, size_t len)
+void rg_conn_offer_repeat(const void *key, size_t fixed, size_t len)
 {
     offer_key = len ? key : NULL;
+    offer_fixed = fixed;
     offer_len = len;
+}
+
+/* send_mu held: one more run of the last frame, with the parameter bytes
+ * key[fixed..len): nothing more if they are the first run's and every run so
+ * far had them; else (from the second run on) appended to the frame's raw
+ * part, the batch's last bytes. 1 if counted. */
+static int repeat_locked(const uint8_t *key, size_t fixed, size_t len)
+{
+    if (!R.live || R.fixed != fixed || R.key_len < fixed || R.hdr.repeat >= RPC_MAX_REPEAT ||
+        rg_conn_lost() || memcmp(R.key, key, fixed))
+        return 0;
+    size_t n = len - fixed;
+    if (!R.reruns) {
+        if (R.key_len == len && !memcmp(R.key + fixed, key + fixed, n)) {
+            R.hdr.repeat++;
+            return 1;
+        }
+        if (R.hdr.repeat || R.key_len != len) return 0; /* earlier runs sent no bytes */
+        R.reruns = 1;
+    }
+    if (B.len + n > sizeof B.buf) return 0;
+    memcpy(B.buf + B.len, key + fixed, n);
+    B.len += n;
+    R.hdr.raw_len += (uint32_t)n;
+    R.hdr.repeat++;
+    return 1;
 }
 
 /* The call runs once more as the batch's last frame: no frame, no seq, no
  * credit of its own (the frame's one covers its runs). Not once lost. */
-int rg_conn_repeat(const void *key, size_t len)
+int rg_conn_repeat(const void *key, size_t fixed, size_t len)
 {
-    int again = 0;
     pthread_mutex_lock(&C.send_mu);
-    if (R.live && R.key_len == len && R.hdr.repeat < RPC_MAX_REPEAT && !rg_conn_lost() &&
-        !memcmp(R.key, key, len)) {
-        R.hdr.repeat++;
-        again = 1;
-    }
+    int again = repeat_locked(key, fixed, len);
     pthread_mutex_unlock(&C.send_mu);
     return again;
 }

@@ -3,6 +3,7 @@
  * for client-created handles, encode, send, and for calls that wait decode
  * the reply into the caller's arguments (DESIGN rules 1 and 3). */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -558,9 +559,10 @@ static CUresult forward(const struct rpc_call_desc *d, void **args)
     if (is_split_copy(d) && *(size_t *)args[2] > RPC_MAX_CALL_BYTES) {
         r = send_split(d, sent, wait);
     } else {
-        rg_conn_offer_repeat(&key, wait ? 0 : rg_launch_key(d, args, &key));
+        rg_conn_offer_repeat(&key, offsetof(struct rg_launch_key, bytes),
+                             wait ? 0 : rg_launch_key(d, args, &key));
         r = send_call(d, sent, wait);
-        rg_conn_offer_repeat(NULL, 0);
+        rg_conn_offer_repeat(NULL, 0, 0);
     }
     if (r != CUDA_SUCCESS && freed) rg_mirror_add(*(uint64_t *)args[0], freed); /* not freed */
     if (r == CUDA_SUCCESS && wait) r = device_ordinals_in(d, args);

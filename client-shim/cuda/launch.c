@@ -362,13 +362,15 @@ CUresult rg_launch_check(const struct rpc_call_desc *d, void **args, int *wait)
 }
 
 /* ---- a launch again ------------------------------------------------------------- *
- * A loop launching one kernel with the same arguments (an in-place update step,
- * a benchmark) sends it once with a count (rg_conn_repeat): a launch identical
- * to the batch's last frame, with nothing sent in between by any thread,
- * passes every check the first one passed, and whatever could change the
- * answer (a destroyed stream or module, a changed attribute, an error collected,
- * a capture begun) is a call that would have been sent in between. The key
- * holds the parameters' bytes, read by the function's layout. */
+ * A loop launching one kernel with the same grid, block and stream (an in-place
+ * update step, a kernel over a list of buffers, a benchmark) sends it once with
+ * a count (rg_conn_repeat) and, where they change, each run's parameter bytes:
+ * a launch like the batch's last frame, with nothing sent in between by any
+ * thread, passes every check the first one passed (the parameters' sizes are
+ * the function's), and whatever could change the answer (a destroyed stream or
+ * module, a changed attribute, an error collected, a capture begun) is a call
+ * that would have been sent in between. The key ends with the parameters'
+ * bytes, read by the function's layout. */
 
 _Static_assert(sizeof(struct rg_launch_key) <= RG_REPEAT_KEY_MAX, "a launch key fits");
 
@@ -421,5 +423,5 @@ int rg_launch_again(const struct rpc_call_desc *d, void **args)
 {
     struct rg_launch_key k;
     size_t n = rg_launch_key(d, args, &k);
-    return n && rg_conn_repeat(&k, n);
+    return n && rg_conn_repeat(&k, offsetof(struct rg_launch_key, bytes), n);
 }

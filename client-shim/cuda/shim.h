@@ -128,12 +128,14 @@ CUresult rg_conn_call_into(rpc_hdr *h, const void *enc, size_t enc_len, const st
  * acknowledgement must never wait behind calls that wait for it). */
 CUresult rg_conn_post(uint32_t op, const void *enc, size_t enc_len);
 /* Pipelined calls run again (rpc/frame.h `repeat`): the calling thread's next
- * batched CALL is kept with key (NULL: none) as the batch's last frame;
+ * batched CALL is kept with key (len 0: none) as the batch's last frame;
  * rg_conn_repeat counts one more run of it, instead of a frame, while it is
- * still the last frame batched and key is the same. 1 if it did. */
+ * still the last frame batched and key[0..fixed) is the same. key[fixed..len)
+ * are the run's own parameter bytes: sent with it unless every run so far had
+ * the first one's. 1 if it did. */
 #define RG_REPEAT_KEY_MAX 512
-void rg_conn_offer_repeat(const void *key, size_t len);
-int rg_conn_repeat(const void *key, size_t len);
+void rg_conn_offer_repeat(const void *key, size_t fixed, size_t len);
+int rg_conn_repeat(const void *key, size_t fixed, size_t len);
 /* An asynchronous error reported by the server for a pipelined call, taken
  * once (CUDA_SUCCESS if none). */
 CUresult rg_conn_take_async_error(void);
@@ -290,11 +292,12 @@ uint32_t rg_call_traits(const struct rpc_call_desc *d);
 CUresult rg_launch_check(const struct rpc_call_desc *d, void **args, int *wait);
 /* A function's limits may have changed (cuFuncSetAttribute, cuKernelSetAttribute). */
 void rg_launch_forget(void);
-/* A launch the driver would pipeline again, identical to the last one batched
+/* A launch that may go as one more run of the last one batched
  * (rg_conn_repeat): the key of a cuLaunchKernel[_ptsz] (the call, thread,
- * context, function, grid, block, shared memory, stream and the parameters'
- * bytes), or 0 if it has none (extra, cooperative, large parameters, managed
- * memory, a capture, CUDA_LAUNCH_BLOCKING: each launch goes its whole way). */
+ * context, function, grid, block, shared memory and stream, then the
+ * parameters' bytes from offsetof(bytes)), its length, or 0 if it has none
+ * (extra, cooperative, large parameters, managed memory, a capture,
+ * CUDA_LAUNCH_BLOCKING: each launch goes its whole way). */
 struct rg_launch_key {
     const struct rpc_call_desc *d;
     uint64_t ctx, func, stream;

@@ -1,9 +1,11 @@
-/* repeat.c — a loop of identical pipelined launches travels as one frame with
- * a count (rpc/frame.h `repeat`, client-shim/cuda/conn.c): every launch still
- * runs, in order with the calls around it, once per launch; a run ends where
- * anything changes (arguments, grid, stream, context, another call in between,
- * another thread's call); a failing launch repeated is reported once, as the
- * driver reports an asynchronous failure. Counted by the kernels themselves
+/* repeat.c — a loop of pipelined launches of one function, grid, block and
+ * stream travels as one frame with a count (rpc/frame.h `repeat`,
+ * client-shim/cuda/conn.c) and, where they change, each launch's parameter
+ * bytes: every launch still runs, with its own parameters, in order with the
+ * calls around it, once per launch; a run ends where anything else changes
+ * (grid, stream, context, another call in between, another thread's call); a
+ * failing launch repeated is reported once, as the driver reports an
+ * asynchronous failure. Counted by the kernels themselves
  * (an atomic add per block), checked against the counts the CPU expects. */
 #include <pthread.h>
 #include <string.h>
@@ -99,6 +101,31 @@ RG_TEST(a_run_ends_where_anything_changes)
     CHECK_EQ_INT(cuCtxSynchronize(), CUDA_SUCCESS);
     for (int i = 0; i < 3; i++) CHECK_EQ_U64(read_counter(i), want[i]);
     CHECK_EQ_INT(cuStreamDestroy(s), CUDA_SUCCESS);
+}
+
+/* The same launch with parameters that change: every run with its own. A
+ * value per launch (a different sum for any run lost, doubled or given
+ * another's value), a pointer that alternates, and stretches of identical
+ * launches between changing ones. */
+RG_TEST(launches_whose_parameters_change_all_run)
+{
+    CHECK_EQ_INT(zero_all(), CUDA_SUCCESS);
+    uint64_t want[8] = {0};
+    for (uint32_t k = 0; k < 60000; k++) {
+        int i = k % 3 == 2 ? 1 : 0;
+        uint32_t v = k % 1000 < 500 ? 1 + k % 13 : 3; /* 500 changing, 500 alike, ... */
+        CHECK_EQ_INT(launches(1, i, v, 2, NULL), CUDA_SUCCESS);
+        want[i] += 2ull * v;
+    }
+    CHECK_EQ_INT(cuCtxSynchronize(), CUDA_SUCCESS);
+    CHECK_EQ_U64(read_counter(0), want[0]);
+    CHECK_EQ_U64(read_counter(1), want[1]);
+    for (uint32_t k = 0; k < 5000; k++) { /* identical first, then one that differs */
+        CHECK_EQ_INT(launches(1, 2, k % 10 < 9 ? 1 : 100, 1, NULL), CUDA_SUCCESS);
+        want[2] += k % 10 < 9 ? 1 : 100;
+    }
+    CHECK_EQ_INT(cuCtxSynchronize(), CUDA_SUCCESS);
+    CHECK_EQ_U64(read_counter(2), want[2]);
 }
 
 /* Calls between launches keep their place: a run before a memset is all
