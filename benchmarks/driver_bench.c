@@ -24,54 +24,47 @@ static int sync_roundtrip(struct bench_env *env)
     return 0;
 }
 
-static int launch_rate(struct bench_env *env)
+/* n launches of a one-thread kernel, then a synchronise: the rate end to end
+ * (every kernel ran) as `name`, and how fast the application's loop returned
+ * as `issue_name`. With v, the kernel's one parameter changes at every launch. */
+static int launch_loop(struct bench_env *env, const char *name, const char *issue_name,
+                       const char *ptx, const char *kernel, unsigned *v)
 {
-    const char *name = "launch_rate";
     CUmodule mod;
     CUfunction fn;
-    BENCH_CK(name, cuModuleLoadData(&mod, BENCH_PTX_HEADER BENCH_PTX_EMPTY));
-    BENCH_CK(name, cuModuleGetFunction(&fn, mod, "empty"));
+    BENCH_CK(name, cuModuleLoadData(&mod, ptx));
+    BENCH_CK(name, cuModuleGetFunction(&fn, mod, kernel));
+    void *args[] = {v}, **kp = v ? args : NULL;
     int n = env->quick ? 20000 : 200000;
-    BENCH_CK(name, cuLaunchKernel(fn, 1, 1, 1, 1, 1, 1, 0, NULL, NULL, NULL));
-    BENCH_CK(name, cuCtxSynchronize());
-    double t0 = bench_now();
-    for (int i = 0; i < n; i++)
-        BENCH_CK(name, cuLaunchKernel(fn, 1, 1, 1, 1, 1, 1, 0, NULL, NULL, NULL));
-    double issued = bench_now();
-    BENCH_CK(name, cuCtxSynchronize());
-    /* end to end (every kernel ran), and how fast the application's loop returned */
-    bench_report(name, "", n / (bench_now() - t0), "launches/s");
-    bench_report("launch_issue", "", n / (issued - t0), "launches/s");
-    cuModuleUnload(mod);
-    return 0;
-}
-
-/* The same loop with a parameter that changes every launch: no two launches
- * in a row are alike, so each travels as a call of its own (docs/performance.md,
- * "The same launch again"). */
-static int launch_varied(struct bench_env *env)
-{
-    const char *name = "launch_varied";
-    CUmodule mod;
-    CUfunction fn;
-    BENCH_CK(name, cuModuleLoadData(&mod, BENCH_PTX_HEADER BENCH_PTX_EMPTY_ARG));
-    BENCH_CK(name, cuModuleGetFunction(&fn, mod, "empty_arg"));
-    int n = env->quick ? 20000 : 200000;
-    unsigned v = 0;
-    void *args[] = {&v};
-    BENCH_CK(name, cuLaunchKernel(fn, 1, 1, 1, 1, 1, 1, 0, NULL, args, NULL));
+    BENCH_CK(name, cuLaunchKernel(fn, 1, 1, 1, 1, 1, 1, 0, NULL, kp, NULL));
     BENCH_CK(name, cuCtxSynchronize());
     double t0 = bench_now();
     for (int i = 0; i < n; i++) {
-        v = (unsigned)i;
-        BENCH_CK(name, cuLaunchKernel(fn, 1, 1, 1, 1, 1, 1, 0, NULL, args, NULL));
+        if (v) *v = (unsigned)i;
+        BENCH_CK(name, cuLaunchKernel(fn, 1, 1, 1, 1, 1, 1, 0, NULL, kp, NULL));
     }
     double issued = bench_now();
     BENCH_CK(name, cuCtxSynchronize());
     bench_report(name, "", n / (bench_now() - t0), "launches/s");
-    bench_report("launch_varied_issue", "", n / (issued - t0), "launches/s");
+    bench_report(issue_name, "", n / (issued - t0), "launches/s");
     cuModuleUnload(mod);
     return 0;
+}
+
+static int launch_rate(struct bench_env *env)
+{
+    return launch_loop(env, "launch_rate", "launch_issue", BENCH_PTX_HEADER BENCH_PTX_EMPTY,
+                       "empty", NULL);
+}
+
+/* No two launches in a row alike: each goes as a call of its own, or, since
+ * f95cd13, as a further run with its own parameter bytes (docs/performance.md,
+ * "The same launch again"). */
+static int launch_varied(struct bench_env *env)
+{
+    unsigned v = 0;
+    return launch_loop(env, "launch_varied", "launch_varied_issue",
+                       BENCH_PTX_HEADER BENCH_PTX_EMPTY_ARG, "empty_arg", &v);
 }
 
 static int alloc_free(struct bench_env *env)
