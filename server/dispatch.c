@@ -462,8 +462,9 @@ static int decode_and_run(struct session *s, struct call *cl, struct rpc_decoded
     int reruns = cl->h.repeat && cl->raw_len;
     pthread_mutex_lock(&s->lock);
     int rc = rpc_decode_call(cl->d, &rb, reruns ? NULL : cl->raw, reruns ? 0 : cl->raw_len, &ho, dc);
-    if (rc >= 0 && reruns && (!dc->param_total || cl->raw_len != (size_t)dc->param_total * cl->h.repeat))
-        rc = -1; /* not a whole set of parameters for every further run */
+    if (rc == 0 && reruns && (!dc->param_total || cl->raw_len != (size_t)dc->param_total * cl->h.repeat))
+        rc = -1; /* not a whole set of parameters for every further run (a refused
+                  * call, rc > 0, is answered as it is: it runs not even once) */
     if (rc == 0) rc = check_new_ids(s, dc);
     if (rc == 0) rc = check_ranges(s, dc);
     if (rc == 0) mirror_before_call(s, dc); /* memory about to be freed leaves the mirror */
