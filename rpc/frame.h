@@ -62,6 +62,8 @@ rpc_status rpc_fail(rpc_error *err, rpc_status st, const char *fmt, ...)
  *  44     4   repeat   CALL with NOREPLY: how many more times the call runs, back
  *                      to back, after the first (0: once; at most RPC_MAX_REPEAT);
  *                      0 in every other frame. One frame, one seq, one credit.
+ *                      Raw bytes with it: each further run's own kernel
+ *                      parameters (docs/protocol.md, "Repeats").
  * The layout is the same in every protocol version, so a peer of another
  * version can still read a HELLO, WELCOME or ERROR and say which versions
  * differ; other types are accepted only at RPC_PROTO_VERSION. */
@@ -125,8 +127,8 @@ void rpc_hdr_encode(const rpc_hdr *h, uint8_t out[RPC_HDR_SIZE]);
 /* Decodes and checks len bytes: every field against its range for a frame
  * sent by `from`. Never reads past buf[len); fills *h only on RPC_OK. */
 rpc_status rpc_hdr_decode(const void *buf, size_t len, enum rpc_side from, rpc_hdr *h);
-/* rpc_hdr_decode's checks on a header about to be encoded (the magic and the
- * reserved word are the encoder's): RPC_OK if a peer would accept it from `from`. */
+/* rpc_hdr_decode's checks on a header about to be encoded (the magic is the
+ * encoder's): RPC_OK if a peer would accept it from `from`. */
 rpc_status rpc_hdr_check(const rpc_hdr *h, enum rpc_side from);
 /* The name of a frame type ("CALL"), or "?" */
 const char *rpc_type_name(unsigned type);

@@ -419,7 +419,7 @@ static CUresult run_backend(struct session *s, struct call *cl, struct rpc_decod
      * further run with the same parameters or, in the raw part, its own; the
      * runs stop at the first failure, which stands for them all (note_async
      * keeps one) */
-    size_t each = cl->raw_len / (cl->h.repeat ? cl->h.repeat : 1);
+    size_t each = dc->param_total; /* decode_and_run: raw_len is repeat x that */
     for (uint32_t k = 0; k < cl->h.repeat && r == CUDA_SUCCESS; k++) {
         if (cl->raw_len && rpc_launch_rerun_params(dc, (char *)cl->raw + k * each, each))
             r = CUDA_ERROR_INVALID_VALUE; /* checked before the first run: never here */

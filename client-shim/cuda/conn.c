@@ -619,7 +619,7 @@ void rg_conn_offer_repeat(const void *key, size_t fixed, size_t len)
  * part, the batch's last bytes. 1 if counted. */
 static int repeat_locked(const uint8_t *key, size_t fixed, size_t len)
 {
-    if (!R.live || R.fixed != fixed || R.key_len < fixed || R.hdr.repeat >= RPC_MAX_REPEAT ||
+    if (!R.live || R.fixed != fixed || R.hdr.repeat >= RPC_MAX_REPEAT ||
         rg_conn_lost() || memcmp(R.key, key, fixed))
         return 0;
     size_t n = len - fixed;

@@ -3,7 +3,6 @@
  * for client-created handles, encode, send, and for calls that wait decode
  * the reply into the caller's arguments (DESIGN rules 1 and 3). */
 #include <errno.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -532,7 +531,10 @@ static CUresult forward(const struct rpc_call_desc *d, void **args)
     if (rg_call_traits(d) & RG_TR_INIT) return rg_shim_init(*(unsigned *)args[0]);
     CUresult r = rg_ready();
     if (r != CUDA_SUCCESS) return r;
-    if (rg_launch_again(d, args)) return CUDA_SUCCESS; /* launch.c: one more run of the last */
+    /* launch.c: a launch like the last one batched goes as one more run of it */
+    struct rg_launch_key key;
+    size_t key_len = rg_launch_key(d, args, &key);
+    if (key_len && rg_conn_repeat(&key, RG_LAUNCH_KEY_FIXED, key_len)) return CUDA_SUCCESS;
     int local = answer_locally(d, args);
     if (local >= 0) return (CUresult)local;
     int wait = d->mode != RPC_MODE_ASYNC || rg_sess.cfg.launch_blocking || observable_sync(d) ||
@@ -555,12 +557,12 @@ static CUresult forward(const struct rpc_call_desc *d, void **args)
      * one this free's update removes (managed memory left in rg_managed_before). */
     int is_free = (rg_call_traits(d) & RG_TR_FREE) != 0;
     uint64_t freed = is_free ? rg_mirror_remove(*(uint64_t *)args[0]) : 0;
-    struct rg_launch_key key;
     if (is_split_copy(d) && *(size_t *)args[2] > RPC_MAX_CALL_BYTES) {
         r = send_split(d, sent, wait);
     } else {
-        rg_conn_offer_repeat(&key, offsetof(struct rg_launch_key, bytes),
-                             wait ? 0 : rg_launch_key(d, args, &key));
+        /* a function's first launch has its parameter layout only since rg_launch_check */
+        if (!wait && !key_len) key_len = rg_launch_key(d, args, &key);
+        rg_conn_offer_repeat(&key, RG_LAUNCH_KEY_FIXED, wait ? 0 : key_len);
         r = send_call(d, sent, wait);
         rg_conn_offer_repeat(NULL, 0, 0);
     }

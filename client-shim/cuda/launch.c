@@ -11,7 +11,6 @@
  * here and still fails on the worker (reqntid shapes) is reported by the next
  * call that waits. */
 #include <pthread.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -416,12 +415,5 @@ size_t rg_launch_key(const struct rpc_call_desc *d, void **args, struct rg_launc
         memcpy(k->bytes + k->nbytes, kp[j], l.size[j]);
         k->nbytes += l.size[j];
     }
-    return offsetof(struct rg_launch_key, bytes) + k->nbytes;
-}
-
-int rg_launch_again(const struct rpc_call_desc *d, void **args)
-{
-    struct rg_launch_key k;
-    size_t n = rg_launch_key(d, args, &k);
-    return n && rg_conn_repeat(&k, offsetof(struct rg_launch_key, bytes), n);
+    return RG_LAUNCH_KEY_FIXED + k->nbytes;
 }

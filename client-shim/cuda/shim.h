@@ -304,10 +304,8 @@ struct rg_launch_key {
     uint32_t thread, g[3], b[3], shmem, nbytes;
     uint8_t bytes[440]; /* the key is the struct up to bytes[nbytes] */
 };
+#define RG_LAUNCH_KEY_FIXED offsetof(struct rg_launch_key, bytes) /* rg_conn_repeat's `fixed` */
 size_t rg_launch_key(const struct rpc_call_desc *d, void **args, struct rg_launch_key *k);
-/* 1 if the launch went as one more run of the last one batched; 0: it goes
- * its whole way (forward.c). */
-int rg_launch_again(const struct rpc_call_desc *d, void **args);
 
 /* ---- kernel parameter layouts (params.c) --------------------------------------- */
 void rg_params_install(void);

@@ -76,7 +76,7 @@ RG_TEST(identical_launches_all_run)
     CHECK_EQ_INT(launches(200000, 0, 1, 1, NULL), CUDA_SUCCESS);
     CHECK_EQ_INT(cuCtxSynchronize(), CUDA_SUCCESS);
     CHECK_EQ_U64(read_counter(0), 200000);
-    /* more than one frame can count (RPC_MAX_REPEAT): a long loop, three blocks each */
+    /* a second loop, three blocks each: counted frames one after another */
     CHECK_EQ_INT(launches(150000, 1, 2, 3, NULL), CUDA_SUCCESS);
     CHECK_EQ_INT(cuCtxSynchronize(), CUDA_SUCCESS);
     CHECK_EQ_U64(read_counter(1), 150000u * 2 * 3);
