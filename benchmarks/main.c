@@ -1,9 +1,13 @@
-/* main.c — rgpu-bench: runs every benchmark once per backend, each backend in a
- * worker process that loads that backend's libcuda.so.1, and writes a table to
- * stdout, a JSON file and (when gnuplot is installed) PNG plots. rgpu backends
- * run against a private rgpud, after the raw limits of their transport are
- * measured (raw_transport.c). Figures from one run are comparable with each
- * other; runs on a shared machine are not. */
+/* main.c — rgpu-bench: runs every benchmark once per backend and round, each
+ * backend in a worker process that loads that backend's libcuda.so.1, and
+ * writes a table to stdout, a JSON file and (when gnuplot is installed) PNG
+ * plots. rgpu backends run against a private rgpud, after the raw limits of
+ * their transport are measured (raw_transport.c). Figures from one run are
+ * comparable with each other; runs on a shared machine are not. With several
+ * rounds, each round runs every backend (in turn, starting from a different
+ * one each time) and every figure is the median of its rounds; a ratio is the
+ * median of the ratios within each round, so that a neighbour who slows the
+ * machine for a minute moves both sides of a ratio together. */
 #include <errno.h>
 #include <signal.h>
 #include <getopt.h>
@@ -51,15 +55,23 @@ static const struct backend backends[] = {
 };
 #define NBACKENDS (sizeof backends / sizeof backends[0])
 
+#define MAX_ROUNDS 15
+
 struct result {
     char backend[32], bench[64], param[32], unit[24], error[160];
     double value;
     double ratio;       /* value / reference, 0 if none */
     const char *versus; /* what the ratio is to */
+    int round;
+    /* summary rows (several rounds): each round's figure and ratio, in round order */
+    int nvalues, nratios;
+    double values[MAX_ROUNDS], ratios[MAX_ROUNDS];
 };
 
+/* Every row measured, then (summarise) one per benchmark, parameter and backend. */
 static struct result *results;
 static size_t nresults, cap;
+static int cur_round, rounds = 1;
 static char skipped[NBACKENDS][256];
 /* On a GPU server: --native-lib names NVIDIA's libcuda.so.1 directory for the
  * native column, --server-backend what the private rgpud runs (rgpud --backend). */
@@ -83,8 +95,12 @@ static void usage(FILE *f)
                "                   NVIDIA's; default: simgpu's)\n"
                "  --server-backend NAME  what the private rgpud runs (rgpud --backend; default\n"
                "                   simgpu; nvidia on a GPU server)\n"
+               "  --rounds N       run every backend N times (1-%d), in turn; report each\n"
+               "                   figure's median, and each ratio as the median of the\n"
+               "                   ratios within a round with its range (default 1)\n"
                "  --list           list backends and benchmarks, then exit\n"
-               "\nbackends:\n");
+               "\nbackends:\n",
+            MAX_ROUNDS);
     for (size_t i = 0; i < NBACKENDS; i++)
         fprintf(f, "  %-10s %s\n", backends[i].name, backends[i].what);
 }
@@ -118,6 +134,7 @@ static struct result *new_result(void)
     }
     struct result *r = &results[nresults];
     memset(r, 0, sizeof *r);
+    r->round = cur_round;
     return r;
 }
 
@@ -216,8 +233,21 @@ static int run_worker(const struct backend *b, const char *self, const char *ser
     return 0;
 }
 
+/* Whether --only selects a figure whose limit is the raw transport, or a raw
+ * row itself (compute_ratios): without one, the raw series are not run. */
+static bool wants_raw(const char *only)
+{
+    static const char *const uses[] = {"sync_roundtrip", "h2d_pageable", "h2d_pinned",
+                                       "d2h_pageable",   "d2h_pinned",   "raw_pingpong",
+                                       "raw_push",       "raw_pull"};
+    if (!only) return true;
+    for (size_t i = 0; i < sizeof uses / sizeof uses[0]; i++)
+        if (strstr(uses[i], only)) return true;
+    return false;
+}
+
 /* Runs one backend: native directly; rgpu after measuring its transport's raw
- * limits, against a private rgpud. Returns 0, or -1 if it was skipped (the
+ * limits (when a selected figure needs them), against a private rgpud. Returns 0, or -1 if it was skipped (the
  * reason is kept for the table). */
 static int run_backend(size_t bi, const char *self, const char *out, bool quick, const char *only)
 {
@@ -235,8 +265,8 @@ static int run_backend(size_t bi, const char *self, const char *out, bool quick,
     char listen[64];
     snprintf(listen, sizeof listen, "%s://127.0.0.1:0", b->scheme);
     put_env(b->env);
-    fprintf(stderr, "rgpu-bench: %s: raw transport ...\n", b->raw);
-    if (bench_raw_transport(b->raw, listen, quick, why, sizeof why) != 0) {
+    if (wants_raw(only)) fprintf(stderr, "rgpu-bench: %s: raw transport ...\n", b->raw);
+    if (wants_raw(only) && bench_raw_transport(b->raw, listen, quick, why, sizeof why) != 0) {
         snprintf(skipped[bi], sizeof skipped[bi], "raw %s: %s", b->scheme, why);
         drop_env(b->env);
         return -1;
@@ -253,13 +283,19 @@ static int run_backend(size_t bi, const char *self, const char *out, bool quick,
     return 0;
 }
 
-static const struct result *find(const char *backend, const char *bench, const char *param)
+static bool same_row(const struct result *a, const char *backend, const char *bench,
+                     const char *param)
+{
+    return !strcmp(a->backend, backend) && !strcmp(a->bench, bench) && !strcmp(a->param, param);
+}
+
+/* The figure of that round. */
+static const struct result *find(const char *backend, const char *bench, const char *param,
+                                 int round)
 {
     for (size_t i = 0; i < nresults; i++) {
         const struct result *r = &results[i];
-        if (!r->error[0] && !strcmp(r->backend, backend) && !strcmp(r->bench, bench) &&
-            !strcmp(r->param, param))
-            return r;
+        if (!r->error[0] && r->round == round && same_row(r, backend, bench, param)) return r;
     }
     return NULL;
 }
@@ -278,16 +314,16 @@ static void compute_ratios(void)
         if (!b || r->error[0]) continue;
         const struct result *ref;
         if (!strcmp(r->bench, "sync_roundtrip")) {
-            ref = find(b->raw, "raw_pingpong", "48B");
+            ref = find(b->raw, "raw_pingpong", "48B", r->round);
             r->versus = "raw ping-pong";
         } else if (!strncmp(r->bench, "h2d_", 4)) {
-            ref = find(b->raw, "raw_push", r->param);
+            ref = find(b->raw, "raw_push", r->param, r->round);
             r->versus = "raw push";
         } else if (!strncmp(r->bench, "d2h_", 4)) {
-            ref = find(b->raw, "raw_pull", r->param);
+            ref = find(b->raw, "raw_pull", r->param, r->round);
             r->versus = "raw pull";
         } else {
-            ref = find("simgpu", r->bench, r->param);
+            ref = find("simgpu", r->bench, r->param, r->round);
             r->versus = "native";
         }
         if (ref && ref->value > 0)
@@ -297,8 +333,76 @@ static void compute_ratios(void)
     }
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The median of n figures (the mean of the middle two for an even n). */
+static double median(const double *v, int n)
+{
+    double s[MAX_ROUNDS];
+    memcpy(s, v, (size_t)n * sizeof *s);
+    qsort(s, (size_t)n, sizeof *s, cmp_double);
+    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+static void range_of(const double *v, int n, double *lo, double *hi)
+{
+    *lo = *hi = v[0];
+    for (int i = 1; i < n; i++) {
+        if (v[i] < *lo) *lo = v[i];
+        if (v[i] > *hi) *hi = v[i];
+    }
+}
+
+/* Several rounds: one row per backend, benchmark and parameter, in the order
+ * first measured, with the median of the rounds' figures and of their
+ * ratios. A failure in any round is the row's failure (the first one's text). */
+static void summarise(void)
+{
+    if (rounds < 2) return;
+    struct result *all = results, *sum = calloc(nresults ? nresults : 1, sizeof *sum);
+    size_t n = 0;
+    if (!sum) {
+        perror("rgpu-bench");
+        exit(1);
+    }
+    for (size_t i = 0; i < nresults; i++) {
+        const struct result *r = &all[i];
+        struct result *t = NULL;
+        for (size_t k = 0; k < n && !t; k++)
+            if (same_row(&sum[k], r->backend, r->bench, r->param)) t = &sum[k];
+        if (!t) {
+            t = &sum[n++];
+            *t = *r;
+            t->nvalues = t->nratios = 0;
+            t->error[0] = 0;
+        }
+        if (r->error[0] && !t->error[0]) snprintf(t->error, sizeof t->error, "%s", r->error);
+        if (r->error[0] || t->nvalues == MAX_ROUNDS) continue;
+        t->values[t->nvalues++] = r->value;
+        if (r->versus) {
+            t->versus = r->versus;
+            t->ratios[t->nratios++] = r->ratio;
+        }
+    }
+    for (size_t k = 0; k < n; k++) {
+        struct result *t = &sum[k];
+        if (t->nvalues) t->value = median(t->values, t->nvalues);
+        if (t->nratios) t->ratio = median(t->ratios, t->nratios);
+        else t->versus = NULL;
+    }
+    free(all);
+    results = sum;
+    nresults = cap = n;
+}
+
 static void print_table(void)
 {
+    if (rounds > 1)
+        printf("(%d rounds: medians; a ratio's range is over the rounds)\n", rounds);
     printf("%-22s %-10s %-12s %14s  %-14s %8s  %s\n", "benchmark", "param", "backend", "value",
            "unit", "ratio", "to");
     for (size_t i = 0; i < nresults; i++) {
@@ -311,6 +415,11 @@ static void print_table(void)
         printf("%-22s %-10s %-12s %14.4g  %-14s", r->bench, r->param, r->backend, r->value,
                r->unit);
         if (r->versus) printf(" %8.3f  %s", r->ratio, r->versus);
+        if (r->versus && r->nratios > 1) {
+            double lo, hi;
+            range_of(r->ratios, r->nratios, &lo, &hi);
+            printf(" (%.3f-%.3f)", lo, hi);
+        }
         printf("\n");
     }
     for (size_t b = 0; b < NBACKENDS; b++)
@@ -329,6 +438,16 @@ static void json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
+/* A summary row's figures by round (only with several rounds). */
+static void json_series(FILE *f, const char *key, const double *v, int n)
+{
+    if (rounds < 2 || !n) return;
+    fprintf(f, ",\"%s\":[", key);
+    for (int i = 0; i < n; i++)
+        fprintf(f, "%s%.6g", i ? "," : "", v[i]);
+    fprintf(f, "]");
+}
+
 static int write_json(const char *dir)
 {
     char path[PATH_MAX];
@@ -339,7 +458,7 @@ static int write_json(const char *dir)
         return -1;
     }
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    fprintf(f, "{\"cores\":%ld,\"results\":[\n", cores);
+    fprintf(f, "{\"cores\":%ld,\"rounds\":%d,\"results\":[\n", cores, rounds);
     for (size_t i = 0; i < nresults; i++) {
         const struct result *r = &results[i];
         fprintf(f, "  {\"backend\":\"%s\",\"bench\":\"%s\",\"param\":\"%s\",", r->backend, r->bench,
@@ -351,6 +470,8 @@ static int write_json(const char *dir)
         } else {
             fprintf(f, "\"value\":%.6g,\"unit\":\"%s\"", r->value, r->unit);
             if (r->versus) fprintf(f, ",\"ratio\":%.4f,\"ratio_to\":\"%s\"", r->ratio, r->versus);
+            json_series(f, "values", r->values, r->nvalues);
+            json_series(f, "ratios", r->ratios, r->nratios);
             fprintf(f, "}");
         }
         fprintf(f, "%s\n", i + 1 < nresults ? "," : "");
@@ -444,6 +565,7 @@ int main(int argc, char **argv)
                                          {"only", required_argument, 0, 'O'},
                                          {"native-lib", required_argument, 0, 'n'},
                                          {"server-backend", required_argument, 0, 's'},
+                                         {"rounds", required_argument, 0, 'r'},
                                          {"list", no_argument, 0, 'l'},
                                          {"worker", no_argument, 0, 'w'},
                                          {"help", no_argument, 0, 'h'},
@@ -452,7 +574,7 @@ int main(int argc, char **argv)
     bool quick = false, worker = false;
     const char *out = "rgpu-bench-results", *only_backend = NULL, *only = NULL;
     int c;
-    while ((c = getopt_long(argc, argv, "qo:b:O:n:s:lwh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "qo:b:O:n:s:r:lwh", opts, NULL)) != -1) {
         switch (c) {
         case 'q':
             quick = true;
@@ -472,6 +594,17 @@ int main(int argc, char **argv)
         case 'O':
             only = optarg;
             break;
+        case 'r': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 1 || v > MAX_ROUNDS) {
+                fprintf(stderr, "rgpu-bench: --rounds wants a number from 1 to %d, not '%s'\n",
+                        MAX_ROUNDS, optarg);
+                return 2;
+            }
+            rounds = (int)v;
+            break;
+        }
         case 'w':
             worker = true;
             break;
@@ -501,18 +634,27 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     int ran = 0;
-    for (size_t i = 0; i < NBACKENDS; i++) {
-        if (only_backend && strcmp(only_backend, backends[i].name)) continue;
-        if (run_backend(i, self, out, quick, only) != 0)
-            fprintf(stderr, "rgpu-bench: backend %s skipped: %s\n", backends[i].name, skipped[i]);
-        ran++;
-    }
+    for (size_t i = 0; i < NBACKENDS; i++)
+        if (!only_backend || !strcmp(only_backend, backends[i].name)) ran++;
     if (!ran) {
         fprintf(stderr, "rgpu-bench: no backend named %s\n", only_backend);
         return 2;
     }
+    for (cur_round = 0; cur_round < rounds; cur_round++) {
+        if (rounds > 1) fprintf(stderr, "rgpu-bench: round %d of %d\n", cur_round + 1, rounds);
+        for (size_t k = 0; k < NBACKENDS; k++) {
+            size_t i = (k + (size_t)cur_round) % NBACKENDS; /* each round starts elsewhere */
+            if (only_backend && strcmp(only_backend, backends[i].name)) continue;
+            if (skipped[i][0]) continue; /* it could not run in an earlier round */
+            if (run_backend(i, self, out, quick, only) != 0)
+                fprintf(stderr, "rgpu-bench: backend %s skipped: %s\n", backends[i].name,
+                        skipped[i]);
+        }
+    }
+    cur_round = 0;
     if (!only || strstr("ptx_ir_bytes", only)) bench_ir_sizes();
     compute_ratios();
+    summarise();
     print_table();
     write_json(out);
     write_plots(out);
