@@ -433,6 +433,138 @@ RG_TEST(repeat_only_for_launches)
     sess_close(&keep);
 }
 
+/* ---- a repeated launch's own parameters ------------------------------------ */
+
+/* add(p, v): *p += v, so every run of a launch shows in one counter. */
+static const char add_ptx[] = ".version 8.0\n.target sm_80\n.address_size 64\n"
+                              ".visible .entry add(.param .u64 p, .param .u32 v)\n{\n"
+                              "  .reg .u64 %rd<2>;\n  .reg .u32 %r<3>;\n"
+                              "  ld.param.u64 %rd1, [p];\n  ld.param.u32 %r1, [v];\n"
+                              "  atom.add.u32 %r2, [%rd1], %r1;\n  ret;\n}\n";
+
+/* What the shim's cache would say of add(): 8 bytes at 0, 4 at 8. */
+static uint32_t add_offs[] = {0, 8}, add_sizes[] = {8, 4};
+static int add_layout(void *self, uint64_t func_id, struct rpc_param_layout *out)
+{
+    (void)self, (void)func_id;
+    *out = (struct rpc_param_layout){2, add_offs, add_sizes};
+    return 0;
+}
+static const struct rpc_client_ops add_ops = {add_layout, NULL, NULL};
+
+struct add_sess {
+    struct sess s;
+    uint64_t ctx;
+    CUfunction f;
+    CUdeviceptr counter;
+};
+
+static uint64_t minted(const char *call, unsigned type, uint64_t serial)
+{
+    const struct rpc_call_desc *d = rpc_call_by_name(call);
+    return d && d->args[0].mint == RPC_MINT_CLIENT ? h_id(type, serial) : 0;
+}
+
+/* A session with a context, add() loaded and a zeroed 4-byte counter. */
+static int add_open(struct add_sess *a)
+{
+    if (sess_open(&srv, &a->s) || make_ctx(&a->s, &a->ctx)) return -1;
+    CUmodule m = (CUmodule)(uintptr_t)minted("cuModuleLoadData", RPC_H_MODULE, 1), *pm = &m;
+    const void *img = add_ptx;
+    void *a1[] = {&pm, &img};
+    if (sess_call(&a->s, "cuModuleLoadData", a->ctx, a1)) return -1;
+    a->f = (CUfunction)(uintptr_t)minted("cuModuleGetFunction", RPC_H_FUNCTION, 1);
+    CUfunction *pf = &a->f;
+    const char *name = "add";
+    void *a2[] = {&pf, &m, &name};
+    if (sess_call(&a->s, "cuModuleGetFunction", a->ctx, a2)) return -1;
+    CUdeviceptr *pp = &a->counter;
+    size_t four = 4;
+    void *a3[] = {&pp, &four};
+    if (sess_call(&a->s, "cuMemAlloc_v2", a->ctx, a3)) return -1;
+    unsigned zero = 0;
+    size_t one = 1;
+    void *a4[] = {&a->counter, &zero, &one};
+    return sess_call(&a->s, "cuMemsetD32_v2", a->ctx, a4) ? -1 : 0;
+}
+
+/* add(counter, v) sent once, counted to run `repeat` more times, with
+ * `reruns` (bytes) as the raw part: the further runs' parameters. */
+static int add_repeated(struct add_sess *a, unsigned v, uint16_t repeat, const void *reruns,
+                        size_t len)
+{
+    const struct rpc_call_desc *d = rpc_call_by_name("cuLaunchKernel");
+    unsigned one = 1, smem = 0;
+    CUstream st = NULL;
+    void *kp[] = {&a->counter, &v}, **pkp = kp, **extra = NULL;
+    void *args[] = {&a->f, &one, &one, &one, &one, &one, &one, &smem, &st, &pkp, &extra};
+    rpc_wbuf w;
+    struct iovec raw[RPC_MAX_RAW_IOV];
+    int nraw = RPC_MAX_RAW_IOV;
+    rpc_error e = {0};
+    rpc_wbuf_init_dyn(&w, RPC_MAX_ENC_LEN);
+    int rc = d ? rpc_encode_call(d, args, &w, raw, &nraw) : -1;
+    if (rc == 0 && nraw == 0) {
+        struct iovec iv = {(void *)reruns, len};
+        rpc_hdr h = {.version = RPC_PROTO_VERSION, .type = RPC_T_CALL, .flags = RPC_F_NOREPLY,
+                     .op = d->op, .thread = a->s.thread, .seq = ++a->s.seq, .ctx = a->ctx,
+                     .repeat = repeat};
+        rc = rpc_frame_send(a->s.c, RPC_FROM_CLIENT, &h, w.data, w.len, &iv, len ? 1 : 0, 5000,
+                            &e) == RPC_OK ? 0 : -1;
+    } else {
+        rc = -1;
+    }
+    rpc_wbuf_free(&w);
+    return rc;
+}
+
+static int add_read(struct add_sess *a, unsigned *out)
+{
+    *out = 0;
+    void *dst = out;
+    size_t four = 4;
+    void *args[] = {&dst, &a->counter, &four};
+    return sess_call(&a->s, "cuMemcpyDtoH_v2", a->ctx, args);
+}
+
+/* Each further run of a repeated launch takes its parameters from the raw
+ * part: whole sets run (checked by the sum they add); a raw part that is not
+ * one whole set per further run ends the session before anything runs, and
+ * the server serves on. */
+RG_TEST(repeat_reruns_whole_sets)
+{
+    struct add_sess good, part, extra;
+    NEED_SERVER();
+    NEED_CODEC();
+    rpc_set_client_ops(&add_ops);
+    if (add_open(&good)) RG_FAIL("session with add() not set up");
+    unsigned char sets[4][12];
+    unsigned want = 1;
+    for (unsigned k = 0; k < 4; k++) { /* runs 2..5 add 2, 3, 4, 5 */
+        unsigned v = k + 2;
+        memcpy(sets[k], &good.counter, 8);
+        memcpy(sets[k] + 8, &v, 4);
+        want += v;
+    }
+    CHECK_EQ_INT(add_repeated(&good, 1, 4, sets, sizeof sets), 0);
+    unsigned got;
+    CHECK_EQ_INT(add_read(&good, &got), CUDA_SUCCESS);
+    CHECK_EQ_INT(got, want); /* 1 + 2 + 3 + 4 + 5 */
+    /* two further runs but two and a half sets; three runs but two sets */
+    if (add_open(&part) || add_open(&extra)) RG_FAIL("sessions with add() not set up");
+    CHECK_EQ_INT(add_repeated(&part, 1, 2, sets, 30), 0);
+    CHECK_EQ_INT(add_read(&part, &got), -1); /* the session is over */
+    CHECK_EQ_INT(add_repeated(&extra, 1, 3, sets, 24), 0);
+    CHECK_EQ_INT(add_read(&extra, &got), -1);
+    /* the good session is untouched and its counter has not moved */
+    CHECK_EQ_INT(add_read(&good, &got), CUDA_SUCCESS);
+    CHECK_EQ_INT(got, want);
+    CHECK_EQ_INT(still_serving(&good.s), 0);
+    sess_close(&part.s);
+    sess_close(&extra.s);
+    sess_close(&good.s);
+}
+
 RG_TEST(sigterm_clean_shutdown)
 {
     struct rgpud d;
