@@ -18,9 +18,10 @@
  * dropped; a connection that dies mid-way ends the session, nothing waits.
  *
  * Device to host (a plain cuMemcpyDtoH of SRV_BULK_MIN bytes or more): the
- * first piece goes through the backend's cuMemcpyDtoH (the wait for earlier
- * work), then simgpu's memory is sent straight from the allocation
- * (scatter-gather); other backends copy into two staging pieces in turn, the
+ * backend's cuMemcpyDtoH is the wait for earlier work. With simgpu it copies
+ * one byte and the whole range is sent straight from the allocation
+ * (scatter-gather); other backends copy the first piece into staging that
+ * way, then copy into two staging pieces in turn, the
  * next piece's device copy (asynchronous, on a stream of the copy's own)
  * running while the current one is sent.
  *
@@ -488,10 +489,11 @@ static int send_pieces(struct session *s, struct call *cl, char *stage, char *sp
     rpc_hdr h = reply_hdr(cl);
     send_begin_locked(s, &h);
     if (host_memory_backend(s)) {
-        /* The first piece in the REPLY, the rest straight from the allocation
-         * in DATA frames of one buffer each: a transport that can send a
-         * single buffer without copying (UCX's zero-copy rendezvous) does. */
-        struct iovec head = {stage, first};
+        /* Straight from the allocation (bulk_out_call's one-byte copy did the
+         * wait): the first piece in the REPLY, the rest in DATA frames of one
+         * buffer each, which a transport that can send a single buffer without
+         * copying (UCX's zero-copy rendezvous) does. */
+        struct iovec head = {(char *)(uintptr_t)dev, first};
         h.flags = n > first ? RPC_F_MORE : 0;
         if (send_frames(s, &h, res, sizeof res, &head, 1)) return -1;
         if (n == first) return 0;
@@ -510,12 +512,17 @@ int bulk_out_call(struct session *s, struct call *cl, int *rc)
     int ok = allocs_contains(&s->mem, dev, n); /* the range check of dispatch.c */
     pthread_mutex_unlock(&s->lock);
     size_t first = n < SRV_BULK_PIECE ? (size_t)n : SRV_BULK_PIECE;
-    struct piece *sp = ok ? piece_get() : NULL; /* the staging buffer */
-    char *stage = sp ? sp->data : NULL;
+    /* Device memory that is host memory is sent from where it is: the
+     * backend's copy of its first byte only waits for earlier work, as the
+     * driver's copy does. Else the first piece is copied into staging. */
+    int direct = host_memory_backend(s);
+    char byte;
+    struct piece *sp = ok && !direct ? piece_get() : NULL; /* the staging buffer */
+    char *stage = direct ? &byte : sp ? sp->data : NULL;
     CUresult r = !ok ? CUDA_ERROR_INVALID_VALUE : !stage ? CUDA_ERROR_OUT_OF_MEMORY : CUDA_SUCCESS;
     struct piece *spare = NULL; /* staging: the second piece, and a stream */
     CUstream st = NULL;
-    if (r == CUDA_SUCCESS && !host_memory_backend(s)) {
+    if (r == CUDA_SUCCESS && !direct) {
         pin(s, sp);
         if (n > first && (spare = piece_get())) {
             pin(s, spare);
@@ -524,7 +531,7 @@ int bulk_out_call(struct session *s, struct call *cl, int *rc)
     }
     if (r == CUDA_SUCCESS) {
         atomic_fetch_add(&s->busy, 1);
-        r = dtoh(s, cl, stage, dev, first); /* waits for earlier work, as the driver does */
+        r = dtoh(s, cl, stage, dev, direct ? 1 : first); /* waits for earlier work */
         atomic_fetch_sub(&s->busy, 1);
     }
     if (r == CUDA_SUCCESS) {

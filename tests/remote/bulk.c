@@ -139,6 +139,47 @@ RG_TEST(bulk_copy_after_a_device_fault_is_dropped_and_answered)
     free(back);
 }
 
+/* set(p, v): p[i] = v + i for one word per thread. */
+static const char set_ptx[] =
+    ".version 8.0\n.target sm_80\n.address_size 64\n"
+    ".visible .entry set(.param .u64 p, .param .u32 v)\n{\n"
+    " .reg .b64 %rd<4>;\n .reg .b32 %r<6>;\n"
+    " ld.param.u64 %rd1, [p];\n ld.param.u32 %r1, [v];\n"
+    " mov.u32 %r2, %ctaid.x;\n mov.u32 %r3, %ntid.x;\n mov.u32 %r4, %tid.x;\n"
+    " mad.lo.u32 %r5, %r2, %r3, %r4;\n"
+    " mul.wide.u32 %rd2, %r5, 4;\n add.u64 %rd3, %rd1, %rd2;\n"
+    " add.u32 %r5, %r5, %r1;\n st.global.u32 [%rd3], %r5;\n ret;\n}\n";
+
+/* A large read right after pipelined kernels that write the range sees what
+ * the last kernel wrote, in every piece (the worker sends the bytes from the
+ * allocation once its backend copy has waited for earlier work). */
+RG_TEST(bulk_read_waits_for_pipelined_kernels)
+{
+    CUcontext ctx;
+    CUmodule m;
+    CUfunction set;
+    CUdeviceptr d;
+    unsigned words = 3u << 20; /* 12 MiB: three pieces */
+    CHECK_CU(rt_setup(&ctx));
+    CHECK_CU(cuModuleLoadData(&m, set_ptx));
+    CHECK_CU(cuModuleGetFunction(&set, m, "set"));
+    CHECK_CU(cuMemAlloc(&d, words * 4ull));
+    uint32_t *back = malloc(words * 4ull);
+    CHECK(back != NULL);
+    for (unsigned v = 1; v <= 3; v++) {
+        void *args[] = {&d, &v};
+        CHECK_CU(cuLaunchKernel(set, words / 256, 1, 1, 256, 1, 1, 0, NULL, args, NULL));
+    }
+    CHECK_CU(cuMemcpyDtoH(back, d, words * 4ull));
+    unsigned bad = 0;
+    for (unsigned i = 0; i < words; i++)
+        bad += back[i] != i + 3;
+    CHECK_EQ_INT(bad, 0);
+    CHECK_CU(cuMemFree(d));
+    CHECK_CU(cuModuleUnload(m));
+    free(back);
+}
+
 static void *kill_soon(void *arg)
 {
     (void)arg;
