@@ -247,8 +247,8 @@ static bool wants_raw(const char *only)
 }
 
 /* Runs one backend: native directly; rgpu after measuring its transport's raw
- * limits (when a selected figure needs them), against a private rgpud. Returns 0, or -1 if it was skipped (the
- * reason is kept for the table). */
+ * limits (when a selected figure needs them), against a private rgpud.
+ * Returns 0, or -1 if it was skipped (the reason is kept for the table). */
 static int run_backend(size_t bi, const char *self, const char *out, bool quick, const char *only)
 {
     const struct backend *b = &backends[bi];
