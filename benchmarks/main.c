@@ -233,16 +233,32 @@ static int run_worker(const struct backend *b, const char *self, const char *ser
     return 0;
 }
 
-/* Whether --only selects a figure whose limit is the raw transport, or a raw
- * row itself (compute_ratios): without one, the raw series are not run. */
+/* The raw row an rgpu figure is compared with: the transport's ping-pong for
+ * the synchronous round trip, its push / pull series for copies (of the same
+ * size), none for the rest (they are compared with native simgpu). */
+struct raw_limit {
+    const char *bench, *param, *versus; /* param NULL: the figure's own */
+};
+static const struct raw_limit *raw_limit_of(const char *bench)
+{
+    static const struct raw_limit pingpong = {"raw_pingpong", "48B", "raw ping-pong"},
+                                  push = {"raw_push", NULL, "raw push"},
+                                  pull = {"raw_pull", NULL, "raw pull"};
+    if (!strcmp(bench, "sync_roundtrip")) return &pingpong;
+    if (!strncmp(bench, "h2d_", 4)) return &push;
+    if (!strncmp(bench, "d2h_", 4)) return &pull;
+    return NULL;
+}
+
+/* Whether --only selects a figure with a raw limit, or a raw row itself:
+ * without one, the raw series are not run. */
 static bool wants_raw(const char *only)
 {
-    static const char *const uses[] = {"sync_roundtrip", "h2d_pageable", "h2d_pinned",
-                                       "d2h_pageable",   "d2h_pinned",   "raw_pingpong",
-                                       "raw_push",       "raw_pull"};
-    if (!only) return true;
-    for (size_t i = 0; i < sizeof uses / sizeof uses[0]; i++)
-        if (strstr(uses[i], only)) return true;
+    if (!only || strstr("raw_pingpong", only) || strstr("raw_push", only) ||
+        strstr("raw_pull", only))
+        return true;
+    for (const struct bench_def *d = bench_driver_list; d->name; d++)
+        if (strstr(d->name, only) && raw_limit_of(d->name)) return true;
     return false;
 }
 
@@ -300,10 +316,9 @@ static const struct result *find(const char *backend, const char *bench, const c
     return NULL;
 }
 
-/* Each rgpu figure against its limit: the raw transport's ping-pong for the
- * synchronous round trip, its push / pull series of the same size for copies,
- * native simgpu for the rest (value / reference: above 1 is slower for times,
- * faster for rates). */
+/* Each rgpu figure against its limit: its raw row (raw_limit_of) from the
+ * same round, else native simgpu's figure (value / reference: above 1 is
+ * slower for times, faster for rates). */
 static void compute_ratios(void)
 {
     for (size_t i = 0; i < nresults; i++) {
@@ -312,20 +327,11 @@ static void compute_ratios(void)
         for (size_t k = 0; k < NBACKENDS; k++)
             if (!strcmp(backends[k].name, r->backend) && backends[k].scheme) b = &backends[k];
         if (!b || r->error[0]) continue;
-        const struct result *ref;
-        if (!strcmp(r->bench, "sync_roundtrip")) {
-            ref = find(b->raw, "raw_pingpong", "48B", r->round);
-            r->versus = "raw ping-pong";
-        } else if (!strncmp(r->bench, "h2d_", 4)) {
-            ref = find(b->raw, "raw_push", r->param, r->round);
-            r->versus = "raw push";
-        } else if (!strncmp(r->bench, "d2h_", 4)) {
-            ref = find(b->raw, "raw_pull", r->param, r->round);
-            r->versus = "raw pull";
-        } else {
-            ref = find("simgpu", r->bench, r->param, r->round);
-            r->versus = "native";
-        }
+        const struct raw_limit *lim = raw_limit_of(r->bench);
+        const struct result *ref =
+            lim ? find(b->raw, lim->bench, lim->param ? lim->param : r->param, r->round)
+                : find("simgpu", r->bench, r->param, r->round);
+        r->versus = lim ? lim->versus : "native";
         if (ref && ref->value > 0)
             r->ratio = r->value / ref->value;
         else

@@ -206,11 +206,17 @@ RG_TEST(bogus_handles)
     sess_close(&s);
 }
 
+/* The id a call's client-minted first (OUT_HANDLE) argument gets, or 0 when
+ * the server mints it. */
+static uint64_t minted(const char *call, unsigned type, uint64_t serial)
+{
+    const struct rpc_call_desc *d = rpc_call_by_name(call);
+    return d && d->args[0].mint == RPC_MINT_CLIENT ? h_id(type, serial) : 0;
+}
+
 static int make_ctx(struct sess *s, uint64_t *id)
 {
-    const struct rpc_call_desc *cd = rpc_call_by_name("cuCtxCreate_v2");
-    CUcontext ctx = (CUcontext)(uintptr_t)(cd && cd->args[0].mint == RPC_MINT_CLIENT
-                                               ? h_id(RPC_H_CONTEXT, 5) : 0), *pctx = &ctx;
+    CUcontext ctx = (CUcontext)(uintptr_t)minted("cuCtxCreate_v2", RPC_H_CONTEXT, 5), *pctx = &ctx;
     unsigned flags = 0;
     CUdevice dev = 0;
     void *a[] = {&pctx, &flags, &dev};
@@ -320,19 +326,7 @@ RG_TEST(killed_worker_memory_reclaimed)
  * leaves the client holding exactly its window: none lost, none given twice. */
 static int send_sync(struct sess *s, uint64_t ctx, uint16_t flags)
 {
-    const struct rpc_call_desc *cd = rpc_call_by_name("cuCtxSynchronize");
-    rpc_wbuf w;
-    struct iovec raw[RPC_MAX_RAW_IOV];
-    int nraw = RPC_MAX_RAW_IOV, rc = -1;
-    rpc_error e = {0};
-    rpc_wbuf_init_dyn(&w, RPC_MAX_ENC_LEN);
-    rpc_hdr h = {.version = RPC_PROTO_VERSION, .type = RPC_T_CALL, .op = cd ? cd->op : 0,
-                 .flags = flags, .thread = s->thread, .seq = ++s->seq, .ctx = ctx};
-    if (cd && !rpc_encode_call(cd, NULL, &w, raw, &nraw) &&
-        rpc_frame_send(s->c, RPC_FROM_CLIENT, &h, w.data, w.len, raw, nraw, 5000, &e) == RPC_OK)
-        rc = 0;
-    rpc_wbuf_free(&w);
-    return rc;
+    return sess_send(s, rpc_call_by_name("cuCtxSynchronize"), ctx, NULL, flags, 0, NULL, 0);
 }
 
 /* Reads one frame, adding its credits to *have; its type, or -1. */
@@ -459,12 +453,6 @@ struct add_sess {
     CUdeviceptr counter;
 };
 
-static uint64_t minted(const char *call, unsigned type, uint64_t serial)
-{
-    const struct rpc_call_desc *d = rpc_call_by_name(call);
-    return d && d->args[0].mint == RPC_MINT_CLIENT ? h_id(type, serial) : 0;
-}
-
 /* A session with a context, add() loaded and a zeroed 4-byte counter. */
 static int add_open(struct add_sess *a)
 {
@@ -493,29 +481,12 @@ static int add_open(struct add_sess *a)
 static int add_repeated(struct add_sess *a, unsigned v, uint16_t repeat, const void *reruns,
                         size_t len)
 {
-    const struct rpc_call_desc *d = rpc_call_by_name("cuLaunchKernel");
     unsigned one = 1, smem = 0;
     CUstream st = NULL;
     void *kp[] = {&a->counter, &v}, **pkp = kp, **extra = NULL;
     void *args[] = {&a->f, &one, &one, &one, &one, &one, &one, &smem, &st, &pkp, &extra};
-    rpc_wbuf w;
-    struct iovec raw[RPC_MAX_RAW_IOV];
-    int nraw = RPC_MAX_RAW_IOV;
-    rpc_error e = {0};
-    rpc_wbuf_init_dyn(&w, RPC_MAX_ENC_LEN);
-    int rc = d ? rpc_encode_call(d, args, &w, raw, &nraw) : -1;
-    if (rc == 0 && nraw == 0) {
-        struct iovec iv = {(void *)reruns, len};
-        rpc_hdr h = {.version = RPC_PROTO_VERSION, .type = RPC_T_CALL, .flags = RPC_F_NOREPLY,
-                     .op = d->op, .thread = a->s.thread, .seq = ++a->s.seq, .ctx = a->ctx,
-                     .repeat = repeat};
-        rc = rpc_frame_send(a->s.c, RPC_FROM_CLIENT, &h, w.data, w.len, &iv, len ? 1 : 0, 5000,
-                            &e) == RPC_OK ? 0 : -1;
-    } else {
-        rc = -1;
-    }
-    rpc_wbuf_free(&w);
-    return rc;
+    return sess_send(&a->s, rpc_call_by_name("cuLaunchKernel"), a->ctx, args, RPC_F_NOREPLY,
+                     repeat, reruns, len);
 }
 
 static int add_read(struct add_sess *a, unsigned *out)
@@ -529,8 +500,8 @@ static int add_read(struct add_sess *a, unsigned *out)
 
 /* Each further run of a repeated launch takes its parameters from the raw
  * part: whole sets run (checked by the sum they add); a raw part that is not
- * one whole set per further run ends the session before anything runs, and
- * the server serves on. */
+ * one whole set per further run ends its session, and the server serves the
+ * others on. */
 RG_TEST(repeat_reruns_whole_sets)
 {
     struct add_sess good, part, extra;

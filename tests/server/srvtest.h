@@ -155,24 +155,41 @@ static inline int have_codec(void)
     return rpc_encode_call && rpc_decode_reply;
 }
 
+/* One CALL through the codec, not waiting: 0, or -1 if it does not encode or
+ * send. `more` (more_len bytes) follows the call's own raw part: a repeated
+ * launch's further runs' parameters (`repeat`, rpc/frame.h). */
+static inline int sess_send(struct sess *s, const struct rpc_call_desc *d, uint64_t ctx,
+                            void **args, uint16_t flags, uint32_t repeat, const void *more,
+                            size_t more_len)
+{
+    rpc_wbuf w;
+    struct iovec raw[RPC_MAX_RAW_IOV + 1];
+    int nraw = RPC_MAX_RAW_IOV, rc = -1;
+    rpc_error e = {0};
+    if (!d) return -1;
+    rpc_wbuf_init_dyn(&w, RPC_MAX_ENC_LEN);
+    if (!rpc_encode_call(d, args, &w, raw, &nraw)) {
+        if (more_len) raw[nraw++] = (struct iovec){(void *)more, more_len};
+        rpc_hdr h = {.version = RPC_PROTO_VERSION, .type = RPC_T_CALL, .flags = flags,
+                     .op = d->op, .thread = s->thread, .seq = ++s->seq, .ctx = ctx,
+                     .repeat = repeat};
+        if (rpc_frame_send(s->c, RPC_FROM_CLIENT, &h, w.data, w.len, raw, nraw, 5000, &e) ==
+            RPC_OK)
+            rc = 0;
+    }
+    rpc_wbuf_free(&w);
+    return rc;
+}
+
 /* One waiting call through the codec: returns the CUresult, or -1 on a
  * protocol failure. args as the application would pass them (ids for handles). */
 static inline int sess_call(struct sess *s, const char *name, uint64_t ctx, void **args)
 {
     const struct rpc_call_desc *d = rpc_call_by_name(name);
-    rpc_wbuf w;
-    struct iovec raw[RPC_MAX_RAW_IOV];
-    int nraw = RPC_MAX_RAW_IOV;
     rpc_error e = {0};
+    rpc_hdr h;
     uint32_t result = 0;
-    if (!d) return -1;
-    rpc_wbuf_init_dyn(&w, RPC_MAX_ENC_LEN);
-    if (rpc_encode_call(d, args, &w, raw, &nraw)) return -1;
-    rpc_hdr h = {.version = RPC_PROTO_VERSION, .type = RPC_T_CALL, .op = d->op,
-                 .thread = s->thread, .seq = ++s->seq, .ctx = ctx};
-    rpc_status st = rpc_frame_send(s->c, RPC_FROM_CLIENT, &h, w.data, w.len, raw, nraw, 5000, &e);
-    rpc_wbuf_free(&w);
-    if (st != RPC_OK) return -1;
+    if (sess_send(s, d, ctx, args, 0, 0, NULL, 0)) return -1;
     void *enc = NULL;
     do { /* skip credits and heartbeats */
         free(enc);
