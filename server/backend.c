@@ -4,6 +4,7 @@
 #include "backend.h"
 
 #include <dlfcn.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,37 +106,89 @@ static int build_cif(struct backend_fn *f, const struct rpc_call_desc *d)
                ? 0 : -1;
 }
 
+/* ---- typed calls for the hottest ops ------------------------------------------------ */
+
+/* libffi works out where every argument goes on each call: for a launch's eleven
+ * that was about half of a session lane's time in a loop of launches. The ops
+ * here are called through their own prototypes (cuda.h's) instead, once their
+ * descriptor is seen to give each argument the type that prototype takes;
+ * anything else goes through libffi. */
+typedef CUresult CUDAAPI launch_fn(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned,
+                                   unsigned, unsigned, CUstream, void **, void **);
+typedef CUresult CUDAAPI launch_ex_fn(const CUlaunchConfig *, CUfunction, void **, void **);
+
+static CUresult call_launch(void (*fn)(void), void **av)
+{
+    return ((launch_fn *)fn)(*(CUfunction *)av[0], *(unsigned *)av[1], *(unsigned *)av[2],
+                             *(unsigned *)av[3], *(unsigned *)av[4], *(unsigned *)av[5],
+                             *(unsigned *)av[6], *(unsigned *)av[7], *(CUstream *)av[8],
+                             *(void ***)av[9], *(void ***)av[10]);
+}
+
+static CUresult call_launch_ex(void (*fn)(void), void **av)
+{
+    return ((launch_ex_fn *)fn)(*(const CUlaunchConfig **)av[0], *(CUfunction *)av[1],
+                                *(void ***)av[2], *(void ***)av[3]);
+}
+
+#define P_ &ffi_type_pointer
+#define U_ &ffi_type_uint32
+static const struct typed {
+    const char *name; /* the backend's symbol (a _ptsz variant calls the plain one) */
+    CUresult (*call)(void (*)(void), void **);
+    int nargs;
+    ffi_type *types[RPC_MAX_ARGS];
+} typed[] = {
+    {"cuLaunchKernel", call_launch, 11, {P_, U_, U_, U_, U_, U_, U_, U_, P_, P_, P_}},
+    {"cuLaunchKernelEx", call_launch_ex, 4, {P_, P_, P_, P_}},
+};
+#undef P_
+#undef U_
+
+static CUresult (*typed_call(const struct backend_fn *f, int nargs, const char *name))(
+    void (*)(void), void **)
+{
+    for (size_t i = 0; i < sizeof typed / sizeof *typed; i++) {
+        const struct typed *t = &typed[i];
+        if (strcmp(t->name, name)) continue;
+        if (t->nargs != nargs || memcmp(t->types, f->types, nargs * sizeof *f->types)) {
+            srv_warn("%s: descriptor and prototype differ; called through libffi", name);
+            return NULL;
+        }
+        return t->call;
+    }
+    return NULL;
+}
+
+/* ---- the per-op table ------------------------------------------------------------------ */
+
+/* By op, sized once for the whole call table: a resolved entry is read without
+ * the lock (published with release once its state is final). */
 static pthread_mutex_t fn_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct backend_fn **fns; /* by op */
-static size_t nfns;
+static struct backend_fn *_Atomic *fns;
 
 struct backend_fn *backend_fn(struct backend *b, const struct rpc_call_desc *d, const char *name)
 {
-    struct backend_fn *f = NULL;
+    if (d->op > rpc_ncalls) return NULL;
+    struct backend_fn *f = fns ? atomic_load_explicit(&fns[d->op], memory_order_acquire) : NULL;
+    if (f) return f->state > 0 ? f : NULL;
     pthread_mutex_lock(&fn_lock);
-    if (d->op >= nfns) {
-        size_t n = d->op + 256;
-        struct backend_fn **v = realloc(fns, n * sizeof *v);
-        if (!v) goto out;
-        memset(v + nfns, 0, (n - nfns) * sizeof *v);
-        fns = v;
-        nfns = n;
-    }
-    if (!fns[d->op] && !(fns[d->op] = calloc(1, sizeof **fns))) goto out;
-    f = fns[d->op];
-    if (f->state == 0) {
+    if (!fns) fns = calloc(rpc_ncalls + 1, sizeof *fns);
+    if (fns && !(f = atomic_load_explicit(&fns[d->op], memory_order_relaxed)) &&
+        (f = calloc(1, sizeof *f))) {
         *(void **)&f->fn = dlsym(b->dl, name);
         f->state = f->fn && build_cif(f, d) == 0 ? 1 : -1;
+        if (f->state > 0) f->typed = typed_call(f, d->nargs, name);
         if (f->state < 0) srv_warn("%s: not available in the backend", name);
+        atomic_store_explicit(&fns[d->op], f, memory_order_release);
     }
-    if (f->state < 0) f = NULL;
-out:
     pthread_mutex_unlock(&fn_lock);
-    return f;
+    return f && f->state > 0 ? f : NULL;
 }
 
 CUresult backend_call(struct backend_fn *f, void **avalues)
 {
+    if (f->typed) return f->typed(f->fn, avalues);
     ffi_arg rv = 0;
     ffi_call(&f->cif, f->fn, &rv, avalues);
     return (CUresult)(int)rv;

@@ -1,6 +1,7 @@
 /* backend.h — the worker's view of the backend libcuda.so.1: loaded with
  * dlopen, each exported function looked up once per op and called through a
- * libffi call interface built once per op from the call's descriptor. */
+ * libffi call interface built once per op from the call's descriptor (a few
+ * hot ops are called through their own prototypes). */
 #ifndef RG_SRV_BACKEND_H
 #define RG_SRV_BACKEND_H
 
@@ -46,7 +47,9 @@ struct backend_fn {
     ffi_type *types[RPC_MAX_ARGS];
     ffi_type structs[RPC_MAX_ARGS];
     ffi_type *elems[RPC_MAX_ARGS][17];
-    int state; /* 0 unresolved, 1 ready, -1 missing in the backend */
+    int state; /* 1 ready, -1 missing in the backend */
+    /* a hot op called through its own prototype instead of libffi (backend.c) */
+    CUresult (*typed)(void (*fn)(void), void **avalues);
 };
 
 /* The op's function (symbol `name`: the plain variant for _ptsz/_ptds), or
