@@ -5,20 +5,12 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
 
 /* ---- send ---------------------------------------------------------------- */
 
@@ -134,7 +126,9 @@ tp_status tcp_recv(tp_conn *c, void *buf, size_t len, int timeout_ms, tp_error *
         if (busy_until < 0)
             busy_until = (t->busy_us && timeout_ms != 0) ? tp_now_ns() + t->busy_us * 1000LL : 0;
         if (busy_until && tp_now_ns() < busy_until) {
-            cpu_relax();
+            /* give way to a thread woken on this CPU (the one that will
+             * answer, on few cores): spinning must not delay it */
+            sched_yield();
             continue;
         }
         tp_status st = tp_wait_ready(t->fd, POLLIN, timeout_ms, deadline);
