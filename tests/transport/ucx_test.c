@@ -3,7 +3,8 @@
  * upgrade by adopt (in a thread, and across fork+exec as rgpud does), large
  * scatter-gather frames read in awkward pieces (rendezvous data fetched into
  * the caller's buffer or staged), ordering, timeouts, readiness fds, the
- * peer's end, shutdown from another thread and scheme mismatches. */
+ * peer's end, shutdown from another thread, scheme mismatches, and small
+ * frames whose send completes before the peer reads. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -153,6 +154,38 @@ RG_TEST(ucx_many_small_frames_keep_their_order)
         CHECK_EQ_INT(tp_recv(p.srv, w + 1, 8, 5000, NULL), TP_OK);
         CHECK(w[0] == i && w[1] == i * 7 && w[2] == ~i);
     }
+    pair_close(&p);
+}
+
+/* A frame of up to 64 KiB (UCX_EAGER_MAX) is copied out by the send itself, so
+ * the sender goes on while the peer reads nothing (a pipelined call's bytes
+ * from pageable memory); a rendezvous would wait for the peer to fetch them.
+ * Each, sent as two iovecs, arrives whole and in order (larger frames: the
+ * 64 MiB echo above). */
+RG_TEST(ucx_small_frames_complete_before_the_peer_reads)
+{
+    struct pair p;
+    CHECK(pair_open(&p) == 0);
+    static const size_t sizes[] = {4096, 16 << 10, 40000, 64 << 10};
+    enum { N = sizeof sizes / sizeof *sizes };
+    uint8_t *out = malloc(64 << 10), *in = malloc(64 << 10);
+    CHECK(out && in);
+    for (int i = 0; i < N; i++) {
+        fill(out, sizes[i], 11 + i);
+        struct iovec v[2] = {{out, 100}, {out + 100, sizes[i] - 100}};
+        /* nobody reads yet: a send waiting for the peer would time out */
+        CHECK_EQ_INT(tp_sendv(p.cli, v, 2, 3000, NULL), TP_OK);
+    }
+    for (int i = 0; i < N; i++) {
+        uint8_t *want = malloc(sizes[i]);
+        CHECK(want);
+        fill(want, sizes[i], 11 + i);
+        CHECK_EQ_INT(tp_recv(p.srv, in, sizes[i], 5000, NULL), TP_OK);
+        CHECK(memcmp(in, want, sizes[i]) == 0);
+        free(want);
+    }
+    free(out);
+    free(in);
     pair_close(&p);
 }
 

@@ -31,6 +31,7 @@ enum {
 #define UCX_IDLE_POLL_MS 50          /* the progress thread progresses at least this often */
 #define UCX_PARK_US 250              /* the progress thread keeps away this long after a spinning reader */
 #define UCX_SPIN_NAP_US 1000         /* its look (the peer's end) while a reader spins */
+#define UCX_EAGER_MAX (64u << 10)    /* frames up to this size are copied out, not fetched by the peer */
 
 /* One received active message, kept in the stream's order. Its bytes are
  * first `buf` (the message's header bytes, plus the data of an eager message,

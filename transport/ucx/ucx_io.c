@@ -1,6 +1,7 @@
 /* ucx_io.c — frames over UCP once the connection is upgraded: one active
  * message per tp_sendv (its first bytes in the message header, the rest as
- * data UCP sends eagerly or by rendezvous, straight from the caller's iovecs;
+ * data UCP sends eagerly (up to UCX_EAGER_MAX, always) or by rendezvous,
+ * straight from the caller's iovecs;
  * one data buffer as contiguous data, which UCP can move by zero copy),
  * and exact-length receives over the queue of arrived messages, fetching
  * rendezvous data straight into the caller's buffer when it asks for all of it. */
@@ -178,8 +179,16 @@ static tp_status send_am(struct ucx_conn *u, uint32_t flags, const struct iovec 
                              .cb.send = on_send_done,
                              .user_data = o,
                              .memory_type = UCS_MEMORY_TYPE_HOST}; /* head lives until done */
-    size_t count;
+    size_t count, total = 0;
     const void *data = ucp_data(rest, n, &p, &count);
+    for (int i = 0; i < n; i++) total += rest[i].length;
+    /* A small frame's send completes once it is copied out, rather than when
+     * the peer gets round to fetching it by rendezvous: a pipelined call's
+     * sender (an asynchronous copy from pageable memory) goes on at once. */
+    if (total <= UCX_EAGER_MAX) {
+        p.op_attr_mask |= UCP_OP_ATTR_FIELD_FLAGS;
+        p.flags = UCP_AM_SEND_FLAG_EAGER;
+    }
     void *req = ucp_am_send_nbx(u->ep, UCX_AM_ID, head, sizeof h + hl, data, count, &p);
     return finish(u, req, o, deadline_after(timeout_ms), 0, ust);
 }
