@@ -109,12 +109,17 @@ struct session {
      * runs its thread's calls as it reads them, with no hand-off (the round
      * trip of a call that waits is the network's). The main loop takes the
      * role back when the lane has not been receiving for SRV_STEAL_US (a call
-     * that runs long or waits for a frame only a reader can bring); under lock */
+     * that runs long or waits for a frame only a reader can bring), and a lane
+     * whose long call ends takes it back while the main loop is still waiting
+     * for a frame (rd_watching); under lock */
     struct cthread *rd_lane;  /* NULL: the main loop reads */
     int rd_reading;           /* rd_lane is in a receive */
     unsigned rd_gen;          /* counts rd_lane's receives begun and ended (no clock
                                * per frame: the main loop times how long it stays) */
     int rd_main_asleep;       /* the main loop waits without a timeout: wake it */
+    int rd_watching;          /* the main loop holds the role but waits for a frame
+                               * before taking any byte: a lane done with its call
+                               * may take the role back (lane.c) */
     int rd_ended;             /* a reader met the end of the session */
     struct call *rd_bulk;     /* a streamed copy whose bytes the main loop reads next */
     pthread_cond_t rd_cv;     /* the main loop's wait for the role */
@@ -131,6 +136,7 @@ static inline void reader_busy_poll(struct session *s, int us)
 #define SRV_STEAL_US 250        /* a lane not receiving this long gives the reading role back */
 #define SRV_READER_NAP_US 1000  /* the main loop's look at a lane found receiving: next one */
 #define SRV_READER_IDLE_MS 50   /* a lane receiving this long: the main loop stops checking */
+#define SRV_WATCH_MS 50         /* the main loop's wait for a frame looks at the session this often */
 
 /* NOTIFY kinds (frame op) and the host-callback CALL's sub-commands; the shim
  * (client-shim/cuda/callbacks.c) uses the same numbers. */

@@ -368,6 +368,26 @@ int read_one(struct session *s, struct cthread *reader)
     return 0;
 }
 
+/* s->lock held, the role the main loop's: waits (the lock released) until a frame
+ * is there to read, or a lane takes the role back meanwhile (lane.c: a lane whose
+ * long call ended; 0 then). 1: read now. Takes no byte, so the role can change
+ * hands until the read begins; a transport without a descriptor reads at once. */
+static int watch_for_frame(struct session *s)
+{
+    struct pollfd pf = {.fd = tp_conn_fd(s->c), .events = POLLIN};
+    if (pf.fd < 0) return 1;
+    s->rd_watching = 1;
+    while (!s->rd_lane && !s->rd_ended && !atomic_load(&s->fatal) &&
+           !atomic_load(&s->closing)) {
+        pthread_mutex_unlock(&s->lock);
+        int ready = tp_pending(s->c) > 0 || poll(&pf, 1, SRV_WATCH_MS) != 0;
+        pthread_mutex_lock(&s->lock);
+        if (ready) break;
+    }
+    s->rd_watching = 0;
+    return !s->rd_lane && !s->rd_ended;
+}
+
 /* The main loop: reads while no lane holds the reading role, takes it back from
  * a lane that has not been receiving for SRV_STEAL_US, and reads the bytes of a
  * streamed copy its own lane read the call of. Returns at the session's end.
@@ -401,6 +421,7 @@ static void serve(struct session *s)
             pthread_cond_timedwait(&s->rd_cv, &s->lock, &dl);
         }
         if (s->rd_ended) break;
+        if (!s->rd_bulk && !watch_for_frame(s)) continue; /* a lane took the role back */
         struct call *bulk = s->rd_bulk;
         s->rd_bulk = NULL;
         pthread_mutex_unlock(&s->lock);
