@@ -536,6 +536,23 @@ RG_TEST(repeat_reruns_whole_sets)
     sess_close(&good.s);
 }
 
+/* The largest count a header carries (RPC_MAX_REPEAT further runs) runs the
+ * launch that many times more, each with the first run's parameters: the sum
+ * shows every run (one more is refused by the frame rules: rpc frame_test). */
+RG_TEST(repeat_at_its_largest_runs_every_time)
+{
+    struct add_sess a;
+    NEED_SERVER();
+    NEED_CODEC();
+    rpc_set_client_ops(&add_ops);
+    if (add_open(&a)) RG_FAIL("session with add() not set up");
+    CHECK_EQ_INT(add_repeated(&a, 3, (uint16_t)RPC_MAX_REPEAT, NULL, 0), 0);
+    unsigned got;
+    CHECK_EQ_INT(add_read(&a, &got), CUDA_SUCCESS);
+    CHECK_EQ_INT(got, 3u * (RPC_MAX_REPEAT + 1));
+    sess_close(&a.s);
+}
+
 RG_TEST(sigterm_clean_shutdown)
 {
     struct rgpud d;
