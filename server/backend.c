@@ -165,16 +165,22 @@ static CUresult (*typed_call(const struct backend_fn *f, int nargs, const char *
 /* By op, sized once for the whole call table: a resolved entry is read without
  * the lock (published with release once its state is final). */
 static pthread_mutex_t fn_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t fns_once = PTHREAD_ONCE_INIT;
 static struct backend_fn *_Atomic *fns;
+
+static void fns_alloc(void)
+{
+    fns = calloc(rpc_ncalls + 1, sizeof *fns);
+}
 
 struct backend_fn *backend_fn(struct backend *b, const struct rpc_call_desc *d, const char *name)
 {
-    if (d->op > rpc_ncalls) return NULL;
-    struct backend_fn *f = fns ? atomic_load_explicit(&fns[d->op], memory_order_acquire) : NULL;
+    pthread_once(&fns_once, fns_alloc);
+    if (!fns || d->op > rpc_ncalls) return NULL;
+    struct backend_fn *f = atomic_load_explicit(&fns[d->op], memory_order_acquire);
     if (f) return f->state > 0 ? f : NULL;
     pthread_mutex_lock(&fn_lock);
-    if (!fns) fns = calloc(rpc_ncalls + 1, sizeof *fns);
-    if (fns && !(f = atomic_load_explicit(&fns[d->op], memory_order_relaxed)) &&
+    if (!(f = atomic_load_explicit(&fns[d->op], memory_order_relaxed)) &&
         (f = calloc(1, sizeof *f))) {
         *(void **)&f->fn = dlsym(b->dl, name);
         f->state = f->fn && build_cif(f, d) == 0 ? 1 : -1;

@@ -1,10 +1,10 @@
 /* ucx_io.c — frames over UCP once the connection is upgraded: one active
  * message per tp_sendv (its first bytes in the message header, the rest as
- * data UCP sends eagerly (up to UCX_EAGER_MAX, always) or by rendezvous,
- * straight from the caller's iovecs;
- * one data buffer as contiguous data, which UCP can move by zero copy),
- * and exact-length receives over the queue of arrived messages, fetching
- * rendezvous data straight into the caller's buffer when it asks for all of it. */
+ * data UCP sends eagerly or by rendezvous, straight from the caller's iovecs,
+ * always eagerly up to UCX_EAGER_MAX; one data buffer as contiguous data, which
+ * UCP can move by zero copy), and exact-length receives over the queue of
+ * arrived messages, fetching rendezvous data straight into the caller's buffer
+ * when it asks for all of it. */
 #include "ucx.h"
 
 #include <errno.h>
