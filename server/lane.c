@@ -129,13 +129,17 @@ static void *lane_main(void *p)
         pthread_mutex_lock(&s->lock);
         turn_release(s, &mine);
         t->running = 0;
-        if (rc < 0 && !atomic_exchange(&s->fatal, 1)) tp_shutdown(s->c); /* ends the main loop */
+        if (rc < 0 && !atomic_exchange(&s->fatal, 1)) {
+            tp_shutdown(s->c); /* ends the main loop */
+            rd_wake_main(s);
+        }
         if (!t->head && !s->rd_lane && s->rd_watching && !s->rd_ended) {
             /* the main loop took the role while this call ran long (a wait for the
              * device) and has read nothing since: this lane reads again, and the
              * call its client sends next costs no hand-over (two wake-ups) */
             s->rd_lane = t;
             s->rd_gen++;
+            rd_wake_main(s);
         }
         if (!t->head) { /* idle: credits of its pipelined calls go back */
             pthread_mutex_unlock(&s->lock);

@@ -120,6 +120,7 @@ struct session {
     int rd_watching;          /* the main loop holds the role but waits for a frame
                                * before taking any byte: a lane done with its call
                                * may take the role back (lane.c) */
+    int rd_wake_fd;           /* eventfd that ends that wait (-1: none, no waiting) */
     int rd_ended;             /* a reader met the end of the session */
     struct call *rd_bulk;     /* a streamed copy whose bytes the main loop reads next */
     pthread_cond_t rd_cv;     /* the main loop's wait for the role */
@@ -270,6 +271,9 @@ int send_frames(struct session *s, rpc_hdr *h, const void *enc, size_t enc_len,
                 const struct iovec *raw, int nraw);
 
 int protocol_error(struct session *s, const char *what); /* worker.c: ERROR frame, -1 */
+/* worker.c, s->lock held: the main loop, if it waits for a frame, looks at the
+ * role again (a lane took it back, or a streamed copy's bytes are its to read). */
+void rd_wake_main(struct session *s);
 void flush_credits(struct session *s, uint32_t min); /* worker.c: a CREDIT frame if min (>= 1) are owed */
 /* worker.c: reads one frame and acts on it, as the reader (a lane, or NULL: the
  * main loop). 1 when the session is over. */

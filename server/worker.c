@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -293,6 +294,7 @@ static int on_call(struct session *s, rpc_hdr *h, void *enc, struct cthread *rea
         s->rd_bulk = cl; /* the main loop reads them, and reads on */
         s->rd_lane = NULL;
         pthread_cond_signal(&s->rd_cv);
+        rd_wake_main(s);
         pthread_mutex_unlock(&s->lock);
         return 0;
     }
@@ -369,23 +371,39 @@ int read_one(struct session *s, struct cthread *reader)
 }
 
 /* s->lock held, the role the main loop's: waits (the lock released) until a frame
- * is there to read, or a lane takes the role back meanwhile (lane.c: a lane whose
- * long call ended; 0 then). 1: read now. Takes no byte, so the role can change
- * hands until the read begins; a transport without a descriptor reads at once. */
+ * is there to read, a streamed copy's bytes are its to read (1: read now), or a
+ * lane takes the role back meanwhile (lane.c: a lane whose long call ended; 0).
+ * Takes no byte, so the role can change hands until the read begins; whoever
+ * changes it writes rd_wake_fd. Without a descriptor it reads at once. */
 static int watch_for_frame(struct session *s)
 {
-    struct pollfd pf = {.fd = tp_conn_fd(s->c), .events = POLLIN};
-    if (pf.fd < 0) return 1;
+    struct pollfd pf[2] = {{.fd = tp_conn_fd(s->c), .events = POLLIN},
+                           {.fd = s->rd_wake_fd, .events = POLLIN}};
+    if (pf[0].fd < 0 || pf[1].fd < 0) return 1;
     s->rd_watching = 1;
-    while (!s->rd_lane && !s->rd_ended && !atomic_load(&s->fatal) &&
+    while (!s->rd_lane && !s->rd_bulk && !s->rd_ended && !atomic_load(&s->fatal) &&
            !atomic_load(&s->closing)) {
         pthread_mutex_unlock(&s->lock);
-        int ready = tp_pending(s->c) > 0 || poll(&pf, 1, SRV_WATCH_MS) != 0;
+        int frame = tp_pending(s->c) > 0; /* or the connection's end, or an error */
+        if (!frame) {
+            int n = poll(pf, 2, SRV_WATCH_MS);
+            uint64_t k;
+            if (n > 0 && (pf[1].revents & POLLIN)) /* the wake-up, consumed */
+                (void)!read(s->rd_wake_fd, &k, sizeof k);
+            frame = n > 0 ? pf[0].revents != 0 : n < 0 && errno != EINTR;
+        }
         pthread_mutex_lock(&s->lock);
-        if (ready) break;
+        if (frame) break;
     }
     s->rd_watching = 0;
     return !s->rd_lane && !s->rd_ended;
+}
+
+void rd_wake_main(struct session *s)
+{
+    uint64_t one = 1;
+    if (s->rd_watching && s->rd_wake_fd >= 0 && write(s->rd_wake_fd, &one, sizeof one) < 0)
+        srv_warn("cannot wake the main loop: %s", strerror(errno));
 }
 
 /* The main loop: reads while no lane holds the reading role, takes it back from
@@ -478,6 +496,7 @@ int srv_worker_main(struct srv_config *cfg, struct srv_worker_args *wa)
     pthread_cond_init(&s.cb_cond, NULL);
     pthread_cond_init(&s.rd_cv, NULL);
     s.rd_poll_us = -1;
+    s.rd_wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); /* -1: the main loop reads at once */
     if (out_capture(&s)) srv_warn("cannot capture the backend's stdout; device printf stays on the server");
     Rgpu__Hello *m = read_hello(wa->hello_fd);
     tp_url lu; /* the connection is of the listener's scheme (ucx: the upgrade happens here) */
