@@ -122,7 +122,7 @@ static inline uint32_t rpc_credit_reserve(uint32_t window)
     return window >= 16 ? 4 : window >= 2 ? 1 : 0;
 }
 
-/* Writes h (with RPC_MAGIC and a zero reserved field) into out. */
+/* Writes h (with RPC_MAGIC; unused_ is not on the wire) into out. */
 void rpc_hdr_encode(const rpc_hdr *h, uint8_t out[RPC_HDR_SIZE]);
 /* Decodes and checks len bytes: every field against its range for a frame
  * sent by `from`. Never reads past buf[len); fills *h only on RPC_OK. */

@@ -274,7 +274,9 @@ int protocol_error(struct session *s, const char *what); /* worker.c: ERROR fram
 /* worker.c, s->lock held: the main loop, if it waits for a frame, looks at the
  * role again (a lane took it back, or a streamed copy's bytes are its to read). */
 void rd_wake_main(struct session *s);
-void flush_credits(struct session *s, uint32_t min); /* worker.c: a CREDIT frame if min (>= 1) are owed */
+/* worker.c: a CREDIT frame once min (>= 1) are owed and the client has nothing
+ * more queued, or twice that whatever is queued */
+void flush_credits(struct session *s, uint32_t min);
 /* worker.c: reads one frame and acts on it, as the reader (a lane, or NULL: the
  * main loop). 1 when the session is over. */
 int read_one(struct session *s, struct cthread *reader);

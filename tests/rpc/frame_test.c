@@ -197,7 +197,7 @@ RG_TEST(frame_header_fuzz_fixed_seed)
  * rpc_hdr_decode does on the encoded header, for headers of every kind. */
 RG_TEST(frame_header_check_agrees_with_decode)
 {
-    uint32_t x = 0xBADC0DE;
+    uint32_t x = 0xBADC0DE, y = 0x5EED; /* y: `repeat`, apart from the other fields */
     int accepted = 0;
     for (int it = 0; it < 100000; it++) {
         rpc_hdr h = {0}, out;
@@ -212,6 +212,7 @@ RG_TEST(frame_header_check_agrees_with_decode)
         if (rnd(&x) % 4 == 0) h.credit = rnd(&x) % 300;
         h.enc_len = rnd(&x) % 8 ? rnd(&x) % 4096 : rnd(&x);
         h.raw_len = rnd(&x) % 8 ? rnd(&x) % 4096 : rnd(&x);
+        if (rnd(&y) % 4 == 0) h.repeat = rnd(&y) % 2 ? rnd(&y) % 8 : RPC_MAX_REPEAT + rnd(&y) % 3;
         enum rpc_side from = (rnd(&x) & 1) ? RPC_FROM_CLIENT : RPC_FROM_SERVER;
         rpc_status want = rpc_hdr_check(&h, from);
         rpc_hdr_encode(&h, b);
